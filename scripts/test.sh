@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Install everything the tests need and run the whole suite twice: on embedded SQLite,
+# then on a throwaway PostgreSQL server started on loopback and stopped afterwards.
+# Extra arguments go to pytest (e.g. scripts/test.sh -k units).
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$ROOT"
+
+ensure_debian_packages chromium postgresql fonts-noto-core
+ensure_venv requirements-dev.txt
+compile_translations
+
+echo "==> lint"
+"$VENV/bin/ruff" check .
+"$VENV/bin/ruff" format --check .
+
+echo "==> test suite on SQLite"
+"$VENV/bin/pytest" "$@"
+
+echo "==> test suite on PostgreSQL"
+source "$ROOT/scripts/pg.sh"
+pg_start
+trap pg_stop EXIT
+TEST_DATABASE_URL="$PG_URL" "$VENV/bin/pytest" "$@"

@@ -1,0 +1,103 @@
+"""The Flask application: ``create_app`` builds it from configuration.
+
+Views are thin: they validate input, call a function in ``services/`` and render.
+Only the service layer commits.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from survey_app.config import Config, load_or_create_secret_key
+from survey_app.extensions import babel, csrf, db, limiter, login_manager, migrate, select_locale
+
+MIGRATIONS_DIR = str(Path(__file__).resolve().parent.parent / "migrations")
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Create and configure the application.
+
+    Parameters
+    ----------
+    test_config
+        Settings applied on top of the environment-derived configuration.
+    """
+    instance_path = os.environ.get("SURVEY_INSTANCE_PATH") or None
+    app = Flask(__name__, instance_path=instance_path, instance_relative_config=True)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.config.from_mapping(Config(app.instance_path).as_dict())
+    if test_config:
+        app.config.from_mapping(test_config)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = load_or_create_secret_key(app.instance_path)
+
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_commands(app)
+    register_template_helpers(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    from survey_app import models
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True)
+    babel.init_app(app, locale_selector=select_locale)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message_category = "info"
+
+    @login_manager.user_loader
+    def load_user(user_id: str) -> models.User | None:
+        user = db.session.get(models.User, int(user_id))
+        return user if user is not None and user.active else None
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
+    """Foreign keys on, WAL journal, a busy timeout, and full durability on SQLite."""
+    module = type(dbapi_connection).__module__
+    if not module.startswith("sqlite3"):
+        return
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.close()
+
+
+def register_blueprints(app: Flask) -> None:
+    from survey_app.blueprints import auth, dashboard, main
+
+    app.register_blueprint(main.bp)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(dashboard.bp)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    from survey_app import errors
+
+    errors.register(app)
+
+
+def register_commands(app: Flask) -> None:
+    from survey_app import cli
+
+    cli.register(app)
+
+
+def register_template_helpers(app: Flask) -> None:
+    from survey_app import i18n
+
+    i18n.register(app)

@@ -1,0 +1,88 @@
+"""Configuration from environment variables, with working defaults.
+
+One config class. ``create_app(test_config)`` applies overrides on top of it, so tests
+never edit this class in place.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+SECRET_KEY_FILE = "secret_key"
+
+
+def normalise_database_url(url: str) -> str:
+    """Return a SQLAlchemy URL that uses psycopg 3 for PostgreSQL.
+
+    ``postgres://`` and ``postgresql://`` (as hosting platforms hand them out) are
+    rewritten to ``postgresql+psycopg://``; every other URL is returned unchanged.
+    """
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def load_or_create_secret_key(instance_path: str | os.PathLike[str]) -> str:
+    """Read the secret key from the instance folder, generating it on first run.
+
+    The file is created with mode 0600 and never lives in the repository.
+    """
+    path = Path(instance_path) / SECRET_KEY_FILE
+    if path.exists():
+        key = path.read_text(encoding="ascii").strip()
+        if key:
+            return key
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="ascii") as handle:
+        handle.write(key + "\n")
+    return key
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return default if value is None or not value.strip() else int(value)
+
+
+class Config:
+    """Settings read from the environment when the app is created."""
+
+    def __init__(self, instance_path: str) -> None:
+        database_url = os.environ.get("DATABASE_URL", "").strip()
+        if not database_url:
+            database_url = "sqlite:///" + str(Path(instance_path) / "survey.sqlite3")
+        self.SQLALCHEMY_DATABASE_URI: str = normalise_database_url(database_url)
+        self.SECRET_KEY: str | None = os.environ.get("SECRET_KEY") or None
+        # Sessions: HttpOnly and SameSite always; Secure when served over HTTPS.
+        self.SESSION_COOKIE_HTTPONLY = True
+        self.SESSION_COOKIE_SAMESITE = "Lax"
+        self.SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", False)
+        self.REMEMBER_COOKIE_HTTPONLY = True
+        self.REMEMBER_COOKIE_SECURE = self.SESSION_COOKIE_SECURE
+        self.MAX_CONTENT_LENGTH = _env_int("MAX_CONTENT_LENGTH", 2 * 1024 * 1024)
+        self.BABEL_DEFAULT_LOCALE = "vi"
+        self.BABEL_DEFAULT_TIMEZONE = os.environ.get("TIMEZONE", "Asia/Ho_Chi_Minh")
+        self.LANGUAGES = ("vi", "en")
+        self.RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+        self.RATELIMIT_LOGIN = os.environ.get("RATELIMIT_LOGIN", "10 per minute")
+        self.QUESTIONNAIRE_DIR = os.environ.get(
+            "QUESTIONNAIRE_DIR", str(Path(__file__).resolve().parent.parent / "questionnaires")
+        )
+        # Reporting rule for published figures (see the indices issue).
+        self.MIN_EFFECTIVE_N = _env_int("MIN_EFFECTIVE_N", 30)
+        self.MAX_CI_HALF_WIDTH = float(os.environ.get("MAX_CI_HALF_WIDTH", "10"))
+
+    def as_dict(self) -> dict[str, Any]:
+        return {key: value for key, value in vars(self).items() if key.isupper()}

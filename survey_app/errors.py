@@ -1,0 +1,48 @@
+"""Friendly error pages in the user's language, and JSON errors under ``/api/``."""
+
+from __future__ import annotations
+
+from flask import Flask, current_app, jsonify, render_template, request
+from flask_babel import gettext as _
+from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.wrappers import Response
+
+
+def _message(code: int) -> str:
+    messages = {
+        400: _("The request could not be understood."),
+        401: _("Please log in to continue."),
+        403: _("You do not have permission to see this page."),
+        404: _("The page you asked for does not exist."),
+        405: _("This action is not allowed here."),
+        409: _("This conflicts with data already stored."),
+        413: _("The data sent is too large."),
+        422: _("The data sent is not valid."),
+        429: _("Too many requests. Please wait a moment and try again."),
+        500: _("Something went wrong on our side. Please try again later."),
+    }
+    return messages.get(code, _("An error occurred."))
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def handle_http_error(error: HTTPException) -> tuple[Response | str, int]:
+    code = error.code or 500
+    message = _message(code)
+    if wants_json():
+        body: dict[str, object] = {"error": error.name.lower().replace(" ", "_")}
+        body["message"] = message
+        return jsonify(body), code
+    return render_template("error.html", code=code, message=message), code
+
+
+def handle_unexpected(error: Exception) -> tuple[Response | str, int]:
+    current_app.logger.exception("Unhandled error on %s %s", request.method, request.path)
+    return handle_http_error(InternalServerError())
+
+
+def register(app: Flask) -> None:
+    app.register_error_handler(HTTPException, handle_http_error)
+    app.register_error_handler(Exception, handle_unexpected)

@@ -1,0 +1,99 @@
+"""Loading questionnaire files into the database.
+
+A file is identified by (slug, version). Loading the same content again changes
+nothing; a changed file under an existing version is accepted only while no response
+uses that version, after which a new version number is required.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from survey_app import questionnaire as spec
+from survey_app.extensions import db
+from survey_app.models import Questionnaire, QuestionnaireItem, Response
+from survey_app.services import audit
+
+
+class QuestionnaireLoadError(ValueError):
+    """A file was invalid or changed under a version in use; nothing was loaded."""
+
+
+def load_folder(folder: Path) -> list[str]:
+    """Validate every file in ``folder`` and load them all, or none. Returns a report."""
+    try:
+        parsed = spec.load_directory(folder)
+    except spec.QuestionnaireError as error:
+        raise QuestionnaireLoadError(str(error)) from error
+    report = [upsert(definition) for definition in parsed]
+    db.session.commit()
+    return report
+
+
+def upsert(definition: spec.Questionnaire) -> str:
+    """Add or refresh one questionnaire version (no commit). Returns a report line."""
+    label = f"{definition.slug} v{definition.version}"
+    row = db.session.scalar(
+        select(Questionnaire).where(
+            Questionnaire.slug == definition.slug, Questionnaire.version == definition.version
+        )
+    )
+    if row is not None and row.checksum == definition.checksum:
+        return f"{label}: unchanged"
+    if row is not None:
+        used = db.session.scalar(
+            select(func.count()).select_from(Response).where(Response.questionnaire_id == row.id)
+        )
+        if used:
+            db.session.rollback()
+            raise QuestionnaireLoadError(
+                f"{label}: the file changed but {used} responses use this version; "
+                "give the changed file a new version number"
+            )
+    if row is None:
+        row = Questionnaire(slug=definition.slug, version=definition.version)
+        db.session.add(row)
+        status = "loaded"
+    else:
+        status = "updated"
+    row.checksum = definition.checksum
+    row.title_vi = definition.title.vi
+    row.title_en = definition.title.en
+    row.definition = definition.to_dict()
+    db.session.flush()
+    _sync_items(row, definition)
+    audit.record(
+        "questionnaire." + status,
+        target=f"questionnaire:{label}",
+        details={"checksum": definition.checksum},
+    )
+    return f"{label}: {status}"
+
+
+def _sync_items(row: Questionnaire, definition: spec.Questionnaire) -> None:
+    existing = {item.code: item for item in row.items}
+    for position, item in enumerate(definition.items, start=1):
+        stored = existing.get(item.code)
+        if stored is None:
+            stored = QuestionnaireItem(questionnaire_id=row.id, code=item.code)
+            db.session.add(stored)
+        stored.kind = item.type
+        stored.position = position
+    db.session.flush()
+
+
+def get(slug: str, version: int) -> Questionnaire | None:
+    return db.session.scalar(
+        select(Questionnaire).where(Questionnaire.slug == slug, Questionnaire.version == version)
+    )
+
+
+def latest(slug: str) -> Questionnaire | None:
+    return db.session.scalar(
+        select(Questionnaire)
+        .where(Questionnaire.slug == slug)
+        .order_by(Questionnaire.version.desc())
+        .limit(1)
+    )

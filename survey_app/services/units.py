@@ -1,0 +1,114 @@
+"""Administrative units: importing the hierarchy from CSV and keeping paths right."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from survey_app.extensions import db
+from survey_app.models import Unit, UnitKind
+from survey_app.services import audit
+
+REQUIRED_COLUMNS = ("code", "name_vi", "name_en", "kind", "parent_code")
+
+
+@dataclass(frozen=True)
+class RowError:
+    row: int  # 1-based data row, the header being row 1 of the file
+    column: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"row {self.row}, column {self.column}: {self.message}"
+
+
+class UnitImportError(ValueError):
+    """The file was refused whole; ``errors`` lists every problem by row and column."""
+
+    def __init__(self, errors: list[RowError]) -> None:
+        self.errors = errors
+        super().__init__("; ".join(str(error) for error in errors))
+
+
+def _validate_rows(rows: list[dict[str, str]], existing: set[str]) -> list[RowError]:
+    errors: list[RowError] = []
+    seen: dict[str, int] = {}
+    kinds = {kind.value for kind in UnitKind}
+    for number, row in enumerate(rows, start=2):
+        code = row["code"]
+        if not code or len(code) > 32:
+            errors.append(RowError(number, "code", "must be 1 to 32 characters"))
+        elif code in seen:
+            errors.append(RowError(number, "code", f"duplicate of row {seen[code]}"))
+        else:
+            seen[code] = number
+        for column in ("name_vi", "name_en"):
+            if not row[column]:
+                errors.append(RowError(number, column, "must not be empty"))
+        if row["kind"] not in kinds:
+            errors.append(RowError(number, "kind", f"must be one of {', '.join(sorted(kinds))}"))
+        parent = row["parent_code"]
+        if parent and parent not in seen and parent not in existing:
+            errors.append(
+                RowError(
+                    number, "parent_code", f"unknown unit {parent!r} (parents must come first)"
+                )
+            )
+        if parent and parent == code:
+            errors.append(RowError(number, "parent_code", "a unit cannot be its own parent"))
+    return errors
+
+
+def read_units_csv(text: str) -> list[dict[str, str]]:
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    missing = [c for c in REQUIRED_COLUMNS if c not in (reader.fieldnames or [])]
+    if missing:
+        raise UnitImportError([RowError(1, c, "column is missing") for c in missing])
+    return [{c: (row.get(c) or "").strip() for c in REQUIRED_COLUMNS} for row in reader]
+
+
+def import_units(rows: Iterable[dict[str, str]]) -> tuple[int, int]:
+    """Create or update units by code; all rows or none. Returns (created, updated)."""
+    rows = list(rows)
+    existing = {u.code: u for u in db.session.scalars(select(Unit))}
+    errors = _validate_rows(rows, set(existing))
+    if errors:
+        raise UnitImportError(errors)
+    created = updated = 0
+    for row in rows:
+        unit = existing.get(row["code"])
+        if unit is None:
+            unit = Unit(code=row["code"], path="/")
+            db.session.add(unit)
+            existing[row["code"]] = unit
+            created += 1
+        else:
+            updated += 1
+        unit.name_vi = row["name_vi"]
+        unit.name_en = row["name_en"]
+        unit.kind = UnitKind(row["kind"])
+        unit.parent = existing[row["parent_code"]] if row["parent_code"] else None
+    db.session.flush()
+    refresh_paths()
+    audit.record("units.import", details={"created": created, "updated": updated})
+    db.session.commit()
+    return created, updated
+
+
+def refresh_paths() -> None:
+    """Recompute every unit's materialised path from the parent links (no commit)."""
+    units = {u.id: u for u in db.session.scalars(select(Unit))}
+
+    def path_of(unit: Unit, depth: int = 0) -> str:
+        if depth > len(units):
+            raise UnitImportError([RowError(0, "parent_code", f"cycle at unit {unit.code!r}")])
+        if unit.parent_id is None:
+            return f"/{unit.id}/"
+        return path_of(units[unit.parent_id], depth + 1) + f"{unit.id}/"
+
+    for unit in units.values():
+        unit.path = path_of(unit)

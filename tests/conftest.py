@@ -1,0 +1,121 @@
+"""Fixtures shared by the whole suite.
+
+Every test that needs the app gets its own freshly migrated database:
+- on SQLite (the default) a copy of a database file migrated once per session;
+- on PostgreSQL (``TEST_DATABASE_URL`` set, as ``scripts/test.sh`` does) a new
+  database created from a migrated template database, dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient, FlaskCliRunner
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from survey_app import create_app
+from survey_app.extensions import db
+
+PG_ADMIN_URL = os.environ.get("TEST_DATABASE_URL", "")
+_counter = itertools.count()
+
+
+def using_postgresql() -> bool:
+    return bool(PG_ADMIN_URL)
+
+
+def base_config(database_url: str, instance_path: Path) -> dict[str, Any]:
+    return {
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SECRET_KEY": "test-secret-key-not-for-production",
+        "WTF_CSRF_ENABLED": False,
+        "RATELIMIT_ENABLED": False,
+    }
+
+
+def pg_execute(statement: str) -> None:
+    engine = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            connection.execute(text(statement))
+    finally:
+        engine.dispose()
+
+
+def pg_database_url(name: str) -> str:
+    return make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+
+
+def migrate_database(database_url: str, instance_path: Path) -> None:
+    os.environ["SURVEY_INSTANCE_PATH"] = str(instance_path)
+    from flask_migrate import upgrade
+
+    app = create_app(base_config(database_url, instance_path))
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A database migrated to the latest revision, to copy for each test."""
+    folder = tmp_path_factory.mktemp("template")
+    if using_postgresql():
+        name = f"survey_template_{os.getpid()}"
+        pg_execute(f"DROP DATABASE IF EXISTS {name}")
+        pg_execute(f"CREATE DATABASE {name}")
+        migrate_database(pg_database_url(name), folder)
+        yield name
+        pg_execute(f"DROP DATABASE IF EXISTS {name}")
+    else:
+        path = folder / "template.sqlite3"
+        migrate_database(f"sqlite:///{path}", folder)
+        with sqlite3.connect(path) as connection:
+            connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        yield str(path)
+
+
+@pytest.fixture
+def database_url(migrated_template: str, tmp_path: Path) -> Iterator[str]:
+    """A fresh, migrated, empty database for one test."""
+    if using_postgresql():
+        name = f"survey_test_{os.getpid()}_{next(_counter)}"
+        pg_execute(f"CREATE DATABASE {name} TEMPLATE {migrated_template}")
+        yield pg_database_url(name)
+        pg_execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    else:
+        path = tmp_path / "test.sqlite3"
+        shutil.copyfile(migrated_template, path)
+        yield f"sqlite:///{path}"
+
+
+@pytest.fixture
+def app(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Flask]:
+    instance = tmp_path / "instance"
+    instance.mkdir(exist_ok=True)
+    monkeypatch.setenv("SURVEY_INSTANCE_PATH", str(instance))
+    application = create_app(base_config(database_url, instance))
+    with application.app_context():
+        yield application
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask) -> FlaskCliRunner:
+    return app.test_cli_runner()

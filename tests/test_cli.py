@@ -1,0 +1,147 @@
+"""The ``flask`` commands, run with the CLI test runner against a real database."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+from flask.testing import FlaskCliRunner
+from sqlalchemy import func, select
+
+from survey_app.extensions import db
+from survey_app.models import AuditLog, Desk, Questionnaire, Response, Role, Unit, User
+from survey_app.services.desks import desk_for_token, hash_token
+
+UNITS_CSV = """code,name_vi,name_en,kind,parent_code
+P,Tỉnh Mẫu,Sample province,province,
+D,Huyện Một,District One,district,P
+C1,Xã Đông,East commune,commune,D
+C2,Xã Tây,West commune,commune,D
+"""
+
+
+def count(model: type) -> int:
+    return db.session.scalar(select(func.count()).select_from(model)) or 0
+
+
+def import_units(runner: FlaskCliRunner, tmp_path: Path, text: str = UNITS_CSV) -> object:
+    path = tmp_path / "units.csv"
+    path.write_text(text, encoding="utf-8")
+    return runner.invoke(args=["units", "import", str(path)])
+
+
+def test_units_import_builds_the_hierarchy(runner: FlaskCliRunner, tmp_path: Path) -> None:
+    result = import_units(runner, tmp_path)
+    assert result.exit_code == 0, result.output
+    assert "4 units created" in result.output
+    units = {u.code: u for u in db.session.scalars(select(Unit))}
+    assert units["C1"].parent.code == "D"
+    assert units["C1"].path == f"/{units['P'].id}/{units['D'].id}/{units['C1'].id}/"
+    again = import_units(runner, tmp_path)
+    assert "0 units created, 4 updated" in again.output
+    assert count(Unit) == 4
+
+
+def test_units_import_refuses_a_bad_file_whole(runner: FlaskCliRunner, tmp_path: Path) -> None:
+    bad = UNITS_CSV + "C3,,Nameless,commune,D\nC4,Xã Bốn,Four,village,NOPE\n"
+    result = import_units(runner, tmp_path, bad)
+    assert result.exit_code != 0
+    assert "row 6, column name_vi" in result.output
+    assert "row 7, column kind" in result.output
+    assert "row 7, column parent_code" in result.output
+    assert count(Unit) == 0
+
+
+def test_users_create_with_password_from_stdin(runner: FlaskCliRunner, tmp_path: Path) -> None:
+    import_units(runner, tmp_path)
+    result = runner.invoke(
+        args=["users", "create", "lan", "--role", "leader", "--unit", "D", "--password-stdin"],
+        input="a-long-password\n",
+    )
+    assert result.exit_code == 0, result.output
+    user = db.session.scalar(select(User).where(User.username == "lan"))
+    assert user is not None and user.role is Role.LEADER and user.unit.code == "D"
+    assert "a-long-password" not in user.password_hash
+    assert user.password_hash.startswith("scrypt:")
+
+
+def test_users_create_prompts_for_password(runner: FlaskCliRunner) -> None:
+    result = runner.invoke(
+        args=["users", "create", "minh", "--role", "analyst"],
+        input="another-password\nanother-password\n",
+    )
+    assert result.exit_code == 0, result.output
+    assert count(User) == 1
+
+
+def test_users_create_rejects_bad_input(runner: FlaskCliRunner) -> None:
+    short = runner.invoke(
+        args=["users", "create", "x", "--role", "admin", "--password-stdin"], input="short\n"
+    )
+    assert short.exit_code != 0 and "at least 10 characters" in short.output
+    unit = runner.invoke(
+        args=["users", "create", "x", "--role", "admin", "--unit", "ZZ", "--password-stdin"],
+        input="long-enough-pw\n",
+    )
+    assert unit.exit_code != 0 and "unknown unit" in unit.output
+    role = runner.invoke(args=["users", "create", "x", "--role", "boss"])
+    assert role.exit_code != 0
+    assert count(User) == 0
+
+
+def test_desks_create_and_token(runner: FlaskCliRunner, tmp_path: Path) -> None:
+    import_units(runner, tmp_path)
+    created = runner.invoke(args=["desks", "create", "Q1", "--unit", "C1", "--name", "Quầy 1"])
+    assert created.exit_code == 0, created.output
+    result = runner.invoke(args=["desks", "token", "Q1"])
+    assert result.exit_code == 0, result.output
+    token = result.output.strip()
+    assert len(token) >= 40
+    desk = db.session.scalar(select(Desk).where(Desk.code == "Q1"))
+    assert desk is not None and desk.token_hash == hash_token(token)
+    assert token not in desk.token_hash
+    assert desk_for_token("Q1", token) is not None
+    assert desk_for_token("Q1", token + "x") is None
+    # A new token replaces the old one.
+    newer = runner.invoke(args=["desks", "token", "Q1"]).output.strip()
+    assert desk_for_token("Q1", token) is None and desk_for_token("Q1", newer) is not None
+
+
+def test_desks_errors(runner: FlaskCliRunner, tmp_path: Path) -> None:
+    assert runner.invoke(args=["desks", "token", "NOPE"]).exit_code != 0
+    missing = runner.invoke(args=["desks", "create", "Q1", "--unit", "NOPE", "--name", "x"])
+    assert missing.exit_code != 0 and "unknown unit" in missing.output
+
+
+def test_questionnaires_load_is_idempotent(runner: FlaskCliRunner) -> None:
+    first = runner.invoke(args=["questionnaires", "load"])
+    assert first.exit_code == 0, first.output
+    assert "sipas v1: loaded" in first.output
+    second = runner.invoke(args=["questionnaires", "load"])
+    assert "sipas v1: unchanged" in second.output
+    assert count(Questionnaire) == 2
+
+
+def test_questionnaires_load_reports_invalid_file(runner: FlaskCliRunner, tmp_path: Path) -> None:
+    (tmp_path / "broken.yaml").write_text("slug: broken\nversion: one\n", encoding="utf-8")
+    result = runner.invoke(args=["questionnaires", "load", "--dir", str(tmp_path)])
+    assert result.exit_code != 0
+    assert "broken.yaml" in result.output
+    assert count(Questionnaire) == 0
+
+
+def test_demo_seed_is_idempotent(runner: FlaskCliRunner, app: Flask, tmp_path: Path) -> None:
+    credentials = tmp_path / "creds.txt"
+    first = runner.invoke(args=["demo", "seed", "--credentials", str(credentials)])
+    assert first.exit_code == 0, first.output
+    counts = {model: count(model) for model in (Unit, Desk, User, Response, Questionnaire)}
+    assert counts[Unit] >= 10 and counts[Response] > 500
+    lines = credentials.read_text(encoding="utf-8").splitlines()
+    assert {line.split(" / ")[0] for line in lines} == {"admin", "analyst", "leader"}
+    second = runner.invoke(args=["demo", "seed", "--credentials", str(credentials)])
+    assert second.exit_code == 0, second.output
+    assert {model: count(model) for model in counts} == counts
+    assert credentials.read_text(encoding="utf-8").splitlines() == lines
+    skipped = runner.invoke(args=["demo", "seed", "--if-empty"])
+    assert "not seeded" in skipped.output
+    assert count(AuditLog) > 0
