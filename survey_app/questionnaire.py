@@ -26,7 +26,7 @@ import json
 import math
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from functools import cached_property
 from pathlib import Path
 from types import MappingProxyType
@@ -532,6 +532,10 @@ class Questionnaire:
     index: IndexDefinition | None = None
     source: str = field(default="", compare=False, repr=False)
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickle (and deepcopy) the fields only, not the cached lookups."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
     @cached_property
     def items(self) -> tuple[Item, ...]:
         """All items in order."""
@@ -855,6 +859,9 @@ class _Parser:
         self.file = file
         self.errors: list[ErrorDetail] = []
         self.items: dict[str, Item] = {}
+        # Codes of items too broken to build (unknown type): references to them are
+        # not reported again.
+        self.broken: set[str] = set()
 
     def error(self, path: str, reason: str) -> None:
         self.errors.append(ErrorDetail(self.file, path, reason))
@@ -1029,6 +1036,8 @@ class _Parser:
                 _sub(path, "type"),
                 f"unknown item type {item_type!r} (allowed: {', '.join(ITEM_TYPES)})",
             )
+            if code is not None:
+                self.broken.add(code)
             return None
         label = self.label(d["label"], _sub(path, "label")) if "label" in d else _PLACEHOLDER
         show_if = self.condition(d["show_if"], _sub(path, "show_if")) if "show_if" in d else None
@@ -1141,7 +1150,7 @@ class _Parser:
             return None
         target_code = d.get("item")
         target = self.items.get(target_code) if isinstance(target_code, str) else None
-        if "item" in d and target is None:
+        if "item" in d and target is None and target_code not in self.broken:
             self.error(
                 _sub(path, "item"),
                 f"refers to {target_code!r}, which is not an item defined earlier in the file",
@@ -1214,7 +1223,8 @@ class _Parser:
             for j, item_code in enumerate(items):
                 item = self.items.get(item_code) if isinstance(item_code, str) else None
                 if item is None:
-                    self.error(_sub(ipath, j), f"unknown item {item_code!r}")
+                    if item_code not in self.broken:
+                        self.error(_sub(ipath, j), f"unknown item {item_code!r}")
                 elif item.type != "likert5":
                     self.error(
                         _sub(ipath, j),

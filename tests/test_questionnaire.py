@@ -1,0 +1,744 @@
+"""Questionnaire files: format validation, checksum, round trip and answer validation.
+
+Pure tests: no Flask fixtures, no database.  The expected values are written by hand
+from the definitions below and from ``questionnaires/*.yaml``.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from survey_app.questionnaire import (
+    ANSWER_ERROR_CODES,
+    LIKERT5_LABELS,
+    InvalidAnswersError,
+    MeanScoreRule,
+    Questionnaire,
+    QuestionnaireError,
+    assert_same_version_unchanged,
+    clean_answers,
+    decode_answers,
+    encode_answers,
+    load_directory,
+    load_questionnaire,
+    validate_answers,
+    visible_items,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+SHIPPED = ROOT / "questionnaires"
+MODULE = ROOT / "survey_app" / "questionnaire.py"
+DATA = Path(__file__).resolve().parent / "data" / "questionnaires"
+
+
+def lab(vi: str, en: str) -> dict[str, str]:
+    return {"vi": vi, "en": en}
+
+
+def opt(code: str, vi: str, en: str) -> dict[str, Any]:
+    return {"code": code, "label": lab(vi, en)}
+
+
+def minimal() -> dict[str, Any]:
+    """A small valid definition using every item type, skip logic and an index."""
+    return {
+        "slug": "demo",
+        "version": 1,
+        "title": lab("Khảo sát thử", "Test survey"),
+        "sections": [
+            {
+                "code": "main",
+                "title": lab("Phần chính", "Main part"),
+                "items": [
+                    {"code": "q1", "type": "likert5", "required": True,
+                     "label": lab("Câu một", "Question one")},
+                    {"code": "q2", "type": "likert5", "label": lab("Câu hai", "Question two")},
+                    {"code": "mood", "type": "smiley", "faces": 3,
+                     "label": lab("Cảm nhận", "Feeling")},
+                    {"code": "gave", "type": "single", "required": True,
+                     "label": lab("Có góp ý không?", "Any feedback?"),
+                     "options": [opt("yes", "Có", "Yes"), opt("no", "Không", "No")]},
+                    {"code": "why", "type": "multiple", "max_choices": 2,
+                     "show_if": {"item": "gave", "equals": "yes"},
+                     "label": lab("Vì sao?", "Why?"),
+                     "options": [opt("wait", "Chờ lâu", "Long wait"),
+                                 opt("rude", "Thái độ", "Attitude"),
+                                 opt("papers", "Giấy tờ", "Paperwork")]},
+                    {"code": "age", "type": "number", "min": 18, "max": 100,
+                     "label": lab("Tuổi", "Age")},
+                    {"code": "hours", "type": "number", "min": 0, "max": 24, "integer": False,
+                     "label": lab("Số giờ chờ", "Hours waited")},
+                    {"code": "note", "type": "text", "max_length": 20,
+                     "label": lab("Góp ý", "Comment")},
+                    {"code": "sex", "type": "single", "demographic": True,
+                     "label": lab("Giới tính", "Sex"),
+                     "options": [opt("nam", "Nam", "Male"), opt("nu", "Nữ", "Female")]},
+                ],
+            },
+            {
+                "code": "more",
+                "title": lab("Phần thêm", "Extra part"),
+                "show_if": {"item": "gave", "in": ["yes"]},
+                "items": [
+                    {"code": "q3", "type": "likert5", "required": True,
+                     "label": lab("Câu ba", "Question three")},
+                ],
+            },
+        ],
+        "index": {
+            "aspects": [
+                {"code": "a", "label": lab("Khía cạnh A", "Aspect A"), "items": ["q1", "q2"]},
+                {"code": "b", "label": lab("Khía cạnh B", "Aspect B"), "items": ["q3"]},
+            ]
+        },
+    }  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def sipas() -> Questionnaire:
+    return load_questionnaire(SHIPPED / "sipas.yaml")
+
+
+@pytest.fixture(scope="module")
+def kiosk() -> Questionnaire:
+    return load_questionnaire(SHIPPED / "kiosk_quick.yaml")
+
+
+@pytest.fixture(scope="module")
+def demo() -> Questionnaire:
+    return Questionnaire.from_dict(minimal())
+
+
+def errors_of(data: Any) -> list[tuple[str, str, str]]:
+    with pytest.raises(QuestionnaireError) as info:
+        Questionnaire.from_dict(data, source="demo.yaml")
+    return info.value.errors
+
+
+def codes(errors: list[Any]) -> list[tuple[str, str]]:
+    return [(e.field, e.code) for e in errors]
+
+
+# ---------------------------------------------------------------------------
+# Shipped questionnaires
+# ---------------------------------------------------------------------------
+
+
+def test_shipped_directory_loads() -> None:
+    loaded = load_directory(SHIPPED)
+    assert [(q.slug, q.version) for q in loaded] == [("kiosk_quick", 1), ("sipas", 1)]
+
+
+def test_sipas_structure(sipas: Questionnaire) -> None:
+    index = sipas.index
+    assert index is not None
+    assert [a.code for a in index.aspects] == ["access", "process", "staff", "result", "feedback"]
+    criteria = [c for a in index.aspects for c in a.items]
+    assert len(criteria) == 23
+    assert all(3 <= len(a.items) <= 6 for a in index.aspects)
+    assert index.satisfied_levels == (4, 5)
+    assert index.aspect_method == "pooled"
+    assert index.overall.method == "mean_of_aspects"
+    assert index.mean_score.points_for(5) == (0.0, 25.0, 50.0, 75.0, 100.0)
+    assert [i.code for i in sipas.demographic_items] == [
+        "gender",
+        "age_group",
+        "education",
+        "occupation",
+    ]
+    assert sipas.item("overall").type == "likert5"
+    assert "dat_dai" in sipas.item("field").option_codes
+    feedback = next(s for s in sipas.sections if s.code == "feedback")
+    assert feedback.show_if is not None
+    assert (feedback.show_if.item, feedback.show_if.values) == ("gave_feedback", ("yes",))
+    assert set(index.aspect("feedback").items) == {i.code for i in feedback.items}
+    comment = sipas.item("comment")
+    assert comment.type == "text" and comment.warning is not None
+    assert "số điện thoại" in comment.warning.vi
+
+
+def test_kiosk_structure(kiosk: Questionnaire) -> None:
+    mood = kiosk.item("mood")
+    assert (mood.type, mood.required, mood.scale_size) == ("smiley", True, 5)
+    assert [i.code for i in kiosk.items if i.required] == ["mood"]
+    assert kiosk.item("problems").type == "multiple"
+    assert kiosk.index is not None
+    assert kiosk.index.overall.method == "item"
+    assert kiosk.index.overall.item == "mood"
+    assert kiosk.index.overall.satisfied_levels == (4, 5)
+    assert len(kiosk.index.aspects) == 3
+
+
+def collect_labels(node: Any, path: str = "") -> list[tuple[str, dict[str, Any]]]:
+    """Every {vi, en} mapping in a definition, with its path."""
+    found = []
+    if isinstance(node, dict):
+        if set(node) == {"vi", "en"}:
+            return [(path, node)]
+        for key, value in node.items():
+            found += collect_labels(value, f"{path}.{key}")
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            found += collect_labels(value, f"{path}[{i}]")
+    return found
+
+
+@pytest.mark.parametrize("name", ["sipas.yaml", "kiosk_quick.yaml"])
+def test_shipped_labels_are_bilingual(name: str) -> None:
+    raw = yaml.safe_load((SHIPPED / name).read_text(encoding="utf-8"))
+    labels = collect_labels(raw)
+    assert len(labels) > 10
+    for path, label in labels:
+        assert isinstance(label["vi"], str) and label["vi"].strip(), path
+        assert isinstance(label["en"], str) and label["en"].strip(), path
+        assert label["vi"].strip() != label["en"].strip(), f"{path}: not translated"
+
+
+def test_likert_scale_labels() -> None:
+    assert LIKERT5_LABELS[0].vi == "Rất không hài lòng"
+    assert LIKERT5_LABELS[-1].vi == "Rất hài lòng"
+    assert [lab.en for lab in LIKERT5_LABELS][::4] == ["Very dissatisfied", "Very satisfied"]
+
+
+# ---------------------------------------------------------------------------
+# Definition errors
+# ---------------------------------------------------------------------------
+
+Mutation = Callable[[dict[str, Any]], Any]
+
+
+def item_of(d: dict[str, Any], i: int, section: int = 0) -> dict[str, Any]:
+    return d["sections"][section]["items"][i]
+
+
+CASES: list[tuple[str, Mutation, str, str]] = [
+    ("unknown_top_key", lambda d: d.update(colour="red"), "colour", "unknown key 'colour'"),
+    ("missing_slug", lambda d: d.pop("slug"), "", "missing required key 'slug'"),
+    ("bad_slug", lambda d: d.update(slug="Bad Slug"), "slug", "slug 'Bad Slug' is invalid"),
+    ("version_zero", lambda d: d.update(version=0), "version", "between 1 and"),
+    ("version_text", lambda d: d.update(version="1"), "version", "must be an integer"),
+    ("missing_vi", lambda d: item_of(d, 0)["label"].pop("vi"),
+     "sections[0].items[0].label", "missing required key 'vi'"),
+    ("empty_en", lambda d: item_of(d, 0)["label"].update(en="  "),
+     "sections[0].items[0].label.en", "non-empty string"),
+    ("third_language", lambda d: d["title"].update(fr="Enquête"), "title.fr", "unknown key 'fr'"),
+    ("label_not_mapping", lambda d: d.update(title="Khảo sát"), "title", "must be a mapping"),
+    ("unknown_item_key", lambda d: item_of(d, 0).update(colour="red"),
+     "sections[0].items[0].colour", "unknown key 'colour'"),
+    ("key_of_other_type", lambda d: item_of(d, 0).update(max_length=3),
+     "sections[0].items[0].max_length", "unknown key"),
+    ("unknown_type", lambda d: item_of(d, 0).update(type="likert7"),
+     "sections[0].items[0].type", "unknown item type 'likert7'"),
+    ("duplicate_item_code", lambda d: item_of(d, 1).update(code="q1"),
+     "sections[0].items[1].code", "duplicate item code 'q1'"),
+    ("bad_item_code", lambda d: item_of(d, 1).update(code="2nd"),
+     "sections[0].items[1].code", "starting with a letter"),
+    ("duplicate_section_code", lambda d: d["sections"][1].update(code="main"),
+     "sections[1].code", "duplicate section code"),
+    ("no_items", lambda d: d["sections"][1].update(items=[]),
+     "sections[1].items", "at least 1"),
+    ("required_not_bool", lambda d: item_of(d, 0).update(required="yes"),
+     "sections[0].items[0].required", "must be true or false"),
+    ("duplicate_option", lambda d: item_of(d, 4)["options"][1].update(code="wait"),
+     "sections[0].items[4].options[1].code", "duplicate option code 'wait'"),
+    ("option_code_number", lambda d: item_of(d, 4)["options"][1].update(code=2),
+     "sections[0].items[4].options[1].code", "quote it"),
+    ("one_option", lambda d: item_of(d, 8).update(options=[opt("nam", "Nam", "Male")]),
+     "sections[0].items[8].options", "at least 2"),
+    ("max_choices_range", lambda d: item_of(d, 4).update(max_choices=4),
+     "sections[0].items[4].max_choices", "between 1 and 3"),
+    ("min_over_max", lambda d: item_of(d, 4).update(min_choices=3),
+     "sections[0].items[4].min_choices", "exceeds max_choices"),
+    ("smiley_faces", lambda d: item_of(d, 2).update(faces=9),
+     "sections[0].items[2].faces", "between 2 and 5"),
+    ("smiley_labels_count", lambda d: item_of(d, 2).update(labels=[lab("Buồn", "Sad")]),
+     "sections[0].items[2].labels", "one label per level: 3"),
+    ("number_min_max", lambda d: item_of(d, 5).update(min=50, max=20),
+     "sections[0].items[5].max", "greater than min"),
+    ("number_missing_max", lambda d: item_of(d, 5).pop("max"),
+     "sections[0].items[5]", "need max"),
+    ("number_fraction_bound", lambda d: item_of(d, 5).update(min=1.5),
+     "sections[0].items[5].min", "whole number"),
+    ("number_bool_bound", lambda d: item_of(d, 5).update(max=True),
+     "sections[0].items[5].max", "must be a number"),
+    ("text_length", lambda d: item_of(d, 7).update(max_length=0),
+     "sections[0].items[7].max_length", "between 1 and"),
+    ("demographic_likert", lambda d: item_of(d, 0).update(demographic=True),
+     "sections[0].items[0].demographic", "only single-choice"),
+    ("show_if_later_item", lambda d: item_of(d, 0).update(show_if={"item": "q2", "equals": 1}),
+     "sections[0].items[0].show_if.item", "not an item defined earlier"),
+    ("show_if_self", lambda d: item_of(d, 1).update(show_if={"item": "q2", "equals": 1}),
+     "sections[0].items[1].show_if.item", "not an item defined earlier"),
+    ("show_if_unknown_option", lambda d: item_of(d, 4)["show_if"].update(equals="maybe"),
+     "sections[0].items[4].show_if.equals", "unknown option"),
+    ("show_if_level_range", lambda d: item_of(d, 3).update(show_if={"item": "mood", "in": [1, 4]}),
+     "sections[0].items[3].show_if.in[1]", "expected a level 1..3"),
+    ("show_if_both_ops", lambda d: item_of(d, 4)["show_if"].update({"in": ["no"]}),
+     "sections[0].items[4].show_if", "exactly one of"),
+    ("show_if_text", lambda d: d["sections"][1].update(show_if={"item": "note", "equals": "x"}),
+     "sections[1].show_if.item", "free-text"),
+    ("show_if_unknown_key", lambda d: item_of(d, 4)["show_if"].update(op="eq"),
+     "sections[0].items[4].show_if.op", "unknown key 'op'"),
+    ("aspect_unknown_item", lambda d: d["index"]["aspects"][0]["items"].append("q9"),
+     "index.aspects[0].items[2]", "unknown item 'q9'"),
+    ("aspect_not_likert", lambda d: d["index"]["aspects"][0]["items"].append("mood"),
+     "index.aspects[0].items[2]", "aspects take likert5 items"),
+    ("aspect_item_twice", lambda d: d["index"]["aspects"][1]["items"].append("q1"),
+     "index.aspects[1].items[1]", "already in aspect 'a'"),
+    ("aspect_duplicate", lambda d: d["index"]["aspects"][1].update(code="a"),
+     "index.aspects[1].code", "duplicate aspect code"),
+    ("satisfied_range", lambda d: d["index"].update(satisfied_levels=[4, 6]),
+     "index.satisfied_levels[1]", "between 1 and 5"),
+    ("satisfied_all", lambda d: d["index"].update(satisfied_levels=[1, 2, 3, 4, 5]),
+     "index.satisfied_levels", "every level"),
+    ("aspect_method", lambda d: d["index"].update(aspect_method="median"),
+     "index.aspect_method", "unknown method 'median'"),
+    ("overall_method", lambda d: d["index"].update(overall={"method": "geometric"}),
+     "index.overall.method", "unknown method 'geometric'"),
+    ("weights_missing", lambda d: d["index"].update(overall={"method": "weighted_mean_of_aspects"}),
+     "index.aspects[0]", "missing 'weight'"),
+    ("weight_unused", lambda d: d["index"]["aspects"][0].update(weight=2),
+     "index.aspects[0].weight", "only with overall method"),
+    ("overall_item_text", lambda d: d["index"].update(overall={"method": "item", "item": "note"}),
+     "index.overall.item", "likert5 or smiley"),
+    ("points_count", lambda d: d["index"].update(mean_score={"rule": "points", "points": [0, 1]}),
+     "index.mean_score.points", "one score per level"),
+    ("points_decreasing",
+     lambda d: d["index"].update(mean_score={"rule": "points", "points": [0, 50, 40, 75, 100]}),
+     "index.mean_score.points", "must not decrease"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("mutate", "path", "reason"), [c[1:] for c in CASES], ids=[c[0] for c in CASES]
+)
+def test_definition_error_is_reported(mutate: Mutation, path: str, reason: str) -> None:
+    data = minimal()
+    mutate(data)
+    errors = errors_of(data)
+    assert any(e.path == path and reason in e.reason for e in errors), errors
+    assert all(e.file == "demo.yaml" for e in errors)
+
+
+def test_all_errors_are_collected_and_readable() -> None:
+    data = minimal()
+    item_of(data, 0)["label"].pop("en")
+    item_of(data, 1).update(code="q1")
+    data["index"]["aspects"][0]["items"].append("nope")
+    errors = errors_of(data)
+    assert [e.path for e in errors] == [
+        "sections[0].items[0].label",
+        "sections[0].items[1].code",
+        "index.aspects[0].items[1]",  # there is no q2 any more
+        "index.aspects[0].items[2]",
+    ]
+    file, path, _reason = errors[0]  # plain (file, path, reason) tuples
+    assert (file, path) == ("demo.yaml", "sections[0].items[0].label")
+    message = str(QuestionnaireError(errors))
+    assert message.startswith("4 errors in questionnaire definition:")
+    assert "demo.yaml: sections[0].items[1].code: duplicate item code 'q1'" in message
+
+
+def test_weighted_and_points_rules_are_accepted() -> None:
+    data = minimal()
+    data["index"]["overall"] = {"method": "weighted_mean_of_aspects"}
+    data["index"]["aspects"][0]["weight"] = 2
+    data["index"]["aspects"][1]["weight"] = 0.5
+    data["index"]["mean_score"] = {"rule": "points", "points": [0, 10, 50, 90, 100]}
+    q = Questionnaire.from_dict(data)
+    assert q.index is not None
+    assert [a.weight for a in q.index.aspects] == [2, 0.5]
+    assert q.index.mean_score.score(2) == 10
+    with pytest.raises(ValueError, match="not 3"):
+        q.index.mean_score.points_for(3)
+
+
+def test_overall_item_default_levels() -> None:
+    data = minimal()
+    data["index"]["overall"] = {"method": "item", "item": "mood"}
+    q = Questionnaire.from_dict(data)
+    assert q.index is not None
+    assert q.index.overall.satisfied_levels == (3,)  # the top face of three
+
+
+def test_mean_score_linear_rule() -> None:
+    rule = MeanScoreRule()
+    assert rule.points_for(3) == (0.0, 50.0, 100.0)
+    assert rule.score(4) == 75.0
+    with pytest.raises(ValueError):
+        rule.score(6)
+
+
+# ---------------------------------------------------------------------------
+# Files and directories
+# ---------------------------------------------------------------------------
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_file_errors_name_the_file(tmp_path: Path) -> None:
+    data = minimal()
+    item_of(data, 0)["type"] = "stars"
+    path = write(tmp_path / "bad.yaml", yaml.safe_dump(data, allow_unicode=True))
+    with pytest.raises(QuestionnaireError) as info:
+        load_questionnaire(path)
+    assert info.value.errors == [
+        (str(path), "sections[0].items[0].type", info.value.errors[0].reason)
+    ]
+    assert "unknown item type 'stars'" in str(info.value)
+
+
+def test_yaml_syntax_and_duplicate_keys(tmp_path: Path) -> None:
+    broken = write(tmp_path / "broken.yaml", "slug: [unclosed\n")
+    dup = write(tmp_path / "dup.yaml", "slug: a\nversion: 1\nslug: b\n")
+    for path in (broken, dup):
+        with pytest.raises(QuestionnaireError) as info:
+            load_questionnaire(path)
+        (error,) = info.value.errors
+        assert error.file == str(path) and error.path == ""
+        assert "cannot read the file" in error.reason
+    with pytest.raises(QuestionnaireError, match=r"duplicate key 'slug'.*line 3"):
+        load_questionnaire(dup)
+
+
+def test_yes_and_no_stay_strings_but_comma_is_explained(tmp_path: Path) -> None:
+    text = yaml.safe_dump(minimal(), allow_unicode=True).replace("'yes'", "yes")
+    text = text.replace("'no'", "no")
+    assert "code: no" in text
+    q = load_questionnaire(write(tmp_path / "yesno.yaml", text))
+    assert q.item("gave").option_codes == ("yes", "no")
+    data = minimal()
+    del data["title"]
+    flow = "title: {vi: Khảo sát, thử nghiệm, en: Test survey}\n" + yaml.safe_dump(data)
+    with pytest.raises(QuestionnaireError) as info:
+        load_questionnaire(write(tmp_path / "comma.yaml", flow))
+    (error,) = info.value.errors
+    assert error.path == "title.thử nghiệm"
+    assert "put texts with commas in quotes" in error.reason
+
+
+def test_json_files_load(tmp_path: Path) -> None:
+    path = write(tmp_path / "demo.json", json.dumps(minimal(), ensure_ascii=False))
+    assert load_questionnaire(path) == Questionnaire.from_dict(minimal())
+
+
+def test_directory_reports_every_file_and_duplicate_versions(tmp_path: Path) -> None:
+    write(tmp_path / "README.md", "# not a questionnaire\n")
+    dumped = yaml.safe_dump(minimal(), allow_unicode=True)
+    write(tmp_path / "a.yaml", dumped)
+    write(tmp_path / "b.yml", dumped)
+    bad = minimal()
+    bad["version"] = -1
+    write(tmp_path / "c.yaml", yaml.safe_dump(bad, allow_unicode=True))
+    with pytest.raises(QuestionnaireError) as info:
+        load_directory(tmp_path)
+    found = [(Path(e.file).name, e.path) for e in info.value.errors]
+    assert found == [("b.yml", "version"), ("c.yaml", "version")]
+    assert "also defined in" in info.value.errors[0].reason
+
+
+def test_fixture_files_are_rejected() -> None:
+    with pytest.raises(QuestionnaireError) as info:
+        load_directory(DATA)
+    reasons = {(Path(e.file).name, e.path): e.reason for e in info.value.errors}
+    assert "must be a mapping" in reasons[("not_a_mapping.yaml", "")]
+    assert "missing required key 'en'" in reasons[("missing_english.yaml", "title")]
+
+
+# ---------------------------------------------------------------------------
+# Canonical form, checksum and the same-version rule
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["sipas.yaml", "kiosk_quick.yaml"])
+def test_round_trip_through_json(name: str) -> None:
+    q = load_questionnaire(SHIPPED / name)
+    stored = json.loads(json.dumps(q.to_dict()))
+    again = Questionnaire.from_dict(stored)
+    assert again == q
+    assert again.checksum == q.checksum
+    assert again.to_dict() == q.to_dict()
+
+
+def test_checksum_ignores_layout_comments_and_defaults(tmp_path: Path) -> None:
+    original = (SHIPPED / "sipas.yaml").read_text(encoding="utf-8")
+    q = load_questionnaire(SHIPPED / "sipas.yaml")
+    reformatted = "# a new comment\n" + yaml.safe_dump(
+        yaml.safe_load(original), allow_unicode=True, default_flow_style=True, width=60
+    )
+    assert load_questionnaire(write(tmp_path / "a.yaml", reformatted)).checksum == q.checksum
+    explicit = q.to_dict()  # every default written out
+    compact = minimal()
+    explicit_demo = Questionnaire.from_dict(compact).to_dict()
+    assert "required" not in compact["sections"][0]["items"][1]
+    assert (
+        Questionnaire.from_dict(explicit_demo).checksum == Questionnaire.from_dict(compact).checksum
+    )
+    assert Questionnaire.from_dict(explicit).checksum == q.checksum
+
+
+def test_checksum_changes_with_content() -> None:
+    base = Questionnaire.from_dict(minimal()).checksum
+    assert len(base) == 64
+    changed = minimal()
+    item_of(changed, 0)["label"]["vi"] = "Câu thứ nhất"
+    assert Questionnaire.from_dict(changed).checksum != base
+    reordered = minimal()
+    options = item_of(reordered, 8)["options"]
+    options.reverse()
+    assert Questionnaire.from_dict(reordered).checksum != base
+
+
+def test_same_version_rule(demo: Questionnaire) -> None:
+    assert_same_version_unchanged(demo.checksum, demo)  # unchanged: no error
+    changed = minimal()
+    changed["title"]["en"] = "Another title"
+    new = Questionnaire.from_dict(changed, source="questionnaires/demo.yaml")
+    with pytest.raises(QuestionnaireError) as info:
+        assert_same_version_unchanged(demo.checksum, new)
+    (error,) = info.value.errors
+    assert error.file == "questionnaires/demo.yaml"
+    assert "version 1 is already stored" in error.reason
+    assert "version: 2" in error.reason
+
+
+def test_from_dict_rejects_non_mapping() -> None:
+    assert errors_of(["slug"])[0].reason == "must be a mapping, got a list"
+
+
+# ---------------------------------------------------------------------------
+# Answers
+# ---------------------------------------------------------------------------
+
+
+def full_answers() -> dict[str, Any]:
+    return {
+        "q1": 4,
+        "q2": 2,
+        "mood": 3,
+        "gave": "yes",
+        "why": ["papers", "wait"],
+        "age": 40.0,
+        "hours": 1.5,
+        "note": "  Tốt  ",
+        "sex": "nu",
+        "q3": 5,
+    }
+
+
+def test_valid_answers(demo: Questionnaire) -> None:
+    assert validate_answers(demo, full_answers()) == []
+    assert validate_answers(demo, {"q1": 1, "gave": "no"}) == []
+
+
+ANSWER_CASES: list[tuple[str, dict[str, Any], list[tuple[str, str]]]] = [
+    ("required", {"q1": None}, [("q1", "required")]),
+    ("required_blank", {"q1": "  "}, [("q1", "required")]),
+    ("unknown_item", {"zz": 1}, [("zz", "unknown_item")]),
+    ("likert_range", {"q1": 6}, [("q1", "out_of_range")]),
+    ("likert_zero", {"q1": 0}, [("q1", "out_of_range")]),
+    ("smiley_range", {"mood": 4}, [("mood", "out_of_range")]),
+    ("likert_string", {"q1": "4"}, [("q1", "wrong_type")]),
+    ("likert_float", {"q1": 4.0}, [("q1", "wrong_type")]),
+    ("likert_bool", {"q1": True}, [("q1", "wrong_type")]),
+    ("single_unknown", {"sex": "x"}, [("sex", "unknown_option")]),
+    ("single_list", {"sex": ["nam"]}, [("sex", "wrong_type")]),
+    ("multiple_string", {"gave": "yes", "q3": 1, "why": "wait"}, [("why", "wrong_type")]),
+    ("multiple_unknown", {"gave": "yes", "q3": 1, "why": ["wait", "noise"]},
+     [("why", "unknown_option")]),
+    ("multiple_duplicate", {"gave": "yes", "q3": 1, "why": ["wait", "wait"]},
+     [("why", "duplicate_option")]),
+    ("multiple_too_many", {"gave": "yes", "q3": 1, "why": ["wait", "rude", "papers"]},
+     [("why", "too_many_choices")]),
+    ("number_bool", {"age": True}, [("age", "wrong_type")]),
+    ("number_string", {"age": "40"}, [("age", "wrong_type")]),
+    ("number_nan", {"hours": float("nan")}, [("hours", "wrong_type")]),
+    ("number_fraction", {"age": 40.5}, [("age", "not_integer")]),
+    ("number_range", {"age": 17}, [("age", "out_of_range")]),
+    ("number_float_range", {"hours": 24.5}, [("hours", "out_of_range")]),
+    ("text_type", {"note": 5}, [("note", "wrong_type")]),
+    ("text_too_long", {"note": "x" * 21}, [("note", "too_long")]),
+    ("text_control", {"note": "a\x00b"}, [("note", "invalid_characters")]),
+    ("hidden_item", {"gave": "no", "why": ["wait"]}, [("why", "hidden_item_answered")]),
+    ("hidden_section", {"gave": "no", "q3": 4}, [("q3", "hidden_item_answered")]),
+    ("shown_section_required", {"gave": "yes"}, [("q3", "required")]),
+    ("invalid_answer_steers_nothing", {"gave": "perhaps", "q3": 4},
+     [("gave", "unknown_option"), ("q3", "hidden_item_answered")]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("patch", "expected"), [c[1:] for c in ANSWER_CASES], ids=[c[0] for c in ANSWER_CASES]
+)
+def test_answer_errors(
+    demo: Questionnaire, patch: dict[str, Any], expected: list[tuple[str, str]]
+) -> None:
+    answers = {"q1": 3, "gave": "no"} | patch
+    errors = validate_answers(demo, answers)
+    assert codes(errors) == expected
+    assert all(e.message and e.code in ANSWER_ERROR_CODES for e in errors)
+
+
+def test_answers_must_be_an_object(demo: Questionnaire) -> None:
+    (error,) = validate_answers(demo, [("q1", 3)])
+    assert (error.field, error.code) == ("answers", "wrong_type")
+    assert error.to_dict() == {"field": "answers", "code": "wrong_type", "message": error.message}
+
+
+def test_every_error_code_is_reported_in_one_pass(demo: Questionnaire) -> None:
+    answers = {"q1": 9, "gave": "no", "why": ["wait"], "zz": 1, "note": "x" * 30}
+    assert codes(validate_answers(demo, answers)) == [
+        ("zz", "unknown_item"),
+        ("q1", "out_of_range"),
+        ("why", "hidden_item_answered"),
+        ("note", "too_long"),
+    ]
+
+
+def test_paper_forms_may_skip_required(demo: Questionnaire) -> None:
+    assert validate_answers(demo, {}, enforce_required=False) == []
+    assert codes(validate_answers(demo, {})) == [("q1", "required"), ("gave", "required")]
+
+
+def test_visible_items(demo: Questionnaire) -> None:
+    assert "why" not in visible_items(demo, {"gave": "no"})
+    assert {"why", "q3"} <= visible_items(demo, {"gave": "yes"})
+    assert "q3" not in visible_items(demo, {})
+
+
+def test_clean_answers(demo: Questionnaire) -> None:
+    clean = clean_answers(demo, full_answers() | {"q2": None})
+    assert clean == {
+        "q1": 4,
+        "mood": 3,
+        "gave": "yes",
+        "why": ["wait", "papers"],  # option order
+        "age": 40,
+        "hours": 1.5,
+        "note": "Tốt",
+        "sex": "nu",
+        "q3": 5,
+    }
+    assert isinstance(clean["age"], int)
+    with pytest.raises(InvalidAnswersError) as info:
+        clean_answers(demo, {"q1": 7})
+    assert codes(info.value.errors) == [("q1", "out_of_range"), ("gave", "required")]
+
+
+def test_encode_and_decode(demo: Questionnaire) -> None:
+    rows = encode_answers(demo, full_answers())
+    assert rows == [
+        ("q1", 4),
+        ("q2", 2),
+        ("mood", 3),
+        ("gave", 1),
+        ("why", 1),
+        ("why", 3),
+        ("age", 40),
+        # hours = 1.5 is not whole: no row; note is text: no row
+        ("sex", 2),
+        ("q3", 5),
+    ]
+    assert decode_answers(demo, rows) == {
+        "q1": 4,
+        "q2": 2,
+        "mood": 3,
+        "gave": "yes",
+        "why": ["wait", "papers"],
+        "age": 40,
+        "sex": "nu",
+        "q3": 5,
+    }
+    with pytest.raises(InvalidAnswersError):
+        encode_answers(demo, {"q1": "bad"})
+    with pytest.raises(ValueError, match="out of range"):
+        decode_answers(demo, [("sex", 3)])
+    with pytest.raises(ValueError, match="no numeric code"):
+        decode_answers(demo, [("note", 1)])
+
+
+def test_value_labels(demo: Questionnaire, sipas: Questionnaire) -> None:
+    assert demo.item("sex").value_labels("en") == {1: "Male", 2: "Female"}
+    assert demo.item("mood").value_labels() == {
+        1: "Không hài lòng",
+        2: "Bình thường",
+        3: "Hài lòng",
+    }
+    assert sipas.item("acc1").value_labels()[5] == "Rất hài lòng"
+    assert demo.item("note").value_labels() == {}
+
+
+def test_sipas_answers(sipas: Questionnaire) -> None:
+    answers: dict[str, Any] = {code: 4 for code in sipas.item_codes if code[-1].isdigit()}
+    answers |= {"field": "dat_dai", "gave_feedback": "yes", "overall": 5, "gender": "nu"}
+    assert validate_answers(sipas, answers) == []
+    answers["gave_feedback"] = "no"
+    hidden = [e.field for e in validate_answers(sipas, answers)]
+    assert hidden == ["fb1", "fb2", "fb3", "fb4"]
+    for code in hidden:
+        del answers[code]
+    assert validate_answers(sipas, answers) == []
+    assert ("field", 1) in encode_answers(sipas, answers)
+
+
+def test_kiosk_answers(kiosk: Questionnaire) -> None:
+    assert codes(validate_answers(kiosk, {})) == [("mood", "required")]
+    assert validate_answers(kiosk, {"mood": 2, "problems": ["cho_lau", "tre_hen"]}) == []
+    assert codes(validate_answers(kiosk, {"mood": 5, "problems": ["cho_lau"]})) == [
+        ("problems", "hidden_item_answered")
+    ]
+    assert encode_answers(kiosk, {"mood": 5, "positives": ["nhanh"], "fu_wait": 4}) == [
+        ("mood", 5),
+        ("positives", 1),
+        ("fu_wait", 4),
+    ]
+
+
+# ---------------------------------------------------------------------------
+# Purity
+# ---------------------------------------------------------------------------
+
+
+def test_module_imports_only_stdlib_and_yaml() -> None:
+    tree = ast.parse(MODULE.read_text(encoding="utf-8"))
+    imported: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            imported.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            assert node.level == 0, "no relative imports"
+            imported.add((node.module or "").split(".")[0])
+    allowed = set(sys.stdlib_module_names) | {"yaml", "__future__"}
+    assert imported - allowed == set()
+
+
+def test_definition_objects_are_frozen(demo: Questionnaire) -> None:
+    with pytest.raises(AttributeError):
+        demo.slug = "other"  # type: ignore[misc]
+    assert copy.deepcopy(demo) == demo
+
+
+def test_more_skip_logic_and_choice_bounds() -> None:
+    data = minimal()
+    item_of(data, 4)["min_choices"] = 2
+    item_of(data, 7)["show_if"] = {"item": "why", "in": ["rude"]}  # any chosen option
+    item_of(data, 8)["show_if"] = {"item": "age", "equals": 18.0}
+    q = Questionnaire.from_dict(data)
+    assert q.item("sex").show_if is not None and q.item("sex").show_if.values == (18,)
+    base = {"q1": 1, "gave": "yes", "q3": 2}
+    assert codes(validate_answers(q, base | {"why": ["wait"]})) == [("why", "too_few_choices")]
+    shown = visible_items(q, base | {"why": ["wait", "rude"], "age": 18})
+    assert {"note", "sex"} <= shown
+    assert not {"note", "sex"} & visible_items(q, base | {"why": ["wait", "papers"], "age": 19})
