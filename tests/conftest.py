@@ -8,6 +8,7 @@ Every test that needs the app gets its own freshly migrated database:
 
 from __future__ import annotations
 
+import contextvars
 import itertools
 import os
 import shutil
@@ -100,19 +101,40 @@ def database_url(migrated_template: str, tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.fixture
-def app(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Flask]:
+def app_config(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict:
+    """The test configuration; a test may change it before asking for ``app``."""
     instance = tmp_path / "instance"
     instance.mkdir(exist_ok=True)
     monkeypatch.setenv("SURVEY_INSTANCE_PATH", str(instance))
-    application = create_app(base_config(database_url, instance))
+    return base_config(database_url, instance)
+
+
+@pytest.fixture
+def app(app_config: dict[str, Any]) -> Iterator[Flask]:
+    application = create_app(app_config)
     with application.app_context():
         yield application
         db.session.remove()
         db.engine.dispose()
 
 
+class IsolatedClient(FlaskClient):
+    """A test client whose requests run as in production: each in its own app context.
+
+    The ``app`` fixture keeps an app context open so tests can call services directly;
+    without this, requests would reuse it and share ``g`` (the locale, the database
+    session) with the test and with each other. Before each request the test's own
+    session ends its transaction, so it sees what the request commits.
+    """
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:
+        db.session.rollback()
+        return contextvars.Context().run(super().open, *args, **kwargs)
+
+
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
+    app.test_client_class = IsolatedClient
     return app.test_client()
 
 

@@ -1,0 +1,146 @@
+"""Public pages, the language switch, error pages and the login flow (test client)."""
+
+from __future__ import annotations
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from survey_app.extensions import db
+from survey_app.models import AuditLog, Role
+from survey_app.services import accounts, units
+
+PASSWORD = "correct-horse-battery"
+
+
+def text_of(response: object) -> str:
+    return response.get_data(as_text=True)  # type: ignore[attr-defined]
+
+
+def test_home_is_vietnamese_by_default(client: FlaskClient) -> None:
+    page = text_of(client.get("/"))
+    assert '<html lang="vi">' in page
+    assert "Khảo sát sự hài lòng của người dân" in page
+    assert "Đánh giá bằng điện thoại" in page
+    assert 'href="/?lang=en"' in page
+
+
+def test_language_switch_sticks_for_the_session(client: FlaskClient) -> None:
+    english = text_of(client.get("/?lang=en"))
+    assert '<html lang="en">' in english and "Rate a service on your phone" in english
+    assert "Choose your desk" in text_of(client.get("/s/"))
+    back = text_of(client.get("/?lang=vi"))
+    assert "Đánh giá bằng điện thoại" in back
+
+
+def test_unknown_language_falls_back_to_vietnamese(client: FlaskClient) -> None:
+    assert '<html lang="vi">' in text_of(client.get("/?lang=fr"))
+
+
+@pytest.mark.parametrize("path", ["/", "/kiosk/", "/s/", "/auth/login"])
+def test_every_public_page_has_the_language_switch(client: FlaskClient, path: str) -> None:
+    page = text_of(client.get(path))
+    assert 'class="lang-switch"' in page and "Tiếng Việt" in page and "English" in page
+
+
+def test_not_found_page_in_the_users_language(client: FlaskClient) -> None:
+    response = client.get("/no-such-page")
+    assert response.status_code == 404
+    assert "Trang bạn yêu cầu không tồn tại." in text_of(response)
+    english = client.get("/no-such-page?lang=en")
+    assert "The page you asked for does not exist." in text_of(english)
+
+
+def test_api_errors_are_json(client: FlaskClient) -> None:
+    response = client.get("/api/v1/nothing-here")
+    assert response.status_code == 404
+    assert response.is_json
+    assert response.get_json()["error"] == "not_found"
+
+
+def test_unexpected_error_is_a_friendly_500(app: Flask, client: FlaskClient) -> None:
+    @app.get("/boom")
+    def boom() -> str:
+        raise RuntimeError("kaboom")
+
+    response = client.get("/boom")
+    assert response.status_code == 500
+    assert "kaboom" not in text_of(response)
+    assert "Hệ thống gặp sự cố" in text_of(response)
+
+
+def test_phone_entry_lists_active_desks(client: FlaskClient, app: Flask) -> None:
+    from survey_app.services import desks
+
+    units.import_units([{"code": "C", "name_vi": "Xã Đông", "name_en": "East", "kind": "commune",
+                         "parent_code": ""}])  # fmt: skip
+    desks.create_desk("Q-C", "C", "Quầy xã Đông")
+    page = text_of(client.get("/s/"))
+    assert "Quầy xã Đông" in page and "Xã Đông" in page
+
+
+def test_dashboard_requires_login(client: FlaskClient) -> None:
+    response = client.get("/dashboard/")
+    assert response.status_code == 302
+    assert "/auth/login" in response.headers["Location"]
+
+
+def test_login_and_logout_are_audited(client: FlaskClient) -> None:
+    accounts.create_user("leader1", PASSWORD, Role.LEADER)
+    wrong = client.post("/auth/login", data={"username": "leader1", "password": "nope"})
+    assert "Sai tên đăng nhập hoặc mật khẩu." in text_of(wrong)
+    ok = client.post("/auth/login", data={"username": "leader1", "password": PASSWORD})
+    assert ok.status_code == 302 and ok.headers["Location"].endswith("/dashboard/")
+    assert client.get("/dashboard/").status_code == 200
+    client.post("/auth/logout")
+    assert client.get("/dashboard/").status_code == 302
+    actions = [entry.action for entry in db.session.scalars(select(AuditLog))]
+    assert actions[-3:] == ["login.failed", "login", "logout"]
+
+
+def test_login_redirect_only_to_same_site(client: FlaskClient) -> None:
+    accounts.create_user("leader1", PASSWORD, Role.LEADER)
+    evil = client.post(
+        "/auth/login?next=https://evil.example/", data={"username": "leader1", "password": PASSWORD}
+    )
+    assert evil.headers["Location"].endswith("/dashboard/")
+
+
+def test_kiosk_role_cannot_read_the_dashboard(client: FlaskClient) -> None:
+    accounts.create_user("tablet", PASSWORD, Role.KIOSK)
+    client.post("/auth/login", data={"username": "tablet", "password": PASSWORD})
+    assert client.get("/dashboard/").status_code == 403
+
+
+def test_dashboard_shows_only_the_leaders_scope(client: FlaskClient, runner: object) -> None:
+    result = runner.invoke(args=["demo", "seed"])  # type: ignore[attr-defined]
+    assert result.exit_code == 0, result.output
+    accounts.create_user("commune_leader", PASSWORD, Role.LEADER, "HM-QT")
+    client.post("/auth/login", data={"username": "commune_leader", "password": PASSWORD})
+    page = text_of(client.get("/dashboard/"))
+    assert "Phường Quỳnh Thiện" in page
+    assert "Phường Mai Hùng" not in page and "Sở Tư pháp" not in page
+
+
+def test_login_form_has_csrf_protection(app: Flask, client: FlaskClient) -> None:
+    app.config["WTF_CSRF_ENABLED"] = True
+    accounts.create_user("leader1", PASSWORD, Role.LEADER)
+    refused = client.post("/auth/login", data={"username": "leader1", "password": PASSWORD})
+    assert refused.status_code == 400
+    page = text_of(client.get("/auth/login"))
+    assert 'name="csrf_token"' in page
+
+
+@pytest.fixture
+def rate_limited(app_config: dict[str, object]) -> None:
+    app_config["RATELIMIT_ENABLED"] = True
+
+
+def test_login_is_rate_limited(rate_limited: None, client: FlaskClient) -> None:
+    codes = [
+        client.post("/auth/login", data={"username": "x", "password": "y"}).status_code
+        for _ in range(12)
+    ]
+    assert codes[:10] == [200] * 10
+    assert codes[10:] == [429, 429]
