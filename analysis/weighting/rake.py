@@ -1,0 +1,183 @@
+"""Raking (iterative proportional fitting) to population margins, as R's ``rake``."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Hashable, Mapping
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from ._common import (
+    CellCoding,
+    WeightingConvergenceWarning,
+    WeightingResult,
+    check_weights,
+    code_cells,
+    frozen,
+    relative_errors,
+    weight_diagnostics,
+)
+from .adjustments import Raking
+
+__all__ = ["rake"]
+
+MarginKey = str | tuple[str, ...]
+
+
+def rake(
+    weights: ArrayLike,
+    data: Mapping[str, ArrayLike],
+    margins: Mapping[MarginKey, Mapping[Hashable, float]],
+    *,
+    maxit: int = 10,
+    epsilon: float = 1.0,
+    total_rtol: float = 1e-6,
+) -> WeightingResult:
+    """Rake weights to two or more population margins by iterative proportional fitting.
+
+    Parameters
+    ----------
+    weights : array_like
+        Current (design) weights, finite and positive.
+    data : mapping of str to array_like
+        Classification variables aligned with ``weights``.
+    margins : mapping
+        One entry per margin, in raking order: the key is a variable name (or a
+        tuple of names for a crossed margin), the value maps each level (or tuple
+        of levels) to its population count.
+    maxit : int, default 10
+        Largest number of passes over all margins (R's ``control$maxit``).
+    epsilon : float, default 1
+        Convergence tolerance on the largest change, between two passes, of a
+        weighted count in the cross-classification of all margin variables. In
+        weighted units when ``epsilon >= 1``; otherwise relative to the sum of the
+        input weights (R's ``control$epsilon``).
+    total_rtol : float, default 1e-6
+        Margins whose totals differ by more than this relative amount are an error
+        (they can never all be met).
+
+    Returns
+    -------
+    WeightingResult
+        Raked weights, report (passes, convergence, largest relative margin error)
+        and a :class:`Raking` variance adjustment.
+
+    Warns
+    -----
+    WeightingConvergenceWarning
+        When ``maxit`` passes end before the change falls below ``epsilon``; the
+        report then has ``converged=False``.
+
+    Raises
+    ------
+    ValueError
+        Fewer than one margin; margin totals that disagree; units in a category
+        absent from a margin; a margin category with a positive target and no
+        respondents.
+
+    Notes
+    -----
+    One pass post-stratifies to each margin in turn, ``w_i <- w_i T_{mc} / hat T_{mc}``
+    for the cell ``c`` of unit ``i`` in margin ``m`` (Deming & Stephan 1940;
+    Kalton & Flores-Cervantes 2003, sec. 2.3; Lumley 2010, sec. 7.3). After each
+    pass the weighted counts of the full cross-classification are compared with
+    those after the previous pass (before the first pass: the input weights); the
+    algorithm stops when the largest absolute change is below ``epsilon``, as R.
+    ``iterations`` counts the passes performed.
+    """
+    w = check_weights(weights)
+    if not margins:
+        raise ValueError("rake needs at least one margin")
+    if maxit < 1:
+        raise ValueError(f"maxit must be >= 1, got {maxit}")
+    if not (epsilon > 0 and np.isfinite(epsilon)):
+        raise ValueError(f"epsilon must be a positive number, got {epsilon}")
+    coded: list[CellCoding] = []
+    for key, targets in margins.items():
+        cells = code_cells(data, key, targets)
+        if cells.codes.size != w.size:
+            raise ValueError(f"data has {cells.codes.size} rows but weights has {w.size}")
+        counts = np.bincount(cells.codes, minlength=len(cells.labels))
+        empty = (counts == 0) & (cells.targets > 0)
+        if empty.any():
+            names = "; ".join(cells.describe(j) for j in np.flatnonzero(empty))
+            raise ValueError(f"margin category with no respondents: {names}")
+        zero = (counts > 0) & (cells.targets == 0)
+        if zero.any():
+            names = "; ".join(cells.describe(j) for j in np.flatnonzero(zero))
+            raise ValueError(f"respondents in a margin category with target 0: {names}")
+        coded.append(cells)
+    totals = np.array([c.targets.sum() for c in coded])
+    if np.ptp(totals) > total_rtol * np.abs(totals).max():
+        listing = "; ".join(
+            f"{'*'.join(c.variables)}: {t:.10g}" for c, t in zip(coded, totals, strict=True)
+        )
+        raise ValueError(f"margin totals disagree: {listing}")
+
+    tol = epsilon * w.sum() if epsilon < 1 else epsilon
+    joint, njoint = _joint_codes(coded)
+    old = np.bincount(joint, weights=w, minlength=njoint)
+    passes = 0
+    converged = False
+    delta = np.inf
+    last: list[tuple[np.ndarray, np.ndarray]] = []
+    while passes < maxit:
+        last = []
+        for cells in coded:
+            k = len(cells.labels)
+            achieved = np.bincount(cells.codes, weights=w, minlength=k)
+            ratio = np.divide(cells.targets, achieved, out=np.ones(k), where=achieved > 0)
+            w = w * ratio[cells.codes]
+            last.append((cells.codes, w))
+        passes += 1
+        new = np.bincount(joint, weights=w, minlength=njoint)
+        delta = float(np.max(np.abs(old - new)))
+        if delta < tol:
+            converged = True
+            break
+        old = new
+
+    messages: list[str] = []
+    if not converged:
+        msg = (
+            f"raking did not converge after {passes} passes: largest change of a "
+            f"cell total in the last pass {delta:.6g} >= epsilon {tol:.6g}"
+        )
+        warnings.warn(msg, WeightingConvergenceWarning, stacklevel=2)
+        messages.append(msg)
+    err = max(
+        relative_errors(np.bincount(c.codes, weights=w, minlength=len(c.labels)), c.targets)
+        for c in coded
+    )
+    report = weight_diagnostics(
+        w,
+        method="rake",
+        converged=converged,
+        iterations=passes,
+        max_margin_error=err,
+        messages=messages,
+    )
+    adjustment = Raking(margins=tuple((frozen(c), frozen(pw)) for c, pw in last))
+    return WeightingResult(weights=frozen(w.copy()), report=report, adjustment=adjustment)
+
+
+def _joint_codes(coded: list[CellCoding]) -> tuple[np.ndarray, int]:
+    """Cell of each unit in the cross-classification of all margins.
+
+    The cross-classification of the margins is the partition R's ``rake`` tabulates
+    (``svytable`` over all margin variables); empty cells never change, so only the
+    partition matters.
+    """
+    n = coded[0].codes.size
+    radix = [len(c.labels) for c in coded]
+    ncells = float(np.prod(radix, dtype=np.float64))
+    if ncells <= max(n, 1 << 20):
+        code = np.zeros(n, dtype=np.int64)
+        for c, r in zip(coded, radix, strict=True):
+            code = code * r + c.codes
+        return code, int(ncells)
+    stacked = np.stack([c.codes for c in coded], axis=1)
+    _, joint = np.unique(stacked, axis=0, return_inverse=True)
+    joint = joint.reshape(-1)
+    return joint, int(joint.max()) + 1
