@@ -123,3 +123,56 @@ def apply_case(case: dict[str, Any]):
             bounds=None if bounds is None else (bounds[0], bounds[1]),
         )
     raise ValueError(f"unknown method {method!r}")
+
+
+def frame(name: str):
+    """The api sample as a DataFrame with R's base design weights in column ``w0``."""
+    import pandas as pd
+
+    df = pd.DataFrame(dataset(name))
+    df["w0"] = design_weights(name)
+    return df
+
+
+def base_design(case: dict[str, Any]):
+    """The case's ``svydesign(...)`` as an analysis.design.Design (weights from fpc)."""
+    from analysis.design import Design
+
+    spec = case["design"]
+    return Design.from_frame(
+        frame(case["dataset"]),
+        weights="w0",
+        strata=spec["strata"],
+        ids=spec["ids"] or None,
+        fpc=spec["fpc"] or None,
+    )
+
+
+def apply_case_design(case: dict[str, Any]):
+    """Our adjusted design for a golden case (AdjustedDesign)."""
+    from analysis.weighting.designs import (
+        calibrate_design,
+        poststratify_design,
+        rake_design,
+        trim_design,
+    )
+
+    spec = case["spec"]
+    method = spec["method"]
+    if method == "trim":
+        base = apply_case_design(case_by_name(spec["base"])).design
+        return trim_design(base, lower=spec["lower"], upper=spec["upper"], strict=spec["strict"])
+    design = base_design(case)
+    if method == "poststratify":
+        targets = cell_targets(spec["targets"], spec["by"])
+        return poststratify_design(design, spec["by"], targets, partial=spec.get("partial", False))
+    if method == "rake":
+        margins = long_targets(spec["margins"])
+        return rake_design(design, margins, maxit=spec["maxit"], epsilon=spec["epsilon"])
+    bounds = spec.get("bounds")
+    return calibrate_design(
+        design,
+        long_targets(spec["totals"]),
+        calfun=spec["calfun"],
+        bounds=None if bounds is None else (bounds[0], bounds[1]),
+    )
