@@ -1,0 +1,438 @@
+"""Satisfaction indices as smooth functions of weighted totals, from sufficient statistics.
+
+A SIPAS-style index is built from three weighted totals per questionnaire item ``j``:
+
+* ``S_j = sum_i w_i [answer_ij is a satisfied level]``,
+* ``V_j = sum_i w_i [answer_ij is a valid answer]``,
+* ``P_j = sum_i w_i points(answer_ij)``, the answer's score on 0-100.
+
+Every index the questionnaire format can define is a linear combination of ratios of
+sums of these totals (:class:`IndexFormula`): an aspect's pooled rate
+``sum_{j in a} S_j / sum_{j in a} V_j``, the mean of its item rates, the mean (or a
+weighted mean) of the aspect rates, the pooled rate over all items, one item's rate,
+and the same with ``P`` in place of ``S`` for mean scores.
+
+Because the totals are sums over respondents, everything needed for estimation and
+design-based variance is the table of these totals per domain x stratum x PSU
+(:class:`PSUTotals`), which a database can compute with one ``GROUP BY``. The
+linearized score of a PSU is the gradient of the index at the domain's totals times
+the PSU's totals; :func:`analysis.variance.stratified_covariance` turns those into
+the covariance of all domains' estimates, exactly as the row-level path of
+:mod:`analysis.estimators` would (both end in the same routine).
+
+References
+----------
+Lumley, T. (2010). *Complex Surveys*. Wiley, sec. 2.3-2.4 (pp. 23-32: ratios and
+domains) and sec. 3.2 (pp. 44-46: ultimate-cluster variance).
+Wolter, K. M. (2007). *Introduction to Variance Estimation*, 2nd ed., ch. 6
+(Taylor series, pp. 226-240: ratios and smooth functions of totals).
+Kish, L. (1965). *Survey Sampling*. Wiley, sec. 11.7 (p. 427, effective sample size).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+from scipy import stats
+
+from analysis.ci import ProportionInput, proportion_interval, wald_interval
+from analysis.variance import stratified_covariance
+
+TotalKind = Literal["S", "V", "P"]
+IndexKind = Literal["rate", "score"]
+ASPECT_METHODS = ("pooled", "mean_of_items")
+OVERALL_METHODS = ("mean_of_aspects", "weighted_mean_of_aspects", "pooled_items", "item")
+
+
+@dataclass(frozen=True)
+class ItemColumns:
+    """Where the totals of each item live in the columns of a totals matrix.
+
+    Columns are ordered item by item as ``S, V, P`` (three per item).
+    """
+
+    items: tuple[str, ...]
+
+    @property
+    def width(self) -> int:
+        return 3 * len(self.items)
+
+    def column(self, item: str, kind: TotalKind) -> int:
+        try:
+            position = self.items.index(item)
+        except ValueError:
+            raise ValueError(f"item {item!r} has no totals column") from None
+        return 3 * position + "SVP".index(kind)
+
+    def columns(self, items: Sequence[str], kind: TotalKind) -> tuple[int, ...]:
+        return tuple(self.column(item, kind) for item in items)
+
+
+@dataclass(frozen=True)
+class RatioTerm:
+    """``coef * (sum of totals[num]) / (sum of totals[den])``."""
+
+    coef: float
+    num: tuple[int, ...]
+    den: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class IndexFormula:
+    """An index: a linear combination of ratios of sums of item totals.
+
+    Attributes
+    ----------
+    code : str
+        ``"overall"`` or ``"aspect:<code>"``.
+    kind : {"rate", "score"}
+        A share of satisfied answers (0-1) or a mean score (0-100).
+    terms : tuple of RatioTerm
+    """
+
+    code: str
+    kind: IndexKind
+    terms: tuple[RatioTerm, ...]
+
+    def value_and_gradient(self, totals: np.ndarray) -> tuple[float, np.ndarray]:
+        """The index at ``totals`` (a vector of all columns) and its gradient.
+
+        Notes
+        -----
+        For ``f = sum_k c_k N_k / D_k`` with ``N_k = a_k . T`` and ``D_k = b_k . T``,
+        ``grad f = sum_k c_k (a_k / D_k - N_k b_k / D_k^2)`` (Wolter 2007, p. 231).
+        A term whose denominator is 0 makes the index undefined (``nan``).
+        """
+        value = 0.0
+        gradient = np.zeros(totals.shape[0])
+        for term in self.terms:
+            numerator = float(totals[list(term.num)].sum())
+            denominator = float(totals[list(term.den)].sum())
+            if denominator <= 0:
+                return math.nan, np.full(totals.shape[0], np.nan)
+            value += term.coef * numerator / denominator
+            gradient[list(term.num)] += term.coef / denominator
+            gradient[list(term.den)] -= term.coef * numerator / denominator**2
+        return value, gradient
+
+
+@dataclass(frozen=True)
+class AspectSpec:
+    code: str
+    items: tuple[str, ...]
+    weight: float | None = None
+
+
+def _aspect_terms(
+    aspect: AspectSpec, method: str, layout: ItemColumns, kind: TotalKind, coef: float
+) -> list[RatioTerm]:
+    if method == "pooled":
+        return [
+            RatioTerm(coef, layout.columns(aspect.items, kind), layout.columns(aspect.items, "V"))
+        ]
+    share = coef / len(aspect.items)
+    return [
+        RatioTerm(share, (layout.column(item, kind),), (layout.column(item, "V"),))
+        for item in aspect.items
+    ]
+
+
+def build_formulas(
+    aspects: Sequence[AspectSpec],
+    layout: ItemColumns,
+    *,
+    aspect_method: str = "pooled",
+    overall_method: str = "mean_of_aspects",
+    overall_item: str | None = None,
+) -> list[IndexFormula]:
+    """The formulas of every aspect and of the overall index, as rates and as scores.
+
+    Parameters
+    ----------
+    aspects : sequence of AspectSpec
+    layout : ItemColumns
+        Must contain every aspect item (and ``overall_item``).
+    aspect_method : {"pooled", "mean_of_items"}
+        An aspect's rate is its satisfied answers over its valid answers, or the
+        mean of its items' rates.
+    overall_method : {"mean_of_aspects", "weighted_mean_of_aspects", "pooled_items", "item"}
+        The SIPAS default is the plain mean of the aspect rates.
+    overall_item : str, optional
+        The item whose rate is the overall index when ``overall_method == "item"``.
+
+    Returns
+    -------
+    list of IndexFormula
+        ``overall`` (rate, score) first, then each aspect (rate, score).
+    """
+    if aspect_method not in ASPECT_METHODS:
+        raise ValueError(f"unknown aspect method {aspect_method!r}; valid: {ASPECT_METHODS}")
+    if overall_method not in OVERALL_METHODS:
+        raise ValueError(f"unknown overall method {overall_method!r}; valid: {OVERALL_METHODS}")
+    formulas: list[IndexFormula] = []
+    for kind, total in (("rate", "S"), ("score", "P")):
+        if overall_method == "item":
+            if overall_item is None:
+                raise ValueError("overall method 'item' needs overall_item")
+            terms = [
+                RatioTerm(
+                    1.0, (layout.column(overall_item, total),), (layout.column(overall_item, "V"),)
+                )
+            ]
+        elif overall_method == "pooled_items":
+            items = tuple(item for aspect in aspects for item in aspect.items)
+            terms = [RatioTerm(1.0, layout.columns(items, total), layout.columns(items, "V"))]
+        else:
+            if not aspects:
+                raise ValueError(f"overall method {overall_method!r} needs aspects")
+            if overall_method == "weighted_mean_of_aspects":
+                weights = np.array([a.weight for a in aspects], dtype=float)
+                if np.isnan(weights).any() or (weights <= 0).any():
+                    raise ValueError("weighted_mean_of_aspects needs a positive weight per aspect")
+                coefs = weights / weights.sum()
+            else:
+                coefs = np.full(len(aspects), 1.0 / len(aspects))
+            terms = [
+                term
+                for aspect, c in zip(aspects, coefs, strict=True)
+                for term in _aspect_terms(aspect, aspect_method, layout, total, float(c))
+            ]
+        formulas.append(IndexFormula("overall", kind, tuple(terms)))  # type: ignore[arg-type]
+    for aspect in aspects:
+        for kind, total in (("rate", "S"), ("score", "P")):
+            terms = _aspect_terms(aspect, aspect_method, layout, total, 1.0)
+            formulas.append(IndexFormula(f"aspect:{aspect.code}", kind, tuple(terms)))  # type: ignore[arg-type]
+    return formulas
+
+
+@dataclass(frozen=True)
+class PSUTotals:
+    """Sufficient statistics: weighted item totals per (domain, stratum, PSU) row.
+
+    Attributes
+    ----------
+    domain : ndarray of int, shape (r,)
+        Domain code of the row, ``0 .. n_domains - 1``.
+    stratum, psu : ndarray, shape (r,)
+        Labels of the row's stratum and PSU (PSU labels unique within the design,
+        e.g. ``"stratum/psu"``).
+    values : ndarray, shape (r, k)
+        Weighted totals of the item columns (see :class:`ItemColumns`).
+    n : ndarray of int, shape (r,)
+        Respondents in the row.
+    sum_w, sum_w2 : ndarray, shape (r,)
+        Sum of weights and of squared weights of those respondents.
+    n_psu : Mapping
+        Number of PSUs sampled in each stratum of the whole design, including PSUs
+        that have no row here (they count in the variance with zero totals).
+    n_domains : int
+    """
+
+    domain: np.ndarray
+    stratum: np.ndarray
+    psu: np.ndarray
+    values: np.ndarray
+    n: np.ndarray
+    sum_w: np.ndarray
+    sum_w2: np.ndarray
+    n_psu: Mapping[Any, int]
+    n_domains: int
+
+    def __post_init__(self) -> None:
+        r = self.values.shape[0]
+        for name in ("domain", "stratum", "psu", "n", "sum_w", "sum_w2"):
+            if getattr(self, name).shape != (r,):
+                raise ValueError(f"{name} must have one entry per row ({r})")
+        missing = set(np.unique(self.stratum).tolist()) - set(self.n_psu)
+        if missing:
+            raise ValueError(f"n_psu has no count for strata {sorted(missing)}")
+        if r and (self.domain.min() < 0 or self.domain.max() >= self.n_domains):
+            raise ValueError("domain codes must lie in 0 .. n_domains - 1")
+
+    @property
+    def degf(self) -> int:
+        """Design degrees of freedom: PSUs minus strata (R's ``degf``)."""
+        return int(sum(self.n_psu.values()) - len(self.n_psu))
+
+
+@dataclass(frozen=True)
+class IndexEstimate:
+    """One index for one domain."""
+
+    code: str
+    kind: IndexKind
+    domain: int
+    value: float
+    se: float
+    ci_low: float
+    ci_high: float
+    df: float
+    n: int
+    n_eff: float
+    level: float
+
+
+@dataclass(frozen=True)
+class IndexTable:
+    """Every formula for every domain, with the covariance across domains per formula."""
+
+    estimates: tuple[IndexEstimate, ...]
+    covariance: Mapping[tuple[str, str], np.ndarray] = field(repr=False)
+
+    def get(self, code: str, kind: IndexKind, domain: int) -> IndexEstimate:
+        for estimate in self.estimates:
+            if (estimate.code, estimate.kind, estimate.domain) == (code, kind, domain):
+                return estimate
+        raise KeyError((code, kind, domain))
+
+
+def _domain_sums(totals: PSUTotals, column: np.ndarray) -> np.ndarray:
+    return np.bincount(totals.domain, weights=column, minlength=totals.n_domains)
+
+
+def estimate_indices(
+    totals: PSUTotals,
+    formulas: Sequence[IndexFormula],
+    *,
+    level: float = 0.95,
+    rate_ci_method: str = "logit",
+    lonely_psu: str = "fail",
+) -> IndexTable:
+    """Estimate every formula in every domain with design-based SEs and CIs.
+
+    Parameters
+    ----------
+    totals : PSUTotals
+    formulas : sequence of IndexFormula
+    level : float
+        Confidence level.
+    rate_ci_method : str
+        A proportion method of :func:`analysis.ci.proportion_interval` for rates
+        (default ``"logit"``, R's ``svyciprop`` default); scores get a t interval.
+    lonely_psu : str
+        Rule for strata with a single PSU.
+
+    Returns
+    -------
+    IndexTable
+
+    Notes
+    -----
+    For domain ``d`` with totals ``T_d = sum_{rows in d} t_r``, the estimate is
+    ``f(T_d)``; the linearized total of row ``r`` is ``grad f(T_d) . t_r``. The
+    linearized totals are summed per PSU (one column per domain, 0 where the PSU
+    has no member of the domain) and passed to
+    :func:`~analysis.variance.stratified_covariance` with the whole design's PSU
+    counts, which is the domain estimator of Lumley (2010, sec. 2.3.1): rows outside
+    the domain keep their place in the design with zero scores. Degrees of freedom
+    are those of the whole design, as R's ``svyby`` + ``svyciprop``. The effective
+    sample size is Kish's ``(sum w)^2 / sum w^2`` over the domain's respondents.
+    """
+    psu_labels, psu_codes = np.unique(totals.psu, return_inverse=True)
+    psu_stratum = np.empty(psu_labels.shape[0], dtype=object)
+    psu_stratum[psu_codes] = totals.stratum
+    n_h = np.array([totals.n_psu[s] for s in psu_stratum], dtype=float)
+    domain_totals = np.zeros((totals.n_domains, totals.values.shape[1]))
+    np.add.at(domain_totals, totals.domain, totals.values)
+    n = _domain_sums(totals, totals.n.astype(float))
+    sum_w = _domain_sums(totals, totals.sum_w)
+    sum_w2 = _domain_sums(totals, totals.sum_w2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        n_eff = np.where(sum_w2 > 0, sum_w**2 / sum_w2, 0.0)
+    df = float(totals.degf)
+    estimates: list[IndexEstimate] = []
+    covariance: dict[tuple[str, str], np.ndarray] = {}
+    for formula in formulas:
+        values = np.empty(totals.n_domains)
+        gradients = np.empty_like(domain_totals)
+        for d in range(totals.n_domains):
+            values[d], gradients[d] = formula.value_and_gradient(domain_totals[d])
+        defined = ~np.isnan(values)
+        row_scores = np.einsum("rk,rk->r", totals.values, np.nan_to_num(gradients[totals.domain]))
+        z = np.zeros((psu_labels.shape[0], totals.n_domains))
+        np.add.at(z, (psu_codes, totals.domain), row_scores)
+        cov = stratified_covariance(z, psu_stratum.astype(str), n_psu=n_h, lonely_psu=lonely_psu)
+        cov[~defined, :] = np.nan
+        cov[:, ~defined] = np.nan
+        covariance[(formula.code, formula.kind)] = cov
+        for d in range(totals.n_domains):
+            var = float(cov[d, d])
+            se = math.sqrt(var) if var >= 0 else math.nan
+            low, high = _interval(
+                formula.kind, values[d], var, df, int(n[d]), level, rate_ci_method
+            )
+            estimates.append(
+                IndexEstimate(
+                    formula.code,
+                    formula.kind,
+                    d,
+                    float(values[d]),
+                    se,
+                    low,
+                    high,
+                    df,
+                    int(n[d]),
+                    float(n_eff[d]),
+                    level,
+                )
+            )
+    return IndexTable(tuple(estimates), covariance)
+
+
+def _interval(
+    kind: IndexKind, value: float, var: float, df: float, n: int, level: float, method: str
+) -> tuple[float, float]:
+    if math.isnan(value) or math.isnan(var):
+        return math.nan, math.nan
+    if kind == "rate":
+        if var <= 0 or value <= 0 or value >= 1:
+            return value, value
+        return proportion_interval(method, ProportionInput(value, var, df, max(n, 2), level))
+    return wald_interval(value, math.sqrt(max(var, 0.0)), df, level)
+
+
+@dataclass(frozen=True)
+class Difference:
+    """``estimate_a - estimate_b`` with its SE, CI and two-sided p-value."""
+
+    value: float
+    se: float
+    ci_low: float
+    ci_high: float
+    df: float
+    p_value: float
+    level: float
+
+
+def difference(
+    value_a: float,
+    value_b: float,
+    var_a: float,
+    var_b: float,
+    cov_ab: float = 0.0,
+    *,
+    df: float,
+    level: float = 0.95,
+) -> Difference:
+    """Difference of two estimates (a contrast, as R's ``svycontrast``) with a t test.
+
+    Notes
+    -----
+    ``Var(a - b) = Var a + Var b - 2 Cov(a, b)``; ``Cov`` is 0 for independent samples
+    (different waves with no shared PSU) and comes from the joint covariance matrix
+    when both estimates come from one design. The test statistic is referred to
+    Student's t on ``df`` degrees of freedom, as ``svyttest``.
+    """
+    value = value_a - value_b
+    var = var_a + var_b - 2.0 * cov_ab
+    se = math.sqrt(var) if var > 0 else 0.0
+    low, high = wald_interval(value, se, df, level)
+    if se == 0.0:
+        p_value = 1.0 if value == 0 else 0.0
+    else:
+        p_value = float(2.0 * stats.t.sf(abs(value) / se, df))
+    return Difference(value, se, low, high, df, p_value, level)
