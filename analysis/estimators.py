@@ -1,0 +1,681 @@
+"""Estimators: total, mean, proportion, ratio (and domain contrasts).
+
+Every estimator is a ratio of two weighted totals, ``R_d = T_y,d / T_x,d`` in each
+domain ``d`` (``x = 1`` for a mean or proportion; no denominator for a total).
+The estimator computes its linearized scores
+
+.. math:: z_i = w_i (y_i - \\hat R_d x_i) / \\hat T_{x,d}, \\quad i \\in d,
+
+(``z_i = w_i y_i`` for a total; 0 outside the domain and for rows with a missing
+value) and hands them to the single variance routine of :mod:`analysis.variance`
+(linearization) -- or, for a :class:`~analysis.replicates.ReplicateDesign`,
+recomputes ``R_d`` with every set of replicate weights. Domains are never
+subsetted: the whole design is kept (Lumley 2010, sec. 2.3.1, pp. 28-29; R's
+``svyby``/``na.rm=TRUE``).
+
+References
+----------
+Lumley, T. (2010). *Complex Surveys*. Wiley, ch. 2-3 (pp. 17-55).
+Wolter, K. M. (2007). *Introduction to Variance Estimation*, 2nd ed., sec. 6.11
+(pp. 235-240, Taylor series for ratios).
+Kish, L. (1965). *Survey Sampling*. Wiley, sec. 11.7 (p. 427): effective sample
+size and the design effect.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import sparse, special
+
+from analysis.ci import ProportionInput, proportion_interval, wald_interval
+from analysis.design import Design
+from analysis.replicates import ReplicateDesign
+from analysis.results import DomainEstimates, Estimate
+from analysis.variance import (
+    covariance_from_cluster_totals,
+    group_sum,
+    replicate_covariance,
+)
+
+AnyDesign = Design | ReplicateDesign
+
+_DENSE_LIMIT = 20_000_000  # cluster x domain cells kept dense; beyond, sparse totals
+_BLOCK = 32
+
+
+# ---------------------------------------------------------------------- inputs
+
+
+def _column(design: AnyDesign, value: Any, role: str) -> tuple[np.ndarray, str]:
+    """Resolve a column name (looked up in ``design.data``) or an array."""
+    if isinstance(value, str):
+        if design.data is None:
+            raise ValueError(
+                f"{role} {value!r} is a column name but the design has no data; "
+                "build it with Design.from_frame or pass an array"
+            )
+        if value not in design.data.columns:
+            raise ValueError(f"{role} column {value!r} is not in the data")
+        return design.data[value].to_numpy(), value
+    arr = np.asarray(value)
+    if arr.ndim != 1 or arr.shape[0] != design.n:
+        raise ValueError(f"{role} must be a 1-d array of length {design.n}, got shape {arr.shape}")
+    return arr, role
+
+
+def _numeric(values: np.ndarray, name: str) -> np.ndarray:
+    if values.dtype.kind in "biuf":
+        return values.astype(np.float64)
+    try:
+        return pd.to_numeric(pd.Series(values), errors="raise").to_numpy(dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"column {name!r} is not numeric") from None
+
+
+@dataclass(frozen=True)
+class Domains:
+    """Integer domain codes (``-1``: in no domain) and their labels."""
+
+    codes: np.ndarray
+    labels: tuple[tuple[Any, ...], ...]
+    names: tuple[str, ...]
+
+    @property
+    def count(self) -> int:
+        return len(self.labels)
+
+
+def _scalar(v: Any) -> Any:
+    return v.item() if isinstance(v, np.generic) else v
+
+
+def domains(design: AnyDesign, by: Any | None) -> Domains:
+    """Domain codes from one or more ``by`` columns (names or arrays).
+
+    Rows with a missing ``by`` value belong to no domain (as ``svyby``). Domains are
+    the observed combinations, sorted by the values of the ``by`` columns.
+    """
+    if by is None:
+        return Domains(np.zeros(design.n, dtype=np.int64), ((),), ())
+    items = (
+        [by] if isinstance(by, str) or (np.ndim(by) == 1 and not _is_seq_of_cols(by)) else list(by)
+    )
+    codes = np.zeros(design.n, dtype=np.int64)
+    valid = np.ones(design.n, dtype=bool)
+    uniques_list = []
+    names = []
+    for j, item in enumerate(items):
+        values, name = _column(design, item, f"by[{j}]")
+        c, u = pd.factorize(pd.Series(values), sort=True, use_na_sentinel=True)
+        valid &= c >= 0
+        codes = codes * max(len(u), 1) + np.maximum(c, 0)
+        uniques_list.append(np.asarray(u))
+        names.append(name)
+    observed, inverse = np.unique(codes[valid], return_inverse=True)
+    out = np.full(design.n, -1, dtype=np.int64)
+    out[valid] = inverse
+    labels = []
+    sizes = [max(len(u), 1) for u in uniques_list]
+    for code in observed.tolist():
+        parts = []
+        for size in reversed(sizes):
+            parts.append(code % size)
+            code //= size
+        labels.append(
+            tuple(_scalar(u[p]) for u, p in zip(uniques_list, reversed(parts), strict=True))
+        )
+    if not labels:
+        raise ValueError("every row has a missing value in the by column(s): no domain to estimate")
+    return Domains(out, tuple(labels), tuple(names))
+
+
+def _is_seq_of_cols(by: Any) -> bool:
+    return (
+        isinstance(by, (list, tuple))
+        and len(by) > 0
+        and (isinstance(by[0], str) or np.ndim(by[0]) == 1)
+    )
+
+
+# ---------------------------------------------------------------------- core
+
+
+@dataclass(frozen=True)
+class _Fit:
+    """Point estimates, covariance and per-domain summaries of one estimator call."""
+
+    estimate: np.ndarray
+    covariance: np.ndarray
+    n: np.ndarray
+    n_rows: np.ndarray
+    n_eff: np.ndarray
+    deff: np.ndarray
+    df: np.ndarray
+    var_logit: np.ndarray | None
+
+
+def _domain_df(design: Design, codes: np.ndarray, count: int) -> np.ndarray:
+    """R's ``degf()`` of each domain subset: PSUs minus strata with a domain member."""
+    member = codes >= 0
+    psu = design.psu[member]
+    dom = codes[member]
+    n_psu = np.bincount(np.unique(dom * design.n_psu + psu) // design.n_psu, minlength=count)
+    n_str = np.bincount(
+        np.unique(dom * design.n_strata + design.strata[member]) // design.n_strata,
+        minlength=count,
+    )
+    return (n_psu - n_str).astype(np.float64)
+
+
+def _cell_sums(
+    index: np.ndarray, n_units: int, dom: np.ndarray, count: int, values: np.ndarray
+) -> np.ndarray | sparse.csr_matrix:
+    """Sum ``values`` by (unit, domain): dense (units x D) or sparse when large."""
+    if n_units * count <= _DENSE_LIMIT:
+        flat = np.bincount(index * count + dom, weights=values, minlength=n_units * count)
+        return flat.reshape(n_units, count)
+    return sparse.csr_matrix((values, (index, dom)), shape=(n_units, count))
+
+
+def _linearization_cov(
+    design: Design, dom: np.ndarray, count: int, score: np.ndarray
+) -> np.ndarray:
+    """Covariance of the domain estimates from row scores ``score`` in column ``dom``."""
+    last = design.stages[-1]
+    if not design.adjustments:
+        totals = _cell_sums(last.cluster, last.n_clusters, dom, count, score)
+        return covariance_from_cluster_totals(design, totals)
+    totals = np.empty((last.n_clusters, count))
+    rows = np.arange(design.n)
+    for a in range(0, count, _BLOCK):
+        b = min(a + _BLOCK, count)
+        block = np.zeros((design.n, b - a))
+        inside = (dom >= a) & (dom < b)
+        block[rows[inside], dom[inside] - a] = score[inside]
+        for adj in design.adjustments:
+            res = np.asarray(adj.residualize(block, design.weights), dtype=np.float64)
+            if res.shape != block.shape:
+                raise ValueError(f"adjustment {adj!r} returned residuals of shape {res.shape}")
+            block = res
+        totals[:, a:b] = group_sum(block, last.cluster, last.n_clusters)
+    return covariance_from_cluster_totals(design, totals)
+
+
+def _replicate_estimates(
+    design: ReplicateDesign, dom: np.ndarray, count: int, wy: np.ndarray, wx: np.ndarray | None
+) -> np.ndarray:
+    """Estimates (R x D) with every set of replicate weights."""
+    n_units = design.factors.shape[0]
+    num = _cell_sums(design.index, n_units, dom, count, wy)
+    t_num = np.asarray(
+        (design.factors.T @ num) if not sparse.issparse(num) else (num.T @ design.factors).T
+    )
+    if wx is None:
+        return t_num
+    den = _cell_sums(design.index, n_units, dom, count, wx)
+    t_den = np.asarray(
+        (design.factors.T @ den) if not sparse.issparse(den) else (den.T @ design.factors).T
+    )
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return t_num / t_den
+
+
+def _weighted_var(
+    u: np.ndarray, w: np.ndarray, dom: np.ndarray, count: int, n: np.ndarray
+) -> np.ndarray:
+    """R's ``svyvar`` of ``u`` in each domain: sum w (u - ubar)^2 / sum w * n/(n-1)."""
+    sw = np.bincount(dom, weights=w, minlength=count)
+    ubar = np.bincount(dom, weights=w * u, minlength=count) / sw
+    ss = np.bincount(dom, weights=w * (u - ubar[dom]) ** 2, minlength=count)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return ss / sw * n / (n - 1)
+
+
+def _fit(
+    design: AnyDesign,
+    y: np.ndarray,
+    x: np.ndarray | None,
+    doms: Domains,
+    statistic: str,
+    label: str,
+) -> _Fit:
+    """Estimate ``T_y/T_x`` (or ``T_y``) in every domain with its covariance."""
+    count = doms.count
+    active = doms.codes >= 0
+    n_rows = np.bincount(doms.codes[active], minlength=count)
+    active &= ~np.isnan(y)
+    if x is not None:
+        active &= ~np.isnan(x)
+    n = np.bincount(doms.codes[active], minlength=count)
+    if (n == 0).any():
+        empty = doms.labels[int(np.flatnonzero(n == 0)[0])]
+        where = f"domain {dict(zip(doms.names, empty, strict=True))}" if doms.names else "the data"
+        raise ValueError(f"{where} has no non-missing values of {label!r}: empty domain")
+    dom = np.where(active, doms.codes, 0)
+    w = np.where(active, design.weights, 0.0)
+    yy = np.where(active, y, 0.0)
+    sum_w = np.bincount(dom, weights=w, minlength=count)
+    t_num = np.bincount(dom, weights=w * yy, minlength=count)
+    if statistic == "total":
+        est = t_num
+        t_den = None
+        lin = yy
+    else:
+        xx = np.where(active, x, 0.0) if x is not None else active.astype(np.float64)
+        t_den = np.bincount(dom, weights=w * xx, minlength=count)
+        if (t_den == 0).any():
+            raise ValueError(f"the denominator of {label!r} sums to zero in a domain")
+        est = t_num / t_den
+        lin = (yy - est[dom] * xx) / t_den[dom]
+    var_logit = None
+    if isinstance(design, ReplicateDesign):
+        reps = _replicate_estimates(
+            design,
+            dom,
+            count,
+            w * yy,
+            None
+            if t_den is None
+            else w * (np.where(active, x, 0.0) if x is not None else active.astype(np.float64)),
+        )
+        cov = replicate_covariance(reps, est, design.scale, design.rscales, design.mse)
+        if statistic == "proportion":
+            with np.errstate(divide="ignore", invalid="ignore"):
+                lr = special.logit(reps)
+            var_logit = np.diag(
+                replicate_covariance(
+                    lr, special.logit(est), design.scale, design.rscales, design.mse
+                )
+            )
+        df = np.full(count, float(design.degf))
+        with_fpc = False
+    else:
+        cov = _linearization_cov(design, dom, count, w * lin)
+        df = (
+            np.full(count, float(design.degf))
+            if not doms.names
+            else _domain_df(design, doms.codes, count)
+        )
+        with_fpc = design.has_fpc
+    # design effect against simple random sampling of the same size (svymean/svytotal deff)
+    s2 = _weighted_var(lin if statistic == "ratio" else yy, w, dom, count, n.astype(float))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        srs = s2 / n
+        if statistic != "mean" and statistic != "proportion":
+            srs = srs * sum_w**2
+        if with_fpc:
+            srs = np.where(sum_w >= n, srs * (sum_w - n) / sum_w, np.nan)
+        deff = np.diag(cov) / srs
+        n_eff = sum_w**2 / np.bincount(dom, weights=w * w, minlength=count)
+    return _Fit(est, cov, n, n_rows, n_eff, deff, df, var_logit)
+
+
+def _package(
+    fit: _Fit,
+    doms: Domains,
+    *,
+    statistic: str,
+    variable: str,
+    level: float,
+    ci_method: str,
+    design: AnyDesign,
+) -> Estimate | DomainEstimates:
+    # R's svyby subsets an uncalibrated design by dropping rows (nrow = domain rows, used
+    # by Korn-Graubard's n); a calibrated/post-stratified one keeps every row.
+    subset_rows = bool(doms.names) and not getattr(design, "adjustments", ())
+    estimates = []
+    for d, label in enumerate(doms.labels):
+        value = float(fit.estimate[d])
+        var = float(fit.covariance[d, d])
+        se = math.sqrt(var) if var >= 0 else math.nan
+        df = float(fit.df[d])
+        if statistic == "proportion":
+            lo, hi = proportion_interval(
+                ci_method,
+                ProportionInput(
+                    p=value,
+                    var=var,
+                    df=df,
+                    n_rows=int(fit.n_rows[d]) if subset_rows else design.n,
+                    level=level,
+                    var_logit=None if fit.var_logit is None else float(fit.var_logit[d]),
+                    n_used=int(fit.n[d]),
+                ),
+            )
+        else:
+            lo, hi = wald_interval(value, se, df, level, ci_method)
+        estimates.append(
+            Estimate(
+                value=value,
+                se=se,
+                ci_low=float(lo),
+                ci_high=float(hi),
+                df=df,
+                deff=float(fit.deff[d]),
+                n=int(fit.n[d]),
+                n_eff=float(fit.n_eff[d]),
+                level=level,
+                ci_method=ci_method,
+                statistic=statistic,
+                variable=variable,
+                by=dict(zip(doms.names, label, strict=True)),
+            )
+        )
+    if not doms.names:
+        return estimates[0]
+    return DomainEstimates(
+        estimates=tuple(estimates),
+        by=doms.names,
+        labels=doms.labels,
+        covariance=fit.covariance,
+        df=float(design.degf),
+    )
+
+
+def _run(
+    design: AnyDesign,
+    y: np.ndarray,
+    x: np.ndarray | None,
+    by: Any,
+    *,
+    statistic: str,
+    variable: str,
+    level: float,
+    ci_method: str,
+) -> Estimate | DomainEstimates:
+    if not isinstance(design, (Design, ReplicateDesign)):
+        raise ValueError(f"design must be a Design or ReplicateDesign, got {type(design).__name__}")
+    doms = domains(design, by)
+    fit = _fit(design, y, x, doms, statistic, variable)
+    return _package(
+        fit,
+        doms,
+        statistic=statistic,
+        variable=variable,
+        level=level,
+        ci_method=ci_method,
+        design=design,
+    )
+
+
+# ---------------------------------------------------------------------- public API
+
+
+def total(
+    design: AnyDesign,
+    y: Any,
+    *,
+    by: Any | None = None,
+    level: float = 0.95,
+    ci_method: str = "t",
+) -> Estimate | DomainEstimates:
+    """Estimated population total of ``y`` (R's ``svytotal(~y, design, na.rm=TRUE)``).
+
+    Parameters
+    ----------
+    design : Design or ReplicateDesign
+    y : str or array_like
+        Column name in ``design.data`` or an array of length ``design.n``; missing
+        values are excluded as R's ``na.rm=TRUE`` (the design is kept).
+    by : str, array_like or sequence of them, optional
+        Domain column(s); returns :class:`DomainEstimates` with the joint covariance.
+    level : float
+        Confidence level.
+    ci_method : {"t", "normal"}
+        ``t`` uses the design degrees of freedom.
+
+    Returns
+    -------
+    Estimate or DomainEstimates
+
+    Notes
+    -----
+    :math:`\\hat T = \\sum_i w_i y_i`, score :math:`z_i = w_i y_i` (Lumley 2010,
+    eq. 2.1, p. 19). The design effect compares with simple random sampling of
+    ``n`` rows, :math:`\\hat N^2 s^2_w / n` times ``(1 - n/N)`` when the design has
+    an fpc (R's ``deff=TRUE``), and without that factor otherwise (``"replace"``).
+    """
+    values, name = _column(design, y, "y")
+    return _run(
+        design,
+        _numeric(values, name),
+        None,
+        by,
+        statistic="total",
+        variable=name,
+        level=level,
+        ci_method=ci_method,
+    )
+
+
+def mean(
+    design: AnyDesign,
+    y: Any,
+    *,
+    by: Any | None = None,
+    level: float = 0.95,
+    ci_method: str = "t",
+) -> Estimate | DomainEstimates:
+    """Estimated population mean of ``y`` (R's ``svymean``, the Hájek ratio estimator).
+
+    Parameters are as :func:`total`.
+
+    Notes
+    -----
+    :math:`\\hat{\\bar y} = \\sum w_i y_i / \\sum w_i`, score
+    :math:`z_i = w_i (y_i - \\hat{\\bar y}) / \\sum w_i` (Lumley 2010, sec. 2.2,
+    p. 20). ``deff`` is :math:`\\hat V / (s^2_w/n \\cdot (1 - n/\\hat N))` with an fpc
+    and :math:`\\hat V / (s^2_w / n)` without (Kish 1965, p. 258).
+    """
+    values, name = _column(design, y, "y")
+    return _run(
+        design,
+        _numeric(values, name),
+        None,
+        by,
+        statistic="mean",
+        variable=name,
+        level=level,
+        ci_method=ci_method,
+    )
+
+
+def proportion(
+    design: AnyDesign,
+    y: Any,
+    *,
+    level_value: Any | None = None,
+    by: Any | None = None,
+    level: float = 0.95,
+    ci_method: str = "logit",
+) -> Estimate | DomainEstimates:
+    """Estimated population proportion (R's ``svyciprop``).
+
+    Parameters
+    ----------
+    design : Design or ReplicateDesign
+    y : str or array_like
+        A binary column (0/1 or booleans), or a categorical column together with
+        ``level_value``.
+    level_value : optional
+        The category whose proportion is estimated (``y == level_value``). A string
+        is converted to a number when ``y`` is numeric.
+    by, level
+        As :func:`total`.
+    ci_method : str
+        One of :data:`analysis.ci.PROPORTION_METHODS`: ``logit`` (default, as R),
+        ``likelihood``, ``asin``, ``beta`` (Korn-Graubard), ``mean``, ``xlogit``,
+        ``wilson``.
+
+    Raises
+    ------
+    ValueError
+        If ``y`` is not binary and no ``level_value`` is given, or the level does
+        not occur, or the method is unknown.
+
+    Notes
+    -----
+    The point estimate and variance are those of the mean of the indicator. The
+    interval's degrees of freedom are R's ``degf()`` of the design (of the domain's
+    subset for ``by=``, as ``svyby(..., svyciprop)``), and ``beta`` uses
+    ``nrow`` of the design or domain including rows with a missing value.
+    """
+    values, name = _column(design, y, "y")
+    series = pd.Series(values)
+    missing = series.isna().to_numpy()
+    if level_value is None:
+        numeric = (
+            _numeric(values, name)
+            if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series)
+            else None
+        )
+        if numeric is None:
+            raise ValueError(f"column {name!r} is not binary; pass the level to estimate")
+        seen = np.unique(numeric[~missing])
+        if not np.isin(seen, (0.0, 1.0)).all():
+            raise ValueError(
+                f"column {name!r} is not binary (values {seen[:6].tolist()}); "
+                "pass the level whose proportion is wanted"
+            )
+        indicator = numeric
+        variable = name
+    else:
+        target = level_value
+        if isinstance(level_value, str) and series.dtype.kind in "biuf":
+            try:
+                target = float(level_value)
+            except ValueError:
+                raise ValueError(
+                    f"level {level_value!r} is not a value of numeric column {name!r}"
+                ) from None
+        hit = (series == target).to_numpy()
+        if not hit.any():
+            raise ValueError(f"level {level_value!r} does not occur in column {name!r}")
+        indicator = np.where(missing, np.nan, hit.astype(np.float64))
+        variable = f"{name}={level_value}"
+    return _run(
+        design,
+        indicator,
+        None,
+        by,
+        statistic="proportion",
+        variable=variable,
+        level=level,
+        ci_method=ci_method,
+    )
+
+
+def ratio(
+    design: AnyDesign,
+    numerator: Any,
+    denominator: Any,
+    *,
+    by: Any | None = None,
+    level: float = 0.95,
+    ci_method: str = "t",
+) -> Estimate | DomainEstimates:
+    """Ratio of two population totals (R's ``svyratio``).
+
+    Parameters
+    ----------
+    numerator, denominator : str or array_like
+        Columns; rows where either is missing are excluded (domain style).
+    by, level, ci_method
+        As :func:`total`.
+
+    Notes
+    -----
+    :math:`\\hat R = \\hat T_y / \\hat T_x`, score
+    :math:`z_i = w_i (y_i - \\hat R x_i) / \\hat T_x` (Lumley 2010, sec. 3.3,
+    pp. 50-53; Wolter 2007, p. 235). ``deff`` is that of the total of the
+    linearized variable, as R's ``svyratio(deff=TRUE)``.
+    """
+    num, nname = _column(design, numerator, "numerator")
+    den, dname = _column(design, denominator, "denominator")
+    return _run(
+        design,
+        _numeric(num, nname),
+        _numeric(den, dname),
+        by,
+        statistic="ratio",
+        variable=f"{nname}/{dname}",
+        level=level,
+        ci_method=ci_method,
+    )
+
+
+def contrast(
+    result: DomainEstimates,
+    coefficients: Sequence[float] | Mapping[Any, float] | np.ndarray,
+    *,
+    level: float = 0.95,
+    df: float | None = None,
+    ci_method: str = "t",
+    name: str = "contrast",
+) -> Estimate:
+    """A linear combination of domain estimates with its standard error (``svycontrast``).
+
+    Parameters
+    ----------
+    result : DomainEstimates
+        Output of an estimator called with ``by=``.
+    coefficients : sequence of float or mapping
+        One coefficient per domain (in ``result.labels`` order), or a mapping from
+        domain label (tuple, or scalar for one ``by`` column) to coefficient; absent
+        domains get 0.
+    level, ci_method
+        Interval settings; ``t`` uses ``df``.
+    df : float, optional
+        Degrees of freedom; default ``result.df`` (the whole design's ``degf``).
+
+    Returns
+    -------
+    Estimate
+        ``value = c' theta``, ``se = sqrt(c' V c)``; ``n`` counts the rows of the
+        domains involved; ``deff`` and ``n_eff`` are ``nan``.
+
+    Notes
+    -----
+    Correct because ``V`` is the joint covariance of the domain estimates from the
+    same scores (Lumley 2010, sec. 2.3.1, p. 29; Wolter 2007, p. 230).
+    """
+    if not isinstance(result, DomainEstimates):
+        raise ValueError("contrast needs domain estimates (call the estimator with by=)")
+    size = len(result)
+    if isinstance(coefficients, Mapping):
+        c = np.zeros(size)
+        for key, value in coefficients.items():
+            c[result.index(key)] = float(value)
+    else:
+        c = np.asarray(coefficients, dtype=np.float64)
+        if c.shape != (size,):
+            raise ValueError(f"need {size} coefficients (one per domain), got shape {c.shape}")
+    if not np.isfinite(c).all():
+        raise ValueError("contrast coefficients must be finite")
+    value = float(c @ result.values)
+    var = float(c @ result.covariance @ c)
+    se = math.sqrt(max(var, 0.0))
+    use_df = result.df if df is None else float(df)
+    lo, hi = wald_interval(value, se, use_df, level, ci_method)
+    n = int(sum(e.n for e, ci in zip(result.estimates, c, strict=True) if ci != 0))
+    return Estimate(
+        value=value,
+        se=se,
+        ci_low=lo,
+        ci_high=hi,
+        df=use_df,
+        deff=math.nan,
+        n=n,
+        n_eff=math.nan,
+        level=level,
+        ci_method=ci_method,
+        statistic="contrast",
+        variable=name,
+        by={},
+    )
