@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
 __all__ = [
@@ -192,7 +193,7 @@ def _as_labels(values: ArrayLike, name: str) -> np.ndarray:
     if arr.dtype.kind == "f":
         missing = np.isnan(arr)
     elif arr.dtype.kind == "O":
-        missing = np.array([v is None or (isinstance(v, float) and v != v) for v in arr])
+        missing = pd.isna(arr)
     else:
         missing = np.zeros(arr.shape, dtype=bool)
     if missing.any():
@@ -201,11 +202,14 @@ def _as_labels(values: ArrayLike, name: str) -> np.ndarray:
 
 
 def _codes(values: np.ndarray, levels: Sequence[Hashable]) -> NDArray[np.int64]:
-    """Integer code of each value in ``levels`` (``-1`` when absent); loops over distinct values."""
-    uniq, inverse = np.unique(values, return_inverse=True)
+    """Integer code of each value in ``levels`` (``-1`` when absent).
+
+    One hash pass (:func:`pandas.factorize`), then a loop over the distinct values only.
+    """
+    inverse, uniq = pd.factorize(values, sort=False)
     lookup = {level: k for k, level in enumerate(levels)}
-    uniq_codes = np.array([lookup.get(u, -1) for u in uniq.tolist()], dtype=np.int64)
-    return uniq_codes[inverse.reshape(-1)]
+    uniq_codes = np.array([lookup.get(u, -1) for u in np.asarray(uniq).tolist()], dtype=np.int64)
+    return uniq_codes[inverse]
 
 
 @dataclass(frozen=True)

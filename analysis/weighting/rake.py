@@ -6,6 +6,7 @@ import warnings
 from collections.abc import Hashable, Mapping
 
 import numpy as np
+import pandas as pd
 from numpy.typing import ArrayLike
 
 from ._common import (
@@ -23,6 +24,9 @@ from .adjustments import Raking
 __all__ = ["rake"]
 
 MarginKey = str | tuple[str, ...]
+
+#: Cross-classifications with at most this many cells are indexed densely.
+_DENSE_CELLS = 1 << 16
 
 
 def rake(
@@ -80,13 +84,18 @@ def rake(
     -----
     One pass post-stratifies to each margin in turn, ``w_i <- w_i T_{mc} / hat T_{mc}``
     for the cell ``c`` of unit ``i`` in margin ``m`` (Deming & Stephan 1940;
-    Kalton & Flores-Cervantes 2003, sec. 2.3; Lumley 2010, sec. 7.3). After each
+    Kalton & Flores-Cervantes 2003, sec. 2.3; Lumley 2010, sec. 7.3). Since every
+    unit's factor depends only on its cell of the cross-classification of the
+    margins, the passes run on that table (one weighted count per occupied cell)
+    and the weights are expanded once at the end: the cost is one pass over the
+    data, whatever the number of iterations. After each
     pass the weighted counts of the full cross-classification are compared with
     those after the previous pass (before the first pass: the input weights); the
     algorithm stops when the largest absolute change is below ``epsilon``, as R.
     ``iterations`` counts the passes performed.
     """
-    w = check_weights(weights)
+    w0 = check_weights(weights)
+    w = w0
     if not margins:
         raise ValueError("rake needs at least one margin")
     if maxit < 1:
@@ -116,27 +125,41 @@ def rake(
         raise ValueError(f"margin totals disagree: {listing}")
 
     tol = epsilon * w.sum() if epsilon < 1 else epsilon
+    # A unit's raking factor is a product of margin-cell ratios, so it depends only on
+    # its cell of the cross-classification: iterate on that table, then expand once.
     joint, njoint = _joint_codes(coded)
-    old = np.bincount(joint, weights=w, minlength=njoint)
+    base = np.bincount(joint, weights=w, minlength=njoint)
+    cell_of = []
+    for cells in coded:
+        m = np.zeros(njoint, dtype=np.int64)
+        m[joint] = cells.codes
+        cell_of.append(m)
+    factor = np.ones(njoint)
+    old = base
     passes = 0
     converged = False
     delta = np.inf
-    last: list[tuple[np.ndarray, np.ndarray]] = []
+    step_factors: list[np.ndarray] = []
     while passes < maxit:
-        last = []
-        for cells in coded:
+        step_factors = []
+        for cells, m in zip(coded, cell_of, strict=True):
             k = len(cells.labels)
-            achieved = np.bincount(cells.codes, weights=w, minlength=k)
+            achieved = np.bincount(m, weights=base * factor, minlength=k)
             ratio = np.divide(cells.targets, achieved, out=np.ones(k), where=achieved > 0)
-            w = w * ratio[cells.codes]
-            last.append((cells.codes, w))
+            factor = factor * ratio[m]
+            step_factors.append(factor)
         passes += 1
-        new = np.bincount(joint, weights=w, minlength=njoint)
+        new = base * factor
         delta = float(np.max(np.abs(old - new)))
         if delta < tol:
             converged = True
             break
         old = new
+    w = w * factor[joint]
+    last = [
+        (c.codes, w if f is factor else w0 * f[joint])
+        for c, f in zip(coded, step_factors, strict=True)
+    ]
 
     messages: list[str] = []
     if not converged:
@@ -146,9 +169,10 @@ def rake(
         )
         warnings.warn(msg, WeightingConvergenceWarning, stacklevel=2)
         messages.append(msg)
+    table = base * factor
     err = max(
-        relative_errors(np.bincount(c.codes, weights=w, minlength=len(c.labels)), c.targets)
-        for c in coded
+        relative_errors(np.bincount(m, weights=table, minlength=len(c.labels)), c.targets)
+        for c, m in zip(coded, cell_of, strict=True)
     )
     report = weight_diagnostics(
         w,
@@ -159,7 +183,7 @@ def rake(
         messages=messages,
     )
     adjustment = Raking(margins=tuple((frozen(c), frozen(pw)) for c, pw in last))
-    return WeightingResult(weights=frozen(w.copy()), report=report, adjustment=adjustment)
+    return WeightingResult(weights=frozen(w), report=report, adjustment=adjustment)
 
 
 def _joint_codes(coded: list[CellCoding]) -> tuple[np.ndarray, int]:
@@ -167,16 +191,19 @@ def _joint_codes(coded: list[CellCoding]) -> tuple[np.ndarray, int]:
 
     The cross-classification of the margins is the partition R's ``rake`` tabulates
     (``svytable`` over all margin variables); empty cells never change, so only the
-    partition matters.
+    partition matters. Small tables are indexed densely, large ones by occupied cell.
     """
     n = coded[0].codes.size
     radix = [len(c.labels) for c in coded]
     ncells = float(np.prod(radix, dtype=np.float64))
-    if ncells <= max(n, 1 << 20):
+    if ncells < 2.0**62:
         code = np.zeros(n, dtype=np.int64)
         for c, r in zip(coded, radix, strict=True):
             code = code * r + c.codes
-        return code, int(ncells)
+        if ncells <= _DENSE_CELLS:
+            return code, int(ncells)
+        joint, uniq = pd.factorize(code, sort=False)
+        return joint.astype(np.int64), len(uniq)
     stacked = np.stack([c.codes for c in coded], axis=1)
     _, joint = np.unique(stacked, axis=0, return_inverse=True)
     joint = joint.reshape(-1)

@@ -5,7 +5,9 @@ Expected values: ``golden_weights.json``, written by
 stores its R call, evaluated on the adjusted design of its case (whose own call is
 stored in the case): ``confint(svymean(...))`` and ``confint(svytotal(...))`` are
 Wald intervals with the normal quantile; ``svyciprop`` uses t with ``degf()`` (of
-the domain's rows for ``svyby``).
+the domain's rows for ``svyby``). On an adjusted design a ``svyby`` domain keeps
+every row with weight 0 outside it, so ``svyciprop(method = "beta")`` uses
+``nrow()`` of the whole design for Korn-Graubard's ``n``.
 """
 
 from __future__ import annotations
@@ -17,7 +19,6 @@ import pytest
 from conftest import apply_case_design, golden_cases
 
 from analysis import mean, proportion, total
-from analysis.ci import ProportionInput, proportion_interval
 from analysis.weighting import WeightingConvergenceWarning
 
 RTOL = 1e-8
@@ -65,14 +66,8 @@ def test_estimates_match_r(case, adjusted):
         _close([e.se for e in ests], spec["se"], spec["call"] + ": se")
         # R finds likelihood bounds by interpolating a spline through a profile grid;
         # the engine solves exactly (analysis.ci._interval_likelihood): 4th digit
-        ci_rtol = 5e-3 if spec.get("method") == "likelihood" else RTOL
-        if spec.get("method") == "beta" and spec.get("by"):
-            # R: a domain of a calibrated design keeps every row (weight 0 outside),
-            # so Korn-Graubard's n is nrow() of the whole design; see the xfail below
-            bounds = [_beta_full_n(e, design.n) for e in ests]
-            lows, highs = [b[0] for b in bounds], [b[1] for b in bounds]
-        else:
-            lows, highs = [e.ci_low for e in ests], [e.ci_high for e in ests]
+        ci_rtol = 1e-3 if spec.get("method") == "likelihood" else RTOL
+        lows, highs = [e.ci_low for e in ests], [e.ci_high for e in ests]
         _close(lows, spec["ci_low"], spec["call"] + ": ci_low", ci_rtol)
         _close(highs, spec["ci_high"], spec["call"] + ": ci_high", ci_rtol)
         if "deff" in spec:
@@ -85,26 +80,3 @@ def test_estimates_match_r(case, adjusted):
             np.testing.assert_allclose(
                 got.covariance, expected, rtol=RTOL, atol=atol, err_msg=spec["vcov_call"]
             )
-
-
-def _beta_full_n(estimate, n_rows):
-    return proportion_interval(
-        "beta",
-        ProportionInput(p=estimate.value, var=estimate.se**2, df=estimate.df, n_rows=n_rows),
-    )
-
-
-DOMAIN_BETA = [
-    (c, e) for c in CASES for e in c["estimates"] if e.get("method") == "beta" and e.get("by")
-][:3]
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="analysis.estimators uses the domain's rows for Korn-Graubard's n; on an "
-    "adjusted design R's svyby keeps all rows, so n = nrow(design)",
-)
-@pytest.mark.parametrize("case,spec", DOMAIN_BETA, ids=[c["name"] for c, _ in DOMAIN_BETA])
-def test_domain_beta_interval_on_adjusted_design(case, spec, adjusted):
-    got = proportion(adjusted(case), "api700", by="stype", ci_method="beta")
-    _close([e.ci_low for e in got], spec["ci_low"], spec["call"])

@@ -1,0 +1,429 @@
+"""The ``weight`` subcommand: adjust sample weights from the command line.
+
+::
+
+    python -m analysis weight DATA.csv --weights COL [design options]
+        (--poststratify COL[,COL...] --targets TARGETS.csv [--partial]
+         | --rake --margins MARGINS.csv [--max-iter N] [--epsilon E]
+         | --calibrate linear|raking|logit --totals TOTALS.csv [--bounds LO,HI])
+        [--trim LO,HI [--strict]] --out OUT.csv [--report REPORT.json]
+        [--new-weights NAME]
+
+``TARGETS.csv`` has one column per cell variable and a ``target`` column;
+``MARGINS.csv`` and ``TOTALS.csv`` are long, ``variable,level,target`` (``level``
+empty for the total of a numeric variable). The output is the input data,
+unchanged, with one more column of adjusted weights; the report (JSON) holds the
+diagnostics of every step. Errors in the arguments, the data or the target files
+print one message per problem (with the file's row number) and exit with status 2.
+
+The module also offers :func:`add_adjustment_arguments` and
+:func:`adjust_design_from_args` so that ``estimate`` can take the same options and
+compute its standard errors on the adjusted design.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import warnings
+from collections.abc import Hashable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from analysis.weighting import (
+    CALIBRATION_FUNCTIONS,
+    WeightingResult,
+    calibrate,
+    poststratify,
+    rake,
+    trim_weights,
+)
+
+__all__ = [
+    "TargetFileError",
+    "add_adjustment_arguments",
+    "add_weight_parser",
+    "adjust_design_from_args",
+    "main",
+    "read_cell_targets",
+    "read_long_targets",
+    "run_weight",
+]
+
+
+class TargetFileError(ValueError):
+    """A targets, margins or totals file with problems; ``problems`` lists them by row."""
+
+    def __init__(self, path: str | Path, problems: Sequence[str]) -> None:
+        self.path = str(path)
+        self.problems = list(problems)
+        listing = "\n  ".join(self.problems)
+        super().__init__(f"{self.path}:\n  {listing}")
+
+
+# ---------------------------------------------------------------- target files
+
+
+def _read_text_csv(path: str | Path) -> pd.DataFrame:
+    try:
+        return pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
+    except FileNotFoundError:
+        raise ValueError(f"{path}: no such file") from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{path}: not a readable CSV file ({exc})") from None
+
+
+def _number(text: str) -> float | None:
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
+
+
+def read_cell_targets(path: str | Path, by: Sequence[str]) -> dict[Hashable, float]:
+    """Read a post-stratification targets file: columns ``by...`` and ``target``.
+
+    Returns ``{level: target}`` for one variable, ``{(level, ...): target}`` for
+    several. Raises :class:`TargetFileError` listing every bad row (row numbers
+    count the header as row 1).
+    """
+    table = _read_text_csv(path)
+    missing = [c for c in [*by, "target"] if c not in table.columns]
+    if missing:
+        raise TargetFileError(path, [f"missing column(s): {', '.join(missing)}"])
+    problems: list[str] = []
+    targets: dict[Hashable, float] = {}
+    for i, values in enumerate(table.to_dict("records"), start=2):
+        cell = tuple(str(values[c]).strip() for c in by)
+        key: Hashable = cell if len(by) > 1 else cell[0]
+        target = _number(values["target"])
+        if any(v == "" for v in cell):
+            problems.append(f"row {i}: empty cell label")
+        elif target is None or target < 0:
+            problems.append(f"row {i}: target {values['target']!r} is not a number >= 0")
+        elif key in targets:
+            problems.append(f"row {i}: duplicate cell {key!r}")
+        else:
+            targets[key] = target
+    if problems:
+        raise TargetFileError(path, problems)
+    if not targets:
+        raise TargetFileError(path, ["no rows"])
+    return targets
+
+
+def read_long_targets(
+    path: str | Path, *, allow_numeric: bool = True
+) -> dict[str, float | dict[Hashable, float]]:
+    """Read a long margins/totals file ``variable,level,target``.
+
+    Returns ``{variable: {level: target}}`` for categorical variables (in file
+    order) and ``{variable: total}`` where ``level`` is empty (numeric totals,
+    refused when ``allow_numeric`` is false, as for raking margins).
+    """
+    table = _read_text_csv(path)
+    missing = [c for c in ("variable", "level", "target") if c not in table.columns]
+    if missing:
+        raise TargetFileError(path, [f"missing column(s): {', '.join(missing)}"])
+    problems: list[str] = []
+    out: dict[str, Any] = {}
+    for i, (variable, level, text) in enumerate(
+        zip(table["variable"], table["level"], table["target"], strict=True), start=2
+    ):
+        variable, level = variable.strip(), level.strip()
+        target = _number(text)
+        if variable == "":
+            problems.append(f"row {i}: empty variable")
+            continue
+        if target is None:
+            problems.append(f"row {i}: target {text!r} is not a number")
+            continue
+        current = out.get(variable)
+        if level == "":
+            if not allow_numeric:
+                problems.append(f"row {i}: empty level (margins need a level per row)")
+            elif current is not None:
+                problems.append(f"row {i}: {variable!r} appears more than once")
+            else:
+                out[variable] = target
+            continue
+        if target < 0:
+            problems.append(f"row {i}: target {text!r} is negative")
+        elif isinstance(current, float):
+            problems.append(f"row {i}: {variable!r} has both a numeric total and levels")
+        elif current is not None and level in current:
+            problems.append(f"row {i}: duplicate level {variable}={level}")
+        else:
+            out.setdefault(variable, {})[level] = target
+    if problems:
+        raise TargetFileError(path, problems)
+    if not out:
+        raise TargetFileError(path, ["no rows"])
+    return out
+
+
+# ---------------------------------------------------------------- arguments
+
+
+def _pair(text: str) -> tuple[float, float]:
+    parts = text.split(",")
+    lo = _number(parts[0]) if len(parts) == 2 else None
+    hi = _number(parts[1]) if len(parts) == 2 else None
+    if lo is None or hi is None:
+        raise argparse.ArgumentTypeError(f"expected LO,HI (two numbers), got {text!r}")
+    if not lo < hi:
+        raise argparse.ArgumentTypeError(f"need LO < HI, got {text!r}")
+    return lo, hi
+
+
+def _columns(text: str) -> list[str]:
+    cols = [c.strip() for c in text.split(",") if c.strip()]
+    if not cols:
+        raise argparse.ArgumentTypeError("expected COL[,COL...]")
+    return cols
+
+
+def add_adjustment_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the weighting options (shared by ``weight`` and ``estimate``) to ``parser``."""
+    group = parser.add_argument_group("weighting")
+    method = group.add_mutually_exclusive_group()
+    method.add_argument(
+        "--poststratify",
+        type=_columns,
+        metavar="COL[,COL...]",
+        help="post-stratify to the cells of these columns (needs --targets)",
+    )
+    method.add_argument("--rake", action="store_true", help="rake to the margins of --margins")
+    method.add_argument(
+        "--calibrate",
+        choices=sorted(CALIBRATION_FUNCTIONS),
+        help="calibrate to --totals with this distance",
+    )
+    group.add_argument("--targets", metavar="TARGETS.csv", help="cell counts: COLS...,target")
+    group.add_argument("--partial", action="store_true", help="ignore empty sample cells")
+    group.add_argument("--margins", metavar="MARGINS.csv", help="variable,level,target")
+    group.add_argument("--max-iter", type=int, default=10, help="raking passes (default 10)")
+    group.add_argument(
+        "--epsilon",
+        type=float,
+        default=1.0,
+        help="raking tolerance: weighted units, or relative to the weight total if < 1",
+    )
+    group.add_argument(
+        "--totals", metavar="TOTALS.csv", help="variable,level,target (empty level: numeric)"
+    )
+    group.add_argument(
+        "--bounds", type=_pair, metavar="LO,HI", help="bounds on calibration factors g"
+    )
+    group.add_argument("--trim", type=_pair, metavar="LO,HI", help="trim weights to [LO, HI]")
+    group.add_argument(
+        "--strict", action="store_true", help="repeat trimming until all weights are inside"
+    )
+
+
+def add_weight_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Register the ``weight`` subcommand on an ``argparse`` subparsers object."""
+    parser = subparsers.add_parser(
+        "weight",
+        help="adjust sample weights (post-stratify, rake, calibrate, trim)",
+        description=__doc__.split("\n\n")[0] if __doc__ else None,
+    )
+    parser.add_argument("data", metavar="DATA.csv")
+    parser.add_argument("--weights", required=True, metavar="COL", help="current weights")
+    parser.add_argument("--strata", metavar="COL")
+    parser.add_argument("--ids", type=_columns, metavar="COL[,COL...]")
+    parser.add_argument("--fpc", type=_columns, metavar="COL[,COL...]")
+    parser.add_argument("--nest", action="store_true")
+    parser.add_argument("--lonely-psu", default="fail")
+    add_adjustment_arguments(parser)
+    parser.add_argument("--out", required=True, metavar="OUT.csv")
+    parser.add_argument("--report", metavar="REPORT.json")
+    parser.add_argument(
+        "--new-weights",
+        default="adjusted_weight",
+        metavar="NAME",
+        help="name of the new weight column (default adjusted_weight)",
+    )
+    parser.set_defaults(handler=run_weight)
+    return parser
+
+
+# ---------------------------------------------------------------- running
+
+
+def _check_options(args: argparse.Namespace) -> None:
+    if args.poststratify and not args.targets:
+        raise ValueError("--poststratify needs --targets TARGETS.csv")
+    if args.rake and not args.margins:
+        raise ValueError("--rake needs --margins MARGINS.csv")
+    if args.calibrate and not args.totals:
+        raise ValueError("--calibrate needs --totals TOTALS.csv")
+    stray = [
+        name
+        for name, value, ok in [
+            ("--targets", args.targets, args.poststratify),
+            ("--partial", args.partial, args.poststratify),
+            ("--margins", args.margins, args.rake),
+            ("--totals", args.totals, args.calibrate),
+            ("--bounds", args.bounds, args.calibrate),
+            ("--strict", args.strict, args.trim),
+        ]
+        if value and not ok
+    ]
+    if stray:
+        raise ValueError(f"{', '.join(stray)} given without the option it belongs to")
+
+
+def _variables(frame: pd.DataFrame, names: Sequence[str]) -> dict[str, np.ndarray]:
+    """Categorical variables as object arrays of str, with empty cells as missing (None)."""
+    out = {}
+    for name in names:
+        if name not in frame.columns:
+            raise ValueError(f"column {name!r} is not in the data")
+        values = frame[name].astype(str).str.strip().to_numpy(dtype=object)
+        values[values == ""] = None
+        out[name] = values
+    return out
+
+
+def _numeric(frame: pd.DataFrame, name: str) -> np.ndarray:
+    if name not in frame.columns:
+        raise ValueError(f"column {name!r} is not in the data")
+    values = pd.to_numeric(frame[name].replace("", np.nan), errors="coerce").to_numpy(float)
+    bad = np.flatnonzero(~np.isfinite(values))
+    if bad.size:
+        rows = ", ".join(str(i + 2) for i in bad[:5])
+        raise ValueError(
+            f"column {name!r}: {bad.size} missing or non-numeric value(s), rows {rows}"
+        )
+    return values
+
+
+def _steps(
+    frame: pd.DataFrame, weights: np.ndarray, args: argparse.Namespace
+) -> list[WeightingResult]:
+    """Run the requested weighting method and trimming on ``weights``."""
+    _check_options(args)
+    steps: list[WeightingResult] = []
+    if args.poststratify:
+        targets = read_cell_targets(args.targets, args.poststratify)
+        data = _variables(frame, args.poststratify)
+        steps.append(poststratify(weights, data, args.poststratify, targets, partial=args.partial))
+    elif args.rake:
+        margins = read_long_targets(args.margins, allow_numeric=False)
+        data = _variables(frame, list(margins))
+        steps.append(rake(weights, data, margins, maxit=args.max_iter, epsilon=args.epsilon))
+    elif args.calibrate:
+        totals = read_long_targets(args.totals)
+        data: dict[str, np.ndarray] = {}
+        for name, total in totals.items():
+            data.update(
+                _variables(frame, [name])
+                if isinstance(total, dict)
+                else {name: _numeric(frame, name)}
+            )
+        steps.append(calibrate(weights, data, totals, calfun=args.calibrate, bounds=args.bounds))
+    if args.trim:
+        current = steps[-1].weights if steps else weights
+        steps.append(
+            trim_weights(current, lower=args.trim[0], upper=args.trim[1], strict=args.strict)
+        )
+    return steps
+
+
+def adjust_design_from_args(design: Any, frame: pd.DataFrame, args: argparse.Namespace) -> Any:
+    """Apply the weighting options of ``args`` to ``design`` (for ``estimate``).
+
+    ``frame`` is the data as read (any dtypes). Categorical columns are compared
+    as text with the target files, taken from ``args.data`` as written when that
+    file is given. Returns the adjusted :class:`Design` (the
+    input itself when no weighting option is given).
+    """
+    if not (args.poststratify or args.rake or args.calibrate or args.trim):
+        return design
+    # compare categories as written in the file (a column read as float would turn
+    # "1" into "1.0"); fall back to the frame's values when there is no file
+    path = getattr(args, "data", None)
+    text = _read_text_csv(path) if path else None
+    if text is None or len(text) != len(frame):
+        text = frame.astype(str).where(frame.notna(), "")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        steps = _steps(text, np.asarray(design.weights, dtype=float), args)
+    _print_warnings(caught)
+    for step in steps:
+        design = design.with_weights(step.weights, step.adjustment)
+    return design
+
+
+def _print_warnings(caught: Sequence[warnings.WarningMessage]) -> None:
+    for w in caught:
+        print(f"warning: {w.message}", file=sys.stderr)
+
+
+def run_weight(args: argparse.Namespace) -> int:
+    """Run ``weight``; returns the exit status (0 ok, 2 bad arguments or data)."""
+    try:
+        frame = _read_text_csv(args.data)
+        if args.new_weights in frame.columns:
+            raise ValueError(f"column {args.new_weights!r} already exists (use --new-weights)")
+        if not (args.poststratify or args.rake or args.calibrate or args.trim):
+            raise ValueError("give a method (--poststratify, --rake, --calibrate) or --trim")
+        weights = _numeric(frame, args.weights)
+        design = None
+        if args.strata or args.ids or args.fpc:
+            from analysis.design import Design
+
+            numeric = frame.copy()
+            numeric[args.weights] = weights
+            for col in args.fpc or []:
+                numeric[col] = _numeric(frame, col)
+            design = Design.from_frame(
+                numeric,
+                weights=args.weights,
+                strata=args.strata,
+                ids=args.ids,
+                fpc=args.fpc,
+                nest=args.nest,
+                lonely_psu=args.lonely_psu,
+            )
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            steps = _steps(frame, weights, args)
+        _print_warnings(caught)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    out = frame.copy()
+    out[args.new_weights] = [repr(float(v)) for v in steps[-1].weights]
+    out.to_csv(args.out, index=False)
+    if args.report:
+        report = {
+            "data": str(args.data),
+            "weights": args.weights,
+            "new_weights": args.new_weights,
+            "design": None if design is None else design.describe(),
+            "steps": [s.report.to_dict() for s in steps],
+            "converged": all(s.report.converged for s in steps),
+        }
+        Path(args.report).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Standalone entry point: ``python -m analysis.cli_weight weight ...``."""
+    parser = argparse.ArgumentParser(prog="python -m analysis")
+    sub = parser.add_subparsers(dest="command", required=True)
+    add_weight_parser(sub)
+    args = parser.parse_args(argv)
+    return args.handler(args)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

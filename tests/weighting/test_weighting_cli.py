@@ -1,0 +1,273 @@
+"""The ``weight`` subcommand (analysis.cli_weight) against the R golden weights.
+
+Expected weights: ``golden_weights.json`` (``tests/reference/make_golden_weights.R``,
+R 4.2.2, survey 4.1.1); each case named below stores its R call.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+
+import numpy as np
+import pytest
+from conftest import DATA, base_design, case_by_name, frame
+
+from analysis import mean
+from analysis.cli_weight import add_adjustment_arguments, adjust_design_from_args, main
+
+
+@pytest.fixture
+def apiclus1_csv(tmp_path):
+    path = tmp_path / "apiclus1.csv"
+    frame("apiclus1").to_csv(path, index=False)  # w0 = weights(svydesign(...)) from R
+    return path
+
+
+def _weights(path, column="adjusted_weight"):
+    with open(path, newline="", encoding="utf-8") as fh:
+        return np.array([float(r[column]) for r in csv.DictReader(fh)])
+
+
+@pytest.mark.parametrize(
+    ("case", "options"),
+    [
+        (
+            "apiclus1/poststratify_stype_schwide",
+            ["--poststratify", "stype,sch.wide", "--targets", "targets_stype_schwide.csv"],
+        ),
+        (
+            "apiclus1/rake3_tight",
+            [
+                "--rake",
+                "--margins",
+                "margins_stype_schwide_compimp.csv",
+                "--max-iter",
+                "100",
+                "--epsilon",
+                "1e-12",
+            ],
+        ),
+        (
+            "apiclus1/calibrate_raking_bounded",
+            [
+                "--calibrate",
+                "raking",
+                "--totals",
+                "totals_stype_schwide_compimp.csv",
+                "--bounds",
+                "0.1,1.35",
+            ],
+        ),
+    ],
+)
+def test_weight_command_matches_r(case, options, apiclus1_csv, tmp_path):
+    options = [str(DATA / o) if o.endswith(".csv") else o for o in options]
+    out, report = tmp_path / "out.csv", tmp_path / "report.json"
+    argv = [
+        "weight",
+        str(apiclus1_csv),
+        "--weights",
+        "w0",
+        "--ids",
+        "dnum",
+        "--fpc",
+        "fpc",
+        *options,
+        "--out",
+        str(out),
+        "--report",
+        str(report),
+    ]
+    assert main(argv) == 0
+    np.testing.assert_allclose(_weights(out), case_by_name(case)["weights"], rtol=1e-8, atol=0)
+    summary = json.loads(report.read_text())
+    assert summary["converged"] and summary["design"]["ids"] == ["dnum"]
+
+
+def test_calibrate_then_strict_trim(apiclus1_csv, tmp_path):
+    case = case_by_name("apiclus1/calibrate_linear_trim_strict")
+    spec = case["spec"]
+    out, report = tmp_path / "out.csv", tmp_path / "report.json"
+    argv = [
+        "weight",
+        str(apiclus1_csv),
+        "--weights",
+        "w0",
+        "--calibrate",
+        "linear",
+        "--totals",
+        str(DATA / "totals_stype_api99.csv"),
+        "--trim",
+        f"{spec['lower']},{spec['upper']}",
+        "--strict",
+        "--out",
+        str(out),
+        "--report",
+        str(report),
+    ]
+    assert main(argv) == 0
+    np.testing.assert_allclose(_weights(out), case["weights"], rtol=1e-8, atol=0)
+    steps = json.loads(report.read_text())["steps"]
+    assert [s["method"] for s in steps] == ["calibrate-linear", "trim"]
+    assert steps[1]["n_trimmed"] > 0
+
+
+def test_nonconvergence_is_reported(apiclus1_csv, tmp_path, capsys):
+    out, report = tmp_path / "out.csv", tmp_path / "report.json"
+    argv = [
+        "weight",
+        str(apiclus1_csv),
+        "--weights",
+        "w0",
+        "--rake",
+        "--margins",
+        str(DATA / "margins_stype_schwide_compimp.csv"),
+        "--max-iter",
+        "2",
+        "--epsilon",
+        "1e-12",
+        "--out",
+        str(out),
+        "--report",
+        str(report),
+    ]
+    assert main(argv) == 0
+    assert "did not converge" in capsys.readouterr().err
+    assert json.loads(report.read_text())["converged"] is False
+    case = case_by_name("apiclus1/rake3_not_converged")  # R warned the same
+    np.testing.assert_allclose(_weights(out), case["weights"], rtol=1e-8, atol=0)
+
+
+def test_bad_margins_file_lists_rows(apiclus1_csv, tmp_path, capsys):
+    bad = tmp_path / "margins.csv"
+    bad.write_text("variable,level,target\nstype,E,abc\nstype,,4\n,H,3\nstype,E,1\n")
+    argv = [
+        "weight",
+        str(apiclus1_csv),
+        "--weights",
+        "w0",
+        "--rake",
+        "--margins",
+        str(bad),
+        "--out",
+        str(tmp_path / "out.csv"),
+    ]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    for row in ("row 2", "row 3", "row 4"):
+        assert row in err
+    assert not (tmp_path / "out.csv").exists()
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--rake"], "--rake needs --margins"),
+        (["--poststratify", "nope", "--targets", "targets_stype.csv"], "missing column"),
+        (
+            ["--poststratify", "stype", "--targets", "targets_stype.csv", "--strict"],
+            "--strict given without",
+        ),
+        ([], "give a method"),
+    ],
+)
+def test_bad_arguments_exit_2(options, message, apiclus1_csv, tmp_path, capsys):
+    options = [str(DATA / o) if o.endswith(".csv") else o for o in options]
+    argv = [
+        "weight",
+        str(apiclus1_csv),
+        "--weights",
+        "w0",
+        *options,
+        "--out",
+        str(tmp_path / "out.csv"),
+    ]
+    assert main(argv) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_argparse_errors_exit_2(apiclus1_csv, tmp_path):
+    with pytest.raises(SystemExit) as info:
+        main(
+            [
+                "weight",
+                str(apiclus1_csv),
+                "--weights",
+                "w0",
+                "--rake",
+                "--calibrate",
+                "linear",
+                "--out",
+                str(tmp_path / "o.csv"),
+            ]
+        )
+    assert info.value.code == 2
+
+
+def test_adjust_design_from_args_gives_r_se():
+    """The hook for ``estimate``: svymean(~api00) on rake(dclus1, ...) as in the golden case."""
+    case = case_by_name("apiclus1/rake2_default")
+    parser = argparse.ArgumentParser()
+    add_adjustment_arguments(parser)
+    args = parser.parse_args(["--rake", "--margins", str(DATA / "margins_stype_schwide.csv")])
+    design = base_design(case)
+    adjusted = adjust_design_from_args(design, design.data, args)
+    est = mean(adjusted, "api00", ci_method="normal")
+    expected = case["estimates"][0]  # confint(svymean(~api00, design, deff = TRUE))
+    np.testing.assert_allclose(
+        [est.value, est.se], [expected["estimate"], expected["se"]], rtol=1e-8
+    )
+
+
+def test_estimate_with_weighting_options_gives_r_se(apiclus1_csv, capsys):
+    """``python -m analysis estimate ... --calibrate`` uses the adjusted design's SEs."""
+    from analysis.cli import main as analysis_main
+
+    case = case_by_name("apiclus1/calibrate_linear")
+    argv = [
+        "estimate",
+        str(apiclus1_csv),
+        "--weights",
+        "w0",
+        "--ids",
+        "dnum",
+        "--fpc",
+        "fpc",
+        "--mean",
+        "api00",
+        "--calibrate",
+        "linear",
+        "--totals",
+        str(DATA / "totals_stype_api99.csv"),
+    ]
+    assert analysis_main(argv) == 0
+    est = json.loads(capsys.readouterr().out)["estimates"][0]
+    expected = case["estimates"][0]  # confint(svymean(~api00, design, deff = TRUE))
+    np.testing.assert_allclose(
+        [est["estimate"], est["se"], est["deff"]],
+        [expected["estimate"], expected["se"], expected["deff"]],
+        rtol=1e-8,
+    )
+
+
+def test_weight_is_registered_in_analysis_cli(apiclus1_csv, tmp_path):
+    from analysis.cli import main as analysis_main
+
+    out = tmp_path / "out.csv"
+    argv = [
+        "weight",
+        str(apiclus1_csv),
+        "--weights",
+        "w0",
+        "--poststratify",
+        "stype",
+        "--targets",
+        str(DATA / "targets_stype.csv"),
+        "--out",
+        str(out),
+    ]
+    assert analysis_main(argv) == 0
+    expected = case_by_name("apiclus1/poststratify_stype")["weights"]
+    np.testing.assert_allclose(_weights(out), expected, rtol=1e-8, atol=0)
