@@ -247,7 +247,8 @@ def bootstrap(
     m_h = np.maximum(n_h - 1, 0).astype(np.int64)
     slot_h = np.repeat(np.arange(n_h.shape[0]), m_h)  # stratum of each draw
     draws = rng.random((replicates, slot_h.size))
-    pos = start[slot_h] + np.minimum((draws * n_h[slot_h]).astype(np.int64), n_h[slot_h] - 1)
+    size = n_h.astype(np.int64)[slot_h]
+    pos = start[slot_h] + np.minimum((draws * size).astype(np.int64), size - 1)
     psu = order[pos]
     rep = np.repeat(np.arange(replicates), slot_h.size)
     counts = np.bincount(rep * npsu + psu.ravel(), minlength=replicates * npsu)

@@ -25,6 +25,7 @@ ch. 1 (pp. 1-20) and sec. 6.11 (Taylor series for ratios, pp. 235-240).
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -366,6 +367,17 @@ def replicate_covariance(
     theta = np.asarray(replicates, dtype=np.float64)
     if theta.ndim == 1:
         theta = theta[:, None]
+    bad = np.isnan(theta).any(axis=1)
+    if bad.any():
+        # as svrVar with na.action=na.omit: e.g. a replicate in which a domain has no weight
+        if bad.all():
+            raise ValueError("every replicate gave a missing estimate")
+        warnings.warn(
+            f"{int(bad.sum())} replicates gave missing estimates and were discarded",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+        theta, rscales = theta[~bad], np.asarray(rscales)[~bad]
     if mse:
         centre = np.asarray(estimate, dtype=np.float64).reshape(-1)
     else:

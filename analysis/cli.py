@@ -1,0 +1,256 @@
+"""Command-line interface: ``python -m analysis <command> ...``.
+
+::
+
+    python -m analysis estimate DATA.csv --weights COL [--strata COL]
+        [--ids COL[,COL...]] [--fpc COL[,COL...]] [--nest]
+        (--mean COL | --total COL | --proportion COL[=LEVEL] | --ratio NUM/DEN)
+        [--by COL[,COL...]] [--ci-method METHOD] [--level 0.95] [--lonely-psu RULE]
+        [--replicates jk1|jkn|bootstrap [--n-replicates N] [--seed S]]
+        [--format json|csv]
+
+The result goes to standard output. Bad arguments or data print one clear message
+on standard error and exit with status 2 (as ``argparse`` does for usage errors).
+
+Each subcommand is one ``add_<name>_parser(subparsers)`` function that registers
+its options and sets ``handler``; :func:`build_parser` calls them in turn, so a new
+subcommand is a new function plus one line in :data:`SUBCOMMANDS`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import math
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import pandas as pd
+
+from analysis.ci import INTERVAL_METHODS, PROPORTION_METHODS
+from analysis.design import LONELY_PSU_RULES, Design
+from analysis.estimators import mean, proportion, ratio, total
+from analysis.replicates import ReplicateDesign, bootstrap, jk1, jkn
+from analysis.results import DomainEstimates, Estimate
+
+REPLICATE_BUILDERS: dict[str, Callable[..., ReplicateDesign]] = {
+    "jk1": lambda d, n, seed: jk1(d),
+    "jkn": lambda d, n, seed: jkn(d),
+    "bootstrap": lambda d, n, seed: bootstrap(d, n, seed=seed),
+}
+
+
+def _columns(text: str) -> list[str]:
+    cols = [c.strip() for c in text.split(",")]
+    if not all(cols):
+        raise argparse.ArgumentTypeError(f"empty column name in {text!r}")
+    return cols
+
+
+def _level(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"level must be a number, got {text!r}") from None
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"level must be between 0 and 1, got {value}")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 2:
+        raise argparse.ArgumentTypeError(f"need at least 2, got {value}")
+    return value
+
+
+def _weighting_hooks() -> tuple[Callable[..., None], Callable[..., Any]] | None:
+    """The weighting options of ``analysis.cli_weight``, when that module is present."""
+    try:
+        from analysis.cli_weight import add_adjustment_arguments, adjust_design_from_args
+    except ImportError:  # pragma: no cover - the weighting CLI is optional
+        return None
+    return add_adjustment_arguments, adjust_design_from_args
+
+
+def add_estimate_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Register the ``estimate`` subcommand."""
+    p = subparsers.add_parser(
+        "estimate",
+        help="estimate a mean, total, proportion or ratio with its standard error",
+        description="Design-based estimates as R's survey package computes them.",
+    )
+    p.add_argument("data", metavar="DATA.csv")
+    p.add_argument("--weights", required=True, metavar="COL")
+    p.add_argument("--strata", metavar="COL")
+    p.add_argument("--ids", type=_columns, metavar="COL[,COL...]", help="cluster ids per stage")
+    p.add_argument("--fpc", type=_columns, metavar="COL[,COL...]", help="fpc per stage")
+    p.add_argument("--nest", action="store_true", help="cluster ids are reused across strata")
+    what = p.add_mutually_exclusive_group(required=True)
+    what.add_argument("--mean", metavar="COL")
+    what.add_argument("--total", metavar="COL")
+    what.add_argument("--proportion", metavar="COL[=LEVEL]")
+    what.add_argument("--ratio", metavar="NUM/DEN")
+    p.add_argument("--by", type=_columns, metavar="COL[,COL...]", help="domain columns")
+    p.add_argument(
+        "--ci-method",
+        metavar="METHOD",
+        help=f"proportions: {', '.join(PROPORTION_METHODS)} (default logit); "
+        f"others: {', '.join(INTERVAL_METHODS)} (default t)",
+    )
+    p.add_argument("--level", type=_level, default=0.95)
+    p.add_argument("--lonely-psu", default="fail", choices=LONELY_PSU_RULES)
+    p.add_argument("--replicates", choices=sorted(REPLICATE_BUILDERS))
+    p.add_argument("--n-replicates", type=_positive_int, default=50, metavar="N")
+    p.add_argument("--seed", type=int, metavar="S")
+    p.add_argument("--format", choices=("json", "csv"), default="json")
+    hooks = _weighting_hooks()
+    if hooks is not None:
+        hooks[0](p)
+    p.set_defaults(handler=run_estimate)
+    return p
+
+
+def _estimate(args: argparse.Namespace, design: Design | ReplicateDesign) -> Estimate | Any:
+    common = {"by": args.by, "level": args.level}
+    if args.proportion is not None:
+        column, sep, level_value = args.proportion.partition("=")
+        return proportion(
+            design,
+            column,
+            level_value=level_value if sep else None,
+            ci_method=args.ci_method or "logit",
+            **common,
+        )
+    method = args.ci_method or "t"
+    if args.ratio is not None:
+        num, sep, den = args.ratio.partition("/")
+        if not sep or not num or not den:
+            raise ValueError(f"--ratio needs NUM/DEN, got {args.ratio!r}")
+        return ratio(design, num, den, ci_method=method, **common)
+    if args.total is not None:
+        return total(design, args.total, ci_method=method, **common)
+    return mean(design, args.mean, ci_method=method, **common)
+
+
+def _records(result: Estimate | DomainEstimates) -> list[dict[str, Any]]:
+    estimates = list(result) if isinstance(result, DomainEstimates) else [result]
+    out = []
+    for e in estimates:
+        d = e.to_dict()
+        out.append(
+            {
+                "by": d["by"],
+                "estimate": d["value"],
+                "se": d["se"],
+                "ci_low": d["ci_low"],
+                "ci_high": d["ci_high"],
+                "df": d["df"],
+                "deff": d["deff"],
+                "n": d["n"],
+                "n_eff": d["n_eff"],
+            }
+        )
+    return out
+
+
+def _finite(x: float) -> float | None:
+    return x if math.isfinite(x) else None
+
+
+def design_from_args(frame: pd.DataFrame, args: argparse.Namespace) -> Design:
+    """The :class:`Design` described by the common options (``--weights --strata --ids
+    --fpc --nest --lonely-psu``), for any subcommand that takes them."""
+    return Design.from_frame(
+        frame,
+        weights=args.weights,
+        strata=args.strata,
+        ids=args.ids,
+        fpc=args.fpc,
+        nest=args.nest,
+        lonely_psu=args.lonely_psu,
+    )
+
+
+def run_estimate(args: argparse.Namespace, out: Any = None) -> int:
+    """Run ``estimate``; returns the exit status (0 ok, 2 bad data or arguments)."""
+    out = out or sys.stdout
+    try:
+        try:
+            frame = pd.read_csv(args.data)
+        except (
+            OSError,
+            pd.errors.ParserError,
+            pd.errors.EmptyDataError,
+            UnicodeDecodeError,
+        ) as exc:
+            raise ValueError(f"cannot read {args.data!r}: {exc}") from None
+        design: Design | ReplicateDesign = design_from_args(frame, args)
+        hooks = _weighting_hooks()
+        if hooks is not None:
+            design = hooks[1](design, frame, args)
+        if args.replicates:
+            design = REPLICATE_BUILDERS[args.replicates](design, args.n_replicates, args.seed)
+        result = _estimate(args, design)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    records = _records(result)
+    if args.format == "json":
+        first = result if isinstance(result, Estimate) else result[0]
+        payload: dict[str, Any] = {
+            "design": design.describe(),
+            "statistic": first.statistic,
+            "variable": first.variable,
+            "level": args.level,
+            "ci_method": first.ci_method,
+            "estimates": records,
+        }
+        if isinstance(result, DomainEstimates):
+            payload["covariance"] = [[_finite(float(v)) for v in row] for row in result.covariance]
+        out.write(json.dumps(payload, indent=2) + "\n")
+    else:
+        rows = [{**r["by"], **{k: v for k, v in r.items() if k != "by"}} for r in records]
+        buffer = io.StringIO()
+        pd.DataFrame(rows).to_csv(buffer, index=False, float_format="%.17g")
+        out.write(buffer.getvalue())
+    return 0
+
+
+SUBCOMMANDS: list[Callable[[Any], argparse.ArgumentParser]] = [add_estimate_parser]
+"""Functions that register one subcommand each on the subparsers object."""
+
+
+def _weight_subcommand() -> Callable[[Any], argparse.ArgumentParser] | None:
+    try:
+        from analysis.cli_weight import add_weight_parser
+    except ImportError:  # pragma: no cover
+        return None
+    return add_weight_parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``python -m analysis`` parser with every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="python -m analysis",
+        description="Survey estimates that match R's survey package.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    registrars = list(SUBCOMMANDS)
+    weight = _weight_subcommand()
+    if weight is not None:
+        registrars.append(weight)
+    for register in registrars:
+        register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the exit status (argparse exits with 2 on usage errors)."""
+    args = build_parser().parse_args(argv)
+    return int(args.handler(args))
