@@ -86,17 +86,56 @@ def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
         yield str(path)
 
 
-@pytest.fixture
-def database_url(migrated_template: str, tmp_path: Path) -> Iterator[str]:
-    """A fresh, migrated, empty database for one test."""
+def clone_database(template: str, destination: Path) -> str:
+    """Copy a template database; returns the copy's URL (PostgreSQL: its name)."""
     if using_postgresql():
         name = f"survey_test_{os.getpid()}_{next(_counter)}"
-        pg_execute(f"CREATE DATABASE {name} TEMPLATE {migrated_template}")
+        pg_execute(f"CREATE DATABASE {name} TEMPLATE {template}")
+        return name
+    shutil.copyfile(template, destination)
+    return str(destination)
+
+
+@pytest.fixture(scope="session")
+def demo_template(
+    migrated_template: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """A migrated database holding the simulated demo province (``flask demo seed``)."""
+    folder = tmp_path_factory.mktemp("demo")
+    copy = clone_database(migrated_template, folder / "demo.sqlite3")
+    url = pg_database_url(copy) if using_postgresql() else f"sqlite:///{copy}"
+    os.environ["SURVEY_INSTANCE_PATH"] = str(folder)
+    app = create_app(base_config(url, folder))
+    with app.app_context():
+        result = app.test_cli_runner().invoke(
+            args=["demo", "seed", "--credentials", str(folder / "credentials.txt")]
+        )
+        assert result.exit_code == 0, result.output
+        db.session.remove()
+        db.engine.dispose()
+    if not using_postgresql():
+        with sqlite3.connect(copy) as connection:
+            connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    yield copy
+    if using_postgresql():
+        pg_execute(f"DROP DATABASE IF EXISTS {copy} WITH (FORCE)")
+
+
+@pytest.fixture
+def database_url(
+    request: pytest.FixtureRequest, migrated_template: str, tmp_path: Path
+) -> Iterator[str]:
+    """A fresh migrated database for one test: empty, or with the demo province for
+    tests marked ``@pytest.mark.demo``."""
+    if request.node.get_closest_marker("demo"):
+        migrated_template = request.getfixturevalue("demo_template")
+    if using_postgresql():
+        name = clone_database(migrated_template, tmp_path)
         yield pg_database_url(name)
         pg_execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
     else:
         path = tmp_path / "test.sqlite3"
-        shutil.copyfile(migrated_template, path)
+        clone_database(migrated_template, path)
         yield f"sqlite:///{path}"
 
 

@@ -113,9 +113,8 @@ def test_kiosk_role_cannot_read_the_dashboard(client: FlaskClient) -> None:
     assert client.get("/dashboard/").status_code == 403
 
 
-def test_dashboard_shows_only_the_leaders_scope(client: FlaskClient, runner: object) -> None:
-    result = runner.invoke(args=["demo", "seed"])  # type: ignore[attr-defined]
-    assert result.exit_code == 0, result.output
+@pytest.mark.demo
+def test_dashboard_shows_only_the_leaders_scope(client: FlaskClient) -> None:
     accounts.create_user("commune_leader", PASSWORD, Role.LEADER, "HM-QT")
     client.post("/auth/login", data={"username": "commune_leader", "password": PASSWORD})
     page = text_of(client.get("/dashboard/"))
