@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import apply_case, expected_warning, golden_cases
+from weighting_helpers import apply_case, expected_warning, golden_cases
 
 from analysis.weighting import WeightingConvergenceWarning
 
@@ -43,7 +43,7 @@ def test_weights_match_r(case):
 )
 def test_design_weights_match_r(name):
     """Base weights of the three designs (``weights(svydesign(...))`` in the golden file)."""
-    from conftest import dataset, design_weights
+    from weighting_helpers import dataset, design_weights
 
     from analysis.weighting import stage_weights, stratum_weights
 

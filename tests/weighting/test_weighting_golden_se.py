@@ -16,7 +16,7 @@ import warnings
 
 import numpy as np
 import pytest
-from conftest import apply_case_design, golden_cases
+from weighting_helpers import apply_case_design, golden_cases
 
 from analysis import mean, proportion, total
 from analysis.weighting import WeightingConvergenceWarning
