@@ -1,0 +1,174 @@
+"""The phone form: ``/s/<desk_code>``, one section per page, works without JavaScript.
+
+Answers stay in the session until the last page, which sends the whole response to
+``submissions.submit`` (the same service the JSON API uses) with channel "phone".
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import gettext as _
+from werkzeug.wrappers import Response
+
+from survey_app import questionnaire as spec
+from survey_app.i18n import current_lang
+from survey_app.services import kiosk as form_service
+from survey_app.services import phone as phone_service
+
+bp = Blueprint("phone", __name__, url_prefix="/s")
+
+DOSSIER_FIELD = "dossier"
+MAX_DOSSIER_LENGTH = 64
+
+
+def _form() -> form_service.FormQuestionnaire:
+    form = form_service.form_questionnaire(current_app.config["PHONE_QUESTIONNAIRE"])
+    if form is None:
+        abort(503)
+    return form
+
+
+@bp.route("/<desk_code>", methods=["GET", "POST"])
+def survey(desk_code: str) -> Response | str | tuple[str, int]:
+    desk = form_service.active_desk(desk_code) or abort(404)
+    form = _form()
+    q = form.definition
+    state = phone_service.current_state(session, desk.code, form)
+    answers: dict[str, Any] = state["answers"]
+    pages = phone_service.pages(q, answers)
+    codes = [section.code for section in pages]
+    step = (request.form if request.method == "POST" else request.args).get("step", "")
+    if step not in codes:
+        if request.method == "POST":
+            return redirect(url_for("phone.survey", desk_code=desk.code))
+        step = codes[0]
+    section = pages[codes.index(step)]
+
+    if request.method == "GET":
+        return _render(desk, form, state, section, answers)
+
+    values = phone_service.parse_section(section, request.form)
+    answers = phone_service.merge(answers, section, values)
+    phone_service.save_answers(session, state, answers)
+    pages = phone_service.pages(q, answers)
+    codes = [s.code for s in pages]
+    index = codes.index(section.code) if section.code in codes else 0
+
+    if request.form.get("action") == "back":
+        previous = codes[max(index - 1, 0)]
+        return redirect(url_for("phone.survey", desk_code=desk.code, step=previous))
+
+    item_codes = {item.code for item in section.items}
+    errors = phone_service.errors_by_item(q, answers, item_codes)
+    if errors:
+        return _render(desk, form, state, section, answers, errors=errors), 422
+    if index + 1 < len(codes):
+        return redirect(url_for("phone.survey", desk_code=desk.code, step=codes[index + 1]))
+    return _send(desk, form, state, section)
+
+
+def _send(
+    desk: Any, form: form_service.FormQuestionnaire, state: dict[str, Any], section: spec.Section
+) -> Response | tuple[str, int]:
+    """The last page was posted: check everything, then hand the response over."""
+    from survey_app.services import submissions
+
+    q = form.definition
+    answers = state["answers"]
+    dossier = ""
+    if current_app.config.get("PHONE_ASK_DOSSIER"):
+        dossier = request.form.get(DOSSIER_FIELD, "").strip()
+        if len(dossier) > MAX_DOSSIER_LENGTH:
+            problem = {DOSSIER_FIELD: _("The dossier code is too long.")}
+            return _render(desk, form, state, section, answers, problems=problem), 422
+    everything = phone_service.errors_by_item(q, answers)
+    if everything:
+        first = next(s for s in q.sections if any(i.code in everything for i in s.items))
+        return _render(desk, form, state, first, answers, errors=everything), 422
+
+    payload = phone_service.payload(state, q, lang=current_lang(), dossier=dossier or None)
+    result = submissions.submit(payload, device_token=None, client_ip=request.remote_addr)
+    if result.status in (200, 201):
+        phone_service.finish(session)
+        return redirect(url_for("phone.thanks", desk_code=desk.code))
+    problems = _problems(result.status, result.body)
+    return _render(desk, form, state, section, answers, problems=problems), result.status
+
+
+def _problems(status: int, body: dict[str, Any]) -> dict[str, str]:
+    """What went wrong, in the user's language: field ("" for the whole form) → message."""
+    if status == 429:
+        return {"": _("Too many answers were sent from this connection. Please try again later.")}
+    problems: dict[str, str] = {}
+    if body.get("error") == "duplicate_dossier":
+        problems[DOSSIER_FIELD] = _(
+            "An answer for this dossier code has already been recorded. "
+            "Each dossier can be rated only once."
+        )
+        problems[""] = problems[DOSSIER_FIELD]
+    for error in body.get("errors") or []:
+        field = str(error.get("field", ""))
+        code = str(error.get("code", ""))
+        if field == DOSSIER_FIELD:
+            problems[field] = _("This dossier code is not valid. Please check it.")
+        elif code in spec.ANSWER_ERROR_CODES:
+            problems.setdefault(field, spec.ANSWER_ERROR_CODES[code].get(current_lang()))
+    if not problems or status == 409:
+        problems.setdefault(
+            "", _("Your answers could not be recorded. Please check them and try again.")
+        )
+    return problems
+
+
+def _render(
+    desk: Any,
+    form: form_service.FormQuestionnaire,
+    state: dict[str, Any],
+    section: spec.Section,
+    answers: dict[str, Any],
+    *,
+    errors: dict[str, spec.AnswerError] | None = None,
+    problems: dict[str, str] | None = None,
+) -> str:
+    q = form.definition
+    lang = current_lang()
+    pages = phone_service.pages(q, answers)
+    codes = [s.code for s in pages]
+    index = codes.index(section.code) if section.code in codes else 0
+    messages = {
+        code: spec.ANSWER_ERROR_CODES[error.code].get(lang)
+        for code, error in (errors or {}).items()
+    }
+    messages.update({k: v for k, v in (problems or {}).items() if k})
+    return render_template(
+        "phone/survey.html",
+        desk=desk,
+        q=q,
+        section=section,
+        items=phone_service.visible_in(q, section, answers),
+        answers=answers,
+        page=index + 1,
+        pages=len(pages),
+        last=index + 1 == len(pages),
+        ask_dossier=current_app.config.get("PHONE_ASK_DOSSIER", False),
+        messages=messages,
+        general=(problems or {}).get(""),
+        lang=lang,
+    )
+
+
+@bp.get("/<desk_code>/thanks")
+def thanks(desk_code: str) -> str:
+    desk = form_service.active_desk(desk_code) or abort(404)
+    return render_template("phone/thanks.html", desk=desk)

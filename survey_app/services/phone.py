@@ -1,0 +1,153 @@
+"""The phone form: one section per page, answers kept in the session until sent.
+
+The state of a phone survey lives in the signed session cookie under ``phone``: the
+client UUID generated when the citizen starts, the desk, the questionnaire version,
+the start time and the answers so far. Nothing is stored in the database until the
+last page, which hands the whole response to ``submissions.submit``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from werkzeug.datastructures import MultiDict
+
+from survey_app import questionnaire as spec
+from survey_app.services.kiosk import FormQuestionnaire
+
+SESSION_KEY = "phone"
+
+
+def now_iso() -> str:
+    """The current time, ISO 8601 with its UTC offset."""
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def current_state(
+    session: Any, desk_code: str, form: FormQuestionnaire, *, restart: bool = False
+) -> dict[str, Any]:
+    """The session's survey for this desk and questionnaire version, started if needed."""
+    state = session.get(SESSION_KEY)
+    if (
+        restart
+        or not isinstance(state, dict)
+        or state.get("desk") != desk_code
+        or state.get("questionnaire") != form.ref
+    ):
+        state = {
+            "id": str(uuid.uuid4()),
+            "desk": desk_code,
+            "questionnaire": form.ref,
+            "started_at": now_iso(),
+            "answers": {},
+        }
+        session[SESSION_KEY] = state
+    return state
+
+
+def save_answers(session: Any, state: dict[str, Any], answers: dict[str, Any]) -> None:
+    state["answers"] = answers
+    session[SESSION_KEY] = state
+    session.modified = True
+
+
+def finish(session: Any) -> None:
+    session.pop(SESSION_KEY, None)
+
+
+def pages(q: spec.Questionnaire, answers: Mapping[str, Any]) -> list[spec.Section]:
+    """The sections shown, given the answers so far: those with a visible item."""
+    shown = spec.visible_items(q, answers)
+    return [s for s in q.sections if any(item.code in shown for item in s.items)]
+
+
+def visible_in(q: spec.Questionnaire, section: spec.Section, answers: Mapping[str, Any]) -> list:
+    shown = spec.visible_items(q, answers)
+    return [item for item in section.items if item.code in shown]
+
+
+def parse_section(section: spec.Section, form: MultiDict[str, str]) -> dict[str, Any]:
+    """Turn the posted fields of one page into answer values (blank ones as None).
+
+    A value that cannot be read (say, letters in a number field) is kept as text so
+    that validation reports it as the wrong type instead of silently dropping it.
+    """
+    values: dict[str, Any] = {}
+    for item in section.items:
+        if item.type == "multiple":
+            values[item.code] = form.getlist(item.code) or None
+            continue
+        raw = form.get(item.code, "").strip()
+        if not raw:
+            values[item.code] = None
+        elif item.type in ("likert5", "smiley"):
+            values[item.code] = int(raw) if raw.isdigit() else raw
+        elif item.type == "number":
+            values[item.code] = _number(raw)
+        elif item.type == "text":
+            values[item.code] = form.get(item.code, "")
+        else:
+            values[item.code] = raw
+    return values
+
+
+def _number(raw: str) -> Any:
+    text = raw.replace(",", ".")
+    try:
+        value = float(text)
+    except ValueError:
+        return raw
+    return int(value) if value.is_integer() and "." not in text else value
+
+
+def merge(
+    answers: Mapping[str, Any], section: spec.Section, values: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The answers with this page's items replaced by ``values`` (blanks dropped)."""
+    codes = {item.code for item in section.items}
+    merged = {k: v for k, v in answers.items() if k not in codes}
+    merged.update({k: v for k, v in values.items() if v is not None})
+    return merged
+
+
+def prune(q: spec.Questionnaire, answers: Mapping[str, Any]) -> dict[str, Any]:
+    """Only the answers to items still shown (skip logic may hide earlier answers)."""
+    shown = spec.visible_items(q, answers)
+    return {code: value for code, value in answers.items() if code in shown}
+
+
+def errors_by_item(
+    q: spec.Questionnaire, answers: Mapping[str, Any], codes: set[str] | None = None
+) -> dict[str, spec.AnswerError]:
+    """Validation errors of the shown answers, first per item, limited to ``codes``."""
+    result: dict[str, spec.AnswerError] = {}
+    for error in spec.validate_answers(q, prune(q, answers)):
+        if (codes is None or error.field in codes) and error.field not in result:
+            result[error.field] = error
+    return result
+
+
+def payload(
+    state: Mapping[str, Any],
+    q: spec.Questionnaire,
+    *,
+    lang: str,
+    dossier: str | None,
+) -> dict[str, Any]:
+    """The submission, exactly as the API would receive it from a client."""
+    body: dict[str, Any] = {
+        "id": state["id"],
+        "desk": state["desk"],
+        "questionnaire": dict(state["questionnaire"]),
+        "answers": prune(q, state["answers"]),
+        "channel": "phone",
+        "lang": lang,
+        "started_at": state["started_at"],
+        "submitted_at": now_iso(),
+    }
+    if dossier:
+        body["dossier"] = dossier
+    return body
