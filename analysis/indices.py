@@ -37,9 +37,9 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
-from scipy import stats
 
 from analysis.ci import ProportionInput, proportion_interval, wald_interval
+from analysis.compare import Trend, t_test, trend_slope_gradient
 from analysis.variance import stratified_covariance
 
 TotalKind = Literal["S", "V", "P"]
@@ -430,9 +430,64 @@ def difference(
     value = value_a - value_b
     var = var_a + var_b - 2.0 * cov_ab
     se = math.sqrt(var) if var > 0 else 0.0
-    low, high = wald_interval(value, se, df, level)
-    if se == 0.0:
-        p_value = 1.0 if value == 0 else 0.0
-    else:
-        p_value = float(2.0 * stats.t.sf(abs(value) / se, df))
+    low, high, p_value = t_test(value, se, df, level)
     return Difference(value, se, low, high, df, p_value, level)
+
+
+def estimate_trend(
+    totals: PSUTotals,
+    formula: IndexFormula,
+    times: Sequence[float],
+    *,
+    level: float = 0.95,
+    lonely_psu: str = "fail",
+) -> Trend:
+    """Slope per unit of time of an index across domains (waves) with design-based SE.
+
+    Parameters
+    ----------
+    totals : PSUTotals
+        One domain per wave (of one unit), in the order of ``times``.
+    formula : IndexFormula
+    times : sequence of float
+        The time of each wave (e.g. decimal years, so the slope is per year).
+
+    Notes
+    -----
+    The slope is the weighted least-squares slope of the waves' index values on
+    time, each wave weighted by its sum of weights
+    (:func:`analysis.compare.trend_slope_gradient`); for an index that is a mean of
+    a respondent-level variable this is R's ``svyglm(y ~ t)`` slope. Its linearized
+    PSU score is ``d_slope/d_value_w (grad f_w . t_r) + d_slope/d_W_w w_r`` for a
+    row ``r`` of wave ``w``, whose variance comes from the shared routine. The
+    interval uses ``degf - 1`` degrees of freedom, as ``svyglm``'s residual df for
+    two coefficients.
+    """
+    if len(times) != totals.n_domains:
+        raise ValueError(f"{len(times)} times for {totals.n_domains} domains")
+    domain_totals = np.zeros((totals.n_domains, totals.values.shape[1]))
+    np.add.at(domain_totals, totals.domain, totals.values)
+    sum_w = _domain_sums(totals, totals.sum_w)
+    values = np.empty(totals.n_domains)
+    gradients = np.empty_like(domain_totals)
+    for d in range(totals.n_domains):
+        values[d], gradients[d] = formula.value_and_gradient(domain_totals[d])
+    if np.isnan(values).any():
+        raise ValueError("the index is undefined in some wave")
+    slope, d_values, d_weights = trend_slope_gradient(times, sum_w, values)
+    row_scores = (
+        d_values[totals.domain] * np.einsum("rk,rk->r", totals.values, gradients[totals.domain])
+        + d_weights[totals.domain] * totals.sum_w
+    )
+    psu_labels, psu_codes = np.unique(totals.psu, return_inverse=True)
+    psu_stratum = np.empty(psu_labels.shape[0], dtype=object)
+    psu_stratum[psu_codes] = totals.stratum
+    z = np.bincount(psu_codes, weights=row_scores, minlength=psu_labels.shape[0])
+    n_h = np.array([totals.n_psu[s] for s in psu_stratum], dtype=float)
+    var = float(
+        stratified_covariance(z, psu_stratum.astype(str), n_psu=n_h, lonely_psu=lonely_psu)[0, 0]
+    )
+    se = math.sqrt(max(var, 0.0))
+    df = float(totals.degf - 1)
+    low, high, p_value = t_test(slope, se, df, level)
+    return Trend(slope, se, low, high, df, p_value, level)
