@@ -42,6 +42,96 @@ def questionnaires_load(directory: str | None) -> None:
         click.echo(line)
 
 
+# pyxform takes most of a second to import: the two XLSForm commands import
+# survey_app.xlsform when they run, so that other commands do not pay for it.
+
+
+@questionnaires_group.command("import-xlsform")
+@click.argument("file", type=click.Path(dir_okay=False, exists=True))
+@click.option("--slug", help="Slug of the questionnaire (default: form_id of the settings sheet).")
+@click.option(
+    "--version",
+    type=click.IntRange(1, 1_000_000),
+    help="Version (default: version of the settings sheet, if a whole number).",
+)
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="Questionnaire file to write, e.g. questionnaires/my_survey.yaml.",
+)
+@click.option("--force", is_flag=True, help="Overwrite --out if it exists.")
+def questionnaires_import_xlsform(
+    file: str, slug: str | None, version: int | None, out: str, force: bool
+) -> None:
+    """Convert an XLSForm (KoboToolbox/ODK, .xlsx) into a questionnaire file."""
+    from survey_app import xlsform
+
+    target = Path(out)
+    if target.suffix not in (".yaml", ".yml"):
+        raise click.ClickException(f"--out must be a .yaml or .yml file, got {out}")
+    if target.exists() and not force:
+        raise click.ClickException(f"{out} exists; pass --force to overwrite it")
+    try:
+        result = xlsform.read_xlsform(file, slug=slug, version=version)
+    except xlsform.XLSFormError as error:
+        for problem in error.problems:
+            click.echo(f"{file}: {problem}", err=True)
+        n = len(error.problems)
+        raise click.ClickException(
+            f"nothing was written: {n} problem{'s' if n != 1 else ''}"
+        ) from error
+    q = result.questionnaire
+    header = (
+        f"Imported from the XLSForm {Path(file).name} by `flask questionnaires import-xlsform`.\n"
+        "Format: questionnaires/README.md. Never edit it under the same version once\n"
+        "responses exist: copy the change into a new version number instead."
+    )
+    target.write_text(xlsform.dump_yaml(q, header), encoding="utf-8")
+    for line in result.skipped:
+        click.echo(f"skipped metadata row: {line}")
+    click.echo(
+        f"wrote {out}: '{q.slug}' version {q.version}, {len(q.sections)} sections, "
+        f"{len(q.items)} items, {len(q.index.aspects) if q.index else 0} index aspects"
+    )
+
+
+@questionnaires_group.command("export-xlsform")
+@click.argument("slug")
+@click.option("--version", type=int, help="Version to export (default: the highest).")
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(file_okay=False, exists=True),
+    help="Folder of questionnaire files (default: questionnaires/).",
+)
+@click.option(
+    "--out", required=True, type=click.Path(dir_okay=False), help="XLSForm to write (.xlsx)."
+)
+def questionnaires_export_xlsform(
+    slug: str, version: int | None, directory: str | None, out: str
+) -> None:
+    """Write a questionnaire file as an XLSForm for KoboToolbox/ODK."""
+    from survey_app import xlsform
+    from survey_app.questionnaire import QuestionnaireError, load_directory
+
+    if not out.endswith(".xlsx"):
+        raise click.ClickException(f"--out must be an .xlsx file, got {out}")
+    folder = Path(directory or current_app.config["QUESTIONNAIRE_DIR"])
+    try:
+        every = load_directory(folder)
+    except QuestionnaireError as error:
+        raise click.ClickException(str(error)) from error
+    found = [q for q in every if q.slug == slug and version in (None, q.version)]
+    if not found:
+        wanted = f"'{slug}'" + (f" version {version}" if version is not None else "")
+        there = ", ".join(f"{q.slug} v{q.version}" for q in every) or "none"
+        raise click.ClickException(f"no questionnaire {wanted} in {folder} (found: {there})")
+    q = found[-1]  # load_directory sorts by (slug, version)
+    xlsform.write_xlsform(q, out)
+    click.echo(f"wrote {out}: '{q.slug}' version {q.version} from {q.source}")
+
+
 @click.group("units", help="Administrative units.")
 def units_group() -> None:
     pass
