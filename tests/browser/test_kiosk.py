@@ -1,0 +1,170 @@
+"""The desk's tablet in headless Chromium: surveys by taps, the inactivity reset,
+enrolment, and answers given offline that survive a reload."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from citizen_helpers import assert_accessible, responses, seed_desk
+from flask import Flask
+from playwright.sync_api import Browser, BrowserContext, Page, expect
+
+pytestmark = pytest.mark.browser
+
+MOOD_VI = "Ông/Bà hài lòng ở mức nào với việc giải quyết thủ tục hôm nay?"
+MOOD_EN = "How satisfied are you with how your procedure was handled today?"
+
+
+@pytest.fixture
+def tablet(browser: Browser) -> Iterator[tuple[BrowserContext, Page]]:
+    context = browser.new_context(locale="vi-VN", viewport={"width": 1024, "height": 768})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    yield context, page
+    context.close()
+    assert [e for e in errors if "net::ERR_INTERNET_DISCONNECTED" not in e] == []
+
+
+def wait_for(condition: Callable[[], Any], seconds: float = 8.0) -> Any:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError("condition not met in time")
+
+
+def tap(page: Page, name: str) -> None:
+    page.get_by_role("button", name=name, exact=True).click()
+
+
+def open_kiosk(page: Page, server: Any, token: str | None, query: str = "thanks=0.5") -> None:
+    fragment = f"#token={token}" if token else ""
+    page.goto(f"{server.url}/kiosk/Q-C?{query}{fragment}")
+
+
+def test_full_survey_by_taps_in_vietnamese(
+    live_server: Any, live_app: Flask, tablet: tuple[BrowserContext, Page]
+) -> None:
+    _context, page = tablet
+    token = seed_desk(live_app, token=True)
+    open_kiosk(page, live_server, token)
+    question = page.locator("#k-question")
+    expect(question).to_have_text(MOOD_VI)
+    assert "#token" not in page.url  # the token left the address bar
+    assert page.evaluate("localStorage.getItem('kiosk-token:Q-C')") == token
+    expect(page.locator("#k-progress")).to_have_text("Câu 1/4")
+    assert_accessible(page)
+    tap(page, "Hài lòng")
+    expect(question).to_have_text("Điều gì khiến Ông/Bà hài lòng?")
+    tap(page, "Giải quyết nhanh")
+    tap(page, "Tiếp")
+    expect(question).to_have_text("Thời gian chờ đến lượt")
+    tap(page, "Rất hài lòng")
+    expect(question).to_have_text("Thái độ phục vụ của công chức")
+    tap(page, "Hài lòng")
+    expect(question).to_have_text("Sự rõ ràng của hướng dẫn về thủ tục, hồ sơ")
+    expect(page.locator("#k-progress")).to_have_text("Câu 5/5")
+    tap(page, "Bình thường")
+    expect(page.get_by_role("heading", name="Cảm ơn Ông/Bà!")).to_be_visible()
+    [stored] = wait_for(lambda: responses(live_app))
+    assert stored["channel"] == "kiosk" and stored["lang"] == "vi"
+    assert stored["answers"] == {
+        "mood": 4, "positives": ["nhanh"], "fu_wait": 5, "fu_staff": 4, "fu_guidance": 3,
+    }  # fmt: skip
+    # The thank-you screen returns to the start by itself, with nothing selected.
+    expect(question).to_have_text(MOOD_VI)
+    expect(page.locator("[aria-pressed=true]")).to_have_count(0)
+
+
+def test_full_survey_in_english_then_back_to_vietnamese(
+    live_server: Any, live_app: Flask, tablet: tuple[BrowserContext, Page]
+) -> None:
+    _context, page = tablet
+    token = seed_desk(live_app, token=True)
+    open_kiosk(page, live_server, token)
+    expect(page.locator("#k-question")).to_have_text(MOOD_VI)
+    page.get_by_role("link", name="English").click()
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page.locator("#k-question")).to_have_text(MOOD_EN)
+    tap(page, "Very dissatisfied")
+    expect(page.locator("#k-question")).to_have_text("What were you not satisfied with?")
+    tap(page, "Long wait")
+    tap(page, "Unfriendly staff")
+    tap(page, "Finish and send")
+    expect(page.get_by_role("heading", name="Thank you!")).to_be_visible()
+    [stored] = wait_for(lambda: responses(live_app))
+    assert stored["lang"] == "en"
+    assert stored["answers"] == {"mood": 1, "problems": ["cho_lau", "thai_do"]}
+    # The next citizen starts in Vietnamese.
+    expect(page.locator("#k-question")).to_have_text(MOOD_VI)
+    expect(page.locator("html")).to_have_attribute("lang", "vi")
+
+
+def test_without_a_valid_token_the_kiosk_explains_enrolment(
+    live_server: Any, live_app: Flask, tablet: tuple[BrowserContext, Page]
+) -> None:
+    _context, page = tablet
+    seed_desk(live_app, token=True)
+    open_kiosk(page, live_server, None)
+    enrol = page.locator("#kiosk-enrol")
+    expect(enrol).to_be_visible()
+    expect(enrol).to_contain_text("Máy tính bảng này chưa được đăng ký làm máy đánh giá")
+    expect(enrol).to_contain_text("This tablet is not enrolled as a kiosk")
+    expect(page.locator("#kiosk-survey")).to_be_hidden()
+    assert_accessible(page)
+    open_kiosk(page, live_server, "not-the-token")
+    expect(enrol).to_be_visible()
+    expect(page.get_by_role("button", name="Hài lòng", exact=True)).to_have_count(0)
+    assert responses(live_app) == []
+
+
+def test_inactivity_discards_a_half_filled_form(
+    live_server: Any, live_app: Flask, tablet: tuple[BrowserContext, Page]
+) -> None:
+    _context, page = tablet
+    token = seed_desk(live_app, token=True)
+    open_kiosk(page, live_server, token, query="idle=1.5")
+    tap(page, "Rất hài lòng")
+    expect(page.locator("#k-question")).to_have_text("Điều gì khiến Ông/Bà hài lòng?")
+    tap(page, "Giải quyết nhanh")
+    # Nobody touches the screen: back to the start, answers gone, nothing sent.
+    expect(page.locator("#k-question")).to_have_text(MOOD_VI, timeout=5000)
+    expect(page.locator("[aria-pressed=true]")).to_have_count(0)
+    expect(page.locator("#k-back")).to_be_hidden()
+    assert responses(live_app) == []
+
+
+def test_offline_answers_survive_a_reload_and_are_sent_once(
+    live_server: Any, live_app: Flask, tablet: tuple[BrowserContext, Page]
+) -> None:
+    context, page = tablet
+    token = seed_desk(live_app, token=True)
+    open_kiosk(page, live_server, token, query="thanks=0.3&retry=1")
+    expect(page.locator("#kiosk")).to_have_attribute("data-offline", "ready")
+    expect(page.locator("#k-question")).to_have_text(MOOD_VI)
+    context.set_offline(True)
+    for face in ("Rất hài lòng", "Không hài lòng"):
+        tap(page, face)
+        tap(page, "Gửi ngay")
+        expect(page.get_by_role("heading", name="Cảm ơn Ông/Bà!")).to_be_visible()
+        expect(page.locator("#k-question")).to_have_text(MOOD_VI)
+    badge = page.locator("#k-queue")
+    expect(badge).to_have_text("Chờ gửi: 2")
+    page.reload()  # still offline: the service worker serves the page
+    expect(page.locator("#k-question")).to_have_text(MOOD_VI)
+    expect(badge).to_have_text("Chờ gửi: 2")
+    assert responses(live_app) == []
+    context.set_offline(False)
+    stored = wait_for(lambda: len(responses(live_app)) >= 2 and responses(live_app))
+    expect(badge).to_be_hidden()
+    time.sleep(1.2)  # one more retry period: nothing is sent twice
+    stored = responses(live_app)
+    assert sorted(r["answers"]["mood"] for r in stored) == [2, 5]
+    assert len({r["id"] for r in stored}) == 2
