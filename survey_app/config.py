@@ -77,6 +77,16 @@ class Config:
         self.LANGUAGES = ("vi", "en")
         self.RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
         self.RATELIMIT_LOGIN = os.environ.get("RATELIMIT_LOGIN", "10 per minute")
+        # Submissions (services/submissions.py): per kiosk device token, else per client IP.
+        self.RATELIMIT_SUBMIT_KIOSK = os.environ.get("RATELIMIT_SUBMIT_KIOSK", "30 per minute")
+        self.RATELIMIT_SUBMIT_PHONE = os.environ.get("RATELIMIT_SUBMIT_PHONE", "10 per minute")
+        # BURST_COUNT identical answer sets from one desk within BURST_WINDOW_S seconds are
+        # stored flagged "burst" for review (0 turns this off).
+        self.BURST_COUNT = _env_int("BURST_COUNT", 5)
+        self.BURST_WINDOW_S = _env_int("BURST_WINDOW_S", 120)
+        # HMAC key for dossier codes; unset: derived from SECRET_KEY. Set it before ever
+        # rotating SECRET_KEY, or earlier dossiers stop counting as used.
+        self.DOSSIER_HASH_KEY = os.environ.get("DOSSIER_HASH_KEY") or None
         self.QUESTIONNAIRE_DIR = os.environ.get(
             "QUESTIONNAIRE_DIR", str(Path(__file__).resolve().parent.parent / "questionnaires")
         )
