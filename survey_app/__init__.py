@@ -78,11 +78,14 @@ def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from survey_app.blueprints import api, auth, dashboard, main
+    from survey_app.blueprints import admin_desks, api, auth, dashboard, kiosk, main, phone
 
     app.register_blueprint(main.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(dashboard.bp)
+    app.register_blueprint(kiosk.bp)
+    app.register_blueprint(phone.bp)
+    app.register_blueprint(admin_desks.bp)
     app.register_blueprint(api.bp)
 
 

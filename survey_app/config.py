@@ -90,6 +90,15 @@ class Config:
         self.QUESTIONNAIRE_DIR = os.environ.get(
             "QUESTIONNAIRE_DIR", str(Path(__file__).resolve().parent.parent / "questionnaires")
         )
+        # Citizens' forms: which questionnaire (latest version of the slug) each channel shows.
+        self.KIOSK_QUESTIONNAIRE = os.environ.get("KIOSK_QUESTIONNAIRE", "kiosk_quick")
+        self.PHONE_QUESTIONNAIRE = os.environ.get("PHONE_QUESTIONNAIRE", "kiosk_quick")
+        self.PHONE_ASK_DOSSIER = _env_bool("PHONE_ASK_DOSSIER", False)
+        # Seconds the kiosk's thank-you screen stays before the next citizen's start.
+        self.KIOSK_THANKS_SECONDS = _env_int("KIOSK_THANKS_SECONDS", 6)
+        # Address printed in poster QR codes (e.g. https://khaosat.example.gov.vn);
+        # empty: the address the admin page was opened with.
+        self.PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "").rstrip("/")
         # Reporting rule for published figures (see the indices issue).
         self.MIN_EFFECTIVE_N = _env_int("MIN_EFFECTIVE_N", 30)
         self.MAX_CI_HALF_WIDTH = float(os.environ.get("MAX_CI_HALF_WIDTH", "10"))
