@@ -380,8 +380,7 @@ def factorize(values: Any, name: str, n: int | None = None) -> tuple[np.ndarray,
     if n is not None and arr.shape[0] != n:
         raise ValueError(f"column {name!r} has {arr.shape[0]} rows, expected {n}")
     if arr.dtype.kind in "iub":
-        uniques, codes = np.unique(arr, return_inverse=True)
-        return codes.astype(np.int64), uniques
+        return sorted_codes(arr)
     codes, uniques = pd.factorize(pd.Series(arr), sort=True, use_na_sentinel=True)
     if (codes < 0).any():
         bad = np.flatnonzero(codes < 0)
@@ -389,6 +388,21 @@ def factorize(values: Any, name: str, n: int | None = None) -> tuple[np.ndarray,
             f"column {name!r} has {bad.size} missing value(s) (first at row {int(bad[0])})"
         )
     return codes.astype(np.int64), np.asarray(uniques)
+
+
+def sorted_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Codes ``0..k-1`` of integer ``values`` in sorted order of the values, and the
+    values (a hash-based ``np.unique(..., return_inverse=True)``)."""
+    if values.dtype.kind in "iu" and values.size:
+        lo, hi = int(values.min()), int(values.max())
+        if hi - lo < max(4 * values.size, 1 << 16):  # small range: count instead of hashing
+            shifted = values - lo if lo else values
+            present = np.flatnonzero(np.bincount(shifted, minlength=hi - lo + 1))
+            lookup = np.zeros(hi - lo + 1, dtype=np.int64)
+            lookup[present] = np.arange(present.size)
+            return lookup[shifted], (present + lo).astype(values.dtype)
+    codes, uniques = pd.factorize(values, sort=True)
+    return codes.astype(np.int64, copy=False), np.asarray(uniques)
 
 
 def _check_weights(weights: Any, n: int | None, name: str) -> np.ndarray:
@@ -421,8 +435,8 @@ def _check_weights(weights: Any, n: int | None, name: str) -> np.ndarray:
 def _combine(parent: np.ndarray, child: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Codes of (parent, child) pairs and the parent code of each pair."""
     key = parent.astype(np.int64) * (int(child.max()) + 1) + child
-    uniques, codes = np.unique(key, return_inverse=True)
-    return codes.astype(np.int64), (uniques // (int(child.max()) + 1)).astype(np.int64)
+    codes, uniques = sorted_codes(key)
+    return codes, (uniques // (int(child.max()) + 1)).astype(np.int64)
 
 
 def _fpc_popsize(
@@ -525,7 +539,9 @@ def _build(
     c1, strat_of_c1 = _combine(strata_codes, first)
     if not nest and strata is not None:
         n_first = int(first.max()) + 1
-        per_id = np.bincount(first[np.unique(c1, return_index=True)[1]], minlength=n_first)
+        pair_first = np.empty(int(c1.max()) + 1, dtype=np.int64)
+        pair_first[c1] = first  # the id of each (stratum, id) pair
+        per_id = np.bincount(pair_first, minlength=n_first)
         if (per_id > 1).any():
             bad = int(np.flatnonzero(per_id > 1)[0])
             raise ValueError(

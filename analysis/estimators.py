@@ -34,7 +34,7 @@ import pandas as pd
 from scipy import sparse, special
 
 from analysis.ci import ProportionInput, proportion_interval, wald_interval
-from analysis.design import Design
+from analysis.design import Design, sorted_codes
 from analysis.replicates import ReplicateDesign
 from analysis.results import DomainEstimates, Estimate
 from analysis.variance import (
@@ -47,6 +47,7 @@ AnyDesign = Design | ReplicateDesign
 
 _DENSE_LIMIT = 20_000_000  # cluster x domain cells kept dense; beyond, sparse totals
 _BLOCK = 32
+_SPARSE_SHARE = 0.1  # below this share of non-empty (unit, domain) cells, totals are sparse
 
 
 # ---------------------------------------------------------------------- inputs
@@ -117,7 +118,14 @@ def domains(design: AnyDesign, by: Any | None) -> Domains:
         codes = codes * max(len(u), 1) + np.maximum(c, 0)
         uniques_list.append(np.asarray(u))
         names.append(name)
-    observed, inverse = np.unique(codes[valid], return_inverse=True)
+    space = int(np.prod([max(len(u), 1) for u in uniques_list], dtype=np.float64))
+    if space <= _DENSE_LIMIT:  # observed combinations by counting, no sort of the rows
+        observed = np.flatnonzero(np.bincount(codes[valid], minlength=space))
+        lookup = np.zeros(space, dtype=np.int64)
+        lookup[observed] = np.arange(observed.size)
+        inverse = lookup[codes[valid]]
+    else:
+        inverse, observed = sorted_codes(codes[valid])
     out = np.full(design.n, -1, dtype=np.int64)
     out[valid] = inverse
     labels = []
@@ -165,12 +173,19 @@ def _domain_df(design: Design, codes: np.ndarray, count: int) -> np.ndarray:
     member = codes >= 0
     psu = design.psu[member]
     dom = codes[member]
-    n_psu = np.bincount(np.unique(dom * design.n_psu + psu) // design.n_psu, minlength=count)
-    n_str = np.bincount(
-        np.unique(dom * design.n_strata + design.strata[member]) // design.n_strata,
-        minlength=count,
+    n_psu, n_h = design.n_psu, design.n_strata
+    if count * n_psu > _DENSE_LIMIT:
+        pair_psu = sorted_codes(dom * n_psu + psu)[1]
+        n_psus = np.bincount(pair_psu // n_psu, minlength=count)
+        pair_h = sorted_codes(dom * n_h + design.strata[member])[1]
+        return (n_psus - np.bincount(pair_h // n_h, minlength=count)).astype(np.float64)
+    # which (domain, PSU) pairs occur, then which strata those PSUs are in
+    pairs = np.bincount(dom * n_psu + psu, minlength=count * n_psu).reshape(count, n_psu) > 0
+    in_stratum = sparse.csr_matrix(
+        (np.ones(n_psu), (np.arange(n_psu), design.stages[0].group)), shape=(n_psu, n_h)
     )
-    return (n_psu - n_str).astype(np.float64)
+    strata_hit = np.asarray(in_stratum.T @ pairs.T.astype(np.float64)) > 0
+    return (pairs.sum(axis=1) - strata_hit.sum(axis=0)).astype(np.float64)
 
 
 def _cell_sums(
@@ -178,7 +193,14 @@ def _cell_sums(
 ) -> np.ndarray | sparse.csr_matrix:
     """Sum ``values`` by (unit, domain): dense (units x D) or sparse when large."""
     if n_units * count <= _DENSE_LIMIT:
-        flat = np.bincount(index * count + dom, weights=values, minlength=n_units * count)
+        key = index * count + dom
+        flat = np.bincount(key, weights=values, minlength=n_units * count)
+        cells = np.flatnonzero(np.bincount(key, minlength=n_units * count))
+        if count > 1 and cells.size < _SPARSE_SHARE * flat.size:
+            # most units meet few domains (e.g. desks of one unit): keep the totals sparse
+            return sparse.csr_matrix(
+                (flat[cells], (cells // count, cells % count)), shape=(n_units, count)
+            )
         return flat.reshape(n_units, count)
     return sparse.csr_matrix((values, (index, dom)), shape=(n_units, count))
 
@@ -227,11 +249,21 @@ def _replicate_estimates(
 
 
 def _weighted_var(
-    u: np.ndarray, w: np.ndarray, dom: np.ndarray, count: int, n: np.ndarray
+    u: np.ndarray,
+    w: np.ndarray,
+    dom: np.ndarray,
+    count: int,
+    n: np.ndarray,
+    sw: np.ndarray,
+    swu: np.ndarray | None = None,
 ) -> np.ndarray:
-    """R's ``svyvar`` of ``u`` in each domain: sum w (u - ubar)^2 / sum w * n/(n-1)."""
-    sw = np.bincount(dom, weights=w, minlength=count)
-    ubar = np.bincount(dom, weights=w * u, minlength=count) / sw
+    """R's ``svyvar`` of ``u`` in each domain: sum w (u - ubar)^2 / sum w * n/(n-1).
+
+    ``sw`` and ``swu`` are the domain sums of ``w`` and ``w u`` when already known.
+    """
+    if swu is None:
+        swu = np.bincount(dom, weights=w * u, minlength=count)
+    ubar = swu / sw
     ss = np.bincount(dom, weights=w * (u - ubar[dom]) ** 2, minlength=count)
     with np.errstate(divide="ignore", invalid="ignore"):
         return ss / sw * n / (n - 1)
@@ -304,7 +336,10 @@ def _fit(
         )
         with_fpc = design.has_fpc
     # design effect against simple random sampling of the same size (svymean/svytotal deff)
-    s2 = _weighted_var(lin if statistic == "ratio" else yy, w, dom, count, n.astype(float))
+    if statistic == "ratio":
+        s2 = _weighted_var(lin, w, dom, count, n.astype(float), sum_w)
+    else:
+        s2 = _weighted_var(yy, w, dom, count, n.astype(float), sum_w, t_num)
     with np.errstate(divide="ignore", invalid="ignore"):
         srs = s2 / n
         if statistic != "mean" and statistic != "proportion":
