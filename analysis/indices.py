@@ -290,6 +290,20 @@ class IndexTable:
         raise KeyError((code, kind, domain))
 
 
+def domain_degf(totals: PSUTotals) -> np.ndarray:
+    """Degrees of freedom of each domain: its PSUs minus its strata.
+
+    As R's ``svyby(..., svyciprop)``, whose ``degf()`` of the domain's subset counts
+    only PSUs and strata with members in the domain (survey 4.x).
+    """
+    present = totals.n > 0
+    out = np.zeros(totals.n_domains)
+    for d in range(totals.n_domains):
+        rows = present & (totals.domain == d)
+        out[d] = np.unique(totals.psu[rows]).size - np.unique(totals.stratum[rows]).size
+    return out
+
+
 def _domain_sums(totals: PSUTotals, column: np.ndarray) -> np.ndarray:
     return np.bincount(totals.domain, weights=column, minlength=totals.n_domains)
 
@@ -329,7 +343,8 @@ def estimate_indices(
     :func:`~analysis.variance.stratified_covariance` with the whole design's PSU
     counts, which is the domain estimator of Lumley (2010, sec. 2.3.1): rows outside
     the domain keep their place in the design with zero scores. Degrees of freedom
-    are those of the whole design, as R's ``svyby`` + ``svyciprop``. The effective
+    are each domain's PSUs minus its strata, as R's ``svyby`` + ``svyciprop`` (see
+    :func:`domain_degf`). The effective
     sample size is Kish's ``(sum w)^2 / sum w^2`` over the domain's respondents.
     """
     psu_labels, psu_codes = np.unique(totals.psu, return_inverse=True)
@@ -343,7 +358,7 @@ def estimate_indices(
     sum_w2 = _domain_sums(totals, totals.sum_w2)
     with np.errstate(divide="ignore", invalid="ignore"):
         n_eff = np.where(sum_w2 > 0, sum_w**2 / sum_w2, 0.0)
-    df = float(totals.degf)
+    df = domain_degf(totals)
     estimates: list[IndexEstimate] = []
     covariance: dict[tuple[str, str], np.ndarray] = {}
     for formula in formulas:
@@ -363,7 +378,7 @@ def estimate_indices(
             var = float(cov[d, d])
             se = math.sqrt(var) if var >= 0 else math.nan
             low, high = _interval(
-                formula.kind, values[d], var, df, int(n[d]), level, rate_ci_method
+                formula.kind, values[d], var, df[d], int(n[d]), level, rate_ci_method
             )
             estimates.append(
                 IndexEstimate(
@@ -374,7 +389,7 @@ def estimate_indices(
                     se,
                     low,
                     high,
-                    df,
+                    float(df[d]),
                     int(n[d]),
                     float(n_eff[d]),
                     level,

@@ -13,7 +13,7 @@ import itertools
 import os
 import shutil
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -137,6 +137,27 @@ def database_url(
         path = tmp_path / "test.sqlite3"
         clone_database(migrated_template, path)
         yield f"sqlite:///{path}"
+
+
+@pytest.fixture
+def make_app(migrated_template: str, tmp_path: Path) -> Iterator[Callable[[], Flask]]:
+    """A factory of apps, each on its own fresh migrated database."""
+    made: list[tuple[Flask, str]] = []
+
+    def factory() -> Flask:
+        copy = clone_database(migrated_template, tmp_path / f"db{len(made)}.sqlite3")
+        url = pg_database_url(copy) if using_postgresql() else f"sqlite:///{copy}"
+        application = create_app(base_config(url, tmp_path))
+        made.append((application, copy))
+        return application
+
+    yield factory
+    for application, copy in made:
+        with application.app_context():
+            db.session.remove()
+            db.engine.dispose()
+        if using_postgresql():
+            pg_execute(f"DROP DATABASE IF EXISTS {copy} WITH (FORCE)")
 
 
 @pytest.fixture

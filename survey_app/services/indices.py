@@ -22,11 +22,11 @@ from __future__ import annotations
 
 import enum
 import math
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
 from flask import current_app
 from sqlalchemy import Float, and_, case, cast, func, literal, or_, select
 from sqlalchemy.sql.elements import ColumnElement
@@ -105,6 +105,7 @@ class IndexResult:
     domains: tuple[DomainKey, ...]
     formulas: tuple[IndexFormula, ...]
     definition: spec.IndexDefinition
+    totals: PSUTotals = field(repr=False)
 
     def figure(self, domain: DomainKey, code: str = "overall", kind: str = "rate") -> IndexFigure:
         for fig in self.figures:
@@ -263,11 +264,19 @@ def compute(
     schemes = active_schemes(wave_ids)
     scheme_ids = [scheme.id for scheme in schemes.values()]
     filters = _Filters(field_id, channel)
-    item_rows, respondent_rows, psu_counts = _aggregate(
+    item_rows, respondent_rows, psu_counts, item_codes = _aggregate(
         layout, kind, wave_ids, list(questionnaires), scheme_ids, filters, by_field, by_channel
     )
     totals, domains = _sufficient_statistics(
-        item_rows, respondent_rows, psu_counts, units, layout, shared_psus, by_field, by_channel
+        item_rows,
+        respondent_rows,
+        psu_counts,
+        item_codes,
+        units,
+        layout,
+        shared_psus,
+        by_field,
+        by_channel,
     )
     table = estimate_indices(totals, layout.formulas, level=level)
     inference = Inference.DESIGN if kind == WaveKind.FIELD_SURVEY else Inference.MODEL
@@ -301,7 +310,9 @@ def compute(
                 reportable,
             )
         )
-    return IndexResult(tuple(figures), table, tuple(domains), layout.formulas, layout.definition)
+    return IndexResult(
+        tuple(figures), table, tuple(domains), layout.formulas, layout.definition, totals
+    )
 
 
 def _aggregate(
@@ -313,8 +324,8 @@ def _aggregate(
     filters: _Filters,
     by_field: bool,
     by_channel: bool,
-) -> tuple[list, list, list]:
-    """Run the three GROUP BY queries; return their rows."""
+) -> tuple[list, list, list, dict[int, str]]:
+    """Run the three GROUP BY queries; return their rows and the item codes by id."""
     items = {
         item.id: item.code
         for item in db.session.scalars(
@@ -340,8 +351,10 @@ def _aggregate(
         )
         scores = layout.definition.mean_score.points_for(levels)
         points.append(
-            (AnswerValue.item_id == item_id,
-             case(*((AnswerValue.value == v, s) for v, s in enumerate(scores, 1)), else_=0.0))
+            (
+                AnswerValue.item_id == item_id,
+                case(*((AnswerValue.value == v, s) for v, s in enumerate(scores, 1)), else_=0.0),
+            )
         )
     item_query = (
         select(
@@ -357,8 +370,12 @@ def _aggregate(
     )
     item_query = filters.apply(_with_weights(item_query, scheme_ids), by_field)
     respondent_query = (
-        select(*keys, func.count().label("n"), func.sum(weight).label("w"),
-               func.sum(weight * weight).label("w2"))
+        select(
+            *keys,
+            func.count().label("n"),
+            func.sum(weight).label("w"),
+            func.sum(weight * weight).label("w2"),
+        )
         .where(Response.wave_id.in_(wave_ids))
         .group_by(*keys)
     )
@@ -368,87 +385,110 @@ def _aggregate(
         .where(Response.wave_id.in_(wave_ids))
         .group_by(Response.wave_id, *design)
     )
-    item_rows = [(*row[:-4], items[row[-4]], *row[-3:]) for row in db.session.execute(item_query)]
-    respondent_rows = list(db.session.execute(respondent_query))
-    psu_rows = list(db.session.execute(psu_query))
-    return item_rows, respondent_rows, psu_rows
+    connection = db.session.connection()  # Core execution: plain tuples, no ORM overhead
+    item_rows = [tuple(row) for row in connection.execute(item_query)]
+    respondent_rows = [tuple(row) for row in connection.execute(respondent_query)]
+    psu_rows = [tuple(row) for row in connection.execute(psu_query)]
+    return item_rows, respondent_rows, psu_rows, items
 
 
 def _sufficient_statistics(
     item_rows: list,
     respondent_rows: list,
     psu_rows: list,
+    item_codes: dict[int, str],
     units: Sequence[Unit],
     layout: _Layout,
     shared_psus: bool,
     by_field: bool,
     by_channel: bool,
 ) -> tuple[PSUTotals, list[DomainKey]]:
-    """Turn the query rows into :class:`PSUTotals` with one domain per reported unit."""
-    all_units = {unit.id: unit for unit in db.session.scalars(select(Unit))}
-    rollup: dict[int, list[int]] = defaultdict(list)
-    for unit in units:
-        for other in all_units.values():
-            if other.path.startswith(unit.path):
-                rollup[other.id].append(unit.id)
+    """Turn the query rows into :class:`PSUTotals` with one domain per reported unit.
 
-    def labels(wave_id: int, stratum: object, psu: object) -> tuple[str, str]:
-        prefix = "" if shared_psus else f"{wave_id}|"
-        return f"{prefix}{stratum}", f"{prefix}{stratum}|{psu}"
-
-    extra = int(by_field) + int(by_channel)
-    domains: dict[DomainKey, int] = {}
-    cells: dict[tuple[int, str, str], dict[str, object]] = {}
-
-    def cell(row: Sequence[object]) -> list[dict[str, object]]:
-        wave_id, unit_id, stratum, psu = row[0], row[1], row[2], row[3]
-        brk = list(row[4 : 4 + extra])
-        field_id = brk.pop(0) if by_field else None
-        channel = brk.pop(0) if by_channel else None
-        stratum_label, psu_label = labels(int(wave_id), stratum, psu)
-        out = []
-        for target in rollup.get(int(unit_id), []):
-            key = DomainKey(target, int(wave_id), field_id, str(channel) if by_channel else None)
-            code = domains.setdefault(key, len(domains))
-            entry = cells.setdefault(
-                (code, stratum_label, psu_label),
-                {"values": np.zeros(layout.columns.width), "n": 0, "w": 0.0, "w2": 0.0},
-            )
-            out.append(entry)
-        return out
-
-    for row in respondent_rows:
-        for entry in cell(row):
-            entry["n"] += int(row.n)  # type: ignore[operator]
-            entry["w"] += float(row.w)  # type: ignore[operator]
-            entry["w2"] += float(row.w2)  # type: ignore[operator]
-    for row in item_rows:
-        code, s, v, p = row[4 + extra], row[-3], row[-2], row[-1]
-        for entry in cell(row):
-            values = entry["values"]
-            values[layout.columns.column(code, "S")] += float(s or 0.0)  # type: ignore[index]
-            values[layout.columns.column(code, "V")] += float(v or 0.0)  # type: ignore[index]
-            values[layout.columns.column(code, "P")] += float(p or 0.0)  # type: ignore[index]
-    n_psu: dict[str, int] = defaultdict(int)
-    seen: set[str] = set()
-    for wave_id, stratum, psu in psu_rows:
-        stratum_label, psu_label = labels(int(wave_id), stratum, psu)
-        if psu_label not in seen:
-            seen.add(psu_label)
-            n_psu[stratum_label] += 1
-    keys = list(cells)
-    ordered = sorted(domains, key=domains.get)  # type: ignore[arg-type]
-    totals = PSUTotals(
-        domain=np.array([k[0] for k in keys], dtype=np.int64),
-        stratum=np.array([k[1] for k in keys], dtype=object),
-        psu=np.array([k[2] for k in keys], dtype=object),
-        values=np.array([cells[k]["values"] for k in keys]).reshape(
-            len(keys), layout.columns.width
-        ),
-        n=np.array([cells[k]["n"] for k in keys], dtype=np.int64),
-        sum_w=np.array([cells[k]["w"] for k in keys], dtype=float),
-        sum_w2=np.array([cells[k]["w2"] for k in keys], dtype=float),
-        n_psu=dict(n_psu),
-        n_domains=len(ordered),
+    Vectorized with pandas: a response's unit rolls up into every reported unit above
+    it (a many-to-many merge), cells are (domain, PSU) pairs, and the item sums are
+    scattered into the totals matrix with one ``np.add.at`` per kind of total.
+    """
+    breakdown = (["field_id"] if by_field else []) + (["channel"] if by_channel else [])
+    keys = ["wave_id", "unit_id", "stratum", "psu", *breakdown]
+    respondents = pd.DataFrame(respondent_rows, columns=[*keys, "n", "w", "w2"])
+    items = pd.DataFrame(item_rows, columns=[*keys, "item", "s", "v", "p"])
+    all_units = list(db.session.execute(select(Unit.id, Unit.path)))
+    rollup = pd.DataFrame(
+        [(uid, unit.id) for unit in units for uid, path in all_units if path.startswith(unit.path)],
+        columns=["unit_id", "target"],
     )
-    return totals, ordered
+    respondents = respondents.merge(rollup, on="unit_id")
+    items = items.merge(rollup, on="unit_id")
+
+    def labels(frame: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+        prefix = "" if shared_psus else frame["wave_id"].astype(str) + "|"
+        stratum = prefix + frame["stratum"].astype(str)
+        return stratum, stratum + "|" + frame["psu"].astype(str)
+
+    frames = (respondents, items)
+    for frame in frames:
+        frame["stratum_label"], frame["psu_label"] = labels(frame)
+        if by_channel:
+            frame["channel"] = frame["channel"].map(str)
+    domain_columns = ["target", "wave_id", *breakdown]
+    both = pd.concat([f[[*domain_columns, "stratum_label", "psu_label"]] for f in frames])
+    domain_index = pd.MultiIndex.from_frame(both[domain_columns].astype(object)).unique()
+    cell_index = pd.MultiIndex.from_arrays(
+        [
+            domain_index.get_indexer(pd.MultiIndex.from_frame(both[domain_columns].astype(object))),
+            both["psu_label"].to_numpy(),
+        ]
+    ).unique()
+
+    def cells_of(frame: pd.DataFrame) -> np.ndarray:
+        domains = domain_index.get_indexer(
+            pd.MultiIndex.from_frame(frame[domain_columns].astype(object))
+        )
+        return cell_index.get_indexer(pd.MultiIndex.from_arrays([domains, frame["psu_label"]]))
+
+    n_cells = len(cell_index)
+    resp_cells = cells_of(respondents)
+    n = np.bincount(resp_cells, weights=respondents["n"].astype(float), minlength=n_cells)
+    sum_w = np.bincount(resp_cells, weights=respondents["w"].astype(float), minlength=n_cells)
+    sum_w2 = np.bincount(resp_cells, weights=respondents["w2"].astype(float), minlength=n_cells)
+    values = np.zeros((n_cells, layout.columns.width))
+    item_cells = cells_of(items)
+    first = {item_id: layout.columns.column(code, "S") for item_id, code in item_codes.items()}
+    first_column = items["item"].map(first).to_numpy(dtype=np.int64)
+    for offset, name in enumerate(("s", "v", "p")):
+        np.add.at(
+            values,
+            (item_cells, first_column + offset),
+            items[name].astype(float).fillna(0.0).to_numpy(),
+        )
+    stratum_of_cell = (
+        pd.concat(frames)[["psu_label", "stratum_label"]]
+        .drop_duplicates("psu_label")
+        .set_index("psu_label")["stratum_label"]
+    )
+    cell_psu = cell_index.get_level_values(1)
+    psus = pd.DataFrame(psu_rows, columns=["wave_id", "stratum", "psu"])
+    psus["stratum_label"], psus["psu_label"] = labels(psus)
+    n_psu = psus.drop_duplicates("psu_label").groupby("stratum_label").size().to_dict()
+    domains = [
+        DomainKey(
+            int(key[0]),
+            int(key[1]),
+            int(key[2]) if by_field and key[2] is not None and not pd.isna(key[2]) else None,
+            str(key[-1]) if by_channel else None,
+        )
+        for key in domain_index
+    ]
+    totals = PSUTotals(
+        domain=np.asarray(cell_index.get_level_values(0), dtype=np.int64),
+        stratum=stratum_of_cell.reindex(cell_psu).to_numpy(dtype=object),
+        psu=np.asarray(cell_psu, dtype=object),
+        values=values,
+        n=n.astype(np.int64),
+        sum_w=sum_w,
+        sum_w2=sum_w2,
+        n_psu={str(k): int(v) for k, v in n_psu.items()},
+        n_domains=len(domains),
+    )
+    return totals, domains

@@ -128,10 +128,10 @@ def test_reporting_rule_hides_small_domains(seeded: None, app: Flask) -> None:
     large_key = indices.DomainKey(town.id, wave.id)
     result = indices.compute([wave], [commune, town])
     small, large = result.figure(small_key), result.figure(large_key)
-    assert small.n == 40 and small.n_eff == pytest.approx(40.0)
+    assert small.n == 48 and small.n_eff == pytest.approx(48.0)
     assert small.reportable == (small.half_width_points <= 10)
-    assert large.reportable and large.n == 400
-    app.config["MIN_EFFECTIVE_N"] = 41  # the commune's 40 equal weights are too few
+    assert large.reportable and large.n == 480
+    app.config["MIN_EFFECTIVE_N"] = 49  # the commune's 48 equal weights are too few
     result = indices.compute([wave], [commune, town])
     assert not result.figure(small_key).reportable and result.figure(large_key).reportable
     app.config["MAX_CI_HALF_WIDTH"] = large.half_width_points * 0.99

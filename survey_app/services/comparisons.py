@@ -1,0 +1,296 @@
+"""Changes between waves, trends and rankings, with the sentences leaders read.
+
+Multiple comparisons: when every unit of a ranking is compared with the overall
+figure, the p-values are adjusted by Holm's method, so the chance of flagging any
+unit wrongly stays below 5%; the funnel plot's 99.8% limits serve the same purpose
+visually (Spiegelhalter 2005). Rank intervals come from simulating the whole table
+from the estimates' joint distribution with a fixed seed, so a page shows the same
+intervals every time.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+from flask_babel import format_decimal
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from analysis.compare import Ranking, funnel_limits, holm_adjust, rank_intervals
+from analysis.indices import Difference, difference, estimate_trend
+from survey_app.extensions import db
+from survey_app.models import Response, Unit, Wave, WaveKind
+from survey_app.services import indices
+from survey_app.services.indices import DomainKey, IndexFigure
+
+SIGNIFICANCE = 0.05
+
+
+def _points(value: float, kind: str) -> float:
+    return value * 100 if kind == "rate" else value
+
+
+def format_p(p_value: float) -> str:
+    if p_value < 0.001:
+        return "p < " + format_decimal(0.001, format="0.000")
+    return "p = " + format_decimal(p_value, format="0.000")
+
+
+def change_sentence(diff: Difference, kind: str) -> str:
+    """A plain-language description: direction, size and significance."""
+    size = format_decimal(abs(_points(diff.value, kind)), format="0.0")
+    if kind == "rate":
+        if diff.value > 0:
+            text = _("rose by %(size)s percentage points", size=size)
+        elif diff.value < 0:
+            text = _("fell by %(size)s percentage points", size=size)
+        else:
+            text = _("did not change")
+    elif diff.value > 0:
+        text = _("rose by %(size)s points", size=size)
+    elif diff.value < 0:
+        text = _("fell by %(size)s points", size=size)
+    else:
+        text = _("did not change")
+    if diff.p_value < SIGNIFICANCE:
+        verdict = _("statistically significant (%(p)s)", p=format_p(diff.p_value))
+    else:
+        verdict = _("not statistically significant (%(p)s)", p=format_p(diff.p_value))
+    return f"{text}, {verdict}"
+
+
+def waves_share_psus(first: Wave, second: Wave) -> bool:
+    """Whether two field-survey waves sampled some of the same PSUs (a panel)."""
+    if first.kind != WaveKind.FIELD_SURVEY or second.kind != WaveKind.FIELD_SURVEY:
+        return False
+
+    def labels(wave: Wave) -> set[tuple[str | None, str | None]]:
+        query = (
+            select(Response.stratum, Response.psu)
+            .where(Response.wave_id == wave.id, Response.psu.is_not(None))
+            .distinct()
+        )
+        return {(row.stratum, row.psu) for row in db.session.execute(query)}
+
+    return bool(labels(first) & labels(second))
+
+
+@dataclass(frozen=True)
+class Change:
+    unit: Unit
+    before: IndexFigure
+    after: IndexFigure
+    difference: Difference
+    shared_psus: bool
+
+    @property
+    def significant(self) -> bool:
+        return self.difference.p_value < SIGNIFICANCE
+
+    def sentence(self) -> str:
+        return change_sentence(self.difference, self.after.kind)
+
+
+def change(
+    unit: Unit, before: Wave, after: Wave, *, code: str = "overall", kind: str = "rate"
+) -> Change:
+    """The change of an index of a unit between two waves, with CI and p-value.
+
+    Independent waves get a zero covariance; waves that share PSUs are analysed as
+    one design so the covariance of the two estimates is used.
+    """
+    shared = waves_share_psus(before, after)
+    result = indices.compute([before, after], [unit], shared_psus=shared)
+    first = result.figure(DomainKey(unit.id, before.id), code, kind)
+    second = result.figure(DomainKey(unit.id, after.id), code, kind)
+    cov = result.covariance(code, kind)
+    i, j = result.domains.index(first.domain), result.domains.index(second.domain)
+    # Degrees of freedom: the smaller of the two domains' (conservative).
+    diff = difference(
+        second.value, first.value, cov[j, j], cov[i, i], cov[i, j], df=min(first.df, second.df)
+    )
+    return Change(unit, first, second, diff, shared)
+
+
+def decimal_year(day: date) -> float:
+    start = date(day.year, 1, 1)
+    length = (date(day.year + 1, 1, 1) - start).days
+    return day.year + (day - start).days / length
+
+
+def wave_time(wave: Wave) -> float:
+    """The middle of the wave's field period, in decimal years."""
+    return (decimal_year(wave.start_date) + decimal_year(wave.end_date)) / 2
+
+
+@dataclass(frozen=True)
+class TrendResult:
+    unit: Unit
+    waves: tuple[Wave, ...]
+    figures: tuple[IndexFigure, ...]
+    slope: float  # per year, in the index's unit (proportion or points)
+    se: float
+    ci_low: float
+    ci_high: float
+    p_value: float
+
+    def sentence(self) -> str:
+        kind = self.figures[0].kind
+        size = format_decimal(abs(_points(self.slope, kind)), format="0.0")
+        if kind == "rate":
+            text = _("changes by %(size)s percentage points per year", size=size)
+        else:
+            text = _("changes by %(size)s points per year", size=size)
+        direction = _("upward trend") if self.slope > 0 else _("downward trend")
+        if self.p_value < SIGNIFICANCE:
+            verdict = _("statistically significant (%(p)s)", p=format_p(self.p_value))
+        else:
+            verdict = _("not statistically significant (%(p)s)", p=format_p(self.p_value))
+        return f"{direction}: {text}, {verdict}"
+
+
+def trend(
+    unit: Unit, waves: Sequence[Wave], *, code: str = "overall", kind: str = "rate"
+) -> TrendResult:
+    """Slope per year across three or more waves (design-based, svyglm-style)."""
+    if len(waves) < 3:
+        raise indices.IndexRequestError("a trend needs three or more waves")
+    ordered = sorted(waves, key=lambda w: w.start_date)
+    result = indices.compute(ordered, [unit])
+    formula = next(f for f in result.formulas if f.code == code and f.kind == kind)
+    times = [wave_time(next(w for w in ordered if w.id == d.wave_id)) for d in result.domains]
+    estimate = estimate_trend(result.totals, formula, times)
+    figures = tuple(result.figure(DomainKey(unit.id, w.id), code, kind) for w in ordered)
+    return TrendResult(
+        unit,
+        tuple(ordered),
+        figures,
+        estimate.slope,
+        estimate.se,
+        estimate.ci_low,
+        estimate.ci_high,
+        estimate.p_value,
+    )
+
+
+@dataclass(frozen=True)
+class RankRow:
+    unit: Unit
+    figure: IndexFigure
+    rank: int
+    rank_low: int
+    rank_high: int
+    previous_rank: int | None
+    versus_overall: Difference
+    p_adjusted: float
+
+    @property
+    def rank_change(self) -> int | None:
+        """Places gained since the previous wave (positive = moved up)."""
+        return None if self.previous_rank is None else self.previous_rank - self.rank
+
+    @property
+    def flag(self) -> str:
+        """``above``/``below`` the overall figure after Holm's adjustment, else ``""``."""
+        if self.p_adjusted >= SIGNIFICANCE:
+            return ""
+        return "above" if self.versus_overall.value > 0 else "below"
+
+
+@dataclass(frozen=True)
+class RankingResult:
+    wave: Wave
+    overall_unit: Unit
+    overall: IndexFigure
+    rows: tuple[RankRow, ...]
+    ranking: Ranking
+    funnel: dict[str, list[float]]
+
+
+def _ranks(
+    result: indices.IndexResult, units: Sequence[Unit], wave: Wave, code: str, kind: str
+) -> tuple[list[IndexFigure], np.ndarray, np.ndarray]:
+    figures = [result.figure(DomainKey(u.id, wave.id), code, kind) for u in units]
+    positions = [result.domains.index(f.domain) for f in figures]
+    cov = result.covariance(code, kind)
+    return figures, np.array([f.value for f in figures]), cov[np.ix_(positions, positions)]
+
+
+def ranking(
+    units: Sequence[Unit],
+    wave: Wave,
+    overall_unit: Unit,
+    *,
+    previous_wave: Wave | None = None,
+    code: str = "overall",
+    kind: str = "rate",
+    seed: int = 20051185,
+) -> RankingResult:
+    """Rank units by an index with rank intervals, rank changes and flags.
+
+    ``overall_unit`` is the reference (e.g. the province): each unit is compared with
+    it using the joint covariance (a unit is part of the overall figure).
+    """
+    if not units:
+        raise indices.IndexRequestError("no unit to rank")
+    result = indices.compute([wave], [*units, overall_unit])
+    figures, values, cov = _ranks(result, units, wave, code, kind)
+    if np.isnan(values).any():
+        missing = [u.code for u, f in zip(units, figures, strict=True) if math.isnan(f.value)]
+        raise indices.IndexRequestError(f"no data for units {', '.join(missing)}")
+    overall = result.figure(DomainKey(overall_unit.id, wave.id), code, kind)
+    full_cov = result.covariance(code, kind)
+    o = result.domains.index(overall.domain)
+    simulated = rank_intervals(values, cov, seed=seed)
+    differences = []
+    for figure in figures:
+        u = result.domains.index(figure.domain)
+        differences.append(
+            difference(
+                figure.value,
+                overall.value,
+                full_cov[u, u],
+                full_cov[o, o],
+                full_cov[u, o],
+                df=figure.df,
+            )
+        )
+    adjusted = holm_adjust([d.p_value for d in differences])
+    previous: dict[int, int] = {}
+    if previous_wave is not None:
+        before = indices.compute([previous_wave], list(units))
+        _prior, prior_values, _cov = _ranks(before, units, previous_wave, code, kind)
+        if not np.isnan(prior_values).any():
+            order = np.argsort(np.argsort(-prior_values, kind="stable"), kind="stable") + 1
+            previous = {u.id: int(r) for u, r in zip(units, order, strict=True)}
+    rows = [
+        RankRow(
+            unit,
+            figure,
+            int(simulated.rank[i]),
+            int(simulated.rank_low[i]),
+            int(simulated.rank_high[i]),
+            previous.get(unit.id),
+            differences[i],
+            float(adjusted[i]),
+        )
+        for i, (unit, figure) in enumerate(zip(units, figures, strict=True))
+    ]
+    rows.sort(key=lambda row: row.rank)
+    funnel: dict[str, list[float]] = {}
+    if kind == "rate" and 0 < overall.value < 1:
+        largest = max(max(f.n_eff for f in figures) * 1.2, 10.0)
+        grid = np.linspace(max(min(f.n_eff for f in figures) * 0.5, 2.0), largest, 60)
+        limits = funnel_limits(overall.value, grid)
+        funnel = {
+            "n_eff": grid.tolist(),
+            "lower95": limits.lower95.tolist(),
+            "upper95": limits.upper95.tolist(),
+            "lower998": limits.lower998.tolist(),
+            "upper998": limits.upper998.tolist(),
+        }
+    return RankingResult(wave, overall_unit, overall, tuple(rows), simulated, funnel)
