@@ -7,8 +7,10 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
 
 ensure_debian_packages chromium postgresql fonts-noto-core
+command -v npm >/dev/null 2>&1 || ensure_debian_packages npm
 ensure_venv requirements-dev.txt
 compile_translations
+bash tests/browser/fetch_axe.sh  # axe-core for the accessibility checks, served locally
 
 echo "==> lint"
 "$VENV/bin/ruff" check .
