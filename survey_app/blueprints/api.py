@@ -1,4 +1,4 @@
-"""The JSON API under ``/api/v1``: submitting responses and the OpenAPI document.
+"""The JSON API under ``/api/v1``: submitting responses, reading indices, the OpenAPI.
 
 Views only translate HTTP to the service layer (services/submissions.py) and back.
 The blueprint is exempt from CSRF: kiosks authenticate with a bearer device token and
@@ -7,14 +7,20 @@ phones send anonymous JSON; no cookie grants anything here.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import Blueprint, jsonify, request
 from flask_babel import force_locale
+from flask_babel import gettext as _
+from flask_login import current_user
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 from survey_app import errors, openapi
+from survey_app.access import READERS
 from survey_app.extensions import LANGUAGES, csrf
-from survey_app.services import submissions
+from survey_app.models import User
+from survey_app.services import queries, submissions
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
@@ -58,3 +64,81 @@ def http_error(error: HTTPException) -> tuple[Response | str, int]:
     """JSON errors (413, 405, …) with messages in the Accept-Language language."""
     with force_locale(accept_language()):
         return errors.handle_http_error(error)
+
+
+# ----------------------------------------------------------------------------- read API
+# Session-authenticated (the dashboard's login), restricted to the caller's unit scope.
+
+
+def _reader() -> User:
+    if not current_user.is_authenticated:
+        raise queries.QueryError(401, "unauthorized", _("Please log in to continue."))
+    if current_user.role not in READERS:
+        raise queries.QueryError(
+            403, "forbidden", _("You do not have permission to see this page.")
+        )
+    return current_user  # type: ignore[return-value]
+
+
+def _answer(build: Callable[[User], dict]) -> tuple[Response, int]:
+    with force_locale(request.args.get("lang") or accept_language()):
+        try:
+            return jsonify(build(_reader())), 200
+        except queries.QueryError as error:
+            return jsonify({"error": error.error, "message": error.message}), error.status
+
+
+def _common() -> dict[str, str]:
+    return {"index": request.args.get("index", "overall"), "kind": request.args.get("kind", "rate")}
+
+
+@bp.get("/indices")
+def index_table() -> tuple[Response, int]:
+    return _answer(
+        lambda user: queries.index_table(
+            user,
+            request.args.getlist("unit"),
+            request.args.getlist("wave"),
+            index=request.args.get("index"),
+            kind=request.args.get("kind"),
+            by=request.args.getlist("by"),
+            field=request.args.get("field"),
+            channel=request.args.get("channel"),
+        )
+    )
+
+
+@bp.get("/changes")
+def changes() -> tuple[Response, int]:
+    return _answer(
+        lambda user: queries.change(
+            user,
+            request.args.get("unit", ""),
+            request.args.get("from", ""),
+            request.args.get("to", ""),
+            **_common(),
+        )
+    )
+
+
+@bp.get("/trends")
+def trends() -> tuple[Response, int]:
+    return _answer(
+        lambda user: queries.trend(
+            user, request.args.get("unit", ""), request.args.getlist("wave"), **_common()
+        )
+    )
+
+
+@bp.get("/rankings")
+def rankings() -> tuple[Response, int]:
+    return _answer(
+        lambda user: queries.ranking(
+            user,
+            request.args.get("parent", ""),
+            request.args.get("wave", ""),
+            unit_kind=request.args.get("unit_kind"),
+            previous=request.args.get("previous"),
+            **_common(),
+        )
+    )

@@ -12,14 +12,14 @@ import copy
 from types import ModuleType
 from typing import Any
 
-from survey_app.openapi import submissions
+from survey_app.openapi import indices, submissions
 from survey_app.openapi.common import COMMON_SCHEMAS, SECURITY_SCHEMES
 
 OPENAPI_VERSION = "3.1.0"
 API_VERSION = "1.0.0"
 
 #: Topic modules, each with ``PATHS`` and ``SCHEMAS``.
-SECTIONS: tuple[ModuleType, ...] = (submissions,)
+SECTIONS: tuple[ModuleType, ...] = (submissions, indices)
 
 
 def document() -> dict[str, Any]:
@@ -35,7 +35,7 @@ def document() -> dict[str, Any]:
             "info": {
                 "title": "Citizen satisfaction survey API",
                 "version": API_VERSION,
-                "summary": "Submit citizens' answers from kiosks and phones.",
+                "summary": "Submit citizens' answers; read indices, changes, trends and rankings.",
                 "description": (
                     "JSON API of the one-stop-desk satisfaction survey platform. Every "
                     "response carries a client-generated UUID, so retries and offline "

@@ -21,6 +21,15 @@ COMMON_SCHEMAS: dict[str, Any] = {
 }
 
 SECURITY_SCHEMES: dict[str, Any] = {
+    "session": {
+        "type": "apiKey",
+        "in": "cookie",
+        "name": "session",
+        "description": (
+            "The dashboard's login session (Flask-Login). Read endpoints answer only "
+            "within the user's unit scope."
+        ),
+    },
     "deviceToken": {
         "type": "http",
         "scheme": "bearer",

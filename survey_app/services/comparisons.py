@@ -214,7 +214,14 @@ class RankingResult:
 def _ranks(
     result: indices.IndexResult, units: Sequence[Unit], wave: Wave, code: str, kind: str
 ) -> tuple[list[IndexFigure], np.ndarray, np.ndarray]:
-    figures = [result.figure(DomainKey(u.id, wave.id), code, kind) for u in units]
+    try:
+        figures = [result.figure(DomainKey(u.id, wave.id), code, kind) for u in units]
+    except KeyError:
+        present = {d.unit_id for d in result.domains}
+        missing = ", ".join(u.code for u in units if u.id not in present)
+        if not missing:
+            raise
+        raise indices.IndexRequestError(f"no data in wave {wave.code} for {missing}") from None
     positions = [result.domains.index(f.domain) for f in figures]
     cov = result.covariance(code, kind)
     return figures, np.array([f.value for f in figures]), cov[np.ix_(positions, positions)]

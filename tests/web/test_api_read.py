@@ -1,0 +1,123 @@
+"""GET /api/v1/indices, /changes, /trends and /rankings: figures, scope and errors."""
+
+from __future__ import annotations
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from survey_app.extensions import db
+from survey_app.models import Role, Unit, Wave
+from survey_app.services import accounts, indices
+
+pytestmark = pytest.mark.demo
+PASSWORD = "a-long-test-password"
+
+
+def login(client: FlaskClient, username: str, role: Role, unit: str | None) -> None:
+    accounts.create_user(username, PASSWORD, role, unit)
+    response = client.post("/auth/login", data={"username": username, "password": PASSWORD})
+    assert response.status_code == 302
+
+
+def test_anonymous_and_kiosk_users_are_refused(client: FlaskClient) -> None:
+    anonymous = client.get("/api/v1/indices?unit=NA-HM&wave=HM-2017")
+    assert anonymous.status_code == 401 and anonymous.get_json()["error"] == "unauthorized"
+    login(client, "tablet", Role.KIOSK, None)
+    assert client.get("/api/v1/indices?unit=NA-HM&wave=HM-2017").status_code == 403
+
+
+def test_indices_equal_the_service_and_respect_scope(client: FlaskClient) -> None:
+    login(client, "hm_leader", Role.LEADER, "NA-HM")
+    body = client.get(
+        "/api/v1/indices?unit=NA-HM&unit=HM-QT&wave=HM-2018-12&index=overall&kind=rate"
+    ).get_json()
+    units = [db.session.scalar(select(Unit).where(Unit.code == c)) for c in ("NA-HM", "HM-QT")]
+    wave = db.session.scalar(select(Wave).where(Wave.code == "HM-2018-12"))
+    expected = indices.compute([wave], units)
+    assert {(f["unit"], f["index"], f["kind"]) for f in body["figures"]} == {
+        ("NA-HM", "overall", "rate"),
+        ("HM-QT", "overall", "rate"),
+    }
+    for figure in body["figures"]:
+        unit = next(u for u in units if u.code == figure["unit"])
+        ours = expected.figure(indices.DomainKey(unit.id, wave.id))
+        assert figure["value"] == pytest.approx(ours.value, rel=1e-12)
+        assert figure["ci_low"] == pytest.approx(ours.ci_low, rel=1e-12)
+        assert figure["n"] == ours.n and figure["inference"] == "design-based"
+    outside = client.get("/api/v1/indices?unit=QNG&wave=QN-2022")
+    assert outside.status_code == 404 and "QNG" in outside.get_json()["message"]
+
+
+def test_indices_breakdown_by_channel(client: FlaskClient) -> None:
+    login(client, "admin2", Role.ADMIN, None)
+    wave = db.session.scalars(select(Wave).where(Wave.code.startswith("KIOSK-NA"))).one()
+    body = client.get(
+        f"/api/v1/indices?unit=NA&wave={wave.code}&by=channel&index=overall&kind=rate"
+    ).get_json()
+    assert {f["channel"] for f in body["figures"]} == {"kiosk", "phone"}
+    assert all(f["inference"] == "model-based" for f in body["figures"])
+
+
+def test_change_and_trend_tell_the_hoang_mai_story(client: FlaskClient) -> None:
+    login(client, "hm_leader", Role.LEADER, "NA-HM")
+    vi = client.get("/api/v1/changes?unit=NA-HM&from=HM-2017&to=HM-2018-05").get_json()
+    assert vi["significant"] is True and vi["difference"]["value"] > 0
+    assert vi["sentence"].startswith("tăng ") and "có ý nghĩa thống kê" in vi["sentence"]
+    en = client.get("/api/v1/changes?unit=NA-HM&from=HM-2017&to=HM-2018-05&lang=en").get_json()
+    assert en["sentence"].startswith("rose by ")
+    trend = client.get(
+        "/api/v1/trends?unit=NA-HM&wave=HM-2017&wave=HM-2018-05&wave=HM-2018-12"
+    ).get_json()
+    assert trend["slope_per_year"] > 0 and trend["p_value"] < 0.05
+    assert len(trend["figures"]) == 3
+
+
+def test_ranking_of_quang_ngai_departments(client: FlaskClient) -> None:
+    login(client, "qn_leader", Role.LEADER, "QNG")
+    body = client.get(
+        "/api/v1/rankings?parent=QNG&wave=QN-2022&previous=QN-2021&unit_kind=department"
+    ).get_json()
+    rows = body["rows"]
+    assert len(rows) == 18 and [r["rank"] for r in rows] == list(range(1, 19))
+    labour = next(r for r in rows if r["unit"] == "QNG-SLDTBXH")
+    assert labour["rank_low"] <= labour["rank"] <= labour["rank_high"]
+    assert labour["rank_change"] == labour["previous_rank"] - labour["rank"]
+    assert body["multiple_comparisons"] == "holm" and body["funnel"]["n_eff"]
+
+
+@pytest.mark.parametrize(
+    ("query", "status"),
+    [
+        ("/api/v1/indices?wave=HM-2017", 400),
+        ("/api/v1/indices?unit=NA-HM", 400),
+        ("/api/v1/indices?unit=NOPE&wave=HM-2017", 404),
+        ("/api/v1/indices?unit=NA-HM&wave=NOPE", 404),
+        ("/api/v1/indices?unit=NA-HM&wave=HM-2017&index=aspect:nope", 400),
+        ("/api/v1/indices?unit=NA-HM&wave=HM-2017&kind=median", 400),
+        ("/api/v1/indices?unit=NA-HM&wave=HM-2017&by=colour", 400),
+        ("/api/v1/indices?unit=NA-HM&wave=HM-2017&field=NOPE", 404),
+        ("/api/v1/trends?unit=NA-HM&wave=HM-2017&wave=HM-2018-05", 422),
+        ("/api/v1/rankings?parent=NA-HM&wave=HM-2018-12&unit_kind=planet", 400),
+    ],
+)
+def test_bad_parameters_are_clear_4xx(client: FlaskClient, query: str, status: int) -> None:
+    login(client, "admin2", Role.ADMIN, None)
+    response = client.get(query)
+    assert response.status_code == status, response.get_json()
+    assert response.get_json()["message"]
+
+
+def test_mixing_field_survey_and_feedback_is_refused(client: FlaskClient) -> None:
+    login(client, "admin2", Role.ADMIN, None)
+    kiosk = db.session.scalars(select(Wave).where(Wave.code.startswith("KIOSK-NA"))).one()
+    response = client.get(f"/api/v1/indices?unit=NA&wave=HM-2017&wave={kiosk.code}")
+    assert response.status_code == 422 and response.get_json()["error"] == "cannot_compute"
+
+
+def test_openapi_documents_the_read_endpoints(client: FlaskClient) -> None:
+    from openapi_spec_validator import validate
+
+    document = client.get("/api/v1/openapi.json").get_json()
+    validate(document)
+    assert {"/indices", "/changes", "/trends", "/rankings"} <= set(document["paths"])
