@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Flask
+import pytest
 from flask.testing import FlaskCliRunner
 from sqlalchemy import func, select
 
@@ -130,18 +130,36 @@ def test_questionnaires_load_reports_invalid_file(runner: FlaskCliRunner, tmp_pa
     assert count(Questionnaire) == 0
 
 
-def test_demo_seed_is_idempotent(runner: FlaskCliRunner, app: Flask, tmp_path: Path) -> None:
-    credentials = tmp_path / "creds.txt"
-    first = runner.invoke(args=["demo", "seed", "--credentials", str(credentials)])
-    assert first.exit_code == 0, first.output
+@pytest.mark.demo
+def test_demo_seed_is_idempotent(runner: FlaskCliRunner, tmp_path: Path) -> None:
+    """The database starts seeded (the demo template); seeding again changes nothing."""
     counts = {model: count(model) for model in (Unit, Desk, User, Response, Questionnaire)}
-    assert counts[Unit] >= 10 and counts[Response] > 500
-    lines = credentials.read_text(encoding="utf-8").splitlines()
-    assert {line.split(" / ")[0] for line in lines} == {"admin", "analyst", "leader"}
-    second = runner.invoke(args=["demo", "seed", "--credentials", str(credentials)])
-    assert second.exit_code == 0, second.output
+    assert counts[Unit] >= 40 and counts[Response] > 5000
+    assert counts[User] == 4
+    credentials = tmp_path / "creds.txt"
+    again = runner.invoke(args=["demo", "seed", "--credentials", str(credentials)])
+    assert again.exit_code == 0, again.output
+    assert "already has responses" in again.output
     assert {model: count(model) for model in counts} == counts
-    assert credentials.read_text(encoding="utf-8").splitlines() == lines
+    assert not credentials.exists()  # no user was created, so no password was written
     skipped = runner.invoke(args=["demo", "seed", "--if-empty"])
     assert "not seeded" in skipped.output
     assert count(AuditLog) > 0
+
+
+def test_demo_seed_writes_the_demo_passwords(runner: FlaskCliRunner, tmp_path: Path) -> None:
+    """On an empty database the seed creates the accounts and writes their passwords."""
+    from survey_app.services import demo
+
+    credentials = tmp_path / "creds.txt"
+    runner.invoke(args=["questionnaires", "load"])
+    demo._seed_units(demo.HOANG_MAI + demo.quang_ngai_units())
+    line = demo._seed_users(credentials)
+    assert "4 created" in line
+    lines = credentials.read_text(encoding="utf-8").splitlines()
+    assert {row.split(" / ")[0] for row in lines} == {"admin", "analyst", "leader", "leader_qn"}
+    for row in lines:
+        username, password = row.split("  ")[0].split(" / ")
+        from survey_app.services import accounts
+
+        assert accounts.authenticate(username, password) is not None
