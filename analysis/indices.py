@@ -40,7 +40,8 @@ import numpy as np
 
 from analysis.ci import ProportionInput, proportion_interval, wald_interval
 from analysis.compare import Trend, t_test, trend_slope_gradient
-from analysis.variance import stratified_covariance
+from analysis.design import Design
+from analysis.variance import design_covariance, stratified_covariance
 
 TotalKind = Literal["S", "V", "P"]
 IndexKind = Literal["rate", "score"]
@@ -470,11 +471,14 @@ def estimate_trend(
     Notes
     -----
     The slope is the weighted least-squares slope of the waves' index values on
-    time, each wave weighted by its sum of weights
-    (:func:`analysis.compare.trend_slope_gradient`); for an index that is a mean of
-    a respondent-level variable this is R's ``svyglm(y ~ t)`` slope. Its linearized
-    PSU score is ``d_slope/d_value_w (grad f_w . t_r) + d_slope/d_W_w w_r`` for a
-    row ``r`` of wave ``w``, whose variance comes from the shared routine. The
+    time (:func:`analysis.compare.trend_slope_gradient`). For an index that is one
+    ratio ``N / D`` (one item's rate, a pooled aspect) each wave is weighted by its
+    denominator total ``D_w``, the weight of the valid answers: this is R's
+    ``svyglm(y ~ t)`` slope with ``y`` the satisfied indicator, whose rows with a
+    missing answer are dropped. Any other index (e.g. the mean of aspect rates) is
+    weighted by the wave's sum of respondent weights. Its linearized PSU score is
+    ``d_slope/d_value_w (grad f_w . t_r) + d_slope/d_W_w W_r`` for a row ``r`` of
+    wave ``w`` (``W_r`` its part of ``W_w``), whose variance comes from the shared routine. The
     interval uses ``degf - 1`` degrees of freedom, as ``svyglm``'s residual df for
     two coefficients.
     """
@@ -482,17 +486,21 @@ def estimate_trend(
         raise ValueError(f"{len(times)} times for {totals.n_domains} domains")
     domain_totals = np.zeros((totals.n_domains, totals.values.shape[1]))
     np.add.at(domain_totals, totals.domain, totals.values)
-    sum_w = _domain_sums(totals, totals.sum_w)
+    if len(formula.terms) == 1:  # one ratio: weight by its denominator, as svyglm
+        row_weight = totals.values[:, list(formula.terms[0].den)].sum(axis=1)
+    else:
+        row_weight = totals.sum_w
+    wave_weight = _domain_sums(totals, row_weight)
     values = np.empty(totals.n_domains)
     gradients = np.empty_like(domain_totals)
     for d in range(totals.n_domains):
         values[d], gradients[d] = formula.value_and_gradient(domain_totals[d])
     if np.isnan(values).any():
         raise ValueError("the index is undefined in some wave")
-    slope, d_values, d_weights = trend_slope_gradient(times, sum_w, values)
+    slope, d_values, d_weights = trend_slope_gradient(times, wave_weight, values)
     row_scores = (
         d_values[totals.domain] * np.einsum("rk,rk->r", totals.values, gradients[totals.domain])
-        + d_weights[totals.domain] * totals.sum_w
+        + d_weights[totals.domain] * row_weight
     )
     psu_labels, psu_codes = np.unique(totals.psu, return_inverse=True)
     psu_stratum = np.empty(psu_labels.shape[0], dtype=object)
@@ -506,3 +514,61 @@ def estimate_trend(
     df = float(totals.degf - 1)
     low, high, p_value = t_test(slope, se, df, level)
     return Trend(slope, se, low, high, df, p_value, level)
+
+
+def estimate_on_design(
+    design: Design,
+    values: np.ndarray,
+    formula: IndexFormula,
+    *,
+    level: float = 0.95,
+    rate_ci_method: str = "logit",
+) -> IndexEstimate:
+    """Estimate one index over all rows of a row-level design.
+
+    The row-level twin of :func:`estimate_indices` for a single domain (the whole
+    design): where that function starts from per-PSU sufficient statistics, this one
+    takes each respondent's item columns, so it works on any :class:`Design`,
+    including one whose weights were post-stratified, raked or calibrated (the
+    design's adjustments then enter the variance, as in R's ``svyrecvar``).
+
+    Parameters
+    ----------
+    design : Design
+    values : ndarray, shape (n, k)
+        Each row's unweighted item columns ``S, V, P`` (see :class:`ItemColumns`).
+    formula : IndexFormula
+    level : float
+        Confidence level.
+    rate_ci_method : str
+        Proportion interval for rates (default ``"logit"``); scores get a t interval.
+
+    Returns
+    -------
+    IndexEstimate
+        ``domain`` is 0; ``df`` is the design's PSUs minus strata; ``n_eff`` is
+        Kish's ``(sum w)^2 / sum w^2``.
+
+    Notes
+    -----
+    With weighted totals ``T = sum_i w_i x_i`` the estimate is ``f(T)`` and row
+    ``i``'s linearized score is ``w_i x_i . grad f(T)`` (Wolter 2007, sec. 6.11),
+    whose variance :func:`~analysis.variance.design_covariance` computes.
+    """
+    x = np.asarray(values, dtype=np.float64)
+    if x.ndim != 2 or x.shape[0] != design.n:
+        raise ValueError(f"values must be n x k with n = {design.n} rows, got shape {x.shape}")
+    w = design.weights
+    weighted = x * w[:, None]
+    value, gradient = formula.value_and_gradient(weighted.sum(axis=0))
+    n_eff = float(w.sum() ** 2 / np.dot(w, w))
+    df = float(design.degf)
+    if math.isnan(value):
+        var = math.nan
+    else:
+        var = float(design_covariance(design, weighted @ gradient)[0, 0])
+    se = math.sqrt(var) if var >= 0 else math.nan
+    low, high = _interval(formula.kind, value, var, df, design.n, level, rate_ci_method)
+    return IndexEstimate(
+        formula.code, formula.kind, 0, value, se, low, high, df, design.n, n_eff, level
+    )
