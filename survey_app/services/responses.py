@@ -17,12 +17,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from survey_app import questionnaire as spec
 from survey_app.extensions import db
-from survey_app.models import AnswerValue, Channel, Questionnaire, Response
+from survey_app.models import AnswerValue, Channel, Questionnaire, QuestionnaireItem, Response
 from survey_app.models._types import utcnow
 
 
@@ -80,6 +80,23 @@ class InvalidAnswersError(ValueError):
         super().__init__("; ".join(f"{e.field}: {e.message}" for e in self.errors))
 
 
+#: Parsed definitions by checksum, shared by every request of the process: parsing a
+#: definition costs more than storing a response, and a checksum names one content.
+_PARSED: dict[str, spec.Questionnaire] = {}
+_PARSED_MAX = 64
+
+
+def parsed_definition(row: Questionnaire) -> spec.Questionnaire:
+    """The parsed definition of a stored questionnaire, cached by its checksum."""
+    definition = _PARSED.get(row.checksum)
+    if definition is None:
+        definition = spec.Questionnaire.from_dict(row.definition)
+        if len(_PARSED) >= _PARSED_MAX:
+            _PARSED.clear()
+        _PARSED[row.checksum] = definition
+    return definition
+
+
 class _Codebook:
     """A questionnaire's parsed definition and its item ids, cached per call."""
 
@@ -91,19 +108,24 @@ class _Codebook:
             row = db.session.get(Questionnaire, questionnaire_id)
             if row is None:
                 raise LookupError(f"unknown questionnaire id {questionnaire_id}")
-            definition = spec.Questionnaire.from_dict(row.definition)
-            self._cache[questionnaire_id] = (definition, {i.code: i.id for i in row.items})
+            item_ids = db.session.execute(
+                select(QuestionnaireItem.code, QuestionnaireItem.id).where(
+                    QuestionnaireItem.questionnaire_id == questionnaire_id
+                )
+            ).all()
+            self._cache[questionnaire_id] = (parsed_definition(row), dict(item_ids))
         return self._cache[questionnaire_id]
 
 
-def _coded_rows(draft: ResponseDraft, codebook: _Codebook) -> list[tuple[int, int]]:
+def _coded_rows(
+    draft: ResponseDraft, codebook: _Codebook, enforce_required: bool = True
+) -> list[tuple[int, int]]:
     definition, item_ids = codebook.get(draft.questionnaire_id)
-    errors = spec.validate_answers(definition, draft.answers)
-    if errors:
-        raise InvalidAnswersError(errors)
-    return [
-        (item_ids[code], value) for code, value in spec.encode_answers(definition, draft.answers)
-    ]
+    try:  # encode_answers validates too: one pass
+        coded = spec.encode_answers(definition, draft.answers, enforce_required=enforce_required)
+    except spec.InvalidAnswersError as error:
+        raise InvalidAnswersError(error.errors) from None
+    return [(item_ids[code], value) for code, value in coded]
 
 
 def _response_row(draft: ResponseDraft) -> dict[str, Any]:
@@ -139,15 +161,19 @@ def existing_outcome(draft: ResponseDraft) -> tuple[StoreOutcome, Response] | No
     return (StoreOutcome.REPEATED if same else StoreOutcome.CONFLICT), stored
 
 
-def store(draft: ResponseDraft) -> tuple[StoreOutcome, Response]:
+def store(draft: ResponseDraft, *, looked_up: bool = False) -> tuple[StoreOutcome, Response]:
     """Validate and store one response in its own transaction.
+
+    ``looked_up=True`` says the caller has just found no response with this client id
+    in this transaction, so the lookup is not repeated (a concurrent insert is still
+    caught by the unique constraint).
 
     Raises
     ------
     InvalidAnswersError
         If the answers do not satisfy the questionnaire (nothing is stored).
     """
-    previous = existing_outcome(draft)
+    previous = None if looked_up else existing_outcome(draft)
     if previous is not None:
         return previous
     coded = _coded_rows(draft, _Codebook())
@@ -170,28 +196,38 @@ def store(draft: ResponseDraft) -> tuple[StoreOutcome, Response]:
     return StoreOutcome.CREATED, response
 
 
-def store_many(drafts: Iterable[ResponseDraft], batch_size: int = 2000) -> int:
+def store_many(
+    drafts: Iterable[ResponseDraft], batch_size: int = 2000, *, enforce_required: bool = True
+) -> int:
     """Validate every draft, then insert all of them in one transaction (or none).
 
     Used by the demo simulation and bulk imports; ids must be new. Returns the count.
+    ``enforce_required=False`` accepts blank required items (paper forms entered as
+    they are).
     """
     codebook = _Codebook()
-    prepared = [(draft, _coded_rows(draft, codebook)) for draft in drafts]
+    prepared = [(draft, _coded_rows(draft, codebook, enforce_required)) for draft in drafts]
     count = 0
     try:
         for start in range(0, len(prepared), batch_size):
             chunk = prepared[start : start + batch_size]
-            ids = db.session.scalars(
-                insert(Response).returning(Response.id, sort_by_parameter_order=True),
-                [_response_row(draft) for draft, _ in chunk],
-            ).all()
+            # Core inserts (no ORM unit of work): one multi-row statement per batch.
+            table = Response.__table__
+            ids = (
+                db.session.execute(
+                    table.insert().returning(table.c.id, sort_by_parameter_order=True),
+                    [_response_row(draft) for draft, _ in chunk],
+                )
+                .scalars()
+                .all()
+            )
             values = [
                 {"response_id": response_id, "item_id": item_id, "value": value}
                 for response_id, (_, coded) in zip(ids, chunk, strict=True)
                 for item_id, value in coded
             ]
             if values:
-                db.session.execute(insert(AnswerValue), values)
+                db.session.execute(AnswerValue.__table__.insert(), values)
             count += len(chunk)
         db.session.commit()
     except Exception:
