@@ -32,9 +32,11 @@ def t_quantile(level: float, df: float) -> float:
     _check_level(level)
     if not df > 0:
         return math.nan
+    # scipy.special directly: what stats.t.ppf / stats.norm.ppf compute, without their
+    # per-call argument machinery (an index table asks for thousands of quantiles)
     if math.isinf(df):
-        return float(stats.norm.ppf(0.5 + level / 2))
-    return float(stats.t.ppf(0.5 + level / 2, df))
+        return float(special.ndtri(0.5 + level / 2))
+    return float(special.stdtrit(df, 0.5 + level / 2))
 
 
 def _check_level(level: float) -> None:

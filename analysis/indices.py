@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
+from scipy import sparse
 
 from analysis.ci import ProportionInput, proportion_interval, wald_interval
 from analysis.compare import Trend, t_test, trend_slope_gradient
@@ -352,6 +353,7 @@ def estimate_indices(
     psu_stratum = np.empty(psu_labels.shape[0], dtype=object)
     psu_stratum[psu_codes] = totals.stratum
     n_h = np.array([totals.n_psu[s] for s in psu_stratum], dtype=float)
+    psu_strata = psu_stratum.astype(str)
     domain_totals = np.zeros((totals.n_domains, totals.values.shape[1]))
     np.add.at(domain_totals, totals.domain, totals.values)
     n = _domain_sums(totals, totals.n.astype(float))
@@ -369,9 +371,12 @@ def estimate_indices(
             values[d], gradients[d] = formula.value_and_gradient(domain_totals[d])
         defined = ~np.isnan(values)
         row_scores = np.einsum("rk,rk->r", totals.values, np.nan_to_num(gradients[totals.domain]))
-        z = np.zeros((psu_labels.shape[0], totals.n_domains))
-        np.add.at(z, (psu_codes, totals.domain), row_scores)
-        cov = stratified_covariance(z, psu_stratum.astype(str), n_psu=n_h, lonely_psu=lonely_psu)
+        # PSU x domain totals; sparse, as a PSU usually meets few domains (duplicates add up)
+        z = sparse.csr_matrix(
+            (row_scores, (psu_codes, totals.domain)),
+            shape=(psu_labels.shape[0], totals.n_domains),
+        )
+        cov = stratified_covariance(z, psu_strata, n_psu=n_h, lonely_psu=lonely_psu)
         cov[~defined, :] = np.nan
         cov[:, ~defined] = np.nan
         covariance[(formula.code, formula.kind)] = cov

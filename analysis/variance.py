@@ -130,7 +130,7 @@ def stratified_covariance(
 
     Parameters
     ----------
-    totals : array_like, shape (m,) or (m, k)
+    totals : array_like or scipy sparse matrix, shape (m,) or (m, k)
         Score total of each sampled PSU, one column per estimate (for domain
         estimates, one column per domain; a PSU with no member of a domain has 0
         there). PSUs may be omitted when all their totals are 0, provided ``n_psu``
@@ -181,13 +181,16 @@ def stratified_covariance(
         raise ValueError(
             f"unknown lonely_psu rule {lonely_psu!r}; valid rules: {', '.join(LONELY_PSU_RULES)}"
         )
-    z = np.asarray(totals, dtype=np.float64)
+    # scipy sparse totals (many domains, each PSU in few) stay sparse: the core has a
+    # one-pass form for them
+    z = sparse.csr_matrix(totals, dtype=np.float64) if sparse.issparse(totals) else totals
+    z = z if sparse.issparse(z) else np.asarray(z, dtype=np.float64)
     if z.ndim == 1:
         z = z[:, None]
     if z.ndim != 2:
         raise ValueError(f"totals must be 1- or 2-dimensional, got shape {z.shape}")
     m = z.shape[0]
-    if not np.isfinite(z).all():
+    if not np.isfinite(z.data if sparse.issparse(z) else z).all():
         raise ValueError("totals contain missing or infinite values")
     if strata is None:
         codes = np.zeros(m, dtype=np.int64)

@@ -339,30 +339,40 @@ def _aggregate(
     design = _design_columns(kind)
     breakdown = _breakdown_columns(by_field, by_channel)
     keys = [Response.wave_id, Response.unit_id, *design, *breakdown]
-    satisfied = []
-    points = []
+    # Items that share their satisfied levels (or their points) share one condition, so
+    # the usual questionnaire (every item alike) costs the database one IN and one
+    # simple CASE per answer row, not a condition per item.
+    by_levels: dict[tuple[int, ...], list[int]] = {}
+    by_scores: dict[tuple[float, ...], list[int]] = {}
     for item_id, code in items.items():
-        levels = layout.questionnaire.item(code).scale_size or 5
-        satisfied.append(
-            and_(
-                AnswerValue.item_id == item_id,
-                AnswerValue.value.in_(_satisfied_levels(layout, code)),
-            )
-        )
-        scores = layout.definition.mean_score.points_for(levels)
-        points.append(
-            (
-                AnswerValue.item_id == item_id,
-                case(*((AnswerValue.value == v, s) for v, s in enumerate(scores, 1)), else_=0.0),
-            )
+        by_levels.setdefault(_satisfied_levels(layout, code), []).append(item_id)
+        size = layout.questionnaire.item(code).scale_size or 5
+        by_scores.setdefault(layout.definition.mean_score.points_for(size), []).append(item_id)
+
+    def for_items(ids: list[int], condition: ColumnElement[bool]) -> ColumnElement[bool]:
+        return condition if len(by_levels) == 1 else and_(AnswerValue.item_id.in_(ids), condition)
+
+    satisfied = or_(
+        *(for_items(ids, AnswerValue.value.in_(levels)) for levels, ids in by_levels.items())
+    )
+
+    def scored(scores: tuple[float, ...]) -> ColumnElement[float]:
+        return case({v: s for v, s in enumerate(scores, 1)}, value=AnswerValue.value, else_=0.0)
+
+    if len(by_scores) == 1:
+        points = scored(next(iter(by_scores)))
+    else:
+        points = case(
+            *((AnswerValue.item_id.in_(ids), scored(s)) for s, ids in by_scores.items()),
+            else_=0.0,
         )
     item_query = (
         select(
             *keys,
             AnswerValue.item_id,
-            func.sum(case((or_(*satisfied), weight), else_=0.0)).label("s"),
+            func.sum(case((satisfied, weight), else_=0.0)).label("s"),
             func.sum(weight).label("v"),
-            func.sum(weight * case(*points, else_=0.0)).label("p"),
+            func.sum(weight * points).label("p"),
         )
         .join(AnswerValue, AnswerValue.response_id == Response.id)
         .where(Response.wave_id.in_(wave_ids), AnswerValue.item_id.in_(list(items)))
