@@ -83,6 +83,9 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(main.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(dashboard.bp)
+    from survey_app.blueprints import assets
+
+    app.register_blueprint(assets.bp)
     app.register_blueprint(kiosk.bp)
     app.register_blueprint(phone.bp)
     app.register_blueprint(admin_desks.bp)

@@ -69,5 +69,17 @@ def _datetime_short(value: object) -> str:
     return format_datetime(value, pattern)
 
 
+def date_short(value: object) -> str:
+    """23/11/2026 in Vietnamese; Nov 23, 2026 in English."""
+    from datetime import date
+
+    from flask_babel import format_date
+
+    if not isinstance(value, date):
+        return "—" if value is None else str(value)
+    return format_date(value, "dd/MM/yyyy" if current_lang() == "vi" else "medium")
+
+
 def register_filters(app: Flask) -> None:
     app.jinja_env.filters["datetime_short"] = _datetime_short
+    app.jinja_env.filters["date_short"] = date_short
