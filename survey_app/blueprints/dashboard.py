@@ -1,18 +1,145 @@
-"""The leaders' dashboard: what has been collected within the user's scope."""
+"""The leaders' dashboard: overview, drill-down, ranking, comparison and kiosk monitor.
+
+Views are thin: they read the query string, ask :mod:`survey_app.services.dashboard`
+for the page's view model (which refuses units and waves outside the user's scope:
+403 or 404, never data) and render it. Charts are Plotly figures built on the server
+(:mod:`survey_app.services.dashboard_charts`); every table is also a CSV and an XLSX
+download at ``/dashboard/download/<page>.<csv|xlsx>`` with the page's own query string.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from collections.abc import Callable
+
+from flask import Blueprint, Response, abort, render_template, request
 from flask_login import current_user
+from werkzeug.exceptions import Forbidden, NotFound
 
 from survey_app.access import READERS, role_required
+from survey_app.errors import handle_http_error
+from survey_app.i18n import current_lang
+from survey_app.services import dashboard as views
+from survey_app.services import dashboard_charts as charts
 from survey_app.services import overview as overview_service
+from survey_app.services import tables
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
+
+
+@bp.errorhandler(views.ScopeError)
+def scope_error(error: views.ScopeError) -> tuple[Response | str, int]:
+    return handle_http_error(Forbidden() if error.status == 403 else NotFound())
+
+
+def _arg(name: str) -> str | None:
+    value = request.args.get(name, "").strip()
+    return value or None
+
+
+def _overview() -> views.Overview:
+    return views.overview(
+        current_user, _arg("unit"), request.args.getlist("units"), _arg("kind"), current_lang()
+    )
+
+
+def _unit_page(code: str) -> views.UnitPage:
+    return views.unit_page(
+        current_user, code, _arg("wave"), _arg("field"), _arg("channel"), current_lang()
+    )
+
+
+def _ranking() -> views.RankingPage:
+    return views.ranking_page(
+        current_user, _arg("unit"), _arg("wave"), _arg("group"), _arg("index"), current_lang()
+    )
+
+
+def _comparison() -> views.ComparisonPage:
+    return views.comparison_page(
+        current_user,
+        _arg("mode"),
+        _arg("unit_a"),
+        _arg("unit_b"),
+        _arg("wave_a"),
+        _arg("wave_b"),
+        _arg("index"),
+        current_lang(),
+    )
+
+
+def _kiosk() -> views.KioskMonitor:
+    return views.kiosk_monitor(current_user, _arg("unit"))
 
 
 @bp.get("/")
 @role_required(*READERS)
 def overview() -> str:
-    table = overview_service.collection_table(current_user)
-    return render_template("dashboard/overview.html", table=table)
+    if not views.scope_tops(current_user):
+        return render_template("dashboard/empty.html")
+    page = _overview()
+    return render_template(
+        "dashboard/overview.html",
+        page=page,
+        chart=charts.trend_chart(page.series, current_lang()) if page.series else None,
+        collected=overview_service.collection_table(current_user),
+        views=views,
+    )
+
+
+@bp.get("/unit/<code>")
+@role_required(*READERS)
+def unit(code: str) -> str:
+    return render_template("dashboard/unit.html", page=_unit_page(code), views=views)
+
+
+@bp.get("/ranking")
+@role_required(*READERS)
+def ranking() -> str:
+    page = _ranking()
+    chart = charts.funnel_chart(page, current_lang()) if page.result is not None else None
+    return render_template("dashboard/ranking.html", page=page, chart=chart, views=views)
+
+
+@bp.get("/compare")
+@role_required(*READERS)
+def compare() -> str:
+    return render_template("dashboard/compare.html", page=_comparison(), views=views)
+
+
+@bp.get("/kiosk")
+@role_required(*READERS)
+def kiosk() -> str:
+    page = _kiosk()
+    volume, rate = charts.kiosk_charts(page, current_lang())
+    return render_template(
+        "dashboard/kiosk.html", page=page, volume_chart=volume, rate_chart=rate, views=views
+    )
+
+
+TABLES: dict[str, Callable[[], views.Table]] = {
+    "overview": lambda: _overview().table(current_lang()),
+    "unit": lambda: _unit_page(request.args.get("unit", "")).table(current_lang()),
+    "ranking": lambda: _ranking().table(current_lang()),
+    "compare": lambda: _comparison().table(current_lang()),
+    "kiosk": lambda: _kiosk().table(current_lang()),
+}
+FORMATS = {
+    "csv": (tables.to_csv, tables.CSV_MIMETYPE),
+    "xlsx": (tables.to_xlsx, tables.XLSX_MIMETYPE),
+}
+
+
+@bp.get("/download/<page>.<fmt>")
+@role_required(*READERS)
+def download(page: str, fmt: str) -> Response:
+    """A page's table as CSV or XLSX, for the same query string (and the same scope)."""
+    if page not in TABLES or fmt not in FORMATS:
+        abort(404)
+    if page == "overview" and not views.scope_tops(current_user):
+        abort(404)
+    table = TABLES[page]()
+    convert, mimetype = FORMATS[fmt]
+    response = Response(convert(table), mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{table.name}.{fmt}"'
+    response.headers["Cache-Control"] = "private, no-store"
+    return response

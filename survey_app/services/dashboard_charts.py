@@ -1,0 +1,300 @@
+"""Plotly figures of the dashboard, built on the server as JSON.
+
+Each function returns the figure's JSON (``fig.to_json()``), made safe to place inside
+a ``<script type="application/json">`` block; ``static/dashboard/dashboard.js`` draws
+it with the plotly.js the app serves itself (``/assets/plotly.min.js``). Numbers are
+formatted by plotly.js with the language's separators (``77,2%`` in Vietnamese).
+Figures that do not meet the reporting rule are left out of the charts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, timedelta
+
+import plotly.graph_objects as go
+from flask_babel import format_date
+from flask_babel import gettext as _
+
+from survey_app.services.dashboard import KioskMonitor, RankingPage, TrendSeries
+
+PALETTE = (
+    "#0b5c8a",
+    "#c2571a",
+    "#2a8a4a",
+    "#8a2a6b",
+    "#6b5b00",
+    "#1f7a8c",
+    "#a3271b",
+    "#4b4fa8",
+    "#5c7a1f",
+    "#7a4b1f",
+)
+REFERENCE_COLOUR = "#5b6b7a"
+FONT = "Noto Sans, Segoe UI, Roboto, Helvetica Neue, Arial, sans-serif"
+
+
+def html_safe_json(figure: go.Figure) -> str:
+    """The figure's JSON with ``<``, ``>`` and ``&`` escaped (still valid JSON)."""
+    text = figure.to_json()
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def _layout(lang: str, title: str, y_title: str, percent: bool = True) -> dict:
+    return {
+        "title": {"text": title, "x": 0, "xanchor": "left", "font": {"size": 16}},
+        "font": {"family": FONT, "size": 13, "color": "#1b2733"},
+        "separators": ",." if lang == "vi" else ".,",
+        "paper_bgcolor": "#ffffff",
+        "plot_bgcolor": "#ffffff",
+        "margin": {"l": 60, "r": 20, "t": 50, "b": 60},
+        "yaxis": {
+            "title": {"text": y_title},
+            "tickformat": ".0%" if percent else ",d",
+            "gridcolor": "#dde3e8",
+            "zeroline": False,
+        },
+        "xaxis": {"gridcolor": "#eef1f4"},
+        "legend": {"orientation": "h", "y": -0.2},
+        "hoverlabel": {"font": {"family": FONT}},
+    }
+
+
+def _wave_date(wave_start: date, wave_end: date) -> str:
+    middle = wave_start + (wave_end - wave_start) / 2
+    return middle.isoformat()
+
+
+def trend_chart(series: Sequence[TrendSeries], lang: str) -> str:
+    """One line per unit with its 95% CI as a band; the reference unit dashed.
+
+    Per unit three traces: the band's upper edge, its lower edge filled up to the
+    upper one (both named "… 95% CI", hidden from the legend) and the estimate line.
+    """
+    figure = go.Figure()
+    ticks: dict[str, str] = {}
+    for number, item in enumerate(series):
+        name = item.unit.name(lang)
+        colour = REFERENCE_COLOUR if item.reference else PALETTE[number % len(PALETTE)]
+        xs, ys, lows, highs, hover = [], [], [], [], []
+        for point in item.points:
+            x = _wave_date(point.wave.start_date, point.wave.end_date)
+            ticks[x] = point.wave.name(lang)
+            xs.append(x)
+            fig = point.figure
+            if fig is None or not fig.reportable:
+                ys.append(None)
+                lows.append(None)
+                highs.append(None)
+                hover.append([point.wave.name(lang), 0, 0])
+            else:
+                ys.append(fig.value)
+                lows.append(fig.ci_low)
+                highs.append(fig.ci_high)
+                hover.append([point.wave.name(lang), fig.n, round(fig.n_eff)])
+        band = _("%(unit)s, 95%% CI", unit=name)
+        figure.add_trace(
+            go.Scatter(
+                x=xs,
+                y=highs,
+                name=band,
+                legendgroup=name,
+                showlegend=False,
+                mode="lines",
+                line={"width": 0, "color": colour},
+                hoverinfo="skip",
+            )
+        )
+        figure.add_trace(
+            go.Scatter(
+                x=xs,
+                y=lows,
+                name=band,
+                legendgroup=name,
+                showlegend=False,
+                mode="lines",
+                line={"width": 0, "color": colour},
+                fill="tonexty",
+                fillcolor=_translucent(colour),
+                hoverinfo="skip",
+            )
+        )
+        figure.add_trace(
+            go.Scatter(
+                x=xs,
+                y=ys,
+                name=name,
+                legendgroup=name,
+                mode="lines+markers",
+                line={"color": colour, "width": 3, "dash": "dash" if item.reference else "solid"},
+                marker={"size": 8},
+                customdata=[[*h, lo, hi] for h, lo, hi in zip(hover, lows, highs, strict=True)],
+                hovertemplate=(
+                    "<b>%{fullData.name}</b><br>%{customdata[0]}<br>%{y:.1%} "
+                    "(%{customdata[3]:.1%} – %{customdata[4]:.1%})<br>"
+                    + _(
+                        "n = %(n)s, effective n = %(n_eff)s",
+                        n="%{customdata[1]}",
+                        n_eff="%{customdata[2]}",
+                    )
+                    + "<extra></extra>"
+                ),
+            )
+        )
+    layout = _layout(lang, _("Overall index by wave (bands: 95% CI)"), _("Satisfied"))
+    ordered = sorted(ticks)
+    layout["xaxis"].update(
+        {
+            "type": "date",
+            "tickvals": ordered,
+            "ticktext": [_short_wave(x, lang) for x in ordered],
+            "range": _padded(ordered),
+        }
+    )
+    figure.update_layout(**layout)
+    return html_safe_json(figure)
+
+
+def _short_wave(iso: str, lang: str) -> str:
+    return format_date(date.fromisoformat(iso), "MM/yyyy" if lang == "vi" else "MMM yyyy")
+
+
+def _padded(iso_dates: Sequence[str]) -> list[str]:
+    if not iso_dates:
+        return []
+    first, last = date.fromisoformat(iso_dates[0]), date.fromisoformat(iso_dates[-1])
+    pad = max((last - first) / 10, timedelta(days=20))
+    return [(first - pad).isoformat(), (last + pad).isoformat()]
+
+
+def _translucent(colour: str, alpha: float = 0.18) -> str:
+    red, green, blue = (int(colour[i : i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({red},{green},{blue},{alpha})"
+
+
+def funnel_chart(page: RankingPage, lang: str) -> str:
+    """Units at their effective n against the overall value's 95% and 99.8% limits."""
+    figure = go.Figure()
+    result = page.result
+    if result is None:
+        return html_safe_json(figure)
+    funnel = result.funnel
+    overall = result.overall.value
+    if funnel:
+        grid = funnel["n_eff"]
+        for key, label, dash in (
+            ("upper998", _("Limits (99.8%)"), "dot"),
+            ("lower998", _("Limits (99.8%)"), "dot"),
+            ("upper95", _("Limits (95%)"), "dash"),
+            ("lower95", _("Limits (95%)"), "dash"),
+        ):
+            figure.add_trace(
+                go.Scatter(
+                    x=grid,
+                    y=funnel[key],
+                    name=label,
+                    legendgroup=key[5:],
+                    showlegend=key.startswith("upper"),
+                    mode="lines",
+                    line={"color": REFERENCE_COLOUR, "dash": dash, "width": 1.5},
+                    hoverinfo="skip",
+                )
+            )
+        figure.add_trace(
+            go.Scatter(
+                x=[grid[0], grid[-1]],
+                y=[overall, overall],
+                name=_("Overall: %(unit)s", unit=result.overall_unit.name(lang)),
+                mode="lines",
+                line={"color": "#1b2733", "width": 2},
+                hoverinfo="skip",
+            )
+        )
+    colours = {"above": "#1d6b3a", "below": "#a3271b", "": "#0b5c8a"}
+    for flag, label in (
+        ("above", _("above the overall figure")),
+        ("below", _("below the overall figure")),
+        ("", _("not distinguishable from the overall figure")),
+    ):
+        rows = [row for row in result.rows if row.flag == flag]
+        if not rows:
+            continue
+        figure.add_trace(
+            go.Scatter(
+                x=[row.figure.n_eff for row in rows],
+                y=[row.figure.value for row in rows],
+                text=[row.unit.name(lang) for row in rows],
+                customdata=[[row.rank, row.rank_low, row.rank_high] for row in rows],
+                name=label,
+                mode="markers",
+                marker={"size": 11, "color": colours[flag], "line": {"width": 1, "color": "#fff"}},
+                hovertemplate=(
+                    "<b>%{text}</b><br>%{y:.1%}<br>"
+                    + _("effective n = %(n)s", n="%{x:,.0f}")
+                    + "<br>"
+                    + _(
+                        "rank %(rank)s (%(low)s–%(high)s)",
+                        rank="%{customdata[0]}",
+                        low="%{customdata[1]}",
+                        high="%{customdata[2]}",
+                    )
+                    + "<extra></extra>"
+                ),
+            )
+        )
+    layout = _layout(
+        lang,
+        _("Funnel plot: %(index)s against effective sample size", index=page.index_label),
+        _("Satisfied"),
+    )
+    layout["xaxis"].update({"title": {"text": _("Effective sample size")}})
+    figure.update_layout(**layout)
+    return html_safe_json(figure)
+
+
+def kiosk_charts(monitor: KioskMonitor, lang: str) -> tuple[str, str]:
+    """Daily volume per desk, and each desk's rolling seven-day satisfaction rate."""
+    volume = go.Figure()
+    rate = go.Figure()
+    for number, row in enumerate(monitor.desks):
+        if not row.total and row.last_response is None:
+            continue
+        colour = PALETTE[number % len(PALETTE)]
+        days = [d.day.isoformat() for d in row.days]
+        volume.add_trace(
+            go.Scatter(
+                x=days,
+                y=[d.responses for d in row.days],
+                name=row.desk.name,
+                mode="lines+markers",
+                line={"color": colour, "width": 2},
+                marker={
+                    "size": [12 if d.bursts else 5 for d in row.days],
+                    "symbol": ["x" if d.bursts else "circle" for d in row.days],
+                },
+            )
+        )
+        rate.add_trace(
+            go.Scatter(
+                x=days,
+                y=[
+                    d.rolling_rate if d.rolling_answered >= monitor.min_answers else None
+                    for d in row.days
+                ],
+                name=row.desk.name,
+                mode="lines",
+                line={"color": colour, "width": 2},
+                customdata=[d.rolling_answered for d in row.days],
+                hovertemplate="%{y:.1%} (n = %{customdata})",
+            )
+        )
+    tick = "%d/%m" if lang == "vi" else "%b %d"
+    volume_layout = _layout(
+        lang, _("Responses per day (× marks a day with a flagged burst)"), _("Responses"), False
+    )
+    volume_layout["xaxis"].update({"type": "date", "tickformat": tick})
+    volume.update_layout(**volume_layout)
+    rate_layout = _layout(lang, _("Satisfied over the last seven days, by desk"), _("Satisfied"))
+    rate_layout["xaxis"].update({"type": "date", "tickformat": tick})
+    rate.update_layout(**rate_layout)
+    return html_safe_json(volume), html_safe_json(rate)

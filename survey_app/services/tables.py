@@ -1,0 +1,52 @@
+"""Tables of the dashboard as CSV and XLSX downloads.
+
+CSV is UTF-8 with a byte-order mark (so spreadsheet programs read Vietnamese
+correctly), comma-separated, with plain machine numbers (decimal point); XLSX keeps
+numbers as numbers, with a one-decimal format on percentage columns.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from openpyxl import Workbook
+from openpyxl.styles import Font
+
+from survey_app.services.dashboard import Table
+
+CSV_MIMETYPE = "text/csv; charset=utf-8"
+XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+INVALID_SHEET_CHARACTERS = set("\\/?*[]:")
+
+
+def to_csv(table: Table) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(table.headers)
+    for row in table.rows:
+        writer.writerow(["" if value is None else value for value in row])
+    return buffer.getvalue().encode("utf-8-sig")
+
+
+def to_xlsx(table: Table) -> bytes:
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = (
+        "".join(c for c in table.title if c not in INVALID_SHEET_CHARACTERS)[:31] or "Table"
+    )
+    sheet.append(list(table.headers))
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    for row in table.rows:
+        sheet.append([value for value in row])
+    for column in table.percent_columns:
+        for (cell,) in sheet.iter_rows(min_row=2, min_col=column + 1, max_col=column + 1):
+            cell.number_format = "0.0"
+    for index, header in enumerate(table.headers, start=1):
+        letter = sheet.cell(row=1, column=index).column_letter
+        sheet.column_dimensions[letter].width = max(10, min(40, len(str(header)) + 2))
+    sheet.freeze_panes = "A2"
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()

@@ -1,0 +1,432 @@
+"""The leaders' dashboard (test client): scope on every route, numbers equal to the
+services' figures, downloads, formats in Vietnamese and English, "not enough data"."""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import json
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from openpyxl import load_workbook
+from sqlalchemy import func, select
+
+from analysis.indices import difference
+from survey_app.extensions import db
+from survey_app.models import Desk, Response, Role, Unit, Wave
+from survey_app.services import accounts, comparisons, dashboard, indices
+from survey_app.services.indices import DomainKey
+
+PASSWORD = "correct-horse-battery"
+
+# Every dashboard page and download, each with a query that names something outside
+# the scope of a leader of Hoàng Mai town (NA-HM).
+OUTSIDE_SCOPE = [
+    "/dashboard/?unit=QNG",
+    "/dashboard/?units=QNG-STP",
+    "/dashboard/unit/QNG",
+    "/dashboard/unit/HM-QT?wave=QN-2022",
+    "/dashboard/ranking?unit=QNG",
+    "/dashboard/compare?unit_a=QNG-STP",
+    "/dashboard/compare?mode=units&unit_a=NA-HM&unit_b=QNG-STP&wave_a=QN-2022",
+    "/dashboard/kiosk?unit=QNG",
+    "/dashboard/download/overview.csv?unit=QNG",
+    "/dashboard/download/unit.csv?unit=QNG",
+    "/dashboard/download/unit.xlsx?unit=QNG-BS",
+    "/dashboard/download/ranking.csv?unit=QNG",
+    "/dashboard/download/compare.xlsx?unit_a=QNG",
+    "/dashboard/download/kiosk.csv?unit=QNG",
+]
+IN_SCOPE = [
+    "/dashboard/",
+    "/dashboard/unit/NA-HM",
+    "/dashboard/ranking",
+    "/dashboard/compare",
+    "/dashboard/kiosk",
+    "/dashboard/download/unit.csv?unit=HM-QT",
+]
+
+
+def text_of(response: Any) -> str:
+    """The page's text with entities decoded (``p &lt; 0,001`` reads ``p < 0,001``)."""
+    return html.unescape(response.get_data(as_text=True))
+
+
+def login(client: FlaskClient, role: Role = Role.LEADER, unit: str | None = "NA-HM") -> None:
+    name = f"{role.value}_{unit or 'all'}".lower()
+    accounts.create_user(name, PASSWORD, role, unit)
+    response = client.post("/auth/login", data={"username": name, "password": PASSWORD})
+    assert response.status_code == 302
+
+
+def unit(code: str) -> Unit:
+    return db.session.scalar(select(Unit).where(Unit.code == code))
+
+
+def wave(code: str) -> Wave:
+    return db.session.scalar(select(Wave).where(Wave.code == code))
+
+
+def read_csv(response: Any) -> list[list[str]]:
+    assert response.status_code == 200
+    assert response.mimetype == "text/csv"
+    body = response.get_data()
+    assert body.startswith("\ufeff".encode())  # spreadsheet programs read UTF-8
+    return list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
+
+
+def plotly_figure(page: str, chart_id: str) -> dict[str, Any]:
+    match = re.search(
+        rf'<script type="application/json" id="{chart_id}-data">(.*?)</script>', page, re.S
+    )
+    assert match, chart_id
+    return json.loads(match.group(1))
+
+
+# ----------------------------------------------------------------------------- access
+
+
+def test_anonymous_and_kiosk_users_are_refused_everywhere(client: FlaskClient) -> None:
+    paths = [p.split("?")[0] for p in IN_SCOPE] + ["/dashboard/download/kiosk.xlsx"]
+    for path in paths:
+        response = client.get(path)
+        assert response.status_code == 302 and "/auth/login" in response.headers["Location"]
+    login(client, Role.KIOSK, None)
+    for path in paths:
+        assert client.get(path).status_code == 403, path
+
+
+def test_empty_platform_shows_an_empty_dashboard(client: FlaskClient) -> None:
+    login(client, Role.ADMIN, None)
+    assert "Chưa có đơn vị nào" in text_of(client.get("/dashboard/"))
+    assert client.get("/dashboard/download/overview.csv").status_code == 404
+
+
+def test_plotly_is_served_by_the_app_with_cache_headers(client: FlaskClient) -> None:
+    import plotly
+
+    response = client.get(f"/assets/plotly.min.js?v={plotly.__version__}")
+    assert response.status_code == 200
+    assert response.mimetype == "text/javascript"
+    assert response.cache_control.max_age == 365 * 24 * 3600
+    assert response.cache_control.public
+    assert b"plotly" in response.get_data()[:2000].lower()
+    again = client.get("/assets/plotly.min.js", headers={"If-None-Match": response.headers["ETag"]})
+    assert again.status_code == 304
+
+
+@pytest.mark.demo
+def test_a_leader_is_refused_outside_their_scope_on_every_route(client: FlaskClient) -> None:
+    login(client)
+    for path in OUTSIDE_SCOPE:
+        response = client.get(path)
+        assert response.status_code in (403, 404), path
+        body = text_of(response) if response.mimetype == "text/html" else ""
+        assert "Quảng Ngãi" not in body and "Sở Tư pháp" not in body, path
+    assert client.get("/dashboard/unit/NO-SUCH-UNIT").status_code == 404
+    assert client.get("/dashboard/download/nothing.csv").status_code == 404
+    assert client.get("/dashboard/download/kiosk.pdf").status_code == 404
+    for path in IN_SCOPE:
+        response = client.get(path)
+        assert response.status_code == 200, path
+        body = response.get_data().decode("utf-8-sig")
+        assert "Quảng Ngãi" not in body and "Sở Tư pháp" not in body, path
+
+
+# ----------------------------------------------------------------------------- overview
+
+
+@pytest.mark.demo
+def test_overview_numbers_equal_the_index_service(app: Flask, client: FlaskClient) -> None:
+    login(client)
+    town = unit("NA-HM")
+    waves = [wave(c) for c in ("HM-2017", "HM-2018-05", "HM-2018-12")]
+    page = text_of(client.get("/dashboard/?units=HM-QT"))
+    with app.test_request_context("/?lang=vi"):
+        result = indices.compute(waves, [town])
+        latest = result.figure(DomainKey(town.id, waves[-1].id))
+        step = comparisons.change(town, waves[1], waves[2])
+        expected = [
+            dashboard.fmt_pct(latest.value),
+            dashboard.fmt_pct(latest.ci_low),
+            dashboard.fmt_pct(latest.ci_high),
+            step.sentence(),
+        ]
+    for text in expected:
+        assert text in page
+    assert "n = 480" in page and "suy luận theo thiết kế mẫu" in page
+    assert "suy luận theo mô hình" in page  # the kiosk feedback card says so
+    figure = plotly_figure(page, "trend-chart")
+    names = [trace["name"] for trace in figure["data"]]
+    assert "Thị xã Hoàng Mai" in names and "Phường Quỳnh Thiện" in names
+    line = next(t for t in figure["data"] if t["name"] == "Thị xã Hoàng Mai")
+    assert line["y"] == pytest.approx(
+        [result.figure(DomainKey(town.id, w.id)).value for w in waves]
+    )
+    assert figure["layout"]["separators"] == ",."
+    assert 'src="/assets/plotly.min.js?v=' in page and "<script>" not in page
+
+
+@pytest.mark.demo
+def test_latest_changes_equal_comparisons_change(app: Flask) -> None:
+    town, ward = unit("NA-HM"), unit("HM-QT")
+    before, after = wave("HM-2018-05"), wave("HM-2018-12")
+    with app.test_request_context("/?lang=vi"):
+        app.config["MIN_EFFECTIVE_N"] = 1
+        app.config["MAX_CI_HALF_WIDTH"] = 100
+        lines = {c.unit.code: c for c in dashboard.latest_changes([town, ward], before, after)}
+        for code in ("NA-HM", "HM-QT"):
+            one = comparisons.change(unit(code), before, after)
+            assert lines[code].difference.value == pytest.approx(one.difference.value, abs=1e-12)
+            assert lines[code].difference.se == pytest.approx(one.difference.se, rel=1e-9)
+            assert lines[code].difference.p_value == pytest.approx(one.difference.p_value)
+            assert lines[code].sentence() == one.sentence()
+
+
+@pytest.mark.demo
+def test_trend_download_csv_and_xlsx_hold_the_same_figures(app: Flask, client: FlaskClient) -> None:
+    login(client)
+    town = unit("NA-HM")
+    waves = [wave(c) for c in ("HM-2017", "HM-2018-05", "HM-2018-12")]
+    result = indices.compute(waves, [town])
+    rows = read_csv(client.get("/dashboard/download/overview.csv"))
+    assert rows[0][:4] == ["Đơn vị", "Đợt", "Chỉ số (%)", "Cận dưới KTC 95%"]
+    assert [r[1] for r in rows[1:]] == [w.name_vi for w in waves]
+    for row, w in zip(rows[1:], waves, strict=True):
+        figure = result.figure(DomainKey(town.id, w.id))
+        assert float(row[2]) == round(figure.value * 100, 2)
+        assert float(row[3]) == round(figure.ci_low * 100, 2)
+        assert int(row[5]) == figure.n
+    response = client.get("/dashboard/download/overview.xlsx?lang=en")
+    assert response.headers["Content-Disposition"].endswith('.xlsx"')
+    sheet = load_workbook(io.BytesIO(response.get_data())).active
+    values = list(sheet.values)
+    assert values[0][:3] == ("Unit", "Wave", "Index (%)")
+    assert [v[1] for v in values[1:]] == [w.name_en for w in waves]
+    assert values[3][2] == round(result.figure(DomainKey(town.id, waves[2].id)).value * 100, 2)
+
+
+@pytest.mark.demo
+def test_formats_follow_the_language(app: Flask, client: FlaskClient) -> None:
+    login(client)
+    town, latest = unit("NA-HM"), wave("HM-2018-12")
+    value = indices.compute([latest], [town]).figure(DomainKey(town.id, latest.id)).value
+    points = f"{value * 100:.1f}"
+    vi = text_of(client.get("/dashboard/?lang=vi"))
+    assert points.replace(".", ",") + "%" in vi and "03/12/2018" in vi
+    en = text_of(client.get("/dashboard/?lang=en"))
+    assert points + "%" in en and "Dec 3, 2018" in en and "Latest results" in en
+    assert plotly_figure(en, "trend-chart")["layout"]["separators"] == ".,"
+
+
+# ----------------------------------------------------------------------------- drill-down
+
+
+@pytest.mark.demo
+def test_drill_down_with_breadcrumbs_filters_and_not_enough_data(client: FlaskClient) -> None:
+    accounts.create_user("ward_leader", PASSWORD, Role.LEADER, "HM-QT")
+    login(client)
+    page = text_of(client.get("/dashboard/unit/NA-HM?wave=HM-2018-12"))
+    assert 'href="/dashboard/unit/HM-QT?wave=HM-2018-12' in page
+    ward_page = text_of(client.get("/dashboard/unit/HM-QT?wave=HM-2018-12"))
+    assert 'aria-label="Cấp đơn vị"' in ward_page
+    assert '<a href="/dashboard/unit/NA-HM">Thị xã Hoàng Mai</a>' in ward_page
+    assert "Tỉnh Nghệ An" not in ward_page  # above the leader's scope: not a crumb
+    ward, latest = unit("HM-QT"), wave("HM-2018-12")
+    figure = indices.compute([latest], [ward]).figure(DomainKey(ward.id, latest.id))
+    assert not figure.reportable  # 48 answers in 4 groups: the CI is too wide
+    overall_row = re.search(r'<tr class="overall">(.*?)</tr>', ward_page, re.S).group(1)
+    satisfied_cell = re.findall(r"<td>(.*?)</td>", overall_row, re.S)[0]
+    assert "chưa đủ dữ liệu" in satisfied_cell and "%" not in satisfied_cell
+    assert '<td class="num">48</td>' in overall_row  # n is still stated
+    rows = read_csv(client.get("/dashboard/download/unit.csv?unit=HM-QT&wave=HM-2018-12"))
+    assert rows[1][2] == "" and rows[1][-1] == "chưa đủ dữ liệu" and rows[1][5] == "48"
+    field_code = "HT"
+    filtered = client.get(f"/dashboard/unit/NA-HM?wave=HM-2018-12&field={field_code}")
+    assert filtered.status_code == 200 and "selected>Tư pháp" in text_of(filtered)
+    assert client.get("/dashboard/unit/NA-HM?field=nope").status_code == 404
+    assert client.get("/dashboard/unit/NA-HM?channel=fax").status_code == 404
+    kiosk = text_of(client.get("/dashboard/unit/NA-HM?channel=kiosk"))
+    assert "suy luận theo mô hình" in kiosk
+
+
+@pytest.mark.demo
+def test_field_filter_equals_the_service(app: Flask, client: FlaskClient) -> None:
+    from survey_app.models import ProcedureField
+
+    login(client)
+    town, latest = unit("NA-HM"), wave("HM-2018-12")
+    land = db.session.scalar(select(ProcedureField).where(ProcedureField.code == "DD"))
+    figure = indices.compute([latest], [town], field_id=land.id).figure(
+        DomainKey(town.id, latest.id)
+    )
+    rows = read_csv(client.get("/dashboard/download/unit.csv?unit=NA-HM&wave=HM-2018-12&field=DD"))
+    assert int(rows[1][5]) == figure.n
+    if figure.reportable:
+        assert float(rows[1][2]) == round(figure.value * 100, 2)
+
+
+@pytest.fixture
+def strict_rule(app_config: dict[str, Any]) -> None:
+    app_config["MIN_EFFECTIVE_N"] = 100000
+
+
+@pytest.mark.demo
+def test_reporting_rule_setting_hides_every_figure(strict_rule: None, client: FlaskClient) -> None:
+    login(client)
+    page = text_of(client.get("/dashboard/"))
+    assert page.count("chưa đủ dữ liệu") >= 6
+    assert not re.search(r"<strong class=\"figure\">", page)
+    rows = read_csv(client.get("/dashboard/download/overview.csv"))
+    assert all(row[2] == "" and row[-1] == "chưa đủ dữ liệu" for row in rows[1:])
+
+
+# ----------------------------------------------------------------------------- ranking
+
+
+@pytest.mark.demo
+def test_quang_ngai_ranking_page(app: Flask, client: FlaskClient) -> None:
+    login(client, unit="QNG")
+    page = text_of(client.get("/dashboard/ranking?unit=QNG&group=department&wave=QN-2022"))
+    province = unit("QNG")
+    departments = [u for u in dashboard.children(province) if u.kind.value == "department"]
+    with app.test_request_context("/?lang=vi"):
+        result = comparisons.ranking(
+            departments, wave("QN-2022"), province, previous_wave=wave("QN-2021")
+        )
+    labour = next(r for r in result.rows if r.unit.code == "QNG-SLDTBXH")
+    row = re.search(r'<tr data-unit="QNG-SLDTBXH">(.*?)</tr>', page, re.S).group(1)
+    assert f'<td class="num rank">{labour.rank}</td>' in row
+    assert f"{labour.rank_low}–{labour.rank_high}" in row
+    assert f"▲ {labour.rank_change}" in row and f"trước là {labour.previous_rank}" in row
+    assert "hiệu chỉnh so sánh bội theo phương pháp Holm" in page
+    sentence = (
+        f"Sở Lao động – Thương binh và Xã hội tăng từ hạng {labour.previous_rank} "
+        f"lên hạng {labour.rank}; khoảng thứ hạng 95% là {labour.rank_low}–{labour.rank_high}"
+    )
+    risers = [r for r in result.rows if (r.rank_change or 0) >= 3][:4]
+    assert (sentence in page) == (labour in risers)
+    assert 'ul class="highlights"' in page
+    funnel = plotly_figure(page, "funnel-chart")
+    points = [t for t in funnel["data"] if t.get("mode") == "markers"]
+    assert sum(len(t["x"]) for t in points) == len(departments)
+    names = {t["name"] for t in funnel["data"]}
+    assert {"Giới hạn (95%)", "Giới hạn (99,8%)"} <= names
+    upper95 = next(t for t in funnel["data"] if t["name"] == "Giới hạn (95%)")
+    assert upper95["y"] == pytest.approx(result.funnel["upper95"])
+    rows = read_csv(client.get("/dashboard/download/ranking.csv?unit=QNG&wave=QN-2022"))
+    assert len(rows) == len(departments) + 1
+    labour_row = next(r for r in rows if r[4] == "Sở Lao động – Thương binh và Xã hội")
+    assert labour_row[:4] == [
+        str(labour.rank),
+        f"{labour.rank_low}–{labour.rank_high}",
+        str(labour.previous_rank),
+        str(labour.rank_change),
+    ]
+    districts = text_of(client.get("/dashboard/ranking?unit=QNG&group=district&wave=QN-2022"))
+    assert "Huyện Bình Sơn" in districts and "Sở Tư pháp" not in districts
+    assert client.get("/dashboard/ranking?unit=QNG&group=nothing").status_code == 404
+    assert client.get("/dashboard/ranking?unit=QNG&index=aspect:nope").status_code == 404
+
+
+# ----------------------------------------------------------------------------- comparison
+
+
+@pytest.mark.demo
+def test_comparison_of_two_waves_and_of_two_units(app: Flask, client: FlaskClient) -> None:
+    login(client)
+    town = unit("NA-HM")
+    page = text_of(
+        client.get("/dashboard/compare?mode=waves&unit_a=NA-HM&wave_a=HM-2017&wave_b=HM-2018-05")
+    )
+    with app.test_request_context("/?lang=vi"):
+        step = comparisons.change(town, wave("HM-2017"), wave("HM-2018-05"))
+        assert step.sentence() in page
+        assert dashboard.fmt_points(step.difference.value) in page
+        assert dashboard.fmt_p(step.difference.p_value) in page
+    a, b, latest = unit("HM-QT"), unit("HM-MH"), wave("HM-2018-12")
+    app.config["MIN_EFFECTIVE_N"] = 1
+    app.config["MAX_CI_HALF_WIDTH"] = 100
+    page = text_of(
+        client.get("/dashboard/compare?mode=units&unit_a=HM-QT&unit_b=HM-MH&wave_a=HM-2018-12")
+    )
+    result = indices.compute([latest], [a, b])
+    cov = result.covariance()
+    fa = result.figure(DomainKey(a.id, latest.id))
+    fb = result.figure(DomainKey(b.id, latest.id))
+    i, j = result.domains.index(fa.domain), result.domains.index(fb.domain)
+    diff = difference(fa.value, fb.value, cov[i, i], cov[j, j], cov[i, j], df=min(fa.df, fb.df))
+    with app.test_request_context("/?lang=vi"):
+        assert dashboard.fmt_points(diff.value) in page
+        assert dashboard.fmt_p(diff.p_value) in page
+        assert (
+            dashboard.units_sentence("Phường Quỳnh Thiện", "Phường Mai Hùng", diff, "rate") in page
+        )
+    rows = read_csv(
+        client.get(
+            "/dashboard/download/compare.csv?mode=units&unit_a=HM-QT&unit_b=HM-MH&wave_a=HM-2018-12"
+        )
+    )
+    assert float(rows[-1][2]) == round(diff.value * 100, 2)
+    same = text_of(
+        client.get("/dashboard/compare?mode=units&unit_a=HM-QT&unit_b=HM-QT&wave_a=HM-2018-12")
+    )
+    assert "Hãy chọn hai đơn vị khác nhau." in same
+    mixed = text_of(
+        client.get(
+            "/dashboard/compare?mode=waves&unit_a=NA-HM&wave_a=HM-2018-12&wave_b=" + _kiosk_wave()
+        )
+    )
+    assert "Không thể so sánh" in mixed  # field survey and kiosk feedback are never pooled
+
+
+def _kiosk_wave() -> str:
+    return db.session.scalar(select(Wave.code).where(Wave.code.like("KIOSK-NA-%")))
+
+
+# ----------------------------------------------------------------------------- kiosk monitor
+
+
+@pytest.mark.demo
+def test_kiosk_monitor_flags_bursts_and_silent_desks(app: Flask, client: FlaskClient) -> None:
+    login(client)
+    page = text_of(client.get("/dashboard/kiosk"))
+    stopped = re.search(r'id="stopped-alert">(.*?)</div>', page, re.S).group(1)
+    assert "Xã Quỳnh Trang" in stopped and "Phường Quỳnh Dị" not in stopped
+    bursts = re.search(r'id="burst-alert">(.*?)</div>', page, re.S).group(1)
+    assert "Phường Quỳnh Dị" in bursts and "8 phiếu gửi dồn dập" in bursts
+    assert "Sở Lao động" not in page  # another province's desks
+    start = datetime.now(UTC).date() - timedelta(days=dashboard.MONITOR_DAYS - 1)
+    desk = db.session.scalar(select(Desk).where(Desk.code == "Q-HM-QD"))
+    expected = db.session.scalar(
+        select(func.count())
+        .select_from(Response)
+        .where(
+            Response.desk_id == desk.id,
+            Response.submitted_at >= datetime.combine(start, datetime.min.time(), tzinfo=UTC),
+        )
+    )
+    rows = read_csv(client.get("/dashboard/download/kiosk.csv"))
+    row = next(r for r in rows if r[0] == desk.name)
+    assert int(row[2]) == expected and row[5] == "8" and row[7] == "đang gửi"
+    silent = next(r for r in rows if r[1] == "Xã Quỳnh Trang")
+    assert silent[7] == "đã ngừng gửi"
+    volume = plotly_figure(page, "volume-chart")
+    assert desk.name in [t["name"] for t in volume["data"]]
+    trace = next(t for t in volume["data"] if t["name"] == desk.name)
+    assert sum(trace["y"]) == expected
+
+
+@pytest.mark.demo
+def test_an_admin_sees_every_province(client: FlaskClient) -> None:
+    login(client, Role.ADMIN, None)
+    page = text_of(client.get("/dashboard/"))
+    assert '<option value="QNG"' in page and '<option value="NA"' in page
+    assert client.get("/dashboard/?unit=QNG").status_code == 200
+    assert client.get("/dashboard/kiosk?unit=QNG").status_code == 200
