@@ -1,0 +1,93 @@
+"""Write the README screenshots of the leaders' dashboard.
+
+    .venv/bin/python docs/make_dashboard_screenshots.py
+
+Seeds the simulated demo (``flask demo seed``) into a throwaway SQLite database in a
+temporary folder, starts the app, logs in as a leader and photographs, in Debian's
+headless Chromium at 1280 pixels wide:
+
+- ``docs/screenshots/dashboard.png``: the overview of Hoàng Mai town (leader scoped to
+  NA-HM) with two wards added to the trend chart;
+- ``docs/screenshots/ranking.png``: the ranking of Quảng Ngãi's departments in 2022
+  against 2021 (leader scoped to QNG), with the funnel plot.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import threading
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "docs" / "screenshots"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
+PASSWORD = "screenshots-only-password"
+
+
+def main() -> None:
+    sys.path.insert(0, str(ROOT))
+    from flask_migrate import upgrade
+    from playwright.sync_api import Page, sync_playwright
+    from werkzeug.serving import make_server
+
+    from survey_app import create_app
+    from survey_app.extensions import db
+    from survey_app.models import Role
+    from survey_app.services import accounts
+
+    with tempfile.TemporaryDirectory() as folder:
+        os.environ["SURVEY_INSTANCE_PATH"] = folder
+        app = create_app(
+            {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder}/shots.sqlite3",
+             "SECRET_KEY": "screenshots-only", "RATELIMIT_ENABLED": False}
+        )  # fmt: skip
+        with app.app_context():
+            upgrade()
+            result = app.test_cli_runner().invoke(
+                args=["demo", "seed", "--credentials", f"{folder}/credentials.txt"]
+            )
+            if result.exit_code != 0:
+                raise SystemExit(result.output)
+            accounts.create_user("town_leader", PASSWORD, Role.LEADER, "NA-HM")
+            accounts.create_user("province_leader", PASSWORD, Role.LEADER, "QNG")
+            db.session.remove()
+        server = make_server("127.0.0.1", 0, app, threaded=True)
+        url = f"http://127.0.0.1:{server.server_port}"
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+
+        def login(page: Page, username: str) -> None:
+            page.goto(f"{url}/auth/login")
+            page.fill("input[name=username]", username)
+            page.fill("input[name=password]", PASSWORD)
+            page.click("button[type=submit]")
+
+        try:
+            with sync_playwright() as playwright:
+                browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+                size = {"width": 1280, "height": 900}
+                town = browser.new_page(locale="vi-VN", viewport=size)
+                login(town, "town_leader")
+                town.goto(f"{url}/dashboard/?units=HM-QT&units=HM-QTr")
+                town.wait_for_selector("#trend-chart .main-svg")
+                town.wait_for_timeout(500)
+                town.screenshot(path=str(OUT / "dashboard.png"), full_page=True)
+                province = browser.new_page(locale="vi-VN", viewport=size)
+                login(province, "province_leader")
+                province.goto(f"{url}/dashboard/ranking?unit=QNG&group=department&wave=QN-2022")
+                province.wait_for_selector("#funnel-chart .main-svg")
+                province.wait_for_timeout(500)
+                province.screenshot(path=str(OUT / "ranking.png"), full_page=True)
+                browser.close()
+        finally:
+            server.shutdown()
+            with app.app_context():
+                db.engine.dispose()
+    print(f"wrote {OUT / 'dashboard.png'} and {OUT / 'ranking.png'}")
+
+
+if __name__ == "__main__":
+    main()
