@@ -90,6 +90,10 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(phone.bp)
     app.register_blueprint(admin_desks.bp)
     app.register_blueprint(api.bp)
+    from survey_app.blueprints import data, scorecard
+
+    app.register_blueprint(scorecard.bp)
+    app.register_blueprint(data.bp)
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -1,0 +1,131 @@
+"""Survey teams' data pages: paper-form templates and import, microdata export."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileAllowed, FileField, FileRequired
+from sqlalchemy import select
+from werkzeug.utils import secure_filename
+from werkzeug.wrappers import Response
+
+from survey_app import questionnaire as spec
+from survey_app.access import role_required
+from survey_app.extensions import db
+from survey_app.i18n import current_lang
+from survey_app.models import Questionnaire, Role, Wave
+from survey_app.services import export, paper_import
+from survey_app.services import questionnaires as questionnaire_service
+
+bp = Blueprint("data", __name__, url_prefix="/analyst/data")
+DATA_ROLES = (Role.ANALYST, Role.ADMIN)
+
+
+class ImportForm(FlaskForm):
+    file = FileField(
+        _l("Filled-in entry template (XLSX or CSV)"),
+        validators=[
+            FileRequired(),
+            FileAllowed(["xlsx", "csv"], _l("Upload an XLSX or CSV file.")),
+        ],
+    )
+
+
+def _index_page(form: ImportForm, report: paper_import.ImportReport | None = None) -> str:
+    questionnaires = db.session.scalars(
+        select(Questionnaire).order_by(Questionnaire.slug, Questionnaire.version.desc())
+    ).all()
+    return render_template(
+        "data/index.html",
+        form=form,
+        report=report,
+        questionnaires=questionnaires,
+        waves=export.visible_waves(current_user),
+    )
+
+
+@bp.get("/")
+@role_required(*DATA_ROLES)
+def index() -> str:
+    return _index_page(ImportForm())
+
+
+@bp.get("/template/<slug>/v<int:version>.<fmt>")
+@role_required(*DATA_ROLES)
+def template(slug: str, version: int, fmt: str) -> Response:
+    row = questionnaire_service.get(slug, version)
+    if row is None or fmt not in ("xlsx", "csv"):
+        abort(404)
+    definition = spec.Questionnaire.from_dict(row.definition)
+    lang = current_lang()
+    if fmt == "xlsx":
+        content = paper_import.template_xlsx(definition, current_user, lang)
+    else:
+        content = paper_import.template_csv(definition, lang)
+    return _download(content, export.FORMATS[fmt], f"{slug}-v{version}-entry.{fmt}")
+
+
+@bp.post("/import")
+@role_required(*DATA_ROLES)
+def import_paper() -> Response | tuple[str, int]:
+    form = ImportForm()
+    if not form.validate_on_submit():
+        return _index_page(form), 422
+    upload = form.file.data
+    report = paper_import.import_file(
+        secure_filename(upload.filename or "upload") or "upload",
+        upload.read(),
+        current_user,
+        current_lang(),
+    )
+    if not report.ok:
+        return _index_page(ImportForm(formdata=None), report), 422
+    flash(
+        _(
+            "File imported: %(created)s new, %(already)s already stored.",
+            created=report.created,
+            already=report.already,
+        ),
+        "success",
+    )
+    return redirect(url_for("data.index"))
+
+
+def _visible_wave(wave_code: str) -> Wave:
+    wave = db.session.scalar(select(Wave).where(Wave.code == wave_code))
+    if wave is None or not export.can_see_wave(current_user, wave):
+        abort(404)
+    return wave
+
+
+@bp.get("/export/<wave_code>.<fmt>")
+@role_required(*DATA_ROLES)
+def export_wave(wave_code: str, fmt: str) -> Response:
+    if fmt not in export.FORMATS:
+        abort(404)
+    content, mimetype, name = export.export(
+        _visible_wave(wave_code), current_user, fmt, current_lang()
+    )
+    return _download(content, mimetype, name)
+
+
+@bp.get("/export/<wave_code>/codebook.<fmt>")
+@role_required(*DATA_ROLES)
+def export_codebook(wave_code: str, fmt: str) -> Response:
+    if fmt not in export.CODEBOOK_FORMATS:
+        abort(404)
+    content, mimetype, name = export.export(
+        _visible_wave(wave_code), current_user, fmt, current_lang(), codebook=True
+    )
+    return _download(content, mimetype, name)
+
+
+def _download(content: bytes, mimetype: str, name: str) -> Response:
+    return Response(
+        content,
+        mimetype=mimetype,
+        headers={"Content-Disposition": f'attachment; filename="{secure_filename(name)}"'},
+    )
