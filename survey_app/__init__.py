@@ -78,7 +78,7 @@ def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from survey_app.blueprints import admin_desks, api, auth, dashboard, kiosk, main, phone
+    from survey_app.blueprints import admin, admin_desks, api, auth, dashboard, kiosk, main, phone
 
     app.register_blueprint(main.bp)
     app.register_blueprint(auth.bp)
@@ -89,6 +89,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(kiosk.bp)
     app.register_blueprint(phone.bp)
     app.register_blueprint(admin_desks.bp)
+    app.register_blueprint(admin.bp)
     app.register_blueprint(api.bp)
     from survey_app.blueprints import data, scorecard
 

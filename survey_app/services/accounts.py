@@ -29,8 +29,7 @@ def create_user(
     username = username.strip()
     if not username or len(username) > 64:
         raise AccountError("user name must be 1 to 64 characters")
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise AccountError(f"password must be at least {MIN_PASSWORD_LENGTH} characters")
+    password_hash = hash_password(password)
     try:
         role = Role(role)
     except ValueError:
@@ -46,7 +45,7 @@ def create_user(
         unit_id = unit.id
     user = User(
         username=username,
-        password_hash=generate_password_hash(password, method=PASSWORD_METHOD),
+        password_hash=password_hash,
         role=role,
         unit_id=unit_id,
     )
@@ -54,12 +53,18 @@ def create_user(
     db.session.flush()
     audit.record(
         "user.create",
-        username=username,
         target=f"user:{username}",
         details={"role": role.value, "unit": unit_code},
     )
     db.session.commit()
     return user
+
+
+def hash_password(password: str) -> str:
+    """The scrypt hash of ``password``; refuses one shorter than MIN_PASSWORD_LENGTH."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError(f"password must be at least {MIN_PASSWORD_LENGTH} characters")
+    return generate_password_hash(password, method=PASSWORD_METHOD)
 
 
 def authenticate(username: str, password: str) -> User | None:

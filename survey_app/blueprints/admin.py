@@ -1,0 +1,481 @@
+"""Administrators' pages under ``/admin``: units, desks, questionnaires, users and the
+audit log. The desk list, posters, QR codes and kiosk enrolment live in
+``admin_desks`` (``/admin/desks/``); this blueprint adds creating, editing and
+deactivating desks.
+
+Every page is for the admin role; an administrator with a unit scope manages only
+within it (``services.admin`` answers anything outside with 404).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileAllowed, FileField, FileRequired
+from werkzeug.wrappers import Response
+from wtforms import DateField, IntegerField, PasswordField, SelectField, StringField
+from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, Optional
+
+from survey_app.access import role_required
+from survey_app.i18n import current_lang
+from survey_app.models import Role, UnitKind
+from survey_app.services import accounts
+from survey_app.services import admin as admin_service
+from survey_app.services.units import UnitImportError
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+MAX_CSV_BYTES = 1024 * 1024
+T = TypeVar("T")
+
+
+def kind_labels() -> dict[str, str]:
+    return {
+        UnitKind.PROVINCE.value: _("Province"),
+        UnitKind.DISTRICT.value: _("District or town"),
+        UnitKind.COMMUNE.value: _("Commune or ward"),
+        UnitKind.DEPARTMENT.value: _("Department"),
+    }
+
+
+def role_labels() -> dict[str, str]:
+    return {
+        Role.ADMIN.value: _("Administrator"),
+        Role.ANALYST.value: _("Analyst"),
+        Role.LEADER.value: _("Leader"),
+        Role.KIOSK.value: _("Kiosk device"),
+    }
+
+
+class UnitForm(FlaskForm):
+    code = StringField(_l("Code"), validators=[DataRequired(), Length(max=32)])
+    name_vi = StringField(_l("Name in Vietnamese"), validators=[DataRequired(), Length(max=200)])
+    name_en = StringField(_l("Name in English"), validators=[DataRequired(), Length(max=200)])
+    kind = SelectField(_l("Kind"), validators=[DataRequired()])
+    parent = SelectField(_l("Parent unit"), validate_choice=True)
+
+
+class ImportForm(FlaskForm):
+    file = FileField(
+        _l("CSV file"),
+        validators=[FileRequired(), FileAllowed(["csv", "txt"], _l("Choose a CSV file."))],
+    )
+
+
+class DeskForm(FlaskForm):
+    code = StringField(_l("Code"), validators=[DataRequired(), Length(max=32)])
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    unit = SelectField(_l("Unit"), validators=[DataRequired()])
+    timeout = IntegerField(
+        _l("Inactivity timeout (seconds)"),
+        default=60,
+        validators=[DataRequired(), NumberRange(min=10, max=3600)],
+    )
+
+
+class PasswordForm(FlaskForm):
+    password = PasswordField(
+        _l("New password"),
+        validators=[DataRequired(), Length(min=accounts.MIN_PASSWORD_LENGTH, max=256)],
+    )
+    confirm = PasswordField(
+        _l("Repeat the password"),
+        validators=[DataRequired(), EqualTo("password", _l("The passwords do not match."))],
+    )
+
+
+class UserForm(PasswordForm):
+    username = StringField(_l("User name"), validators=[DataRequired(), Length(max=64)])
+    role = SelectField(_l("Role"), validators=[DataRequired()])
+    unit = SelectField(_l("Unit scope"), validate_choice=True)
+
+
+class ActionForm(FlaskForm):
+    """A button that changes something: only its CSRF token is checked."""
+
+
+class AuditFilterForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    action = SelectField(_l("Action"), validate_choice=False)
+    user = StringField(_l("User name"), validators=[Optional(), Length(max=64)])
+    date_from = DateField(_l("From"), validators=[Optional()])
+    date_to = DateField(_l("To"), validators=[Optional()])
+
+
+def _unit_choices(*, none_label: str | None) -> list[tuple[str, str]]:
+    choices = admin_service.unit_choices(current_user, current_lang())
+    if none_label is not None and current_user.unit_id is None:
+        choices.insert(0, ("", none_label))
+    return choices
+
+
+def _attempt(change: Callable[[], T], done: Callable[[T], str], endpoint: str) -> Response | None:
+    """Make a change through the service; on success flash ``done(result)`` and redirect
+    to ``endpoint``, on refusal flash the reason and return None (the form is shown again).
+    """
+    try:
+        result = change()
+    except admin_service.AdminError as error:
+        flash(str(error), "error")
+        return None
+    flash(done(result), "info")
+    return redirect(url_for(endpoint))
+
+
+def _unit_values(form: UnitForm) -> tuple[str, str, str, str]:
+    return (
+        form.name_vi.data or "",
+        form.name_en.data or "",
+        form.kind.data or "",
+        form.parent.data or "",
+    )
+
+
+# --------------------------------------------------------------------------- hub
+
+
+@bp.get("/")
+@role_required(Role.ADMIN)
+def index() -> str:
+    return render_template("admin/index.html")
+
+
+# --------------------------------------------------------------------------- units
+
+
+@bp.get("/units/")
+@role_required(Role.ADMIN)
+def units() -> str:
+    return render_template(
+        "admin/units.html",
+        rows=admin_service.unit_tree(current_user),
+        kinds=kind_labels(),
+        form=ImportForm(),
+        errors=[],
+    )
+
+
+def _unit_form(form: UnitForm) -> UnitForm:
+    form.kind.choices = list(kind_labels().items())
+    form.parent.choices = _unit_choices(none_label=_("(none: a top-level unit)"))
+    return form
+
+
+@bp.route("/units/new", methods=["GET", "POST"])
+@role_required(Role.ADMIN)
+def unit_new() -> Response | str:
+    form = _unit_form(UnitForm(parent=request.args.get("parent", "")))
+    if form.validate_on_submit() and (
+        done := _attempt(
+            lambda: admin_service.create_unit(
+                current_user, form.code.data or "", *_unit_values(form)
+            ),
+            lambda unit: _("Unit %(code)s created.", code=unit.code),
+            "admin.units",
+        )
+    ):
+        return done
+    return render_template("admin/unit_form.html", form=form, unit=None)
+
+
+@bp.route("/units/<code>/edit", methods=["GET", "POST"])
+@role_required(Role.ADMIN)
+def unit_edit(code: str) -> Response | str:
+    try:
+        unit = admin_service.get_unit(current_user, code)
+    except admin_service.OutOfScopeError:
+        abort(404)
+    form = UnitForm(
+        data={
+            "code": unit.code,
+            "name_vi": unit.name_vi,
+            "name_en": unit.name_en,
+            "kind": unit.kind.value,
+            "parent": unit.parent.code if unit.parent else "",
+        }
+        if request.method == "GET"
+        else None
+    )
+    _unit_form(form)
+    if unit.parent is not None and unit.parent.code not in dict(form.parent.choices):
+        # The scope's own unit keeps a parent outside the scope: show it, fixed.
+        form.parent.choices = [(unit.parent.code, unit.parent.name(current_lang()))]
+    form.code.data = unit.code
+    if form.validate_on_submit() and (
+        done := _attempt(
+            lambda: admin_service.update_unit(current_user, unit.code, *_unit_values(form)),
+            lambda saved: _("Unit %(code)s saved.", code=saved.code),
+            "admin.units",
+        )
+    ):
+        return done
+    return render_template("admin/unit_form.html", form=form, unit=unit)
+
+
+def _decode_csv(data: bytes) -> str | None:
+    """The file's text, or None if it is too large or not UTF-8."""
+    if len(data) > MAX_CSV_BYTES:
+        return None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+@bp.post("/units/import")
+@role_required(Role.ADMIN)
+def units_import() -> Response | tuple[str, int]:
+    form = ImportForm()
+    errors: list[Any] = []
+    if form.validate_on_submit():
+        text = _decode_csv(form.file.data.read(MAX_CSV_BYTES + 1))
+        if text is None:
+            flash(_("The file must be a UTF-8 CSV file of at most 1 MB."), "error")
+        else:
+            try:
+                created, updated = admin_service.import_units_csv(current_user, text)
+            except UnitImportError as error:
+                errors = error.errors
+            else:
+                flash(
+                    _("Units imported: %(created)d created, %(updated)d updated.",
+                      created=created, updated=updated),
+                    "info",
+                )  # fmt: skip
+                return redirect(url_for("admin.units"))
+    html = render_template(
+        "admin/units.html",
+        rows=admin_service.unit_tree(current_user),
+        kinds=kind_labels(),
+        form=form,
+        errors=errors,
+    )
+    return html, 422
+
+
+# --------------------------------------------------------------------------- desks
+
+
+def _desk_values(form: DeskForm) -> tuple[str, str, int]:
+    return form.unit.data or "", form.name.data or "", form.timeout.data or 60
+
+
+def _desk_form(form: DeskForm) -> DeskForm:
+    form.unit.choices = _unit_choices(none_label=None)
+    return form
+
+
+@bp.route("/desks/new", methods=["GET", "POST"])
+@role_required(Role.ADMIN)
+def desk_new() -> Response | str:
+    form = _desk_form(DeskForm())
+    if form.validate_on_submit() and (
+        done := _attempt(
+            lambda: admin_service.create_desk(
+                current_user, form.code.data or "", *_desk_values(form)
+            ),
+            lambda desk: _("Desk %(code)s created.", code=desk.code),
+            "admin_desks.index",
+        )
+    ):
+        return done
+    return render_template("admin/desk_form.html", form=form, desk=None)
+
+
+@bp.route("/desks/<code>/edit", methods=["GET", "POST"])
+@role_required(Role.ADMIN)
+def desk_edit(code: str) -> Response | str:
+    try:
+        desk = admin_service.get_desk(current_user, code)
+    except admin_service.OutOfScopeError:
+        abort(404)
+    initial = {
+        "code": desk.code,
+        "name": desk.name,
+        "unit": desk.unit.code,
+        "timeout": desk.inactivity_timeout_s,
+    }
+    form = _desk_form(DeskForm(data=initial if request.method == "GET" else None))
+    form.code.data = desk.code
+    if form.validate_on_submit() and (
+        done := _attempt(
+            lambda: admin_service.update_desk(current_user, desk.code, *_desk_values(form)),
+            lambda saved: _("Desk %(code)s saved.", code=saved.code),
+            "admin_desks.index",
+        )
+    ):
+        return done
+    return render_template("admin/desk_form.html", form=form, desk=desk, action=ActionForm())
+
+
+@bp.post("/desks/<code>/active")
+@role_required(Role.ADMIN)
+def desk_active(code: str) -> Response:
+    """Deactivate (``active=0``) or reactivate (``active=1``) a desk."""
+    form = ActionForm()
+    if not form.validate_on_submit():
+        abort(400)
+    active = request.form.get("active") == "1"
+    try:
+        admin_service.set_desk_active(current_user, code, active)
+    except admin_service.OutOfScopeError:
+        abort(404)
+    if active:
+        flash(_("Desk %(code)s reactivated.", code=code), "info")
+    else:
+        flash(_("Desk %(code)s deactivated.", code=code), "info")
+    return redirect(url_for("admin_desks.index"))
+
+
+# ------------------------------------------------------------------ questionnaires
+
+
+@bp.get("/questionnaires/")
+@role_required(Role.ADMIN)
+def questionnaires() -> str:
+    return render_template(
+        "admin/questionnaires.html",
+        rows=admin_service.list_questionnaires(),
+        form=ActionForm(),
+        problems=[],
+    )
+
+
+@bp.post("/questionnaires/reload")
+@role_required(Role.ADMIN)
+def questionnaires_reload() -> Response | tuple[str, int]:
+    form = ActionForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        report = admin_service.reload_questionnaires(current_user)
+    except admin_service.AdminError as error:
+        html = render_template(
+            "admin/questionnaires.html",
+            rows=admin_service.list_questionnaires(),
+            form=form,
+            problems=str(error).splitlines(),
+        )
+        return html, 422
+    flash(_("Questionnaire files loaded: %(report)s", report="; ".join(report)), "info")
+    return redirect(url_for("admin.questionnaires"))
+
+
+@bp.get("/questionnaires/<slug>/<int:version>")
+@role_required(Role.ADMIN)
+def questionnaire(slug: str, version: int) -> str:
+    try:
+        row, definition = admin_service.questionnaire_definition(slug, version)
+    except admin_service.OutOfScopeError:
+        abort(404)
+    return render_template("admin/questionnaire.html", row=row, q=definition)
+
+
+# --------------------------------------------------------------------------- users
+
+
+@bp.get("/users/")
+@role_required(Role.ADMIN)
+def users() -> str:
+    return render_template(
+        "admin/users.html",
+        users=admin_service.list_users(current_user),
+        roles=role_labels(),
+        form=ActionForm(),
+    )
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+@role_required(Role.ADMIN)
+def user_new() -> Response | str:
+    form = UserForm()
+    form.role.choices = list(role_labels().items())
+    form.unit.choices = _unit_choices(none_label=_("(whole province: no unit scope)"))
+    if form.validate_on_submit() and (
+        done := _attempt(
+            lambda: admin_service.create_user(
+                current_user,
+                form.username.data or "",
+                form.password.data or "",
+                form.role.data or "",
+                form.unit.data or "",
+            ),
+            lambda user: _("User %(name)s created.", name=user.username),
+            "admin.users",
+        )
+    ):
+        return done
+    return render_template("admin/user_form.html", form=form)
+
+
+@bp.route("/users/<int:user_id>/password", methods=["GET", "POST"])
+@role_required(Role.ADMIN)
+def user_password(user_id: int) -> Response | str:
+    try:
+        user = admin_service.get_user(current_user, user_id)
+    except admin_service.OutOfScopeError:
+        abort(404)
+    form = PasswordForm()
+    if form.validate_on_submit() and (
+        done := _attempt(
+            lambda: admin_service.reset_password(current_user, user.id, form.password.data or ""),
+            lambda changed: _("The password of %(name)s was reset.", name=changed.username),
+            "admin.users",
+        )
+    ):
+        return done
+    return render_template("admin/user_password.html", form=form, user=user)
+
+
+@bp.post("/users/<int:user_id>/active")
+@role_required(Role.ADMIN)
+def user_active(user_id: int) -> Response:
+    """Deactivate (``active=0``) or reactivate (``active=1``) an account."""
+    form = ActionForm()
+    if not form.validate_on_submit():
+        abort(400)
+    active = request.form.get("active") == "1"
+    try:
+        done = _attempt(
+            lambda: admin_service.set_user_active(current_user, user_id, active),
+            lambda user: (
+                _("User %(name)s reactivated.", name=user.username)
+                if active
+                else _("User %(name)s deactivated.", name=user.username)
+            ),
+            "admin.users",
+        )
+    except admin_service.OutOfScopeError:
+        abort(404)
+    return done or redirect(url_for("admin.users"))
+
+
+# ----------------------------------------------------------------------- audit log
+
+
+@bp.get("/audit/")
+@role_required(Role.ADMIN)
+def audit() -> str:
+    form = AuditFilterForm(request.args)
+    form.action.choices = [("", _("All actions"))] + [
+        (action, action) for action in admin_service.audit_actions()
+    ]
+    valid = form.validate()
+    page = admin_service.audit_log(
+        current_user,
+        action=form.action.data or "",
+        username=form.user.data or "",
+        date_from=form.date_from.data if valid else None,
+        date_to=form.date_to.data if valid else None,
+        page=request.args.get("page", 1, type=int) or 1,
+    )
+    args = {key: value for key, value in request.args.items() if key not in ("page", "lang")}
+    return render_template("admin/audit.html", form=form, page=page, args=args)
