@@ -1,0 +1,67 @@
+"""Security headers on every response: a Content-Security-Policy and its companions.
+
+The policy allows scripts only from the app itself (no inline scripts, no ``eval``, no
+other origin: nothing is loaded from the internet at run time), forbids framing, and
+lets the kiosk's service worker register from ``/kiosk/sw.js``.
+
+``style-src`` also allows ``'unsafe-inline'``: Plotly's JavaScript sets ``style``
+attributes and injects ``<style>`` elements when it draws a chart, which a strict
+``style-src 'self'`` would block. That relaxation is for styles only; scripts stay
+``'self'``. (The app's own templates use no inline style attributes.) A JSON data
+block (``<script type="application/json">``) is not a script and needs no exception.
+
+``SECURITY_HEADERS`` in the configuration (a mapping) replaces or, with a value of
+``None``, removes any of these headers.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, Response, current_app
+
+CONTENT_SECURITY_POLICY = "; ".join(
+    (
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' data:",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "worker-src 'self'",
+        "manifest-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    )
+)
+
+DEFAULT_HEADERS: dict[str, str] = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "strict-origin-when-cross-origin",
+    "X-Frame-Options": "DENY",
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
+
+
+def headers_for(config: dict[str, Any]) -> dict[str, str | None]:
+    """The headers to set, after the ``SECURITY_HEADERS`` overrides in ``config``."""
+    headers: dict[str, str | None] = dict(DEFAULT_HEADERS)
+    headers.update(config.get("SECURITY_HEADERS") or {})
+    return headers
+
+
+def set_security_headers(response: Response) -> Response:
+    """``after_request`` hook: add the headers unless a view already set them."""
+    for name, value in headers_for(current_app.config).items():
+        if value is None:
+            response.headers.pop(name, None)
+        elif name not in response.headers:
+            response.headers[name] = value
+    return response
+
+
+def register(app: Flask) -> None:
+    app.after_request(set_security_headers)
