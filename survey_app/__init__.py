@@ -42,7 +42,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     register_errorhandlers(app)
     register_commands(app)
     register_template_helpers(app)
+    register_security(app)
     return app
+
+
+def register_security(app: Flask) -> None:
+    from survey_app import security
+
+    security.register(app)
 
 
 def register_extensions(app: Flask) -> None:
