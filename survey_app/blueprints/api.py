@@ -81,7 +81,8 @@ def _reader() -> User:
 
 
 def _answer(build: Callable[[User], dict]) -> tuple[Response, int]:
-    with force_locale(request.args.get("lang") or accept_language()):
+    requested = request.args.get("lang")
+    with force_locale(requested if requested in LANGUAGES else accept_language()):
         try:
             return jsonify(build(_reader())), 200
         except queries.QueryError as error:

@@ -89,8 +89,9 @@ UUID_RE = re.compile(
     r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 )
 DESK_CODE_MAX_LENGTH = 32
-# PostgreSQL refuses NUL in text; no code or slug holds a control character anyway.
-CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
+# PostgreSQL refuses NUL in text and no driver can encode a lone surrogate (JSON allows
+# "\ud800"); no code or slug holds a control character or a surrogate anyway.
+CONTROL_RE = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -499,10 +500,10 @@ def resolve_wave(desk: Desk, questionnaire_id: int, submitted_at: datetime) -> i
     ``submitted_at``. If several do, the one of the most specific unit wins, then the
     latest start.
     """
-    unit = db.session.get(Unit, desk.unit_id)
-    if unit is None:
+    path = db.session.scalar(select(Unit.path).where(Unit.id == desk.unit_id))
+    if path is None:
         return None
-    lineage = [int(part) for part in unit.path.strip("/").split("/") if part.isdigit()]
+    lineage = [int(part) for part in path.strip("/").split("/") if part.isdigit()]
     if desk.unit_id not in lineage:
         lineage.append(desk.unit_id)
     day: date = submitted_at.astimezone(_local_timezone()).date()
@@ -538,16 +539,19 @@ def is_burst(desk_id: int, questionnaire_id: int, answers: dict[str, Any], at: d
         return False
     if count == 1:
         return True
-    rows = db.session.execute(
-        select(Response.answers, Response.submitted_at).where(
-            Response.desk_id == desk_id,
-            Response.questionnaire_id == questionnaire_id,
-            # received_at first: it leads the (desk_id, received_at) index.
-            Response.received_at >= at - window - MAX_CLOCK_SKEW,
-            Response.submitted_at >= at - window,
-            Response.submitted_at <= at + window,
-        )
-    ).all()
+    query = select(Response.answers, Response.submitted_at).where(
+        Response.desk_id == desk_id,
+        Response.questionnaire_id == questionnaire_id,
+        # received_at first: it leads the (desk_id, received_at) index.
+        Response.received_at >= at - window - MAX_CLOCK_SKEW,
+        Response.submitted_at >= at - window,
+        Response.submitted_at <= at + window,
+    )
+    if db.session.get_bind().dialect.name == "postgresql":
+        # JSONB equality is equality of content: only the identical sets come back.
+        # (SQLite compares JSON as text, so there the comparison stays in Python.)
+        query = query.where(Response.answers == answers)
+    rows = db.session.execute(query).all()
     times = [_as_utc(when) for stored, when in rows if stored == answers]
     if len(times) + 1 < count:
         return False
@@ -659,7 +663,10 @@ def _submit(
 
 
 def _authorised(desk: Desk, device_token: str | None) -> bool:
-    return desk_service.desk_for_token(desk.code, device_token or "") is not None
+    """Whether the token is the current device token of this (active) desk."""
+    if desk.token_hash is None or not desk.active:
+        return False
+    return hmac.compare_digest(desk.token_hash, desk_service.hash_token(device_token or ""))
 
 
 def _invalid(errors: list[dict[str, str]]) -> SubmitResult:
@@ -696,7 +703,7 @@ def _store(submission: Submission) -> SubmitResult:
         if is_burst(desk.id, questionnaire.id, submission.answers, submission.submitted_at):
             draft = replace(draft, flag_reason=BURST_FLAG)
     try:
-        outcome, _response = store(draft)
+        outcome, _response = store(draft, looked_up=previous is None)
     except InvalidAnswersError as error:  # answers were cleaned above; kept for safety
         return _invalid([e.to_dict() for e in error.errors])
     except IntegrityError:
