@@ -145,6 +145,18 @@ def _layout(questionnaire: spec.Questionnaire) -> _Layout:
     return _Layout(definition, questionnaire, columns, tuple(formulas))
 
 
+def _waves_layout(waves: Sequence[Wave]) -> _Layout:
+    """The index layout of the latest version of the waves' (one) questionnaire."""
+    questionnaires = {wave.questionnaire_id for wave in waves}
+    rows = list(
+        db.session.scalars(select(Questionnaire).where(Questionnaire.id.in_(questionnaires)))
+    )
+    if len({row.slug for row in rows}) > 1:
+        raise IndexRequestError("the waves use different questionnaires")
+    latest = max(rows, key=lambda row: row.version)
+    return _layout(spec.Questionnaire.from_dict(latest.definition))
+
+
 def _satisfied_levels(layout: _Layout, code: str) -> tuple[int, ...]:
     overall = layout.definition.overall
     if overall.method == "item" and code == overall.item and overall.satisfied_levels:
@@ -253,13 +265,7 @@ def compute(
         )
     kind = kinds.pop()
     questionnaires = {wave.questionnaire_id for wave in waves}
-    rows = list(
-        db.session.scalars(select(Questionnaire).where(Questionnaire.id.in_(questionnaires)))
-    )
-    if len({row.slug for row in rows}) > 1:
-        raise IndexRequestError("the waves use different questionnaires")
-    latest = max(rows, key=lambda row: row.version)
-    layout = _layout(spec.Questionnaire.from_dict(latest.definition))
+    layout = _waves_layout(waves)
     wave_ids = [wave.id for wave in waves]
     schemes = active_schemes(wave_ids)
     scheme_ids = [scheme.id for scheme in schemes.values()]
@@ -502,3 +508,65 @@ def _sufficient_statistics(
         n_domains=len(domains),
     )
     return totals, domains
+
+
+def respondent_values(
+    waves: Sequence[Wave], response_ids: np.ndarray
+) -> tuple[tuple[IndexFormula, ...], np.ndarray]:
+    """Each response's own (unweighted) index item columns, for row-level estimation.
+
+    The row-level twin of the sums :func:`compute` asks the database for: the same
+    coded answers (``answer_values``), satisfied levels and points, so that
+    ``sum_i w_i x_i`` over a wave's rows equals the SQL totals. Used where candidate
+    weights that are not stored yet must be tried (the weighting preview).
+
+    Parameters
+    ----------
+    waves
+        Waves of one questionnaire.
+    response_ids
+        Ids of the responses, sorted ascending; row ``i`` of the result is
+        ``response_ids[i]``.
+
+    Returns
+    -------
+    formulas, values
+        The index formulas (:func:`analysis.indices.build_formulas` order: overall
+        rate first) and an ``n x k`` matrix of the rows' ``S, V, P`` item columns.
+    """
+    layout = _waves_layout(waves)
+    items = {
+        item.id: item.code
+        for item in db.session.scalars(
+            select(QuestionnaireItem).where(
+                QuestionnaireItem.questionnaire_id.in_({w.questionnaire_id for w in waves}),
+                QuestionnaireItem.code.in_(layout.columns.items),
+            )
+        )
+    }
+    ids = np.asarray(response_ids, dtype=np.int64)
+    values = np.zeros((ids.size, layout.columns.width))
+    if not items or not ids.size:
+        return layout.formulas, values
+    query = (
+        select(AnswerValue.response_id, AnswerValue.item_id, AnswerValue.value)
+        .join(Response, Response.id == AnswerValue.response_id)
+        .where(Response.wave_id.in_([w.id for w in waves]), AnswerValue.item_id.in_(list(items)))
+    )
+    answers = np.array(list(db.session.execute(query)), dtype=np.int64).reshape(-1, 3)
+    row = np.searchsorted(ids, answers[:, 0])
+    known = (row < ids.size) & (ids[np.minimum(row, ids.size - 1)] == answers[:, 0])
+    row, item_id, level = row[known], answers[known, 1], answers[known, 2]
+    for this_id, code in items.items():
+        mine = item_id == this_id
+        levels = level[mine]
+        s = layout.columns.column(code, "S")
+        scores = np.array(
+            layout.definition.mean_score.points_for(layout.questionnaire.item(code).scale_size or 5)
+        )
+        inside = (levels >= 1) & (levels <= scores.size)
+        points = np.where(inside, scores[np.clip(levels, 1, scores.size) - 1], 0.0)
+        np.add.at(values[:, s], row[mine], np.isin(levels, _satisfied_levels(layout, code)))
+        np.add.at(values[:, s + 1], row[mine], 1.0)
+        np.add.at(values[:, s + 2], row[mine], points)
+    return layout.formulas, values
