@@ -102,6 +102,10 @@ def register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(scorecard.bp)
     app.register_blueprint(data.bp)
+    from survey_app.blueprints import planner, weights
+
+    app.register_blueprint(weights.bp)
+    app.register_blueprint(planner.bp)
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -1,0 +1,214 @@
+"""The survey team's weighting console: schemes per wave, upload, preview, save, activate.
+
+Analysts and administrators only, and only for waves whose unit lies within their
+scope (another wave is answered 404, as if it did not exist). Views are thin: every
+computation and every write happens in :mod:`survey_app.services.weighting`.
+"""
+
+from __future__ import annotations
+
+import json
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from werkzeug.wrappers import Response as BaseResponse
+
+from survey_app.access import role_required
+from survey_app.forms.weights import ActionForm, PreviewForm, SaveForm
+from survey_app.i18n import current_lang
+from survey_app.models import Role, Wave
+from survey_app.services import target_files
+from survey_app.services import weighting as service
+
+bp = Blueprint("weights", __name__, url_prefix="/analyst/weights")
+
+STAFF = (Role.ANALYST, Role.ADMIN)
+
+
+def _wave(code: str) -> Wave:
+    wave = service.wave_for(current_user, code)
+    if wave is None:
+        abort(404)
+    return wave
+
+
+@bp.get("/")
+@role_required(*STAFF)
+def index() -> str:
+    return render_template("weights/index.html", rows=service.waves_in_scope(current_user))
+
+
+def _page(
+    wave: Wave,
+    sample: service.WaveSample,
+    form: PreviewForm | None = None,
+    *,
+    result: service.Preview | None = None,
+    save_form: SaveForm | None = None,
+    errors: list[service.RowError] | None = None,
+    status: int = 200,
+) -> tuple[str, int]:
+    html = render_template(
+        "weights/wave.html",
+        wave=wave,
+        sample=sample,
+        form=form or PreviewForm(formdata=None),
+        save_form=save_form,
+        schemes=service.list_schemes(wave),
+        history=service.history(wave),
+        result=result,
+        figure=service.histogram(result, sample) if result is not None else None,
+        errors=errors or [],
+        methods=service.METHODS,
+        lang=current_lang(),
+    )
+    return html, status
+
+
+@bp.get("/<code>/")
+@role_required(*STAFF)
+def wave(code: str) -> tuple[str, int]:
+    wave = _wave(code)
+    return _page(wave, service.load_sample(wave))
+
+
+def _spec(form: PreviewForm, targets: service.TargetRows, filename: str) -> service.WeightingSpec:
+    method = form.method.data or ""
+    bounds = None
+    if method.startswith("calibrate") and form.bound_lower.data is not None:
+        bounds = (form.bound_lower.data, form.bound_upper.data)
+    return service.WeightingSpec(
+        method=method,
+        targets=targets,
+        max_iter=form.max_iter.data or 10,
+        epsilon=form.epsilon.data or 1.0,
+        bounds=bounds,
+        trim_lower=form.trim_lower.data,
+        trim_upper=form.trim_upper.data,
+        strict=bool(form.strict.data),
+        filename=filename,
+    )
+
+
+@bp.post("/<code>/preview")
+@role_required(*STAFF)
+def preview(code: str) -> tuple[str, int]:
+    """Check the upload and show what the scheme would be; nothing is stored."""
+    wave = _wave(code)
+    sample = service.load_sample(wave)
+    form = PreviewForm()
+    if not form.validate_on_submit():
+        return _page(wave, sample, form, status=422)
+    upload = form.targets.data
+    try:
+        targets = service.read_targets(upload.read(), upload.filename or "")
+        options = _spec(form, targets, upload.filename or "")
+        result = service.preview(sample, options)
+    except service.WeightingInputError as exc:
+        return _page(wave, sample, form, errors=exc.errors, status=422)
+    save_form = SaveForm(formdata=None, spec=json.dumps(options.to_json(), ensure_ascii=False))
+    return _page(wave, sample, form, result=result, save_form=save_form)
+
+
+@bp.post("/<code>/schemes")
+@role_required(*STAFF)
+def save(code: str) -> BaseResponse | tuple[str, int]:
+    """Store the previewed scheme (recomputed from its inputs) as a new version."""
+    wave = _wave(code)
+    sample = service.load_sample(wave)
+    form = SaveForm()
+    try:
+        options = service.WeightingSpec.from_json(json.loads(form.spec.data or ""))
+    except (json.JSONDecodeError, service.WeightingInputError):
+        abort(400)
+    try:
+        if not form.validate_on_submit():
+            result = service.preview(sample, options)
+            return _page(wave, sample, result=result, save_form=form, status=422)
+        scheme = service.save_scheme(sample, options, form.name.data or "", current_user)
+    except service.WeightingInputError as exc:
+        return _page(wave, sample, errors=exc.errors, status=422)
+    except service.SchemeError as exc:
+        flash(str(exc), "error")
+        result = service.preview(sample, options)
+        return _page(wave, sample, result=result, save_form=form, status=409)
+    flash(
+        _(
+            "Scheme “%(name)s” version %(version)s saved. It is not active yet.",
+            name=scheme.name,
+            version=scheme.version,
+        ),
+        "info",
+    )
+    return redirect(url_for("weights.wave", code=wave.code))
+
+
+@bp.post("/<code>/schemes/<int:scheme_id>/activate")
+@role_required(*STAFF)
+def activate(code: str, scheme_id: int) -> BaseResponse:
+    wave = _wave(code)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        scheme = service.activate(wave, scheme_id, current_user)
+    except service.SchemeError as exc:
+        flash(str(exc), "error")
+    else:
+        flash(
+            _(
+                "Scheme “%(name)s” version %(version)s is now active: every figure of this "
+                "wave uses it.",
+                name=scheme.name,
+                version=scheme.version,
+            ),
+            "info",
+        )
+    return redirect(url_for("weights.wave", code=wave.code))
+
+
+@bp.post("/<code>/deactivate")
+@role_required(*STAFF)
+def deactivate(code: str) -> BaseResponse:
+    wave = _wave(code)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    if service.deactivate(wave, current_user) is not None:
+        flash(_("No scheme is active: this wave's figures use the design weights."), "info")
+    return redirect(url_for("weights.wave", code=wave.code))
+
+
+@bp.get("/<code>/preview")
+@bp.get("/<code>/schemes")
+@role_required(*STAFF)
+def back_to_wave(code: str) -> BaseResponse:
+    """A preview or a refused save is the answer to a POST; asking for it again (the
+    language switch does) leads back to the wave's page."""
+    return redirect(url_for("weights.wave", code=_wave(code).code, **request.args))
+
+
+@bp.get("/<code>/template.<fmt>")
+@role_required(*STAFF)
+def template(code: str, fmt: str) -> Response:
+    """A targets template listing the wave's variables and levels, as CSV or XLSX."""
+    wave = _wave(code)
+    if fmt not in ("csv", "xlsx"):
+        abort(404)
+    layout = request.args.get("layout", "long")
+    if layout not in ("long", "cells"):
+        abort(404)
+    names = [n for n in request.args.getlist("variables") if n]
+    sample = service.load_sample(wave)
+    try:
+        header, rows = service.template_rows(sample, layout, names, current_lang())
+    except service.WeightingInputError as exc:
+        abort(Response("\n".join(e.message for e in exc.errors), 400, mimetype="text/plain"))
+    stem = f"targets-{wave.code}-{layout}"
+    if fmt == "csv":
+        body, mimetype = target_files.to_csv(header, rows), "text/csv; charset=utf-8"
+    else:
+        body = target_files.to_xlsx(header, rows, title=_("Targets"))
+        mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    response = Response(body, mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{stem}.{fmt}"'
+    return response

@@ -1,0 +1,1 @@
+"""WTForms forms of the staff pages. Forms validate input; they never touch the database."""

@@ -1,0 +1,160 @@
+"""Forms of the weighting console and the sample-size planner."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import (
+    BooleanField,
+    Field,
+    HiddenField,
+    IntegerField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
+from wtforms.widgets import TextInput
+
+from survey_app.services.weighting import METHODS
+
+
+class NumberField(Field):
+    """A decimal number typed with a point or a comma (0.5 or 0,5), empty allowed."""
+
+    widget = TextInput()
+
+    def __init__(self, label: Any = None, validators: Any = None, **kwargs: Any) -> None:
+        kwargs.setdefault("render_kw", {"inputmode": "decimal"})
+        super().__init__(label, validators, **kwargs)
+
+    def _value(self) -> str:
+        if self.raw_data:
+            return str(self.raw_data[0])
+        return "" if self.data is None else f"{self.data:g}"
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        self.data = None
+        if not valuelist or not valuelist[0].strip():
+            return
+        text = valuelist[0].strip().replace(" ", "").replace(",", ".")
+        try:
+            value = float(text)
+        except ValueError:
+            raise ValueError(_l("Enter a number, for example 0.5 or 0,5.")) from None
+        if value != value or value in (float("inf"), float("-inf")):
+            raise ValueError(_l("Enter a number, for example 0.5 or 0,5."))
+        self.data = value
+
+
+def _positive(form: FlaskForm, field: Field) -> None:
+    if field.data is not None and field.data <= 0:
+        raise ValidationError(_l("Must be greater than 0."))
+
+
+class PreviewForm(FlaskForm):
+    """Upload targets, choose the method and trimming; the page shows a preview."""
+
+    method = SelectField(
+        _l("Method"),
+        choices=[SelectChoice(value, label) for value, label in METHODS.items()],
+        default="rake",
+    )
+    targets = FileField(
+        _l("Targets, margins or totals (CSV or XLSX)"),
+        validators=[FileRequired(_l("Choose a file."))],
+    )
+    max_iter = IntegerField(
+        _l("Largest number of raking passes"),
+        default=10,
+        validators=[
+            Optional(),
+            NumberRange(1, 1000, _l("Between %(min)s and %(max)s.")),
+        ],
+    )
+    epsilon = NumberField(
+        _l("Raking tolerance (weighted units; below 1: relative to the weight total)"),
+        default=1.0,
+        validators=[Optional(), _positive],
+    )
+    bound_lower = NumberField(_l("Lower bound of the calibration factor"), validators=[Optional()])
+    bound_upper = NumberField(_l("Upper bound of the calibration factor"), validators=[Optional()])
+    trim_lower = NumberField(_l("Lowest weight"), validators=[Optional()])
+    trim_upper = NumberField(_l("Highest weight"), validators=[Optional()])
+    strict = BooleanField(_l("Repeat until every weight lies within the bounds (strict)"))
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        valid = super().validate(extra_validators)
+        if (self.bound_lower.data is None) != (self.bound_upper.data is None):
+            message = _l("Give both bounds, or neither.")
+            self.bound_upper.errors = [*self.bound_upper.errors, message]
+            valid = False
+        return valid
+
+
+class SaveForm(FlaskForm):
+    """Save the previewed scheme under a name (the inputs travel in ``spec``)."""
+
+    name = StringField(
+        _l("Scheme name"),
+        validators=[
+            DataRequired(_l("Give the scheme a name.")),
+            Length(max=120, message=_l("At most %(max)d characters.")),
+        ],
+    )
+    spec = HiddenField(validators=[DataRequired()])
+
+
+class ActionForm(FlaskForm):
+    """A button that changes something: only the CSRF token."""
+
+
+class PlannerForm(FlaskForm):
+    """Sample-size planner (read only, so it travels in the query string)."""
+
+    class Meta:
+        csrf = False
+
+    margin = NumberField(
+        _l("Target margin of error (percentage points)"),
+        default=5.0,
+        validators=[InputRequired(_l("Enter the margin of error.")), _positive],
+    )
+    proportion = NumberField(
+        _l("Expected satisfaction rate (%)"),
+        default=50.0,
+        validators=[InputRequired(_l("Enter the expected rate."))],
+    )
+    deff = NumberField(
+        _l("Design effect"),
+        default=1.5,
+        validators=[InputRequired(_l("Enter the design effect.")), _positive],
+    )
+    level = SelectField(
+        _l("Confidence level"),
+        choices=[SelectChoice(v, f"{float(v):.0%}") for v in ("0.9", "0.95", "0.99")],
+        default="0.95",
+    )
+    units = TextAreaField(
+        _l("Units: one per line, as name, population, planned interviews"),
+        render_kw={"rows": 8},
+    )
+
+    def validate_proportion(self, field: Field) -> None:
+        if field.data is not None and not 0 < field.data < 100:
+            raise ValidationError(_l("Between 0 and 100, exclusive."))
+
+    def validate_margin(self, field: Field) -> None:
+        if field.data is not None and not 0 < field.data < 100:
+            raise ValidationError(_l("Between 0 and 100, exclusive."))
