@@ -35,6 +35,7 @@ import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -312,9 +313,13 @@ class TargetRows:
     refused: tuple[RowError, ...] = ()  # rows that could not be read, with the reason
     refused_labels: tuple[tuple[str, ...], ...] = ()
 
+    @cached_property
+    def _named(self) -> frozenset[tuple[str, ...]]:
+        return frozenset(r.labels for r in self.rows) | frozenset(self.refused_labels)
+
     def names(self, labels: tuple[str, ...]) -> bool:
         """Whether some row, read or refused, names this level or cell."""
-        return any(r.labels == labels for r in self.rows) or labels in self.refused_labels
+        return labels in self._named
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -990,9 +995,10 @@ def _margin_error(sample: WaveSample, checked: _Checked, weights: np.ndarray) ->
         names = list(checked.variables)
         frame = pd.DataFrame({n: sample.values[n] for n in names})
         frame["w"] = weights
-        achieved = frame.groupby(names)["w"].sum().to_dict()
+        sums = frame.groupby(names, sort=False)["w"].sum().to_dict()
+        achieved = {k if isinstance(k, tuple) else (k,): v for k, v in sums.items()}
         for key, target in checked.cells.items():
-            got = float(achieved.get(key, 0.0))
+            got = float(achieved.get(key if isinstance(key, tuple) else (key,), 0.0))
             errors.append(abs(got - target) / target if target else abs(got))
     for name, targets in checked.margins.items():
         codes = sample.values[name]
@@ -1002,9 +1008,7 @@ def _margin_error(sample: WaveSample, checked: _Checked, weights: np.ndarray) ->
     return max(errors)
 
 
-def _margins(
-    sample: WaveSample, checked: _Checked, options: WeightingSpec, weights: np.ndarray
-) -> tuple[MarginRow, ...]:
+def _margins(sample: WaveSample, checked: _Checked, weights: np.ndarray) -> tuple[MarginRow, ...]:
     rows = []
     w0 = sample.design_weights
     for position, name in enumerate(checked.variables):
@@ -1100,7 +1104,7 @@ def preview(sample: WaveSample, options: WeightingSpec) -> Preview:
         weights=weights,
         steps=tuple(s.report for s in steps),
         report=report,
-        margins=_margins(sample, checked, options, weights),
+        margins=_margins(sample, checked, weights),
         headline=headline,
         headline_note=note,
         messages=report.messages,

@@ -269,6 +269,17 @@ def test_poststratify_to_transactions_gives_back_the_design_weights(analyst: Fla
     assert 'data-key="max_margin_error">0.0%<' in page
 
 
+def test_poststratify_with_a_one_variable_cell_table(analyst: FlaskClient) -> None:
+    """A cell table of one variable is the same post-stratification as the long file."""
+    cells = csv_bytes(["unit", "respondents", "target"],
+                      [[code, 48, total] for code, total in transactions().items()])  # fmt: skip
+    page = text_of(upload(analyst, cells, method="poststratify"))
+    design = np.array([r.design_weight for r in responses_in_order()])
+    np.testing.assert_allclose(figure(page)["data"][0]["x"], design, rtol=1e-6)
+    assert 'data-key="max_margin_error">0.0%<' in page
+    assert page.count('data-variable="unit"') == 10
+
+
 def cells_csv() -> tuple[bytes, dict[tuple[str, str], float]]:
     rows = responses_in_order()
     units = np.array([r.unit.code for r in rows], dtype=object)
