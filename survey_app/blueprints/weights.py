@@ -18,8 +18,9 @@ from survey_app.access import role_required
 from survey_app.forms.weights import ActionForm, PreviewForm, SaveForm
 from survey_app.i18n import current_lang
 from survey_app.models import Role, Wave
-from survey_app.services import target_files
+from survey_app.services import tables
 from survey_app.services import weighting as service
+from survey_app.services.dashboard import Table
 
 bp = Blueprint("weights", __name__, url_prefix="/analyst/weights")
 
@@ -203,12 +204,16 @@ def template(code: str, fmt: str) -> Response:
         header, rows = service.template_rows(sample, layout, names, current_lang())
     except service.WeightingInputError as exc:
         abort(Response("\n".join(e.message for e in exc.errors), 400, mimetype="text/plain"))
-    stem = f"targets-{wave.code}-{layout}"
+    table = Table(
+        name=f"targets-{wave.code}-{layout}",
+        title=_("Targets"),
+        headers=tuple(header),
+        rows=tuple(tuple(row) for row in rows),
+    )
     if fmt == "csv":
-        body, mimetype = target_files.to_csv(header, rows), "text/csv; charset=utf-8"
+        body, mimetype = tables.to_csv(table), tables.CSV_MIMETYPE
     else:
-        body = target_files.to_xlsx(header, rows, title=_("Targets"))
-        mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        body, mimetype = tables.to_xlsx(table), tables.XLSX_MIMETYPE
     response = Response(body, mimetype=mimetype)
-    response.headers["Content-Disposition"] = f'attachment; filename="{stem}.{fmt}"'
+    response.headers["Content-Disposition"] = f'attachment; filename="{table.name}.{fmt}"'
     return response

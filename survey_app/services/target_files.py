@@ -1,12 +1,13 @@
-"""Reading uploaded target files (CSV or XLSX) and writing their templates.
+"""Reading uploaded target files (CSV or XLSX).
 
 The formats are those of ``python -m analysis weight`` (:mod:`analysis.cli_weight`):
 
 - *long* (margins and calibration totals): columns ``variable, level, target``;
 - *cells* (post-stratification targets): one column per cell variable and ``target``.
 
-Columns named ``label`` and ``respondents`` (which the templates add to help whoever
-fills them in) are ignored. This module only turns a file into text cells with their
+Columns named ``label`` and ``respondents`` (which the templates of
+:func:`survey_app.services.weighting.template_rows` add to help whoever fills them
+in) are ignored. This module only turns a file into text cells with their
 row numbers; checking them against a wave is :mod:`survey_app.services.weighting`'s
 job. Nothing here touches the database.
 """
@@ -23,8 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask_babel import gettext as _
-from openpyxl import Workbook, load_workbook
-from openpyxl.styles import Font
+from openpyxl import load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
 
 LONG_COLUMNS = ("variable", "level", "target")
@@ -140,34 +140,3 @@ def _read_csv(data: bytes) -> list[Sequence[Any]]:
         return list(csv.reader(io.StringIO(text), delimiter=delimiter, skipinitialspace=True))
     except csv.Error as exc:
         raise FileFormatError(_("The CSV file cannot be read: %(error)s", error=str(exc))) from None
-
-
-# ------------------------------------------------------------------ templates
-
-
-def to_csv(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> bytes:
-    """CSV with a byte-order mark, so that Excel shows Vietnamese letters correctly."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(header)
-    writer.writerows(rows)
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
-
-
-def to_xlsx(header: Sequence[str], rows: Sequence[Sequence[Any]], title: str) -> bytes:
-    """A one-sheet workbook with a bold, frozen header row."""
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = title[:31]
-    sheet.append(list(header))
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    for row in rows:
-        sheet.append(list(row))
-    sheet.freeze_panes = "A2"
-    for index, name in enumerate(header, start=1):
-        width = max([len(str(name))] + [len(str(r[index - 1])) for r in rows[:500]])
-        sheet.column_dimensions[sheet.cell(1, index).column_letter].width = min(width + 2, 60)
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()

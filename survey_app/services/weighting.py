@@ -509,12 +509,26 @@ class _Checked:
     cells: dict[Any, float] = field(default_factory=dict)  # cells layout
 
 
-def _level_names(variable: Variable) -> str:
-    return ", ".join(level.code for level in variable.levels)
+def _unknown_variable(
+    sample: WaveSample, name: str, row: int | None, column: str | None
+) -> RowError:
+    names = ", ".join(v.code for v in sample.variables)
+    message = _(
+        "Unknown variable “%(name)s”. This wave's weighting variables are: %(names)s.",
+        name=name,
+        names=names,
+    )
+    return RowError(row, column, message)
 
 
-def _variable_names(sample: WaveSample) -> str:
-    return ", ".join(v.code for v in sample.variables)
+def _unknown_level(variable: Variable, code: str, row: int, column: str) -> RowError:
+    message = _(
+        "Unknown level “%(level)s” of %(name)s. Its levels are: %(levels)s.",
+        level=code,
+        name=variable.code,
+        levels=", ".join(level.code for level in variable.levels),
+    )
+    return RowError(row, column, message)
 
 
 def _check_long(sample: WaveSample, targets: TargetRows, errors: list[RowError]) -> _Checked:
@@ -524,18 +538,7 @@ def _check_long(sample: WaveSample, targets: TargetRows, errors: list[RowError])
         name, code = row.labels
         variable = sample.variable(name)
         if variable is None:
-            errors.append(
-                RowError(
-                    row.row,
-                    "variable",
-                    _(
-                        "Unknown variable “%(name)s”. This wave's weighting variables are: "
-                        "%(names)s.",
-                        name=name,
-                        names=_variable_names(sample),
-                    ),
-                )
-            )
+            errors.append(_unknown_variable(sample, name, row.row, "variable"))
             continue
         margins.setdefault(name, {})
         if code == "":
@@ -549,18 +552,7 @@ def _check_long(sample: WaveSample, targets: TargetRows, errors: list[RowError])
             continue
         level = variable.level(code)
         if level is None:
-            errors.append(
-                RowError(
-                    row.row,
-                    "level",
-                    _(
-                        "Unknown level “%(level)s” of %(name)s. Its levels are: %(levels)s.",
-                        level=code,
-                        name=name,
-                        levels=_level_names(variable),
-                    ),
-                )
-            )
+            errors.append(_unknown_level(variable, code, row.row, "level"))
         elif (name, code) in seen:
             errors.append(
                 RowError(
@@ -635,18 +627,7 @@ def _check_cells(sample: WaveSample, targets: TargetRows, errors: list[RowError]
     for name in targets.variables:
         variable = sample.variable(name)
         if variable is None:
-            errors.append(
-                RowError(
-                    1,
-                    name,
-                    _(
-                        "Unknown variable “%(name)s”. This wave's weighting variables are: "
-                        "%(names)s.",
-                        name=name,
-                        names=_variable_names(sample),
-                    ),
-                )
-            )
+            errors.append(_unknown_variable(sample, name, 1, name))
         elif variable in variables:
             errors.append(RowError(1, name, _("The column %(name)s appears twice.", name=name)))
         else:
@@ -663,18 +644,7 @@ def _check_cells(sample: WaveSample, targets: TargetRows, errors: list[RowError]
         for variable, code in zip(variables, row.labels, strict=True):
             if variable.level(code) is None:
                 unknown = True
-                errors.append(
-                    RowError(
-                        row.row,
-                        variable.code,
-                        _(
-                            "Unknown level “%(level)s” of %(name)s. Its levels are: %(levels)s.",
-                            level=code,
-                            name=variable.code,
-                            levels=_level_names(variable),
-                        ),
-                    )
-                )
+                errors.append(_unknown_level(variable, code, row.row, variable.code))
         if unknown:
             continue
         cell = _describe_cell(names, row.labels)
@@ -1359,26 +1329,12 @@ def template_rows(
     """
     unknown = [n for n in names if sample.variable(n) is None]
     if unknown:
-        raise WeightingInputError(
-            [
-                RowError(
-                    None,
-                    None,
-                    _(
-                        "Unknown variable “%(name)s”. This wave's weighting variables are: "
-                        "%(names)s.",
-                        name=n,
-                        names=_variable_names(sample),
-                    ),
-                )
-                for n in unknown
-            ]
-        )
+        raise WeightingInputError([_unknown_variable(sample, n, None, None) for n in unknown])
     chosen = [v for v in sample.variables if v.code in names] if names else list(sample.variables)
     if layout == "long":
         header = [*LONG_COLUMNS[:2], "label", "respondents", TARGET]
         rows = [
-            [v.code, level.code, level.label(lang), level.respondents, ""]
+            [v.code, level.code, level.label(lang), level.respondents, None]
             for v in chosen
             for level in v.levels
         ]
@@ -1402,5 +1358,5 @@ def template_rows(
     rows = []
     for combination in itertools.product(*(v.levels for v in chosen)):
         codes = tuple(level.code for level in combination)
-        rows.append([*codes, int(counts.get(codes, 0)), ""])
+        rows.append([*codes, int(counts.get(codes, 0)), None])
     return header, rows
