@@ -2,7 +2,8 @@
 
 Analysts and administrators only, and only for waves whose unit lies within their
 scope (another wave is answered 404, as if it did not exist). Views are thin: every
-computation and every write happens in :mod:`survey_app.services.weighting`.
+computation and every write happens in :mod:`survey_app.services.weighting`. Every
+POST carries the CSRF token, which the app-wide ``CSRFProtect`` checks.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from flask_login import current_user
 from werkzeug.wrappers import Response as BaseResponse
 
 from survey_app.access import role_required
-from survey_app.forms.weights import ActionForm, PreviewForm, SaveForm
+from survey_app.forms.weights import PreviewForm, SaveForm
 from survey_app.i18n import current_lang
 from survey_app.models import Role, Wave
 from survey_app.services import tables
@@ -149,8 +150,6 @@ def save(code: str) -> BaseResponse | tuple[str, int]:
 @role_required(*STAFF)
 def activate(code: str, scheme_id: int) -> BaseResponse:
     wave = _wave(code)
-    if not ActionForm().validate_on_submit():
-        abort(400)
     try:
         scheme = service.activate(wave, scheme_id, current_user)
     except service.SchemeError as exc:
@@ -172,8 +171,6 @@ def activate(code: str, scheme_id: int) -> BaseResponse:
 @role_required(*STAFF)
 def deactivate(code: str) -> BaseResponse:
     wave = _wave(code)
-    if not ActionForm().validate_on_submit():
-        abort(400)
     if service.deactivate(wave, current_user) is not None:
         flash(_("No scheme is active: this wave's figures use the design weights."), "info")
     return redirect(url_for("weights.wave", code=wave.code))

@@ -116,10 +116,6 @@ class SaveForm(FlaskForm):
     spec = HiddenField(validators=[DataRequired()])
 
 
-class ActionForm(FlaskForm):
-    """A button that changes something: only the CSRF token."""
-
-
 class PlannerForm(FlaskForm):
     """Sample-size planner (read only, so it travels in the query string)."""
 
