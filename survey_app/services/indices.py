@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 from flask import current_app
-from sqlalchemy import Float, and_, case, cast, func, literal, or_, select
+from sqlalchemy import Float, and_, case, cast, exists, func, literal, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from analysis.indices import (
@@ -179,15 +179,42 @@ def _with_weights(query, scheme_ids: Sequence[int]):
     )
 
 
-def _design_columns(kind: WaveKind) -> list[ColumnElement]:
-    """The columns that identify stratum and PSU within a wave."""
+@dataclass(frozen=True)
+class _DesignKeys:
+    """Stratum and PSU columns of the responses matching ``condition`` (None: all)."""
+
+    columns: list[ColumnElement]  # labelled "stratum", "psu"
+    group_by: list[ColumnElement]
+    condition: ColumnElement[bool] | None = None
+
+
+def _design_keys(kind: WaveKind, wave_ids: list[int]) -> list[_DesignKeys]:
+    """How stratum and PSU are read from the responses; the queries run once per entry.
+
+    Field surveys group by the plain ``stratum`` and ``psu`` columns, so the planner
+    can estimate the number of groups (with a computed PSU key PostgreSQL expects one
+    group per row and gives up its parallel aggregation). A response recorded without
+    a PSU is its own PSU: those are grouped by response id in a second pass, run only
+    when such responses exist.
+    """
     if kind == WaveKind.FIELD_SURVEY:
-        psu = case((Response.psu.is_(None), cast(Response.id, db.String)), else_=Response.psu)
-        return [Response.stratum.label("stratum"), psu.label("psu")]
-    return [
+        stratum = Response.stratum.label("stratum")
+        with_psu = Response.psu.is_not(None)
+        keys = [_DesignKeys([stratum, Response.psu.label("psu")], [Response.stratum, Response.psu],
+                            with_psu)]  # fmt: skip
+        without_psu = db.session.scalar(
+            select(exists().where(Response.wave_id.in_(wave_ids), Response.psu.is_(None)))
+        )
+        if without_psu:
+            own = cast(Response.id, db.String).label("psu")
+            keys.append(_DesignKeys([stratum, own], [Response.stratum, Response.id],
+                                    Response.psu.is_(None)))  # fmt: skip
+        return keys
+    columns = [
         func.coalesce(Response.desk_id, -Response.unit_id).label("stratum"),
         func.date(Response.submitted_at).label("psu"),
     ]
+    return [_DesignKeys(columns, columns)]
 
 
 def _breakdown_columns(by_field: bool, by_channel: bool) -> list[ColumnElement]:
@@ -342,9 +369,7 @@ def _aggregate(
         )
     }
     weight = _weight_expression(scheme_ids)
-    design = _design_columns(kind)
     breakdown = _breakdown_columns(by_field, by_channel)
-    keys = [Response.wave_id, Response.unit_id, *design, *breakdown]
     # Items that share their satisfied levels (or their points) share one condition, so
     # the usual questionnaire (every item alike) costs the database one IN and one
     # simple CASE per answer row, not a condition per item.
@@ -372,39 +397,50 @@ def _aggregate(
             *((AnswerValue.item_id.in_(ids), scored(s)) for s, ids in by_scores.items()),
             else_=0.0,
         )
-    item_query = (
-        select(
-            *keys,
-            AnswerValue.item_id,
-            func.sum(case((satisfied, weight), else_=0.0)).label("s"),
-            func.sum(weight).label("v"),
-            func.sum(weight * points).label("p"),
-        )
-        .join(AnswerValue, AnswerValue.response_id == Response.id)
-        .where(Response.wave_id.in_(wave_ids), AnswerValue.item_id.in_(list(items)))
-        .group_by(*keys, AnswerValue.item_id)
-    )
-    item_query = filters.apply(_with_weights(item_query, scheme_ids), by_field)
-    respondent_query = (
-        select(
-            *keys,
-            func.count().label("n"),
-            func.sum(weight).label("w"),
-            func.sum(weight * weight).label("w2"),
-        )
-        .where(Response.wave_id.in_(wave_ids))
-        .group_by(*keys)
-    )
-    respondent_query = filters.apply(_with_weights(respondent_query, scheme_ids), by_field)
-    psu_query = (
-        select(Response.wave_id, *design)
-        .where(Response.wave_id.in_(wave_ids))
-        .group_by(Response.wave_id, *design)
-    )
+    item_rows: list = []
+    respondent_rows: list = []
+    psu_rows: list = []
     connection = db.session.connection()  # Core execution: plain tuples, no ORM overhead
-    item_rows = [tuple(row) for row in connection.execute(item_query)]
-    respondent_rows = [tuple(row) for row in connection.execute(respondent_query)]
-    psu_rows = [tuple(row) for row in connection.execute(psu_query)]
+    for design in _design_keys(kind, wave_ids):
+        keys = [Response.wave_id, Response.unit_id, *design.columns, *breakdown]
+        group = [Response.wave_id, Response.unit_id, *design.group_by, *breakdown]
+        where = [Response.wave_id.in_(wave_ids)]
+        if design.condition is not None:
+            where.append(design.condition)
+        item_query = (
+            select(
+                *keys,
+                AnswerValue.item_id,
+                func.sum(case((satisfied, weight), else_=0.0)).label("s"),
+                func.sum(weight).label("v"),
+                func.sum(weight * points).label("p"),
+            )
+            .join(AnswerValue, AnswerValue.response_id == Response.id)
+            .where(*where, AnswerValue.item_id.in_(list(items)))
+            .group_by(*group, AnswerValue.item_id)
+        )
+        item_query = filters.apply(_with_weights(item_query, scheme_ids), by_field)
+        respondent_query = (
+            select(
+                *keys,
+                func.count().label("n"),
+                func.sum(weight).label("w"),
+                func.sum(weight * weight).label("w2"),
+            )
+            .where(*where)
+            .group_by(*group)
+        )
+        respondent_query = filters.apply(_with_weights(respondent_query, scheme_ids), by_field)
+        psu_query = (
+            select(Response.wave_id, *design.columns)
+            .where(*where)
+            .group_by(Response.wave_id, *design.group_by)
+        )
+        # one bulk fetchall from the driver (not a fetchone per row), as plain tuples
+        # (pandas probes Row objects attribute by attribute)
+        item_rows += map(tuple, connection.execute(item_query).fetchall())
+        respondent_rows += map(tuple, connection.execute(respondent_query).fetchall())
+        psu_rows += map(tuple, connection.execute(psu_query).fetchall())
     return item_rows, respondent_rows, psu_rows, items
 
 
