@@ -313,7 +313,12 @@ def compute(
     )
     table = estimate_indices(totals, layout.formulas, level=level)
     inference = Inference.DESIGN if kind == WaveKind.FIELD_SURVEY else Inference.MODEL
-    names = {wave.id: schemes[wave.id].name if wave.id in schemes else "" for wave in waves}
+    names = {
+        wave.id: f"{schemes[wave.id].name} v{schemes[wave.id].version}"
+        if wave.id in schemes
+        else ""
+        for wave in waves
+    }
     min_n_eff = float(current_app.config["MIN_EFFECTIVE_N"])
     max_half = float(current_app.config["MAX_CI_HALF_WIDTH"])
     figures = []

@@ -565,7 +565,7 @@ def test_activation_changes_the_published_figures(analyst: FlaskClient) -> None:
     assert analyst.post(f"{BASE}/schemes/{a.id}/activate").status_code == 302
     db.session.expire_all()
     after_a = indices.compute([wave], [wave.unit]).figure(domain)
-    assert after_a.scheme == "A" and after_a.value != pytest.approx(before.value, rel=1e-6)
+    assert after_a.scheme == "A v1" and after_a.value != pytest.approx(before.value, rel=1e-6)
     weights_a = np.array(
         db.session.scalars(
             select(ResponseWeight.weight)
@@ -580,7 +580,7 @@ def test_activation_changes_the_published_figures(analyst: FlaskClient) -> None:
     db.session.expire_all()
     active = db.session.scalars(select(WeightingScheme).where(WeightingScheme.is_active)).all()
     assert [s.name for s in active] == ["B"]
-    assert indices.compute([wave], [wave.unit]).figure(domain).scheme == "B"
+    assert indices.compute([wave], [wave.unit]).figure(domain).scheme == "B v1"
     page = text_of(analyst.get(f"{BASE}/?lang=en"))
     assert 'data-key="active"' not in page  # no preview on a plain visit
     preview = text_of(upload(analyst, margins_csv(margins(sample(), ["gender", "age_group"]))))
