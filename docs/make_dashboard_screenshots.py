@@ -8,6 +8,8 @@ headless Chromium at 1280 pixels wide:
 
 - ``docs/screenshots/dashboard.png``: the overview of Hoàng Mai town (leader scoped to
   NA-HM) with two wards added to the trend chart;
+- ``docs/screenshots/scorecard.png``: the town's scorecard for December 2018 as it
+  prints on A4;
 - ``docs/screenshots/ranking.png``: the ranking of Quảng Ngãi's departments in 2022
   against 2021 (leader scoped to QNG), with the funnel plot.
 """
@@ -75,6 +77,11 @@ def main() -> None:
                 town.wait_for_selector("#trend-chart .main-svg")
                 town.wait_for_timeout(500)
                 town.screenshot(path=str(OUT / "dashboard.png"), full_page=True)
+                town.goto(f"{url}/scorecard/NA-HM/HM-2018-12")
+                town.emulate_media(media="print")
+                town.wait_for_timeout(300)
+                town.screenshot(path=str(OUT / "scorecard.png"), full_page=True)
+                town.emulate_media(media="screen")
                 province = browser.new_page(locale="vi-VN", viewport=size)
                 login(province, "province_leader")
                 province.goto(f"{url}/dashboard/ranking?unit=QNG&group=department&wave=QN-2022")
@@ -86,7 +93,7 @@ def main() -> None:
             server.shutdown()
             with app.app_context():
                 db.engine.dispose()
-    print(f"wrote {OUT / 'dashboard.png'} and {OUT / 'ranking.png'}")
+    print(f"wrote dashboard.png, scorecard.png and ranking.png in {OUT}")
 
 
 if __name__ == "__main__":
