@@ -12,7 +12,6 @@ from sqlalchemy import select
 from werkzeug.utils import secure_filename
 from werkzeug.wrappers import Response
 
-from survey_app import questionnaire as spec
 from survey_app.access import role_required
 from survey_app.extensions import db
 from survey_app.i18n import current_lang
@@ -59,7 +58,7 @@ def template(slug: str, version: int, fmt: str) -> Response:
     row = questionnaire_service.get(slug, version)
     if row is None or fmt not in ("xlsx", "csv"):
         abort(404)
-    definition = spec.Questionnaire.from_dict(row.definition)
+    definition = questionnaire_service.parsed(row)
     lang = current_lang()
     if fmt == "xlsx":
         content = paper_import.template_xlsx(definition, current_user, lang)

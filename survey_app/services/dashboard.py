@@ -43,7 +43,7 @@ from survey_app.models import (
     Wave,
     WaveKind,
 )
-from survey_app.services import comparisons, indices
+from survey_app.services import comparisons, indices, questionnaires
 from survey_app.services.indices import DomainKey, IndexFigure, IndexRequestError, IndexResult
 
 KIND_ORDER = (UnitKind.PROVINCE, UnitKind.DEPARTMENT, UnitKind.DISTRICT, UnitKind.COMMUNE)
@@ -179,7 +179,7 @@ def index_choices(definition: spec.IndexDefinition, lang: str) -> list[tuple[str
 
 
 def definition_of(wave: Wave) -> spec.IndexDefinition:
-    definition = spec.Questionnaire.from_dict(wave.questionnaire.definition).index
+    definition = questionnaires.parsed(wave.questionnaire).index
     if definition is None:
         raise IndexRequestError(f"questionnaire {wave.questionnaire.slug!r} defines no index")
     return definition
@@ -1201,7 +1201,7 @@ def _overall_items() -> tuple[list[int], list[int]]:
     )
     if not versions:
         return [], []
-    definition = spec.Questionnaire.from_dict(versions[-1].definition).index
+    definition = questionnaires.parsed(versions[-1]).index
     if definition is None or definition.overall.item is None:
         return [], []
     levels = list(definition.overall.satisfied_levels or definition.satisfied_levels)

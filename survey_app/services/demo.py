@@ -531,7 +531,7 @@ def _field_drafts(
     rng: np.random.Generator,
 ) -> Iterator[responses.ResponseDraft]:
     """Field-survey responses: (unit code, PSU or None, weight, true rate, key) each."""
-    definition = spec.Questionnaire.from_dict(wave.questionnaire.definition)
+    definition = questionnaires.parsed(wave.questionnaire)
     unit_ids, desks, procedures = _unit_ids(), _desk_ids(), _procedure_for_field()
     days = (ws.end - ws.start).days + 1
     for unit_code, psu, weight, p_true, key in plan:
@@ -643,7 +643,7 @@ def _seed_kiosk_feedback(
 def _kiosk_drafts(
     wave: Wave, start: date, unit_rates: list[tuple[str, float]], rng: np.random.Generator
 ) -> Iterator[responses.ResponseDraft]:
-    definition = spec.Questionnaire.from_dict(wave.questionnaire.definition)
+    definition = questionnaires.parsed(wave.questionnaire)
     unit_ids, desks = _unit_ids(), _desk_ids()
     for unit_code, rate in unit_rates:
         days = KIOSK_DAYS - 7 if unit_code == STOPPED_DESK_UNIT else KIOSK_DAYS

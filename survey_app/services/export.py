@@ -43,7 +43,7 @@ from survey_app.models import (
     Wave,
     WeightingScheme,
 )
-from survey_app.services import audit
+from survey_app.services import audit, questionnaires
 
 FORMATS = {
     "csv": "text/csv; charset=utf-8",
@@ -175,7 +175,7 @@ def design_variables(scheme: str | None, lang: str) -> list[Variable]:
 
 def microdata(wave: Wave, user: User, lang: str) -> Microdata:
     """The wave's responses within the user's scope, as a typed data frame."""
-    definition = spec.Questionnaire.from_dict(wave.questionnaire.definition)
+    definition = questionnaires.parsed(wave.questionnaire)
     scheme = db.session.scalar(
         select(WeightingScheme).where(WeightingScheme.wave_id == wave.id, WeightingScheme.is_active)
     )

@@ -54,6 +54,7 @@ from survey_app.models import (
     WaveKind,
     WeightingScheme,
 )
+from survey_app.services import questionnaires
 
 
 class Inference(enum.StrEnum):
@@ -147,14 +148,12 @@ def _layout(questionnaire: spec.Questionnaire) -> _Layout:
 
 def _waves_layout(waves: Sequence[Wave]) -> _Layout:
     """The index layout of the latest version of the waves' (one) questionnaire."""
-    questionnaires = {wave.questionnaire_id for wave in waves}
-    rows = list(
-        db.session.scalars(select(Questionnaire).where(Questionnaire.id.in_(questionnaires)))
-    )
+    ids = {wave.questionnaire_id for wave in waves}
+    rows = list(db.session.scalars(select(Questionnaire).where(Questionnaire.id.in_(ids))))
     if len({row.slug for row in rows}) > 1:
         raise IndexRequestError("the waves use different questionnaires")
     latest = max(rows, key=lambda row: row.version)
-    return _layout(spec.Questionnaire.from_dict(latest.definition))
+    return _layout(questionnaires.parsed(latest))
 
 
 def _satisfied_levels(layout: _Layout, code: str) -> tuple[int, ...]:
@@ -291,14 +290,14 @@ def compute(
             "choose waves of one kind"
         )
     kind = kinds.pop()
-    questionnaires = {wave.questionnaire_id for wave in waves}
+    questionnaire_ids = {wave.questionnaire_id for wave in waves}
     layout = _waves_layout(waves)
     wave_ids = [wave.id for wave in waves]
     schemes = active_schemes(wave_ids)
     scheme_ids = [scheme.id for scheme in schemes.values()]
     filters = _Filters(field_id, channel)
     item_rows, respondent_rows, psu_counts, item_codes = _aggregate(
-        layout, kind, wave_ids, list(questionnaires), scheme_ids, filters, by_field, by_channel
+        layout, kind, wave_ids, list(questionnaire_ids), scheme_ids, filters, by_field, by_channel
     )
     totals, domains = _sufficient_statistics(
         item_rows,

@@ -20,8 +20,6 @@ from survey_app.extensions import LANGUAGES, db
 from survey_app.models import Desk, Questionnaire
 from survey_app.services import questionnaires
 
-_parsed: dict[str, spec.Questionnaire] = {}
-
 
 @dataclass(frozen=True)
 class FormQuestionnaire:
@@ -41,13 +39,7 @@ def form_questionnaire(slug: str) -> FormQuestionnaire | None:
     row = questionnaires.latest(slug)
     if row is None:
         return None
-    definition = _parsed.get(row.checksum)
-    if definition is None:
-        definition = spec.Questionnaire.from_dict(row.definition, source=f"db:{slug}")
-        if len(_parsed) > 32:
-            _parsed.clear()
-        _parsed[row.checksum] = definition
-    return FormQuestionnaire(row, definition)
+    return FormQuestionnaire(row, questionnaires.parsed(row))
 
 
 def active_desk(desk_code: str) -> Desk | None:

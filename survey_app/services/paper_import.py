@@ -45,7 +45,7 @@ from survey_app import questionnaire as spec
 from survey_app.access import can_see_unit, units_in_scope
 from survey_app.extensions import db
 from survey_app.models import Channel, Questionnaire, Response, Unit, User, Wave
-from survey_app.services import audit, export, responses
+from survey_app.services import audit, export, questionnaires, responses
 
 PAPER_NAMESPACE = uuid.UUID("2f9d7c1e-5a44-4e0b-9d6e-8c3b1a7f0e52")
 FIXED_COLUMNS = (
@@ -484,7 +484,7 @@ def _row_draft(
     if wave is not None:
         if ctx.questionnaire is None:
             ctx.questionnaire = wave.questionnaire
-            ctx.definition = spec.Questionnaire.from_dict(wave.questionnaire.definition)
+            ctx.definition = questionnaires.parsed(wave.questionnaire)
             _check_item_columns(positions, ctx)
         elif wave.questionnaire_id != ctx.questionnaire.id:
             problem(

@@ -84,6 +84,25 @@ def _sync_items(row: Questionnaire, definition: spec.Questionnaire) -> None:
     db.session.flush()
 
 
+#: Parsed definitions by checksum, shared by every request of the process: parsing a
+#: definition costs more than storing a response, and a checksum names one content.
+_PARSED: dict[str, spec.Questionnaire] = {}
+_PARSED_MAX = 64
+
+
+def parsed(row: Questionnaire) -> spec.Questionnaire:
+    """The parsed definition of a stored questionnaire, cached by its checksum."""
+    definition = _PARSED.get(row.checksum)
+    if definition is None:
+        definition = spec.Questionnaire.from_dict(
+            row.definition, source=f"db:{row.slug} v{row.version}"
+        )
+        if len(_PARSED) >= _PARSED_MAX:
+            _PARSED.clear()
+        _PARSED[row.checksum] = definition
+    return definition
+
+
 def get(slug: str, version: int) -> Questionnaire | None:
     return db.session.scalar(
         select(Questionnaire).where(Questionnaire.slug == slug, Questionnaire.version == version)

@@ -24,6 +24,7 @@ from survey_app import questionnaire as spec
 from survey_app.extensions import db
 from survey_app.models import AnswerValue, Channel, Questionnaire, QuestionnaireItem, Response
 from survey_app.models._types import utcnow
+from survey_app.services import questionnaires
 
 
 class StoreOutcome(enum.StrEnum):
@@ -80,23 +81,6 @@ class InvalidAnswersError(ValueError):
         super().__init__("; ".join(f"{e.field}: {e.message}" for e in self.errors))
 
 
-#: Parsed definitions by checksum, shared by every request of the process: parsing a
-#: definition costs more than storing a response, and a checksum names one content.
-_PARSED: dict[str, spec.Questionnaire] = {}
-_PARSED_MAX = 64
-
-
-def parsed_definition(row: Questionnaire) -> spec.Questionnaire:
-    """The parsed definition of a stored questionnaire, cached by its checksum."""
-    definition = _PARSED.get(row.checksum)
-    if definition is None:
-        definition = spec.Questionnaire.from_dict(row.definition)
-        if len(_PARSED) >= _PARSED_MAX:
-            _PARSED.clear()
-        _PARSED[row.checksum] = definition
-    return definition
-
-
 class _Codebook:
     """A questionnaire's parsed definition and its item ids, cached per call."""
 
@@ -113,7 +97,7 @@ class _Codebook:
                     QuestionnaireItem.questionnaire_id == questionnaire_id
                 )
             ).all()
-            self._cache[questionnaire_id] = (parsed_definition(row), dict(item_ids))
+            self._cache[questionnaire_id] = (questionnaires.parsed(row), dict(item_ids))
         return self._cache[questionnaire_id]
 
 

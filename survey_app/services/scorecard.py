@@ -38,7 +38,7 @@ from survey_app.models import (
     User,
     Wave,
 )
-from survey_app.services import comparisons, indices
+from survey_app.services import comparisons, indices, questionnaires
 from survey_app.services.indices import DomainKey, IndexFigure, Inference
 
 DISSATISFIED_LEVELS = (1, 2)
@@ -343,7 +343,7 @@ def dissatisfaction_reasons(unit: Unit, wave: Wave, lang: str, responses: int) -
     """The most frequent reasons for dissatisfaction, counted in SQL per option or criterion."""
     row = db.session.get(Questionnaire, wave.questionnaire_id)
     assert row is not None  # a foreign key
-    definition = spec.Questionnaire.from_dict(row.definition)
+    definition = questionnaires.parsed(row)
     choices, criteria = reason_items(definition)
     ids = {
         item.id: item.code

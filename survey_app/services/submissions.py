@@ -327,22 +327,7 @@ def _check_questionnaire(checked: _Checked, value: Any) -> None:
         checked.add("questionnaire", "unknown_questionnaire", _message_for("unknown_questionnaire"))
         return
     checked.questionnaire = row
-    checked.definition = _definition(row)
-
-
-_definitions: dict[tuple[str, int, str], spec.Questionnaire] = {}
-
-
-def _definition(row: Questionnaire) -> spec.Questionnaire:
-    """The parsed definition of a stored questionnaire, cached by its checksum."""
-    key = (row.slug, row.version, row.checksum)
-    definition = _definitions.get(key)
-    if definition is None:
-        definition = spec.Questionnaire.from_dict(row.definition)
-        if len(_definitions) >= 64:
-            _definitions.clear()
-        _definitions[key] = definition
-    return definition
+    checked.definition = questionnaire_service.parsed(row)
 
 
 def _check_choice(checked: _Checked, name: str, value: Any, choices: tuple[str, ...]) -> None:

@@ -57,7 +57,6 @@ from analysis.weighting import (
     weight_diagnostics,
 )
 from survey_app import access
-from survey_app import questionnaire as spec
 from survey_app.extensions import db
 from survey_app.i18n import current_lang
 from survey_app.models import (
@@ -73,7 +72,7 @@ from survey_app.models import (
     WeightingScheme,
 )
 from survey_app.models._types import utcnow
-from survey_app.services import audit, indices
+from survey_app.services import audit, indices, questionnaires
 from survey_app.services.target_files import (
     INFO_COLUMNS,
     LONG_COLUMNS,
@@ -259,7 +258,7 @@ def load_sample(wave: Wave) -> WaveSample:
             ),
         )
     )
-    definition = spec.Questionnaire.from_dict(wave.questionnaire.definition)
+    definition = questionnaires.parsed(wave.questionnaire)
     for item in definition.demographic_items:
         if item.code in values:  # a built-in variable keeps its name
             continue
