@@ -220,7 +220,7 @@ def load_sample(wave: Wave) -> WaveSample:
     n = len(rows)
     ids = np.array([r[0] for r in rows], dtype=np.int64)
     weights = np.array([r[2] if r[2] is not None else 1.0 for r in rows], dtype=np.float64)
-    if wave.kind == WaveKind.FIELD_SURVEY:  # as services.indices._design_columns
+    if wave.kind == WaveKind.FIELD_SURVEY:  # the rule of services.indices._design_keys
         strata = np.array([str(r[3]) for r in rows], dtype=object)
         psu = np.array([r[4] if r[4] is not None else str(r[0]) for r in rows], dtype=object)
     else:
