@@ -52,9 +52,35 @@ def register_security(app: Flask) -> None:
     security.register(app)
 
 
+#: The engine bind of the single-statement submission path on PostgreSQL.
+SUBMISSIONS_BIND = "submissions"
+
+
+def add_submissions_bind(app: Flask) -> None:
+    """On PostgreSQL, a second engine for storing kiosk and phone responses.
+
+    Same database, but autocommit (the one INSERT statement of a response is its own
+    durable transaction: one round trip instead of BEGIN, INSERT, COMMIT) and
+    ``plan_cache_mode=force_generic_plan``: the statement is prepared once per
+    connection, and left to itself PostgreSQL plans it anew on every call, which cost
+    more than running it (measured with pg_stat_statements, benchmarks/README.md).
+    """
+    uri = str(app.config["SQLALCHEMY_DATABASE_URI"])
+    binds = dict(app.config.get("SQLALCHEMY_BINDS") or {})
+    if not uri.startswith("postgresql") or SUBMISSIONS_BIND in binds:
+        return
+    binds[SUBMISSIONS_BIND] = {
+        "url": uri,
+        "isolation_level": "AUTOCOMMIT",
+        "connect_args": {"options": "-c plan_cache_mode=force_generic_plan"},
+    }
+    app.config["SQLALCHEMY_BINDS"] = binds
+
+
 def register_extensions(app: Flask) -> None:
     from survey_app import models
 
+    add_submissions_bind(app)
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True)
     babel.init_app(app, locale_selector=select_locale)

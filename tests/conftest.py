@@ -57,6 +57,13 @@ def pg_database_url(name: str) -> str:
     return make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
 
 
+def dispose_engines() -> None:
+    """Close the pooled connections of every engine of the current app (on PostgreSQL
+    also the submissions engine, survey_app.add_submissions_bind)."""
+    for engine in db.engines.values():
+        engine.dispose()
+
+
 def migrate_database(database_url: str, instance_path: Path) -> None:
     os.environ["SURVEY_INSTANCE_PATH"] = str(instance_path)
     from flask_migrate import upgrade
@@ -64,7 +71,7 @@ def migrate_database(database_url: str, instance_path: Path) -> None:
     app = create_app(base_config(database_url, instance_path))
     with app.app_context():
         upgrade()
-        db.engine.dispose()
+        dispose_engines()
 
 
 @pytest.fixture(scope="session")
@@ -112,7 +119,7 @@ def demo_template(
         )
         assert result.exit_code == 0, result.output
         db.session.remove()
-        db.engine.dispose()
+        dispose_engines()
     if not using_postgresql():
         with sqlite3.connect(copy) as connection:
             connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -155,7 +162,7 @@ def make_app(migrated_template: str, tmp_path: Path) -> Iterator[Callable[[], Fl
     for application, copy in made:
         with application.app_context():
             db.session.remove()
-            db.engine.dispose()
+            dispose_engines()
         if using_postgresql():
             pg_execute(f"DROP DATABASE IF EXISTS {copy} WITH (FORCE)")
 
@@ -175,7 +182,7 @@ def app(app_config: dict[str, Any]) -> Iterator[Flask]:
     with application.app_context():
         yield application
         db.session.remove()
-        db.engine.dispose()
+        dispose_engines()
 
 
 class IsolatedClient(FlaskClient):

@@ -7,8 +7,10 @@ uses that version, after which a new version number is required.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
+from flask import current_app
 from sqlalchemy import func, select
 
 from survey_app import questionnaire as spec
@@ -101,6 +103,46 @@ def parsed(row: Questionnaire) -> spec.Questionnaire:
             _PARSED.clear()
         _PARSED[row.checksum] = definition
     return definition
+
+
+@dataclass(frozen=True)
+class Codebook:
+    """What storing a response needs of a questionnaire version: its parsed
+    definition and the database id of each item code."""
+
+    questionnaire_id: int
+    checksum: str
+    definition: spec.Questionnaire
+    item_ids: dict[str, int]
+
+
+def codebook(questionnaire_id: int, checksum: str) -> Codebook | None:
+    """The codebook of a stored questionnaire, cached per app by (id, checksum).
+
+    The checksum names the content and the items of that content (a changed file gets
+    a new checksum and possibly new items), so a cached entry is never stale. The
+    cache belongs to the app, that is to one database. Returns None if no
+    questionnaire has this id and checksum.
+    """
+    cache: dict[tuple[int, str], Codebook] = current_app.extensions.setdefault(
+        "survey.codebooks", {}
+    )
+    key = (questionnaire_id, checksum)
+    found = cache.get(key)
+    if found is None:
+        row = db.session.get(Questionnaire, questionnaire_id)
+        if row is None or row.checksum != checksum:
+            return None
+        item_ids = db.session.execute(
+            select(QuestionnaireItem.code, QuestionnaireItem.id).where(
+                QuestionnaireItem.questionnaire_id == questionnaire_id
+            )
+        ).all()
+        found = Codebook(questionnaire_id, checksum, parsed(row), dict(item_ids))
+        if len(cache) >= _PARSED_MAX:
+            cache.clear()
+        cache[key] = found
+    return found
 
 
 def get(slug: str, version: int) -> Questionnaire | None:

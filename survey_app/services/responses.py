@@ -13,16 +13,17 @@ import hashlib
 import json
 import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Connection, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from survey_app import questionnaire as spec
 from survey_app.extensions import db
-from survey_app.models import AnswerValue, Channel, Questionnaire, QuestionnaireItem, Response
+from survey_app.models import AnswerValue, Channel, Questionnaire, Response
 from survey_app.models._types import utcnow
 from survey_app.services import questionnaires
 
@@ -31,6 +32,7 @@ class StoreOutcome(enum.StrEnum):
     CREATED = "created"  # 201
     REPEATED = "repeated"  # 200: same id, same content
     CONFLICT = "conflict"  # 409: same id, different content
+    DUPLICATE_DOSSIER = "duplicate_dossier"  # 409: another response has this dossier
 
 
 @dataclass(frozen=True)
@@ -81,38 +83,37 @@ class InvalidAnswersError(ValueError):
         super().__init__("; ".join(f"{e.field}: {e.message}" for e in self.errors))
 
 
-class _Codebook:
-    """A questionnaire's parsed definition and its item ids, cached per call."""
+class _Codebooks:
+    """Codebooks by questionnaire id, for a batch of drafts."""
 
     def __init__(self) -> None:
-        self._cache: dict[int, tuple[spec.Questionnaire, dict[str, int]]] = {}
+        self._cache: dict[int, questionnaires.Codebook] = {}
 
-    def get(self, questionnaire_id: int) -> tuple[spec.Questionnaire, dict[str, int]]:
+    def get(self, questionnaire_id: int) -> questionnaires.Codebook:
         if questionnaire_id not in self._cache:
-            row = db.session.get(Questionnaire, questionnaire_id)
-            if row is None:
+            checksum = db.session.scalar(
+                select(Questionnaire.checksum).where(Questionnaire.id == questionnaire_id)
+            )
+            found = questionnaires.codebook(questionnaire_id, checksum) if checksum else None
+            if found is None:
                 raise LookupError(f"unknown questionnaire id {questionnaire_id}")
-            item_ids = db.session.execute(
-                select(QuestionnaireItem.code, QuestionnaireItem.id).where(
-                    QuestionnaireItem.questionnaire_id == questionnaire_id
-                )
-            ).all()
-            self._cache[questionnaire_id] = (questionnaires.parsed(row), dict(item_ids))
+            self._cache[questionnaire_id] = found
         return self._cache[questionnaire_id]
 
 
-def _coded_rows(
-    draft: ResponseDraft, codebook: _Codebook, enforce_required: bool = True
+def coded_rows(
+    draft: ResponseDraft, codebook: questionnaires.Codebook, enforce_required: bool = True
 ) -> list[tuple[int, int]]:
-    definition, item_ids = codebook.get(draft.questionnaire_id)
     try:  # encode_answers validates too: one pass
-        coded = spec.encode_answers(definition, draft.answers, enforce_required=enforce_required)
+        coded = spec.encode_answers(
+            codebook.definition, draft.answers, enforce_required=enforce_required
+        )
     except spec.InvalidAnswersError as error:
         raise InvalidAnswersError(error.errors) from None
-    return [(item_ids[code], value) for code, value in coded]
+    return [(codebook.item_ids[code], value) for code, value in coded]
 
 
-def _response_row(draft: ResponseDraft) -> dict[str, Any]:
+def response_row(draft: ResponseDraft) -> dict[str, Any]:
     return {
         "client_id": draft.client_id,
         "questionnaire_id": draft.questionnaire_id,
@@ -136,48 +137,86 @@ def _response_row(draft: ResponseDraft) -> dict[str, Any]:
     }
 
 
-def existing_outcome(draft: ResponseDraft) -> tuple[StoreOutcome, Response] | None:
-    """If a response with this client id is stored, say whether this is a retry."""
-    stored = db.session.scalar(select(Response).where(Response.client_id == draft.client_id))
+def existing_outcome(draft: ResponseDraft) -> StoreOutcome | None:
+    """If a response with this client id is stored, say whether this is a retry.
+
+    The wave is the server's decision, not the client's content: the draft is compared
+    as if it had the stored response's wave, so a retry is recognised even if a wave
+    was created (or ended) since the first attempt.
+    """
+    table = Response.__table__
+    stored = (
+        db.session.connection()
+        .execute(
+            select(table.c.content_hash, table.c.wave_id).where(
+                table.c.client_id == draft.client_id
+            )
+        )
+        .first()
+    )
     if stored is None:
         return None
-    same = stored.content_hash == draft.content_hash()
-    return (StoreOutcome.REPEATED if same else StoreOutcome.CONFLICT), stored
+    same = stored.content_hash == replace(draft, wave_id=stored.wave_id).content_hash()
+    return StoreOutcome.REPEATED if same else StoreOutcome.CONFLICT
 
 
-def store(draft: ResponseDraft, *, looked_up: bool = False) -> tuple[StoreOutcome, Response]:
-    """Validate and store one response in its own transaction.
+def _insert_response(connection: Connection, row: dict[str, Any]) -> int | None:
+    """INSERT one response row unless its client id or dossier is taken; its id or None.
 
-    ``looked_up=True`` says the caller has just found no response with this client id
-    in this transaction, so the lookup is not repeated (a concurrent insert is still
-    caught by the unique constraint).
+    ``ON CONFLICT DO NOTHING`` (PostgreSQL and SQLite): a taken id or dossier skips the
+    row instead of aborting the transaction, so nothing needs rolling back.
+    """
+    table = Response.__table__
+    dialect = connection.dialect.name
+    insert = {"postgresql": postgresql_insert, "sqlite": sqlite_insert}.get(dialect)
+    if insert is None:
+        raise RuntimeError(f"unsupported database: {dialect}")
+    statement = insert(table).on_conflict_do_nothing().returning(table.c.id)
+    return connection.execute(statement, row).scalar()
+
+
+def store(draft: ResponseDraft, codebook: questionnaires.Codebook | None = None) -> StoreOutcome:
+    """Validate and store one response in its own transaction (committed on CREATED).
+
+    ``codebook`` is the draft's questionnaire's, if the caller has it. Four statements
+    on the way to CREATED: the response row, its answer rows and the commit (the
+    client id and the dossier are checked by the INSERT itself).
+
+    Returns
+    -------
+    StoreOutcome
+        CREATED; REPEATED or CONFLICT if the client id is taken (see
+        :func:`existing_outcome`); DUPLICATE_DOSSIER if another response has the
+        dossier. Nothing is written unless CREATED.
 
     Raises
     ------
     InvalidAnswersError
         If the answers do not satisfy the questionnaire (nothing is stored).
     """
-    previous = None if looked_up else existing_outcome(draft)
-    if previous is not None:
-        return previous
-    coded = _coded_rows(draft, _Codebook())
-    response = Response(**_response_row(draft))
-    db.session.add(response)
+    if codebook is None or codebook.questionnaire_id != draft.questionnaire_id:
+        codebook = _Codebooks().get(draft.questionnaire_id)
+    coded = coded_rows(draft, codebook)
     try:
-        db.session.flush()
-        db.session.add_all(
-            AnswerValue(response_id=response.id, item_id=item_id, value=value)
-            for item_id, value in coded
-        )
+        connection = db.session.connection()
+        response_id = _insert_response(connection, response_row(draft))
+        if response_id is None:
+            outcome = existing_outcome(draft) or StoreOutcome.DUPLICATE_DOSSIER
+            db.session.rollback()
+            return outcome
+        if coded:
+            connection.execute(
+                AnswerValue.__table__.insert(),
+                [
+                    {"response_id": response_id, "item_id": item_id, "value": value}
+                    for item_id, value in coded
+                ],
+            )
         db.session.commit()
-    except IntegrityError:
-        # A concurrent request stored the same client id first (or the dossier exists).
+    except Exception:
         db.session.rollback()
-        previous = existing_outcome(draft)
-        if previous is not None:
-            return previous
         raise
-    return StoreOutcome.CREATED, response
+    return StoreOutcome.CREATED
 
 
 def store_many(
@@ -189,8 +228,11 @@ def store_many(
     ``enforce_required=False`` accepts blank required items (paper forms entered as
     they are).
     """
-    codebook = _Codebook()
-    prepared = [(draft, _coded_rows(draft, codebook, enforce_required)) for draft in drafts]
+    codebooks = _Codebooks()
+    prepared = [
+        (draft, coded_rows(draft, codebooks.get(draft.questionnaire_id), enforce_required))
+        for draft in drafts
+    ]
     count = 0
     try:
         for start in range(0, len(prepared), batch_size):
@@ -200,7 +242,7 @@ def store_many(
             ids = (
                 db.session.execute(
                     table.insert().returning(table.c.id, sort_by_parameter_order=True),
-                    [_response_row(draft) for draft, _ in chunk],
+                    [response_row(draft) for draft, _ in chunk],
                 )
                 .scalars()
                 .all()

@@ -43,27 +43,31 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta, timezone
+from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import current_app, has_request_context
 from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
+from limits import RateLimitItem
 from limits import parse as parse_limit
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
+from survey_app import SUBMISSIONS_BIND
 from survey_app import questionnaire as spec
 from survey_app.extensions import LANGUAGES, db, limiter
-from survey_app.models import Channel, Desk, Questionnaire, Response, Unit, Wave, WaveKind
+from survey_app.models import Channel, Response
 from survey_app.models._types import utcnow
 from survey_app.services import desks as desk_service
 from survey_app.services import questionnaires as questionnaire_service
+from survey_app.services import submission_sql
 from survey_app.services.responses import (
     InvalidAnswersError,
     ResponseDraft,
     StoreOutcome,
-    existing_outcome,
+    coded_rows,
+    response_row,
     store,
 )
 
@@ -177,12 +181,35 @@ def _not_an_object() -> SubmitResult:
 
 
 @dataclass(frozen=True)
+class DeskRef:
+    """What a submission needs of its desk (an active one)."""
+
+    id: int
+    unit_id: int
+    token_hash: str | None
+
+
+@dataclass(frozen=True)
+class Context:
+    """The desk, the questionnaire and the wave a submission names, found together.
+
+    One query finds all three (:func:`find_context`); fields the payload does not
+    name validly, or that match nothing, are None.
+    """
+
+    desk: DeskRef | None = None
+    codebook: questionnaire_service.Codebook | None = None
+    wave_id: int | None = None
+
+
+@dataclass(frozen=True)
 class Submission:
     """A submission whose every field passed its checks."""
 
     client_id: uuid.UUID
-    desk: Desk
-    questionnaire: Questionnaire
+    desk: DeskRef
+    codebook: questionnaire_service.Codebook
+    wave_id: int | None
     answers: dict[str, Any]
     channel: Channel
     lang: str
@@ -196,11 +223,11 @@ class _Checked:
     """The fields of a submission that passed their checks, and every problem found."""
 
     message_lang: str
+    context: Context
     errors: list[dict[str, str]] = field(default_factory=list)
     client_id: uuid.UUID | None = None
-    desk: Desk | None = None
-    questionnaire: Questionnaire | None = None
-    definition: spec.Questionnaire | None = None
+    desk: DeskRef | None = None
+    codebook: questionnaire_service.Codebook | None = None
     answers: dict[str, Any] | None = None
     channel: Channel | None = None
     lang: str | None = None
@@ -219,7 +246,7 @@ class _Checked:
             self.errors
             or self.client_id is None
             or self.desk is None
-            or self.questionnaire is None
+            or self.codebook is None
             or self.answers is None
             or self.channel is None
             or self.lang is None
@@ -229,7 +256,8 @@ class _Checked:
         return Submission(
             client_id=self.client_id,
             desk=self.desk,
-            questionnaire=self.questionnaire,
+            codebook=self.codebook,
+            wave_id=self.context.wave_id,
             answers=self.answers,
             channel=self.channel,
             lang=self.lang,
@@ -291,10 +319,7 @@ def _check_desk(checked: _Checked, value: Any) -> None:
     if not isinstance(value, str):
         _type_error(checked, "desk", "string")
         return
-    code = value.strip()
-    desk = None
-    if code and len(code) <= DESK_CODE_MAX_LENGTH and not CONTROL_RE.search(code):
-        desk = db.session.scalar(select(Desk).where(Desk.code == code, Desk.active))
+    desk = checked.context.desk
     if desk is None:
         checked.add("desk", "unknown_desk", _message_for("unknown_desk"))
     checked.desk = desk
@@ -320,14 +345,10 @@ def _check_questionnaire(checked: _Checked, value: Any) -> None:
             checked.add(f"questionnaire.{key}", "unknown_field", _message_for("unknown_field"))
     if not ok:
         return
-    row = None
-    if len(slug) <= 64 and not CONTROL_RE.search(slug) and -(2**31) < version < 2**31:
-        row = questionnaire_service.get(slug, version)
-    if row is None:
+    if checked.context.codebook is None:
         checked.add("questionnaire", "unknown_questionnaire", _message_for("unknown_questionnaire"))
         return
-    checked.questionnaire = row
-    checked.definition = questionnaire_service.parsed(row)
+    checked.codebook = checked.context.codebook
 
 
 def _check_choice(checked: _Checked, name: str, value: Any, choices: tuple[str, ...]) -> None:
@@ -345,26 +366,34 @@ def _check_choice(checked: _Checked, name: str, value: Any, choices: tuple[str, 
         checked.lang = value
 
 
-def _parse_datetime(checked: _Checked, name: str, value: Any) -> datetime | None:
+def _utc_moment(value: Any) -> datetime | str:
+    """The UTC moment of an ISO 8601 text with an offset, or the error code."""
     if not isinstance(value, str):
-        _type_error(checked, name, "string")
-        return None
+        return "wrong_type"
     try:
         parsed = datetime.fromisoformat(value.strip())
     except ValueError:
-        parsed = None
-    if parsed is None or parsed.tzinfo is None or parsed.utcoffset() is None:
-        checked.add(name, "invalid_datetime", _message_for("invalid_datetime"))
-        return None
+        return "invalid_datetime"
+    if parsed.tzinfo is None or parsed.utcoffset() is None:
+        return "invalid_datetime"
     try:
         moment = parsed.astimezone(UTC)
     except OverflowError:
-        checked.add(name, "invalid_datetime", _message_for("invalid_datetime"))
-        return None
+        return "invalid_datetime"
     if moment > utcnow() + MAX_CLOCK_SKEW:
-        checked.add(name, "in_future", _message_for("in_future"))
-        return None
+        return "in_future"
     return moment
+
+
+def _parse_datetime(checked: _Checked, name: str, value: Any) -> datetime | None:
+    moment = _utc_moment(value)
+    if isinstance(moment, datetime):
+        return moment
+    if moment == "wrong_type":
+        _type_error(checked, name, "string")
+    else:
+        checked.add(name, moment, _message_for(moment))
+    return None
 
 
 def _check_times(checked: _Checked, payload: Mapping[str, Any]) -> None:
@@ -410,10 +439,10 @@ def _check_answers(checked: _Checked, value: Any) -> None:
     if not isinstance(value, Mapping):
         _type_error(checked, "answers", "object")
         return
-    if checked.definition is None:
+    if checked.codebook is None:
         return  # unknown questionnaire: already reported, nothing to check against
     try:
-        checked.answers = spec.clean_answers(checked.definition, value)
+        checked.answers = spec.clean_answers(checked.codebook.definition, value)
     except spec.InvalidAnswersError as error:
         _add_answer_errors(checked, error.errors)
 
@@ -427,8 +456,8 @@ def _add_answer_errors(checked: _Checked, errors: list[spec.AnswerError]) -> Non
         checked.add(name, error.code, message, detail=error.message)
 
 
-def _check_fields(payload: Mapping[str, Any], message_lang: str) -> _Checked:
-    checked = _Checked(message_lang)
+def _check_fields(payload: Mapping[str, Any], message_lang: str, context: Context) -> _Checked:
+    checked = _Checked(message_lang, context)
     for key in payload:
         if key not in REQUIRED_FIELDS and key not in OPTIONAL_FIELDS:
             checked.add(str(key), "unknown_field", _message_for("unknown_field"))
@@ -477,39 +506,149 @@ def _local_timezone() -> timezone | ZoneInfo:
         return timezone(timedelta(hours=7))
 
 
-def resolve_wave(desk: Desk, questionnaire_id: int, submitted_at: datetime) -> int | None:
-    """The continuous-feedback wave this response belongs to, or None.
+def _desk_code(value: Any) -> str | None:
+    """The desk code a payload names, if it could be one."""
+    if not isinstance(value, str):
+        return None
+    code = value.strip()
+    if not code or len(code) > DESK_CODE_MAX_LENGTH or CONTROL_RE.search(code):
+        return None
+    return code
 
-    The wave must use this questionnaire, belong to the desk's unit or one of its
-    ancestors (a prefix of ``Unit.path``), and cover the local date of
-    ``submitted_at``. If several do, the one of the most specific unit wins, then the
-    latest start.
+
+def _questionnaire_key(value: Any) -> tuple[str, int] | None:
+    """The (slug, version) a payload names, if it could be one."""
+    if not isinstance(value, Mapping):
+        return None
+    slug, version = value.get("slug"), value.get("version")
+    if not isinstance(slug, str) or not isinstance(version, int) or isinstance(version, bool):
+        return None
+    if len(slug) > 64 or CONTROL_RE.search(slug) or not -(2**31) < version < 2**31:
+        return None
+    return slug, version
+
+
+@dataclass(frozen=True)
+class ContextKey:
+    """What a payload names: desk code, questionnaire, local date of submission."""
+
+    code: str | None
+    slug: str | None
+    version: int | None
+    day: date | None
+
+
+def _local_day(moment: datetime) -> date:
+    return moment.astimezone(_local_timezone()).date()
+
+
+def context_key(payload: Mapping[str, Any]) -> ContextKey:
+    """The names a payload gives, or None for any that is malformed."""
+    moment = _utc_moment(payload.get("submitted_at"))
+    key = _questionnaire_key(payload.get("questionnaire"))
+    slug, version = key if key is not None else (None, None)
+    day = _local_day(moment) if isinstance(moment, datetime) else None
+    return ContextKey(_desk_code(payload.get("desk")), slug, version, day)
+
+
+def find_context(key: ContextKey) -> Context:
+    """The active desk, the questionnaire and the wave a payload names, in one query.
+
+    The wave is the continuous-feedback wave of this questionnaire whose dates cover
+    the local date of ``submitted_at`` and whose unit is the desk's unit or one of its
+    ancestors; if several do, the one of the most specific unit wins, then the latest
+    start (:func:`survey_app.services.submission_sql.wave_subquery`). Names that are
+    malformed (checked and reported by the field checks) match nothing.
     """
-    path = db.session.scalar(select(Unit.path).where(Unit.id == desk.unit_id))
-    if path is None:
-        return None
-    lineage = [int(part) for part in path.strip("/").split("/") if part.isdigit()]
-    if desk.unit_id not in lineage:
-        lineage.append(desk.unit_id)
-    day: date = submitted_at.astimezone(_local_timezone()).date()
-    waves = db.session.scalars(
-        select(Wave).where(
-            Wave.kind == WaveKind.CONTINUOUS_FEEDBACK,
-            Wave.questionnaire_id == questionnaire_id,
-            Wave.unit_id.in_(lineage),
-            Wave.start_date <= day,
-            Wave.end_date >= day,
+    if key.code is None and key.slug is None:
+        return Context()
+    row = (
+        db.session.connection()
+        .execute(
+            submission_sql.context_statement(),
+            {"code": key.code, "slug": key.slug, "version": key.version, "day": key.day},
         )
-    ).all()
-    if not waves:
+        .one()
+    )
+    desk = None
+    if row.desk_id is not None:
+        desk = DeskRef(row.desk_id, row.unit_id, row.token_hash)
+    codebook = None
+    if row.questionnaire_id is not None:
+        codebook = questionnaire_service.codebook(row.questionnaire_id, row.checksum)
+    return Context(desk, codebook, row.wave_id if key.day is not None else None)
+
+
+# ---------------------------------------------------------------------------
+# PostgreSQL: one statement per response
+# ---------------------------------------------------------------------------
+
+#: Remembered contexts per app; an entry is only ever a guess that the single
+#: statement checks again, so a stale one costs a slower request, never a wrong one.
+_CONTEXTS_KEY = "survey.submission_contexts"
+_CONTEXTS_MAX = 10_000
+
+
+def _remembered(key: ContextKey) -> Context | None:
+    if SUBMISSIONS_BIND not in db.engines:
         return None
-    best = max(waves, key=lambda w: (lineage.index(w.unit_id), w.start_date, w.id))
-    return best.id
+    return current_app.extensions.get(_CONTEXTS_KEY, {}).get(key)
+
+
+def _remember(key: ContextKey, context: Context) -> None:
+    if SUBMISSIONS_BIND not in db.engines or context.desk is None or key.day is None:
+        return
+    if context.codebook is None:
+        return
+    contexts: dict[ContextKey, Context] = current_app.extensions.setdefault(_CONTEXTS_KEY, {})
+    if len(contexts) >= _CONTEXTS_MAX:
+        contexts.clear()
+    contexts[key] = context
+
+
+def _store_at_once(submission: Submission, draft: ResponseDraft, device_token: str | None) -> bool:
+    """PostgreSQL: store a new response with one statement in autocommit; True if stored.
+
+    The statement (:func:`survey_app.services.submission_sql.insert_statement`)
+    checks again what the remembered context assumed (desk active, the presented
+    token its current one for a kiosk, the questionnaire's checksum, the wave) and
+    flags a burst; it stores nothing when any differs or when the client id or the
+    dossier is taken, and the caller then decides afresh.
+    """
+    codebook = submission.codebook
+    count, window = _burst_settings()
+    params = response_row(draft)
+    params.pop("flagged")
+    params.pop("flag_reason")
+    coded = coded_rows(draft, codebook)
+    params.update(
+        checksum=codebook.checksum,
+        check_token=submission.channel is Channel.KIOSK,
+        token_hash=desk_service.hash_token(device_token or ""),
+        day=_local_day(submission.submitted_at),
+        item_ids=[item_id for item_id, _value in coded],
+        values=[value for _item_id, value in coded],
+        burst_count=max(count, 0),
+        window=window,
+        received_since=submission.submitted_at - window - MAX_CLOCK_SKEW,
+        window_start=submission.submitted_at - window,
+        window_end=submission.submitted_at + window,
+    )
+    # The app's autocommit engine for this statement (survey_app.add_submissions_bind).
+    with db.engines[SUBMISSIONS_BIND].connect() as connection:
+        stored = connection.execute(submission_sql.insert_statement(), params).first()
+    return stored is not None
 
 
 def _as_utc(moment: datetime) -> datetime:
     # SQLite gives back naive datetimes (stored in UTC); PostgreSQL aware ones.
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _burst_settings() -> tuple[int, timedelta]:
+    """``BURST_COUNT`` and ``BURST_WINDOW_S`` as a count and a window."""
+    count = int(current_app.config.get("BURST_COUNT", 5))
+    return count, timedelta(seconds=float(current_app.config.get("BURST_WINDOW_S", 120)))
 
 
 def is_burst(desk_id: int, questionnaire_id: int, answers: dict[str, Any], at: datetime) -> bool:
@@ -518,25 +657,26 @@ def is_burst(desk_id: int, questionnaire_id: int, answers: dict[str, Any], at: d
     A burst is ``BURST_COUNT`` identical answer sets, this one included, whose
     ``submitted_at`` times fit in a window of ``BURST_WINDOW_S`` seconds.
     """
-    count = int(current_app.config.get("BURST_COUNT", 5))
-    window = timedelta(seconds=float(current_app.config.get("BURST_WINDOW_S", 120)))
+    count, window = _burst_settings()
     if count <= 0:
         return False
     if count == 1:
         return True
-    query = select(Response.answers, Response.submitted_at).where(
-        Response.desk_id == desk_id,
-        Response.questionnaire_id == questionnaire_id,
+    responses = Response.__table__
+    query = select(responses.c.answers, responses.c.submitted_at).where(
+        responses.c.desk_id == desk_id,
+        responses.c.questionnaire_id == questionnaire_id,
         # received_at first: it leads the (desk_id, received_at) index.
-        Response.received_at >= at - window - MAX_CLOCK_SKEW,
-        Response.submitted_at >= at - window,
-        Response.submitted_at <= at + window,
+        responses.c.received_at >= at - window - MAX_CLOCK_SKEW,
+        responses.c.submitted_at >= at - window,
+        responses.c.submitted_at <= at + window,
     )
-    if db.session.get_bind().dialect.name == "postgresql":
+    connection = db.session.connection()
+    if connection.dialect.name == "postgresql":
         # JSONB equality is equality of content: only the identical sets come back.
         # (SQLite compares JSON as text, so there the comparison stays in Python.)
-        query = query.where(Response.answers == answers)
-    rows = db.session.execute(query).all()
+        query = query.where(responses.c.answers == answers)
+    rows = connection.execute(query).all()
     times = [_as_utc(when) for stored, when in rows if stored == answers]
     if len(times) + 1 < count:
         return False
@@ -549,24 +689,26 @@ def is_burst(desk_id: int, questionnaire_id: int, answers: dict[str, Any], at: d
     )
 
 
-def _device_desk_id(device_token: str | None) -> int | None:
-    """The id of the active desk whose current device token this is, if any."""
-    if not device_token:
-        return None
-    token_hash = desk_service.hash_token(device_token)
-    return db.session.scalar(select(Desk.id).where(Desk.token_hash == token_hash, Desk.active))
+@cache
+def _limit(text: str) -> RateLimitItem:
+    return parse_limit(text)
 
 
-def _rate_limited(device_token: str | None, client_ip: str | None) -> SubmitResult | None:
-    """Count this attempt; a 429 result if the device (or IP) is over its limit."""
+def _rate_limited(
+    desk: DeskRef | None, device_token: str | None, client_ip: str | None
+) -> SubmitResult | None:
+    """Count this attempt; a 429 result if the device (or IP) is over its limit.
+
+    The device limit applies when the request carries the current token of the
+    desk it names; any other request counts against its IP address.
+    """
     if not current_app.config.get("RATELIMIT_ENABLED", True) or not limiter.enabled:
         return None
-    desk_id = _device_desk_id(device_token)
-    if desk_id is not None:
-        limit_text, key = current_app.config["RATELIMIT_SUBMIT_KIOSK"], f"desk:{desk_id}"
+    if desk is not None and _authorised(desk, device_token):
+        limit_text, key = current_app.config["RATELIMIT_SUBMIT_KIOSK"], f"desk:{desk.id}"
     else:
         limit_text, key = current_app.config["RATELIMIT_SUBMIT_PHONE"], f"ip:{client_ip}"
-    item = parse_limit(str(limit_text))
+    item = _limit(str(limit_text))
     strategy = limiter.limiter
     if strategy.hit(item, "submit", key):
         return None
@@ -624,18 +766,27 @@ def submit(
 def _submit(
     payload: Any, lang: str, *, device_token: str | None, client_ip: str | None
 ) -> SubmitResult:
-    limited = _rate_limited(device_token, client_ip)
+    if not isinstance(payload, dict):
+        return _rate_limited(None, device_token, client_ip) or _not_an_object()
+    key = context_key(payload)
+    remembered = _remembered(key)
+    context = remembered or find_context(key)
+    limited = _rate_limited(context.desk, device_token, client_ip)
     if limited is not None:
         return limited
-    if not isinstance(payload, dict):
-        return _not_an_object()
-    checked = _check_fields(payload, lang)
-    desk = checked.desk
-    if (
-        checked.channel is Channel.KIOSK
-        and desk is not None
-        and not _authorised(desk, device_token)
-    ):
+    if remembered is not None:
+        checked = _check_fields(payload, lang, remembered)
+        submission = checked.submission()
+        if submission is not None and _may_submit(checked, device_token):
+            draft = _draft(submission)
+            if _store_at_once(submission, draft, device_token):
+                return _outcome_result(StoreOutcome.CREATED, submission.client_id)
+        # Not stored (invalid, a retry, a taken dossier, or the context changed):
+        # decide afresh, as if nothing had been remembered.
+        context = find_context(key)
+    _remember(key, context)
+    checked = _check_fields(payload, lang, context)
+    if not _may_submit(checked, device_token):
         return _error(
             401,
             "unauthorized",
@@ -647,9 +798,15 @@ def _submit(
     return _store(submission)
 
 
-def _authorised(desk: Desk, device_token: str | None) -> bool:
+def _may_submit(checked: _Checked, device_token: str | None) -> bool:
+    """False for a kiosk submission to a known desk without that desk's device token."""
+    desk = checked.desk
+    return checked.channel is not Channel.KIOSK or desk is None or _authorised(desk, device_token)
+
+
+def _authorised(desk: DeskRef, device_token: str | None) -> bool:
     """Whether the token is the current device token of this (active) desk."""
-    if desk.token_hash is None or not desk.active:
+    if desk.token_hash is None:
         return False
     return hmac.compare_digest(desk.token_hash, desk_service.hash_token(device_token or ""))
 
@@ -659,21 +816,14 @@ def _invalid(errors: list[dict[str, str]]) -> SubmitResult:
     return _error(422, "invalid", message, errors=errors)
 
 
-def _store(submission: Submission) -> SubmitResult:
-    desk, questionnaire = submission.desk, submission.questionnaire
+def _draft(submission: Submission) -> ResponseDraft:
     dossier_hash = hash_dossier(submission.dossier) if submission.dossier else None
-    previous = db.session.scalar(select(Response).where(Response.client_id == submission.client_id))
-    wave_id = (
-        previous.wave_id
-        if previous is not None
-        else resolve_wave(desk, questionnaire.id, submission.submitted_at)
-    )
-    draft = ResponseDraft(
+    return ResponseDraft(
         client_id=submission.client_id,
-        questionnaire_id=questionnaire.id,
-        unit_id=desk.unit_id,
-        desk_id=desk.id,
-        wave_id=wave_id,
+        questionnaire_id=submission.codebook.questionnaire_id,
+        unit_id=submission.desk.unit_id,
+        desk_id=submission.desk.id,
+        wave_id=submission.wave_id,
         channel=submission.channel,
         answers=submission.answers,
         lang=submission.lang,
@@ -682,29 +832,23 @@ def _store(submission: Submission) -> SubmitResult:
         dossier_hash=dossier_hash,
         extra_hash_fields={"dossier_hash": dossier_hash},
     )
-    if previous is None:
-        if dossier_hash is not None and _dossier_used(dossier_hash):
-            return _duplicate_dossier()
-        if is_burst(desk.id, questionnaire.id, submission.answers, submission.submitted_at):
-            draft = replace(draft, flag_reason=BURST_FLAG)
+
+
+def _store(submission: Submission) -> SubmitResult:
+    draft = _draft(submission)
+    # Looked for on retries too (one query either way); a retry stores nothing.
+    if is_burst(
+        submission.desk.id,
+        submission.codebook.questionnaire_id,
+        submission.answers,
+        submission.submitted_at,
+    ):
+        draft = replace(draft, flag_reason=BURST_FLAG)
     try:
-        outcome, _response = store(draft, looked_up=previous is None)
+        outcome = store(draft, submission.codebook)
     except InvalidAnswersError as error:  # answers were cleaned above; kept for safety
         return _invalid([e.to_dict() for e in error.errors])
-    except IntegrityError:
-        # store() rolled back: a concurrent request took the id or the dossier first.
-        repeated = existing_outcome(draft)
-        if repeated is not None:
-            return _outcome_result(repeated[0], submission.client_id)
-        if dossier_hash is not None and _dossier_used(dossier_hash):
-            return _duplicate_dossier()
-        raise
     return _outcome_result(outcome, submission.client_id)
-
-
-def _dossier_used(dossier_hash: str) -> bool:
-    found = db.session.scalar(select(Response.id).where(Response.dossier_hash == dossier_hash))
-    return found is not None
 
 
 def _duplicate_dossier() -> SubmitResult:
@@ -723,6 +867,8 @@ def _outcome_result(outcome: StoreOutcome, client_id: uuid.UUID) -> SubmitResult
         return SubmitResult(201, {"id": str(client_id), "status": "created"})
     if outcome is StoreOutcome.REPEATED:
         return SubmitResult(200, {"id": str(client_id), "status": "repeated"})
+    if outcome is StoreOutcome.DUPLICATE_DOSSIER:
+        return _duplicate_dossier()
     return _error(
         409,
         "conflict",

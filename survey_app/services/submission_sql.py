@@ -1,0 +1,256 @@
+"""The SQL statements of the submission path, built once per process.
+
+- :func:`context_statement`: the desk, the questionnaire and the wave a submission
+  names, in one query (both databases).
+- :func:`insert_statement`: PostgreSQL only, one statement that checks again that the
+  desk is active (and the token its current one), that the questionnaire and the wave
+  are what the caller assumed, flags a burst, and inserts the response and its answer
+  rows, skipping it if its client id or dossier is taken. Run in autocommit, the
+  statement is its own transaction: one round trip stores a response whole and
+  durably, or stores nothing.
+
+The burst rule (:func:`survey_app.services.submissions.is_burst`) and the wave rule
+(:func:`wave_subquery`) exist once here in SQL and the burst rule once in Python for
+SQLite; ``tests/test_submission_sql.py`` checks that the two burst rules agree.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    ColumnElement,
+    Date,
+    DateTime,
+    Integer,
+    Interval,
+    ScalarSelect,
+    Select,
+    String,
+    Uuid,
+    and_,
+    bindparam,
+    case,
+    exists,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    true,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+
+from survey_app.models import (
+    AnswerValue,
+    Desk,
+    Questionnaire,
+    Response,
+    Unit,
+    Wave,
+    WaveKind,
+)
+
+
+def wave_subquery(
+    unit_id: ColumnElement[Any],
+    unit_path: ColumnElement[Any],
+    questionnaire_id: ColumnElement[Any],
+    day: ColumnElement[Any],
+) -> ScalarSelect[Any]:
+    """The continuous-feedback wave of a response, as a scalar subquery.
+
+    The wave must use this questionnaire, belong to the response's unit or one of its
+    ancestors (whose materialised path is a prefix of the unit's), and cover ``day``,
+    the local date of ``submitted_at``. If several do, the one of the most specific
+    unit wins, then the latest start. A unit's path ends with its own id, so the
+    longest path is the most specific unit (SQLite refuses a correlated column in a
+    subquery's ORDER BY, so the path length stands in for it).
+    """
+    waves, wave_units = Wave.__table__, Unit.__table__.alias("wave_unit")
+    ancestor = func.substr(unit_path, 1, func.length(wave_units.c.path)) == wave_units.c.path
+    return (
+        select(waves.c.id)
+        .select_from(waves.join(wave_units, wave_units.c.id == waves.c.unit_id))
+        .where(
+            waves.c.kind == WaveKind.CONTINUOUS_FEEDBACK,
+            waves.c.questionnaire_id == questionnaire_id,
+            waves.c.start_date <= day,
+            waves.c.end_date >= day,
+            or_(waves.c.unit_id == unit_id, ancestor),
+        )
+        .order_by(
+            func.length(wave_units.c.path).desc(), waves.c.start_date.desc(), waves.c.id.desc()
+        )
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+@cache
+def context_statement() -> Select[Any]:
+    """Active desk (id, unit, token hash), questionnaire (id, checksum) and wave.
+
+    Parameters ``code``, ``slug``, ``version`` and ``day``; exactly one row, with
+    NULLs where nothing matches.
+    """
+    desks, units, questionnaires = Desk.__table__, Unit.__table__, Questionnaire.__table__
+    wave = wave_subquery(
+        desks.c.unit_id, units.c.path, questionnaires.c.id, bindparam("day", type_=Date())
+    ).correlate(desks, units, questionnaires)
+    one_row = select(literal(1).label("one")).subquery("one_row")
+    return select(
+        desks.c.id.label("desk_id"),
+        desks.c.unit_id,
+        desks.c.token_hash,
+        questionnaires.c.id.label("questionnaire_id"),
+        questionnaires.c.checksum,
+        wave.label("wave_id"),
+    ).select_from(
+        one_row.outerjoin(desks, and_(desks.c.code == bindparam("code"), desks.c.active))
+        .outerjoin(units, units.c.id == desks.c.unit_id)
+        .outerjoin(
+            questionnaires,
+            and_(
+                questionnaires.c.slug == bindparam("slug"),
+                questionnaires.c.version == bindparam("version"),
+            ),
+        )
+    )
+
+
+def _burst_flag(
+    responses: Any, desk_id: ColumnElement[Any], questionnaire_id: ColumnElement[Any]
+) -> ColumnElement[bool]:
+    """Whether the new response completes a burst (see ``submissions.is_burst``).
+
+    Parameters: ``burst_count`` (0 turns the rule off), ``window``, ``received_since``,
+    ``window_start`` (``submitted_at - window``), ``window_end`` and ``answers``.
+    """
+    at = bindparam("submitted_at", type_=DateTime(timezone=True))
+    window = bindparam("window", type_=Interval())
+    identical = (
+        select(responses.c.submitted_at.label("at"))
+        .where(
+            responses.c.desk_id == desk_id,
+            responses.c.questionnaire_id == questionnaire_id,
+            responses.c.received_at >= bindparam("received_since", type_=DateTime(timezone=True)),
+            responses.c.submitted_at >= bindparam("window_start", type_=DateTime(timezone=True)),
+            responses.c.submitted_at <= bindparam("window_end", type_=DateTime(timezone=True)),
+            # JSONB equality is equality of content.
+            responses.c.answers == bindparam("answers", type_=JSONB()),
+        )
+        .union_all(select(at.label("at")))
+        .cte("identical")
+    )
+    start, other = identical.alias("start"), identical.alias("other")
+    in_window = (
+        select(func.count())
+        .select_from(other)
+        .where(other.c.at >= start.c.at, other.c.at <= start.c.at + window)
+        .correlate(start)
+        .scalar_subquery()
+    )
+    some_window = exists().where(
+        start.c.at <= at,
+        start.c.at >= bindparam("window_start"),
+        in_window >= bindparam("burst_count", type_=Integer()),
+    )
+    return and_(bindparam("burst_count") > 0, some_window)
+
+
+@cache
+def insert_statement() -> Select[Any]:
+    """PostgreSQL: check, flag and insert one response and its answers in one statement.
+
+    Returns one row ``(id)`` if the response was stored, none if the desk, the
+    questionnaire or the wave are not what the parameters say, or the client id or
+    the dossier is taken. Parameters: the columns of ``responses`` (as
+    ``responses.response_row`` makes them, without ``flagged``/``flag_reason``),
+    ``checksum``, ``check_token``, ``token_hash``, ``item_ids``, ``values``, ``day``
+    and those of the burst rule.
+    """
+    desks, units, questionnaires = Desk.__table__, Unit.__table__, Questionnaire.__table__
+    responses, answer_values = Response.__table__, AnswerValue.__table__
+    desk = (
+        select(desks.c.id, desks.c.unit_id, units.c.path)
+        .join_from(desks, units, units.c.id == desks.c.unit_id)
+        .where(
+            desks.c.id == bindparam("desk_id", type_=Integer()),
+            desks.c.active,
+            or_(
+                ~bindparam("check_token", type_=Boolean()),
+                desks.c.token_hash == bindparam("token_hash", type_=String()),
+            ),
+        )
+        .cte("desk")
+    )
+    questionnaire = (
+        select(questionnaires.c.id)
+        .where(
+            questionnaires.c.id == bindparam("questionnaire_id", type_=Integer()),
+            questionnaires.c.checksum == bindparam("checksum", type_=String()),
+        )
+        .cte("questionnaire")
+    )
+    wave = wave_subquery(
+        desk.c.unit_id, desk.c.path, questionnaire.c.id, bindparam("day", type_=Date())
+    ).correlate(desk, questionnaire)
+    # MATERIALIZED: computed once, not copied into both columns that use it.
+    burst = (
+        select(_burst_flag(responses, desk.c.id, questionnaire.c.id).label("flag"))
+        .cte("burst")
+        .prefix_with("MATERIALIZED")
+    )
+    wave_id = bindparam("wave_id", type_=Integer())
+    columns = {
+        "client_id": bindparam("client_id", type_=Uuid()),
+        "questionnaire_id": questionnaire.c.id,
+        "unit_id": desk.c.unit_id,
+        "desk_id": desk.c.id,
+        "wave_id": wave_id,
+        "procedure_id": bindparam("procedure_id", type_=Integer()),
+        "channel": bindparam("channel", type_=responses.c.channel.type),
+        "lang": bindparam("lang", type_=String()),
+        "started_at": bindparam("started_at", type_=DateTime(timezone=True)),
+        "submitted_at": bindparam("submitted_at", type_=DateTime(timezone=True)),
+        "received_at": bindparam("received_at", type_=DateTime(timezone=True)),
+        "answers": bindparam("answers", type_=JSONB()),
+        "content_hash": bindparam("content_hash", type_=String()),
+        "dossier_hash": bindparam("dossier_hash", type_=String()),
+        "stratum": null(),
+        "psu": null(),
+        "design_weight": null(),
+        "flagged": burst.c.flag,
+        "flag_reason": case((burst.c.flag, literal("burst")), else_=null()),
+    }
+    source = (
+        select(*[value.label(name) for name, value in columns.items()])
+        .select_from(desk.join(questionnaire, true()).join(burst, true()))
+        .where(wave.is_not_distinct_from(wave_id))
+    )
+    inserted = (
+        postgresql_insert(responses)
+        .from_select(list(columns), source)
+        .on_conflict_do_nothing()
+        .returning(responses.c.id)
+        .cte("inserted")
+    )
+    coded = (
+        func.unnest(
+            bindparam("item_ids", type_=ARRAY(Integer())),
+            bindparam("values", type_=ARRAY(Integer())),
+        )
+        .table_valued("item_id", "value")
+        .render_derived(name="coded")
+    )
+    answers = postgresql_insert(answer_values).from_select(
+        ["response_id", "item_id", "value"],
+        select(inserted.c.id, coded.c.item_id, coded.c.value).select_from(
+            inserted.join(coded, true())
+        ),
+    )
+    return select(inserted.c.id).add_cte(answers.cte("answers"))
