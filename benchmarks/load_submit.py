@@ -13,7 +13,10 @@ time and count. Like a real kiosk's offline queue:
 
 It reports accepted (201) responses per second and the latency percentiles of every
 acknowledged request, measures ``GET /healthz`` on the same server with the same
-concurrency as the ceiling, and checks the database: the stored count equals the
+concurrency as the ceiling, reports where the CPU went while the kiosks submitted
+(cores busy and CPU ms per accepted response for gunicorn's processes, the throwaway
+PostgreSQL server's processes and this client, from ``/proc``), and checks the
+database: the stored count equals the
 number of distinct acknowledged ids, none is stored twice, none is lost, and every
 stored response has its answer rows.
 
@@ -57,6 +60,9 @@ ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
 HOST = "127.0.0.1"
 KIOSK_LIMIT = "1000000 per minute"
+#: Root processes whose CPU time is measured: gunicorn's master, the throwaway
+#: PostgreSQL server's postmaster (with every process below them).
+SERVER_PIDS: dict[str, int] = {}
 
 sys.path.insert(0, str(ROOT))
 
@@ -119,8 +125,11 @@ def throwaway_postgresql(fsync: bool) -> Iterator[str]:
         stdout=subprocess.DEVNULL,
     )
     try:
+        pid_file = (folder / "data" / "postmaster.pid").read_text().split()
+        SERVER_PIDS["postgresql"] = int(pid_file[0])
         yield f"postgresql+psycopg://postgres@{HOST}:{port}/postgres"
     finally:
+        SERVER_PIDS.pop("postgresql", None)
         subprocess.run([*ctl, "-m", "fast", "-w", "stop"], check=False, stdout=subprocess.DEVNULL)
         shutil.rmtree(folder, ignore_errors=True)
 
@@ -216,6 +225,7 @@ def gunicorn(env: dict[str, str], args: argparse.Namespace, log: Path) -> Iterat
     with log.open("wb") as handle:
         process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=handle, stderr=handle)
         base = f"http://{HOST}:{port}"
+        SERVER_PIDS["gunicorn"] = process.pid
         try:
             deadline = time.monotonic() + 300
             while True:
@@ -233,6 +243,7 @@ def gunicorn(env: dict[str, str], args: argparse.Namespace, log: Path) -> Iterat
                 urllib.request.urlopen(base + "/healthz", timeout=5).close()
             yield base
         finally:
+            SERVER_PIDS.pop("gunicorn", None)
             process.send_signal(signal.SIGTERM)
             try:
                 process.wait(timeout=30)
@@ -396,6 +407,41 @@ async def run_ceiling(base: str, args: argparse.Namespace) -> tuple[int, float, 
 
 
 # ---------------------------------------------------------------------------
+# CPU time (Linux /proc): where the two cores went
+# ---------------------------------------------------------------------------
+
+
+def _process_tree(root: int) -> list[int]:
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with suppress(OSError, IndexError, ValueError):
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                parents[int(entry.name)] = int(fields[1])
+    tree, frontier = [root], [root]
+    while frontier:
+        frontier = [pid for pid, parent in parents.items() if parent in frontier]
+        tree.extend(frontier)
+    return tree
+
+
+def cpu_seconds() -> dict[str, float]:
+    """CPU seconds used so far by each measured server (process tree) and this client."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    used: dict[str, float] = {}
+    for name, root in SERVER_PIDS.items():
+        total = 0
+        for pid in _process_tree(root):
+            with suppress(OSError, IndexError, ValueError):
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                total += int(fields[11]) + int(fields[12])  # utime + stime
+        used[name] = total / ticks
+    times = os.times()
+    used["client"] = times.user + times.system
+    return used
+
+
+# ---------------------------------------------------------------------------
 # The check and the report
 # ---------------------------------------------------------------------------
 
@@ -454,8 +500,11 @@ def run_one(kind: str, args: argparse.Namespace) -> dict[str, Any]:
             env = server_environment(url, instance)
             tokens = seed(env, args.kiosks)
             with gunicorn(env, args, work / "gunicorn.log") as base:
+                cpu_before = cpu_seconds()
                 tally, elapsed = asyncio.run(run_kiosks(base, tokens, args))
+                cpu_after = cpu_seconds()
                 hello, hello_elapsed, hello_latencies = asyncio.run(run_ceiling(base, args))
+                cpu_hello = cpu_seconds()
             check = check_database(url, tally.acknowledged)
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -481,6 +530,25 @@ def run_one(kind: str, args: argparse.Namespace) -> dict[str, Any]:
         "ceiling_p50_ms": ms(hello_latencies, 50),
         "ceiling_p99_ms": ms(hello_latencies, 99),
         "ratio_to_ceiling": round(accepted_rate / ceiling_rate, 3) if ceiling_rate else None,
+        "ceiling_cpu_ms_per_request_gunicorn": round(
+            1000 * (cpu_hello["gunicorn"] - cpu_after["gunicorn"]) / max(hello, 1), 2
+        ),
+        "ceiling_cpu_ms_per_request_client": round(
+            1000 * (cpu_hello["client"] - cpu_after["client"]) / max(hello, 1), 2
+        ),
+        # Cores busy while the kiosks submitted, and CPU ms per accepted response.
+        **{
+            f"cpu_cores_{name}": round((cpu_after[name] - cpu_before[name]) / elapsed, 2)
+            for name in cpu_after
+            if name in cpu_before
+        },
+        **{
+            f"cpu_ms_per_accepted_{name}": round(
+                1000 * (cpu_after[name] - cpu_before[name]) / max(tally.created, 1), 2
+            )
+            for name in cpu_after
+            if name in cpu_before
+        },
         **check,
     }
 

@@ -140,7 +140,7 @@ SCHEMAS: dict[str, Any] = {
                 "description": (
                     "Stable code. Top-level fields: required, wrong_type, unknown_field, "
                     "invalid_uuid, unknown_desk, unknown_questionnaire, invalid_choice, "
-                    "invalid_datetime, in_future, after_submission, too_long, "
+                    "invalid_datetime, in_future, too_early, after_submission, too_long, "
                     "invalid_characters. Answers: the questionnaire's answer codes "
                     "(required, wrong_type, unknown_item, out_of_range, not_integer, "
                     "unknown_option, duplicate_option, too_few_choices, too_many_choices, "

@@ -166,9 +166,10 @@ def _burst_flag(
 def insert_statement() -> Select[Any]:
     """PostgreSQL: check, flag and insert one response and its answers in one statement.
 
-    Returns one row ``(id)`` if the response was stored, none if the desk, the
-    questionnaire or the wave are not what the parameters say, or the client id or
-    the dossier is taken. Parameters: the columns of ``responses`` (as
+    Returns one row ``(id, context_holds)``: ``id`` is the new response's, or NULL if
+    nothing was stored; ``context_holds`` says whether the desk, the questionnaire and
+    the wave are what the parameters say. NULL with ``context_holds`` true means that
+    the client id or the dossier is taken. Parameters: the columns of ``responses`` (as
     ``responses.response_row`` makes them, without ``flagged``/``flag_reason``),
     ``checksum``, ``check_token``, ``token_hash``, ``item_ids``, ``values``, ``day``
     and those of the burst rule.
@@ -253,4 +254,11 @@ def insert_statement() -> Select[Any]:
             inserted.join(coded, true())
         ),
     )
-    return select(inserted.c.id).add_cte(answers.cte("answers"))
+    context_holds = exists(
+        select(desk.c.id)
+        .select_from(desk.join(questionnaire, true()))
+        .where(wave.is_not_distinct_from(wave_id))
+    )
+    return select(
+        select(inserted.c.id).scalar_subquery().label("id"), context_holds.label("context_holds")
+    ).add_cte(answers.cte("answers"))

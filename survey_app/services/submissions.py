@@ -67,6 +67,7 @@ from survey_app.services.responses import (
     ResponseDraft,
     StoreOutcome,
     coded_rows,
+    existing_outcome,
     response_row,
     store,
 )
@@ -86,6 +87,9 @@ REQUIRED_FIELDS: tuple[str, ...] = (
 OPTIONAL_FIELDS: tuple[str, ...] = ("started_at", "dossier")
 #: How far in the future ``submitted_at`` may be (a tablet's clock may be off).
 MAX_CLOCK_SKEW = timedelta(days=1)
+#: No response predates the platform: an earlier time is a device whose clock was
+#: reset (and arithmetic on times near year 1 would overflow).
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 DOSSIER_MAX_LENGTH = 64
 BURST_FLAG = "burst"
 
@@ -286,6 +290,7 @@ def _message_for(code: str, **values: Any) -> str:
             "for example 2025-03-01T09:30:00+07:00."
         ),
         "in_future": lambda: _("This time is in the future; check the device's clock."),
+        "too_early": lambda: _("This time is before 2000; check the device's clock."),
         "after_submission": lambda: _("The start time is after the submission time."),
         "too_long": lambda: _("At most %(max)s characters.", **values),
         "invalid_characters": lambda: _("The text contains invalid characters."),
@@ -382,6 +387,8 @@ def _utc_moment(value: Any) -> datetime | str:
         return "invalid_datetime"
     if moment > utcnow() + MAX_CLOCK_SKEW:
         return "in_future"
+    if moment < EARLIEST:
+        return "too_early"
     return moment
 
 
@@ -606,14 +613,23 @@ def _remember(key: ContextKey, context: Context) -> None:
     contexts[key] = context
 
 
-def _store_at_once(submission: Submission, draft: ResponseDraft, device_token: str | None) -> bool:
-    """PostgreSQL: store a new response with one statement in autocommit; True if stored.
+def _store_at_once(
+    submission: Submission, draft: ResponseDraft, device_token: str | None
+) -> StoreOutcome | None:
+    """PostgreSQL: store a new response with one statement in autocommit.
 
     The statement (:func:`survey_app.services.submission_sql.insert_statement`)
     checks again what the remembered context assumed (desk active, the presented
     token its current one for a kiosk, the questionnaire's checksum, the wave) and
     flags a burst; it stores nothing when any differs or when the client id or the
-    dossier is taken, and the caller then decides afresh.
+    dossier is taken.
+
+    Returns
+    -------
+    StoreOutcome | None
+        CREATED; REPEATED, CONFLICT or DUPLICATE_DOSSIER when the context held but
+        the id or the dossier was taken; None when the context did not hold (the
+        caller then decides afresh).
     """
     codebook = submission.codebook
     count, window = _burst_settings()
@@ -636,8 +652,12 @@ def _store_at_once(submission: Submission, draft: ResponseDraft, device_token: s
     )
     # The app's autocommit engine for this statement (survey_app.add_submissions_bind).
     with db.engines[SUBMISSIONS_BIND].connect() as connection:
-        stored = connection.execute(submission_sql.insert_statement(), params).first()
-    return stored is not None
+        row = connection.execute(submission_sql.insert_statement(), params).one()
+    if row.id is not None:
+        return StoreOutcome.CREATED
+    if not row.context_holds:
+        return None
+    return existing_outcome(draft) or StoreOutcome.DUPLICATE_DOSSIER
 
 
 def _as_utc(moment: datetime) -> datetime:
@@ -778,11 +798,10 @@ def _submit(
         checked = _check_fields(payload, lang, remembered)
         submission = checked.submission()
         if submission is not None and _may_submit(checked, device_token):
-            draft = _draft(submission)
-            if _store_at_once(submission, draft, device_token):
-                return _outcome_result(StoreOutcome.CREATED, submission.client_id)
-        # Not stored (invalid, a retry, a taken dossier, or the context changed):
-        # decide afresh, as if nothing had been remembered.
+            outcome = _store_at_once(submission, _draft(submission), device_token)
+            if outcome is not None:
+                return _outcome_result(outcome, submission.client_id)
+        # Invalid, or the context changed: decide afresh, as if nothing was remembered.
         context = find_context(key)
     _remember(key, context)
     checked = _check_fields(payload, lang, context)

@@ -382,6 +382,8 @@ def test_every_bad_field_is_named(client: FlaskClient, setup: Setup) -> None:
         ({"submitted_at": "9999-12-31T23:59:59-23:59"}, ("submitted_at", "invalid_datetime")),
         ({"submitted_at": 1740796200}, ("submitted_at", "wrong_type")),
         ({"submitted_at": "2999-01-01T00:00:00+07:00"}, ("submitted_at", "in_future")),
+        ({"submitted_at": "0001-01-01T00:30:00+00:00"}, ("submitted_at", "too_early")),
+        ({"started_at": "1999-12-31T23:59:59+00:00"}, ("started_at", "too_early")),
         ({"started_at": "2025-03-01T09:31:00+07:00"}, ("started_at", "after_submission")),
         ({"dossier": "X" * 65}, ("dossier", "too_long")),
         ({"dossier": "HS\x07001"}, ("dossier", "invalid_characters")),
