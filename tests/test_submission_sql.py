@@ -1,0 +1,400 @@
+"""The SQL of the submission path checked against its Python twin, and the rate-limit
+storage that replaced ``memory://``.
+
+- PostgreSQL only: the burst rule exists twice, in Python
+  (:func:`survey_app.services.submissions.is_burst`, the slow path and SQLite) and in
+  SQL (``submission_sql._burst_flag`` inside the single insert statement). A seeded
+  random search over stored times, candidate times, ``BURST_COUNT`` and
+  ``BURST_WINDOW_S`` (window edges included) checks that they always agree. The SQL
+  flag is read from a response really stored by ``submissions._store_at_once`` (then
+  deleted), so the parameters are exactly the ones production passes.
+- Both databases: :class:`survey_app.ratelimit_storage.SweepingMemoryStorage` starts no
+  thread per hit, lets counters expire after their window, and sweeps expired keys at
+  most once per ``SWEEP_INTERVAL_S``.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import limits.storage.memory
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from limits import parse
+from limits.storage import MemoryStorage, storage_from_string
+from limits.strategies import (
+    FixedWindowRateLimiter,
+    MovingWindowRateLimiter,
+    SlidingWindowCounterRateLimiter,
+)
+from sqlalchemy import delete, select
+
+from survey_app import ratelimit_storage
+from survey_app.extensions import db, limiter
+from survey_app.models import AnswerValue, Channel, Response
+from survey_app.ratelimit_storage import SweepingMemoryStorage
+from survey_app.services import submissions
+from survey_app.services.responses import ResponseDraft, StoreOutcome, response_row
+from tests.conftest import using_postgresql
+from tests.web.test_api import Setup, body, post
+
+postgresql_only = pytest.mark.skipif(
+    not using_postgresql(),
+    reason="the single-statement path and its SQL burst rule exist on PostgreSQL only "
+    "(set TEST_DATABASE_URL to run this)",
+)
+
+SAME = {"mood": 5, "positives": ["nhanh"]}
+OTHER = {"mood": 5}
+US = timedelta(microseconds=1)
+#: 10:00 in Hà Nội; the stored and candidate times lie around it, on the same local day.
+BASE = datetime(2025, 3, 1, 3, 0, tzinfo=UTC)
+
+
+# --- the burst rule: SQL and Python agree ------------------------------------------
+
+
+@dataclass(frozen=True)
+class Desks:
+    """The two desks of :class:`Setup` as the submission path sees them."""
+
+    ql: submissions.Context
+    vi: submissions.Context
+    token: str
+
+
+def contexts(app: Flask) -> Desks:
+    setup = Setup(app)
+    key = submissions.ContextKey("QL-01", "kiosk_quick", 1, date(2025, 3, 1))
+    ql = submissions.find_context(key)
+    vi = submissions.find_context(submissions.ContextKey("VI-01", "kiosk_quick", 1, key.day))
+    assert ql.desk is not None and vi.desk is not None and ql.codebook is not None
+    assert ql.wave_id is None  # no wave: the statement's wave check always holds
+    return Desks(ql, vi, setup.token)
+
+
+def stored_row(
+    context: submissions.Context, answers: dict[str, Any], at: datetime, received: datetime
+) -> dict[str, Any]:
+    """A responses row of the context's desk, submitted ``at``, received ``received``."""
+    assert context.desk is not None and context.codebook is not None
+    draft = ResponseDraft(
+        client_id=uuid.uuid4(),
+        questionnaire_id=context.codebook.questionnaire_id,
+        unit_id=context.desk.unit_id,
+        desk_id=context.desk.id,
+        channel=Channel.KIOSK,
+        answers=answers,
+        submitted_at=at,
+    )
+    return dict(response_row(draft), received_at=received)
+
+
+def sql_flag(desks: Desks, answers: dict[str, Any], at: datetime) -> bool:
+    """The burst flag the single statement gives a new response (stored, then removed)."""
+    context = desks.ql
+    assert context.desk is not None and context.codebook is not None
+    submission = submissions.Submission(
+        client_id=uuid.uuid4(),
+        desk=context.desk,
+        codebook=context.codebook,
+        wave_id=None,
+        answers=answers,
+        channel=Channel.KIOSK,
+        lang="vi",
+        submitted_at=at,
+        started_at=None,
+        dossier=None,
+    )
+    draft = submissions._draft(submission)
+    assert submissions._store_at_once(submission, draft, desks.token) is StoreOutcome.CREATED
+    flagged, reason = db.session.execute(
+        select(Response.flagged, Response.flag_reason).where(
+            Response.client_id == submission.client_id
+        )
+    ).one()
+    assert reason == ("burst" if flagged else None)
+    db.session.execute(delete(Response).where(Response.client_id == submission.client_id))
+    db.session.commit()
+    return bool(flagged)
+
+
+def python_flag(desks: Desks, answers: dict[str, Any], at: datetime) -> bool:
+    context = desks.ql
+    assert context.desk is not None and context.codebook is not None
+    flagged = submissions.is_burst(context.desk.id, context.codebook.questionnaire_id, answers, at)
+    db.session.rollback()
+    return flagged
+
+
+def random_offset(rng: random.Random, window: timedelta) -> timedelta:
+    """A random offset within three windows of BASE, to the microsecond."""
+    span = int(window / US) * 3
+    return US * rng.randint(-span, span)
+
+
+def stored_times(rng: random.Random, window: timedelta) -> list[datetime]:
+    """Submission times of the identical answer sets already stored: random, some
+    repeated and some exactly one window (or one microsecond less or more) apart."""
+    times: list[datetime] = []
+    for _ in range(rng.randint(0, 8)):
+        if times and rng.random() < 0.5:
+            previous = rng.choice(times)
+            step = rng.choice([timedelta(0), window, window - US, window + US, -window])
+            times.append(previous + step)
+        else:
+            times.append(BASE + random_offset(rng, window))
+    return times
+
+
+def candidates(rng: random.Random, times: list[datetime], window: timedelta) -> list[datetime]:
+    """Candidate submission times: BASE, every window edge around a stored time, and
+    random ones."""
+    edges = {
+        moment + shift
+        for moment in times
+        for shift in (timedelta(0), window, -window, window + US, -window - US, window - US)
+    }
+    edges.update(BASE + random_offset(rng, window) for _ in range(8))
+    chosen = rng.sample(sorted(edges), min(len(edges), 16))
+    return [BASE, *chosen]
+
+
+@postgresql_only
+def test_the_sql_burst_rule_agrees_with_is_burst(app: Flask) -> None:
+    desks = contexts(app)
+    rng = random.Random(20250301)
+    skew = submissions.MAX_CLOCK_SKEW
+    received = datetime.now(UTC)
+    # BURST_COUNT 1 and 0 first, then random settings (a fractional window too).
+    settings = [(1, 120.0), (0, 120.0), (2, 1.0), (5, 120.0)] + [
+        (rng.choice([2, 2, 3, 3, 4, 5]), rng.choice([1.0, 2.5, 10.0, 30.0, 120.0]))
+        for _ in range(14)
+    ]
+    compared: list[tuple[int, float, bool]] = []
+    disagreements: list[str] = []
+    for burst_count, seconds in settings:
+        app.config.update(BURST_COUNT=burst_count, BURST_WINDOW_S=seconds)
+        window = timedelta(seconds=seconds)
+        db.session.execute(delete(AnswerValue))
+        db.session.execute(delete(Response))
+        times = stored_times(rng, window)
+        rows = [stored_row(desks.ql, SAME, moment, received) for moment in times]
+        # What must not count: other answers, another desk's identical ones, and rows
+        # received before ``at - window - MAX_CLOCK_SKEW`` (only BASE is checked for the
+        # last: one row received exactly at that limit counts, one a microsecond
+        # earlier does not).
+        for moment in rng.sample(times, min(len(times), 3)):
+            rows.append(stored_row(desks.ql, OTHER, moment, received))
+            rows.append(stored_row(desks.vi, SAME, moment, received))
+        limit = BASE - window - skew
+        rows.append(stored_row(desks.ql, SAME, BASE - window / 2, limit))
+        rows.append(stored_row(desks.ql, SAME, BASE - window / 3, limit - US))
+        db.session.execute(Response.__table__.insert(), rows)
+        db.session.commit()
+        for at in candidates(rng, times, window):
+            for answers in (SAME, OTHER) if rng.random() < 0.2 else (SAME,):
+                expected = python_flag(desks, answers, at)
+                actual = sql_flag(desks, answers, at)
+                compared.append((burst_count, seconds, expected))
+                if actual != expected:
+                    offsets = sorted(str(moment - BASE) for moment in times)
+                    disagreements.append(
+                        f"BURST_COUNT={burst_count} BURST_WINDOW_S={seconds} "
+                        f"at=BASE+{at - BASE} answers={answers} stored at BASE+{offsets}: "
+                        f"is_burst {expected}, SQL {actual}"
+                    )
+    assert disagreements == []
+    assert len(compared) >= 200
+    # Not a vacuous agreement: both answers are common, with every kind of setting.
+    flags = [flag for _count, _seconds, flag in compared]
+    assert flags.count(True) >= 40 and flags.count(False) >= 40
+    assert {flag for count, _s, flag in compared if count == 1} == {True}
+    assert {flag for count, _s, flag in compared if count == 0} == {False}
+    assert {flag for count, _s, flag in compared if count >= 2} == {True, False}
+
+
+@postgresql_only
+def test_the_received_at_limit_counts_in_both_rules(app: Flask) -> None:
+    """The row received exactly ``window + MAX_CLOCK_SKEW`` before ``at`` completes a
+    burst of two; one received a microsecond earlier does not, in either rule."""
+    desks = contexts(app)
+    app.config.update(BURST_COUNT=2, BURST_WINDOW_S=60)
+    limit = BASE - timedelta(seconds=60) - submissions.MAX_CLOCK_SKEW
+    for received, expected in ((limit, True), (limit - US, False)):
+        db.session.execute(delete(Response))
+        row = stored_row(desks.ql, SAME, BASE - timedelta(seconds=30), received)
+        db.session.execute(Response.__table__.insert(), [row])
+        db.session.commit()
+        assert python_flag(desks, SAME, BASE) is expected
+        assert sql_flag(desks, SAME, BASE) is expected
+
+
+# --- the rate-limit storage ------------------------------------------------------------
+
+
+class Clock:
+    """A fake clock for both ``time.time`` (limits) and ``time.monotonic`` (the sweep)."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def time(self) -> float:
+        return self.now
+
+    def monotonic(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    fake = Clock()
+    monkeypatch.setattr(limits.storage.memory, "time", fake)
+    monkeypatch.setattr(ratelimit_storage, "time", fake)
+    return fake
+
+
+@pytest.fixture
+def storage() -> Iterator[SweepingMemoryStorage]:
+    """A fresh storage, once the timer its base class starts on creation has ended."""
+    made = SweepingMemoryStorage()
+    made.timer.join()
+    yield made
+    made.reset()
+
+
+@pytest.fixture
+def thread_starts(monkeypatch: pytest.MonkeyPatch) -> list[threading.Thread]:
+    """Every thread started from now on (``threading.Timer`` included)."""
+    started: list[threading.Thread] = []
+    real_start = threading.Thread.start
+
+    def counting_start(thread: threading.Thread) -> None:
+        started.append(thread)
+        real_start(thread)
+
+    monkeypatch.setattr(threading.Thread, "start", counting_start)
+    return started
+
+
+def test_the_scheme_names_the_sweeping_storage() -> None:
+    made = storage_from_string("survey-memory://")
+    assert isinstance(made, SweepingMemoryStorage) and made.check()
+    assert type(storage_from_string("memory://")) is MemoryStorage
+
+
+def test_many_hits_start_no_thread(
+    monkeypatch: pytest.MonkeyPatch,
+    storage: SweepingMemoryStorage,
+    thread_starts: list[threading.Thread],
+) -> None:
+    monkeypatch.setattr(ratelimit_storage, "SWEEP_INTERVAL_S", 0.0)  # a sweep on every hit
+    item = parse("50 per second")
+    strategies = [
+        FixedWindowRateLimiter(storage),
+        MovingWindowRateLimiter(storage),
+        SlidingWindowCounterRateLimiter(storage),
+    ]
+    before = threading.active_count()
+    for i in range(300):
+        for strategy in strategies:
+            strategy.hit(item, "submit", f"ip:{i % 7}")
+        storage.incr(f"key:{i % 11}", 60)
+        storage.decr(f"key:{i % 11}")
+    assert thread_starts == []
+    assert threading.active_count() <= before
+    # The count does see threads: limits' own memory storage starts a timer again.
+    plain = MemoryStorage()
+    plain.timer.join()
+    thread_starts.clear()  # the timer its constructor started
+    FixedWindowRateLimiter(plain).hit(item, "submit", "ip:1")
+    assert len(thread_starts) == 1 and isinstance(thread_starts[0], threading.Timer)
+    thread_starts[0].join()
+
+
+def test_counters_expire_after_their_window(clock: Clock, storage: SweepingMemoryStorage) -> None:
+    assert [storage.incr("desk:1", 10) for _ in range(3)] == [1, 2, 3]
+    clock.now += 9.999
+    assert storage.get("desk:1") == 3 and storage.incr("desk:1", 10) == 4
+    clock.now += 0.001  # ten seconds after the first hit
+    assert storage.get("desk:1") == 0 and storage.incr("desk:1", 10) == 1
+
+    strategy = FixedWindowRateLimiter(storage)
+    item = parse("2 per 10 seconds")
+    assert [strategy.hit(item, "submit", "ip:1") for _ in range(3)] == [True, True, False]
+    clock.now += 10
+    assert strategy.hit(item, "submit", "ip:1")
+
+    moving = MovingWindowRateLimiter(storage)
+    assert [moving.hit(item, "submit", "ip:2") for _ in range(3)] == [True, True, False]
+    clock.now += 9.5
+    assert not moving.hit(item, "submit", "ip:2")
+    clock.now += 0.6
+    assert moving.hit(item, "submit", "ip:2")
+
+
+def test_the_sweep_removes_expired_keys_at_most_once_per_interval(
+    monkeypatch: pytest.MonkeyPatch, clock: Clock, storage: SweepingMemoryStorage
+) -> None:
+    monkeypatch.setattr(ratelimit_storage, "SWEEP_INTERVAL_S", 5.0)
+    sweeps: list[float] = []
+    real_sweep = storage._MemoryStorage__expire_events  # type: ignore[attr-defined]
+
+    def counting_sweep() -> None:
+        sweeps.append(clock.now)
+        real_sweep()
+
+    monkeypatch.setattr(storage, "_MemoryStorage__expire_events", counting_sweep)
+
+    for i in range(100):
+        storage.incr(f"ip:old-{i}", 1)
+    assert storage.acquire_entry("moving:old", 3, 1)
+    assert sweeps == [1000.0]  # the first hit sweeps; the next sweep is due 5 s later
+    clock.now += 2  # every old key has expired, but no sweep is due yet
+    storage.incr("ip:new-a", 60)
+    assert len(storage.storage) == 101 and len(storage.expirations) == 101
+    clock.now += 3  # five seconds after the first sweep
+    storage.incr("ip:new-b", 60)
+    assert sweeps == [1000.0, 1005.0]
+    assert set(storage.storage) == set(storage.expirations) == {"ip:new-a", "ip:new-b"}
+    assert not any(key.startswith(("ip:old", "moving:old")) for key in storage.locks)
+    assert not storage.events.get("moving:old")
+    assert storage.get("ip:new-a") == 1 and storage.get("ip:new-b") == 1
+
+    # Hits every 10 ms for a second: a sweep every five seconds, so none more here;
+    # then one per interval as time goes on.
+    for _ in range(100):
+        clock.now += 0.01
+        storage.incr("ip:busy", 60)
+    assert len(sweeps) == 2
+    for _ in range(4):
+        clock.now += 5
+        storage.incr("ip:busy", 60)
+        storage.incr("ip:busy", 60)
+    assert len(sweeps) == 6
+
+
+@pytest.fixture
+def rate_limited(app_config: dict[str, Any]) -> None:
+    app_config["RATELIMIT_ENABLED"] = True
+    app_config["RATELIMIT_SUBMIT_KIOSK"] = "3 per minute"
+
+
+def test_the_app_limits_submissions_without_starting_threads(
+    rate_limited: None,
+    app: Flask,
+    client: FlaskClient,
+    thread_starts: list[threading.Thread],
+) -> None:
+    setup = Setup(app)
+    assert isinstance(limiter.storage, SweepingMemoryStorage)
+    codes = [post(client, body(), setup.token).status_code for _ in range(5)]
+    assert codes == [201, 201, 201, 429, 429]
+    assert thread_starts == []
