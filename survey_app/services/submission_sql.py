@@ -181,6 +181,8 @@ def insert_statement() -> Select[Any]:
         .join_from(desks, units, units.c.id == desks.c.unit_id)
         .where(
             desks.c.id == bindparam("desk_id", type_=Integer()),
+            # The content hash names the unit: a desk moved since is another context.
+            desks.c.unit_id == bindparam("unit_id", type_=Integer()),
             desks.c.active,
             or_(
                 ~bindparam("check_token", type_=Boolean()),

@@ -603,11 +603,12 @@ def _remembered(key: ContextKey) -> Context | None:
 
 
 def _remember(key: ContextKey, context: Context) -> None:
-    if SUBMISSIONS_BIND not in db.engines or context.desk is None or key.day is None:
-        return
-    if context.codebook is None:
+    if SUBMISSIONS_BIND not in db.engines:
         return
     contexts: dict[ContextKey, Context] = current_app.extensions.setdefault(_CONTEXTS_KEY, {})
+    if context.desk is None or context.codebook is None or key.day is None:
+        contexts.pop(key, None)  # e.g. a desk deactivated since: forget it
+        return
     if len(contexts) >= _CONTEXTS_MAX:
         contexts.clear()
     contexts[key] = context

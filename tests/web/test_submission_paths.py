@@ -307,12 +307,6 @@ def test_a_wave_created_after_warming_is_used(
     assert count(Response) == 5 and count(AnswerValue) == 5 * 2
 
 
-@pytest.mark.xfail(
-    using_postgresql(),
-    strict=True,
-    reason="product bug: the single statement stores a moved desk's new unit but hashes "
-    "the remembered old one, so another worker answers the retry with 409 conflict",
-)
 def test_a_desk_moved_to_another_unit_after_warming(
     app_config: dict[str, Any], client: FlaskClient, setup: Setup, paths: Paths
 ) -> None:
