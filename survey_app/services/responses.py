@@ -178,7 +178,7 @@ def _insert_response(connection: Connection, row: dict[str, Any]) -> int | None:
 def store(draft: ResponseDraft, codebook: questionnaires.Codebook | None = None) -> StoreOutcome:
     """Validate and store one response in its own transaction (committed on CREATED).
 
-    ``codebook`` is the draft's questionnaire's, if the caller has it. Four statements
+    ``codebook`` is the draft's questionnaire's, if the caller has it. Three statements
     on the way to CREATED: the response row, its answer rows and the commit (the
     client id and the dossier are checked by the INSERT itself).
 

@@ -3,7 +3,12 @@
 :func:`submit` is the one entry point: it checks the rate limit, authenticates a
 kiosk, validates every field (naming each bad one), resolves the wave, refuses a
 second response for the same dossier, flags bursts of identical answers, and stores
-the response whole, exactly once (:func:`survey_app.services.responses.store`). It
+the response whole, exactly once (:func:`survey_app.services.responses.store`). On
+PostgreSQL, once a worker has seen a desk's context (desk, questionnaire, wave) that
+day, the desk's next responses are checked, flagged and stored by one autocommit
+statement (:func:`survey_app.services.submission_sql.insert_statement`) that checks
+the context again and stores nothing if it changed; the request then goes the general
+way, so both ways answer alike (``tests/web/test_submission_paths.py``). It
 returns a :class:`SubmitResult` (an HTTP status and a JSON body) and raises nothing
 for anything a client can get wrong, so the API view and the server-rendered phone
 form share one behaviour.
