@@ -62,7 +62,8 @@ def live_app(app_config: dict[str, Any]) -> Iterator[Flask]:
     application = create_app(app_config)
     yield application
     with application.app_context():
-        db.engine.dispose()
+        for engine in db.engines.values():  # the submissions engine too
+            engine.dispose()
 
 
 @pytest.fixture

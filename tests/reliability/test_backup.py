@@ -82,7 +82,8 @@ def test_backup_restores_every_row(
     app: Flask, client: FlaskClient, database_url: str, tmp_path: Path
 ) -> None:
     seed_responses(app, client)
-    db.engine.dispose()
+    for engine in db.engines.values():  # the submissions engine too
+        engine.dispose()
     before = table_counts(database_url)
     assert before["responses"] == 25 and before["answer_values"] == 50
 

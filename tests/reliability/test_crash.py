@@ -45,7 +45,8 @@ def seed(app: Flask) -> dict[str, str]:
     questionnaires.load_folder(Path(app.config["QUESTIONNAIRE_DIR"]))
     db.session.commit()
     db.session.remove()
-    db.engine.dispose()
+    for engine in db.engines.values():  # the submissions engine too
+        engine.dispose()
     return tokens
 
 

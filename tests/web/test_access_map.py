@@ -374,4 +374,5 @@ def make_demo_app(app_config: dict[str, Any]) -> Iterator[Callable[[], Flask]]:
     for application in made:
         with application.app_context():
             db.session.remove()
-            db.engine.dispose()
+            for engine in db.engines.values():  # the submissions engine too
+                engine.dispose()

@@ -429,7 +429,8 @@ def test_session_cookie_is_secure_when_configured(
         header = response.headers["Set-Cookie"]
         assert "Secure" in header and "HttpOnly" in header and "SameSite=Lax" in header
         db.session.remove()
-        db.engine.dispose()
+        for engine in db.engines.values():  # the submissions engine too
+            engine.dispose()
 
 
 def test_login_is_rate_limited(app_config: dict[str, Any]) -> None:
@@ -445,4 +446,5 @@ def test_login_is_rate_limited(app_config: dict[str, Any]) -> None:
         ]
         assert codes == [200, 200, 200, 429]
         db.session.remove()
-        db.engine.dispose()
+        for engine in db.engines.values():  # the submissions engine too
+            engine.dispose()

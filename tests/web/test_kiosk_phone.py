@@ -287,7 +287,8 @@ def test_phone_form_needs_the_csrf_token(app_config: dict[str, Any]) -> None:
         ok = client.post("/s/Q-C", data={"csrf_token": csrf, "step": "rating", "mood": "4"})
         assert ok.status_code == 302
         db.session.remove()
-        db.engine.dispose()
+        for engine in db.engines.values():  # the submissions engine too
+            engine.dispose()
 
 
 def test_phone_entry_links_each_desk(client: FlaskClient, desk: Desk) -> None:

@@ -105,7 +105,8 @@ def test_reporting_rule(app_config: dict, make_app: object, settings: dict, show
     assert ("Khoảng tin cậy 95%:" in page) is shown
     with application.app_context():
         db.session.remove()
-        db.engine.dispose()
+        for engine in db.engines.values():  # the submissions engine too
+            engine.dispose()
 
 
 def test_pdf_download_is_the_same_page(client: FlaskClient) -> None:
