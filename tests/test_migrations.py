@@ -13,7 +13,8 @@ from survey_app.extensions import db
 EXPECTED_TABLES = {
     "units", "desks", "procedure_fields", "procedures", "questionnaires",
     "questionnaire_items", "waves", "responses", "answer_values", "weighting_schemes",
-    "response_weights", "users", "audit_log", "alembic_version",
+    "response_weights", "users", "audit_log", "alembic_version", "feedback_series",
+    "wave_frame", "app_settings", "rate_limits",
 }  # fmt: skip
 
 

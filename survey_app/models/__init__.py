@@ -4,30 +4,42 @@
 - ``collection``: questionnaires, waves, responses and their coded answers.
 - ``weighting``: weighting schemes and per-response weights.
 - ``accounts``: users with roles and a unit scope, and the audit log.
+- ``system``: installation-wide settings and shared rate-limit counters.
 """
 
 from survey_app.models.accounts import AuditLog, Role, User
 from survey_app.models.collection import (
     AnswerValue,
     Channel,
+    FeedbackPeriod,
+    FeedbackSeries,
+    LonelyPSU,
     Questionnaire,
     QuestionnaireItem,
     Response,
     Wave,
+    WaveFrameUnit,
     WaveKind,
+    WaveStatus,
 )
+from survey_app.models.system import AppSetting, RateLimitCounter
 from survey_app.models.units import Desk, Procedure, ProcedureField, Unit, UnitKind
 from survey_app.models.weighting import ResponseWeight, WeightingScheme
 
 __all__ = [
     "AnswerValue",
+    "AppSetting",
     "AuditLog",
     "Channel",
     "Desk",
+    "FeedbackPeriod",
+    "FeedbackSeries",
+    "LonelyPSU",
     "Procedure",
     "ProcedureField",
     "Questionnaire",
     "QuestionnaireItem",
+    "RateLimitCounter",
     "Response",
     "ResponseWeight",
     "Role",
@@ -35,6 +47,8 @@ __all__ = [
     "UnitKind",
     "User",
     "Wave",
+    "WaveFrameUnit",
     "WaveKind",
+    "WaveStatus",
     "WeightingScheme",
 ]

@@ -40,6 +40,26 @@ class WaveKind(enum.StrEnum):
     CONTINUOUS_FEEDBACK = "continuous_feedback"  # self-selected kiosk/phone: model-based
 
 
+class WaveStatus(enum.StrEnum):
+    OPEN = "open"  # answers are accepted (fieldwork or feedback period running)
+    CLOSED = "closed"  # fieldwork finished: no more answers, figures are final
+
+
+class LonelyPSU(enum.StrEnum):
+    """What a stratum with a single PSU contributes to the variance (R's ``survey.lonely.psu``)."""
+
+    FAIL = "fail"
+    REMOVE = "remove"
+    ADJUST = "adjust"
+    AVERAGE = "average"
+    CERTAINTY = "certainty"
+
+
+class FeedbackPeriod(enum.StrEnum):
+    MONTH = "month"
+    QUARTER = "quarter"
+
+
 class Channel(enum.StrEnum):
     KIOSK = "kiosk"
     PHONE = "phone"
@@ -85,8 +105,38 @@ class QuestionnaireItem(db.Model):
     questionnaire: Mapped[Questionnaire] = relationship(back_populates="items")
 
 
+class FeedbackSeries(db.Model):
+    """How continuous kiosk/phone feedback of a unit is grouped into periods.
+
+    A period wave (one month or one quarter) is created automatically the first time an
+    answer falls into it, so no answer is ever stored without a period. The series of
+    the nearest unit (the desk's unit or its closest ancestor) applies.
+    """
+
+    __tablename__ = "feedback_series"
+    __table_args__ = (UniqueConstraint("unit_id", "questionnaire_slug"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    questionnaire_slug: Mapped[str] = mapped_column(String(64))
+    period: Mapped[FeedbackPeriod] = mapped_column(enum_column(FeedbackPeriod, "feedback_period"))
+    lonely_psu: Mapped[LonelyPSU] = mapped_column(
+        enum_column(LonelyPSU, "series_lonely_psu"), default=LonelyPSU.ADJUST
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    unit: Mapped[Unit] = relationship()
+
+
 class Wave(db.Model):
-    """A survey round (field survey) or a feedback period (continuous kiosk/phone)."""
+    """A survey round (field survey) or a feedback period (continuous kiosk/phone).
+
+    The design settings belong to the wave and are declared by the survey team, never
+    inferred from the data: the lonely-PSU rule, whether the wave is a panel of an
+    earlier wave (same PSUs re-interviewed; changes then use the joint design), and
+    the sample frame (strata, PSUs and, where known, each stratum's number of PSUs in
+    the population for the finite population correction).
+    """
 
     __tablename__ = "waves"
     __table_args__ = (CheckConstraint("end_date >= start_date", name="dates_ordered"),)
@@ -100,12 +150,50 @@ class Wave(db.Model):
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
     start_date: Mapped[date] = mapped_column(Date)
     end_date: Mapped[date] = mapped_column(Date)
+    status: Mapped[WaveStatus] = mapped_column(
+        enum_column(WaveStatus, "wave_status"), default=WaveStatus.OPEN, server_default="open"
+    )
+    lonely_psu: Mapped[LonelyPSU] = mapped_column(
+        enum_column(LonelyPSU, "wave_lonely_psu"),
+        default=LonelyPSU.ADJUST,
+        server_default="adjust",
+    )
+    panel_of_id: Mapped[int | None] = mapped_column(ForeignKey("waves.id"))
+    series_id: Mapped[int | None] = mapped_column(ForeignKey("feedback_series.id"), index=True)
+    created_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     questionnaire: Mapped[Questionnaire] = relationship()
     unit: Mapped[Unit] = relationship()
+    panel_of: Mapped[Wave | None] = relationship(remote_side="Wave.id")
+    series: Mapped[FeedbackSeries | None] = relationship()
+    frame: Mapped[list[WaveFrameUnit]] = relationship(
+        back_populates="wave", order_by="WaveFrameUnit.id", cascade="all, delete-orphan"
+    )
 
     def name(self, lang: str) -> str:
         return self.name_en if lang == "en" else self.name_vi
+
+
+class WaveFrameUnit(db.Model):
+    """One sampled PSU of a field wave's sample frame, with its stratum.
+
+    ``stratum_psus`` is the number of PSUs in the stratum's population (R's ``fpc``
+    as a population size), when the survey team knows it.
+    """
+
+    __tablename__ = "wave_frame"
+    __table_args__ = (UniqueConstraint("wave_id", "stratum", "psu"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    wave_id: Mapped[int] = mapped_column(ForeignKey("waves.id", ondelete="CASCADE"), index=True)
+    stratum: Mapped[str] = mapped_column(String(64))
+    psu: Mapped[str] = mapped_column(String(64))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    stratum_psus: Mapped[int | None] = mapped_column(Integer)
+
+    wave: Mapped[Wave] = relationship(back_populates="frame")
+    unit: Mapped[Unit | None] = relationship()
 
 
 class Response(db.Model):
