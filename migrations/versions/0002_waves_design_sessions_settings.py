@@ -85,6 +85,8 @@ def downgrade():
         batch_op.drop_constraint(batch_op.f('fk_waves_series_id_feedback_series'), type_='foreignkey')
         batch_op.drop_constraint(batch_op.f('fk_waves_panel_of_id_waves'), type_='foreignkey')
         batch_op.drop_index(batch_op.f('ix_waves_series_id'))
+        batch_op.drop_constraint(op.f('ck_waves_wave_status'), type_='check')
+        batch_op.drop_constraint(op.f('ck_waves_wave_lonely_psu'), type_='check')
         batch_op.drop_column('closed_at')
         batch_op.drop_column('created_at')
         batch_op.drop_column('series_id')
