@@ -30,6 +30,7 @@ class ImportForm(FlaskForm):
             FileRequired(),
             FileAllowed(["xlsx", "csv"], _l("Upload an XLSX or CSV file.")),
         ],
+        description=paper_import.LIMITS.description(),
     )
 
 

@@ -27,6 +27,7 @@ from wtforms.validators import (
 )
 from wtforms.widgets import TextInput
 
+from survey_app.services import target_files
 from survey_app.services.weighting import METHODS
 
 
@@ -74,6 +75,7 @@ class PreviewForm(FlaskForm):
     targets = FileField(
         _l("Targets, margins or totals (CSV or XLSX)"),
         validators=[FileRequired(_l("Choose a file."))],
+        description=target_files.LIMITS.description(),
     )
     max_iter = IntegerField(
         _l("Largest number of raking passes"),

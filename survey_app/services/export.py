@@ -11,12 +11,14 @@ dates, and every item as a column:
 - number items: the number; text items: the text.
 
 A codebook (variable, label, type, values) goes with every format; the XLSX file
-carries it as a second sheet. Exports are recorded in the audit log.
+carries it as a second sheet. Text cells of every format pass through
+:mod:`survey_app.services.spreadsheets`: a stratum, PSU, comment or label that begins
+with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return gets a leading quote, so no
+spreadsheet program runs it as a formula. Exports are recorded in the audit log.
 """
 
 from __future__ import annotations
 
-import csv
 import io
 import math
 import os
@@ -43,7 +45,7 @@ from survey_app.models import (
     Wave,
     WeightingScheme,
 )
-from survey_app.services import audit, questionnaires
+from survey_app.services import audit, questionnaires, spreadsheets
 
 FORMATS = {
     "csv": "text/csv; charset=utf-8",
@@ -268,17 +270,15 @@ def _records(data: Microdata) -> list[list[Any]]:
 
 def to_csv(data: Microdata) -> bytes:
     """UTF-8 with a byte-order mark (Excel opens Vietnamese text correctly); ISO dates."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow([v.name for v in data.variables])
-    for record in _records(data):
-        writer.writerow(
-            [
-                "" if v is None else v.isoformat(sep=" ") if isinstance(v, datetime) else v
-                for v in record
-            ]
-        )
-    return ("\ufeff" + out.getvalue()).encode("utf-8")
+    return spreadsheets.csv_bytes(
+        [
+            [v.name for v in data.variables],
+            *(
+                [v.isoformat(sep=" ") if isinstance(v, datetime) else v for v in record]
+                for record in _records(data)
+            ),
+        ]
+    )
 
 
 def codebook_rows(data: Microdata) -> list[list[str]]:
@@ -291,9 +291,7 @@ def codebook_rows(data: Microdata) -> list[list[str]]:
 
 
 def codebook_csv(data: Microdata) -> bytes:
-    out = io.StringIO()
-    csv.writer(out, lineterminator="\n").writerows(codebook_rows(data))
-    return ("\ufeff" + out.getvalue()).encode("utf-8")
+    return spreadsheets.csv_bytes(codebook_rows(data))
 
 
 def _workbook(data: Microdata | None, codebook: Microdata) -> bytes:
@@ -304,9 +302,9 @@ def _workbook(data: Microdata | None, codebook: Microdata) -> bytes:
     sheet = book.active
     if data is not None:
         sheet.title = "data"
-        sheet.append([v.name for v in data.variables])
+        spreadsheets.append_row(sheet, [v.name for v in data.variables])
         for record in _records(data):
-            sheet.append(record)
+            spreadsheets.append_row(sheet, record)
         for column, variable in enumerate(data.variables, start=1):
             if variable.type == DATETIME:
                 for (cell,) in sheet.iter_rows(min_row=2, min_col=column, max_col=column):
@@ -316,7 +314,7 @@ def _workbook(data: Microdata | None, codebook: Microdata) -> bytes:
     else:
         sheet.title = "codebook"
     for row in codebook_rows(codebook):
-        sheet.append(row)
+        spreadsheets.append_row(sheet, row)
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     out = io.BytesIO()
@@ -338,17 +336,21 @@ def to_sav(data: Microdata) -> bytes:
 
     frame = data.frame.copy()
     for v in data.variables:
-        if v.type == STRING:
-            frame[v.name] = frame[v.name].map(lambda x: "" if x is None else str(x))
+        if v.type == STRING:  # the same neutralised text as in the CSV and XLSX files
+            frame[v.name] = frame[v.name].map(
+                lambda x: "" if x is None else spreadsheets.safe_text(str(x))
+            )
     handle, path = tempfile.mkstemp(suffix=".sav")
     os.close(handle)
     try:
         pyreadstat.write_sav(
             frame,
             path,
-            column_labels=[v.label for v in data.variables],
+            column_labels=[spreadsheets.safe_text(v.label) for v in data.variables],
             variable_value_labels={
-                v.name: {float(k): label for k, label in v.value_labels.items()}
+                v.name: {
+                    float(k): spreadsheets.safe_text(label) for k, label in v.value_labels.items()
+                }
                 for v in data.variables
                 if v.value_labels
             },

@@ -24,14 +24,13 @@ SHA-256 and the row number: importing the same file again stores nothing twice.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import io
 import math
 import re
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -44,8 +43,8 @@ from sqlalchemy import select
 from survey_app import questionnaire as spec
 from survey_app.access import can_see_unit, units_in_scope
 from survey_app.extensions import db
-from survey_app.models import Channel, Questionnaire, Response, Unit, User, Wave
-from survey_app.services import audit, export, questionnaires, responses
+from survey_app.models import Channel, Questionnaire, Response, Unit, User, Wave, WaveStatus
+from survey_app.services import audit, export, questionnaires, responses, spreadsheets
 
 PAPER_NAMESPACE = uuid.UUID("2f9d7c1e-5a44-4e0b-9d6e-8c3b1a7f0e52")
 FIXED_COLUMNS = (
@@ -123,11 +122,9 @@ def allowed_codes(item: spec.Item) -> list[Any]:
 
 def template_csv(definition: spec.Questionnaire, lang: str) -> bytes:
     columns = template_columns(definition, lang)
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow([code for code, _label in columns])
-    writer.writerow([label for _code, label in columns])
-    return ("\ufeff" + out.getvalue()).encode("utf-8")
+    return spreadsheets.csv_bytes(
+        [[code for code, _label in columns], [label for _code, label in columns]]
+    )
 
 
 def template_xlsx(definition: spec.Questionnaire, user: User, lang: str) -> bytes:
@@ -140,8 +137,8 @@ def template_xlsx(definition: spec.Questionnaire, user: User, lang: str) -> byte
     book = Workbook()
     data = book.active
     data.title = "data"
-    data.append([code for code, _label in columns])
-    data.append([label for _code, label in columns])
+    spreadsheets.append_row(data, [code for code, _label in columns])
+    spreadsheets.append_row(data, [label for _code, label in columns])
     for cell in data[1]:
         cell.font = Font(bold=True)
     for cell in data[2]:
@@ -151,7 +148,7 @@ def template_xlsx(definition: spec.Questionnaire, user: User, lang: str) -> byte
     lists = book.create_sheet("lists")
     lists.sheet_state = "hidden"
     guide = book.create_sheet("codes")
-    guide.append([_("column"), _("question"), _("code"), _("meaning")])
+    spreadsheets.append_row(guide, [_("column"), _("question"), _("code"), _("meaning")])
     for cell in guide[1]:
         cell.font = Font(bold=True)
 
@@ -168,7 +165,7 @@ def template_xlsx(definition: spec.Questionnaire, user: User, lang: str) -> byte
         values = choices.get(code) or []
         if values:
             for row, value in enumerate(values, start=1):
-                lists.cell(row=row, column=index, value=value)
+                lists.cell(row=row, column=index, value=spreadsheets.safe_cell(value))
             rule = DataValidation(
                 type="list",
                 formula1=f"lists!${letter}$1:${letter}${len(values)}",
@@ -199,7 +196,7 @@ def template_xlsx(definition: spec.Questionnaire, user: User, lang: str) -> byte
     for item in definition.items:
         for position, label in item.value_labels(lang).items():
             code = position if item.type in spec.SCALE_TYPES else item.options[position - 1].code
-            guide.append([item.code, item.label.get(lang), code, label])
+            spreadsheets.append_row(guide, [item.code, item.label.get(lang), code, label])
     guide.column_dimensions["B"].width = 60
     guide.column_dimensions["D"].width = 40
     out = io.BytesIO()
@@ -217,32 +214,17 @@ def _uses(wave: Wave, definition: spec.Questionnaire) -> bool:
 # ----------------------------------------------------------------------------- reading
 
 
-class UnreadableFileError(ValueError):
-    """The upload is neither an XLSX workbook nor a CSV text file."""
+# Bounds of one uploaded file (stated on the upload form): the rows are stored in one
+# transaction, and a text answer holds at most spec.MAX_TEXT_LENGTH characters.
+LIMITS = spreadsheets.Limits(
+    rows=10_000, columns=200, cell_chars=spec.MAX_TEXT_LENGTH, header_rows=FIRST_DATA_ROW - 1
+)
 
 
 def read_rows(filename: str, content: bytes) -> list[list[Any]]:
-    """The cells of the first sheet (XLSX) or of the CSV file, as lists of values."""
-    if filename.lower().endswith(".xlsx") or content[:2] == b"PK":
-        from openpyxl import load_workbook
-
-        try:
-            book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-        except Exception as error:  # openpyxl raises many kinds on a broken file
-            raise UnreadableFileError(str(error)) from error
-        try:
-            return [list(row) for row in book.worksheets[0].iter_rows(values_only=True)]
-        finally:
-            book.close()
-    try:
-        text = content.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise UnreadableFileError("not UTF-8 text") from error
-    try:
-        dialect: Any = csv.Sniffer().sniff(text.split("\n", 1)[0], delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel
-    return [list(row) for row in csv.reader(io.StringIO(text), dialect)]
+    """The cells of the first sheet (XLSX) or of the CSV file, as lists of values,
+    within :data:`LIMITS` (:func:`survey_app.services.spreadsheets.read_sheet`)."""
+    return spreadsheets.read_sheet(content, filename, LIMITS)
 
 
 def _blank(value: Any) -> bool:
@@ -334,6 +316,7 @@ class _Context:
     waves: dict[str, Wave | None]
     questionnaire: Questionnaire | None = None
     definition: spec.Questionnaire | None = None
+    frames: dict[int, set[tuple[str | None, str | None]]] = field(default_factory=dict)
 
     def add(
         self, row: int | None, column: str | None, message: str, index: int | None = None
@@ -354,8 +337,12 @@ def import_file(filename: str, content: bytes, user: User, lang: str) -> ImportR
     rows: list[list[Any]] = []
     try:
         rows = read_rows(filename, content)
-    except UnreadableFileError:
-        ctx.add(None, None, _("The file could not be read: upload the XLSX or CSV entry template."))
+    except spreadsheets.SpreadsheetError as error:
+        for problem in error.problems:
+            message = problem.message
+            if problem.row is None:
+                message = _("The file could not be read: %(reason)s", reason=message)
+            ctx.add(problem.row, None, message, problem.column)
     if rows:
         drafts = _drafts(rows, ctx)
     elif not ctx.issues:
@@ -443,6 +430,13 @@ def _lookup_unit(ctx: _Context, code: str) -> Unit | None:
     return ctx.units[code]
 
 
+def _frame_of(ctx: _Context, wave: Wave) -> set[tuple[str | None, str | None]]:
+    """The (stratum, PSU) pairs of a wave's sample frame, read once per import."""
+    if wave.id not in ctx.frames:
+        ctx.frames[wave.id] = {(row.stratum, row.psu) for row in wave.frame}
+    return ctx.frames[wave.id]
+
+
 def _lookup_wave(ctx: _Context, code: str) -> Wave | None:
     if code not in ctx.waves:
         ctx.waves[code] = db.session.scalar(select(Wave).where(Wave.code == code))
@@ -481,6 +475,12 @@ def _row_draft(
                 _("Unknown wave code %(code)s, or a wave outside your scope.", code=wave_code),
             )
             wave = None
+        elif wave.status == WaveStatus.CLOSED:
+            problem(
+                "wave_code",
+                _("The wave %(code)s is closed: it accepts no more forms.", code=wave_code),
+            )
+            wave = None
     if wave is not None:
         if ctx.questionnaire is None:
             ctx.questionnaire = wave.questionnaire
@@ -506,6 +506,16 @@ def _row_draft(
         )
     stratum = _design_text(cells.get("stratum"), "stratum", problem)
     psu = _design_text(cells.get("psu"), "psu", problem)
+    if wave is not None and wave.frame and (stratum, psu) not in _frame_of(ctx, wave):
+        problem(
+            "psu",
+            _(
+                "Stratum %(stratum)s, PSU %(psu)s is not in the sample frame of wave %(wave)s.",
+                stratum=stratum or "—",
+                psu=psu or "—",
+                wave=wave.code,
+            ),
+        )
     weight = None
     if not _blank(cells.get("design_weight")):
         weight = _number(cells["design_weight"])
@@ -565,6 +575,8 @@ def _design_text(value: Any, column: str, problem: Any) -> str | None:
     text = _text(value)
     if len(text) > MAX_TEXT:
         problem(column, _("At most %(count)s characters.", count=MAX_TEXT))
+    elif any(c in text for c in "\t\n\r"):
+        problem(column, _("Tabs and line breaks are not allowed in a stratum or PSU code."))
     return text
 
 

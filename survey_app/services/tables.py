@@ -2,44 +2,37 @@
 
 CSV is UTF-8 with a byte-order mark (so spreadsheet programs read Vietnamese
 correctly), comma-separated, with plain machine numbers (decimal point); XLSX keeps
-numbers as numbers, with a one-decimal format on percentage columns.
+numbers as numbers, with a one-decimal format on percentage columns. Every cell goes
+through :mod:`survey_app.services.spreadsheets`, so no text can start a formula.
 """
 
 from __future__ import annotations
 
-import csv
 import io
 
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
+from survey_app.services import spreadsheets
 from survey_app.services.dashboard import Table
 
 CSV_MIMETYPE = "text/csv; charset=utf-8"
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-INVALID_SHEET_CHARACTERS = set("\\/?*[]:")
 
 
 def to_csv(table: Table) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(table.headers)
-    for row in table.rows:
-        writer.writerow(["" if value is None else value for value in row])
-    return buffer.getvalue().encode("utf-8-sig")
+    return spreadsheets.csv_bytes([table.headers, *table.rows], lineterminator="\r\n")
 
 
 def to_xlsx(table: Table) -> bytes:
     workbook = Workbook()
     sheet = workbook.active
-    sheet.title = (
-        "".join(c for c in table.title if c not in INVALID_SHEET_CHARACTERS)[:31] or "Table"
-    )
-    sheet.append(list(table.headers))
+    sheet.title = spreadsheets.sheet_title(table.title, "Table")
+    spreadsheets.append_row(sheet, table.headers)
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     for row in table.rows:
-        sheet.append([value for value in row])
+        spreadsheets.append_row(sheet, row)
     for column in table.percent_columns:
         for (cell,) in sheet.iter_rows(min_row=2, min_col=column + 1, max_col=column + 1):
             cell.number_format = "0.0"

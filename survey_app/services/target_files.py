@@ -14,28 +14,31 @@ job. Nothing here touches the database.
 
 from __future__ import annotations
 
-import csv
-import io
-import itertools
 import math
-import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from flask_babel import gettext as _
-from openpyxl import load_workbook
-from openpyxl.utils.exceptions import InvalidFileException
+
+from survey_app.services import spreadsheets
 
 LONG_COLUMNS = ("variable", "level", "target")
 INFO_COLUMNS = ("label", "respondents")
 TARGET = "target"
-XLSX_MAGIC = b"PK\x03\x04"
 MAX_ROWS = 20_000
+LIMITS = spreadsheets.Limits(rows=MAX_ROWS, columns=50, cell_chars=1000)
 
 
 class FileFormatError(ValueError):
-    """The upload is not a readable CSV or XLSX table; the message says why."""
+    """The upload is not a readable CSV or XLSX table; the message says why, and
+    ``problems`` lists each problem with its row and column where it has them."""
+
+    def __init__(
+        self, message: str, problems: Sequence[spreadsheets.Problem] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.problems = tuple(problems or (spreadsheets.Problem(None, None, message),))
 
 
 @dataclass(frozen=True)
@@ -77,25 +80,21 @@ def _cell_text(value: Any) -> str:
 
 
 def read_table(data: bytes, filename: str) -> Table:
-    """Read the first sheet of an XLSX workbook, or a CSV file (UTF-8, ``,`` ``;`` or tab).
+    """Read the first sheet of an XLSX workbook, or a CSV file (UTF-8, ``,`` ``;`` or tab),
+    within :data:`LIMITS` (:func:`survey_app.services.spreadsheets.read_sheet`).
 
     Raises
     ------
     FileFormatError
-        Empty file, unreadable workbook, text that is not UTF-8, no header, or more
-        than :data:`MAX_ROWS` rows.
+        Empty file, unreadable workbook, text that is not UTF-8, no header, beyond the
+        limits, or control characters; ``problems`` names rows and columns.
     """
     if not data.strip():
         raise FileFormatError(_("The file is empty."))
-    name = filename.lower()
-    if data.startswith(XLSX_MAGIC) or name.endswith(".xlsx"):
-        raw = _read_xlsx(data)
-    elif name.endswith(".xls") or data.startswith(b"\xd0\xcf\x11\xe0"):
-        raise FileFormatError(
-            _("Old Excel files (.xls) are not supported: save the sheet as .xlsx or CSV.")
-        )
-    else:
-        raw = _read_csv(data)
+    try:
+        raw = spreadsheets.read_sheet(data, filename, LIMITS)
+    except spreadsheets.SpreadsheetError as error:
+        raise FileFormatError(str(error), error.problems) from None
     if not raw or not any(_cell_text(c) for c in raw[0]):
         raise FileFormatError(_("The file has no header row."))
     header = tuple(_cell_text(c) for c in raw[0])
@@ -108,35 +107,4 @@ def read_table(data: bytes, filename: str) -> Table:
             continue
         cells = (cells + [""] * len(header))[: len(header)]
         rows.append((number, tuple(cells)))
-    if len(rows) > MAX_ROWS:
-        raise FileFormatError(_("The file has more than %(max)s rows.", max=MAX_ROWS))
     return Table(header, tuple(rows))
-
-
-def _read_xlsx(data: bytes) -> list[Sequence[Any]]:
-    try:
-        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError):
-        raise FileFormatError(_("The file is not a readable Excel workbook (.xlsx).")) from None
-    try:
-        rows = workbook.worksheets[0].iter_rows(values_only=True)
-        return [tuple(row) for row in itertools.islice(rows, MAX_ROWS + 2)]
-    finally:
-        workbook.close()
-
-
-def _read_csv(data: bytes) -> list[Sequence[Any]]:
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise FileFormatError(
-            _("The file is not UTF-8 text: save it as “CSV UTF-8” or as an Excel workbook.")
-        ) from None
-    if "\x00" in text:
-        raise FileFormatError(_("The file is not a CSV text file."))
-    first = text.splitlines()[0] if text.splitlines() else ""
-    delimiter = max((",", ";", "\t"), key=first.count)
-    try:
-        return list(csv.reader(io.StringIO(text), delimiter=delimiter, skipinitialspace=True))
-    except csv.Error as exc:
-        raise FileFormatError(_("The CSV file cannot be read: %(error)s", error=str(exc))) from None

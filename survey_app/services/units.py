@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from openpyxl.utils import get_column_letter
 from sqlalchemy import select
 
 from survey_app.extensions import db
 from survey_app.models import Unit, UnitKind
-from survey_app.services import audit
+from survey_app.services import audit, spreadsheets
 
 REQUIRED_COLUMNS = ("code", "name_vi", "name_en", "kind", "parent_code")
+# Bounds of an uploaded units file (the form states them; the view refuses over 1 MB).
+LIMITS = spreadsheets.Limits(rows=20_000, columns=20, cell_chars=500)
 
 
 @dataclass(frozen=True)
@@ -64,11 +65,30 @@ def _validate_rows(rows: list[dict[str, str]], existing: set[str]) -> list[RowEr
 
 
 def read_units_csv(text: str) -> list[dict[str, str]]:
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-    missing = [c for c in REQUIRED_COLUMNS if c not in (reader.fieldnames or [])]
+    """The rows of a units CSV within :data:`LIMITS` (blank rows skipped).
+
+    Raises :class:`UnitImportError` for a file beyond the limits, control characters
+    or missing columns, naming the row and column of each problem.
+    """
+    try:
+        rows = spreadsheets.read_text(text, LIMITS)
+    except spreadsheets.SpreadsheetError as error:
+        raise UnitImportError(
+            [
+                RowError(p.row or 0, get_column_letter(p.column) if p.column else "", p.message)
+                for p in error.problems
+            ]
+        ) from None
+    header = [cell.strip() for cell in rows[0]] if rows else []
+    missing = [c for c in REQUIRED_COLUMNS if c not in header]
     if missing:
         raise UnitImportError([RowError(1, c, "column is missing") for c in missing])
-    return [{c: (row.get(c) or "").strip() for c in REQUIRED_COLUMNS} for row in reader]
+    positions = {c: header.index(c) for c in REQUIRED_COLUMNS}
+    return [
+        {c: (row[i] if i < len(row) else "").strip() for c, i in positions.items()}
+        for row in rows[1:]
+        if any(cell.strip() for cell in row)
+    ]
 
 
 def import_units(rows: Iterable[dict[str, str]]) -> tuple[int, int]:

@@ -42,6 +42,7 @@ import numpy as np
 import pandas as pd
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from openpyxl.utils import get_column_letter
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -368,7 +369,12 @@ def read_targets(data: bytes, filename: str) -> TargetRows:
     try:
         table = read_table(data, filename)
     except FileFormatError as exc:
-        raise WeightingInputError([RowError(None, None, str(exc))]) from None
+        raise WeightingInputError(
+            [
+                RowError(p.row, get_column_letter(p.column) if p.column else None, p.message)
+                for p in exc.problems
+            ]
+        ) from None
     return _targets_from_table(table)
 
 
