@@ -6,12 +6,15 @@ never edit this class in place.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 from pathlib import Path
 from typing import Any
 
 SECRET_KEY_FILE = "secret_key"
+#: The dossier hash key's file in the instance folder (when DOSSIER_HASH_KEY is unset).
+DOSSIER_KEY_FILE = "dossier_key"
 
 
 def normalise_database_url(url: str) -> str:
@@ -42,6 +45,39 @@ def load_or_create_secret_key(instance_path: str | os.PathLike[str]) -> str:
     with os.fdopen(fd, "w", encoding="ascii") as handle:
         handle.write(key + "\n")
     return key
+
+
+def read_key_file(instance_path: str | os.PathLike[str], name: str) -> str | None:
+    """The key stored in a file of the instance folder, or None if there is none."""
+    path = Path(instance_path) / name
+    try:
+        key = path.read_text(encoding="ascii").strip()
+    except FileNotFoundError:
+        return None
+    return key or None
+
+
+def create_key_file(instance_path: str | os.PathLike[str], name: str, key: str) -> str:
+    """Write a key file (mode 0600) unless one exists; returns the key the file holds.
+
+    The file is written under a temporary name and linked into place, so two processes
+    doing this at once end up with the same key: the one that linked first.
+    """
+    folder = Path(instance_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    temporary = folder / f".{name}.{os.getpid()}.{secrets.token_hex(4)}"
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w", encoding="ascii") as handle:
+            handle.write(key + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        with contextlib.suppress(FileExistsError):  # another process was first
+            os.link(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+    return read_key_file(folder, name) or key
 
 
 def _env_bool(name: str, default: bool) -> bool:
@@ -84,8 +120,8 @@ class Config:
         # stored flagged "burst" for review (0 turns this off).
         self.BURST_COUNT = _env_int("BURST_COUNT", 5)
         self.BURST_WINDOW_S = _env_int("BURST_WINDOW_S", 120)
-        # HMAC key for dossier codes; unset: derived from SECRET_KEY. Set it before ever
-        # rotating SECRET_KEY, or earlier dossiers stop counting as used.
+        # HMAC key for dossier codes (services/dossier_key.py); unset: instance/dossier_key,
+        # generated once. It belongs to the data: every backup must carry it.
         self.DOSSIER_HASH_KEY = os.environ.get("DOSSIER_HASH_KEY") or None
         self.QUESTIONNAIRE_DIR = os.environ.get(
             "QUESTIONNAIRE_DIR", str(Path(__file__).resolve().parent.parent / "questionnaires")

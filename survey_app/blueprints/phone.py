@@ -110,6 +110,8 @@ def _problems(status: int, body: dict[str, Any]) -> dict[str, str]:
     """What went wrong, in the user's language: field ("" for the whole form) → message."""
     if status == 429:
         return {"": _("Too many answers were sent from this connection. Please try again later.")}
+    if status == 503:  # e.g. the dossier key is not the data's: the message says why
+        return {"": str(body.get("message") or _("An error occurred."))}
     problems: dict[str, str] = {}
     if body.get("error") == "duplicate_dossier":
         problems[DOSSIER_FIELD] = _(

@@ -142,13 +142,15 @@ def existing_outcome(draft: ResponseDraft) -> StoreOutcome | None:
 
     The wave is the server's decision, not the client's content: the draft is compared
     as if it had the stored response's wave, so a retry is recognised even if a wave
-    was created (or ended) since the first attempt.
+    was created (or ended) since the first attempt. The dossier is compared by its
+    (keyed) hash column; earlier versions put that hash into the content hash, so a
+    stored hash of that form is recognised too.
     """
     table = Response.__table__
     stored = (
         db.session.connection()
         .execute(
-            select(table.c.content_hash, table.c.wave_id).where(
+            select(table.c.content_hash, table.c.wave_id, table.c.dossier_hash).where(
                 table.c.client_id == draft.client_id
             )
         )
@@ -156,7 +158,12 @@ def existing_outcome(draft: ResponseDraft) -> StoreOutcome | None:
     )
     if stored is None:
         return None
-    same = stored.content_hash == replace(draft, wave_id=stored.wave_id).content_hash()
+    candidate = replace(draft, wave_id=stored.wave_id)
+    hashes = {candidate.content_hash()}
+    if draft.dossier_hash is not None and "dossier_hash" in draft.extra_hash_fields:
+        extra = {**draft.extra_hash_fields, "dossier_hash": draft.dossier_hash}
+        hashes.add(replace(candidate, extra_hash_fields=extra).content_hash())
+    same = stored.dossier_hash == draft.dossier_hash and stored.content_hash in hashes
     return StoreOutcome.REPEATED if same else StoreOutcome.CONFLICT
 
 

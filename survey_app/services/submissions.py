@@ -20,9 +20,13 @@ Rules
   is a conflict (409). The wave and the burst flag are decided by the server and are
   not part of the content, so a retry is recognised even if a wave was created since.
 - Dossier codes (mã hồ sơ): only an HMAC-SHA256 of the normalised code is stored, keyed
-  by ``DOSSIER_HASH_KEY`` or, when that is unset, by a key derived from ``SECRET_KEY``
-  (so set ``DOSSIER_HASH_KEY`` before rotating ``SECRET_KEY``). A second response for
-  the same dossier is refused (409 ``duplicate_dossier``).
+  by the installation's dossier key (``DOSSIER_HASH_KEY`` or ``instance/dossier_key``,
+  :mod:`survey_app.services.dossier_key`). A second response for the same dossier is
+  refused (409 ``duplicate_dossier``). While the key is not the one the stored data was
+  recorded with (its fingerprint in ``app_settings``), every submission is refused
+  (503 ``dossier_key_missing`` / ``dossier_key_mismatch``) and nothing is stored.
+  The content hash leaves the keyed dossier hash out (the dossier is compared by its
+  own column), so it depends on no secret.
 - Rate limit: per kiosk device token (``RATELIMIT_SUBMIT_KIOSK``) when the request
   carries a valid one, otherwise per client IP (``RATELIMIT_SUBMIT_PHONE``), in
   Flask-Limiter's storage with its strategy; every attempt counts, valid or not.
@@ -65,6 +69,7 @@ from survey_app.extensions import LANGUAGES, db, limiter
 from survey_app.models import Channel, Response
 from survey_app.models._types import utcnow
 from survey_app.services import desks as desk_service
+from survey_app.services import dossier_key as dossier_key_service
 from survey_app.services import questionnaires as questionnaire_service
 from survey_app.services import submission_sql
 from survey_app.services.responses import (
@@ -496,18 +501,37 @@ def _check_fields(payload: Mapping[str, Any], message_lang: str, context: Contex
 
 
 def dossier_key() -> bytes:
-    """The HMAC key for dossier codes: ``DOSSIER_HASH_KEY``, else derived from SECRET_KEY."""
-    configured = current_app.config.get("DOSSIER_HASH_KEY")
-    if configured:
-        return str(configured).encode("utf-8")
-    secret = str(current_app.config["SECRET_KEY"]).encode("utf-8")
-    return hmac.new(secret, b"survey-platform/dossier-hash/v1", hashlib.sha256).digest()
+    """The HMAC key for dossier codes (:func:`survey_app.services.dossier_key.dossier_key`)."""
+    return dossier_key_service.dossier_key()
 
 
 def hash_dossier(code: str) -> str:
     """HMAC-SHA256 (hex) of a normalised dossier code; the code itself is never stored."""
     message = normalise_dossier(code).encode("utf-8")
     return hmac.new(dossier_key(), message, hashlib.sha256).hexdigest()
+
+
+def _dossier_key_refusal() -> SubmitResult | None:
+    """503 while this machine's dossier key is not the data's (nothing is stored)."""
+    problem = dossier_key_service.check()
+    if problem is None:
+        return None
+    if problem is dossier_key_service.KeyProblem.MISSING:
+        reason = _(
+            "this server has no dossier key, but the stored responses were recorded with one"
+        )
+    else:
+        reason = _(
+            "this server's dossier key is not the one the stored responses were recorded with"
+        )
+    message = _(
+        "Responses cannot be accepted at the moment: %(reason)s. Nothing was stored; "
+        "please try again later. (An administrator must restore the dossier key: "
+        "DOSSIER_HASH_KEY or instance/dossier_key.)",
+        reason=reason,
+    )
+    result = _error(503, str(problem), message, reason=reason)
+    return SubmitResult(result.status, result.body, {"Retry-After": "300"})
 
 
 def _local_timezone() -> timezone | ZoneInfo:
@@ -780,12 +804,15 @@ def submit(
     -------
     SubmitResult
         201 created, 200 repeated, 400, 401, 409 (``conflict`` / ``duplicate_dossier``),
-        422 (every bad field listed) or 429. Messages are in the submission's ``lang``,
-        else the current locale.
+        422 (every bad field listed), 429, or 503 while the dossier key is not the
+        data's. Messages are in the submission's ``lang``, else the current locale.
     """
     requested = payload.get("lang") if isinstance(payload, dict) else None
     lang = requested if requested in LANGUAGES else _current_lang()
     with force_locale(lang):
+        refused = _dossier_key_refusal()
+        if refused is not None:
+            return refused
         return _submit(payload, lang, device_token=device_token, client_ip=client_ip)
 
 
@@ -855,7 +882,10 @@ def _draft(submission: Submission) -> ResponseDraft:
         started_at=submission.started_at,
         submitted_at=submission.submitted_at,
         dossier_hash=dossier_hash,
-        extra_hash_fields={"dossier_hash": dossier_hash},
+        # The content hash leaves out the keyed dossier hash (the dossier is compared by
+        # its own column, responses.existing_outcome), so it depends on no secret; the
+        # None entry keeps the hashes of responses stored before that unchanged.
+        extra_hash_fields={"dossier_hash": None},
     )
 
 
