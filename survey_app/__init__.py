@@ -37,6 +37,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = load_or_create_secret_key(app.instance_path)
 
+    register_edge(app)
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)
@@ -44,6 +45,15 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     register_template_helpers(app)
     register_security(app)
     return app
+
+
+def register_edge(app: Flask) -> None:
+    """Guards every request passes first (survey_app/edge.py): forbidden characters,
+    bounded integer ids, a time limit on the body. Before the extensions, so their
+    hooks (rate limits, CSRF) never see what the edge refuses."""
+    from survey_app import edge
+
+    edge.register(app)
 
 
 def register_security(app: Flask) -> None:

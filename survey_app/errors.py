@@ -15,6 +15,7 @@ def _message(code: int) -> str:
         403: _("You do not have permission to see this page."),
         404: _("The page you asked for does not exist."),
         405: _("This action is not allowed here."),
+        408: _("The data took too long to arrive. Please try again."),
         409: _("This conflicts with data already stored."),
         413: _("The data sent is too large."),
         422: _("The data sent is not valid."),

@@ -835,8 +835,17 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+#: The largest magnitude a number (an answer or a bound) may have: beyond 2**53 a
+#: float no longer holds every whole number, and a larger int (JSON allows any) would
+#: overflow float arithmetic.
+MAX_NUMBER = 2**53
+
+
 def _is_number(value: Any) -> bool:
-    return (_is_int(value) or isinstance(value, float)) and math.isfinite(value)
+    """An int or a float (never a bool) within ±:data:`MAX_NUMBER`."""
+    if _is_int(value):
+        return -MAX_NUMBER <= value <= MAX_NUMBER
+    return isinstance(value, float) and math.isfinite(value) and abs(value) <= MAX_NUMBER
 
 
 def _norm_number(value: float) -> float:
@@ -1408,7 +1417,9 @@ class InvalidAnswersError(ValueError):
         super().__init__("; ".join(f"{e.field}: {e.message}" for e in errors))
 
 
-_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Control characters (tab, newline and CR aside) and lone surrogates, which JSON can
+# carry ("\ud800") but no database driver can encode.
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 def _is_blank(value: Any) -> bool:
@@ -1459,8 +1470,14 @@ def _check(item: Item, value: Any) -> tuple[AnswerError | None, Any]:
             return err("too_many_choices", f"choose at most {item.max_choices} options")
         return None, sorted(value, key=item.option_position)
     if item.type == "number":
-        if not _is_number(value):
+        numeric = _is_int(value) or isinstance(value, float)
+        if not numeric or value != value:  # NaN is not equal to itself
             return err("wrong_type", f"expected a number, got {_kind(value)}")
+        if not _is_number(value):  # ±inf (JSON 1e400) or a huge int: not echoed
+            return err(
+                "out_of_range",
+                f"expected a number between {item.min_value} and {item.max_value}",
+            )
         if item.integer and not float(value).is_integer():
             return err("not_integer", f"expected a whole number, got {value}")
         if not item.min_value <= value <= item.max_value:  # type: ignore[operator]

@@ -84,7 +84,9 @@ def _answer(build: Callable[[User], dict]) -> tuple[Response, int]:
     requested = request.args.get("lang")
     with force_locale(requested if requested in LANGUAGES else accept_language()):
         try:
-            return jsonify(build(_reader())), 200
+            user = _reader()
+            queries.check_choice("lang", requested, LANGUAGES)
+            return jsonify(build(user)), 200
         except queries.QueryError as error:
             return jsonify({"error": error.error, "message": error.message}), error.status
 

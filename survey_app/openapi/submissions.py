@@ -166,8 +166,16 @@ SCHEMAS: dict[str, Any] = {
                     "errors": {
                         "type": "array",
                         "minItems": 1,
+                        "maxItems": 20,
                         "items": {"$ref": "#/components/schemas/FieldError"},
-                        "description": "Every bad field, not just the first.",
+                        "description": (
+                            "Every bad field, not just the first, up to 20; an echoed "
+                            "field name is cut after 80 characters."
+                        ),
+                    },
+                    "errors_total": {
+                        "type": "integer",
+                        "description": "Only when more than 20 errors were found: how many.",
                     },
                 },
             },

@@ -95,6 +95,24 @@ class Change:
         return change_sentence(self.difference, self.after.kind)
 
 
+def require_answers(result: indices.IndexResult, unit: Unit, waves: Sequence[Wave]) -> None:
+    """Refuse (IndexRequestError) a comparison of waves in which the unit has no answers.
+
+    The estimators need a figure in every wave; without this the request would fail
+    inside them (a trend of fewer than two distinct times, a figure that is missing).
+    """
+    present = {domain.wave_id for domain in result.domains if domain.unit_id == unit.id}
+    missing = [wave.code for wave in waves if wave.id not in present]
+    if missing:
+        raise indices.IndexRequestError(
+            _(
+                "%(unit)s has no answers in wave %(waves)s: nothing to compare there.",
+                unit=unit.code,
+                waves=", ".join(missing),
+            )
+        )
+
+
 def change(
     unit: Unit, before: Wave, after: Wave, *, code: str = "overall", kind: str = "rate"
 ) -> Change:
@@ -105,6 +123,7 @@ def change(
     """
     shared = waves_share_psus(before, after)
     result = indices.compute([before, after], [unit], shared_psus=shared)
+    require_answers(result, unit, [before, after])
     first = result.figure(DomainKey(unit.id, before.id), code, kind)
     second = result.figure(DomainKey(unit.id, after.id), code, kind)
     cov = result.covariance(code, kind)
@@ -161,10 +180,21 @@ def trend(
         raise indices.IndexRequestError("a trend needs three or more waves")
     ordered = sorted(waves, key=lambda w: w.start_date)
     result = indices.compute(ordered, [unit])
+    require_answers(result, unit, ordered)
     formula = next(f for f in result.formulas if f.code == code and f.kind == kind)
+    figures = tuple(result.figure(DomainKey(unit.id, w.id), code, kind) for w in ordered)
+    undefined = [w.code for w, f in zip(ordered, figures, strict=True) if math.isnan(f.value)]
+    if undefined:
+        raise indices.IndexRequestError(
+            _(
+                "The index of %(unit)s cannot be computed in wave %(waves)s "
+                "(no valid answers to its questions).",
+                unit=unit.code,
+                waves=", ".join(undefined),
+            )
+        )
     times = [wave_time(next(w for w in ordered if w.id == d.wave_id)) for d in result.domains]
     estimate = estimate_trend(result.totals, formula, times)
-    figures = tuple(result.figure(DomainKey(unit.id, w.id), code, kind) for w in ordered)
     return TrendResult(
         unit,
         tuple(ordered),

@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from survey_app.access import can_see_unit
 from survey_app.extensions import db
-from survey_app.models import ProcedureField, Unit, UnitKind, User, Wave
+from survey_app.models import Channel, ProcedureField, Unit, UnitKind, User, Wave
 from survey_app.services import comparisons, indices
 from survey_app.services.indices import IndexFigure
 
@@ -29,6 +29,36 @@ class QueryError(Exception):
     status: int
     error: str
     message: str
+
+
+#: The values of the enumerated query parameters (survey_app/openapi/indices.py).
+KINDS: tuple[str, ...] = ("rate", "score")
+BREAKDOWNS: tuple[str, ...] = ("field", "channel")
+CHANNELS: tuple[str, ...] = tuple(c.value for c in Channel)
+UNIT_KINDS: tuple[str, ...] = tuple(k.value for k in UnitKind)
+#: How much of a code sent by the client a message repeats.
+ECHO_MAX = 80
+
+
+def _echo(text: str) -> str:
+    return text if len(text) <= ECHO_MAX else text[:ECHO_MAX] + "…"
+
+
+def check_choice(name: str, value: str | None, choices: Sequence[str]) -> None:
+    """Refuse (400) a value of an enumerated parameter that is not one of ``choices``;
+    None (the parameter was not sent) passes."""
+    if value is None or value in choices:
+        return
+    raise QueryError(
+        400,
+        "invalid_parameter",
+        _(
+            "Unknown value %(value)s for %(name)s; valid: %(valid)s",
+            value=_echo(value),
+            name=name,
+            valid=", ".join(choices),
+        ),
+    )
 
 
 def _number(value: float) -> float | None:
@@ -64,7 +94,7 @@ def units_for(user: User, codes: Sequence[str]) -> list[Unit]:
     for code in codes:
         unit = found.get(code)
         if unit is None or not can_see_unit(user, unit):
-            raise QueryError(404, "not_found", _("Unknown unit: %(code)s", code=code))
+            raise QueryError(404, "not_found", _("Unknown unit: %(code)s", code=_echo(code)))
         out.append(unit)
     return out
 
@@ -77,7 +107,7 @@ def waves_for(user: User, codes: Sequence[str]) -> list[Wave]:
     for code in codes:
         wave = found.get(code)
         if wave is None:
-            raise QueryError(404, "not_found", _("Unknown wave: %(code)s", code=code))
+            raise QueryError(404, "not_found", _("Unknown wave: %(code)s", code=_echo(code)))
         out.append(wave)
     return out
 
@@ -87,7 +117,7 @@ def _field_id(code: str | None) -> int | None:
         return None
     field = db.session.scalar(select(ProcedureField).where(ProcedureField.code == code))
     if field is None:
-        raise QueryError(404, "not_found", _("Unknown procedure field: %(code)s", code=code))
+        raise QueryError(404, "not_found", _("Unknown procedure field: %(code)s", code=_echo(code)))
     return field.id
 
 
@@ -99,12 +129,11 @@ def _check_index(result: indices.IndexResult, index: str | None, kind: str | Non
             "invalid_parameter",
             _(
                 "Unknown index %(index)s; valid: %(valid)s",
-                index=index,
+                index=_echo(index),
                 valid=", ".join(sorted(codes)),
             ),
         )
-    if kind is not None and kind not in {"rate", "score"}:
-        raise QueryError(400, "invalid_parameter", _("kind must be rate or score."))
+    check_choice("kind", kind, KINDS)
 
 
 def _compute(waves: list[Wave], units: list[Unit], **options: Any) -> indices.IndexResult:
@@ -126,11 +155,12 @@ def index_table(
     channel: str | None = None,
 ) -> dict[str, Any]:
     """Indices for units (each with everything below it) and waves."""
+    check_choice("kind", kind, KINDS)
+    check_choice("channel", channel or None, CHANNELS)
+    for breakdown in by:
+        check_choice("by", breakdown, BREAKDOWNS)
     units = units_for(user, unit_codes)
     waves = waves_for(user, wave_codes)
-    unknown = set(by) - {"field", "channel"}
-    if unknown:
-        raise QueryError(400, "invalid_parameter", _("by must be field or channel."))
     result = _compute(
         waves,
         units,
@@ -160,6 +190,7 @@ def change(
     kind: str = "rate",
 ) -> dict[str, Any]:
     """The change of one unit's index between two waves."""
+    check_choice("kind", kind, KINDS)
     (unit,) = units_for(user, [unit_code])
     first, second = waves_for(user, [before, after])
     try:
@@ -196,6 +227,7 @@ def trend(
     kind: str = "rate",
 ) -> dict[str, Any]:
     """Slope per year of one unit's index across three or more waves."""
+    check_choice("kind", kind, KINDS)
     (unit,) = units_for(user, [unit_code])
     waves = waves_for(user, wave_codes)
     try:
@@ -227,15 +259,14 @@ def ranking(
     kind: str = "rate",
 ) -> dict[str, Any]:
     """Rank the units directly under ``parent_code`` (optionally of one kind)."""
+    check_choice("kind", kind, KINDS)
+    check_choice("unit_kind", unit_kind or None, UNIT_KINDS)
     (parent,) = units_for(user, [parent_code])
     (wave,) = waves_for(user, [wave_code])
     previous_wave = waves_for(user, [previous])[0] if previous else None
     query = select(Unit).where(Unit.parent_id == parent.id).order_by(Unit.code)
     if unit_kind:
-        try:
-            query = query.where(Unit.kind == UnitKind(unit_kind))
-        except ValueError as error:
-            raise QueryError(400, "invalid_parameter", _("Unknown kind of unit.")) from error
+        query = query.where(Unit.kind == UnitKind(unit_kind))
     children = list(db.session.scalars(query))
     try:
         result = comparisons.ranking(

@@ -65,6 +65,7 @@ from sqlalchemy import select
 
 from survey_app import SUBMISSIONS_BIND
 from survey_app import questionnaire as spec
+from survey_app.edge import forbidden_in
 from survey_app.extensions import LANGUAGES, db, limiter
 from survey_app.models import Channel, Response
 from survey_app.models._types import utcnow
@@ -101,6 +102,11 @@ MAX_CLOCK_SKEW = timedelta(days=1)
 #: reset (and arithmetic on times near year 1 would overflow).
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 DOSSIER_MAX_LENGTH = 64
+#: A 422 lists at most this many errors (and then ``errors_total``) ...
+ERRORS_MAX = 20
+#: ... and repeats at most this many characters of a field name it echoes (the
+#: detail and message, ECHO_MAX * 4): a reply stays a few kB whatever was sent.
+ECHO_MAX = 80
 BURST_FLAG = "burst"
 
 UUID_RE = re.compile(
@@ -324,7 +330,7 @@ def _type_error(checked: _Checked, name: str, kind: str) -> None:
 def _check_id(checked: _Checked, value: Any) -> None:
     if not isinstance(value, str):
         _type_error(checked, "id", "string")
-    elif not UUID_RE.match(value) or uuid.UUID(value).int == 0:
+    elif not UUID_RE.fullmatch(value) or uuid.UUID(value).int == 0:
         checked.add("id", "invalid_uuid", _message_for("invalid_uuid"))
     else:
         checked.client_id = uuid.UUID(value)
@@ -473,11 +479,48 @@ def _add_answer_errors(checked: _Checked, errors: list[spec.AnswerError]) -> Non
         checked.add(name, error.code, message, detail=error.message)
 
 
+def _holds_forbidden(value: Any) -> bool:
+    """Whether any text in a JSON value (keys included) holds a forbidden character."""
+    if isinstance(value, str):
+        return forbidden_in(value, multiline=True)
+    if isinstance(value, Mapping):
+        return any(_holds_forbidden(k) or _holds_forbidden(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_holds_forbidden(v) for v in value)
+    return False
+
+
+def forbidden_fields(payload: Mapping[str, Any]) -> list[str]:
+    """The fields (``answers.<item>`` for answers) whose text holds a NUL, another
+    control character than tab/newline/CR, or a lone surrogate
+    (:data:`survey_app.edge.FORBIDDEN_IN_TEXT`): JSON can carry them (``"\\u0000"``,
+    ``"\\ud800"``), PostgreSQL refuses NUL and no driver encodes a surrogate."""
+    found: list[str] = []
+    for name in (*REQUIRED_FIELDS, *OPTIONAL_FIELDS):
+        value = payload.get(name)
+        if name == "answers" and isinstance(value, Mapping):
+            found += [f"answers.{k}" for k, v in value.items() if _holds_forbidden({k: v})]
+        elif _holds_forbidden(value):
+            found.append(name)
+    return found
+
+
 def _check_fields(payload: Mapping[str, Any], message_lang: str, context: Context) -> _Checked:
     checked = _Checked(message_lang, context)
     for key in payload:
         if key not in REQUIRED_FIELDS and key not in OPTIONAL_FIELDS:
             checked.add(str(key), "unknown_field", _message_for("unknown_field"))
+    forbidden = frozenset(forbidden_fields(payload))
+    for name in sorted(forbidden):
+        checked.add(name, "invalid_characters", _message_for("invalid_characters"))
+    if forbidden:
+        # The rest is checked without them (and "required" is not said of them).
+        answers = payload.get("answers")
+        payload = {k: v for k, v in payload.items() if k not in forbidden}
+        if isinstance(answers, Mapping):
+            payload["answers"] = {
+                k: v for k, v in answers.items() if f"answers.{k}" not in forbidden
+            }
     for name, check in (("id", _check_id), ("desk", _check_desk)):
         if payload.get(name) is None:
             checked.add(name, "required", _message_for("required"))
@@ -492,6 +535,11 @@ def _check_fields(payload: Mapping[str, Any], message_lang: str, context: Contex
     _check_times(checked, payload)
     _check_dossier(checked, payload.get("dossier"))
     _check_answers(checked, payload.get("answers"))
+    if forbidden:
+        checked.errors = [
+            e for e in checked.errors
+            if e["field"] not in forbidden or e["code"] == "invalid_characters"
+        ]  # fmt: skip
     return checked
 
 
@@ -863,9 +911,24 @@ def _authorised(desk: DeskRef, device_token: str | None) -> bool:
     return hmac.compare_digest(desk.token_hash, desk_service.hash_token(device_token or ""))
 
 
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
 def _invalid(errors: list[dict[str, str]]) -> SubmitResult:
+    """422 listing the errors: at most :data:`ERRORS_MAX` of them (``errors_total``
+    then says how many there were), each repeating at most :data:`ECHO_MAX` characters
+    of a field name, so a reply stays small whatever the body held."""
     message = _("The response is not valid; see the errors for each field.")
-    return _error(422, "invalid", message, errors=errors)
+    listed = [
+        {key: _clip(str(value), ECHO_MAX if key == "field" else 4 * ECHO_MAX)
+         for key, value in error.items()}
+        for error in errors[:ERRORS_MAX]
+    ]  # fmt: skip
+    extra: dict[str, Any] = {"errors": listed}
+    if len(errors) > ERRORS_MAX:
+        extra["errors_total"] = len(errors)
+    return _error(422, "invalid", message, **extra)
 
 
 def _draft(submission: Submission) -> ResponseDraft:
