@@ -13,6 +13,7 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from survey_app.config import Config, load_or_create_secret_key
 from survey_app.extensions import babel, csrf, db, limiter, login_manager, migrate, select_locale
@@ -38,6 +39,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config["SECRET_KEY"] = load_or_create_secret_key(app.instance_path)
 
     register_edge(app)
+    register_proxies(app)
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)
@@ -54,6 +56,20 @@ def register_edge(app: Flask) -> None:
     from survey_app import edge
 
     edge.register(app)
+
+
+def register_proxies(app: Flask) -> None:
+    """Behind ``TRUSTED_PROXIES`` reverse proxies, read the client from X-Forwarded-*.
+
+    werkzeug's ProxyFix takes the client address and scheme from the last
+    ``TRUSTED_PROXIES`` values of X-Forwarded-For and X-Forwarded-Proto (the ones the
+    trusted proxies appended), so a client cannot choose its own address by sending the
+    header itself. The host is not taken from X-Forwarded-Host: a proxy that does not
+    set it would pass a client's through (set ``PUBLIC_BASE_URL`` for printed links).
+    """
+    hops = int(app.config.get("TRUSTED_PROXIES") or 0)
+    if hops > 0:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
 
 
 def register_security(app: Flask) -> None:
@@ -102,8 +118,9 @@ def register_extensions(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(user_id: str) -> models.User | None:
-        user = db.session.get(models.User, int(user_id))
-        return user if user is not None and user.active else None
+        from survey_app.services import accounts
+
+        return accounts.user_for_session(user_id)
 
 
 @event.listens_for(Engine, "connect")

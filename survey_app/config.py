@@ -115,8 +115,16 @@ class Config:
         self.BABEL_DEFAULT_LOCALE = "vi"
         self.BABEL_DEFAULT_TIMEZONE = os.environ.get("TIMEZONE", "Asia/Ho_Chi_Minh")
         self.LANGUAGES = ("vi", "en")
-        self.RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "survey-memory://")
+        # Rate-limit counters: by default in the database (survey_app/ratelimit_storage.py),
+        # shared by every worker and server; redis:// or memcached:// also work.
+        self.RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "survey-sql://")
+        # Password attempts per account (whoever tries) and, looser, per client address.
         self.RATELIMIT_LOGIN = os.environ.get("RATELIMIT_LOGIN", "10 per minute")
+        self.RATELIMIT_LOGIN_ADDRESS = os.environ.get("RATELIMIT_LOGIN_ADDRESS", "30 per minute")
+        # Reverse proxies in front of the app that set X-Forwarded-For and -Proto
+        # (nginx: 1). The client address is then taken from those headers (ProxyFix);
+        # 0 trusts no header. Never set it higher than the real number of proxies.
+        self.TRUSTED_PROXIES = _env_int("TRUSTED_PROXIES", 0)
         # Submissions (services/submissions.py): per kiosk device token, else per client IP.
         self.RATELIMIT_SUBMIT_KIOSK = os.environ.get("RATELIMIT_SUBMIT_KIOSK", "30 per minute")
         self.RATELIMIT_SUBMIT_PHONE = os.environ.get("RATELIMIT_SUBMIT_PHONE", "10 per minute")

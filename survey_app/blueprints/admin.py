@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user
+from flask_login import current_user, login_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from werkzeug.wrappers import Response
@@ -24,7 +24,7 @@ from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, Optio
 
 from survey_app.access import role_required
 from survey_app.i18n import current_lang
-from survey_app.models import Role, UnitKind
+from survey_app.models import Role, UnitKind, User
 from survey_app.services import accounts
 from survey_app.services import admin as admin_service
 from survey_app.services.units import UnitImportError
@@ -416,6 +416,14 @@ def user_new() -> Response | str:
     return render_template("admin/user_form.html", form=form)
 
 
+def _keep_own_session(changed: User) -> User:
+    """A reset ends the account's sessions; an administrator resetting their own
+    password keeps this one (logged in again with the new session version)."""
+    if changed.id == current_user.id:
+        login_user(changed)
+    return changed
+
+
 @bp.route("/users/<int:user_id>/password", methods=["GET", "POST"])
 @role_required(Role.ADMIN)
 def user_password(user_id: int) -> Response | str:
@@ -426,7 +434,9 @@ def user_password(user_id: int) -> Response | str:
     form = PasswordForm()
     if form.validate_on_submit() and (
         done := _attempt(
-            lambda: admin_service.reset_password(current_user, user.id, form.password.data or ""),
+            lambda: _keep_own_session(
+                admin_service.reset_password(current_user, user.id, form.password.data or "")
+            ),
             lambda changed: _("The password of %(name)s was reset.", name=changed.username),
             "admin.users",
         )

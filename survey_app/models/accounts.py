@@ -45,6 +45,10 @@ class User(UserMixin, db.Model):
     def is_active(self) -> bool:  # Flask-Login
         return self.active
 
+    def get_id(self) -> str:  # Flask-Login: what the session (and remember cookie) holds
+        """``"<id>:<session_version>"``: a session ends when the version is raised."""
+        return f"{self.id}:{self.session_version or 0}"
+
 
 class AuditLog(db.Model):
     """Who did what, when: logins, failed logins, scheme changes, imports and exports."""

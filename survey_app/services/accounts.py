@@ -1,4 +1,10 @@
-"""Accounts: creating users, checking passwords, recording logins."""
+"""Accounts: creating users, checking passwords, recording logins, ending sessions.
+
+A session names the user *and* the user's ``session_version`` (``User.get_id``).
+Logout, a password change or reset and deactivation raise the version, so every
+session cookie issued before (a copy included) is refused from the next request on
+(:func:`user_for_session`, Flask-Login's user loader).
+"""
 
 from __future__ import annotations
 
@@ -85,6 +91,45 @@ def authenticate(username: str, password: str) -> User | None:
     return None
 
 
+def end_sessions(user: User) -> None:
+    """Raise the user's session version: every session issued so far is refused.
+
+    Does not commit; the caller commits together with the change that ends them.
+    """
+    user.session_version = (user.session_version or 0) + 1
+
+
+def user_for_session(session_id: str) -> User | None:
+    """The active user a session's ``"<id>:<version>"`` names, if the version still holds."""
+    user_id, _, version = session_id.partition(":")
+    if not (user_id.isascii() and user_id.isdigit() and version.isascii() and version.isdigit()):
+        return None
+    user = db.session.get(User, int(user_id))
+    if user is None or not user.active or (user.session_version or 0) != int(version):
+        return None
+    return user
+
+
 def record_logout(user: User) -> None:
+    """Log out: the session cookie (and any copy of it) stops working, and commit."""
+    end_sessions(user)
     audit.record("logout", user=user)
     db.session.commit()
+
+
+def change_password(user: User, current: str, new: str) -> bool:
+    """Set a new password if ``current`` is right, ending every other session; commit.
+
+    Returns False (and records the failure) when ``current`` is wrong; raises
+    :class:`AccountError` when ``new`` is too short. The caller logs the user in again
+    with the new session version, so only the session that changed the password stays.
+    """
+    if not check_password_hash(user.password_hash, current):
+        audit.record("password.change_failed", user=user)
+        db.session.commit()
+        return False
+    user.password_hash = hash_password(new)
+    end_sessions(user)
+    audit.record("password.change", user=user)
+    db.session.commit()
+    return True

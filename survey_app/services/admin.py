@@ -344,6 +344,7 @@ def reset_password(actor: User, user_id: int, password: str) -> User:
         raise AdminError(
             _("The password must be at least %(n)d characters.", n=accounts.MIN_PASSWORD_LENGTH)
         ) from None
+    accounts.end_sessions(user)
     audit.record("user.password_reset", target=f"user:{user.username}")
     db.session.commit()
     return user
@@ -356,6 +357,8 @@ def set_user_active(actor: User, user_id: int, active: bool) -> User:
         raise AdminError(_("You cannot deactivate your own account."))
     if user.active != active:
         user.active = active
+        if not active:
+            accounts.end_sessions(user)
         action = "user.activate" if active else "user.deactivate"
         audit.record(action, target=f"user:{user.username}")
         db.session.commit()

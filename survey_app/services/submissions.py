@@ -28,8 +28,9 @@ Rules
   The content hash leaves the keyed dossier hash out (the dossier is compared by its
   own column), so it depends on no secret.
 - Rate limit: per kiosk device token (``RATELIMIT_SUBMIT_KIOSK``) when the request
-  carries a valid one, otherwise per client IP (``RATELIMIT_SUBMIT_PHONE``), in
-  Flask-Limiter's storage with its strategy; every attempt counts, valid or not.
+  carries a valid one, otherwise per client address (``RATELIMIT_SUBMIT_PHONE``;
+  requests with an invalid token in a separate bucket), in Flask-Limiter's shared
+  storage with its strategy; every attempt counts, valid or not.
 - Bursts: when a desk has received ``BURST_COUNT`` identical answer sets (this one
   included) to one questionnaire whose ``submitted_at`` times fit in
   ``BURST_WINDOW_S`` seconds, the response is still stored (201) but with
@@ -795,15 +796,22 @@ def _limit(text: str) -> RateLimitItem:
 def _rate_limited(
     desk: DeskRef | None, device_token: str | None, client_ip: str | None
 ) -> SubmitResult | None:
-    """Count this attempt; a 429 result if the device (or IP) is over its limit.
+    """Count this attempt; a 429 result if the device (or address) is over its limit.
 
-    The device limit applies when the request carries the current token of the
-    desk it names; any other request counts against its IP address.
+    The device limit (``RATELIMIT_SUBMIT_KIOSK``) applies, whatever the address, when
+    the request carries the current token of the desk it names. Any other request
+    counts against its client address (behind a proxy: the one ProxyFix found, see
+    ``TRUSTED_PROXIES``) with ``RATELIMIT_SUBMIT_PHONE``; one that presents a device
+    token that is not valid counts in a bucket of its own, so a kiosk with a stale
+    token or someone guessing tokens never uses up the citizens' phone quota, not even
+    on the same network.
     """
     if not current_app.config.get("RATELIMIT_ENABLED", True) or not limiter.enabled:
         return None
     if desk is not None and _authorised(desk, device_token):
         limit_text, key = current_app.config["RATELIMIT_SUBMIT_KIOSK"], f"desk:{desk.id}"
+    elif device_token:
+        limit_text, key = current_app.config["RATELIMIT_SUBMIT_PHONE"], f"token-ip:{client_ip}"
     else:
         limit_text, key = current_app.config["RATELIMIT_SUBMIT_PHONE"], f"ip:{client_ip}"
     item = _limit(str(limit_text))

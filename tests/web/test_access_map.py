@@ -51,7 +51,7 @@ PUBLIC: dict[str, str] = {
     "api.openapi_document": "the API's OpenAPI description",
 }
 # Open to any logged-in account, whatever its role.
-ANY_ACCOUNT = {"auth.logout": "logging out"}
+ANY_ACCOUNT = {"auth.logout": "logging out", "auth.password": "changing one's own password"}
 # POST endpoints exempt from CSRF by design: no cookie grants anything there.
 CSRF_EXEMPT = {"api.submit_response": "JSON submission API, authenticated by device token"}
 
@@ -191,7 +191,7 @@ def client_for(app: Flask, user: User | None) -> FlaskClient:
     client = app.test_client()
     if user is not None:
         with client.session_transaction() as session:
-            session["_user_id"] = str(user.id)
+            session["_user_id"] = user.get_id()
             session["_fresh"] = True
     return client
 
