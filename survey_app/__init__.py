@@ -38,8 +38,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = load_or_create_secret_key(app.instance_path)
 
-    register_edge(app)
     register_proxies(app)
+    register_edge(app)
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)
@@ -47,15 +47,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     register_template_helpers(app)
     register_security(app)
     return app
-
-
-def register_edge(app: Flask) -> None:
-    """Guards every request passes first (survey_app/edge.py): forbidden characters,
-    bounded integer ids, a time limit on the body. Before the extensions, so their
-    hooks (rate limits, CSRF) never see what the edge refuses."""
-    from survey_app import edge
-
-    edge.register(app)
 
 
 def register_proxies(app: Flask) -> None:
@@ -70,6 +61,15 @@ def register_proxies(app: Flask) -> None:
     hops = int(app.config.get("TRUSTED_PROXIES") or 0)
     if hops > 0:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
+
+
+def register_edge(app: Flask) -> None:
+    """Guards every request passes first (survey_app/edge.py): forbidden characters,
+    bounded integer ids, a time limit on the body. Before the extensions, so their
+    hooks (rate limits, CSRF) never see what the edge refuses."""
+    from survey_app import edge
+
+    edge.register(app)
 
 
 def register_security(app: Flask) -> None:
@@ -155,10 +155,11 @@ def register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(scorecard.bp)
     app.register_blueprint(data.bp)
-    from survey_app.blueprints import planner, weights
+    from survey_app.blueprints import planner, waves, weights
 
     app.register_blueprint(weights.bp)
     app.register_blueprint(planner.bp)
+    app.register_blueprint(waves.bp)
 
 
 def register_errorhandlers(app: Flask) -> None:

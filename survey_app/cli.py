@@ -6,16 +6,25 @@
 from __future__ import annotations
 
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import click
 from flask import Flask, current_app
+from flask_babel import force_locale
 
-from survey_app.services import accounts, demo, desks, questionnaires, units
+from survey_app.services import accounts, demo, desks, questionnaires, units, waves
 
 
 def register(app: Flask) -> None:
-    for group in (questionnaires_group, units_group, users_group, desks_group, demo_group):
+    for group in (
+        questionnaires_group,
+        units_group,
+        users_group,
+        desks_group,
+        waves_group,
+        demo_group,
+    ):
         app.cli.add_command(group)
 
 
@@ -201,6 +210,134 @@ def desks_token(code: str) -> None:
     except desks.DeskError as error:
         raise click.ClickException(str(error)) from error
     click.echo(token)
+
+
+@click.group("waves", help="Survey rounds (field waves) and feedback periods.")
+@click.pass_context
+def waves_group(ctx: click.Context) -> None:
+    # The command line speaks English, as the other commands do.
+    ctx.with_resource(force_locale("en"))
+
+
+def _wave_problems(error: waves.WaveError, what: str) -> click.ClickException:
+    for problem in error.problems:
+        click.echo(problem, err=True)
+    return click.ClickException(what)
+
+
+@waves_group.command("create")
+@click.argument("code")
+@click.option(
+    "--questionnaire",
+    required=True,
+    help="Questionnaire slug (latest version) or SLUG:VERSION, e.g. sipas or sipas:1.",
+)
+@click.option("--unit", "unit_code", required=True, help="Code of the unit the survey covers.")
+@click.option("--start", required=True, type=click.DateTime(["%Y-%m-%d"]), help="YYYY-MM-DD.")
+@click.option("--end", required=True, type=click.DateTime(["%Y-%m-%d"]), help="YYYY-MM-DD.")
+@click.option("--name-vi", required=True, help="Name in Vietnamese.")
+@click.option("--name-en", help="Name in English (default: the Vietnamese name).")
+@click.option(
+    "--lonely-psu",
+    type=click.Choice([rule.value for rule in waves.LonelyPSU]),
+    default=waves.LonelyPSU.ADJUST.value,
+    show_default=True,
+    help="Variance of a stratum with one PSU, as R's survey.lonely.psu.",
+)
+@click.option("--panel-of", help="Code of the earlier wave whose PSUs are interviewed again.")
+@click.option(
+    "--frame",
+    type=click.File("rb"),
+    help="Sample frame CSV: stratum,psu[,unit_code][,stratum_psus] (stratum_psus: fpc).",
+)
+def waves_create(
+    code: str,
+    questionnaire: str,
+    unit_code: str,
+    start: datetime,
+    end: datetime,
+    name_vi: str,
+    name_en: str | None,
+    lonely_psu: str,
+    panel_of: str | None,
+    frame: click.utils.LazyFile | None,
+) -> None:
+    """Create a field-survey wave with its design."""
+    try:
+        parsed = waves.read_frame(frame.read()) if frame is not None else None
+        wave = waves.create_field_wave(
+            code=code,
+            name_vi=name_vi,
+            name_en=name_en or name_vi,
+            questionnaire=questionnaire,
+            unit_code=unit_code,
+            start=start.date(),
+            end=end.date(),
+            lonely_psu=lonely_psu,
+            panel_of=panel_of,
+            frame=parsed,
+        )
+    except waves.WaveError as error:
+        raise _wave_problems(error, "no wave was created") from error
+    for warning in parsed.warnings if parsed is not None else []:
+        click.echo(f"warning: {warning}")
+    frame_note = f", frame of {len(parsed.rows)} PSUs in {parsed.strata} strata" if parsed else ""
+    panel_note = f", panel of {panel_of}" if panel_of else ""
+    click.echo(
+        f"wave {wave.code} created: {wave.start_date} to {wave.end_date}, "
+        f"lonely PSU rule {wave.lonely_psu.value}{panel_note}{frame_note}"
+    )
+
+
+@waves_group.command("close")
+@click.argument("code")
+def waves_close(code: str) -> None:
+    """Close a field wave: no more answers are accepted into it."""
+    try:
+        wave = waves.close_wave(code)
+    except waves.WaveError as error:
+        raise _wave_problems(error, "the wave was not closed") from error
+    click.echo(f"wave {wave.code} closed")
+
+
+@waves_group.command("list")
+def waves_list() -> None:
+    """List the waves: code, kind, status, dates, unit, design and responses."""
+    rows = waves.list_waves()
+    if not rows:
+        click.echo("no waves")
+        return
+    for row in rows:
+        wave = row.wave
+        design = f"lonely={wave.lonely_psu.value}"
+        if wave.panel_of is not None:
+            design += f" panel_of={wave.panel_of.code}"
+        if wave.series_id is not None:
+            design += f" period={wave.series.period.value}"
+        click.echo(
+            f"{wave.code}\t{wave.kind.value}\t{wave.status.value}\t{wave.start_date}"
+            f"\t{wave.end_date}\t{wave.unit.code}\t{design}\t{row.responses} responses"
+        )
+
+
+@waves_group.command("periods")
+@click.argument("unit_code")
+@click.option(
+    "--questionnaire", "slug", required=True, help="Slug of the kiosk/phone questionnaire."
+)
+@click.option(
+    "--period",
+    required=True,
+    type=click.Choice([period.value for period in waves.FeedbackPeriod]),
+    help="Group the unit's continuous feedback into months or quarters.",
+)
+def waves_periods(unit_code: str, slug: str, period: str) -> None:
+    """Set how a unit's continuous feedback is grouped into periods."""
+    try:
+        waves.set_feedback_series(unit_code, slug, period)
+    except waves.WaveError as error:
+        raise _wave_problems(error, "nothing was changed") from error
+    click.echo(f"feedback of {unit_code} ({slug}) is grouped by {period}")
 
 
 @click.group("demo", help="The simulated demo province.")

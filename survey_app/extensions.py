@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import request, session
+from flask import has_request_context, request, session
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -40,7 +40,13 @@ LANGUAGES = ("vi", "en")
 
 
 def select_locale() -> str:
-    """Vietnamese first: an explicit ``?lang=``, then the session, then ``vi``."""
+    """Vietnamese first: an explicit ``?lang=``, then the session, then ``vi``.
+
+    Outside a request (command line, background work) the default ``vi`` applies
+    unless the caller chose a language with ``force_locale``.
+    """
+    if not has_request_context():
+        return "vi"
     requested = request.args.get("lang")
     if requested in LANGUAGES:
         return requested

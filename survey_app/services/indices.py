@@ -324,7 +324,8 @@ def compute(
     for estimate in table.estimates:
         domain = domains[estimate.domain]
         half = (estimate.ci_high - estimate.ci_low) / 2 * (100 if estimate.kind == "rate" else 1)
-        reportable = (
+        # A plain bool: numpy's comparison results are not JSON (the API answered 500).
+        reportable = bool(
             not math.isnan(estimate.value) and estimate.n_eff >= min_n_eff and half <= max_half
         )
         scheme = names[domain.wave_id] or (

@@ -158,3 +158,12 @@ def latest(slug: str) -> Questionnaire | None:
         .order_by(Questionnaire.version.desc())
         .limit(1)
     )
+
+
+def all_versions() -> list[Questionnaire]:
+    """Every loaded questionnaire version, by slug and newest version first."""
+    return list(
+        db.session.scalars(
+            select(Questionnaire).order_by(Questionnaire.slug, Questionnaire.version.desc())
+        )
+    )

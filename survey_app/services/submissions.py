@@ -73,7 +73,7 @@ from survey_app.models._types import utcnow
 from survey_app.services import desks as desk_service
 from survey_app.services import dossier_key as dossier_key_service
 from survey_app.services import questionnaires as questionnaire_service
-from survey_app.services import submission_sql
+from survey_app.services import submission_sql, waves
 from survey_app.services.responses import (
     InvalidAnswersError,
     ResponseDraft,
@@ -684,8 +684,10 @@ def _remember(key: ContextKey, context: Context) -> None:
     if SUBMISSIONS_BIND not in db.engines:
         return
     contexts: dict[ContextKey, Context] = current_app.extensions.setdefault(_CONTEXTS_KEY, {})
-    if context.desk is None or context.codebook is None or key.day is None:
-        contexts.pop(key, None)  # e.g. a desk deactivated since: forget it
+    if context.desk is None or context.codebook is None or key.day is None or not context.wave_id:
+        # e.g. a desk deactivated since, or no feedback period yet (the general path
+        # creates it): forget it
+        contexts.pop(key, None)
         return
     if len(contexts) >= _CONTEXTS_MAX:
         contexts.clear()
@@ -903,6 +905,14 @@ def _submit(
     submission = checked.submission()
     if submission is None:
         return _invalid(checked.errors)
+    if submission.wave_id is None:  # the first valid answer of a feedback period opens it
+        period = waves.ensure_feedback_period(
+            submission.desk.unit_id,
+            submission.codebook.questionnaire_id,
+            _local_day(submission.submitted_at),
+        )
+        submission = replace(submission, wave_id=period)
+        _remember(key, replace(context, wave_id=period))
     return _store(submission)
 
 

@@ -23,8 +23,17 @@ from sqlalchemy import func, select
 
 from survey_app import questionnaire as spec
 from survey_app.extensions import db
-from survey_app.models import AnswerValue, Desk, Questionnaire, Response, Unit, Wave, WaveKind
-from survey_app.services import desks, questionnaires, submissions, units
+from survey_app.models import (
+    AnswerValue,
+    AuditLog,
+    Desk,
+    Questionnaire,
+    Response,
+    Unit,
+    Wave,
+    WaveKind,
+)
+from survey_app.services import desks, questionnaires, submissions, units, waves
 
 API = "/api/v1/responses"
 SUBMITTED = "2025-03-01T09:30:00+07:00"
@@ -129,7 +138,12 @@ def test_kiosk_response_is_stored_whole(client: FlaskClient, setup: Setup) -> No
     assert response.get_json() == {"id": payload["id"], "status": "created"}
     row = stored(payload["id"])
     assert row.channel == "kiosk" and row.lang == "vi" and row.desk.code == "QL-01"
-    assert row.unit.code == "QL" and row.wave_id is None and row.dossier_hash is None
+    assert row.unit.code == "QL" and row.dossier_hash is None
+    # No wave was created by hand: the answer opened the monthly feedback period of the
+    # top unit (services/waves.ensure_feedback_period); never an answer without a period.
+    assert row.wave.kind == "continuous_feedback" and row.wave.unit.code == "NA"
+    assert (row.wave.start_date, row.wave.end_date) == (date(2025, 3, 1), date(2025, 3, 31))
+    assert row.wave.series.period == "month"
     assert not row.flagged and row.flag_reason is None
     # Canonical answers: multiple choices in the questionnaire's option order.
     assert row.answers == {"mood": 2, "problems": ["cho_lau", "thai_do"], "fu_wait": 1}
@@ -517,7 +531,41 @@ def test_the_wave_is_resolved_by_unit_questionnaire_and_date(
     # 00:30 in Hà Nội on 1 April is still 31 March in UTC: the local date counts.
     assert wave_of(client, setup, "2025-04-01T00:30:00+07:00") == april
     assert wave_of(client, setup, "2025-03-31T17:30:00Z") == april
-    assert wave_of(client, setup, "2024-12-31T12:00:00+07:00") is None
+    # No wave covers that day: the answer opens December 2024's feedback period of the
+    # top unit, created once and shared by later answers of that month.
+    december = wave_of(client, setup, "2024-12-31T12:00:00+07:00")
+    assert december not in (None, province, april)
+    period = db.session.get(Wave, december)
+    assert (period.start_date, period.end_date, period.unit.code) == (
+        date(2024, 12, 1),
+        date(2024, 12, 31),
+        "NA",
+    )
+    assert wave_of(client, setup, "2024-12-02T08:00:00+07:00") == december
+
+
+def test_feedback_periods_follow_the_nearest_series(client: FlaskClient, setup: Setup) -> None:
+    waves.set_feedback_series("HM", "kiosk_quick", "quarter")
+    first = wave_of(client, setup, "2025-05-20T10:00:00+07:00")
+    period = db.session.get(Wave, first)
+    assert (period.start_date, period.end_date, period.unit.code) == (
+        date(2025, 4, 1),
+        date(2025, 6, 30),
+        "HM",
+    )
+    assert period.name_vi.endswith("quý 2/2025") and period.name_en.endswith("Q2 2025")
+    assert wave_of(client, setup, "2025-04-02T10:00:00+07:00") == first
+    # The other district has no series of its own: the province's monthly default.
+    other = body(desk="VI-01", started_at=None, submitted_at="2025-05-20T10:00:00+07:00")
+    assert post(client, other, setup.other_token).status_code == 201
+    vinh = stored(other["id"]).wave
+    assert (vinh.unit.code, vinh.start_date, vinh.end_date) == (
+        "NA",
+        date(2025, 5, 1),
+        date(2025, 5, 31),
+    )
+    actions = db.session.scalars(select(AuditLog.action)).all()
+    assert actions.count("feedback.series") == 2  # HM set by hand, NA created automatically
 
 
 # --- dossier codes -------------------------------------------------------------------

@@ -169,7 +169,7 @@ def test_the_first_response_remembers_the_context_on_postgresql_only(
     row = stored(first["id"])
     assert context.desk.id == row.desk_id and context.desk.unit_id == row.unit_id
     assert context.codebook.questionnaire_id == row.questionnaire_id
-    assert context.wave_id is None
+    assert context.wave_id == row.wave_id  # the feedback period the first answer opened
 
 
 @pytest.mark.parametrize("channel", ["kiosk", "phone"])
@@ -193,7 +193,7 @@ def test_a_second_response_is_stored_whole_by_one_statement(
     row = stored(second["id"])
     assert row.channel == channel and row.lang == "en"
     assert row.desk.code == "QL-01" and row.unit.code == "QL"
-    assert row.questionnaire.slug == "kiosk_quick" and row.wave_id is None
+    assert row.questionnaire.slug == "kiosk_quick" and row.wave.code.startswith("FB")
     assert row.answers == {"mood": 2, "problems": ["cho_lau", "thai_do"], "fu_wait": 1}
     assert utc(row.submitted_at) == BASE + timedelta(seconds=95)
     assert utc(row.started_at) == BASE + timedelta(seconds=30)
@@ -272,7 +272,8 @@ def test_a_wave_created_after_warming_is_used(
     first = on_today(0)
     assert post(client, first, setup.token).status_code == 201
     assert paths.take() == ((), 1)
-    assert stored(first["id"]).wave_id is None
+    period = stored(first["id"]).wave_id  # the month's feedback period, opened by it
+    assert period is not None
 
     # A wave of the desk's district: it covers the ward's desk too.
     district = add_wave("HM-TODAY", "HM", today, today)
@@ -294,14 +295,14 @@ def test_a_wave_created_after_warming_is_used(
     assert paths.take() == by_statement(fast)
     assert [stored(p["id"]).wave_id for p in (fourth, fifth)] == [ward, ward]
 
-    # The first response's retry is still a retry, and it keeps its (lack of) wave;
+    # The first response's retry is still a retry, and it keeps its period;
     # so is the third's, stored with the district's wave.
     again = post(client, first, setup.token)
     assert again.status_code == 200
     assert again.get_json() == {"id": first["id"], "status": "repeated"}
     assert post(client, third, setup.token).status_code == 200
     assert paths.take() == by_statement(fast, REPEATED, times=2)
-    assert stored(first["id"]).wave_id is None and stored(third["id"]).wave_id == district
+    assert stored(first["id"]).wave_id == period and stored(third["id"]).wave_id == district
     changed = post(client, dict(first, answers={"mood": 1}), setup.token)
     assert changed.status_code == 409 and changed.get_json()["error"] == "conflict"
     assert count(Response) == 5 and count(AnswerValue) == 5 * 2
