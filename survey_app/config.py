@@ -108,10 +108,9 @@ class Config:
         self.REMEMBER_COOKIE_HTTPONLY = True
         self.REMEMBER_COOKIE_SECURE = self.SESSION_COOKIE_SECURE
         self.MAX_CONTENT_LENGTH = _env_int("MAX_CONTENT_LENGTH", 2 * 1024 * 1024)
-        # Under gunicorn, a request body that pauses longer than this between two chunks,
-        # or is not whole within the deadline, is answered 408 (survey_app/edge.py).
+        # Under gunicorn, a request body that pauses longer than this (seconds) is
+        # answered 408 (survey_app/edge.py).
         self.BODY_READ_TIMEOUT_S = float(os.environ.get("BODY_READ_TIMEOUT_S", "5"))
-        self.BODY_READ_DEADLINE_S = float(os.environ.get("BODY_READ_DEADLINE_S", "25"))
         self.BABEL_DEFAULT_LOCALE = "vi"
         self.BABEL_DEFAULT_TIMEZONE = os.environ.get("TIMEZONE", "Asia/Ho_Chi_Minh")
         self.LANGUAGES = ("vi", "en")

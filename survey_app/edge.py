@@ -14,21 +14,22 @@ so they run first:
 - **Integer ids.** ``<int:...>`` in a route matches ASCII digits only and at most the
   database's integer (2**31 - 1): a larger id cannot exist, so it is a 404 rather than
   an overflow in the driver (:class:`BoundedIntegerConverter`).
-- **Body read time.** Under gunicorn a request whose body arrives slower than
-  ``BODY_READ_TIMEOUT_S`` between two chunks, or not whole within
-  ``BODY_READ_DEADLINE_S``, is answered 408 (:class:`BodyTimeout`). A sync worker
+- **Body read time.** Under gunicorn a request whose body pauses longer than
+  ``BODY_READ_TIMEOUT_S`` (5 s) is answered 408 (:class:`BodyTimeout`). A sync worker
   otherwise waits on a Content-Length larger than the body until the arbiter kills it
   (``--timeout``, 30 s), and the client gets no answer at all. gunicorn has no setting
   for this (its ``--timeout`` is how long a silent worker lives, which would also cut
   slow but legitimate pages such as PDF scorecards), so the limit is set here on the
-  connection's socket (``environ["gunicorn.socket"]``), for the body only.
+  connection's socket (``environ["gunicorn.socket"]``), for the body only. It bounds
+  each wait for data, not the whole body: a client dripping a byte every few seconds
+  is still stopped only by the worker timeout (and, in production, by the reverse
+  proxy, which buffers bodies).
 """
 
 from __future__ import annotations
 
 import re
 import socket
-import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -145,19 +146,18 @@ class BoundedIntegerConverter(IntegerConverter):
 
 
 class _TimedBody:
-    """``wsgi.input`` whose reads give up (408) when the client stops sending."""
+    """``wsgi.input`` whose reads give up (408) when the client stops sending.
 
-    def __init__(self, stream: Any, sock: socket.socket, idle: float, deadline: float) -> None:
+    The socket's timeout applies to each ``recv`` gunicorn makes for the body.
+    """
+
+    def __init__(self, stream: Any, sock: socket.socket, idle: float) -> None:
         self._stream = stream
         self._socket = sock
         self._idle = idle
-        self._deadline = deadline
 
     def _timed(self, read: Callable[..., Any], *args: Any) -> Any:
-        remaining = self._deadline - time.monotonic()
-        if remaining <= 0:
-            raise RequestTimeout()
-        self._socket.settimeout(min(self._idle, remaining))
+        self._socket.settimeout(self._idle)
         try:
             return read(*args)
         except TimeoutError:  # socket.timeout
@@ -177,12 +177,12 @@ class _TimedBody:
 
 
 class BodyTimeout:
-    """WSGI middleware: under gunicorn, bound the time the request body may take.
+    """WSGI middleware: under gunicorn, bound how long the body may pause.
 
-    The limits are read from the app's configuration on every request
-    (``BODY_READ_TIMEOUT_S`` between two chunks, ``BODY_READ_DEADLINE_S`` for the
-    whole body); the socket's own timeout is restored before the response is sent.
-    Without ``gunicorn.socket`` (the test client, another server) nothing changes.
+    The limit is read from the app's configuration on every request
+    (``BODY_READ_TIMEOUT_S``); the socket's own timeout is restored before the
+    response is sent. Without ``gunicorn.socket`` (the test client, another server)
+    nothing changes.
     """
 
     def __init__(self, app: Flask, wsgi_app: Callable[..., Iterable[bytes]]) -> None:
@@ -194,11 +194,8 @@ class BodyTimeout:
         if not isinstance(sock, socket.socket):
             return self.wsgi_app(environ, start_response)
         idle = float(self.app.config.get("BODY_READ_TIMEOUT_S", 5))
-        total = float(self.app.config.get("BODY_READ_DEADLINE_S", 25))
         previous = sock.gettimeout()
-        environ["wsgi.input"] = _TimedBody(
-            environ["wsgi.input"], sock, idle, time.monotonic() + total
-        )
+        environ["wsgi.input"] = _TimedBody(environ["wsgi.input"], sock, idle)
         try:
             return self.wsgi_app(environ, start_response)
         finally:
