@@ -85,11 +85,17 @@ def safe_row(values: Iterable[Any]) -> list[Any]:
     return [safe_cell(value) for value in values]
 
 
-def csv_bytes(rows: Iterable[Iterable[Any]], *, lineterminator: str = "\n") -> bytes:
+def csv_bytes(rows: Iterable[Iterable[Any]]) -> bytes:
     """Rows as UTF-8 CSV with a byte-order mark (Excel then reads Vietnamese text
-    correctly); None is an empty cell, every cell passes :func:`safe_cell`."""
+    correctly); None is an empty cell, every cell passes :func:`safe_cell`.
+
+    Lines end with CRLF (RFC 4180). The csv module quotes a field only when it holds
+    a character of the line terminator: with a bare ``\n`` terminator a carriage
+    return inside a text would go out unquoted, and readers would start a new row
+    there, its first cell unprotected.
+    """
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator=lineterminator)
+    writer = csv.writer(out, lineterminator="\r\n")
     for row in rows:
         writer.writerow(["" if v is None else v for v in safe_row(row)])
     return ("\ufeff" + out.getvalue()).encode("utf-8")

@@ -21,7 +21,7 @@ XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.she
 
 
 def to_csv(table: Table) -> bytes:
-    return spreadsheets.csv_bytes([table.headers, *table.rows], lineterminator="\r\n")
+    return spreadsheets.csv_bytes([table.headers, *table.rows])
 
 
 def to_xlsx(table: Table) -> bytes:
