@@ -8,6 +8,7 @@ cd "$ROOT"
 
 ensure_debian_packages chromium postgresql fonts-noto-core
 ensure_debian_packages libpango-1.0-0 libpangoft2-1.0-0  # WeasyPrint (scorecard PDFs)
+ensure_debian_packages nginx openssl  # tests/reliability/test_nginx.py (docs/nginx/survey.conf)
 command -v npm >/dev/null 2>&1 || ensure_debian_packages npm
 ensure_venv requirements-dev.txt
 compile_translations
