@@ -287,6 +287,26 @@ PATHS: dict[str, Any] = {
                         }
                     },
                 },
+                "503": {
+                    **error_response(
+                        "Submissions are refused, nothing stored: this server's dossier key "
+                        "is missing (`dossier_key_missing`) or is not the one the stored "
+                        "responses were recorded with (`dossier_key_mismatch`), e.g. after "
+                        "a restore without the key. `reason` says which, in words; resend "
+                        "later, with the same id.",
+                        {
+                            "error": "dossier_key_missing",
+                            "reason": "this server has no dossier key, …",
+                            "message": "Responses cannot be accepted at the moment: …",
+                        },
+                    ),
+                    "headers": {
+                        "Retry-After": {
+                            "description": "Seconds to wait before resending.",
+                            "schema": {"type": "integer", "minimum": 1},
+                        }
+                    },
+                },
             },
         }
     },
