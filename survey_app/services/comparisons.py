@@ -18,13 +18,11 @@ from datetime import date
 import numpy as np
 from flask_babel import format_decimal
 from flask_babel import gettext as _
-from sqlalchemy import select
 
 from analysis.compare import Ranking, funnel_limits, holm_adjust, rank_intervals
 from analysis.indices import Difference, difference, estimate_trend
-from survey_app.extensions import db
-from survey_app.models import Response, Unit, Wave, WaveKind
-from survey_app.services import indices
+from survey_app.models import Unit, Wave, WaveKind
+from survey_app.services import indices, waves
 from survey_app.services.indices import DomainKey, IndexFigure
 
 SIGNIFICANCE = 0.05
@@ -64,19 +62,15 @@ def change_sentence(diff: Difference, kind: str) -> str:
 
 
 def waves_share_psus(first: Wave, second: Wave) -> bool:
-    """Whether two field-survey waves sampled some of the same PSUs (a panel)."""
+    """Whether two field-survey waves are declared a panel (the same PSUs interviewed again).
+
+    Declared by the survey team on the wave (``panel_of``), never inferred from PSU
+    labels, which repeat by chance across independently drawn samples. Independent
+    waves get a zero covariance; a panel is analysed as one joint design.
+    """
     if first.kind != WaveKind.FIELD_SURVEY or second.kind != WaveKind.FIELD_SURVEY:
         return False
-
-    def labels(wave: Wave) -> set[tuple[str | None, str | None]]:
-        query = (
-            select(Response.stratum, Response.psu)
-            .where(Response.wave_id == wave.id, Response.psu.is_not(None))
-            .distinct()
-        )
-        return {(row.stratum, row.psu) for row in db.session.execute(query)}
-
-    return bool(labels(first) & labels(second))
+    return waves.panel_pair(first, second)
 
 
 @dataclass(frozen=True)

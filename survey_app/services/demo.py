@@ -12,7 +12,11 @@ The stories
    the town's 10 wards and communes; in each, 4 residential groups (tổ dân phố, thôn)
    are drawn at random out of 8-14 (the PSUs), and 12 citizens who used the one-stop
    desk are interviewed in each group: 480 per wave. The design weight of a
-   respondent is the commune's yearly transactions over its 48 interviews.
+   respondent is the commune's yearly transactions over its 48 interviews. The three
+   waves are drawn independently, so they are declared independent samples (no
+   ``panel_of``): group labels that repeat from one wave to the next are the same
+   names, not the same sample, and changes between waves use a zero covariance.
+   Their lonely-PSU rule is the default ``adjust``.
 2. Quảng Ngãi province: the administrative-reform survey of 2021 and 2022 over 18
    provincial departments and 13 districts, a stratified random sample of 90 citizens
    per department and 110 per district. The true rates are evenly spaced (departments

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import Float, and_, case, cast, exists, func, literal, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -310,7 +311,7 @@ def compute(
         by_field,
         by_channel,
     )
-    table = estimate_indices(totals, layout.formulas, level=level)
+    table = estimate_indices(totals, layout.formulas, level=level, lonely_psu=_lonely_rule(waves))
     inference = Inference.DESIGN if kind == WaveKind.FIELD_SURVEY else Inference.MODEL
     names = {
         wave.id: f"{schemes[wave.id].name} v{schemes[wave.id].version}"
@@ -549,6 +550,20 @@ def _sufficient_statistics(
         n_domains=len(domains),
     )
     return totals, domains
+
+
+def _lonely_rule(waves: Sequence[Wave]) -> str:
+    """The waves' declared lonely-PSU rule (R's ``survey.lonely.psu``); one for all."""
+    rules = sorted({str(getattr(wave.lonely_psu, "value", wave.lonely_psu)) for wave in waves})
+    if len(rules) > 1:
+        raise IndexRequestError(
+            _(
+                "The waves declare different rules for strata with a single PSU (%(rules)s); "
+                "compare waves with the same rule.",
+                rules=", ".join(rules),
+            )
+        )
+    return rules[0]
 
 
 def respondent_values(

@@ -401,3 +401,91 @@ def test_a_fresh_install_reaches_published_figures(
     table = list(csv.DictReader(io.StringIO(export.get_data(as_text=True).lstrip("\ufeff"))))
     assert len(table) == 192 and len({row["psu"] for row in table}) == 16
     assert db.session.scalar(select(func.count()).select_from(WaveFrameUnit)) == 16
+
+
+# --- the declared design reaches the figures -----------------------------------------------
+
+
+def import_rows(wave_code: str, rows: list[list[str]], header: list[str], user: User) -> None:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(header)
+    writer.writerow(["labels"] + [""] * (len(header) - 1))
+    for row in rows:
+        writer.writerow(
+            [
+                str(uuid.uuid4()),
+                row[1],
+                wave_code,
+                *row[3:6],
+                row[6].replace("/05/", f"/{wave_code[-2:]}/"),
+                *row[7:],
+            ]
+        )
+    report = paper_import.import_file(f"{wave_code}.csv", buffer.getvalue().encode(), user, "vi")
+    assert report.ok, report.issues[:3]
+
+
+@pytest.mark.parametrize("panel", [False, True])
+def test_a_change_uses_the_declared_design_not_repeated_labels(area: None, panel: bool) -> None:
+    """Two waves with the same PSU labels: independent unless declared a panel."""
+    from survey_app.services import comparisons
+
+    first = waves.create_field_wave(
+        code="HM-25-05", name_vi="Đợt 1", name_en="Round 1", questionnaire="sipas",
+        unit_code="HM", start=date(2025, 5, 1), end=date(2025, 5, 31),
+    )  # fmt: skip
+    second = waves.create_field_wave(
+        code="HM-25-06", name_vi="Đợt 2", name_en="Round 2", questionnaire="sipas",
+        unit_code="HM", start=date(2025, 6, 1), end=date(2025, 6, 30),
+        panel_of="HM-25-05" if panel else None,
+    )  # fmt: skip
+    analyst = db.session.scalar(select(User).where(User.username == "analyst"))
+    rng = np.random.default_rng(7)
+    header, rows = sipas_rows(96, rng)
+    import_rows("HM-25-05", rows, header, analyst)
+    header, rows = sipas_rows(96, rng)
+    import_rows("HM-25-06", rows, header, analyst)
+    hm = db.session.scalar(select(Unit).where(Unit.code == "HM"))
+
+    result = comparisons.change(hm, first, second)
+    assert result.shared_psus is panel
+    var_a, var_b = result.before.se**2, result.after.se**2
+    independent_se = float(np.sqrt(var_a + var_b))
+    if panel:
+        # The joint design: the same PSUs in both waves give a non-zero covariance.
+        assert abs(result.difference.se - independent_se) > 1e-9
+    else:
+        assert result.difference.se == pytest.approx(independent_se, rel=1e-12)
+
+
+def test_a_new_desk_with_one_day_of_answers_keeps_the_units_figures(
+    client: FlaskClient, runner: FlaskCliRunner, area: None
+) -> None:
+    """A desk whose answers all fall on one day is a stratum with one PSU: the feedback
+    period's declared rule (``adjust`` by default) gives its variance; nothing fails."""
+    kiosk = questionnaires.latest("kiosk_quick")
+    tokens = {}
+    for code, unit in (("QL-01", "HM-QL"), ("QT-01", "HM-QT")):
+        invoke(runner, "desks", "create", code, "--unit", unit, "--name", code)
+        tokens[code] = invoke(runner, "desks", "token", code).strip()
+    for i in range(60):
+        desk = "QL-01" if i < 50 else "QT-01"  # QT-01: ten answers, all on 20 May
+        day = 1 + i % 25 if desk == "QL-01" else 20
+        payload = {
+            "id": str(uuid.uuid4()), "desk": desk,
+            "questionnaire": {"slug": "kiosk_quick", "version": kiosk.version},
+            "answers": {"mood": 2 + i % 4}, "channel": "kiosk", "lang": "vi",
+            "submitted_at": f"2025-05-{day:02d}T09:{i % 60:02d}:00+07:00",
+        }  # fmt: skip
+        headers = {"Authorization": f"Bearer {tokens[desk]}"}
+        sent = client.post("/api/v1/responses", json=payload, headers=headers)
+        assert sent.status_code == 201, sent.get_json()
+    period = db.session.scalar(select(Wave).where(Wave.kind == WaveKind.CONTINUOUS_FEEDBACK))
+    assert period.lonely_psu == LonelyPSU.ADJUST
+    login(client, "leader")
+    answer = client.get(f"/api/v1/indices?unit=HM&unit=HM-QT&wave={period.code}&kind=rate")
+    assert answer.status_code == 200, text_of(answer)
+    figures = {(f["unit"], f["index"]): f for f in answer.get_json()["figures"]}
+    assert figures[("HM-QT", "overall")]["n"] == 10
+    assert figures[("HM", "overall")]["n"] == 60 and figures[("HM", "overall")]["se"] > 0
