@@ -40,11 +40,17 @@ def _form() -> form_service.FormQuestionnaire:
 
 
 @bp.route("/<desk_code>", methods=["GET", "POST"])
-def survey(desk_code: str) -> Response | str | tuple[str, int]:
+def survey(desk_code: str) -> Response | str | tuple[str, int] | tuple[str, int, dict[str, str]]:
     desk = form_service.active_desk(desk_code) or abort(404)
     form = _form()
     q = form.definition
     state = phone_service.current_state(session, desk.code, form)
+    if request.method == "POST":
+        # The last page names its survey itself (a resend may come without the session).
+        resumed = phone_service.resumed_state(request.form.get("resume", ""), desk.code, form)
+        if resumed is not None:
+            state = resumed
+            phone_service.save_answers(session, state, state["answers"])
     answers: dict[str, Any] = state["answers"]
     pages = phone_service.pages(q, answers)
     codes = [section.code for section in pages]
@@ -80,7 +86,7 @@ def survey(desk_code: str) -> Response | str | tuple[str, int]:
 
 def _send(
     desk: Any, form: form_service.FormQuestionnaire, state: dict[str, Any], section: spec.Section
-) -> Response | tuple[str, int]:
+) -> Response | tuple[str, int] | tuple[str, int, dict[str, str]]:
     """The last page was posted: check everything, then hand the response over."""
     from survey_app.services import submissions
 
@@ -103,7 +109,8 @@ def _send(
         phone_service.finish(session)
         return redirect(url_for("phone.thanks", desk_code=desk.code))
     problems = _problems(result.status, result.body)
-    return _render(desk, form, state, section, answers, problems=problems), result.status
+    page = _render(desk, form, state, section, answers, problems=problems)
+    return page, result.status, dict(result.headers)  # Retry-After on 429
 
 
 def _problems(status: int, body: dict[str, Any]) -> dict[str, str]:
@@ -167,6 +174,7 @@ def _render(
         messages=messages,
         general=(problems or {}).get(""),
         lang=lang,
+        resume=phone_service.resume_token(state) if index + 1 == len(pages) else None,
     )
 
 

@@ -4,6 +4,12 @@ The state of a phone survey lives in the signed session cookie under ``phone``: 
 client UUID generated when the citizen starts, the desk, the questionnaire version,
 the start time and the answers so far. Nothing is stored in the database until the
 last page, which hands the whole response to ``submissions.submit``.
+
+The last page also carries the survey so far in a signed hidden field
+(:func:`resume_token`), with ``submitted_at`` fixed when the page is rendered. A double
+tap, a resend by the page's script after a dropped connection, or a send after the
+session cookie was lost therefore repeats exactly the same submission (same client id,
+same content): the server answers 200 and stores it once.
 """
 
 from __future__ import annotations
@@ -13,12 +19,15 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from flask import current_app
+from itsdangerous import BadSignature, URLSafeSerializer
 from werkzeug.datastructures import MultiDict
 
 from survey_app import questionnaire as spec
 from survey_app.services.kiosk import FormQuestionnaire
 
 SESSION_KEY = "phone"
+RESUME_SALT = "survey_app.phone.resume"
 
 
 def now_iso() -> str:
@@ -45,6 +54,33 @@ def current_state(
             "answers": {},
         }
         session[SESSION_KEY] = state
+    return state
+
+
+def _resume_serializer() -> URLSafeSerializer:
+    return URLSafeSerializer(str(current_app.secret_key), salt=RESUME_SALT)
+
+
+def resume_token(state: Mapping[str, Any]) -> str:
+    """The survey so far, signed, with the time of sending fixed now (the last page)."""
+    return _resume_serializer().dumps({**state, "submitted_at": now_iso()})
+
+
+def resumed_state(token: str, desk_code: str, form: FormQuestionnaire) -> dict[str, Any] | None:
+    """The state a last page carried, if its signature holds and it is this survey's."""
+    if not token:
+        return None
+    try:
+        state = _resume_serializer().loads(token)
+    except BadSignature:
+        return None
+    if (
+        not isinstance(state, dict)
+        or state.get("desk") != desk_code
+        or state.get("questionnaire") != form.ref
+        or not isinstance(state.get("answers"), dict)
+    ):
+        return None
     return state
 
 
@@ -84,7 +120,8 @@ def parse_section(section: spec.Section, form: MultiDict[str, str]) -> dict[str,
         if not raw:
             values[item.code] = None
         elif item.type in ("likert5", "smiley"):
-            values[item.code] = int(raw) if raw.isdigit() else raw
+            # ASCII digits only: str.isdigit() also accepts "²" or "④", which int() refuses.
+            values[item.code] = int(raw) if raw.isascii() and raw.isdigit() else raw
         elif item.type == "number":
             values[item.code] = _number(raw)
         elif item.type == "text":
@@ -146,7 +183,7 @@ def payload(
         "channel": "phone",
         "lang": lang,
         "started_at": state["started_at"],
-        "submitted_at": now_iso(),
+        "submitted_at": state.get("submitted_at") or now_iso(),
     }
     if dossier:
         body["dossier"] = dossier
