@@ -27,11 +27,12 @@ from survey_app.i18n import current_lang
 from survey_app.models import Role, UnitKind, User
 from survey_app.services import accounts
 from survey_app.services import admin as admin_service
+from survey_app.services.units import LIMITS as UNIT_FILE_LIMITS
 from survey_app.services.units import UnitImportError
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
-MAX_CSV_BYTES = 1024 * 1024
+MAX_CSV_BYTES = UNIT_FILE_LIMITS.max_bytes or 1024 * 1024
 T = TypeVar("T")
 
 
@@ -65,6 +66,7 @@ class ImportForm(FlaskForm):
     file = FileField(
         _l("CSV file"),
         validators=[FileRequired(), FileAllowed(["csv", "txt"], _l("Choose a CSV file."))],
+        description=UNIT_FILE_LIMITS.description(),
     )
 
 

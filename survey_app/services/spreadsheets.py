@@ -124,7 +124,7 @@ class Limits:
     columns: int
     cell_chars: int
     header_rows: int = 1
-    unpacked_bytes: int = 32 * 1024 * 1024
+    unpacked_bytes: int = 16 * 1024 * 1024
 
     max_bytes: int | None = None  # besides the app's MAX_CONTENT_LENGTH
 

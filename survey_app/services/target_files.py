@@ -27,7 +27,9 @@ LONG_COLUMNS = ("variable", "level", "target")
 INFO_COLUMNS = ("label", "respondents")
 TARGET = "target"
 MAX_ROWS = 20_000
-LIMITS = spreadsheets.Limits(rows=MAX_ROWS, columns=50, cell_chars=1000)
+LIMITS = spreadsheets.Limits(
+    rows=MAX_ROWS, columns=50, cell_chars=1000, unpacked_bytes=8 * 1024 * 1024
+)
 
 
 class FileFormatError(ValueError):

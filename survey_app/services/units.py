@@ -13,8 +13,8 @@ from survey_app.models import Unit, UnitKind
 from survey_app.services import audit, spreadsheets
 
 REQUIRED_COLUMNS = ("code", "name_vi", "name_en", "kind", "parent_code")
-# Bounds of an uploaded units file (the form states them; the view refuses over 1 MB).
-LIMITS = spreadsheets.Limits(rows=20_000, columns=20, cell_chars=500)
+# Bounds of an uploaded units file (the form states them; the view reads at most 1 MB).
+LIMITS = spreadsheets.Limits(rows=20_000, columns=20, cell_chars=500, max_bytes=1024 * 1024)
 
 
 @dataclass(frozen=True)

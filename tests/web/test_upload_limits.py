@@ -281,3 +281,12 @@ def test_units_csv_refuses_control_characters_by_row_and_column(client: FlaskCli
     from survey_app.extensions import db
 
     assert db.session.scalar(select(Unit).where(Unit.code == "X-C")) is None
+
+
+@pytest.mark.usefixtures("province")
+def test_the_units_form_states_the_limits(client: FlaskClient) -> None:
+    login(client, "root", Role.ADMIN)
+    english = text_of(client.get("/admin/units/?lang=en"))
+    assert "At most 1 MB, 20,000 data rows, 20 columns and 500 characters per cell" in english
+    vietnamese = text_of(client.get("/admin/units/?lang=vi"))
+    assert "Tối đa 1 MB, 20.000 dòng dữ liệu, 20 cột và 500 ký tự mỗi ô" in vietnamese
