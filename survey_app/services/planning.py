@@ -80,7 +80,13 @@ def parse_units(text: str) -> tuple[list[UnitLine], list[str]]:
         return [], [_("At most %(max)s units.", max=MAX_LINES)]
     for number, line in lines:
         delimiter = ";" if ";" in line else ("\t" if "\t" in line else ",")
-        cells = [c.strip() for c in next(csv.reader([line], delimiter=delimiter))]
+        try:
+            cells = [c.strip() for c in next(csv.reader([line], delimiter=delimiter))]
+        except csv.Error:  # a value over csv.field_size_limit(), 131,072 characters
+            errors.append(
+                _("Line %(line)s: %(problem)s.", line=number, problem=_("the line is too long"))
+            )
+            continue
         cells += [""] * (3 - len(cells))
         name, population_text, planned_text = cells[0], cells[1], cells[2]
         population = _whole(population_text) if population_text else None

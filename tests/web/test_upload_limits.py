@@ -290,3 +290,20 @@ def test_the_units_form_states_the_limits(client: FlaskClient) -> None:
     assert "At most 1 MB, 20,000 data rows, 20 columns and 500 characters per cell" in english
     vietnamese = text_of(client.get("/admin/units/?lang=vi"))
     assert "Tối đa 1 MB, 20.000 dòng dữ liệu, 20 cột và 500 ký tự mỗi ô" in vietnamese
+
+
+def test_planner_line_over_the_csv_field_limit_is_a_line_error(
+    app: Flask, client: FlaskClient
+) -> None:
+    from survey_app.services import planning
+
+    with force_locale("en"):
+        units, errors = planning.parse_units("A" * 140_000 + ", 100, 10\nB, 100, 10")
+    assert [u.name for u in units] == ["B"]
+    assert errors == ["Line 1: the line is too long."]
+    login(client, "ana", Role.ANALYST)
+    response = client.get(
+        "/analyst/planner/",
+        query_string={"margin": "5", "proportion": "50", "deff": "1.5", "units": "A" * 140_000},
+    )
+    assert 400 <= response.status_code < 500
