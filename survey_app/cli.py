@@ -263,8 +263,8 @@ def waves_create(
     frame: click.utils.LazyFile | None,
 ) -> None:
     """Create a field-survey wave with its design."""
+    parsed, frame_problems = waves.read_frame_or_problems(frame.read() if frame else None)
     try:
-        parsed = waves.read_frame(frame.read()) if frame is not None else None
         wave = waves.create_field_wave(
             code=code,
             name_vi=name_vi,
@@ -276,6 +276,7 @@ def waves_create(
             lonely_psu=lonely_psu,
             panel_of=panel_of,
             frame=parsed,
+            frame_problems=frame_problems,
         )
     except waves.WaveError as error:
         raise _wave_problems(error, "no wave was created") from error

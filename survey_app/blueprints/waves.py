@@ -131,9 +131,9 @@ def create() -> Response | tuple[str, int]:
     form = _wave_form()
     if not form.validate_on_submit():
         return _index(wave_form=form), 422
+    upload = form.frame.data
+    frame, frame_problems = waves.read_frame_or_problems(upload.read() if upload else None)
     try:
-        upload = form.frame.data
-        frame = waves.read_frame(upload.read()) if upload else None
         wave = waves.create_field_wave(
             code=form.code.data.strip(),
             name_vi=form.name_vi.data,
@@ -145,6 +145,7 @@ def create() -> Response | tuple[str, int]:
             lonely_psu=form.lonely_psu.data,
             panel_of=form.panel_of.data or None,
             frame=frame,
+            frame_problems=frame_problems,
             user=current_user,
         )
     except waves.WaveError as error:

@@ -102,6 +102,16 @@ def _frame_error(row: int, column: str, message: str) -> str:
     return _("Row %(row)s, column %(column)s: %(message)s", row=row, column=column, message=message)
 
 
+def read_frame_or_problems(content: bytes | None) -> tuple[Frame | None, list[str]]:
+    """:func:`read_frame`, with its problems returned instead of raised (no file: None)."""
+    if content is None:
+        return None, []
+    try:
+        return read_frame(content), []
+    except WaveError as error:
+        return None, error.problems
+
+
 def read_frame(content: bytes) -> Frame:
     """Parse a sample-frame CSV: ``stratum,psu[,unit_code][,stratum_psus]``.
 
@@ -260,14 +270,16 @@ def create_field_wave(
     lonely_psu: str = LonelyPSU.ADJUST.value,
     panel_of: str | None = None,
     frame: Frame | None = None,
+    frame_problems: Sequence[str] = (),
     user: User | None = None,
 ) -> Wave:
     """Create a field-survey wave with its declared design; audited.
 
     ``user`` limits the unit (and the earlier wave of a panel) to the user's scope.
-    Every problem is reported at once as a :class:`WaveError`.
+    ``frame_problems`` are those :func:`read_frame` found in an uploaded frame, so
+    that every problem is reported at once as a :class:`WaveError`.
     """
-    problems: list[str] = []
+    problems: list[str] = list(frame_problems)
     if not CODE_PATTERN.match(code):
         problems.append(_("The code must be 1 to 32 letters, digits, dots, dashes or underscores."))
     elif db.session.scalar(select(Wave.id).where(Wave.code == code)) is not None:

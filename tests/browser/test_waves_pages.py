@@ -372,10 +372,6 @@ def test_the_survey_team_walks_the_wave_pages(
     expect(rows.nth(2).get_by_role("cell").nth(5)).to_have_text(w.closed)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the create view stops at the frame's problems: a bad frame hides a bad unit",
-)
 def test_a_bad_unit_and_a_bad_frame_row_are_listed_together(
     live_server: Any, live_app: Flask, page: Page
 ) -> None:

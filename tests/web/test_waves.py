@@ -236,10 +236,15 @@ def test_the_survey_team_creates_and_closes_a_wave_on_the_pages(
     assert wave.lonely_psu == LonelyPSU.REMOVE and len(wave.frame) == 4
 
     # Every problem at once, in Vietnamese, and nothing stored.
-    again = dict(form, frame=(io.BytesIO(b"stratum,psu\nA,\n"), "frame.csv"), unit="NOPE")
+    again = dict(
+        form, code="HM-2026", frame=(io.BytesIO(b"stratum,psu\nA,\n"), "frame.csv"), unit="NOPE"
+    )
     refused = client.post("/analyst/waves/", data=again, content_type="multipart/form-data")
     assert refused.status_code == 422
-    assert "Không có đơn vị mã NOPE" in text_of(refused) or "NOPE" in text_of(refused)
+    # Every problem at once: the frame's row and the unknown unit, in one list.
+    assert "Chưa lưu gì: có 2 lỗi." in text_of(refused)
+    assert "Không có đơn vị mã NOPE trong phạm vi của bạn." in text_of(refused)
+    assert "Dòng 2, cột psu: bị trống" in text_of(refused)
     assert db.session.scalar(select(func.count()).select_from(Wave)) == 1
 
     english = client.get("/analyst/waves/HM-2025?lang=en")
