@@ -20,8 +20,6 @@ Every change is recorded in the audit log.
 from __future__ import annotations
 
 import calendar
-import csv
-import io
 import re
 from collections import Counter
 from collections.abc import Sequence
@@ -48,14 +46,16 @@ from survey_app.models import (
     WaveStatus,
 )
 from survey_app.models._types import utcnow
-from survey_app.services import audit
+from survey_app.services import audit, spreadsheets
 from survey_app.services import questionnaires as questionnaire_service
 
 CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")
 FRAME_COLUMNS = ("stratum", "psu")
 FRAME_OPTIONAL = ("unit_code", "stratum_psus")
 FRAME_MAX_BYTES = 2 * 1024 * 1024
-FRAME_MAX_ROWS = 20_000
+FRAME_LIMITS = spreadsheets.Limits(
+    rows=20_000, columns=10, cell_chars=200, max_bytes=FRAME_MAX_BYTES
+)
 LABEL_PATTERN = re.compile(r"^[^\x00-\x1f\x7f-\x9f\ud800-\udfff]{1,64}$")
 
 
@@ -115,24 +115,20 @@ def read_frame_or_problems(content: bytes | None) -> tuple[Frame | None, list[st
 def read_frame(content: bytes) -> Frame:
     """Parse a sample-frame CSV: ``stratum,psu[,unit_code][,stratum_psus]``.
 
-    Comma or semicolon separated (Vietnamese Excel writes semicolons), UTF-8 with or
-    without BOM. Every problem is named by row and column; a stratum with a single
-    PSU is a warning (its variance needs the wave's lonely-PSU rule), and a stated
-    ``stratum_psus`` smaller than the PSUs sampled in the stratum is an error.
+    Read by the shared bounded reader (:mod:`survey_app.services.spreadsheets`:
+    comma, semicolon or tab separated, UTF-8 with or without BOM, size, row and cell
+    limits, control characters refused by cell). Every problem is named by row and
+    column; a stratum with a single PSU is a warning (its variance needs the wave's
+    lonely-PSU rule), and a stated ``stratum_psus`` smaller than the PSUs sampled in
+    the stratum is an error.
     """
     if len(content) > FRAME_MAX_BYTES:
         raise WaveError([_("The sample frame is larger than 2 MB.")])
     try:
-        text = content.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise WaveError([_("The sample frame is not UTF-8 text.")]) from error
-    first = text.split("\n", 1)[0]
-    delimiter = ";" if first.count(";") > first.count(",") else ","
-    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
-    try:
-        header = [name.strip().lower() for name in next(reader, [])]
-    except csv.Error as error:
-        raise WaveError([_("The sample frame is not a valid CSV file.")]) from error
+        table = spreadsheets.read_sheet(content, "frame.csv", FRAME_LIMITS)
+    except spreadsheets.SpreadsheetError as error:
+        raise WaveError([str(problem) for problem in error.problems]) from error
+    header = [str(name).strip().lower() for name in (table[0] if table else [])]
     problems = [
         _frame_error(1, column, _("column is missing"))
         for column in FRAME_COLUMNS
@@ -143,32 +139,27 @@ def read_frame(content: bytes) -> Frame:
     frame = Frame()
     seen: set[tuple[str, str]] = set()
     declared: dict[str, int] = {}
-    try:
-        for number, values in enumerate(reader, start=2):
-            if number > FRAME_MAX_ROWS + 1:
-                raise WaveError([_("The sample frame has more than 20,000 rows.")])
-            if not any(value.strip() for value in values):
-                continue
-            record = dict(zip(header, (value.strip() for value in values), strict=False))
-            row_problems = _frame_row_problems(number, record)
-            if row_problems:
-                problems.extend(row_problems)
-                continue
-            stratum, psu = record["stratum"], record["psu"]
-            if (stratum, psu) in seen:
-                problems.append(_frame_error(number, "psu", _("this PSU is listed twice")))
-                continue
-            seen.add((stratum, psu))
-            total = int(record["stratum_psus"]) if record.get("stratum_psus") else None
-            if total is not None and declared.setdefault(stratum, total) != total:
-                problems.append(
-                    _frame_error(
-                        number, "stratum_psus", _("differs from an earlier row of the stratum")
-                    )
+    for number, values in enumerate(table[1:], start=2):
+        if not any(str(value).strip() for value in values):
+            continue
+        record = dict(zip(header, (str(value).strip() for value in values), strict=False))
+        row_problems = _frame_row_problems(number, record)
+        if row_problems:
+            problems.extend(row_problems)
+            continue
+        stratum, psu = record["stratum"], record["psu"]
+        if (stratum, psu) in seen:
+            problems.append(_frame_error(number, "psu", _("this PSU is listed twice")))
+            continue
+        seen.add((stratum, psu))
+        total = int(record["stratum_psus"]) if record.get("stratum_psus") else None
+        if total is not None and declared.setdefault(stratum, total) != total:
+            problems.append(
+                _frame_error(
+                    number, "stratum_psus", _("differs from an earlier row of the stratum")
                 )
-            frame.rows.append(FrameRow(stratum, psu, record.get("unit_code") or None, total))
-    except csv.Error as error:
-        raise WaveError([_("The sample frame is not a valid CSV file.")]) from error
+            )
+        frame.rows.append(FrameRow(stratum, psu, record.get("unit_code") or None, total))
     sampled = Counter(row.stratum for row in frame.rows)
     for stratum, total in declared.items():
         if total < sampled[stratum]:
