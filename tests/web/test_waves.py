@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import uuid
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -357,8 +358,33 @@ def test_a_fresh_install_reaches_published_figures(
         headers = {"Authorization": f"Bearer {token}"} if payload["channel"] == "kiosk" else {}
         response = client.post("/api/v1/responses", json=payload, headers=headers)
         assert response.status_code == 201, text_of(response)
+    # A citizen answers on their phone through the desk's QR form, today.
+    phone = app.test_client()
+    response = phone.get("/s/QL-01")
+    for _page in range(5):
+        html = text_of(response)
+        step = re.search(r'name="step" value="([^"]+)"', html)
+        if step is None:
+            break
+        data: dict[str, Any] = {"step": step.group(1), "action": "next"}
+        resume = re.search(r'name="resume" value="([^"]+)"', html)
+        if resume is not None:
+            data["resume"] = resume.group(1)
+        if 'name="mood"' in html:
+            data["mood"] = "4"
+        response = phone.post("/s/QL-01", data=data)
+        if response.status_code == 302:
+            response = phone.get(response.headers["Location"])
+    assert "/thanks" in response.request.path, text_of(response)
+    assert db.session.scalar(select(func.count()).where(Response.channel == "phone")) == 11
     assert db.session.scalar(select(func.count()).where(Response.wave_id.is_(None))) == 0
-    periods = db.session.scalars(select(Wave).where(Wave.kind == WaveKind.CONTINUOUS_FEEDBACK))
+    today = db.session.scalar(select(Response).order_by(Response.id.desc()).limit(1)).wave
+    assert (
+        today.start_date <= date.today() + timedelta(days=1) and today.kind == "continuous_feedback"
+    )
+    periods = db.session.scalars(
+        select(Wave).where(Wave.kind == WaveKind.CONTINUOUS_FEEDBACK, Wave.id != today.id)
+    )
     (period,) = periods.all()
     assert (period.start_date, period.end_date, period.unit.code) == (
         date(2025, 5, 1),
@@ -380,7 +406,7 @@ def test_a_fresh_install_reaches_published_figures(
         content_type="multipart/form-data",
     )
     assert imported.status_code == 302, text_of(imported)
-    assert db.session.scalar(select(func.count()).select_from(Response)) == 40 + 192
+    assert db.session.scalar(select(func.count()).select_from(Response)) == 41 + 192
     client.post("/auth/logout")
 
     # The leader sees published figures, a scorecard and the feedback figure.
