@@ -37,6 +37,10 @@ def test_translations_keep_placeholders() -> None:
     with PO.open("rb") as handle:
         catalog = read_po(handle, locale="vi")
     for message in catalog:
-        if message.id and "%(" in str(message.id):
-            for name in str(message.id).split("%(")[1:]:
-                assert "%(" + name.split(")")[0] + ")" in message.string, message.id
+        # A plural message has a tuple of ids and a tuple of strings (Vietnamese: one form).
+        ids = message.id if isinstance(message.id, tuple) else (message.id,)
+        strings = message.string if isinstance(message.string, tuple) else (message.string,)
+        for text in ids:
+            for name in str(text or "").split("%(")[1:]:
+                placeholder = "%(" + name.split(")")[0] + ")"
+                assert all(placeholder in string for string in strings), message.id
