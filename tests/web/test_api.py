@@ -375,7 +375,7 @@ def test_every_bad_field_is_named(client: FlaskClient, setup: Setup) -> None:
         ({"id": 12}, ("id", "wrong_type")),
         ({"desk": "NO-SUCH"}, ("desk", "unknown_desk")),
         ({"desk": ""}, ("desk", "unknown_desk")),
-        ({"desk": "Q\x00"}, ("desk", "unknown_desk")),
+        ({"desk": "Q\x00"}, ("desk", "invalid_characters")),
         ({"desk": "D" * 5000}, ("desk", "unknown_desk")),
         ({"questionnaire": {"slug": "kiosk_quick", "version": 9}}, ("questionnaire",
                                                                     "unknown_questionnaire")),
