@@ -5,7 +5,8 @@ so they run first:
 
 - **Characters.** No text of the path, the query string or a form (names, values and
   file names) may hold a NUL, another control character (C0, DEL, C1) or a lone
-  surrogate; tab, newline and carriage return are allowed in form values only.
+  surrogate; tab, newline and carriage return are allowed in query and form values
+  (a text area), never in the path or a name.
   PostgreSQL refuses NUL in text and no driver encodes a surrogate, so such text would
   otherwise fail deep inside a query as a server error; no code, name or comment
   needs it. The request is answered 400 with a translated message (JSON under
@@ -77,7 +78,8 @@ def _first_forbidden() -> str | None:
     if forbidden_in(request.path):
         return _("The address contains characters that are not allowed.")
     for name, values in request.args.lists():
-        if forbidden_in(name) or any(forbidden_in(value) for value in values):
+        # A GET form's text area (the planner's list of units) sends line breaks.
+        if forbidden_in(name) or any(forbidden_in(value, multiline=True) for value in values):
             return _(
                 "The parameter %(name)s contains characters that are not allowed.",
                 name=printable_name(name),
