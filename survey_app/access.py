@@ -61,3 +61,14 @@ def units_in_scope(user: User) -> Select[tuple[Unit]]:
 def can_see_unit(user: User, unit: Unit) -> bool:
     prefix = scope_prefix(user)
     return prefix is None or unit.path.startswith(prefix)
+
+
+def overlaps_scope(user: User, unit: Unit) -> bool:
+    """Whether something of ``unit`` (a wave, a feedback rule) concerns the user's scope.
+
+    That is, the unit is inside the scope (a commune's own survey) or the scope is
+    inside the unit (a district analyst and the province's survey); rows are then
+    restricted to the scope.
+    """
+    prefix = scope_prefix(user)
+    return prefix is None or unit.path.startswith(prefix) or prefix.startswith(unit.path)

@@ -37,6 +37,16 @@ PERIOD_CHOICES = [
 ]
 
 
+def frame_field() -> FileField:
+    return FileField(
+        _l("Sample frame (CSV, at most 2 MB and 20,000 rows)"),
+        validators=[
+            FileAllowed(["csv"], _l("Upload a CSV file.")),
+            FileSize(waves.FRAME_MAX_BYTES, message=_l("The file is larger than 2 MB.")),
+        ],
+    )
+
+
 class WaveForm(FlaskForm):
     code = StringField(_l("Code"), validators=[DataRequired(), Length(max=32)])
     name_vi = StringField(_l("Name in Vietnamese"), validators=[DataRequired(), Length(max=200)])
@@ -49,23 +59,11 @@ class WaveForm(FlaskForm):
         _l("A stratum with a single PSU"), choices=LONELY_PSU_CHOICES, default="adjust"
     )
     panel_of = SelectField(_l("Panel of an earlier wave"), validators=[Optional()])
-    frame = FileField(
-        _l("Sample frame (CSV, at most 2 MB and 20,000 rows)"),
-        validators=[
-            FileAllowed(["csv"], _l("Upload a CSV file.")),
-            FileSize(waves.FRAME_MAX_BYTES, message=_l("The file is larger than 2 MB.")),
-        ],
-    )
+    frame = frame_field()
 
 
 class FrameForm(FlaskForm):
-    frame = FileField(
-        _l("Sample frame (CSV, at most 2 MB and 20,000 rows)"),
-        validators=[
-            FileAllowed(["csv"], _l("Upload a CSV file.")),
-            FileSize(waves.FRAME_MAX_BYTES, message=_l("The file is larger than 2 MB.")),
-        ],
-    )
+    frame = frame_field()
 
 
 class SeriesForm(FlaskForm):

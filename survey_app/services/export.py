@@ -34,7 +34,7 @@ from flask_babel import gettext as _
 from sqlalchemy import and_, select
 
 from survey_app import questionnaire as spec
-from survey_app.access import scope_prefix
+from survey_app.access import overlaps_scope, scope_prefix
 from survey_app.extensions import db
 from survey_app.models import (
     Desk,
@@ -79,16 +79,8 @@ class Microdata:
 
 
 def can_see_wave(user: User, wave: Wave) -> bool:
-    """A wave is visible when it covers part of the user's scope.
-
-    That is, the wave's unit is inside the scope (a commune's own survey) or the scope
-    is inside the wave's unit (a district analyst and the province's survey); rows are
-    then restricted to the scope.
-    """
-    prefix = scope_prefix(user)
-    if prefix is None:
-        return True
-    return wave.unit.path.startswith(prefix) or prefix.startswith(wave.unit.path)
+    """A wave is visible when it covers part of the user's scope (:func:`overlaps_scope`)."""
+    return overlaps_scope(user, wave.unit)
 
 
 def visible_waves(user: User) -> list[Wave]:

@@ -30,7 +30,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from survey_app.access import can_see_unit, scope_prefix
+from survey_app.access import can_see_unit, overlaps_scope
 from survey_app.extensions import db
 from survey_app.models import (
     FeedbackPeriod,
@@ -213,6 +213,31 @@ def _frame_row_problems(number: int, record: dict[str, str]) -> list[str]:
 # ----------------------------------------------------------------------------- field waves
 
 
+def _frame_units(frame: Frame, area: Unit) -> tuple[list[WaveFrameUnit], list[str]]:
+    """The frame's rows to store, and a problem for each unit code outside ``area``."""
+    codes = sorted({row.unit_code for row in frame.rows if row.unit_code})
+    found = {
+        unit.code: unit
+        for unit in db.session.scalars(select(Unit).where(Unit.code.in_(codes)))
+        if unit.path.startswith(area.path)
+    }
+    problems = [
+        _("Sample frame: unit %(code)s is not inside the wave's unit.", code=code)
+        for code in codes
+        if code not in found
+    ]
+    rows = [
+        WaveFrameUnit(
+            stratum=row.stratum,
+            psu=row.psu,
+            unit_id=found[row.unit_code].id if row.unit_code in found else None,
+            stratum_psus=row.stratum_psus,
+        )
+        for row in frame.rows
+    ]
+    return rows, problems
+
+
 def _unit(code: str, user: User | None) -> Unit:
     unit = db.session.scalar(select(Unit).where(Unit.code == code))
     if unit is None or (user is not None and not can_see_unit(user, unit)):
@@ -241,12 +266,7 @@ def get_wave(code: str, user: User | None = None) -> Wave | None:
     wave = db.session.scalar(select(Wave).where(Wave.code == code))
     if wave is None or user is None:
         return wave
-    return wave if _wave_in_scope(user, wave) else None
-
-
-def _wave_in_scope(user: User, wave: Wave) -> bool:
-    prefix = scope_prefix(user)
-    return prefix is None or wave.unit.path.startswith(prefix) or prefix.startswith(wave.unit.path)
+    return wave if overlaps_scope(user, wave.unit) else None
 
 
 def create_field_wave(
@@ -300,16 +320,10 @@ def create_field_wave(
             problems.append(
                 _("A panel follows an earlier wave: %(code)s starts later.", code=panel_of)
             )
-    frame_units: dict[str, Unit] = {}
+    frame_rows: list[WaveFrameUnit] = []
     if frame is not None and unit is not None:
-        for code_ in sorted({row.unit_code for row in frame.rows if row.unit_code}):
-            found = db.session.scalar(select(Unit).where(Unit.code == code_))
-            if found is None or not found.path.startswith(unit.path):
-                problems.append(
-                    _("Sample frame: unit %(code)s is not inside the wave's unit.", code=code_)
-                )
-            else:
-                frame_units[code_] = found
+        frame_rows, outside = _frame_units(frame, unit)
+        problems.extend(outside)
     if problems or unit is None or questionnaire_row is None:
         raise WaveError(problems)
     wave = Wave(
@@ -325,16 +339,7 @@ def create_field_wave(
         lonely_psu=LonelyPSU(lonely_psu),
         panel_of_id=earlier.id if earlier is not None else None,
     )
-    if frame is not None:
-        wave.frame = [
-            WaveFrameUnit(
-                stratum=row.stratum,
-                psu=row.psu,
-                unit_id=frame_units[row.unit_code].id if row.unit_code else None,
-                stratum_psus=row.stratum_psus,
-            )
-            for row in frame.rows
-        ]
+    wave.frame = frame_rows
     db.session.add(wave)
     audit.record(
         "wave.create",
@@ -360,28 +365,9 @@ def replace_frame(wave: Wave, frame: Frame, user: User | None = None) -> None:
         raise WaveError([_("Only a field survey wave has a sample frame.")])
     if wave.status == WaveStatus.CLOSED:
         raise WaveError([_("Wave %(code)s is closed.", code=wave.code)])
-    problems = []
-    rows = []
-    for row in frame.rows:
-        unit_id = None
-        if row.unit_code:
-            found = db.session.scalar(select(Unit).where(Unit.code == row.unit_code))
-            if found is None or not found.path.startswith(wave.unit.path):
-                problems.append(
-                    _(
-                        "Sample frame: unit %(code)s is not inside the wave's unit.",
-                        code=row.unit_code,
-                    )
-                )
-                continue
-            unit_id = found.id
-        rows.append(
-            WaveFrameUnit(
-                stratum=row.stratum, psu=row.psu, unit_id=unit_id, stratum_psus=row.stratum_psus
-            )
-        )
+    rows, problems = _frame_units(frame, wave.unit)
     if problems:
-        raise WaveError(sorted(set(problems)))
+        raise WaveError(problems)
     wave.frame = []
     db.session.flush()
     wave.frame = rows
@@ -424,7 +410,7 @@ def list_waves(user: User | None = None) -> list[WaveSummary]:
     return [
         WaveSummary(wave, *counts.get(wave.id, (0, 0, 0)))
         for wave in waves
-        if user is None or _wave_in_scope(user, wave)
+        if user is None or overlaps_scope(user, wave.unit)
     ]
 
 
@@ -491,12 +477,7 @@ def set_feedback_series(
 
 def list_series(user: User | None = None) -> list[FeedbackSeries]:
     rows = db.session.scalars(select(FeedbackSeries).order_by(FeedbackSeries.id))
-    return [row for row in rows if user is None or _wave_in_scope_unit(user, row.unit)]
-
-
-def _wave_in_scope_unit(user: User, unit: Unit) -> bool:
-    prefix = scope_prefix(user)
-    return prefix is None or unit.path.startswith(prefix) or prefix.startswith(unit.path)
+    return [row for row in rows if user is None or overlaps_scope(user, row.unit)]
 
 
 def period_bounds(period: FeedbackPeriod, day: date) -> tuple[date, date, str]:
