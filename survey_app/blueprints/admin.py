@@ -19,10 +19,11 @@ from flask_login import current_user, login_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from werkzeug.wrappers import Response
-from wtforms import DateField, IntegerField, PasswordField, SelectField, StringField
+from wtforms import DateField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, Optional
 
 from survey_app.access import role_required
+from survey_app.forms.fields import BoundedIntegerField
 from survey_app.i18n import current_lang
 from survey_app.models import Role, UnitKind, User
 from survey_app.services import accounts
@@ -74,7 +75,7 @@ class DeskForm(FlaskForm):
     code = StringField(_l("Code"), validators=[DataRequired(), Length(max=32)])
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
     unit = SelectField(_l("Unit"), validators=[DataRequired()])
-    timeout = IntegerField(
+    timeout = BoundedIntegerField(
         _l("Inactivity timeout (seconds)"),
         default=60,
         validators=[DataRequired(), NumberRange(min=10, max=3600)],

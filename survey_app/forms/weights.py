@@ -11,7 +11,6 @@ from wtforms import (
     BooleanField,
     Field,
     HiddenField,
-    IntegerField,
     SelectField,
     StringField,
     TextAreaField,
@@ -27,6 +26,7 @@ from wtforms.validators import (
 )
 from wtforms.widgets import TextInput
 
+from survey_app.forms.fields import BoundedIntegerField
 from survey_app.services import target_files
 from survey_app.services.weighting import METHODS
 
@@ -77,7 +77,7 @@ class PreviewForm(FlaskForm):
         validators=[FileRequired(_l("Choose a file."))],
         description=target_files.LIMITS.description(),
     )
-    max_iter = IntegerField(
+    max_iter = BoundedIntegerField(
         _l("Largest number of raking passes"),
         default=10,
         validators=[
