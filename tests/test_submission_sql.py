@@ -39,7 +39,7 @@ from sqlalchemy import delete, select
 from survey_app import ratelimit_storage
 from survey_app.extensions import db, limiter
 from survey_app.models import AnswerValue, Channel, Response
-from survey_app.ratelimit_storage import SweepingMemoryStorage
+from survey_app.ratelimit_storage import DatabaseStorage, SweepingMemoryStorage
 from survey_app.services import submissions
 from survey_app.services.responses import ResponseDraft, StoreOutcome, response_row
 from tests.conftest import using_postgresql
@@ -394,7 +394,8 @@ def test_the_app_limits_submissions_without_starting_threads(
     thread_starts: list[threading.Thread],
 ) -> None:
     setup = Setup(app)
-    assert isinstance(limiter.storage, SweepingMemoryStorage)
+    # The default storage is the database's shared counters (survey-sql://).
+    assert isinstance(limiter.storage, DatabaseStorage)
     codes = [post(client, body(), setup.token).status_code for _ in range(5)]
     assert codes == [201, 201, 201, 429, 429]
     assert thread_starts == []
