@@ -10,6 +10,7 @@ intervals every time.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -173,7 +174,9 @@ def trend(
     if len(waves) < 3:
         raise indices.IndexRequestError("a trend needs three or more waves")
     ordered = sorted(waves, key=lambda w: w.start_date)
-    result = indices.compute(ordered, [unit])
+    # One joint design only when every wave is declared a panel of the one before.
+    panel = all(waves_share_psus(a, b) for a, b in itertools.pairwise(ordered))
+    result = indices.compute(ordered, [unit], shared_psus=panel)
     require_answers(result, unit, ordered)
     formula = next(f for f in result.formulas if f.code == code and f.kind == kind)
     figures = tuple(result.figure(DomainKey(unit.id, w.id), code, kind) for w in ordered)

@@ -490,6 +490,22 @@ def test_a_change_uses_the_declared_design_not_repeated_labels(area: None, panel
     else:
         assert result.difference.se == pytest.approx(independent_se, rel=1e-12)
 
+    # A trend over three waves uses the joint design only when each follows the last.
+    third = waves.create_field_wave(
+        code="HM-25-07", name_vi="Đợt 3", name_en="Round 3", questionnaire="sipas",
+        unit_code="HM", start=date(2025, 7, 1), end=date(2025, 7, 31),
+        panel_of="HM-25-06" if panel else None,
+    )  # fmt: skip
+    header, rows = sipas_rows(96, rng)
+    import_rows("HM-25-07", rows, header, analyst)
+    declared = comparisons.trend(hm, [first, second, third])
+    for wave in (second, third):
+        wave.panel_of_id = None
+    db.session.commit()
+    independent = comparisons.trend(hm, [first, second, third])
+    assert declared.slope == pytest.approx(independent.slope, rel=1e-12)
+    assert (abs(declared.se - independent.se) > 1e-9) is panel
+
 
 def test_a_new_desk_with_one_day_of_answers_keeps_the_units_figures(
     client: FlaskClient, runner: FlaskCliRunner, area: None
