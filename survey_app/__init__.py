@@ -160,6 +160,9 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(weights.bp)
     app.register_blueprint(planner.bp)
     app.register_blueprint(waves.bp)
+    from survey_app.blueprints import bursts
+
+    app.register_blueprint(bursts.bp)
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -16,6 +16,12 @@ Designs
 
 Weights: the wave's active weighting scheme when there is one, else the design weight
 recorded on the response, else 1 (unweighted).
+
+Flagged responses: a response flagged for review (``responses.flagged``, e.g. a burst
+of identical answers from one desk) is left out of every published figure until an
+analyst reviews it on the burst review page (:mod:`survey_app.services.bursts`).
+"Keep" clears the flag and the response counts from then on; "exclude" leaves it
+flagged and out. The rule is one condition on the responses the aggregation reads.
 """
 
 from __future__ import annotations
@@ -410,7 +416,8 @@ def _aggregate(
     for design in _design_keys(kind, wave_ids):
         keys = [Response.wave_id, Response.unit_id, *design.columns, *breakdown]
         group = [Response.wave_id, Response.unit_id, *design.group_by, *breakdown]
-        where = [Response.wave_id.in_(wave_ids)]
+        # Flagged responses (unreviewed or excluded bursts) never reach a figure.
+        where = [Response.wave_id.in_(wave_ids), Response.flagged.is_(False)]
         if design.condition is not None:
             where.append(design.condition)
         item_query = (
