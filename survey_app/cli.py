@@ -13,7 +13,8 @@ import click
 from flask import Flask, current_app
 from flask_babel import force_locale
 
-from survey_app.services import accounts, demo, desks, questionnaires, units, waves
+from survey_app.services import accounts, demo, desks, export, questionnaires, units, waves
+from survey_app.services import weighting as weighting_service
 
 
 def register(app: Flask) -> None:
@@ -23,6 +24,8 @@ def register(app: Flask) -> None:
         users_group,
         desks_group,
         waves_group,
+        weights_group,
+        export_group,
         demo_group,
     ):
         app.cli.add_command(group)
@@ -339,6 +342,178 @@ def waves_periods(unit_code: str, slug: str, period: str) -> None:
     except waves.WaveError as error:
         raise _wave_problems(error, "nothing was changed") from error
     click.echo(f"feedback of {unit_code} ({slug}) is grouped by {period}")
+
+
+@click.group("weights", help="Weighting schemes of a wave (the analysts' weighting console).")
+@click.pass_context
+def weights_group(ctx: click.Context) -> None:
+    ctx.with_resource(force_locale("en"))
+
+
+#: The command line's method names -> the console's (services.weighting.METHODS).
+CLI_METHODS = {
+    "poststratify": "poststratify",
+    "rake": "rake",
+    "linear": "calibrate-linear",
+    "raking": "calibrate-raking",
+}
+
+
+def _trim_bounds(
+    ctx: click.Context, param: click.Parameter, value: str | None
+) -> tuple[float | None, float | None]:
+    """``LO,HI``; either side may be left empty (``,3`` trims only from above)."""
+    if value is None:
+        return None, None
+    parts = value.split(",")
+    if len(parts) != 2 or not any(p.strip() for p in parts):
+        raise click.BadParameter("give LO,HI, e.g. 0.3,3 (either side may be empty)")
+    bounds: list[float | None] = []
+    for part in parts:
+        try:
+            bounds.append(float(part) if part.strip() else None)
+        except ValueError:
+            raise click.BadParameter(f"{part.strip()!r} is not a number") from None
+    return bounds[0], bounds[1]
+
+
+def _number(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.6g}"
+
+
+@weights_group.command("apply")
+@click.argument("wave_code", metavar="WAVE")
+@click.argument("targets_file", metavar="TARGETS.csv", type=click.Path(dir_okay=False, exists=True))
+@click.option(
+    "--method",
+    required=True,
+    type=click.Choice(list(CLI_METHODS)),
+    help="Post-stratification, raking, or linear / raking calibration.",
+)
+@click.option(
+    "--trim",
+    callback=_trim_bounds,
+    metavar="LO,HI",
+    help="Trim the new weights to [LO, HI] (R's trimWeights); either side may be empty.",
+)
+@click.option("--activate", is_flag=True, help="Make the saved scheme the wave's active one.")
+def weights_apply(
+    wave_code: str,
+    targets_file: str,
+    method: str,
+    trim: tuple[float | None, float | None],
+    activate: bool,
+) -> None:
+    """Weight a wave to the targets in a CSV or XLSX file and save the scheme.
+
+    The file has the formats of the console's templates: variable,level,target
+    (margins) or one column per variable and target (post-stratification cells).
+    The scheme is saved as cli-METHOD with the next version; --activate makes it the
+    one every figure of the wave uses. Both steps are audited (actor: system).
+    """
+    wave = waves.get_wave(wave_code)
+    if wave is None:
+        raise click.ClickException(f"no wave {wave_code}")
+    path = Path(targets_file)
+    sample = weighting_service.load_sample(wave)
+    try:
+        targets = weighting_service.read_targets(path.read_bytes(), path.name)
+        options = weighting_service.WeightingSpec(
+            method=CLI_METHODS[method],
+            targets=targets,
+            trim_lower=trim[0],
+            trim_upper=trim[1],
+            filename=path.name,
+        )
+        scheme = weighting_service.save_scheme(sample, options, f"cli-{method}", None)
+    except weighting_service.WeightingInputError as error:
+        for problem in error.errors:
+            where = ", ".join(
+                part
+                for part in (
+                    f"row {problem.row}" if problem.row is not None else "",
+                    f"column {problem.column}" if problem.column else "",
+                )
+                if part
+            )
+            click.echo(f"{path.name}: {where + ': ' if where else ''}{problem.message}", err=True)
+        raise click.ClickException("nothing was saved") from error
+    except weighting_service.SchemeError as error:
+        raise click.ClickException(f"{error}; nothing was saved") from error
+    # The diagnostics and headline the scheme was stored with (save_scheme computed them).
+    report, headline = scheme.report["final"], scheme.report["headline"]
+    click.echo(f"wave {wave.code}: {sample.n} responses, method {report['method']}")
+    click.echo(f"converged: {'yes' if report['converged'] else 'no'}")
+    click.echo(f"iterations: {report['iterations']}")
+    click.echo(f"largest margin error: {_number(report['max_margin_error'])}")
+    click.echo(f"weight range: {_number(report['weight_min'])} to {_number(report['weight_max'])}")
+    click.echo(f"weight CV: {_number(report['weight_cv'])}")
+    click.echo(f"Kish deff: {_number(report['deff_weighting'])}")
+    click.echo(f"effective n: {_number(report['n_eff'])}")
+    click.echo(f"trimmed: {report['n_trimmed']}")
+    for message in report["messages"]:
+        click.echo(f"warning: {message}")
+    names = {
+        "unweighted": "unweighted",
+        "design": "design-weighted",
+        "active": "active scheme",
+        "new": "new weights",
+    }
+    if headline:
+        click.echo("overall index (rate, 95% CI):")
+    for key, figure in headline.items():
+        click.echo(
+            f"  {names.get(key, key)}: {_number(figure['value'])} "
+            f"[{_number(figure['ci_low'])}, {_number(figure['ci_high'])}], "
+            f"n = {figure['n']}, effective n = {_number(figure['n_eff'])}"
+        )
+    click.echo(f"scheme {scheme.name} version {scheme.version} saved (id {scheme.id})")
+    if activate:
+        try:
+            weighting_service.activate(wave, scheme.id, None)
+        except weighting_service.SchemeError as error:
+            raise click.ClickException(
+                f"{error}; the scheme was saved but is not active"
+            ) from error
+        click.echo(f"scheme {scheme.name} version {scheme.version} is now active")
+    else:
+        click.echo("not active: pass --activate, or activate it in the weighting console")
+
+
+@click.group("export", help="Microdata for SPSS, Stata and R.")
+@click.pass_context
+def export_group(ctx: click.Context) -> None:
+    ctx.with_resource(force_locale("en"))
+
+
+@export_group.command("wave")
+@click.argument("wave_code", metavar="WAVE")
+@click.option(
+    "--format", "fmt", required=True, type=click.Choice(list(export.FORMATS)), help="File format."
+)
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(dir_okay=False, writable=True),
+    help="File to write; the codebook goes next to it (FILE-codebook.EXT; CSV for sav).",
+)
+def export_wave(wave_code: str, fmt: str, out: str) -> None:
+    """Write a wave's microdata (every response) and its codebook, as the data page does.
+
+    The codebook states the design and the index rule, and ready R (survey) and Stata
+    commands that recompute the published overall index from the file.
+    """
+    wave = waves.get_wave(wave_code)
+    if wave is None:
+        raise click.ClickException(f"no wave {wave_code}")
+    try:
+        codebook, rows = export.export_files(wave, fmt, out)
+    except OSError as error:
+        raise click.ClickException(
+            f"cannot write {error.filename or out}: {error.strerror}"
+        ) from error
+    click.echo(f"wrote {out}: {rows} responses of wave {wave.code}")
+    click.echo(f"wrote {codebook}: the codebook")
 
 
 @click.group("demo", help="The simulated demo province.")

@@ -95,6 +95,7 @@ METHODS: dict[str, Any] = {
 TOTAL_RTOL = 1e-6  # margins whose totals differ by more are refused (as analysis.weighting)
 MAX_TEMPLATE_CELLS = 5000
 MAX_LISTED = 20
+SYSTEM_ACTOR = "system"  # the audit log's actor of the command line
 
 
 # ------------------------------------------------------------------ errors
@@ -1121,12 +1122,13 @@ def histogram(result: Preview, sample: WaveSample) -> dict[str, Any]:
 
 
 def save_scheme(
-    sample: WaveSample, options: WeightingSpec, name: str, user: User
+    sample: WaveSample, options: WeightingSpec, name: str, user: User | None
 ) -> WeightingScheme:
     """Store a new version of scheme ``name`` with a weight for every response.
 
     The version is the previous largest version of that name in the wave plus one.
-    The scheme, its weights and the audit entry are committed together.
+    The scheme, its weights and the audit entry are committed together. ``user`` is
+    None for the command line (``flask weights apply``): the actor is ``system``.
 
     Raises
     ------
@@ -1153,7 +1155,7 @@ def save_scheme(
         params=options.to_json(),
         report=result.report_json(),
         is_active=False,
-        created_by_id=user.id,
+        created_by_id=user.id if user is not None else None,
     )
     try:
         db.session.add(scheme)
@@ -1168,6 +1170,7 @@ def save_scheme(
         audit.record(
             "weighting.create",
             user=user,
+            username=SYSTEM_ACTOR if user is None else None,
             target=f"wave:{wave.code}",
             details={
                 "scheme_id": scheme.id,
@@ -1195,9 +1198,10 @@ def get_scheme(wave: Wave, scheme_id: int) -> WeightingScheme:
     return scheme
 
 
-def activate(wave: Wave, scheme_id: int, user: User) -> WeightingScheme:
+def activate(wave: Wave, scheme_id: int, user: User | None) -> WeightingScheme:
     """Make a scheme the wave's active one; the previous one is deactivated in the
-    same transaction (the database allows one active scheme per wave)."""
+    same transaction (the database allows one active scheme per wave). ``user`` is
+    None for the command line: the actor is ``system``."""
     scheme = get_scheme(wave, scheme_id)
     if scheme.is_active:
         return scheme
@@ -1214,6 +1218,7 @@ def activate(wave: Wave, scheme_id: int, user: User) -> WeightingScheme:
         audit.record(
             "weighting.activate",
             user=user,
+            username=SYSTEM_ACTOR if user is None else None,
             target=f"wave:{wave.code}",
             details={
                 "scheme_id": scheme.id,
