@@ -66,7 +66,11 @@ class ProportionInput:
         as R's ``svyglm`` on a replicate design); ``None`` uses the delta method.
     n_used : int or None
         Rows with a non-missing value (the likelihood method's dispersion
-        ``n/(n-1)``); ``None`` means ``n_rows``.
+        ``n/(n-1)`` when ``dispersion`` is not given); ``None`` means ``n_rows``.
+    dispersion : float or None
+        The quasibinomial dispersion of R's ``summary.svyglm`` (design-weighted
+        variance of the Pearson residuals) used by the likelihood method; ``None``
+        means ``n/(n-1)``, its value with equal weights and no missing values.
     """
 
     p: float
@@ -76,6 +80,7 @@ class ProportionInput:
     level: float = 0.95
     var_logit: float | None = None
     n_used: int | None = None
+    dispersion: float | None = None
 
 
 def _interval_mean(x: ProportionInput) -> tuple[float, float]:
@@ -158,24 +163,24 @@ def _interval_likelihood(x: ProportionInput) -> tuple[float, float]:
     the ``beta`` where ``(D(beta) - D(hat beta)) / phi = t^2 lambda`` with
     ``lambda`` the ratio of the design-based to the model-based variance of
     ``hat beta`` and ``phi`` the design-weighted variance of the Pearson residuals
-    (R's ``summary.svyglm``), which for a binary variable is ``n/(n-1)`` with ``n``
-    the rows used. Since ``D(beta) - D(hat beta) = 2 W KL(p || expit(beta))`` with
-    ``W`` the sum of the rescaled weights, which cancels against
-    ``lambda = V(p) W / (p(1-p))``, the bounds are the two solutions ``mu`` of
+    (R's ``summary.svyglm``: ``svyvar`` of ``(y - p) sqrt(w_i / bar w) / sqrt(p(1-p))``
+    over the rows used, ``bar w`` the mean weight of all rows of the (domain)
+    design), which is ``n/(n-1)`` with equal weights and no missing values.
+    Since ``D(beta) - D(hat beta) = 2 W KL(p || expit(beta))`` with ``W`` the sum
+    of the rescaled weights, which cancels against ``lambda = V(p) W / (p(1-p))``,
+    the bounds are the two solutions ``mu`` of
 
     .. math:: p \\log\\frac{p}{\\mu} + (1-p)\\log\\frac{1-p}{1-\\mu}
-              = \\frac{n}{n-1} \\frac{t^2_{df} V(p)}{2 p (1-p)}.
+              = \\phi \\frac{t^2_{df} V(p)}{2 p (1-p)}.
 
     We solve this exactly (Brent's method on the logit scale). R locates the same
     roots by interpolating a spline through the profile evaluated on a grid, so its
     bounds differ from these in about the fourth significant digit. For replicate
     designs ``V(p)/(p(1-p))^2`` is replaced by the replicate variance of the logit.
     """
-    if not 0 < x.p < 1:
-        return (0.0, 0.0) if x.p <= 0 else (1.0, 1.0)
     q = t_quantile(x.level, x.df)
     n = x.n_rows if x.n_used is None else x.n_used
-    phi = n / (n - 1.0)
+    phi = n / (n - 1.0) if x.dispersion is None else x.dispersion
     target = 0.5 * phi * q * q * _logit_se(x) ** 2 * x.p * (1 - x.p)
     eta_hat = float(special.logit(x.p))
 
@@ -195,13 +200,25 @@ def _interval_likelihood(x: ProportionInput) -> tuple[float, float]:
     return float(special.expit(low)), float(special.expit(high))
 
 
+def _interval_xlogit(x: ProportionInput) -> tuple[float, float]:
+    """``method="xlogit"``: the logit interval with the delta-method standard error.
+
+    R's ``"xlogit"`` is ``svycontrast`` of ``svymean`` to ``log(p/(1-p))``, so even on
+    a replicate design it uses ``se(p) / (p(1-p))``, not the replicate variance of
+    the logit that ``"logit"`` (``svyglm``) uses.
+    """
+    return _interval_logit(
+        ProportionInput(p=x.p, var=x.var, df=x.df, n_rows=x.n_rows, level=x.level)
+    )
+
+
 PROPORTION_METHODS: Mapping[str, Callable[[ProportionInput], tuple[float, float]]] = {
     "logit": _interval_logit,
     "likelihood": _interval_likelihood,
     "asin": _interval_asin,
     "beta": _interval_beta,
     "mean": _interval_mean,
-    "xlogit": _interval_logit,
+    "xlogit": _interval_xlogit,
     "wilson": _interval_wilson,
 }
 """Proportion interval methods by name (those of R's ``svyciprop`` plus ``wilson``)."""
@@ -213,8 +230,26 @@ INTERVAL_METHODS: Mapping[str, str] = {
 """Interval methods for means, totals, ratios and contrasts."""
 
 
+def _degenerate(method: str, p: float) -> tuple[float, float]:
+    """The interval R's ``svyciprop`` gives when ``p`` is exactly 0 or 1."""
+    if method in ("mean", "logit"):
+        return p, p
+    return math.nan, math.nan
+
+
 def proportion_interval(method: str, x: ProportionInput) -> tuple[float, float]:
     """Confidence interval for a proportion by a named method.
+
+    At ``p = 0`` or ``p = 1`` (every respondent of the domain answers alike) the
+    interval is what R's ``svyciprop`` (survey 4.1) returns there: ``(p, p)`` for
+    ``mean`` (zero variance) and ``logit`` (R's non-converged ``svyglm`` gives
+    bounds within 1e-10 of ``p``); ``nan`` for ``asin``, ``xlogit`` and ``beta``
+    (R returns ``NaN``: the variance of the transformed scale is 0/0, and
+    Korn-Graubard's effective sample size is 0/0); ``nan`` for ``likelihood``
+    (R stops: "profiling has found a better solution"); ``nan`` for ``wilson``
+    (not in R; its effective sample size is 0/0 as well). No method
+    gives a one-sided interval there: a design-based variance of 0 carries no
+    information on how far from 0 or 1 the population proportion may be.
 
     Parameters
     ----------
@@ -236,6 +271,8 @@ def proportion_interval(method: str, x: ProportionInput) -> tuple[float, float]:
             f"{', '.join(PROPORTION_METHODS)}"
         ) from None
     _check_level(x.level)
+    if x.p == 0 or x.p == 1:
+        return _degenerate(method, float(x.p))
     return fn(x)
 
 

@@ -34,7 +34,7 @@ import pandas as pd
 from scipy import sparse, special
 
 from analysis.ci import ProportionInput, proportion_interval, wald_interval
-from analysis.design import Design, sorted_codes
+from analysis.design import CERTAINTY_TOLERANCE, Design, sorted_codes
 from analysis.replicates import ReplicateDesign
 from analysis.results import DomainEstimates, Estimate
 from analysis.variance import (
@@ -166,6 +166,8 @@ class _Fit:
     deff: np.ndarray
     df: np.ndarray
     var_logit: np.ndarray | None
+    dispersion: np.ndarray | None = None
+    var_ratio: np.ndarray | None = None
 
 
 def _domain_df(design: Design, codes: np.ndarray, count: int) -> np.ndarray:
@@ -186,6 +188,65 @@ def _domain_df(design: Design, codes: np.ndarray, count: int) -> np.ndarray:
     )
     strata_hit = np.asarray(in_stratum.T @ pairs.T.astype(np.float64)) > 0
     return (pairs.sum(axis=1) - strata_hit.sum(axis=0)).astype(np.float64)
+
+
+def _replicate_domain_df(design: ReplicateDesign, codes: np.ndarray, count: int) -> np.ndarray:
+    """R's ``degf()`` of each domain subset of a replicate design.
+
+    Subsetting a replicate design drops the other rows and recomputes ``degf`` as
+    the rank of the remaining replicate weights minus 1 (survey 4.1,
+    ``[.svyrep.design`` and ``degf.svyrep.design``); rows of one unit share their
+    replicate factors, so the rank is that of the units present in the domain.
+    """
+    out = np.empty(count)
+    member = codes >= 0
+    for d in range(count):
+        units = np.unique(design.index[member & (codes == d)])
+        sv = np.linalg.svd(design.factors[units], compute_uv=False)
+        out[d] = float((sv > 1e-5 * sv[0]).sum() - 1) if sv.size else 0.0
+    return out
+
+
+def _lonely_average_ratio(design: Design, codes: np.ndarray, count: int) -> np.ndarray:
+    """Per-domain factor turning the whole-design ``"average"`` rescaling into R's.
+
+    R's ``onestage`` multiplies by ``H / H_ok``, the strata present in the
+    computation over those with more than one PSU. On a domain (``svyby`` without
+    ``covmat``, or ``svymean`` on a subset) only the strata with a domain member are
+    present; the covariance matrix (``covmat=TRUE``) uses the whole design's strata.
+    Returns ``(H_d / H_ok,d) / (H / H_ok)`` for each domain (``nan`` for a domain
+    lying only in lonely strata, where R's variance is ``NaN``).
+    """
+    first = design.stages[0]
+    lonely = (first.n_sampled == 1) & (first.fpc_factor >= CERTAINTY_TOLERANCE)
+    n_h = first.n_groups
+    whole = n_h / (n_h - int(lonely.sum()))
+    member = codes >= 0
+    stratum = first.group[design.psu[member]]
+    hit = np.zeros((count, n_h), dtype=bool)
+    hit[codes[member], stratum] = True
+    h_d = hit.sum(axis=1).astype(np.float64)
+    ok_d = (hit & ~lonely[None, :]).sum(axis=1).astype(np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(ok_d > 0, h_d / ok_d, np.nan) / whole
+
+
+def _likelihood_dispersion(
+    n: np.ndarray, sum_w: np.ndarray, w_all: np.ndarray, rows: np.ndarray, rows_used: np.ndarray
+) -> np.ndarray:
+    """R's quasibinomial dispersion in ``summary.svyglm`` for an intercept-only fit.
+
+    ``svyvar`` of the Pearson residuals of ``residuals.svyglm``,
+    ``(y_i - p) sqrt(a_i / b_i) / sqrt(p(1-p))``, where ``a_i`` is ``svyglm``'s prior
+    weight (``w_i`` over the mean weight of all ``rows`` of the (domain) design) and
+    ``b_i`` the weight over the mean weight of the ``rows_used`` (rows with a missing
+    value dropped). The ratio is the constant ``c^2 = mean_used(w) / mean_all(w)``,
+    and the weighted variance of ``(y - p)/sqrt(p(1-p))`` is 1, so the dispersion is
+    ``c^2 n/(n-1)`` with ``n`` the rows used (``n/(n-1)`` without missing values).
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        c2 = (sum_w / rows_used) / (w_all / rows)
+        return c2 * n / (n - 1.0)
 
 
 def _cell_sums(
@@ -276,6 +337,7 @@ def _fit(
     doms: Domains,
     statistic: str,
     label: str,
+    deff_kind: bool | str = True,
 ) -> _Fit:
     """Estimate ``T_y/T_x`` (or ``T_y``) in every domain with its covariance."""
     count = doms.count
@@ -318,15 +380,21 @@ def _fit(
         )
         cov = replicate_covariance(reps, est, design.scale, design.rscales, design.mse)
         if statistic == "proportion":
+            # a replicate in which a domain is all 0 or all 1 has an infinite logit:
+            # the logit variance is then inf or nan (R's svyglm does not converge)
             with np.errstate(divide="ignore", invalid="ignore"):
                 lr = special.logit(reps)
-            var_logit = np.diag(
-                replicate_covariance(
-                    lr, special.logit(est), design.scale, design.rscales, design.mse
+                var_logit = np.diag(
+                    replicate_covariance(
+                        lr, special.logit(est), design.scale, design.rscales, design.mse
+                    )
                 )
-            )
-        df = np.full(count, float(design.degf))
-        with_fpc = False
+        df = (
+            np.full(count, float(design.degf))
+            if not doms.names
+            else _replicate_domain_df(design, doms.codes, count)
+        )
+        var_ratio = np.ones(count)
     else:
         cov = _linearization_cov(design, dom, count, w * lin)
         df = (
@@ -334,7 +402,9 @@ def _fit(
             if not doms.names
             else _domain_df(design, doms.codes, count)
         )
-        with_fpc = design.has_fpc
+        var_ratio = np.ones(count)
+        if doms.names and design.lonely_psu == "average":
+            var_ratio = _lonely_average_ratio(design, doms.codes, count)
     # design effect against simple random sampling of the same size (svymean/svytotal deff)
     if statistic == "ratio":
         s2 = _weighted_var(lin, w, dom, count, n.astype(float), sum_w)
@@ -344,11 +414,22 @@ def _fit(
         srs = s2 / n
         if statistic != "mean" and statistic != "proportion":
             srs = srs * sum_w**2
-        if with_fpc:
+        if deff_kind != "replace":
             srs = np.where(sum_w >= n, srs * (sum_w - n) / sum_w, np.nan)
-        deff = np.diag(cov) / srs
+        deff = np.diag(cov) * var_ratio / srs
         n_eff = sum_w**2 / np.bincount(dom, weights=w * w, minlength=count)
-    return _Fit(est, cov, n, n_rows, n_eff, deff, df, var_logit)
+    dispersion = None
+    if statistic == "proportion":
+        # the rows of the design svyglm sees: the domain's rows when svyby drops the
+        # others (an uncalibrated design), else every row of the design (a calibrated
+        # design keeps them with weight 0)
+        all_rows = doms.codes >= 0
+        w_all = np.bincount(doms.codes[all_rows], weights=design.weights[all_rows], minlength=count)
+        subset_rows = bool(doms.names) and not getattr(design, "adjustments", ())
+        rows = n_rows.astype(np.float64) if subset_rows else np.full(count, float(design.n))
+        rows_used = rows - (n_rows - n)
+        dispersion = _likelihood_dispersion(n.astype(float), sum_w, w_all, rows, rows_used)
+    return _Fit(est, cov, n, n_rows, n_eff, deff, df, var_logit, dispersion, var_ratio)
 
 
 def _package(
@@ -368,6 +449,8 @@ def _package(
     for d, label in enumerate(doms.labels):
         value = float(fit.estimate[d])
         var = float(fit.covariance[d, d])
+        if fit.var_ratio is not None:
+            var *= float(fit.var_ratio[d])
         se = math.sqrt(var) if var >= 0 else math.nan
         df = float(fit.df[d])
         if statistic == "proportion":
@@ -381,6 +464,7 @@ def _package(
                     level=level,
                     var_logit=None if fit.var_logit is None else float(fit.var_logit[d]),
                     n_used=int(fit.n[d]),
+                    dispersion=None if fit.dispersion is None else float(fit.dispersion[d]),
                 ),
             )
         else:
@@ -423,11 +507,14 @@ def _run(
     variable: str,
     level: float,
     ci_method: str,
+    deff: bool | str = True,
 ) -> Estimate | DomainEstimates:
     if not isinstance(design, (Design, ReplicateDesign)):
         raise ValueError(f"design must be a Design or ReplicateDesign, got {type(design).__name__}")
+    if deff is not True and deff != "replace":
+        raise ValueError(f"deff must be True or 'replace', got {deff!r}")
     doms = domains(design, by)
-    fit = _fit(design, y, x, doms, statistic, variable)
+    fit = _fit(design, y, x, doms, statistic, variable, deff)
     return _package(
         fit,
         doms,
@@ -449,6 +536,7 @@ def total(
     by: Any | None = None,
     level: float = 0.95,
     ci_method: str = "t",
+    deff: bool | str = True,
 ) -> Estimate | DomainEstimates:
     """Estimated population total of ``y`` (R's ``svytotal(~y, design, na.rm=TRUE)``).
 
@@ -464,6 +552,11 @@ def total(
         Confidence level.
     ci_method : {"t", "normal"}
         ``t`` uses the design degrees of freedom.
+    deff : True or "replace"
+        The design effect's reference: ``True`` (default, R's ``deff=TRUE``) is simple
+        random sampling of ``n`` rows *without* replacement from a population of
+        ``hat N = sum w`` (factor ``1 - n/hat N``), whatever the design's fpc;
+        ``"replace"`` is sampling with replacement (R's ``deff="replace"``).
 
     Returns
     -------
@@ -473,8 +566,8 @@ def total(
     -----
     :math:`\\hat T = \\sum_i w_i y_i`, score :math:`z_i = w_i y_i` (Lumley 2010,
     eq. 2.1, p. 19). The design effect compares with simple random sampling of
-    ``n`` rows, :math:`\\hat N^2 s^2_w / n` times ``(1 - n/N)`` when the design has
-    an fpc (R's ``deff=TRUE``), and without that factor otherwise (``"replace"``).
+    ``n`` rows, :math:`\\hat N^2 s^2_w / n` times ``(1 - n/hat N)`` (R's ``deff=TRUE``,
+    with or without fpc), or without that factor for ``deff="replace"``.
     """
     values, name = _column(design, y, "y")
     return _run(
@@ -486,6 +579,7 @@ def total(
         variable=name,
         level=level,
         ci_method=ci_method,
+        deff=deff,
     )
 
 
@@ -496,6 +590,7 @@ def mean(
     by: Any | None = None,
     level: float = 0.95,
     ci_method: str = "t",
+    deff: bool | str = True,
 ) -> Estimate | DomainEstimates:
     """Estimated population mean of ``y`` (R's ``svymean``, the Hájek ratio estimator).
 
@@ -505,8 +600,9 @@ def mean(
     -----
     :math:`\\hat{\\bar y} = \\sum w_i y_i / \\sum w_i`, score
     :math:`z_i = w_i (y_i - \\hat{\\bar y}) / \\sum w_i` (Lumley 2010, sec. 2.2,
-    p. 20). ``deff`` is :math:`\\hat V / (s^2_w/n \\cdot (1 - n/\\hat N))` with an fpc
-    and :math:`\\hat V / (s^2_w / n)` without (Kish 1965, p. 258).
+    p. 20). ``deff`` is :math:`\\hat V / (s^2_w/n \\cdot (1 - n/\\hat N))` (R's
+    ``deff=TRUE``, with or without an fpc) and :math:`\\hat V / (s^2_w / n)` for
+    ``deff="replace"`` (Kish 1965, p. 258).
     """
     values, name = _column(design, y, "y")
     return _run(
@@ -518,6 +614,7 @@ def mean(
         variable=name,
         level=level,
         ci_method=ci_method,
+        deff=deff,
     )
 
 
@@ -529,6 +626,7 @@ def proportion(
     by: Any | None = None,
     level: float = 0.95,
     ci_method: str = "logit",
+    deff: bool | str = True,
 ) -> Estimate | DomainEstimates:
     """Estimated population proportion (R's ``svyciprop``).
 
@@ -541,7 +639,7 @@ def proportion(
     level_value : optional
         The category whose proportion is estimated (``y == level_value``). A string
         is converted to a number when ``y`` is numeric.
-    by, level
+    by, level, deff
         As :func:`total`.
     ci_method : str
         One of :data:`analysis.ci.PROPORTION_METHODS`: ``logit`` (default, as R),
@@ -603,6 +701,7 @@ def proportion(
         variable=variable,
         level=level,
         ci_method=ci_method,
+        deff=deff,
     )
 
 
@@ -614,6 +713,7 @@ def ratio(
     by: Any | None = None,
     level: float = 0.95,
     ci_method: str = "t",
+    deff: bool | str = True,
 ) -> Estimate | DomainEstimates:
     """Ratio of two population totals (R's ``svyratio``).
 
@@ -621,7 +721,7 @@ def ratio(
     ----------
     numerator, denominator : str or array_like
         Columns; rows where either is missing are excluded (domain style).
-    by, level, ci_method
+    by, level, ci_method, deff
         As :func:`total`.
 
     Notes
@@ -642,6 +742,7 @@ def ratio(
         variable=f"{nname}/{dname}",
         level=level,
         ci_method=ci_method,
+        deff=deff,
     )
 
 

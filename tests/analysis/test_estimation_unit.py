@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -259,8 +260,16 @@ def test_deff_and_kish_effective_n() -> None:
     est = mean(Design.from_arrays(w), np.array([1.0, 2.0, 3.0, 5.0]))
     assert est.n_eff == pytest.approx(w.sum() ** 2 / (w**2).sum())
     assert est.n == 4
-    equal = mean(Design.from_arrays(np.ones(10)), np.arange(10.0))
+    # deff="replace": SRS with replacement; equal weights give 1
+    equal = mean(Design.from_arrays(np.ones(10)), np.arange(10.0), deff="replace")
     assert equal.deff == pytest.approx(1.0)
+    # deff=TRUE (the default, as R) compares with SRS without replacement from
+    # hat N = sum of weights = n here: that variance is 0, so deff is inf as in R
+    assert mean(Design.from_arrays(np.ones(10)), np.arange(10.0)).deff == math.inf
+    doubled = mean(Design.from_arrays(np.full(10, 2.0)), np.arange(10.0))
+    assert doubled.deff == pytest.approx(2.0)  # 1 / (1 - n/N) with N = 2n
+    with pytest.raises(ValueError, match="deff must be True or 'replace'"):
+        mean(Design.from_arrays(np.ones(10)), np.arange(10.0), deff="srs")
 
 
 def test_missing_values_keep_the_design() -> None:

@@ -33,6 +33,9 @@ export(apisrs, "apisrs")
 
 cases <- list()
 add <- function(id, design, call, statistic, variable, values, by = NULL, extra = list()) {
+  # deff: the svymean/svytotal/svyratio/svyby deff= argument named in the call
+  da_used <- regmatches(call, regexpr('deff=("replace"|TRUE)', call))
+  if (length(da_used)) extra$deff <- if (grepl("replace", da_used)) "replace" else TRUE
   rec <- c(list(id = id, design = design, call = call, statistic = statistic,
                 variable = variable, by = by), extra, list(values = values))
   cases[[length(cases) + 1]] <<- rec
@@ -216,6 +219,130 @@ for (nm in names(reps)) {
            prop_ci_low_logit_converged = num(p_tight[1]), prop_ci_high_logit_converged = num(p_tight[2]),
            degf = degf(r),
            scale = r$scale, rscales = num(r$rscales)))
+}
+
+# --- issue 13: held-out cases -------------------------------------------------------------
+methods6 <- c("logit", "likelihood", "asin", "beta", "mean", "xlogit")
+
+# (1) svyciprop at p = 0 and p = 1, every method; NA (null) where R gives NaN or stops
+for (nm in c("clus1", "strat")) {
+  d <- paste0("d_", nm)
+  for (case in list(list(f = "I(api00 > 0)", p = 1), list(f = "I(api00 < 0)", p = 0))) {
+    vals <- list(estimate = case$p)
+    errs <- list()
+    for (meth in methods6) {
+      call <- sprintf("svyciprop(~%s, %s, method=\"%s\")", case$f, d, meth)
+      ci <- tryCatch(suppressWarnings(confint(run(call))),
+                     error = function(e) { errs[[meth]] <<- conditionMessage(e); c(NA, NA) })
+      vals[[paste0("ci_low_", meth)]] <- num(ci[1])
+      vals[[paste0("ci_high_", meth)]] <- num(ci[2])
+    }
+    add(paste(nm, "degenerate proportion p =", case$p), nm,
+        sprintf("svyciprop(~%s, %s, method=M) for M in %s; null where R gives NaN or stops", case$f, d,
+                paste(methods6, collapse = ", ")),
+        "degenerate", case$f, vals, extra = list(p = case$p, r_errors = errs))
+  }
+  # by domain: the indicator of the domain itself is 1 in one domain, 0 in the others
+  vals <- list()
+  for (meth in methods6) {
+    b <- tryCatch(suppressWarnings(run(sprintf(
+      'svyby(~I(stype=="E"), ~stype, %s, svyciprop, vartype="ci", method="%s")', d, meth))),
+      error = function(e) NULL)
+    vals[[paste0("ci_low_", meth)]] <- if (is.null(b)) rep(NA, 3) else num(b$ci_l)
+    vals[[paste0("ci_high_", meth)]] <- if (is.null(b)) rep(NA, 3) else num(b$ci_u)
+    if (!is.null(b)) vals$estimate <- num(b[[2]])
+  }
+  vals$labels <- list(stype = c("E", "H", "M"))
+  add(paste(nm, "degenerate proportion by stype"), nm,
+      sprintf('svyby(~I(stype=="E"), ~stype, %s, svyciprop, vartype="ci", method=M) for each M; null where R gives NaN or stops (likelihood)', d),
+      "degenerate_by", "stype", vals, by = list("stype"))
+}
+
+# (2) replicate designs by domain: svyciprop uses degf() of the domain's subset
+for (nm in c("jk1", "jkn", "user_boot", "user_jk1")) {
+  r <- get(paste0("r_", nm))
+  vals <- list()
+  for (meth in c("logit", "asin", "beta", "mean", "xlogit")) {
+    b <- run(sprintf('svyby(~I(sch.wide=="Yes"), ~stype, r_%s, svyciprop, vartype="ci", method="%s")', nm, meth))
+    vals[[paste0("ci_low_", meth)]] <- num(b$ci_l)
+    vals[[paste0("ci_high_", meth)]] <- num(b$ci_u)
+    vals$estimate <- num(b[[2]])
+  }
+  vals$df <- num(sapply(c("E", "H", "M"), function(s) degf(subset(r, stype == s))))
+  vals$labels <- list(stype = c("E", "H", "M"))
+  add(paste("replicate", nm, "svyciprop by stype"), nm,
+      sprintf('r_%s <- %s; svyby(~I(sch.wide=="Yes"), ~stype, r_%s, svyciprop, vartype="ci", method=M) for each M; df: degf(subset(r_%s, stype==s))', nm, reps[[nm]], nm, nm),
+      "replicate_proportion_by", "sch.wide", vals, by = list("stype"), extra = list(level = "Yes"))
+}
+
+# (3) lonely_psu="average" by domains that cut across strata: svyby's SE column
+for (fp in c("", ", fpc=~fpc")) {
+  options(survey.lonely.psu = "average")
+  lonely2 <- lonely  # apistrat_lonely.csv plus sch.wide from apistrat.csv (by snum)
+  dcall <- sprintf("svydesign(id=~1, strata=~stype, weights=~pw%s, data=lonely2)", fp)
+  dl <- run(dcall)
+  b <- svyby(~api00, ~sch.wide, dl, svymean, covmat = TRUE)
+  bs <- svyby(~api00, ~stype, dl, svymean)
+  add(paste("lonely average by sch.wide", fp), "lonely",
+      sprintf('options(survey.lonely.psu="average"); lonely2 <- lonely; dl <- %s; b <- svyby(~api00, ~sch.wide, dl, svymean, covmat=TRUE); SE(b); vcov(b); SE(svyby(~api00, ~stype, dl, svymean))', dcall),
+      "lonely_average_by", "api00",
+      list(estimate = num(coef(b)), se = num(SE(b)), covariance = unname(vcov(b)),
+           subset_se = num(sapply(c("No", "Yes"), function(v) SE(svymean(~api00, subset(dl, sch.wide == v))))),
+           labels = list(sch.wide = as.character(b$sch.wide)),
+           se_by_stype = num(SE(bs)), labels_by_stype = as.character(bs$stype)),
+      by = list("sch.wide"), extra = list(fpc = fp != ""))
+  options(survey.lonely.psu = "fail")
+}
+
+# (4) likelihood intervals with missing values and unequal weights (apiclus2: weights
+# vary, acs.k3 is missing for 44 schools); svyglm drops the NA rows
+for (nm in c("clus2", "clus2_nofpc", "strat")) {
+  d <- paste0("d_", nm)
+  for (f in c("I(acs.k3 > 20)", "I(api00 > 700)")) {
+    call <- sprintf('svyciprop(~%s, %s, method="likelihood")', f, d)
+    ci <- tryCatch(confint(run(call)), error = function(e) NULL)
+    if (is.null(ci)) next  # R stops (e.g. the proportion is 0 or 1)
+    g <- run(sprintf("svyglm(%s ~ 1, %s, family=quasibinomial)", f, d))
+    add(paste(nm, "likelihood", f), nm,
+        paste0(call, sprintf("; summary(svyglm(%s ~ 1, %s, family=quasibinomial))$dispersion", f, d)),
+        "likelihood", f, list(estimate = num(plogis(coef(g))), ci_low = num(ci[1]), ci_high = num(ci[2]),
+                              dispersion = num(summary(g)$dispersion), df = degf(get(d))))
+  }
+  b <- tryCatch(run(sprintf('svyby(~I(acs.k3 > 19), ~awards, %s, svyciprop, vartype="ci", method="likelihood")', d)),
+                error = function(e) NULL)
+  if (!is.null(b)) add(paste(nm, "likelihood by awards"), nm,
+      sprintf('svyby(~I(acs.k3 > 19), ~awards, %s, svyciprop, vartype="ci", method="likelihood")', d),
+      "likelihood_by", "I(acs.k3 > 19)",
+      list(estimate = num(b[[2]]), ci_low = num(b$ci_l), ci_high = num(b$ci_u),
+           labels = list(awards = as.character(b$awards))), by = list("awards"))
+}
+
+# (5) design effects: deff=TRUE (SRS without replacement from hat N = sum of weights, with
+# or without fpc) and deff="replace" (with replacement), on designs with and without fpc
+for (nm in c("strat", "strat_nofpc", "clus1", "clus1_nofpc", "clus2_nofpc", "srs_nofpc")) {
+  d <- paste0("d_", nm)
+  vals <- list()
+  for (da in c("TRUE", '"replace"')) {
+    key <- if (da == "TRUE") "true" else "replace"
+    vals[[paste0("mean_", key)]] <- num(deff(run(sprintf("svymean(~api00, %s, deff=%s)", d, da))))
+    vals[[paste0("total_", key)]] <- num(deff(run(sprintf("svytotal(~enroll, %s, na.rm=TRUE, deff=%s)", d, da))))
+    vals[[paste0("prop_", key)]] <- num(deff(run(sprintf('svymean(~as.numeric(I(sch.wide=="Yes")), %s, deff=%s)', d, da))))
+    b <- run(sprintf("svyby(~api00, ~stype, %s, svymean, deff=%s)", d, da))
+    vals[[paste0("by_mean_", key)]] <- num(b[[grep("^DEff", names(b))]])
+  }
+  add(paste(nm, "deff TRUE and replace"), nm,
+      sprintf('deff(svymean(~api00, %s, deff=D)); deff(svytotal(~enroll, %s, na.rm=TRUE, deff=D)); deff(svymean(~as.numeric(I(sch.wide=="Yes")), %s, deff=D)); svyby(~api00, ~stype, %s, svymean, deff=D)$DEff for D in TRUE, "replace"', d, d, d, d),
+      "deff", "api00", vals)
+}
+for (nm in c("jk1", "jkn")) {
+  r <- paste0("r_", nm)
+  vals <- list()
+  for (da in c("TRUE", '"replace"')) {
+    key <- if (da == "TRUE") "true" else "replace"
+    vals[[paste0("mean_", key)]] <- num(deff(run(sprintf("svymean(~api00, %s, deff=%s)", r, da))))
+  }
+  add(paste(nm, "deff TRUE and replace"), nm,
+      sprintf("deff(svymean(~api00, %s, deff=D)) for D in TRUE, \"replace\"", r), "deff_replicate", "api00", vals)
 }
 
 # --- post-stratification (for the Adjustment hook) --------------------------------------
