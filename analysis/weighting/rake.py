@@ -70,8 +70,12 @@ def rake(
     Warns
     -----
     WeightingConvergenceWarning
-        When ``maxit`` passes end before the change falls below ``epsilon``; the
-        report then has ``converged=False``.
+        When ``maxit`` passes end before the change falls below ``epsilon``, or when
+        the passes stop changing while a margin is still missed by more than
+        ``epsilon`` and by more than ``total_rtol`` relatively (margins that contradict each other, e.g. a crossed margin whose
+        sub-totals disagree with another margin); the report then has
+        ``converged=False`` and the largest margin error. In the second case R's
+        ``rake()`` returns the same weights silently.
 
     Raises
     ------
@@ -162,18 +166,43 @@ def rake(
     ]
 
     messages: list[str] = []
+    table = base * factor
+    achieved = [
+        np.bincount(m, weights=table, minlength=len(c.labels))
+        for c, m in zip(coded, cell_of, strict=True)
+    ]
+    err = max(relative_errors(a, c.targets) for a, c in zip(achieved, coded, strict=True))
+    abs_err = max(
+        float(np.max(np.abs(a - c.targets))) for a, c in zip(achieved, coded, strict=True)
+    )
     if not converged:
         msg = (
             f"raking did not converge after {passes} passes: largest change of a "
-            f"cell total in the last pass {delta:.6g} >= epsilon {tol:.6g}"
+            f"cell total in the last pass {delta:.6g} >= epsilon {tol:.6g}; "
+            f"largest margin error {_plain(abs_err)} weighted units ({_plain(100 * err)}%)"
         )
         warnings.warn(msg, WeightingConvergenceWarning, stacklevel=2)
         messages.append(msg)
-    table = base * factor
-    err = max(
-        relative_errors(np.bincount(m, weights=table, minlength=len(c.labels)), c.targets)
-        for c, m in zip(coded, cell_of, strict=True)
-    )
+    elif abs_err > tol and err > total_rtol:
+        # the passes stopped changing but the margins are not met: they contradict
+        # each other (e.g. a crossed margin whose sub-totals disagree with another
+        # margin). R's rake() returns these weights without a warning; we warn.
+        converged = False
+        worst = max(
+            (
+                (c, j, float(a[j] - c.targets[j]))
+                for a, c in zip(achieved, coded, strict=True)
+                for j in [int(np.argmax(np.abs(a - c.targets)))]
+            ),
+            key=lambda item: abs(item[2]),
+        )
+        msg = (
+            "raking did not converge: the margins contradict each other and cannot all "
+            f"be met; largest margin error {_plain(abs_err)} weighted units "
+            f"({_plain(100 * err)}%) in {worst[0].describe(worst[1])}"
+        )
+        warnings.warn(msg, WeightingConvergenceWarning, stacklevel=2)
+        messages.append(msg)
     report = weight_diagnostics(
         w,
         method="rake",
@@ -184,6 +213,11 @@ def rake(
     )
     adjustment = Raking(margins=tuple((frozen(c), frozen(pw)) for c, pw in last))
     return WeightingResult(weights=frozen(w), report=report, adjustment=adjustment)
+
+
+def _plain(x: float) -> str:
+    """A number for a message: plain digits, no numpy repr."""
+    return f"{float(x):.6g}"
 
 
 def _joint_codes(coded: list[CellCoding]) -> tuple[np.ndarray, int]:

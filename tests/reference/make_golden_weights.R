@@ -256,7 +256,33 @@ run_case("apisrs", "poststratify_cnum_partial",
          list(method = "poststratify", by = list("cnum"), targets = "targets_cnum.csv",
               partial = TRUE))
 
+# raking to margins that contradict each other (issue 13): the stype margin says
+# E/H/M = 4000/1000/1194, the crossed stype x sch.wide margin sums to 1000/1200/1494 by
+# stype (same grand total 6194). The passes stop changing after the first one (the
+# crossed margin, raked last, is met; stype is not), so R reports convergence and
+# warns nothing; analysis.weighting.rake returns the same weights and warns.
+contra_call <- paste0(
+  "rake(d_apiclus1, list(~stype, ~stype + sch.wide), list(",
+  "data.frame(stype = c(\"E\", \"H\", \"M\"), Freq = c(4000, 1000, 1194)), ",
+  "data.frame(stype = rep(c(\"E\", \"H\", \"M\"), 2), sch.wide = rep(c(\"No\", \"Yes\"), each = 3), ",
+  "Freq = c(500, 200, 300, 3000, 1000, 1194))))")
+contra_warnings <- character(0)
+contra <- withCallingHandlers(eval(parse(text = contra_call)), warning = function(w) {
+  contra_warnings <<- c(contra_warnings, conditionMessage(w))
+  invokeRestart("muffleWarning")
+})
+rake_contradictory <- list(
+  call = contra_call, dataset = "apiclus1",
+  stype_margin = list(E = 4000, H = 1000, M = 1194),
+  crossed_margin = list(stype = rep(c("E", "H", "M"), 2), sch.wide = rep(c("No", "Yes"), each = 3),
+                        target = c(500, 200, 300, 3000, 1000, 1194)),
+  r_warnings = contra_warnings,
+  weights = num(weights(contra)),
+  achieved_stype_call = "svytotal(~stype, adjusted)",
+  achieved_stype = num(coef(svytotal(~stype, contra))))
+
 golden <- list(
+  rake_contradictory = rake_contradictory,
   generated_by = "Rscript tests/reference/make_golden_weights.R",
   r_version = R.version.string,
   survey_version = as.character(packageVersion("survey")),

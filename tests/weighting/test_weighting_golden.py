@@ -57,3 +57,42 @@ def test_design_weights_match_r(name):
         sizes = dict(zip(strata.tolist(), data["fpc"].tolist(), strict=True))
         result = stratum_weights(strata, sizes)
     np.testing.assert_allclose(result.weights, design_weights(name), rtol=1e-12, atol=0)
+
+
+def test_rake_to_contradictory_margins_warns_and_reports_not_converged():
+    """Margins that cannot all be met (golden ``rake_contradictory``).
+
+    R (``case["call"]``) returns these weights, reports convergence and warns nothing
+    (``r_warnings`` is empty): the passes stop changing after the first one. We return
+    the same weights, warn, and the report says not converged with the margin error.
+    """
+    from weighting_helpers import dataset, design_weights, golden
+
+    from analysis.weighting import rake
+
+    case = golden()["rake_contradictory"]
+    assert case["r_warnings"] == []
+    data = dataset(case["dataset"])
+    crossed = case["crossed_margin"]
+    margins = {
+        "stype": case["stype_margin"],
+        ("stype", "sch.wide"): {
+            (s, w): t
+            for s, w, t in zip(
+                crossed["stype"], crossed["sch.wide"], crossed["target"], strict=True
+            )
+        },
+    }
+    with pytest.warns(WeightingConvergenceWarning, match="contradict") as record:
+        result = rake(design_weights(case["dataset"]), data, margins)
+    np.testing.assert_allclose(result.weights, case["weights"], rtol=1e-8, atol=0)
+    achieved = [result.weights[data["stype"] == s].sum() for s in ("E", "H", "M")]
+    np.testing.assert_allclose(achieved, case["achieved_stype"], rtol=1e-8)
+    report = result.report
+    assert report.converged is False
+    # misses: E 500 of 4000, H 200 of 1000, M 300 of 1194 (the largest relative, 25%)
+    assert report.max_margin_error == pytest.approx(300 / 1194, rel=1e-8)
+    message = str(record[0].message)
+    assert "largest margin error 500 weighted units" in message
+    assert "np.float64" not in message
+    assert report.messages and "contradict" in report.messages[0]
