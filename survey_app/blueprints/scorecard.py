@@ -73,7 +73,7 @@ def _render(unit_code: str, wave_code: str, *, for_pdf: bool) -> str:
     unit, wave = _unit_and_wave(unit_code, wave_code)
     lang = current_lang()
     try:
-        card = scorecard_service.build(unit, wave, lang)
+        card = scorecard_service.build(unit, wave, lang, current_user)
     except scorecard_service.ScorecardError:
         abort(404)
     return render_template(

@@ -161,7 +161,8 @@ FIGURE = {
         "reportable": {
             "type": "boolean",
             "description": "False below the minimum effective n or above the maximum CI "
-            "half-width: show 'not enough data'.",
+            "half-width: show 'not enough data'. A leader then gets no value, se, CI or "
+            "df (null); analysts and administrators get them, flagged.",
         },
     },
 }
@@ -185,10 +186,13 @@ SCHEMAS: dict[str, Any] = {
         "properties": {
             "before": {"$ref": "#/components/schemas/IndexFigure"},
             "after": {"$ref": "#/components/schemas/IndexFigure"},
-            "difference": DIFFERENCE,
-            "significant": {"type": "boolean"},
+            "difference": {
+                "oneOf": [DIFFERENCE, {"type": "null"}],
+                "description": "null when a figure is hidden from the caller (reporting rule)",
+            },
+            "significant": {"type": ["boolean", "null"]},
             "shared_psus": {"type": "boolean"},
-            "sentence": {"type": "string"},
+            "sentence": {"type": ["string", "null"]},
         },
     },
     "Trend": {
@@ -196,10 +200,13 @@ SCHEMAS: dict[str, Any] = {
         "properties": {
             "figures": {"type": "array", "items": {"$ref": "#/components/schemas/IndexFigure"}},
             **{
-                k: {"type": "number"}
+                k: {
+                    "type": ["number", "null"],
+                    "description": "null when a figure is hidden from the caller",
+                }
                 for k in ("slope_per_year", "se", "ci_low", "ci_high", "p_value")
             },
-            "sentence": {"type": "string"},
+            "sentence": {"type": ["string", "null"]},
         },
     },
     "Ranking": {
@@ -208,6 +215,12 @@ SCHEMAS: dict[str, Any] = {
             "overall": {"$ref": "#/components/schemas/IndexFigure"},
             "multiple_comparisons": {"const": "holm"},
             "rank_interval": {"type": "object"},
+            "not_ranked": {
+                "type": "array",
+                "items": {"type": "string"},
+                "description": "Units left out of a leader's ranking: their figure fails "
+                "the reporting rule (not enough data).",
+            },
             "rows": {"type": "array", "items": {"type": "object"}},
             "funnel": {"type": "object"},
         },

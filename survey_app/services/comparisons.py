@@ -236,6 +236,8 @@ class RankingResult:
     rows: tuple[RankRow, ...]
     ranking: Ranking
     funnel: dict[str, list[float]]
+    # Units left out because their figure fails the reporting rule (reportable_only).
+    hidden: tuple[Unit, ...] = ()
 
 
 def _ranks(
@@ -263,15 +265,27 @@ def ranking(
     code: str = "overall",
     kind: str = "rate",
     seed: int = 20051185,
+    reportable_only: bool = False,
 ) -> RankingResult:
     """Rank units by an index with rank intervals, rank changes and flags.
 
     ``overall_unit`` is the reference (e.g. the province): each unit is compared with
     it using the joint covariance (a unit is part of the overall figure).
+
+    With ``reportable_only`` (what a leader sees, :func:`indices.visible`), units whose
+    figure fails the reporting rule are not ranked at all (listed in ``hidden``), so
+    the other ranks leave no gap that would place them; previous ranks are then taken
+    among the units whose previous figure meets the rule.
     """
     if not units:
         raise indices.IndexRequestError("no unit to rank")
     result = indices.compute([wave], [*units, overall_unit])
+    hidden: list[Unit] = []
+    if reportable_only:
+        hidden = [u for u in units if not _reportable(result, u, wave, code, kind)]
+        units = [u for u in units if u not in hidden]
+        if len(units) < 2:
+            raise indices.IndexRequestError("fewer than two units meet the reporting rule")
     figures, values, cov = _ranks(result, units, wave, code, kind)
     if np.isnan(values).any():
         missing = [u.code for u, f in zip(units, figures, strict=True) if math.isnan(f.value)]
@@ -297,8 +311,12 @@ def ranking(
     previous: dict[int, int] = {}
     if previous_wave is not None:
         before = indices.compute([previous_wave], list(units))
-        _prior, prior_values, _cov = _ranks(before, units, previous_wave, code, kind)
-        if not np.isnan(prior_values).any():
+        prior, prior_values, _cov = _ranks(before, units, previous_wave, code, kind)
+        if reportable_only:
+            ok = [i for i, f in enumerate(prior) if f.reportable]
+            order = np.argsort(np.argsort(-prior_values[ok], kind="stable"), kind="stable") + 1
+            previous = {units[i].id: int(r) for i, r in zip(ok, order, strict=True)}
+        elif not np.isnan(prior_values).any():
             order = np.argsort(np.argsort(-prior_values, kind="stable"), kind="stable") + 1
             previous = {u.id: int(r) for u, r in zip(units, order, strict=True)}
     rows = [
@@ -327,4 +345,13 @@ def ranking(
             "lower998": limits.lower998.tolist(),
             "upper998": limits.upper998.tolist(),
         }
-    return RankingResult(wave, overall_unit, overall, tuple(rows), simulated, funnel)
+    return RankingResult(wave, overall_unit, overall, tuple(rows), simulated, funnel, tuple(hidden))
+
+
+def _reportable(result: indices.IndexResult, unit: Unit, wave: Wave, code: str, kind: str) -> bool:
+    """Whether the unit's figure meets the reporting rule; a unit without any figure
+    counts as reportable here, so the ranking still says it has no data."""
+    try:
+        return result.figure(DomainKey(unit.id, wave.id), code, kind).reportable
+    except KeyError:
+        return True

@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 
 from flask import current_app
@@ -294,7 +294,9 @@ def figure_cells(figure: IndexFigure | None) -> tuple[object, ...]:
     if figure is None:
         return (None, None, None, 0, None, None, None, _("no responses"))
     scale = _pct_points if figure.kind == "rate" else (lambda v: round(v, 2))
-    shown = figure.reportable
+    # A leader's copy of a figure failing the reporting rule has no value (indices.visible);
+    # an analyst's keeps it, flagged in the last column.
+    shown = not math.isnan(figure.value)
     return (
         scale(figure.value) if shown else None,
         scale(figure.ci_low) if shown else None,
@@ -303,7 +305,7 @@ def figure_cells(figure: IndexFigure | None) -> tuple[object, ...]:
         round(figure.n_eff, 1),
         scheme_text(figure),
         inference_text(figure),
-        "" if shown else not_enough_data(),
+        "" if figure.reportable else not_enough_data(),
     )
 
 
@@ -415,6 +417,7 @@ def overview(
     if waves:
         result = safe_compute(waves, shown)
         if result is not None:
+            result = indices.for_viewer(result, user)
             computed[waves[-1].id] = result
             for u in shown:
                 points = tuple(
@@ -429,9 +432,14 @@ def overview(
             changes.sort(key=lambda c: -abs(c.difference.value))
         if len(waves) >= 3:
             try:
-                trend_sentence = comparisons.trend(unit, waves).sentence()
+                found_trend = comparisons.trend(unit, waves)
             except (IndexRequestError, ValueError, KeyError):
-                trend_sentence = None
+                found_trend = None
+            # No sentence for a leader when one of the unit's figures is hidden from them.
+            if found_trend is not None and (
+                indices.shows_unreportable(user) or all(f.reportable for f in found_trend.figures)
+            ):
+                trend_sentence = found_trend.sentence()
     headlines = []
     for wave_kind in (WaveKind.FIELD_SURVEY, WaveKind.CONTINUOUS_FEEDBACK):
         latest = series_of(own, wave_kind)
@@ -440,6 +448,7 @@ def overview(
         wave = latest[-1]
         found = computed.get(wave.id) or safe_compute([wave], [unit])
         if found is not None:
+            found = indices.for_viewer(found, user)
             lines = index_lines(found, DomainKey(unit.id, wave.id), lang)
             headlines.append(Headline(wave, tuple(lines)))
     return Overview(
@@ -572,6 +581,7 @@ def unit_page(
             field_id=chosen_field.id if chosen_field else None,
             channel=channel or None,
         )
+        result = indices.for_viewer(result, user) if result is not None else None
         parents = _units_with_children([k.id for k in kids])
         for kid in kids:
             figure = figure_of(result, DomainKey(kid.id, wave.id)) if result else None
@@ -718,13 +728,22 @@ def ranking_page(
         else:
             try:
                 result = comparisons.ranking(
-                    ranked, wave, parent, previous_wave=previous, code=code
+                    ranked,
+                    wave,
+                    parent,
+                    previous_wave=previous,
+                    code=code,
+                    reportable_only=not indices.shows_unreportable(user),
                 )
             except IndexRequestError:
                 message = _(
                     "At least two units with answers in this wave are needed for a ranking."
                 )
         if result is not None:
+            overall = indices.visible(result.overall, user)
+            # The funnel's limits are centred on the overall value: none when it is hidden.
+            funnel = result.funnel if not math.isnan(overall.value) else {}
+            result = replace(result, overall=overall, funnel=funnel)
             highlights = _rank_highlights(result, lang)
     return RankingPage(
         parent,
@@ -908,6 +927,8 @@ def comparison_page(
         message = _("These two cannot be compared: %(reason)s", reason=str(error))
     except KeyError:
         message = _("There are no answers for one of the two.")
+    first = indices.visible(first, user) if first is not None else None
+    second = indices.visible(second, user) if second is not None else None
     if first is not None and second is not None and not (first.reportable and second.reportable):
         sentence = None
         message = _(

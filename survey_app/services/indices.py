@@ -29,7 +29,7 @@ from __future__ import annotations
 import enum
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -56,7 +56,9 @@ from survey_app.models import (
     QuestionnaireItem,
     Response,
     ResponseWeight,
+    Role,
     Unit,
+    User,
     Wave,
     WaveKind,
     WeightingScheme,
@@ -124,6 +126,36 @@ class IndexResult:
     def covariance(self, code: str = "overall", kind: str = "rate") -> np.ndarray:
         """Covariance of the figures of one index across :attr:`domains`."""
         return self.table.covariance[(code, kind)]
+
+
+def shows_unreportable(viewer: User | None) -> bool:
+    """Whether ``viewer`` may see figures that fail the reporting rule (analysts and
+    administrators, who check the data; leaders read only publishable figures)."""
+    return viewer is not None and viewer.role in (Role.ANALYST, Role.ADMIN)
+
+
+def visible(figure: IndexFigure, viewer: User | None) -> IndexFigure:
+    """The figure as ``viewer`` may see it: the reporting rule applied by role.
+
+    A figure that fails the rule (``reportable`` False: effective n below
+    ``MIN_EFFECTIVE_N`` or CI half-width above ``MAX_CI_HALF_WIDTH``) reaches a leader
+    with its value, standard error, interval and df blanked (NaN), so no page, chart,
+    sentence or API answer built from it can show them; n, effective n and the flag
+    stay, so the page can say "not enough data". Analysts and administrators get the
+    figure unchanged (still flagged). Rankings leave such figures out for leaders
+    (:func:`survey_app.services.comparisons.ranking`, ``reportable_only``).
+    """
+    if figure.reportable or shows_unreportable(viewer):
+        return figure
+    nan = math.nan
+    return replace(figure, value=nan, se=nan, ci_low=nan, ci_high=nan, df=nan)
+
+
+def for_viewer(result: IndexResult, viewer: User | None) -> IndexResult:
+    """``result`` with every figure passed through :func:`visible`."""
+    if shows_unreportable(viewer):
+        return result
+    return replace(result, figures=tuple(visible(f, viewer) for f in result.figures))
 
 
 @dataclass(frozen=True)

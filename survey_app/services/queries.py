@@ -170,6 +170,7 @@ def index_table(
         channel=channel or None,
     )
     _check_index(result, index, kind)
+    result = indices.for_viewer(result, user)
     unit_map = {u.id: u for u in units}
     wave_map = {w.id: w for w in waves}
     figures = [
@@ -201,9 +202,23 @@ def change(
         raise QueryError(400, "invalid_parameter", _("Unknown index or kind.")) from error
     units, waves = {unit.id: unit}, {first.id: first, second.id: second}
     diff = result.difference
+    before_figure = indices.visible(result.before, user)
+    after_figure = indices.visible(result.after, user)
+    shown = {
+        "before": figure_json(before_figure, units, waves),
+        "after": figure_json(after_figure, units, waves),
+    }
+    if math.isnan(before_figure.value) or math.isnan(after_figure.value):
+        # A figure hidden by the reporting rule: no difference and no sentence either.
+        return {
+            **shown,
+            "difference": None,
+            "significant": None,
+            "shared_psus": result.shared_psus,
+            "sentence": None,
+        }
     return {
-        "before": figure_json(result.before, units, waves),
-        "after": figure_json(result.after, units, waves),
+        **shown,
         "difference": {
             "value": diff.value,
             "se": diff.se,
@@ -237,8 +252,21 @@ def trend(
     except StopIteration as error:
         raise QueryError(400, "invalid_parameter", _("Unknown index or kind.")) from error
     unit_map, wave_map = {unit.id: unit}, {w.id: w for w in waves}
+    figures = [indices.visible(f, user) for f in result.figures]
+    listed = [figure_json(f, unit_map, wave_map) for f in figures]
+    if any(math.isnan(f.value) for f in figures):
+        # A figure hidden by the reporting rule: no slope and no sentence either.
+        return {
+            "figures": listed,
+            "slope_per_year": None,
+            "se": None,
+            "ci_low": None,
+            "ci_high": None,
+            "p_value": None,
+            "sentence": None,
+        }
     return {
-        "figures": [figure_json(f, unit_map, wave_map) for f in result.figures],
+        "figures": listed,
         "slope_per_year": result.slope,
         "se": result.se,
         "ci_low": result.ci_low,
@@ -270,7 +298,13 @@ def ranking(
     children = list(db.session.scalars(query))
     try:
         result = comparisons.ranking(
-            children, wave, parent, previous_wave=previous_wave, code=index, kind=kind
+            children,
+            wave,
+            parent,
+            previous_wave=previous_wave,
+            code=index,
+            kind=kind,
+            reportable_only=not indices.shows_unreportable(user),
         )
     except indices.IndexRequestError as error:
         raise QueryError(422, "cannot_compute", str(error)) from error
@@ -278,8 +312,11 @@ def ranking(
         raise QueryError(400, "invalid_parameter", _("Unknown index or kind.")) from error
     unit_map = {u.id: u for u in [*children, parent]}
     wave_map = {wave.id: wave}
+    overall = indices.visible(result.overall, user)
     return {
-        "overall": figure_json(result.overall, unit_map, wave_map),
+        "overall": figure_json(overall, unit_map, wave_map),
+        # Units left unranked because their figure fails the reporting rule (leaders).
+        "not_ranked": [u.code for u in result.hidden],
         "multiple_comparisons": "holm",
         "rank_interval": {
             "level": result.ranking.level,
@@ -303,5 +340,5 @@ def ranking(
             }
             for row in result.rows
         ],
-        "funnel": result.funnel,
+        "funnel": result.funnel if not math.isnan(overall.value) else {},
     }

@@ -107,6 +107,8 @@ class Scorecard:
     rank: RankLine | None
     volumes: Volumes
     reasons: tuple[Reason, ...]
+    # The change exists but a figure of it is hidden from the viewer (reporting rule).
+    change_hidden: bool = False
 
     @property
     def reportable(self) -> bool:
@@ -168,8 +170,11 @@ def unit_waves(unit: Unit, wave: Wave) -> list[Wave]:
     return list(db.session.scalars(query))
 
 
-def build(unit: Unit, wave: Wave, lang: str) -> Scorecard:
+def build(unit: Unit, wave: Wave, lang: str, viewer: User | None = None) -> Scorecard:
     """Assemble the scorecard of ``unit`` (with everything below it) for ``wave``.
+
+    Figures reach ``viewer`` through :func:`indices.visible`: for a leader a figure that
+    fails the reporting rule has no value, interval, rank, change or trend sentence.
 
     Raises
     ------
@@ -198,21 +203,36 @@ def build(unit: Unit, wave: Wave, lang: str) -> Scorecard:
     trend_sentence = _trend_sentence(unit, trend, result)
     previous = trend[-2].wave if len(trend) >= 2 and trend[-1].wave.id == wave.id else None
     change = comparisons.change(unit, previous, wave) if previous is not None else None
+    hides = not indices.shows_unreportable(viewer)
+    shown_trend = tuple(TrendPoint(p.wave, indices.visible(p.figure, viewer)) for p in trend)
+    change_hidden = False
+    if hides:
+        if not all(p.figure.reportable for p in trend):
+            trend_sentence = None
+        if change is not None and not (change.before.reportable and change.after.reportable):
+            change, change_hidden = None, True
+    rank = sibling_rank(unit, wave, previous, reportable_only=hides)
     return Scorecard(
         unit=unit,
         wave=wave,
-        overall=overall,
-        aspects=aspects,
+        overall=_visible_line(overall, viewer),
+        aspects=tuple(_visible_line(line, viewer) for line in aspects),
         inference=overall.rate.inference,
         scheme=scheme_label(overall.rate.scheme),
-        trend=trend,
+        trend=shown_trend,
         trend_sentence=trend_sentence,
         previous_wave=previous,
         change=change,
-        rank=sibling_rank(unit, wave, previous),
+        rank=rank,
         volumes=volumes,
         reasons=tuple(dissatisfaction_reasons(unit, wave, lang, volumes.responses)),
+        change_hidden=change_hidden,
     )
+
+
+def _visible_line(line: IndexLine, viewer: User | None) -> IndexLine:
+    score = indices.visible(line.score, viewer) if line.score is not None else None
+    return IndexLine(line.code, line.label, indices.visible(line.rate, viewer), score)
 
 
 def _trend_sentence(
@@ -260,8 +280,14 @@ def _pair(
     return rate, score
 
 
-def sibling_rank(unit: Unit, wave: Wave, previous: Wave | None) -> RankLine | None:
-    """The unit's rank among the units of the same parent and kind with data in the wave."""
+def sibling_rank(
+    unit: Unit, wave: Wave, previous: Wave | None, *, reportable_only: bool = False
+) -> RankLine | None:
+    """The unit's rank among the units of the same parent and kind with data in the wave.
+
+    With ``reportable_only`` (a leader), units failing the reporting rule are not
+    ranked (:func:`comparisons.ranking`); the unit itself then has no rank.
+    """
     if unit.parent_id is None:
         return None
     siblings = list(
@@ -277,15 +303,22 @@ def sibling_rank(unit: Unit, wave: Wave, previous: Wave | None) -> RankLine | No
     parent = db.session.get(Unit, unit.parent_id)
     assert parent is not None  # parent_id is a foreign key
     try:
-        ranked = comparisons.ranking(with_data, wave, parent, previous_wave=previous)
+        ranked = comparisons.ranking(
+            with_data, wave, parent, previous_wave=previous, reportable_only=reportable_only
+        )
     except (indices.IndexRequestError, KeyError):
         if previous is None:
             return None
         # Not every sibling has data in the previous wave: rank without rank changes.
-        ranked = comparisons.ranking(with_data, wave, parent)
-    row = next(r for r in ranked.rows if r.unit.id == unit.id)
+        try:
+            ranked = comparisons.ranking(with_data, wave, parent, reportable_only=reportable_only)
+        except indices.IndexRequestError:
+            return None  # fewer than two units meet the reporting rule
+    row = next((r for r in ranked.rows if r.unit.id == unit.id), None)
+    if row is None:
+        return None  # the unit's own figure fails the reporting rule
     return RankLine(
-        row.rank, row.rank_low, row.rank_high, len(with_data), row.previous_rank, row.flag, parent
+        row.rank, row.rank_low, row.rank_high, len(ranked.rows), row.previous_rank, row.flag, parent
     )
 
 
@@ -430,16 +463,18 @@ def trend_svg(card: Scorecard, lang: str) -> Markup:
     for i, point in enumerate(points):
         fig = point.figure
         cx = x(i)
-        parts.append(
-            f'<line x1="{cx:.1f}" x2="{cx:.1f}" y1="{y(fig.ci_low):.1f}" y2="{y(fig.ci_high):.1f}" '
-            'stroke="#0b5c8a" stroke-width="2"/>'
-        )
-        fill = "#0b5c8a" if fig.reportable else "#ffffff"
-        current = point.wave.id == card.wave.id
-        parts.append(
-            f'<circle cx="{cx:.1f}" cy="{y(fig.value):.1f}" r="{6 if current else 4.5}" '
-            f'fill="{fill}" stroke="#0b5c8a" stroke-width="2"/>'
-        )
+        hidden = math.isnan(fig.value)  # failing the reporting rule, for a leader
+        if not hidden:
+            parts.append(
+                f'<line x1="{cx:.1f}" x2="{cx:.1f}" y1="{y(fig.ci_low):.1f}" '
+                f'y2="{y(fig.ci_high):.1f}" stroke="#0b5c8a" stroke-width="2"/>'
+            )
+            fill = "#0b5c8a" if fig.reportable else "#ffffff"
+            current = point.wave.id == card.wave.id
+            parts.append(
+                f'<circle cx="{cx:.1f}" cy="{y(fig.value):.1f}" r="{6 if current else 4.5}" '
+                f'fill="{fill}" stroke="#0b5c8a" stroke-width="2"/>'
+            )
         if fig.reportable:
             parts.append(
                 f'<text x="{cx + 9:.1f}" y="{y(fig.value) - 6:.1f}" font-size="12" '
