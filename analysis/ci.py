@@ -26,6 +26,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import optimize, special, stats
 
+from analysis._text import show
+
 
 def t_quantile(level: float, df: float) -> float:
     """Upper ``(1 + level)/2`` quantile of Student's t (normal when ``df`` is inf)."""
@@ -41,7 +43,7 @@ def t_quantile(level: float, df: float) -> float:
 
 def _check_level(level: float) -> None:
     if not 0 < level < 1:
-        raise ValueError(f"level must be between 0 and 1, got {level!r}")
+        raise ValueError(f"level must be between 0 and 1, got {show(level)}")
 
 
 @dataclass(frozen=True)

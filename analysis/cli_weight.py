@@ -37,6 +37,7 @@ import pandas as pd
 
 from analysis.weighting import (
     CALIBRATION_FUNCTIONS,
+    CalibrationConvergenceError,
     WeightingResult,
     calibrate,
     poststratify,
@@ -328,7 +329,24 @@ def _steps(
                 if isinstance(total, dict)
                 else {name: _numeric(frame, name)}
             )
-        steps.append(calibrate(weights, data, totals, calfun=args.calibrate, bounds=args.bounds))
+        try:
+            steps.append(
+                calibrate(weights, data, totals, calfun=args.calibrate, bounds=args.bounds)
+            )
+        except CalibrationConvergenceError as exc:
+            # the library's advice names its keyword arguments; say it in this CLI's flags
+            if args.bounds is not None:
+                advice = (
+                    f"the totals cannot be met with factors within --bounds "
+                    f"{args.bounds[0]:g},{args.bounds[1]:g}: widen --bounds or drop it"
+                )
+            else:
+                advice = f"check the totals in --totals {args.totals}"
+            raise ValueError(
+                f"calibration failed to converge in {exc.iterations} iterations "
+                f"(largest relative miss of a total {exc.eps:.6g}); {advice}. "
+                "No weights were written."
+            ) from None
     if args.trim:
         current = steps[-1].weights if steps else weights
         steps.append(

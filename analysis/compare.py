@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
+from analysis._text import show
 from analysis.ci import wald_interval
 
 
@@ -210,7 +211,7 @@ def funnel_limits(target: float, n_eff: Sequence[float]) -> FunnelLimits:
     makes the limits reflect weighting and clustering.
     """
     if not 0 < target < 1:
-        raise ValueError(f"target must lie strictly between 0 and 1, got {target!r}")
+        raise ValueError(f"target must lie strictly between 0 and 1, got {show(target)}")
     n = np.asarray(n_eff, dtype=float)
     spread = np.sqrt(target * (1 - target) / np.where(n > 0, n, np.nan))
 

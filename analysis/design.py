@@ -22,6 +22,8 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 import pandas as pd
 
+from analysis._text import show
+
 LONELY_PSU_RULES: tuple[str, ...] = ("fail", "remove", "adjust", "average", "certainty")
 """Valid values of ``lonely_psu``, as R's ``options(survey.lonely.psu=)``."""
 
@@ -427,7 +429,7 @@ def _check_weights(weights: Any, n: int | None, name: str) -> np.ndarray:
         bad = np.flatnonzero(w <= 0)
         raise ValueError(
             f"weights column {name!r} has {bad.size} non-positive value(s) "
-            f"(first at row {int(bad[0])}: {w[bad[0]]!r})"
+            f"(first at row {int(bad[0])}: {float(w[bad[0]]):g})"
         )
     return w
 
@@ -602,10 +604,11 @@ def _check_lonely(design: Design) -> None:
             g = int(np.flatnonzero(lonely)[0])
             if s == 0:
                 label = design.strata_labels[g]
-                what = f"stratum {label!r} of {design.names['strata']!r}"
+                what = f"stratum {show(label)} of {design.names['strata']!r}"
             else:
                 what = f"a stage-{s} unit (code {g})"
             raise ValueError(
                 f"{what} has only one sampled unit at stage {s + 1} and lonely_psu='fail'; "
-                f"choose one of {', '.join(r for r in LONELY_PSU_RULES if r != 'fail')}"
+                f"choose one of {', '.join(r for r in LONELY_PSU_RULES if r != 'fail')} "
+                "(the --lonely-psu option of python -m analysis)"
             )

@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse, special
 
+from analysis._text import show
 from analysis.ci import ProportionInput, proportion_interval, wald_interval
 from analysis.design import CERTAINTY_TOLERANCE, Design, sorted_codes
 from analysis.replicates import ReplicateDesign
@@ -349,7 +350,11 @@ def _fit(
     n = np.bincount(doms.codes[active], minlength=count)
     if (n == 0).any():
         empty = doms.labels[int(np.flatnonzero(n == 0)[0])]
-        where = f"domain {dict(zip(doms.names, empty, strict=True))}" if doms.names else "the data"
+        where = (
+            f"domain {show(dict(zip(doms.names, empty, strict=True)))}"
+            if doms.names
+            else "the data"
+        )
         raise ValueError(f"{where} has no non-missing values of {label!r}: empty domain")
     dom = np.where(active, doms.codes, 0)
     w = np.where(active, design.weights, 0.0)

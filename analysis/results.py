@@ -9,6 +9,8 @@ from typing import Any
 
 import numpy as np
 
+from analysis._text import show
+
 
 @dataclass(frozen=True)
 class Estimate:
@@ -108,7 +110,7 @@ class DomainEstimates:
         for lab, est in zip(self.labels, self.estimates, strict=True):
             if lab == label:
                 return est
-        raise KeyError(f"no domain {label!r}; domains: {list(self.labels)}")
+        raise KeyError(f"no domain {show(label)}; domains: {show(list(self.labels))}")
 
     def index(self, label: tuple[Any, ...] | Any) -> int:
         """Position of a domain label."""
@@ -116,7 +118,7 @@ class DomainEstimates:
         try:
             return self.labels.index(label)
         except ValueError:
-            raise KeyError(f"no domain {label!r}") from None
+            raise KeyError(f"no domain {show(label)}") from None
 
     @property
     def values(self) -> np.ndarray:

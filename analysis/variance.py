@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 from scipy import sparse
 
+from analysis._text import show
 from analysis.design import CERTAINTY_TOLERANCE, LONELY_PSU_RULES, Design
 
 _BLOCK_COLUMNS = 32  # score columns residualized at once when a design has adjustments
@@ -82,7 +83,7 @@ def _stage_covariance(
         g = int(np.flatnonzero(lonely)[0])
         label = group_labels[g] if group_labels is not None else g
         raise ValueError(
-            f"stratum {label!r} has only one PSU at stage {stage} and lonely_psu='fail'"
+            f"stratum {show(label)} has only one PSU at stage {stage} and lonely_psu='fail'"
         )
     if lonely.any() and lonely_psu == "average" and stage > 1:
         raise ValueError(

@@ -20,6 +20,7 @@ Lumley, T. (2010). Complex Surveys: A Guide to Analysis Using R, ch. 7. Wiley.
 """
 
 from ._common import (
+    CalibrationConvergenceError,
     WeightingConvergenceWarning,
     WeightingReport,
     WeightingResult,
@@ -36,6 +37,7 @@ __all__ = [
     "CALIBRATION_FUNCTIONS",
     "AuxiliaryMatrix",
     "Calibration",
+    "CalibrationConvergenceError",
     "PostStratification",
     "Raking",
     "WeightingConvergenceWarning",

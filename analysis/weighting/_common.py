@@ -20,6 +20,7 @@ import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
 __all__ = [
+    "CalibrationConvergenceError",
     "CellCoding",
     "WeightingConvergenceWarning",
     "WeightingReport",
@@ -32,6 +33,23 @@ __all__ = [
 
 class WeightingConvergenceWarning(UserWarning):
     """Raking or calibration stopped at its iteration limit before converging."""
+
+
+class CalibrationConvergenceError(ValueError):
+    """Calibration did not meet the totals (a ``ValueError`` carrying the numbers).
+
+    Attributes
+    ----------
+    eps : float
+        Largest relative miss of a total at the last iteration.
+    iterations : int
+        Iterations performed.
+    """
+
+    def __init__(self, message: str, eps: float, iterations: int) -> None:
+        super().__init__(message)
+        self.eps = float(eps)
+        self.iterations = int(iterations)
 
 
 @dataclass(frozen=True)

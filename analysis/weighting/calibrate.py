@@ -12,6 +12,7 @@ import scipy.linalg
 from numpy.typing import ArrayLike, NDArray
 
 from ._common import (
+    CalibrationConvergenceError,
     WeightingConvergenceWarning,
     WeightingResult,
     check_weights,
@@ -352,7 +353,12 @@ def calibrate_matrix(
         if not converged:
             msg = f"calibration failed to converge: eps={failure:.6g} in {iterations} iterations"
             if not force:
-                raise ValueError(msg + " (force=True keeps the last weights)")
+                raise CalibrationConvergenceError(
+                    msg + "; widen the bounds or raise maxit, or pass force=True to keep "
+                    "the last weights",
+                    failure,
+                    iterations,
+                )
             warnings.warn(msg, WeightingConvergenceWarning, stacklevel=2)
             messages.append(msg)
     new = d * g

@@ -72,8 +72,9 @@ def rake(
     WeightingConvergenceWarning
         When ``maxit`` passes end before the change falls below ``epsilon``, or when
         the passes stop changing while a margin is still missed by more than
-        ``epsilon`` and by more than ``total_rtol`` relatively (margins that contradict each other, e.g. a crossed margin whose
-        sub-totals disagree with another margin); the report then has
+        ``epsilon`` and by more than ``total_rtol`` relatively (margins that
+        contradict each other, e.g. a crossed margin whose sub-totals disagree with
+        another margin); the report then has
         ``converged=False`` and the largest margin error. In the second case R's
         ``rake()`` returns the same weights silently.
 

@@ -378,3 +378,27 @@ def test_replicate_validation() -> None:
     strat = Design.from_frame(apistrat(), weights="pw", strata="stype")
     with pytest.raises(ValueError, match="JK1 needs an unstratified design"):
         jk1(strat)
+
+
+def test_messages_show_plain_numbers_and_cli_flags() -> None:
+    """Issue 13: no ``np.float64(...)`` reprs in messages; the lonely-PSU advice names
+    the CLI flag."""
+    with pytest.raises(ValueError) as exc:
+        Design.from_arrays(np.array([1.0, 0.0, 2.0]))
+    assert "row 1: 0)" in str(exc.value) and "np." not in str(exc.value)
+    strata = np.array([1, 1, 2, 3, 3])
+    with pytest.raises(ValueError) as exc:
+        Design.from_arrays(np.ones(5), strata=strata)
+    assert "stratum 2 " in str(exc.value) and "--lonely-psu" in str(exc.value)
+    d = Design.from_arrays(np.ones(4))
+    by = np.array([1, 1, 2, 2])
+    res = mean(d, np.array([1.0, 2.0, 3.0, 4.0]), by=by)
+    with pytest.raises(KeyError) as kexc:
+        res[(np.int64(7),)]
+    assert "np." not in str(kexc.value)
+    with pytest.raises(ValueError) as exc:
+        mean(d, np.array([1.0, 2.0, np.nan, np.nan]), by=by)
+    assert "np." not in str(exc.value) and "empty domain" in str(exc.value)
+    with pytest.raises(ValueError) as exc:
+        mean(d, np.arange(4.0), level=np.float64(1.5))
+    assert "got 1.5" in str(exc.value)

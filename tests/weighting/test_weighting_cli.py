@@ -271,3 +271,29 @@ def test_weight_is_registered_in_analysis_cli(apiclus1_csv, tmp_path):
     assert analysis_main(argv) == 0
     expected = case_by_name("apiclus1/poststratify_stype")["weights"]
     np.testing.assert_allclose(_weights(out), expected, rtol=1e-8, atol=0)
+
+
+def test_calibration_failure_names_the_cli_flags(apiclus1_csv, tmp_path, capsys):
+    """Issue 13: the CLI has no force option; its message names --bounds, in plain numbers."""
+    totals = tmp_path / "totals.csv"
+    totals.write_text("variable,level,target\nstype,E,6000\nstype,H,100\nstype,M,94\n")
+    argv = [
+        "weight",
+        str(apiclus1_csv),
+        "--weights",
+        "w0",
+        "--calibrate",
+        "raking",
+        "--totals",
+        str(totals),
+        "--bounds",
+        "0.9,1.1",
+        "--out",
+        str(tmp_path / "out.csv"),
+    ]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "calibration failed to converge" in err
+    assert "--bounds 0.9,1.1" in err
+    assert "force" not in err and "np.float64" not in err
+    assert not (tmp_path / "out.csv").exists()
