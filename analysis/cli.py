@@ -104,6 +104,13 @@ def add_estimate_parser(subparsers: Any) -> argparse.ArgumentParser:
         f"others: {', '.join(INTERVAL_METHODS)} (default t)",
     )
     p.add_argument("--level", type=_level, default=0.95)
+    p.add_argument(
+        "--deff",
+        choices=("true", "replace"),
+        default="true",
+        help="design effect against SRS without replacement (true, R's deff=TRUE) "
+        'or with replacement (replace, R\'s deff="replace")',
+    )
     p.add_argument("--lonely-psu", default="fail", choices=LONELY_PSU_RULES)
     p.add_argument("--replicates", choices=sorted(REPLICATE_BUILDERS))
     p.add_argument("--n-replicates", type=_positive_int, default=50, metavar="N")
@@ -117,7 +124,11 @@ def add_estimate_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def _estimate(args: argparse.Namespace, design: Design | ReplicateDesign) -> Estimate | Any:
-    common = {"by": args.by, "level": args.level}
+    common = {
+        "by": args.by,
+        "level": args.level,
+        "deff": True if getattr(args, "deff", "true") == "true" else "replace",
+    }
     if args.proportion is not None:
         column, sep, level_value = args.proportion.partition("=")
         return proportion(

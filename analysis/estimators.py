@@ -573,6 +573,15 @@ def total(
     eq. 2.1, p. 19). The design effect compares with simple random sampling of
     ``n`` rows, :math:`\\hat N^2 s^2_w / n` times ``(1 - n/hat N)`` (R's ``deff=TRUE``,
     with or without fpc), or without that factor for ``deff="replace"``.
+
+    Domains (``by=``) follow ``svyby``: a domain's interval uses ``degf()`` of the
+    domain's subset (PSUs minus strata with a domain member; on a replicate design
+    the rank of the domain's replicate weights minus 1). Under
+    ``lonely_psu="average"`` a domain's ``se`` rescales by the strata present in the
+    domain (R's ``onestage`` on the subset: strata present over those with more than
+    one PSU; ``nan`` for a domain only in lonely strata), while
+    ``DomainEstimates.covariance`` rescales by all strata of the design, as
+    ``vcov(svyby(..., covmat=TRUE))``; there ``se**2`` can differ from the diagonal.
     """
     values, name = _column(design, y, "y")
     return _run(

@@ -129,3 +129,14 @@ def test_module_entry_point_subprocess() -> None:
         capture_output=True, text=True, cwd=ROOT, check=False, timeout=120,
     )  # fmt: skip
     assert bad.returncode == 2
+
+
+def test_deff_option_true_and_replace() -> None:
+    """--deff true (default) is R's deff=TRUE, --deff replace R's deff="replace"."""
+    ref = golden("clus1_nofpc deff TRUE and replace")  # svymean(~api00, d_clus1_nofpc, deff=D)
+    base = ["estimate", CLUS1, "--weights", "pw", "--ids", "dnum", "--mean", "api00"]
+    for extra, key in (([], "mean_true"), (["--deff", "replace"], "mean_replace")):
+        status, out = run(base + extra)
+        assert status == 0
+        (est,) = json.loads(out)["estimates"]
+        assert est["deff"] == pytest.approx(ref[key], rel=1e-10)
