@@ -34,6 +34,22 @@ from scipy import sparse
 from analysis._text import show
 from analysis.design import CERTAINTY_TOLERANCE, LONELY_PSU_RULES, Design
 
+
+class LonelyPSUError(ValueError):
+    """A stratum has a single PSU and the design's rule is ``lonely_psu="fail"``.
+
+    R stops with "Stratum (...) has only one PSU at stage ..." under
+    ``options(survey.lonely.psu="fail")``; ``stratum`` and ``stage`` say where.
+    """
+
+    def __init__(self, stratum: object, stage: int) -> None:
+        self.stratum = show(stratum)
+        self.stage = stage
+        super().__init__(
+            f"stratum {self.stratum} has only one PSU at stage {stage} and lonely_psu='fail'"
+        )
+
+
 _BLOCK_COLUMNS = 32  # score columns residualized at once when a design has adjustments
 
 
@@ -82,9 +98,7 @@ def _stage_covariance(
     if lonely.any() and lonely_psu == "fail":
         g = int(np.flatnonzero(lonely)[0])
         label = group_labels[g] if group_labels is not None else g
-        raise ValueError(
-            f"stratum {show(label)} has only one PSU at stage {stage} and lonely_psu='fail'"
-        )
+        raise LonelyPSUError(label, stage)
     if lonely.any() and lonely_psu == "average" and stage > 1:
         raise ValueError(
             "lonely_psu='average' cannot average a lonely unit below the first stage "
@@ -115,7 +129,10 @@ def _stage_covariance(
         if (missing > 0).any():
             cov += (means * missing[:, None]).T @ means
     if lonely_psu == "average" and lonely.any():
-        cov *= n_groups / (n_groups - int(lonely.sum()))
+        # Every stratum lonely: there is no other stratum to average over; R's
+        # rescaling divides by zero there too, so the variance is undefined (NaN).
+        others = n_groups - int(lonely.sum())
+        cov = cov * (n_groups / others) if others else np.full_like(cov, np.nan)
     return cov.reshape(k, k)
 
 

@@ -47,6 +47,7 @@ from analysis.indices import (
     build_formulas,
     estimate_indices,
 )
+from analysis.variance import LonelyPSUError
 from survey_app import questionnaire as spec
 from survey_app.extensions import db
 from survey_app.models import (
@@ -349,7 +350,19 @@ def compute(
         by_field,
         by_channel,
     )
-    table = estimate_indices(totals, layout.formulas, level=level, lonely_psu=_lonely_rule(waves))
+    rule = _lonely_rule(waves)
+    try:
+        table = estimate_indices(totals, layout.formulas, level=level, lonely_psu=rule)
+    except LonelyPSUError as error:
+        # Only a wave whose survey team chose "fail" stops here: say where and why.
+        stratum = error.stratum.split("|", 1)[-1]  # the wave prefix is ours, not theirs
+        raise IndexRequestError(
+            _(
+                "Stratum %(stratum)s has a single PSU and the wave's rule for that is "
+                "'fail': no figure until the design is corrected or the rule changed.",
+                stratum=stratum,
+            )
+        ) from error
     inference = Inference.DESIGN if kind == WaveKind.FIELD_SURVEY else Inference.MODEL
     names = {
         wave.id: f"{schemes[wave.id].name} v{schemes[wave.id].version}"
