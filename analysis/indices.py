@@ -121,6 +121,15 @@ class IndexFormula:
             gradient[list(term.den)] -= term.coef * numerator / denominator**2
         return value, gradient
 
+    @property
+    def valid_columns(self) -> tuple[int, ...]:
+        """The ``V`` columns of the index's items (its denominators), sorted.
+
+        A respondent counts in the index's ``n`` when at least one of these is
+        non-zero: R's ``sum(!is.na(...))`` over the rows ``svyby`` uses.
+        """
+        return tuple(sorted({column for term in self.terms for column in term.den}))
+
 
 @dataclass(frozen=True)
 class AspectSpec:
@@ -232,6 +241,10 @@ class PSUTotals:
         Number of PSUs sampled in each stratum of the whole design, including PSUs
         that have no row here (they count in the variance with zero totals).
     n_domains : int
+    answered : Mapping, optional
+        For a formula's :attr:`IndexFormula.valid_columns`, the row's
+        ``(n, sum_w, sum_w2)`` over the respondents with at least one valid answer
+        to those items. A formula with no entry counts every respondent of the row.
     """
 
     domain: np.ndarray
@@ -243,12 +256,18 @@ class PSUTotals:
     sum_w2: np.ndarray
     n_psu: Mapping[Any, int]
     n_domains: int
+    answered: Mapping[tuple[int, ...], tuple[np.ndarray, np.ndarray, np.ndarray]] = field(
+        default_factory=dict
+    )
 
     def __post_init__(self) -> None:
         r = self.values.shape[0]
         for name in ("domain", "stratum", "psu", "n", "sum_w", "sum_w2"):
             if getattr(self, name).shape != (r,):
                 raise ValueError(f"{name} must have one entry per row ({r})")
+        for columns, counts in self.answered.items():
+            if any(np.shape(c) != (r,) for c in counts):
+                raise ValueError(f"answered counts of {columns} must have one entry per row ({r})")
         missing = set(np.unique(self.stratum).tolist()) - set(self.n_psu)
         if missing:
             raise ValueError(f"n_psu has no count for strata {sorted(missing)}")
@@ -310,6 +329,11 @@ def _domain_sums(totals: PSUTotals, column: np.ndarray) -> np.ndarray:
     return np.bincount(totals.domain, weights=column, minlength=totals.n_domains)
 
 
+def _kish(sum_w: np.ndarray, sum_w2: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(sum_w2 > 0, sum_w**2 / sum_w2, 0.0)
+
+
 def estimate_indices(
     totals: PSUTotals,
     formulas: Sequence[IndexFormula],
@@ -346,8 +370,11 @@ def estimate_indices(
     counts, which is the domain estimator of Lumley (2010, sec. 2.3.1): rows outside
     the domain keep their place in the design with zero scores. Degrees of freedom
     are each domain's PSUs minus its strata, as R's ``svyby`` + ``svyciprop`` (see
-    :func:`domain_degf`). The effective
-    sample size is Kish's ``(sum w)^2 / sum w^2`` over the domain's respondents.
+    :func:`domain_degf`). A figure's ``n`` counts the domain's respondents with at
+    least one valid answer to the index's items (R: ``sum(!is.na(...))`` over the
+    rows ``svyby`` uses), from ``totals.answered``; its effective sample size is
+    Kish's ``(sum w)^2 / sum w^2`` over those respondents. The rate interval keeps
+    the domain's respondents as its ``n`` (R's ``nrow`` with NA rows included).
     """
     psu_labels, psu_codes = np.unique(totals.psu, return_inverse=True)
     psu_stratum = np.empty(psu_labels.shape[0], dtype=object)
@@ -359,8 +386,12 @@ def estimate_indices(
     n = _domain_sums(totals, totals.n.astype(float))
     sum_w = _domain_sums(totals, totals.sum_w)
     sum_w2 = _domain_sums(totals, totals.sum_w2)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        n_eff = np.where(sum_w2 > 0, sum_w**2 / sum_w2, 0.0)
+    counted = {(): (n, _kish(sum_w, sum_w2))}
+    for columns, (rows_n, rows_w, rows_w2) in totals.answered.items():
+        counted[columns] = (
+            _domain_sums(totals, np.asarray(rows_n, dtype=float)),
+            _kish(_domain_sums(totals, rows_w), _domain_sums(totals, rows_w2)),
+        )
     df = domain_degf(totals)
     estimates: list[IndexEstimate] = []
     covariance: dict[tuple[str, str], np.ndarray] = {}
@@ -380,6 +411,7 @@ def estimate_indices(
         cov[~defined, :] = np.nan
         cov[:, ~defined] = np.nan
         covariance[(formula.code, formula.kind)] = cov
+        answered_n, n_eff = counted.get(formula.valid_columns, counted[()])
         for d in range(totals.n_domains):
             var = float(cov[d, d])
             se = math.sqrt(var) if var >= 0 else math.nan
@@ -396,7 +428,7 @@ def estimate_indices(
                     low,
                     high,
                     float(df[d]),
-                    int(n[d]),
+                    int(answered_n[d]),
                     float(n_eff[d]),
                     level,
                 )
@@ -551,8 +583,9 @@ def estimate_on_design(
     Returns
     -------
     IndexEstimate
-        ``domain`` is 0; ``df`` is the design's PSUs minus strata; ``n_eff`` is
-        Kish's ``(sum w)^2 / sum w^2``.
+        ``domain`` is 0; ``df`` is the design's PSUs minus strata; ``n`` counts the
+        rows with at least one valid answer to the index's items and ``n_eff`` is
+        Kish's ``(sum w)^2 / sum w^2`` over them (the interval keeps all rows as n).
 
     Notes
     -----
@@ -566,7 +599,9 @@ def estimate_on_design(
     w = design.weights
     weighted = x * w[:, None]
     value, gradient = formula.value_and_gradient(weighted.sum(axis=0))
-    n_eff = float(w.sum() ** 2 / np.dot(w, w))
+    answered = x[:, list(formula.valid_columns)].sum(axis=1) > 0
+    w_answered = w[answered]
+    n_eff = float(w_answered.sum() ** 2 / np.dot(w_answered, w_answered)) if answered.any() else 0.0
     df = float(design.degf)
     if math.isnan(value):
         var = math.nan
@@ -575,5 +610,5 @@ def estimate_on_design(
     se = math.sqrt(var) if var >= 0 else math.nan
     low, high = _interval(formula.kind, value, var, df, design.n, level, rate_ci_method)
     return IndexEstimate(
-        formula.code, formula.kind, 0, value, se, low, high, df, design.n, n_eff, level
+        formula.code, formula.kind, 0, value, se, low, high, df, int(answered.sum()), n_eff, level
     )

@@ -196,6 +196,12 @@ def _waves_layout(waves: Sequence[Wave]) -> _Layout:
     return _layout(questionnaires.parsed(latest))
 
 
+def _answer_groups(layout: _Layout) -> list[tuple[int, ...]]:
+    """The formulas' distinct item sets (as ``V`` columns), whose respondents make a
+    figure's n: those with at least one valid answer to the index's items."""
+    return list(dict.fromkeys(formula.valid_columns for formula in layout.formulas))
+
+
 def _satisfied_levels(layout: _Layout, code: str) -> tuple[int, ...]:
     overall = layout.definition.overall
     if overall.method == "item" and code == overall.item and overall.satisfied_levels:
@@ -454,6 +460,36 @@ def _aggregate(
             *((AnswerValue.item_id.in_(ids), scored(s)) for s, ids in by_scores.items()),
             else_=0.0,
         )
+    # Per response, whether it has a valid answer to each formula's items (one pass
+    # over the answers): a figure's n counts those respondents, not every respondent.
+    groups = _answer_groups(layout)
+    ids_of: dict[str, list[int]] = {}
+    for item_id, code in items.items():
+        ids_of.setdefault(code, []).append(item_id)
+    answered = (
+        select(
+            AnswerValue.response_id.label("response_id"),
+            *(
+                func.max(
+                    case(
+                        (
+                            AnswerValue.item_id.in_(
+                                [i for c in g for i in ids_of.get(layout.columns.items[c // 3], [])]
+                            ),
+                            1,
+                        ),
+                        else_=0,
+                    )
+                ).label(f"a{k}")
+                for k, g in enumerate(groups)
+            ),
+        )
+        .join(Response, Response.id == AnswerValue.response_id)
+        .where(Response.wave_id.in_(wave_ids), AnswerValue.item_id.in_(list(items)))
+        .group_by(AnswerValue.response_id)
+        .subquery()
+    )
+    flags = [func.coalesce(answered.c[f"a{k}"], 0) for k in range(len(groups))]
     item_rows: list = []
     respondent_rows: list = []
     psu_rows: list = []
@@ -484,7 +520,18 @@ def _aggregate(
                 func.count().label("n"),
                 func.sum(weight).label("w"),
                 func.sum(weight * weight).label("w2"),
+                *(
+                    column
+                    for k, flag in enumerate(flags)
+                    for column in (
+                        func.sum(flag).label(f"an{k}"),
+                        func.sum(weight * flag).label(f"aw{k}"),
+                        func.sum(weight * weight * flag).label(f"aww{k}"),
+                    )
+                ),
             )
+            .select_from(Response)
+            .outerjoin(answered, answered.c.response_id == Response.id)
             .where(*where)
             .group_by(*group)
         )
@@ -521,7 +568,9 @@ def _sufficient_statistics(
     """
     breakdown = (["field_id"] if by_field else []) + (["channel"] if by_channel else [])
     keys = ["wave_id", "unit_id", "stratum", "psu", *breakdown]
-    respondents = pd.DataFrame(respondent_rows, columns=[*keys, "n", "w", "w2"])
+    groups = _answer_groups(layout)
+    counts = [f"{name}{k}" for k in range(len(groups)) for name in ("an", "aw", "aww")]
+    respondents = pd.DataFrame(respondent_rows, columns=[*keys, "n", "w", "w2", *counts])
     items = pd.DataFrame(item_rows, columns=[*keys, "item", "s", "v", "p"])
     all_units = list(db.session.execute(select(Unit.id, Unit.path)))
     rollup = pd.DataFrame(
@@ -562,6 +611,15 @@ def _sufficient_statistics(
     n = np.bincount(resp_cells, weights=respondents["n"].astype(float), minlength=n_cells)
     sum_w = np.bincount(resp_cells, weights=respondents["w"].astype(float), minlength=n_cells)
     sum_w2 = np.bincount(resp_cells, weights=respondents["w2"].astype(float), minlength=n_cells)
+
+    def cell_sums(name: str) -> np.ndarray:
+        column = respondents[name].astype(float).fillna(0.0)
+        return np.bincount(resp_cells, weights=column, minlength=n_cells)
+
+    answered = {
+        g: (cell_sums(f"an{k}").astype(np.int64), cell_sums(f"aw{k}"), cell_sums(f"aww{k}"))
+        for k, g in enumerate(groups)
+    }
     values = np.zeros((n_cells, layout.columns.width))
     item_cells = cells_of(items)
     first = {item_id: layout.columns.column(code, "S") for item_id, code in item_codes.items()}
@@ -600,6 +658,7 @@ def _sufficient_statistics(
         sum_w2=sum_w2,
         n_psu={str(k): int(v) for k, v in n_psu.items()},
         n_domains=len(domains),
+        answered=answered,
     )
     return totals, domains
 

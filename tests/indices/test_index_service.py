@@ -51,11 +51,13 @@ def test_sql_path_equals_raw_row_path(seeded: None) -> None:
     )
     unit_path = {u.id: u.path for u in db.session.scalars(select(Unit))}
     satisfied = set(definition.satisfied_levels)
+    skipped = 0
     for unit in units:
         inside = np.array([unit_path[r.unit_id].startswith(unit.path) for r in rows])
         domain = indices.DomainKey(unit.id, wave.id)
         scores = np.zeros(len(rows))
         overall_value = 0.0
+        any_answer = np.zeros(len(rows), dtype=bool)
         for aspect in definition.aspects:
             num = np.array([sum(r.answers.get(i) in satisfied for i in aspect.items) for r in rows])
             den = np.array([sum(i in r.answers for i in aspect.items) for r in rows], dtype=float)
@@ -64,7 +66,15 @@ def test_sql_path_equals_raw_row_path(seeded: None) -> None:
             expected = engine[engine.index((True,))]
             assert ours.value == pytest.approx(expected.value, rel=1e-9)
             assert ours.se == pytest.approx(expected.se, rel=1e-9)
-            assert ours.n == int(inside.sum())
+            # n: the domain's respondents with a valid answer to the aspect's items
+            # (R: sum(!is.na(...)) on the svyby subset), not all its respondents;
+            # n_eff is Kish's over the same respondents.
+            answered = inside & (den > 0)
+            assert ours.n == int(answered.sum())
+            w = weights[answered]
+            assert ours.n_eff == pytest.approx(w.sum() ** 2 / (w**2).sum(), rel=1e-12)
+            skipped += int((inside & (den == 0)).sum())
+            any_answer |= den > 0
             # The overall index is the mean of the aspect rates: its linearized score is
             # the mean of the aspect ratios' scores.
             total_den = float((weights * den)[inside].sum())
@@ -73,9 +83,11 @@ def test_sql_path_equals_raw_row_path(seeded: None) -> None:
         overall = result.figure(domain, "overall", "rate")
         variance = design_covariance(design, scores / len(definition.aspects))[0, 0]
         assert overall.value == pytest.approx(overall_value, rel=1e-9)
+        assert overall.n == int((inside & any_answer).sum())
         assert overall.se == pytest.approx(np.sqrt(variance), rel=1e-9)
         assert overall.inference == indices.Inference.DESIGN
         assert overall.scheme == "design weights"
+    assert skipped > 0  # the demo's respondents skip aspects (feedback: many had none)
 
 
 def test_mean_score_equals_the_engine(seeded: None) -> None:

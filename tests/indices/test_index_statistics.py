@@ -65,6 +65,18 @@ def sufficient_statistics(
     count = np.bincount(inverse)
     sum_w = np.bincount(inverse, weights=data["w"])
     sum_w2 = np.bincount(inverse, weights=data["w"] ** 2)
+    # Each formula's n: respondents with at least one valid answer to its items.
+    valid = row_columns(data, layout)
+    answered = {}
+    aspect_items = {item for aspect in ASPECTS for item in aspect.items}
+    formulas = build_formulas(ASPECTS, layout) if aspect_items <= set(layout.items) else []
+    for formula in formulas:
+        inside = (valid[:, list(formula.valid_columns)].sum(axis=1) > 0).astype(float)
+        answered[formula.valid_columns] = (
+            np.bincount(inverse, weights=inside).astype(np.int64),
+            np.bincount(inverse, weights=inside * data["w"]),
+            np.bincount(inverse, weights=inside * data["w"] ** 2),
+        )
     n_psu = {
         str(s): len(np.unique(data["psu"][data["strata"] == s])) for s in np.unique(data["strata"])
     }
@@ -78,6 +90,7 @@ def sufficient_statistics(
         sum_w2=sum_w2,
         n_psu=n_psu,
         n_domains=n_domains,
+        answered=answered,
     )
 
 
@@ -157,9 +170,18 @@ def test_scores_are_on_0_to_100_and_kish_n_eff(data: dict[str, np.ndarray]) -> N
     for d in range(4):
         score = table.get("overall", "score", d)
         assert 0 <= score.ci_low < score.value < score.ci_high <= 100
-        w = data["w"][data["domain"] == d]
+        # n and n_eff over the domain's respondents with a valid answer to an index
+        # item (R: sum(!is.na(...)) on the svyby subset); with 15% of answers missing
+        # at random and six items, almost every respondent answered one of them.
+        valid = ~np.isnan(data["answers"][:, :5]).all(axis=1)  # the aspects' items
+        w = data["w"][(data["domain"] == d) & valid]
         assert score.n == w.size
         assert score.n_eff == pytest.approx(w.sum() ** 2 / (w**2).sum(), rel=1e-12)
+        aspect_a = table.get("aspect:a", "score", d)
+        a_valid = ~np.isnan(data["answers"][:, :2]).all(axis=1)  # items a1, a2
+        w_a = data["w"][(data["domain"] == d) & a_valid]
+        assert aspect_a.n == w_a.size < (data["domain"] == d).sum()
+        assert aspect_a.n_eff == pytest.approx(w_a.sum() ** 2 / (w_a**2).sum(), rel=1e-12)
 
 
 def test_unknown_methods_are_errors() -> None:
