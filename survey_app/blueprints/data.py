@@ -91,6 +91,8 @@ def import_paper() -> Response | tuple[str, int]:
         ),
         "success",
     )
+    for warning in report.warnings:
+        flash(warning, "warning")
     return redirect(url_for("data.index"))
 
 

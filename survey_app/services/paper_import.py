@@ -38,12 +38,22 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 from flask_babel import gettext as _
 from openpyxl.utils import get_column_letter
-from sqlalchemy import select
+from sqlalchemy import String, cast, false, func, or_, select
 
 from survey_app import questionnaire as spec
 from survey_app.access import can_see_unit, units_in_scope
 from survey_app.extensions import db
-from survey_app.models import Channel, Questionnaire, Response, Unit, User, Wave, WaveStatus
+from survey_app.models import (
+    Channel,
+    LonelyPSU,
+    Questionnaire,
+    Response,
+    Unit,
+    User,
+    Wave,
+    WaveKind,
+    WaveStatus,
+)
 from survey_app.services import audit, export, questionnaires, responses, spreadsheets
 
 PAPER_NAMESPACE = uuid.UUID("2f9d7c1e-5a44-4e0b-9d6e-8c3b1a7f0e52")
@@ -80,6 +90,7 @@ class ImportReport:
     created: int
     already: int
     issues: tuple[ImportIssue, ...]
+    warnings: tuple[str, ...] = ()  # stored anyway: e.g. a stratum left with a single PSU
 
     @property
     def ok(self) -> bool:
@@ -368,17 +379,75 @@ def import_file(filename: str, content: bytes, user: User, lang: str) -> ImportR
         )
         db.session.commit()
         return ImportReport(filename, digest, len(drafts), 0, 0, tuple(ctx.issues))
+    warnings = _singleton_strata(new, ctx)
     audit.record(
         "data.import",
         user=user,
         target=target[:200],
-        details={**details, "created": len(new), "already_stored": already},
+        details={
+            **details,
+            "created": len(new),
+            "already_stored": already,
+            "warnings": len(warnings),
+        },
     )
     if new:
         responses.store_many(new, enforce_required=False)  # commits the audit entry too
     else:
         db.session.commit()
-    return ImportReport(filename, digest, len(drafts), len(new), already, ())
+    return ImportReport(filename, digest, len(drafts), len(new), already, (), tuple(warnings))
+
+
+def lonely_rule_text(rule: LonelyPSU) -> str:
+    """What a wave's lonely-PSU rule does, in words (the wave form's texts)."""
+    return {
+        LonelyPSU.ADJUST: _("adjust: centre the lonely PSU at the overall mean (R's adjust)"),
+        LonelyPSU.AVERAGE: _("average: the average variance of the other strata"),
+        LonelyPSU.REMOVE: _("remove: the stratum adds no variance"),
+        LonelyPSU.CERTAINTY: _("certainty: the PSU was taken with certainty"),
+        LonelyPSU.FAIL: _("fail: no figure until the design is corrected"),
+    }.get(LonelyPSU(rule), str(rule))
+
+
+def _singleton_strata(new: list[responses.ResponseDraft], ctx: _Context) -> list[str]:
+    """Warnings for each stratum of a field wave that the file touches and that would
+    hold a single PSU once stored: PSUs already stored in the wave plus the file's
+    (a row without a PSU is its own PSU, as in the index service)."""
+    by_wave: dict[int, dict[str | None, set[object]]] = {}
+    for number, draft in enumerate(new):
+        strata = by_wave.setdefault(draft.wave_id, {})
+        strata.setdefault(draft.stratum, set()).add(draft.psu or ("file", number))
+    warnings: list[str] = []
+    waves = {wave.id: wave for wave in ctx.waves.values() if wave is not None}
+    for wave_id, strata in by_wave.items():
+        wave = waves[wave_id]
+        if wave.kind != WaveKind.FIELD_SURVEY:
+            continue
+        stored = db.session.execute(
+            select(Response.stratum, func.coalesce(Response.psu, cast(Response.id, String)))
+            .where(
+                Response.wave_id == wave_id,
+                or_(
+                    Response.stratum.in_([s for s in strata if s is not None]),
+                    Response.stratum.is_(None) if None in strata else false(),
+                ),
+            )
+            .distinct()
+        )
+        for stratum, psu in stored:
+            strata[stratum].add(psu)
+        for stratum in sorted(strata, key=str):
+            if len(strata[stratum]) == 1:
+                warnings.append(
+                    _(
+                        "Stratum %(stratum)s of wave %(wave)s has a single PSU; the wave's "
+                        "rule for that applies: %(rule)s.",
+                        stratum=stratum or "—",
+                        wave=wave.code,
+                        rule=lonely_rule_text(wave.lonely_psu),
+                    )
+                )
+    return warnings
 
 
 def _drafts(rows: list[list[Any]], ctx: _Context) -> list[tuple[int, responses.ResponseDraft]]:
