@@ -39,11 +39,28 @@ def handle_http_error(error: HTTPException) -> tuple[Response | str, int]:
     return render_template("error.html", code=code, message=message), code
 
 
+def cannot_compute_message(error: Exception) -> str:
+    """A figure that cannot be computed, with the reason (shown instead of the figure)."""
+    return _("Cannot be computed: %(reason)s", reason=str(error))
+
+
+def handle_cannot_compute(error: Exception) -> tuple[Response | str, int]:
+    """A page whose figures cannot be computed (e.g. a lonely PSU under the rule
+    'fail') answers 422 with the reason, not 500 and not an empty page."""
+    message = cannot_compute_message(error)
+    if wants_json():
+        return jsonify({"error": "cannot_compute", "message": str(error)}), 422
+    return render_template("error.html", code=422, message=message), 422
+
+
 def handle_unexpected(error: Exception) -> tuple[Response | str, int]:
     current_app.logger.exception("Unhandled error on %s %s", request.method, request.path)
     return handle_http_error(InternalServerError())
 
 
 def register(app: Flask) -> None:
+    from survey_app.services.indices import IndexRequestError
+
     app.register_error_handler(HTTPException, handle_http_error)
+    app.register_error_handler(IndexRequestError, handle_cannot_compute)
     app.register_error_handler(Exception, handle_unexpected)

@@ -28,6 +28,7 @@ from sqlalchemy import and_, case, func, select
 from analysis.indices import Difference, difference
 from survey_app import questionnaire as spec
 from survey_app.access import can_see_unit
+from survey_app.errors import cannot_compute_message
 from survey_app.extensions import db
 from survey_app.models import (
     AnswerValue,
@@ -208,13 +209,15 @@ def index_lines(result: IndexResult, key: DomainKey, lang: str) -> list[IndexLin
 def safe_compute(
     waves: Sequence[Wave], units: Sequence[Unit], **options: object
 ) -> IndexResult | None:
-    """:func:`indices.compute`, or None when the selection holds no answer at all."""
-    try:
-        return indices.compute(waves, units, **options)  # type: ignore[arg-type]
-    except (KeyError, IndexError, ValueError) as error:
-        if isinstance(error, IndexRequestError):
-            raise
-        return None
+    """:func:`indices.compute` for a page.
+
+    An empty selection gives a result without figures. A selection whose figures cannot
+    be computed (e.g. a stratum with a single PSU under the rule 'fail') raises
+    :class:`IndexRequestError`: the overview shows its reason in place of the figure,
+    other pages answer 422 with it (:func:`survey_app.errors.handle_cannot_compute`).
+    Nothing is caught here, so no figure disappears without a reason.
+    """
+    return indices.compute(waves, units, **options)  # type: ignore[arg-type]
 
 
 # ----------------------------------------------------------------------------- formats
@@ -331,6 +334,7 @@ class Headline:
 
     wave: Wave
     lines: tuple[IndexLine, ...]
+    reason: str | None = None  # why there is no figure ("Cannot be computed: ...")
 
 
 @dataclass(frozen=True)
@@ -377,6 +381,7 @@ class Overview:
     trend_sentence: str | None
     changes: tuple[ChangeLine, ...]
     focus_change: ChangeLine | None
+    trend_reason: str | None = None  # why the trend and changes cannot be computed
 
     def table(self, lang: str) -> Table:
         headers = (_("Unit"), _("Wave"), *figure_headers())
@@ -414,39 +419,25 @@ def overview(
     focus_change = None
     trend_sentence = None
     computed: dict[int, IndexResult] = {}  # wave id -> a result holding the unit's figures
-    if waves:
-        result = safe_compute(waves, shown)
-        if result is not None:
-            result = indices.for_viewer(result, user)
-            computed[waves[-1].id] = result
-            for u in shown:
-                points = tuple(
-                    TrendPoint(w, figure_of(result, DomainKey(u.id, w.id))) for w in waves
-                )
-                series.append(TrendSeries(u, points, reference=u.id == reference.id))
-        if len(waves) >= 2:
-            pool = list({u.id: u for u in [unit, *children(unit)]}.values())
-            lines = latest_changes(pool, waves[-2], waves[-1])
-            focus_change = next((c for c in lines if c.unit.id == unit.id), None)
-            changes = [c for c in lines if c.significant and c.unit.id != unit.id]
-            changes.sort(key=lambda c: -abs(c.difference.value))
-        if len(waves) >= 3:
-            try:
-                found_trend = comparisons.trend(unit, waves)
-            except (IndexRequestError, ValueError, KeyError):
-                found_trend = None
-            # No sentence for a leader when one of the unit's figures is hidden from them.
-            if found_trend is not None and (
-                indices.shows_unreportable(user) or all(f.reportable for f in found_trend.figures)
-            ):
-                trend_sentence = found_trend.sentence()
+    trend_reason = None
+    try:
+        if waves:
+            trend_sentence, focus_change = _overview_trend(
+                user, unit, reference, waves, shown, series, changes, computed
+            )
+    except IndexRequestError as error:
+        trend_reason = cannot_compute_message(error)
     headlines = []
     for wave_kind in (WaveKind.FIELD_SURVEY, WaveKind.CONTINUOUS_FEEDBACK):
         latest = series_of(own, wave_kind)
         if not latest:
             continue
         wave = latest[-1]
-        found = computed.get(wave.id) or safe_compute([wave], [unit])
+        try:
+            found = computed.get(wave.id) or safe_compute([wave], [unit])
+        except IndexRequestError as error:
+            headlines.append(Headline(wave, (), cannot_compute_message(error)))
+            continue
         if found is not None:
             found = indices.for_viewer(found, user)
             lines = index_lines(found, DomainKey(unit.id, wave.id), lang)
@@ -465,7 +456,52 @@ def overview(
         trend_sentence,
         tuple(changes),
         focus_change,
+        trend_reason,
     )
+
+
+def _overview_trend(
+    user: User,
+    unit: Unit,
+    reference: Unit,
+    waves: Sequence[Wave],
+    shown: Sequence[Unit],
+    series: list[TrendSeries],
+    changes: list[ChangeLine],
+    computed: dict[int, IndexResult],
+) -> tuple[str | None, ChangeLine | None]:
+    """Fill the trend series, the significant changes and the computed results; return
+    the trend sentence and the unit's own latest change. Raises IndexRequestError when
+    the waves' figures cannot be computed (the overview shows the reason)."""
+    trend_sentence = None
+    focus_change = None
+    if waves:
+        result = safe_compute(waves, shown)
+        if result is not None:
+            result = indices.for_viewer(result, user)
+            computed[waves[-1].id] = result
+            for u in shown:
+                points = tuple(
+                    TrendPoint(w, figure_of(result, DomainKey(u.id, w.id))) for w in waves
+                )
+                series.append(TrendSeries(u, points, reference=u.id == reference.id))
+        if len(waves) >= 2:
+            pool = list({u.id: u for u in [unit, *children(unit)]}.values())
+            lines = latest_changes(pool, waves[-2], waves[-1])
+            focus_change = next((c for c in lines if c.unit.id == unit.id), None)
+            significant = [c for c in lines if c.significant and c.unit.id != unit.id]
+            changes.extend(sorted(significant, key=lambda c: -abs(c.difference.value)))
+        if len(waves) >= 3:
+            try:
+                found_trend = comparisons.trend(unit, waves)
+            except KeyError:  # the unit has no figure in one of the waves: no trend line
+                found_trend = None
+            # No sentence for a leader when one of the unit's figures is hidden from them.
+            if found_trend is not None and (
+                indices.shows_unreportable(user) or all(f.reportable for f in found_trend.figures)
+            ):
+                trend_sentence = found_trend.sentence()
+    return trend_sentence, focus_change
 
 
 def _trend_kind(infos: Sequence[WaveInfo], requested: str | None) -> WaveKind | None:
