@@ -256,6 +256,11 @@ def _ranks(
     return figures, np.array([f.value for f in figures]), cov[np.ix_(positions, positions)]
 
 
+class TooFewToRank(indices.IndexRequestError):
+    """Fewer than two units have a figure to rank (none given, hidden by the reporting
+    rule, or without data): a page says so instead of showing a ranking."""
+
+
 def ranking(
     units: Sequence[Unit],
     wave: Wave,
@@ -278,18 +283,18 @@ def ranking(
     among the units whose previous figure meets the rule.
     """
     if not units:
-        raise indices.IndexRequestError("no unit to rank")
+        raise TooFewToRank("no unit to rank")
     result = indices.compute([wave], [*units, overall_unit])
     hidden: list[Unit] = []
     if reportable_only:
         hidden = [u for u in units if not _reportable(result, u, wave, code, kind)]
         units = [u for u in units if u not in hidden]
         if len(units) < 2:
-            raise indices.IndexRequestError("fewer than two units meet the reporting rule")
+            raise TooFewToRank("fewer than two units meet the reporting rule")
     figures, values, cov = _ranks(result, units, wave, code, kind)
     if np.isnan(values).any():
         missing = [u.code for u, f in zip(units, figures, strict=True) if math.isnan(f.value)]
-        raise indices.IndexRequestError(f"no data for units {', '.join(missing)}")
+        raise TooFewToRank(f"no data for units {', '.join(missing)}")
     overall = result.figure(DomainKey(overall_unit.id, wave.id), code, kind)
     full_cov = result.covariance(code, kind)
     o = result.domains.index(overall.domain)

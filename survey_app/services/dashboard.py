@@ -771,10 +771,12 @@ def ranking_page(
                     code=code,
                     reportable_only=not indices.shows_unreportable(user),
                 )
-            except IndexRequestError:
+            except comparisons.TooFewToRank:
                 message = _(
                     "At least two units with answers in this wave are needed for a ranking."
                 )
+            except IndexRequestError as error:  # e.g. a lonely PSU under the rule 'fail'
+                message = cannot_compute_message(error)
         if result is not None:
             overall = indices.visible(result.overall, user)
             # The funnel's limits are centred on the overall value: none when it is hidden.

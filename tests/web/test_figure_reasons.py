@@ -63,3 +63,15 @@ def test_kiosk_card_says_why_it_has_no_figure(client: FlaskClient) -> None:
     unit_page = client.get(f"/dashboard/unit/NA-HM?wave={wave.code}&lang=vi")
     assert unit_page.status_code == 422
     assert "Không tính được: " in html.unescape(unit_page.get_data(as_text=True))
+
+
+def test_ranking_page_gives_the_reason_not_a_wrong_one(client: FlaskClient) -> None:
+    """The ranking page said "at least two units are needed" for any failure."""
+    wave = one_day_desk_under_fail_rule()
+    accounts.create_user("town", PASSWORD, Role.LEADER, "NA-HM")
+    client.post("/auth/login", data={"username": "town", "password": PASSWORD})
+    response = client.get(f"/dashboard/ranking?unit=NA-HM&wave={wave.code}&lang=vi")
+    assert response.status_code == 200
+    page = html.unescape(response.get_data(as_text=True))
+    assert "Không tính được: " in page and "chỉ có một PSU" in page
+    assert "Cần ít nhất hai đơn vị" not in page
