@@ -52,6 +52,7 @@ from survey_app import questionnaire as spec
 from survey_app.extensions import db
 from survey_app.models import (
     AnswerValue,
+    Desk,
     Procedure,
     Questionnaire,
     QuestionnaireItem,
@@ -361,7 +362,11 @@ def compute(
         table = estimate_indices(totals, layout.formulas, level=level, lonely_psu=rule)
     except LonelyPSUError as error:
         # Only a wave whose survey team chose "fail" stops here: say where and why.
-        stratum = error.stratum.split("|", 1)[-1]  # the wave prefix is ours, not theirs
+        # error.stratum is a repr ('1|S2'); the wave prefix is ours, not theirs
+        stratum = error.stratum.strip("'\"").split("|", 1)[-1]
+        if kind == WaveKind.CONTINUOUS_FEEDBACK and stratum.isdigit():
+            desk = db.session.get(Desk, int(stratum))  # feedback strata are desks
+            stratum = desk.name if desk is not None else stratum
         raise IndexRequestError(
             _(
                 "Stratum %(stratum)s has a single PSU and the wave's rule for that is "

@@ -52,7 +52,7 @@ def test_kiosk_card_says_why_it_has_no_figure(client: FlaskClient) -> None:
     card = page[page.index(wave.name_vi) :]
     card = card[: card.index("</article>")]
     assert "Không tính được: " in card
-    assert "chỉ có một PSU" in card and "'fail'" in card
+    assert "Tầng Quầy mới chỉ có một PSU" in card and "'fail'" in card  # the desk, by name
     assert "Thị xã Hoàng Mai" in page and "75,5% – 80,2%" in page  # the field survey stays
 
     # The drill-down and the scorecard of that wave answer 422 with the reason
