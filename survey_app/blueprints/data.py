@@ -18,6 +18,7 @@ from survey_app.i18n import current_lang
 from survey_app.models import Questionnaire, Role, Wave
 from survey_app.services import export, paper_import
 from survey_app.services import questionnaires as questionnaire_service
+from survey_app.services import waves as wave_service
 
 bp = Blueprint("data", __name__, url_prefix="/analyst/data")
 DATA_ROLES = (Role.ANALYST, Role.ADMIN)
@@ -43,7 +44,7 @@ def _index_page(form: ImportForm, report: paper_import.ImportReport | None = Non
         form=form,
         report=report,
         questionnaires=questionnaires,
-        waves=export.visible_waves(current_user),
+        waves=wave_service.visible_waves(current_user),
     )
 
 

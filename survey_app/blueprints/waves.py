@@ -86,9 +86,7 @@ def _questionnaire_choices() -> list[tuple[str, str]]:
 def _wave_form(form: WaveForm | None = None) -> WaveForm:
     form = form or WaveForm()
     form.questionnaire.choices = _questionnaire_choices()
-    earlier = [
-        row.wave for row in waves.list_waves(current_user) if row.wave.kind == "field_survey"
-    ]
+    earlier = [wave for wave in waves.visible_waves(current_user) if wave.kind == "field_survey"]
     form.panel_of.choices = [("", _("No: an independent sample"))] + [
         (wave.code, f"{wave.code} — {wave.name_vi}") for wave in earlier
     ]
@@ -178,11 +176,10 @@ def _visible(code: str) -> waves.Wave:
 
 
 def _detail(wave: waves.Wave, problems: list[str] | None = None) -> str:
-    summary = next(row for row in waves.list_waves(current_user) if row.wave.id == wave.id)
     return render_template(
         "waves/detail.html",
         wave=wave,
-        summary=summary,
+        summary=waves.summary(wave),
         frame_form=FrameForm(),
         close_form=CloseForm(),
         problems=problems or [],

@@ -98,11 +98,6 @@ def can_see_wave(user: User, wave: Wave) -> bool:
     return overlaps_scope(user, wave.unit)
 
 
-def visible_waves(user: User) -> list[Wave]:
-    waves = db.session.scalars(select(Wave).order_by(Wave.start_date.desc(), Wave.code))
-    return [wave for wave in waves if can_see_wave(user, wave)]
-
-
 # ----------------------------------------------------------------------------- data
 
 

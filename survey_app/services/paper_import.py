@@ -55,6 +55,7 @@ from survey_app.models import (
     WaveStatus,
 )
 from survey_app.services import audit, export, questionnaires, responses, spreadsheets
+from survey_app.services import waves as wave_service
 
 PAPER_NAMESPACE = uuid.UUID("2f9d7c1e-5a44-4e0b-9d6e-8c3b1a7f0e52")
 FIXED_COLUMNS = (
@@ -165,7 +166,7 @@ def template_xlsx(definition: spec.Questionnaire, user: User, lang: str) -> byte
 
     last = FIRST_DATA_ROW + TEMPLATE_ROWS - 1
     units = [u.code for u in db.session.scalars(units_in_scope(user).order_by(Unit.path))]
-    waves = [w.code for w in export.visible_waves(user) if _uses(w, definition)]
+    waves = [w.code for w in wave_service.visible_waves(user) if _uses(w, definition)]
     choices: dict[str, list[Any]] = {"unit_code": units, "wave_code": waves}
     choices.update({item.code: allowed_codes(item) for item in definition.items})
     error_title = _("Not an allowed code")

@@ -391,27 +391,38 @@ def close_wave(code: str, user: User | None = None) -> Wave:
     return wave
 
 
+def _counts(wave_ids: list[int] | None = None) -> dict[int, tuple[int, int, int]]:
+    """Responses, strata and PSUs (distinct stratum and PSU pairs) per wave."""
+    query = (
+        select(
+            Response.wave_id,
+            func.count(),
+            func.count(func.distinct(Response.stratum)),
+            func.count(func.distinct(Response.stratum + "|" + Response.psu)),
+        )
+        .where(Response.wave_id.is_not(None))
+        .group_by(Response.wave_id)
+    )
+    if wave_ids is not None:
+        query = query.where(Response.wave_id.in_(wave_ids))
+    return {wave_id: (n, strata, psus) for wave_id, n, strata, psus in db.session.execute(query)}
+
+
+def summary(wave: Wave) -> WaveSummary:
+    """One wave with its response, stratum and PSU counts."""
+    return WaveSummary(wave, *_counts([wave.id]).get(wave.id, (0, 0, 0)))
+
+
+def visible_waves(user: User | None = None) -> list[Wave]:
+    """Every wave the user may see (all without a user), newest first."""
+    waves = db.session.scalars(select(Wave).order_by(Wave.start_date.desc(), Wave.code))
+    return [wave for wave in waves if user is None or overlaps_scope(user, wave.unit)]
+
+
 def list_waves(user: User | None = None) -> list[WaveSummary]:
     """Every wave the user may see, newest first, with response and PSU counts."""
-    counts = {
-        wave_id: (n, strata, psus)
-        for wave_id, n, strata, psus in db.session.execute(
-            select(
-                Response.wave_id,
-                func.count(),
-                func.count(func.distinct(Response.stratum)),
-                func.count(func.distinct(Response.psu)),
-            )
-            .where(Response.wave_id.is_not(None))
-            .group_by(Response.wave_id)
-        )
-    }
-    waves = db.session.scalars(select(Wave).order_by(Wave.start_date.desc(), Wave.code))
-    return [
-        WaveSummary(wave, *counts.get(wave.id, (0, 0, 0)))
-        for wave in waves
-        if user is None or overlaps_scope(user, wave.unit)
-    ]
+    counts = _counts()
+    return [WaveSummary(w, *counts.get(w.id, (0, 0, 0))) for w in visible_waves(user)]
 
 
 def panel_pair(first: Wave, second: Wave) -> bool:
