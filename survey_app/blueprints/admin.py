@@ -19,14 +19,14 @@ from flask_login import current_user, login_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from werkzeug.wrappers import Response
-from wtforms import DateField, PasswordField, SelectField, StringField
-from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, Optional
+from wtforms import DateField, SelectField, StringField
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from survey_app.access import role_required
 from survey_app.forms.fields import BoundedIntegerField
+from survey_app.forms.passwords import PasswordForm
 from survey_app.i18n import current_lang
 from survey_app.models import Role, UnitKind, User
-from survey_app.services import accounts
 from survey_app.services import admin as admin_service
 from survey_app.services.units import LIMITS as UNIT_FILE_LIMITS
 from survey_app.services.units import UnitImportError
@@ -79,17 +79,6 @@ class DeskForm(FlaskForm):
         _l("Inactivity timeout (seconds)"),
         default=60,
         validators=[DataRequired(), NumberRange(min=10, max=3600)],
-    )
-
-
-class PasswordForm(FlaskForm):
-    password = PasswordField(
-        _l("New password"),
-        validators=[DataRequired(), Length(min=accounts.MIN_PASSWORD_LENGTH, max=256)],
-    )
-    confirm = PasswordField(
-        _l("Repeat the password"),
-        validators=[DataRequired(), EqualTo("password", _l("The passwords do not match."))],
     )
 
 

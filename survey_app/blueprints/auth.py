@@ -19,9 +19,10 @@ from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 from wtforms import PasswordField, StringField
-from wtforms.validators import DataRequired, EqualTo, Length
+from wtforms.validators import DataRequired, Length
 
 from survey_app.extensions import limiter
+from survey_app.forms.passwords import PasswordForm
 from survey_app.i18n import safe_next
 from survey_app.services import accounts
 
@@ -36,16 +37,8 @@ class LoginForm(FlaskForm):
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=256)])
 
 
-class ChangePasswordForm(FlaskForm):
+class ChangePasswordForm(PasswordForm):
     current = PasswordField(_l("Current password"), validators=[DataRequired(), Length(max=256)])
-    password = PasswordField(
-        _l("New password"),
-        validators=[DataRequired(), Length(min=accounts.MIN_PASSWORD_LENGTH, max=256)],
-    )
-    confirm = PasswordField(
-        _l("Repeat the password"),
-        validators=[DataRequired(), EqualTo("password", _l("The passwords do not match."))],
-    )
 
 
 def _login_limit() -> str:
