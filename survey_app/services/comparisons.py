@@ -23,8 +23,9 @@ from flask_babel import gettext as _
 from analysis.compare import Ranking, funnel_limits, holm_adjust, rank_intervals
 from analysis.indices import Difference, difference, estimate_trend
 from survey_app.models import Unit, Wave, WaveKind
-from survey_app.services import indices, waves
+from survey_app.services import indices
 from survey_app.services.indices import DomainKey, IndexFigure
+from survey_app.services.waves import panel_pair
 
 SIGNIFICANCE = 0.05
 
@@ -71,7 +72,7 @@ def waves_share_psus(first: Wave, second: Wave) -> bool:
     """
     if first.kind != WaveKind.FIELD_SURVEY or second.kind != WaveKind.FIELD_SURVEY:
         return False
-    return waves.panel_pair(first, second)
+    return panel_pair(first, second)
 
 
 @dataclass(frozen=True)
