@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint, false, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from survey_app.extensions import db
@@ -64,6 +64,11 @@ class Desk(db.Model):
     token_issued_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Citizens' settings: ask for the dossier code (one rating per dossier) on the
+    # phone, and also on the kiosk with a number pad; read each question aloud by itself.
+    dossier_codes: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    dossier_on_kiosk: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    read_aloud_auto: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     unit: Mapped[Unit] = relationship(back_populates="desks")
 
