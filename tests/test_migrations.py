@@ -15,6 +15,7 @@ EXPECTED_TABLES = {
     "questionnaire_items", "waves", "responses", "answer_values", "weighting_schemes",
     "response_weights", "users", "audit_log", "alembic_version", "feedback_series",
     "wave_frame", "app_settings", "rate_limits",
+    "alerts", "alert_preferences", "alert_subscriptions", "alert_receipts", "digest_log",
 }  # fmt: skip
 
 

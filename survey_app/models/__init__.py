@@ -5,9 +5,18 @@
 - ``weighting``: weighting schemes and per-response weights.
 - ``accounts``: users with roles and a unit scope, and the audit log.
 - ``system``: installation-wide settings and shared rate-limit counters.
+- ``alerts``: alert episodes, leaders' alert settings, subscriptions and receipts.
 """
 
 from survey_app.models.accounts import AuditLog, Role, User
+from survey_app.models.alerts import (
+    Alert,
+    AlertPreference,
+    AlertReceipt,
+    AlertRule,
+    AlertSubscription,
+    DigestLog,
+)
 from survey_app.models.collection import (
     AnswerValue,
     Channel,
@@ -27,11 +36,17 @@ from survey_app.models.units import Desk, Procedure, ProcedureField, Unit, UnitK
 from survey_app.models.weighting import ResponseWeight, WeightingScheme
 
 __all__ = [
+    "Alert",
+    "AlertPreference",
+    "AlertReceipt",
+    "AlertRule",
+    "AlertSubscription",
     "AnswerValue",
     "AppSetting",
     "AuditLog",
     "Channel",
     "Desk",
+    "DigestLog",
     "FeedbackPeriod",
     "FeedbackSeries",
     "LonelyPSU",
