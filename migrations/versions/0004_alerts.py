@@ -57,6 +57,7 @@ def upgrade():
 
     op.create_table('alert_preferences',
     sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('address', sa.String(length=254), nullable=True),
     sa.Column('min_change', sa.Float(), server_default='5', nullable=False),
     sa.Column('email', sa.Boolean(), server_default=sa.text('true'), nullable=False),
     sa.Column('digest', sa.Boolean(), server_default=sa.text('true'), nullable=False),

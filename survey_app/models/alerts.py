@@ -82,6 +82,8 @@ class AlertPreference(db.Model):
     user_id: Mapped[int] = mapped_column(
         ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
     )
+    # Where alert e-mails and the weekly digest go (accounts have no e-mail otherwise).
+    address: Mapped[str | None] = mapped_column(String(254))
     # Smallest fall (in points of the 0-100 index) worth an alert.
     min_change: Mapped[float] = mapped_column(Float, default=5.0, server_default="5")
     email: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
