@@ -30,6 +30,7 @@ from typing import Any
 import pandas as pd
 
 from analysis.ci import INTERVAL_METHODS, PROPORTION_METHODS
+from analysis.cli_fh import add_fh_parser
 from analysis.design import LONELY_PSU_RULES, Design
 from analysis.estimators import mean, proportion, ratio, total
 from analysis.replicates import ReplicateDesign, bootstrap, jk1, jkn
@@ -233,7 +234,10 @@ def run_estimate(args: argparse.Namespace, out: Any = None) -> int:
     return 0
 
 
-SUBCOMMANDS: list[Callable[[Any], argparse.ArgumentParser]] = [add_estimate_parser]
+SUBCOMMANDS: list[Callable[[Any], argparse.ArgumentParser]] = [
+    add_estimate_parser,
+    add_fh_parser,
+]
 """Functions that register one subcommand each on the subparsers object."""
 
 

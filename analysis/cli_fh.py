@@ -1,0 +1,243 @@
+"""The ``fh`` subcommand: small-area estimates by the Fay–Herriot model.
+
+::
+
+    python -m analysis fh AREAS.csv --direct COL --variance COL --covariates a,b
+        [--area COL] [--method reml|ml] [--transform arcsin --n COL]
+        [--format json|csv]
+
+``AREAS.csv`` has one row per area: its direct estimate, the estimate's sampling
+variance and the covariates (an intercept is added). A row whose direct estimate
+is empty is an area without a sample: it gets the synthetic estimate and its MSE.
+With ``--transform arcsin`` the direct estimates are proportions, modelled on the
+arcsine-square-root scale with sampling variance ``1/(4 n)`` (``--n``: the
+effective sample size); ``sigma2_u`` and ``beta`` are on that scale, the area
+figures are back-transformed with the bias correction of
+:func:`analysis.small_area.arcsin_back_transform`.
+
+The JSON output is ``{"method", "sigma2_u", "beta": [{"name", "estimate", "se"}],
+"areas": [{"area", "direct", "eblup", "mse", "gamma", "synthetic"}]}``; a value
+that is not defined (the direct estimate or gamma of an area without a sample) is
+``null``. Bad arguments or data print one message on standard error and exit with
+status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import math
+import sys
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from analysis.small_area import (
+    FH_METHODS,
+    arcsin_back_transform,
+    arcsin_transform,
+    fay_herriot,
+)
+
+__all__ = ["add_fh_parser", "run_fh"]
+
+
+def _columns(text: str) -> list[str]:
+    cols = [c.strip() for c in text.split(",")]
+    if not all(cols):
+        raise argparse.ArgumentTypeError(f"empty column name in {text!r}")
+    return cols
+
+
+def add_fh_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Register the ``fh`` subcommand on an ``argparse`` subparsers object."""
+    p = subparsers.add_parser(
+        "fh",
+        help="small-area estimates (Fay-Herriot EBLUP with MSE)",
+        description="Fay-Herriot area-level model: EBLUP, MSE (Prasad-Rao for REML, "
+        "Datta-Lahiri for ML) and synthetic estimates for areas without a sample.",
+    )
+    p.add_argument("data", metavar="AREAS.csv")
+    p.add_argument("--direct", required=True, metavar="COL", help="direct estimates")
+    p.add_argument(
+        "--variance",
+        metavar="COL",
+        help="sampling variances of the direct estimates (not used with --transform arcsin)",
+    )
+    p.add_argument(
+        "--covariates", required=True, type=_columns, metavar="a,b", help="covariate columns"
+    )
+    p.add_argument("--area", metavar="COL", help="area labels (default: row numbers)")
+    p.add_argument("--method", choices=FH_METHODS, default="reml")
+    p.add_argument("--transform", choices=("arcsin",), help="arcsine-square-root for proportions")
+    p.add_argument("--n", metavar="COL", help="effective sample size (with --transform arcsin)")
+    p.add_argument("--format", choices=("json", "csv"), default="json")
+    p.set_defaults(handler=run_fh)
+    return p
+
+
+def _read(path: str) -> pd.DataFrame:
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
+    except FileNotFoundError:
+        raise ValueError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise ValueError(f"{path}: is a directory, not a CSV file") from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{path}: not a readable CSV file ({exc})") from None
+    if frame.empty:
+        raise ValueError(f"{path}: no area rows")
+    return frame
+
+
+def _column(frame: pd.DataFrame, name: str, option: str) -> pd.Series:
+    if name not in frame.columns:
+        listing = ", ".join(map(str, frame.columns))
+        raise ValueError(f"{option} {name!r}: no such column (columns: {listing})")
+    return frame[name].str.strip()
+
+
+def _numbers(
+    frame: pd.DataFrame, name: str, option: str, *, allow_empty: bool = False
+) -> np.ndarray:
+    """A column as floats; empty cells are NaN only where ``allow_empty``; the file's
+    row numbers (header = row 1) name the offending cells."""
+    text = _column(frame, name, option)
+    empty = text == ""
+    values = pd.to_numeric(text.where(~empty, None), errors="coerce").to_numpy(float)
+    empty_cells = empty.to_numpy()
+    for bad, what in (
+        (~empty_cells & ~np.isfinite(values), "not a finite number"),
+        (empty_cells & (not allow_empty), "empty"),
+    ):
+        if bad.any():
+            rows = ", ".join(str(i + 2) for i in np.flatnonzero(bad)[:5])
+            more = " ..." if bad.sum() > 5 else ""
+            raise ValueError(f"column {name!r}: {what} in row {rows}{more}")
+    return values
+
+
+def _finite(x: float) -> float | None:
+    return float(x) if math.isfinite(x) else None
+
+
+def _fit(args: argparse.Namespace) -> tuple[dict[str, Any], list[str]]:
+    """The payload of the JSON output, and notes for standard error."""
+    notes: list[str] = []
+    if args.transform and not args.n:
+        raise ValueError("--transform arcsin needs --n COL (the effective sample size)")
+    if args.n and not args.transform:
+        raise ValueError("--n is only used with --transform arcsin")
+    if not args.transform and not args.variance:
+        raise ValueError("--variance COL is required (the sampling variance of --direct)")
+    frame = _read(args.data)
+    direct = _numbers(frame, args.direct, "--direct", allow_empty=True)
+    sampled = ~np.isnan(direct)
+    if args.area:
+        labels = _column(frame, args.area, "--area").tolist()
+        blank = [str(i + 2) for i, a in enumerate(labels) if a == ""]
+        if blank:
+            raise ValueError(f"column {args.area!r}: empty area label in row {', '.join(blank)}")
+        seen: set[str] = set()
+        dupes = sorted({a for a in labels if a in seen or seen.add(a)})
+        if dupes:
+            raise ValueError(f"column {args.area!r}: area labels repeat: {', '.join(dupes)}")
+    else:
+        labels = [str(i + 1) for i in range(len(frame))]
+    covs = [_numbers(frame, c, "--covariates", allow_empty=False) for c in args.covariates]
+    if len(set(args.covariates)) != len(args.covariates):
+        raise ValueError("--covariates: a column is named twice")
+    x = np.column_stack([np.ones(len(frame)), *covs])
+    if args.transform:
+        if args.variance:
+            notes.append(
+                "with --transform arcsin the sampling variance is 1/(4 n) from --n; "
+                "--variance is not used"
+            )
+        n = _numbers(frame, args.n, "--n", allow_empty=True)
+        y, psi = arcsin_transform(direct, n)
+    else:
+        y = direct
+        psi = _numbers(frame, args.variance, "--variance", allow_empty=True)
+        missing = sampled & np.isnan(psi)
+        if missing.any():
+            rows = ", ".join(str(i + 2) for i in np.flatnonzero(missing)[:5])
+            raise ValueError(
+                f"column {args.variance!r}: empty in row {rows}, which has a direct estimate"
+            )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fit = fay_herriot(
+            y,
+            psi,
+            x,
+            method=args.method,
+            areas=labels,
+            covariate_names=["(Intercept)", *args.covariates],
+        )
+    notes.extend(str(w.message) for w in caught)
+    if fit.at_zero:
+        notes.append(
+            f"sigma2_u is 0 ({args.method.upper()} estimate at the boundary): every EBLUP "
+            "is the synthetic estimate"
+        )
+    eblup, mse, synthetic = fit.eblup, fit.mse, fit.synthetic
+    if args.transform:
+        eblup, mse = arcsin_back_transform(fit.eblup, fit.mse)
+        synthetic, _ = arcsin_back_transform(fit.synthetic, fit.synthetic_mse)
+    payload = {
+        "method": fit.method,
+        "sigma2_u": fit.sigma2_u,
+        "beta": [
+            {"name": name, "estimate": float(b), "se": float(se)}
+            for name, b, se in zip(fit.covariates, fit.beta, fit.beta_se, strict=True)
+        ],
+        "areas": [
+            {
+                "area": labels[i],
+                "direct": _finite(direct[i]),
+                "eblup": float(eblup[i]),
+                "mse": float(mse[i]),
+                "gamma": _finite(fit.gamma[i]),
+                "synthetic": float(synthetic[i]),
+            }
+            for i in range(len(labels))
+        ],
+    }
+    return payload, notes
+
+
+def run_fh(args: argparse.Namespace, out: Any = None) -> int:
+    """Run ``fh``; returns the exit status (0 ok, 2 bad arguments or data)."""
+    out = out or sys.stdout
+    try:
+        payload, notes = _fit(args)
+    except (ValueError, np.linalg.LinAlgError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
+    if args.format == "json":
+        out.write(json.dumps(payload, indent=2) + "\n")
+    else:
+        buffer = io.StringIO()
+        pd.DataFrame(payload["areas"]).to_csv(buffer, index=False, float_format="%.17g")
+        out.write(buffer.getvalue())
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Standalone entry point: ``python -m analysis.cli_fh fh ...``."""
+    parser = argparse.ArgumentParser(prog="python -m analysis")
+    sub = parser.add_subparsers(dest="command", required=True)
+    add_fh_parser(sub)
+    args = parser.parse_args(argv)
+    return int(args.handler(args))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())
