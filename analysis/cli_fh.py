@@ -30,7 +30,6 @@ import json
 import math
 import sys
 import warnings
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -228,16 +227,3 @@ def run_fh(args: argparse.Namespace, out: Any = None) -> int:
         pd.DataFrame(payload["areas"]).to_csv(buffer, index=False, float_format="%.17g")
         out.write(buffer.getvalue())
     return 0
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Standalone entry point: ``python -m analysis.cli_fh fh ...``."""
-    parser = argparse.ArgumentParser(prog="python -m analysis")
-    sub = parser.add_subparsers(dest="command", required=True)
-    add_fh_parser(sub)
-    args = parser.parse_args(argv)
-    return int(args.handler(args))
-
-
-if __name__ == "__main__":  # pragma: no cover
-    raise SystemExit(main())
