@@ -163,6 +163,9 @@ def register_blueprints(app: Flask) -> None:
     from survey_app.blueprints import bursts
 
     app.register_blueprint(bursts.bp)
+    from survey_app.blueprints import alerts
+
+    app.register_blueprint(alerts.bp)
 
 
 def register_errorhandlers(app: Flask) -> None:

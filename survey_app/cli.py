@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 import sys
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
@@ -27,6 +27,8 @@ def register(app: Flask) -> None:
         weights_group,
         export_group,
         demo_group,
+        alerts_group,
+        digest_group,
     ):
         app.cli.add_command(group)
 
@@ -540,3 +542,63 @@ def demo_seed(if_empty: bool, rng_seed: int, credentials: str | None) -> None:
     summary = demo.seed(rng_seed=rng_seed, credentials_path=path)
     for line in summary:
         click.echo(line)
+
+
+def _moment(text: str | None) -> datetime | None:
+    """An ISO date-time (UTC when no offset is given), or None for now."""
+    if not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise click.BadParameter(f"not an ISO date-time: {text}", param_hint="--now") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+@click.group("alerts", help="Alerts for leaders (what the scheduler runs).")
+def alerts_group() -> None:
+    pass
+
+
+@alerts_group.command("run")
+@click.option("--now", "now_text", help="Evaluate as of this ISO date-time (default: now).")
+def alerts_run(now_text: str | None) -> None:
+    """Evaluate every rule; open, keep or close episodes and e-mail new ones (idempotent)."""
+    from survey_app.services import alerts as alerts_service
+    from survey_app.services import digest as digest_service
+
+    report = alerts_service.run(_moment(now_text))
+    sent = digest_service.notify(report.opened)
+    evaluated = ", ".join(f"{rule} {count}" for rule, count in sorted(report.evaluated.items()))
+    click.echo(
+        f"alerts: {len(report.opened)} opened, {report.kept} still open, "
+        f"{report.closed} closed; {sent} e-mail(s) sent; evaluated: {evaluated or 'nothing'}"
+    )
+    for problem in report.problems:
+        click.echo(f"warning: {problem}", err=True)
+
+
+@click.group("digest", help="Weekly e-mail digest for leaders.")
+def digest_group() -> None:
+    pass
+
+
+@digest_group.command("send")
+@click.option("--dry-run", is_flag=True, help="Show who would receive what; send nothing.")
+@click.option("--now", "now_text", help="The week ending at this ISO date-time (default: now).")
+def digest_send(dry_run: bool, now_text: str | None) -> None:
+    """Send this week's digest to every leader with an address (once per week)."""
+    from survey_app.services import digest as digest_service
+
+    if not dry_run and not digest_service.mail_enabled():
+        raise click.ClickException("MAIL_SERVER is not set: no e-mail can be sent")
+    digests = digest_service.send_digests(_moment(now_text), dry_run=dry_run)
+    verb = "would send" if dry_run else "sent"
+    for item in digests:
+        attached = ", ".join(item.attachments) or "no scorecard"
+        click.echo(
+            f"{verb} {item.week} to {item.user.username} <{item.address}>: "
+            f"{len(item.alerts)} alert(s), {attached}"
+        )
+    if not digests:
+        click.echo("no digest due")

@@ -149,6 +149,17 @@ class Config:
         # Reporting rule for published figures (see the indices issue).
         self.MIN_EFFECTIVE_N = _env_int("MIN_EFFECTIVE_N", 30)
         self.MAX_CI_HALF_WIDTH = float(os.environ.get("MAX_CI_HALF_WIDTH", "10"))
+        # Alerts (services/alerts.py): rolling windows of continuous feedback (days) and
+        # the family-wise level of one run's index-drop tests (Holm).
+        self.ALERT_WINDOW_DAYS = _env_int("ALERT_WINDOW_DAYS", 14)
+        self.ALERT_ALPHA = float(os.environ.get("ALERT_ALPHA", "0.05"))
+        # E-mail of alerts and weekly digests through SMTP; off while MAIL_SERVER is unset.
+        self.MAIL_SERVER = os.environ.get("MAIL_SERVER", "").strip() or None
+        self.MAIL_PORT = _env_int("MAIL_PORT", 25)
+        self.MAIL_USERNAME = os.environ.get("MAIL_USERNAME") or None
+        self.MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD") or None
+        self.MAIL_USE_TLS = _env_bool("MAIL_USE_TLS", False)
+        self.MAIL_FROM = os.environ.get("MAIL_FROM", "khaosat@localhost")
 
     def as_dict(self) -> dict[str, Any]:
         return {key: value for key, value in vars(self).items() if key.isupper()}

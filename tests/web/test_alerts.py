@@ -1,0 +1,236 @@
+"""Alerts on the demo province: episodes, scope, the notification centre, acknowledging.
+
+The demo holds one unreviewed burst of eight identical kiosk answers at the desk of
+Quỳnh Dị (HM-QD, in Hoàng Mai town NA-HM) and a Quảng Ngãi unit outside its funnel
+limits in QN-2022. ``leader`` is scoped to NA-HM, ``leader_qn`` to QNG.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from survey_app.extensions import db
+from survey_app.models import Alert, AlertRule, AuditLog, Response, Role, Unit, User
+from survey_app.services import accounts, bursts
+from survey_app.services import alerts as alerts_service
+
+pytestmark = pytest.mark.demo
+PASSWORD = "a-long-test-password"
+
+
+def user(name: str) -> User:
+    found = db.session.scalar(select(User).where(User.username == name))
+    assert found is not None
+    return found
+
+
+def login(
+    client: FlaskClient, username: str, role: Role | None = None, unit: str | None = None
+) -> None:
+    if role is not None:
+        accounts.create_user(username, PASSWORD, role, unit)
+    else:
+        user(username).password_hash = accounts.hash_password(PASSWORD)
+        db.session.commit()
+    response = client.post("/auth/login", data={"username": username, "password": PASSWORD})
+    assert response.status_code == 302
+
+
+def all_alerts() -> list[tuple[str, str, int, bool]]:
+    rows = db.session.scalars(select(Alert).order_by(Alert.rule, Alert.subject, Alert.episode))
+    return [(a.rule.value, a.subject, a.episode, a.closed_at is None) for a in rows]
+
+
+def test_run_twice_stores_each_episode_once(app: Flask) -> None:
+    first = alerts_service.run()
+    stored = all_alerts()
+    assert stored and len(first.opened) == len(stored)
+    rules = {rule for rule, *_ in stored}
+    assert {"burst", "funnel"} <= rules
+    second = alerts_service.run()
+    assert second.opened == [] and second.closed == 0 and second.kept == len(stored)
+    assert all_alerts() == stored
+
+
+def test_burst_episode_closes_when_reviewed_and_a_new_burst_is_episode_two(app: Flask) -> None:
+    alerts_service.run()
+    burst = db.session.scalar(select(Alert).where(Alert.rule == AlertRule.BURST))
+    assert burst is not None and burst.closed_at is None and burst.episode == 1
+    analyst = accounts.create_user("analyst_a", PASSWORD, Role.ANALYST, None)
+    ids = list(db.session.scalars(select(Response.id).where(Response.flag_reason == bursts.BURST)))
+    bursts.review(analyst, ids, "keep")
+    report = alerts_service.run()
+    db.session.refresh(burst)
+    assert burst.closed_at is not None and report.closed >= 1
+    # the same desk bursts again: a second episode, the first stays closed
+    db.session.execute(
+        Response.__table__.update()
+        .where(Response.id.in_(ids[:5]))
+        .values(flagged=True, flag_reason=bursts.BURST)
+    )
+    db.session.commit()
+    report = alerts_service.run()
+    episodes = db.session.scalars(
+        select(Alert).where(Alert.rule == AlertRule.BURST).order_by(Alert.episode)
+    ).all()
+    assert [(a.episode, a.closed_at is None) for a in episodes] == [(1, False), (2, True)]
+    assert [a.subject for a in report.opened] == [burst.subject]
+
+
+def test_database_refuses_a_duplicate_episode_and_a_second_open_one(app: Flask) -> None:
+    unit = db.session.scalar(select(Unit).where(Unit.code == "NA-HM"))
+    db.session.add(
+        Alert(rule=AlertRule.FUNNEL, subject="s", episode=1, unit_id=unit.id, details={})
+    )
+    db.session.commit()
+    db.session.add(
+        Alert(rule=AlertRule.FUNNEL, subject="s", episode=1, unit_id=unit.id, details={})
+    )
+    with pytest.raises(IntegrityError):
+        db.session.commit()
+    db.session.rollback()
+    # another episode while the first is still open
+    db.session.add(
+        Alert(rule=AlertRule.FUNNEL, subject="s", episode=2, unit_id=unit.id, details={})
+    )
+    with pytest.raises(IntegrityError):
+        db.session.commit()
+    db.session.rollback()
+
+
+def test_concurrent_runs_in_two_processes_store_each_alert_once(app: Flask, tmp_path: Path) -> None:
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    env = {**os.environ, "DATABASE_URL": url, "SURVEY_INSTANCE_PATH": str(tmp_path)}
+    flask = str(Path(sys.executable).with_name("flask"))
+    runs = [
+        subprocess.Popen(
+            [flask, "--app", "survey_app", "alerts", "run", "--now", "2026-12-02T03:00:00"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    outputs = [run.communicate(timeout=600) for run in runs]
+    for run, (_out, err) in zip(runs, outputs, strict=True):
+        assert run.returncode == 0, err
+    db.session.rollback()
+    stored = all_alerts()
+    assert stored
+    opened = sum(int(out.split(" opened")[0].split()[-1]) for out, _err in outputs)
+    assert opened == len(stored)  # every episode opened by exactly one of the two runs
+    assert len({(r, s, e) for r, s, e, _ in stored}) == len(stored)
+
+
+def test_each_leader_sees_only_alerts_in_scope(app: Flask) -> None:
+    alerts_service.run()
+    na = alerts_service.visible_alerts(user("leader"))
+    qn = alerts_service.visible_alerts(user("leader_qn"))
+    assert AlertRule.BURST in {a.rule for a in na} and AlertRule.FUNNEL not in {a.rule for a in na}
+    assert AlertRule.FUNNEL in {a.rule for a in qn} and AlertRule.BURST not in {a.rule for a in qn}
+    for alert in na:
+        assert alert.unit.path.startswith(user("leader").unit.path)
+    assert user("leader") not in alerts_service.recipients(qn[0])
+
+
+def test_subscriptions_and_minimum_change_filter_what_a_leader_follows(app: Flask) -> None:
+    leader = user("leader")
+    unit = db.session.scalar(select(Unit).where(Unit.code == "HM-QD"))
+    drop = Alert(
+        rule=AlertRule.INDEX_DROP, subject="test-drop", episode=1, unit_id=unit.id, size=-6.0,
+        details={},
+    )  # fmt: skip
+    db.session.add(drop)
+    db.session.commit()
+    alerts_service.run()
+    rules = {a.rule for a in alerts_service.visible_alerts(leader)}
+    assert {AlertRule.BURST, AlertRule.INDEX_DROP} <= rules
+    alerts_service.save_settings(
+        leader, min_change=8, email=True, digest=True, address="lanhdao@example.vn",
+        follow_all=False, subscriptions=[("index_drop", "NA-HM"), ("funnel", "NA-HM")],
+    )  # fmt: skip
+    rules = {a.rule for a in alerts_service.visible_alerts(leader)}
+    assert AlertRule.BURST not in rules and AlertRule.INDEX_DROP not in rules  # 6 < 8 points
+    alerts_service.save_settings(
+        leader, min_change=5, email=True, digest=True, address="lanhdao@example.vn",
+        follow_all=False, subscriptions=[("index_drop", "NA-HM")],
+    )  # fmt: skip
+    assert [a.rule for a in alerts_service.visible_alerts(leader)] == [AlertRule.INDEX_DROP]
+    with pytest.raises(alerts_service.SettingsError):
+        alerts_service.save_settings(
+            leader, min_change=5, email=True, digest=True, address=None,
+            follow_all=False, subscriptions=[("index_drop", "QNG")],
+        )  # fmt: skip
+
+
+def test_bell_list_acknowledge_and_page_in_vietnamese_and_english(
+    app: Flask, client: FlaskClient
+) -> None:
+    alerts_service.run()
+    login(client, "leader")
+    page = client.get("/dashboard/").get_data(as_text=True)
+    mine = alerts_service.visible_alerts(user("leader"))
+    assert 'id="alert-bell"' in page
+    assert f'data-count="{len(mine)}"' in page
+    listing = html.unescape(client.get("/alerts/?lang=vi").get_data(as_text=True))
+    assert "Cảnh báo" in listing and "Quỳnh Dị" in listing
+    burst = next(a for a in mine if a.rule == AlertRule.BURST)
+    shown = html.unescape(client.get(f"/alerts/{burst.id}?lang=en").get_data(as_text=True))
+    assert "8 responses flagged as a burst" in shown and 'id="explain-link"' in shown
+    answer = client.post(f"/alerts/{burst.id}/acknowledge", data={})
+    assert answer.status_code == 302
+    page = client.get("/dashboard/").get_data(as_text=True)
+    if len(mine) > 1:
+        assert f'data-count="{len(mine) - 1}"' in page
+    else:
+        assert "alert-count" not in page
+    entry = db.session.scalar(select(AuditLog).where(AuditLog.action == "alert.acknowledge"))
+    assert entry is not None and entry.target == f"alert:{burst.id}"
+    assert entry.username == "leader"
+    # acknowledging again is harmless and not audited twice
+    client.post(f"/alerts/{burst.id}/acknowledge", data={})
+    count = db.session.scalar(select(func.count()).where(AuditLog.action == "alert.acknowledge"))
+    assert count == 1
+    # an alert outside the scope does not exist for this leader
+    funnel = db.session.scalar(select(Alert).where(Alert.rule == AlertRule.FUNNEL))
+    assert client.get(f"/alerts/{funnel.id}").status_code == 404
+    assert client.post(f"/alerts/{funnel.id}/acknowledge", data={}).status_code == 404
+
+
+def test_settings_page_refuses_units_outside_the_scope_and_bad_numbers(
+    app: Flask, client: FlaskClient
+) -> None:
+    login(client, "leader")
+    page = client.get("/alerts/settings?lang=vi").get_data(as_text=True)
+    assert "Cài đặt cảnh báo" in html.unescape(page)
+    bad = client.post(
+        "/alerts/settings?lang=en",
+        data={"min_change": "5", "follow": ["burst|QNG"], "address": ""},
+    )
+    assert bad.status_code == 400 and "Settings not saved" in bad.get_data(as_text=True)
+    bad = client.post("/alerts/settings", data={"min_change": "abc"})
+    assert bad.status_code == 400
+    bad = client.post(
+        "/alerts/settings", data={"min_change": "5", "address": "a@b.vn\r\nBcc: x@y.vn"}
+    )
+    assert bad.status_code == 400
+    good = client.post(
+        "/alerts/settings",
+        data={"min_change": "7,5", "follow": ["burst|NA-HM"], "address": "ld@example.vn",
+              "email": "on"},
+    )  # fmt: skip
+    assert good.status_code == 302
+    pref = alerts_service.preference(user("leader"))
+    assert pref.min_change == 7.5 and pref.customised and not pref.digest
+    assert alerts_service.subscription_pairs(user("leader")) == {("burst", "NA-HM")}
