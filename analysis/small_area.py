@@ -52,6 +52,7 @@ __all__ = [
     "arcsin_transform",
     "benchmark",
     "fay_herriot",
+    "gvf_proportions",
     "gvf_smooth",
 ]
 
@@ -551,3 +552,44 @@ def gvf_smooth(
     return GVFResult(
         variance=out, smoothed=smoothed, coef=(float(coef[0]), float(coef[1])), min_psu=min_psu
     )
+
+
+def gvf_proportions(
+    proportion: ArrayLike, variance: ArrayLike, n: ArrayLike, smooth: ArrayLike
+) -> GVFResult:
+    """GVF for proportions: :math:`\\tilde\\psi_d = b\\,\\bar p(1-\\bar p)/n_d`.
+
+    The generalized variance function of Wolter (2007, ch. 7, the model for a
+    proportion) with a single parameter, the pooled design effect
+    :math:`b = \\sum_d \\psi_d n_d / \\sum_d \\hat p_d(1-\\hat p_d)` over every area
+    with a direct estimate, and :math:`\\bar p` the ``n``-weighted mean of the
+    :math:`\\hat p_d` (the overall rate rather than each area's own, so that the
+    smoothed variance does not move with the area's sampling error and a
+    proportion of 0 or 1 does not get a variance of 0). Areas where ``smooth`` is
+    true get :math:`\\tilde\\psi_d`; the others keep their direct variance. Unlike
+    :func:`gvf_smooth` it needs no area with many PSUs, so it serves when every
+    commune's estimate rests on a handful (the demo's 4 PSUs, 3 degrees of
+    freedom). ``coef`` is :math:`(b, \\bar p)`.
+    """
+    p = np.asarray(proportion, dtype=float)
+    psi = np.asarray(variance, dtype=float)
+    nn = np.asarray(n, dtype=float)
+    few = np.asarray(smooth, dtype=bool)
+    if not (p.shape == psi.shape == nn.shape == few.shape):
+        raise ValueError("proportion, variance, n and smooth need one value per area")
+    known = ~np.isnan(p) & ~np.isnan(psi)
+    if np.any((p[known] < 0) | (p[known] > 1)):
+        raise ValueError("proportions must lie between 0 and 1 for the proportion GVF")
+    if np.any(~(nn[known] > 0)):
+        raise ValueError("the sample size must be positive where a proportion is given")
+    binomial = p[known] * (1 - p[known])
+    if known.sum() < 2 or binomial.sum() <= 0:
+        raise ValueError(
+            "the proportion GVF needs at least two areas with a proportion strictly between 0 and 1"
+        )
+    b = float(np.sum(psi[known] * nn[known]) / binomial.sum())
+    p_bar = float(np.sum(p[known] * nn[known]) / nn[known].sum())
+    smoothed = known & few
+    out = psi.copy()
+    out[smoothed] = b * p_bar * (1 - p_bar) / nn[smoothed]
+    return GVFResult(variance=out, smoothed=smoothed, coef=(b, p_bar), min_psu=0)

@@ -12,6 +12,7 @@ from analysis.small_area import (
     arcsin_transform,
     benchmark,
     fay_herriot,
+    gvf_proportions,
     gvf_smooth,
 )
 
@@ -166,3 +167,20 @@ def test_gvf_replaces_only_few_psu_variances() -> None:
     np.testing.assert_allclose(g.coef, [math.log(0.5), -1.0], atol=1e-12)
     with pytest.raises(ValueError, match="at least 3 areas"):
         gvf_smooth(psi, n, np.full(6, 2))
+
+
+def test_gvf_for_proportions_pools_the_design_effect() -> None:
+    p = np.array([0.8, 0.7, 0.9, np.nan])
+    n = np.array([48.0, 48.0, 96.0, 48.0])
+    deff = 1.6
+    psi = deff * p * (1 - p) / n
+    psi[1] *= 3  # one wild direct variance
+    g = gvf_proportions(p, psi, n, [True, True, False, True])
+    b = np.nansum(psi * n) / np.nansum(p * (1 - p))
+    p_bar = (0.8 * 48 + 0.7 * 48 + 0.9 * 96) / 192
+    assert g.coef == pytest.approx((b, p_bar))
+    np.testing.assert_allclose(g.variance[:2], b * p_bar * (1 - p_bar) / 48)
+    assert g.variance[2] == psi[2] and np.isnan(g.variance[3])
+    assert g.smoothed.tolist() == [True, True, False, False]
+    with pytest.raises(ValueError, match="strictly between 0 and 1"):
+        gvf_proportions([1.0, 1.0], [0.0, 0.0], [10, 10], [True, True])
