@@ -46,11 +46,14 @@ def questionnaires_group() -> None:
     help="Folder of questionnaire files (default: questionnaires/).",
 )
 def questionnaires_load(directory: str | None) -> None:
-    """Validate and load every questionnaire file in the folder."""
+    """Validate and load every questionnaire file in the folder, and make its read-aloud audio."""
+    from survey_app.services import audio
+
     folder = Path(directory or current_app.config["QUESTIONNAIRE_DIR"])
     try:
         outcome = questionnaires.load_folder(folder)
-    except questionnaires.QuestionnaireLoadError as error:
+        outcome += audio.build_folder(folder).lines()
+    except (questionnaires.QuestionnaireLoadError, audio.AudioError) as error:
         raise click.ClickException(str(error)) from error
     for line in outcome:
         click.echo(line)

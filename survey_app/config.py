@@ -140,7 +140,6 @@ class Config:
         # Citizens' forms: which questionnaire (latest version of the slug) each channel shows.
         self.KIOSK_QUESTIONNAIRE = os.environ.get("KIOSK_QUESTIONNAIRE", "kiosk_quick")
         self.PHONE_QUESTIONNAIRE = os.environ.get("PHONE_QUESTIONNAIRE", "kiosk_quick")
-        self.PHONE_ASK_DOSSIER = _env_bool("PHONE_ASK_DOSSIER", False)
         # Seconds the kiosk's thank-you screen stays before the next citizen's start.
         self.KIOSK_THANKS_SECONDS = _env_int("KIOSK_THANKS_SECONDS", 6)
         # Address printed in poster QR codes (e.g. https://khaosat.example.gov.vn);

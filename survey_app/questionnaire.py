@@ -727,6 +727,10 @@ def _read(path: Path) -> Any:
     return yaml.load(text, Loader=_StrictLoader)  # a SafeLoader subclass: safe
 
 
+#: The parsed content of a questionnaire file (YAML or JSON), before validation.
+read_file = _read
+
+
 def _load(path: Path) -> tuple[Questionnaire | None, list[ErrorDetail]]:
     name = str(path)
     try:
@@ -972,7 +976,11 @@ class _Parser:
 
     def questionnaire(self, data: Any) -> Questionnaire:
         d = self.mapping(
-            data, "", ("slug", "version", "title", "sections"), ("description", "index")
+            data,
+            "",
+            ("slug", "version", "title", "sections"),
+            # audio: recorded voices, read by services/audio.py; not part of the definition.
+            ("description", "index", "audio"),
         )
         if d is None:
             raise QuestionnaireError(self.errors)

@@ -1,11 +1,25 @@
 """Administrators' desk pages: the list, the A4 poster with the phone QR code, QR
-downloads, and enrolling a tablet as the desk's kiosk."""
+downloads, enrolling a tablet as the desk's kiosk, and the citizens' settings of a desk
+(dossier code on the phone and the kiosk, reading questions aloud by themselves)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import BooleanField
 
 from survey_app import access
 from survey_app.models import Desk, Role
@@ -14,6 +28,12 @@ from survey_app.services import kiosk as kiosk_service
 from survey_app.services import qr
 
 bp = Blueprint("admin_desks", __name__, url_prefix="/admin/desks")
+
+
+class CitizenSettingsForm(FlaskForm):
+    dossier_codes = BooleanField(_l("Ask for the dossier code on the phone"))
+    dossier_on_kiosk = BooleanField(_l("Also ask for it on the kiosk, with a number pad"))
+    read_aloud_auto = BooleanField(_l("Read each question aloud automatically on the kiosk"))
 
 
 def _desk(code: str) -> Desk:
@@ -110,3 +130,20 @@ def enrol(code: str) -> Response:
     response = Response(html)
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+@bp.route("/<code>/citizens", methods=["GET", "POST"])
+@access.role_required(Role.ADMIN)
+def citizens(code: str) -> Response | str | tuple[str, int]:
+    """The desk's settings for citizens, and its kiosk enrolment."""
+    desk = _desk(code)
+    form = CitizenSettingsForm(obj=desk if request.method == "GET" else None)
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            return render_template("admin/desks/citizens.html", desk=desk, form=form), 400
+        changes = kiosk_service.update_citizen_settings(
+            desk, {name: getattr(form, name).data for name in kiosk_service.CITIZEN_SETTINGS}
+        )
+        flash(_("Settings saved.") if changes else _("Nothing changed."), "info")
+        return redirect(url_for("admin_desks.citizens", code=desk.code))
+    return render_template("admin/desks/citizens.html", desk=desk, form=form)

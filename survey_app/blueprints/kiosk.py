@@ -24,6 +24,7 @@ from flask import (
 
 from survey_app.extensions import limiter
 from survey_app.i18n import current_lang
+from survey_app.services import audio as audio_service
 from survey_app.services import desks as desk_service
 from survey_app.services import kiosk as kiosk_service
 
@@ -61,14 +62,28 @@ def kiosk(desk_code: str) -> str:
         },
         timeouts=_timeouts(desk.inactivity_timeout_s),
     )
+    config["audio"] = kiosk_service.audio_urls(form, audio_url, "kiosk")
     # Tests drive the page headless, where a full-screen request only gets in the way.
     config["fullscreen"] = not current_app.testing
     return render_template(
         "kiosk/kiosk.html",
         desk=desk,
         config=config,
-        enrol=kiosk_service.in_both_languages(kiosk_service.enrol_strings),
+        not_ready=kiosk_service.in_both_languages(kiosk_service.not_ready_strings),
     )
+
+
+def audio_url(name: str) -> str:
+    return url_for("kiosk.audio", name=name)
+
+
+@bp.get("/audio/<name>")
+def audio(name: str) -> Response:
+    """A read-aloud file: named by its content's checksum, so cached for a year."""
+    path = audio_service.file_path(name) or abort(404)
+    response = send_from_directory(path.parent, path.name, max_age=31_536_000)
+    response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+    return response
 
 
 @bp.get("/<desk_code>/check")

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, render_template, request
 
 from survey_app.services import desks as desk_service
+from survey_app.services import phone as phone_service
 
 bp = Blueprint("main", __name__)
 
@@ -22,8 +23,11 @@ def kiosk_entry() -> str:
 
 @bp.get("/s/")
 def phone_entry() -> str:
-    """Where a phone user who did not scan a QR code picks their desk."""
-    return render_template("main/phone_entry.html", desks=desk_service.list_active_desks())
+    """Where a phone user who did not scan a QR code picks their desk (``?q=`` searches)."""
+    query = request.args.get("q", "")[:100]
+    every = desk_service.list_active_desks()
+    found = phone_service.search_desks(every, query)
+    return render_template("main/phone_entry.html", desks=found, query=query, total=len(every))
 
 
 @bp.get("/healthz")

@@ -22,6 +22,7 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from survey_app import questionnaire as spec
+from survey_app.blueprints.kiosk import audio_url
 from survey_app.i18n import current_lang
 from survey_app.services import kiosk as form_service
 from survey_app.services import phone as phone_service
@@ -55,6 +56,10 @@ def survey(desk_code: str) -> Response | str | tuple[str, int] | tuple[str, int,
     pages = phone_service.pages(q, answers)
     codes = [section.code for section in pages]
     step = (request.form if request.method == "POST" else request.args).get("step", "")
+    sent_before = phone_service.just_sent(session)
+    if sent_before and step and step != codes[0] and not answers:
+        # Back (or a stale page) after the thank-you page: a fresh form from its start.
+        return redirect(url_for("phone.survey", desk_code=desk.code))
     if step not in codes:
         if request.method == "POST":
             return redirect(url_for("phone.survey", desk_code=desk.code))
@@ -62,7 +67,7 @@ def survey(desk_code: str) -> Response | str | tuple[str, int] | tuple[str, int,
     section = pages[codes.index(step)]
 
     if request.method == "GET":
-        return _render(desk, form, state, section, answers)
+        return _no_store(_render(desk, form, state, section, answers))
 
     values = phone_service.parse_section(section, request.form)
     answers = phone_service.merge(answers, section, values)
@@ -93,7 +98,7 @@ def _send(
     q = form.definition
     answers = state["answers"]
     dossier = ""
-    if current_app.config.get("PHONE_ASK_DOSSIER"):
+    if desk.dossier_codes:
         dossier = request.form.get(DOSSIER_FIELD, "").strip()
         if len(dossier) > MAX_DOSSIER_LENGTH:
             problem = {DOSSIER_FIELD: _("The dossier code is too long.")}
@@ -160,17 +165,23 @@ def _render(
         for code, error in (errors or {}).items()
     }
     messages.update({k: v for k, v in (problems or {}).items() if k})
+    items = phone_service.visible_in(q, section, answers)
+    spoken = phone_service.page_texts(q, section, items, lang, first=index == 0)
+    if index + 1 == len(pages) and desk.dossier_codes:
+        strings = phone_service.spoken_strings()
+        spoken += [strings["dossier_label"], strings["dossier_help"]]
     return render_template(
         "phone/survey.html",
         desk=desk,
         q=q,
         section=section,
-        items=phone_service.visible_in(q, section, answers),
+        items=items,
+        listen=phone_service.listen_urls(spoken, lang, audio_url),
         answers=answers,
         page=index + 1,
-        pages=len(pages),
+        pages=max(phone_service.page_count(q, answers), len(pages)),
         last=index + 1 == len(pages),
-        ask_dossier=current_app.config.get("PHONE_ASK_DOSSIER", False),
+        ask_dossier=desk.dossier_codes,
         messages=messages,
         general=(problems or {}).get(""),
         lang=lang,
@@ -178,7 +189,18 @@ def _render(
     )
 
 
+def _no_store(page: str) -> Response:
+    """A form page the browser must not keep: Back after sending asks the server again."""
+    response = Response(page, mimetype="text/html")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 @bp.get("/<desk_code>/thanks")
-def thanks(desk_code: str) -> str:
+def thanks(desk_code: str) -> Response:
     desk = form_service.active_desk(desk_code) or abort(404)
-    return render_template("phone/thanks.html", desk=desk)
+    strings = phone_service.spoken_strings()
+    listen = phone_service.listen_urls(
+        [strings["thanks_title"], strings["thanks_text"]], current_lang(), audio_url
+    )
+    return _no_store(render_template("phone/thanks.html", desk=desk, listen=listen))

@@ -68,7 +68,7 @@ def kiosk_strings() -> dict[str, str]:
         "next": _("Next"),
         "skip": _("Skip"),
         "send": _("Send"),
-        "send_now": _("Finish and send"),
+        "send_now": _("Review and send"),
         "required": _("Please answer this question."),
         "choose_many": _("Choose as many as apply, then tap Next."),
         "tap_face": _("Tap the face that fits best."),
@@ -76,30 +76,77 @@ def kiosk_strings() -> dict[str, str]:
         "decrease": _("Less"),
         "increase": _("More"),
         "comment_placeholder": _("Write here (optional)"),
+        "review_title": _("Please check your answers"),
+        "review_help": _("If everything is right, tap Send my answers."),
+        "review_send": _("Send my answers"),
+        "review_change": _("Change answers"),
+        "not_answered": _("(not answered)"),
+        "dossier_label": _("Dossier code (optional)"),
+        "dossier_help": _(
+            "The number on your dossier receipt. Each dossier can be rated once; "
+            "only a protected fingerprint of the code is kept."
+        ),
+        "dossier_delete": _("Delete the last digit"),
         "thanks_title": _("Thank you!"),
+        "thanks_sending": _("Sending your answers…"),
         "thanks_text": _("Your answers have been recorded."),
+        "thanks_saved": _(
+            "Your answers are saved on this tablet. They will be sent automatically "
+            "as soon as the connection is back."
+        ),
+        "thanks_duplicate": _(
+            "An answer for this dossier code has already been recorded. "
+            "Each dossier can be rated only once."
+        ),
         "thanks_next": _("The screen returns to the start in a few seconds."),
         "queued": _("Waiting to be sent: %(count)s"),
         "rejected": _("Not accepted by the server: %(count)s"),
         "checking": _("Checking this tablet…"),
+        **display_strings(),
     }
 
 
-def enrol_strings() -> dict[str, str]:
-    """The explanation shown on a tablet that is not (or no longer) enrolled."""
+def display_strings() -> dict[str, str]:
+    """The read-aloud and display buttons shared by the kiosk and the phone form."""
     return {
-        "title": _("This tablet is not enrolled as a kiosk"),
-        "text": _("It accepts no answers until an administrator enrols it for this desk."),
-        "step1": _(
-            "An administrator opens Admin → Desks, chooses this desk and issues a kiosk token "
-            "(or runs: flask desks token DESK_CODE)."
-        ),
-        "step2": _(
-            "Scan the enrolment QR code with this tablet, or open the kiosk address "
-            "followed by #token= and the token."
-        ),
-        "step3": _("The tablet keeps the token. Issuing a new token disables the old one."),
+        "listen": _("Listen"),
+        "stop": _("Stop"),
+        "larger": _("Larger text"),
+        "contrast": _("High contrast"),
+        "tools": _("Reading and display"),
     }
+
+
+def not_ready_strings() -> dict[str, str]:
+    """What a citizen sees on a tablet that is not (or no longer) enrolled."""
+    return {
+        "title": _("This kiosk is not ready yet"),
+        "text": _(
+            "Please rate the service on your phone with the QR code at the desk, "
+            "or ask the staff for a paper form."
+        ),
+        "staff": _(
+            "For the staff: an administrator enrols this tablet from the desk's page "
+            "in Administration → Desks."
+        ),
+    }
+
+
+CHANNELS = ("kiosk", "phone")
+
+
+def spoken_texts(lang: str, channels: tuple[str, ...] = CHANNELS) -> list[str]:
+    """The screen messages of the kiosk and/or the phone form that are read aloud."""
+    from survey_app.services import audio
+    from survey_app.services import phone as phone_service
+
+    texts: list[str] = []
+    with force_locale(lang):
+        if "kiosk" in channels:
+            texts += [*kiosk_strings().values(), *not_ready_strings().values()]
+        if "phone" in channels:
+            texts += phone_service.spoken_strings().values()
+    return audio.spoken(texts)
 
 
 def client_config(
@@ -119,6 +166,10 @@ def client_config(
         "strings": in_both_languages(kiosk_strings),
         "urls": urls,
         "timeouts": timeouts,
+        "settings": {
+            "dossier": bool(desk.dossier_codes and desk.dossier_on_kiosk),
+            "read_aloud_auto": bool(desk.read_aloud_auto),
+        },
     }
 
 
@@ -130,3 +181,39 @@ def desks_under(prefix: str | None) -> list[Desk]:
     if prefix is not None:
         query = query.where(Unit.path.startswith(prefix, autoescape=True))
     return list(db.session.scalars(query))
+
+
+def audio_urls(
+    form: FormQuestionnaire, url: Callable[[str], str], channel: str
+) -> dict[str, dict[str, str]]:
+    """``{lang: {text: address}}`` of the read-aloud files of a channel's form and screens."""
+    from survey_app.services import audio
+
+    return audio.urls_for(
+        {
+            lang: audio.questionnaire_texts(form.definition, lang) + spoken_texts(lang, (channel,))
+            for lang in LANGUAGES
+        },
+        url,
+    )
+
+
+#: The citizens' settings of a desk that the administrator's desk page edits.
+CITIZEN_SETTINGS = ("dossier_codes", "dossier_on_kiosk", "read_aloud_auto")
+
+
+def update_citizen_settings(desk: Desk, values: dict[str, bool]) -> dict[str, bool]:
+    """Set the desk's citizens' settings, audit what changed, commit; the changes."""
+    from survey_app.services import audit
+
+    changes = {
+        name: bool(values[name])
+        for name in CITIZEN_SETTINGS
+        if name in values and getattr(desk, name) != bool(values[name])
+    }
+    for name, value in changes.items():
+        setattr(desk, name, value)
+    if changes:
+        audit.record("desk.citizen_settings", target=f"desk:{desk.code}", details=changes)
+    db.session.commit()
+    return changes

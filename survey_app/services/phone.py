@@ -14,16 +14,20 @@ same content): the server answers 200 and stores it once.
 
 from __future__ import annotations
 
+import itertools
+import unicodedata
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from flask import current_app
+from flask_babel import gettext as _
 from itsdangerous import BadSignature, URLSafeSerializer
 from werkzeug.datastructures import MultiDict
 
 from survey_app import questionnaire as spec
+from survey_app.models import Desk
 from survey_app.services.kiosk import FormQuestionnaire
 
 SESSION_KEY = "phone"
@@ -90,14 +94,77 @@ def save_answers(session: Any, state: dict[str, Any], answers: dict[str, Any]) -
     session.modified = True
 
 
+SENT_KEY = "phone_sent"
+
+
 def finish(session: Any) -> None:
+    """The response was stored: forget it, and remember that a form was just sent."""
     session.pop(SESSION_KEY, None)
+    session[SENT_KEY] = True
+
+
+def just_sent(session: Any) -> bool:
+    """Whether the last thing this browser did was send a form (asked once)."""
+    return bool(session.pop(SENT_KEY, False))
 
 
 def pages(q: spec.Questionnaire, answers: Mapping[str, Any]) -> list[spec.Section]:
     """The sections shown, given the answers so far: those with a visible item."""
     shown = spec.visible_items(q, answers)
     return [s for s in q.sections if any(item.code in shown for item in s.items)]
+
+
+#: Beyond this many combinations of unanswered branching answers, count every item
+#: whose condition could still hold (an upper bound) instead of trying each one.
+MAX_BRANCH_TRIALS = 512
+
+
+def most_shown(
+    q: spec.Questionnaire,
+    answers: Mapping[str, Any],
+    measure: Callable[[frozenset[str]], int],
+) -> int:
+    """The largest ``measure(visible items)`` over the answers still to be given.
+
+    A form's step count ("page 2 of 3") uses it so that the total does not change as
+    the citizen answers: answered items are fixed, each unanswered item that steers
+    skip logic is tried with every value a condition names (and left blank unless it
+    is required), and the largest count wins. The same rule runs in the kiosk's
+    script (``static/kiosk/kiosk.js``, ``mostShown``).
+    """
+    conditions = [s.show_if for s in q.sections] + [i.show_if for i in q.items]
+    named: dict[str, list[Any]] = {}
+    for condition in conditions:
+        if condition is not None:
+            named.setdefault(condition.item, []).extend(condition.values)
+    open_codes = [
+        code for code in q.item_codes if code in named and spec._is_blank(answers.get(code))
+    ]
+    choices: list[list[Any]] = []
+    for code in open_codes:
+        item = q.item(code)
+        values = list(dict.fromkeys(named[code]))
+        options: list[Any] = [values] if item.type == "multiple" else values
+        choices.append(options if item.required else [*options, None])
+    trials = 1
+    for options in choices:
+        trials *= len(options)
+    if trials > MAX_BRANCH_TRIALS:
+        shown = {i.code for i in q.items}
+        return measure(frozenset(shown))
+    best = 0
+    for combination in itertools.product(*choices):
+        trial = dict(answers)
+        trial.update({c: v for c, v in zip(open_codes, combination, strict=True) if v is not None})
+        best = max(best, measure(spec.visible_items(q, trial)))
+    return best
+
+
+def page_count(q: spec.Questionnaire, answers: Mapping[str, Any]) -> int:
+    """The phone form's number of pages: the most it can still have (see most_shown)."""
+    return most_shown(
+        q, answers, lambda shown: sum(any(i.code in shown for i in s.items) for s in q.sections)
+    )
 
 
 def visible_in(q: spec.Questionnaire, section: spec.Section, answers: Mapping[str, Any]) -> list:
@@ -188,3 +255,65 @@ def payload(
     if dossier:
         body["dossier"] = dossier
     return body
+
+
+def page_texts(
+    q: spec.Questionnaire,
+    section: spec.Section,
+    items: Iterable[spec.Item],
+    lang: str,
+    *,
+    first: bool,
+) -> list[str]:
+    """What the speaker button of a phone page reads, in order."""
+    labels: list[spec.Label | None] = [q.title, q.description] if first else []
+    labels += [section.title, section.description]
+    for item in items:
+        labels += [item.label, item.help, *item.levels, *(o.label for o in item.options)]
+    return [label.get(lang) for label in labels if label is not None]
+
+
+def listen_urls(texts: Iterable[str], lang: str, url: Callable[[str], str]) -> list[str]:
+    """The read-aloud files of ``texts`` in ``lang``, in order (texts without one skipped)."""
+    from survey_app.services import audio
+
+    texts = [audio.normalise(text) for text in texts]
+    found = audio.urls_for({lang: texts}, url).get(lang, {})
+    return [found[text] for text in texts if text in found]
+
+
+def spoken_strings() -> dict[str, str]:
+    """The phone form's own messages that are read aloud (active language)."""
+    return {
+        "required": _("Please answer this question."),
+        "check": _("Please check the answers marked below."),
+        "thanks_title": _("Thank you!"),
+        "thanks_text": _("Your answers have been recorded."),
+        "dossier_label": _("Dossier code (optional)"),
+        "dossier_help": _(
+            "The code on your dossier receipt (mã hồ sơ). Each dossier can be rated once; "
+            "only a protected fingerprint of the code is kept."
+        ),
+        "new_form": _("Rate again"),
+    }
+
+
+def folded(text: str) -> str:
+    """Lower case without diacritics (đ as d): what a search compares."""
+    decomposed = unicodedata.normalize("NFD", text.casefold().replace("đ", "d"))
+    return " ".join("".join(c for c in decomposed if not unicodedata.combining(c)).split())
+
+
+def search_desks(desks: Iterable[Desk], query: str) -> list[Desk]:
+    """The desks whose name, code or unit name (either language) contains every word."""
+    words = folded(query).split()
+    if not words:
+        return list(desks)
+    found = []
+    for desk in desks:
+        haystack = folded(
+            " ".join([desk.name, desk.code, desk.unit.name("vi"), desk.unit.name("en")])
+        )
+        if all(word in haystack for word in words):
+            found.append(desk)
+    return found

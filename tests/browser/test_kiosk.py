@@ -16,6 +16,10 @@ pytestmark = pytest.mark.browser
 
 MOOD_VI = "Ông/Bà hài lòng ở mức nào với việc giải quyết thủ tục hôm nay?"
 MOOD_EN = "How satisfied are you with how your procedure was handled today?"
+SAVED_VI = (
+    "Câu trả lời của Ông/Bà đã được lưu trên máy tính bảng này. Câu trả lời sẽ "
+    "được gửi tự động ngay khi có kết nối trở lại."
+)
 
 
 @pytest.fixture
@@ -59,7 +63,7 @@ def test_full_survey_by_taps_in_vietnamese(
     expect(question).to_have_text(MOOD_VI)
     assert "#token" not in page.url  # the token left the address bar
     assert page.evaluate("localStorage.getItem('kiosk-token:Q-C')") == token
-    expect(page.locator("#k-progress")).to_have_text("Câu 1/4")
+    expect(page.locator("#k-progress")).to_have_text("Câu 1/5")
     assert_accessible(page)
     tap(page, "Hài lòng")
     expect(question).to_have_text("Điều gì khiến Ông/Bà hài lòng?")
@@ -72,6 +76,10 @@ def test_full_survey_by_taps_in_vietnamese(
     expect(question).to_have_text("Sự rõ ràng của hướng dẫn về thủ tục, hồ sơ")
     expect(page.locator("#k-progress")).to_have_text("Câu 5/5")
     tap(page, "Bình thường")
+    # The last face leads to the review step, never straight to sending.
+    expect(page.get_by_role("heading", name="Xin Ông/Bà kiểm tra lại câu trả lời")).to_be_visible()
+    assert responses(live_app) == []
+    tap(page, "Gửi câu trả lời")
     expect(page.get_by_role("heading", name="Cảm ơn Ông/Bà!")).to_be_visible()
     [stored] = wait_for(lambda: responses(live_app))
     assert stored["channel"] == "kiosk" and stored["lang"] == "vi"
@@ -97,7 +105,8 @@ def test_full_survey_in_english_then_back_to_vietnamese(
     expect(page.locator("#k-question")).to_have_text("What were you not satisfied with?")
     tap(page, "Long wait")
     tap(page, "Unfriendly staff")
-    tap(page, "Finish and send")
+    tap(page, "Review and send")
+    tap(page, "Send my answers")
     expect(page.get_by_role("heading", name="Thank you!")).to_be_visible()
     [stored] = wait_for(lambda: responses(live_app))
     assert stored["lang"] == "en"
@@ -107,16 +116,17 @@ def test_full_survey_in_english_then_back_to_vietnamese(
     expect(page.locator("html")).to_have_attribute("lang", "vi")
 
 
-def test_without_a_valid_token_the_kiosk_explains_enrolment(
+def test_without_a_valid_token_the_kiosk_says_it_is_not_ready(
     live_server: Any, live_app: Flask, tablet: tuple[BrowserContext, Page]
 ) -> None:
     _context, page = tablet
     seed_desk(live_app, token=True)
     open_kiosk(page, live_server, None)
-    enrol = page.locator("#kiosk-enrol")
+    enrol = page.locator("#kiosk-not-ready")
     expect(enrol).to_be_visible()
-    expect(enrol).to_contain_text("Máy tính bảng này chưa được đăng ký làm máy đánh giá")
-    expect(enrol).to_contain_text("This tablet is not enrolled as a kiosk")
+    expect(enrol).to_contain_text("Máy đánh giá này chưa sẵn sàng")
+    expect(enrol).to_contain_text("This kiosk is not ready yet")
+    expect(enrol).not_to_contain_text("flask")
     expect(page.locator("#kiosk-survey")).to_be_hidden()
     assert_accessible(page)
     open_kiosk(page, live_server, "not-the-token")
@@ -152,8 +162,11 @@ def test_offline_answers_survive_a_reload_and_are_sent_once(
     context.set_offline(True)
     for face in ("Rất hài lòng", "Không hài lòng"):
         tap(page, face)
-        tap(page, "Gửi ngay")
+        tap(page, "Xem lại và gửi")
+        tap(page, "Gửi câu trả lời")
         expect(page.get_by_role("heading", name="Cảm ơn Ông/Bà!")).to_be_visible()
+        # Offline, the tablet says where the answers are: kept here, sent later.
+        expect(page.locator("#k-thanks-text")).to_have_text(SAVED_VI)
         expect(page.locator("#k-question")).to_have_text(MOOD_VI)
     badge = page.locator("#k-queue")
     expect(badge).to_have_text("Chờ gửi: 2")

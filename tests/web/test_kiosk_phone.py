@@ -78,9 +78,12 @@ def test_kiosk_page_embeds_questionnaire_and_strings(client: FlaskClient, desk: 
     assert config["urls"]["api"] == "/api/v1/responses"
     assert config["strings"]["vi"]["send"] == "Gửi"
     assert config["strings"]["en"]["send"] == "Send"
-    # Enrolment help is in both languages, whatever the page language.
-    assert "Máy tính bảng này chưa được đăng ký làm máy đánh giá" in page
-    assert "This tablet is not enrolled as a kiosk" in page
+    # The not-ready screen is in both languages, whatever the page language, and
+    # shows citizens no command (enrolment is done from the admin's desk page).
+    assert "Máy đánh giá này chưa sẵn sàng" in page
+    assert "This kiosk is not ready yet" in page
+    assert "flask desks" not in page
+    assert config["settings"] == {"dossier": False, "read_aloud_auto": False}
 
 
 def test_kiosk_page_has_no_inline_script_or_handler(client: FlaskClient, desk: Desk) -> None:
@@ -187,7 +190,7 @@ def test_phone_form_first_page(client: FlaskClient, desk: Desk) -> None:
     page = text_of(client.get("/s/Q-C"))
     assert 'class="lang-switch"' in page
     assert "Ông/Bà hài lòng ở mức nào với việc giải quyết thủ tục hôm nay?" in page
-    assert "Rất hài lòng" in page and "Trang 1/2" in page
+    assert "Rất hài lòng" in page and "Trang 1/3" in page
     assert 'name="csrf_token"' in page
     english = text_of(client.get("/s/Q-C?lang=en"))
     assert "How satisfied are you with how your procedure was handled today?" in english
@@ -255,7 +258,6 @@ def test_phone_comment_warns_against_personal_data(
 def test_phone_dossier_is_asked_once_per_dossier(
     app: Flask, client: FlaskClient, desk: Desk
 ) -> None:
-    app.config["PHONE_ASK_DOSSIER"] = True
     q = definition("kiosk_quick")
     client.post("/s/Q-C", data={"step": "rating", "mood": "4"})
     client.post("/s/Q-C", data={"step": "reasons"})

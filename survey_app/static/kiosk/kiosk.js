@@ -1,12 +1,21 @@
 /*
- * Kiosk mode: one question per screen, touch first, and an offline queue.
+ * Kiosk mode: one question per screen, touch first, read aloud, and an offline queue.
  *
- * Everything the page needs (questionnaire, texts in both languages, addresses,
- * timeouts) comes from the JSON block #kiosk-config; this file has no inline
- * counterpart, so the page runs under a Content-Security-Policy without inline scripts.
+ * Everything the page needs (questionnaire, texts in both languages, addresses of the
+ * read-aloud files, the desk's settings, timeouts) comes from the JSON block
+ * #kiosk-config; this file has no inline counterpart, so the page runs under a
+ * Content-Security-Policy without inline scripts. Display modes and the audio player
+ * are in citizen.js.
+ *
+ * Steps: the questions (the count "Question n of N" keeps N fixed: N is the most
+ * questions the answers still to be given can show, as services/phone.most_shown),
+ * then a review screen (answers, the dossier code on a number pad if the desk asks
+ * for it, "Send my answers" far from "Change answers"), then the thank-you screen,
+ * which says whether the answers reached the server or wait on the tablet.
  *
  * Enrolment: the administrator's link ends in #token=...; the fragment never reaches the
- * server. The token is kept in localStorage and removed from the address bar.
+ * server. The token is kept in localStorage and removed from the address bar. A tablet
+ * without a valid token shows citizens only "this kiosk is not ready".
  *
  * Queue: a finished response gets a client UUID and is written to IndexedDB first, then
  * sent. 201/200 (stored, or stored before) and 409 (the id exists with other content)
@@ -23,16 +32,25 @@
   var TOKEN_KEY = "kiosk-token:" + cfg.desk;
   var DEFAULT_LANG = "vi";
   var CACHE = "kiosk-v1";
+  var SCREENS = ["loading", "not-ready", "survey", "review", "thanks"];
+  // A tap that lands on the review screen within this time is the end of the tap
+  // that brought it (or a double tap), never a decision to send.
+  var REVIEW_GUARD_MS = 700;
+  var MAX_BRANCH_TRIALS = 512; // as services/phone.MAX_BRANCH_TRIALS
 
   var lang = cfg.lang === "en" ? "en" : "vi";
   var screen = "loading";
   var enrolled = false;
   var answers = {};
+  var dossier = "";
   var current = null;
   var startedAt = null;
+  var reviewShownAt = 0;
   var idleTimer = null;
   var thanksTimer = null;
   var advanceTimer = null;
+  var sayTimer = null;
+  var lastSpoken = null;
 
   function $(id) {
     return document.getElementById(id);
@@ -63,10 +81,68 @@
     if (brand) brand.textContent = t("site");
     var footer = document.querySelector(".site-footer");
     if (footer) footer.textContent = t("footer");
+    $("k-listen-text").textContent = t("listen");
+    $("k-larger-text").textContent = t("larger");
+    $("k-contrast-text").textContent = t("contrast");
+    $("k-tools").setAttribute("aria-label", t("tools"));
+    lastSpoken = null;
     render();
     updateCount();
   }
 
+  // ---------------------------------------------------------------- read aloud
+
+  /** The audio addresses of these texts in the current language (missing ones left out). */
+  function sounds(texts) {
+    var files = (cfg.audio || {})[lang] || {};
+    return texts
+      .map(function (text) {
+        return files[window.citizenAudio.normalise(text)];
+      })
+      .filter(Boolean);
+  }
+
+  /** What the speaker button reads on the current screen, in order. */
+  function screenTexts() {
+    if (screen === "survey") {
+      var entry = position().list[position().index];
+      var texts = [$("k-question").textContent, $("k-help").textContent];
+      var item = entry.item;
+      (item.labels || []).forEach(function (text) {
+        texts.push(label(text));
+      });
+      (item.options || []).forEach(function (option) {
+        texts.push(label(option.label));
+      });
+      return texts;
+    }
+    if (screen === "review") {
+      var review = [t("review_title"), t("review_help")];
+      if (cfg.settings.dossier) review.push(t("dossier_label"), t("dossier_help"));
+      return review;
+    }
+    if (screen === "thanks") return [t("thanks_title"), $("k-thanks-text").textContent];
+    if (screen === "not-ready") {
+      var box = document.querySelector('.kiosk-not-ready-lang[lang="' + lang + '"]');
+      return box ? [box.querySelector("h1, h2").textContent, box.querySelector("p").textContent] : [];
+    }
+    return [];
+  }
+
+  function listen() {
+    if (window.citizenAudio.playing()) window.citizenAudio.stop();
+    else window.citizenAudio.play(sounds(screenTexts()));
+  }
+
+  /** Read the screen by itself when the desk asks for it (once per question). */
+  function autoRead(key) {
+    if (!cfg.settings.read_aloud_auto || key === lastSpoken) return;
+    lastSpoken = key;
+    clearTimeout(sayTimer);
+    sayTimer = setTimeout(function () {
+      window.citizenAudio.play(sounds(screenTexts()));
+    }, 150);
+  }
   // ---------------------------------------------------------------- token
 
   function takeTokenFromFragment() {
@@ -105,6 +181,7 @@
     );
   }
 
+
   // ---------------------------------------------------------------- skip logic
 
   function blank(value) {
@@ -128,7 +205,8 @@
   }
 
   /** The items shown given the answers, in order (as survey_app/questionnaire.py). */
-  function visible() {
+  function visible(given) {
+    var source = given || answers;
     var shown = [];
     var clean = {};
     q.sections.forEach(function (section) {
@@ -136,21 +214,77 @@
       section.items.forEach(function (item) {
         if (sectionShown && (!item.show_if || matches(item.show_if, clean[item.show_if.item]))) {
           shown.push({ item: item, section: section });
-          if (!blank(answers[item.code])) clean[item.code] = answers[item.code];
+          if (!blank(source[item.code])) clean[item.code] = source[item.code];
         }
       });
     });
     return shown;
   }
 
+  /**
+   * The most questions the answers still to be given can show (services/phone.most_shown):
+   * each unanswered item that steers skip logic is tried with every value a condition
+   * names (and blank unless required); the count shown as "of N" therefore never changes
+   * while the citizen answers.
+   */
+  function mostShown() {
+    var named = {};
+    var conditions = [];
+    q.sections.forEach(function (section) {
+      if (section.show_if) conditions.push(section.show_if);
+      section.items.forEach(function (item) {
+        if (item.show_if) conditions.push(item.show_if);
+      });
+    });
+    conditions.forEach(function (condition) {
+      var values = "equals" in condition ? [condition.equals] : condition.in;
+      named[condition.item] = (named[condition.item] || []).concat(values);
+    });
+    var open = [];
+    var choices = [];
+    var trials = 1;
+    q.sections.forEach(function (section) {
+      section.items.forEach(function (item) {
+        if (!(item.code in named) || !blank(answers[item.code])) return;
+        var values = named[item.code].filter(function (v, i, all) {
+          return all.indexOf(v) === i;
+        });
+        var options = item.type === "multiple" ? [values] : values.slice();
+        if (!item.required) options.push(null);
+        open.push(item.code);
+        choices.push(options);
+        trials *= options.length;
+      });
+    });
+    if (trials > MAX_BRANCH_TRIALS) {
+      return q.sections.reduce(function (sum, section) {
+        return sum + section.items.length;
+      }, 0);
+    }
+    var best = 0;
+    (function walk(i, trial) {
+      if (i === open.length) {
+        best = Math.max(best, visible(trial).length);
+        return;
+      }
+      choices[i].forEach(function (value) {
+        var next = Object.assign({}, trial);
+        if (value !== null) next[open[i]] = value;
+        walk(i + 1, next);
+      });
+    })(0, Object.assign({}, answers));
+    return best;
+  }
+
   // ---------------------------------------------------------------- screens
 
   function show(name) {
     screen = name;
-    ["loading", "enrol", "survey", "thanks"].forEach(function (id) {
+    SCREENS.forEach(function (id) {
       $("kiosk-" + id).hidden = id !== name;
     });
     root.dataset.state = name;
+    window.citizenAudio.stop();
   }
 
   function el(tag, className, text) {
@@ -191,19 +325,26 @@
     }
   }
 
+  /** An answer button; data-key lets the focus come back to it after a redraw. */
+  function answerButton(className, key, pressed, onClick) {
+    var button = el("button", className);
+    button.type = "button";
+    button.dataset.key = key;
+    button.setAttribute("aria-pressed", String(pressed));
+    button.addEventListener("click", onClick);
+    return button;
+  }
+
   function buildScale(item) {
     var box = group("kiosk-faces kiosk-faces-" + item.labels.length);
     item.labels.forEach(function (text, index) {
       var level = index + 1;
-      var button = el("button", "kiosk-face");
-      button.type = "button";
-      button.setAttribute("aria-pressed", String(answers[item.code] === level));
+      var button = answerButton("kiosk-face", String(level), answers[item.code] === level, function () {
+        choose(item, level, true);
+      });
       button.dataset.value = String(level);
       button.appendChild(faceIcon(level, item.labels.length));
       button.appendChild(el("span", "kiosk-face-label", label(text)));
-      button.addEventListener("click", function () {
-        choose(item, level, true);
-      });
       box.appendChild(button);
     });
     return box;
@@ -212,12 +353,10 @@
   function buildSingle(item) {
     var box = group("kiosk-options");
     item.options.forEach(function (option) {
-      var button = el("button", "kiosk-option", label(option.label));
-      button.type = "button";
-      button.setAttribute("aria-pressed", String(answers[item.code] === option.code));
-      button.addEventListener("click", function () {
+      var button = answerButton("kiosk-option", option.code, answers[item.code] === option.code, function () {
         choose(item, option.code, true);
       });
+      button.textContent = label(option.label);
       box.appendChild(button);
     });
     return box;
@@ -228,10 +367,7 @@
     var chosen = answers[item.code] || [];
     item.options.forEach(function (option) {
       var on = chosen.indexOf(option.code) >= 0;
-      var button = el("button", "kiosk-option kiosk-chip", label(option.label));
-      button.type = "button";
-      button.setAttribute("aria-pressed", String(on));
-      button.addEventListener("click", function () {
+      var button = answerButton("kiosk-option kiosk-chip", option.code, on, function () {
         var list = (answers[item.code] || []).slice();
         var at = list.indexOf(option.code);
         if (at >= 0) list.splice(at, 1);
@@ -244,6 +380,7 @@
         });
         choose(item, list.length ? list : null, false);
       });
+      button.textContent = label(option.label);
       box.appendChild(button);
     });
     return box;
@@ -343,11 +480,13 @@
 
   function render() {
     if (screen === "thanks") renderThanks();
+    if (screen === "review") renderReview();
+    if (screen === "not-ready") autoRead("not-ready:" + lang);
     if (screen !== "survey") return;
     var at = position();
     var entry = at.list[at.index];
     var item = entry.item;
-    var total = at.list.length;
+    var total = Math.max(mostShown(), at.list.length);
     $("k-section").textContent = label(entry.section.title);
     $("k-progress").textContent = t("progress", { n: at.index + 1, total: total });
     var bar = $("k-bar");
@@ -365,11 +504,19 @@
     var area = $("k-answer");
     var keepInput = area.dataset.item === item.code && (item.type === "text" || item.type === "number");
     if (!keepInput) {
+      // Redrawing the buttons must not drop the keyboard focus to the page.
+      var focused = document.activeElement;
+      var focusKey = focused && area.contains(focused) ? focused.dataset.key : null;
       area.textContent = "";
       area.appendChild(builders[item.type](item));
       area.dataset.item = item.code;
+      if (focusKey) {
+        var again = area.querySelector('[data-key="' + CSS.escape(focusKey) + '"]');
+        if (again) again.focus({ preventScroll: true });
+      }
     }
     renderNav();
+    autoRead(lang + ":" + item.code);
   }
 
   function renderNav() {
@@ -382,7 +529,7 @@
     back.textContent = t("back");
     back.hidden = at.index === 0;
     var nextButton = $("k-next");
-    nextButton.textContent = last ? t("send") : answered || item.required ? t("next") : t("skip");
+    nextButton.textContent = answered || item.required ? t("next") : t("skip");
     var missing = at.list.some(function (entry) {
       return entry.item.required && blank(answers[entry.item.code]);
     });
@@ -391,21 +538,91 @@
     sendNow.hidden = last || missing || Object.keys(answers).length === 0;
   }
 
-  function renderThanks() {
-    $("k-thanks-title").textContent = t("thanks_title");
-    $("k-thanks-text").textContent = t("thanks_text");
-    $("k-thanks-next").textContent = t("thanks_next");
+  function answerText(item, value) {
+    if (blank(value)) return t("not_answered");
+    if (item.type === "smiley" || item.type === "likert5") return label(item.labels[value - 1]);
+    if (item.type === "single" || item.type === "multiple") {
+      var codes = Array.isArray(value) ? value : [value];
+      return item.options
+        .filter(function (option) {
+          return codes.indexOf(option.code) >= 0;
+        })
+        .map(function (option) {
+          return label(option.label);
+        })
+        .join(", ");
+    }
+    if (item.type === "number" && item.unit) return String(value) + " " + label(item.unit);
+    return String(value);
   }
 
-  function focusQuestion() {
-    var heading = $("k-question");
-    if (heading && screen === "survey") heading.focus({ preventScroll: true });
+  function renderReview() {
+    $("k-review-title").textContent = t("review_title");
+    $("k-review-help").textContent = t("review_help");
+    var list = $("k-review-list");
+    list.textContent = "";
+    visible().forEach(function (entry) {
+      list.appendChild(el("dt", "", label(entry.item.label)));
+      list.appendChild(el("dd", "", answerText(entry.item, answers[entry.item.code])));
+    });
+    var box = $("k-dossier");
+    box.hidden = !cfg.settings.dossier;
+    $("k-dossier-label").textContent = t("dossier_label");
+    $("k-dossier-help").textContent = t("dossier_help");
+    var pad = $("k-pad");
+    if (!pad.childElementCount) buildPad(pad);
+    pad.lastElementChild.setAttribute("aria-label", t("dossier_delete"));
+    $("k-review-change").textContent = t("review_change");
+    $("k-review-send").textContent = t("review_send");
+    autoRead("review:" + lang);
+  }
+
+  /** Digits 1–9, 0 and a delete key that type into the dossier field. */
+  function buildPad(pad) {
+    var input = $("k-dossier-input");
+    "1234567890".split("").concat(["⌫"]).forEach(function (key) {
+      var button = el("button", "kiosk-btn kiosk-pad-key", key);
+      button.type = "button";
+      button.addEventListener("click", function () {
+        var value = input.value;
+        input.value = key === "⌫" ? value.slice(0, -1) : (value + key).slice(0, 64);
+        dossier = input.value;
+      });
+      pad.appendChild(button);
+    });
+    input.addEventListener("input", function () {
+      dossier = input.value;
+    });
+  }
+
+  function renderThanks() {
+    $("k-thanks-title").textContent = t("thanks_title");
+    var outcome = root.dataset.outcome || "sending";
+    var key = { sending: "thanks_sending", sent: "thanks_text", saved: "thanks_saved", duplicate: "thanks_duplicate" }[outcome];
+    $("k-thanks-text").textContent = t(key);
+    $("k-thanks-next").textContent = t("thanks_next");
+    if (outcome !== "sending") autoRead("thanks:" + outcome + ":" + lang);
+  }
+
+  function focusHeading(id) {
+    var heading = $(id);
+    if (heading && !heading.closest("[hidden]")) heading.focus({ preventScroll: true });
+  }
+  /** After a step, the keyboard focus goes to the first answer control (named by the question). */
+  function focusAnswer() {
+    if (screen !== "survey") return;
+    var area = $("k-answer");
+    var target =
+      area.querySelector('[aria-pressed="true"]') || area.querySelector("button, input, textarea");
+    if (target) target.focus({ preventScroll: true });
+    else focusHeading("k-question");
   }
 
   // ---------------------------------------------------------------- navigation
 
   function next() {
     clearTimeout(advanceTimer);
+    if (screen !== "survey") return;
     var at = position();
     var item = at.list[at.index].item;
     if (item.required && blank(answers[item.code])) {
@@ -413,10 +630,6 @@
       return;
     }
     $("k-error").textContent = "";
-    if (at.index === at.list.length - 1) {
-      finish();
-      return;
-    }
     // Skip logic may have changed with this answer: recompute the list.
     var list = visible();
     var index = -1;
@@ -424,12 +637,12 @@
       if (entry.item.code === item.code) index = i;
     });
     if (index + 1 >= list.length) {
-      finish();
+      review();
       return;
     }
     current = list[index + 1].item.code;
     render();
-    focusQuestion();
+    focusAnswer();
   }
 
   function back() {
@@ -438,19 +651,60 @@
     if (at.index > 0) current = at.list[at.index - 1].item.code;
     $("k-error").textContent = "";
     render();
-    focusQuestion();
+    focusAnswer();
+  }
+
+  function firstMissing() {
+    return visible().filter(function (entry) {
+      return entry.item.required && blank(answers[entry.item.code]);
+    })[0];
+  }
+
+  /** The review step: the answers, the dossier code if asked, then an explicit send. */
+  function review() {
+    clearTimeout(advanceTimer);
+    var missing = firstMissing();
+    if (missing) {
+      current = missing.item.code;
+      render();
+      $("k-error").textContent = t("required");
+      return;
+    }
+    show("review");
+    reviewShownAt = Date.now();
+    renderReview();
+    var sendButton = $("k-review-send");
+    sendButton.disabled = true; // the guard, visible: enabled a moment later
+    setTimeout(function () {
+      sendButton.disabled = false;
+    }, REVIEW_GUARD_MS);
+    var first = cfg.settings.dossier ? $("k-dossier-input") : $("k-review-change");
+    first.focus({ preventScroll: true });
+    window.scrollTo(0, 0);
+  }
+
+  function changeAnswers() {
+    show("survey");
+    var list = visible();
+    current = list[list.length - 1].item.code;
+    render();
+    focusAnswer();
   }
 
   function startOver() {
     clearTimeout(thanksTimer);
     clearTimeout(advanceTimer);
     answers = {};
+    dossier = "";
+    $("k-dossier-input").value = "";
     current = null;
     startedAt = null;
+    lastSpoken = null;
     $("k-error").textContent = "";
     $("k-answer").dataset.item = "";
     if (!enrolled) {
-      show("enrol");
+      show("not-ready");
+      render();
       return;
     }
     show("survey");
@@ -458,19 +712,14 @@
     else render();
   }
 
-  function finish() {
-    var list = visible();
-    var missing = list.filter(function (entry) {
-      return entry.item.required && blank(answers[entry.item.code]);
-    })[0];
-    if (missing) {
-      current = missing.item.code;
-      render();
-      $("k-error").textContent = t("required");
+  function send() {
+    if (screen !== "review" || Date.now() - reviewShownAt < REVIEW_GUARD_MS) return;
+    if (firstMissing()) {
+      review();
       return;
     }
     var clean = {};
-    list.forEach(function (entry) {
+    visible().forEach(function (entry) {
       var value = answers[entry.item.code];
       if (!blank(value)) clean[entry.item.code] = typeof value === "string" ? value.trim() : value;
     });
@@ -485,24 +734,58 @@
       started_at: startedAt || now,
       submitted_at: now,
     };
+    if (cfg.settings.dossier && dossier.trim()) payload.dossier = dossier.trim();
+    root.dataset.outcome = "sending";
     show("thanks");
     renderThanks();
+    focusHeading("k-thanks-title");
     clearTimeout(idleTimer);
-    thanksTimer = setTimeout(startOver, cfg.timeouts.thanks * 1000);
     queue
       .put({ id: payload.id, payload: payload, queued_at: now })
       .then(updateCount)
-      .then(flush);
+      .then(function () {
+        // A server that does not answer must not hold the thank-you screen.
+        return Promise.race([flush(), wait(4000)]);
+      })
+      .then(function () {
+        return outcomeOf(payload.id);
+      })
+      .then(function (outcome) {
+        root.dataset.outcome = outcome;
+        if (screen === "thanks") renderThanks();
+        thanksTimer = setTimeout(startOver, cfg.timeouts.thanks * 1000);
+      });
+  }
+
+  function wait(ms) {
+    return new Promise(function (resolve) {
+      setTimeout(resolve, ms);
+    });
+  }
+
+  /** Whether this response reached the server, waits on the tablet, or was a used dossier. */
+  function outcomeOf(id) {
+    return Promise.all([queue.all(), queue.logged()]).then(function (results) {
+      var waiting = results[0].some(function (record) {
+        return record.id === id;
+      });
+      if (waiting) return "saved";
+      var refused = results[1].filter(function (entry) {
+        return entry.id === id;
+      })[0];
+      if (refused && refused.body.indexOf("duplicate_dossier") >= 0) return "duplicate";
+      return "sent";
+    });
   }
 
   // ---------------------------------------------------------------- inactivity
 
   function touched() {
     clearTimeout(idleTimer);
-    if (screen !== "survey") return;
+    if (screen !== "survey" && screen !== "review") return;
     idleTimer = setTimeout(function () {
-      var dirty = Object.keys(answers).length > 0 || position().index > 0;
-      if (screen === "survey" && (dirty || lang !== DEFAULT_LANG)) startOver();
+      var dirty = Object.keys(answers).length > 0 || position().index > 0 || screen === "review";
+      if ((screen === "survey" || screen === "review") && (dirty || lang !== DEFAULT_LANG)) startOver();
     }, cfg.timeouts.idle * 1000);
   }
 
@@ -536,6 +819,7 @@
       sign + pad(Math.floor(abs / 60)) + ":" + pad(abs % 60)
     );
   }
+
 
   // ---------------------------------------------------------------- the queue
 
@@ -689,7 +973,7 @@
         }
         if (status === 401 || status === 403) {
           enrolled = false;
-          if (screen !== "survey") show("enrol");
+          if (screen !== "survey" && screen !== "review") show("not-ready");
         }
         return false; // 401, 429, 5xx: try again later
       },
@@ -715,7 +999,19 @@
     });
   }
 
+
   // ---------------------------------------------------------------- offline page
+
+  function audioUrls() {
+    var urls = [];
+    Object.keys(cfg.audio || {}).forEach(function (code) {
+      Object.keys(cfg.audio[code]).forEach(function (text) {
+        var url = cfg.audio[code][text];
+        if (urls.indexOf(url) < 0) urls.push(url);
+      });
+    });
+    return urls;
+  }
 
   function registerServiceWorker() {
     if (!("serviceWorker" in navigator) || !window.caches) return;
@@ -734,7 +1030,16 @@
           .forEach(function (node) {
             urls.push(node.getAttribute("href") || node.getAttribute("src"));
           });
-        return cache.addAll(urls);
+        // The read-aloud files too (each named by its checksum: fetched once, ever).
+        return cache.addAll(urls).then(function () {
+          return Promise.all(
+            audioUrls().map(function (url) {
+              return cache.match(url).then(function (hit) {
+                return hit || cache.add(url);
+              });
+            })
+          );
+        });
       })
       .then(function () {
         root.dataset.offline = "ready";
@@ -753,9 +1058,22 @@
     });
   }
 
+  /** The kiosk stays on its survey: the site title is no link here. */
+  function confine() {
+    var brand = document.querySelector(".site-header .brand");
+    if (brand) {
+      brand.removeAttribute("href");
+      brand.setAttribute("role", "heading");
+      brand.setAttribute("aria-level", "2");
+    }
+  }
+
   $("k-next").addEventListener("click", next);
   $("k-back").addEventListener("click", back);
-  $("k-send-now").addEventListener("click", finish);
+  $("k-send-now").addEventListener("click", review);
+  $("k-review-send").addEventListener("click", send);
+  $("k-review-change").addEventListener("click", changeAnswers);
+  $("k-listen").addEventListener("click", listen);
   document.querySelectorAll(".lang-switch a[hreflang]").forEach(function (link) {
     link.addEventListener("click", function (event) {
       event.preventDefault();
@@ -770,6 +1088,7 @@
   window.addEventListener("online", flush);
   setInterval(flush, cfg.timeouts.retry * 1000);
 
+  confine();
   takeTokenFromFragment();
   setLang(lang);
   updateCount();
@@ -780,7 +1099,8 @@
       startOver();
       flush();
     } else {
-      show("enrol");
+      show("not-ready");
+      render();
     }
   });
 })();

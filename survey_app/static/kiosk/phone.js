@@ -8,6 +8,10 @@
  * seconds. The same answers are resent exactly (same client id and send time,
  * carried by the form's signed "resume" field), so the server stores them once.
  * A kept answer is also resent when any page of the form is opened later.
+ *
+ * It also shows the read-aloud and display buttons (citizen.js plays and toggles),
+ * and a page brought back from the browser's cache by Back is fetched again, so Back
+ * after sending starts a fresh form instead of showing the old answers.
  */
 (function () {
   "use strict";
@@ -145,7 +149,20 @@
     );
   }
 
+  function tools() {
+    Array.prototype.forEach.call(document.querySelectorAll("[data-needs-js]"), function (box) {
+      box.hidden = false;
+    });
+    Array.prototype.forEach.call(document.querySelectorAll("[data-listen]"), function (button) {
+      button.addEventListener("click", function () {
+        if (window.citizenAudio.playing()) { window.citizenAudio.stop(); return; }
+        window.citizenAudio.play(JSON.parse(button.getAttribute("data-urls") || "[]"));
+      });
+    });
+  }
+
   function init() {
+    tools();
     var form = document.querySelector("form[data-phone-send]");
     if (form) {
       form.addEventListener("submit", function (event) {
@@ -176,6 +193,9 @@
   }
 
   window.addEventListener("online", attempt);
+  window.addEventListener("pageshow", function (event) {
+    if (event.persisted) { window.location.reload(); }
+  });
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", init);
   } else {

@@ -4,7 +4,8 @@
  * Kiosk pages: network first, falling back to the cached copy, so a reload without a
  * connection still shows the form (the kiosk script stores the page and its assets in
  * the cache once the worker is ready). Static assets: cached copy first, refreshed in
- * the background. Everything else (the token check, the submission API) goes to the
+ * the background. Read-aloud files (/kiosk/audio/, named by their checksum, so never
+ * changed): cached copy first. Everything else (the token check, the submission API) goes to the
  * network untouched.
  */
 "use strict";
@@ -55,6 +56,21 @@ function cacheFirst(request) {
   });
 }
 
+function cachedFile(request) {
+  // Audio elements ask for byte ranges; a cached whole file answers them (status 200).
+  return caches.open(CACHE).then(function (cache) {
+    return cache.match(request.url).then(function (cached) {
+      return (
+        cached ||
+        fetch(request.url).then(function (response) {
+          if (response.ok) cache.put(request.url, response.clone());
+          return response;
+        })
+      );
+    });
+  });
+}
+
 self.addEventListener("fetch", function (event) {
   var request = event.request;
   if (request.method !== "GET") return;
@@ -64,5 +80,7 @@ self.addEventListener("fetch", function (event) {
     event.respondWith(networkFirst(request));
   } else if (url.pathname.indexOf("/static/") >= 0) {
     event.respondWith(cacheFirst(request));
+  } else if (url.pathname.indexOf("/kiosk/audio/") >= 0) {
+    event.respondWith(cachedFile(request));
   }
 });
