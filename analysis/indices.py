@@ -221,6 +221,68 @@ def build_formulas(
 
 
 @dataclass(frozen=True)
+class CalibratedRespondents:
+    """Respondents of samples whose weights were post-stratified, raked or calibrated.
+
+    After such a weighting step the variance is that of the scores' residuals on the
+    auxiliary information (R's ``svyrecvar`` with ``design$postStrata``; see
+    :mod:`analysis.weighting.adjustments`), which needs each respondent's score: the
+    :class:`PSUTotals` rows of these respondents are one respondent each, and every
+    respondent of the weighted sample is listed here, including those outside every
+    domain and every reported unit (the residuals reach them).
+
+    Attributes
+    ----------
+    row : ndarray of int, shape (r,)
+        For each :class:`PSUTotals` row, its respondent ``0 .. m - 1``, or ``-1`` for a
+        row that sums a PSU's respondents of samples without adjustment.
+    stratum, psu : ndarray, shape (m,)
+        Each respondent's stratum and PSU label (the labels of :class:`PSUTotals`).
+    adjustments : sequence of (members, adjustment)
+        ``members`` indexes the respondents an adjustment was fitted on, in the order
+        of the adjustment's own arrays; each adjustment has ``residualize(scores)``.
+        Applied in the order given (R applies ``postStrata`` entries in order).
+    """
+
+    row: np.ndarray
+    stratum: np.ndarray
+    psu: np.ndarray
+    adjustments: Sequence[tuple[np.ndarray, Any]] = ()
+
+    def __post_init__(self) -> None:
+        m = self.stratum.shape[0]
+        if self.psu.shape != (m,):
+            raise ValueError("stratum and psu must have one entry per respondent")
+        if self.row.size and self.row.max() >= m:
+            raise ValueError(f"respondent codes must lie in -1 .. {m - 1}")
+        for members, _adjustment in self.adjustments:
+            if members.size and (members.min() < 0 or members.max() >= m):
+                raise ValueError(f"adjustment members must lie in 0 .. {m - 1}")
+
+    def residual_psu_totals(
+        self,
+        row_scores: np.ndarray,
+        domain: np.ndarray,
+        n_domains: int,
+        psu_code: np.ndarray,
+        n_psus: int,
+    ) -> np.ndarray:
+        """PSU x domain totals of the respondents' residualized scores.
+
+        ``row_scores`` and ``domain`` are per :class:`PSUTotals` row; rows with
+        ``row == -1`` are ignored here. ``psu_code`` is each respondent's PSU code.
+        """
+        mine = self.row >= 0
+        x = np.zeros((self.stratum.shape[0], n_domains))
+        np.add.at(x, (self.row[mine], domain[mine]), row_scores[mine])
+        for members, adjustment in self.adjustments:
+            x[members] = adjustment.residualize(x[members])
+        out = np.zeros((n_psus, n_domains))
+        np.add.at(out, psu_code, x)
+        return out
+
+
+@dataclass(frozen=True)
 class PSUTotals:
     """Sufficient statistics: weighted item totals per (domain, stratum, PSU) row.
 
@@ -245,6 +307,9 @@ class PSUTotals:
         For a formula's :attr:`IndexFormula.valid_columns`, the row's
         ``(n, sum_w, sum_w2)`` over the respondents with at least one valid answer
         to those items. A formula with no entry counts every respondent of the row.
+    calibrated : CalibratedRespondents, optional
+        Respondent-level rows of weighted samples whose weighting step enters the
+        variance (post-stratified, raked or calibrated weights).
     """
 
     domain: np.ndarray
@@ -259,6 +324,7 @@ class PSUTotals:
     answered: Mapping[tuple[int, ...], tuple[np.ndarray, np.ndarray, np.ndarray]] = field(
         default_factory=dict
     )
+    calibrated: CalibratedRespondents | None = None
 
     def __post_init__(self) -> None:
         r = self.values.shape[0]
@@ -268,7 +334,12 @@ class PSUTotals:
         for columns, counts in self.answered.items():
             if any(np.shape(c) != (r,) for c in counts):
                 raise ValueError(f"answered counts of {columns} must have one entry per row ({r})")
-        missing = set(np.unique(self.stratum).tolist()) - set(self.n_psu)
+        strata = self.stratum
+        if self.calibrated is not None:
+            if self.calibrated.row.shape != (r,):
+                raise ValueError(f"calibrated.row must have one entry per row ({r})")
+            strata = np.concatenate([strata, self.calibrated.stratum])
+        missing = set(np.unique(strata).tolist()) - set(self.n_psu)
         if missing:
             raise ValueError(f"n_psu has no count for strata {sorted(missing)}")
         if r and (self.domain.min() < 0 or self.domain.max() >= self.n_domains):
@@ -375,10 +446,22 @@ def estimate_indices(
     rows ``svyby`` uses), from ``totals.answered``; its effective sample size is
     Kish's ``(sum w)^2 / sum w^2`` over those respondents. The rate interval keeps
     the domain's respondents as its ``n`` (R's ``nrow`` with NA rows included).
+
+    Samples whose weights were post-stratified, raked or calibrated
+    (``totals.calibrated``) enter with one row per respondent: the linearized scores
+    of all their respondents are replaced by their residuals on the auxiliary
+    information before the PSU sums, as R's ``svyrecvar`` does with
+    ``design$postStrata`` (Deville & Särndal 1992; Lumley 2010, sec. 7.4).
     """
-    psu_labels, psu_codes = np.unique(totals.psu, return_inverse=True)
+    calibrated = totals.calibrated
+    labels, strata = totals.psu, totals.stratum
+    if calibrated is not None:
+        labels = np.concatenate([labels, calibrated.psu])
+        strata = np.concatenate([strata, calibrated.stratum])
+    psu_labels, all_codes = np.unique(labels, return_inverse=True)
+    psu_codes, respondent_psu = all_codes[: totals.psu.shape[0]], all_codes[totals.psu.shape[0] :]
     psu_stratum = np.empty(psu_labels.shape[0], dtype=object)
-    psu_stratum[psu_codes] = totals.stratum
+    psu_stratum[all_codes] = strata
     n_h = np.array([totals.n_psu[s] for s in psu_stratum], dtype=float)
     psu_strata = psu_stratum.astype(str)
     domain_totals = np.zeros((totals.n_domains, totals.values.shape[1]))
@@ -403,10 +486,18 @@ def estimate_indices(
         defined = ~np.isnan(values)
         row_scores = np.einsum("rk,rk->r", totals.values, np.nan_to_num(gradients[totals.domain]))
         # PSU x domain totals; sparse, as a PSU usually meets few domains (duplicates add up)
+        summed = np.ones_like(row_scores, dtype=bool)
+        if calibrated is not None:
+            summed = calibrated.row < 0
         z = sparse.csr_matrix(
-            (row_scores, (psu_codes, totals.domain)),
+            (row_scores[summed], (psu_codes[summed], totals.domain[summed])),
             shape=(psu_labels.shape[0], totals.n_domains),
         )
+        if calibrated is not None:
+            # weighted samples: their respondents' residuals, then PSU sums (dense)
+            z = z.toarray() + calibrated.residual_psu_totals(
+                row_scores, totals.domain, totals.n_domains, respondent_psu, psu_labels.shape[0]
+            )
         cov = stratified_covariance(z, psu_strata, n_psu=n_h, lonely_psu=lonely_psu)
         cov[~defined, :] = np.nan
         cov[:, ~defined] = np.nan

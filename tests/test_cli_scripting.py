@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 from datetime import date, timedelta
 from pathlib import Path
@@ -26,6 +27,7 @@ from sqlalchemy import func, select
 
 from analysis.design import Design
 from analysis.indices import AspectSpec, ItemColumns, build_formulas, estimate_on_design
+from analysis.weighting.designs import calibrate_design, poststratify_design, rake_design
 from survey_app.extensions import db
 from survey_app.models import AuditLog, ResponseWeight, Role, WeightingScheme
 from survey_app.services import accounts, paper_import, questionnaires, units
@@ -292,15 +294,51 @@ def test_export_wave_other_formats_and_no_fpc_without_stratum_psus(
     )
 
 
+def weighted_design(data: pd.DataFrame, step: dict) -> Design:
+    """The codebook's design on the design weights, then its weighting step
+    (``weighting_spec``) applied with analysis/ as its ``r_weighting`` lines do in R."""
+    design = Design.from_arrays(
+        data["design_weight"].to_numpy(),
+        strata=data["stratum"].to_numpy(),
+        ids=data["psu"].to_numpy(),
+        nest=True,
+    )
+    columns = step["columns"]
+    values = {c: data[c].fillna(step["missing_value"]).to_numpy() for c in columns}
+    margins = {c: {v: t for v, t in step["targets"][c]} for c in columns}
+    if step["method"] == "poststratify":
+        column = columns[0]
+        return poststratify_design(design, column, margins[column], data=values).design
+    if step["method"] == "rake":
+        maxit, epsilon = step["max_iter"], step["epsilon"]
+        return rake_design(design, margins, maxit=maxit, epsilon=epsilon, data=values).design
+    calfun = step["method"].removeprefix("calibrate-")
+    return calibrate_design(design, margins, calfun=calfun, data=values).design
+
+
+@pytest.mark.parametrize(
+    ("method", "targets"),
+    [
+        ("rake", RAKING_TARGETS),
+        ("linear", RAKING_TARGETS),
+        ("raking", RAKING_TARGETS),
+        ("poststratify", RAKING_TARGETS[2:]),
+    ],
+)
 def test_exported_csv_recomputes_the_published_overall_index(
-    surveyed: FlaskCliRunner, client: FlaskClient, tmp_path: Path
+    surveyed: FlaskCliRunner,
+    client: FlaskClient,
+    tmp_path: Path,
+    method: str,
+    targets: list[tuple[str, str, object]],
 ) -> None:
-    """The codebook's rule and design, applied to the exported file with analysis/
-    (the estimator R's svydesign + svycontrast runs), give the figure the API
-    publishes; with the active scheme's weight after ``weights apply --activate``."""
-    path = targets_csv(tmp_path, RAKING_TARGETS)
+    """The codebook's rule, design and weighting step, applied to the exported file
+    with analysis/ (the estimators R's svydesign + rake/calibrate/postStratify +
+    svycontrast run), give the figure the API publishes, SE included, after
+    ``weights apply --activate``."""
+    path = targets_csv(tmp_path, targets)
     applied = surveyed.invoke(
-        args=["weights", "apply", WAVE, str(path), "--method", "rake", "--activate"]
+        args=["weights", "apply", WAVE, str(path), "--method", method, "--activate"]
     )
     assert applied.exit_code == 0, applied.output
     out = tmp_path / "wave.csv"
@@ -308,8 +346,10 @@ def test_exported_csv_recomputes_the_published_overall_index(
     assert result.exit_code == 0, result.output
     data = pd.read_csv(out, encoding="utf-8-sig")
     book = codebook_of(tmp_path / "wave-codebook.csv")
-    weight = book["weight"]
-    assert weight == "scheme_weight" and f"weights=~{weight}" in book["r_design"]
+    assert book["weight"] == "scheme_weight" and "weights=~design_weight" in book["r_design"]
+    step = json.loads(book["weighting_spec"])
+    r_call = {"rake": "rake(d, ", "poststratify": "postStratify(d, "}.get(method, "calibrate(d, ")
+    assert r_call in book["r_weighting"]
     satisfied = [int(part.split(" = ")[0]) for part in book["index_satisfied_levels"].split("; ")]
     aspects = [
         AspectSpec(key.removeprefix("index_aspect_"), tuple(text.split(" (")[0].split(", ")))
@@ -327,19 +367,15 @@ def test_exported_csv_recomputes_the_published_overall_index(
         values[:, layout.column(item, "S")] = np.isin(answers, satisfied)
         values[:, layout.column(item, "V")] = ~np.isnan(answers)
     data = data[data["flagged"] == 0]  # as the codebook's commands do (none is flagged here)
-    design = Design.from_arrays(
-        data[weight].to_numpy(),
-        strata=data["stratum"].to_numpy(),
-        ids=data["psu"].to_numpy(),
-        nest=True,
-    )
+    design = weighted_design(data, step)
+    np.testing.assert_allclose(design.weights, data["scheme_weight"].to_numpy(), rtol=1e-9)
     estimate = estimate_on_design(design, values[data.index.to_numpy()], overall)
 
     accounts.create_user("analyst", PASSWORD, Role.ANALYST, None)
     client.post("/auth/login", data={"username": "analyst", "password": PASSWORD})
     body = client.get(f"/api/v1/indices?unit=X&wave={WAVE}&index=overall&kind=rate").get_json()
     (figure,) = body["figures"]
-    assert figure["scheme"].startswith("cli-rake")
+    assert figure["scheme"].startswith(f"cli-{method}")
     assert estimate.value == pytest.approx(figure["value"], abs=1e-9)
     assert estimate.se == pytest.approx(figure["se"], abs=1e-9)  # published: no fpc
     assert figure["n"] == estimate.n == 60

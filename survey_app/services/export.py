@@ -48,6 +48,8 @@ from survey_app.extensions import db
 from survey_app.models import (
     Desk,
     LonelyPSU,
+    Procedure,
+    ProcedureField,
     Response,
     ResponseWeight,
     Unit,
@@ -57,7 +59,7 @@ from survey_app.models import (
     WaveKind,
     WeightingScheme,
 )
-from survey_app.services import audit, questionnaires, spreadsheets
+from survey_app.services import audit, questionnaires, scheme_commands, spreadsheets
 
 FORMATS = {
     "csv": "text/csv; charset=utf-8",
@@ -88,6 +90,7 @@ class Microdata:
     scheme: str | None
     definition: spec.Questionnaire | None = None
     lang: str = "en"
+    weighting: dict[str, Any] | None = None  # scheme_commands.weighting_spec of the scheme
 
 
 # ----------------------------------------------------------------------------- scope
@@ -202,10 +205,13 @@ def microdata(wave: Wave, user: User | None, lang: str) -> Microdata:
     scheme = db.session.scalar(
         select(WeightingScheme).where(WeightingScheme.wave_id == wave.id, WeightingScheme.is_active)
     )
+    by_field = scheme_commands.uses_procedure_field(scheme)
     query = (
-        select(Response, Unit.code, Desk.code, ResponseWeight.weight)
+        select(Response, Unit.code, Desk.code, ResponseWeight.weight, ProcedureField.code)
         .join(Unit, Unit.id == Response.unit_id)
         .outerjoin(Desk, Desk.id == Response.desk_id)
+        .outerjoin(Procedure, Procedure.id == Response.procedure_id)
+        .outerjoin(ProcedureField, ProcedureField.id == Procedure.field_id)
         .outerjoin(
             ResponseWeight,
             and_(
@@ -221,7 +227,7 @@ def microdata(wave: Wave, user: User | None, lang: str) -> Microdata:
         query = query.where(Unit.path.startswith(prefix, autoescape=True))
     zone = ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
     rows = []
-    for response, unit_code, desk_code, weight in db.session.execute(
+    for response, unit_code, desk_code, weight, field_code in db.session.execute(
         query.execution_options(yield_per=2000)
     ):
         row = {
@@ -240,12 +246,19 @@ def microdata(wave: Wave, user: User | None, lang: str) -> Microdata:
         row["design_weight"] = response.design_weight
         if scheme is not None:
             row["scheme_weight"] = weight
+        if by_field:
+            row[scheme_commands.PROCEDURE_FIELD] = field_code
         row["flagged"] = int(bool(response.flagged))
         row["flag_reason"] = response.flag_reason
         row.update(item_values(definition, response.answers))
         rows.append(row)
     variables = (
         *design_variables(scheme.name if scheme else None, lang, fpc=bool(fpc)),
+        *(
+            [Variable(scheme_commands.PROCEDURE_FIELD, _("Procedure field"), STRING, {}, "nominal")]
+            if by_field
+            else []
+        ),
         *item_variables(definition, lang),
     )
     frame = pd.DataFrame(rows, columns=[v.name for v in variables])
@@ -257,7 +270,10 @@ def microdata(wave: Wave, user: User | None, lang: str) -> Microdata:
             frame[variable.name] = pd.to_datetime(column)
         else:
             frame[variable.name] = column.astype(object).where(column.notna(), None)
-    return Microdata(wave, frame, variables, scheme.name if scheme else None, definition, lang)
+    weighting = scheme_commands.weighting_spec(scheme, definition) if scheme is not None else None
+    return Microdata(
+        wave, frame, variables, scheme.name if scheme else None, definition, lang, weighting
+    )
 
 
 def _local(moment: datetime | None, zone: ZoneInfo) -> datetime | None:
@@ -509,9 +525,14 @@ def _commands(
         r_prepare.append(
             'i <- is.na(x$psu) | x$psu == ""; x$psu[i] <- paste0("r", x$response_id[i])'
         )
-    if weight == "scheme_weight" and missing("scheme_weight"):
-        r_prepare.append("i <- is.na(x$scheme_weight); x$scheme_weight[i] <- x$design_weight[i]")
-    r_prepare.append(f"x${weight}[is.na(x${weight})] <- 1")
+    step = data.weighting
+    if step is not None:
+        # the weighted design is made from the design weights by the scheme's step
+        numeric = {v.name: v.type == NUMERIC for v in data.variables}
+        r_prepare += scheme_commands.r_prepare_lines(step, numeric)
+        r_prepare.append("x$design_weight[is.na(x$design_weight)] <- 1")
+    else:
+        r_prepare.append(f"x${weight}[is.na(x${weight})] <- 1")
     for total in totals:
         columns = _r_vector(total.items)
         if total.levels is None:
@@ -524,7 +545,7 @@ def _commands(
     design = ["ids=~psu"]
     if strata:
         design.append("strata=~stratum")
-    design.append(f"weights=~{weight}")
+    design.append(f"weights=~{'design_weight' if step is not None else weight}")
     if fpc:
         design.append("fpc=~fpc")
     design += ["data=x", "nest=TRUE"]
@@ -571,6 +592,7 @@ def _commands(
     rows = [
         ("r_prepare", _("R: the file and the index counts"), "\n".join(r_prepare)),
         ("r_design", _("R: the survey design"), r_design),
+        *(scheme_commands.codebook_rows(step) if step is not None else []),
         ("r_overall_index", _("R: the overall index (rate, 0 to 1)"), r_index),
         ("stata_prepare", _("Stata: the file and the index counts"), "\n".join(stata_prepare)),
         ("stata_design", _("Stata: the survey design"), stata_design),

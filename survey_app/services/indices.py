@@ -30,6 +30,7 @@ import enum
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -40,6 +41,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from analysis.indices import (
     AspectSpec,
+    CalibratedRespondents,
     IndexFormula,
     IndexTable,
     ItemColumns,
@@ -66,6 +68,9 @@ from survey_app.models import (
     WeightingScheme,
 )
 from survey_app.services import questionnaires
+
+if TYPE_CHECKING:
+    from survey_app.services.weighting import PublishedDesign
 
 
 class Inference(enum.StrEnum):
@@ -342,9 +347,18 @@ def compute(
     wave_ids = [wave.id for wave in waves]
     schemes = active_schemes(wave_ids)
     scheme_ids = [scheme.id for scheme in schemes.values()]
+    published = _published_designs(waves, schemes)
     filters = _Filters(field_id, channel)
     item_rows, respondent_rows, psu_counts, item_codes = _aggregate(
-        layout, kind, wave_ids, list(questionnaire_ids), scheme_ids, filters, by_field, by_channel
+        layout,
+        kind,
+        wave_ids,
+        list(questionnaire_ids),
+        scheme_ids,
+        filters,
+        by_field,
+        by_channel,
+        list(published),
     )
     totals, domains = _sufficient_statistics(
         item_rows,
@@ -356,6 +370,7 @@ def compute(
         shared_psus,
         by_field,
         by_channel,
+        published,
     )
     rule = _lonely_rule(waves)
     try:
@@ -416,6 +431,24 @@ def compute(
     )
 
 
+def _published_designs(
+    waves: Sequence[Wave], schemes: dict[int, WeightingScheme]
+) -> dict[int, PublishedDesign]:
+    """The weighted respondents and variance adjustments of each wave with a scheme."""
+    # services.weighting builds on this module (its preview estimates the indices), so
+    # it is imported here, when a wave has a scheme, not at module level.
+    from survey_app.services.weighting import SchemeError, published_design
+
+    out = {}
+    for wave in waves:
+        if wave.id in schemes:
+            try:
+                out[wave.id] = published_design(wave, schemes[wave.id])
+            except SchemeError as error:
+                raise IndexRequestError(str(error)) from error
+    return out
+
+
 def _aggregate(
     layout: _Layout,
     kind: WaveKind,
@@ -425,8 +458,13 @@ def _aggregate(
     filters: _Filters,
     by_field: bool,
     by_channel: bool,
+    calibrated_waves: list[int],
 ) -> tuple[list, list, list, dict[int, str]]:
-    """Run the three GROUP BY queries; return their rows and the item codes by id."""
+    """Run the three GROUP BY queries; return their rows and the item codes by id.
+
+    Responses of ``calibrated_waves`` (waves whose scheme's adjustment enters the
+    variance) are grouped one by one (column ``rid``, their id); the others have
+    ``rid`` -1 and are summed per PSU."""
     items = {
         item.id: item.code
         for item in db.session.scalars(
@@ -499,9 +537,16 @@ def _aggregate(
     respondent_rows: list = []
     psu_rows: list = []
     connection = db.session.connection()  # Core execution: plain tuples, no ORM overhead
+    respondent: list[ColumnElement] = []
+    if calibrated_waves:
+        rid = case((Response.wave_id.in_(calibrated_waves), Response.id), else_=-1)
+        respondent = [rid]
+        rid = rid.label("rid")
+    else:
+        rid = literal(-1).label("rid")
     for design in _design_keys(kind, wave_ids):
-        keys = [Response.wave_id, Response.unit_id, *design.columns, *breakdown]
-        group = [Response.wave_id, Response.unit_id, *design.group_by, *breakdown]
+        keys = [Response.wave_id, Response.unit_id, *design.columns, rid, *breakdown]
+        group = [Response.wave_id, Response.unit_id, *design.group_by, *respondent, *breakdown]
         # Flagged responses (unreviewed or excluded bursts) never reach a figure.
         where = [Response.wave_id.in_(wave_ids), Response.flagged.is_(False)]
         if design.condition is not None:
@@ -564,6 +609,7 @@ def _sufficient_statistics(
     shared_psus: bool,
     by_field: bool,
     by_channel: bool,
+    published: dict[int, PublishedDesign],
 ) -> tuple[PSUTotals, list[DomainKey]]:
     """Turn the query rows into :class:`PSUTotals` with one domain per reported unit.
 
@@ -572,7 +618,7 @@ def _sufficient_statistics(
     scattered into the totals matrix with one ``np.add.at`` per kind of total.
     """
     breakdown = (["field_id"] if by_field else []) + (["channel"] if by_channel else [])
-    keys = ["wave_id", "unit_id", "stratum", "psu", *breakdown]
+    keys = ["wave_id", "unit_id", "stratum", "psu", "rid", *breakdown]
     groups = _answer_groups(layout)
     counts = [f"{name}{k}" for k in range(len(groups)) for name in ("an", "aw", "aww")]
     respondents = pd.DataFrame(respondent_rows, columns=[*keys, "n", "w", "w2", *counts])
@@ -596,12 +642,14 @@ def _sufficient_statistics(
         if by_channel:
             frame["channel"] = frame["channel"].map(str)
     domain_columns = ["target", "wave_id", *breakdown]
-    both = pd.concat([f[[*domain_columns, "stratum_label", "psu_label"]] for f in frames])
+    both = pd.concat([f[[*domain_columns, "stratum_label", "psu_label", "rid"]] for f in frames])
     domain_index = pd.MultiIndex.from_frame(both[domain_columns].astype(object)).unique()
+    # a cell is (domain, PSU) or, for a weighted wave's respondent, (domain, PSU, id)
     cell_index = pd.MultiIndex.from_arrays(
         [
             domain_index.get_indexer(pd.MultiIndex.from_frame(both[domain_columns].astype(object))),
             both["psu_label"].to_numpy(),
+            both["rid"].to_numpy(dtype=np.int64),
         ]
     ).unique()
 
@@ -609,7 +657,11 @@ def _sufficient_statistics(
         domains = domain_index.get_indexer(
             pd.MultiIndex.from_frame(frame[domain_columns].astype(object))
         )
-        return cell_index.get_indexer(pd.MultiIndex.from_arrays([domains, frame["psu_label"]]))
+        return cell_index.get_indexer(
+            pd.MultiIndex.from_arrays(
+                [domains, frame["psu_label"], frame["rid"].to_numpy(dtype=np.int64)]
+            )
+        )
 
     n_cells = len(cell_index)
     resp_cells = cells_of(respondents)
@@ -653,6 +705,9 @@ def _sufficient_statistics(
         )
         for key in domain_index
     ]
+    calibrated = _calibrated_respondents(
+        published, np.asarray(cell_index.get_level_values(2), dtype=np.int64), shared_psus
+    )
     totals = PSUTotals(
         domain=np.asarray(cell_index.get_level_values(0), dtype=np.int64),
         stratum=stratum_of_cell.reindex(cell_psu).to_numpy(dtype=object),
@@ -664,8 +719,41 @@ def _sufficient_statistics(
         n_psu={str(k): int(v) for k, v in n_psu.items()},
         n_domains=len(domains),
         answered=answered,
+        calibrated=calibrated,
     )
     return totals, domains
+
+
+def _calibrated_respondents(
+    published: dict[int, PublishedDesign], cell_rid: np.ndarray, shared_psus: bool
+) -> CalibratedRespondents | None:
+    """Every respondent of the weighted waves, their design labels and adjustments."""
+    if not published:
+        return None
+    ids, strata, psus, adjustments = [], [], [], []
+    start = 0
+    for wave_id, design in published.items():
+        prefix = "" if shared_psus else f"{wave_id}|"
+        stratum = np.array([prefix + str(s) for s in design.strata], dtype=object)
+        ids.append(design.response_ids)
+        strata.append(stratum)
+        psus.append(np.array([f"{s}|{p}" for s, p in zip(stratum, design.psu, strict=True)]))
+        members = np.arange(start, start + design.response_ids.size)
+        adjustments += [(members, adjustment) for adjustment in design.adjustments]
+        start += design.response_ids.size
+    all_ids = np.concatenate(ids)
+    order = np.argsort(all_ids, kind="stable")
+    position = np.searchsorted(all_ids, cell_rid, sorter=order)
+    position = order[np.minimum(position, all_ids.size - 1)]
+    row = np.where(cell_rid >= 0, position, -1)
+    if np.any((cell_rid >= 0) & (all_ids[position] != cell_rid)):
+        raise IndexRequestError(_("The weighted sample changed while the figures were computed."))
+    return CalibratedRespondents(
+        row=row.astype(np.int64),
+        stratum=np.concatenate(strata),
+        psu=np.concatenate(psus).astype(object),
+        adjustments=tuple(adjustments),
+    )
 
 
 def _lonely_rule(waves: Sequence[Wave]) -> str:

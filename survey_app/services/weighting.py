@@ -25,6 +25,16 @@ headline index (unweighted, design-weighted, active scheme, new weights) without
 writing anything; :func:`save_scheme` does the same and stores the scheme, its weights
 and an audit entry in one transaction; :func:`activate` and :func:`deactivate` switch
 the wave's active scheme, also audited.
+
+Published = previewed
+---------------------
+A published figure of a wave with an active scheme has R's standard error for the
+weighted design (``postStratify``/``rake``/``calibrate``, then ``svymean``), not the
+one of fixed weights: :func:`published_design` re-runs the stored scheme on the wave's
+rows (deterministic, milliseconds) to recover the variance adjustment R keeps in
+``design$postStrata``, checks that it gives back the stored weights, and
+:func:`survey_app.services.indices.compute` residualizes the respondents' scores with
+it. The preview's rows use the same adjustment, so preview and publication agree.
 """
 
 from __future__ import annotations
@@ -215,7 +225,9 @@ def load_sample(wave: Wave) -> WaveSample:
         .join(Unit, Unit.id == Response.unit_id)
         .outerjoin(Procedure, Procedure.id == Response.procedure_id)
         .outerjoin(ProcedureField, ProcedureField.id == Procedure.field_id)
-        .where(Response.wave_id == wave.id)
+        # flagged responses (bursts not yet reviewed, or excluded) are in no figure, so
+        # in no weighting either (services/indices.py reads the same rows)
+        .where(Response.wave_id == wave.id, Response.flagged.is_(False))
         .order_by(Response.id)
     )
     rows = list(db.session.execute(query))
@@ -1036,21 +1048,16 @@ def _headline(
     ]
     active = indices.active_schemes([sample.wave.id]).get(sample.wave.id)
     if active is not None:
-        stored = dict(
-            db.session.execute(
-                select(ResponseWeight.response_id, ResponseWeight.weight).where(
-                    ResponseWeight.scheme_id == active.id
-                )
-            ).all()
-        )
-        published = np.array(
-            [
-                stored.get(int(i), w)
-                for i, w in zip(sample.response_ids, sample.design_weights, strict=True)
-            ]
-        )
         label = _("Active scheme: %(name)s v%(version)s", name=active.name, version=active.version)
-        designs.append(("active", label, base.with_weights(published)))
+        try:
+            published = published_design(sample.wave, active)
+        except SchemeError as exc:
+            return (), str(exc)
+        # the published figure's design: stored weights and the scheme's adjustments
+        current = base.with_weights(published.weights)
+        for adjustment in published.adjustments:
+            current = current.with_weights(published.weights, adjustment)
+        designs.append(("active", label, current))
     adjusted = base.with_weights(sample.design_weights)
     for step in steps:
         adjusted = adjusted.with_weights(step.weights, step.adjustment)
@@ -1281,6 +1288,85 @@ def history(wave: Wave, limit: int = 20) -> list[AuditLog]:
             .order_by(AuditLog.at.desc(), AuditLog.id.desc())
             .limit(limit)
         )
+    )
+
+
+# ------------------------------------------------------------------ publication
+
+
+@dataclass(frozen=True, eq=False)
+class PublishedDesign:
+    """What the published figures of a wave with an active scheme need.
+
+    Attributes
+    ----------
+    response_ids : ndarray
+        The weighted respondents, ascending (the rows of every adjustment's arrays).
+    strata, psu : ndarray
+        Their stratum and PSU, by the rule of :func:`load_sample`.
+    weights : ndarray
+        The scheme's stored weights.
+    adjustments : tuple
+        The variance adjustments of the scheme's steps, in order (trimming adds none).
+    """
+
+    response_ids: np.ndarray
+    strata: np.ndarray
+    psu: np.ndarray
+    weights: np.ndarray
+    adjustments: tuple[Any, ...]
+
+
+#: Largest relative difference between re-run and stored weights taken as the same.
+_SAME_WEIGHTS = 1e-9
+
+
+def published_design(wave: Wave, scheme: WeightingScheme) -> PublishedDesign:
+    """Re-run ``scheme`` on the wave's rows; its weights and variance adjustments.
+
+    Raises
+    ------
+    SchemeError
+        The wave's responses changed since the scheme was saved (a response added or
+        deleted, a burst kept or excluded, an answer that moved a respondent between
+        levels): its weights no longer describe the sample, and no figure of the wave
+        is published until the survey team saves and activates it again.
+    """
+    sample = load_sample(wave)
+    stored = dict(
+        db.session.execute(
+            select(ResponseWeight.response_id, ResponseWeight.weight).where(
+                ResponseWeight.scheme_id == scheme.id
+            )
+        ).all()
+    )
+    stale = SchemeError(
+        _(
+            "The responses of wave %(wave)s changed after its weighting scheme "
+            "“%(name)s” v%(version)s was saved, so its weights no longer fit the sample. "
+            "Save the scheme again and activate the new version.",
+            wave=wave.code,
+            name=scheme.name,
+            version=scheme.version,
+        )
+    )
+    if set(stored) != set(sample.response_ids.tolist()):
+        raise stale
+    try:
+        options = WeightingSpec.from_json(scheme.params)
+        steps = _weigh(sample, options, check(sample, options))
+    except WeightingInputError:
+        raise stale from None
+    weights = np.asarray(steps[-1].weights, dtype=np.float64)
+    kept = np.array([stored[int(i)] for i in sample.response_ids], dtype=np.float64)
+    if sample.n and np.max(np.abs(weights - kept) / np.abs(kept)) > _SAME_WEIGHTS:
+        raise stale
+    return PublishedDesign(
+        sample.response_ids,
+        sample.strata,
+        sample.psu,
+        kept,
+        tuple(step.adjustment for step in steps if step.adjustment is not None),
     )
 
 

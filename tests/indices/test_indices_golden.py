@@ -34,8 +34,6 @@ counts only the PSUs left (46 here against our 47), so only slope and SE are com
 from __future__ import annotations
 
 import json
-import uuid
-from datetime import UTC, date, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -55,10 +53,9 @@ from analysis.indices import (
     estimate_indices,
     estimate_trend,
 )
-from survey_app import questionnaire as spec
-from survey_app.extensions import db
-from survey_app.models import Channel, Unit, Wave, WaveKind
-from survey_app.services import indices, questionnaires, responses, units
+from survey_app.models import Unit, Wave
+from survey_app.services import indices
+from tests.helpers import golden_survey
 
 ROOT = Path(__file__).resolve().parents[2]
 REF = ROOT / "tests" / "reference"
@@ -79,14 +76,8 @@ FORMULAS = build_formulas(ASPECTS, LAYOUT)
 ITEM_FORMULA = build_formulas([AspectSpec("ov", ("ov",))], LAYOUT)[2]  # aspect:ov, rate
 
 
-@cache
-def data() -> pd.DataFrame:
-    return pd.read_csv(REF / "data_indices" / "responses.csv")
-
-
-@cache
-def waves_frame() -> pd.DataFrame:
-    return pd.read_csv(REF / "data_indices" / "waves.csv")
+data = golden_survey.data
+waves_frame = golden_survey.waves_frame
 
 
 def design_labels(frame: pd.DataFrame, design: str) -> tuple[np.ndarray, np.ndarray]:
@@ -291,52 +282,7 @@ def test_the_district_trend_df_is_svyglms() -> None:
 
 def load_into_database() -> tuple[dict[str, Unit], dict[int, Wave]]:
     """Store the CSV's respondents as field-survey responses (validated, store_many)."""
-    definition = spec.load_questionnaire(QUESTIONNAIRE)
-    questionnaires.upsert(definition)
-    qrow = questionnaires.get(definition.slug, definition.version)
-    units.import_units(
-        [{"code": "DIST", "name_vi": "Huyện", "name_en": "District", "kind": "district",
-          "parent_code": ""}]
-        + [{"code": code, "name_vi": f"Phòng {code}", "name_en": f"Department {code}",
-            "kind": "department", "parent_code": "DIST"} for code in ("D1", "D2", "D3", "D4")]
-    )  # fmt: skip
-    by_code = {u.code: u for u in db.session.scalars(db.select(Unit))}
-    waves = {}
-    for row in waves_frame().itertuples():
-        wave = Wave(
-            code=row.code,
-            name_vi=row.code,
-            name_en=row.code,
-            kind=WaveKind.FIELD_SURVEY,
-            questionnaire_id=qrow.id,
-            unit_id=by_code["DIST"].id,
-            start_date=date.fromisoformat(row.start_date),
-            end_date=date.fromisoformat(row.end_date),
-        )
-        db.session.add(wave)
-        waves[int(row.wave)] = wave
-    db.session.flush()
-    frame = data()
-    drafts = []
-    for record in frame.to_dict("records"):
-        answers = {item: int(record[item]) for item in ITEMS if not pd.isna(record[item])}
-        wave = waves[int(record["wave"])]
-        drafts.append(
-            responses.ResponseDraft(
-                client_id=uuid.UUID(int=int(record["id"])),
-                questionnaire_id=qrow.id,
-                unit_id=by_code[record["unit"]].id,
-                channel=Channel.FIELD,
-                answers=answers,
-                submitted_at=datetime.combine(wave.start_date, datetime.min.time(), UTC),
-                wave_id=wave.id,
-                stratum=record["stratum"],
-                psu=record["psu"],
-                design_weight=float(record["weight"]),
-            )
-        )
-    assert responses.store_many(drafts) == len(frame)
-    return by_code, waves
+    return golden_survey.store(QUESTIONNAIRE)
 
 
 @pytest.fixture
