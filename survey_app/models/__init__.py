@@ -6,6 +6,7 @@
 - ``accounts``: users with roles and a unit scope, and the audit log.
 - ``system``: installation-wide settings and shared rate-limit counters.
 - ``alerts``: alert episodes, leaders' alert settings, subscriptions and receipts.
+- ``small_area``: the per-wave switch for small-area (Fay–Herriot) commune figures.
 """
 
 from survey_app.models.accounts import AuditLog, Role, User
@@ -31,6 +32,7 @@ from survey_app.models.collection import (
     WaveKind,
     WaveStatus,
 )
+from survey_app.models.small_area import SmallAreaSetting
 from survey_app.models.system import AppSetting, RateLimitCounter
 from survey_app.models.units import Desk, Procedure, ProcedureField, Unit, UnitKind
 from survey_app.models.weighting import ResponseWeight, WeightingScheme
@@ -58,6 +60,7 @@ __all__ = [
     "Response",
     "ResponseWeight",
     "Role",
+    "SmallAreaSetting",
     "Unit",
     "UnitKind",
     "User",
