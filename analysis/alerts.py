@@ -193,6 +193,7 @@ def detection_power(
     min_change: float,
     alpha: float = 0.05,
     deff: float = 1.0,
+    df: float | None = None,
 ) -> float:
     """Power to fire ``day`` whole days after a true fall of a rate begins.
 
@@ -205,7 +206,9 @@ def detection_power(
     current window's mean rate. Holm's first step tests at ``alpha / family`` (the
     conservative case: the other units are null); the alert needs the estimated fall
     beyond both ``z se`` and the minimum change, so the power is
-    ``Phi((|E d| - max(z se, min_change)) / se)``.
+    ``Phi((|E d| - max(z se, min_change)) / se)``. With ``df`` (the window's
+    desk-days minus desks, as the test uses) ``z`` is Student's t quantile and the
+    power the noncentral t's tail ``P(T(df, |E d| / se) > max(z se, min_change) / se)``.
     """
     if day <= 0:
         return 0.0
@@ -218,9 +221,13 @@ def detection_power(
     baseline = baseline - drop * before_share
     n = per_day * window_days
     se = math.sqrt(deff * (after * (1 - after) + baseline * (1 - baseline)) / n)
-    z = stats.norm.isf(alpha / (2 * family))
+    tail = alpha / (2 * family)
+    z = stats.norm.isf(tail) if df is None else stats.t.isf(tail, df)
     bar = max(z * se, min_change / 100.0)
-    return float(stats.norm.cdf((expected - bar) / se))
+    if df is None:
+        return float(stats.norm.cdf((expected - bar) / se))
+    # the estimated SE is itself uncertain: the t statistic is noncentral t
+    return float(stats.nct.sf(bar / se, df, expected / se))
 
 
 def days_to_detect(power: float = 0.8, max_days: int = 60, **kwargs: float) -> int | None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import smtplib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 
 from flask import current_app
@@ -112,6 +112,11 @@ class Digest:
     attachments: list[str] = field(default_factory=list)
 
 
+def _utc(moment: datetime) -> datetime:
+    """SQLite hands back naive UTC date-times; PostgreSQL aware ones."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
 def iso_week(moment: datetime) -> str:
     year, week, _day = moment.isocalendar()
     return f"{year}-W{week:02d}"
@@ -137,7 +142,9 @@ def build_digest(user: User, now: datetime) -> Digest | None:
     if not (pref.digest and pref.address):
         return None
     since = now - timedelta(days=7)
-    recent = [a for a in alerts.visible_alerts(user) if a.opened_at >= since or a.closed_at is None]
+    recent = [
+        a for a in alerts.visible_alerts(user) if _utc(a.opened_at) >= since or a.closed_at is None
+    ]
     recent.sort(key=lambda a: (a.rule != AlertRule.INDEX_DROP, a.opened_at))
     week = iso_week(now)
     with force_locale("vi"):
