@@ -1,0 +1,167 @@
+"""Read-aloud audio (issue 17): made by ``flask questionnaires load`` with espeak-ng.
+
+Every text of the shipped questionnaires and every screen message of the kiosk and the
+phone form has a file in Vietnamese and English; each decodes as WAV (stdlib ``wave``)
+with a plausible duration for its text; recorded voices named in a questionnaire file
+take precedence; the files are served with a long cache and nothing else is.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import wave
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient, FlaskCliRunner
+
+from survey_app import questionnaire as spec
+from survey_app.services import audio, desks, kiosk, units
+
+pytestmark = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng missing")
+
+QUESTIONNAIRES = Path(__file__).resolve().parents[2] / "questionnaires"
+
+
+def wav_seconds(path: Path) -> float:
+    with wave.open(str(path), "rb") as sound:
+        assert sound.getnchannels() == 1 and sound.getsampwidth() == 2
+        assert sound.getframerate() >= 16000
+        return sound.getnframes() / sound.getframerate()
+
+
+def plausible(text: str, seconds: float) -> bool:
+    """Speech at 150 words a minute: a syllable takes roughly 0.1-0.5 s (espeak-ng pads)."""
+    words = max(1, len(re.findall(r"\w+", text)))
+    return 0.25 <= seconds <= 2.0 + 1.0 * words and seconds >= 0.08 * words
+
+
+def test_load_makes_audio_for_every_text_in_both_languages(
+    app: Flask, runner: FlaskCliRunner
+) -> None:
+    result = runner.invoke(args=["questionnaires", "load"])
+    assert result.exit_code == 0, result.output
+    assert re.search(r"audio: \d+ texts \(en, vi\): \d+ generated", result.output)
+    manifest = audio.read_manifest()
+    checked = 0
+    for q in spec.load_directory(QUESTIONNAIRES):
+        for lang in ("vi", "en"):
+            texts = audio.questionnaire_texts(q, lang) + kiosk.spoken_texts(lang)
+            assert len(texts) > 20
+            for text in texts:
+                name = manifest[lang].get(text)
+                assert name, f"no audio for {lang}: {text!r}"
+                seconds = wav_seconds(audio.folder() / name)
+                assert plausible(text, seconds), (lang, text, seconds)
+                checked += 1
+    assert checked > 300
+    # The shipped questions themselves, by their wording, in both languages.
+    mood_vi = "Ông/Bà hài lòng ở mức nào với việc giải quyết thủ tục hôm nay?"
+    mood_en = "How satisfied are you with how your procedure was handled today?"
+    assert wav_seconds(audio.folder() / manifest["vi"][mood_vi]) > 2.0
+    assert wav_seconds(audio.folder() / manifest["en"][mood_en]) > 2.0
+    # Vietnamese and English files of the same question differ.
+    assert manifest["vi"][mood_vi] != manifest["en"][mood_en]
+    # A second load reuses every file.
+    again = runner.invoke(args=["questionnaires", "load"])
+    assert re.search(r": 0 generated, \d+ cached", again.output), again.output
+
+
+def small_questionnaire(folder: Path, audio_entry: str = "") -> None:
+    (folder / "tiny.yaml").write_text(
+        "slug: tiny\nversion: 1\ntitle: {vi: Phiếu nhỏ, en: Tiny form}\n"
+        "sections:\n  - code: s\n    title: {vi: Phần một, en: Part one}\n    items:\n"
+        "      - code: q1\n        type: smiley\n        faces: 3\n"
+        '        label: {vi: "Ông/Bà có hài lòng không?", en: "Are you satisfied?"}\n'
+        + audio_entry,
+        encoding="utf-8",
+    )
+
+
+def recording(path: Path, seconds: float) -> bytes:
+    with wave.open(str(path), "wb") as sound:
+        sound.setnchannels(1)
+        sound.setsampwidth(2)
+        sound.setframerate(16000)
+        sound.writeframes(b"\x00\x01" * int(16000 * seconds))
+    return path.read_bytes()
+
+
+def test_a_recorded_voice_takes_precedence(
+    app: Flask, runner: FlaskCliRunner, tmp_path: Path
+) -> None:
+    folder = tmp_path / "forms"
+    (folder / "voices").mkdir(parents=True)
+    data = recording(folder / "voices" / "q1-vi.wav", 1.5)
+    small_questionnaire(
+        folder, 'audio:\n  vi:\n    "Ông/Bà có hài lòng không?": voices/q1-vi.wav\n'
+    )
+    result = runner.invoke(args=["questionnaires", "load", "--dir", str(folder)])
+    assert result.exit_code == 0, result.output
+    assert "1 recorded voices" in result.output
+    manifest = audio.read_manifest()
+    recorded = manifest["vi"]["Ông/Bà có hài lòng không?"]
+    assert (audio.folder() / recorded).read_bytes() == data
+    # English has no recording: espeak-ng's voice.
+    assert wav_seconds(audio.folder() / manifest["en"]["Are you satisfied?"]) > 0.5
+    # Without the recording, the synthetic voice comes back.
+    small_questionnaire(folder)
+    # (same slug and version, changed file: it holds no responses, so it may be updated)
+    result = runner.invoke(args=["questionnaires", "load", "--dir", str(folder)])
+    assert result.exit_code == 0, result.output
+    name = audio.read_manifest()["vi"]["Ông/Bà có hài lòng không?"]
+    assert name != recorded and wav_seconds(audio.folder() / name) > 0.5
+
+
+def test_a_recorded_voice_that_is_missing_is_an_error(
+    app: Flask, runner: FlaskCliRunner, tmp_path: Path
+) -> None:
+    small_questionnaire(tmp_path, 'audio:\n  vi:\n    "Phiếu nhỏ": voices/none.wav\n')
+    result = runner.invoke(args=["questionnaires", "load", "--dir", str(tmp_path)])
+    assert result.exit_code != 0
+    assert "none.wav" in result.output and "cannot read" in result.output
+    small_questionnaire(tmp_path, "audio:\n  fr: {}\n")
+    result = runner.invoke(args=["questionnaires", "load", "--dir", str(tmp_path)])
+    assert result.exit_code != 0 and "'audio' must map vi/en" in result.output
+
+
+def test_without_espeak_the_load_says_what_to_install(
+    app: Flask, runner: FlaskCliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    small_questionnaire(tmp_path)
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    result = runner.invoke(args=["questionnaires", "load", "--dir", str(tmp_path)])
+    assert result.exit_code != 0
+    assert "espeak-ng is not installed" in result.output
+
+
+def test_pages_carry_the_audio_and_files_are_served_with_a_long_cache(
+    app: Flask, client: FlaskClient, runner: FlaskCliRunner, tmp_path: Path
+) -> None:
+    folder = tmp_path / "forms"
+    folder.mkdir()
+    shutil.copy(QUESTIONNAIRES / "kiosk_quick.yaml", folder)
+    assert runner.invoke(args=["questionnaires", "load", "--dir", str(folder)]).exit_code == 0
+    units.import_units([{"code": "C", "name_vi": "Xã Đông", "name_en": "East commune",
+                         "kind": "commune", "parent_code": ""}])  # fmt: skip
+    desks.create_desk("Q-C", "C", "Quầy xã Đông")
+    page = client.get("/kiosk/Q-C").get_data(as_text=True)
+    config = json.loads(
+        re.search(r'id="kiosk-config">(.*?)</script>', page, re.S).group(1)  # type: ignore[union-attr]
+    )
+    url = config["audio"]["vi"]["Rất hài lòng"]
+    assert url.startswith("/kiosk/audio/") and url.endswith(".wav")
+    assert "Tap the face that fits best." in config["audio"]["en"]
+    with client.get(url) as served:
+        assert served.status_code == 200 and served.mimetype in ("audio/wav", "audio/x-wav")
+        assert "immutable" in served.headers["Cache-Control"]
+        assert "max-age=31536000" in served.headers["Cache-Control"]
+        assert served.data[:4] == b"RIFF"
+    for bad in ("manifest.json", "..%2Fdb.sqlite", "nothing.wav", ".hidden"):
+        assert client.get("/kiosk/audio/" + bad).status_code == 404
+    # The phone page lists its texts' files for its speaker button.
+    phone = client.get("/s/Q-C").get_data(as_text=True)
+    assert 'data-listen data-urls="[&#34;/kiosk/audio/' in phone
