@@ -194,6 +194,7 @@ def detection_power(
     alpha: float = 0.05,
     deff: float = 1.0,
     df: float | None = None,
+    cluster_size: float | None = None,
 ) -> float:
     """Power to fire ``day`` whole days after a true fall of a rate begins.
 
@@ -209,6 +210,12 @@ def detection_power(
     ``Phi((|E d| - max(z se, min_change)) / se)``. With ``df`` (the window's
     desk-days minus desks, as the test uses) ``z`` is Student's t quantile and the
     power the noncentral t's tail ``P(T(df, |E d| / se) > max(z se, min_change) / se)``.
+
+    With ``cluster_size`` ``m`` (responses per desk-day) the variance also carries
+    what the desk-day clusters make of a window that straddles the fall: its days'
+    rates differ by ``drop``, a between-cluster variance ``drop^2 s (1 - s)`` (``s`` the
+    share of its days after the fall), which adds ``m drop^2 s (1 - s)`` to the
+    window's ``p (1 - p)`` (Kish 1965, sec. 5.4: ``Var = (1/c)(p(1-p)/m + s_b^2)``).
     """
     if day <= 0:
         return 0.0
@@ -220,7 +227,11 @@ def detection_power(
     after = baseline - drop * after_share
     baseline = baseline - drop * before_share
     n = per_day * window_days
-    se = math.sqrt(deff * (after * (1 - after) + baseline * (1 - baseline)) / n)
+    spread = 0.0
+    if cluster_size is not None:
+        for share in (after_share, before_share):
+            spread += cluster_size * drop**2 * share * (1 - share)
+    se = math.sqrt(deff * (after * (1 - after) + baseline * (1 - baseline) + spread) / n)
     tail = alpha / (2 * family)
     z = stats.norm.isf(tail) if df is None else stats.t.isf(tail, df)
     bar = max(z * se, min_change / 100.0)
