@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from flask_babel import lazy_gettext
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -115,6 +116,10 @@ def register_extensions(app: Flask) -> None:
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message_category = "info"
+    # Flask-Login's own English message, translated when it is flashed (a plain string
+    # goes into the session: localize_callback turns the lazy string into one).
+    login_manager.login_message = lazy_gettext("Please log in to access this page.")
+    login_manager.localize_callback = str
 
     @login_manager.user_loader
     def load_user(user_id: str) -> models.User | None:
@@ -166,6 +171,9 @@ def register_blueprints(app: Flask) -> None:
     from survey_app.blueprints import alerts
 
     app.register_blueprint(alerts.bp)
+    from survey_app.blueprints import small_area
+
+    app.register_blueprint(small_area.bp)
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlencode, urlsplit
 
 from flask import Flask, current_app, request, session
-from flask_babel import format_decimal, format_percent, get_locale
+from flask_babel import get_locale
 
 from survey_app.extensions import LANGUAGES
 
@@ -50,36 +50,15 @@ def register(app: Flask) -> None:
             "languages": current_app.config["LANGUAGES"],
         }
 
-    app.jinja_env.filters["pct"] = lambda value, digits=1: format_percent(
-        value, format="#,##0." + "0" * digits + "%"
-    )
-    app.jinja_env.filters["number"] = lambda value: format_decimal(value)
     register_filters(app)
 
 
-def _datetime_short(value: object) -> str:
-    """23/11/2026 14:05 in Vietnamese; the locale's own short form in English."""
-    from datetime import datetime
-
-    from flask_babel import format_datetime
-
-    if not isinstance(value, datetime):
-        return "—" if value is None else str(value)
-    pattern = "dd/MM/yyyy HH:mm" if current_lang() == "vi" else "short"
-    return format_datetime(value, pattern)
-
-
-def date_short(value: object) -> str:
-    """23/11/2026 in Vietnamese; Nov 23, 2026 in English."""
-    from datetime import date
-
-    from flask_babel import format_date
-
-    if not isinstance(value, date):
-        return "—" if value is None else str(value)
-    return format_date(value, "dd/MM/yyyy" if current_lang() == "vi" else "medium")
-
-
 def register_filters(app: Flask) -> None:
-    app.jinja_env.filters["datetime_short"] = _datetime_short
-    app.jinja_env.filters["date_short"] = date_short
+    """Numbers and dates through survey_app.formatting (Babel, the current locale)."""
+    from survey_app import formatting
+
+    app.jinja_env.filters["pct"] = formatting.percent
+    app.jinja_env.filters["number"] = formatting.number
+    app.jinja_env.filters["datetime_short"] = formatting.moment
+    app.jinja_env.filters["date_short"] = formatting.day
+    app.jinja_env.filters["value"] = formatting.value

@@ -46,9 +46,9 @@ def test_units_import_refuses_a_bad_file_whole(runner: FlaskCliRunner, tmp_path:
     bad = UNITS_CSV + "C3,,Nameless,commune,D\nC4,Xã Bốn,Four,village,NOPE\n"
     result = import_units(runner, tmp_path, bad)
     assert result.exit_code != 0
-    assert "row 6, column name_vi" in result.output
-    assert "row 7, column kind" in result.output
-    assert "row 7, column parent_code" in result.output
+    assert "Dòng 6, cột name_vi" in result.output  # vi: the default language
+    assert "Dòng 7, cột kind" in result.output
+    assert "Dòng 7, cột parent_code" in result.output
     assert count(Unit) == 0
 
 

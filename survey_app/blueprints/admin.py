@@ -16,18 +16,19 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from werkzeug.wrappers import Response
 from wtforms import DateField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from survey_app.access import role_required
+from survey_app.forms.base import Form
 from survey_app.forms.fields import BoundedIntegerField
 from survey_app.forms.passwords import PasswordForm
 from survey_app.i18n import current_lang
 from survey_app.models import Role, UnitKind, User
 from survey_app.services import admin as admin_service
+from survey_app.services import audit as audit_service
 from survey_app.services.units import LIMITS as UNIT_FILE_LIMITS
 from survey_app.services.units import UnitImportError
 
@@ -55,7 +56,7 @@ def role_labels() -> dict[str, str]:
     }
 
 
-class UnitForm(FlaskForm):
+class UnitForm(Form):
     code = StringField(_l("Code"), validators=[DataRequired(), Length(max=32)])
     name_vi = StringField(_l("Name in Vietnamese"), validators=[DataRequired(), Length(max=200)])
     name_en = StringField(_l("Name in English"), validators=[DataRequired(), Length(max=200)])
@@ -63,7 +64,7 @@ class UnitForm(FlaskForm):
     parent = SelectField(_l("Parent unit"), validate_choice=True)
 
 
-class ImportForm(FlaskForm):
+class ImportForm(Form):
     file = FileField(
         _l("CSV file"),
         validators=[FileRequired(), FileAllowed(["csv", "txt"], _l("Choose a CSV file."))],
@@ -71,7 +72,7 @@ class ImportForm(FlaskForm):
     )
 
 
-class DeskForm(FlaskForm):
+class DeskForm(Form):
     code = StringField(_l("Code"), validators=[DataRequired(), Length(max=32)])
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
     unit = SelectField(_l("Unit"), validators=[DataRequired()])
@@ -88,11 +89,11 @@ class UserForm(PasswordForm):
     unit = SelectField(_l("Unit scope"), validate_choice=True)
 
 
-class ActionForm(FlaskForm):
+class ActionForm(Form):
     """A button that changes something: only its CSRF token is checked."""
 
 
-class AuditFilterForm(FlaskForm):
+class AuditFilterForm(Form):
     class Meta:
         csrf = False
 
@@ -468,7 +469,7 @@ def user_active(user_id: int) -> Response:
 def audit() -> str:
     form = AuditFilterForm(request.args)
     form.action.choices = [("", _("All actions"))] + [
-        (action, action) for action in admin_service.audit_actions()
+        (action, audit_service.action_label(action)) for action in admin_service.audit_actions()
     ]
     valid = form.validate()
     page = admin_service.audit_log(
@@ -480,4 +481,4 @@ def audit() -> str:
         page=request.args.get("page", 1, type=int) or 1,
     )
     args = {key: value for key, value in request.args.items() if key not in ("page", "lang")}
-    return render_template("admin/audit.html", form=form, page=page, args=args)
+    return render_template("admin/audit.html", form=form, page=page, args=args, audit=audit_service)

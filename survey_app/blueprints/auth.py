@@ -16,12 +16,12 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, login_user, logout_user
-from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from survey_app.extensions import limiter
+from survey_app.forms.base import Form
 from survey_app.forms.passwords import PasswordForm
 from survey_app.i18n import safe_next
 from survey_app.services import accounts
@@ -32,7 +32,7 @@ bp = Blueprint("auth", __name__, url_prefix="/auth")
 ACCOUNT_SCOPE = "login-account"
 
 
-class LoginForm(FlaskForm):
+class LoginForm(Form):
     username = StringField(_l("User name"), validators=[DataRequired(), Length(max=64)])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=256)])
 

@@ -6,7 +6,6 @@ from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from sqlalchemy import select
 from werkzeug.utils import secure_filename
@@ -14,6 +13,7 @@ from werkzeug.wrappers import Response
 
 from survey_app.access import role_required
 from survey_app.extensions import db
+from survey_app.forms.base import Form
 from survey_app.i18n import current_lang
 from survey_app.models import Questionnaire, Role, Wave
 from survey_app.services import export, paper_import
@@ -24,7 +24,7 @@ bp = Blueprint("data", __name__, url_prefix="/analyst/data")
 DATA_ROLES = (Role.ANALYST, Role.ADMIN)
 
 
-class ImportForm(FlaskForm):
+class ImportForm(Form):
     file = FileField(
         _l("Filled-in entry template (XLSX or CSV)"),
         validators=[

@@ -7,7 +7,6 @@ from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileSize
 from werkzeug.wrappers import Response
 from wtforms import DateField, SelectField, StringField
@@ -15,6 +14,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
 from survey_app.access import role_required
+from survey_app.forms.base import Form
 from survey_app.models import FeedbackPeriod, LonelyPSU, Role
 from survey_app.services import questionnaires as questionnaire_service
 from survey_app.services import waves
@@ -47,7 +47,7 @@ def frame_field() -> FileField:
     )
 
 
-class WaveForm(FlaskForm):
+class WaveForm(Form):
     code = StringField(_l("Code"), validators=[DataRequired(), Length(max=32)])
     name_vi = StringField(_l("Name in Vietnamese"), validators=[DataRequired(), Length(max=200)])
     name_en = StringField(_l("Name in English"), validators=[Optional(), Length(max=200)])
@@ -62,17 +62,17 @@ class WaveForm(FlaskForm):
     frame = frame_field()
 
 
-class FrameForm(FlaskForm):
+class FrameForm(Form):
     frame = frame_field()
 
 
-class SeriesForm(FlaskForm):
+class SeriesForm(Form):
     unit = StringField(_l("Unit (code)"), validators=[DataRequired(), Length(max=32)])
     questionnaire = SelectField(_l("Questionnaire"), validators=[DataRequired()])
     period = SelectField(_l("Period"), choices=PERIOD_CHOICES)
 
 
-class CloseForm(FlaskForm):
+class CloseForm(Form):
     pass
 
 

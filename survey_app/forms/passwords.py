@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import PasswordField
 from wtforms.validators import DataRequired, EqualTo, Length
 
+from survey_app.forms.base import Form
 from survey_app.services import accounts
 
 
-class PasswordForm(FlaskForm):
+class PasswordForm(Form):
     password = PasswordField(
         _l("New password"),
         validators=[DataRequired(), Length(min=accounts.MIN_PASSWORD_LENGTH, max=256)],

@@ -26,6 +26,7 @@ from wtforms.validators import (
 )
 from wtforms.widgets import TextInput
 
+from survey_app.forms.base import Form
 from survey_app.forms.fields import BoundedIntegerField
 from survey_app.services import target_files
 from survey_app.services.weighting import METHODS
@@ -64,7 +65,7 @@ def _positive(form: FlaskForm, field: Field) -> None:
         raise ValidationError(_l("Must be greater than 0."))
 
 
-class PreviewForm(FlaskForm):
+class PreviewForm(Form):
     """Upload targets, choose the method and trimming; the page shows a preview."""
 
     method = SelectField(
@@ -105,7 +106,7 @@ class PreviewForm(FlaskForm):
         return valid
 
 
-class SaveForm(FlaskForm):
+class SaveForm(Form):
     """Save the previewed scheme under a name (the inputs travel in ``spec``)."""
 
     name = StringField(
@@ -118,7 +119,7 @@ class SaveForm(FlaskForm):
     spec = HiddenField(validators=[DataRequired()])
 
 
-class PlannerForm(FlaskForm):
+class PlannerForm(Form):
     """Sample-size planner (read only, so it travels in the query string)."""
 
     class Meta:

@@ -207,12 +207,14 @@ def _rows_outside_scope(rows: Sequence[dict[str, str]], prefix: str) -> list[Row
     for number, row in enumerate(rows, start=2):
         path = paths.get(row["code"])
         if path is not None and not path.startswith(prefix):
-            errors.append(RowError(number, "code", "unit outside your scope"))
+            errors.append(RowError(number, "code", _("unit outside your scope")))
         parent = row["parent_code"]
         if not parent:
-            errors.append(RowError(number, "parent_code", "a parent within your scope is needed"))
+            errors.append(
+                RowError(number, "parent_code", _("a parent within your scope is needed"))
+            )
         elif parent not in in_file and not paths.get(parent, "").startswith(prefix):
-            errors.append(RowError(number, "parent_code", "unit outside your scope"))
+            errors.append(RowError(number, "parent_code", _("unit outside your scope")))
     return errors
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from flask import has_request_context, request
+from flask_babel import LazyString
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from survey_app.extensions import db
@@ -45,3 +47,116 @@ def record(
     )
     db.session.add(entry)
     return entry
+
+
+# What the audit log page shows: actions and detail names in the reader's language.
+ACTIONS: dict[str, LazyString] = {
+    "login": _l("Logged in"),
+    "login.failed": _l("Failed login"),
+    "logout": _l("Logged out"),
+    "password.change": _l("Changed own password"),
+    "password.change_failed": _l("Failed password change"),
+    "user.create": _l("Created an account"),
+    "user.password_reset": _l("Reset a password"),
+    "user.activate": _l("Reactivated an account"),
+    "user.deactivate": _l("Deactivated an account"),
+    "unit.create": _l("Created a unit"),
+    "unit.update": _l("Changed a unit"),
+    "units.import": _l("Imported units"),
+    "desk.create": _l("Created a desk"),
+    "desk.update": _l("Changed a desk"),
+    "desk.activate": _l("Reopened a desk"),
+    "desk.deactivate": _l("Closed a desk"),
+    "desk.token": _l("Issued a kiosk token"),
+    "desk.citizen_settings": _l("Changed a desk's settings for citizens"),
+    "questionnaire.loaded": _l("Loaded a questionnaire"),
+    "questionnaire.updated": _l("Updated a questionnaire"),
+    "questionnaire.load_failed": _l("Questionnaire loading refused"),
+    "wave.create": _l("Created a wave"),
+    "wave.frame": _l("Uploaded a sample frame"),
+    "wave.close": _l("Closed a wave"),
+    "feedback.series": _l("Set the feedback periods"),
+    "data.import": _l("Imported paper questionnaires"),
+    "data.import.rejected": _l("Paper import refused"),
+    "data.export": _l("Exported microdata"),
+    "weighting.create": _l("Saved a weighting scheme"),
+    "weighting.activate": _l("Activated a weighting scheme"),
+    "weighting.deactivate": _l("Deactivated a weighting scheme"),
+    "burst.keep": _l("Kept a burst of identical answers"),
+    "burst.exclude": _l("Excluded a burst of identical answers"),
+    "alert.acknowledge": _l("Acknowledged an alert"),
+    "alert.settings": _l("Changed alert settings"),
+}
+DETAILS: dict[str, LazyString] = {
+    "role": _l("role"),
+    "unit": _l("unit"),
+    "kind": _l("kind"),
+    "parent": _l("parent unit"),
+    "name": _l("name"),
+    "name_vi": _l("name in Vietnamese"),
+    "name_en": _l("name in English"),
+    "version": _l("version"),
+    "method": _l("method"),
+    "responses": _l("responses"),
+    "deff": _l("design effect of the weights"),
+    "file": _l("file"),
+    "rows": _l("rows"),
+    "created": _l("created"),
+    "updated": _l("updated"),
+    "already_stored": _l("already stored"),
+    "warnings": _l("warnings"),
+    "problems": _l("problems"),
+    "questionnaire": _l("questionnaire"),
+    "period": _l("period"),
+    "automatic": _l("automatic"),
+    "start": _l("start"),
+    "end": _l("end"),
+    "lonely_psu": _l("lonely PSU rule"),
+    "panel_of": _l("panel of"),
+    "frame_psus": _l("PSUs in the frame"),
+    "decision": _l("decision"),
+    "scheme_id": _l("scheme number"),
+    "previous": _l("previous scheme"),
+    "errors": _l("errors"),
+    "scope": _l("scope"),
+    "lang": _l("language"),
+    "timeout_s": _l("timeout (s)"),
+}
+
+
+def action_label(action: str) -> str:
+    """The action in words; an action without a label keeps its code."""
+    label = ACTIONS.get(action)
+    return str(label) if label is not None else action
+
+
+def details_text(details: dict[str, Any] | None) -> list[tuple[str, str]]:
+    """(name, value) pairs of an entry's details, names in words, values formatted
+    (no ``None``, numbers the reader's way)."""
+    from survey_app import formatting
+
+    shown = []
+    for key, item in (details or {}).items():
+        label = DETAILS.get(key)
+        shown.append((str(label) if label is not None else key, formatting.value(item)))
+    return shown
+
+
+TARGETS: dict[str, LazyString] = {
+    "unit": _l("unit"),
+    "desk": _l("desk"),
+    "wave": _l("wave"),
+    "waves": _l("waves"),
+    "user": _l("account"),
+    "questionnaire": _l("questionnaire"),
+    "alert": _l("alert"),
+}
+
+
+def target_text(target: str | None) -> str:
+    """``desk:Q-HM-MH`` as "desk Q-HM-MH" in the reader's language."""
+    if not target:
+        return ""
+    kind, _sep, rest = target.partition(":")
+    label = TARGETS.get(kind) if rest else None
+    return f"{label} {rest}" if label is not None else target

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from flask_babel import gettext as _
 from openpyxl.utils import get_column_letter
 from sqlalchemy import select
 
@@ -24,7 +25,12 @@ class RowError:
     message: str
 
     def __str__(self) -> str:
-        return f"row {self.row}, column {self.column}: {self.message}"
+        return _(
+            "Row %(row)s, column %(column)s: %(message)s",
+            row=self.row,
+            column=self.column,
+            message=self.message,
+        )
 
 
 class UnitImportError(ValueError):
@@ -42,25 +48,31 @@ def _validate_rows(rows: list[dict[str, str]], existing: set[str]) -> list[RowEr
     for number, row in enumerate(rows, start=2):
         code = row["code"]
         if not code or len(code) > 32:
-            errors.append(RowError(number, "code", "must be 1 to 32 characters"))
+            errors.append(RowError(number, "code", _("must be 1 to 32 characters")))
         elif code in seen:
-            errors.append(RowError(number, "code", f"duplicate of row {seen[code]}"))
+            errors.append(RowError(number, "code", _("duplicate of row %(row)s", row=seen[code])))
         else:
             seen[code] = number
         for column in ("name_vi", "name_en"):
             if not row[column]:
-                errors.append(RowError(number, column, "must not be empty"))
+                errors.append(RowError(number, column, _("must not be empty")))
         if row["kind"] not in kinds:
-            errors.append(RowError(number, "kind", f"must be one of {', '.join(sorted(kinds))}"))
+            errors.append(
+                RowError(
+                    number, "kind", _("must be one of %(values)s", values=", ".join(sorted(kinds)))
+                )
+            )
         parent = row["parent_code"]
         if parent and parent not in seen and parent not in existing:
             errors.append(
                 RowError(
-                    number, "parent_code", f"unknown unit {parent!r} (parents must come first)"
+                    number,
+                    "parent_code",
+                    _("unknown unit %(code)s (parents must come first)", code=parent),
                 )
             )
         if parent and parent == code:
-            errors.append(RowError(number, "parent_code", "a unit cannot be its own parent"))
+            errors.append(RowError(number, "parent_code", _("a unit cannot be its own parent")))
     return errors
 
 
@@ -82,7 +94,7 @@ def read_units_csv(text: str) -> list[dict[str, str]]:
     header = [cell.strip() for cell in rows[0]] if rows else []
     missing = [c for c in REQUIRED_COLUMNS if c not in header]
     if missing:
-        raise UnitImportError([RowError(1, c, "column is missing") for c in missing])
+        raise UnitImportError([RowError(1, c, _("column is missing")) for c in missing])
     positions = {c: header.index(c) for c in REQUIRED_COLUMNS}
     return [
         {c: (row[i] if i < len(row) else "").strip() for c, i in positions.items()}
@@ -125,7 +137,9 @@ def refresh_paths() -> None:
 
     def path_of(unit: Unit, depth: int = 0) -> str:
         if depth > len(units):
-            raise UnitImportError([RowError(0, "parent_code", f"cycle at unit {unit.code!r}")])
+            raise UnitImportError(
+                [RowError(0, "parent_code", _("cycle at unit %(code)s", code=unit.code))]
+            )
         if unit.parent_id is None:
             return f"/{unit.id}/"
         return path_of(units[unit.parent_id], depth + 1) + f"{unit.id}/"

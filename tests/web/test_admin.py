@@ -364,15 +364,39 @@ def test_audit_log_filters_and_pages(client: FlaskClient) -> None:
     db.session.commit()
     login(client, "root")
     page = text_of(client.get("/admin/audit/?action=login"))
-    assert page.count("<code>login.failed</code>") == 3 and "<code>login</code>" in page
-    assert "<code>user.create</code>" not in page
+    # Actions in words (the code in the cell's title), details without raw reprs.
+    assert page.count('title="login.failed">Đăng nhập thất bại<') == 3
+    assert 'title="login">Đăng nhập<' in page
+    assert 'title="user.create"' not in page
     page = text_of(client.get("/admin/audit/?user=someone"))
-    assert "<code>export.csv</code>" in page
+    assert 'title="export.csv"' in page
     since = (datetime.now(UTC) - timedelta(days=2)).date().isoformat()
     page = text_of(client.get(f"/admin/audit/?user=someone&date_from={since}"))
-    assert "<code>export.csv</code>" not in page and "<code>login.failed</code>" in page
+    assert 'title="export.csv"' not in page and 'title="login.failed"' in page
     # The action filter offers every action found in the log (exports, imports, schemes).
-    assert '<option value="export.csv">' in text_of(client.get("/admin/audit/"))
+    page = text_of(client.get("/admin/audit/"))
+    assert '<option value="export.csv">' in page
+    assert '<option value="login.failed">Đăng nhập thất bại</option>' in page
+    assert "None" not in page and "True" not in page
+
+
+def test_audit_details_are_in_words_with_numbers_formatted(client: FlaskClient) -> None:
+    db.session.add(
+        AuditLog(
+            action="weighting.create",
+            username="root",
+            target="wave:HM-2018-12",
+            details={"deff": 1.1503413532275302, "responses": 44606, "previous": None},
+        )
+    )
+    db.session.commit()
+    login(client, "root")
+    page = text_of(client.get("/admin/audit/"))
+    assert "Lưu phương án gia trọng" in page and "đợt khảo sát HM-2018-12" in page
+    assert "hệ số thiết kế của trọng số: 1,1503" in page
+    assert "số phiếu: 44.606" in page and "phương án trước: —" in page
+    english = text_of(client.get("/admin/audit/?lang=en"))
+    assert "Saved a weighting scheme" in english and "responses: 44,606" in english
 
 
 def test_audit_log_is_paginated(client: FlaskClient) -> None:

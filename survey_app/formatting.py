@@ -1,0 +1,87 @@
+"""Numbers, percentages and dates the reader's way: one module, Babel, the current locale.
+
+Vietnamese writes ``44.606`` (thousands), ``78,0%`` and ``02/12/2026``; English
+``44,606``, ``78.0%`` and ``Dec 2, 2026``. Every page, message and chart label formats
+through these functions (templates through the filters ``number``, ``pct``,
+``date_short``, ``datetime_short`` and ``value``), never with ``str()`` or ``{:,}``.
+Outside a request the locale is Vietnamese (``extensions.select_locale``).
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import date, datetime
+from numbers import Real
+
+from flask_babel import format_date, format_datetime, format_decimal, format_percent
+from flask_babel import gettext as _
+
+from survey_app.extensions import LANGUAGES
+
+
+def _lang() -> str:
+    from flask_babel import get_locale
+
+    locale = get_locale()
+    language = str(locale.language) if locale is not None else "vi"
+    return language if language in LANGUAGES else "vi"
+
+
+def number(value: float | int | None, digits: int | None = None) -> str:
+    """``44.606`` / ``44,606``; with ``digits`` exactly that many decimals (``1,5``)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    if digits is None:
+        return format_decimal(value)
+    return format_decimal(value, format="#,##0." + "0" * digits if digits else "#,##0")
+
+
+def percent(value: float | None, digits: int = 1) -> str:
+    """A proportion as a percentage: 0.78 → ``78,0%`` / ``78.0%``."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    return format_percent(value, format="#,##0." + "0" * digits + "%" if digits else "#,##0%")
+
+
+def day(value: object) -> str:
+    """``02/12/2026`` in Vietnamese; ``Dec 2, 2026`` in English."""
+    if isinstance(value, datetime):
+        value = value.date()
+    if not isinstance(value, date):
+        return "—" if value is None else str(value)
+    return format_date(value, "dd/MM/yyyy" if _lang() == "vi" else "medium")
+
+
+def moment(value: object) -> str:
+    """``02/12/2026 14:05`` in Vietnamese; the locale's short form in English."""
+    if not isinstance(value, datetime):
+        return day(value)
+    return format_datetime(value, "dd/MM/yyyy HH:mm" if _lang() == "vi" else "short")
+
+
+def value(item: object) -> str:
+    """Any value a message or log entry shows: no ``None``/``True`` reprs, numbers and
+    dates formatted, lists joined."""
+    if item is None or item == "":
+        return "—"
+    if isinstance(item, bool):
+        return _("yes") if item else _("no")
+    if isinstance(item, int):
+        return number(item)
+    if isinstance(item, Real):
+        as_float = float(item)
+        if math.isnan(as_float):
+            return "—"
+        return format_decimal(as_float, format="#,##0.####")
+    if isinstance(item, (date, datetime)):
+        return moment(item)
+    if isinstance(item, str):
+        try:
+            return day(date.fromisoformat(item)) if len(item) == 10 else item
+        except ValueError:
+            return item
+    if isinstance(item, (list, tuple, set)):
+        return ", ".join(value(i) for i in item) or "—"
+    if isinstance(item, dict):
+        return "; ".join(f"{k}: {value(v)}" for k, v in item.items())
+    return str(item)
