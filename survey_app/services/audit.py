@@ -86,6 +86,8 @@ ACTIONS: dict[str, LazyString] = {
     "burst.exclude": _l("Excluded a burst of identical answers"),
     "alert.acknowledge": _l("Acknowledged an alert"),
     "alert.settings": _l("Changed alert settings"),
+    "small_area.enable": _l("Switched on small-area estimates"),
+    "small_area.disable": _l("Switched off small-area estimates"),
 }
 DETAILS: dict[str, LazyString] = {
     "role": _l("role"),
@@ -121,6 +123,7 @@ DETAILS: dict[str, LazyString] = {
     "scope": _l("scope"),
     "lang": _l("language"),
     "timeout_s": _l("timeout (s)"),
+    "covariates": _l("covariates"),
 }
 
 
