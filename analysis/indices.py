@@ -310,6 +310,10 @@ class PSUTotals:
     calibrated : CalibratedRespondents, optional
         Respondent-level rows of weighted samples whose weighting step enters the
         variance (post-stratified, raked or calibrated weights).
+    popsize : Mapping, optional
+        Number of PSUs in the population of a stratum, for the finite population
+        correction (R's ``fpc``); strata not named get none (sampling with
+        replacement, or an unknown population).
     """
 
     domain: np.ndarray
@@ -325,6 +329,7 @@ class PSUTotals:
         default_factory=dict
     )
     calibrated: CalibratedRespondents | None = None
+    popsize: Mapping[Any, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         r = self.values.shape[0]
@@ -463,6 +468,9 @@ def estimate_indices(
     psu_stratum = np.empty(psu_labels.shape[0], dtype=object)
     psu_stratum[all_codes] = strata
     n_h = np.array([totals.n_psu[s] for s in psu_stratum], dtype=float)
+    popsize = None
+    if totals.popsize:
+        popsize = np.array([totals.popsize.get(s, np.inf) for s in psu_stratum], dtype=float)
     psu_strata = psu_stratum.astype(str)
     domain_totals = np.zeros((totals.n_domains, totals.values.shape[1]))
     np.add.at(domain_totals, totals.domain, totals.values)
@@ -498,7 +506,9 @@ def estimate_indices(
             z = z.toarray() + calibrated.residual_psu_totals(
                 row_scores, totals.domain, totals.n_domains, respondent_psu, psu_labels.shape[0]
             )
-        cov = stratified_covariance(z, psu_strata, n_psu=n_h, lonely_psu=lonely_psu)
+        cov = stratified_covariance(
+            z, psu_strata, n_psu=n_h, popsize=popsize, lonely_psu=lonely_psu
+        )
         cov[~defined, :] = np.nan
         cov[:, ~defined] = np.nan
         covariance[(formula.code, formula.kind)] = cov

@@ -301,6 +301,7 @@ def weighted_design(data: pd.DataFrame, step: dict) -> Design:
         data["design_weight"].to_numpy(),
         strata=data["stratum"].to_numpy(),
         ids=data["psu"].to_numpy(),
+        fpc=data["fpc"].to_numpy(),  # the sample frame's PSUs per stratum
         nest=True,
     )
     columns = step["columns"]
@@ -377,5 +378,6 @@ def test_exported_csv_recomputes_the_published_overall_index(
     (figure,) = body["figures"]
     assert figure["scheme"].startswith(f"cli-{method}")
     assert estimate.value == pytest.approx(figure["value"], abs=1e-9)
-    assert estimate.se == pytest.approx(figure["se"], abs=1e-9)  # published: no fpc
+    assert estimate.se == pytest.approx(figure["se"], abs=1e-9)
+    assert figure["fpc"] is True and figure["lonely_psu"] == "adjust"
     assert figure["n"] == estimate.n == 60

@@ -158,6 +158,16 @@ FIGURE = {
         "n_eff": _NUMBER_OR_NULL,
         "scheme": {"type": "string"},
         "inference": {"enum": ["design-based", "model-based"]},
+        "lonely_psu": {
+            "enum": ["fail", "remove", "adjust", "average", "certainty"],
+            "description": "The wave's rule for strata with a single PSU (R's "
+            "survey.lonely.psu), set by the survey team.",
+        },
+        "fpc": {
+            "type": "boolean",
+            "description": "Whether the finite population correction applies (the wave's "
+            "sample frame states the PSUs of every sampled stratum).",
+        },
         "reportable": {
             "type": "boolean",
             "description": "False below the minimum effective n or above the maximum CI "

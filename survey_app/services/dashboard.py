@@ -46,6 +46,7 @@ from survey_app.models import (
 )
 from survey_app.services import comparisons, indices, questionnaires
 from survey_app.services.indices import DomainKey, IndexFigure, IndexRequestError, IndexResult
+from survey_app.services.waves import lonely_rule_text
 
 KIND_ORDER = (UnitKind.PROVINCE, UnitKind.DEPARTMENT, UnitKind.DISTRICT, UnitKind.COMMUNE)
 MONITOR_DAYS = 30
@@ -265,9 +266,17 @@ def scheme_text(figure: IndexFigure) -> str:
 
 
 def inference_text(figure: IndexFigure) -> str:
-    if figure.inference == indices.Inference.DESIGN:
-        return _("design-based")
-    return _("model-based")
+    """How the figure's interval is made, with the design it rests on: for a field
+    survey the wave's rule for strata with a single PSU (the survey team's setting)
+    and whether the finite population correction applies."""
+    if figure.inference != indices.Inference.DESIGN:
+        return _("model-based")
+    text = _(
+        "design-based; strata with a single PSU: %(rule)s", rule=lonely_rule_text(figure.lonely_psu)
+    )
+    if figure.fpc:
+        text += "; " + _("finite population correction")
+    return text
 
 
 def not_enough_data() -> str:

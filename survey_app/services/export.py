@@ -55,11 +55,11 @@ from survey_app.models import (
     Unit,
     User,
     Wave,
-    WaveFrameUnit,
     WaveKind,
     WeightingScheme,
 )
 from survey_app.services import audit, questionnaires, scheme_commands, spreadsheets
+from survey_app.services.waves import stratum_psus
 
 FORMATS = {
     "csv": "text/csv; charset=utf-8",
@@ -182,19 +182,6 @@ def design_variables(scheme: str | None, lang: str, *, fpc: bool = False) -> lis
         Variable("flag_reason", _("Reason for the flag"), STRING, measure="nominal"),
     ]
     return variables
-
-
-def stratum_psus(wave: Wave) -> dict[str, int]:
-    """The number of PSUs in each stratum's population, from the wave's sample frame
-    (strata whose frame rows state one number; others are unknown)."""
-    found: dict[str, set[int]] = {}
-    for stratum, count in db.session.execute(
-        select(WaveFrameUnit.stratum, WaveFrameUnit.stratum_psus).where(
-            WaveFrameUnit.wave_id == wave.id, WaveFrameUnit.stratum_psus.is_not(None)
-        )
-    ):
-        found.setdefault(stratum, set()).add(int(count))
-    return {stratum: counts.pop() for stratum, counts in found.items() if len(counts) == 1}
 
 
 def microdata(wave: Wave, user: User | None, lang: str) -> Microdata:
@@ -598,17 +585,6 @@ def _commands(
         ("stata_design", _("Stata: the survey design"), stata_design),
         ("stata_overall_index", _("Stata: the overall index (rate, 0 to 1)"), stata_index),
     ]
-    if fpc:
-        rows.append(
-            (
-                "fpc_note",
-                _("Finite population correction"),
-                _(
-                    "The published intervals leave the finite population correction out: "
-                    "drop fpc from the design to reproduce them exactly."
-                ),
-            )
-        )
     return rows
 
 

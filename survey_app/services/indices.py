@@ -68,6 +68,7 @@ from survey_app.models import (
     WeightingScheme,
 )
 from survey_app.services import questionnaires
+from survey_app.services.waves import stratum_psus
 
 if TYPE_CHECKING:
     from survey_app.services.weighting import PublishedDesign
@@ -107,6 +108,10 @@ class IndexFigure:
     scheme: str
     inference: Inference
     reportable: bool
+    # the design the figure rests on, shown with it: the wave's rule for strata with a
+    # single PSU, and whether the finite population correction applies (sample frame)
+    lonely_psu: str = "adjust"
+    fpc: bool = False
 
     @property
     def half_width_points(self) -> float:
@@ -360,7 +365,7 @@ def compute(
         by_channel,
         list(published),
     )
-    totals, domains = _sufficient_statistics(
+    totals, domains, fpc_waves = _sufficient_statistics(
         item_rows,
         respondent_rows,
         psu_counts,
@@ -371,6 +376,7 @@ def compute(
         by_field,
         by_channel,
         published,
+        {wave.id: stratum_psus(wave) for wave in waves if wave.kind == WaveKind.FIELD_SURVEY},
     )
     rule = _lonely_rule(waves)
     try:
@@ -424,6 +430,8 @@ def compute(
                 scheme,
                 inference,
                 reportable,
+                rule,
+                domain.wave_id in fpc_waves,
             )
         )
     return IndexResult(
@@ -610,7 +618,8 @@ def _sufficient_statistics(
     by_field: bool,
     by_channel: bool,
     published: dict[int, PublishedDesign],
-) -> tuple[PSUTotals, list[DomainKey]]:
+    sample_frames: dict[int, dict[str, int]],
+) -> tuple[PSUTotals, list[DomainKey], set[int]]:
     """Turn the query rows into :class:`PSUTotals` with one domain per reported unit.
 
     Vectorized with pandas: a response's unit rolls up into every reported unit above
@@ -696,6 +705,7 @@ def _sufficient_statistics(
     psus = pd.DataFrame(psu_rows, columns=["wave_id", "stratum", "psu"])
     psus["stratum_label"], psus["psu_label"] = labels(psus)
     n_psu = psus.drop_duplicates("psu_label").groupby("stratum_label").size().to_dict()
+    popsize, fpc_waves = _popsize(psus, n_psu, sample_frames)
     domains = [
         DomainKey(
             int(key[0]),
@@ -720,8 +730,39 @@ def _sufficient_statistics(
         n_domains=len(domains),
         answered=answered,
         calibrated=calibrated,
+        popsize=popsize,
     )
-    return totals, domains
+    return totals, domains, fpc_waves
+
+
+def _popsize(
+    psus: pd.DataFrame, n_psu: dict[str, int], frames: dict[int, dict[str, int]]
+) -> tuple[dict[str, float], set[int]]:
+    """Population PSUs of each stratum label, for waves whose sample frame states them.
+
+    A wave gets the finite population correction only when its frame gives the number
+    of PSUs of every stratum it sampled, each at least the PSUs sampled (R's
+    ``svydesign(fpc=)`` needs one for every row); a stratum shared by panel waves only
+    when they agree.
+    """
+    out: dict[str, float] = {}
+    clash: set[str] = set()
+    strata_of: dict[int, set[str]] = {}
+    for wave_id, rows in psus.groupby("wave_id"):
+        frame = frames.get(int(wave_id), {})
+        labels = dict(zip(rows["stratum_label"], rows["stratum"].astype(str), strict=True))
+        if not frame or any(
+            frame.get(stratum) is None or frame[stratum] < n_psu[label]
+            for label, stratum in labels.items()
+        ):
+            continue
+        strata_of[int(wave_id)] = set(labels)
+        for label, stratum in labels.items():
+            if out.get(label, frame[stratum]) != frame[stratum]:
+                clash.add(label)
+            out[label] = float(frame[stratum])
+    waves = {wave for wave, labels in strata_of.items() if not labels & clash}
+    return {label: n for label, n in out.items() if label not in clash}, waves
 
 
 def _calibrated_respondents(

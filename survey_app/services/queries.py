@@ -82,6 +82,8 @@ def figure_json(figure: IndexFigure, units: dict[int, Unit], waves: dict[int, Wa
         "n_eff": _number(figure.n_eff),
         "scheme": figure.scheme,
         "inference": figure.inference.value,
+        "lonely_psu": figure.lonely_psu,
+        "fpc": figure.fpc,
         "reportable": figure.reportable,
     }
 

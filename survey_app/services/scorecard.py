@@ -40,6 +40,7 @@ from survey_app.models import (
 )
 from survey_app.services import comparisons, indices, questionnaires
 from survey_app.services.indices import DomainKey, IndexFigure, Inference
+from survey_app.services.waves import lonely_rule_text
 
 DISSATISFIED_LEVELS = (1, 2)
 TOP_REASONS = 5
@@ -109,6 +110,11 @@ class Scorecard:
     reasons: tuple[Reason, ...]
     # The change exists but a figure of it is hidden from the viewer (reporting rule).
     change_hidden: bool = False
+
+    @property
+    def lonely_rule(self) -> str:
+        """The wave's rule for strata with a single PSU, in words."""
+        return lonely_rule_text(self.overall.rate.lonely_psu)
 
     @property
     def reportable(self) -> bool:

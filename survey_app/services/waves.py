@@ -425,6 +425,30 @@ def list_waves(user: User | None = None) -> list[WaveSummary]:
     return [WaveSummary(w, *counts.get(w.id, (0, 0, 0))) for w in visible_waves(user)]
 
 
+def lonely_rule_text(rule: LonelyPSU) -> str:
+    """What a wave's lonely-PSU rule does, in words (the wave form's texts)."""
+    return {
+        LonelyPSU.ADJUST: _("adjust: centre the lonely PSU at the overall mean (R's adjust)"),
+        LonelyPSU.AVERAGE: _("average: the average variance of the other strata"),
+        LonelyPSU.REMOVE: _("remove: the stratum adds no variance"),
+        LonelyPSU.CERTAINTY: _("certainty: the PSU was taken with certainty"),
+        LonelyPSU.FAIL: _("fail: no figure until the design is corrected"),
+    }.get(LonelyPSU(rule), str(rule))
+
+
+def stratum_psus(wave: Wave) -> dict[str, int]:
+    """The number of PSUs in each stratum's population, from the wave's sample frame
+    (strata whose frame rows state one number; others are unknown)."""
+    found: dict[str, set[int]] = {}
+    for stratum, count in db.session.execute(
+        select(WaveFrameUnit.stratum, WaveFrameUnit.stratum_psus).where(
+            WaveFrameUnit.wave_id == wave.id, WaveFrameUnit.stratum_psus.is_not(None)
+        )
+    ):
+        found.setdefault(stratum, set()).add(int(count))
+    return {stratum: counts.pop() for stratum, counts in found.items() if len(counts) == 1}
+
+
 def panel_pair(first: Wave, second: Wave) -> bool:
     """Whether two waves are declared a panel (one follows the other, directly or not)."""
 
