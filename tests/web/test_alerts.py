@@ -234,3 +234,72 @@ def test_settings_page_refuses_units_outside_the_scope_and_bad_numbers(
     pref = alerts_service.preference(user("leader"))
     assert pref.min_change == 7.5 and pref.customised and not pref.digest
     assert alerts_service.subscription_pairs(user("leader")) == {("burst", "NA-HM")}
+
+
+def test_a_real_fall_in_a_communes_kiosk_feedback_fires_and_closes_when_it_ends(
+    app: Flask, client: FlaskClient
+) -> None:
+    """Half of Quỳnh Thiện's (HM-QT) kiosk answers of the last 14 days turned very
+    dissatisfied: its overall rate falls far beyond noise, so the rule fires for that
+    unit with the figures of both windows; putting the answers back closes it."""
+    from datetime import UTC, datetime
+
+    from survey_app.models import AnswerValue, QuestionnaireItem, Wave, WaveKind
+
+    now = datetime(2026, 12, 2, 3, 0, tzinfo=UTC)  # 10:00 in Hà Nội: windows end Dec 1
+    unit = db.session.scalar(select(Unit).where(Unit.code == "HM-QT"))
+    ids = list(
+        db.session.scalars(
+            select(Response.id)
+            .join(Wave, Wave.id == Response.wave_id)
+            .where(
+                Wave.kind == WaveKind.CONTINUOUS_FEEDBACK,
+                Response.unit_id == unit.id,
+                Response.flagged.is_(False),
+                Response.submitted_at >= datetime(2026, 11, 17, 17, 0, tzinfo=UTC),
+                Response.submitted_at < datetime(2026, 12, 1, 17, 0, tzinfo=UTC),
+            )
+            .order_by(Response.id)
+        )
+    )[::2]
+    assert len(ids) > 20
+    scales = select(QuestionnaireItem.id).where(QuestionnaireItem.kind.in_(["smiley", "likert5"]))
+    chosen = (AnswerValue.response_id.in_(ids), AnswerValue.item_id.in_(scales))
+    saved = db.session.execute(
+        select(AnswerValue.response_id, AnswerValue.item_id, AnswerValue.value).where(*chosen)
+    ).all()
+    db.session.execute(AnswerValue.__table__.update().where(*chosen).values(value=1))
+    db.session.commit()
+    report = alerts_service.run(now)
+    drops = [a for a in report.opened if a.rule == AlertRule.INDEX_DROP and a.unit_id == unit.id]
+    overall = [a for a in drops if a.details["code"] == "overall"]
+    assert len(overall) == 1
+    alert = overall[0]
+    details = alert.details
+    assert details["source"] == "feedback"
+    assert details["after_window"] == ["2026-11-18", "2026-12-01"]
+    assert details["before_window"] == ["2026-11-04", "2026-11-17"]
+    assert alert.size == pytest.approx(
+        100 * (details["after"]["value"] - details["before"]["value"])
+    )
+    assert alert.size <= -details["min_change"] and details["p_adjusted"] < details["alpha"]
+    assert details["p_adjusted"] >= details["difference"]["p_value"]  # Holm only raises p
+    assert details["after"]["ci_high"] < details["before"]["value"]
+    # the leader of Hoàng Mai reads it with its figures, interval and sentence
+    login(client, "leader")
+    page = html.unescape(client.get(f"/alerts/{alert.id}?lang=vi").get_data(as_text=True))
+    assert "Quỳnh Thiện" in page and "giảm" in page and "KTC 95%" in page
+    assert "hiệu chỉnh Holm" in page
+    english = html.unescape(client.get(f"/alerts/{alert.id}?lang=en").get_data(as_text=True))
+    assert "statistically significant" in english and "Holm-adjusted p" in english
+    # the answers put back: the condition ends and the episode closes
+    for response_id, item_id, value in saved:
+        db.session.execute(
+            AnswerValue.__table__.update()
+            .where(AnswerValue.response_id == response_id, AnswerValue.item_id == item_id)
+            .values(value=value)
+        )
+    db.session.commit()
+    alerts_service.run(now)
+    db.session.refresh(alert)
+    assert alert.closed_at is not None
