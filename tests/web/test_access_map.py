@@ -90,6 +90,7 @@ CODE_AFTER_SEGMENT: dict[str, str] = {
     "desks": "desk",
     "waves": "wave",
     "weights": "wave",
+    "small-area": "wave",
     "scorecard": "unit",
 }
 # Parameters that name nothing in a scope (filled with a valid value).
