@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Flask, current_app, jsonify, render_template, request
+from urllib.parse import urlsplit
+
+from flask import Flask, current_app, flash, jsonify, redirect, render_template, request
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.wrappers import Response
+
+from survey_app import formatting
 
 
 def _message(code: int) -> str:
@@ -29,8 +33,29 @@ def wants_json() -> bool:
     return request.path.startswith("/api/")
 
 
-def handle_http_error(error: HTTPException) -> tuple[Response | str, int]:
+def too_large_back_to_form() -> Response | None:
+    """A form upload beyond MAX_CONTENT_LENGTH goes back to the form with a message
+    stating the limit (the browser shows the form again, not a bare 413 page)."""
+    if wants_json() or request.method != "POST":
+        return None
+    limit = current_app.config.get("MAX_CONTENT_LENGTH")
+    size = formatting.number(round(limit / (1024 * 1024), 1)) if limit else "—"
+    flash(_("The file is too large: uploads are limited to %(size)s MB.", size=size), "error")
+    return redirect(_same_site_referrer() or request.path, 303)
+
+
+def _same_site_referrer() -> str | None:
+    """The page the request came from, as a path on this site (None otherwise)."""
+    back = urlsplit(request.referrer or "")
+    if back.netloc not in ("", request.host) or not back.path.startswith("/"):
+        return None
+    return back.path + (f"?{back.query}" if back.query else "")
+
+
+def handle_http_error(error: HTTPException) -> tuple[Response | str, int] | Response:
     code = error.code or 500
+    if code == 413 and (back := too_large_back_to_form()) is not None:
+        return back
     message = _message(code)
     if wants_json():
         body: dict[str, object] = {"error": error.name.lower().replace(" ", "_")}

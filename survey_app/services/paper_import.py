@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import math
 import re
 import uuid
 from collections.abc import Sequence
@@ -54,6 +53,7 @@ from survey_app.models import (
     WaveKind,
     WaveStatus,
 )
+from survey_app.numbers import NumberError, parse_number
 from survey_app.services import audit, export, questionnaires, responses, spreadsheets
 from survey_app.services import waves as wave_service
 
@@ -260,14 +260,12 @@ def _number(value: Any) -> float | None:
         return None
     if isinstance(value, int | float):
         return float(value)
-    text = str(value).strip().replace(" ", "")
-    if "," in text and "." not in text:
-        text = text.replace(",", ".")  # Vietnamese decimal comma
     try:
-        number = float(text)
-    except ValueError:
+        # Vietnamese or English separators; an ambiguous "36,800" is no number here
+        # and is reported as an invalid answer.
+        return parse_number(str(value))
+    except NumberError:
         return None
-    return number if math.isfinite(number) else None
 
 
 def _answer(item: spec.Item, value: Any) -> Any:
