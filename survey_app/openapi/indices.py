@@ -157,7 +157,12 @@ FIGURE = {
         "n": {"type": "integer"},
         "n_eff": _NUMBER_OR_NULL,
         "scheme": {"type": "string"},
-        "inference": {"enum": ["design-based", "model-based"]},
+        "inference": {
+            "enum": ["design-based", "model-based", "small-area"],
+            "description": "small-area: a commune's Fay–Herriot estimate (interval from "
+            "its MSE, no df), shown where its direct figure is not reportable and the "
+            "survey team switched small-area figures on for the wave.",
+        },
         "lonely_psu": {
             "enum": ["fail", "remove", "adjust", "average", "certainty"],
             "description": "The wave's rule for strata with a single PSU (R's "

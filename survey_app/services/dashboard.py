@@ -269,6 +269,8 @@ def inference_text(figure: IndexFigure) -> str:
     """How the figure's interval is made, with the design it rests on: for a field
     survey the wave's rule for strata with a single PSU (the survey team's setting)
     and whether the finite population correction applies."""
+    if figure.inference == indices.Inference.SMALL_AREA:
+        return _("small-area model estimate")
     if figure.inference != indices.Inference.DESIGN:
         return _("model-based")
     text = _(
@@ -448,7 +450,7 @@ def overview(
             headlines.append(Headline(wave, (), cannot_compute_message(error)))
             continue
         if found is not None:
-            found = indices.for_viewer(found, user)
+            found = indices.for_viewer(found, user, small_area=True)
             lines = index_lines(found, DomainKey(unit.id, wave.id), lang)
             headlines.append(Headline(wave, tuple(lines)))
     return Overview(
@@ -626,7 +628,10 @@ def unit_page(
             field_id=chosen_field.id if chosen_field else None,
             channel=channel or None,
         )
-        result = indices.for_viewer(result, user) if result is not None else None
+        # a commune's small-area estimate stands in for a hidden figure of the whole
+        # commune only, never for one procedure field or channel of it
+        whole = chosen_field is None and not channel
+        result = indices.for_viewer(result, user, small_area=whole) if result is not None else None
         parents = _units_with_children([k.id for k in kids])
         for kid in kids:
             figure = figure_of(result, DomainKey(kid.id, wave.id)) if result else None

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from flask import current_app
+from flask import current_app, g
 from flask_babel import gettext as _
 from sqlalchemy import Float, and_, case, cast, exists, func, literal, or_, select
 from sqlalchemy.sql.elements import ColumnElement
@@ -71,12 +71,16 @@ from survey_app.services import questionnaires
 from survey_app.services.waves import stratum_psus
 
 if TYPE_CHECKING:
+    from survey_app.services.small_area import SmallAreaResult
     from survey_app.services.weighting import PublishedDesign
 
 
 class Inference(enum.StrEnum):
     DESIGN = "design-based"
     MODEL = "model-based"
+    # a commune's Fay–Herriot small-area estimate, shown where its direct figure is not
+    # reportable and the survey team switched small-area figures on for the wave
+    SMALL_AREA = "small-area"
 
 
 class IndexRequestError(ValueError):
@@ -146,7 +150,7 @@ def shows_unreportable(viewer: User | None) -> bool:
     return viewer is not None and viewer.role in (Role.ANALYST, Role.ADMIN)
 
 
-def visible(figure: IndexFigure, viewer: User | None) -> IndexFigure:
+def visible(figure: IndexFigure, viewer: User | None, *, small_area: bool = False) -> IndexFigure:
     """The figure as ``viewer`` may see it: the reporting rule applied by role.
 
     A figure that fails the rule (``reportable`` False: effective n below
@@ -156,18 +160,86 @@ def visible(figure: IndexFigure, viewer: User | None) -> IndexFigure:
     stay, so the page can say "not enough data". Analysts and administrators get the
     figure unchanged (still flagged). Rankings leave such figures out for leaders
     (:func:`survey_app.services.comparisons.ranking`, ``reportable_only``).
+
+    ``small_area``: where a level is shown (tables, the scorecard's headline, the API's
+    figures; not changes, trends or ranks, whose covariances are the direct figures'),
+    a commune's overall rate that is not reportable is replaced by its small-area
+    estimate when the survey team switched them on (:func:`small_area_figure`); the
+    reporting rule then applies to that estimate.
     """
+    if small_area:
+        figure = small_area_figure(figure)
     if figure.reportable or shows_unreportable(viewer):
         return figure
     nan = math.nan
     return replace(figure, value=nan, se=nan, ci_low=nan, ci_high=nan, df=nan)
 
 
-def for_viewer(result: IndexResult, viewer: User | None) -> IndexResult:
+def for_viewer(
+    result: IndexResult, viewer: User | None, *, small_area: bool = False
+) -> IndexResult:
     """``result`` with every figure passed through :func:`visible`."""
-    if shows_unreportable(viewer):
+    if shows_unreportable(viewer) and not small_area:
         return result
-    return replace(result, figures=tuple(visible(f, viewer) for f in result.figures))
+    figures = tuple(visible(f, viewer, small_area=small_area) for f in result.figures)
+    return replace(result, figures=figures)
+
+
+def small_area_figure(figure: IndexFigure) -> IndexFigure:
+    """``figure``, or its small-area estimate where one replaces it.
+
+    Only a field survey's overall rate of a unit (no breakdown) that fails the
+    reporting rule, in a wave whose survey team switched small-area figures on
+    (:func:`survey_app.services.small_area.published`), and only for a commune the
+    model covers. The estimate keeps the figure's n and scheme; its interval comes from
+    the model's MSE; it has no design df; ``inference`` says "small-area".
+
+    Raises
+    ------
+    IndexRequestError
+        The wave's switched-on model can no longer be fitted (the reason).
+    """
+    domain = figure.domain
+    if (
+        figure.reportable
+        or figure.inference != Inference.DESIGN
+        or (figure.code, figure.kind) != ("overall", "rate")
+        or domain.field_id is not None
+        or domain.channel is not None
+    ):
+        return figure
+    fit = _small_area_fit(domain.wave_id)
+    if fit is None:
+        return figure
+    try:
+        commune = fit.commune(domain.unit_id)
+    except KeyError:
+        return figure
+    return replace(
+        figure,
+        value=commune.eblup,
+        se=commune.se,
+        ci_low=commune.ci_low,
+        ci_high=commune.ci_high,
+        df=math.nan,
+        inference=Inference.SMALL_AREA,
+        reportable=bool(commune.reportable),
+    )
+
+
+def _small_area_fit(wave_id: int) -> SmallAreaResult | None:
+    """The wave's switched-on small-area fit, once per request."""
+    # services.small_area estimates from this module's figures: imported when needed
+    from survey_app.services import small_area
+
+    cache = g.setdefault("small_area_fits", {})
+    if wave_id not in cache:
+        wave = db.session.get(Wave, wave_id)
+        try:
+            cache[wave_id] = small_area.published(wave) if wave is not None else None
+        except small_area.SmallAreaError as error:
+            raise IndexRequestError(str(error)) from error
+    return cache[wave_id]
 
 
 @dataclass(frozen=True)

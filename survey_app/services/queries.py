@@ -172,7 +172,8 @@ def index_table(
         channel=channel or None,
     )
     _check_index(result, index, kind)
-    result = indices.for_viewer(result, user)
+    # small-area estimates stand in for hidden figures of whole communes only
+    result = indices.for_viewer(result, user, small_area=not (field or channel or by))
     unit_map = {u.id: u for u in units}
     wave_map = {w.id: w for w in waves}
     figures = [

@@ -238,7 +238,9 @@ def build(unit: Unit, wave: Wave, lang: str, viewer: User | None = None) -> Scor
 
 def _visible_line(line: IndexLine, viewer: User | None) -> IndexLine:
     score = indices.visible(line.score, viewer) if line.score is not None else None
-    return IndexLine(line.code, line.label, indices.visible(line.rate, viewer), score)
+    # the headline (overall rate) may be a commune's small-area estimate
+    rate = indices.visible(line.rate, viewer, small_area=True)
+    return IndexLine(line.code, line.label, rate, score)
 
 
 def _trend_sentence(

@@ -1,0 +1,149 @@
+"""Small-area estimates in the published figures, labelled, only where they belong.
+
+On the demo's December 2018 Hoàng Mai survey (communes of 48 interviews in 4 PSUs),
+once the survey team switches small-area figures on, a commune whose direct overall
+rate fails the reporting rule is shown with its Fay–Herriot estimate — the same
+numbers as the service's fit — in the read API (``inference: "small-area"``), the
+drill-down table and the scorecard, labelled as a model estimate in Vietnamese and
+English. Reportable communes keep their direct figures; a procedure field's figure,
+a change between waves and the ranking never use the model; switched off, nothing
+of it shows.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from survey_app.extensions import db
+from survey_app.models import Role, Unit, UnitKind, Wave
+from survey_app.services import accounts, indices
+from survey_app.services import small_area as service
+
+pytestmark = pytest.mark.demo
+
+PASSWORD = "a-long-test-password-1"
+WAVE = "HM-2018-12"
+PREVIOUS = "HM-2018-05"
+
+
+def wave(code: str) -> Wave:
+    found = db.session.scalar(select(Wave).where(Wave.code == code))
+    assert found is not None
+    return found
+
+
+def communes(w: Wave) -> list[Unit]:
+    return list(
+        db.session.scalars(
+            select(Unit)
+            .where(Unit.kind == UnitKind.COMMUNE, Unit.path.startswith(w.unit.path))
+            .order_by(Unit.code)
+        )
+    )
+
+
+def leader(client: FlaskClient) -> FlaskClient:
+    accounts.create_user("hm_leader", PASSWORD, Role.LEADER, "NA-HM")
+    response = client.post("/auth/login", data={"username": "hm_leader", "password": PASSWORD})
+    assert response.status_code == 302
+    return client
+
+
+def switch_on(w: Wave) -> service.SmallAreaResult:
+    service.set_switch(
+        w,
+        True,
+        covariates=["previous"],
+        method="reml",
+        smooth_variances=True,
+        uploaded=None,
+        user=None,
+    )
+    fit = service.published(w)
+    assert fit is not None
+    return fit
+
+
+def split(w: Wave) -> tuple[list[Unit], list[Unit]]:
+    """The communes whose direct figure is hidden, and those whose is reportable."""
+    units_ = communes(w)
+    result = indices.compute([w], units_)
+    hidden = [u for u in units_ if not result.figure(indices.DomainKey(u.id, w.id)).reportable]
+    shown = [u for u in units_ if u not in hidden]
+    return hidden, shown
+
+
+def test_hidden_communes_get_their_small_area_estimate_everywhere(
+    app: Flask, client: FlaskClient
+) -> None:
+    w = wave(WAVE)
+    hidden, shown = split(w)
+    assert hidden and shown, "the demo has communes on both sides of the reporting rule"
+    fit = switch_on(w)
+    leader(client)
+    for unit in hidden:
+        commune = fit.commune(unit.id)
+        body = client.get(f"/api/v1/indices?unit={unit.code}&wave={WAVE}&lang=en").get_json()
+        (figure,) = [f for f in body["figures"] if (f["index"], f["kind"]) == ("overall", "rate")]
+        assert figure["inference"] == "small-area"
+        if commune.reportable:
+            assert figure["value"] == pytest.approx(commune.eblup, rel=1e-12)
+            assert figure["ci_low"] == pytest.approx(commune.ci_low, rel=1e-12)
+            assert figure["ci_high"] == pytest.approx(commune.ci_high, rel=1e-12)
+            assert figure["se"] == pytest.approx(math.sqrt(commune.mse), rel=1e-12)
+            assert figure["df"] is None
+        else:  # the reporting rule applies to the model's interval too
+            assert figure["value"] is None
+        # a procedure field's figure is never the commune's model estimate
+        by_field = client.get(
+            f"/api/v1/indices?unit={unit.code}&wave={WAVE}&by=field&lang=en"
+        ).get_json()
+        assert all(f["inference"] == "design-based" for f in by_field["figures"])
+    for unit in shown:
+        body = client.get(f"/api/v1/indices?unit={unit.code}&wave={WAVE}").get_json()
+        assert {f["inference"] for f in body["figures"]} == {"design-based"}
+
+    # changes keep the direct figures: a hidden one gives no difference
+    change = client.get(
+        f"/api/v1/changes?unit={hidden[0].code}&from={PREVIOUS}&to={WAVE}"
+    ).get_json()
+    assert change["after"]["inference"] == "design-based"
+
+    # the drill-down table and the scorecard label it, in both languages
+    reportable = [u for u in hidden if fit.commune(u.id).reportable]
+    assert reportable, "the model makes at least one hidden commune reportable"
+    unit = reportable[0]
+    for lang, label in (("vi", "ước lượng theo mô hình diện hẹp"), ("en", "small-area model")):
+        page = client.get(f"/dashboard/unit/{w.unit.code}?wave={WAVE}&lang={lang}")
+        assert page.status_code == 200
+        assert label in page.get_data(as_text=True)
+        card = client.get(f"/scorecard/{unit.code}/{WAVE}?lang={lang}")
+        assert card.status_code == 200
+        text = card.get_data(as_text=True)
+        assert label.capitalize() in text or label in text
+        value = f"{100 * fit.commune(unit.id).eblup:.1f}".replace(".", "," if lang == "vi" else ".")
+        assert value in text
+
+
+def test_switched_off_nothing_of_the_model_shows(app: Flask, client: FlaskClient) -> None:
+    w = wave(WAVE)
+    hidden, _shown = split(w)
+    switch_on(w)
+    service.set_switch(
+        w,
+        False,
+        covariates=["previous"],
+        method="reml",
+        smooth_variances=True,
+        uploaded=None,
+        user=None,
+    )
+    leader(client)
+    body = client.get(f"/api/v1/indices?unit={hidden[0].code}&wave={WAVE}").get_json()
+    assert {f["inference"] for f in body["figures"]} == {"design-based"}
+    assert all(f["value"] is None for f in body["figures"] if not f["reportable"])
