@@ -1,0 +1,114 @@
+"""End-to-end: ``python -m analysis estimate`` against R on the same CSV file.
+
+The 1,000,000 simulated responses of ``bench_estimation.py`` (60 strata x 50 PSUs,
+unequal weights, 200 unit x wave domains) are written once to a CSV file. Then, each
+as a fresh process timed by the wall clock from start to exit (start-up, reading the
+file, the design, the 200 domain means with SEs, writing the result):
+
+- ours: ``python -m analysis estimate data.csv --weights w --strata stratum --ids psu
+  --nest --mean y --by unit,wave --format csv``;
+- R: ``Rscript`` running ``read.csv`` + ``svydesign(ids=~psu, strata=~stratum,
+  weights=~w, nest=TRUE)`` + ``svyby(~y, ~unit+wave, des, svymean)`` + ``write.csv``.
+
+It prints both times, their ratio (goal of issue 15: ours at least 50x faster) and the
+largest relative differences of the estimates and SEs. Best of ``--repeat`` runs each.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_estimation import simulate
+
+ROOT = Path(__file__).resolve().parents[1]
+R_SCRIPT = """
+suppressPackageStartupMessages(library(survey))
+args <- commandArgs(trailingOnly = TRUE)
+d <- read.csv(args[1])
+des <- svydesign(ids = ~psu, strata = ~stratum, weights = ~w, data = d, nest = TRUE)
+b <- svyby(~y, ~unit + wave, des, svymean)
+write.csv(data.frame(unit = b$unit, wave = b$wave, estimate = coef(b), se = SE(b)),
+          args[2], row.names = FALSE)
+"""
+
+
+def timed(command: list[str]) -> tuple[float, subprocess.CompletedProcess[str]]:
+    start = time.perf_counter()
+    proc = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, check=False)
+    return time.perf_counter() - start, proc
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--n", type=int, default=1_000_000)
+    parser.add_argument("--seed", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args(argv)
+    data = simulate(args.n, args.seed)
+    frame = pd.DataFrame(
+        {
+            "stratum": data["h"],
+            "psu": data["psu"],
+            "unit": data["unit"],
+            "wave": data["wave"],
+            "w": data["w"],
+            "y": data["y"],
+        }
+    )
+    with tempfile.TemporaryDirectory() as name:
+        tmp = Path(name)
+        csv = tmp / "data.csv"
+        frame.to_csv(csv, index=False)
+        size = csv.stat().st_size / 1e6
+        print(f"rows {args.n:,} in {csv.name} ({size:.0f} MB), domains unit x wave")
+        ours_cmd = [sys.executable, "-m", "analysis", "estimate", str(csv), "--weights", "w",
+                    "--strata", "stratum", "--ids", "psu", "--nest", "--mean", "y",
+                    "--by", "unit,wave", "--format", "csv"]  # fmt: skip
+        best = np.inf
+        for _ in range(args.repeat):
+            seconds, proc = timed(ours_cmd)
+            if proc.returncode != 0:
+                print(proc.stderr)
+                return 1
+            best = min(best, seconds)
+        ours = pd.read_csv(io.StringIO(proc.stdout))
+        print(f"ours   {best:8.2f} s  (process start to exit, best of {args.repeat})")
+        if shutil.which("Rscript") is None:
+            print("R      skipped: Rscript not found")
+            return 0
+        script = tmp / "bench.R"
+        script.write_text(R_SCRIPT)
+        r_best = np.inf
+        for _ in range(args.repeat):
+            seconds, proc = timed(["Rscript", str(script), str(csv), str(tmp / "r.csv")])
+            if proc.returncode != 0:
+                print(f"R      failed: {proc.stderr.strip()[-300:]}")
+                return 0
+            r_best = min(r_best, seconds)
+        theirs = pd.read_csv(tmp / "r.csv")
+    keys = ["unit", "wave"]
+    ours = ours.rename(columns={c: c.lower() for c in ours.columns})
+    merged = theirs.merge(ours, on=keys, suffixes=("_r", ""))
+    est_col = next(c for c in ("estimate", "mean", "value") if c in merged.columns)
+    est = np.max(np.abs(merged[est_col] / merged["estimate_r"] - 1))
+    se = np.max(np.abs(merged["se"] / merged["se_r"] - 1))
+    print(
+        f"R      {r_best:8.2f} s  ours is {r_best / best:,.1f}x faster end to end; largest "
+        f"relative difference: estimates {est:.2g}, SEs {se:.2g} ({len(merged)} domains)"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
