@@ -28,7 +28,16 @@ from sqlalchemy import select
 from werkzeug.routing import Rule
 
 from survey_app.extensions import db
-from survey_app.models import Questionnaire, Role, Unit, User, Wave, WeightingScheme
+from survey_app.models import (
+    Alert,
+    AlertRule,
+    Questionnaire,
+    Role,
+    Unit,
+    User,
+    Wave,
+    WeightingScheme,
+)
 from survey_app.services import accounts
 
 pytestmark = pytest.mark.demo
@@ -82,6 +91,7 @@ SCOPED: dict[str, str] = {
     "desk_code": "desk",
     "user_id": "user",
     "scheme_id": "scheme",
+    "alert_id": "alert",
 }
 # ``<code>`` means what the path segment before it says.
 CODE_AFTER_SEGMENT: dict[str, str] = {
@@ -115,6 +125,18 @@ def _demo_values() -> Demo:
     )
     db.session.add(inside_scheme)
     db.session.commit()
+    alerts = {
+        where: Alert(
+            rule=AlertRule.BURST,
+            subject=f"access-map-{where}",
+            episode=1,
+            unit_id=unit_id(code),
+            details={"desk": None, "responses": 5, "first": "2026-11-18T10:00:00+07:00"},
+        )
+        for where, code in (("inside", SCOPE_UNIT), ("outside", "QNG-BS"))
+    }
+    db.session.add_all(alerts.values())
+    db.session.commit()
     outside_user = db.session.scalar(select(User.id).where(User.username == "leader_qn"))
     q = db.session.scalar(select(Questionnaire).where(Questionnaire.slug == "sipas"))
     assert q is not None and outside_user is not None and unit_id(SCOPE_UNIT)
@@ -127,6 +149,7 @@ def _demo_values() -> Demo:
             "desk": f"Q-{SCOPE_UNIT}",
             "user": "",  # filled once the scoped users exist
             "scheme": str(inside_scheme.id),
+            "alert": str(alerts["inside"].id),
         },
         outside={
             "unit": "QNG-BS",
@@ -134,6 +157,7 @@ def _demo_values() -> Demo:
             "desk": "Q-QNG-BS",
             "user": str(outside_user),
             "scheme": str(scheme.id),
+            "alert": str(alerts["outside"].id),
         },
         neutral={
             "fmt": "csv",

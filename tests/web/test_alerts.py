@@ -303,3 +303,34 @@ def test_a_real_fall_in_a_communes_kiosk_feedback_fires_and_closes_when_it_ends(
     alerts_service.run(now)
     db.session.refresh(alert)
     assert alert.closed_at is not None
+
+
+def test_field_waves_are_compared_once_closed_with_the_comparisons_service(app: Flask) -> None:
+    """Open field waves are not compared; closed, the last two closed waves of each
+    questionnaire are, and each fired fall carries the figures of
+    ``comparisons.change`` (the page's change) with a Holm-adjusted p no smaller."""
+    from survey_app.models import Wave, WaveKind, WaveStatus
+    from survey_app.services import comparisons
+
+    before = alerts_service.run()
+    assert not any(a.details.get("source") == "field" for a in before.opened)
+    for wave in db.session.scalars(select(Wave).where(Wave.kind == WaveKind.FIELD_SURVEY)):
+        wave.status = WaveStatus.CLOSED
+    db.session.commit()
+    report = alerts_service.run()
+    field = [a for a in report.opened if a.details.get("source") == "field"]
+    assert field and report.evaluated["index_drop"] > before.evaluated["index_drop"]
+    waves = {w.code: w for w in db.session.scalars(select(Wave))}
+    for alert in field:
+        d = alert.details
+        assert (d["before_wave"], d["after_wave"]) == ("QN-2021", "QN-2022")
+        change = comparisons.change(alert.unit, waves["QN-2021"], waves["QN-2022"])
+        assert d["difference"]["value"] == pytest.approx(change.difference.value, rel=1e-9)
+        assert d["difference"]["p_value"] == pytest.approx(change.difference.p_value, rel=1e-9)
+        assert d["after"]["value"] == pytest.approx(change.after.value, rel=1e-9)
+        assert d["before"]["ci_low"] == pytest.approx(change.before.ci_low, rel=1e-9)
+        assert alert.size <= -5 and d["p_adjusted"] >= d["difference"]["p_value"]
+        assert d["p_adjusted"] < 0.05
+    # Hoàng Mai rose from wave to wave: a rise never raises a fall
+    hoang_mai = db.session.scalar(select(Unit).where(Unit.code == "NA-HM"))
+    assert not [a for a in field if a.unit.path.startswith(hoang_mai.path)]
