@@ -23,11 +23,12 @@ rate anomaly, power). Rules:
   an effective n below ``MIN_EFFECTIVE_N`` is not tested (and not in the family).
 - ``funnel``: a unit outside the 99.8% funnel limits of its parent's latest wave
   (:func:`survey_app.services.comparisons.ranking`, figures a leader may see).
-- ``silent_desk``: see :mod:`analysis.alerts` (8 weeks of the desk's own history by
-  weekday and hour; at least 4 weeks of history needed; chance of the silence < 0.001).
+- ``silent_desk``: see :mod:`analysis.alerts` (up to 8 weeks of the desk's own history
+  before the silence, by weekday and hour; at least 2 weeks needed; chance of the
+  silence < 0.001).
 - ``burst``: a desk has responses flagged as a burst and not reviewed yet.
 - ``rate_anomaly``: yesterday's count of a desk against the same weekday of the 8
-  weeks before (two-sided p < 0.001, at least 4 weeks of history).
+  weeks before (two-sided p < 0.001, at least 3 weeks of history).
 
 Only units and desks that some reader follows are evaluated.
 """
@@ -72,7 +73,10 @@ from survey_app.models._types import utcnow
 from survey_app.services import audit, comparisons, dashboard, indices
 
 HISTORY_WEEKS = 8
-MIN_HISTORY_WEEKS = 4
+# A desk's rhythm needs each weekday-hour seen at least twice; a weekday's usual count
+# at least three times.
+MIN_SILENCE_WEEKS = 2
+MIN_RATE_WEEKS = 3
 SILENCE_THRESHOLD = 0.001
 RATE_THRESHOLD = 0.001
 DEFAULT_MIN_CHANGE = 5.0
@@ -570,7 +574,7 @@ def desk_findings(
             continue
         # the desk's rhythm in the weeks before its silence began
         known = last[desk.id] - first[desk.id]
-        if known < timedelta(weeks=MIN_HISTORY_WEEKS):
+        if known < timedelta(weeks=MIN_SILENCE_WEEKS):
             continue
         checked_silent += 1
         weeks = min(HISTORY_WEEKS, int(known // timedelta(weeks=1)))
@@ -598,7 +602,7 @@ def desk_findings(
             )
     yesterday = today - timedelta(days=1)
     for desk in rate_desks:
-        if desk.id not in first or (yesterday - first[desk.id].date()).days < 7 * MIN_HISTORY_WEEKS:
+        if desk.id not in first or (yesterday - first[desk.id].date()).days < 7 * MIN_RATE_WEEKS:
             continue
         checked_rate += 1
         counts: dict[date, int] = defaultdict(int)

@@ -11,6 +11,8 @@ import html
 import os
 import subprocess
 import sys
+import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -242,8 +244,6 @@ def test_a_real_fall_in_a_communes_kiosk_feedback_fires_and_closes_when_it_ends(
     """Half of Quỳnh Thiện's (HM-QT) kiosk answers of the last 14 days turned very
     dissatisfied: its overall rate falls far beyond noise, so the rule fires for that
     unit with the figures of both windows; putting the answers back closes it."""
-    from datetime import UTC, datetime
-
     from survey_app.models import AnswerValue, QuestionnaireItem, Wave, WaveKind
 
     now = datetime(2026, 12, 2, 3, 0, tzinfo=UTC)  # 10:00 in Hà Nội: windows end Dec 1
@@ -334,3 +334,73 @@ def test_field_waves_are_compared_once_closed_with_the_comparisons_service(app: 
     # Hoàng Mai rose from wave to wave: a rise never raises a fall
     hoang_mai = db.session.scalar(select(Unit).where(Unit.code == "NA-HM"))
     assert not [a for a in field if a.unit.path.startswith(hoang_mai.path)]
+
+
+NOW = datetime(2026, 12, 2, 3, 0, tzinfo=UTC)  # Wednesday 10:00 in Hà Nội
+
+
+def desk_alerts(rule: AlertRule) -> list[Alert]:
+    return list(db.session.scalars(select(Alert).where(Alert.rule == rule)))
+
+
+def test_the_demos_stopped_desk_is_silent_and_the_alert_closes_when_it_answers(
+    app: Flask,
+) -> None:
+    """The Quỳnh Trang desk stopped on 25 November (the demo's stopped kiosk); every
+    other desk answered within hours. Learned from its own three weeks, a week of
+    silence in its working hours is far beyond its rhythm; one answer ends it."""
+    alerts_service.run(NOW)
+    [silent] = [a for a in desk_alerts(AlertRule.SILENT_DESK) if a.closed_at is None]
+    assert "Quỳnh Trang" in silent.desk.name
+    assert silent.details["weeks"] == 3 and silent.details["chance"] < 0.001
+    last = db.session.scalar(
+        select(Response).where(Response.desk_id == silent.desk_id).order_by(Response.id.desc())
+    )
+    db.session.add(
+        Response(
+            client_id=uuid.uuid4(),
+            questionnaire_id=last.questionnaire_id,
+            unit_id=last.unit_id,
+            desk_id=last.desk_id,
+            wave_id=last.wave_id,
+            channel=last.channel,
+            submitted_at=NOW - timedelta(minutes=30),
+            answers=last.answers,
+            content_hash="0" * 64,
+        )
+    )
+    db.session.commit()
+    alerts_service.run(NOW)
+    db.session.refresh(silent)
+    assert silent.closed_at is not None
+
+
+def test_a_day_with_far_more_responses_than_the_desks_usual_is_a_rate_anomaly(
+    app: Flask,
+) -> None:
+    """Forty of a desk's earlier responses moved onto yesterday (1 December): against
+    the same weekday of the weeks before, an anomaly at that desk and no other."""
+    alerts_service.run(NOW)
+    assert desk_alerts(AlertRule.RATE_ANOMALY) == []
+    desk_id = db.session.scalar(
+        select(Response.desk_id).where(Response.channel == "kiosk").order_by(Response.id)
+    )
+    moved = list(
+        db.session.scalars(
+            select(Response)
+            .where(
+                Response.desk_id == desk_id,
+                Response.channel == "kiosk",
+                Response.submitted_at < datetime(2026, 11, 30, 17, 0, tzinfo=UTC),
+            )
+            .order_by(Response.id)
+            .limit(40)
+        )
+    )
+    for k, response in enumerate(moved):
+        response.submitted_at = datetime(2026, 12, 1, 2, 0, tzinfo=UTC) + timedelta(minutes=k)
+    db.session.commit()
+    alerts_service.run(NOW)
+    [anomaly] = desk_alerts(AlertRule.RATE_ANOMALY)
+    assert anomaly.desk_id == desk_id and anomaly.details["day"] == "2026-12-01"
+    assert anomaly.details["count"] >= 40 and anomaly.details["p_value"] < 0.001

@@ -137,3 +137,32 @@ def test_a_true_ten_point_fall_fires_within_the_predicted_days(power: float) -> 
         false_elsewhere += bool(fired[1:].any())
     assert fired_by / runs >= power - margin(power, runs), fired_by / runs
     assert false_elsewhere / runs <= ALPHA + margin(ALPHA, runs)
+
+
+def test_silence_is_measured_against_the_desks_own_weekday_hours() -> None:
+    """Hand-computed: over 2 weeks a desk answered on Mondays at 9h and 10h in both
+    weeks and at 11h in one: p = (2 + .5)/3, (2 + .5)/3 and (1 + .5)/3; other hours
+    .5/3. Silent from Monday 9:20 to 12:10, the whole hours 10h and 11h count."""
+    from datetime import datetime, timedelta
+
+    from analysis.alerts import hourly_activity, rate_anomaly, silence_probability
+
+    monday = datetime(2026, 11, 16)  # a Monday
+    seen = [monday + timedelta(hours=9, minutes=5), monday + timedelta(hours=10, minutes=40)]
+    seen += [t + timedelta(weeks=1) for t in seen] + [monday + timedelta(hours=11)]
+    end = monday + timedelta(weeks=2)
+    activity = hourly_activity(seen, end, weeks=2)
+    assert activity[0, 9] == activity[0, 10] == pytest.approx(2.5 / 3)
+    assert activity[0, 11] == pytest.approx(1.5 / 3) and activity[3, 3] == pytest.approx(0.5 / 3)
+    last, now = end + timedelta(hours=9, minutes=20), end + timedelta(hours=12, minutes=10)
+    chance = silence_probability(activity, last, now)
+    assert chance == pytest.approx((1 - 2.5 / 3) * (1 - 1.5 / 3))
+    # a night when the desk never answers adds almost nothing: (1 - 0.5/3) an hour
+    night = silence_probability(activity, end + timedelta(hours=1), end + timedelta(hours=4))
+    assert night == pytest.approx((1 - 0.5 / 3) ** 2)
+    # a day's count: z with the variance allowing overdispersion (var 5.5 > mean 2)
+    check = rate_anomaly(12, [0, 4, 1, 5, 0])
+    assert check.mean == pytest.approx(2.0) and check.sd == pytest.approx(math.sqrt(5.5))
+    assert check.z == pytest.approx(10 / math.sqrt(5.5))
+    # underdispersed history: the Poisson variance (the mean) is the floor
+    assert rate_anomaly(12, [2, 2, 2]).sd == pytest.approx(math.sqrt(2.0))
