@@ -45,7 +45,7 @@
   var dossier = "";
   var current = null;
   var startedAt = null;
-  var reviewShownAt = 0;
+  var guardTimer = null;
   var idleTimer = null;
   var thanksTimer = null;
   var advanceTimer = null;
@@ -671,11 +671,11 @@
       return;
     }
     show("review");
-    reviewShownAt = Date.now();
     renderReview();
     var sendButton = $("k-review-send");
     sendButton.disabled = true; // the guard, visible: enabled a moment later
-    setTimeout(function () {
+    clearTimeout(guardTimer);
+    guardTimer = setTimeout(function () {
       sendButton.disabled = false;
     }, REVIEW_GUARD_MS);
     var first = cfg.settings.dossier ? $("k-dossier-input") : $("k-review-change");
@@ -713,7 +713,7 @@
   }
 
   function send() {
-    if (screen !== "review" || Date.now() - reviewShownAt < REVIEW_GUARD_MS) return;
+    if (screen !== "review" || $("k-review-send").disabled) return;
     if (firstMissing()) {
       review();
       return;
