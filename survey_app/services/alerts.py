@@ -844,6 +844,13 @@ def claim_email(alert: Alert, user: User) -> bool:
     return True
 
 
+def release_email(alert: Alert, user: User) -> None:
+    """Undo :func:`claim_email` after the SMTP server refused the message."""
+    receipt = _receipt(alert, user)
+    receipt.emailed_at = None
+    db.session.commit()
+
+
 # ----------------------------------------------------------------------------- settings
 
 

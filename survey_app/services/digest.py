@@ -94,7 +94,11 @@ def notify(opened: Sequence[Alert]) -> int:
                 continue
             if not alerts.claim_email(alert, user):
                 continue
-            send([alert_message(alert, user, pref.address)])
+            try:
+                send([alert_message(alert, user, pref.address)])
+            except (OSError, smtplib.SMTPException):
+                alerts.release_email(alert, user)  # not sent: the next run tries again
+                raise
             sent += 1
     return sent
 

@@ -153,3 +153,22 @@ def test_nothing_is_mailed_while_mail_is_off_and_dry_run_sends_nothing(app: Flas
     assert result.exit_code == 0, result.output
     assert "would send 2026-W49 to leader <lanhdao.hm@example.vn>" in result.output
     assert db.session.scalar(select(func.count()).select_from(DigestLog)) == 0
+
+
+def test_a_refused_connection_sends_nothing_and_the_next_run_retries(
+    app: Flask, inbox: Inbox
+) -> None:
+    set_address("leader", "lanhdao.hm@example.vn")
+    report = alerts_service.run(NOW)
+    port = app.config["MAIL_PORT"]
+    with socket.socket() as probe:  # a port with no server behind it
+        probe.bind(("127.0.0.1", 0))
+        app.config["MAIL_PORT"] = probe.getsockname()[1]
+    with pytest.raises(OSError):
+        digest.notify(report.opened)
+    with pytest.raises(OSError):
+        digest.send_digests(NOW)
+    assert db.session.scalar(select(func.count()).select_from(DigestLog)) == 0
+    app.config["MAIL_PORT"] = port
+    assert digest.notify(report.opened) >= 1
+    assert digest.send_digests(NOW) and inbox.to("lanhdao.hm@example.vn")
