@@ -10,6 +10,10 @@ attributes and injects ``<style>`` elements when it draws a chart, which a stric
 ``'self'``. (The app's own templates use no inline style attributes.) A JSON data
 block (``<script type="application/json">``) is not a script and needs no exception.
 
+``img-src`` allows ``blob:`` and ``data:``: Plotly's PNG download (the modebar's
+camera) draws the chart's SVG as an image from a ``blob:`` URL onto a canvas; without
+it the button silently did nothing. Images only; no script comes from a blob.
+
 ``SECURITY_HEADERS`` in the configuration (a mapping) replaces or, with a value of
 ``None``, removes any of these headers.
 """
@@ -25,7 +29,7 @@ CONTENT_SECURITY_POLICY = "; ".join(
         "default-src 'self'",
         "script-src 'self'",
         "style-src 'self' 'unsafe-inline'",
-        "img-src 'self' data:",
+        "img-src 'self' data: blob:",
         "font-src 'self'",
         "connect-src 'self'",
         "worker-src 'self'",

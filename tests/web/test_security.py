@@ -35,7 +35,7 @@ def test_every_response_carries_the_security_headers(client: FlaskClient, path: 
     assert policy["script-src"] == "'self'"  # no inline scripts, no eval
     assert policy["frame-ancestors"] == "'none'"
     assert policy["worker-src"] == "'self'"
-    assert policy["img-src"] == "'self' data:"
+    assert policy["img-src"] == "'self' data: blob:"  # Plotly's PNG download
     assert policy["object-src"] == "'none'"
     # Plotly needs inline styles; that exception is for styles only.
     assert "unsafe" not in policy["script-src"] and "unsafe-eval" not in policy["style-src"]

@@ -1,0 +1,168 @@
+"""Leader, analyst and admin pages in Chromium (issue 16): the charts' PNG download
+works under the app's CSP, every leader page fits a 390 px phone without sideways
+scrolling, and axe-core finds no serious or critical violation."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from citizen_helpers import assert_accessible
+from flask import Flask
+from playwright.sync_api import Browser, Page
+
+from survey_app.models import Role
+from survey_app.services import accounts
+
+pytestmark = [pytest.mark.browser, pytest.mark.demo]
+
+PASSWORD = "leader-screens-password"
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def new_page(browser: Browser, lang: str, width: int, height: int) -> tuple[Page, list[str]]:
+    context = browser.new_context(
+        locale="vi-VN" if lang == "vi" else "en-GB",
+        viewport={"width": width, "height": height},
+        accept_downloads=True,
+    )
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    return page, errors
+
+
+def log_in(page: Page, server: Any, app: Flask, role: Role, unit: str | None, lang: str) -> None:
+    name = f"screens_{role.value}_{lang}"
+    with app.app_context():
+        accounts.create_user(name, PASSWORD, role, unit)
+    page.goto(f"{server.url}/auth/login?lang={lang}")
+    page.fill("input[name=username]", name)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_load_state()
+
+
+@pytest.fixture
+def pages(browser: Browser) -> Iterator[Any]:
+    opened: list[Page] = []
+
+    def make(lang: str = "vi", width: int = 1366, height: int = 768) -> tuple[Page, list[str]]:
+        page, errors = new_page(browser, lang, width, height)
+        opened.append(page)
+        return page, errors
+
+    yield make
+    for page in opened:
+        page.context.close()
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_the_camera_button_saves_a_png_under_the_csp(
+    live_server: Any, live_app: Flask, pages: Any, lang: str
+) -> None:
+    page, errors = pages(lang)
+    log_in(page, live_server, live_app, Role.LEADER, "NA-HM", lang)
+    page.goto(f"{live_server.url}/dashboard/")
+    page.wait_for_selector("#trend-chart .main-svg")
+    button = page.locator("#trend-chart .modebar-btn[data-title*='png' i]")
+    page.hover("#trend-chart")
+    with page.expect_download() as info:
+        button.click()
+    download = info.value
+    assert download.suggested_filename.endswith(".png")
+    with open(download.path(), "rb") as handle:
+        data = handle.read()
+    assert data[:8] == PNG_MAGIC and len(data) > 5000
+    assert not [e for e in errors if "Content Security Policy" in e], errors
+
+
+def pages_of(app: Flask, role: Role) -> list[str]:
+    """Every GET page of ``role`` in app.url_map on the demo (downloads left out)."""
+    from tests.web.test_access_map import _demo_values, build_path
+
+    paths = []
+    with app.app_context():
+        demo = _demo_values()
+        demo.inside["user"] = "1"
+        for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
+            roles = getattr(app.view_functions[rule.endpoint], "required_roles", None)
+            if "GET" not in (rule.methods or ()) or roles is None or role not in roles:
+                continue
+            try:
+                path = build_path(rule, demo, "inside")
+            except KeyError:  # a parameter the access map does not know yet
+                continue
+            if "." not in path.rsplit("/", 1)[-1]:
+                paths.append(path)
+    return paths
+
+
+def overflow(page: Page) -> dict[str, Any] | None:
+    """The page's widths when it scrolls sideways (None when it fits)."""
+    widths = page.evaluate(
+        "() => ({body: document.body.scrollWidth, client: document.body.clientWidth,"
+        " doc: document.documentElement.scrollWidth,"
+        " view: document.documentElement.clientWidth,"
+        " wide: [...document.querySelectorAll('body *')].filter(e =>"
+        "   e.getBoundingClientRect().right > document.documentElement.clientWidth + 1"
+        "   && e.parentElement && e.parentElement.getBoundingClientRect().right <="
+        "   document.documentElement.clientWidth + 1).slice(0, 4).map(e => e.tagName +"
+        "   (e.id ? '#' + e.id : '') + '.' + [...e.classList].join('.') + ' '"
+        "   + Math.round(e.getBoundingClientRect().right))})"
+    )
+    widths["wide"] = " | ".join(widths["wide"])  # the outermost elements sticking out
+    fits = widths["body"] <= widths["client"] and widths["doc"] <= widths["view"]
+    return None if fits else widths
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_every_leader_page_fits_a_phone(
+    live_server: Any, live_app: Flask, pages: Any, lang: str
+) -> None:
+    page, _errors = pages(lang, 390, 844)
+    log_in(page, live_server, live_app, Role.LEADER, None, lang)
+    paths = pages_of(live_app, Role.LEADER)
+    assert "/dashboard/ranking" in paths and len(paths) >= 6
+    wide = {}
+    for path in paths:
+        page.goto(f"{live_server.url}{path}")
+        page.wait_for_load_state("networkidle")
+        if (widths := overflow(page)) is not None:
+            wide[path] = widths
+    assert wide == {}, "\n".join(f"{p}: {w}" for p, w in wide.items())
+
+
+@pytest.mark.parametrize("role", [Role.LEADER, Role.ANALYST, Role.ADMIN])
+def test_no_serious_accessibility_violation(
+    live_server: Any, live_app: Flask, pages: Any, role: Role
+) -> None:
+    page, _errors = pages("vi")
+    log_in(page, live_server, live_app, role, None, "vi")
+    found = {}
+    for path in pages_of(live_app, role):
+        page.goto(f"{live_server.url}{path}")
+        page.wait_for_load_state("networkidle")
+        try:
+            assert_accessible(page)
+        except AssertionError as error:
+            found[path] = str(error)[:600]
+    assert found == {}
+
+
+@pytest.mark.parametrize("role", [Role.LEADER, Role.ADMIN])
+def test_every_page_fits_a_laptop(
+    live_server: Any, live_app: Flask, pages: Any, role: Role
+) -> None:
+    """1366 x 768: the audit log (long details) and the analysts' tables included."""
+    page, _errors = pages("vi", 1366, 768)
+    log_in(page, live_server, live_app, role, None, "vi")
+    wide = {}
+    for path in pages_of(live_app, role):
+        page.goto(f"{live_server.url}{path}")
+        page.wait_for_load_state("networkidle")
+        if (widths := overflow(page)) is not None:
+            wide[path] = widths
+    assert wide == {}, "\n".join(f"{p}: {w}" for p, w in wide.items())
