@@ -174,6 +174,10 @@ def register_blueprints(app: Flask) -> None:
     from survey_app.blueprints import small_area
 
     app.register_blueprint(small_area.bp)
+    if app.config.get("BENCHMARK_CEILING"):  # benchmarks/load_wrk.py only
+        from survey_app.blueprints import bench
+
+        app.register_blueprint(bench.bp)
 
 
 def register_errorhandlers(app: Flask) -> None:

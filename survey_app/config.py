@@ -126,6 +126,8 @@ class Config:
         self.TRUSTED_PROXIES = _env_int("TRUSTED_PROXIES", 0)
         # Submissions (services/submissions.py): per kiosk device token, else per client IP.
         self.RATELIMIT_SUBMIT_KIOSK = os.environ.get("RATELIMIT_SUBMIT_KIOSK", "30 per minute")
+        # benchmarks/load_wrk.py's ceiling endpoint (POST /bench/insert); never in production
+        self.BENCHMARK_CEILING = _env_bool("BENCHMARK_CEILING", False)
         self.RATELIMIT_SUBMIT_PHONE = os.environ.get("RATELIMIT_SUBMIT_PHONE", "10 per minute")
         # BURST_COUNT identical answer sets from one desk within BURST_WINDOW_S seconds are
         # stored flagged "burst" for review (0 turns this off).

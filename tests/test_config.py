@@ -101,3 +101,13 @@ def test_sqlite_pragmas(app: object) -> None:
 def test_debug_off_by_default(clean_env: pytest.MonkeyPatch) -> None:
     clean_env.delenv("FLASK_DEBUG", raising=False)
     assert create_app({"SECRET_KEY": "x"}).debug is False
+
+
+def test_the_benchmark_ceiling_endpoint_exists_only_when_asked(
+    app_config: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rules = {rule.rule for rule in create_app(app_config).url_map.iter_rules()}
+    assert "/bench/insert" not in rules
+    monkeypatch.setenv("BENCHMARK_CEILING", "1")
+    rules = {rule.rule for rule in create_app(app_config).url_map.iter_rules()}
+    assert "/bench/insert" in rules
