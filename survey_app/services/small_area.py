@@ -269,34 +269,23 @@ def covariate_options(
 ) -> list[CovariateOption]:
     """The covariates the console offers for ``wave``, available or not (with why)."""
     options = []
-    fb = feedback_wave(wave)
-    if fb is None:
-        options.append(
-            CovariateOption(
-                "feedback",
-                str(BUILTIN_COVARIATES["feedback"]),
-                False,
-                _("No continuous-feedback wave overlaps this wave's dates."),
-            )
-        )
-    else:
-        options.append(
-            CovariateOption("feedback", str(BUILTIN_COVARIATES["feedback"]), True, "", fb.code)
-        )
-    prev = previous_wave(wave)
-    if prev is None:
-        options.append(
-            CovariateOption(
-                "previous",
-                str(BUILTIN_COVARIATES["previous"]),
-                False,
-                _("No earlier field wave of this unit and questionnaire."),
-            )
-        )
-    else:
-        options.append(
-            CovariateOption("previous", str(BUILTIN_COVARIATES["previous"]), True, "", prev.code)
-        )
+    for key, source, missing in (
+        (
+            "feedback",
+            feedback_wave(wave),
+            _("No continuous-feedback wave overlaps this wave's dates."),
+        ),
+        (
+            "previous",
+            previous_wave(wave),
+            _("No earlier field wave of this unit and questionnaire."),
+        ),
+    ):
+        label = str(BUILTIN_COVARIATES[key])
+        if source is None:
+            options.append(CovariateOption(key, label, False, missing))
+        else:
+            options.append(CovariateOption(key, label, True, "", source.code))
     if uploaded is not None:
         for name in uploaded.values:
             options.append(
@@ -453,20 +442,17 @@ def estimate(
     if not communes:
         raise SmallAreaError(_("The wave's unit has no communes."))
     direct = _rates([wave], communes)
+    sources = {"feedback": feedback_wave, "previous": previous_wave}
     values: dict[str, dict[int, float]] = {}
     for key in keys:
-        if key == "feedback":
-            fb = feedback_wave(wave)
-            assert fb is not None  # checked by the options above
-            values[key] = {u: f.value for u, f in _rates([fb], communes).items()}
-        elif key == "previous":
-            prev = previous_wave(wave)
-            assert prev is not None
-            values[key] = {u: f.value for u, f in _rates([prev], communes).items()}
-        else:
-            assert uploaded is not None
+        source = sources[key](wave) if key in sources else None
+        if source is not None:  # a wave whose commune rates are the covariate
+            values[key] = {u: f.value for u, f in _rates([source], communes).items()}
+        elif uploaded is not None and key.startswith(UPLOAD_PREFIX):
             column = uploaded.values[key.removeprefix(UPLOAD_PREFIX)]
             values[key] = {c.id: column[c.code] for c in communes if c.code in column}
+        else:  # pragma: no cover - the options above refuse it
+            raise SmallAreaError(_("Unknown covariate %(name)s.", name=key))
     modelled: list[Unit] = []
     excluded: list[ExcludedCommune] = []
     for unit in communes:
