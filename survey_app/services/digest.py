@@ -7,8 +7,10 @@ alert settings, only for alerts they follow within their scope
 
 The weekly digest (``flask digest send``, e.g. Monday 07:00) lists, in Vietnamese, the
 alerts of the last 7 days in the leader's scope (significant falls with their interval
-and sentence first), and attaches the scorecard PDF of each unit at the top of the
-scope for its latest wave. A digest is sent once per leader and ISO week (``digest_log``).
+and sentence first), the significant changes of the overall index between the last
+two waves of each series for the scope's top units and their children, and attaches
+the scorecard PDF of each unit at the top of the scope for its latest wave. A digest is
+sent once per leader and ISO week (``digest_log``).
 """
 
 from __future__ import annotations
@@ -28,9 +30,10 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.utils import secure_filename
 
 from survey_app.extensions import db
-from survey_app.models import Alert, AlertRule, DigestLog, Unit, User, Wave
+from survey_app.models import Alert, AlertRule, DigestLog, Unit, User, Wave, WaveKind
 from survey_app.models._types import utcnow
 from survey_app.services import alerts, alerts_text, dashboard
+from survey_app.services.indices import IndexRequestError
 
 
 def mail_enabled() -> bool:
@@ -140,6 +143,32 @@ def scorecard_pdf(user: User, unit: Unit, wave: Wave) -> bytes:
         return response.get_data()
 
 
+def significant_changes(user: User) -> list[str]:
+    """Each significant change of the overall index between the last two waves of a
+    series, for the units at the top of the scope and their children (as the overview
+    reads them: figures a leader may see), one line each in the current language."""
+    lines = []
+    for top in dashboard.scope_tops(user):
+        infos = dashboard.waves_of(top)
+        units = [top, *dashboard.children(top)]
+        for kind in (WaveKind.FIELD_SURVEY, WaveKind.CONTINUOUS_FEEDBACK):
+            series = dashboard.series_of(infos, kind)
+            if len(series) < 2:
+                continue
+            before, after = series[-2], series[-1]
+            try:
+                changes = dashboard.latest_changes(units, before, after)
+            except IndexRequestError as error:
+                lines.append(f"- {before.code} → {after.code}: {error}")
+                continue
+            lines += [
+                f"- {c.unit.name('vi')} ({before.code} → {after.code}): {c.sentence()}"
+                for c in changes
+                if c.significant
+            ]
+    return lines
+
+
 def build_digest(user: User, now: datetime) -> Digest | None:
     """The user's digest for the week ending at ``now``; None without an address."""
     pref = alerts.preference(user)
@@ -159,6 +188,10 @@ def build_digest(user: User, now: datetime) -> Digest | None:
             lines += [f"- {alerts_text.title(a, 'vi')}: {alerts_text.sentence(a)}" for a in drops]
         else:
             lines.append(_("No statistically significant fall in your units this week."))
+        changes = significant_changes(user)
+        if changes:
+            lines += ["", _("Statistically significant changes between the last two waves:")]
+            lines += changes
         others = [a for a in recent if a.rule != AlertRule.INDEX_DROP]
         if others:
             lines += ["", _("Other alerts:")]

@@ -126,6 +126,10 @@ def test_weekly_digest_arrives_in_vietnamese_with_the_scorecard_pdf(
     assert "Các cảnh báo khác:" in text
     assert "biểu đồ phễu" not in text  # Quảng Ngãi's alert is outside Hoàng Mai's scope
     assert "Quỳnh Dị" not in body(qn) and "biểu đồ phễu" in body(qn)
+    # significant changes between the last two waves, as the overview states them
+    assert "Các thay đổi có ý nghĩa thống kê giữa hai đợt gần nhất:" in text
+    assert "(HM-2018-05 → HM-2018-12): tăng" in text and "có ý nghĩa thống kê (p" in text
+    assert "(QN-2021 → QN-2022)" in body(qn) and "HM-2018" not in body(qn)
     [attachment] = list(hm.iter_attachments())
     assert attachment.get_content_type() == "application/pdf"
     assert attachment.get_filename().startswith("scorecard-NA-HM-")
