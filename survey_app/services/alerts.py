@@ -109,6 +109,9 @@ class RunReport:
     closed: int = 0
     evaluated: dict[str, int] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
+    # Rules with a figure that could not be computed: their open episodes stay open
+    # (the condition is unknown, not ended).
+    unsure: set[AlertRule] = field(default_factory=set)
 
 
 # ----------------------------------------------------------------------------- following
@@ -379,6 +382,7 @@ def _field_tests(units: Sequence[Unit], report: RunReport) -> list[_Test]:
             lines = dashboard.latest_changes(pair_units, before, after)
         except indices.IndexRequestError as error:
             report.problems.append(f"index_drop {before.code}->{after.code}: {error}")
+            report.unsure.add(AlertRule.INDEX_DROP)
             continue
         for line in lines:
             tests.append(
@@ -474,6 +478,7 @@ def funnel_findings(followings: Sequence[Following], report: RunReport) -> list[
                 continue
             except indices.IndexRequestError as error:
                 report.problems.append(f"funnel {parent.code} {wave.code}: {error}")
+                report.unsure.add(AlertRule.FUNNEL)
                 continue
             target = ranking.overall.value
             if not 0 < target < 1:
@@ -729,6 +734,8 @@ def store(findings: Sequence[Finding], now: datetime, report: RunReport) -> None
             continue
         report.opened.append(alert)
     for rule in AlertRule:
+        if rule in report.unsure:
+            continue
         condition = [Alert.rule == rule, Alert.closed_at.is_(None)]
         if holding[rule]:
             condition.append(Alert.subject.not_in(sorted(holding[rule])))
