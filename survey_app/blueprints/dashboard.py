@@ -96,8 +96,12 @@ def unit(code: str) -> str:
 @role_required(*READERS)
 def ranking() -> str:
     page = _ranking()
-    chart = charts.funnel_chart(page, current_lang()) if page.result is not None else None
-    return render_template("dashboard/ranking.html", page=page, chart=chart, views=views)
+    kind, chart = (
+        charts.ranking_chart(page, current_lang()) if page.result is not None else ("", None)
+    )
+    return render_template(
+        "dashboard/ranking.html", page=page, chart=chart, chart_kind=kind, views=views
+    )
 
 
 @bp.get("/compare")

@@ -252,6 +252,111 @@ def funnel_chart(page: RankingPage, lang: str) -> str:
     return html_safe_json(figure)
 
 
+#: Units' n within this ratio (largest / smallest) are "equal or nearly so": a funnel
+#: plot would stack them on one vertical line, so the ranking shows a caterpillar plot.
+NEARLY_EQUAL_N = 1.25
+FLAG_COLOURS = {"above": "#1d6b3a", "below": "#a3271b", "": "#5b6b7a"}
+
+
+def ranking_chart_kind(page: RankingPage) -> str:
+    """``caterpillar`` when the ranked units' n are equal or nearly so, else ``funnel``."""
+    rows = page.result.rows if page.result is not None else ()
+    sizes = [row.figure.n for row in rows if row.figure.n]
+    if len(sizes) >= 2 and max(sizes) <= NEARLY_EQUAL_N * min(sizes):
+        return "caterpillar"
+    return "funnel"
+
+
+def ranking_chart(page: RankingPage, lang: str) -> tuple[str, str]:
+    """(kind, figure JSON): a caterpillar plot at (nearly) equal n, else a funnel plot."""
+    kind = ranking_chart_kind(page)
+    if kind == "caterpillar":
+        return kind, caterpillar_chart(page, lang)
+    return kind, funnel_chart(page, lang)
+
+
+def caterpillar_chart(page: RankingPage, lang: str) -> str:
+    """Each unit's estimate with its 95% interval, ordered; coloured only when the unit
+    differs from the overall figure after Holm's adjustment (RankRow.flag)."""
+    figure = go.Figure()
+    result = page.result
+    if result is None:
+        return html_safe_json(figure)
+    rows = sorted(result.rows, key=lambda row: row.figure.value)
+    names = [row.unit.name(lang) for row in rows]
+    for flag, label in (
+        ("above", _("above the overall figure (after Holm's adjustment)")),
+        ("below", _("below the overall figure (after Holm's adjustment)")),
+        ("", _("not distinguishable from the overall figure")),
+    ):
+        chosen = [row for row in rows if row.flag == flag]
+        if not chosen:
+            continue
+        figure.add_trace(
+            go.Scatter(
+                x=[row.figure.value for row in chosen],
+                y=[row.unit.name(lang) for row in chosen],
+                customdata=[
+                    [row.figure.ci_low, row.figure.ci_high, row.rank, row.rank_low, row.rank_high]
+                    for row in chosen
+                ],
+                error_x={
+                    "type": "data",
+                    "symmetric": False,
+                    "array": [row.figure.ci_high - row.figure.value for row in chosen],
+                    "arrayminus": [row.figure.value - row.figure.ci_low for row in chosen],
+                    "color": FLAG_COLOURS[flag],
+                    "thickness": 2,
+                    "width": 0,
+                },
+                name=label,
+                mode="markers",
+                marker={"size": 10, "color": FLAG_COLOURS[flag]},
+                hovertemplate=(
+                    "<b>%{y}</b><br>%{x:.1%} (%{customdata[0]:.1%}–%{customdata[1]:.1%})<br>"
+                    + _(
+                        "rank %(rank)s (%(low)s–%(high)s)",
+                        rank="%{customdata[2]}",
+                        low="%{customdata[3]}",
+                        high="%{customdata[4]}",
+                    )
+                    + "<extra></extra>"
+                ),
+            )
+        )
+    overall = result.overall.value
+    figure.add_trace(
+        go.Scatter(
+            x=[overall, overall],
+            y=[names[0], names[-1]] if names else [],
+            name=_("Overall: %(unit)s", unit=result.overall_unit.name(lang)),
+            mode="lines",
+            line={"color": "#1b2733", "width": 2, "dash": "dash"},
+            hoverinfo="skip",
+        )
+    )
+    layout = _layout(
+        lang,
+        _("%(index)s by unit, with 95%% confidence intervals", index=page.index_label),
+        "",
+    )
+    layout["yaxis"] = {
+        "categoryorder": "array",
+        "categoryarray": names,
+        "automargin": True,
+        "gridcolor": "#eef1f4",
+    }
+    layout["xaxis"] = {
+        "title": {"text": _("Satisfied")},
+        "tickformat": ".0%",
+        "gridcolor": "#dde3e8",
+        "zeroline": False,
+    }
+    layout["height"] = max(360, 90 + 26 * len(rows))
+    figure.update_layout(**layout)
+    return html_safe_json(figure)
+
+
 def kiosk_charts(monitor: KioskMonitor, lang: str) -> tuple[str, str]:
     """Daily volume per desk, and each desk's rolling seven-day satisfaction rate."""
     volume = go.Figure()

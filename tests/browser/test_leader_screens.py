@@ -166,3 +166,19 @@ def test_every_page_fits_a_laptop(
         if (widths := overflow(page)) is not None:
             wide[path] = widths
     assert wide == {}, "\n".join(f"{p}: {w}" for p, w in wide.items())
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_the_ranking_at_equal_n_is_a_caterpillar_plot(
+    live_server: Any, live_app: Flask, pages: Any, lang: str
+) -> None:
+    """Hoàng Mai's ten communes, 48 respondents each: intervals, not a funnel."""
+    page, errors = pages(lang)
+    log_in(page, live_server, live_app, Role.ANALYST, None, lang)
+    page.goto(f"{live_server.url}/dashboard/ranking?unit=NA-HM&wave=HM-2018-12")
+    page.wait_for_selector("#caterpillar-chart .main-svg")
+    assert page.locator("#funnel-chart").count() == 0
+    rows = page.locator("#ranking-table tbody tr").count()
+    assert rows == 10
+    assert page.locator("#caterpillar-chart g.errorbar").count() == rows
+    assert errors == []

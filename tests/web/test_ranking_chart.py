@@ -1,0 +1,77 @@
+"""The ranking's chart (issue 16): at equal or nearly equal n a caterpillar plot
+(estimates with their 95% intervals, ordered), coloured only for units that differ from
+the overall figure after Holm's adjustment; a funnel plot when the units' n differ."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import replace
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from flask_babel import force_locale
+
+from survey_app.models import Role
+from survey_app.services import accounts, dashboard_charts
+from survey_app.services.dashboard import ranking_page
+from tests.web.test_access_map import client_for
+
+pytestmark = pytest.mark.demo
+
+
+def figure_of(html: str, chart_id: str) -> dict:
+    found = re.search(
+        rf'<script type="application/json" id="{chart_id}-data">(.*?)</script>', html, re.S
+    )
+    assert found, f"no {chart_id} on the page"
+    return json.loads(found.group(1))
+
+
+@pytest.mark.parametrize(
+    ("query", "n"),
+    [("unit=NA-HM&wave=HM-2018-12", 48), ("unit=QNG&group=department&wave=QN-2022", 90)],
+)
+def test_equal_n_gives_a_caterpillar_coloured_by_the_adjusted_flags(
+    app: Flask, client: FlaskClient, query: str, n: int
+) -> None:
+    analyst = accounts.create_user("rank_analyst", "rank-analyst-password", Role.ANALYST)
+    html = client_for(app, analyst).get(f"/dashboard/ranking?{query}").get_data(as_text=True)
+    assert 'id="funnel-chart"' not in html
+    figure = figure_of(html, "caterpillar-chart")
+    args = dict(part.split("=") for part in query.split("&"))
+    with app.test_request_context(), force_locale("vi"):
+        page = ranking_page(analyst, args["unit"], args["wave"], args.get("group"), None, "vi")
+    assert page.result is not None
+    rows = page.result.rows
+    assert {row.figure.n for row in rows} == {n}
+    points = [t for t in figure["data"] if t.get("mode") == "markers"]
+    shown = {name: trace for trace in points for name in trace["y"]}
+    assert len(shown) == len(rows)
+    grey = dashboard_charts.FLAG_COLOURS[""]
+    for row in rows:
+        trace = shown[row.unit.name("vi")]
+        i = trace["y"].index(row.unit.name("vi"))
+        assert trace["x"][i] == pytest.approx(row.figure.value)
+        assert trace["x"][i] + trace["error_x"]["array"][i] == pytest.approx(row.figure.ci_high)
+        assert trace["x"][i] - trace["error_x"]["arrayminus"][i] == pytest.approx(row.figure.ci_low)
+        coloured = trace["marker"]["color"] != grey
+        assert coloured == (row.p_adjusted < 0.05), row.unit.code
+    order = figure["layout"]["yaxis"]["categoryarray"]
+    values = {row.unit.name("vi"): row.figure.value for row in rows}
+    assert [values[name] for name in order] == sorted(values.values())
+
+
+def test_units_of_unequal_n_keep_the_funnel(app: Flask, client: FlaskClient) -> None:
+    analyst = accounts.create_user("rank_analyst", "rank-analyst-password", Role.ANALYST)
+    with app.test_request_context(), force_locale("vi"):
+        page = ranking_page(analyst, "NA-HM", "HM-2018-12", None, None, "vi")
+        assert (
+            page.result is not None and dashboard_charts.ranking_chart_kind(page) == "caterpillar"
+        )
+        rows = list(page.result.rows)
+        rows[0] = replace(rows[0], figure=replace(rows[0].figure, n=2 * rows[0].figure.n))
+        unequal = replace(page, result=replace(page.result, rows=tuple(rows)))
+        kind, figure = dashboard_charts.ranking_chart(unequal, "vi")
+    assert kind == "funnel" and "Giới hạn (95%)" in json.loads(figure).__repr__()
