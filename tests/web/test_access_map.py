@@ -47,13 +47,14 @@ PUBLIC: dict[str, str] = {
     "static": "CSS, scripts and images",
     "assets.plotly_js": "the charting library, served locally",
     "main.index": "home page with the language switch",
-    "main.kiosk_entry": "explains how a tablet is enrolled",
+    "main.kiosk_entry": "tells citizens this kiosk is not ready yet",
     "main.phone_entry": "citizens pick their desk",
     "main.healthz": "health check",
     "auth.login": "the login form (rate-limited)",
     "kiosk.service_worker": "the kiosk's offline worker script",
     "kiosk.kiosk": "the citizens' kiosk form of an active desk",
     "kiosk.check": "checks a kiosk device token (bearer authentication)",
+    "kiosk.audio": "read-aloud files of the citizens' forms (questions and answers)",
     "phone.survey": "the citizens' phone form",
     "phone.thanks": "the phone form's thank-you page",
     "api.submit_response": "the submission API (kiosk device token or anonymous phone)",
@@ -104,7 +105,7 @@ CODE_AFTER_SEGMENT: dict[str, str] = {
     "scorecard": "unit",
 }
 # Parameters that name nothing in a scope (filled with a valid value).
-NEUTRAL: tuple[str, ...] = ("fmt", "page", "slug", "version", "filename")
+NEUTRAL: tuple[str, ...] = ("fmt", "page", "slug", "version", "filename", "name")
 
 
 def _demo_values() -> Demo:
