@@ -31,6 +31,7 @@ PALETTE = (
     "#7a4b1f",
 )
 REFERENCE_COLOUR = "#5b6b7a"
+EMPHASIS_COLOUR = "#0b2f4a"  # the unit being viewed
 FONT = "Noto Sans, Segoe UI, Roboto, Helvetica Neue, Arial, sans-serif"
 
 
@@ -66,16 +67,19 @@ def _wave_date(wave_start: date, wave_end: date) -> str:
 
 
 def trend_chart(series: Sequence[TrendSeries], lang: str) -> str:
-    """One line per unit with its 95% CI as a band; the reference unit dashed.
+    """One line per unit with its 95% CI as a band; the unit being viewed (the series
+    marked ``reference``) is the emphasised line: dark, thick, drawn last (on top), the
+    units below it thinner in the palette's colours.
 
     Per unit three traces: the band's upper edge, its lower edge filled up to the
     upper one (both named "… 95% CI", hidden from the legend) and the estimate line.
     """
     figure = go.Figure()
     ticks: dict[str, str] = {}
-    for number, item in enumerate(series):
+    ordered_series = sorted(series, key=lambda item: item.reference)  # the viewed unit last
+    for number, item in enumerate(ordered_series):
         name = item.unit.name(lang)
-        colour = REFERENCE_COLOUR if item.reference else PALETTE[number % len(PALETTE)]
+        colour = EMPHASIS_COLOUR if item.reference else PALETTE[(number + 1) % len(PALETTE)]
         xs, ys, lows, highs, hover = [], [], [], [], []
         for point in item.points:
             x = _wave_date(point.wave.start_date, point.wave.end_date)
@@ -126,8 +130,8 @@ def trend_chart(series: Sequence[TrendSeries], lang: str) -> str:
                 name=name,
                 legendgroup=name,
                 mode="lines+markers",
-                line={"color": colour, "width": 3, "dash": "dash" if item.reference else "solid"},
-                marker={"size": 8},
+                line={"color": colour, "width": 4 if item.reference else 2},
+                marker={"size": 9 if item.reference else 6},
                 customdata=[[*h, lo, hi] for h, lo, hi in zip(hover, lows, highs, strict=True)],
                 hovertemplate=(
                     "<b>%{fullData.name}</b><br>%{customdata[0]}<br>%{y:.1%} "

@@ -313,13 +313,13 @@ def test_quang_ngai_ranking_page(app: Flask, client: FlaskClient) -> None:
     risers = [r for r in result.rows if (r.rank_change or 0) >= 3][:4]
     assert (sentence in page) == (labour in risers)
     assert 'ul class="highlights"' in page
-    funnel = plotly_figure(page, "funnel-chart")
-    points = [t for t in funnel["data"] if t.get("mode") == "markers"]
+    # Every department has n = 90: a caterpillar plot, not a funnel (issue 16).
+    assert 'id="funnel-chart"' not in page
+    caterpillar = plotly_figure(page, "caterpillar-chart")
+    points = [t for t in caterpillar["data"] if t.get("mode") == "markers"]
     assert sum(len(t["x"]) for t in points) == len(departments)
-    names = {t["name"] for t in funnel["data"]}
-    assert {"Giới hạn (95%)", "Giới hạn (99,8%)"} <= names
-    upper95 = next(t for t in funnel["data"] if t["name"] == "Giới hạn (95%)")
-    assert upper95["y"] == pytest.approx(result.funnel["upper95"])
+    shown = sorted(x for t in points for x in t["x"])
+    assert shown == pytest.approx(sorted(r.figure.value for r in result.rows))
     rows = read_csv(client.get("/dashboard/download/ranking.csv?unit=QNG&wave=QN-2022"))
     assert len(rows) == len(departments) + 1
     labour_row = next(r for r in rows if r[4] == "Sở Lao động – Thương binh và Xã hội")

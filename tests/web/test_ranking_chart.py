@@ -75,3 +75,16 @@ def test_units_of_unequal_n_keep_the_funnel(app: Flask, client: FlaskClient) -> 
         unequal = replace(page, result=replace(page.result, rows=tuple(rows)))
         kind, figure = dashboard_charts.ranking_chart(unequal, "vi")
     assert kind == "funnel" and "Giới hạn (95%)" in json.loads(figure).__repr__()
+
+
+def test_the_unit_being_viewed_is_the_emphasised_trend_line(
+    app: Flask, client: FlaskClient
+) -> None:
+    leader = accounts.create_user("trend_leader", "trend-leader-password", Role.LEADER, "NA-HM")
+    html = client_for(app, leader).get("/dashboard/?units=HM-QT").get_data(as_text=True)
+    lines = [t for t in figure_of(html, "trend-chart")["data"] if t.get("mode") == "lines+markers"]
+    assert [t["name"] for t in lines] == ["Phường Quỳnh Thiện", "Thị xã Hoàng Mai"]  # on top
+    ward, town = lines
+    assert town["line"]["width"] > ward["line"]["width"]
+    assert "dash" not in town["line"] or town["line"]["dash"] == "solid"
+    assert town["line"]["color"] == dashboard_charts.EMPHASIS_COLOUR != ward["line"]["color"]
