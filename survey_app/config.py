@@ -150,6 +150,8 @@ class Config:
         # Reporting rule for published figures (see the indices issue).
         self.MIN_EFFECTIVE_N = _env_int("MIN_EFFECTIVE_N", 30)
         self.MAX_CI_HALF_WIDTH = float(os.environ.get("MAX_CI_HALF_WIDTH", "10"))
+        # a small-area estimate is published when its MSE-based CV is at most this
+        self.MAX_SMALL_AREA_CV = float(os.environ.get("MAX_SMALL_AREA_CV", "0.075"))
         # Alerts (services/alerts.py): rolling windows of continuous feedback (days) and
         # the family-wise level of one run's index-drop tests (Holm).
         self.ALERT_WINDOW_DAYS = _env_int("ALERT_WINDOW_DAYS", 14)

@@ -118,9 +118,10 @@ class CommuneEstimate:
     estimate (the synthetic one where there is no direct estimate), ``mse`` its
     estimated mean squared error (Prasad–Rao for REML, Datta–Lahiri for ML), ``se``
     its square root, ``cv`` = se / eblup (None when eblup is not positive),
-    ``ci_low``/``ci_high`` eblup ± z·se clipped to [0, 1]. ``reportable`` applies
-    the reporting rule's interval part to that interval (half-width at most
-    ``MAX_CI_HALF_WIDTH`` points); ``direct_reportable`` is the direct figure's own
+    ``ci_low``/``ci_high`` eblup ± z·se clipped to [0, 1]. ``reportable`` is the
+    reporting rule on the MSE-based CV: ``cv`` at most ``MAX_SMALL_AREA_CV`` (0.075 by
+    default: for a rate near 70%, the ±10 points the direct rule allows);
+    ``direct_reportable`` is the direct figure's own
     flag.
     """
 
@@ -519,7 +520,7 @@ def estimate(
             _("The model cannot be fitted: %(reason)s", reason=str(error))
         ) from None
     z = float(norm.ppf(0.5 + level / 2))
-    max_half = float(current_app.config["MAX_CI_HALF_WIDTH"])
+    max_cv = float(current_app.config["MAX_SMALL_AREA_CV"])
     residuals = fit.residuals
     rows = []
     for i, unit in enumerate(modelled):
@@ -551,7 +552,8 @@ def estimate(
                 gamma=float(fit.gamma[i]) if sampled[i] else None,
                 synthetic=float(fit.synthetic[i]),
                 residual=float(residuals[i]) if sampled[i] else None,
-                reportable=bool(z * se * 100 <= max_half),
+                # the reporting rule on the model's MSE-based coefficient of variation
+                reportable=bool(value > 0 and se / value <= max_cv),
             )
         )
     # communes modelled without a direct estimate, and excluded ones with one, keep order
