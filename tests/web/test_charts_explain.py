@@ -1,6 +1,7 @@
-"""The ranking's chart (issue 16): at equal or nearly equal n a caterpillar plot
-(estimates with their 95% intervals, ordered), coloured only for units that differ from
-the overall figure after Holm's adjustment; a funnel plot when the units' n differ."""
+"""Charts that explain themselves (issue 16): the ranking at equal or nearly equal n is a
+caterpillar plot (estimates with 95% intervals, ordered), coloured only for units that
+differ from the overall figure after Holm's adjustment; the viewed unit is the trend's
+emphasised line; the kiosk monitor draws one small panel per desk."""
 
 from __future__ import annotations
 
@@ -88,3 +89,18 @@ def test_the_unit_being_viewed_is_the_emphasised_trend_line(
     assert town["line"]["width"] > ward["line"]["width"]
     assert "dash" not in town["line"] or town["line"]["dash"] == "solid"
     assert town["line"]["color"] == dashboard_charts.EMPHASIS_COLOUR != ward["line"]["color"]
+
+
+def test_the_kiosk_monitor_draws_one_panel_per_desk(app: Flask, client: FlaskClient) -> None:
+    leader = accounts.create_user("kiosk_leader", "kiosk-leader-password", Role.LEADER, "NA-HM")
+    html = client_for(app, leader).get("/dashboard/kiosk").get_data(as_text=True)
+    desks = re.findall(r'<tr data-desk="([^"]+)"', html)
+    assert len(desks) >= 5
+    for chart in ("volume-chart", "rate-chart"):
+        figure = figure_of(html, chart)
+        per_desk = [t for t in figure["data"] if t.get("showlegend") is False]
+        assert len(per_desk) == len(desks)  # every desk has a response in the demo
+        axes = [(t.get("xaxis", "x"), t.get("yaxis", "y")) for t in per_desk]
+        assert len(set(axes)) == len(desks)  # one panel each
+        titles = [a["text"] for a in figure["layout"]["annotations"]]
+        assert titles == [t["name"] for t in per_desk]
