@@ -35,7 +35,7 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import numpy as np
@@ -43,12 +43,21 @@ from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from scipy.stats import norm
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from analysis.small_area import FH_METHODS, fay_herriot, gvf_proportions
 from survey_app import access
 from survey_app.extensions import db
-from survey_app.models import SmallAreaSetting, Unit, UnitKind, User, Wave, WaveKind
+from survey_app.models import (
+    Channel,
+    Response,
+    SmallAreaSetting,
+    Unit,
+    UnitKind,
+    User,
+    Wave,
+    WaveKind,
+)
 from survey_app.models._types import utcnow
 from survey_app.services import audit, indices, spreadsheets
 
@@ -58,6 +67,10 @@ FEW_DF = 5
 BUILTIN_COVARIATES: dict[str, Any] = {
     "feedback": _l("Continuous-feedback satisfaction rate (same period, model-based)"),
     "previous": _l("Previous wave's direct estimate"),
+    "volume": _l(
+        "Service volume: log of 1 + the ratings citizens gave at the kiosks and "
+        "phones of the commune during the wave's dates"
+    ),
 }
 UPLOAD_PREFIX = "file:"
 UNIT_COLUMN = "unit_code"
@@ -265,6 +278,25 @@ def _rates(waves: Sequence[Wave], units: Sequence[Unit]) -> dict[int, indices.In
     return out
 
 
+def _volumes(wave: Wave, communes: Sequence[Unit]) -> dict[int, int]:
+    """Kiosk and phone ratings (not flagged) at each commune and the units below it,
+    submitted within the wave's dates: the platform's measure of service volume."""
+    start = datetime.combine(wave.start_date, time.min, UTC)
+    end = datetime.combine(wave.end_date + timedelta(days=1), time.min, UTC)
+    rows = db.session.execute(
+        select(Unit.path, func.count(Response.id))
+        .join(Response, Response.unit_id == Unit.id)
+        .where(
+            Response.channel.in_([Channel.KIOSK, Channel.PHONE]),
+            Response.flagged.is_(False),
+            Response.submitted_at >= start,
+            Response.submitted_at < end,
+        )
+        .group_by(Unit.path)
+    ).all()
+    return {c.id: sum(n for path, n in rows if path.startswith(c.path)) for c in communes}
+
+
 def covariate_options(
     wave: Wave, uploaded: UploadedCovariates | None = None
 ) -> list[CovariateOption]:
@@ -287,6 +319,12 @@ def covariate_options(
             options.append(CovariateOption(key, label, False, missing))
         else:
             options.append(CovariateOption(key, label, True, "", source.code))
+    label = str(BUILTIN_COVARIATES["volume"])
+    if any(_volumes(wave, communes_of(wave)).values()):
+        options.append(CovariateOption("volume", label, True, "", wave.code))
+    else:
+        reason = _("No kiosk or phone rating falls within this wave's dates.")
+        options.append(CovariateOption("volume", label, False, reason))
     if uploaded is not None:
         for name in uploaded.values:
             options.append(
@@ -449,6 +487,8 @@ def estimate(
         source = sources[key](wave) if key in sources else None
         if source is not None:  # a wave whose commune rates are the covariate
             values[key] = {u: f.value for u, f in _rates([source], communes).items()}
+        elif key == "volume":
+            values[key] = {u: math.log1p(n) for u, n in _volumes(wave, communes).items()}
         elif uploaded is not None and key.startswith(UPLOAD_PREFIX):
             column = uploaded.values[key.removeprefix(UPLOAD_PREFIX)]
             values[key] = {c.id: column[c.code] for c in communes if c.code in column}

@@ -13,6 +13,8 @@ of it shows.
 from __future__ import annotations
 
 import math
+import uuid
+from datetime import UTC, datetime, time
 
 import pytest
 from flask import Flask
@@ -20,8 +22,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from survey_app.extensions import db
-from survey_app.models import Role, Unit, UnitKind, Wave
-from survey_app.services import accounts, indices
+from survey_app.models import Channel, Role, Unit, UnitKind, Wave
+from survey_app.services import accounts, indices, questionnaires, responses
 from survey_app.services import small_area as service
 
 pytestmark = pytest.mark.demo
@@ -147,3 +149,34 @@ def test_switched_off_nothing_of_the_model_shows(app: Flask, client: FlaskClient
     body = client.get(f"/api/v1/indices?unit={hidden[0].code}&wave={WAVE}").get_json()
     assert {f["inference"] for f in body["figures"]} == {"design-based"}
     assert all(f["value"] is None for f in body["figures"] if not f["reportable"])
+
+
+def test_service_volume_is_a_covariate_when_citizens_rated_in_the_period(app: Flask) -> None:
+    """The ratings given at a commune's kiosks and phones during the wave's dates (a
+    measure of its service volume) are offered as a covariate, log(1 + count)."""
+    w = wave(WAVE)
+    options = {o.key: o for o in service.covariate_options(w)}
+    assert not options["volume"].available and options["volume"].reason
+    quick = questionnaires.get("kiosk_quick", 1)
+    at = datetime.combine(w.start_date, time(9), UTC)
+    units_ = communes(w)
+    counts = {u.id: 1 + k % 4 for k, u in enumerate(units_)}
+    drafts = [
+        responses.ResponseDraft(
+            client_id=uuid.uuid4(),
+            questionnaire_id=quick.id,
+            unit_id=u.id,
+            channel=Channel.PHONE,
+            answers={"mood": 4},
+            submitted_at=at,
+        )
+        for u in units_
+        for _ in range(counts[u.id])
+    ]
+    assert responses.store_many(drafts) == len(drafts)
+    options = {o.key: o for o in service.covariate_options(w)}
+    assert options["volume"].available
+    fit = service.estimate(w, covariates=["previous", "volume"])
+    for commune in fit.communes:
+        assert commune.covariates["volume"] == pytest.approx(math.log1p(counts[commune.unit_id]))
+    assert [b.key for b in fit.beta][-1] == "volume"
