@@ -404,3 +404,45 @@ def test_a_day_with_far_more_responses_than_the_desks_usual_is_a_rate_anomaly(
     [anomaly] = desk_alerts(AlertRule.RATE_ANOMALY)
     assert anomaly.desk_id == desk_id and anomaly.details["day"] == "2026-12-01"
     assert anomaly.details["count"] >= 40 and anomaly.details["p_value"] < 0.001
+
+
+def test_a_rule_that_cannot_compute_keeps_its_open_episodes_open(app: Flask) -> None:
+    """The kiosk wave under the lonely-PSU rule 'fail' with a one-day desk: the funnel
+    of Hoàng Mai's kiosk wave cannot be computed, so the run warns and leaves the
+    funnel episode open (unknown is not ended); once computable, the run closes it."""
+    from survey_app.models import Desk, LonelyPSU, Wave, WaveKind
+
+    wave = db.session.scalars(
+        select(Wave).where(
+            Wave.kind == WaveKind.CONTINUOUS_FEEDBACK, Wave.code.startswith("KIOSK-NA")
+        )
+    ).one()
+    ward = db.session.scalar(select(Unit).where(Unit.code == "HM-QD"))
+    desk = Desk(code="HM-QD-NEW", name="Quầy mới", unit_id=ward.id)
+    db.session.add(desk)
+    db.session.flush()
+    response = db.session.scalars(
+        select(Response).where(Response.wave_id == wave.id, Response.flagged.is_(False)).limit(1)
+    ).one()
+    response.desk_id = desk.id
+    wave.lonely_psu = LonelyPSU.FAIL
+    earlier = Alert(
+        rule=AlertRule.FUNNEL,
+        subject=f"unit:{ward.id}/in:{ward.parent_id}/continuous_feedback",
+        episode=1,
+        unit_id=ward.id,
+        details={},
+    )
+    db.session.add(earlier)
+    db.session.commit()
+    report = alerts_service.run(NOW)
+    assert AlertRule.FUNNEL in report.unsure
+    assert any("funnel" in problem and "'fail'" in problem for problem in report.problems)
+    db.session.refresh(earlier)
+    assert earlier.closed_at is None
+    wave.lonely_psu = LonelyPSU.ADJUST
+    db.session.commit()
+    report = alerts_service.run(NOW)
+    assert report.problems == []
+    db.session.refresh(earlier)
+    assert earlier.closed_at is not None
