@@ -9,10 +9,11 @@ aggregated in SQL; no response row is loaded.
 
 Reasons for dissatisfaction
 ---------------------------
-- a ``multiple`` item shown only after a dissatisfied or neutral rating (e.g.
-  ``problems`` of ``kiosk_quick``, shown for faces 1-3): each chosen option counts;
-- every criterion of the index (e.g. the SIPAS ``acc1`` ... ``fb4``): an answer at
-  level 1 or 2 (very dissatisfied or dissatisfied) counts for that criterion.
+Only the dissatisfaction items count: a ``multiple`` item shown only after a
+dissatisfied or neutral rating (e.g. ``problems`` of ``kiosk_quick``, shown for faces
+1-3); each chosen option counts once. The index criteria are not reasons: they are
+worded positively ("staff were courteous") and one of them repeats an option (waiting
+time), which listed it twice. A questionnaire without such an item has no reasons.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import math
 from dataclasses import dataclass
 from datetime import datetime
 
+from flask_babel import format_date
 from flask_babel import gettext as _
 from markupsafe import Markup, escape
 from sqlalchemy import func, select
@@ -42,7 +44,6 @@ from survey_app.services import comparisons, indices, questionnaires
 from survey_app.services.indices import DomainKey, IndexFigure, Inference
 from survey_app.services.waves import lonely_rule_text
 
-DISSATISFIED_LEVELS = (1, 2)
 TOP_REASONS = 5
 
 
@@ -363,8 +364,8 @@ def response_volumes(unit: Unit, wave: Wave) -> Volumes:
     )
 
 
-def reason_items(definition: spec.Questionnaire) -> tuple[list[str], list[str]]:
-    """(multiple-choice items asked after a rating that is not satisfied, index criteria)."""
+def reason_items(definition: spec.Questionnaire) -> list[str]:
+    """The multiple-choice items asked after a rating that is not satisfied."""
     satisfied = set(definition.index.satisfied_levels) if definition.index else {4, 5}
     choices = []
     for item in definition.items:
@@ -374,50 +375,36 @@ def reason_items(definition: spec.Questionnaire) -> tuple[list[str], list[str]]:
         source = definition.items_by_code.get(condition.item)
         if source is not None and source.scale_size and not satisfied & set(condition.values):
             choices.append(item.code)
-    criteria = (
-        [code for a in definition.index.aspects for code in a.items] if definition.index else []
-    )
-    return choices, criteria
+    return choices
 
 
 def dissatisfaction_reasons(unit: Unit, wave: Wave, lang: str, responses: int) -> list[Reason]:
-    """The most frequent reasons for dissatisfaction, counted in SQL per option or criterion."""
+    """The most frequent reasons for dissatisfaction, counted in SQL per option of the
+    dissatisfaction items (:func:`reason_items`)."""
     row = db.session.get(Questionnaire, wave.questionnaire_id)
     assert row is not None  # a foreign key
     definition = questionnaires.parsed(row)
-    choices, criteria = reason_items(definition)
+    choices = reason_items(definition)
     ids = {
         item.id: item.code
         for item in db.session.scalars(
             select(QuestionnaireItem).where(
                 QuestionnaireItem.questionnaire_id == row.id,
-                QuestionnaireItem.code.in_(choices + criteria),
+                QuestionnaireItem.code.in_(choices),
             )
         )
     }
     if not ids:
         return []
-    choice_ids = [i for i, code in ids.items() if code in choices]
-    criterion_ids = [i for i, code in ids.items() if code in criteria]
-    condition = AnswerValue.item_id.in_(choice_ids)
-    if criterion_ids:
-        condition = condition | (
-            AnswerValue.item_id.in_(criterion_ids) & AnswerValue.value.in_(DISSATISFIED_LEVELS)
-        )
-    # Grouped by (item, value): a criterion's levels 1 and 2 are added up below.
     query = (
         select(AnswerValue.item_id, AnswerValue.value, func.count())
         .join(Response, Response.id == AnswerValue.response_id)
-        .where(Response.wave_id == wave.id, condition)
+        .where(Response.wave_id == wave.id, AnswerValue.item_id.in_(list(ids)))
         .group_by(AnswerValue.item_id, AnswerValue.value)
     )
     counts: dict[str, int] = {}
     for item_id, value, count in db.session.execute(_scope(query, unit)):
-        item = definition.item(ids[item_id])
-        if item.type == "multiple":
-            label = item.options[value - 1].label.get(lang)
-        else:
-            label = item.label.get(lang)
+        label = definition.item(ids[item_id]).options[value - 1].label.get(lang)
         counts[label] = counts.get(label, 0) + int(count)
     ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_REASONS]
     return [
@@ -432,8 +419,8 @@ def trend_svg(card: Scorecard, lang: str) -> Markup:
     show the same chart. Points below the reporting rule are drawn hollow.
     """
     points = card.trend
-    width, height = 640, 220
-    left, right, top, bottom = 48, 16, 14, 44
+    width, height = 640, 240
+    left, right, top, bottom = 48, 16, 14, 64
     plot_w, plot_h = width - left - right, height - top - bottom
     kind = card.overall.rate.kind
     top_value = 1.0 if kind == "rate" else 100.0
@@ -461,41 +448,59 @@ def trend_svg(card: Scorecard, lang: str) -> Markup:
             f'<text x="{left - 6}" y="{ty + 4:.1f}" text-anchor="end" font-size="11" '
             f'fill="#5b6b7a">{tick}{"%" if kind == "rate" else ""}</text>'
         )
-    line = " ".join(
-        f"{x(i):.1f},{y(p.figure.value):.1f}"
-        for i, p in enumerate(points)
-        if not math.isnan(p.figure.value)
-    )
-    if len(points) > 1:
+    shown = [(i, p.figure) for i, p in enumerate(points) if not math.isnan(p.figure.value)]
+    if len(shown) > 1:
+        # The 95% band between the waves, then the line of the estimates.
+        upper = " ".join(f"{x(i):.1f},{y(f.ci_high):.1f}" for i, f in shown)
+        lower = " ".join(f"{x(i):.1f},{y(f.ci_low):.1f}" for i, f in reversed(shown))
+        parts.append(f'<polygon points="{upper} {lower}" fill="#0b5c8a" fill-opacity="0.15"/>')
+        line = " ".join(f"{x(i):.1f},{y(f.value):.1f}" for i, f in shown)
         parts.append(f'<polyline points="{line}" fill="none" stroke="#0b5c8a" stroke-width="2"/>')
     for i, point in enumerate(points):
         fig = point.figure
         cx = x(i)
         hidden = math.isnan(fig.value)  # failing the reporting rule, for a leader
         if not hidden:
+            low, high = y(fig.ci_low), y(fig.ci_high)
             parts.append(
-                f'<line x1="{cx:.1f}" x2="{cx:.1f}" y1="{y(fig.ci_low):.1f}" '
-                f'y2="{y(fig.ci_high):.1f}" stroke="#0b5c8a" stroke-width="2"/>'
+                f'<path class="ci" d="M{cx - 7:.1f},{low:.1f}H{cx + 7:.1f}M{cx:.1f},{low:.1f}'
+                f'V{high:.1f}M{cx - 7:.1f},{high:.1f}H{cx + 7:.1f}" stroke="#0b5c8a" '
+                'stroke-width="2" fill="none"/>'
             )
             fill = "#0b5c8a" if fig.reportable else "#ffffff"
             current = point.wave.id == card.wave.id
             parts.append(
-                f'<circle cx="{cx:.1f}" cy="{y(fig.value):.1f}" r="{6 if current else 4.5}" '
+                f'<circle cx="{cx:.1f}" cy="{y(fig.value):.1f}" r="{4.5 if current else 3.5}" '
                 f'fill="{fill}" stroke="#0b5c8a" stroke-width="2"/>'
             )
         if fig.reportable:
             parts.append(
-                f'<text x="{cx + 9:.1f}" y="{y(fig.value) - 6:.1f}" font-size="12" '
+                f'<text x="{cx + 10:.1f}" y="{y(fig.value) + 4:.1f}" font-size="12" '
                 f'fill="#1b2733">{escape(_short_value(fig))}</text>'
             )
-        parts.append(
-            f'<text x="{cx:.1f}" y="{height - bottom + 18}" text-anchor="middle" font-size="11" '
-            f'fill="#1b2733">{escape(point.wave.code)}</text>'
-            f'<text x="{cx:.1f}" y="{height - bottom + 32}" text-anchor="middle" font-size="10" '
-            f'fill="#5b6b7a">{point.wave.start_date:%m/%Y}</text>'
-        )
+        label = _wave_label(point.wave, lang)
+        for row, text in enumerate(label):
+            last = row == len(label) - 1  # the month, smaller and grey
+            parts.append(
+                f'<text x="{cx:.1f}" y="{height - bottom + 16 + 13 * row}" text-anchor="middle" '
+                f'font-size="{10 if last else 11}" fill="{"#5b6b7a" if last else "#1b2733"}">'
+                f"{escape(text)}</text>"
+            )
     parts.append("</svg>")
     return Markup("".join(parts))  # every text above is escaped
+
+
+def _wave_label(wave: Wave, lang: str, width: int = 30) -> list[str]:
+    """The wave's name under its point (at most two lines), then its fieldwork month."""
+    words, lines = wave.name(lang).split(), [""]
+    for word in words:
+        if lines[-1] and len(lines[-1]) + 1 + len(word) > width:
+            if len(lines) == 2:
+                lines[-1] += "…"
+                break
+            lines.append("")
+        lines[-1] = f"{lines[-1]} {word}".strip()
+    return [*lines, format_date(wave.start_date, "MM/yyyy" if lang == "vi" else "MMM yyyy")]
 
 
 def _short_value(figure: IndexFigure) -> str:

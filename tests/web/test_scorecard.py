@@ -50,6 +50,14 @@ def test_field_survey_scorecard_in_vietnamese(client: FlaskClient) -> None:
     assert "xu hướng tăng" in page  # three waves: a trend sentence
     assert '<svg xmlns="http://www.w3.org/2000/svg" class="trend-chart"' in page
     assert page.count("<circle") == 3
+    # Issue 16: each wave's interval (a whisker with caps, and the band) and its name.
+    assert page.count('<path class="ci"') == 3 and "<polygon" in page
+    start = page.index('class="trend-chart"')
+    chart = page[start : page.index("</svg>", start)]
+    assert "Khảo sát SIPAS năm 2017" in chart and "HM-2017" not in chart
+    assert "10/2017" in chart
+    # A field survey has no dissatisfaction item: no list of criteria as "reasons".
+    assert "Không có lý do chưa hài lòng nào được nêu." in page
     assert "Những lý do chưa hài lòng thường gặp nhất" in page
     assert "<script>" not in page and "onclick" not in page
 
@@ -71,18 +79,19 @@ def test_reasons_are_the_top_five_counts(app: Flask) -> None:
     rows = db.session.scalars(
         select(Response).where(Response.wave_id == wave.id, Response.unit_id == unit.id)
     )
+    # Only the dissatisfaction item counts (issue 16): not the positively worded
+    # criteria rated low, one of which repeated the option "waiting time".
     for response in rows:
         for code in response.answers.get("problems", []):
             counts[
                 next(o.label.vi for o in definition.item("problems").options if o.code == code)
             ] += 1
-        for item in ("fu_wait", "fu_staff", "fu_guidance"):
-            if response.answers.get(item) in (1, 2):
-                counts[definition.item(item).label.vi] += 1
     with app.test_request_context("/"):
         reasons = scorecard.dissatisfaction_reasons(unit, wave, "vi", 100)
     expected = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:5]
     assert [(r.label, r.count) for r in reasons] == expected
+    criteria = {definition.item(c).label.vi for c in ("fu_wait", "fu_staff", "fu_guidance")}
+    assert not criteria & {r.label for r in reasons}
     assert reasons[0].share == expected[0][1] / 100
 
 
