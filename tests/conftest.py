@@ -8,6 +8,7 @@ Every test that needs the app gets its own freshly migrated database:
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import itertools
 import os
@@ -20,6 +21,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
+from hypothesis import settings
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -28,6 +30,26 @@ from survey_app.extensions import db
 
 PG_ADMIN_URL = os.environ.get("TEST_DATABASE_URL", "")
 _counter = itertools.count()
+
+# Property-based tests: in CI (CI set, as on the clean clone) every run draws the same
+# examples, so a failure there can be reproduced; locally they explore new ones.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
+
+
+@contextlib.contextmanager
+def instance_path(folder: Path) -> Iterator[None]:
+    """``SURVEY_INSTANCE_PATH`` set for the app made inside, restored afterwards."""
+    before = os.environ.get("SURVEY_INSTANCE_PATH")
+    os.environ["SURVEY_INSTANCE_PATH"] = str(folder)
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("SURVEY_INSTANCE_PATH", None)
+        else:
+            os.environ["SURVEY_INSTANCE_PATH"] = before
 
 
 def using_postgresql() -> bool:
@@ -64,14 +86,14 @@ def dispose_engines() -> None:
         engine.dispose()
 
 
-def migrate_database(database_url: str, instance_path: Path) -> None:
-    os.environ["SURVEY_INSTANCE_PATH"] = str(instance_path)
+def migrate_database(database_url: str, folder: Path) -> None:
     from flask_migrate import upgrade
 
-    app = create_app(base_config(database_url, instance_path))
-    with app.app_context():
-        upgrade()
-        dispose_engines()
+    with instance_path(folder):
+        app = create_app(base_config(database_url, folder))
+        with app.app_context():
+            upgrade()
+            dispose_engines()
 
 
 @pytest.fixture(scope="session")
@@ -111,15 +133,15 @@ def demo_template(
     folder = tmp_path_factory.mktemp("demo")
     copy = clone_database(migrated_template, folder / "demo.sqlite3")
     url = pg_database_url(copy) if using_postgresql() else f"sqlite:///{copy}"
-    os.environ["SURVEY_INSTANCE_PATH"] = str(folder)
-    app = create_app(base_config(url, folder))
-    with app.app_context():
-        result = app.test_cli_runner().invoke(
-            args=["demo", "seed", "--credentials", str(folder / "credentials.txt")]
-        )
-        assert result.exit_code == 0, result.output
-        db.session.remove()
-        dispose_engines()
+    with instance_path(folder):
+        app = create_app(base_config(url, folder))
+        with app.app_context():
+            result = app.test_cli_runner().invoke(
+                args=["demo", "seed", "--credentials", str(folder / "credentials.txt")]
+            )
+            assert result.exit_code == 0, result.output
+            db.session.remove()
+            dispose_engines()
     if not using_postgresql():
         with sqlite3.connect(copy) as connection:
             connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -154,7 +176,8 @@ def make_app(migrated_template: str, tmp_path: Path) -> Iterator[Callable[[], Fl
     def factory() -> Flask:
         copy = clone_database(migrated_template, tmp_path / f"db{len(made)}.sqlite3")
         url = pg_database_url(copy) if using_postgresql() else f"sqlite:///{copy}"
-        application = create_app(base_config(url, tmp_path))
+        with instance_path(tmp_path):
+            application = create_app(base_config(url, tmp_path))
         made.append((application, copy))
         return application
 
