@@ -21,6 +21,7 @@ from werkzeug.wrappers import Response
 from wtforms import DateField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
+from survey_app import formatting
 from survey_app.access import role_required
 from survey_app.forms.base import Form
 from survey_app.forms.fields import BoundedIntegerField
@@ -239,8 +240,8 @@ def units_import() -> Response | tuple[str, int]:
                 errors = error.errors
             else:
                 flash(
-                    _("Units imported: %(created)d created, %(updated)d updated.",
-                      created=created, updated=updated),
+                    _("Units imported: %(created)s created, %(updated)s updated.",
+                      created=formatting.number(created), updated=formatting.number(updated)),
                     "info",
                 )  # fmt: skip
                 return redirect(url_for("admin.units"))

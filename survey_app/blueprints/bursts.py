@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from survey_app import formatting
 from survey_app.access import role_required
 from survey_app.models import Role
 from survey_app.services import bursts as burst_service
@@ -45,7 +46,17 @@ def review() -> Response:
     except burst_service.ReviewError:
         abort(404)
     if decision == "keep":
-        flash(_("Responses kept: %(count)s. They now count in the figures.", count=count))
+        flash(
+            _(
+                "Responses kept: %(count)s. They now count in the figures.",
+                count=formatting.number(count),
+            )
+        )
     else:
-        flash(_("Responses excluded: %(count)s. They stay out of the figures.", count=count))
+        flash(
+            _(
+                "Responses excluded: %(count)s. They stay out of the figures.",
+                count=formatting.number(count),
+            )
+        )
     return redirect(url_for("bursts.index"))

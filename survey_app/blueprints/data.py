@@ -11,6 +11,7 @@ from sqlalchemy import select
 from werkzeug.utils import secure_filename
 from werkzeug.wrappers import Response
 
+from survey_app import formatting
 from survey_app.access import role_required
 from survey_app.extensions import db
 from survey_app.forms.base import Form
@@ -87,8 +88,8 @@ def import_paper() -> Response | tuple[str, int]:
     flash(
         _(
             "File imported: %(created)s new, %(already)s already stored.",
-            created=report.created,
-            already=report.already,
+            created=formatting.number(report.created),
+            already=formatting.number(report.already),
         ),
         "success",
     )

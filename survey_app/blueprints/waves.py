@@ -13,6 +13,7 @@ from wtforms import DateField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
+from survey_app import formatting
 from survey_app.access import role_required
 from survey_app.forms.base import Form
 from survey_app.models import FeedbackPeriod, LonelyPSU, Role
@@ -205,7 +206,7 @@ def frame(code: str) -> Response | tuple[str, int]:
         waves.replace_frame(wave, parsed, user=current_user)
     except waves.WaveError as error:
         return _detail(wave, error.problems), 422
-    flash(_("Sample frame saved: %(n)s PSUs.", n=len(parsed.rows)), "success")
+    flash(_("Sample frame saved: %(n)s PSUs.", n=formatting.number(len(parsed.rows))), "success")
     for warning in parsed.warnings:
         flash(warning, "warning")
     return redirect(url_for("waves.detail", code=code))

@@ -30,6 +30,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from survey_app import formatting
 from survey_app.access import can_see_unit, overlaps_scope
 from survey_app.extensions import db
 from survey_app.models import (
@@ -167,8 +168,8 @@ def read_frame(content: bytes) -> Frame:
                 _(
                     "Stratum %(stratum)s: %(total)s PSUs in the population but %(n)s sampled.",
                     stratum=stratum,
-                    total=total,
-                    n=sampled[stratum],
+                    total=formatting.number(total),
+                    n=formatting.number(sampled[stratum]),
                 )
             )
     if problems:
