@@ -321,11 +321,15 @@ def test_larger_text_at_200_percent_leaves_nothing_outside(
         context.close()
 
 
-@pytest.mark.parametrize("mode", ["normal", "contrast", "large+contrast"])
+@pytest.mark.parametrize(
+    ("size", "mode"),
+    [(size, mode) for size in VIEWPORTS for mode in ("normal", "contrast")]
+    + [("390x844", "large+contrast")],
+)
 def test_axe_finds_nothing_serious_in_each_display_mode(
-    live_server: Any, live_app: Flask, browser: Browser, mode: str
+    live_server: Any, live_app: Flask, browser: Browser, size: str, mode: str
 ) -> None:
-    context, page = make_tablet(browser, "1024x768")
+    context, page = make_tablet(browser, size)
     try:
         token = seed_desk(live_app, token=True)
         open_kiosk(page, live_server, token, "vi")
@@ -393,7 +397,7 @@ def tab_to(page: Page, text: str, limit: int = 40) -> None:
     raise AssertionError(f"{text!r} not reached with Tab")
 
 
-@pytest.mark.parametrize("size", ["1024x768", "390x844"])
+@pytest.mark.parametrize("size", list(VIEWPORTS))
 def test_keyboard_alone_completes_the_survey(
     live_server: Any, live_app: Flask, browser: Browser, size: str
 ) -> None:
