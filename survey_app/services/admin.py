@@ -415,9 +415,11 @@ def reload_questionnaires(actor: User) -> list[str]:
     """
     if actor.unit_id is not None:
         raise AdminError(_("Only an administrator for the whole province can load questionnaires."))
+    from survey_app.services import audio
+
     folder = Path(current_app.config["QUESTIONNAIRE_DIR"])
     try:
-        return questionnaires.load_folder(folder)
+        report = questionnaires.load_folder(folder)
     except questionnaires.QuestionnaireLoadError as error:
         db.session.rollback()
         cause = error.__cause__
@@ -429,6 +431,12 @@ def reload_questionnaires(actor: User) -> list[str]:
         audit.record("questionnaire.load_failed", details={"errors": lines[:20]})
         db.session.commit()
         raise AdminError("\n".join(lines)) from error
+    # The read-aloud audio of new texts, as `flask questionnaires load` makes it; the
+    # questionnaires are loaded even if it cannot be made (the report says why).
+    try:
+        return report + audio.build_folder(folder).lines()
+    except audio.AudioError as error:
+        return [*report, f"audio: {error}"]
 
 
 # ----------------------------------------------------------------------- audit log

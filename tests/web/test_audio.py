@@ -165,3 +165,16 @@ def test_pages_carry_the_audio_and_files_are_served_with_a_long_cache(
     # The phone page lists its texts' files for its speaker button.
     phone = client.get("/s/Q-C").get_data(as_text=True)
     assert 'data-listen data-urls="[&#34;/kiosk/audio/' in phone
+
+
+def test_the_admins_reload_makes_the_audio_too(app: Flask, tmp_path: Path) -> None:
+    from survey_app.models import Role
+    from survey_app.services import accounts, admin
+
+    small_questionnaire(tmp_path)
+    app.config["QUESTIONNAIRE_DIR"] = str(tmp_path)
+    root = accounts.create_user("root-admin", "correct-horse-battery", Role.ADMIN)
+    report = admin.reload_questionnaires(root)
+    assert report[0] == "tiny v1: loaded" and report[-1].startswith("audio: ")
+    name = audio.read_manifest()["en"]["Are you satisfied?"]
+    assert wav_seconds(audio.folder() / name) > 0.5
