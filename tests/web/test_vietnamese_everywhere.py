@@ -142,8 +142,9 @@ class Reader(HTMLParser):
 
     SKIPPED = frozenset({"code", "pre", "kbd", "samp", "style", "script"})
 
-    def __init__(self) -> None:
+    def __init__(self, other_lang: str) -> None:
         super().__init__(convert_charrefs=True)
+        self.other_lang = other_lang
         self.texts: list[str] = []
         self.forms: list[FormSpec] = []
         self._skip: list[str] = []
@@ -175,7 +176,7 @@ class Reader(HTMLParser):
     def handle_endtag(self, tag: str) -> None:
         if tag == "script" and self._json:
             self._json = False
-            self.texts.extend(json_strings(json.loads(self._source)))
+            self.texts.extend(json_strings(json.loads(self._source), self.other_lang))
         if tag == "form":
             self._form = None
         if self._skip and self._skip[-1] == tag:
@@ -188,16 +189,19 @@ class Reader(HTMLParser):
             self.texts.append(data)
 
 
-def json_strings(value: Any) -> Iterator[str]:
-    """The string values of a decoded JSON document (not its keys)."""
+def json_strings(value: Any, other_lang: str) -> Iterator[str]:
+    """The string values of a decoded JSON document (not its keys), leaving out the
+    texts kept under the other language's key (the kiosk carries both languages to
+    switch without the network)."""
     if isinstance(value, str):
         yield value
     elif isinstance(value, dict):
-        for item in value.values():
-            yield from json_strings(item)
+        for key, item in value.items():
+            if key != other_lang:
+                yield from json_strings(item, other_lang)
     elif isinstance(value, list):
         for item in value:
-            yield from json_strings(item)
+            yield from json_strings(item, other_lang)
 
 
 @dataclass
@@ -207,12 +211,13 @@ class FormSpec:
     fields: dict[str, str] = field(default_factory=dict)
 
 
-def readable(response: Any) -> tuple[list[str], list[FormSpec]]:
+def readable(response: Any, lang: str) -> tuple[list[str], list[FormSpec]]:
     mimetype = response.mimetype or ""
+    other = "en" if lang == "vi" else "vi"
     if response.is_json:
-        return list(json_strings(response.get_json())), []
+        return list(json_strings(response.get_json(), other)), []
     if mimetype == "text/html":
-        reader = Reader()
+        reader = Reader(other)
         reader.feed(response.get_data(as_text=True))
         return reader.texts, reader.forms
     if mimetype == "text/csv":
@@ -236,7 +241,7 @@ class Walk:
     def read(self, who: str, what: str, response: Any) -> None:
         if response.status_code >= 500:
             self.problems.append(f"{who} {what}: {response.status_code}")
-        texts, forms = readable(response)
+        texts, forms = readable(response, self.lang)
         self.seen += 1
         text = "\n".join(texts)
         found = english_in(text) if self.lang == "vi" else vietnamese_in(text)
@@ -265,23 +270,34 @@ def invalid_values(form: FormSpec) -> Iterator[dict[str, Any]]:
         yield data
 
 
+QUERY_ARGUMENT = re.compile(r'(?:request\.args\.(?:get|getlist)|_arg)\("(\w+)"')
+
+
+@cache
+def query_arguments() -> tuple[str, ...]:
+    """Every query argument the views read (found in the blueprints' source)."""
+    folder = Path(__file__).resolve().parents[2] / "survey_app" / "blueprints"
+    found = {m for f in folder.glob("*.py") for m in QUERY_ARGUMENT.findall(f.read_text())}
+    return tuple(sorted(found - {"lang", "next"}))
+
+
 def query_variants(demo: Demo, kiosk_wave: str) -> list[str]:
-    nonsense = "&".join(
-        f"{name}=ZZ-9"
-        for name in (
-            "unit", "units", "wave", "from", "to", "parent", "index", "kind", "by", "field",
-            "channel", "unit_kind", "previous", "page", "user", "action", "since", "until",
-            "margin", "deff", "n",
-        )
-    )  # fmt: skip
+    """No query; nonsense in every argument; mismatched units and waves; a field wave
+    against a feedback wave (which cannot be analysed together)."""
+    names = query_arguments()
+    assert {"unit", "wave", "wave_a", "mode"} <= set(names)
+    nonsense = "&".join(f"{name}=ZZ-9" for name in names)
+    inside, outside = demo.inside, demo.outside
     mismatched = (
-        f"unit={demo.inside['unit']}&wave={demo.outside['wave']}&from={kiosk_wave}"
-        f"&to={demo.inside['wave']}&parent={demo.inside['unit']}&units={demo.inside['unit']}"
-        f"&units=NA-HM&previous={kiosk_wave}&index=overall&kind=score"
+        f"unit={inside['unit']}&wave={outside['wave']}&from={kiosk_wave}&to={inside['wave']}"
+        f"&parent={inside['unit']}&units={inside['unit']}&units=NA-HM&previous={kiosk_wave}"
+        f"&index=overall&kind=score&mode=units&unit_a={inside['unit']}&unit_b=NA-HM"
+        f"&wave_a={inside['wave']}&wave_b={outside['wave']}"
     )
     field_vs_feedback = (
-        f"unit=NA-HM&from={demo.inside['wave']}&to={kiosk_wave}&wave={kiosk_wave}"
-        f"&units=NA-HM&units=HM-MH&previous={demo.inside['wave']}"
+        f"unit=NA-HM&from={inside['wave']}&to={kiosk_wave}&wave={kiosk_wave}"
+        f"&units=NA-HM&units=HM-MH&previous={inside['wave']}&mode=waves&unit_a=NA-HM"
+        f"&wave_a={inside['wave']}&wave_b={kiosk_wave}"
     )
     return ["", nonsense, mismatched, field_vs_feedback]
 
