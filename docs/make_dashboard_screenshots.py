@@ -11,7 +11,11 @@ headless Chromium at 1280 pixels wide:
 - ``docs/screenshots/scorecard.png``: the town's scorecard for December 2018 as it
   prints on A4;
 - ``docs/screenshots/ranking.png``: the ranking of Quảng Ngãi's departments in 2022
-  against 2021 (leader scoped to QNG), with the funnel plot.
+  against 2021 (leader scoped to QNG); every department has n = 90, so the chart is the
+  caterpillar plot (estimates with their intervals, ordered);
+- ``docs/screenshots/kiosk-monitor.png``: the kiosk monitor's small multiples, one
+  panel per desk of Hoàng Mai town;
+- ``docs/screenshots/dashboard-phone.png``: the overview on a 390 x 844 phone.
 """
 
 from __future__ import annotations
@@ -82,10 +86,20 @@ def main() -> None:
                 town.wait_for_timeout(300)
                 town.screenshot(path=str(OUT / "scorecard.png"), full_page=True)
                 town.emulate_media(media="screen")
+                town.goto(f"{url}/dashboard/kiosk")
+                town.wait_for_selector("#rate-chart .main-svg")
+                town.wait_for_timeout(500)
+                town.screenshot(path=str(OUT / "kiosk-monitor.png"), full_page=True)
+                phone = browser.new_page(locale="vi-VN", viewport={"width": 390, "height": 844})
+                login(phone, "town_leader")
+                phone.goto(f"{url}/dashboard/")
+                phone.wait_for_selector("#trend-chart .main-svg")
+                phone.wait_for_timeout(500)
+                phone.screenshot(path=str(OUT / "dashboard-phone.png"))
                 province = browser.new_page(locale="vi-VN", viewport=size)
                 login(province, "province_leader")
                 province.goto(f"{url}/dashboard/ranking?unit=QNG&group=department&wave=QN-2022")
-                province.wait_for_selector("#funnel-chart .main-svg")
+                province.wait_for_selector("#caterpillar-chart .main-svg")
                 province.wait_for_timeout(500)
                 province.screenshot(path=str(OUT / "ranking.png"), full_page=True)
                 browser.close()
@@ -93,7 +107,10 @@ def main() -> None:
             server.shutdown()
             with app.app_context():
                 db.engine.dispose()
-    print(f"wrote dashboard.png, scorecard.png and ranking.png in {OUT}")
+    print(
+        "wrote dashboard.png, scorecard.png, ranking.png, kiosk-monitor.png and "
+        f"dashboard-phone.png in {OUT}"
+    )
 
 
 if __name__ == "__main__":
