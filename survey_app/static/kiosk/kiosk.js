@@ -151,7 +151,7 @@
     try {
       localStorage.setItem(TOKEN_KEY, decodeURIComponent(match[1]));
     } catch (e) {
-      /* storage refused: the check below shows the enrolment screen */
+      /* storage refused: the check below shows the not-ready screen */
     }
     history.replaceState(null, "", location.pathname + location.search);
   }
