@@ -173,7 +173,7 @@ def trend(
 ) -> TrendResult:
     """Slope per year across three or more waves (design-based, svyglm-style)."""
     if len(waves) < 3:
-        raise indices.IndexRequestError("a trend needs three or more waves")
+        raise indices.IndexRequestError(_("A trend needs three or more waves."))
     ordered = sorted(waves, key=lambda w: w.start_date)
     # One joint design only when every wave is declared a panel of the one before.
     panel = all(waves_share_psus(a, b) for a, b in itertools.pairwise(ordered))

@@ -411,12 +411,14 @@ def compute(
         Confidence level.
     """
     if not waves:
-        raise IndexRequestError("no wave selected")
+        raise IndexRequestError(_("No wave selected."))
     kinds = {wave.kind for wave in waves}
     if len(kinds) > 1:
         raise IndexRequestError(
-            "field surveys and continuous feedback cannot be analysed together; "
-            "choose waves of one kind"
+            _(
+                "Field surveys and continuous feedback cannot be analysed together; "
+                "choose waves of one kind."
+            )
         )
     kind = kinds.pop()
     questionnaire_ids = {wave.questionnaire_id for wave in waves}
