@@ -374,6 +374,11 @@ def walk(app: Flask, lang: str) -> Walk:
                 f"POST {path} (bad JSON)",
                 client.post(path, data="{", content_type="application/json"),
             )
+            result.read(
+                who,
+                f"POST {path} (JSON of wrong types)",
+                client.post(path, json={"desk": 5, "answers": "x", "id": [], "lang": "fr"}),
+            )
     return result
 
 
