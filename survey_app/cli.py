@@ -12,8 +12,20 @@ from pathlib import Path
 import click
 from flask import Flask, current_app
 from flask_babel import force_locale
+from sqlalchemy import select
 
-from survey_app.services import accounts, demo, desks, export, questionnaires, units, waves
+from survey_app.extensions import db
+from survey_app.models import Wave
+from survey_app.services import (
+    accounts,
+    demo,
+    desks,
+    export,
+    figure_store,
+    questionnaires,
+    units,
+    waves,
+)
 from survey_app.services import weighting as weighting_service
 
 
@@ -29,6 +41,7 @@ def register(app: Flask) -> None:
         demo_group,
         alerts_group,
         digest_group,
+        figures_group,
     ):
         app.cli.add_command(group)
 
@@ -605,3 +618,43 @@ def digest_send(dry_run: bool, now_text: str | None) -> None:
         )
     if not digests:
         click.echo("no digest due")
+
+
+@click.group("figures", help="The figure store: sums of the published figures.")
+def figures_group() -> None:
+    pass
+
+
+def _wave_ids(codes: tuple[str, ...]) -> list[int] | None:
+    if not codes:
+        return None
+    found = {w.code: w.id for w in db.session.scalars(select(Wave).where(Wave.code.in_(codes)))}
+    unknown = [c for c in codes if c not in found]
+    if unknown:
+        raise click.ClickException(f"unknown wave: {', '.join(unknown)}")
+    return [found[c] for c in codes]
+
+
+@figures_group.command("refresh")
+def figures_refresh() -> None:
+    """Fold the responses stored since the last run (what the scheduler runs)."""
+    click.echo(f"folded {figure_store.refresh()} responses")
+
+
+@figures_group.command("rebuild")
+@click.option("--wave", "codes", multiple=True, help="Only this wave (repeatable).")
+def figures_rebuild(codes: tuple[str, ...]) -> None:
+    """Empty the sums (of the waves given, or all) and fold every response again."""
+    click.echo(f"folded {figure_store.rebuild(_wave_ids(codes))} responses")
+
+
+@figures_group.command("verify")
+@click.option("--wave", "codes", multiple=True, help="Only this wave (repeatable).")
+def figures_verify(codes: tuple[str, ...]) -> None:
+    """Recompute every figure from the answer rows and compare with the store."""
+    compared, mismatches = figure_store.verify(_wave_ids(codes))
+    for m in mismatches[:50]:
+        click.echo(f"{m.wave} {m.unit} {m.figure}: store {m.stored!r}, rows {m.rows!r}")
+    click.echo(f"{compared} figures compared, {len(mismatches)} differences")
+    if mismatches:
+        raise SystemExit(1)

@@ -126,6 +126,8 @@ class Config:
         self.TRUSTED_PROXIES = _env_int("TRUSTED_PROXIES", 0)
         # Submissions (services/submissions.py): per kiosk device token, else per client IP.
         self.RATELIMIT_SUBMIT_KIOSK = os.environ.get("RATELIMIT_SUBMIT_KIOSK", "30 per minute")
+        # figures read the folded responses from figure_sums (services/figure_store.py)
+        self.FIGURE_STORE = _env_bool("FIGURE_STORE", True)
         # benchmarks/load_wrk.py's ceiling endpoint (POST /bench/insert); never in production
         self.BENCHMARK_CEILING = _env_bool("BENCHMARK_CEILING", False)
         self.RATELIMIT_SUBMIT_PHONE = os.environ.get("RATELIMIT_SUBMIT_PHONE", "10 per minute")

@@ -27,6 +27,8 @@ from sqlalchemy import (
     String,
     UniqueConstraint,
     Uuid,
+    false,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -217,6 +219,12 @@ class Response(db.Model):
     __table_args__ = (
         Index("ix_responses_wave_unit", "wave_id", "unit_id"),
         Index("ix_responses_desk_received", "desk_id", "received_at"),
+        Index(
+            "ix_responses_unfolded",
+            "wave_id",
+            postgresql_where=text("NOT folded"),
+            sqlite_where=text("NOT folded"),
+        ),
         CheckConstraint(
             "design_weight IS NULL OR design_weight > 0", name="design_weight_positive"
         ),
@@ -244,6 +252,9 @@ class Response(db.Model):
     design_weight: Mapped[float | None] = mapped_column(Float)
     flagged: Mapped[bool] = mapped_column(Boolean, default=False)
     flag_reason: Mapped[str | None] = mapped_column(String(64))
+    # Whether figure_sums holds this response (services/figure_store.py); responses not
+    # folded yet are read from the rows themselves, so figures never miss one.
+    folded: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     questionnaire: Mapped[Questionnaire] = relationship()
     unit: Mapped[Unit] = relationship()
@@ -266,3 +277,41 @@ class AnswerValue(db.Model):
     )
     item_id: Mapped[int] = mapped_column(ForeignKey("questionnaire_items.id"), primary_key=True)
     value: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+
+
+class FigureSum(db.Model):
+    """Sufficient statistics of the published figures, per design cell and statistic.
+
+    One row per wave x unit x stratum x PSU x procedure field x channel x statistic,
+    summed over the folded responses (``responses.folded``) with their design weight
+    (1 when none), as :mod:`survey_app.services.figure_store` keeps them:
+
+    - ``stat = "r"``: respondents ``a = n``, ``b = sum w``, ``c = sum w^2``;
+    - ``stat = "i:<item id>"``: ``a = sum w [satisfied]``, ``b = sum w [valid]``,
+      ``c = sum w * points``;
+    - ``stat = "a:<item ids>"``: respondents with a valid answer to one of those items:
+      ``a = n``, ``b = sum w``, ``c = sum w^2``.
+
+    ``stratum`` and ``psu`` are the design keys as text; ``field_id`` -1 and
+    ``channel`` "" stand for none (the unique key cannot hold NULLs).
+    """
+
+    __tablename__ = "figure_sums"
+    __table_args__ = (
+        UniqueConstraint(
+            "wave_id", "unit_id", "stratum", "psu", "field_id", "channel", "stat",
+            name="uq_figure_sums_cell",
+        ),
+    )  # fmt: skip
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    wave_id: Mapped[int] = mapped_column(ForeignKey("waves.id", ondelete="CASCADE"))
+    unit_id: Mapped[int] = mapped_column(Integer)
+    stratum: Mapped[str] = mapped_column(String(64))
+    psu: Mapped[str] = mapped_column(String(64))
+    field_id: Mapped[int] = mapped_column(Integer)
+    channel: Mapped[str] = mapped_column(String(16))
+    stat: Mapped[str] = mapped_column(String(400))
+    a: Mapped[float] = mapped_column(Float)
+    b: Mapped[float] = mapped_column(Float)
+    c: Mapped[float] = mapped_column(Float)

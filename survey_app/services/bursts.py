@@ -25,7 +25,7 @@ from sqlalchemy import select
 from survey_app.access import scope_prefix
 from survey_app.extensions import db
 from survey_app.models import Desk, Response, Unit, User
-from survey_app.services import audit
+from survey_app.services import audit, figure_store
 
 BURST = "burst"
 KEPT = "burst-kept"
@@ -154,6 +154,8 @@ def review(user: User, response_ids: Sequence[int], decision: str) -> int:
     responses = list(db.session.scalars(query))
     if not responses:
         raise ReviewError("no flagged response in scope")
+    if flagged:  # a kept response may be in the figure store's sums: take it out
+        figure_store.unfold_responses([r.id for r in responses if not r.flagged])
     for response in responses:
         response.flagged = flagged
         response.flag_reason = reason

@@ -55,6 +55,7 @@ from survey_app.extensions import db
 from survey_app.models import (
     AnswerValue,
     Desk,
+    FigureSum,
     Procedure,
     Questionnaire,
     QuestionnaireItem,
@@ -428,6 +429,13 @@ def compute(
     scheme_ids = [scheme.id for scheme in schemes.values()]
     published = _published_designs(waves, schemes)
     filters = _Filters(field_id, channel)
+    # Responses the figure store has folded are read from its sums, the rest from the
+    # rows; waves with an active scheme are read from the rows (their weights are the
+    # scheme's, and calibration needs each respondent).
+    stored = _stored_waves([w for w in wave_ids if w not in schemes], layout)
+    only = None
+    if stored:
+        only = or_(Response.wave_id.not_in(stored), Response.folded.is_(False))
     item_rows, respondent_rows, psu_counts, item_codes = _aggregate(
         layout,
         kind,
@@ -438,7 +446,13 @@ def compute(
         by_field,
         by_channel,
         list(published),
+        only,
     )
+    if stored:
+        more = _stored_rows(stored, layout, filters, by_field, by_channel, item_codes)
+        item_rows += more[0]
+        respondent_rows += more[1]
+        psu_counts += more[2]
     totals, domains, fpc_waves = _sufficient_statistics(
         item_rows,
         respondent_rows,
@@ -513,6 +527,97 @@ def compute(
     )
 
 
+def answered_key(layout: _Layout, group: tuple[int, ...]) -> str:
+    """The figure store's statistic for respondents answering one of a formula's items."""
+    return "a:" + ",".join(sorted({layout.columns.items[c // 3] for c in group}))
+
+
+def _stored_waves(wave_ids: list[int], layout: _Layout) -> list[int]:
+    """The waves whose folded responses are read from the figure store.
+
+    All of ``wave_ids`` while ``FIGURE_STORE`` is on, except a wave whose sums lack a
+    statistic this layout needs (sums folded under another version's index rule): it
+    is read from its rows, all of them.
+    """
+    if not wave_ids or not current_app.config.get("FIGURE_STORE", True):
+        return []
+    needed = {answered_key(layout, g) for g in _answer_groups(layout)}
+    present: dict[int, set[str]] = {}
+    for wave_id, stat in db.session.execute(
+        select(FigureSum.wave_id, FigureSum.stat)
+        .where(FigureSum.wave_id.in_(wave_ids), FigureSum.stat.startswith("a:"))
+        .distinct()
+    ):
+        present.setdefault(wave_id, set()).add(stat)
+    has_rows = set(
+        db.session.scalars(
+            select(FigureSum.wave_id).where(FigureSum.wave_id.in_(wave_ids)).distinct()
+        )
+    )
+    return [w for w in wave_ids if w not in has_rows or needed <= present.get(w, set())]
+
+
+def _stored_rows(
+    wave_ids: list[int],
+    layout: _Layout,
+    filters: _Filters,
+    by_field: bool,
+    by_channel: bool,
+    item_codes: dict[int, str],
+) -> tuple[list, list, list]:
+    """The figure store's sums as the rows :func:`_aggregate` returns (rid -1)."""
+    columns = [FigureSum.wave_id, FigureSum.unit_id, FigureSum.stratum, FigureSum.psu]
+    if by_field:
+        columns.append(FigureSum.field_id)
+    if by_channel:
+        columns.append(FigureSum.channel)
+    sums = [func.sum(FigureSum.a), func.sum(FigureSum.b), func.sum(FigureSum.c)]
+    query = select(*columns, FigureSum.stat, *sums).where(FigureSum.wave_id.in_(wave_ids))
+    if filters.field_id is not None:
+        query = query.where(FigureSum.field_id == filters.field_id)
+    if filters.channel is not None:
+        query = query.where(FigureSum.channel == str(filters.channel))
+    query = query.group_by(*columns, FigureSum.stat)
+    keys = [answered_key(layout, g) for g in _answer_groups(layout)]
+    width = len(columns)
+    respondents: dict[tuple, list[float]] = {}
+    item_rows = []
+    for row in db.session.execute(query):
+        cell = _cell_values(tuple(row[:width]), by_field)
+        stat, a, b, c = row[width:]
+        if stat == "r":
+            respondents.setdefault(cell, [0.0] * (3 + 3 * len(keys)))[0:3] = [a, b, c]
+        elif stat.startswith("i:"):
+            item_id = int(stat[2:])
+            if item_id in item_codes:
+                item_rows.append((*cell[:4], -1, *cell[4:], item_id, a, b, c))
+        elif stat in keys:
+            k = keys.index(stat)
+            values = respondents.setdefault(cell, [0.0] * (3 + 3 * len(keys)))
+            values[3 + 3 * k : 6 + 3 * k] = [a, b, c]
+    respondent_rows = [
+        (*cell[:4], -1, *cell[4:], *values) for cell, values in respondents.items() if values[0] > 0
+    ]
+    # every PSU of the waves, whatever the filters (as the row query counts them)
+    psu_rows = [
+        tuple(row)
+        for row in db.session.execute(
+            select(FigureSum.wave_id, FigureSum.stratum, FigureSum.psu)
+            .where(FigureSum.wave_id.in_(wave_ids), FigureSum.stat == "r", FigureSum.a > 0)
+            .distinct()
+        )
+    ]
+    return item_rows, respondent_rows, psu_rows
+
+
+def _cell_values(cell: tuple, by_field: bool) -> tuple:
+    """Stored design keys back to what the row queries give (none as None)."""
+    wave_id, unit_id, stratum, psu, *rest = cell
+    if by_field and rest and rest[0] == -1:
+        rest[0] = None
+    return (wave_id, unit_id, stratum, psu, *rest)
+
+
 def _published_designs(
     waves: Sequence[Wave], schemes: dict[int, WeightingScheme]
 ) -> dict[int, PublishedDesign]:
@@ -541,12 +646,14 @@ def _aggregate(
     by_field: bool,
     by_channel: bool,
     calibrated_waves: list[int],
+    only: ColumnElement[bool] | None = None,
 ) -> tuple[list, list, list, dict[int, str]]:
     """Run the three GROUP BY queries; return their rows and the item codes by id.
 
     Responses of ``calibrated_waves`` (waves whose scheme's adjustment enters the
     variance) are grouped one by one (column ``rid``, their id); the others have
-    ``rid`` -1 and are summed per PSU."""
+    ``rid`` -1 and are summed per PSU. ``only`` restricts the responses read (the
+    figure store reads the responses it has not folded yet, and folds by batch)."""
     items = {
         item.id: item.code
         for item in db.session.scalars(
@@ -610,7 +717,11 @@ def _aggregate(
             ),
         )
         .join(Response, Response.id == AnswerValue.response_id)
-        .where(Response.wave_id.in_(wave_ids), AnswerValue.item_id.in_(list(items)))
+        .where(
+            Response.wave_id.in_(wave_ids),
+            AnswerValue.item_id.in_(list(items)),
+            *([only] if only is not None else []),
+        )
         .group_by(AnswerValue.response_id)
         .subquery()
     )
@@ -631,6 +742,8 @@ def _aggregate(
         group = [Response.wave_id, Response.unit_id, *design.group_by, *respondent, *breakdown]
         # Flagged responses (unreviewed or excluded bursts) never reach a figure.
         where = [Response.wave_id.in_(wave_ids), Response.flagged.is_(False)]
+        if only is not None:
+            where.append(only)
         if design.condition is not None:
             where.append(design.condition)
         item_query = (
