@@ -44,7 +44,6 @@ from survey_app.access import can_see_unit, units_in_scope
 from survey_app.extensions import db
 from survey_app.models import (
     Channel,
-    LonelyPSU,
     Questionnaire,
     Response,
     Unit,
@@ -397,17 +396,6 @@ def import_file(filename: str, content: bytes, user: User, lang: str) -> ImportR
     return ImportReport(filename, digest, len(drafts), len(new), already, (), tuple(warnings))
 
 
-def lonely_rule_text(rule: LonelyPSU) -> str:
-    """What a wave's lonely-PSU rule does, in words (the wave form's texts)."""
-    return {
-        LonelyPSU.ADJUST: _("adjust: centre the lonely PSU at the overall mean (R's adjust)"),
-        LonelyPSU.AVERAGE: _("average: the average variance of the other strata"),
-        LonelyPSU.REMOVE: _("remove: the stratum adds no variance"),
-        LonelyPSU.CERTAINTY: _("certainty: the PSU was taken with certainty"),
-        LonelyPSU.FAIL: _("fail: no figure until the design is corrected"),
-    }.get(LonelyPSU(rule), str(rule))
-
-
 def _singleton_strata(new: list[responses.ResponseDraft], ctx: _Context) -> list[str]:
     """Warnings for each stratum of a field wave that the file touches and that would
     hold a single PSU once stored: PSUs already stored in the wave plus the file's
@@ -443,7 +431,7 @@ def _singleton_strata(new: list[responses.ResponseDraft], ctx: _Context) -> list
                         "rule for that applies: %(rule)s.",
                         stratum=stratum or "—",
                         wave=wave.code,
-                        rule=lonely_rule_text(wave.lonely_psu),
+                        rule=wave_service.lonely_rule_text(wave.lonely_psu),
                     )
                 )
     return warnings
