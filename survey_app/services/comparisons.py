@@ -251,7 +251,9 @@ def _ranks(
         missing = ", ".join(u.code for u in units if u.id not in present)
         if not missing:
             raise
-        raise indices.IndexRequestError(f"no data in wave {wave.code} for {missing}") from None
+        raise indices.IndexRequestError(
+            _("No data in wave %(wave)s for %(units)s.", wave=wave.code, units=missing)
+        ) from None
     positions = [result.domains.index(f.domain) for f in figures]
     cov = result.covariance(code, kind)
     return figures, np.array([f.value for f in figures]), cov[np.ix_(positions, positions)]

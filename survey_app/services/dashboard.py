@@ -183,7 +183,9 @@ def index_choices(definition: spec.IndexDefinition, lang: str) -> list[tuple[str
 def definition_of(wave: Wave) -> spec.IndexDefinition:
     definition = questionnaires.parsed(wave.questionnaire).index
     if definition is None:
-        raise IndexRequestError(f"questionnaire {wave.questionnaire.slug!r} defines no index")
+        raise IndexRequestError(
+            _("The questionnaire %(slug)s defines no index.", slug=wave.questionnaire.slug)
+        )
     return definition
 
 

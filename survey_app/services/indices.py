@@ -254,7 +254,9 @@ class _Layout:
 def _layout(questionnaire: spec.Questionnaire) -> _Layout:
     definition = questionnaire.index
     if definition is None:
-        raise IndexRequestError(f"questionnaire {questionnaire.slug!r} defines no index")
+        raise IndexRequestError(
+            _("The questionnaire %(slug)s defines no index.", slug=questionnaire.slug)
+        )
     items: list[str] = [item for aspect in definition.aspects for item in aspect.items]
     if definition.overall.item and definition.overall.item not in items:
         items.append(definition.overall.item)
@@ -275,7 +277,7 @@ def _waves_layout(waves: Sequence[Wave]) -> _Layout:
     ids = {wave.questionnaire_id for wave in waves}
     rows = list(db.session.scalars(select(Questionnaire).where(Questionnaire.id.in_(ids))))
     if len({row.slug for row in rows}) > 1:
-        raise IndexRequestError("the waves use different questionnaires")
+        raise IndexRequestError(_("The waves use different questionnaires."))
     latest = max(rows, key=lambda row: row.version)
     return _layout(questionnaires.parsed(latest))
 

@@ -67,7 +67,7 @@ from analysis.weighting import (
     trim_weights,
     weight_diagnostics,
 )
-from survey_app import access
+from survey_app import access, formatting
 from survey_app.extensions import db
 from survey_app.i18n import current_lang
 from survey_app.models import (
@@ -83,6 +83,7 @@ from survey_app.models import (
     WeightingScheme,
 )
 from survey_app.models._types import utcnow
+from survey_app.numbers import AmbiguousNumber, NumberError, parse_number
 from survey_app.services import audit, indices, questionnaires
 from survey_app.services.target_files import (
     INFO_COLUMNS,
@@ -362,12 +363,14 @@ class TargetRows:
         return cls(layout, variables, rows)
 
 
-def _number(text: str) -> float | None:
+def _number(text: str) -> float | str:
+    """The target ``text`` means (Vietnamese or English separators), or why not."""
     try:
-        value = float(text.replace(" ", ""))
-    except ValueError:
-        return None
-    return value if math.isfinite(value) else None
+        return parse_number(text)
+    except AmbiguousNumber as error:
+        return str(error)
+    except NumberError:
+        return _("The target “%(value)s” is not a number.", value=text)
 
 
 def read_targets(data: bytes, filename: str) -> TargetRows:
@@ -442,10 +445,8 @@ def _targets_from_table(table: Table) -> TargetRows:
         for name, label in zip(names, labels, strict=True):
             if label == "" and not (layout == "long" and name == "level"):
                 errors.append(RowError(number, name, _("This cell is empty.")))
-        if target is None:
-            errors.append(
-                RowError(number, TARGET, _("The target “%(value)s” is not a number.", value=text))
-            )
+        if isinstance(target, str):
+            errors.append(RowError(number, TARGET, target))
         elif target < 0:
             errors.append(
                 RowError(number, TARGET, _("The target %(value)s is negative.", value=text))
@@ -742,7 +743,9 @@ def _check_totals(checked: _Checked, errors: list[RowError]) -> None:
     if len(totals) > 1:
         values = np.array(list(totals.values()))
         if np.ptp(values) > TOTAL_RTOL * np.abs(values).max():
-            listing = "; ".join(f"{name}: {total:,.10g}" for name, total in totals.items())
+            listing = "; ".join(
+                f"{name}: {formatting.number(total)}" for name, total in totals.items()
+            )
             errors.append(
                 RowError(
                     None,
@@ -1090,8 +1093,36 @@ def preview(sample: WaveSample, options: WeightingSpec) -> Preview:
         margins=_margins(sample, checked, weights),
         headline=headline,
         headline_note=note,
-        messages=report.messages,
+        messages=(*report.messages, *_implausible(sample, weights)),
     )
+
+
+def _implausible(sample: WaveSample, weights: np.ndarray) -> list[str]:
+    """Warnings for weights no population can give (targets in the wrong unit)."""
+    if not sample.n:
+        return []
+    out = []
+    mean = float(np.mean(weights))
+    if mean < 1:
+        out.append(
+            _(
+                "The new weights average %(mean)s: each respondent would stand for less than "
+                "one person. Check the targets' unit and separators (36.800 is thirty-six "
+                "thousand eight hundred; 36,8 is thirty-six point eight).",
+                mean=formatting.number(mean, 3),
+            )
+        )
+    design = float(np.sum(sample.design_weights))
+    ratio = float(np.sum(weights)) / design if design > 0 else math.nan
+    if math.isfinite(ratio) and not 0.1 <= ratio <= 10:
+        out.append(
+            _(
+                "The targets add up to %(ratio)s times the design weights' total: check "
+                "that they count the same population.",
+                ratio=formatting.number(ratio, 3),
+            )
+        )
+    return out
 
 
 def histogram(result: Preview, sample: WaveSample) -> dict[str, Any]:

@@ -1,0 +1,61 @@
+"""Weighting targets written the Vietnamese or the English way, and weights no
+population can give.
+
+"36.800" (Vietnamese thousands) is read as 36,800 and "36,8" as 36.8; the ambiguous
+"36,800" is refused with both readings; a file whose targets are 1,000 times too
+small (the thousands separator read as a decimal one) gets a warning in the preview.
+"""
+
+from __future__ import annotations
+
+import pytest
+from flask import Flask
+from flask_babel import force_locale
+
+from survey_app.services import weighting as service
+from tests.weights_console import field_wave, margins
+
+pytestmark = pytest.mark.demo
+
+
+def targets(text_rows: list[tuple[str, str, str]]) -> bytes:
+    lines = ["variable;level;target", *(";".join(row) for row in text_rows)]
+    return "\n".join(lines).encode("utf-8")
+
+
+def test_vietnamese_and_english_separators(app: Flask) -> None:
+    rows = service.read_targets(
+        targets([("gender", "nam", "36.800"), ("gender", "nu", "1.234,5"), ("x", "y", "36,8")]),
+        "t.csv",
+    ).rows
+    assert [r.target for r in rows] == [36800.0, 1234.5, 36.8]
+
+
+def test_an_ambiguous_target_is_refused_with_both_readings(app: Flask) -> None:
+    with force_locale("en"):
+        read = service.read_targets(targets([("gender", "nam", "36,800")]), "t.csv")
+    (error,) = read.refused  # reported with the other problems when checked
+    assert read.rows == ()
+    assert error.row == 2 and "36800" in error.message and "36.8" in error.message
+
+
+def test_targets_a_thousand_times_too_small_are_warned_about(app: Flask) -> None:
+    wave = field_wave()
+    sample = service.load_sample(wave)
+    rows = margins(sample, ["gender"], total=36.2)  # 36,200 read as 36.2
+    spec = service.WeightingSpec(
+        method="poststratify",
+        targets=service.TargetRows.from_json({"layout": "long", "rows": [list(r) for r in rows]}),
+    )
+    with force_locale("en"):
+        preview = service.preview(sample, spec)
+    assert any("less than one person" in m for m in preview.messages)
+    assert any("times the design weights' total" in m for m in preview.messages)
+    sensible = service.WeightingSpec(
+        method="poststratify",
+        targets=service.TargetRows.from_json(
+            {"layout": "long", "rows": [list(r) for r in margins(sample, ["gender"])]}
+        ),
+    )
+    with force_locale("en"):
+        assert not any("one person" in m for m in service.preview(sample, sensible).messages)
