@@ -440,6 +440,8 @@ def _targets_from_table(table: Table) -> TargetRows:
     for number, cells in table.rows:
         labels = tuple(cells[i] for i in label_at)
         text = cells[target_at]
+        if layout == "long" and labels[1:] == (MISSING,) and not text.strip():
+            continue  # "no answer" left blank: its respondents keep their share (check)
         target = _number(text)
         found = len(errors)
         for name, label in zip(names, labels, strict=True):
@@ -526,6 +528,7 @@ class _Checked:
     variables: tuple[str, ...]
     margins: dict[str, dict[str, float]] = field(default_factory=dict)  # long layout
     cells: dict[Any, float] = field(default_factory=dict)  # cells layout
+    notes: tuple[str, ...] = ()  # what the check did on its own (e.g. "no answer" kept)
 
 
 def _unknown_variable(
@@ -614,9 +617,12 @@ def _check_long(sample: WaveSample, targets: TargetRows, errors: list[RowError])
         else:
             seen[(name, code)] = row.row
             margins[name][code] = row.target
+    notes: list[str] = []
     for name in margins:
         for level in _known(sample, name).levels:
-            if level.respondents and not targets.names((name, level.code)):
+            if level.code == MISSING and level.respondents and not targets.names((name, MISSING)):
+                notes.append(_keep_no_answer(sample, name, margins[name]))
+            elif level.respondents and not targets.names((name, level.code)):
                 errors.append(
                     RowError(
                         None,
@@ -631,7 +637,29 @@ def _check_long(sample: WaveSample, targets: TargetRows, errors: list[RowError])
                         ),
                     )
                 )
-    return _Checked(tuple(margins), margins=margins)
+    return _Checked(tuple(margins), margins=margins, notes=tuple(notes))
+
+
+def _keep_no_answer(sample: WaveSample, name: str, margin: dict[str, float]) -> str:
+    """Give the "no answer" level of ``name`` its design-weighted share of the sample.
+
+    No census counts the people who would not answer, so the analyst gives no target
+    for it: those respondents keep their share ``m`` of the design-weighted sample, and
+    the other levels' targets (which add up to the whole population) are scaled by
+    ``1 - m`` so the margin still adds up to it. Returns the note for the preview.
+    """
+    w0 = sample.design_weights
+    share = float(w0[sample.values[name] == MISSING].sum() / w0.sum())
+    total = sum(margin.values())
+    for code in margin:
+        margin[code] *= 1 - share
+    margin[MISSING] = share * total
+    return _(
+        "%(name)s: the respondents who did not answer keep their share of the design-"
+        "weighted sample (%(share)s); the other levels' targets are scaled to the rest.",
+        name=name,
+        share=formatting.percent(share),
+    )
 
 
 def _known(sample: WaveSample, name: str) -> Variable:
@@ -1093,7 +1121,7 @@ def preview(sample: WaveSample, options: WeightingSpec) -> Preview:
         margins=_margins(sample, checked, weights),
         headline=headline,
         headline_note=note,
-        messages=(*report.messages, *_implausible(sample, weights)),
+        messages=(*checked.notes, *report.messages, *_implausible(sample, weights)),
     )
 
 

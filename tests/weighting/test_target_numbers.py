@@ -59,3 +59,29 @@ def test_targets_a_thousand_times_too_small_are_warned_about(app: Flask) -> None
     )
     with force_locale("en"):
         assert not any("one person" in m for m in service.preview(sample, sensible).messages)
+
+
+def test_no_answer_takes_no_target_unless_given(app: Flask) -> None:
+    """A blank target for "_missing" (as the template leaves it): those respondents keep
+    their design-weighted share, the census levels are scaled to the rest."""
+    wave = field_wave()
+    sample = service.load_sample(wave)
+    variable = sample.variable("education")
+    missing = variable.level(service.MISSING) if variable else None
+    if missing is None or not missing.respondents:
+        pytest.skip("the demo wave has no unanswered education item")
+    known = [lv for lv in variable.levels if lv.code != service.MISSING and lv.respondents]
+    rows = [("education", lv.code, str(1000 * (k + 1))) for k, lv in enumerate(known)]
+    read = service.read_targets(targets([*rows, ("education", service.MISSING, "")]), "t.csv")
+    assert not read.refused
+    spec = service.WeightingSpec(method="poststratify", targets=read)
+    with force_locale("en"):
+        preview = service.preview(sample, spec)
+    w0 = sample.design_weights
+    codes = sample.values["education"]
+    share = w0[codes == service.MISSING].sum() / w0.sum()
+    total = sum(1000 * (k + 1) for k in range(len(known)))
+    assert preview.weights[codes == service.MISSING].sum() == pytest.approx(share * total)
+    first = codes == known[0].code
+    assert preview.weights[first].sum() == pytest.approx(1000 * (1 - share))
+    assert any("did not answer keep their share" in m for m in preview.messages)
