@@ -13,8 +13,10 @@ A wave's weighting variables are the questionnaire's demographic items
 ``responses.answers``), the response's unit (variable ``unit``, levels are unit codes)
 and the procedure field of the response's procedure (variable ``procedure_field``,
 levels are field codes). A respondent with no value (an unanswered item, no recorded
-procedure) is at level ``_missing``: a margin must give that level a target too, or
-nothing can be weighted (R's ``rake`` refuses missing values likewise).
+procedure) is at level ``_missing``. No census counts those, so a margin may leave that
+level without a target (blank): its respondents then keep their design-weighted share
+and the other levels' targets are scaled to the rest (:func:`_keep_no_answer`); a
+target given for it is used as given.
 
 Flow
 ----
