@@ -63,9 +63,9 @@ def test_admin_creates_a_ward_leader_who_sees_only_the_ward(
 
     page.get_by_role("link", name="Nhật ký hệ thống").click()
     log = page.locator("table.audit")
-    created = log.get_by_role("row").filter(has_text="user.create")
+    created = log.get_by_role("row").filter(has_text="Tạo tài khoản")  # user.create, in words
     expect(created.first).to_contain_text("province_admin")
-    expect(created.first).to_contain_text("user:lanh_dao_mai_hung")
+    expect(created.first).to_contain_text("lanh_dao_mai_hung")
     page.get_by_label("Tên đăng nhập").fill("lanh_dao_mai_hung")
     page.get_by_label("Thao tác", exact=True).select_option("login")
     page.get_by_role("button", name="Lọc").click()
