@@ -24,7 +24,7 @@ text            value      why
 ==============  =========  ===============================================
 
 A lone comma before exactly three digits is the only ambiguous spelling: the message
-shows both readings (:class:`AmbiguousNumber`) so the analyst can write the number
+shows both readings (:class:`AmbiguousNumberError`) so the analyst can write the number
 without the separator.
 """
 
@@ -43,7 +43,7 @@ class NumberError(ValueError):
     """The text is not a number; ``str()`` is the message for the reader."""
 
 
-class AmbiguousNumber(NumberError):
+class AmbiguousNumberError(NumberError):
     """The text means two numbers; ``readings`` are (thousands, decimal)."""
 
     def __init__(self, text: str, readings: tuple[float, float]) -> None:
@@ -82,7 +82,7 @@ def _grouped(body: str, separator: str) -> bool:
 def parse_number(text: str) -> float:
     """The number ``text`` means, in either convention (see the module's table).
 
-    Raises :class:`AmbiguousNumber` for a lone comma before three digits ("36,800")
+    Raises :class:`AmbiguousNumberError` for a lone comma before three digits ("36,800")
     and :class:`NumberError` for anything else that is not a finite number.
     """
     raw = str(text)
@@ -124,7 +124,7 @@ def _read(body: str, raw: str) -> float | None:
     thousands = float(whole + fraction)
     if separator == ".":
         return thousands  # Vietnamese thousands: 36.800
-    raise AmbiguousNumber(raw.strip(), (thousands, decimal))
+    raise AmbiguousNumberError(raw.strip(), (thousands, decimal))
 
 
 def _scientific(body: str) -> float | None:

@@ -6,7 +6,7 @@ import pytest
 from flask import Flask
 from flask_babel import force_locale
 
-from survey_app.numbers import AmbiguousNumber, NumberError, parse_number
+from survey_app.numbers import AmbiguousNumberError, NumberError, parse_number
 
 
 @pytest.mark.parametrize(
@@ -44,19 +44,19 @@ def test_unambiguous_spellings(app: Flask, text: str, value: float) -> None:
 def test_not_numbers(app: Flask, text: str) -> None:
     with pytest.raises(NumberError) as raised:
         parse_number(text)
-    assert not isinstance(raised.value, AmbiguousNumber)
+    assert not isinstance(raised.value, AmbiguousNumberError)
 
 
 def test_a_comma_before_three_digits_is_refused_with_both_readings(app: Flask) -> None:
     with force_locale("vi"):
-        with pytest.raises(AmbiguousNumber) as raised:
+        with pytest.raises(AmbiguousNumberError) as raised:
             parse_number("36,800")
         assert raised.value.readings == (36800.0, 36.8)
         message = str(raised.value)
         assert "36800" in message and "36,8" in message and "“36,800”" in message
         assert "hai cách" in message
     with force_locale("en"):
-        with pytest.raises(AmbiguousNumber) as raised:
+        with pytest.raises(AmbiguousNumberError) as raised:
             parse_number("1,500")
         message = str(raised.value)
         assert "1500" in message and "1.5" in message and "two ways" in message

@@ -85,7 +85,7 @@ from survey_app.models import (
     WeightingScheme,
 )
 from survey_app.models._types import utcnow
-from survey_app.numbers import AmbiguousNumber, NumberError, parse_number
+from survey_app.numbers import AmbiguousNumberError, NumberError, parse_number
 from survey_app.services import audit, indices, questionnaires
 from survey_app.services.target_files import (
     INFO_COLUMNS,
@@ -369,7 +369,7 @@ def _number(text: str) -> float | str:
     """The target ``text`` means (Vietnamese or English separators), or why not."""
     try:
         return parse_number(text)
-    except AmbiguousNumber as error:
+    except AmbiguousNumberError as error:
         return str(error)
     except NumberError:
         return _("The target “%(value)s” is not a number.", value=text)

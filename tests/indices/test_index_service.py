@@ -134,7 +134,7 @@ def test_kiosk_feedback_is_model_based_with_desk_day_clusters(seeded: None) -> N
 def test_field_surveys_and_feedback_are_never_pooled(seeded: None) -> None:
     waves = list(db.session.scalars(select(Wave)))
     with pytest.raises(
-        indices.IndexRequestError, match="cannot be analysed together|Không thể phân tích chung"
+        indices.IndexRequestError, match=r"cannot be analysed together|Không thể phân tích chung"
     ):
         indices.compute(waves, [])
 
