@@ -166,16 +166,26 @@ def _add(rows: list[dict[str, Any]]) -> None:
 def rebuild(wave_ids: Iterable[int] | None = None) -> int:
     """Empty the sums of ``wave_ids`` (None: every wave), unfold their responses and
     fold them again; returns the number of responses folded."""
-    waves = None if wave_ids is None else list(wave_ids)
+    _empty(None if wave_ids is None else list(wave_ids))
+    db.session.commit()
+    return refresh()
+
+
+def _empty(waves: list[int] | None) -> None:
+    """Delete the sums of ``waves`` (None: all) and unfold their responses, in the
+    caller's transaction: their figures are then read from the rows."""
     sums = delete(FigureSum)
-    unfold = update(Response).values(folded=False).execution_options(synchronize_session=False)
+    unfold = (
+        update(Response)
+        .where(Response.folded.is_(True))
+        .values(folded=False)
+        .execution_options(synchronize_session=False)
+    )
     if waves is not None:
         sums = sums.where(FigureSum.wave_id.in_(waves))
         unfold = unfold.where(Response.wave_id.in_(waves))
     db.session.execute(sums)
-    db.session.execute(unfold.where(Response.folded.is_(True)))
-    db.session.commit()
-    return refresh()
+    db.session.execute(unfold)
 
 
 def unfold_responses(response_ids: Sequence[int]) -> None:
@@ -192,15 +202,8 @@ def unfold_responses(response_ids: Sequence[int]) -> None:
             )
         )
     )
-    if not waves:
-        return
-    db.session.execute(delete(FigureSum).where(FigureSum.wave_id.in_(waves)))
-    db.session.execute(
-        update(Response)
-        .where(Response.wave_id.in_(waves), Response.folded.is_(True))
-        .values(folded=False)
-        .execution_options(synchronize_session=False)
-    )
+    if waves:
+        _empty(list(waves))
 
 
 @dataclass(frozen=True)

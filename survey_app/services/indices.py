@@ -544,19 +544,18 @@ def _stored_waves(wave_ids: list[int], layout: _Layout) -> list[int]:
     if not wave_ids or not current_app.config.get("FIGURE_STORE", True):
         return []
     needed = {answered_key(layout, g) for g in _answer_groups(layout)}
+    # one query: a wave with sums has "r" rows (every folded respondent makes one)
     present: dict[int, set[str]] = {}
     for wave_id, stat in db.session.execute(
         select(FigureSum.wave_id, FigureSum.stat)
-        .where(FigureSum.wave_id.in_(wave_ids), FigureSum.stat.startswith("a:"))
+        .where(
+            FigureSum.wave_id.in_(wave_ids),
+            or_(FigureSum.stat == "r", FigureSum.stat.startswith("a:")),
+        )
         .distinct()
     ):
         present.setdefault(wave_id, set()).add(stat)
-    has_rows = set(
-        db.session.scalars(
-            select(FigureSum.wave_id).where(FigureSum.wave_id.in_(wave_ids)).distinct()
-        )
-    )
-    return [w for w in wave_ids if w not in has_rows or needed <= present.get(w, set())]
+    return [w for w in wave_ids if w not in present or needed <= present[w]]
 
 
 def _stored_rows(

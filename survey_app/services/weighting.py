@@ -1083,7 +1083,7 @@ def _headline(
     if active is not None:
         label = _("Active scheme: %(name)s v%(version)s", name=active.name, version=active.version)
         try:
-            published = published_design(sample.wave, active)
+            published = published_design(sample.wave, active, sample)  # rows read once
         except SchemeError as exc:
             return (), str(exc)
         # the published figure's design: stored weights and the scheme's adjustments
@@ -1382,8 +1382,11 @@ class PublishedDesign:
 _SAME_WEIGHTS = 1e-9
 
 
-def published_design(wave: Wave, scheme: WeightingScheme) -> PublishedDesign:
-    """Re-run ``scheme`` on the wave's rows; its weights and variance adjustments.
+def published_design(
+    wave: Wave, scheme: WeightingScheme, sample: WaveSample | None = None
+) -> PublishedDesign:
+    """Re-run ``scheme`` on the wave's rows (``sample``, read when not given); its
+    weights and variance adjustments.
 
     Raises
     ------
@@ -1393,7 +1396,7 @@ def published_design(wave: Wave, scheme: WeightingScheme) -> PublishedDesign:
         levels): its weights no longer describe the sample, and no figure of the wave
         is published until the survey team saves and activates it again.
     """
-    sample = load_sample(wave)
+    sample = sample if sample is not None else load_sample(wave)
     stored = dict(
         db.session.execute(
             select(ResponseWeight.response_id, ResponseWeight.weight).where(
