@@ -198,8 +198,11 @@ def read_data(path: str) -> pd.DataFrame:
     command reports, so the messages do not depend on the engine.
     """
     try:
-        return pd.read_csv(path, engine="pyarrow")
-    except (ValueError, OSError, TypeError):
+        from pyarrow import csv  # pandas' optional engine; imported only to read
+
+        # split_blocks: each column stays its own array (no copy into one 2-D block)
+        return csv.read_csv(path).to_pandas(split_blocks=True, self_destruct=True)
+    except (ImportError, ValueError, OSError, TypeError):
         return pd.read_csv(path)
 
 
