@@ -50,6 +50,29 @@ SQL_SWEEP_INTERVAL_S = 60.0
 MAX_KEY_LENGTH = 255
 
 
+#: The two private methods of ``limits``' MemoryStorage this storage relies on: the
+#: timer's scheduling (replaced) and the sweep itself (called). ``limits`` offers no
+#: public hook for this; :func:`check_memory_hooks` fails loudly at import if a new
+#: version renames them, instead of the override silently never running.
+PRIVATE_HOOKS = ("_MemoryStorage__schedule_expiry", "_MemoryStorage__expire_events")
+
+
+def check_memory_hooks(base: type = MemoryStorage) -> None:
+    """Raise ``RuntimeError`` unless ``base`` has the private methods we override."""
+    missing = [name for name in PRIVATE_HOOKS if not callable(getattr(base, name, None))]
+    if missing:
+        import limits
+
+        raise RuntimeError(
+            f"limits {limits.__version__}: MemoryStorage no longer has {', '.join(missing)}; "
+            "survey_app/ratelimit_storage.py must be updated for this version "
+            "(or pin limits to a version it supports in requirements.txt)"
+        )
+
+
+check_memory_hooks()
+
+
 class SweepingMemoryStorage(MemoryStorage):
     """``memory://`` with an inline sweep instead of a timer thread."""
 

@@ -399,3 +399,12 @@ def test_the_app_limits_submissions_without_starting_threads(
     codes = [post(client, body(), setup.token).status_code for _ in range(5)]
     assert codes == [201, 201, 201, 429, 429]
     assert thread_starts == []
+
+
+def test_a_limits_version_without_the_private_hooks_fails_loudly() -> None:
+    class Renamed:  # what a future limits' MemoryStorage might look like
+        pass
+
+    with pytest.raises(RuntimeError, match="_MemoryStorage__schedule_expiry"):
+        ratelimit_storage.check_memory_hooks(Renamed)
+    ratelimit_storage.check_memory_hooks()  # today's limits has them
