@@ -1,9 +1,12 @@
 """Declarative, bilingual, versioned questionnaires and answer validation.
 
 A questionnaire is a YAML (or JSON) file in ``questionnaires/``; its format is
-documented in ``questionnaires/README.md``.  This module is pure: it imports only
-the standard library and PyYAML, so the CLI, the service layer, the paper import
-and the tests can all use it without a Flask application.
+documented in ``questionnaires/README.md``.  This module needs no Flask application:
+it imports the standard library, PyYAML and Flask-Babel (gettext and Babel's number
+format), so the CLI, the service layer, the paper import and the tests can all use it
+without one. Its messages are in the current language inside an application
+(Vietnamese unless chosen otherwise, ``extensions.select_locale``) and in English (the
+msgids) outside one.
 
 Public API
 ----------
@@ -33,6 +36,9 @@ from types import MappingProxyType
 from typing import Any, NamedTuple
 
 import yaml
+from babel.numbers import format_decimal
+from flask_babel import get_locale, lazy_gettext, ngettext
+from flask_babel import gettext as _
 
 __all__ = [
     "ANSWER_ERROR_CODES",
@@ -636,7 +642,11 @@ class QuestionnaireError(ValueError):
 
     def __str__(self) -> str:
         n = len(self.errors)
-        head = f"{n} error{'s' if n != 1 else ''} in questionnaire definition"
+        head = ngettext(
+            "%(num)d error in questionnaire definition",
+            "%(num)d errors in questionnaire definition",
+            n,
+        )
         return head + ":\n" + "\n".join(f"  {e}" for e in self.errors)
 
 
@@ -662,10 +672,17 @@ def assert_same_version_unchanged(old_checksum: str, new: Questionnaire) -> None
                 (
                     new.source or new.slug,
                     "version",
-                    f"questionnaire '{new.slug}' version {new.version} is already stored with "
-                    f"different content (stored checksum {old_checksum[:12]}…, file "
-                    f"{new.checksum[:12]}…); answers may refer to it, so do not edit it: "
-                    f"save the changes under a new version (version: {new.version + 1})",
+                    _(
+                        "questionnaire '%(slug)s' version %(version)s is already stored with "
+                        "different content (stored checksum %(stored)s…, file %(file)s…); "
+                        "answers may refer to it, so do not edit it: save the changes under a "
+                        "new version (version: %(next)s)",
+                        slug=new.slug,
+                        version=new.version,
+                        stored=old_checksum[:12],
+                        file=new.checksum[:12],
+                        next=new.version + 1,
+                    ),
                 )
             ]
         )
@@ -737,7 +754,7 @@ def _load(path: Path) -> tuple[Questionnaire | None, list[ErrorDetail]]:
         data = _read(path)
     except (OSError, ValueError, yaml.YAMLError) as exc:
         reason = " ".join(str(exc).split())
-        return None, [ErrorDetail(name, "", f"cannot read the file: {reason}")]
+        return None, [ErrorDetail(name, "", _("cannot read the file: %(reason)s", reason=reason))]
     try:
         return _Parser(name).questionnaire(data), []
     except QuestionnaireError as exc:
@@ -772,7 +789,7 @@ def load_directory(directory: str | Path) -> list[Questionnaire]:
     errors: list[ErrorDetail] = []
     found: dict[tuple[str, int], Questionnaire] = {}
     if not directory.is_dir():
-        raise QuestionnaireError([(str(directory), "", "not a directory")])
+        raise QuestionnaireError([(str(directory), "", _("not a directory"))])
     for path in sorted(directory.iterdir()):
         if path.suffix not in QUESTIONNAIRE_SUFFIXES or not path.is_file():
             continue
@@ -786,7 +803,12 @@ def load_directory(directory: str | Path) -> list[Questionnaire]:
                 ErrorDetail(
                     str(path),
                     "version",
-                    f"'{q.slug}' version {q.version} is also defined in {found[key].source}",
+                    _(
+                        "'%(slug)s' version %(version)s is also defined in %(other)s",
+                        slug=q.slug,
+                        version=q.version,
+                        other=found[key].source,
+                    ),
                 )
             )
         else:
@@ -812,27 +834,45 @@ _TYPE_KEYS: Mapping[str, frozenset[str]] = {
     "text": frozenset({"max_length", "warning"}),
 }
 _PLACEHOLDER = Label("?", "?")
-_COMMA_HINT = (
+# Lazy: translated when a message is made, in the language of that moment.
+_COMMA_HINT = lazy_gettext(
     "; a comma inside {vi: ..., en: ...} ends the text there: put texts with commas in quotes"
 )
-_CODE_RULES: Mapping[re.Pattern[str], str] = {
-    ITEM_CODE_RE: "use lowercase letters, digits and _, starting with a letter, at most 32 long",
-    OPTION_CODE_RE: "use lowercase letters, digits and _, at most 32 long",
-    SLUG_RE: "use lowercase letters, digits, _ and -, starting with a letter, at most 64 long",
+_CODE_RULES: Mapping[re.Pattern[str], Any] = {
+    ITEM_CODE_RE: lazy_gettext(
+        "use lowercase letters, digits and _, starting with a letter, at most 32 long"
+    ),
+    OPTION_CODE_RE: lazy_gettext("use lowercase letters, digits and _, at most 32 long"),
+    SLUG_RE: lazy_gettext(
+        "use lowercase letters, digits, _ and -, starting with a letter, at most 64 long"
+    ),
+}
+_KINDS: Mapping[type, Any] = {
+    bool: lazy_gettext("a boolean"),
+    int: lazy_gettext("an integer"),
+    float: lazy_gettext("a number"),
+    str: lazy_gettext("a string"),
+    list: lazy_gettext("a list"),
+    dict: lazy_gettext("a mapping"),
 }
 
 
 def _kind(value: Any) -> str:
+    """The kind of a value in a definition error, in the reader's language."""
+    if value is None:
+        return _("nothing")
+    kind = _KINDS.get(type(value))
+    return str(kind) if kind is not None else type(value).__name__
+
+
+def _kind_en(value: Any) -> str:
+    """The kind of a value in an answer error's English detail (the API's ``detail``;
+    its ``message`` comes from :data:`ANSWER_ERROR_CODES` in the reader's language)."""
     if value is None:
         return "nothing"
-    return {
-        bool: "a boolean",
-        int: "an integer",
-        float: "a number",
-        str: "a string",
-        list: "a list",
-        dict: "a mapping",
-    }.get(type(value), type(value).__name__)
+    names = {bool: "a boolean", int: "an integer", float: "a number", str: "a string"}
+    names.update({list: "a list", dict: "a mapping"})
+    return names.get(type(value), type(value).__name__)
 
 
 def _is_int(value: Any) -> bool:
@@ -857,6 +897,13 @@ def _norm_number(value: float) -> float:
     if isinstance(value, float) and value.is_integer():
         return int(value)
     return value
+
+
+def _number(value: float) -> str:
+    """A bound in a message: the reader's way inside an application (1.000.000 in
+    Vietnamese), as Python writes it outside one."""
+    locale = get_locale()
+    return str(value) if locale is None else format_decimal(value, locale=locale)
 
 
 def _sub(path: str, key: str | int) -> str:
@@ -887,30 +934,42 @@ class _Parser:
         path: str,
         required: Iterable[str],
         optional: Iterable[str] = (),
-        hint: str = "",
+        hint: Any = "",
     ) -> dict[str, Any] | None:
         required = tuple(required)
         allowed = set(required) | set(optional)
         if not isinstance(value, dict):
-            self.error(path, f"must be a mapping, got {_kind(value)}")
+            self.error(path, _("must be a mapping, got %(kind)s", kind=_kind(value)))
             return None
         for key in value:
             if key not in allowed:
                 self.error(
                     _sub(path, str(key)),
-                    f"unknown key '{key}' (allowed: {', '.join(sorted(allowed))}){hint}",
+                    _(
+                        "unknown key '%(key)s' (allowed: %(allowed)s)%(hint)s",
+                        key=key,
+                        allowed=", ".join(sorted(allowed)),
+                        hint=str(hint),
+                    ),
                 )
         for key in required:
             if key not in value:
-                self.error(path, f"missing required key '{key}'")
+                self.error(path, _("missing required key '%(key)s'", key=key))
         return value
 
     def seq(self, value: Any, path: str, *, min_len: int = 1) -> list[Any]:
         if not isinstance(value, list):
-            self.error(path, f"must be a list, got {_kind(value)}")
+            self.error(path, _("must be a list, got %(kind)s", kind=_kind(value)))
             return []
         if len(value) < min_len:
-            self.error(path, f"must have at least {min_len} entr{'y' if min_len == 1 else 'ies'}")
+            self.error(
+                path,
+                ngettext(
+                    "must have at least %(num)d entry",
+                    "must have at least %(num)d entries",
+                    min_len,
+                ),
+            )
         return value
 
     def label(self, value: Any, path: str) -> Label:
@@ -921,7 +980,10 @@ class _Parser:
         for lang in LANGUAGES:
             text = d.get(lang)
             if lang in d and not (isinstance(text, str) and text.strip()):
-                self.error(_sub(path, lang), f"must be a non-empty string, got {_kind(text)}")
+                self.error(
+                    _sub(path, lang),
+                    _("must be a non-empty string, got %(kind)s", kind=_kind(text)),
+                )
             texts.append(text.strip() if isinstance(text, str) and text.strip() else "?")
         return Label(*texts)
 
@@ -930,27 +992,50 @@ class _Parser:
 
     def code(self, value: Any, path: str, pattern: re.Pattern[str], what: str) -> str | None:
         if not isinstance(value, str):
-            self.error(path, f"{what} must be a string, got {_kind(value)}; quote it")
+            self.error(
+                path,
+                _(
+                    "%(what)s must be a string, got %(kind)s; quote it",
+                    what=what,
+                    kind=_kind(value),
+                ),
+            )
             return None
         if not pattern.match(value):
-            self.error(path, f"{what} '{value}' is invalid: {_CODE_RULES[pattern]}")
+            self.error(
+                path,
+                _(
+                    "%(what)s '%(value)s' is invalid: %(rule)s",
+                    what=what,
+                    value=value,
+                    rule=str(_CODE_RULES[pattern]),
+                ),
+            )
             return None
         return value
 
     def boolean(self, d: dict[str, Any], key: str, path: str, default: bool) -> bool:
         value = d.get(key, default)
         if not isinstance(value, bool):
-            self.error(_sub(path, key), f"must be true or false, got {_kind(value)}")
+            self.error(_sub(path, key), _("must be true or false, got %(kind)s", kind=_kind(value)))
             return default
         return value
 
     def integer(self, d: dict[str, Any], key: str, path: str, lo: int, hi: int) -> int | None:
         value = d[key]
         if not _is_int(value):
-            self.error(_sub(path, key), f"must be an integer, got {_kind(value)}")
+            self.error(_sub(path, key), _("must be an integer, got %(kind)s", kind=_kind(value)))
             return None
         if not lo <= value <= hi:
-            self.error(_sub(path, key), f"must be between {lo} and {hi}, got {value}")
+            self.error(
+                _sub(path, key),
+                _(
+                    "must be between %(lo)s and %(hi)s, got %(value)s",
+                    lo=_number(lo),
+                    hi=_number(hi),
+                    value=_number(value),
+                ),
+            )
             return None
         return value
 
@@ -960,15 +1045,23 @@ class _Parser:
         ok = True
         for i, v in enumerate(values):
             if not _is_int(v) or not lo <= v <= hi:
-                self.error(_sub(path, i), f"must be a level between {lo} and {hi}, got {v!r}")
+                self.error(
+                    _sub(path, i),
+                    _(
+                        "must be a level between %(lo)s and %(hi)s, got %(value)s",
+                        lo=lo,
+                        hi=hi,
+                        value=repr(v),
+                    ),
+                )
                 ok = False
         if not ok or not values:
             return None
         if len(set(values)) != len(values):
-            self.error(path, "levels must be distinct")
+            self.error(path, _("levels must be distinct"))
             return None
         if len(values) == hi - lo + 1:
-            self.error(path, "cannot count every level as satisfied")
+            self.error(path, _("cannot count every level as satisfied"))
             return None
         return tuple(sorted(values))
 
@@ -984,7 +1077,7 @@ class _Parser:
         )
         if d is None:
             raise QuestionnaireError(self.errors)
-        slug = self.code(d.get("slug"), "slug", SLUG_RE, "slug") if "slug" in d else None
+        slug = self.code(d.get("slug"), "slug", SLUG_RE, _("slug")) if "slug" in d else None
         version = None
         if "version" in d:
             version = self.integer(d, "version", "", 1, 1_000_000)
@@ -1012,10 +1105,12 @@ class _Parser:
             d = self.mapping(raw, spath, ("code", "title", "items"), ("description", "show_if"))
             if d is None:
                 continue
-            code = self.code(d.get("code"), _sub(spath, "code"), ITEM_CODE_RE, "section code")
+            code = self.code(d.get("code"), _sub(spath, "code"), ITEM_CODE_RE, _("section code"))
             if code is not None:
                 if code in seen:
-                    self.error(_sub(spath, "code"), f"duplicate section code '{code}'")
+                    self.error(
+                        _sub(spath, "code"), _("duplicate section code '%(code)s'", code=code)
+                    )
                 seen.add(code)
             title = self.label(d["title"], _sub(spath, "title")) if "title" in d else _PLACEHOLDER
             description = self.opt_label(d, "description", spath)
@@ -1044,14 +1139,18 @@ class _Parser:
         )
         if d is None:
             return None
-        code = self.code(d.get("code"), _sub(path, "code"), ITEM_CODE_RE, "item code")
+        code = self.code(d.get("code"), _sub(path, "code"), ITEM_CODE_RE, _("item code"))
         if code is not None and code in self.items:
-            self.error(_sub(path, "code"), f"duplicate item code '{code}'")
+            self.error(_sub(path, "code"), _("duplicate item code '%(code)s'", code=code))
             code = None
         if "type" in d and item_type not in ITEM_TYPES:
             self.error(
                 _sub(path, "type"),
-                f"unknown item type {item_type!r} (allowed: {', '.join(ITEM_TYPES)})",
+                _(
+                    "unknown item type %(type)s (allowed: %(allowed)s)",
+                    type=repr(item_type),
+                    allowed=", ".join(ITEM_TYPES),
+                ),
             )
             if code is not None:
                 self.broken.add(code)
@@ -1071,7 +1170,7 @@ class _Parser:
         if fields["demographic"] and item_type != "single":
             self.error(
                 _sub(path, "demographic"),
-                "only single-choice items can be demographic (weighting) variables",
+                _("only single-choice items can be demographic (weighting) variables"),
             )
         if item_type in SCALE_TYPES:
             fields["levels"] = self.scale(d, path, item_type)
@@ -1099,7 +1198,14 @@ class _Parser:
         lpath = _sub(path, "labels")
         raw = self.seq(d["labels"], lpath)
         if raw and len(raw) != size:
-            self.error(lpath, f"must have one label per level: {size}, got {len(raw)}")
+            self.error(
+                lpath,
+                _(
+                    "must have one label per level: %(size)s, got %(count)s",
+                    size=size,
+                    count=len(raw),
+                ),
+            )
         return tuple(self.label(v, _sub(lpath, i)) for i, v in enumerate(raw))
 
     def choice(self, d: dict[str, Any], path: str, item_type: str) -> dict[str, Any]:
@@ -1111,9 +1217,9 @@ class _Parser:
             od = self.mapping(raw, p, ("code", "label"))
             if od is None:
                 continue
-            code = self.code(od.get("code"), _sub(p, "code"), OPTION_CODE_RE, "option code")
+            code = self.code(od.get("code"), _sub(p, "code"), OPTION_CODE_RE, _("option code"))
             if code is not None and code in seen:
-                self.error(_sub(p, "code"), f"duplicate option code '{code}'")
+                self.error(_sub(p, "code"), _("duplicate option code '%(code)s'", code=code))
             label = self.label(od["label"], _sub(p, "label")) if "label" in od else _PLACEHOLDER
             if code is not None:
                 seen.add(code)
@@ -1124,7 +1230,10 @@ class _Parser:
             lo = self.integer(d, "min_choices", path, 1, n) if "min_choices" in d else 1
             hi = self.integer(d, "max_choices", path, 1, n) if "max_choices" in d else len(options)
             if lo is not None and hi is not None and lo > hi:
-                self.error(_sub(path, "min_choices"), f"min_choices {lo} exceeds max_choices {hi}")
+                self.error(
+                    _sub(path, "min_choices"),
+                    _("min_choices %(lo)s exceeds max_choices %(hi)s", lo=lo, hi=hi),
+                )
             result.update(min_choices=lo, max_choices=hi)
         return result
 
@@ -1136,21 +1245,27 @@ class _Parser:
             if key not in d:
                 bounds.append(None)  # reported below
             elif not _is_number(value):
-                self.error(_sub(path, key), f"must be a number, got {_kind(value)}")
+                self.error(_sub(path, key), _("must be a number, got %(kind)s", kind=_kind(value)))
                 bounds.append(None)
             elif integer and not float(value).is_integer():
                 self.error(
-                    _sub(path, key), f"must be a whole number for an integer item, got {value}"
+                    _sub(path, key),
+                    _("must be a whole number for an integer item, got %(value)s", value=value),
                 )
                 bounds.append(None)
             else:
                 bounds.append(_norm_number(value))
         lo, hi = bounds
         if lo is not None and hi is not None and lo >= hi:
-            self.error(_sub(path, "max"), f"max ({hi}) must be greater than min ({lo})")
+            self.error(
+                _sub(path, "max"), _("max (%(hi)s) must be greater than min (%(lo)s)", hi=hi, lo=lo)
+            )
         if "min" not in d or "max" not in d:
             missing = [k for k in ("min", "max") if k not in d]
-            self.error(path, f"number items need {' and '.join(missing)}")
+            if len(missing) == 2:
+                self.error(path, _("number items need min and max"))
+            else:
+                self.error(path, _("number items need %(key)s", key=missing[0]))
         return {
             "min_value": lo,
             "max_value": hi,
@@ -1163,31 +1278,45 @@ class _Parser:
         if d is None:
             return None
         if ("equals" in d) == ("in" in d):
-            self.error(path, "needs exactly one of 'equals' or 'in'")
+            self.error(path, _("needs exactly one of 'equals' or 'in'"))
             return None
         target_code = d.get("item")
         target = self.items.get(target_code) if isinstance(target_code, str) else None
         if "item" in d and target is None and target_code not in self.broken:
             self.error(
                 _sub(path, "item"),
-                f"refers to {target_code!r}, which is not an item defined earlier in the file",
+                _(
+                    "refers to %(code)s, which is not an item defined earlier in the file",
+                    code=repr(target_code),
+                ),
             )
         op = "equals" if "equals" in d else "in"
         vpath = _sub(path, op)
         raw_values = [d["equals"]] if op == "equals" else self.seq(d["in"], vpath)
         if op == "in" and len(set(map(repr, raw_values))) != len(raw_values):
-            self.error(vpath, "values must be distinct")
+            self.error(vpath, _("values must be distinct"))
         if target is None:
             return None
         if target.type == "text":
-            self.error(_sub(path, "item"), f"cannot depend on the free-text item '{target.code}'")
+            self.error(
+                _sub(path, "item"),
+                _("cannot depend on the free-text item '%(code)s'", code=target.code),
+            )
             return None
         values = []
         for i, v in enumerate(raw_values):
             p = vpath if op == "equals" else _sub(vpath, i)
             reason = _value_problem(target, v)
             if reason:
-                self.error(p, f"{v!r} is not a possible answer of '{target.code}': {reason}")
+                self.error(
+                    p,
+                    _(
+                        "%(value)s is not a possible answer of '%(code)s': %(reason)s",
+                        value=repr(v),
+                        code=target.code,
+                        reason=reason,
+                    ),
+                )
             else:
                 values.append(_norm_number(v) if target.type == "number" else v)
         return Condition(target.code, op, tuple(values))
@@ -1207,14 +1336,19 @@ class _Parser:
         if aspect_method not in ASPECT_METHODS:
             self.error(
                 _sub(path, "aspect_method"),
-                f"unknown method {aspect_method!r} (allowed: {', '.join(ASPECT_METHODS)})",
+                _(
+                    "unknown method %(method)s (allowed: %(allowed)s)",
+                    method=repr(aspect_method),
+                    allowed=", ".join(ASPECT_METHODS),
+                ),
             )
         overall = self.overall(d.get("overall", {}), _sub(path, "overall"), satisfied)
         weighted = overall is not None and overall.method == "weighted_mean_of_aspects"
         aspects = self.aspects(d.get("aspects", []), _sub(path, "aspects"), weighted)
         if overall is not None and overall.method != "item" and not aspects:
             self.error(
-                _sub(path, "aspects"), f"the overall method '{overall.method}' needs aspects"
+                _sub(path, "aspects"),
+                _("the overall method '%(method)s' needs aspects", method=overall.method),
             )
         mean_score = self.mean_score(d.get("mean_score", {}), _sub(path, "mean_score"), overall)
         if satisfied is None or overall is None or mean_score is None:
@@ -1230,9 +1364,9 @@ class _Parser:
             d = self.mapping(raw_aspect, p, ("code", "label", "items"), ("weight",))
             if d is None:
                 continue
-            code = self.code(d.get("code"), _sub(p, "code"), ITEM_CODE_RE, "aspect code") or ""
+            code = self.code(d.get("code"), _sub(p, "code"), ITEM_CODE_RE, _("aspect code")) or ""
             if code in codes:
-                self.error(_sub(p, "code"), f"duplicate aspect code '{code}'")
+                self.error(_sub(p, "code"), _("duplicate aspect code '%(code)s'", code=code))
             codes.add(code)
             label = self.label(d["label"], _sub(p, "label")) if "label" in d else _PLACEHOLDER
             ipath = _sub(p, "items")
@@ -1241,16 +1375,24 @@ class _Parser:
                 item = self.items.get(item_code) if isinstance(item_code, str) else None
                 if item is None:
                     if item_code not in self.broken:
-                        self.error(_sub(ipath, j), f"unknown item {item_code!r}")
+                        self.error(_sub(ipath, j), _("unknown item %(code)s", code=repr(item_code)))
                 elif item.type != "likert5":
                     self.error(
                         _sub(ipath, j),
-                        f"item '{item_code}' is {item.type}; aspects take likert5 items",
+                        _(
+                            "item '%(code)s' is %(type)s; aspects take likert5 items",
+                            code=item_code,
+                            type=item.type,
+                        ),
                     )
                 elif item_code in owner:
                     self.error(
                         _sub(ipath, j),
-                        f"item '{item_code}' is already in aspect '{owner[item_code]}'",
+                        _(
+                            "item '%(code)s' is already in aspect '%(aspect)s'",
+                            code=item_code,
+                            aspect=owner[item_code],
+                        ),
                     )
                 else:
                     owner[item_code] = code
@@ -1260,14 +1402,19 @@ class _Parser:
                 if not weighted:
                     self.error(
                         _sub(p, "weight"),
-                        "weights are used only with overall method 'weighted_mean_of_aspects'",
+                        _("weights are used only with overall method 'weighted_mean_of_aspects'"),
                     )
                 elif not _is_number(weight) or weight <= 0:
-                    self.error(_sub(p, "weight"), f"must be a positive number, got {weight!r}")
+                    self.error(
+                        _sub(p, "weight"),
+                        _("must be a positive number, got %(value)s", value=repr(weight)),
+                    )
                 else:
                     weight = _norm_number(weight)
             elif weighted:
-                self.error(p, "missing 'weight' (the overall method is 'weighted_mean_of_aspects')")
+                self.error(
+                    p, _("missing 'weight' (the overall method is 'weighted_mean_of_aspects')")
+                )
             result.append(
                 Aspect(code, label, tuple(c for c in items if isinstance(c, str)), weight)
             )
@@ -1281,23 +1428,30 @@ class _Parser:
         if method not in OVERALL_METHODS:
             self.error(
                 _sub(path, "method"),
-                f"unknown method {method!r} (allowed: {', '.join(OVERALL_METHODS)})",
+                _(
+                    "unknown method %(method)s (allowed: %(allowed)s)",
+                    method=repr(method),
+                    allowed=", ".join(OVERALL_METHODS),
+                ),
             )
             return None
         label = self.opt_label(d, "label", path) or DEFAULT_OVERALL_LABEL
         if method != "item":
             for key in ("item", "satisfied_levels"):
                 if key in d:
-                    self.error(_sub(path, key), "used only with method 'item'")
+                    self.error(_sub(path, key), _("used only with method 'item'"))
             return OverallRule(method, label)
         if "item" not in d:
-            self.error(path, "method 'item' needs 'item'")
+            self.error(path, _("method 'item' needs 'item'"))
             return None
         item = self.items.get(d["item"]) if isinstance(d["item"], str) else None
         if item is None or item.type not in SCALE_TYPES:
             self.error(
                 _sub(path, "item"),
-                f"must be the code of a likert5 or smiley item, got {d['item']!r}",
+                _(
+                    "must be the code of a likert5 or smiley item, got %(value)s",
+                    value=repr(d["item"]),
+                ),
             )
             return None
         k = len(item.levels)
@@ -1319,28 +1473,45 @@ class _Parser:
         if rule not in MEAN_SCORE_RULES:
             self.error(
                 _sub(path, "rule"),
-                f"unknown rule {rule!r} (allowed: {', '.join(MEAN_SCORE_RULES)})",
+                _(
+                    "unknown rule %(rule)s (allowed: %(allowed)s)",
+                    rule=repr(rule),
+                    allowed=", ".join(MEAN_SCORE_RULES),
+                ),
             )
             return None
         if rule == "linear_0_100":
             if "points" in d:
-                self.error(_sub(path, "points"), "used only with rule 'points'")
+                self.error(_sub(path, "points"), _("used only with rule 'points'"))
             return MeanScoreRule()
         ppath = _sub(path, "points")
         points = self.seq(d.get("points"), ppath) if "points" in d else []
         if "points" not in d:
-            self.error(path, "rule 'points' needs 'points'")
+            self.error(path, _("rule 'points' needs 'points'"))
         bad = [p for p in points if not _is_number(p)]
         if bad:
-            self.error(ppath, f"must be numbers, got {bad[0]!r}")
+            self.error(ppath, _("must be numbers, got %(value)s", value=repr(bad[0])))
         elif points and len(points) != 5:
-            self.error(ppath, f"needs one score per level of the 5-level scale, got {len(points)}")
+            self.error(
+                ppath,
+                _(
+                    "needs one score per level of the 5-level scale, got %(count)s",
+                    count=len(points),
+                ),
+            )
         elif points and any(a > b for a, b in itertools.pairwise(points)):
-            self.error(ppath, "scores must not decrease from level 1 to level 5")
+            self.error(ppath, _("scores must not decrease from level 1 to level 5"))
         if overall is not None and overall.item is not None:
             k = len(self.items[overall.item].levels)
             if k != 5:
-                self.error(ppath, f"rule 'points' needs 5-level items; '{overall.item}' has {k}")
+                self.error(
+                    ppath,
+                    _(
+                        "rule 'points' needs 5-level items; '%(code)s' has %(count)s",
+                        code=overall.item,
+                        count=k,
+                    ),
+                )
         return MeanScoreRule("points", tuple(_norm_number(p) for p in points if _is_number(p)))
 
 
@@ -1349,20 +1520,20 @@ def _value_problem(item: Item, value: Any) -> str | None:
     if item.type in SCALE_TYPES:
         k = len(item.levels)
         if not _is_int(value):
-            return f"expected a level 1..{k}, got {_kind(value)}"
+            return _("expected a level 1..%(k)s, got %(kind)s", k=k, kind=_kind(value))
         if not 1 <= value <= k:
-            return f"expected a level 1..{k}"
+            return _("expected a level 1..%(k)s", k=k)
     elif item.type in CHOICE_TYPES:
         if not isinstance(value, str):
-            return f"expected an option code, got {_kind(value)}"
+            return _("expected an option code, got %(kind)s", kind=_kind(value))
         if value not in item.option_codes:
-            return f"unknown option (options: {', '.join(item.option_codes)})"
+            return _("unknown option (options: %(options)s)", options=", ".join(item.option_codes))
     elif item.type == "number":
         if not _is_number(value):
-            return f"expected a number, got {_kind(value)}"
+            return _("expected a number, got %(kind)s", kind=_kind(value))
         lo, hi = item.min_value, item.max_value
         if lo is not None and hi is not None and not lo <= value <= hi:
-            return f"expected a number between {lo} and {hi}"
+            return _("expected a number between %(lo)s and %(hi)s", lo=_number(lo), hi=_number(hi))
     return None
 
 
@@ -1448,13 +1619,13 @@ def _check(item: Item, value: Any) -> tuple[AnswerError | None, Any]:
     if item.type in SCALE_TYPES:
         k = len(item.levels)
         if not _is_int(value):
-            return err("wrong_type", f"expected an integer level 1..{k}, got {_kind(value)}")
+            return err("wrong_type", f"expected an integer level 1..{k}, got {_kind_en(value)}")
         if not 1 <= value <= k:
             return err("out_of_range", f"expected a level 1..{k}, got {value}")
         return None, value
     if item.type == "single":
         if not isinstance(value, str):
-            return err("wrong_type", f"expected an option code (string), got {_kind(value)}")
+            return err("wrong_type", f"expected an option code (string), got {_kind_en(value)}")
         if value not in item.option_codes:
             return err(
                 "unknown_option",
@@ -1463,7 +1634,7 @@ def _check(item: Item, value: Any) -> tuple[AnswerError | None, Any]:
         return None, value
     if item.type == "multiple":
         if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
-            return err("wrong_type", f"expected a list of option codes, got {_kind(value)}")
+            return err("wrong_type", f"expected a list of option codes, got {_kind_en(value)}")
         unknown = [v for v in value if v not in item.option_codes]
         if unknown:
             return err(
@@ -1480,7 +1651,7 @@ def _check(item: Item, value: Any) -> tuple[AnswerError | None, Any]:
     if item.type == "number":
         numeric = _is_int(value) or isinstance(value, float)
         if not numeric or value != value:  # NaN is not equal to itself
-            return err("wrong_type", f"expected a number, got {_kind(value)}")
+            return err("wrong_type", f"expected a number, got {_kind_en(value)}")
         if not _is_number(value):  # ±inf (JSON 1e400) or a huge int: not echoed
             return err(
                 "out_of_range",
@@ -1496,7 +1667,7 @@ def _check(item: Item, value: Any) -> tuple[AnswerError | None, Any]:
         return None, _norm_number(value)
     # text
     if not isinstance(value, str):
-        return err("wrong_type", f"expected text, got {_kind(value)}")
+        return err("wrong_type", f"expected text, got {_kind_en(value)}")
     text = value.strip()
     if _CONTROL_RE.search(text):
         return err("invalid_characters", "the text contains control characters")
@@ -1576,7 +1747,9 @@ def validate_answers(
         must not be answered.
     """
     if not isinstance(answers, Mapping):
-        return [AnswerError("answers", "wrong_type", f"expected an object, got {_kind(answers)}")]
+        return [
+            AnswerError("answers", "wrong_type", f"expected an object, got {_kind_en(answers)}")
+        ]
     return _walk(q, answers, enforce_required)[0]
 
 
