@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
-from typing import ParamSpec, TypeVar
+from typing import Literal, ParamSpec, TypeVar
 
 from flask import abort
 from flask_login import current_user, login_required
 from sqlalchemy import Select, select
 
 from survey_app.extensions import db
-from survey_app.models import Role, Unit, User
+from survey_app.models import Role, Unit, User, Wave, WaveKind
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -58,6 +58,11 @@ def units_in_scope(user: User) -> Select[tuple[Unit]]:
     return query
 
 
+def visible_units(user: User) -> list[Unit]:
+    """The units the user may see, by path."""
+    return list(db.session.scalars(units_in_scope(user).order_by(Unit.path)))
+
+
 def can_see_unit(user: User, unit: Unit) -> bool:
     prefix = scope_prefix(user)
     return prefix is None or unit.path.startswith(prefix)
@@ -72,3 +77,34 @@ def overlaps_scope(user: User, unit: Unit) -> bool:
     """
     prefix = scope_prefix(user)
     return prefix is None or unit.path.startswith(prefix) or prefix.startswith(unit.path)
+
+
+def can_read_wave(user: User, wave: Wave) -> bool:
+    """A wave may be read when it concerns the user's scope (:func:`overlaps_scope`);
+    its rows are then restricted to the scope."""
+    return overlaps_scope(user, wave.unit)
+
+
+def can_manage_wave(user: User, wave: Wave) -> bool:
+    """A wave's design, weights and models may be changed only by a user whose scope
+    holds the wave's whole unit: a commune's analyst cannot re-weight the province's
+    survey, which other communes' figures depend on."""
+    return can_see_unit(user, wave.unit)
+
+
+def wave_for(
+    user: User | None,
+    code: str,
+    *,
+    to: Literal["read", "manage"] = "read",
+    kind: WaveKind | None = None,
+) -> Wave | None:
+    """The wave with this code if ``user`` may ``read`` or ``manage`` it (and it is of
+    ``kind`` when given), else None; any wave when ``user`` is None (the CLI)."""
+    wave = db.session.scalar(select(Wave).where(Wave.code == code))
+    if wave is None or (kind is not None and wave.kind != kind):
+        return None
+    if user is None:
+        return wave
+    allowed = can_read_wave if to == "read" else can_manage_wave
+    return wave if allowed(user, wave) else None

@@ -12,7 +12,7 @@ from werkzeug.utils import secure_filename
 from werkzeug.wrappers import Response
 
 from survey_app import formatting
-from survey_app.access import role_required
+from survey_app.access import can_read_wave, role_required
 from survey_app.extensions import db
 from survey_app.forms.base import Form
 from survey_app.i18n import current_lang
@@ -100,7 +100,7 @@ def import_paper() -> Response | tuple[str, int]:
 
 def _visible_wave(wave_code: str) -> Wave:
     wave = db.session.scalar(select(Wave).where(Wave.code == wave_code))
-    if wave is None or not export.can_see_wave(current_user, wave):
+    if wave is None or not can_read_wave(current_user, wave):
         abort(404)
     return wave
 

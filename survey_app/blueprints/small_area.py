@@ -17,10 +17,10 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response as BaseResponse
 
-from survey_app.access import role_required
+from survey_app.access import role_required, wave_for
 from survey_app.forms.small_area import METHOD_LABELS, FitForm
 from survey_app.i18n import current_lang
-from survey_app.models import Role, Wave
+from survey_app.models import Role, Wave, WaveKind
 from survey_app.services import indices, spreadsheets
 from survey_app.services import small_area as service
 
@@ -30,7 +30,7 @@ STAFF = (Role.ANALYST, Role.ADMIN)
 
 
 def _wave(code: str) -> Wave:
-    wave = service.wave_for(current_user, code)
+    wave = wave_for(current_user, code, to="manage", kind=WaveKind.FIELD_SURVEY)
     if wave is None:
         abort(404)
     return wave

@@ -15,7 +15,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response as BaseResponse
 
-from survey_app.access import role_required
+from survey_app.access import role_required, wave_for
 from survey_app.forms.weights import PreviewForm, SaveForm
 from survey_app.i18n import current_lang
 from survey_app.models import Role, Wave
@@ -29,7 +29,7 @@ STAFF = (Role.ANALYST, Role.ADMIN)
 
 
 def _wave(code: str) -> Wave:
-    wave = service.wave_for(current_user, code)
+    wave = wave_for(current_user, code, to="manage")
     if wave is None:
         abort(404)
     return wave

@@ -66,14 +66,9 @@ class TreeRow:
     depth: int
 
 
-def units_in_scope(actor: User) -> list[Unit]:
-    """The units the administrator manages, by path."""
-    return list(db.session.scalars(access.units_in_scope(actor).order_by(Unit.path)))
-
-
 def unit_tree(actor: User) -> list[TreeRow]:
     """The units in scope, depth first, siblings by kind then code."""
-    visible = units_in_scope(actor)
+    visible = access.visible_units(actor)
     ids = {unit.id for unit in visible}
     children: dict[int | None, list[Unit]] = {}
     for unit in visible:

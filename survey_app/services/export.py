@@ -43,7 +43,7 @@ from flask_babel import gettext as _
 from sqlalchemy import and_, select
 
 from survey_app import questionnaire as spec
-from survey_app.access import overlaps_scope, scope_prefix
+from survey_app.access import scope_prefix
 from survey_app.extensions import db
 from survey_app.models import (
     Desk,
@@ -91,14 +91,6 @@ class Microdata:
     definition: spec.Questionnaire | None = None
     lang: str = "en"
     weighting: dict[str, Any] | None = None  # scheme_commands.weighting_spec of the scheme
-
-
-# ----------------------------------------------------------------------------- scope
-
-
-def can_see_wave(user: User, wave: Wave) -> bool:
-    """A wave is visible when it covers part of the user's scope (:func:`overlaps_scope`)."""
-    return overlaps_scope(user, wave.unit)
 
 
 # ----------------------------------------------------------------------------- data

@@ -40,7 +40,7 @@ from openpyxl.utils import get_column_letter
 from sqlalchemy import String, cast, false, func, or_, select
 
 from survey_app import questionnaire as spec
-from survey_app.access import can_see_unit, units_in_scope
+from survey_app.access import can_read_wave, can_see_unit, units_in_scope
 from survey_app.extensions import db
 from survey_app.models import (
     Channel,
@@ -53,7 +53,7 @@ from survey_app.models import (
     WaveStatus,
 )
 from survey_app.numbers import NumberError, parse_number
-from survey_app.services import audit, export, questionnaires, responses, spreadsheets
+from survey_app.services import audit, questionnaires, responses, spreadsheets
 from survey_app.services import waves as wave_service
 
 PAPER_NAMESPACE = uuid.UUID("2f9d7c1e-5a44-4e0b-9d6e-8c3b1a7f0e52")
@@ -531,7 +531,7 @@ def _row_draft(
         problem("wave_code", _("The wave code is missing."))
     else:
         wave = _lookup_wave(ctx, wave_code)
-        if wave is None or not export.can_see_wave(ctx.user, wave):
+        if wave is None or not can_read_wave(ctx.user, wave):
             problem(
                 "wave_code",
                 _("Unknown wave code %(code)s, or a wave outside your scope.", code=wave_code),

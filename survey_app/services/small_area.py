@@ -776,15 +776,3 @@ def field_waves_in_scope(user: User) -> list[tuple[Wave, bool]]:
         )
     )
     return [(w, w.id in on) for w in waves]
-
-
-def wave_for(user: User, code: str) -> Wave | None:
-    """The field wave with this code if its unit lies in the user's scope, else None."""
-    wave = db.session.scalar(select(Wave).where(Wave.code == code))
-    if (
-        wave is None
-        or wave.kind != WaveKind.FIELD_SURVEY
-        or not access.can_see_unit(user, wave.unit)
-    ):
-        return None
-    return wave

@@ -30,7 +30,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from survey_app import formatting
+from survey_app import access, formatting
 from survey_app.access import can_see_unit, overlaps_scope
 from survey_app.extensions import db
 from survey_app.models import (
@@ -264,10 +264,7 @@ def _questionnaire(name: str) -> Questionnaire:
 
 def get_wave(code: str, user: User | None = None) -> Wave | None:
     """The wave with this code, if the user may see it (any wave without a user)."""
-    wave = db.session.scalar(select(Wave).where(Wave.code == code))
-    if wave is None or user is None:
-        return wave
-    return wave if overlaps_scope(user, wave.unit) else None
+    return access.wave_for(user, code)
 
 
 def create_field_wave(

@@ -1463,14 +1463,6 @@ def waves_in_scope(user: User) -> list[WaveRow]:
     return [WaveRow(w, int(counts.get(w.id, 0)), active.get(w.id)) for w in waves]
 
 
-def wave_for(user: User, code: str) -> Wave | None:
-    """The wave with this code if its unit lies in the user's scope, else None."""
-    wave = db.session.scalar(select(Wave).where(Wave.code == code))
-    if wave is None or not access.can_see_unit(user, wave.unit):
-        return None
-    return wave
-
-
 # ------------------------------------------------------------------ templates
 
 
