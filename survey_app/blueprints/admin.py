@@ -30,6 +30,7 @@ from survey_app.i18n import current_lang
 from survey_app.models import Role, UnitKind, User
 from survey_app.services import admin as admin_service
 from survey_app.services import audit as audit_service
+from survey_app.services import spreadsheets
 from survey_app.services.units import LIMITS as UNIT_FILE_LIMITS
 from survey_app.services.units import UnitImportError
 
@@ -215,12 +216,13 @@ def unit_edit(code: str) -> Response | str:
 
 
 def _decode_csv(data: bytes) -> str | None:
-    """The file's text, or None if it is too large or not UTF-8."""
+    """The file's text, or None if it is too large or not text in an encoding the
+    spreadsheet reader knows (:func:`survey_app.services.spreadsheets.decode_text`)."""
     if len(data) > MAX_CSV_BYTES:
         return None
     try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
+        return spreadsheets.decode_text(data)
+    except spreadsheets.SpreadsheetError:
         return None
 
 
@@ -232,7 +234,10 @@ def units_import() -> Response | tuple[str, int]:
     if form.validate_on_submit():
         text = _decode_csv(form.file.data.read(MAX_CSV_BYTES + 1))
         if text is None:
-            flash(_("The file must be a UTF-8 CSV file of at most 1 MB."), "error")
+            flash(
+                _("The file must be a CSV file (UTF-8, UTF-16 or Windows-1258) of at most 1 MB."),
+                "error",
+            )
         else:
             try:
                 created, updated = admin_service.import_units_csv(current_user, text)

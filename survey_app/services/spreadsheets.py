@@ -24,15 +24,18 @@ read lazily (openpyxl's read-only mode, the CSV reader as a stream) and reading 
 at the first row past the limit. Control characters (C0 except tab, line feed and
 carriage return; DEL; C1; lone surrogates; U+FFFE/U+FFFF) are refused with the row
 and column of each cell. Every refusal is a :class:`SpreadsheetError` listing
-:class:`Problem` items in the user's language.
+:class:`Problem` items in the user's language. CSV files may be UTF-8, UTF-16 with its
+BOM or Windows-1258 (:func:`decode_text`); the delimiter is detected (``,`` ``;`` or tab).
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import itertools
 import re
+import unicodedata
 import zipfile
 from collections.abc import Generator, Iterable, Iterator, Sequence
 from contextlib import closing
@@ -353,14 +356,40 @@ def read_text(text: str, limits: Limits) -> list[list[str]]:
         return _checked(rows, limits)
 
 
-def _csv_rows(data: bytes, limits: Limits) -> Generator[list[str]]:
+def decode_text(data: bytes) -> str:
+    """The text of an uploaded CSV file, in the encodings Vietnamese offices produce.
+
+    UTF-8 (with or without Excel's BOM); UTF-16 with its BOM (Excel's "Unicode text");
+    otherwise Windows-1258, the code page of Vietnamese Windows, which Excel uses for a
+    plain "CSV (comma delimited)" there. Windows-1258 writes most accented letters as a
+    base letter plus a combining tone mark, so the text is normalised to NFC (one code
+    point per letter, as typed on a form). Bytes that are not text in any of these
+    (control characters, undefined code points) are refused.
+    """
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError:
+            raise _not_text() from None
     try:
-        text = data.decode("utf-8-sig")
+        return data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise _refuse(
-            _("The file is not UTF-8 text: save it as “CSV UTF-8” or as an Excel workbook.")
-        ) from None
-    yield from _text_rows(text, limits)
+        pass
+    try:
+        text = data.decode("cp1258")
+    except UnicodeDecodeError:
+        raise _not_text() from None
+    if _REFUSED.search(text):  # binary data, not a legacy-encoded sheet
+        raise _not_text()
+    return unicodedata.normalize("NFC", text)
+
+
+def _not_text() -> SpreadsheetError:
+    return _refuse(_("The file is not UTF-8 text: save it as “CSV UTF-8” or as an Excel workbook."))
+
+
+def _csv_rows(data: bytes, limits: Limits) -> Generator[list[str]]:
+    yield from _text_rows(decode_text(data), limits)
 
 
 def _text_rows(text: str, limits: Limits) -> Generator[list[str]]:

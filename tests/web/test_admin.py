@@ -167,6 +167,24 @@ def test_import_shows_row_errors_and_stores_nothing(client: FlaskClient) -> None
     assert "units.import" in [a for a, _, _ in actions()]
 
 
+@pytest.mark.usefixtures("hierarchy")
+def test_import_reads_a_semicolon_windows_1258_file_from_vietnamese_excel(
+    client: FlaskClient,
+) -> None:
+    login(client, "root")
+    sheet = "code;name_vi;name_en;kind;parent_code\nC7;Xã Quỳnh Hội;Quynh Hoi;commune;D\n"
+    # as Excel on Vietnamese Windows saves it: â ơ ư precomposed, tone marks combining
+    raw = (sheet.replace("ỳ", "y\u0300").replace("ộ", "ô\u0323").replace("ã", "a\u0303")).encode(
+        "cp1258"
+    )
+    with pytest.raises(UnicodeDecodeError):
+        raw.decode("utf-8")
+    data = {"file": (io.BytesIO(raw), "units.csv")}
+    response = client.post("/admin/units/import", data=data, content_type="multipart/form-data")
+    assert response.status_code == 302
+    assert unit("C7").name_vi == "Xã Quỳnh Hội" and unit("C7").path.startswith(unit("D").path)
+
+
 # ---------------------------------------------------------------- scoped admin
 
 

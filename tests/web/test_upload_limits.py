@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import io
 import re
+import unicodedata
 import zipfile
+from collections.abc import Callable
 from datetime import datetime
 
 import openpyxl
@@ -145,6 +147,61 @@ def test_a_cell_written_neutralised_reads_back_as_written(app: Flask) -> None:
     written = spreadsheets.csv_bytes([["a", "b"], ["=1+1", -2.5]])
     assert "'=1+1" in written.decode("utf-8-sig")
     assert spreadsheets.read_sheet(written, "x.csv", LIMITS)[1] == ["=1+1", "-2.5"]
+
+
+#: The five combining tone marks Windows-1258 has (grave, acute, tilde, hook, dot below).
+TONES = "\u0300\u0301\u0303\u0309\u0323"
+
+
+def windows_1258(text: str) -> bytes:
+    """``text`` as Vietnamese Windows writes it: a precomposed letter where the code page
+    has one, else the letter without its tone mark followed by the combining tone."""
+    out = bytearray()
+    for char in text:
+        try:
+            out += char.encode("cp1258")
+        except UnicodeEncodeError:
+            marks = unicodedata.normalize("NFD", char)
+            tone = next(m for m in marks if m in TONES)
+            base = unicodedata.normalize("NFC", marks.replace(tone, ""))
+            out += (base + tone).encode("cp1258")
+    return bytes(out)
+
+
+SHEET = "đơn_vị;dân_số;ghi_chú\nPhường Nguyễn Trãi;36.800;Quỳnh, Hội\nXã Ân Hữu;5.200;ổn định\n"
+
+
+@pytest.mark.parametrize(
+    "encode",
+    [
+        lambda t: t.encode("utf-8"),
+        lambda t: t.encode("utf-8-sig"),
+        lambda t: t.encode("utf-16"),
+        windows_1258,
+    ],
+    ids=["UTF-8", "UTF-8 with BOM", "UTF-16 (Excel's Unicode text)", "Windows-1258"],
+)
+def test_csv_encodings_of_vietnamese_offices_read_alike(app: Flask, encode: Callable) -> None:
+    expected = [line.split(";") for line in SHEET.splitlines()]
+    assert spreadsheets.read_sheet(encode(SHEET), "don_vi.csv", LIMITS) == expected
+
+
+def test_windows_1258_is_really_decomposed_and_comes_back_composed() -> None:
+    raw = windows_1258("Nguyễn")
+    assert raw != "Nguyễn".encode("cp1258", "replace")  # ễ is not one byte in cp1258
+    assert spreadsheets.decode_text(raw) == unicodedata.normalize("NFC", "Nguyễn")
+
+
+@pytest.mark.parametrize("delimiter", [",", ";", "\t"])
+def test_the_delimiter_is_detected(app: Flask, delimiter: str) -> None:
+    text = f"a{delimiter}b\n1,5{delimiter}x y\n" if delimiter != "," else "a,b\n15,x y\n"
+    rows = spreadsheets.read_text(text, LIMITS)
+    assert rows[0] == ["a", "b"] and rows[1][1] == "x y"
+
+
+def test_binary_data_is_not_taken_for_a_legacy_encoding(app: Flask) -> None:
+    with pytest.raises(spreadsheets.SpreadsheetError, match="UTF-8"):
+        spreadsheets.read_sheet(b"\x00\x01\x02\xff\xfe" * 20, "x.csv", LIMITS)
 
 
 def test_safe_cell_keeps_numbers_and_quotes_formula_text() -> None:
