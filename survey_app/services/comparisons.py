@@ -122,13 +122,7 @@ def change(
     require_answers(result, unit, [before, after])
     first = result.figure(DomainKey(unit.id, before.id), code, kind)
     second = result.figure(DomainKey(unit.id, after.id), code, kind)
-    cov = result.covariance(code, kind)
-    i, j = result.domains.index(first.domain), result.domains.index(second.domain)
-    # Degrees of freedom: the smaller of the two domains' (conservative).
-    diff = difference(
-        second.value, first.value, cov[j, j], cov[i, i], cov[i, j], df=min(first.df, second.df)
-    )
-    return Change(unit, first, second, diff, shared)
+    return Change(unit, first, second, result.difference(second, first), shared)
 
 
 def decimal_year(day: date) -> float:

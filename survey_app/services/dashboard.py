@@ -25,7 +25,7 @@ from flask_babel import format_decimal, format_percent
 from flask_babel import gettext as _
 from sqlalchemy import and_, case, func, select
 
-from analysis.indices import Difference, difference
+from analysis.indices import Difference
 from survey_app import questionnaire as spec
 from survey_app.access import can_see_unit
 from survey_app.errors import cannot_compute_message
@@ -543,18 +543,13 @@ def latest_changes(units: Sequence[Unit], before: Wave, after: Wave) -> list[Cha
     )
     if result is None:
         return []
-    cov = result.covariance("overall", "rate")
     lines = []
     for unit in units:
         first = figure_of(result, DomainKey(unit.id, before.id))
         second = figure_of(result, DomainKey(unit.id, after.id))
         if first is None or second is None or not (first.reportable and second.reportable):
             continue
-        i, j = result.domains.index(first.domain), result.domains.index(second.domain)
-        diff = difference(
-            second.value, first.value, cov[j, j], cov[i, i], cov[i, j], df=min(first.df, second.df)
-        )
-        lines.append(ChangeLine(unit, before, after, diff, "rate"))
+        lines.append(ChangeLine(unit, before, after, result.difference(second, first), "rate"))
     return lines
 
 
@@ -1035,12 +1030,7 @@ def _unit_difference(
     result = indices.compute([wave], [a, b])
     first = result.figure(DomainKey(a.id, wave.id), code, "rate")
     second = result.figure(DomainKey(b.id, wave.id), code, "rate")
-    cov = result.covariance(code, "rate")
-    i, j = result.domains.index(first.domain), result.domains.index(second.domain)
-    diff = difference(
-        first.value, second.value, cov[i, i], cov[j, j], cov[i, j], df=min(first.df, second.df)
-    )
-    return first, second, diff
+    return first, second, result.difference(first, second)
 
 
 def units_sentence(first: str, second: str, diff: Difference, kind: str) -> str:

@@ -42,11 +42,13 @@ from sqlalchemy.sql.elements import ColumnElement
 from analysis.indices import (
     AspectSpec,
     CalibratedRespondents,
+    Difference,
     IndexFormula,
     IndexTable,
     ItemColumns,
     PSUTotals,
     build_formulas,
+    difference,
     estimate_indices,
 )
 from analysis.variance import LonelyPSUError
@@ -143,6 +145,16 @@ class IndexResult:
     def covariance(self, code: str = "overall", kind: str = "rate") -> np.ndarray:
         """Covariance of the figures of one index across :attr:`domains`."""
         return self.table.covariance[(code, kind)]
+
+    def difference(self, a: IndexFigure, b: IndexFigure) -> Difference:
+        """``a - b`` for two figures of one index in this result, with the covariance
+        of the two estimates (zero when they share no PSU) and the smaller of their df
+        (conservative). The one place where two published figures are compared."""
+        if (a.code, a.kind) != (b.code, b.kind):
+            raise ValueError(f"cannot subtract {b.code}/{b.kind} from {a.code}/{a.kind}")
+        cov = self.covariance(a.code, a.kind)
+        i, j = self.domains.index(a.domain), self.domains.index(b.domain)
+        return difference(a.value, b.value, cov[i, i], cov[j, j], cov[i, j], df=min(a.df, b.df))
 
 
 def shows_unreportable(viewer: User | None) -> bool:
