@@ -17,7 +17,16 @@ from sqlalchemy.engine import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from survey_app.config import Config, load_or_create_secret_key
-from survey_app.extensions import babel, csrf, db, limiter, login_manager, migrate, select_locale
+from survey_app.extensions import (
+    SUBMISSIONS_BIND,
+    babel,
+    csrf,
+    db,
+    limiter,
+    login_manager,
+    migrate,
+    select_locale,
+)
 
 MIGRATIONS_DIR = str(Path(__file__).resolve().parent.parent / "migrations")
 
@@ -77,10 +86,6 @@ def register_security(app: Flask) -> None:
     from survey_app import security
 
     security.register(app)
-
-
-#: The engine bind of the single-statement submission path on PostgreSQL.
-SUBMISSIONS_BIND = "submissions"
 
 
 def add_submissions_bind(app: Flask) -> None:

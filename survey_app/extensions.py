@@ -38,6 +38,10 @@ limiter = Limiter(key_func=get_remote_address, default_limits=[])
 
 LANGUAGES = ("vi", "en")
 
+#: The engine bind of the single-statement submission path on PostgreSQL (bound in
+#: ``create_app``; here so that services and storages need not import the factory).
+SUBMISSIONS_BIND = "submissions"
+
 
 def select_locale() -> str:
     """Vietnamese first: an explicit ``?lang=``, then the session, then ``vi``.
