@@ -15,6 +15,8 @@ from alembic.util import CommandError
 from flask import current_app
 from sqlalchemy import Connection, inspect, text
 
+from survey_app import partitions
+
 config = context.config
 if config.config_file_name is not None and not logging.getLogger().handlers:
     fileConfig(config.config_file_name, disable_existing_loggers=False)
@@ -115,6 +117,8 @@ def run_migrations_online() -> None:
     conf_args = dict(current_app.extensions["migrate"].configure_args)
     conf_args.setdefault("process_revision_directives", skip_empty)
     with database.engine.connect() as connection:
+        # autogenerate leaves the PostgreSQL partitioning (migration 0007) alone
+        conf_args.setdefault("include_object", partitions.include_object(connection.dialect.name))
         context.configure(connection=connection, target_metadata=target_metadata, **conf_args)
         with context.begin_transaction():
             refuse_losing_data(connection)

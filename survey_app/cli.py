@@ -14,6 +14,7 @@ from flask import Flask, current_app
 from flask_babel import force_locale
 from sqlalchemy import select
 
+from survey_app import partitions
 from survey_app.extensions import db
 from survey_app.models import Wave
 from survey_app.services import (
@@ -42,6 +43,7 @@ def register(app: Flask) -> None:
         alerts_group,
         digest_group,
         figures_group,
+        partitions_group,
     ):
         app.cli.add_command(group)
 
@@ -658,3 +660,24 @@ def figures_verify(codes: tuple[str, ...]) -> None:
     click.echo(f"{compared} figures compared, {len(mismatches)} differences")
     if mismatches:
         raise SystemExit(1)
+
+
+@click.group("partitions", help="PostgreSQL partitions of responses and answers by wave.")
+def partitions_group() -> None:
+    pass
+
+
+@partitions_group.command("detach")
+@click.option("--wave", "code", required=True, help="The wave to detach (its code).")
+def partitions_detach(code: str) -> None:
+    """Detach a wave's partitions for archiving; they stay as plain tables to dump and drop
+    (docs/operations.md, "Partitions")."""
+    (wave_id,) = _wave_ids((code,)) or []
+    try:
+        names = partitions.detach_wave(db.session.connection(), wave_id)
+    except partitions.PartitionError as error:
+        db.session.rollback()
+        raise click.ClickException(str(error)) from None
+    db.session.commit()
+    click.echo(f"detached {', '.join(names)}")
+    click.echo(f"archive: pg_dump --table={names[0]} --table={names[1]} > wave-{code}.sql")

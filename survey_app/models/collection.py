@@ -267,6 +267,8 @@ class AnswerValue(db.Model):
     """One coded answer: a likert/smiley level, a choice position or a whole number.
 
     A multiple-choice answer gives one row per chosen option, hence the three-column key.
+    ``wave_id`` repeats the response's wave: on PostgreSQL both tables are partitioned by
+    it (migration 0007, :mod:`survey_app.partitions`), so every insert must give it.
     """
 
     __tablename__ = "answer_values"
@@ -277,6 +279,7 @@ class AnswerValue(db.Model):
     )
     item_id: Mapped[int] = mapped_column(ForeignKey("questionnaire_items.id"), primary_key=True)
     value: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    wave_id: Mapped[int | None] = mapped_column(Integer)
 
 
 class FigureSum(db.Model):

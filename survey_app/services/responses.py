@@ -206,7 +206,8 @@ def store(draft: ResponseDraft, codebook: questionnaires.Codebook | None = None)
     coded = coded_rows(draft, codebook)
     try:
         connection = db.session.connection()
-        response_id = _insert_response(connection, response_row(draft))
+        row = response_row(draft)
+        response_id = _insert_response(connection, row)
         if response_id is None:
             outcome = existing_outcome(draft) or StoreOutcome.DUPLICATE_DOSSIER
             db.session.rollback()
@@ -215,7 +216,12 @@ def store(draft: ResponseDraft, codebook: questionnaires.Codebook | None = None)
             connection.execute(
                 AnswerValue.__table__.insert(),
                 [
-                    {"response_id": response_id, "item_id": item_id, "value": value}
+                    {
+                        "response_id": response_id,
+                        "item_id": item_id,
+                        "value": value,
+                        "wave_id": row["wave_id"],
+                    }
                     for item_id, value in coded
                 ],
             )
@@ -254,9 +260,15 @@ def store_many(
                 .scalars()
                 .all()
             )
+            # each answer row carries its response's wave (the partition key on PostgreSQL)
             values = [
-                {"response_id": response_id, "item_id": item_id, "value": value}
-                for response_id, (_, coded) in zip(ids, chunk, strict=True)
+                {
+                    "response_id": response_id,
+                    "item_id": item_id,
+                    "value": value,
+                    "wave_id": draft.wave_id,
+                }
+                for response_id, (draft, coded) in zip(ids, chunk, strict=True)
                 for item_id, value in coded
             ]
             if values:

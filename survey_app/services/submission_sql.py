@@ -239,7 +239,7 @@ def insert_statement() -> Select[Any]:
         postgresql_insert(responses)
         .from_select(list(columns), source)
         .on_conflict_do_nothing()
-        .returning(responses.c.id)
+        .returning(responses.c.id, responses.c.wave_id)
         .cte("inserted")
     )
     coded = (
@@ -251,8 +251,8 @@ def insert_statement() -> Select[Any]:
         .render_derived(name="coded")
     )
     answers = postgresql_insert(answer_values).from_select(
-        ["response_id", "item_id", "value"],
-        select(inserted.c.id, coded.c.item_id, coded.c.value).select_from(
+        ["response_id", "item_id", "value", "wave_id"],
+        select(inserted.c.id, coded.c.item_id, coded.c.value, inserted.c.wave_id).select_from(
             inserted.join(coded, true())
         ),
     )

@@ -1,0 +1,105 @@
+"""PostgreSQL partitions of ``responses`` and ``answer_values`` by wave (migration 0007).
+
+On PostgreSQL both tables are LIST-partitioned by ``wave_id``: one partition per wave
+(``responses_w<id>``, ``answer_values_w<id>``, made by a trigger on ``waves``) and a
+default partition for rows without a wave. What the models cannot say is made by the
+migration and listed here:
+
+- ``response_keys`` (client id, dossier, one row per response), kept by triggers on
+  ``responses``: unique constraints of a partitioned table must hold the partition key,
+  so the client id and the dossier are unique over all waves through this table;
+- the unique constraints ``uq_responses_id_wave`` and
+  ``uq_answer_values_response_item_value`` (the keys with the wave added), the foreign
+  keys of answers to (response, wave) and of answers and weights to ``response_keys``,
+  and the client-id index that replaces the unique constraint.
+
+:func:`include_object` keeps Alembic's comparison of models and database (autogenerate,
+``tests/test_migrations.py``) from reading these as differences to undo.
+:func:`detach_wave` detaches a wave's two partitions for archiving
+(docs/operations.md, "Partitions").
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import Connection, text
+
+PARTITIONED = ("responses", "answer_values")
+#: Tables the migration adds on PostgreSQL beyond the models.
+EXTRA_TABLES = ("response_keys",)
+#: Partition names: responses_w12, answer_values_default, ...
+PARTITION_KEYED = ("index", "unique_constraint", "foreign_key_constraint")
+PARTITION_NAME = re.compile(r"^(responses|answer_values)_(w\d+|default)$")
+
+
+def include_object(dialect_name: str) -> Callable[[Any, str | None, str, bool, Any], bool]:
+    """Alembic's ``include_object`` for a database: leave out what partitioning changed.
+
+    On PostgreSQL the columns of the partitioned tables are still compared; their keys,
+    indexes and foreign keys (and ``response_weights``' foreign key) are the
+    migration's, as are the partitions and ``response_keys``. On SQLite nothing is left
+    out.
+    """
+
+    def include(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
+        if dialect_name != "postgresql":
+            return True
+        if type_ == "table":
+            return not (name in EXTRA_TABLES or PARTITION_NAME.match(name or ""))
+        table = getattr(obj, "table", None)
+        if table is None or type_ not in PARTITION_KEYED:
+            return True
+        if table.name in PARTITIONED:
+            return False
+        return not (table.name == "response_weights" and type_ == "foreign_key_constraint")
+
+    return include
+
+
+def partition_names(wave_id: int) -> tuple[str, str]:
+    """The wave's partitions of ``responses`` and ``answer_values``."""
+    return f"responses_w{wave_id}", f"answer_values_w{wave_id}"
+
+
+def detach_wave(connection: Connection, wave_id: int) -> tuple[str, str]:
+    """Detach a wave's two partitions (PostgreSQL); returns their names, now plain tables.
+
+    The answers' partition goes first and loses its foreign keys (to the responses it is
+    leaving with, and to ``response_keys``), then the responses' partition. The client
+    ids stay in ``response_keys``, so a late resend of an archived response is still not
+    stored twice; the wave's folded sums stay in ``figure_sums``. The caller commits.
+    """
+    if connection.dialect.name != "postgresql":
+        raise PartitionError("partitions exist on PostgreSQL only")
+    responses, answers = partition_names(wave_id)
+    attached = set(
+        connection.execute(
+            text(
+                "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+                "WHERE c.relname IN (:r, :a)"
+            ),
+            {"r": responses, "a": answers},
+        ).scalars()
+    )
+    if attached != {responses, answers}:
+        raise PartitionError(f"wave {wave_id} has no attached partitions {responses}, {answers}")
+    connection.execute(text(f"ALTER TABLE answer_values DETACH PARTITION {answers}"))
+    connection.execute(
+        text(
+            f"ALTER TABLE {answers} DROP CONSTRAINT fk_answer_values_response_wave, "
+            "DROP CONSTRAINT fk_answer_values_response_id_response_keys"
+        )
+    )
+    connection.execute(text(f"ALTER TABLE responses DETACH PARTITION {responses}"))
+    # the detached tables keep the triggers' clones; an archive must not fire them
+    connection.execute(text(f"DROP TRIGGER IF EXISTS response_keys_claim ON {responses}"))
+    connection.execute(text(f"DROP TRIGGER IF EXISTS response_keys_release ON {responses}"))
+    connection.execute(text(f"DROP TRIGGER IF EXISTS response_keys_follow ON {responses}"))
+    return responses, answers
+
+
+class PartitionError(ValueError):
+    """A partition operation that cannot be done (no such partition, not PostgreSQL)."""

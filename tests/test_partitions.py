@@ -1,0 +1,162 @@
+"""Responses and answers partitioned by wave (migration 0007) keep every rule they had.
+
+- Both databases: a client id stays unique over all waves. A resend with the same id
+  that the server now files under another wave (a wave created since) is "repeated",
+  never a second row; a dossier used in one wave is refused in another.
+- PostgreSQL only: each wave's rows sit in its own partitions (made when the wave is
+  made), answers carry their response's wave, a response cannot change wave, deleting
+  a response (as a retention rule would) takes its answers, weights and key with it,
+  and a detached wave's client ids still count as taken.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskCliRunner
+from sqlalchemy import delete, func, select, text, update
+from sqlalchemy.exc import DBAPIError
+
+from survey_app.extensions import db
+from survey_app.models import AnswerValue, Channel, Response, Unit, Wave, WaveKind
+from survey_app.services import questionnaires
+from survey_app.services.responses import ResponseDraft, StoreOutcome, store
+from tests.conftest import using_postgresql
+from tests.web.test_api import Setup
+
+postgresql_only = pytest.mark.skipif(
+    not using_postgresql(), reason="partitions exist on PostgreSQL only (set TEST_DATABASE_URL)"
+)
+
+
+def make_wave(code: str, unit_code: str, start: date) -> Wave:
+    quick = questionnaires.get("kiosk_quick", 1)
+    unit_id = db.session.scalar(select(Unit.id).where(Unit.code == unit_code))
+    wave = Wave(
+        code=code,
+        name_vi=f"Đợt {code}",
+        name_en=f"Wave {code}",
+        kind=WaveKind.CONTINUOUS_FEEDBACK,
+        questionnaire_id=quick.id,
+        unit_id=unit_id,
+        start_date=start,
+        end_date=date(2025, 3, 31),
+    )
+    db.session.add(wave)
+    db.session.commit()
+    return wave
+
+
+def draft(wave: Wave, client_id: uuid.UUID, dossier: str | None = None) -> ResponseDraft:
+    return ResponseDraft(
+        client_id=client_id,
+        questionnaire_id=wave.questionnaire_id,
+        unit_id=db.session.scalar(select(Unit.id).where(Unit.code == "QL")),
+        channel=Channel.PHONE,
+        answers={"mood": 4, "positives": ["nhanh"]},
+        submitted_at=datetime(2025, 3, 10, 3, tzinfo=UTC),
+        wave_id=wave.id,
+        dossier_hash=dossier,
+    )
+
+
+def count_of(client_id: uuid.UUID) -> int:
+    query = select(func.count()).select_from(Response).where(Response.client_id == client_id)
+    return int(db.session.scalar(query) or 0)
+
+
+@pytest.fixture
+def two_waves(app: Flask) -> tuple[Wave, Wave]:
+    Setup(app)
+    return make_wave("P1", "NA", date(2025, 3, 1)), make_wave("P2", "QL", date(2025, 3, 5))
+
+
+def test_a_resend_filed_under_another_wave_is_repeated(two_waves: tuple[Wave, Wave]) -> None:
+    first, second = two_waves
+    client_id = uuid.uuid4()
+    assert store(draft(first, client_id)) == StoreOutcome.CREATED
+    # the server would now file the same submission under the newer, nearer wave
+    assert store(draft(second, client_id)) == StoreOutcome.REPEATED
+    assert count_of(client_id) == 1
+    assert db.session.scalar(select(Response.wave_id).where(Response.client_id == client_id)) == (
+        first.id
+    )
+
+
+def test_a_dossier_is_unique_over_all_waves(two_waves: tuple[Wave, Wave]) -> None:
+    first, second = two_waves
+    assert store(draft(first, uuid.uuid4(), "d" * 64)) == StoreOutcome.CREATED
+    assert store(draft(second, uuid.uuid4(), "d" * 64)) == StoreOutcome.DUPLICATE_DOSSIER
+    assert int(db.session.scalar(select(func.count()).select_from(Response)) or 0) == 1
+
+
+@postgresql_only
+def test_rows_sit_in_their_waves_partitions(two_waves: tuple[Wave, Wave]) -> None:
+    first, second = two_waves
+    for wave in (first, second, first):
+        assert store(draft(wave, uuid.uuid4())) == StoreOutcome.CREATED
+    placed = db.session.execute(
+        text(
+            "SELECT tableoid::regclass::text, wave_id, count(*) FROM responses "
+            "GROUP BY 1, 2 ORDER BY 2"
+        )
+    ).all()
+    assert placed == [
+        (f"responses_w{first.id}", first.id, 2),
+        (f"responses_w{second.id}", second.id, 1),
+    ]
+    answers = db.session.execute(
+        text(
+            "SELECT a.tableoid::regclass::text, count(*) FROM answer_values a "
+            "JOIN responses r ON r.id = a.response_id AND r.wave_id = a.wave_id "
+            "GROUP BY 1 ORDER BY 1"
+        )
+    ).all()
+    assert answers == [(f"answer_values_w{first.id}", 4), (f"answer_values_w{second.id}", 2)]
+    assert db.session.scalar(select(func.count()).select_from(AnswerValue)) == 6
+
+
+@postgresql_only
+def test_a_response_cannot_change_wave(two_waves: tuple[Wave, Wave]) -> None:
+    first, second = two_waves
+    client_id = uuid.uuid4()
+    store(draft(first, client_id))
+    with pytest.raises(DBAPIError, match="cannot change"):
+        db.session.execute(
+            update(Response).where(Response.client_id == client_id).values(wave_id=second.id)
+        )
+    db.session.rollback()
+
+
+@postgresql_only
+def test_a_deleted_response_takes_its_answers_and_key(two_waves: tuple[Wave, Wave]) -> None:
+    first, second = two_waves
+    client_id = uuid.uuid4()
+    store(draft(first, client_id))
+    db.session.execute(delete(Response).where(Response.client_id == client_id))
+    db.session.commit()
+    assert db.session.scalar(select(func.count()).select_from(AnswerValue)) == 0
+    keys = db.session.scalar(text("SELECT count(*) FROM response_keys"))
+    assert keys == 0
+    # as before partitioning: a deleted response's id may be stored again
+    assert store(draft(second, client_id)) == StoreOutcome.CREATED
+
+
+@postgresql_only
+def test_a_detached_waves_ids_stay_taken(
+    two_waves: tuple[Wave, Wave], runner: FlaskCliRunner
+) -> None:
+    first, second = two_waves
+    client_id = uuid.uuid4()
+    store(draft(first, client_id))
+    db.session.commit()
+    result = runner.invoke(args=["partitions", "detach", "--wave", first.code])
+    assert result.exit_code == 0, result.output
+    assert f"responses_w{first.id}" in result.output
+    assert count_of(client_id) == 0  # archived: out of the live tables
+    # not stored again; with the row archived there is no content to call it a retry by
+    assert store(draft(second, client_id)) != StoreOutcome.CREATED
+    assert count_of(client_id) == 0
