@@ -1,21 +1,33 @@
 """``flask`` commands, grouped by topic. Each command calls a service function.
 
 ``flask db upgrade`` comes from Flask-Migrate.
+
+Messages meant for people (reports, warnings, refusals) are in Vietnamese unless the
+user chooses English: every command takes ``--lang vi|en``, and the ``SURVEY_LANG``
+environment variable (``vi``, ``en`` or a locale name such as ``en_US.UTF-8``) sets the
+default. What scripts read stays the same in both languages: files (CSV, XLSX, YAML),
+the token of ``desks token`` and the tab-separated rows of ``waves list``. English
+output is what it was before the choice existed, so scripts written against it keep
+working; Vietnamese output writes numbers and dates the Vietnamese way.
 """
 
 from __future__ import annotations
 
+import os
+import re
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import IO, Any
 
 import click
 from flask import Flask, current_app
-from flask_babel import force_locale
+from flask_babel import force_locale, get_locale, ngettext
+from flask_babel import gettext as _
 from sqlalchemy import select
 
-from survey_app import partitions
-from survey_app.extensions import db
+from survey_app import formatting, partitions
+from survey_app.extensions import LANGUAGES, db
 from survey_app.models import Wave
 from survey_app.services import (
     accounts,
@@ -45,7 +57,73 @@ def register(app: Flask) -> None:
         figures_group,
         partitions_group,
     ):
+        for command in group.commands.values():
+            # The groups are module-level: a second app (tests) must not add it again.
+            if not any(param.name == "lang" for param in command.params):
+                command.params.append(_language_option())
         app.cli.add_command(group)
+
+
+#: The environment variable that sets the command line's language.
+LANGUAGE_VARIABLE = "SURVEY_LANG"
+
+
+def cli_language(chosen: str | None = None) -> str:
+    """``--lang`` if given, else ``SURVEY_LANG`` (``vi``, ``en``, ``en_US.UTF-8``...),
+    else Vietnamese."""
+    if chosen:
+        return chosen
+    raw = os.environ.get(LANGUAGE_VARIABLE, "").strip()
+    if not raw:
+        return "vi"
+    lang = re.split(r"[_.@-]", raw, maxsplit=1)[0].lower()
+    if lang not in LANGUAGES:
+        # Neither language is chosen yet: both.
+        raise click.UsageError(f"{LANGUAGE_VARIABLE}={raw}: chọn vi hoặc en / choose vi or en")
+    return lang
+
+
+def _choose_language(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    ctx.with_resource(force_locale(cli_language(value)))
+
+
+def _language_option() -> click.Option:
+    # Eager: the language is set before the other options are read, so their
+    # refusals are in it too.
+    return click.Option(
+        ["--lang"],
+        type=click.Choice(LANGUAGES),
+        is_eager=True,
+        expose_value=False,
+        callback=_choose_language,
+        help=f"Language of the messages: vi (default) or en; default from {LANGUAGE_VARIABLE}.",
+    )
+
+
+def _english() -> bool:
+    locale = get_locale()
+    return locale is not None and locale.language == "en"
+
+
+def _count(value: int) -> str:
+    """A count: 44.606 in Vietnamese; in English as before (44606)."""
+    return str(value) if _english() else formatting.number(value)
+
+
+def _day(value: date) -> str:
+    """A date: 02/12/2026 in Vietnamese; in English as before (2026-12-02)."""
+    return value.isoformat() if _english() else formatting.day(value)
+
+
+class CliError(click.ClickException):
+    """A refusal in the chosen language, headed "Lỗi:" or "Error:"."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.head = _("Error")
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        click.echo(f"{self.head}: {self.format_message()}", file=file, err=file is None)
 
 
 @click.group("questionnaires", help="Questionnaire files.")
@@ -69,7 +147,7 @@ def questionnaires_load(directory: str | None) -> None:
         outcome = questionnaires.load_folder(folder)
         outcome += audio.build_folder(folder).lines()
     except (questionnaires.QuestionnaireLoadError, audio.AudioError) as error:
-        raise click.ClickException(str(error)) from error
+        raise CliError(str(error)) from error
     for line in outcome:
         click.echo(line)
 
@@ -101,17 +179,19 @@ def questionnaires_import_xlsform(
 
     target = Path(out)
     if target.suffix not in (".yaml", ".yml"):
-        raise click.ClickException(f"--out must be a .yaml or .yml file, got {out}")
+        raise CliError(_("--out must be a .yaml or .yml file, got %(out)s", out=out))
     if target.exists() and not force:
-        raise click.ClickException(f"{out} exists; pass --force to overwrite it")
+        raise CliError(_("%(out)s exists; pass --force to overwrite it", out=out))
     try:
         result = xlsform.read_xlsform(file, slug=slug, version=version)
     except xlsform.XLSFormError as error:
         for problem in error.problems:
             click.echo(f"{file}: {problem}", err=True)
         n = len(error.problems)
-        raise click.ClickException(
-            f"nothing was written: {n} problem{'s' if n != 1 else ''}"
+        raise CliError(
+            ngettext(
+                "nothing was written: %(num)d problem", "nothing was written: %(num)d problems", n
+            )
         ) from error
     q = result.questionnaire
     header = (
@@ -121,10 +201,18 @@ def questionnaires_import_xlsform(
     )
     target.write_text(xlsform.dump_yaml(q, header), encoding="utf-8")
     for line in result.skipped:
-        click.echo(f"skipped metadata row: {line}")
+        click.echo(_("skipped metadata row: %(row)s", row=line))
     click.echo(
-        f"wrote {out}: '{q.slug}' version {q.version}, {len(q.sections)} sections, "
-        f"{len(q.items)} items, {len(q.index.aspects) if q.index else 0} index aspects"
+        _(
+            "wrote %(out)s: '%(slug)s' version %(version)s, %(sections)s sections, "
+            "%(items)s items, %(aspects)s index aspects",
+            out=out,
+            slug=q.slug,
+            version=q.version,
+            sections=len(q.sections),
+            items=len(q.items),
+            aspects=len(q.index.aspects) if q.index else 0,
+        )
     )
 
 
@@ -148,20 +236,39 @@ def questionnaires_export_xlsform(
     from survey_app.questionnaire import QuestionnaireError, load_directory
 
     if not out.endswith(".xlsx"):
-        raise click.ClickException(f"--out must be an .xlsx file, got {out}")
+        raise CliError(_("--out must be an .xlsx file, got %(out)s", out=out))
     folder = Path(directory or current_app.config["QUESTIONNAIRE_DIR"])
     try:
         every = load_directory(folder)
     except QuestionnaireError as error:
-        raise click.ClickException(str(error)) from error
+        raise CliError(str(error)) from error
     found = [q for q in every if q.slug == slug and version in (None, q.version)]
     if not found:
-        wanted = f"'{slug}'" + (f" version {version}" if version is not None else "")
-        there = ", ".join(f"{q.slug} v{q.version}" for q in every) or "none"
-        raise click.ClickException(f"no questionnaire {wanted} in {folder} (found: {there})")
+        wanted = (
+            f"'{slug}'"
+            if version is None
+            else _("'%(slug)s' version %(version)s", slug=slug, version=version)
+        )
+        there = ", ".join(f"{q.slug} v{q.version}" for q in every) or _("none")
+        raise CliError(
+            _(
+                "no questionnaire %(wanted)s in %(folder)s (found: %(found)s)",
+                wanted=wanted,
+                folder=folder,
+                found=there,
+            )
+        )
     q = found[-1]  # load_directory sorts by (slug, version)
     xlsform.write_xlsform(q, out)
-    click.echo(f"wrote {out}: '{q.slug}' version {q.version} from {q.source}")
+    click.echo(
+        _(
+            "wrote %(out)s: '%(slug)s' version %(version)s from %(source)s",
+            out=out,
+            slug=q.slug,
+            version=q.version,
+            source=q.source,
+        )
+    )
 
 
 @click.group("units", help="Administrative units.")
@@ -178,8 +285,14 @@ def units_import(file: click.utils.LazyFile) -> None:
     except units.UnitImportError as error:
         for problem in error.errors:
             click.echo(str(problem), err=True)
-        raise click.ClickException("nothing was imported") from error
-    click.echo(f"{created} units created, {updated} updated")
+        raise CliError(_("nothing was imported")) from error
+    click.echo(
+        _(
+            "%(created)s units created, %(updated)s updated",
+            created=_count(created),
+            updated=_count(updated),
+        )
+    )
 
 
 @click.group("users", help="User accounts.")
@@ -197,12 +310,16 @@ def users_create(username: str, role: str, unit_code: str | None, password_stdin
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
-        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+        password = click.prompt(
+            _("Password"), hide_input=True, confirmation_prompt=_("Repeat for confirmation")
+        )
     try:
         user = accounts.create_user(username, password, role, unit_code)
     except accounts.AccountError as error:
-        raise click.ClickException(str(error)) from error
-    click.echo(f"user {user.username} created with role {user.role.value}")
+        raise CliError(str(error)) from error
+    click.echo(
+        _("user %(name)s created with role %(role)s", name=user.username, role=user.role.value)
+    )
 
 
 @click.group("desks", help="One-stop desks and kiosk tokens.")
@@ -220,8 +337,8 @@ def desks_create(code: str, unit_code: str, name: str, timeout: int) -> None:
     try:
         desk = desks.create_desk(code, unit_code, name, timeout)
     except desks.DeskError as error:
-        raise click.ClickException(str(error)) from error
-    click.echo(f"desk {desk.code} created")
+        raise CliError(str(error)) from error
+    click.echo(_("desk %(code)s created", code=desk.code))
 
 
 @desks_group.command("token")
@@ -231,21 +348,19 @@ def desks_token(code: str) -> None:
     try:
         token = desks.issue_token(code)
     except desks.DeskError as error:
-        raise click.ClickException(str(error)) from error
+        raise CliError(str(error)) from error
     click.echo(token)
 
 
 @click.group("waves", help="Survey rounds (field waves) and feedback periods.")
-@click.pass_context
-def waves_group(ctx: click.Context) -> None:
-    # The command line speaks English, as the other commands do.
-    ctx.with_resource(force_locale("en"))
+def waves_group() -> None:
+    pass
 
 
 def _wave_problems(error: waves.WaveError, what: str) -> click.ClickException:
     for problem in error.problems:
         click.echo(problem, err=True)
-    return click.ClickException(what)
+    return CliError(what)
 
 
 @waves_group.command("create")
@@ -302,14 +417,29 @@ def waves_create(
             frame_problems=frame_problems,
         )
     except waves.WaveError as error:
-        raise _wave_problems(error, "no wave was created") from error
+        raise _wave_problems(error, _("no wave was created")) from error
     for warning in parsed.warnings if parsed is not None else []:
-        click.echo(f"warning: {warning}")
-    frame_note = f", frame of {len(parsed.rows)} PSUs in {parsed.strata} strata" if parsed else ""
-    panel_note = f", panel of {panel_of}" if panel_of else ""
+        click.echo(_("warning: %(message)s", message=warning))
+    frame_note = (
+        _(
+            ", frame of %(psus)s PSUs in %(strata)s strata",
+            psus=_count(len(parsed.rows)),
+            strata=_count(parsed.strata),
+        )
+        if parsed
+        else ""
+    )
+    panel_note = _(", panel of %(code)s", code=panel_of) if panel_of else ""
     click.echo(
-        f"wave {wave.code} created: {wave.start_date} to {wave.end_date}, "
-        f"lonely PSU rule {wave.lonely_psu.value}{panel_note}{frame_note}"
+        _(
+            "wave %(code)s created: %(start)s to %(end)s, lonely PSU rule %(rule)s",
+            code=wave.code,
+            start=_day(wave.start_date),
+            end=_day(wave.end_date),
+            rule=wave.lonely_psu.value,
+        )
+        + panel_note
+        + frame_note
     )
 
 
@@ -320,16 +450,19 @@ def waves_close(code: str) -> None:
     try:
         wave = waves.close_wave(code)
     except waves.WaveError as error:
-        raise _wave_problems(error, "the wave was not closed") from error
-    click.echo(f"wave {wave.code} closed")
+        raise _wave_problems(error, _("the wave was not closed")) from error
+    click.echo(_("wave %(code)s closed", code=wave.code))
 
 
 @waves_group.command("list")
 def waves_list() -> None:
-    """List the waves: code, kind, status, dates, unit, design and responses."""
+    """List the waves: code, kind, status, dates, unit, design and responses.
+
+    One tab-separated row per wave, the same in both languages (scripts read it).
+    """
     rows = waves.list_waves()
     if not rows:
-        click.echo("no waves")
+        click.echo(_("no waves"))
         return
     for row in rows:
         wave = row.wave
@@ -360,14 +493,20 @@ def waves_periods(unit_code: str, slug: str, period: str) -> None:
     try:
         waves.set_feedback_series(unit_code, slug, period)
     except waves.WaveError as error:
-        raise _wave_problems(error, "nothing was changed") from error
-    click.echo(f"feedback of {unit_code} ({slug}) is grouped by {period}")
+        raise _wave_problems(error, _("nothing was changed")) from error
+    click.echo(
+        _(
+            "feedback of %(unit)s (%(slug)s) is grouped by %(period)s",
+            unit=unit_code,
+            slug=slug,
+            period=period,
+        )
+    )
 
 
 @click.group("weights", help="Weighting schemes of a wave (the analysts' weighting console).")
-@click.pass_context
-def weights_group(ctx: click.Context) -> None:
-    ctx.with_resource(force_locale("en"))
+def weights_group() -> None:
+    pass
 
 
 #: The command line's method names -> the console's (services.weighting.METHODS).
@@ -387,18 +526,22 @@ def _trim_bounds(
         return None, None
     parts = value.split(",")
     if len(parts) != 2 or not any(p.strip() for p in parts):
-        raise click.BadParameter("give LO,HI, e.g. 0.3,3 (either side may be empty)")
+        raise click.BadParameter(_("give LO,HI, e.g. 0.3,3 (either side may be empty)"))
     bounds: list[float | None] = []
     for part in parts:
         try:
             bounds.append(float(part) if part.strip() else None)
         except ValueError:
-            raise click.BadParameter(f"{part.strip()!r} is not a number") from None
+            raise click.BadParameter(_("“%(text)s” is not a number.", text=part.strip())) from None
     return bounds[0], bounds[1]
 
 
 def _number(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.6g}"
+    """Six significant digits; a decimal comma in Vietnamese."""
+    if value is None:
+        return _("n/a")
+    text = f"{value:.6g}"
+    return text if _english() else text.replace(".", ",")
 
 
 @weights_group.command("apply")
@@ -433,7 +576,7 @@ def weights_apply(
     """
     wave = waves.get_wave(wave_code)
     if wave is None:
-        raise click.ClickException(f"no wave {wave_code}")
+        raise CliError(_("no wave %(code)s", code=wave_code))
     path = Path(targets_file)
     sample = weighting_service.load_sample(wave)
     try:
@@ -451,59 +594,95 @@ def weights_apply(
             where = ", ".join(
                 part
                 for part in (
-                    f"row {problem.row}" if problem.row is not None else "",
-                    f"column {problem.column}" if problem.column else "",
+                    _("row %(row)s", row=problem.row) if problem.row is not None else "",
+                    _("column %(column)s", column=problem.column) if problem.column else "",
                 )
                 if part
             )
             click.echo(f"{path.name}: {where + ': ' if where else ''}{problem.message}", err=True)
-        raise click.ClickException("nothing was saved") from error
+        raise CliError(_("nothing was saved")) from error
     except weighting_service.SchemeError as error:
-        raise click.ClickException(f"{error}; nothing was saved") from error
+        raise CliError(_("%(error)s; nothing was saved", error=error)) from error
     # The diagnostics and headline the scheme was stored with (save_scheme computed them).
     report, headline = scheme.report["final"], scheme.report["headline"]
-    click.echo(f"wave {wave.code}: {sample.n} responses, method {report['method']}")
-    click.echo(f"converged: {'yes' if report['converged'] else 'no'}")
-    click.echo(f"iterations: {report['iterations']}")
-    click.echo(f"largest margin error: {_number(report['max_margin_error'])}")
-    click.echo(f"weight range: {_number(report['weight_min'])} to {_number(report['weight_max'])}")
-    click.echo(f"weight CV: {_number(report['weight_cv'])}")
-    click.echo(f"Kish deff: {_number(report['deff_weighting'])}")
-    click.echo(f"effective n: {_number(report['n_eff'])}")
-    click.echo(f"trimmed: {report['n_trimmed']}")
+    click.echo(
+        _(
+            "wave %(code)s: %(n)s responses, method %(method)s",
+            code=wave.code,
+            n=_count(sample.n),
+            method=report["method"],
+        )
+    )
+    click.echo(_("converged: %(answer)s", answer=_("yes") if report["converged"] else _("no")))
+    click.echo(_("iterations: %(n)s", n=report["iterations"]))
+    click.echo(_("largest margin error: %(value)s", value=_number(report["max_margin_error"])))
+    click.echo(
+        _(
+            "weight range: %(low)s to %(high)s",
+            low=_number(report["weight_min"]),
+            high=_number(report["weight_max"]),
+        )
+    )
+    click.echo(_("weight CV: %(value)s", value=_number(report["weight_cv"])))
+    click.echo(_("Kish deff: %(value)s", value=_number(report["deff_weighting"])))
+    click.echo(_("effective n: %(value)s", value=_number(report["n_eff"])))
+    click.echo(_("trimmed: %(n)s", n=_count(report["n_trimmed"])))
     for message in report["messages"]:
-        click.echo(f"warning: {message}")
+        click.echo(_("warning: %(message)s", message=message))
     names = {
-        "unweighted": "unweighted",
-        "design": "design-weighted",
-        "active": "active scheme",
-        "new": "new weights",
+        "unweighted": _("unweighted"),
+        "design": _("design-weighted"),
+        "active": _("active scheme"),
+        "new": _("new weights"),
     }
     if headline:
-        click.echo("overall index (rate, 95% CI):")
+        click.echo(_("overall index (rate, %(level)s CI):", level="95%"))
+    # In Vietnamese the bounds are separated by ";" (their decimal sign is the comma).
+    between = ", " if _english() else "; "
     for key, figure in headline.items():
         click.echo(
-            f"  {names.get(key, key)}: {_number(figure['value'])} "
-            f"[{_number(figure['ci_low'])}, {_number(figure['ci_high'])}], "
-            f"n = {figure['n']}, effective n = {_number(figure['n_eff'])}"
+            "  "
+            + _(
+                "%(name)s: %(value)s [%(low)s%(between)s%(high)s], n = %(n)s, "
+                "effective n = %(n_eff)s",
+                name=names.get(key, key),
+                value=_number(figure["value"]),
+                low=_number(figure["ci_low"]),
+                between=between,
+                high=_number(figure["ci_high"]),
+                n=_count(figure["n"]),
+                n_eff=_number(figure["n_eff"]),
+            )
         )
-    click.echo(f"scheme {scheme.name} version {scheme.version} saved (id {scheme.id})")
+    click.echo(
+        _(
+            "scheme %(name)s version %(version)s saved (id %(id)s)",
+            name=scheme.name,
+            version=scheme.version,
+            id=scheme.id,
+        )
+    )
     if activate:
         try:
             weighting_service.activate(wave, scheme.id, None)
         except weighting_service.SchemeError as error:
-            raise click.ClickException(
-                f"{error}; the scheme was saved but is not active"
+            raise CliError(
+                _("%(error)s; the scheme was saved but is not active", error=error)
             ) from error
-        click.echo(f"scheme {scheme.name} version {scheme.version} is now active")
+        click.echo(
+            _(
+                "scheme %(name)s version %(version)s is now active",
+                name=scheme.name,
+                version=scheme.version,
+            )
+        )
     else:
-        click.echo("not active: pass --activate, or activate it in the weighting console")
+        click.echo(_("not active: pass --activate, or activate it in the weighting console"))
 
 
 @click.group("export", help="Microdata for SPSS, Stata and R.")
-@click.pass_context
-def export_group(ctx: click.Context) -> None:
-    ctx.with_resource(force_locale("en"))
+def export_group() -> None:
+    pass
 
 
 @export_group.command("wave")
@@ -525,15 +704,27 @@ def export_wave(wave_code: str, fmt: str, out: str) -> None:
     """
     wave = waves.get_wave(wave_code)
     if wave is None:
-        raise click.ClickException(f"no wave {wave_code}")
+        raise CliError(_("no wave %(code)s", code=wave_code))
     try:
-        codebook, rows = export.export_files(wave, fmt, out)
+        # The labels (codebook, SPSS) in the chosen language; the data are the same.
+        codebook, rows = export.export_files(wave, fmt, out, "en" if _english() else "vi")
     except OSError as error:
-        raise click.ClickException(
-            f"cannot write {error.filename or out}: {error.strerror}"
+        raise CliError(
+            _(
+                "cannot write %(file)s: %(reason)s",
+                file=error.filename or out,
+                reason=error.strerror,
+            )
         ) from error
-    click.echo(f"wrote {out}: {rows} responses of wave {wave.code}")
-    click.echo(f"wrote {codebook}: the codebook")
+    click.echo(
+        _(
+            "wrote %(out)s: %(n)s responses of wave %(code)s",
+            out=out,
+            n=_count(rows),
+            code=wave.code,
+        )
+    )
+    click.echo(_("wrote %(file)s: the codebook", file=codebook))
 
 
 @click.group("demo", help="The simulated demo province.")
@@ -554,7 +745,7 @@ def demo_group() -> None:
 def demo_seed(if_empty: bool, rng_seed: int, credentials: str | None) -> None:
     """Load the simulated demo province (idempotent)."""
     if if_empty and not demo.database_is_empty():
-        click.echo("database already has data; demo not seeded")
+        click.echo(_("database already has data; demo not seeded"))
         return
     path = Path(credentials or Path(current_app.instance_path) / "demo-credentials.txt")
     summary = demo.seed(rng_seed=rng_seed, credentials_path=path)
@@ -569,7 +760,9 @@ def _moment(text: str | None) -> datetime | None:
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
-        raise click.BadParameter(f"not an ISO date-time: {text}", param_hint="--now") from None
+        raise click.BadParameter(
+            _("not an ISO date-time: %(text)s", text=text), param_hint="--now"
+        ) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
@@ -587,13 +780,22 @@ def alerts_run(now_text: str | None) -> None:
 
     report = alerts_service.run(_moment(now_text))
     sent = digest_service.notify(report.opened)
-    evaluated = ", ".join(f"{rule} {count}" for rule, count in sorted(report.evaluated.items()))
+    evaluated = ", ".join(
+        f"{rule} {_count(count)}" for rule, count in sorted(report.evaluated.items())
+    )
     click.echo(
-        f"alerts: {len(report.opened)} opened, {report.kept} still open, "
-        f"{report.closed} closed; {sent} e-mail(s) sent; evaluated: {evaluated or 'nothing'}"
+        _(
+            "alerts: %(opened)s opened, %(kept)s still open, %(closed)s closed; "
+            "%(sent)s e-mail(s) sent; evaluated: %(evaluated)s",
+            opened=_count(len(report.opened)),
+            kept=_count(report.kept),
+            closed=_count(report.closed),
+            sent=_count(sent),
+            evaluated=evaluated or _("nothing"),
+        )
     )
     for problem in report.problems:
-        click.echo(f"warning: {problem}", err=True)
+        click.echo(_("warning: %(message)s", message=problem), err=True)
 
 
 @click.group("digest", help="Weekly e-mail digest for leaders.")
@@ -609,17 +811,29 @@ def digest_send(dry_run: bool, now_text: str | None) -> None:
     from survey_app.services import digest as digest_service
 
     if not dry_run and not digest_service.mail_enabled():
-        raise click.ClickException("MAIL_SERVER is not set: no e-mail can be sent")
+        raise CliError(_("MAIL_SERVER is not set: no e-mail can be sent"))
     digests = digest_service.send_digests(_moment(now_text), dry_run=dry_run)
-    verb = "would send" if dry_run else "sent"
     for item in digests:
-        attached = ", ".join(item.attachments) or "no scorecard"
-        click.echo(
-            f"{verb} {item.week} to {item.user.username} <{item.address}>: "
-            f"{len(item.alerts)} alert(s), {attached}"
-        )
+        values = {
+            "week": item.week,
+            "user": item.user.username,
+            "address": item.address,
+            "alerts": _count(len(item.alerts)),
+            "attached": ", ".join(item.attachments) or _("no scorecard"),
+        }
+        if dry_run:
+            line = _(
+                "would send %(week)s to %(user)s <%(address)s>: %(alerts)s alert(s), %(attached)s",
+                **values,
+            )
+        else:
+            line = _(
+                "sent %(week)s to %(user)s <%(address)s>: %(alerts)s alert(s), %(attached)s",
+                **values,
+            )
+        click.echo(line)
     if not digests:
-        click.echo("no digest due")
+        click.echo(_("no digest due"))
 
 
 @click.group("figures", help="The figure store: sums of the published figures.")
@@ -633,21 +847,21 @@ def _wave_ids(codes: tuple[str, ...]) -> list[int] | None:
     found = {w.code: w.id for w in db.session.scalars(select(Wave).where(Wave.code.in_(codes)))}
     unknown = [c for c in codes if c not in found]
     if unknown:
-        raise click.ClickException(f"unknown wave: {', '.join(unknown)}")
+        raise CliError(_("unknown wave: %(codes)s", codes=", ".join(unknown)))
     return [found[c] for c in codes]
 
 
 @figures_group.command("refresh")
 def figures_refresh() -> None:
     """Fold the responses stored since the last run (what the scheduler runs)."""
-    click.echo(f"folded {figure_store.refresh()} responses")
+    click.echo(_("folded %(n)s responses", n=_count(figure_store.refresh())))
 
 
 @figures_group.command("rebuild")
 @click.option("--wave", "codes", multiple=True, help="Only this wave (repeatable).")
 def figures_rebuild(codes: tuple[str, ...]) -> None:
     """Empty the sums (of the waves given, or all) and fold every response again."""
-    click.echo(f"folded {figure_store.rebuild(_wave_ids(codes))} responses")
+    click.echo(_("folded %(n)s responses", n=_count(figure_store.rebuild(_wave_ids(codes)))))
 
 
 @figures_group.command("verify")
@@ -656,8 +870,17 @@ def figures_verify(codes: tuple[str, ...]) -> None:
     """Recompute every figure from the answer rows and compare with the store."""
     compared, mismatches = figure_store.verify(_wave_ids(codes))
     for m in mismatches[:50]:
-        click.echo(f"{m.wave} {m.unit} {m.figure}: store {m.stored!r}, rows {m.rows!r}")
-    click.echo(f"{compared} figures compared, {len(mismatches)} differences")
+        click.echo(
+            f"{m.wave} {m.unit} {m.figure}: "
+            + _("store %(stored)s, rows %(rows)s", stored=repr(m.stored), rows=repr(m.rows))
+        )
+    click.echo(
+        _(
+            "%(compared)s figures compared, %(n)s differences",
+            compared=_count(compared),
+            n=_count(len(mismatches)),
+        )
+    )
     if mismatches:
         raise SystemExit(1)
 

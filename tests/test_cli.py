@@ -33,12 +33,12 @@ def import_units(runner: FlaskCliRunner, tmp_path: Path, text: str = UNITS_CSV) 
 def test_units_import_builds_the_hierarchy(runner: FlaskCliRunner, tmp_path: Path) -> None:
     result = import_units(runner, tmp_path)
     assert result.exit_code == 0, result.output
-    assert "4 units created" in result.output
+    assert "đã tạo 4 đơn vị" in result.output  # vi: the default language
     units = {u.code: u for u in db.session.scalars(select(Unit))}
     assert units["C1"].parent.code == "D"
     assert units["C1"].path == f"/{units['P'].id}/{units['D'].id}/{units['C1'].id}/"
     again = import_units(runner, tmp_path)
-    assert "0 units created, 4 updated" in again.output
+    assert "đã tạo 0 đơn vị, cập nhật 4 đơn vị" in again.output
     assert count(Unit) == 4
 
 
@@ -78,12 +78,12 @@ def test_users_create_rejects_bad_input(runner: FlaskCliRunner) -> None:
     short = runner.invoke(
         args=["users", "create", "x", "--role", "admin", "--password-stdin"], input="short\n"
     )
-    assert short.exit_code != 0 and "at least 10 characters" in short.output
+    assert short.exit_code != 0 and "ít nhất 10 ký tự" in short.output
     unit = runner.invoke(
         args=["users", "create", "x", "--role", "admin", "--unit", "ZZ", "--password-stdin"],
         input="long-enough-pw\n",
     )
-    assert unit.exit_code != 0 and "unknown unit" in unit.output
+    assert unit.exit_code != 0 and "không có đơn vị mã 'ZZ'" in unit.output
     role = runner.invoke(args=["users", "create", "x", "--role", "boss"])
     assert role.exit_code != 0
     assert count(User) == 0
@@ -110,15 +110,15 @@ def test_desks_create_and_token(runner: FlaskCliRunner, tmp_path: Path) -> None:
 def test_desks_errors(runner: FlaskCliRunner, tmp_path: Path) -> None:
     assert runner.invoke(args=["desks", "token", "NOPE"]).exit_code != 0
     missing = runner.invoke(args=["desks", "create", "Q1", "--unit", "NOPE", "--name", "x"])
-    assert missing.exit_code != 0 and "unknown unit" in missing.output
+    assert missing.exit_code != 0 and "không có đơn vị mã 'NOPE'" in missing.output
 
 
 def test_questionnaires_load_is_idempotent(runner: FlaskCliRunner) -> None:
     first = runner.invoke(args=["questionnaires", "load"])
     assert first.exit_code == 0, first.output
-    assert "sipas v1: loaded" in first.output
+    assert "sipas v1: đã nạp" in first.output
     second = runner.invoke(args=["questionnaires", "load"])
-    assert "sipas v1: unchanged" in second.output
+    assert "sipas v1: không thay đổi" in second.output
     assert count(Questionnaire) == 2
 
 
@@ -143,7 +143,7 @@ def test_demo_seed_is_idempotent(runner: FlaskCliRunner, tmp_path: Path) -> None
     assert {model: count(model) for model in counts} == counts
     assert not credentials.exists()  # no user was created, so no password was written
     skipped = runner.invoke(args=["demo", "seed", "--if-empty"])
-    assert "not seeded" in skipped.output
+    assert "không nạp dữ liệu mẫu" in skipped.output
     assert count(AuditLog) > 0
 
 

@@ -101,7 +101,12 @@ def build_wave(app: Flask, runner: FlaskCliRunner, tmp_path: Path, *, with_fpc: 
 
 
 @pytest.fixture
-def surveyed(app: Flask, runner: FlaskCliRunner, tmp_path: Path) -> FlaskCliRunner:
+def surveyed(
+    app: Flask, runner: FlaskCliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> FlaskCliRunner:
+    """The wave, and the English output a script reads (SURVEY_LANG=en; the Vietnamese
+    output is tested in test_cli_language)."""
+    monkeypatch.setenv("SURVEY_LANG", "en")
     build_wave(app, runner, tmp_path, with_fpc=True)
     return runner
 

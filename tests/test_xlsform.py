@@ -518,7 +518,10 @@ def test_unreadable_forms(tmp_path: Path) -> None:
 # ---------------------------------------------------------------------------
 
 
-def test_cli_import_writes_a_loadable_file(runner: FlaskCliRunner, tmp_path: Path) -> None:
+def test_cli_import_writes_a_loadable_file(
+    runner: FlaskCliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SURVEY_LANG", "en")  # the English output (Vietnamese: test_cli_language)
     form = make_xlsform(tmp_path)
     out = tmp_path / "kobo_test.yaml"
     result = runner.invoke(args=["questionnaires", "import-xlsform", str(form), "--out", str(out)])
@@ -539,7 +542,10 @@ def test_cli_import_writes_a_loadable_file(runner: FlaskCliRunner, tmp_path: Pat
     assert (load_questionnaire(out).slug, load_questionnaire(out).version) == ("other", 3)
 
 
-def test_cli_import_reports_every_problem(runner: FlaskCliRunner, tmp_path: Path) -> None:
+def test_cli_import_reports_every_problem(
+    runner: FlaskCliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SURVEY_LANG", "en")  # the English output (Vietnamese: test_cli_language)
     survey = replace(KOBO_SURVEY, 3, type="note")
     form = make_xlsform(tmp_path, replace(survey, 4, relevant="${trips} > 1"))
     out = tmp_path / "bad.yaml"
@@ -551,7 +557,10 @@ def test_cli_import_reports_every_problem(runner: FlaskCliRunner, tmp_path: Path
     assert not out.exists()
 
 
-def test_cli_export_round_trips(runner: FlaskCliRunner, tmp_path: Path) -> None:
+def test_cli_export_round_trips(
+    runner: FlaskCliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SURVEY_LANG", "en")  # the English output (Vietnamese: test_cli_language)
     out = tmp_path / "sipas.xlsx"
     result = runner.invoke(
         args=[

@@ -8,6 +8,7 @@ session cookie issued before (a copy included) is refused from the next request 
 
 from __future__ import annotations
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -34,20 +35,22 @@ def create_user(
     """Create a user with a role and an optional unit scope, and commit."""
     username = username.strip()
     if not username or len(username) > 64:
-        raise AccountError("user name must be 1 to 64 characters")
+        raise AccountError(_("user name must be 1 to 64 characters"))
     password_hash = hash_password(password)
     try:
         role = Role(role)
     except ValueError:
         valid = ", ".join(r.value for r in Role)
-        raise AccountError(f"unknown role {role!r}; valid roles: {valid}") from None
+        raise AccountError(
+            _("unknown role %(role)s; valid roles: %(valid)s", role=repr(role), valid=valid)
+        ) from None
     if db.session.scalar(select(User).where(User.username == username)) is not None:
-        raise AccountError(f"user {username!r} already exists")
+        raise AccountError(_("user %(name)s already exists", name=repr(username)))
     unit_id = None
     if unit_code:
         unit = db.session.scalar(select(Unit).where(Unit.code == unit_code))
         if unit is None:
-            raise AccountError(f"unknown unit code {unit_code!r}")
+            raise AccountError(_("unknown unit code %(code)s", code=repr(unit_code)))
         unit_id = unit.id
     user = User(
         username=username,
@@ -69,7 +72,9 @@ def create_user(
 def hash_password(password: str) -> str:
     """The scrypt hash of ``password``; refuses one shorter than MIN_PASSWORD_LENGTH."""
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise AccountError(f"password must be at least {MIN_PASSWORD_LENGTH} characters")
+        raise AccountError(
+            _("The password must be at least %(n)d characters.", n=MIN_PASSWORD_LENGTH)
+        )
     return generate_password_hash(password, method=PASSWORD_METHOD)
 
 

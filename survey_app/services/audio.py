@@ -32,7 +32,9 @@ from pathlib import Path
 from typing import Any
 
 from flask import current_app
+from flask_babel import gettext as _
 
+from survey_app import formatting
 from survey_app import questionnaire as spec
 from survey_app.extensions import LANGUAGES
 
@@ -63,8 +65,15 @@ class BuildReport:
     def lines(self) -> list[str]:
         total = sum(len(texts) for texts in self.texts.values())
         return [
-            f"audio: {total} texts ({', '.join(sorted(self.texts))}): "
-            f"{self.generated} generated, {self.reused} cached, {self.recorded} recorded voices"
+            _(
+                "audio: %(total)s texts (%(languages)s): %(generated)s generated, "
+                "%(reused)s cached, %(recorded)s recorded voices",
+                total=formatting.number(total),
+                languages=", ".join(sorted(self.texts)),
+                generated=formatting.number(self.generated),
+                reused=formatting.number(self.reused),
+                recorded=formatting.number(self.recorded),
+            )
         ]
 
 

@@ -6,8 +6,10 @@ import hashlib
 import hmac
 import secrets
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 
+from survey_app import formatting
 from survey_app.extensions import db
 from survey_app.models import Desk, Unit
 from survey_app.models._types import utcnow
@@ -26,14 +28,20 @@ def hash_token(token: str) -> str:
 def create_desk(code: str, unit_code: str, name: str, timeout_s: int = 60) -> Desk:
     code = code.strip()
     if not code or len(code) > 32:
-        raise DeskError("desk code must be 1 to 32 characters")
+        raise DeskError(_("desk code must be 1 to 32 characters"))
     if db.session.scalar(select(Desk).where(Desk.code == code)) is not None:
-        raise DeskError(f"desk {code!r} already exists")
+        raise DeskError(_("desk %(code)s already exists", code=repr(code)))
     unit = db.session.scalar(select(Unit).where(Unit.code == unit_code))
     if unit is None:
-        raise DeskError(f"unknown unit code {unit_code!r}")
+        raise DeskError(_("unknown unit code %(code)s", code=repr(unit_code)))
     if not 10 <= timeout_s <= 3600:
-        raise DeskError("inactivity timeout must be between 10 and 3600 seconds")
+        raise DeskError(
+            _(
+                "inactivity timeout must be between %(lo)s and %(hi)s seconds",
+                lo=formatting.number(10),
+                hi=formatting.number(3600),
+            )
+        )
     desk = Desk(
         code=code, unit_id=unit.id, name=name.strip() or code, inactivity_timeout_s=timeout_s
     )
@@ -67,7 +75,7 @@ def desk_for_token(desk_code: str, token: str) -> Desk | None:
 def get_desk(desk_code: str) -> Desk:
     desk = db.session.scalar(select(Desk).where(Desk.code == desk_code))
     if desk is None:
-        raise DeskError(f"unknown desk code {desk_code!r}")
+        raise DeskError(_("unknown desk code %(code)s", code=repr(desk_code)))
     return desk
 
 

@@ -11,8 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 
+from survey_app import formatting
 from survey_app import questionnaire as spec
 from survey_app.extensions import db
 from survey_app.models import Questionnaire, QuestionnaireItem, Response
@@ -43,7 +45,7 @@ def upsert(definition: spec.Questionnaire) -> str:
         )
     )
     if row is not None and row.checksum == definition.checksum:
-        return f"{label}: unchanged"
+        return _("%(label)s: unchanged", label=label)
     if row is not None:
         used = db.session.scalar(
             select(func.count()).select_from(Response).where(Response.questionnaire_id == row.id)
@@ -51,8 +53,12 @@ def upsert(definition: spec.Questionnaire) -> str:
         if used:
             db.session.rollback()
             raise QuestionnaireLoadError(
-                f"{label}: the file changed but {used} responses use this version; "
-                "give the changed file a new version number"
+                _(
+                    "%(label)s: the file changed but %(used)s responses use this version; "
+                    "give the changed file a new version number",
+                    label=label,
+                    used=formatting.number(used),
+                )
             )
     if row is None:
         row = Questionnaire(slug=definition.slug, version=definition.version)
@@ -71,7 +77,9 @@ def upsert(definition: spec.Questionnaire) -> str:
         target=f"questionnaire:{label}",
         details={"checksum": definition.checksum},
     )
-    return f"{label}: {status}"
+    if status == "loaded":
+        return _("%(label)s: loaded", label=label)
+    return _("%(label)s: updated", label=label)
 
 
 def _sync_items(row: Questionnaire, definition: spec.Questionnaire) -> None:

@@ -44,7 +44,7 @@ def test_load_makes_audio_for_every_text_in_both_languages(
 ) -> None:
     result = runner.invoke(args=["questionnaires", "load"])
     assert result.exit_code == 0, result.output
-    assert re.search(r"audio: \d+ texts \(en, vi\): \d+ generated", result.output)
+    assert re.search(r"âm thanh: [\d.]+ văn bản \(en, vi\): tạo mới [\d.]+", result.output)
     manifest = audio.read_manifest()
     checked = 0
     for q in spec.load_directory(QUESTIONNAIRES):
@@ -67,7 +67,7 @@ def test_load_makes_audio_for_every_text_in_both_languages(
     assert manifest["vi"][mood_vi] != manifest["en"][mood_en]
     # A second load reuses every file.
     again = runner.invoke(args=["questionnaires", "load"])
-    assert re.search(r": 0 generated, \d+ cached", again.output), again.output
+    assert re.search(r": tạo mới 0, dùng lại [\d.]+", again.output), again.output  # vi: the default
 
 
 def small_questionnaire(folder: Path, audio_entry: str = "") -> None:
@@ -101,7 +101,7 @@ def test_a_recorded_voice_takes_precedence(
     )
     result = runner.invoke(args=["questionnaires", "load", "--dir", str(folder)])
     assert result.exit_code == 0, result.output
-    assert "1 recorded voices" in result.output
+    assert "1 giọng ghi âm" in result.output
     manifest = audio.read_manifest()
     recorded = manifest["vi"]["Ông/Bà có hài lòng không?"]
     assert (audio.folder() / recorded).read_bytes() == data
@@ -175,6 +175,6 @@ def test_the_admins_reload_makes_the_audio_too(app: Flask, tmp_path: Path) -> No
     app.config["QUESTIONNAIRE_DIR"] = str(tmp_path)
     root = accounts.create_user("root-admin", "correct-horse-battery", Role.ADMIN)
     report = admin.reload_questionnaires(root)
-    assert report[0] == "tiny v1: loaded" and report[-1].startswith("audio: ")
+    assert report[0] == "tiny v1: đã nạp" and report[-1].startswith("âm thanh: ")  # vi: the default
     name = audio.read_manifest()["en"]["Are you satisfied?"]
     assert wav_seconds(audio.folder() / name) > 0.5
