@@ -22,6 +22,7 @@ from survey_app.models import Role, Wave
 from survey_app.services import tables
 from survey_app.services import weighting as service
 from survey_app.services.dashboard import Table
+from survey_app.services.spreadsheets import RowError
 
 bp = Blueprint("weights", __name__, url_prefix="/analyst/weights")
 
@@ -48,7 +49,7 @@ def _page(
     *,
     result: service.Preview | None = None,
     save_form: SaveForm | None = None,
-    errors: list[service.RowError] | None = None,
+    errors: list[RowError] | None = None,
     status: int = 200,
 ) -> tuple[str, int]:
     html = render_template(

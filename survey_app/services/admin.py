@@ -36,7 +36,8 @@ from survey_app.models import (
     User,
 )
 from survey_app.services import accounts, audit, desks, questionnaires, units
-from survey_app.services.units import RowError, UnitImportError
+from survey_app.services.spreadsheets import RowError
+from survey_app.services.units import UnitImportError
 
 AUDIT_PAGE_SIZE = 50
 KIND_ORDER = {

@@ -55,6 +55,7 @@ from survey_app.models import (
 from survey_app.numbers import NumberError, parse_number
 from survey_app.services import audit, questionnaires, responses, spreadsheets
 from survey_app.services import waves as wave_service
+from survey_app.services.spreadsheets import RowError
 
 PAPER_NAMESPACE = uuid.UUID("2f9d7c1e-5a44-4e0b-9d6e-8c3b1a7f0e52")
 FIXED_COLUMNS = (
@@ -73,23 +74,13 @@ MAX_TEXT = 64
 
 
 @dataclass(frozen=True)
-class ImportIssue:
-    """One problem: sheet row (None for the whole file), column code, message."""
-
-    row: int | None
-    column: str | None
-    message: str
-    cell: str | None = None
-
-
-@dataclass(frozen=True)
 class ImportReport:
     filename: str
     sha256: str
     rows: int
     created: int
     already: int
-    issues: tuple[ImportIssue, ...]
+    issues: tuple[RowError, ...]
     warnings: tuple[str, ...] = ()  # stored anyway: e.g. a stratum left with a single PSU
 
     @property
@@ -326,7 +317,7 @@ class _Context:
     user: User
     lang: str
     sha256: str
-    issues: list[ImportIssue]
+    issues: list[RowError]
     units: dict[str, Unit | None]
     waves: dict[str, Wave | None]
     questionnaire: Questionnaire | None = None
@@ -337,7 +328,7 @@ class _Context:
         self, row: int | None, column: str | None, message: str, index: int | None = None
     ) -> None:
         cell = f"{get_column_letter(index)}{row}" if row is not None and index is not None else None
-        self.issues.append(ImportIssue(row, column, message, cell))
+        self.issues.append(RowError(row, column, message, cell))
 
 
 def import_file(filename: str, content: bytes, user: User, lang: str) -> ImportReport:

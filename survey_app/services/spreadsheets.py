@@ -176,6 +176,34 @@ class Problem:
         return self.message
 
 
+@dataclass(frozen=True)
+class RowError:
+    """One problem with the content of an uploaded file (units, targets, paper answers):
+    its row in the file (the header is row 1; None: the whole file), the column's name
+    (None: the whole row), the message, and the cell (e.g. ``"F7"``) where it is known.
+
+    :class:`Problem` is the reader's own (a cell by row and column number, before any
+    column has a meaning); everything after the reading reports a ``RowError``.
+    """
+
+    row: int | None
+    column: str | None
+    message: str
+    cell: str | None = None
+
+    def __str__(self) -> str:
+        if self.row is None:
+            return self.message
+        if not self.column:
+            return _("Row %(row)s: %(message)s", row=self.row, message=self.message)
+        return _(
+            "Row %(row)s, column %(column)s: %(message)s",
+            row=self.row,
+            column=self.column,
+            message=self.message,
+        )
+
+
 class SpreadsheetError(ValueError):
     """The upload was refused; ``problems`` says why, by row and column where it can."""
 

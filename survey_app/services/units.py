@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from flask_babel import gettext as _
 from openpyxl.utils import get_column_letter
@@ -12,25 +11,11 @@ from sqlalchemy import select
 from survey_app.extensions import db
 from survey_app.models import Unit, UnitKind
 from survey_app.services import audit, spreadsheets
+from survey_app.services.spreadsheets import RowError
 
 REQUIRED_COLUMNS = ("code", "name_vi", "name_en", "kind", "parent_code")
 # Bounds of an uploaded units file (the form states them; the view reads at most 1 MB).
 LIMITS = spreadsheets.Limits(rows=20_000, columns=20, cell_chars=500, max_bytes=1024 * 1024)
-
-
-@dataclass(frozen=True)
-class RowError:
-    row: int  # 1-based data row, the header being row 1 of the file
-    column: str
-    message: str
-
-    def __str__(self) -> str:
-        return _(
-            "Row %(row)s, column %(column)s: %(message)s",
-            row=self.row,
-            column=self.column,
-            message=self.message,
-        )
 
 
 class UnitImportError(ValueError):

@@ -87,6 +87,7 @@ from survey_app.models import (
 from survey_app.models._types import utcnow
 from survey_app.numbers import AmbiguousNumberError, NumberError, parse_number
 from survey_app.services import audit, indices, questionnaires
+from survey_app.services.spreadsheets import RowError
 from survey_app.services.target_files import (
     INFO_COLUMNS,
     LONG_COLUMNS,
@@ -112,15 +113,6 @@ SYSTEM_ACTOR = "system"  # the audit log's actor of the command line
 
 
 # ------------------------------------------------------------------ errors
-
-
-@dataclass(frozen=True)
-class RowError:
-    """One problem with the upload: its row in the file (header = row 1) and column."""
-
-    row: int | None
-    column: str | None
-    message: str
 
 
 class WeightingInputError(ValueError):
