@@ -120,7 +120,7 @@ def kiosk() -> str:
     )
 
 
-TABLES: dict[str, Callable[[], views.Table]] = {
+TABLES: dict[str, Callable[[], tables.Table]] = {
     "overview": lambda: _overview().table(current_lang()),
     "unit": lambda: _unit_page(request.args.get("unit", "")).table(current_lang()),
     "ranking": lambda: _ranking().table(current_lang()),

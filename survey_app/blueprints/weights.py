@@ -21,8 +21,8 @@ from survey_app.i18n import current_lang
 from survey_app.models import Role, Wave
 from survey_app.services import tables
 from survey_app.services import weighting as service
-from survey_app.services.dashboard import Table
 from survey_app.services.spreadsheets import RowError
+from survey_app.services.tables import Table
 
 bp = Blueprint("weights", __name__, url_prefix="/analyst/weights")
 

@@ -46,6 +46,7 @@ from survey_app.models import (
 )
 from survey_app.services import comparisons, indices, questionnaires
 from survey_app.services.indices import DomainKey, IndexFigure, IndexRequestError, IndexResult
+from survey_app.services.tables import Table
 from survey_app.services.waves import lonely_rule_text
 
 KIND_ORDER = (UnitKind.PROVINCE, UnitKind.DEPARTMENT, UnitKind.DISTRICT, UnitKind.COMMUNE)
@@ -288,17 +289,6 @@ def not_enough_data() -> str:
 
 
 # ----------------------------------------------------------------------------- tables
-
-
-@dataclass(frozen=True)
-class Table:
-    """A table for download: a title, column headers and rows of plain values."""
-
-    name: str  # file name stem
-    title: str
-    headers: tuple[str, ...]
-    rows: tuple[tuple[object, ...], ...]
-    percent_columns: frozenset[int] = frozenset()
 
 
 def _pct_points(value: float) -> float:

@@ -9,15 +9,26 @@ through :mod:`survey_app.services.spreadsheets`, so no text can start a formula.
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
 from survey_app.services import spreadsheets
-from survey_app.services.dashboard import Table
 
 CSV_MIMETYPE = "text/csv; charset=utf-8"
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table for download: a title, column headers and rows of plain values."""
+
+    name: str  # file name stem
+    title: str
+    headers: tuple[str, ...]
+    rows: tuple[tuple[object, ...], ...]
+    percent_columns: frozenset[int] = frozenset()
 
 
 def to_csv(table: Table) -> bytes:
