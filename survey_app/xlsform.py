@@ -1,7 +1,8 @@
 """XLSForm (ODK, KoboToolbox) import and export of questionnaire definitions.
 
-Pure: no Flask, no database.  pyxform parses an XLSForm into its JSON survey
-structure, which is mapped onto the dictionary form of
+Pure: no Flask application, no database (Flask-Babel's gettext makes the messages:
+the reader's language inside an application, English outside one).  pyxform parses
+an XLSForm into its JSON survey structure, which is mapped onto the dictionary form of
 :class:`~survey_app.questionnaire.Questionnaire` and validated by
 :meth:`Questionnaire.from_dict`; openpyxl writes our definitions out as an
 XLSForm that pyxform converts and that imports back to the same definition.
@@ -26,6 +27,8 @@ from typing import Any
 
 import openpyxl
 import yaml
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext, ngettext
 from pyxform.aliases import yes_no
 from pyxform.errors import PyXFormError
 from pyxform.xls2json import workbook_to_json
@@ -137,12 +140,12 @@ class Location:
 
     def __str__(self) -> str:
         if not self.sheet:
-            return "the workbook"
-        parts = [f"{self.sheet} sheet"]
+            return _("the workbook")
+        parts = [_("%(sheet)s sheet", sheet=self.sheet)]
         if self.row is not None:
-            parts.append(f"row {self.row}")
+            parts.append(_("row %(row)s", row=self.row))
         if self.column:
-            parts.append(f"column {self.column}")
+            parts.append(_("column %(column)s", column=self.column))
         return ", ".join(parts)
 
 
@@ -173,7 +176,12 @@ class XLSFormError(ValueError):
 
     def __str__(self) -> str:
         n = len(self.problems)
-        head = f"{n} problem{'s' if n != 1 else ''} in XLSForm {self.file}"
+        head = ngettext(
+            "%(num)d problem in XLSForm %(file)s",
+            "%(num)d problems in XLSForm %(file)s",
+            n,
+            file=self.file,
+        )
         return head + ":\n" + "\n".join(f"  {p}" for p in self.problems)
 
 
@@ -240,7 +248,7 @@ _BOUND_RE = re.compile(r"^\.\s*(?P<op>>=|<=)\s*(?P<value>-?\d+(?:\.\d+)?)$")
 _LENGTH_RE = re.compile(r"^string-length\(\s*\.\s*\)\s*<=\s*(?P<value>\d+)$")
 _COUNT_RE = re.compile(r"^count-selected\(\s*\.\s*\)\s*(?P<op>>=|<=)\s*(?P<value>\d+)$")
 
-_RELEVANT_HELP = (
+_RELEVANT_HELP = lazy_gettext(
     "supported: ${q} = 'v', ${q} = n, selected(${q}, 'v'), and several of these on the "
     "same question joined by 'or'"
 )
@@ -292,22 +300,34 @@ def _parse_relevant(expr: str, types: Mapping[str, str]) -> dict[str, Any]:
         selected = _SELECTED_RE.match(atom)
         match = equals or selected
         if match is None:
-            raise _UnsupportedError(f"cannot represent {atom!r} ({_RELEVANT_HELP})")
+            raise _UnsupportedError(
+                _("cannot represent %(expr)s (%(help)s)", expr=repr(atom), help=str(_RELEVANT_HELP))
+            )
         item = match.group("item")
         if target is not None and item != target:
             raise _UnsupportedError(
-                f"'or' joins tests of different questions ({target!r} and {item!r}); "
-                "a condition may test only one earlier question"
+                _(
+                    "'or' joins tests of different questions (%(first)s and %(second)s); "
+                    "a condition may test only one earlier question",
+                    first=repr(target),
+                    second=repr(item),
+                )
             )
         target = item
         item_type = types.get(item)
         if equals and item_type == "multiple":
             raise _UnsupportedError(
-                f"${{{item}}} = ... on the select_multiple question {item!r} means "
-                f"'exactly this choice'; write selected(${{{item}}}, 'v') instead"
+                _(
+                    "%(ref)s = ... on the select_multiple question %(item)s means 'exactly "
+                    "this choice'; write selected(%(ref)s, 'v') instead",
+                    ref=f"${{{item}}}",
+                    item=repr(item),
+                )
             )
         if selected and item_type in ("number", "text"):
-            raise _UnsupportedError(f"selected() applies to select questions, not to {item!r}")
+            raise _UnsupportedError(
+                _("selected() applies to select questions, not to %(item)s", item=repr(item))
+            )
         raw, quoted = _unquote(match.group("value"))
         if item_type in SCALE_TYPES and _INT_RE.match(raw):
             values.append(int(raw))
@@ -351,15 +371,23 @@ def _parse_constraint(expr: str, item_type: str) -> dict[str, Any]:
         pattern, keys = _COUNT_RE, {">=": "min_choices", "<=": "max_choices"}
         form = "count-selected(.) >= N and count-selected(.) <= M"
     else:
-        raise _UnsupportedError(f"constraints on {item_type} items cannot be represented")
+        raise _UnsupportedError(
+            _("constraints on %(type)s items cannot be represented", type=item_type)
+        )
     result: dict[str, Any] = {}
     for part in _AND_RE.split(_strip_parens(expr)):
         match = pattern.match(_strip_parens(part))
         if match is None:
-            raise _UnsupportedError(f"cannot represent {part.strip()!r} (supported: {form})")
+            raise _UnsupportedError(
+                _(
+                    "cannot represent %(expr)s (supported: %(form)s)",
+                    expr=repr(part.strip()),
+                    form=form,
+                )
+            )
         key = keys[match.group("op")] if keys else "max_length"
         if key in result:
-            raise _UnsupportedError(f"{key.replace('_', ' ')} is given twice")
+            raise _UnsupportedError(_("%(key)s is given twice", key=key))
         result[key] = _number(match.group("value"))
     return result
 
@@ -421,15 +449,23 @@ class _Importer:
             if required:
                 self.problem(
                     loc.with_column(sheet.column(base, "vi")),
-                    f"missing {base}: give it in Vietnamese ({sheet.column(base, 'vi')}) "
-                    f"and English ({sheet.column(base, 'en')})",
+                    _(
+                        "missing %(base)s: give it in Vietnamese (%(vi)s) and English (%(en)s)",
+                        base=base,
+                        vi=sheet.column(base, "vi"),
+                        en=sheet.column(base, "en"),
+                    ),
                 )
             return None
         if not isinstance(value, dict):
             self.problem(
                 loc.with_column(base),
-                f"{base} has no language: use the columns {base}::{LANGUAGE_COLUMNS['vi']} "
-                f"and {base}::{LANGUAGE_COLUMNS['en']}",
+                _(
+                    "%(base)s has no language: use the columns %(vi)s and %(en)s",
+                    base=base,
+                    vi=f"{base}::{LANGUAGE_COLUMNS['vi']}",
+                    en=f"{base}::{LANGUAGE_COLUMNS['en']}",
+                ),
             )
             return None
         found: dict[str, list[str]] = {"vi": [], "en": []}
@@ -441,12 +477,20 @@ class _Importer:
         for code, texts in found.items():
             column = sheet.column(base, code)
             if not texts:
-                language = LANGUAGE_COLUMNS[code].split(" (")[0]
-                self.problem(loc.with_column(column), f"missing the {language} {base}")
+                missing = (
+                    _("missing the Vietnamese %(base)s", base=base)
+                    if code == "vi"
+                    else _("missing the English %(base)s", base=base)
+                )
+                self.problem(loc.with_column(column), missing)
             elif len(set(texts)) > 1:
                 self.problem(
                     loc.with_column(column),
-                    f"two {base} columns for language '{code}' with different texts",
+                    _(
+                        "two %(base)s columns for language '%(code)s' with different texts",
+                        base=base,
+                        code=code,
+                    ),
                 )
             else:
                 result[code] = texts[0]
@@ -458,7 +502,7 @@ class _Importer:
         if path.suffix.lower() != ".xlsx":
             raise XLSFormError(
                 self.file,
-                [XLSFormProblem(Location(""), "only .xlsx files are supported")],
+                [XLSFormProblem(Location(""), _("only .xlsx files are supported"))],
             )
         try:
             book = get_xlsform(xlsform=str(path))
@@ -525,9 +569,14 @@ class _Importer:
             raw = form.get("version")
             where = settings.with_column("version")
             if raw is None:
-                self.problem(where, "no version: add one to the settings sheet or pass --version")
+                self.problem(
+                    where, _("no version: add one to the settings sheet or pass --version")
+                )
             elif not _INT_RE.match(str(raw).strip()):
-                self.problem(where, f"version {raw!r} is not a whole number; pass --version")
+                self.problem(
+                    where,
+                    _("version %(value)s is not a whole number; pass --version", value=repr(raw)),
+                )
             else:
                 version = int(str(raw).strip())
             self.where["version"] = where
@@ -577,7 +626,7 @@ class _Importer:
                 sections.append(self.section(child, f"sections[{len(sections)}]"))
             elif kind == "repeat":
                 self.problem(
-                    self.at(name, "type"), "repeat groups cannot be represented (begin_repeat)"
+                    self.at(name, "type"), _("repeat groups cannot be represented (begin_repeat)")
                 )
             else:
                 loose.append(child)
@@ -598,7 +647,10 @@ class _Importer:
             if key != "relevant":
                 self.problem(
                     loc.with_column(_BIND_COLUMNS.get(key, key)),
-                    f"{_BIND_COLUMNS.get(key, key)} on a group cannot be represented",
+                    _(
+                        "%(column)s on a group cannot be represented",
+                        column=_BIND_COLUMNS.get(key, key),
+                    ),
                 )
         if bind.get("relevant"):
             d["show_if"] = self.show_if(bind["relevant"], loc, f"{path}.show_if")
@@ -609,7 +661,11 @@ class _Importer:
             if kind in ("group", "repeat"):
                 self.problem(
                     self.at(cname, "type"),
-                    f"a {kind} inside the group {name!r}: sections cannot be nested",
+                    _(
+                        "a %(kind)s inside the group %(name)s: sections cannot be nested",
+                        kind=kind,
+                        name=repr(name),
+                    ),
                 )
             elif kind in METADATA_TYPES:
                 self.skipped.append(f"{self.at(cname)}: {kind} ({cname})")
@@ -639,12 +695,20 @@ class _Importer:
         for key in element:
             if key in allowed or key.startswith("$"):  # $kuid etc.: KoboToolbox bookkeeping
                 continue
-            self.problem(loc.with_column(key), f"column {key} cannot be represented")
+            self.problem(
+                loc.with_column(key), _("column %(column)s cannot be represented", column=key)
+            )
         for key in element.get("control", {}) or {}:
             if key not in _CONTROL_KEYS:
-                self.problem(loc.with_column(f"body::{key}"), f"{key} cannot be represented")
+                self.problem(
+                    loc.with_column(f"body::{key}"),
+                    _("%(column)s cannot be represented", column=key),
+                )
         if element.get("parameters"):
-            self.problem(loc.with_column("parameters"), "parameters cannot be represented")
+            self.problem(
+                loc.with_column("parameters"),
+                _("%(column)s cannot be represented", column="parameters"),
+            )
 
     # -- items ------------------------------------------------------------------
 
@@ -666,7 +730,9 @@ class _Importer:
         for key in bind:
             if key not in _BIND_KEYS:
                 column = _BIND_COLUMNS.get(key, key)
-                self.problem(loc.with_column(column), f"{column} cannot be represented")
+                self.problem(
+                    loc.with_column(column), _("%(column)s cannot be represented", column=column)
+                )
         if "required" in bind:
             self.where[f"{path}.required"] = loc.with_column("required")
             d["required"] = self.yes_no(bind["required"], loc.with_column("required"))
@@ -695,7 +761,10 @@ class _Importer:
         for key, base, owner in (("unit", "x_unit", "number"), ("warning", "x_warning", "text")):
             if base in q:
                 if our_type != owner:
-                    self.problem(loc.with_column(base), f"{base} is only for {owner} questions")
+                    self.problem(
+                        loc.with_column(base),
+                        _("%(column)s is only for %(type)s questions", column=base, type=owner),
+                    )
                     continue
                 self.where[f"{path}.{key}"] = loc.with_column(self.survey.column(base, "vi"))
                 d[key] = self.label(q[base], loc, self.survey, base)
@@ -706,7 +775,7 @@ class _Importer:
         kind = q.get("type")
         column = loc.with_column("type")
         if "or_other" in raw_type.split():
-            self.problem(column, f"'{raw_type}': or_other cannot be represented")
+            self.problem(column, _("'%(type)s': or_other cannot be represented", type=raw_type))
             return None
         explicit = q.get("x_type")
         if kind == "select one" and "choices" in q:
@@ -716,7 +785,10 @@ class _Importer:
                 return str(explicit)
             self.problem(
                 loc.with_column("x_type"),
-                f"x_type {explicit!r} is not allowed (select_one: likert5 or smiley)",
+                _(
+                    "x_type %(value)s is not allowed (select_one: likert5 or smiley)",
+                    value=repr(explicit),
+                ),
             )
             return None
         base = {
@@ -727,17 +799,31 @@ class _Importer:
         }.get(str(kind))
         if base is None or (base == "multiple" and "choices" not in q):
             self.problem(
-                column, f"type '{raw_type}' cannot be represented (supported: {_SUPPORTED_TYPES})"
+                column,
+                _(
+                    "type '%(type)s' cannot be represented (supported: %(supported)s)",
+                    type=raw_type,
+                    supported=_SUPPORTED_TYPES,
+                ),
             )
             return None
         if explicit is not None:
-            self.problem(loc.with_column("x_type"), "x_type is only for select_one questions")
+            self.problem(
+                loc.with_column("x_type"),
+                _("%(column)s is only for %(type)s questions", column="x_type", type="select_one"),
+            )
         return base
 
     def yes_no(self, value: Any, loc: Location) -> bool:
         result = yes_no.get(str(value).strip())
         if result is None:
-            self.problem(loc, f"{value!r} is not yes or no (conditions here cannot be represented)")
+            self.problem(
+                loc,
+                _(
+                    "%(value)s is not yes or no (conditions here cannot be represented)",
+                    value=repr(value),
+                ),
+            )
             return False
         return result
 
@@ -777,10 +863,15 @@ class _Importer:
         self.where[f"{path}.faces"] = column
         self.where[f"{path}.labels"] = column
         if d["type"] == "likert5" and names != [str(v) for v in range(1, 6)]:
-            self.problem(column, f"likert5 needs the choices 1 2 3 4 5 in order, got {names}")
+            self.problem(
+                column,
+                _("likert5 needs the choices 1 2 3 4 5 in order, got %(names)s", names=names),
+            )
             return
         if d["type"] == "smiley" and names != [str(v) for v in range(1, k + 1)]:
-            self.problem(column, f"smiley needs the choices 1 … k in order, got {names}")
+            self.problem(
+                column, _("smiley needs the choices 1 … k in order, got %(names)s", names=names)
+            )
             return
         labels = []
         for v, choice in enumerate(choices):
@@ -815,7 +906,10 @@ class _Importer:
             if col and col not in known and not (head == "label" and _lang_code(lang)):
                 self.problem(
                     Location(_INDEX_SHEET, 1, col),
-                    f"unknown column (allowed: {', '.join(_INDEX_COLUMNS)}, label::<language>)",
+                    _(
+                        "unknown column (allowed: %(allowed)s, label::<language>)",
+                        allowed=", ".join(_INDEX_COLUMNS),
+                    ),
                 )
         index: dict[str, Any] = {}
         for number, raw in enumerate(rows[1:], start=2):
@@ -832,11 +926,15 @@ class _Importer:
         if kind not in _INDEX_ROW_TYPES:
             self.problem(
                 loc.with_column("type"),
-                f"unknown row type {kind!r} (allowed: {', '.join(_INDEX_ROW_TYPES)})",
+                _(
+                    "unknown row type %(kind)s (allowed: %(allowed)s)",
+                    kind=repr(kind),
+                    allowed=", ".join(_INDEX_ROW_TYPES),
+                ),
             )
             return
         if kind != "aspect" and kind in index:
-            self.problem(loc.with_column("type"), f"{kind} is given twice")
+            self.problem(loc.with_column("type"), _("%(key)s is given twice", key=kind))
             return
         values = self.numbers(cells.get("values"), loc.with_column("values"))
         items = _text(cells["items"]).split() if "items" in cells else []
@@ -891,7 +989,7 @@ class _Importer:
         result: list[Any] = []
         for token in str(value).replace(",", " ").split():
             if not _NUMBER_RE.match(token):
-                self.problem(loc, f"{token!r} is not a number")
+                self.problem(loc, _("%(value)s is not a number", value=repr(token)))
                 continue
             result.append(_number(token))
         return result
@@ -905,7 +1003,7 @@ def _pyxform_problem(exc: PyXFormError) -> XLSFormProblem:
     reason = " ".join(str(exc).split())
     match = _PYXFORM_ROW_RE.match(reason)
     if match is None:
-        return XLSFormProblem(Location(""), f"pyxform cannot read it: {reason}")
+        return XLSFormProblem(Location(""), _("pyxform cannot read it: %(reason)s", reason=reason))
     location = Location(match.group(2) or "survey", int(match.group(1)))
     return XLSFormProblem(location, f"pyxform: {reason[match.end() :]}")
 

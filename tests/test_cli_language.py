@@ -143,3 +143,33 @@ def test_weighting_and_export_in_vietnamese(
     assert books["vi"][1][:2] == ["response_id", "Số thứ tự phiếu"]
     unknown = runner.invoke(args=["export", "wave", "NOPE", "--format", "csv", "--out", "x.csv"])
     assert unknown.exit_code == 1 and unknown.output == "Lỗi: không có đợt NOPE\n"
+
+
+def test_xlsform_problems_in_vietnamese(
+    runner: FlaskCliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The English lines are in test_xlsform (test_cli_import_reports_every_problem)."""
+    from tests.test_xlsform import KOBO_SURVEY, make_xlsform, replace
+
+    monkeypatch.delenv("SURVEY_LANG", raising=False)
+    survey = replace(KOBO_SURVEY, 3, type="note")
+    form = make_xlsform(tmp_path, replace(survey, 4, relevant="${trips} > 1"))
+    out = tmp_path / "bad.yaml"
+    result = runner.invoke(args=["questionnaires", "import-xlsform", str(form), "--out", str(out)])
+    assert result.exit_code == 1 and not out.exists()
+    lines = result.output.splitlines()
+    assert f"{form}: trang survey, dòng 5, cột type: không thể biểu diễn loại 'note'" in lines[0]
+    assert (
+        f"{form}: trang survey, dòng 6, cột relevant: không thể biểu diễn '${{trips}} > 1'"
+        in (lines[1])
+    )
+    assert lines[-1] == "Lỗi: không ghi gì cả: 2 vấn đề"
+    # The file names and the XLSForm's own words (select_one, ${q}) are not sentences.
+    prose = [re.sub(r"\(được hỗ trợ: [^)]*\)", "", line.replace(str(form), "")) for line in lines]
+    assert [english_in(line) for line in prose] == [[]] * len(lines)
+    good = make_xlsform(tmp_path, name="good.xlsx")
+    written = runner.invoke(
+        args=["questionnaires", "import-xlsform", str(good), "--out", str(tmp_path / "k.yaml")]
+    )
+    assert "đã bỏ qua dòng siêu dữ liệu: trang survey, dòng 2: start (start)" in written.output
+    assert "'kobo_test' phiên bản 2, 2 phần, 7 câu hỏi" in written.output
