@@ -64,14 +64,11 @@ def handle_http_error(error: HTTPException) -> tuple[Response | str, int] | Resp
     return render_template("error.html", code=code, message=message), code
 
 
-def cannot_compute_message(error: Exception) -> str:
-    """A figure that cannot be computed, with the reason (shown instead of the figure)."""
-    return _("Cannot be computed: %(reason)s", reason=str(error))
-
-
 def handle_cannot_compute(error: Exception) -> tuple[Response | str, int]:
     """A page whose figures cannot be computed (e.g. a lonely PSU under the rule
     'fail') answers 422 with the reason, not 500 and not an empty page."""
+    from survey_app.services.indices import cannot_compute_message
+
     message = cannot_compute_message(error)
     if wants_json():
         return jsonify({"error": "cannot_compute", "message": str(error)}), 422

@@ -28,7 +28,6 @@ from sqlalchemy import and_, case, func, select
 from analysis.indices import Difference
 from survey_app import questionnaire as spec
 from survey_app.access import can_see_unit
-from survey_app.errors import cannot_compute_message
 from survey_app.extensions import db
 from survey_app.models import (
     AnswerValue,
@@ -429,7 +428,7 @@ def overview(
                 user, unit, reference, waves, shown, series, changes, computed
             )
     except IndexRequestError as error:
-        trend_reason = cannot_compute_message(error)
+        trend_reason = indices.cannot_compute_message(error)
     headlines = []
     for wave_kind in (WaveKind.FIELD_SURVEY, WaveKind.CONTINUOUS_FEEDBACK):
         latest = series_of(own, wave_kind)
@@ -439,7 +438,7 @@ def overview(
         try:
             found = computed.get(wave.id) or safe_compute([wave], [unit])
         except IndexRequestError as error:
-            headlines.append(Headline(wave, (), cannot_compute_message(error)))
+            headlines.append(Headline(wave, (), indices.cannot_compute_message(error)))
             continue
         if found is not None:
             found = indices.for_viewer(found, user, small_area=True)
@@ -777,7 +776,7 @@ def ranking_page(
                     "At least two units with answers in this wave are needed for a ranking."
                 )
             except IndexRequestError as error:  # e.g. a lonely PSU under the rule 'fail'
-                message = cannot_compute_message(error)
+                message = indices.cannot_compute_message(error)
         if result is not None:
             overall = indices.visible(result.overall, user)
             # The funnel's limits are centred on the overall value: none when it is hidden.

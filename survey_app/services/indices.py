@@ -90,6 +90,11 @@ class IndexRequestError(ValueError):
     """The request cannot be answered (e.g. waves with different questionnaires)."""
 
 
+def cannot_compute_message(error: Exception) -> str:
+    """A figure that cannot be computed, with the reason (shown instead of the figure)."""
+    return _("Cannot be computed: %(reason)s", reason=str(error))
+
+
 @dataclass(frozen=True)
 class DomainKey:
     unit_id: int
