@@ -460,8 +460,10 @@ def _multiples_layout(lang: str, title: str, panels: int) -> dict[str, Any]:
     for key in ("xaxis", "yaxis"):
         layout.pop(key)
     layout["height"] = 120 + 150 * math.ceil(max(panels, 1) / MULTIPLE_COLUMNS)
-    layout["legend"] = {"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 1}
-    layout["legend"]["xanchor"] = "right"
-    layout["margin"] = {"l": 50, "r": 10, "t": 80, "b": 40}
+    # The legend (the burst marker) goes under the panels' dates, at the bottom of the
+    # figure: above them it sat on the top panels' titles.
+    layout["legend"] = {"orientation": "h", "x": 0, "xanchor": "left"}
+    layout["legend"].update(yref="container", y=0, yanchor="bottom")
+    layout["margin"] = {"l": 50, "r": 10, "t": 80, "b": 70}
     layout["bargap"] = 0.1
     return layout
