@@ -900,7 +900,8 @@ def partitions_detach(code: str) -> None:
         names = partitions.detach_wave(db.session.connection(), wave_id)
     except partitions.PartitionError as error:
         db.session.rollback()
-        raise click.ClickException(str(error)) from None
+        raise CliError(str(error)) from None
     db.session.commit()
-    click.echo(f"detached {', '.join(names)}")
-    click.echo(f"archive: pg_dump --table={names[0]} --table={names[1]} > wave-{code}.sql")
+    click.echo(_("detached %(tables)s", tables=", ".join(names)))
+    archive = f"pg_dump --table={names[0]} --table={names[1]} > wave-{code}.sql"
+    click.echo(_("archive: %(command)s", command=archive))
