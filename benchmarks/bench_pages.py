@@ -1,0 +1,417 @@
+"""Benchmark: the leaders' pages through HTTP at scale, from the figure store and raw.
+
+Loads N simulated SIPAS responses (``bench_indices.simulate``: 4 field waves, 60 strata
+x 50 PSUs, 25 coded answers each) into PostgreSQL (a throwaway server started here;
+default 10,000,000) and SQLite (default 1,000,000), on a unit tree province P > 10
+districts D0..D9 > 50 communes C00..C49 (the responses belong to the communes), with a
+leader account at P. Then, per database:
+
+1. ``figures rebuild`` (timed): the sums of every wave from the rows;
+2. ``figures verify`` (timed): every figure from the store against the rows (1e-12);
+3. gunicorn (2 sync workers) serves the app; a logged-in leader times the overview,
+   drill-down, ranking, compare page, scorecard and ``/api/v1/indices`` for P, D0 and
+   C00: "cold" is each URL's first request after the server started (one sample),
+   "warm" is p50 / p95 over ``--requests`` more;
+4. the same server with ``FIGURE_STORE=false`` (today's recomputation from the rows):
+   ``/api/v1/indices`` and the overview for P and C00, ``--raw-requests`` each, and the
+   ratio raw / store;
+5. visibility: one response stored (as an acknowledged submission is), then the API
+   read at once; it counts without a fold (pages add the unfolded rows), and the fold
+   lag (``figures refresh`` of the pending rows) is timed.
+
+Loading bypasses the service layer as in ``bench_indices.py`` (COPY on PostgreSQL with
+``response_keys`` filled alongside, since the triggers are off during COPY; executemany
+on SQLite). Not part of the test suite.
+
+Usage::
+
+    nice -n 10 .venv/bin/python benchmarks/bench_pages.py --n-sqlite 50000 --n-postgresql 50000
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import requests
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import bench_indices as bi  # noqa: E402
+from load_submit import free_port  # noqa: E402
+from sqlalchemy import select, text  # noqa: E402
+
+N_DISTRICTS, COMMUNES_PER_DISTRICT = 10, 5
+PASSWORD = "bench-leader-password"
+VENV_BIN = ROOT / ".venv" / "bin"
+WAVE, EARLIER = "B2024", "B2023"
+
+
+def reference_rows() -> dict[str, Any]:
+    """Questionnaire, the unit tree, the waves and the leader; returns their ids."""
+    from survey_app import questionnaire as spec
+    from survey_app.extensions import db
+    from survey_app.models import Role, Unit, Wave, WaveKind
+    from survey_app.services import accounts, questionnaires, units
+
+    definition = spec.load_questionnaire(ROOT / "questionnaires" / "sipas.yaml")
+    questionnaires.upsert(definition)
+    row = questionnaires.get(definition.slug, definition.version)
+    rows = [{"code": "P", "name_vi": "Tỉnh", "name_en": "Province", "kind": "province",
+             "parent_code": ""}]  # fmt: skip
+    for d in range(N_DISTRICTS):
+        rows.append({"code": f"D{d}", "name_vi": f"Huyện {d}", "name_en": f"District {d}",
+                     "kind": "district", "parent_code": "P"})  # fmt: skip
+        for c in range(COMMUNES_PER_DISTRICT):
+            k = d * COMMUNES_PER_DISTRICT + c
+            rows.append({"code": f"C{k:02d}", "name_vi": f"Xã {k}", "name_en": f"Commune {k}",
+                         "kind": "commune", "parent_code": f"D{d}"})  # fmt: skip
+    units.import_units(rows)
+    by_code = {u.code: u.id for u in db.session.scalars(select(Unit))}
+    waves = []
+    for w in range(bi.N_WAVES):
+        wave = Wave(code=f"B{2021 + w}", name_vi=f"Đợt {2021 + w}", name_en=f"Wave {2021 + w}",
+                    kind=WaveKind.FIELD_SURVEY, questionnaire_id=row.id, unit_id=by_code["P"],
+                    start_date=date(2021 + w, 5, 1), end_date=date(2021 + w, 5, 31))  # fmt: skip
+        db.session.add(wave)
+        waves.append(wave)
+    db.session.commit()
+    accounts.create_user("leader", PASSWORD, Role.LEADER, "P")
+    items = {item.code: item.id for item in row.items}
+    criteria = [i for a in definition.index.aspects for i in a.items]
+    communes = N_DISTRICTS * COMMUNES_PER_DISTRICT
+    return {
+        "questionnaire_id": row.id,
+        "criteria": criteria,
+        "criteria_ids": [items[c] for c in criteria],
+        "overall_id": items["overall"],
+        "field_id": items["field"],
+        "unit_ids": np.array([by_code[f"C{u:02d}"] for u in range(communes)]),
+        "wave_ids": np.array([w.id for w in waves]),
+    }
+
+
+def with_waves(rows: np.ndarray, data: dict[str, np.ndarray], refs: dict[str, Any]) -> np.ndarray:
+    """Answer rows (response_id, item_id, value) plus their response's wave."""
+    waves = refs["wave_ids"][data["wave"][rows[:, 0] - 1]]
+    return np.column_stack([rows, waves])
+
+
+def load_sqlite(path: Path, data: dict[str, np.ndarray], refs: dict[str, Any]) -> None:
+    con = sqlite3.connect(path)
+    con.execute("PRAGMA foreign_keys=OFF")
+    con.execute("PRAGMA synchronous=OFF")
+    con.execute("DROP INDEX ix_answer_values_item_value")
+    marks = ", ".join("?" * 15)
+    with con:
+        for responses, rows in bi.response_chunks(data, refs, postgres=False):
+            con.executemany(f"INSERT INTO responses ({bi.RESPONSE_COLUMNS}) VALUES ({marks})",
+                            responses)  # fmt: skip
+            answers = with_waves(rows, data, refs).tolist()
+            con.executemany("INSERT INTO answer_values (response_id, item_id, value, wave_id) "
+                            "VALUES (?, ?, ?, ?)", answers)  # fmt: skip
+    con.execute("CREATE INDEX ix_answer_values_item_value ON answer_values (item_id, value)")
+    con.execute("ANALYZE")
+    con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    con.close()
+
+
+def binary_copy_rows(rows: np.ndarray) -> bytes:
+    """PostgreSQL's binary COPY of (bigint, integer, integer, integer) rows."""
+    record = np.dtype([("fields", ">i2"), ("l1", ">i4"), ("response_id", ">i8"), ("l2", ">i4"),
+                       ("item_id", ">i4"), ("l3", ">i4"), ("value", ">i4"), ("l4", ">i4"),
+                       ("wave_id", ">i4")])  # fmt: skip
+    out = np.empty(rows.shape[0], dtype=record)
+    out["fields"], out["l1"], out["l2"], out["l3"], out["l4"] = 4, 8, 4, 4, 4
+    out["response_id"], out["item_id"], out["value"] = rows[:, 0], rows[:, 1], rows[:, 2]
+    out["wave_id"] = rows[:, 3]
+    header = b"PGCOPY\n\xff\r\n\x00" + (0).to_bytes(4, "big") + (0).to_bytes(4, "big")
+    return header + out.tobytes() + (-1).to_bytes(2, "big", signed=True)
+
+
+def load_postgres(engine: Any, data: dict[str, np.ndarray], refs: dict[str, Any]) -> None:
+    raw = engine.raw_connection()
+    try:
+        cur = raw.cursor()
+        cur.execute("SET session_replication_role = replica")  # no triggers during COPY
+        cur.execute("DROP INDEX ix_answer_values_item_value")
+        for responses, rows in bi.response_chunks(data, refs, postgres=True):
+            with cur.copy(f"COPY responses ({bi.RESPONSE_COLUMNS}) FROM STDIN") as copy:
+                for record in responses:
+                    copy.write_row(record)
+            # the keys the claim trigger would have written (it is off during COPY)
+            with cur.copy("COPY response_keys (response_id, client_id, wave_id) "
+                          "FROM STDIN") as copy:  # fmt: skip
+                for record in responses:
+                    copy.write_row((record[0], record[1], record[4]))
+            with cur.copy("COPY answer_values (response_id, item_id, value, wave_id) "
+                          "FROM STDIN WITH (FORMAT binary)") as copy:  # fmt: skip
+                copy.write(binary_copy_rows(with_waves(rows, data, refs)))
+        cur.execute("CREATE INDEX ix_answer_values_item_value ON answer_values (item_id, value)")
+        cur.execute("SELECT setval('responses_id_seq', (SELECT max(id) FROM responses))")
+        raw.commit()
+        for table in ("responses", "answer_values", "response_keys"):
+            cur.execute(f"ANALYZE {table}")
+        raw.commit()
+    finally:
+        raw.close()
+
+
+def disk_size(url: str, engine: Any) -> int:
+    if url.startswith("sqlite"):
+        path = Path(url.removeprefix("sqlite:///"))
+        return sum(p.stat().st_size for p in path.parent.glob(path.name + "*"))
+    with engine.connect() as connection:
+        return int(connection.execute(text("SELECT pg_database_size(current_database())")).scalar())
+
+
+# --- serving and timing ----------------------------------------------------------------------
+
+
+@contextmanager
+def serve(url: str, instance: Path, store: bool, log: Path) -> Iterator[str]:
+    env = dict(os.environ)
+    env.update(DATABASE_URL=url, SURVEY_INSTANCE_PATH=str(instance), PYTHONPATH=str(ROOT),
+               SECRET_KEY="bench-pages-secret", FIGURE_STORE="true" if store else "false",
+               RATELIMIT_LOGIN="1000 per minute",
+               RATELIMIT_LOGIN_ADDRESS="1000 per minute")  # fmt: skip
+    port = free_port()
+    command = [str(VENV_BIN / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", "2",
+               "--timeout", "900", "survey_app:create_app()"]  # fmt: skip
+    with log.open("ab") as handle:
+        process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=handle, stderr=handle)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if requests.get(base + "/healthz", timeout=2).status_code == 200:
+                    break
+            except requests.RequestException:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                sys.exit(f"gunicorn did not start; see {log}")
+            time.sleep(0.2)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=60)
+
+
+def leader_session(base: str) -> requests.Session:
+    import re
+
+    session = requests.Session()
+    page = session.get(base + "/auth/login").text
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)
+    if token is None:
+        raise SystemExit("no CSRF token on the login page")
+    reply = session.post(base + "/auth/login", data={"csrf_token": token.group(1),
+                         "username": "leader", "password": PASSWORD})  # fmt: skip
+    if "session" not in session.cookies or reply.status_code >= 400:
+        raise SystemExit(f"leader login failed: {reply.status_code}")
+    return session
+
+
+def pages(unit: str) -> dict[str, str]:
+    return {
+        "overview": f"/dashboard/?unit={unit}",
+        "drill-down": f"/dashboard/unit/{unit}?wave={WAVE}",
+        "ranking": f"/dashboard/ranking?unit={unit}&wave={WAVE}",
+        "compare": f"/dashboard/compare?mode=waves&unit_a={unit}&wave_a={EARLIER}&wave_b={WAVE}",
+        "scorecard": f"/scorecard/{unit}/{WAVE}",
+        "api": f"/api/v1/indices?unit={unit}&wave={WAVE}",
+    }
+
+
+def timed(session: requests.Session, url: str) -> tuple[float, int]:
+    t0 = time.perf_counter()
+    reply = session.get(url, timeout=900)
+    return time.perf_counter() - t0, reply.status_code
+
+
+def p95(values: list[float]) -> float:
+    return float(np.percentile(values, 95))
+
+
+def measure_pages(base: str, n_requests: int) -> list[dict[str, Any]]:
+    session = leader_session(base)
+    out = []
+    urls = [(unit, name, path) for unit in ("P", "D0", "C00") for name, path in pages(unit).items()]
+    cold = {}
+    for unit, name, path in urls:  # the first request of each URL since the server started
+        cold[(unit, name)] = timed(session, base + path)
+    for unit, name, path in urls:
+        warm = [timed(session, base + path) for _ in range(n_requests)]
+        seconds = [s for s, _ in warm]
+        statuses = sorted({c for _, c in warm} | {cold[(unit, name)][1]})
+        out.append({"unit": unit, "page": name, "cold": cold[(unit, name)][0],
+                    "p50": statistics.median(seconds), "p95": p95(seconds),
+                    "status": statuses})  # fmt: skip
+    return out
+
+
+def measure_raw(base: str, n_requests: int) -> list[dict[str, Any]]:
+    session = leader_session(base)
+    out = []
+    for unit in ("P", "C00"):
+        for name in ("api", "overview"):
+            path = pages(unit)[name]
+            runs = [timed(session, base + path) for _ in range(n_requests)]
+            seconds = [s for s, _ in runs]
+            out.append({"unit": unit, "page": name, "p50": statistics.median(seconds),
+                        "p95": p95(seconds), "status": sorted({c for _, c in runs})})  # fmt: skip
+    return out
+
+
+def visibility(app: Any, base: str, refs: dict[str, Any]) -> dict[str, float]:
+    """Store one response as the API does, read the commune's n at once; time the fold."""
+    from survey_app.extensions import db
+    from survey_app.models import Channel, Unit
+    from survey_app.services import figure_store, responses
+
+    session = leader_session(base)
+    url = base + pages("C00")["api"]
+
+    def overall_n() -> int:
+        table = session.get(url, timeout=900).json()
+        return max(int(row.get("n", 0)) for row in table["figures"] if row["unit"] == "C00")
+
+    before = overall_n()
+    with app.app_context():
+        wave_id = int(refs["wave_ids"][-1])
+        unit_id = db.session.scalar(select(Unit.id).where(Unit.code == "C00"))
+        answers = {c: 5 for c in refs["criteria"]} | {
+            "overall": 5,
+            "field": "dat_dai",
+            "gave_feedback": "yes",
+        }
+        draft = responses.ResponseDraft(
+            client_id=uuid.uuid4(), questionnaire_id=refs["questionnaire_id"], unit_id=unit_id,
+            channel=Channel.FIELD, answers=answers, wave_id=wave_id, stratum="H00", psu="D0000",
+            design_weight=30.0, submitted_at=datetime(2024, 5, 15, 8, tzinfo=UTC))  # fmt: skip
+        t0 = time.perf_counter()
+        assert responses.store(draft) == responses.StoreOutcome.CREATED
+        acknowledged = time.perf_counter()
+        after = overall_n()
+        seen = time.perf_counter()
+        folded = figure_store.refresh()
+        fold = time.perf_counter() - seen
+        db.session.remove()
+    return {"store": acknowledged - t0, "visible_after": seen - acknowledged,
+            "n_before": before, "n_after": after, "fold": fold, "folded": folded}  # fmt: skip
+
+
+# --- one database ----------------------------------------------------------------------------
+
+
+def run_database(name: str, url: str, folder: Path, n: int, args: argparse.Namespace) -> dict:
+    from survey_app.extensions import db
+    from survey_app.services import figure_store
+
+    data = bi.simulate(n, args.seed, n_criteria=23)
+    instance = folder / name
+    instance.mkdir(exist_ok=True)
+    app = bi.make_app(url, instance)
+    out: dict[str, Any] = {"n": n}
+    with app.app_context():
+        refs = reference_rows()
+        t0 = time.perf_counter()
+        if name == "sqlite":
+            db.engine.dispose()
+            load_sqlite(Path(url.removeprefix("sqlite:///")), data, refs)
+        else:
+            load_postgres(db.engine, data, refs)
+        out["load"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        out["folded"] = figure_store.rebuild()
+        out["rebuild"] = time.perf_counter() - t0
+        out["disk"] = disk_size(url, db.engine)
+        if not args.skip_verify:
+            t0 = time.perf_counter()
+            compared, mismatches = figure_store.verify()
+            out["verify"] = time.perf_counter() - t0
+            out["compared"], out["mismatches"] = compared, len(mismatches)
+        db.session.remove()
+        db.engine.dispose()
+    log = folder / f"{name}-gunicorn.log"
+    with serve(url, instance, store=True, log=log) as base:
+        out["pages"] = measure_pages(base, args.requests)
+        out["visibility"] = visibility(app, base, refs)
+    with serve(url, instance, store=False, log=log) as base:
+        out["raw"] = measure_raw(base, args.raw_requests)
+    return out
+
+
+def report(name: str, r: dict[str, Any]) -> None:
+    print(f"\n## {name}: {r['n']:,} responses; load {r['load']:.1f} s; "
+          f"rebuild {r['rebuild']:.1f} s ({r['folded']:,} folded); "
+          f"disk {r['disk'] / 2**30:.2f} GiB")  # fmt: skip
+    if "verify" in r:
+        print(f"verify: {r['compared']:,} figures compared in {r['verify']:.1f} s, "
+              f"{r['mismatches']} differences (tolerance 1e-12)")  # fmt: skip
+    print("\n| unit | page | cold ms | warm p50 ms | warm p95 ms | HTTP |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    for p in r["pages"]:
+        print(f"| {p['unit']} | {p['page']} | {1000 * p['cold']:.0f} | {1000 * p['p50']:.0f} | "
+              f"{1000 * p['p95']:.0f} | {','.join(map(str, p['status']))} |")  # fmt: skip
+    store = {(p["unit"], p["page"]): p for p in r["pages"]}
+    print("\n| unit | page | raw p50 ms | raw p95 ms | store p50 ms | ratio p50 | HTTP |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    for p in r["raw"]:
+        s = store[(p["unit"], p["page"])]
+        print(f"| {p['unit']} | {p['page']} | {1000 * p['p50']:.0f} | {1000 * p['p95']:.0f} | "
+              f"{1000 * s['p50']:.0f} | {p['p50'] / s['p50']:.0f}x | "
+              f"{','.join(map(str, p['status']))} |")  # fmt: skip
+    v = r["visibility"]
+    print(f"\nvisibility: stored in {1000 * v['store']:.0f} ms; the API showed it "
+          f"{1000 * v['visible_after']:.0f} ms later (n {v['n_before']} -> {v['n_after']}, "
+          f"before any fold); fold of {v['folded']} pending response(s): "
+          f"{1000 * v['fold']:.0f} ms")  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--n-sqlite", type=int, default=1_000_000)
+    parser.add_argument("--n-postgresql", type=int, default=10_000_000)
+    parser.add_argument("--databases", default="sqlite,postgresql")
+    parser.add_argument("--requests", type=int, default=50, help="warm requests per URL")
+    parser.add_argument("--raw-requests", type=int, default=5, help="raw requests per URL")
+    parser.add_argument("--seed", type=int, default=6)
+    parser.add_argument("--pg-url", default="", help="use this PostgreSQL server instead")
+    parser.add_argument("--skip-verify", action="store_true")
+    args = parser.parse_args()
+    print(f"load average {os.getloadavg()[0]:.2f}")
+    with tempfile.TemporaryDirectory(prefix="bench-pages.") as temporary:
+        folder = Path(temporary)
+        for name in args.databases.split(","):
+            if name == "sqlite":
+                url = f"sqlite:///{folder / 'sqlite' / 'bench.sqlite3'}"
+                (folder / "sqlite").mkdir(exist_ok=True)
+                result = run_database(name, url, folder, args.n_sqlite, args)
+            elif args.pg_url:
+                result = run_database(name, args.pg_url, folder, args.n_postgresql, args)
+            else:
+                with bi.throwaway_postgres() as url:
+                    result = run_database(name, url, folder, args.n_postgresql, args)
+            report(name, result)
+            print(f"load average {os.getloadavg()[0]:.2f}")
+
+
+if __name__ == "__main__":
+    main()
