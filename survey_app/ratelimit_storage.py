@@ -141,7 +141,8 @@ class DatabaseStorage(Storage):
         return engines.get(SUBMISSIONS_BIND) or engines[None]
 
     @staticmethod
-    def _key(key: str) -> str:
+    def storage_key(key: str) -> str:
+        """The key as stored: as it is, or a digest when longer than the column."""
         if len(key) <= MAX_KEY_LENGTH:
             return key
         return "sha256:" + hashlib.sha256(key.encode("utf-8", "replace")).hexdigest()
@@ -157,19 +158,19 @@ class DatabaseStorage(Storage):
 
     def incr(self, key: str, expiry: int, amount: int = 1) -> int:
         now = time.time()
-        self._sweep(now)
+        self.sweep(now)
         rows, _ = self._run(
-            _INCREMENT, key=self._key(key), amount=amount, expires_at=now + expiry, now=now
+            _INCREMENT, key=self.storage_key(key), amount=amount, expires_at=now + expiry, now=now
         )
         return int(rows[0][0])
 
     def get(self, key: str) -> int:
-        rows, _ = self._run(_GET, key=self._key(key), now=time.time())
+        rows, _ = self._run(_GET, key=self.storage_key(key), now=time.time())
         return int(rows[0][0]) if rows else 0
 
     def get_expiry(self, key: str) -> float:
         now = time.time()
-        rows, _ = self._run(_GET, key=self._key(key), now=now)
+        rows, _ = self._run(_GET, key=self.storage_key(key), now=now)
         return float(rows[0][1]) if rows else now
 
     def check(self) -> bool:
@@ -183,9 +184,9 @@ class DatabaseStorage(Storage):
         return self._run(_RESET)[1]
 
     def clear(self, key: str) -> None:
-        self._run(_CLEAR, key=self._key(key))
+        self._run(_CLEAR, key=self.storage_key(key))
 
-    def _sweep(self, now: float) -> None:
+    def sweep(self, now: float) -> None:
         """Delete expired counters, at most once per SQL_SWEEP_INTERVAL_S per process."""
         if now < self._next_sweep or not self._sweep_lock.acquire(blocking=False):
             return

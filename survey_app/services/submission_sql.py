@@ -7,7 +7,16 @@
   are what the caller assumed, flags a burst, and inserts the response and its answer
   rows, skipping it if its client id or dossier is taken. Run in autocommit, the
   statement is its own transaction: one round trip stores a response whole and
-  durably, or stores nothing.
+  durably, or stores nothing. With ``counted=True`` it also counts the request's
+  rate-limit hit (the ``survey-sql://`` storage's upsert, :data:`rate_limit_hit`) and
+  stores the response only if the count is within the limit, so that a response costs
+  one commit, not two (the counter's commit waited for its own WAL flush).
+
+The single statement is run on the raw psycopg connection (:func:`run_insert`): compiled
+once per process with PostgreSQL's own ``$n`` placeholders, executed by a
+``psycopg.RawCursor`` as a prepared statement, so neither SQLAlchemy's execution nor
+psycopg's client-side rewriting of the statement runs per response (psycopg caches that
+rewriting only for statements under 4 kB, and this one is about that long).
 
 The burst rule (:func:`survey_app.services.submissions.is_burst`) and the wave rule
 (:func:`wave_subquery`) exist once here in SQL and the burst rule once in Python for
@@ -16,14 +25,19 @@ SQLite; ``tests/test_submission_sql.py`` checks that the two burst rules agree.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
+import psycopg
 from sqlalchemy import (
+    CTE,
     Boolean,
     ColumnElement,
     Date,
     DateTime,
+    Float,
     Integer,
     Interval,
     ScalarSelect,
@@ -34,6 +48,7 @@ from sqlalchemy import (
     bindparam,
     case,
     exists,
+    false,
     func,
     literal,
     null,
@@ -43,11 +58,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.engine import Engine
 
 from survey_app.models import (
     AnswerValue,
     Desk,
     Questionnaire,
+    RateLimitCounter,
     Response,
     Unit,
     Wave,
@@ -162,17 +179,57 @@ def _burst_flag(
     return and_(bindparam("burst_count") > 0, some_window)
 
 
+def rate_limit_hit() -> CTE:
+    """One rate-limit hit as a CTE: the upsert of ``survey-sql://`` (``_INCREMENT`` in
+    :mod:`survey_app.ratelimit_storage`), returning the key's count after the hit.
+
+    Parameters ``limit_key`` (the storage's key), ``limit_expires_at`` (now + the
+    window) and ``limit_now`` (epoch seconds). A data-modifying CTE runs exactly once
+    whether or not the rest of the statement reads it: the hit counts even when the
+    response is not stored.
+    """
+    counters = RateLimitCounter.__table__
+    now = bindparam("limit_now", type_=Float())
+    upsert = postgresql_insert(counters).values(
+        {
+            counters.c["key"]: bindparam("limit_key", type_=String()),
+            counters.c["count"]: literal(1, Integer()),
+            counters.c["expires_at"]: bindparam("limit_expires_at", type_=Float()),
+        }
+    )
+    ended = counters.c["expires_at"] <= now
+    return (
+        upsert.on_conflict_do_update(
+            index_elements=[counters.c["key"]],
+            set_={
+                "count": case(
+                    (ended, upsert.excluded["count"]),
+                    else_=counters.c["count"] + upsert.excluded["count"],
+                ),
+                "expires_at": case(
+                    (ended, upsert.excluded["expires_at"]), else_=counters.c["expires_at"]
+                ),
+            },
+        )
+        .returning(counters.c["count"])
+        .cte("hit")
+    )
+
+
 @cache
-def insert_statement() -> Select[Any]:
+def insert_statement(counted: bool = False) -> Select[Any]:
     """PostgreSQL: check, flag and insert one response and its answers in one statement.
 
-    Returns one row ``(id, context_holds)``: ``id`` is the new response's, or NULL if
-    nothing was stored; ``context_holds`` says whether the desk, the questionnaire and
-    the wave are what the parameters say. NULL with ``context_holds`` true means that
-    the client id or the dossier is taken. Parameters: the columns of ``responses`` (as
-    ``responses.response_row`` makes them, without ``flagged``/``flag_reason``),
-    ``checksum``, ``check_token``, ``token_hash``, ``item_ids``, ``values``, ``day``
-    and those of the burst rule.
+    Returns one row ``(id, context_holds, hits)``: ``id`` is the new response's, or
+    NULL if nothing was stored; ``context_holds`` says whether the desk, the
+    questionnaire and the wave are what the parameters say. NULL with
+    ``context_holds`` true means that the client id or the dossier is taken (or, with
+    ``counted``, that ``hits`` is over ``limit_amount``). Parameters: the columns of
+    ``responses`` (as ``responses.response_row`` makes them, without
+    ``flagged``/``flag_reason``), ``checksum``, ``check_token``, ``token_hash``,
+    ``item_ids``, ``values``, ``day``, those of the burst rule and, with ``counted``,
+    those of :func:`rate_limit_hit` and ``limit_amount``; ``hits`` is the rate-limit
+    count after this request (NULL without ``counted``).
     """
     desks, units, questionnaires = Desk.__table__, Unit.__table__, Questionnaire.__table__
     responses, answer_values = Response.__table__, AnswerValue.__table__
@@ -202,18 +259,26 @@ def insert_statement() -> Select[Any]:
     wave = wave_subquery(
         desk.c.unit_id, desk.c.path, questionnaire.c.id, bindparam("day", type_=Date())
     ).correlate(desk, questionnaire)
+    wave_id = bindparam("wave_id", type_=Integer())
+    # The desk and the questionnaire, if the wave is the one the caller assumed; used
+    # twice, written once (psycopg caches the parsing of statements up to 4 kB only).
+    holding = (
+        select(desk.c.id, desk.c.unit_id, questionnaire.c.id.label("questionnaire_id"))
+        .select_from(desk.join(questionnaire, true()))
+        .where(wave.is_not_distinct_from(wave_id))
+        .cte("holding")
+    )
     # MATERIALIZED: computed once, not copied into both columns that use it.
     burst = (
         select(_burst_flag(responses, desk.c.id, questionnaire.c.id).label("flag"))
         .cte("burst")
         .prefix_with("MATERIALIZED")
     )
-    wave_id = bindparam("wave_id", type_=Integer())
     columns = {
         "client_id": bindparam("client_id", type_=Uuid()),
-        "questionnaire_id": questionnaire.c.id,
-        "unit_id": desk.c.unit_id,
-        "desk_id": desk.c.id,
+        "questionnaire_id": holding.c.questionnaire_id,
+        "unit_id": holding.c.unit_id,
+        "desk_id": holding.c.id,
         "wave_id": wave_id,
         "procedure_id": bindparam("procedure_id", type_=Integer()),
         "channel": bindparam("channel", type_=responses.c.channel.type),
@@ -229,12 +294,18 @@ def insert_statement() -> Select[Any]:
         "design_weight": null(),
         "flagged": burst.c.flag,
         "flag_reason": case((burst.c.flag, literal("burst")), else_=null()),
+        # Given, not left to the column's Python default: with a second INSERT in the
+        # statement (the rate-limit hit) SQLAlchemy no longer fills that default in.
+        "folded": false(),
     }
-    source = (
-        select(*[value.label(name) for name, value in columns.items()])
-        .select_from(desk.join(questionnaire, true()).join(burst, true()))
-        .where(wave.is_not_distinct_from(wave_id))
+    source = select(*[value.label(name) for name, value in columns.items()]).select_from(
+        holding.join(burst, true())
     )
+    hits: ColumnElement[Any] = null()
+    if counted:
+        hit = rate_limit_hit()
+        hits = select(hit.c["count"]).scalar_subquery()
+        source = source.where(hits <= bindparam("limit_amount", type_=Integer()))
     inserted = (
         postgresql_insert(responses)
         .from_select(list(columns), source)
@@ -256,11 +327,66 @@ def insert_statement() -> Select[Any]:
             inserted.join(coded, true())
         ),
     )
-    context_holds = exists(
-        select(desk.c.id)
-        .select_from(desk.join(questionnaire, true()))
-        .where(wave.is_not_distinct_from(wave_id))
-    )
+    context_holds = exists(select(holding.c.id))
     return select(
-        select(inserted.c.id).scalar_subquery().label("id"), context_holds.label("context_holds")
+        select(inserted.c.id).scalar_subquery().label("id"),
+        context_holds.label("context_holds"),
+        hits.label("hits"),
     ).add_cte(answers.cte("answers"))
+
+
+@dataclass(frozen=True)
+class RawStatement:
+    """A statement compiled for the driver: SQL with ``$n`` placeholders, the parameter
+    names in their order, the values of its constant parameters, and SQLAlchemy's bind
+    processors (JSONB, enums, arrays) for the parameters that have one."""
+
+    sql: str
+    names: tuple[str, ...]
+    constants: Mapping[str, Any]
+    processors: Mapping[str, Callable[[Any], Any]]
+
+    def arguments(self, params: Mapping[str, Any]) -> list[Any]:
+        values = []
+        for name in self.names:
+            value = params[name] if name in params else self.constants[name]
+            process = self.processors.get(name)
+            values.append(process(value) if process is not None else value)
+        return values
+
+
+@cache
+def _raw_insert(dialect_class: type, counted: bool) -> RawStatement:
+    compiled = insert_statement(counted).compile(dialect=dialect_class(paramstyle="numeric_dollar"))
+    return RawStatement(
+        sql=str(compiled),
+        names=tuple(compiled.positiontup or ()),
+        constants=dict(compiled.params),
+        processors=dict(compiled._bind_processors),
+    )
+
+
+def run_insert(engine: Engine, params: Mapping[str, Any], *, counted: bool) -> InsertResult:
+    """Run :func:`insert_statement` on a connection of ``engine`` (the autocommit
+    submissions engine); its one row ``(id, context_holds, hits)``."""
+    raw = _raw_insert(type(engine.dialect), counted)
+    arguments = raw.arguments(params)
+    with engine.connect() as connection:
+        driver = connection.connection.driver_connection
+        try:
+            with psycopg.RawCursor(driver) as cursor:
+                cursor.execute(raw.sql, arguments, prepare=True)
+                row = cursor.fetchone()
+        except psycopg.OperationalError:
+            connection.invalidate()  # a broken connection does not go back to the pool
+            raise
+    if row is None:
+        raise RuntimeError("the insert statement returned no row")
+    return InsertResult(*row)
+
+
+@dataclass(frozen=True)
+class InsertResult:
+    id: int | None
+    context_holds: bool
+    hits: int | None

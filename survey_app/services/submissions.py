@@ -62,6 +62,7 @@ from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 from limits import RateLimitItem
 from limits import parse as parse_limit
+from limits.strategies import FixedWindowRateLimiter
 from sqlalchemy import select
 
 from survey_app import SUBMISSIONS_BIND
@@ -70,6 +71,7 @@ from survey_app.edge import forbidden_in
 from survey_app.extensions import LANGUAGES, db, limiter
 from survey_app.models import Channel, Response
 from survey_app.models._types import utcnow
+from survey_app.ratelimit_storage import DatabaseStorage
 from survey_app.services import desks as desk_service
 from survey_app.services import dossier_key as dossier_key_service
 from survey_app.services import questionnaires as questionnaire_service
@@ -695,7 +697,10 @@ def _remember(key: ContextKey, context: Context) -> None:
 
 
 def _store_at_once(
-    submission: Submission, draft: ResponseDraft, device_token: str | None
+    submission: Submission,
+    draft: ResponseDraft,
+    device_token: str | None,
+    hit: LimitHit | None = None,
 ) -> StoreOutcome | None:
     """PostgreSQL: store a new response with one statement in autocommit.
 
@@ -703,7 +708,13 @@ def _store_at_once(
     checks again what the remembered context assumed (desk active, the presented
     token its current one for a kiosk, the questionnaire's checksum, the wave) and
     flags a burst; it stores nothing when any differs or when the client id or the
-    dossier is taken.
+    dossier is taken. With ``hit`` it also counts the request's rate-limit hit, in the
+    same transaction, and stores nothing when that is over the limit.
+
+    Raises
+    ------
+    OverLimitError
+        When ``hit`` is over its limit (the hit is counted, nothing is stored).
 
     Returns
     -------
@@ -731,11 +742,14 @@ def _store_at_once(
         window_start=submission.submitted_at - window,
         window_end=submission.submitted_at + window,
     )
+    if hit is not None:
+        params.update(hit.params())
     # The app's autocommit engine for this statement (survey_app.add_submissions_bind).
-    with db.engines[SUBMISSIONS_BIND].connect() as connection:
-        row = connection.execute(submission_sql.insert_statement(), params).one()
+    row = submission_sql.run_insert(db.engines[SUBMISSIONS_BIND], params, counted=hit is not None)
     if row.id is not None:
         return StoreOutcome.CREATED
+    if hit is not None and row.hits > hit.item.amount:
+        raise OverLimitError(hit)
     if not row.context_holds:
         return None
     return existing_outcome(draft) or StoreOutcome.DUPLICATE_DOSSIER
@@ -795,10 +809,14 @@ def _limit(text: str) -> RateLimitItem:
     return parse_limit(text)
 
 
-def _rate_limited(
+def _limiting() -> bool:
+    return bool(current_app.config.get("RATELIMIT_ENABLED", True)) and limiter.enabled
+
+
+def _limit_for(
     desk: DeskRef | None, device_token: str | None, client_ip: str | None
-) -> SubmitResult | None:
-    """Count this attempt; a 429 result if the device (or address) is over its limit.
+) -> tuple[RateLimitItem, str]:
+    """The limit that applies to a request and the key it counts under.
 
     The device limit (``RATELIMIT_SUBMIT_KIOSK``) applies, whatever the address, when
     the request carries the current token of the desk it names. Any other request
@@ -808,19 +826,81 @@ def _rate_limited(
     token or someone guessing tokens never uses up the citizens' phone quota, not even
     on the same network.
     """
-    if not current_app.config.get("RATELIMIT_ENABLED", True) or not limiter.enabled:
-        return None
     if desk is not None and _authorised(desk, device_token):
         limit_text, key = current_app.config["RATELIMIT_SUBMIT_KIOSK"], f"desk:{desk.id}"
     elif device_token:
         limit_text, key = current_app.config["RATELIMIT_SUBMIT_PHONE"], f"token-ip:{client_ip}"
     else:
         limit_text, key = current_app.config["RATELIMIT_SUBMIT_PHONE"], f"ip:{client_ip}"
-    item = _limit(str(limit_text))
-    strategy = limiter.limiter
-    if strategy.hit(item, "submit", key):
+    return _limit(str(limit_text)), key
+
+
+@dataclass(frozen=True)
+class LimitHit:
+    """A rate-limit hit that the single insert statement counts itself.
+
+    Only with the ``survey-sql://`` storage and the fixed-window strategy (the app's
+    defaults): the statement runs the storage's own upsert on the same key, so the
+    count is the one :func:`_rate_limited` would have made, in one commit with the
+    response instead of a commit of its own.
+    """
+
+    item: RateLimitItem
+    key: str
+    storage: DatabaseStorage
+
+    def params(self) -> dict[str, Any]:
+        now = time.time()
+        self.storage.sweep(now)
+        return {
+            "limit_key": self.storage.storage_key(self.item.key_for("submit", self.key)),
+            "limit_amount": self.item.amount,
+            "limit_expires_at": now + self.item.get_expiry(),
+            "limit_now": now,
+        }
+
+
+class OverLimitError(Exception):
+    """The single statement counted a hit over its limit (nothing was stored)."""
+
+    def __init__(self, hit: LimitHit) -> None:
+        super().__init__(hit.key)
+        self.hit = hit
+
+
+def _statement_hit(
+    desk: DeskRef | None, device_token: str | None, client_ip: str | None
+) -> LimitHit | None:
+    """The hit for the insert statement to count, or None when the limiter counts it
+    itself (another storage or strategy) or is off."""
+    if not _limiting():
         return None
-    reset_at = strategy.get_window_stats(item, "submit", key).reset_time
+    strategy = limiter.limiter
+    if type(strategy) is not FixedWindowRateLimiter:
+        return None
+    storage = strategy.storage
+    if not isinstance(storage, DatabaseStorage):
+        return None
+    item, key = _limit_for(desk, device_token, client_ip)
+    return LimitHit(item, key, storage)
+
+
+def _rate_limited(
+    desk: DeskRef | None, device_token: str | None, client_ip: str | None
+) -> SubmitResult | None:
+    """Count this attempt; a 429 result if the device (or address) is over its limit
+    (:func:`_limit_for`)."""
+    if not _limiting():
+        return None
+    item, key = _limit_for(desk, device_token, client_ip)
+    if limiter.limiter.hit(item, "submit", key):
+        return None
+    return _too_many(item, key)
+
+
+def _too_many(item: RateLimitItem, key: str) -> SubmitResult:
+    """429 with the seconds until the window of ``key`` ends (Retry-After)."""
+    reset_at = limiter.limiter.get_window_stats(item, "submit", key).reset_time
     retry_after = max(1, math.ceil(reset_at - time.time()))
     result = _error(
         429,
@@ -881,18 +961,32 @@ def _submit(
         return _rate_limited(None, device_token, client_ip) or _not_an_object()
     key = context_key(payload)
     remembered = _remembered(key)
-    context = remembered or find_context(key)
-    limited = _rate_limited(context.desk, device_token, client_ip)
-    if limited is not None:
-        return limited
-    if remembered is not None:
+    if remembered is None:
+        context = find_context(key)
+        limited = _rate_limited(context.desk, device_token, client_ip)
+        if limited is not None:
+            return limited
+    else:
+        # The hit counts under the remembered desk, as it always did; the single
+        # statement counts it itself when the storage is survey-sql:// (one commit).
         checked = _check_fields(payload, lang, remembered)
         submission = checked.submission()
+        hit = None
         if submission is not None and _may_submit(checked, device_token):
-            outcome = _store_at_once(submission, _draft(submission), device_token)
+            hit = _statement_hit(remembered.desk, device_token, client_ip)
+        if hit is None:
+            limited = _rate_limited(remembered.desk, device_token, client_ip)
+            if limited is not None:
+                return limited
+        if submission is not None and _may_submit(checked, device_token):
+            try:
+                outcome = _store_at_once(submission, _draft(submission), device_token, hit)
+            except OverLimitError as error:
+                return _too_many(error.hit.item, error.hit.key)
             if outcome is not None:
                 return _outcome_result(outcome, submission.client_id)
-        # Invalid, or the context changed: decide afresh, as if nothing was remembered.
+        # Invalid, or the context changed: decide afresh, as if nothing was remembered
+        # (the hit is counted already).
         context = find_context(key)
     _remember(key, context)
     checked = _check_fields(payload, lang, context)

@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from survey_app import SUBMISSIONS_BIND, create_app
 from survey_app.extensions import db
@@ -80,9 +80,12 @@ def paths(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Paths:
         return real_store(submission)
 
     def counting_at_once(
-        submission: submissions.Submission, draft: Any, device_token: str | None
+        submission: submissions.Submission,
+        draft: Any,
+        device_token: str | None,
+        hit: submissions.LimitHit | None = None,
     ) -> StoreOutcome | None:
-        outcome = real_at_once(submission, draft, device_token)
+        outcome = real_at_once(submission, draft, device_token, hit)
         seen.attempts.append(outcome)
         return outcome
 
@@ -469,3 +472,36 @@ def test_burst_count_one_flags_everything_and_zero_nothing(
     expected = (True, "burst") if flagged else (False, None)
     assert send_all(client, setup, payloads) == [expected] * 6
     assert paths.take() == (((CREATED,) * 5, 1) if fast else ((), 6))
+
+
+# --- the rate limit, counted by the statement itself -------------------------------------
+
+
+@pytest.fixture
+def limited_to_three(app_config: dict[str, Any]) -> None:
+    app_config.update(RATELIMIT_ENABLED=True, RATELIMIT_SUBMIT_KIOSK="3 per minute")
+
+
+def test_the_statement_counts_the_rate_limit_and_stores_nothing_over_it(
+    limited_to_three: None, client: FlaskClient, setup: Setup, paths: Paths, fast: bool
+) -> None:
+    """On PostgreSQL with survey-sql:// the hit is the statement's own upsert (one
+    commit with the response): the same counter the limiter reads, the same 429."""
+    warm(client, setup, paths)  # hit 1, counted by the limiter on the slow path
+    payloads = [kiosk(seconds) for seconds in (1, 2, 3)]
+    codes = [post(client, payload, setup.token).status_code for payload in payloads]
+    assert codes == [201, 201, 429]
+    ids = {uuid.UUID(p["id"]) for p in payloads}
+    kept = db.session.scalars(select(Response.client_id).where(Response.client_id.in_(ids)))
+    assert set(kept) == {uuid.UUID(p["id"]) for p in payloads[:2]}
+    # On PostgreSQL the two were stored by the statement and the third was refused by
+    # it (OverLimitError, before an outcome); on SQLite the limiter refused it.
+    assert paths.take() == (((CREATED, CREATED), 0) if fast else ((), 2))
+    desk_id = db.session.scalar(select(Desk.id).where(Desk.code == "QL-01"))
+    counts = db.session.execute(
+        text("SELECT count FROM rate_limits WHERE key LIKE :key"),
+        {"key": f"%/desk:{desk_id}/%"},
+    ).scalars()
+    assert list(counts) == [4]
+    again = post(client, kiosk(4), setup.token)
+    assert again.status_code == 429 and 1 <= int(again.headers["Retry-After"]) <= 60
