@@ -1,6 +1,7 @@
 """Responses and answers partitioned by wave (migration 0007) keep every rule they had.
 
-- Both databases: a client id stays unique over all waves. A resend with the same id
+- Both databases: the migration keeps every row, answer wave and key, down and up.
+  A client id stays unique over all waves. A resend with the same id
   that the server now files under another wave (a wave created since) is "repeated",
   never a second row; a dossier used in one wave is refused in another.
 - PostgreSQL only: each wave's rows sit in its own partitions (made when the wave is
@@ -17,6 +18,7 @@ from datetime import UTC, date, datetime
 import pytest
 from flask import Flask
 from flask.testing import FlaskCliRunner
+from flask_migrate import downgrade, upgrade
 from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.exc import DBAPIError
 
@@ -160,3 +162,41 @@ def test_a_detached_waves_ids_stay_taken(
     # not stored again; with the row archived there is no content to call it a retry by
     assert store(draft(second, client_id)) != StoreOutcome.CREATED
     assert count_of(client_id) == 0
+
+
+def test_the_migration_keeps_every_row_both_ways(two_waves: tuple[Wave, Wave]) -> None:
+    """0007 down to 0006 and up again with responses stored: rows, waves and keys kept."""
+    first, second = two_waves
+    ids = [uuid.uuid4() for _ in range(3)]
+    for client_id, wave in zip(ids, (first, second, first), strict=True):
+        assert store(draft(wave, client_id)) == StoreOutcome.CREATED
+
+    def snapshot() -> list[tuple]:
+        return sorted(
+            db.session.execute(
+                select(
+                    Response.client_id, Response.wave_id, AnswerValue.item_id, AnswerValue.value
+                ).join(AnswerValue, AnswerValue.response_id == Response.id)
+            ).all()
+        )
+
+    before = snapshot()
+    assert len(before) == 6
+    second_id = second.id
+    db.session.remove()
+    downgrade(revision="0006")
+    db.engine.dispose()
+    upgrade()
+    db.engine.dispose()
+    assert snapshot() == before
+    waves = db.session.execute(
+        select(AnswerValue.wave_id, Response.wave_id).join(
+            Response, Response.id == AnswerValue.response_id
+        )
+    ).all()
+    assert all(a == r for a, r in waves)
+    # the keys came back: a resend is still a repeat, a new id still stored
+    second = db.session.get(Wave, second_id)
+    assert second is not None
+    assert store(draft(second, ids[0])) == StoreOutcome.REPEATED
+    assert store(draft(second, uuid.uuid4())) == StoreOutcome.CREATED
