@@ -139,7 +139,7 @@ def test_demo_seed_is_idempotent(runner: FlaskCliRunner, tmp_path: Path) -> None
     credentials = tmp_path / "creds.txt"
     again = runner.invoke(args=["demo", "seed", "--credentials", str(credentials)])
     assert again.exit_code == 0, again.output
-    assert "already has responses" in again.output
+    assert "đã có phiếu trả lời" in again.output
     assert {model: count(model) for model in counts} == counts
     assert not credentials.exists()  # no user was created, so no password was written
     skipped = runner.invoke(args=["demo", "seed", "--if-empty"])
@@ -155,7 +155,7 @@ def test_demo_seed_writes_the_demo_passwords(runner: FlaskCliRunner, tmp_path: P
     runner.invoke(args=["questionnaires", "load"])
     demo._seed_units(demo.HOANG_MAI + demo.quang_ngai_units())
     line = demo._seed_users(credentials)
-    assert "4 created" in line
+    assert "tạo mới 4" in line
     lines = credentials.read_text(encoding="utf-8").splitlines()
     assert {row.split(" / ")[0] for row in lines} == {"admin", "analyst", "leader", "leader_qn"}
     for row in lines:

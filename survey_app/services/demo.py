@@ -53,8 +53,10 @@ from typing import Any
 
 import numpy as np
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 
+from survey_app import formatting
 from survey_app import questionnaire as spec
 from survey_app.extensions import db
 from survey_app.models import (
@@ -326,7 +328,7 @@ def _seed_units(specs: Sequence[UnitSpec]) -> str:
         for s in specs
     ]
     created, updated = units.import_units(rows)
-    return f"units: {created} created, {updated} refreshed"
+    return _("units: %(created)s created, %(updated)s refreshed", created=created, updated=updated)
 
 
 def _seed_procedures() -> str:
@@ -347,7 +349,7 @@ def _seed_procedures() -> str:
                     Procedure(code=p_code, name_vi=p_vi, name_en=p_en, field_id=field.id)
                 )
     db.session.commit()
-    return f"procedure fields: {created} created"
+    return _("procedure fields: %(created)s created", created=created)
 
 
 def desk_code(unit_code: str) -> str:
@@ -367,7 +369,7 @@ def _seed_desks(specs: Sequence[UnitSpec]) -> str:
             )
             created += 1
     db.session.commit()
-    return f"desks: {created} created"
+    return _("desks: %(created)s created", created=created)
 
 
 def _seed_users(credentials_path: Path) -> str:
@@ -389,7 +391,11 @@ def _seed_users(credentials_path: Path) -> str:
         with credentials_path.open("a", encoding="utf-8") as handle:
             handle.writelines(line + "\n" for line in lines)
         credentials_path.chmod(0o600)
-    return f"users: {len(lines)} created (passwords in {credentials_path})"
+    return _(
+        "users: %(created)s created (passwords in %(path)s)",
+        created=len(lines),
+        path=credentials_path,
+    )
 
 
 def _unit_ids() -> dict[str, int]:
@@ -511,7 +517,7 @@ def _seed_hoang_mai(rng: np.random.Generator) -> list[str]:
     for ws in HOANG_MAI_WAVES:
         wave, empty = _ensure_wave(ws, WaveKind.FIELD_SURVEY, "sipas", "NA-HM")
         if not empty:
-            report.append(f"wave {ws.code}: already has responses")
+            report.append(_("wave %(code)s: already has responses", code=ws.code))
             continue
         drafts = []
         for c, commune in enumerate(communes):
@@ -524,7 +530,14 @@ def _seed_hoang_mai(rng: np.random.Generator) -> list[str]:
                         (commune.code, f"{commune.code}-T{g + 1:02d}", weight, p_group, f"{g}/{i}")
                     )
         count = responses.store_many(_field_drafts(wave, ws, drafts, rng))
-        report.append(f"wave {ws.code}: {count} responses simulated (true rate {ws.true_rate:.1%})")
+        report.append(
+            _(
+                "wave %(code)s: %(count)s responses simulated (true rate %(rate)s)",
+                code=ws.code,
+                count=formatting.number(count),
+                rate=formatting.percent(ws.true_rate),
+            )
+        )
     return report
 
 
@@ -587,7 +600,7 @@ def _seed_quang_ngai(truth: dict[str, tuple[float, float]], rng: np.random.Gener
     for year, ws in enumerate(QN_WAVES):
         wave, empty = _ensure_wave(ws, WaveKind.FIELD_SURVEY, "sipas", "QNG")
         if not empty:
-            report.append(f"wave {ws.code}: already has responses")
+            report.append(_("wave %(code)s: already has responses", code=ws.code))
             continue
         plan = []
         for s in quang_ngai_units()[1:]:
@@ -596,7 +609,13 @@ def _seed_quang_ngai(truth: dict[str, tuple[float, float]], rng: np.random.Gener
                 (s.code, None, s.transactions / n, truth[s.code][year], str(i)) for i in range(n)
             ]
         count = responses.store_many(_field_drafts(wave, ws, plan, rng))
-        report.append(f"wave {ws.code}: {count} responses simulated")
+        report.append(
+            _(
+                "wave %(code)s: %(count)s responses simulated",
+                code=ws.code,
+                count=formatting.number(count),
+            )
+        )
     return report
 
 
@@ -637,10 +656,16 @@ def _seed_kiosk_feedback(
         )
         wave, empty = _ensure_wave(ws, WaveKind.CONTINUOUS_FEEDBACK, "kiosk_quick", province)
         if not empty:
-            report.append(f"wave {code}: already has responses")
+            report.append(_("wave %(code)s: already has responses", code=code))
             continue
         count = responses.store_many(_kiosk_drafts(wave, start, unit_rates, rng))
-        report.append(f"wave {code}: {count} responses simulated")
+        report.append(
+            _(
+                "wave %(code)s: %(count)s responses simulated",
+                code=code,
+                count=formatting.number(count),
+            )
+        )
     return report
 
 
