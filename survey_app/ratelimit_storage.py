@@ -134,8 +134,7 @@ class DatabaseStorage(Storage):
 
     @staticmethod
     def _engine() -> Engine:
-        from survey_app import SUBMISSIONS_BIND
-        from survey_app.extensions import db
+        from survey_app.extensions import SUBMISSIONS_BIND, db
 
         engines = db.engines
         return engines.get(SUBMISSIONS_BIND) or engines[None]

@@ -21,7 +21,7 @@ csrf.exempt(bp)
 
 @bp.post("/insert")
 def insert() -> tuple[str, int]:
-    from survey_app import SUBMISSIONS_BIND
+    from survey_app.extensions import SUBMISSIONS_BIND
 
     engine = db.engines.get(SUBMISSIONS_BIND, db.engine)
     with engine.begin() as connection:

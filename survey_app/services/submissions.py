@@ -65,10 +65,9 @@ from limits import parse as parse_limit
 from limits.strategies import FixedWindowRateLimiter
 from sqlalchemy import select
 
-from survey_app import SUBMISSIONS_BIND
 from survey_app import questionnaire as spec
 from survey_app.edge import forbidden_in
-from survey_app.extensions import LANGUAGES, db, limiter
+from survey_app.extensions import LANGUAGES, SUBMISSIONS_BIND, db, limiter
 from survey_app.models import Channel, Response
 from survey_app.models._types import utcnow
 from survey_app.ratelimit_storage import DatabaseStorage
