@@ -2,10 +2,11 @@
 
 The import graph of ``survey_app`` and ``analysis`` (grimp, the graph import-linter
 checks its contracts on; ``.importlinter`` at the top of the repository) is collapsed
-to the layers below (an arrow: at least one module of a layer imports one of the other;
-counts are left out so that the drawing changes only with the architecture). An arrow points from the importer to what it imports, so every
-arrow points down; ``tests/test_layers.py`` checks that the contracts hold and that
-the committed file is what this script writes today.
+to the layers below: an arrow means that at least one module of a layer imports one of
+the other (no counts, so the drawing changes only with the architecture). An arrow
+points from the importer to what it imports, so every arrow points down;
+``tests/test_layers.py`` checks that the contracts hold and that the committed file is
+what this script writes today.
 
     .venv/bin/python docs/make_architecture.py           # rewrites docs/architecture.md
     .venv/bin/python docs/make_architecture.py --check   # exit 1 if it is out of date
