@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import hashlib
 import itertools
 import os
 import shutil
@@ -27,7 +28,7 @@ from sqlalchemy.engine import make_url
 
 from survey_app import create_app
 from survey_app.extensions import db
-from survey_app.services import accounts
+from survey_app.services import accounts, audio
 
 PG_ADMIN_URL = os.environ.get("TEST_DATABASE_URL", "")
 _counter = itertools.count()
@@ -57,6 +58,32 @@ def instance_path(folder: Path) -> Iterator[None]:
             os.environ.pop("SURVEY_INSTANCE_PATH", None)
         else:
             os.environ["SURVEY_INSTANCE_PATH"] = before
+
+
+@pytest.fixture(scope="session", autouse=True)
+def espeak_once_per_text(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """espeak-ng speaks each (language, text) once per session; later loads copy its WAV.
+
+    ``flask questionnaires load`` makes the audio of some 150 texts (about 3 s) and many
+    tests load the questionnaires into their fresh instance folder. The first
+    synthesis runs espeak-ng itself (so a missing or failing espeak-ng is still an
+    error), and what the app sees is the same: a new file per text, counted as made.
+    """
+    real = audio.synthesise
+    spoken = tmp_path_factory.mktemp("espeak")
+
+    def synthesise(lang: str, text: str, target: Path) -> None:
+        if shutil.which(audio.ESPEAK) is None:
+            real(lang, text, target)  # the error a missing espeak-ng gives
+            return
+        made = spoken / (hashlib.sha256(f"{lang}\0{text}".encode()).hexdigest() + ".wav")
+        if not made.is_file():
+            real(lang, text, made)
+        shutil.copyfile(made, target)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(audio, "synthesise", synthesise)
+        yield
 
 
 def using_postgresql() -> bool:
