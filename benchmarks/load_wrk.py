@@ -11,12 +11,25 @@ inserts one row on the pool that stores responses and commits
 
 Server: gunicorn with ``--workers`` sync workers (default 4) on a throwaway PostgreSQL
 server (``load_submit.py``'s, fsync on unless ``--no-pg-fsync``) or on SQLite. It
-prints accepted responses per second, wrk's latency percentiles, the ceiling's rate and
-latency, their ratio (goal of issue 15: at least 0.70 with p99 < 100 ms at 50
-connections), and the database check: lost (acknowledged but not stored) and doubled
+prints accepted responses per second, wrk's latency percentiles, the ceiling's rate
+(its 204 answers only: anything else is reported and fails the run) and latency, their
+ratio (goal of issue 15: at least 0.70 with p99 < 100 ms at 50 connections), the CPU
+seconds per request of gunicorn, the PostgreSQL server and wrk in each phase, the load
+average, and the database check: lost (acknowledged but not stored) and doubled
 (stored twice) must be 0.
 
+``--fold-every N`` measures the submissions a second time while the figure store is
+maintained: ``flask --app survey_app figures refresh`` (the command cron runs every
+minute, docs/operations.md) runs every N seconds during that phase. It prints both
+throughputs, the folds (count, seconds, CPU), the age of the oldest acknowledged
+response not folded yet when the load stops, how long after the load stopped every
+acknowledged response was folded (one more refresh), and ``figures verify`` (the
+store against the rows). A response counts in the figures as soon as it is stored
+either way: pages add the unfolded rows (survey_app/services/figure_store.py).
+
     .venv/bin/python benchmarks/load_wrk.py                       # PostgreSQL, 50 connections
+    .venv/bin/python benchmarks/load_wrk.py --fold-every 10       # with the figure store kept
+    .venv/bin/python benchmarks/load_wrk.py --connections 8 --duration 20
     .venv/bin/python benchmarks/load_wrk.py --db sqlite --connections 20 --duration 20
 """
 
@@ -24,11 +37,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
+import time
+from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -39,23 +57,113 @@ HERE = Path(__file__).resolve().parent
 
 
 def run_wrk(base: str, script: Path, args: argparse.Namespace, *extra: str) -> dict[str, Any]:
+    """Run wrk once; its figures, the CPU seconds of each server and of wrk itself, and
+    the load average before and after."""
     command = [
         "wrk", "--threads", str(args.wrk_threads), "--connections", str(args.connections),
         "--duration", f"{args.duration}s", "--timeout", "10s", "--latency",
         "--script", str(script), base, "--", *extra,
     ]  # fmt: skip
-    proc = subprocess.run(command, capture_output=True, text=True, check=False)
+    load_before = os.getloadavg()[0]
+    cpu_before = load_submit.cpu_seconds()
+    with tempfile.TemporaryFile("w+") as stdout, tempfile.TemporaryFile("w+") as stderr:
+        proc = subprocess.Popen(command, stdout=stdout, stderr=stderr, text=True)
+        _pid, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        cpu_after = load_submit.cpu_seconds()
+        stdout.seek(0)
+        stderr.seek(0)
+        text, errors = stdout.read(), stderr.read()
     if proc.returncode != 0:
-        sys.exit(f"wrk failed ({proc.returncode}): {proc.stdout[-2000:]} {proc.stderr[-2000:]}")
-    out: dict[str, Any] = {"raw": proc.stdout}
+        sys.exit(f"wrk failed ({proc.returncode}): {text[-2000:]} {errors[-2000:]}")
+    out: dict[str, Any] = {"raw": text, "load_before": load_before}
+    out["load_after"] = os.getloadavg()[0]
     for key in ("LATENCY", "SUMMARY"):
-        line = re.search(rf"^{key} (.*)$", proc.stdout, re.M)
+        line = re.search(rf"^{key} (.*)$", text, re.M)
         if line:
             out.update({k: float(v) for k, v in re.findall(r"(\w+)=([\d.]+)", line.group(1))})
-    status = re.search(r"^STATUS(.*)$", proc.stdout, re.M)
-    if status:
-        out["statuses"] = {int(k): int(v) for k, v in re.findall(r"(\d+)=(\d+)", status.group(1))}
+    status_line = re.search(r"^STATUS(.*)$", text, re.M)
+    if status_line:
+        out["statuses"] = {
+            int(k): int(v) for k, v in re.findall(r"(\d+)=(\d+)", status_line.group(1))
+        }
+    out["cpu_s"] = {
+        name: cpu_after[name] - cpu_before[name] for name in cpu_after if name != "client"
+    }
+    out["cpu_s"]["wrk"] = usage.ru_utime + usage.ru_stime
     return out
+
+
+def cpu_ms_per_request(phase: dict[str, Any], requests: int) -> dict[str, float]:
+    return {name: round(1000 * s / max(requests, 1), 2) for name, s in phase["cpu_s"].items()}
+
+
+# ---------------------------------------------------------------------------
+# The figure store kept during a phase (--fold-every)
+# ---------------------------------------------------------------------------
+
+
+def flask_command(env: dict[str, str], *command: str) -> tuple[str, float, float]:
+    """Run ``flask --app survey_app <command>``: its output, wall and CPU seconds."""
+    started = time.perf_counter()
+    with tempfile.TemporaryFile("w+") as out:
+        proc = subprocess.Popen(
+            [str(load_submit.VENV_BIN / "flask"), "--app", "survey_app", *command],
+            env={**env, "SURVEY_LANG": "en"}, cwd=load_submit.ROOT, stdout=out,
+            stderr=subprocess.STDOUT, text=True,
+        )  # fmt: skip
+        _pid, status, usage = os.wait4(proc.pid, 0)
+        out.seek(0)
+        text = out.read()
+    if os.waitstatus_to_exitcode(status) != 0:
+        sys.exit(f"flask {' '.join(command)} failed: {text[-2000:]}")
+    return text, time.perf_counter() - started, usage.ru_utime + usage.ru_stime
+
+
+@contextmanager
+def folding(env: dict[str, str], every: float, folds: list[dict[str, float]]) -> Any:
+    """Run ``figures refresh`` every ``every`` seconds in a thread until the block ends."""
+    stop = threading.Event()
+
+    def loop() -> None:
+        while not stop.wait(every):
+            text, wall, cpu = flask_command(env, "figures", "refresh")
+            match = re.search(r"folded ([\d,]+)", text)
+            folded = int(match.group(1).replace(",", "")) if match else -1
+            folds.append({"folded": folded, "wall_s": wall, "cpu_s": cpu})
+
+    thread = threading.Thread(target=loop, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
+def unfolded(url: str) -> tuple[int, datetime | None]:
+    """Acknowledged responses a fold would take (not folded, not flagged, in a wave),
+    and the oldest one's reception time."""
+    from sqlalchemy import create_engine, text
+
+    from survey_app.config import normalise_database_url
+
+    engine = create_engine(normalise_database_url(url))
+    try:
+        with engine.connect() as connection:
+            count, oldest = connection.execute(
+                text(
+                    "SELECT count(*), min(received_at) FROM responses "
+                    "WHERE NOT folded AND NOT flagged AND wave_id IS NOT NULL"
+                )
+            ).one()
+    finally:
+        engine.dispose()
+    if isinstance(oldest, str):  # SQLite
+        oldest = datetime.fromisoformat(oldest)
+    if oldest is not None and oldest.tzinfo is None:
+        oldest = oldest.replace(tzinfo=UTC)
+    return int(count), oldest
 
 
 def create_ceiling_table(url: str) -> None:
@@ -86,10 +194,23 @@ def run_one(kind: str, args: argparse.Namespace) -> dict[str, Any]:
             create_ceiling_table(url)
             token_file = work / "tokens.txt"
             token_file.write_text("".join(f"{d} {t}\n" for d, t in tokens.items()))
+            folds: list[dict[str, float]] = []
+            fold: dict[str, Any] = {}
             with load_submit.gunicorn(env, args, work / "gunicorn.log") as base:
                 submit = run_wrk(base, HERE / "wrk_submit.lua", args, str(token_file),
                                  str(acked_dir))  # fmt: skip
                 ceiling = run_wrk(base, HERE / "wrk_ceiling.lua", args)
+                if args.fold_every > 0:
+                    # Catch up with the first phase's responses first (not measured), so
+                    # the folds during the load take what arrives, as cron's would.
+                    fold["caught_up_before"] = flask_command(env, "figures", "refresh")[0].strip()
+                    with folding(env, args.fold_every, folds):
+                        folded = run_wrk(base, HERE / "wrk_submit.lua", args, str(token_file),
+                                         str(acked_dir))  # fmt: skip
+                        stopped = time.perf_counter()
+                        at_stop = unfolded(url)
+                    fold.update(fold_lag(url, env, folds, stopped, at_stop))
+                    fold["submit"] = folded
             acknowledged: set[str] = set()
             repeated = 0
             for path in acked_dir.glob("acked-*.txt"):
@@ -98,28 +219,77 @@ def run_one(kind: str, args: argparse.Namespace) -> dict[str, Any]:
                     acknowledged.add(client_id)
                     repeated += status == "200"
             check = load_submit.check_database(url, acknowledged)
+            if fold:
+                text, wall, _cpu = flask_command(env, "figures", "verify")
+                fold["verify"] = f"{text.strip().splitlines()[-1] if text.strip() else ''} "
+                fold["verify"] += f"({wall:.1f} s)"
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    statuses = submit.get("statuses", {})
-    accepted = statuses.get(201, 0) / submit["duration_s"]
-    ceiling_rate = ceiling["requests"] / ceiling["duration_s"]
-    return {
+    ceiling_statuses = ceiling.get("statuses", {})
+    ceiling_rate = ceiling_statuses.get(204, 0) / ceiling["duration_s"]
+    result: dict[str, Any] = {
         "database": kind,
         "workers": args.workers,
         "connections": args.connections,
-        "duration_s": submit["duration_s"],
-        "statuses": statuses,
-        "accepted_per_s": round(accepted, 1),
-        "p50_ms": submit.get("p50"),
-        "p95_ms": submit.get("p95"),
-        "p99_ms": submit.get("p99"),
-        "socket_errors": int(submit.get("errors", 0)),
-        "repeated_answered_200": repeated,
+        **phase_figures(submit, ceiling_rate),
+        "ceiling_statuses": ceiling_statuses,
         "ceiling_per_s": round(ceiling_rate, 1),
         "ceiling_p50_ms": ceiling.get("p50"),
+        "ceiling_p95_ms": ceiling.get("p95"),
         "ceiling_p99_ms": ceiling.get("p99"),
+        "ceiling_cpu_ms_per_request": cpu_ms_per_request(ceiling, int(ceiling["requests"])),
+        "ceiling_load_average": (ceiling["load_before"], ceiling["load_after"]),
+    }
+    if fold:
+        phase = fold.pop("submit")
+        result.update({f"fold_{k}": v for k, v in phase_figures(phase, ceiling_rate).items()})
+        result.update(fold)
+    result["repeated_answered_200"] = repeated
+    result.update(check)
+    return result
+
+
+def phase_figures(phase: dict[str, Any], ceiling_rate: float) -> dict[str, Any]:
+    """Rate, latency, CPU and load average of one submission phase."""
+    statuses = phase.get("statuses", {})
+    accepted = statuses.get(201, 0) / phase["duration_s"]
+    return {
+        "duration_s": phase["duration_s"],
+        "statuses": statuses,
+        "accepted_per_s": round(accepted, 1),
+        "p50_ms": phase.get("p50"),
+        "p95_ms": phase.get("p95"),
+        "p99_ms": phase.get("p99"),
+        "socket_errors": int(phase.get("errors", 0)),
         "ratio_to_ceiling": round(accepted / ceiling_rate, 3) if ceiling_rate else None,
-        **check,
+        "cpu_ms_per_request": cpu_ms_per_request(phase, int(phase["requests"])),
+        "load_average": (phase["load_before"], phase["load_after"]),
+    }
+
+
+def fold_lag(
+    url: str,
+    env: dict[str, str],
+    folds: list[dict[str, float]],
+    stopped: float,
+    at_stop: tuple[int, datetime | None],
+) -> dict[str, Any]:
+    """How far the figure store was behind when the load stopped (``at_stop``, read
+    then), and how long after the stop every acknowledged response was folded: the
+    fold running at the stop finished, then one more refresh."""
+    waiting, oldest = at_stop
+    age = (datetime.now(UTC) - oldest).total_seconds() if oldest is not None else 0.0
+    age -= time.perf_counter() - stopped  # the age at the stop, not now
+    _text, wall, cpu = flask_command(env, "figures", "refresh")
+    left, _oldest = unfolded(url)
+    return {
+        "folds_during_load": [
+            f"{f['folded']:.0f} in {f['wall_s']:.2f} s ({f['cpu_s']:.2f} s CPU)" for f in folds
+        ],
+        "unfolded_at_stop": waiting,
+        "oldest_unfolded_age_at_stop_s": round(age, 2),
+        "all_folded_after_stop_s": round(time.perf_counter() - stopped, 2) if not left else None,
+        "last_fold": f"{wall:.2f} s ({cpu:.2f} s CPU)",
     }
 
 
@@ -133,12 +303,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers")
     parser.add_argument("--pg-url", default="", help="admin URL of a server to use instead")
     parser.add_argument("--no-pg-fsync", dest="pg_fsync", action="store_false")
+    parser.add_argument(
+        "--fold-every", type=float, default=0.0,
+        help="seconds between figure-store refreshes in a second submission phase (0: none)",
+    )  # fmt: skip
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     args.worker_class, args.threads = "sync", 1  # gunicorn: sync workers, one thread
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed: apt-get install wrk")
     kinds = ("sqlite", "postgresql") if args.db == "both" else (args.db,)
+    print(f"# {os.cpu_count()} CPUs, load average before {os.getloadavg()[0]:.2f}", flush=True)
     results = []
     for kind in kinds:
         result = run_one(kind, args)
@@ -149,7 +324,11 @@ def main(argv: list[str] | None = None) -> int:
             print()
     if args.json:
         print(json.dumps(results, indent=2))
-    return 0 if all(r["lost"] == 0 and r["duplicates"] == 0 for r in results) else 1
+    ok = all(
+        r["lost"] == 0 and r["duplicates"] == 0 and set(r["ceiling_statuses"]) == {204}
+        for r in results
+    )
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

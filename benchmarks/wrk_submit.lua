@@ -32,6 +32,36 @@ function init(args)
   out:setvbuf("line")
 end
 
+-- Answers as benchmarks/load_submit.py makes them: the mood always (weighted towards
+-- satisfied), its reasons 60 % of the time, the three follow-ups 30 % of the time.
+local good = { "nhanh", "tan_tinh", "huong_dan", "dung_hen" }
+local bad = { "cho_lau", "thai_do", "huong_dan", "tre_hen" }
+local mood_weights = { 5, 8, 17, 35, 35 }
+
+local function answers()
+  local r, mood = math.random(1, 100), 1
+  for value, weight in ipairs(mood_weights) do
+    if r <= weight then mood = value break end
+    r = r - weight
+  end
+  local parts = { string.format('"mood":%d', mood) }
+  if math.random() < 0.6 then
+    local options = mood >= 4 and good or bad
+    local i = math.random(1, #options)
+    local picked = { '"' .. options[i] .. '"' }
+    local j = math.random(1, #options)
+    if math.random() < 0.5 and j ~= i then table.insert(picked, '"' .. options[j] .. '"') end
+    table.insert(parts, string.format('"%s":[%s]', mood >= 4 and "positives" or "problems",
+      table.concat(picked, ",")))
+  end
+  if math.random() < 0.3 then
+    for _, item in ipairs({ "fu_wait", "fu_staff", "fu_guidance" }) do
+      table.insert(parts, string.format('"%s":%d', item, math.random(1, 5)))
+    end
+  end
+  return "{" .. table.concat(parts, ",") .. "}"
+end
+
 request = function()
   if last and math.random() < 0.10 then
     local again = last
@@ -42,8 +72,8 @@ request = function()
   local now = os.date("!%Y-%m-%dT%H:%M:%S+00:00")
   local body = string.format(
     '{"id":"%s","desk":"%s","questionnaire":{"slug":"kiosk_quick","version":1},' ..
-    '"answers":{"mood":%d},"channel":"kiosk","lang":"vi","started_at":"%s","submitted_at":"%s"}',
-    uuid4(), d.desk, math.random(1, 5), now, now)
+    '"answers":%s,"channel":"kiosk","lang":"vi","started_at":"%s","submitted_at":"%s"}',
+    uuid4(), d.desk, answers(), now, now)
   local headers = { ["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. d.token }
   last = wrk.format("POST", "/api/v1/responses", headers, body)
   return last
