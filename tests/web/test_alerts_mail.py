@@ -151,9 +151,11 @@ def test_nothing_is_mailed_while_mail_is_off_and_dry_run_sends_nothing(app: Flas
     report = alerts_service.run(NOW)
     assert any(a.rule == AlertRule.BURST for a in report.opened)
     assert digest.notify(report.opened) == 0
-    result = runner.invoke(args=["digest", "send"])
+    result = runner.invoke(args=["digest", "send", "--lang", "en"])
     assert result.exit_code != 0 and "MAIL_SERVER is not set" in result.output
-    result = runner.invoke(args=["digest", "send", "--dry-run", "--now", "2026-12-02T03:00:00"])
+    result = runner.invoke(
+        args=["digest", "send", "--dry-run", "--now", "2026-12-02T03:00:00", "--lang", "en"]
+    )
     assert result.exit_code == 0, result.output
     assert "would send 2026-W49 to leader <lanhdao.hm@example.vn>" in result.output
     assert db.session.scalar(select(func.count()).select_from(DigestLog)) == 0

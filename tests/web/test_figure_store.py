@@ -199,20 +199,22 @@ def test_fold_marks_each_response_once_and_the_cli_verifies(
     stored = db.session.scalar(
         select(func.count()).select_from(Response).where(Response.flagged.is_(False))
     )
-    first = runner.invoke(args=["figures", "refresh"])
+    first = runner.invoke(args=["figures", "refresh"])  # Vietnamese by default
     assert first.exit_code == 0, first.output
-    assert f"folded {stored} responses" in first.output
-    again = runner.invoke(args=["figures", "refresh"])
+    assert f"đã cộng dồn {stored} phiếu trả lời" in first.output
+    again = runner.invoke(args=["figures", "refresh", "--lang", "en"])
     assert "folded 0 responses" in again.output
     sums = db.session.scalar(select(func.sum(FigureSum.a)).where(FigureSum.stat == "r"))
     assert sums == stored  # every respondent counted once
-    checked = runner.invoke(args=["figures", "verify"])
+    checked = runner.invoke(args=["figures", "verify", "--lang", "en"])
     assert checked.exit_code == 0, checked.output
     assert " 0 differences" in checked.output
-    rebuilt = runner.invoke(args=["figures", "rebuild", "--wave", "W2021"])
+    rebuilt = runner.invoke(args=["figures", "rebuild", "--wave", "W2021", "--lang", "en"])
     assert rebuilt.exit_code == 0 and "folded " in rebuilt.output
-    assert runner.invoke(args=["figures", "verify", "--wave", "W2021"]).exit_code == 0
-    unknown = runner.invoke(args=["figures", "verify", "--wave", "NOPE"])
+    assert (
+        runner.invoke(args=["figures", "verify", "--wave", "W2021", "--lang", "en"]).exit_code == 0
+    )
+    unknown = runner.invoke(args=["figures", "verify", "--wave", "NOPE", "--lang", "en"])
     assert unknown.exit_code != 0 and "unknown wave: NOPE" in unknown.output
 
 
@@ -223,6 +225,6 @@ def test_a_store_that_disagrees_is_found(app: Flask, runner: FlaskCliRunner) -> 
     row = db.session.scalar(select(FigureSum).where(FigureSum.stat.startswith("i:")).limit(1))
     row.a += 1.0
     db.session.commit()
-    result = runner.invoke(args=["figures", "verify"])
+    result = runner.invoke(args=["figures", "verify", "--lang", "en"])
     assert result.exit_code == 1
     assert "differences" in result.output and " 0 differences" not in result.output

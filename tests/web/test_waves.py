@@ -57,6 +57,13 @@ def text_of(response: Any) -> str:
     return response.get_data(as_text=True)
 
 
+@pytest.fixture(autouse=True)
+def english_command_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The commands here are read as scripts read them: in English (SURVEY_LANG=en).
+    Their Vietnamese default is tested in tests/test_cli_language.py."""
+    monkeypatch.setenv("SURVEY_LANG", "en")
+
+
 def invoke(runner: FlaskCliRunner, *args: str, stdin: str | None = None) -> str:
     result = runner.invoke(args=list(args), input=stdin)
     assert result.exit_code == 0, result.output
