@@ -116,7 +116,17 @@ def test_concurrent_runs_in_two_processes_store_each_alert_once(app: Flask, tmp_
     flask = str(Path(sys.executable).with_name("flask"))
     runs = [
         subprocess.Popen(
-            [flask, "--app", "survey_app", "alerts", "run", "--now", "2026-12-02T03:00:00"],
+            [
+                flask,
+                "--app",
+                "survey_app",
+                "alerts",
+                "run",
+                "--now",
+                "2026-12-02T03:00:00",
+                "--lang",
+                "en",
+            ],
             env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
