@@ -471,7 +471,7 @@ def funnel_findings(followings: Sequence[Following], report: RunReport) -> list[
                 continue
             wave = series[-1]
             # as the ranking page: only children with responses in the wave are ranked
-            children = dashboard._with_data(dashboard.children(parent), wave)
+            children = dashboard.with_data(dashboard.children(parent), wave)
             try:
                 ranking = comparisons.ranking(children, wave, parent, reportable_only=True)
             except comparisons.TooFewToRank:

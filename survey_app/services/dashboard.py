@@ -758,7 +758,7 @@ def ranking_page(
             and i.wave.start_date < wave.start_date
         ]
         previous = same[-1] if same else None
-        ranked = _with_data(units, wave)
+        ranked = with_data(units, wave)
         if len(ranked) < 2:
             message = _("At least two units with answers in this wave are needed for a ranking.")
         else:
@@ -800,7 +800,7 @@ def ranking_page(
     )
 
 
-def _with_data(units: Sequence[Unit], wave: Wave) -> list[Unit]:
+def with_data(units: Sequence[Unit], wave: Wave) -> list[Unit]:
     """The units with at least one response in the wave (themselves or below)."""
     if not units:
         return []

@@ -340,9 +340,9 @@ def _overall_terms(
 ) -> tuple[list[_Total], list[tuple[float, str, str]]]:
     """The overall rate as ``sum coef * s/v`` over respondent-level counts, from the
     same formulas the published figures use (:func:`analysis.indices.build_formulas`)."""
-    from survey_app.services.indices import _layout
+    from survey_app.services.indices import questionnaire_layout
 
-    layout = _layout(definition)
+    layout = questionnaire_layout(definition)
     index = layout.definition
     overall = next(f for f in layout.formulas if f.code == "overall" and f.kind == "rate")
     items = layout.columns.items

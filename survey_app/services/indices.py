@@ -261,14 +261,14 @@ def _small_area_fit(wave_id: int) -> SmallAreaResult | None:
 
 
 @dataclass(frozen=True)
-class _Layout:
+class Layout:
     definition: spec.IndexDefinition
     questionnaire: spec.Questionnaire
     columns: ItemColumns
     formulas: tuple[IndexFormula, ...]
 
 
-def _layout(questionnaire: spec.Questionnaire) -> _Layout:
+def questionnaire_layout(questionnaire: spec.Questionnaire) -> Layout:
     definition = questionnaire.index
     if definition is None:
         raise IndexRequestError(
@@ -286,26 +286,26 @@ def _layout(questionnaire: spec.Questionnaire) -> _Layout:
         overall_method=definition.overall.method,
         overall_item=definition.overall.item,
     )
-    return _Layout(definition, questionnaire, columns, tuple(formulas))
+    return Layout(definition, questionnaire, columns, tuple(formulas))
 
 
-def _waves_layout(waves: Sequence[Wave]) -> _Layout:
+def waves_layout(waves: Sequence[Wave]) -> Layout:
     """The index layout of the latest version of the waves' (one) questionnaire."""
     ids = {wave.questionnaire_id for wave in waves}
     rows = list(db.session.scalars(select(Questionnaire).where(Questionnaire.id.in_(ids))))
     if len({row.slug for row in rows}) > 1:
         raise IndexRequestError(_("The waves use different questionnaires."))
     latest = max(rows, key=lambda row: row.version)
-    return _layout(questionnaires.parsed(latest))
+    return questionnaire_layout(questionnaires.parsed(latest))
 
 
-def _answer_groups(layout: _Layout) -> list[tuple[int, ...]]:
+def answer_groups(layout: Layout) -> list[tuple[int, ...]]:
     """The formulas' distinct item sets (as ``V`` columns), whose respondents make a
     figure's n: those with at least one valid answer to the index's items."""
     return list(dict.fromkeys(formula.valid_columns for formula in layout.formulas))
 
 
-def _satisfied_levels(layout: _Layout, code: str) -> tuple[int, ...]:
+def _satisfied_levels(layout: Layout, code: str) -> tuple[int, ...]:
     overall = layout.definition.overall
     if overall.method == "item" and code == overall.item and overall.satisfied_levels:
         return tuple(overall.satisfied_levels)
@@ -442,7 +442,7 @@ def compute(
         )
     kind = kinds.pop()
     questionnaire_ids = {wave.questionnaire_id for wave in waves}
-    layout = _waves_layout(waves)
+    layout = waves_layout(waves)
     wave_ids = [wave.id for wave in waves]
     schemes = active_schemes(wave_ids)
     scheme_ids = [scheme.id for scheme in schemes.values()]
@@ -455,7 +455,7 @@ def compute(
     only = None
     if stored:
         only = or_(Response.wave_id.not_in(stored), Response.folded.is_(False))
-    item_rows, respondent_rows, psu_counts, item_codes = _aggregate(
+    item_rows, respondent_rows, psu_counts, item_codes = aggregate(
         layout,
         kind,
         wave_ids,
@@ -546,12 +546,12 @@ def compute(
     )
 
 
-def answered_key(layout: _Layout, group: tuple[int, ...]) -> str:
+def answered_key(layout: Layout, group: tuple[int, ...]) -> str:
     """The figure store's statistic for respondents answering one of a formula's items."""
     return "a:" + ",".join(sorted({layout.columns.items[c // 3] for c in group}))
 
 
-def _stored_waves(wave_ids: list[int], layout: _Layout) -> list[int]:
+def _stored_waves(wave_ids: list[int], layout: Layout) -> list[int]:
     """The waves whose folded responses are read from the figure store.
 
     All of ``wave_ids`` while ``FIGURE_STORE`` is on, except a wave whose sums lack a
@@ -560,7 +560,7 @@ def _stored_waves(wave_ids: list[int], layout: _Layout) -> list[int]:
     """
     if not wave_ids or not current_app.config.get("FIGURE_STORE", True):
         return []
-    needed = {answered_key(layout, g) for g in _answer_groups(layout)}
+    needed = {answered_key(layout, g) for g in answer_groups(layout)}
     # one query: a wave with sums has "r" rows (every folded respondent makes one)
     present: dict[int, set[str]] = {}
     for wave_id, stat in db.session.execute(
@@ -577,13 +577,13 @@ def _stored_waves(wave_ids: list[int], layout: _Layout) -> list[int]:
 
 def _stored_rows(
     wave_ids: list[int],
-    layout: _Layout,
+    layout: Layout,
     filters: _Filters,
     by_field: bool,
     by_channel: bool,
     item_codes: dict[int, str],
 ) -> tuple[list, list, list]:
-    """The figure store's sums as the rows :func:`_aggregate` returns (rid -1)."""
+    """The figure store's sums as the rows :func:`aggregate` returns (rid -1)."""
     columns = [FigureSum.wave_id, FigureSum.unit_id, FigureSum.stratum, FigureSum.psu]
     if by_field:
         columns.append(FigureSum.field_id)
@@ -596,7 +596,7 @@ def _stored_rows(
     if filters.channel is not None:
         query = query.where(FigureSum.channel == str(filters.channel))
     query = query.group_by(*columns, FigureSum.stat)
-    keys = [answered_key(layout, g) for g in _answer_groups(layout)]
+    keys = [answered_key(layout, g) for g in answer_groups(layout)]
     width = len(columns)
     respondents: dict[tuple, list[float]] = {}
     item_rows = []
@@ -654,8 +654,8 @@ def _published_designs(
     return out
 
 
-def _aggregate(
-    layout: _Layout,
+def aggregate(
+    layout: Layout,
     kind: WaveKind,
     wave_ids: list[int],
     questionnaire_ids: list[int],
@@ -712,7 +712,7 @@ def _aggregate(
         )
     # Per response, whether it has a valid answer to each formula's items (one pass
     # over the answers): a figure's n counts those respondents, not every respondent.
-    groups = _answer_groups(layout)
+    groups = answer_groups(layout)
     ids_of: dict[str, list[int]] = {}
     for item_id, code in items.items():
         ids_of.setdefault(code, []).append(item_id)
@@ -818,7 +818,7 @@ def _sufficient_statistics(
     psu_rows: list,
     item_codes: dict[int, str],
     units: Sequence[Unit],
-    layout: _Layout,
+    layout: Layout,
     shared_psus: bool,
     by_field: bool,
     by_channel: bool,
@@ -833,7 +833,7 @@ def _sufficient_statistics(
     """
     breakdown = (["field_id"] if by_field else []) + (["channel"] if by_channel else [])
     keys = ["wave_id", "unit_id", "stratum", "psu", "rid", *breakdown]
-    groups = _answer_groups(layout)
+    groups = answer_groups(layout)
     counts = [f"{name}{k}" for k in range(len(groups)) for name in ("an", "aw", "aww")]
     respondents = pd.DataFrame(respondent_rows, columns=[*keys, "n", "w", "w2", *counts])
     items = pd.DataFrame(item_rows, columns=[*keys, "item", "s", "v", "p"])
@@ -1040,7 +1040,7 @@ def respondent_values(
         The index formulas (:func:`analysis.indices.build_formulas` order: overall
         rate first) and an ``n x k`` matrix of the rows' ``S, V, P`` item columns.
     """
-    layout = _waves_layout(waves)
+    layout = waves_layout(waves)
     items = {
         item.id: item.code
         for item in db.session.scalars(
