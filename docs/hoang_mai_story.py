@@ -22,10 +22,10 @@ def main() -> None:
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     folder = tempfile.mkdtemp(prefix="story-")
     os.environ["SURVEY_INSTANCE_PATH"] = folder
-    from survey_app import create_app
+    from survey_app import create_app, demo
     from survey_app.extensions import db
     from survey_app.models import Unit, Wave
-    from survey_app.services import comparisons, demo, indices
+    from survey_app.services import comparisons, indices
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder}/story.sqlite3"})
     with app.app_context():

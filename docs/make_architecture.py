@@ -28,9 +28,9 @@ OUTPUT = ROOT / "docs" / "architecture.md"
 LAYERS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
     (
         "app",
-        "App factory and CLI",
-        "create_app, security headers, `flask` commands",
-        ("survey_app", "survey_app.cli", "survey_app.security"),
+        "App factory, CLI, demo",
+        "create_app, security headers, `flask` commands, the demo simulation",
+        ("survey_app", "survey_app.cli", "survey_app.security", "survey_app.demo"),
     ),
     (
         "web",

@@ -26,12 +26,11 @@ from flask_babel import force_locale, get_locale, ngettext
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from survey_app import formatting, partitions
+from survey_app import demo, formatting, partitions
 from survey_app.extensions import LANGUAGES, db
 from survey_app.models import Wave
 from survey_app.services import (
     accounts,
-    demo,
     desks,
     export,
     figure_store,

@@ -149,12 +149,13 @@ def test_demo_seed_is_idempotent(runner: FlaskCliRunner, tmp_path: Path) -> None
 
 def test_demo_seed_writes_the_demo_passwords(runner: FlaskCliRunner, tmp_path: Path) -> None:
     """On an empty database the seed creates the accounts and writes their passwords."""
-    from survey_app.services import demo
+    from survey_app import demo
+    from survey_app.demo import seeding
 
     credentials = tmp_path / "creds.txt"
     runner.invoke(args=["questionnaires", "load"])
-    demo._seed_units(demo.HOANG_MAI + demo.quang_ngai_units())
-    line = demo._seed_users(credentials)
+    seeding._seed_units(demo.HOANG_MAI + demo.quang_ngai_units())
+    line = seeding._seed_users(credentials)
     assert "tạo mới 4" in line
     lines = credentials.read_text(encoding="utf-8").splitlines()
     assert {row.split(" / ")[0] for row in lines} == {"admin", "analyst", "leader", "leader_qn"}

@@ -1,7 +1,7 @@
 """Shared set-up for the weighting console's web and browser tests.
 
 The demo's December 2018 Hoàng Mai field survey (480 responses, ten commune strata,
-four PSUs each; ``survey_app/services/demo.py``) is the wave. Targets are made up
+four PSUs each; ``survey_app/demo/``) is the wave. Targets are made up
 from its own level counts, tilted so that the weighting really moves the weights,
 and scaled to the town's yearly transactions (36,200, the sum of the communes'
 transaction counts in the demo).

@@ -10,9 +10,10 @@ from flask import Flask
 from flask_babel import force_locale
 from sqlalchemy import select
 
+from survey_app import demo
 from survey_app.extensions import db
 from survey_app.models import Unit, Wave
-from survey_app.services import comparisons, demo, indices
+from survey_app.services import comparisons, indices
 
 
 def unit(code: str) -> Unit:

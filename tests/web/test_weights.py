@@ -22,6 +22,7 @@ from openpyxl import Workbook, load_workbook
 from sqlalchemy import func, select
 
 from analysis.weighting import calibrate, poststratify, rake, trim_weights
+from survey_app import demo
 from survey_app.extensions import db
 from survey_app.models import (
     AuditLog,
@@ -31,7 +32,7 @@ from survey_app.models import (
     Role,
     WeightingScheme,
 )
-from survey_app.services import demo, indices
+from survey_app.services import indices
 from survey_app.services import weighting as service
 from tests.weights_console import (
     PASSWORD,
