@@ -197,7 +197,7 @@ def serve(url: str, instance: Path, store: bool, log: Path) -> Iterator[str]:
         process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=handle, stderr=handle)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 300
         while True:
             try:
                 if requests.get(base + "/healthz", timeout=2).status_code == 200:
@@ -205,7 +205,8 @@ def serve(url: str, instance: Path, store: bool, log: Path) -> Iterator[str]:
             except requests.RequestException:
                 pass
             if process.poll() is not None or time.monotonic() > deadline:
-                sys.exit(f"gunicorn did not start; see {log}")
+                process.terminate()
+                sys.exit("gunicorn did not start:\n" + log.read_text(errors="replace")[-3000:])
             time.sleep(0.2)
         yield base
     finally:
