@@ -1,6 +1,6 @@
 """Statistics behind leaders' alerts: window changes, Holm decisions, silence, rates, power.
 
-Pure functions (numpy/scipy); the service layer (``survey_app.services.alerts``) reads
+Pure functions (numpy/scipy); the service layer (``survey_app.reporting.alerts``) reads
 the data and stores the episodes.
 
 Rules

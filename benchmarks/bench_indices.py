@@ -11,7 +11,7 @@ own), then times on each database, best of ``--repeat``:
 
 (a) the bare query any implementation must at least run: per wave x unit x stratum x PSU
     x item, the sums of weights and of weights of satisfied answers (plain SQL below);
-(b) the full index table: ``survey_app.services.indices.compute`` for all 50 units x 4
+(b) the full index table: ``survey_app.reporting.indices.compute`` for all 50 units x 4
     waves (overall index and the 5 aspects, as rates and mean scores, with SEs, CIs,
     df, n, effective n and the covariance across the 200 domains).
 
@@ -19,7 +19,7 @@ Loading bypasses the service layer on purpose: rows go straight into ``responses
 ``answer_values`` (PostgreSQL ``COPY``, SQLite ``executemany`` in one transaction, the
 secondary index ``ix_answer_values_item_value`` dropped during the load and rebuilt
 after it, foreign-key checks off during the load, then ``ANALYZE``). Per-response
-validation (``services.responses.store_many``) would take far longer than the queries
+validation (``collection.responses.store_many``) would take far longer than the queries
 being measured and is not what this benchmark is about; the simulated answers are
 valid by construction (levels 1-5, one field option), and the script checks one stored
 response through the ORM. Not part of the test suite.
@@ -151,10 +151,11 @@ def make_app(url: str, instance: Path) -> Any:
 
 def reference_rows(data: dict[str, np.ndarray]) -> dict[str, Any]:
     """Questionnaire, units and waves through the service layer; returns their ids."""
-    from survey_app import questionnaire as spec
+    from survey_app.admin import units
+    from survey_app.collection import questionnaire as spec
+    from survey_app.collection import questionnaires
     from survey_app.extensions import db
     from survey_app.models import Unit, Wave, WaveKind
-    from survey_app.services import questionnaires, units
 
     definition = spec.load_questionnaire(ROOT / "questionnaires" / "sipas.yaml")
     questionnaires.upsert(definition)
@@ -188,10 +189,10 @@ def reference_rows(data: dict[str, np.ndarray]) -> dict[str, Any]:
 
 def stored_reference_rows() -> dict[str, Any]:
     """The ids :func:`reference_rows` created in a database loaded by an earlier run."""
-    from survey_app import questionnaire as spec
+    from survey_app.collection import questionnaire as spec
+    from survey_app.collection import questionnaires
     from survey_app.extensions import db
     from survey_app.models import Unit, Wave
-    from survey_app.services import questionnaires
 
     definition = spec.load_questionnaire(ROOT / "questionnaires" / "sipas.yaml")
     items = {i.code: i.id for i in questionnaires.get(definition.slug, definition.version).items}
@@ -332,7 +333,7 @@ def best_of(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
 def measure(app: Any, refs: dict[str, Any], repeat: int, profile: bool) -> dict[str, Any]:
     from survey_app.extensions import db
     from survey_app.models import Unit, Wave
-    from survey_app.services import indices
+    from survey_app.reporting import indices
 
     waves = list(db.session.scalars(select(Wave).order_by(Wave.id)))
     units = list(db.session.scalars(select(Unit).where(Unit.code != "P").order_by(Unit.code)))

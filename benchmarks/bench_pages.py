@@ -64,10 +64,11 @@ WAVE, EARLIER = "B2024", "B2023"
 
 def reference_rows() -> dict[str, Any]:
     """Questionnaire, the unit tree, the waves and the leader; returns their ids."""
-    from survey_app import questionnaire as spec
+    from survey_app.admin import accounts, units
+    from survey_app.collection import questionnaire as spec
+    from survey_app.collection import questionnaires
     from survey_app.extensions import db
     from survey_app.models import Role, Unit, Wave, WaveKind
-    from survey_app.services import accounts, questionnaires, units
 
     definition = spec.load_questionnaire(ROOT / "questionnaires" / "sipas.yaml")
     questionnaires.upsert(definition)
@@ -282,9 +283,10 @@ def measure_raw(base: str, n_requests: int) -> list[dict[str, Any]]:
 
 def visibility(app: Any, base: str, refs: dict[str, Any]) -> dict[str, float]:
     """Store one response as the API does, read the commune's n at once; time the fold."""
+    from survey_app.collection import responses
     from survey_app.extensions import db
     from survey_app.models import Channel, Unit
-    from survey_app.services import figure_store, responses
+    from survey_app.reporting import figure_store
 
     session = leader_session(base)
     url = base + pages("C00")["api"]
@@ -323,7 +325,7 @@ def visibility(app: Any, base: str, refs: dict[str, Any]) -> dict[str, float]:
 
 def run_database(name: str, url: str, folder: Path, n: int, args: argparse.Namespace) -> dict:
     from survey_app.extensions import db
-    from survey_app.services import figure_store
+    from survey_app.reporting import figure_store
 
     data = bi.simulate(n, args.seed, n_criteria=23)
     instance = folder / name

@@ -25,7 +25,7 @@ throughputs, the folds (count, seconds, CPU), the age of the oldest acknowledged
 response not folded yet when the load stops, how long after the load stopped every
 acknowledged response was folded (one more refresh), and ``figures verify`` (the
 store against the rows). A response counts in the figures as soon as it is stored
-either way: pages add the unfolded rows (survey_app/services/figure_store.py).
+either way: pages add the unfolded rows (survey_app/reporting/figure_store.py).
 
     .venv/bin/python benchmarks/load_wrk.py                       # PostgreSQL, 50 connections
     .venv/bin/python benchmarks/load_wrk.py --fold-every 10       # with the figure store kept

@@ -25,7 +25,7 @@ def main() -> None:
     from survey_app import create_app, demo
     from survey_app.extensions import db
     from survey_app.models import Unit, Wave
-    from survey_app.services import comparisons, indices
+    from survey_app.reporting import comparisons, indices
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder}/story.sqlite3"})
     with app.app_context():

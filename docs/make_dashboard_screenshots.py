@@ -41,9 +41,9 @@ def main() -> None:
     from werkzeug.serving import make_server
 
     from survey_app import create_app
+    from survey_app.admin import accounts
     from survey_app.extensions import db
     from survey_app.models import Role
-    from survey_app.services import accounts
 
     with tempfile.TemporaryDirectory() as folder:
         os.environ["SURVEY_INSTANCE_PATH"] = folder

@@ -31,8 +31,9 @@ def main() -> None:
     from werkzeug.serving import make_server
 
     from survey_app import create_app
+    from survey_app.admin import units
+    from survey_app.collection import desks, questionnaires
     from survey_app.extensions import db
-    from survey_app.services import desks, questionnaires, units
 
     with tempfile.TemporaryDirectory() as folder:
         os.environ["SURVEY_INSTANCE_PATH"] = folder

@@ -26,7 +26,7 @@ def main() -> None:
     from survey_app import create_app, demo
     from survey_app.extensions import db
     from survey_app.models import Wave
-    from survey_app.services import small_area
+    from survey_app.reporting import small_area
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder}/story.sqlite3"})
     with app.test_request_context():

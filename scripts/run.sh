@@ -6,7 +6,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
 
 ensure_debian_packages libpango-1.0-0 libpangoft2-1.0-0  # WeasyPrint (scorecard PDFs)
-ensure_debian_packages espeak-ng  # read-aloud audio for the kiosk and phone (services/audio.py)
+ensure_debian_packages espeak-ng  # read-aloud audio for the kiosk and phone (collection/audio.py)
 ensure_venv requirements.txt
 compile_translations
 

@@ -33,7 +33,7 @@ if [[ "${1:-}" == "--fast" ]]; then
 fi
 
 ensure_debian_packages chromium postgresql fonts-noto-core
-ensure_debian_packages espeak-ng  # read-aloud audio (services/audio.py)
+ensure_debian_packages espeak-ng  # read-aloud audio (collection/audio.py)
 ensure_debian_packages libpango-1.0-0 libpangoft2-1.0-0  # WeasyPrint (scorecard PDFs)
 ensure_debian_packages nginx openssl  # tests/reliability/test_nginx.py (docs/nginx/survey.conf)
 command -v npm >/dev/null 2>&1 || ensure_debian_packages npm

@@ -1,6 +1,7 @@
 """The Flask application: ``create_app`` builds it from configuration.
 
-Views are thin: they validate input, call a function in ``services/`` and render.
+Views are thin: they validate input, call a function of a domain package
+(``collection/``, ``weighting/``, ``reporting/``, ``admin/``) and render.
 Only the service layer commits.
 """
 
@@ -128,7 +129,7 @@ def register_extensions(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(user_id: str) -> models.User | None:
-        from survey_app.services import accounts
+        from survey_app.admin import accounts
 
         return accounts.user_for_session(user_id)
 

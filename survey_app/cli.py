@@ -27,18 +27,12 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from survey_app import demo, formatting, partitions
+from survey_app.admin import accounts, units
+from survey_app.collection import desks, questionnaires, waves
 from survey_app.extensions import LANGUAGES, db
 from survey_app.models import Wave
-from survey_app.services import (
-    accounts,
-    desks,
-    export,
-    figure_store,
-    questionnaires,
-    units,
-    waves,
-)
-from survey_app.services import weighting as weighting_service
+from survey_app.reporting import export, figure_store
+from survey_app.weighting import console as weighting_service
 
 
 def register(app: Flask) -> None:
@@ -139,7 +133,7 @@ def questionnaires_group() -> None:
 )
 def questionnaires_load(directory: str | None) -> None:
     """Validate and load every questionnaire file in the folder, and make its read-aloud audio."""
-    from survey_app.services import audio
+    from survey_app.collection import audio
 
     folder = Path(directory or current_app.config["QUESTIONNAIRE_DIR"])
     try:
@@ -152,7 +146,7 @@ def questionnaires_load(directory: str | None) -> None:
 
 
 # pyxform takes most of a second to import: the two XLSForm commands import
-# survey_app.xlsform when they run, so that other commands do not pay for it.
+# survey_app.collection.xlsform when they run, so that other commands do not pay for it.
 
 
 @questionnaires_group.command("import-xlsform")
@@ -174,7 +168,7 @@ def questionnaires_import_xlsform(
     file: str, slug: str | None, version: int | None, out: str, force: bool
 ) -> None:
     """Convert an XLSForm (KoboToolbox/ODK, .xlsx) into a questionnaire file."""
-    from survey_app import xlsform
+    from survey_app.collection import xlsform
 
     target = Path(out)
     if target.suffix not in (".yaml", ".yml"):
@@ -231,8 +225,8 @@ def questionnaires_export_xlsform(
     slug: str, version: int | None, directory: str | None, out: str
 ) -> None:
     """Write a questionnaire file as an XLSForm for KoboToolbox/ODK."""
-    from survey_app import xlsform
-    from survey_app.questionnaire import QuestionnaireError, load_directory
+    from survey_app.collection import xlsform
+    from survey_app.collection.questionnaire import QuestionnaireError, load_directory
 
     if not out.endswith(".xlsx"):
         raise CliError(_("--out must be an .xlsx file, got %(out)s", out=out))
@@ -508,7 +502,7 @@ def weights_group() -> None:
     pass
 
 
-#: The command line's method names -> the console's (services.weighting.METHODS).
+#: The command line's method names -> the console's (weighting.console.METHODS).
 CLI_METHODS = {
     "poststratify": "poststratify",
     "rake": "rake",
@@ -774,8 +768,8 @@ def alerts_group() -> None:
 @click.option("--now", "now_text", help="Evaluate as of this ISO date-time (default: now).")
 def alerts_run(now_text: str | None) -> None:
     """Evaluate every rule; open, keep or close episodes and e-mail new ones (idempotent)."""
-    from survey_app.services import alerts as alerts_service
-    from survey_app.services import digest as digest_service
+    from survey_app.reporting import alerts as alerts_service
+    from survey_app.reporting import digest as digest_service
 
     report = alerts_service.run(_moment(now_text))
     sent = digest_service.notify(report.opened)
@@ -807,7 +801,7 @@ def digest_group() -> None:
 @click.option("--now", "now_text", help="The week ending at this ISO date-time (default: now).")
 def digest_send(dry_run: bool, now_text: str | None) -> None:
     """Send this week's digest to every leader with an address (once per week)."""
-    from survey_app.services import digest as digest_service
+    from survey_app.reporting import digest as digest_service
 
     if not dry_run and not digest_service.mail_enabled():
         raise CliError(_("MAIL_SERVER is not set: no e-mail can be sent"))

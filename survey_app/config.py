@@ -124,9 +124,9 @@ class Config:
         # (nginx: 1). The client address is then taken from those headers (ProxyFix);
         # 0 trusts no header. Never set it higher than the real number of proxies.
         self.TRUSTED_PROXIES = _env_int("TRUSTED_PROXIES", 0)
-        # Submissions (services/submissions.py): per kiosk device token, else per client IP.
+        # Submissions (collection/submissions.py): per kiosk device token, else per client IP.
         self.RATELIMIT_SUBMIT_KIOSK = os.environ.get("RATELIMIT_SUBMIT_KIOSK", "30 per minute")
-        # figures read the folded responses from figure_sums (services/figure_store.py)
+        # figures read the folded responses from figure_sums (reporting/figure_store.py)
         self.FIGURE_STORE = _env_bool("FIGURE_STORE", True)
         # benchmarks/load_wrk.py's ceiling endpoint (POST /bench/insert); never in production
         self.BENCHMARK_CEILING = _env_bool("BENCHMARK_CEILING", False)
@@ -135,7 +135,7 @@ class Config:
         # stored flagged "burst" for review (0 turns this off).
         self.BURST_COUNT = _env_int("BURST_COUNT", 5)
         self.BURST_WINDOW_S = _env_int("BURST_WINDOW_S", 120)
-        # HMAC key for dossier codes (services/dossier_key.py); unset: instance/dossier_key,
+        # HMAC key for dossier codes (collection/dossier_key.py); unset: instance/dossier_key,
         # generated once. It belongs to the data: every backup must carry it.
         self.DOSSIER_HASH_KEY = os.environ.get("DOSSIER_HASH_KEY") or None
         self.QUESTIONNAIRE_DIR = os.environ.get(
@@ -154,7 +154,7 @@ class Config:
         self.MAX_CI_HALF_WIDTH = float(os.environ.get("MAX_CI_HALF_WIDTH", "10"))
         # a small-area estimate is published when its MSE-based CV is at most this
         self.MAX_SMALL_AREA_CV = float(os.environ.get("MAX_SMALL_AREA_CV", "0.075"))
-        # Alerts (services/alerts.py): rolling windows of continuous feedback (days) and
+        # Alerts (reporting/alerts.py): rolling windows of continuous feedback (days) and
         # the family-wise level of one run's index-drop tests (Holm).
         self.ALERT_WINDOW_DAYS = _env_int("ALERT_WINDOW_DAYS", 14)
         self.ALERT_ALPHA = float(os.environ.get("ALERT_ALPHA", "0.05"))

@@ -67,7 +67,7 @@ def handle_http_error(error: HTTPException) -> tuple[Response | str, int] | Resp
 def handle_cannot_compute(error: Exception) -> tuple[Response | str, int]:
     """A page whose figures cannot be computed (e.g. a lonely PSU under the rule
     'fail') answers 422 with the reason, not 500 and not an empty page."""
-    from survey_app.services.indices import cannot_compute_message
+    from survey_app.reporting.indices import cannot_compute_message
 
     message = cannot_compute_message(error)
     if wants_json():
@@ -81,7 +81,7 @@ def handle_unexpected(error: Exception) -> tuple[Response | str, int]:
 
 
 def register(app: Flask) -> None:
-    from survey_app.services.indices import IndexRequestError
+    from survey_app.reporting.indices import IndexRequestError
 
     app.register_error_handler(HTTPException, handle_http_error)
     app.register_error_handler(IndexRequestError, handle_cannot_compute)

@@ -27,8 +27,9 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from survey_app import create_app
+from survey_app.admin import accounts
+from survey_app.collection import audio
 from survey_app.extensions import db
-from survey_app.services import accounts, audio
 
 PG_ADMIN_URL = os.environ.get("TEST_DATABASE_URL", "")
 _counter = itertools.count()

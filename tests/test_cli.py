@@ -8,9 +8,9 @@ import pytest
 from flask.testing import FlaskCliRunner
 from sqlalchemy import func, select
 
+from survey_app.collection.desks import desk_for_token, hash_token
 from survey_app.extensions import db
 from survey_app.models import AuditLog, Desk, Questionnaire, Response, Role, Unit, User
-from survey_app.services.desks import desk_for_token, hash_token
 
 UNITS_CSV = """code,name_vi,name_en,kind,parent_code
 P,Tỉnh Mẫu,Sample province,province,
@@ -161,6 +161,6 @@ def test_demo_seed_writes_the_demo_passwords(runner: FlaskCliRunner, tmp_path: P
     assert {row.split(" / ")[0] for row in lines} == {"admin", "analyst", "leader", "leader_qn"}
     for row in lines:
         username, password = row.split("  ")[0].split(" / ")
-        from survey_app.services import accounts
+        from survey_app.admin import accounts
 
         assert accounts.authenticate(username, password) is not None

@@ -28,10 +28,11 @@ from sqlalchemy import func, select
 from analysis.design import Design
 from analysis.indices import AspectSpec, ItemColumns, build_formulas, estimate_on_design
 from analysis.weighting.designs import calibrate_design, poststratify_design, rake_design
+from survey_app.admin import accounts, units
+from survey_app.collection import paper_import, questionnaires
 from survey_app.extensions import db
 from survey_app.models import AuditLog, ResponseWeight, Role, WeightingScheme
-from survey_app.services import accounts, paper_import, questionnaires, units
-from survey_app.services import weighting as service
+from survey_app.weighting import console as service
 
 WAVE = "W-CLI"
 PASSWORD = "correct-horse-battery"

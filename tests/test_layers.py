@@ -1,7 +1,8 @@
 """The architecture holds: import-linter's contracts (``.importlinter``) and the drawing.
 
 - ``lint-imports`` keeps every contract: ``analysis/`` pure, views above forms above
-  services above models, the core rules below the services, no new import cycle.
+  the domain packages (admin | reporting > weighting > collection) above models, the
+  core rules below the domains, no new import cycle.
 - The contracts can fail: the same check on a copy of the code with one upward import
   added (a model importing a service) is refused, naming that import.
 - ``docs/architecture.md`` is what ``docs/make_architecture.py`` draws from today's
@@ -41,11 +42,11 @@ def test_an_upward_import_breaks_the_layers(tmp_path: Path) -> None:
         shutil.copytree(ROOT / name, tmp_path / name, ignore=shutil.ignore_patterns("*.pyc"))
     shutil.copy(ROOT / ".importlinter", tmp_path)
     model = tmp_path / "survey_app" / "models" / "units.py"
-    model.write_text(model.read_text() + "\nfrom survey_app.services import audit  # upward\n")
+    model.write_text(model.read_text() + "\nfrom survey_app.reporting import indices  # upward\n")
     result = lint_imports(tmp_path)
     assert result.returncode != 0
     assert "BROKEN" in result.stdout
-    assert "survey_app.models.units -> survey_app.services.audit" in result.stdout
+    assert "survey_app.models.units -> survey_app.reporting.indices" in result.stdout
 
 
 def test_the_architecture_drawing_is_current_and_points_down() -> None:

@@ -17,9 +17,9 @@ from flask.testing import FlaskCliRunner
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import func, inspect, select, text
 
+from survey_app.admin import accounts, units
 from survey_app.extensions import db
 from survey_app.models import AppSetting, Role, Unit
-from survey_app.services import accounts, units
 
 
 def head() -> str:

@@ -22,10 +22,10 @@ from flask_migrate import downgrade, upgrade
 from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.exc import DBAPIError
 
+from survey_app.collection import questionnaires
+from survey_app.collection.responses import ResponseDraft, StoreOutcome, store
 from survey_app.extensions import db
 from survey_app.models import AnswerValue, Channel, Response, Unit, Wave, WaveKind
-from survey_app.services import questionnaires
-from survey_app.services.responses import ResponseDraft, StoreOutcome, store
 from tests.conftest import using_postgresql
 from tests.web.test_api import Setup
 

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import yaml
 
-from survey_app.questionnaire import (
+from survey_app.collection.questionnaire import (
     ANSWER_ERROR_CODES,
     LIKERT5_LABELS,
     InvalidAnswersError,
@@ -36,7 +36,7 @@ from survey_app.questionnaire import (
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = ROOT / "questionnaires"
-MODULE = ROOT / "survey_app" / "questionnaire.py"
+MODULE = ROOT / "survey_app" / "collection" / "questionnaire.py"
 DATA = Path(__file__).resolve().parent / "data" / "questionnaires"
 
 

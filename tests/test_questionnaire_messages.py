@@ -19,7 +19,7 @@ import yaml
 from flask import Flask
 from flask_babel import force_locale
 
-from survey_app.questionnaire import QuestionnaireError, load_directory
+from survey_app.collection.questionnaire import QuestionnaireError, load_directory
 from tests.test_questionnaire import CASES, errors_of, item_of, minimal
 from tests.web.test_vietnamese_everywhere import english_in
 

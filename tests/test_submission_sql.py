@@ -2,7 +2,7 @@
 storage that replaced ``memory://``.
 
 - PostgreSQL only: the burst rule exists twice, in Python
-  (:func:`survey_app.services.submissions.is_burst`, the slow path and SQLite) and in
+  (:func:`survey_app.collection.submissions.is_burst`, the slow path and SQLite) and in
   SQL (``submission_sql._burst_flag`` inside the single insert statement). A seeded
   random search over stored times, candidate times, ``BURST_COUNT`` and
   ``BURST_WINDOW_S`` (window edges included) checks that they always agree. The SQL
@@ -37,11 +37,11 @@ from limits.strategies import (
 from sqlalchemy import delete, select
 
 from survey_app import ratelimit_storage
+from survey_app.collection import submissions
+from survey_app.collection.responses import ResponseDraft, StoreOutcome, response_row
 from survey_app.extensions import db, limiter
 from survey_app.models import AnswerValue, Channel, Response
 from survey_app.ratelimit_storage import DatabaseStorage, SweepingMemoryStorage
-from survey_app.services import submissions
-from survey_app.services.responses import ResponseDraft, StoreOutcome, response_row
 from tests.conftest import using_postgresql
 from tests.web.test_api import Setup, body, post
 

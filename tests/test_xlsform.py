@@ -1,4 +1,4 @@
-"""XLSForm import and export (survey_app/xlsform.py) and the two CLI commands.
+"""XLSForm import and export (survey_app/collection/xlsform.py) and the two CLI commands.
 
 The XLSForms are written by the tests with openpyxl (no binary fixtures): each
 row is a mapping from column header to cell, in the style of a form built in
@@ -17,8 +17,8 @@ import pytest
 from flask.testing import FlaskCliRunner
 from pyxform.xls2xform import convert
 
-from survey_app.questionnaire import LIKERT5_LABELS, load_questionnaire
-from survey_app.xlsform import (
+from survey_app.collection.questionnaire import LIKERT5_LABELS, load_questionnaire
+from survey_app.collection.xlsform import (
     XLSFormError,
     dump_yaml,
     questionnaire_to_workbook,

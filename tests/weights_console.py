@@ -15,10 +15,10 @@ from collections.abc import Sequence
 
 from sqlalchemy import select
 
+from survey_app.admin import accounts
 from survey_app.extensions import db
 from survey_app.models import Role, Wave
-from survey_app.services import accounts
-from survey_app.services import weighting as service
+from survey_app.weighting import console as service
 
 WAVE = "HM-2018-12"
 POPULATION = 36_200.0

@@ -4,7 +4,7 @@ audit log. The desk list, posters, QR codes and kiosk enrolment live in
 deactivating desks.
 
 Every page is for the admin role; an administrator with a unit scope manages only
-within it (``services.admin`` answers anything outside with 404).
+within it (``admin.console`` answers anything outside with 404).
 """
 
 from __future__ import annotations
@@ -21,18 +21,17 @@ from werkzeug.wrappers import Response
 from wtforms import DateField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from survey_app import formatting
+from survey_app import audit as audit_service
+from survey_app import formatting, spreadsheets
 from survey_app.access import role_required
+from survey_app.admin import console as admin_service
+from survey_app.admin.units import LIMITS as UNIT_FILE_LIMITS
+from survey_app.admin.units import UnitImportError
 from survey_app.forms.base import Form
 from survey_app.forms.fields import BoundedIntegerField
 from survey_app.forms.passwords import PasswordForm
 from survey_app.i18n import current_lang
 from survey_app.models import Role, UnitKind, User
-from survey_app.services import admin as admin_service
-from survey_app.services import audit as audit_service
-from survey_app.services import spreadsheets
-from survey_app.services.units import LIMITS as UNIT_FILE_LIMITS
-from survey_app.services.units import UnitImportError
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -217,7 +216,7 @@ def unit_edit(code: str) -> Response | str:
 
 def _decode_csv(data: bytes) -> str | None:
     """The file's text, or None if it is too large or not text in an encoding the
-    spreadsheet reader knows (:func:`survey_app.services.spreadsheets.decode_text`)."""
+    spreadsheet reader knows (:func:`survey_app.spreadsheets.decode_text`)."""
     if len(data) > MAX_CSV_BYTES:
         return None
     try:

@@ -22,10 +22,10 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField
 
 from survey_app import access
+from survey_app.admin import qr
+from survey_app.collection import desks as desk_service
+from survey_app.collection import kiosk as kiosk_service
 from survey_app.models import Desk, Role
-from survey_app.services import desks as desk_service
-from survey_app.services import kiosk as kiosk_service
-from survey_app.services import qr
 
 bp = Blueprint("admin_desks", __name__, url_prefix="/admin/desks")
 

@@ -13,8 +13,8 @@ from werkzeug.wrappers import Response
 from survey_app.access import READERS, role_required
 from survey_app.i18n import current_lang, safe_next
 from survey_app.models import Alert, AlertRule, Role, Unit
-from survey_app.services import alerts as alerts_service
-from survey_app.services import alerts_text, dashboard
+from survey_app.reporting import alerts as alerts_service
+from survey_app.reporting import alerts_text, dashboard
 
 bp = Blueprint("alerts", __name__, url_prefix="/alerts")
 

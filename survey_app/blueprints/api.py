@@ -1,6 +1,6 @@
 """The JSON API under ``/api/v1``: submitting responses, reading indices, the OpenAPI.
 
-Views only translate HTTP to the service layer (services/submissions.py) and back.
+Views only translate HTTP to the service layer (collection/submissions.py) and back.
 The blueprint is exempt from CSRF: kiosks authenticate with a bearer device token and
 phones send anonymous JSON; no cookie grants anything here.
 """
@@ -18,9 +18,10 @@ from werkzeug.wrappers import Response
 
 from survey_app import errors, openapi
 from survey_app.access import READERS
+from survey_app.collection import submissions
 from survey_app.extensions import LANGUAGES, csrf
 from survey_app.models import User
-from survey_app.services import queries, submissions
+from survey_app.reporting import queries
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)

@@ -20,11 +20,11 @@ from werkzeug.wrappers import Response
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
+from survey_app.admin import accounts
 from survey_app.extensions import limiter
 from survey_app.forms.base import Form
 from survey_app.forms.passwords import PasswordForm
 from survey_app.i18n import safe_next
-from survey_app.services import accounts
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 

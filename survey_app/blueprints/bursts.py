@@ -11,7 +11,7 @@ from werkzeug.wrappers import Response
 from survey_app import formatting
 from survey_app.access import role_required
 from survey_app.models import Role
-from survey_app.services import bursts as burst_service
+from survey_app.reporting import bursts as burst_service
 
 bp = Blueprint("bursts", __name__, url_prefix="/analyst/bursts")
 

@@ -1,9 +1,9 @@
 """The leaders' dashboard: overview, drill-down, ranking, comparison and kiosk monitor.
 
-Views are thin: they read the query string, ask :mod:`survey_app.services.dashboard`
+Views are thin: they read the query string, ask :mod:`survey_app.reporting.dashboard`
 for the page's view model (which refuses units and waves outside the user's scope:
 403 or 404, never data) and render it. Charts are Plotly figures built on the server
-(:mod:`survey_app.services.dashboard_charts`); every table is also a CSV and an XLSX
+(:mod:`survey_app.reporting.dashboard_charts`); every table is also a CSV and an XLSX
 download at ``/dashboard/download/<page>.<csv|xlsx>`` with the page's own query string.
 """
 
@@ -18,10 +18,10 @@ from werkzeug.exceptions import Forbidden, NotFound
 from survey_app.access import READERS, role_required
 from survey_app.errors import handle_http_error
 from survey_app.i18n import current_lang
-from survey_app.services import dashboard as views
-from survey_app.services import dashboard_charts as charts
-from survey_app.services import overview as overview_service
-from survey_app.services import tables
+from survey_app.reporting import dashboard as views
+from survey_app.reporting import dashboard_charts as charts
+from survey_app.reporting import overview as overview_service
+from survey_app.reporting import tables
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
 

@@ -13,13 +13,14 @@ from werkzeug.wrappers import Response
 
 from survey_app import formatting
 from survey_app.access import can_read_wave, role_required
+from survey_app.collection import paper_import
+from survey_app.collection import questionnaires as questionnaire_service
+from survey_app.collection import waves as wave_service
 from survey_app.extensions import db
 from survey_app.forms.base import Form
 from survey_app.i18n import current_lang
 from survey_app.models import Questionnaire, Role, Wave
-from survey_app.services import export, paper_import
-from survey_app.services import questionnaires as questionnaire_service
-from survey_app.services import waves as wave_service
+from survey_app.reporting import export
 
 bp = Blueprint("data", __name__, url_prefix="/analyst/data")
 DATA_ROLES = (Role.ANALYST, Role.ADMIN)

@@ -22,11 +22,11 @@ from flask import (
     url_for,
 )
 
+from survey_app.collection import audio as audio_service
+from survey_app.collection import desks as desk_service
+from survey_app.collection import kiosk as kiosk_service
 from survey_app.extensions import limiter
 from survey_app.i18n import current_lang
-from survey_app.services import audio as audio_service
-from survey_app.services import desks as desk_service
-from survey_app.services import kiosk as kiosk_service
 
 bp = Blueprint("kiosk", __name__, url_prefix="/kiosk")
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template, request
 
-from survey_app.services import desks as desk_service
-from survey_app.services import phone as phone_service
+from survey_app.collection import desks as desk_service
+from survey_app.collection import phone as phone_service
 
 bp = Blueprint("main", __name__)
 

@@ -21,11 +21,11 @@ from flask import (
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from survey_app import questionnaire as spec
 from survey_app.blueprints.kiosk import audio_url
+from survey_app.collection import kiosk as form_service
+from survey_app.collection import phone as phone_service
+from survey_app.collection import questionnaire as spec
 from survey_app.i18n import current_lang
-from survey_app.services import kiosk as form_service
-from survey_app.services import phone as phone_service
 
 bp = Blueprint("phone", __name__, url_prefix="/s")
 
@@ -93,7 +93,7 @@ def _send(
     desk: Any, form: form_service.FormQuestionnaire, state: dict[str, Any], section: spec.Section
 ) -> Response | tuple[str, int] | tuple[str, int, dict[str, str]]:
     """The last page was posted: check everything, then hand the response over."""
-    from survey_app.services import submissions
+    from survey_app.collection import submissions
 
     q = form.definition
     answers = state["answers"]

@@ -14,7 +14,7 @@ from survey_app.access import role_required
 from survey_app.forms.weights import PlannerForm
 from survey_app.i18n import current_lang
 from survey_app.models import Role
-from survey_app.services import planning
+from survey_app.weighting import planning
 
 bp = Blueprint("planner", __name__, url_prefix="/analyst/planner")
 

@@ -2,7 +2,7 @@
 
 Analysts and administrators only, for field waves within their scope (another wave
 is answered 404). The page fits the model the form describes
-(:func:`survey_app.services.small_area.estimate`) and shows β with standard errors,
+(:func:`survey_app.reporting.small_area.estimate`) and shows β with standard errors,
 σ²_u, the shrinkage per commune, a residual plot and the direct-versus-small-area
 table with CVs; the survey team may switch the figures on for the wave (audited).
 Views are thin: every computation and every write is in the service.
@@ -17,12 +17,13 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response as BaseResponse
 
+from survey_app import spreadsheets
 from survey_app.access import role_required, wave_for
 from survey_app.forms.small_area import METHOD_LABELS, FitForm
 from survey_app.i18n import current_lang
 from survey_app.models import Role, Wave, WaveKind
-from survey_app.services import indices, spreadsheets
-from survey_app.services import small_area as service
+from survey_app.reporting import indices
+from survey_app.reporting import small_area as service
 
 bp = Blueprint("small_area", __name__, url_prefix="/analyst/small-area")
 

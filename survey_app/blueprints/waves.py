@@ -15,10 +15,10 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from survey_app import formatting
 from survey_app.access import role_required
+from survey_app.collection import questionnaires as questionnaire_service
+from survey_app.collection import waves
 from survey_app.forms.base import Form
 from survey_app.models import FeedbackPeriod, LonelyPSU, Role
-from survey_app.services import questionnaires as questionnaire_service
-from survey_app.services import waves
 
 bp = Blueprint("waves", __name__, url_prefix="/analyst/waves")
 WAVE_ROLES = (Role.ANALYST, Role.ADMIN)

@@ -2,7 +2,7 @@
 
 Analysts and administrators only, and only for waves whose unit lies within their
 scope (another wave is answered 404, as if it did not exist). Views are thin: every
-computation and every write happens in :mod:`survey_app.services.weighting`. Every
+computation and every write happens in :mod:`survey_app.weighting.console`. Every
 POST carries the CSRF token, which the app-wide ``CSRFProtect`` checks.
 """
 
@@ -19,10 +19,10 @@ from survey_app.access import role_required, wave_for
 from survey_app.forms.weights import PreviewForm, SaveForm
 from survey_app.i18n import current_lang
 from survey_app.models import Role, Wave
-from survey_app.services import tables
-from survey_app.services import weighting as service
-from survey_app.services.spreadsheets import RowError
-from survey_app.services.tables import Table
+from survey_app.reporting import tables
+from survey_app.reporting.tables import Table
+from survey_app.spreadsheets import RowError
+from survey_app.weighting import console as service
 
 bp = Blueprint("weights", __name__, url_prefix="/analyst/weights")
 

@@ -1,6 +1,6 @@
 """The simulated demo: the press stories, as a documented simulation.
 
-A package of its own, above the services: it seeds the database through the same
+A package of its own, above the domain packages: it seeds the database through the same
 services a user would (:mod:`survey_app.demo.seeding`), from the population and
 response model of :mod:`survey_app.demo.model`; nothing below the CLI imports it
 (``.importlinter``).

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from survey_app import questionnaire as spec
+from survey_app.collection import questionnaire as spec
 
 DEMO_NAMESPACE = uuid.UUID("6f1c1e0a-3b9e-4c55-9a43-5d1f0f6a2b10")
 PROPENSITY_CONCENTRATION = 4.0

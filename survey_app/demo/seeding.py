@@ -18,6 +18,8 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from survey_app import formatting
+from survey_app.admin import accounts, units
+from survey_app.collection import questionnaires, responses
 from survey_app.demo.model import (
     BURST_DESK_UNIT,
     DEMO_NAMESPACE,
@@ -54,7 +56,6 @@ from survey_app.models import (
     Wave,
     WaveKind,
 )
-from survey_app.services import accounts, questionnaires, responses, units
 
 
 def database_is_empty() -> bool:

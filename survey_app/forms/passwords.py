@@ -6,8 +6,8 @@ from flask_babel import lazy_gettext as _l
 from wtforms import PasswordField
 from wtforms.validators import DataRequired, EqualTo, Length
 
+from survey_app.admin import accounts
 from survey_app.forms.base import Form
-from survey_app.services import accounts
 
 
 class PasswordForm(Form):

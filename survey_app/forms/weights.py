@@ -28,8 +28,8 @@ from wtforms.widgets import TextInput
 
 from survey_app.forms.base import Form
 from survey_app.forms.fields import BoundedIntegerField
-from survey_app.services import target_files
-from survey_app.services.weighting import METHODS
+from survey_app.weighting import target_files
+from survey_app.weighting.console import METHODS
 
 
 class NumberField(Field):

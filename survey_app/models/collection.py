@@ -252,7 +252,7 @@ class Response(db.Model):
     design_weight: Mapped[float | None] = mapped_column(Float)
     flagged: Mapped[bool] = mapped_column(Boolean, default=False)
     flag_reason: Mapped[str | None] = mapped_column(String(64))
-    # Whether figure_sums holds this response (services/figure_store.py); responses not
+    # Whether figure_sums holds this response (reporting/figure_store.py); responses not
     # folded yet are read from the rows themselves, so figures never miss one.
     folded: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
@@ -287,7 +287,7 @@ class FigureSum(db.Model):
 
     One row per wave x unit x stratum x PSU x procedure field x channel x statistic,
     summed over the folded responses (``responses.folded``) with their design weight
-    (1 when none), as :mod:`survey_app.services.figure_store` keeps them:
+    (1 when none), as :mod:`survey_app.reporting.figure_store` keeps them:
 
     - ``stat = "r"``: respondents ``a = n``, ``b = sum w``, ``c = sum w^2``;
     - ``stat = "i:<item id>"``: ``a = sum w [satisfied]``, ``b = sum w [valid]``,

@@ -1,4 +1,4 @@
-"""OpenAPI description of ``POST /api/v1/responses`` (see services/submissions.py)."""
+"""OpenAPI description of ``POST /api/v1/responses`` (see collection/submissions.py)."""
 
 from __future__ import annotations
 

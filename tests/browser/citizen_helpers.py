@@ -17,9 +17,10 @@ from flask import Flask
 from playwright.sync_api import Page
 from sqlalchemy import select
 
+from survey_app.admin import units
+from survey_app.collection import desks, questionnaires
 from survey_app.extensions import db
 from survey_app.models import Response
-from survey_app.services import desks, questionnaires, units
 
 AXE = Path(__file__).resolve().parent / ".axe" / "node_modules" / "axe-core" / "axe.min.js"
 

@@ -9,9 +9,9 @@ import pytest
 from flask import Flask
 from playwright.sync_api import Browser, Page, expect
 
+from survey_app.admin import accounts
 from survey_app.extensions import db
 from survey_app.models import Role
-from survey_app.services import accounts
 
 pytestmark = [pytest.mark.browser, pytest.mark.demo]
 

@@ -15,10 +15,10 @@ from flask import Flask
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
+from survey_app.admin import accounts
 from survey_app.extensions import db
 from survey_app.models import AlertRule, AuditLog, User
-from survey_app.services import accounts
-from survey_app.services import alerts as alerts_service
+from survey_app.reporting import alerts as alerts_service
 
 pytestmark = [pytest.mark.browser, pytest.mark.demo]
 

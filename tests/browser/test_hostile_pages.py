@@ -21,9 +21,9 @@ from flask import Flask
 from playwright.sync_api import Page
 from sqlalchemy import select
 
+from survey_app.admin import accounts
 from survey_app.extensions import db
 from survey_app.models import AnswerValue, Desk, Questionnaire, Response, Role, Unit, User, Wave
-from survey_app.services import accounts
 
 pytestmark = [pytest.mark.browser, pytest.mark.demo, pytest.mark.slow]
 

@@ -11,9 +11,10 @@ from flask import Flask
 from playwright.sync_api import Page, expect
 from sqlalchemy import func, select
 
+from survey_app.admin import accounts, units
+from survey_app.collection import questionnaires
 from survey_app.extensions import db
 from survey_app.models import Response, Role, Unit, Wave, WaveKind
-from survey_app.services import accounts, questionnaires, units
 
 pytestmark = pytest.mark.browser
 

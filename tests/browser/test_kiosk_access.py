@@ -21,7 +21,7 @@ from conftest import CHROMIUM, CHROMIUM_ARGS
 from flask import Flask
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from survey_app.services import audio
+from survey_app.collection import audio
 
 pytestmark = pytest.mark.browser
 

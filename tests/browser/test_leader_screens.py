@@ -12,8 +12,8 @@ from citizen_helpers import assert_accessible
 from flask import Flask
 from playwright.sync_api import Browser, Page
 
+from survey_app.admin import accounts
 from survey_app.models import Role
-from survey_app.services import accounts
 
 pytestmark = [pytest.mark.browser, pytest.mark.demo]
 

@@ -10,8 +10,8 @@ from citizen_helpers import seed_desk
 from flask import Flask
 from playwright.sync_api import Page, expect
 
+from survey_app.admin import accounts
 from survey_app.models import Role
-from survey_app.services import accounts
 
 pytestmark = pytest.mark.browser
 

@@ -13,8 +13,8 @@ from flask import Flask
 from playwright.sync_api import Browser, Page, expect
 from pypdf import PdfReader
 
+from survey_app.admin import accounts
 from survey_app.models import Role
-from survey_app.services import accounts
 
 pytestmark = [pytest.mark.browser, pytest.mark.demo]
 

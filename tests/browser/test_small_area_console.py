@@ -13,9 +13,9 @@ from flask import Flask
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
+from survey_app.admin import accounts
 from survey_app.extensions import db
 from survey_app.models import AuditLog, Role, SmallAreaSetting
-from survey_app.services import accounts
 
 pytestmark = [pytest.mark.browser, pytest.mark.demo]
 

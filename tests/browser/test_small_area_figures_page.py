@@ -17,10 +17,11 @@ from flask import Flask
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
+from survey_app.admin import accounts
 from survey_app.extensions import db
 from survey_app.models import Role, Unit, UnitKind, Wave
-from survey_app.services import accounts, indices
-from survey_app.services import small_area as service
+from survey_app.reporting import indices
+from survey_app.reporting import small_area as service
 from tests.browser.citizen_helpers import assert_accessible
 
 pytestmark = [pytest.mark.browser, pytest.mark.demo]

@@ -21,7 +21,7 @@ from test_weights_console import log_in, seed, upload
 
 from survey_app.extensions import db
 from survey_app.models import ResponseWeight, WeightingScheme
-from survey_app.services import weighting as service
+from survey_app.weighting import console as service
 from tests.weights_console import WAVE, csv_bytes, field_wave, margins
 
 pytestmark = [pytest.mark.browser, pytest.mark.demo]

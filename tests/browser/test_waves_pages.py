@@ -21,9 +21,10 @@ from flask import Flask
 from playwright.sync_api import Locator, Page, expect
 from sqlalchemy import select
 
+from survey_app.admin import accounts, units
+from survey_app.collection import questionnaires
 from survey_app.extensions import db
 from survey_app.models import Role, Wave
-from survey_app.services import accounts, questionnaires, units
 
 pytestmark = pytest.mark.browser
 

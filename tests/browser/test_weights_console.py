@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 
 from survey_app.extensions import db
 from survey_app.models import ResponseWeight, Role, WeightingScheme
-from survey_app.services import weighting as service
+from survey_app.weighting import console as service
 from tests.weights_console import (
     PASSWORD,
     WAVE,

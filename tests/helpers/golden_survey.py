@@ -5,7 +5,7 @@ tests/reference/make_indices_data.py wrote the respondents
 district DIST, design weight, eight criteria and an overall item); the R scripts
 tests/reference/make_golden_indices.R and make_golden_published.R read the same file.
 :func:`store` puts them in the database as field-survey responses, through the
-service that stores validated responses (``services.responses.store_many``).
+service that stores validated responses (``collection.responses.store_many``).
 """
 
 from __future__ import annotations
@@ -19,10 +19,11 @@ from typing import Any
 
 import pandas as pd
 
-from survey_app import questionnaire as spec
+from survey_app.admin import units
+from survey_app.collection import questionnaire as spec
+from survey_app.collection import questionnaires, responses
 from survey_app.extensions import db
 from survey_app.models import Channel, Unit, Wave, WaveKind
-from survey_app.services import questionnaires, responses, units
 
 ROOT = Path(__file__).resolve().parents[2]
 REF = ROOT / "tests" / "reference"

@@ -28,9 +28,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
+from survey_app.admin import accounts, units
+from survey_app.collection import paper_import, questionnaires, waves
 from survey_app.extensions import db
 from survey_app.models import LonelyPSU, User
-from survey_app.services import accounts, paper_import, questionnaires, units, waves
 from tests.conftest import IsolatedClient
 
 PASSWORD = "data-shapes-password"

@@ -28,10 +28,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from survey_app import questionnaire as spec
+from survey_app.admin import units
+from survey_app.collection import desks, questionnaires, submissions
+from survey_app.collection import questionnaire as spec
 from survey_app.extensions import db
 from survey_app.models import AnswerValue, Response
-from survey_app.services import desks, questionnaires, submissions, units
 
 API = "/api/v1/responses"
 SUBMITTED = "2025-03-01T09:30:00+07:00"

@@ -27,10 +27,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from survey_app import questionnaire as spec
+from survey_app.admin import accounts, units
+from survey_app.collection import desks, questionnaires, submissions
+from survey_app.collection import questionnaire as spec
 from survey_app.extensions import db
 from survey_app.models import AnswerValue, Response, Role
-from survey_app.services import accounts, desks, questionnaires, submissions, units
 
 API = "/api/v1/responses"
 SUBMITTED = "2025-03-01T09:30:00+07:00"

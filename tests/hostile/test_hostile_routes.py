@@ -33,6 +33,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 from werkzeug.routing import Rule
 
+from survey_app.admin import accounts
 from survey_app.extensions import db
 from survey_app.models import (
     AnswerValue,
@@ -44,7 +45,6 @@ from survey_app.models import (
     Wave,
     WeightingScheme,
 )
-from survey_app.services import accounts
 from tests.conftest import IsolatedClient
 
 pytestmark = pytest.mark.demo

@@ -17,9 +17,9 @@ from flask import Flask
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from survey_app.admin import accounts
 from survey_app.extensions import db
 from survey_app.models import Role
-from survey_app.services import accounts
 
 pytestmark = pytest.mark.demo
 

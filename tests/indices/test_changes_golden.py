@@ -24,9 +24,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from survey_app.admin import accounts
 from survey_app.extensions import db
 from survey_app.models import Role
-from survey_app.services import accounts
 from tests.helpers import golden_survey
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -15,10 +15,10 @@ from sqlalchemy import select
 from analysis import estimators
 from analysis.design import Design
 from analysis.variance import design_covariance
-from survey_app import questionnaire as spec
+from survey_app.collection import questionnaire as spec
 from survey_app.extensions import db
 from survey_app.models import Response, Unit, Wave, WaveKind
-from survey_app.services import indices
+from survey_app.reporting import indices
 
 pytestmark = pytest.mark.demo
 

@@ -9,9 +9,9 @@ Two routes are checked against R:
 
 * analysis/: :class:`~analysis.indices.PSUTotals` built from the CSV by grouping the
   weighted per-respondent totals by domain x stratum x PSU, as the SQL query does;
-* the SQL path: the same rows stored with ``services.responses.store_many`` under the
+* the SQL path: the same rows stored with ``collection.responses.store_many`` under the
   questionnaire tests/data/questionnaires/indices_golden.yaml, then
-  ``services.indices.compute`` (on SQLite, and on PostgreSQL when TEST_DATABASE_URL
+  ``reporting.indices.compute`` (on SQLite, and on PostgreSQL when TEST_DATABASE_URL
   is set).
 
 Tolerance: relative 1e-8 for estimates, SEs, CIs, contrasts and the trend; covariance
@@ -54,7 +54,7 @@ from analysis.indices import (
     estimate_trend,
 )
 from survey_app.models import Unit, Wave
-from survey_app.services import indices
+from survey_app.reporting import indices
 from tests.helpers import golden_survey
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -276,7 +276,7 @@ def test_the_district_trend_df_is_svyglms() -> None:
 
 
 # ---------------------------------------------------------------------------------------
-# The SQL path: the same rows in the database, services.indices.compute
+# The SQL path: the same rows in the database, reporting.indices.compute
 # ---------------------------------------------------------------------------------------
 
 

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from survey_app import demo
 from survey_app.extensions import db
 from survey_app.models import Unit, Wave
-from survey_app.services import comparisons, indices
+from survey_app.reporting import comparisons, indices
 
 
 def unit(code: str) -> Unit:

@@ -27,8 +27,9 @@ from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
 
 from survey_app import create_app
+from survey_app.admin import units
+from survey_app.collection import desks, questionnaires
 from survey_app.extensions import db
-from survey_app.services import desks, questionnaires, units
 from tests.conftest import (
     IsolatedClient,
     base_config,

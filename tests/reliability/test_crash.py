@@ -21,8 +21,9 @@ import pytest
 from flask import Flask
 from sqlalchemy import create_engine, text
 
+from survey_app.admin import units
+from survey_app.collection import desks, questionnaires
 from survey_app.extensions import db
-from survey_app.services import desks, questionnaires, units
 from tests.reliability.served_app import Gunicorn, post, submission
 
 KIOSKS = 4

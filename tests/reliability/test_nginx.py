@@ -27,8 +27,9 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
+from survey_app.admin import units
+from survey_app.collection import desks, questionnaires
 from survey_app.extensions import db
-from survey_app.services import desks, questionnaires, units
 from tests.reliability.served_app import HOST, ROOT, Gunicorn, free_port, submission
 
 CONFIG = ROOT / "docs" / "nginx" / "survey.conf"

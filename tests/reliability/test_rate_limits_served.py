@@ -23,9 +23,10 @@ import pytest
 from flask import Flask
 from sqlalchemy import create_engine, func, select
 
+from survey_app.admin import accounts, units
+from survey_app.collection import desks, questionnaires
 from survey_app.extensions import db
 from survey_app.models import AuditLog, Response, Role
-from survey_app.services import accounts, desks, questionnaires, units
 from tests.reliability.served_app import HOST, Gunicorn
 
 pytestmark = pytest.mark.slow

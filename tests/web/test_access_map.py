@@ -27,6 +27,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from werkzeug.routing import Rule
 
+from survey_app.admin import accounts
 from survey_app.extensions import db
 from survey_app.models import (
     Alert,
@@ -38,7 +39,6 @@ from survey_app.models import (
     Wave,
     WeightingScheme,
 )
-from survey_app.services import accounts
 
 pytestmark = pytest.mark.demo
 

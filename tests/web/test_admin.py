@@ -14,9 +14,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
+from survey_app.admin import accounts, units
+from survey_app.collection import desks, questionnaires
 from survey_app.extensions import db
 from survey_app.models import AuditLog, Desk, Questionnaire, Role, Unit, User
-from survey_app.services import accounts, desks, questionnaires, units
 
 PASSWORD = "correct-horse-battery"
 
@@ -431,7 +432,7 @@ def test_actions_of_services_are_attributed_to_the_logged_in_user(
     app: Flask, client: FlaskClient
 ) -> None:
     """Scheme changes, imports and exports call audit.record without naming the actor."""
-    from survey_app.services import audit
+    from survey_app import audit
 
     @app.post("/_probe")
     def probe() -> str:

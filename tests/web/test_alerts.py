@@ -21,10 +21,11 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from survey_app.admin import accounts
 from survey_app.extensions import db
 from survey_app.models import Alert, AlertRule, AuditLog, Response, Role, Unit, User
-from survey_app.services import accounts, bursts
-from survey_app.services import alerts as alerts_service
+from survey_app.reporting import alerts as alerts_service
+from survey_app.reporting import bursts
 
 pytestmark = pytest.mark.demo
 PASSWORD = "a-long-test-password"
@@ -320,7 +321,7 @@ def test_field_waves_are_compared_once_closed_with_the_comparisons_service(app: 
     questionnaire are, and each fired fall carries the figures of
     ``comparisons.change`` (the page's change) with a Holm-adjusted p no smaller."""
     from survey_app.models import Wave, WaveKind, WaveStatus
-    from survey_app.services import comparisons
+    from survey_app.reporting import comparisons
 
     before = alerts_service.run()
     assert not any(a.details.get("source") == "field" for a in before.opened)

@@ -22,8 +22,8 @@ from sqlalchemy import func, select
 
 from survey_app.extensions import db
 from survey_app.models import AlertRule, DigestLog, User
-from survey_app.services import alerts as alerts_service
-from survey_app.services import digest
+from survey_app.reporting import alerts as alerts_service
+from survey_app.reporting import digest
 
 pytestmark = pytest.mark.demo
 NOW = datetime(2026, 12, 2, 3, 0, tzinfo=UTC)

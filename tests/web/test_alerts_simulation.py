@@ -4,7 +4,7 @@ Set-up, stated: 20 units watched, each with 2 desks and 80 responses a day in al
 per desk; a district's one-stop desks at a kiosk response rate of about a third), a
 satisfaction rate of 75%, rolling windows of 14 days (the default
 ``ALERT_WINDOW_DAYS``), Holm's adjustment across the 20 units at alpha = 0.05 and a
-minimum change of 5 points: exactly what ``survey_app.services.alerts`` runs, through
+minimum change of 5 points: exactly what ``survey_app.reporting.alerts`` runs, through
 the same functions (:func:`analysis.alerts.window_change`, :func:`drop_decisions`).
 
 1. No true change (with desk-day random effects, sd 0.15 on the logit scale, which

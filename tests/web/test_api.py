@@ -21,7 +21,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from survey_app import questionnaire as spec
+from survey_app.admin import units
+from survey_app.collection import desks, questionnaires, submissions, waves
+from survey_app.collection import questionnaire as spec
 from survey_app.extensions import db
 from survey_app.models import (
     AnswerValue,
@@ -33,7 +35,6 @@ from survey_app.models import (
     Wave,
     WaveKind,
 )
-from survey_app.services import desks, questionnaires, submissions, units, waves
 
 API = "/api/v1/responses"
 SUBMITTED = "2025-03-01T09:30:00+07:00"
@@ -194,7 +195,7 @@ def test_same_id_with_other_content_is_409(client: FlaskClient, setup: Setup) ->
 def test_a_failing_answer_row_leaves_no_response(
     app: Flask, client: FlaskClient, setup: Setup, monkeypatch: pytest.MonkeyPatch, warm: bool
 ) -> None:
-    from survey_app.services import responses, submissions
+    from survey_app.collection import responses, submissions
 
     # On PostgreSQL the second response of a desk takes the single-statement path.
     if warm:

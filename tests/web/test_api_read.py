@@ -6,9 +6,10 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from survey_app.admin import accounts
 from survey_app.extensions import db
 from survey_app.models import Role, Unit, Wave
-from survey_app.services import accounts, indices
+from survey_app.reporting import indices
 
 pytestmark = pytest.mark.demo
 PASSWORD = "a-long-test-password"

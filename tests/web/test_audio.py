@@ -18,8 +18,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 
-from survey_app import questionnaire as spec
-from survey_app.services import audio, desks, kiosk, units
+from survey_app.admin import units
+from survey_app.collection import audio, desks, kiosk
+from survey_app.collection import questionnaire as spec
 
 pytestmark = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng missing")
 
@@ -168,8 +169,9 @@ def test_pages_carry_the_audio_and_files_are_served_with_a_long_cache(
 
 
 def test_the_admins_reload_makes_the_audio_too(app: Flask, tmp_path: Path) -> None:
+    from survey_app.admin import accounts
+    from survey_app.admin import console as admin
     from survey_app.models import Role
-    from survey_app.services import accounts, admin
 
     small_questionnaire(tmp_path)
     app.config["QUESTIONNAIRE_DIR"] = str(tmp_path)

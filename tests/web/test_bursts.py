@@ -10,10 +10,11 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
+from survey_app.admin import accounts
 from survey_app.extensions import db
 from survey_app.models import AuditLog, Response, Role, Unit, Wave
-from survey_app.services import accounts, indices
-from survey_app.services.indices import DomainKey
+from survey_app.reporting import indices
+from survey_app.reporting.indices import DomainKey
 
 pytestmark = pytest.mark.demo
 PASSWORD = "a-long-test-password"

@@ -14,9 +14,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from flask_babel import force_locale
 
+from survey_app.admin import accounts
 from survey_app.models import Role
-from survey_app.services import accounts, dashboard_charts
-from survey_app.services.dashboard import ranking_page
+from survey_app.reporting import dashboard_charts
+from survey_app.reporting.dashboard import ranking_page
 from tests.web.test_access_map import client_for
 
 pytestmark = pytest.mark.demo

@@ -18,10 +18,11 @@ from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from analysis.indices import difference
+from survey_app.admin import accounts
 from survey_app.extensions import db
 from survey_app.models import Desk, Response, Role, Unit, Wave
-from survey_app.services import accounts, comparisons, dashboard, indices
-from survey_app.services.indices import DomainKey
+from survey_app.reporting import comparisons, dashboard, indices
+from survey_app.reporting.indices import DomainKey
 
 PASSWORD = "correct-horse-battery"
 

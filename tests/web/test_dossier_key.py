@@ -25,10 +25,11 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from survey_app import create_app
+from survey_app.admin import units
+from survey_app.collection import desks, dossier_key, questionnaires
+from survey_app.collection.responses import ResponseDraft, store
 from survey_app.extensions import db
 from survey_app.models import AppSetting, Channel, Desk, Response
-from survey_app.services import desks, dossier_key, questionnaires, units
-from survey_app.services.responses import ResponseDraft, store
 from tests.conftest import IsolatedClient, base_config, dispose_engines
 
 API = "/api/v1/responses"
@@ -123,7 +124,7 @@ def test_another_key_refuses_submissions_with_503(
     first = body(dossier="HS-2025-000001")
     assert post(client, first, token).status_code == 201
     with (
-        caplog.at_level(logging.ERROR, logger="survey_app.services.dossier_key"),
+        caplog.at_level(logging.ERROR, logger="survey_app.collection.dossier_key"),
         other_machine(app, tmp_path / "other", monkeypatch, DOSSIER_HASH_KEY="wrong") as other,
     ):
         refused = post(other, body(dossier="HS-2025-000001"), token)

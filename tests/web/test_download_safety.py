@@ -26,6 +26,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from survey_app.admin import accounts
+from survey_app.collection import responses
 from survey_app.extensions import db
 from survey_app.models import (
     Channel,
@@ -36,8 +38,7 @@ from survey_app.models import (
     Unit,
     Wave,
 )
-from survey_app.services import accounts, responses
-from survey_app.services.spreadsheets import FORMULA_TRIGGERS
+from survey_app.spreadsheets import FORMULA_TRIGGERS
 
 pytestmark = pytest.mark.demo
 

@@ -15,9 +15,9 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from survey_app.admin import accounts
 from survey_app.extensions import db
 from survey_app.models import Desk, LonelyPSU, Response, Role, Unit, Wave, WaveKind
-from survey_app.services import accounts
 
 pytestmark = pytest.mark.demo
 PASSWORD = "a-long-test-password"

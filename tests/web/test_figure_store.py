@@ -24,18 +24,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from survey_app import questionnaire as spec
+from survey_app.admin import accounts
+from survey_app.collection import desks, questionnaires, responses
+from survey_app.collection import questionnaire as spec
 from survey_app.extensions import db
 from survey_app.models import Channel, Desk, FigureSum, Response, Role, Unit, User, Wave, WaveKind
-from survey_app.services import (
-    accounts,
-    bursts,
-    desks,
-    figure_store,
-    questionnaires,
-    responses,
-)
-from survey_app.services import weighting as weighting_service
+from survey_app.reporting import bursts, figure_store
+from survey_app.weighting import console as weighting_service
 from tests.helpers import golden_survey
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -166,7 +161,7 @@ def test_store_equals_rows_after_any_interleaving(
             bursts.review(analyst, flagged, operation)
         elif operation == "scheme":
             wave = waves[1 + seed % 3]
-            active = weighting_service.indices.active_schemes([wave.id]).get(wave.id)
+            active = weighting_service.active_schemes([wave.id]).get(wave.id)
             if active is None:
                 sample = weighting_service.load_sample(wave)
                 rows = [["unit", c, t] for c, t in (("D1", 52e3), ("D2", 61e3), ("D3", 47e3),

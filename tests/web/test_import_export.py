@@ -19,10 +19,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from survey_app import questionnaire as spec
+from survey_app.admin import accounts, units
+from survey_app.collection import paper_import, questionnaires
+from survey_app.collection import questionnaire as spec
 from survey_app.extensions import db
 from survey_app.models import AuditLog, Channel, Response, Role, Unit, Wave, WaveKind
-from survey_app.services import accounts, paper_import, questionnaires, units
 
 PASSWORD = "correct-horse-battery"
 HEADER = "client_id,unit_code,wave_code,stratum,psu,design_weight,submitted_date,field,acc1,acc2,gender,comment"  # noqa: E501

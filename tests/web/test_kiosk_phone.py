@@ -13,10 +13,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from survey_app import questionnaire as spec
+from survey_app.admin import accounts, units
+from survey_app.collection import desks, questionnaires
+from survey_app.collection import questionnaire as spec
 from survey_app.extensions import db
 from survey_app.models import Channel, Desk, Response, Role
-from survey_app.services import accounts, desks, questionnaires, units
 
 PASSWORD = "correct-horse-battery"
 
@@ -365,7 +366,7 @@ def test_qr_png_is_well_formed() -> None:
     import struct
     import zlib
 
-    from survey_app.services import qr
+    from survey_app.admin import qr
 
     data = qr.png("https://example.org/s/Q-C", scale=3)
     width, height = struct.unpack(">II", data[16:24])

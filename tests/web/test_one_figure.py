@@ -20,8 +20,8 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
+from survey_app.admin import accounts
 from survey_app.models import Role
-from survey_app.services import accounts
 
 pytestmark = pytest.mark.demo
 PASSWORD = "a-long-test-password"

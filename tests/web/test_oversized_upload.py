@@ -11,8 +11,8 @@ from flask.testing import FlaskClient
 from werkzeug.datastructures import FileStorage
 from werkzeug.test import stream_encode_multipart
 
+from survey_app.admin import accounts
 from survey_app.models import Role
-from survey_app.services import accounts
 from tests.web.test_access_map import client_for
 
 

@@ -7,9 +7,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from survey_app.admin import accounts, units
 from survey_app.extensions import db
 from survey_app.models import AuditLog, Role
-from survey_app.services import accounts, units
 
 PASSWORD = "correct-horse-battery"
 
@@ -71,7 +71,7 @@ def test_unexpected_error_is_a_friendly_500(app: Flask, client: FlaskClient) -> 
 
 
 def test_phone_entry_lists_active_desks(client: FlaskClient, app: Flask) -> None:
-    from survey_app.services import desks
+    from survey_app.collection import desks
 
     units.import_units([{"code": "C", "name_vi": "Xã Đông", "name_en": "East", "kind": "commune",
                          "parent_code": ""}])  # fmt: skip

@@ -8,9 +8,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from survey_app.admin import accounts
 from survey_app.models import Role
 from survey_app.public_address import host_of, is_local
-from survey_app.services import accounts
 
 WARNING = "Chưa đặt PUBLIC_BASE_URL"
 

@@ -21,11 +21,12 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from survey_app import create_app
+from survey_app.admin import accounts, units
+from survey_app.collection import desks, questionnaires
 from survey_app.extensions import db, limiter
 from survey_app.models import AuditLog, Response, Role
 from survey_app.models.system import RateLimitCounter
 from survey_app.ratelimit_storage import DatabaseStorage
-from survey_app.services import accounts, desks, questionnaires, units
 from tests.conftest import IsolatedClient, dispose_engines
 
 PASSWORD = "a-long-test-password"

@@ -15,10 +15,11 @@ from flask.testing import FlaskClient
 from flask_babel import format_percent
 from sqlalchemy import select
 
+from survey_app.admin import accounts
 from survey_app.extensions import db
 from survey_app.models import Role, Unit, User, Wave
-from survey_app.services import accounts, dashboard, dashboard_charts, indices
-from survey_app.services.indices import DomainKey
+from survey_app.reporting import dashboard, dashboard_charts, indices
+from survey_app.reporting.indices import DomainKey
 
 pytestmark = pytest.mark.demo
 PASSWORD = "a-long-test-password"

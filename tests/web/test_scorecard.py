@@ -11,10 +11,11 @@ from flask.testing import FlaskClient
 from pypdf import PdfReader
 from sqlalchemy import select
 
-from survey_app import questionnaire as spec
+from survey_app.admin import accounts
+from survey_app.collection import questionnaire as spec
 from survey_app.extensions import db
 from survey_app.models import Response, Role, Unit, Wave
-from survey_app.services import accounts, scorecard
+from survey_app.reporting import scorecard
 
 pytestmark = pytest.mark.demo
 PASSWORD = "correct-horse-battery"

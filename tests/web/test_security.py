@@ -12,9 +12,10 @@ from flask.testing import FlaskClient
 from sqlalchemy import inspect, select, text
 
 from survey_app import security
+from survey_app.admin import units
+from survey_app.collection import desks, questionnaires
 from survey_app.extensions import db
 from survey_app.models import Desk, Response
-from survey_app.services import desks, questionnaires, units
 
 ROOT = Path(__file__).resolve().parents[2]
 

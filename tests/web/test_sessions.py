@@ -9,9 +9,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from survey_app.admin import accounts
 from survey_app.extensions import db
 from survey_app.models import Role, User
-from survey_app.services import accounts
 from tests.conftest import IsolatedClient
 
 PASSWORD = "a-long-test-password"

@@ -22,10 +22,11 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from analysis.small_area import fay_herriot, gvf_proportions
+from survey_app.admin import accounts, units
 from survey_app.extensions import db
 from survey_app.models import AuditLog, Role, SmallAreaSetting, Unit, UnitKind, Wave
-from survey_app.services import accounts, indices, units
-from survey_app.services import small_area as service
+from survey_app.reporting import indices
+from survey_app.reporting import small_area as service
 
 pytestmark = pytest.mark.demo
 

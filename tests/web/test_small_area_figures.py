@@ -21,10 +21,12 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from survey_app.admin import accounts
+from survey_app.collection import questionnaires, responses
 from survey_app.extensions import db
 from survey_app.models import Channel, Role, Unit, UnitKind, Wave
-from survey_app.services import accounts, indices, questionnaires, responses
-from survey_app.services import small_area as service
+from survey_app.reporting import indices
+from survey_app.reporting import small_area as service
 
 pytestmark = pytest.mark.demo
 

@@ -29,10 +29,12 @@ from flask.testing import FlaskClient
 from sqlalchemy import select, text
 
 from survey_app import SUBMISSIONS_BIND, create_app
+from survey_app.admin import accounts
+from survey_app.admin import console as admin
+from survey_app.collection import desks, submissions
+from survey_app.collection.responses import StoreOutcome
 from survey_app.extensions import db
 from survey_app.models import AnswerValue, Desk, QuestionnaireItem, Response, Role
-from survey_app.services import accounts, admin, desks, submissions
-from survey_app.services.responses import StoreOutcome
 from tests.conftest import dispose_engines, using_postgresql
 from tests.web.test_api import Setup, add_wave, body, count, fields_of, post, stored
 

@@ -1,7 +1,7 @@
 """Uploads are bounded: every reader refuses, cleanly and early, what it cannot hold.
 
 The paper import, the weighting targets and the units CSV all read through
-:mod:`survey_app.services.spreadsheets`. A tiny XLSX that declares a million rows,
+:mod:`survey_app.spreadsheets`. A tiny XLSX that declares a million rows,
 too many rows, an over-long cell (beyond csv.field_size_limit too), and control
 characters are refused with a 4xx page naming the row and column; nothing is
 stored, and the wave's export still works afterwards.
@@ -22,8 +22,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from flask_babel import force_locale
 
+from survey_app import spreadsheets
 from survey_app.models import Role, Unit
-from survey_app.services import spreadsheets
 from tests.web.test_import_export import (  # noqa: F401 (province: a fixture)
     CLEAN,
     HEADER,
@@ -352,7 +352,7 @@ def test_the_units_form_states_the_limits(client: FlaskClient) -> None:
 def test_planner_line_over_the_csv_field_limit_is_a_line_error(
     app: Flask, client: FlaskClient
 ) -> None:
-    from survey_app.services import planning
+    from survey_app.weighting import planning
 
     with force_locale("en"):
         units, errors = planning.parse_units("A" * 140_000 + ", 100, 10\nB, 100, 10")

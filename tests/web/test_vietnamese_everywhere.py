@@ -44,9 +44,9 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from werkzeug.routing import Rule
 
+from survey_app.admin import accounts
 from survey_app.extensions import db
 from survey_app.models import Role, User, Wave
-from survey_app.services import accounts
 from tests.web.test_access_map import Demo, _demo_values, build_path, client_for
 
 pytestmark = pytest.mark.demo

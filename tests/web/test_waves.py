@@ -22,6 +22,8 @@ from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import func, select
 
+from survey_app.admin import accounts, units
+from survey_app.collection import paper_import, questionnaires, waves
 from survey_app.extensions import db
 from survey_app.models import (
     AuditLog,
@@ -35,7 +37,6 @@ from survey_app.models import (
     WaveKind,
     WaveStatus,
 )
-from survey_app.services import accounts, paper_import, questionnaires, units, waves
 
 PASSWORD = "correct-horse-battery"
 UNITS_CSV = """code,name_vi,name_en,kind,parent_code
@@ -468,7 +469,7 @@ def import_rows(wave_code: str, rows: list[list[str]], header: list[str], user: 
 @pytest.mark.parametrize("panel", [False, True])
 def test_a_change_uses_the_declared_design_not_repeated_labels(area: None, panel: bool) -> None:
     """Two waves with the same PSU labels: independent unless declared a panel."""
-    from survey_app.services import comparisons
+    from survey_app.reporting import comparisons
 
     first = waves.create_field_wave(
         code="HM-25-05", name_vi="Đợt 1", name_en="Round 1", questionnaire="sipas",

@@ -32,8 +32,8 @@ from survey_app.models import (
     Role,
     WeightingScheme,
 )
-from survey_app.services import indices
-from survey_app.services import weighting as service
+from survey_app.reporting import indices
+from survey_app.weighting import console as service
 from tests.weights_console import (
     PASSWORD,
     POPULATION,

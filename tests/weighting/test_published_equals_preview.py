@@ -4,7 +4,7 @@ preview's, standard error included.
 On the demo's December 2018 Hoàng Mai field survey, every weighting method of the
 console (post-stratification, raking, linear and raking calibration, and raking
 followed by trimming) is previewed, saved and activated; the wave's published overall
-index (``services.indices.compute``, the figure every page and the API render) must
+index (``reporting.indices.compute``, the figure every page and the API render) must
 then equal the preview's "new weights" row and its "active scheme" row: value, SE, CI
 and df, to 1e-10. That the SE is R's for the weighted design (``postStratify`` /
 ``rake`` / ``calibrate``, then the estimator) is checked against R on the golden data
@@ -27,10 +27,11 @@ from sqlalchemy import select
 
 from analysis.design import Design
 from analysis.indices import estimate_on_design
+from survey_app.collection import responses, scoring
 from survey_app.extensions import db
 from survey_app.models import Channel, Response, Role, WeightingScheme
-from survey_app.services import indices, responses
-from survey_app.services import weighting as service
+from survey_app.reporting import indices
+from survey_app.weighting import console as service
 from tests.weights_console import PASSWORD, field_wave, make_user, margins
 
 pytestmark = pytest.mark.demo
@@ -80,7 +81,7 @@ def test_the_published_figure_is_the_previews(app: Flask, case: str) -> None:
     same(published, new)
     # not the SE of the same weights taken as fixed (what was published before)
     sample = service.load_sample(wave)
-    formulas, values = indices.respondent_values([wave], sample.response_ids)
+    formulas, values = scoring.respondent_values([wave], sample.response_ids)
     design = Design.from_arrays(preview.weights, strata=sample.strata, ids=sample.psu, nest=True)
     as_fixed = estimate_on_design(design, values, formulas[0])
     assert as_fixed.value == pytest.approx(published.value, rel=1e-10)

@@ -9,7 +9,7 @@ every record carries its exact R calls.
 
 Here the same respondents are stored in the database (the sex as a demographic
 answer), the same targets go through the weighting console's service (preview, save,
-activate), and the published figures (``services.indices.compute``, the figures every
+activate), and the published figures (``reporting.indices.compute``, the figures every
 page, scorecard, ranking and the API render) are compared with R: estimates, SEs,
 domain df and intervals to 1e-8 relative. The SE of the same weights taken as fixed
 (what was published before the adjustment entered the variance) differs from R's.
@@ -28,9 +28,10 @@ from flask import Flask
 
 from analysis.design import Design
 from analysis.indices import estimate_on_design
+from survey_app.collection import scoring
 from survey_app.models import Unit, Wave
-from survey_app.services import indices
-from survey_app.services import weighting as service
+from survey_app.reporting import indices
+from survey_app.weighting import console as service
 from tests.helpers import golden_survey
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -93,7 +94,7 @@ def test_the_adjustment_matters_on_these_data(weighted: tuple[dict[str, Unit], W
     service.activate(wave, scheme.id, None)
     sample = service.load_sample(wave)
     design = service.published_design(wave, scheme)
-    formulas, values = indices.respondent_values([wave], sample.response_ids)
+    formulas, values = scoring.respondent_values([wave], sample.response_ids)
     fixed = estimate_on_design(
         Design.from_arrays(design.weights, strata=sample.strata, ids=sample.psu, nest=True),
         values,

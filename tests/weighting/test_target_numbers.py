@@ -12,7 +12,7 @@ import pytest
 from flask import Flask
 from flask_babel import force_locale
 
-from survey_app.services import weighting as service
+from survey_app.weighting import console as service
 from tests.weights_console import field_wave, margins
 
 pytestmark = pytest.mark.demo

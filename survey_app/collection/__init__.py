@@ -1,0 +1,20 @@
+"""Collection: everything between a questionnaire file and a stored response.
+
+- Questionnaires: the declarative file format and answer validation
+  (:mod:`.questionnaire`), XLSForm import/export (:mod:`.xlsform`), loading files into
+  the database (:mod:`.questionnaires`).
+- Where and when answers are collected: waves (:mod:`.waves`) and desks with their
+  kiosk tokens (:mod:`.desks`).
+- The citizens' forms: kiosk (:mod:`.kiosk`), phone (:mod:`.phone`), read-aloud audio
+  (:mod:`.audio`).
+- Storing answers exactly once: :mod:`.submissions` (the one entry point of the kiosk,
+  the phone form and the API), its SQL (:mod:`.submission_sql`), the dossier key
+  (:mod:`.dossier_key`), the stored rows (:mod:`.responses`) and paper questionnaires
+  (:mod:`.paper_import`).
+
+Direction: collection sits just above the models and the core rules (``access``,
+``audit``, ``formatting``, ``numbers``, ``spreadsheets``). It never imports weighting,
+reporting, admin, forms or views; they build on it (``.importlinter``, checked by
+``tests/test_layers.py``). Like every domain package it is service code: the only code
+that commits, called by thin views and ``flask`` commands.
+"""

@@ -1,0 +1,392 @@
+"""The SQL statements of the submission path, built once per process.
+
+- :func:`context_statement`: the desk, the questionnaire and the wave a submission
+  names, in one query (both databases).
+- :func:`insert_statement`: PostgreSQL only, one statement that checks again that the
+  desk is active (and the token its current one), that the questionnaire and the wave
+  are what the caller assumed, flags a burst, and inserts the response and its answer
+  rows, skipping it if its client id or dossier is taken. Run in autocommit, the
+  statement is its own transaction: one round trip stores a response whole and
+  durably, or stores nothing. With ``counted=True`` it also counts the request's
+  rate-limit hit (the ``survey-sql://`` storage's upsert, :data:`rate_limit_hit`) and
+  stores the response only if the count is within the limit, so that a response costs
+  one commit, not two (the counter's commit waited for its own WAL flush).
+
+The single statement is run on the raw psycopg connection (:func:`run_insert`): compiled
+once per process with PostgreSQL's own ``$n`` placeholders, executed by a
+``psycopg.RawCursor`` as a prepared statement, so neither SQLAlchemy's execution nor
+psycopg's client-side rewriting of the statement runs per response (psycopg caches that
+rewriting only for statements under 4 kB, and this one is about that long).
+
+The burst rule (:func:`survey_app.collection.submissions.is_burst`) and the wave rule
+(:func:`wave_subquery`) exist once here in SQL and the burst rule once in Python for
+SQLite; ``tests/test_submission_sql.py`` checks that the two burst rules agree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+import psycopg
+from sqlalchemy import (
+    CTE,
+    Boolean,
+    ColumnElement,
+    Date,
+    DateTime,
+    Float,
+    Integer,
+    Interval,
+    ScalarSelect,
+    Select,
+    String,
+    Uuid,
+    and_,
+    bindparam,
+    case,
+    exists,
+    false,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    true,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.engine import Engine
+
+from survey_app.models import (
+    AnswerValue,
+    Desk,
+    Questionnaire,
+    RateLimitCounter,
+    Response,
+    Unit,
+    Wave,
+    WaveKind,
+)
+
+
+def wave_subquery(
+    unit_id: ColumnElement[Any],
+    unit_path: ColumnElement[Any],
+    questionnaire_id: ColumnElement[Any],
+    day: ColumnElement[Any],
+) -> ScalarSelect[Any]:
+    """The continuous-feedback wave of a response, as a scalar subquery.
+
+    The wave must use this questionnaire, belong to the response's unit or one of its
+    ancestors (whose materialised path is a prefix of the unit's), and cover ``day``,
+    the local date of ``submitted_at``. If several do, the one of the most specific
+    unit wins, then the latest start. A unit's path ends with its own id, so the
+    longest path is the most specific unit (SQLite refuses a correlated column in a
+    subquery's ORDER BY, so the path length stands in for it).
+    """
+    waves, wave_units = Wave.__table__, Unit.__table__.alias("wave_unit")
+    ancestor = func.substr(unit_path, 1, func.length(wave_units.c.path)) == wave_units.c.path
+    return (
+        select(waves.c.id)
+        .select_from(waves.join(wave_units, wave_units.c.id == waves.c.unit_id))
+        .where(
+            waves.c.kind == WaveKind.CONTINUOUS_FEEDBACK,
+            waves.c.questionnaire_id == questionnaire_id,
+            waves.c.start_date <= day,
+            waves.c.end_date >= day,
+            or_(waves.c.unit_id == unit_id, ancestor),
+        )
+        .order_by(
+            func.length(wave_units.c.path).desc(), waves.c.start_date.desc(), waves.c.id.desc()
+        )
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+@cache
+def context_statement() -> Select[Any]:
+    """Active desk (id, unit, token hash), questionnaire (id, checksum) and wave.
+
+    Parameters ``code``, ``slug``, ``version`` and ``day``; exactly one row, with
+    NULLs where nothing matches.
+    """
+    desks, units, questionnaires = Desk.__table__, Unit.__table__, Questionnaire.__table__
+    wave = wave_subquery(
+        desks.c.unit_id, units.c.path, questionnaires.c.id, bindparam("day", type_=Date())
+    ).correlate(desks, units, questionnaires)
+    one_row = select(literal(1).label("one")).subquery("one_row")
+    return select(
+        desks.c.id.label("desk_id"),
+        desks.c.unit_id,
+        desks.c.token_hash,
+        questionnaires.c.id.label("questionnaire_id"),
+        questionnaires.c.checksum,
+        wave.label("wave_id"),
+    ).select_from(
+        one_row.outerjoin(desks, and_(desks.c.code == bindparam("code"), desks.c.active))
+        .outerjoin(units, units.c.id == desks.c.unit_id)
+        .outerjoin(
+            questionnaires,
+            and_(
+                questionnaires.c.slug == bindparam("slug"),
+                questionnaires.c.version == bindparam("version"),
+            ),
+        )
+    )
+
+
+def _burst_flag(
+    responses: Any, desk_id: ColumnElement[Any], questionnaire_id: ColumnElement[Any]
+) -> ColumnElement[bool]:
+    """Whether the new response completes a burst (see ``submissions.is_burst``).
+
+    Parameters: ``burst_count`` (0 turns the rule off), ``window``, ``received_since``,
+    ``window_start`` (``submitted_at - window``), ``window_end`` and ``answers``.
+    """
+    at = bindparam("submitted_at", type_=DateTime(timezone=True))
+    window = bindparam("window", type_=Interval())
+    identical = (
+        select(responses.c.submitted_at.label("at"))
+        .where(
+            responses.c.desk_id == desk_id,
+            responses.c.questionnaire_id == questionnaire_id,
+            responses.c.received_at >= bindparam("received_since", type_=DateTime(timezone=True)),
+            responses.c.submitted_at >= bindparam("window_start", type_=DateTime(timezone=True)),
+            responses.c.submitted_at <= bindparam("window_end", type_=DateTime(timezone=True)),
+            # JSONB equality is equality of content.
+            responses.c.answers == bindparam("answers", type_=JSONB()),
+        )
+        .union_all(select(at.label("at")))
+        .cte("identical")
+    )
+    start, other = identical.alias("start"), identical.alias("other")
+    in_window = (
+        select(func.count())
+        .select_from(other)
+        .where(other.c.at >= start.c.at, other.c.at <= start.c.at + window)
+        .correlate(start)
+        .scalar_subquery()
+    )
+    some_window = exists().where(
+        start.c.at <= at,
+        start.c.at >= bindparam("window_start"),
+        in_window >= bindparam("burst_count", type_=Integer()),
+    )
+    return and_(bindparam("burst_count") > 0, some_window)
+
+
+def rate_limit_hit() -> CTE:
+    """One rate-limit hit as a CTE: the upsert of ``survey-sql://`` (``_INCREMENT`` in
+    :mod:`survey_app.ratelimit_storage`), returning the key's count after the hit.
+
+    Parameters ``limit_key`` (the storage's key), ``limit_expires_at`` (now + the
+    window) and ``limit_now`` (epoch seconds). A data-modifying CTE runs exactly once
+    whether or not the rest of the statement reads it: the hit counts even when the
+    response is not stored.
+    """
+    counters = RateLimitCounter.__table__
+    now = bindparam("limit_now", type_=Float())
+    upsert = postgresql_insert(counters).values(
+        {
+            counters.c["key"]: bindparam("limit_key", type_=String()),
+            counters.c["count"]: literal(1, Integer()),
+            counters.c["expires_at"]: bindparam("limit_expires_at", type_=Float()),
+        }
+    )
+    ended = counters.c["expires_at"] <= now
+    return (
+        upsert.on_conflict_do_update(
+            index_elements=[counters.c["key"]],
+            set_={
+                "count": case(
+                    (ended, upsert.excluded["count"]),
+                    else_=counters.c["count"] + upsert.excluded["count"],
+                ),
+                "expires_at": case(
+                    (ended, upsert.excluded["expires_at"]), else_=counters.c["expires_at"]
+                ),
+            },
+        )
+        .returning(counters.c["count"])
+        .cte("hit")
+    )
+
+
+@cache
+def insert_statement(counted: bool = False) -> Select[Any]:
+    """PostgreSQL: check, flag and insert one response and its answers in one statement.
+
+    Returns one row ``(id, context_holds, hits)``: ``id`` is the new response's, or
+    NULL if nothing was stored; ``context_holds`` says whether the desk, the
+    questionnaire and the wave are what the parameters say. NULL with
+    ``context_holds`` true means that the client id or the dossier is taken (or, with
+    ``counted``, that ``hits`` is over ``limit_amount``). Parameters: the columns of
+    ``responses`` (as ``responses.response_row`` makes them, without
+    ``flagged``/``flag_reason``), ``checksum``, ``check_token``, ``token_hash``,
+    ``item_ids``, ``values``, ``day``, those of the burst rule and, with ``counted``,
+    those of :func:`rate_limit_hit` and ``limit_amount``; ``hits`` is the rate-limit
+    count after this request (NULL without ``counted``).
+    """
+    desks, units, questionnaires = Desk.__table__, Unit.__table__, Questionnaire.__table__
+    responses, answer_values = Response.__table__, AnswerValue.__table__
+    desk = (
+        select(desks.c.id, desks.c.unit_id, units.c.path)
+        .join_from(desks, units, units.c.id == desks.c.unit_id)
+        .where(
+            desks.c.id == bindparam("desk_id", type_=Integer()),
+            # The content hash names the unit: a desk moved since is another context.
+            desks.c.unit_id == bindparam("unit_id", type_=Integer()),
+            desks.c.active,
+            or_(
+                ~bindparam("check_token", type_=Boolean()),
+                desks.c.token_hash == bindparam("token_hash", type_=String()),
+            ),
+        )
+        .cte("desk")
+    )
+    questionnaire = (
+        select(questionnaires.c.id)
+        .where(
+            questionnaires.c.id == bindparam("questionnaire_id", type_=Integer()),
+            questionnaires.c.checksum == bindparam("checksum", type_=String()),
+        )
+        .cte("questionnaire")
+    )
+    wave = wave_subquery(
+        desk.c.unit_id, desk.c.path, questionnaire.c.id, bindparam("day", type_=Date())
+    ).correlate(desk, questionnaire)
+    wave_id = bindparam("wave_id", type_=Integer())
+    # The desk and the questionnaire, if the wave is the one the caller assumed; used
+    # twice, written once (psycopg caches the parsing of statements up to 4 kB only).
+    holding = (
+        select(desk.c.id, desk.c.unit_id, questionnaire.c.id.label("questionnaire_id"))
+        .select_from(desk.join(questionnaire, true()))
+        .where(wave.is_not_distinct_from(wave_id))
+        .cte("holding")
+    )
+    # MATERIALIZED: computed once, not copied into both columns that use it.
+    burst = (
+        select(_burst_flag(responses, desk.c.id, questionnaire.c.id).label("flag"))
+        .cte("burst")
+        .prefix_with("MATERIALIZED")
+    )
+    columns = {
+        "client_id": bindparam("client_id", type_=Uuid()),
+        "questionnaire_id": holding.c.questionnaire_id,
+        "unit_id": holding.c.unit_id,
+        "desk_id": holding.c.id,
+        "wave_id": wave_id,
+        "procedure_id": bindparam("procedure_id", type_=Integer()),
+        "channel": bindparam("channel", type_=responses.c.channel.type),
+        "lang": bindparam("lang", type_=String()),
+        "started_at": bindparam("started_at", type_=DateTime(timezone=True)),
+        "submitted_at": bindparam("submitted_at", type_=DateTime(timezone=True)),
+        "received_at": bindparam("received_at", type_=DateTime(timezone=True)),
+        "answers": bindparam("answers", type_=JSONB()),
+        "content_hash": bindparam("content_hash", type_=String()),
+        "dossier_hash": bindparam("dossier_hash", type_=String()),
+        "stratum": null(),
+        "psu": null(),
+        "design_weight": null(),
+        "flagged": burst.c.flag,
+        "flag_reason": case((burst.c.flag, literal("burst")), else_=null()),
+        # Given, not left to the column's Python default: with a second INSERT in the
+        # statement (the rate-limit hit) SQLAlchemy no longer fills that default in.
+        "folded": false(),
+    }
+    source = select(*[value.label(name) for name, value in columns.items()]).select_from(
+        holding.join(burst, true())
+    )
+    hits: ColumnElement[Any] = null()
+    if counted:
+        hit = rate_limit_hit()
+        hits = select(hit.c["count"]).scalar_subquery()
+        source = source.where(hits <= bindparam("limit_amount", type_=Integer()))
+    inserted = (
+        postgresql_insert(responses)
+        .from_select(list(columns), source)
+        .on_conflict_do_nothing()
+        .returning(responses.c.id, responses.c.wave_id)
+        .cte("inserted")
+    )
+    coded = (
+        func.unnest(
+            bindparam("item_ids", type_=ARRAY(Integer())),
+            bindparam("values", type_=ARRAY(Integer())),
+        )
+        .table_valued("item_id", "value")
+        .render_derived(name="coded")
+    )
+    answers = postgresql_insert(answer_values).from_select(
+        ["response_id", "item_id", "value", "wave_id"],
+        select(inserted.c.id, coded.c.item_id, coded.c.value, inserted.c.wave_id).select_from(
+            inserted.join(coded, true())
+        ),
+    )
+    context_holds = exists(select(holding.c.id))
+    return select(
+        select(inserted.c.id).scalar_subquery().label("id"),
+        context_holds.label("context_holds"),
+        hits.label("hits"),
+    ).add_cte(answers.cte("answers"))
+
+
+@dataclass(frozen=True)
+class RawStatement:
+    """A statement compiled for the driver: SQL with ``$n`` placeholders, the parameter
+    names in their order, the values of its constant parameters, and SQLAlchemy's bind
+    processors (JSONB, enums, arrays) for the parameters that have one."""
+
+    sql: str
+    names: tuple[str, ...]
+    constants: Mapping[str, Any]
+    processors: Mapping[str, Callable[[Any], Any]]
+
+    def arguments(self, params: Mapping[str, Any]) -> list[Any]:
+        values = []
+        for name in self.names:
+            value = params[name] if name in params else self.constants[name]
+            process = self.processors.get(name)
+            values.append(process(value) if process is not None else value)
+        return values
+
+
+@cache
+def _raw_insert(dialect_class: type, counted: bool) -> RawStatement:
+    compiled = insert_statement(counted).compile(dialect=dialect_class(paramstyle="numeric_dollar"))
+    return RawStatement(
+        sql=str(compiled),
+        names=tuple(compiled.positiontup or ()),
+        constants=dict(compiled.params),
+        processors=dict(compiled._bind_processors),
+    )
+
+
+def run_insert(engine: Engine, params: Mapping[str, Any], *, counted: bool) -> InsertResult:
+    """Run :func:`insert_statement` on a connection of ``engine`` (the autocommit
+    submissions engine); its one row ``(id, context_holds, hits)``."""
+    raw = _raw_insert(type(engine.dialect), counted)
+    arguments = raw.arguments(params)
+    with engine.connect() as connection:
+        driver = connection.connection.driver_connection
+        try:
+            with psycopg.RawCursor(driver) as cursor:
+                cursor.execute(raw.sql, arguments, prepare=True)
+                row = cursor.fetchone()
+        except psycopg.OperationalError:
+            connection.invalidate()  # a broken connection does not go back to the pool
+            raise
+    if row is None:
+        raise RuntimeError("the insert statement returned no row")
+    return InsertResult(*row)
+
+
+@dataclass(frozen=True)
+class InsertResult:
+    id: int | None
+    context_holds: bool
+    hits: int | None

@@ -1,0 +1,144 @@
+"""What an alert says: its title, its sentence and the figures, in the current language.
+
+Built from the figures stored with the alert when it was raised, so the page, the
+e-mail and the digest say the same thing.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from flask_babel import format_datetime, format_decimal
+from flask_babel import gettext as _
+
+from analysis.indices import Difference
+from survey_app.models import Alert, AlertRule
+from survey_app.reporting import comparisons
+
+
+def rule_name(rule: AlertRule) -> str:
+    return {
+        AlertRule.INDEX_DROP: _("Significant fall of an index"),
+        AlertRule.FUNNEL: _("Unit outside its funnel-plot limits"),
+        AlertRule.SILENT_DESK: _("Desk silent for longer than usual"),
+        AlertRule.BURST: _("Burst of identical answers to review"),
+        AlertRule.RATE_ANOMALY: _("Unusual number of responses at a desk"),
+    }[rule]
+
+
+def pct(value: float) -> str:
+    return format_decimal(value * 100, format="0.0") + "%"
+
+
+def interval(figure: dict[str, Any]) -> str:
+    return f"{pct(figure['ci_low'])}–{pct(figure['ci_high'])}"
+
+
+def _difference(details: dict[str, Any]) -> Difference:
+    d = details["difference"]
+    return Difference(
+        d["value"], d["se"], d["ci_low"], d["ci_high"], d["df"], d["p_value"], d["level"]
+    )
+
+
+def index_label(alert: Alert, lang: str) -> str:
+    label = alert.details.get("label") or {}
+    return str(label.get(lang) or alert.details.get("code", ""))
+
+
+def title(alert: Alert, lang: str) -> str:
+    unit = alert.unit.name(lang)
+    details = alert.details
+    if alert.rule == AlertRule.INDEX_DROP:
+        return _(
+            "%(unit)s: %(index)s fell by %(size)s points",
+            unit=unit,
+            index=index_label(alert, lang),
+            size=format_decimal(abs(alert.size or 0.0), format="0.0"),
+        )
+    if alert.rule == AlertRule.FUNNEL:
+        if details.get("side") == "below":
+            return _("%(unit)s is below the funnel-plot limits of %(parent)s", unit=unit,
+                     parent=details.get("parent", ""))  # fmt: skip
+        return _("%(unit)s is above the funnel-plot limits of %(parent)s", unit=unit,
+                 parent=details.get("parent", ""))  # fmt: skip
+    desk = details.get("desk") or unit
+    if alert.rule == AlertRule.SILENT_DESK:
+        return _("Desk %(desk)s (%(unit)s) has been silent", desk=desk, unit=unit)
+    if alert.rule == AlertRule.BURST:
+        return _("Desk %(desk)s (%(unit)s): burst of identical answers", desk=desk, unit=unit)
+    return _("Desk %(desk)s (%(unit)s): unusual number of responses", desk=desk, unit=unit)
+
+
+def _when(value: str) -> str:
+    return format_datetime(datetime.fromisoformat(value), "short")
+
+
+def sentence(alert: Alert) -> str:
+    """The plain-language sentence with the figure, its interval and how sure it is."""
+    d = alert.details
+    if alert.rule == AlertRule.INDEX_DROP:
+        change = comparisons.change_sentence(_difference(d), d.get("kind", "rate"))
+        if d.get("source") == "field":
+            period = _("from wave %(before)s to wave %(after)s", before=d["before_wave"],
+                       after=d["after_wave"])  # fmt: skip
+        else:
+            period = _(
+                "in the last %(days)s days against the %(days)s days before",
+                days=_days(d),
+            )
+        return _(
+            "The index %(change)s %(period)s: %(before)s (95%% CI %(before_ci)s) to "
+            "%(after)s (95%% CI %(after_ci)s). Holm-adjusted p = %(p_adj)s over %(family)s "
+            "tests.",
+            change=change,
+            period=period,
+            before=pct(d["before"]["value"]),
+            before_ci=interval(d["before"]),
+            after=pct(d["after"]["value"]),
+            after_ci=interval(d["after"]),
+            p_adj=format_decimal(d["p_adjusted"], format="0.000"),
+            family=d["family"],
+        )
+    if alert.rule == AlertRule.FUNNEL:
+        return _(
+            "In wave %(wave)s the unit's figure %(value)s (95%% CI %(ci)s) lies outside the "
+            "99.8%% limits %(low)s–%(high)s around %(target)s for its effective n of %(n)s.",
+            wave=d["wave"],
+            value=pct(d["value"]),
+            ci=interval(d),
+            low=pct(d["lower998"]),
+            high=pct(d["upper998"]),
+            target=pct(d["target"]),
+            n=format_decimal(d["n_eff"], format="0"),
+        )
+    if alert.rule == AlertRule.SILENT_DESK:
+        return _(
+            "No response since %(last)s (%(hours)s hours). In its last %(weeks)s weeks the "
+            "desk was this quiet at these hours with a chance below 1 in 1000.",
+            last=_when(d["last"]),
+            hours=format_decimal(d["hours"], format="0.0"),
+            weeks=d["weeks"],
+        )
+    if alert.rule == AlertRule.BURST:
+        return _(
+            "%(n)s responses flagged as a burst since %(first)s wait for review; they are "
+            "left out of the figures until then.",
+            n=d["responses"],
+            first=_when(d["first"]),
+        )
+    return _(
+        "%(count)s responses on %(day)s, against %(mean)s on average on the same weekday "
+        "of the %(weeks)s weeks before (p = %(p)s).",
+        count=d["count"],
+        day=d["day"],
+        mean=format_decimal(d["mean"], format="0.0"),
+        weeks=d["weeks"],
+        p=format_decimal(d["p_value"], format="0.0000"),
+    )
+
+
+def _days(details: dict[str, Any]) -> int:
+    start, end = details["after_window"]
+    return (datetime.fromisoformat(end) - datetime.fromisoformat(start)).days + 1

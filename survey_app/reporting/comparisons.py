@@ -1,0 +1,359 @@
+"""Changes between waves, trends and rankings, with the sentences leaders read.
+
+Multiple comparisons: when every unit of a ranking is compared with the overall
+figure, the p-values are adjusted by Holm's method, so the chance of flagging any
+unit wrongly stays below 5%; the funnel plot's 99.8% limits serve the same purpose
+visually (Spiegelhalter 2005). Rank intervals come from simulating the whole table
+from the estimates' joint distribution with a fixed seed, so a page shows the same
+intervals every time.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+from flask_babel import format_decimal
+from flask_babel import gettext as _
+
+from analysis.compare import Ranking, funnel_limits, holm_adjust, rank_intervals
+from analysis.indices import Difference, difference, estimate_trend
+from survey_app.collection.waves import panel_pair
+from survey_app.models import Unit, Wave, WaveKind
+from survey_app.reporting import indices
+from survey_app.reporting.indices import DomainKey, IndexFigure
+
+SIGNIFICANCE = 0.05
+
+
+def _points(value: float, kind: str) -> float:
+    return value * 100 if kind == "rate" else value
+
+
+def format_p(p_value: float) -> str:
+    if p_value < 0.001:
+        return "p < " + format_decimal(0.001, format="0.000")
+    return "p = " + format_decimal(p_value, format="0.000")
+
+
+def change_sentence(diff: Difference, kind: str) -> str:
+    """A plain-language description: direction, size and significance."""
+    size = format_decimal(abs(_points(diff.value, kind)), format="0.0")
+    if kind == "rate":
+        if diff.value > 0:
+            text = _("rose by %(size)s percentage points", size=size)
+        elif diff.value < 0:
+            text = _("fell by %(size)s percentage points", size=size)
+        else:
+            text = _("did not change")
+    elif diff.value > 0:
+        text = _("rose by %(size)s points", size=size)
+    elif diff.value < 0:
+        text = _("fell by %(size)s points", size=size)
+    else:
+        text = _("did not change")
+    if diff.p_value < SIGNIFICANCE:
+        verdict = _("statistically significant (%(p)s)", p=format_p(diff.p_value))
+    else:
+        verdict = _("not statistically significant (%(p)s)", p=format_p(diff.p_value))
+    return f"{text}, {verdict}"
+
+
+def waves_share_psus(first: Wave, second: Wave) -> bool:
+    """Whether two field-survey waves are declared a panel (the same PSUs interviewed again).
+
+    Declared by the survey team on the wave (``panel_of``), never inferred from PSU
+    labels, which repeat by chance across independently drawn samples. Independent
+    waves get a zero covariance; a panel is analysed as one joint design.
+    """
+    if first.kind != WaveKind.FIELD_SURVEY or second.kind != WaveKind.FIELD_SURVEY:
+        return False
+    return panel_pair(first, second)
+
+
+@dataclass(frozen=True)
+class Change:
+    unit: Unit
+    before: IndexFigure
+    after: IndexFigure
+    difference: Difference
+    shared_psus: bool
+
+    @property
+    def significant(self) -> bool:
+        return self.difference.p_value < SIGNIFICANCE
+
+    def sentence(self) -> str:
+        return change_sentence(self.difference, self.after.kind)
+
+
+def require_answers(result: indices.IndexResult, unit: Unit, waves: Sequence[Wave]) -> None:
+    """Refuse (IndexRequestError) a comparison of waves in which the unit has no answers.
+
+    The estimators need a figure in every wave; without this the request would fail
+    inside them (a trend of fewer than two distinct times, a figure that is missing).
+    """
+    present = {domain.wave_id for domain in result.domains if domain.unit_id == unit.id}
+    missing = [wave.code for wave in waves if wave.id not in present]
+    if missing:
+        raise indices.IndexRequestError(
+            _(
+                "%(unit)s has no answers in wave %(waves)s: nothing to compare there.",
+                unit=unit.code,
+                waves=", ".join(missing),
+            )
+        )
+
+
+def change(
+    unit: Unit, before: Wave, after: Wave, *, code: str = "overall", kind: str = "rate"
+) -> Change:
+    """The change of an index of a unit between two waves, with CI and p-value.
+
+    Independent waves get a zero covariance; waves that share PSUs are analysed as
+    one design so the covariance of the two estimates is used.
+    """
+    shared = waves_share_psus(before, after)
+    result = indices.compute([before, after], [unit], shared_psus=shared)
+    require_answers(result, unit, [before, after])
+    first = result.figure(DomainKey(unit.id, before.id), code, kind)
+    second = result.figure(DomainKey(unit.id, after.id), code, kind)
+    return Change(unit, first, second, result.difference(second, first), shared)
+
+
+def decimal_year(day: date) -> float:
+    start = date(day.year, 1, 1)
+    length = (date(day.year + 1, 1, 1) - start).days
+    return day.year + (day - start).days / length
+
+
+def wave_time(wave: Wave) -> float:
+    """The middle of the wave's field period, in decimal years."""
+    return (decimal_year(wave.start_date) + decimal_year(wave.end_date)) / 2
+
+
+@dataclass(frozen=True)
+class TrendResult:
+    unit: Unit
+    waves: tuple[Wave, ...]
+    figures: tuple[IndexFigure, ...]
+    slope: float  # per year, in the index's unit (proportion or points)
+    se: float
+    ci_low: float
+    ci_high: float
+    p_value: float
+
+    def sentence(self) -> str:
+        kind = self.figures[0].kind
+        size = format_decimal(abs(_points(self.slope, kind)), format="0.0")
+        if kind == "rate":
+            text = _("changes by %(size)s percentage points per year", size=size)
+        else:
+            text = _("changes by %(size)s points per year", size=size)
+        direction = _("upward trend") if self.slope > 0 else _("downward trend")
+        if self.p_value < SIGNIFICANCE:
+            verdict = _("statistically significant (%(p)s)", p=format_p(self.p_value))
+        else:
+            verdict = _("not statistically significant (%(p)s)", p=format_p(self.p_value))
+        return f"{direction}: {text}, {verdict}"
+
+
+def trend(
+    unit: Unit, waves: Sequence[Wave], *, code: str = "overall", kind: str = "rate"
+) -> TrendResult:
+    """Slope per year across three or more waves (design-based, svyglm-style)."""
+    if len(waves) < 3:
+        raise indices.IndexRequestError(_("A trend needs three or more waves."))
+    ordered = sorted(waves, key=lambda w: w.start_date)
+    # One joint design only when every wave is declared a panel of the one before.
+    panel = all(waves_share_psus(a, b) for a, b in itertools.pairwise(ordered))
+    result = indices.compute(ordered, [unit], shared_psus=panel)
+    require_answers(result, unit, ordered)
+    formula = next(f for f in result.formulas if f.code == code and f.kind == kind)
+    figures = tuple(result.figure(DomainKey(unit.id, w.id), code, kind) for w in ordered)
+    undefined = [w.code for w, f in zip(ordered, figures, strict=True) if math.isnan(f.value)]
+    if undefined:
+        raise indices.IndexRequestError(
+            _(
+                "The index of %(unit)s cannot be computed in wave %(waves)s "
+                "(no valid answers to its questions).",
+                unit=unit.code,
+                waves=", ".join(undefined),
+            )
+        )
+    times = [wave_time(next(w for w in ordered if w.id == d.wave_id)) for d in result.domains]
+    estimate = estimate_trend(result.totals, formula, times)
+    return TrendResult(
+        unit,
+        tuple(ordered),
+        figures,
+        estimate.slope,
+        estimate.se,
+        estimate.ci_low,
+        estimate.ci_high,
+        estimate.p_value,
+    )
+
+
+@dataclass(frozen=True)
+class RankRow:
+    unit: Unit
+    figure: IndexFigure
+    rank: int
+    rank_low: int
+    rank_high: int
+    previous_rank: int | None
+    versus_overall: Difference
+    p_adjusted: float
+
+    @property
+    def rank_change(self) -> int | None:
+        """Places gained since the previous wave (positive = moved up)."""
+        return None if self.previous_rank is None else self.previous_rank - self.rank
+
+    @property
+    def flag(self) -> str:
+        """``above``/``below`` the overall figure after Holm's adjustment, else ``""``."""
+        if self.p_adjusted >= SIGNIFICANCE:
+            return ""
+        return "above" if self.versus_overall.value > 0 else "below"
+
+
+@dataclass(frozen=True)
+class RankingResult:
+    wave: Wave
+    overall_unit: Unit
+    overall: IndexFigure
+    rows: tuple[RankRow, ...]
+    ranking: Ranking
+    funnel: dict[str, list[float]]
+    # Units left out because their figure fails the reporting rule (reportable_only).
+    hidden: tuple[Unit, ...] = ()
+
+
+def _ranks(
+    result: indices.IndexResult, units: Sequence[Unit], wave: Wave, code: str, kind: str
+) -> tuple[list[IndexFigure], np.ndarray, np.ndarray]:
+    try:
+        figures = [result.figure(DomainKey(u.id, wave.id), code, kind) for u in units]
+    except KeyError:
+        present = {d.unit_id for d in result.domains}
+        missing = ", ".join(u.code for u in units if u.id not in present)
+        if not missing:
+            raise
+        raise indices.IndexRequestError(
+            _("No data in wave %(wave)s for %(units)s.", wave=wave.code, units=missing)
+        ) from None
+    positions = [result.domains.index(f.domain) for f in figures]
+    cov = result.covariance(code, kind)
+    return figures, np.array([f.value for f in figures]), cov[np.ix_(positions, positions)]
+
+
+class TooFewToRank(indices.IndexRequestError):
+    """Fewer than two units have a figure to rank (none given, hidden by the reporting
+    rule, or without data): a page says so instead of showing a ranking."""
+
+
+def ranking(
+    units: Sequence[Unit],
+    wave: Wave,
+    overall_unit: Unit,
+    *,
+    previous_wave: Wave | None = None,
+    code: str = "overall",
+    kind: str = "rate",
+    seed: int = 20051185,
+    reportable_only: bool = False,
+) -> RankingResult:
+    """Rank units by an index with rank intervals, rank changes and flags.
+
+    ``overall_unit`` is the reference (e.g. the province): each unit is compared with
+    it using the joint covariance (a unit is part of the overall figure).
+
+    With ``reportable_only`` (what a leader sees, :func:`indices.visible`), units whose
+    figure fails the reporting rule are not ranked at all (listed in ``hidden``), so
+    the other ranks leave no gap that would place them; previous ranks are then taken
+    among the units whose previous figure meets the rule.
+    """
+    if not units:
+        raise TooFewToRank("no unit to rank")
+    result = indices.compute([wave], [*units, overall_unit])
+    hidden: list[Unit] = []
+    if reportable_only:
+        hidden = [u for u in units if not _reportable(result, u, wave, code, kind)]
+        units = [u for u in units if u not in hidden]
+        if len(units) < 2:
+            raise TooFewToRank("fewer than two units meet the reporting rule")
+    figures, values, cov = _ranks(result, units, wave, code, kind)
+    if np.isnan(values).any():
+        missing = [u.code for u, f in zip(units, figures, strict=True) if math.isnan(f.value)]
+        raise TooFewToRank(f"no data for units {', '.join(missing)}")
+    overall = result.figure(DomainKey(overall_unit.id, wave.id), code, kind)
+    full_cov = result.covariance(code, kind)
+    o = result.domains.index(overall.domain)
+    simulated = rank_intervals(values, cov, seed=seed)
+    differences = []
+    for figure in figures:
+        u = result.domains.index(figure.domain)
+        differences.append(
+            difference(
+                figure.value,
+                overall.value,
+                full_cov[u, u],
+                full_cov[o, o],
+                full_cov[u, o],
+                df=figure.df,
+            )
+        )
+    adjusted = holm_adjust([d.p_value for d in differences])
+    previous: dict[int, int] = {}
+    if previous_wave is not None:
+        before = indices.compute([previous_wave], list(units))
+        prior, prior_values, _cov = _ranks(before, units, previous_wave, code, kind)
+        if reportable_only:
+            ok = [i for i, f in enumerate(prior) if f.reportable]
+            order = np.argsort(np.argsort(-prior_values[ok], kind="stable"), kind="stable") + 1
+            previous = {units[i].id: int(r) for i, r in zip(ok, order, strict=True)}
+        elif not np.isnan(prior_values).any():
+            order = np.argsort(np.argsort(-prior_values, kind="stable"), kind="stable") + 1
+            previous = {u.id: int(r) for u, r in zip(units, order, strict=True)}
+    rows = [
+        RankRow(
+            unit,
+            figure,
+            int(simulated.rank[i]),
+            int(simulated.rank_low[i]),
+            int(simulated.rank_high[i]),
+            previous.get(unit.id),
+            differences[i],
+            float(adjusted[i]),
+        )
+        for i, (unit, figure) in enumerate(zip(units, figures, strict=True))
+    ]
+    rows.sort(key=lambda row: row.rank)
+    funnel: dict[str, list[float]] = {}
+    if kind == "rate" and 0 < overall.value < 1:
+        largest = max(max(f.n_eff for f in figures) * 1.2, 10.0)
+        grid = np.linspace(max(min(f.n_eff for f in figures) * 0.5, 2.0), largest, 60)
+        limits = funnel_limits(overall.value, grid)
+        funnel = {
+            "n_eff": grid.tolist(),
+            "lower95": limits.lower95.tolist(),
+            "upper95": limits.upper95.tolist(),
+            "lower998": limits.lower998.tolist(),
+            "upper998": limits.upper998.tolist(),
+        }
+    return RankingResult(wave, overall_unit, overall, tuple(rows), simulated, funnel, tuple(hidden))
+
+
+def _reportable(result: indices.IndexResult, unit: Unit, wave: Wave, code: str, kind: str) -> bool:
+    """Whether the unit's figure meets the reporting rule; a unit without any figure
+    counts as reportable here, so the ranking still says it has no data."""
+    try:
+        return result.figure(DomainKey(unit.id, wave.id), code, kind).reportable
+    except KeyError:
+        return True

@@ -1,0 +1,284 @@
+"""The figure store: the sufficient statistics of the published figures, kept up to date.
+
+Every published figure is a smooth function of weighted sums per wave x unit x stratum
+x PSU (:mod:`survey_app.reporting.indices`). Instead of summing the answer rows again
+for every page, the sums of the responses already counted live in ``figure_sums``
+(:class:`survey_app.models.FigureSum`), and each page adds to them the responses not
+folded in yet, read from their rows. So a figure is exact at every moment (a response
+counts from the moment it is stored), and the rows read per page stay few.
+
+Folding (:func:`refresh`, ``flask --app survey_app figures refresh``, run by the
+scheduler every minute) takes a batch of responses not folded yet, marks them folded,
+and adds their sums to ``figure_sums`` in the same transaction: each response is in
+the sums or read from its row, never both, never neither. Two folds at once cannot
+take the same responses (PostgreSQL: ``FOR UPDATE SKIP LOCKED``; SQLite: one writer,
+and a fold that finds a response already claimed rolls back).
+
+What can change a folded response's share is rebuilt, not patched: a burst decision
+that flags a response again, a deletion. :func:`rebuild` empties a wave's sums and
+unfolds its responses, then folds them again (``flask figures rebuild [--wave W]``).
+:func:`verify` (``flask figures verify [--wave W]``) recomputes every figure of a wave
+from the rows alone and compares.
+
+Flagged responses are never folded (they count in no figure); a response whose flag is
+cleared (a burst kept) is read from its row until the next fold. Sums use the design
+weight (1 when none): a wave with an active weighting scheme is read from its rows,
+whose weights are the scheme's (and whose calibration needs each respondent).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from survey_app.collection import scoring
+from survey_app.extensions import db
+from survey_app.models import FigureSum, Response, Unit, Wave
+from survey_app.reporting import indices
+
+#: Responses folded per transaction.
+BATCH = 2000
+#: Rows per INSERT (SQLite allows 32,766 parameters in one statement).
+ROWS_PER_STATEMENT = 1000
+#: Relative difference :func:`verify` accepts between the stored and the row figures.
+TOLERANCE = 1e-12
+
+
+def refresh(limit: int | None = None) -> int:
+    """Fold the responses not folded yet, batch by batch; returns how many were folded."""
+    total = 0
+    while limit is None or total < limit:
+        folded = _fold_batch()
+        if folded == 0:
+            break
+        total += max(folded, 0)
+    return total
+
+
+def _fold_batch() -> int:
+    """Fold one batch: the count folded, 0 when none is left, -1 when another fold
+    claimed some of them first (this batch is rolled back; the caller tries again)."""
+    query = (
+        select(Response.id, Response.wave_id)
+        .where(
+            Response.folded.is_(False), Response.flagged.is_(False), Response.wave_id.is_not(None)
+        )
+        .order_by(Response.id)
+        .limit(BATCH)
+    )
+    if db.engine.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    rows = db.session.execute(query).all()
+    if not rows:
+        db.session.rollback()
+        return 0
+    ids = [r[0] for r in rows]
+    claimed = db.session.execute(
+        update(Response)
+        .where(Response.id.in_(ids), Response.folded.is_(False), Response.flagged.is_(False))
+        .values(folded=True)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if claimed != len(ids):
+        db.session.rollback()
+        return -1
+    by_wave: dict[int, list[int]] = {}
+    for response_id, wave_id in rows:
+        by_wave.setdefault(wave_id, []).append(response_id)
+    for wave_id, wave_ids in by_wave.items():
+        wave = db.session.get(Wave, wave_id)
+        if wave is not None:
+            _add(_sums(wave, wave_ids))
+    db.session.commit()
+    return len(ids)
+
+
+def _sums(wave: Wave, response_ids: Sequence[int]) -> list[dict[str, Any]]:
+    """The figure_sums rows of some responses of one wave (design weights)."""
+    try:
+        layout = scoring.waves_layout([wave])
+    except indices.IndexRequestError:
+        return []  # a questionnaire without an index: no figure to keep sums for
+    item_rows, respondent_rows, _psus, _items = indices.aggregate(
+        layout,
+        wave.kind,
+        [wave.id],
+        [wave.questionnaire_id],
+        [],
+        indices._Filters(),
+        True,
+        True,
+        [],
+        Response.id.in_(list(response_ids)),
+    )
+    keys = [indices.answered_key(layout, g) for g in scoring.answer_groups(layout)]
+    out = []
+
+    def cell(row: Sequence[Any]) -> dict[str, Any]:
+        wave_id, unit_id, stratum, psu, _rid, field_id, channel = row[:7]
+        return {
+            "wave_id": int(wave_id),
+            "unit_id": int(unit_id),
+            "stratum": str(stratum),
+            "psu": str(psu),
+            "field_id": -1 if field_id is None else int(field_id),
+            "channel": str(getattr(channel, "value", channel)),
+        }
+
+    for row in item_rows:
+        item_id, s, v, p = row[7:]
+        out.append(
+            {**cell(row), "stat": f"i:{item_id}", "a": s or 0.0, "b": v or 0.0, "c": p or 0.0}
+        )
+    for row in respondent_rows:
+        n, w, w2, *answered = row[7:]
+        out.append({**cell(row), "stat": "r", "a": float(n), "b": w or 0.0, "c": w2 or 0.0})
+        for k, key in enumerate(keys):
+            an, aw, aww = answered[3 * k : 3 * k + 3]
+            if an:
+                out.append({**cell(row), "stat": key, "a": float(an), "b": aw, "c": aww})
+    return out
+
+
+def _add(rows: list[dict[str, Any]]) -> None:
+    """Add ``rows`` to figure_sums (insert, or add to the row of the same cell)."""
+    if not rows:
+        return
+    dialect = db.engine.dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    key = ["wave_id", "unit_id", "stratum", "psu", "field_id", "channel", "stat"]
+    sums = FigureSum.__table__
+    statement = insert(sums)
+    # One statement with many parameter sets (executemany; SQLAlchemy batches it into
+    # multi-row VALUES on PostgreSQL): compiled once, not once per 1,000 rows with a
+    # bind parameter per value, which cost most of a rebuild's time.
+    statement = statement.on_conflict_do_update(
+        index_elements=key,
+        set_={
+            "a": sums.c.a + statement.excluded.a,
+            "b": sums.c.b + statement.excluded.b,
+            "c": sums.c.c + statement.excluded.c,
+        },
+    )
+    for start in range(0, len(rows), ROWS_PER_STATEMENT):
+        db.session.execute(statement, rows[start : start + ROWS_PER_STATEMENT])
+
+
+def rebuild(wave_ids: Iterable[int] | None = None) -> int:
+    """Empty the sums of ``wave_ids`` (None: every wave), unfold their responses and
+    fold them again; returns the number of responses folded."""
+    _empty(None if wave_ids is None else list(wave_ids))
+    db.session.commit()
+    return refresh()
+
+
+def _empty(waves: list[int] | None) -> None:
+    """Delete the sums of ``waves`` (None: all) and unfold their responses, in the
+    caller's transaction: their figures are then read from the rows."""
+    sums = delete(FigureSum)
+    unfold = (
+        update(Response)
+        .where(Response.folded.is_(True))
+        .values(folded=False)
+        .execution_options(synchronize_session=False)
+    )
+    if waves is not None:
+        sums = sums.where(FigureSum.wave_id.in_(waves))
+        unfold = unfold.where(Response.wave_id.in_(waves))
+    db.session.execute(sums)
+    db.session.execute(unfold)
+
+
+def unfold_responses(response_ids: Sequence[int]) -> None:
+    """Before a folded response's flag changes: rebuild its waves' sums without it.
+
+    Called in the caller's transaction; the sums of those waves are emptied and their
+    responses unfolded (read from their rows until the next fold)."""
+    waves = set(
+        db.session.scalars(
+            select(Response.wave_id).where(
+                Response.id.in_(list(response_ids)),
+                Response.folded.is_(True),
+                Response.wave_id.is_not(None),
+            )
+        )
+    )
+    if waves:
+        _empty(list(waves))
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    wave: str
+    unit: str
+    figure: str
+    stored: float
+    rows: float
+
+
+#: The breakdowns :func:`verify` compares: whole units, and by procedure field and channel.
+BREAKDOWNS = ({}, {"by_field": True, "by_channel": True})
+
+
+def verify(wave_ids: Iterable[int] | None = None) -> tuple[int, list[Mismatch]]:
+    """Every figure of the waves (their unit and every unit below it, whole and by
+    procedure field and channel), from the store and from the rows alone; returns
+    (figures compared, mismatches)."""
+    query = select(Wave).order_by(Wave.id)
+    if wave_ids is not None:
+        query = query.where(Wave.id.in_(list(wave_ids)))
+    compared, mismatches = 0, []
+    for wave in db.session.scalars(query):
+        units = list(db.session.scalars(select(Unit).where(Unit.path.startswith(wave.unit.path))))
+        codes = {u.id: u.code for u in units}
+        for options in BREAKDOWNS:
+            try:
+                stored = _figures(wave, units, options)
+                rows = _from_rows(wave, units, options)
+            except indices.IndexRequestError:
+                continue  # no figure to compare (no index, no answers)
+            by_key = {(f.domain, f.code, f.kind): f for f in rows.figures}
+            for figure in stored.figures:
+                other = by_key.pop((figure.domain, figure.code, figure.kind), None)
+                name = f"{figure.code}/{figure.kind} {figure.domain}"
+                unit = codes[figure.domain.unit_id]
+                if other is None:
+                    mismatches.append(Mismatch(wave.code, unit, name, figure.value, math.nan))
+                    continue
+                compared += 1
+                for field in ("value", "se", "ci_low", "ci_high", "df", "n", "n_eff"):
+                    a, b = float(getattr(figure, field)), float(getattr(other, field))
+                    if not _same(a, b):
+                        mismatches.append(Mismatch(wave.code, unit, f"{name} {field}", a, b))
+            for (domain, code, kind), figure in by_key.items():
+                name = f"{code}/{kind} {domain}"
+                unit = codes[domain.unit_id]
+                mismatches.append(Mismatch(wave.code, unit, name, math.nan, figure.value))
+    return compared, mismatches
+
+
+def _figures(wave: Wave, units: Sequence[Unit], options: dict[str, bool]) -> indices.IndexResult:
+    return indices.compute([wave], units, **options)
+
+
+def _from_rows(wave: Wave, units: Sequence[Unit], options: dict[str, bool]) -> indices.IndexResult:
+    """:func:`_figures` with the store switched off: every figure from the answer rows."""
+    config = current_app.config
+    before = config.get("FIGURE_STORE", True)
+    config["FIGURE_STORE"] = False
+    try:
+        return _figures(wave, units, options)
+    finally:
+        config["FIGURE_STORE"] = before
+
+
+def _same(a: float, b: float) -> bool:
+    if math.isnan(a) or math.isnan(b):
+        return math.isnan(a) and math.isnan(b)
+    return abs(a - b) <= TOLERANCE * max(1.0, abs(a), abs(b))
