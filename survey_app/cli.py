@@ -2,8 +2,9 @@
 
 ``flask db upgrade`` comes from Flask-Migrate.
 
-Messages meant for people (reports, warnings, refusals) are in Vietnamese unless the
-user chooses English: every command takes ``--lang vi|en``, and the ``SURVEY_LANG``
+Messages meant for people (reports, warnings, refusals, click's own usage lines and
+refusals, the help texts) are in Vietnamese unless the user chooses English: every
+command takes ``--lang vi|en``, and the ``SURVEY_LANG``
 environment variable (``vi``, ``en`` or a locale name such as ``en_US.UTF-8``) sets the
 default. What scripts read stays the same in both languages: files (CSV, XLSX, YAML),
 the token of ``desks token`` and the tab-separated rows of ``waves list``. English
@@ -13,8 +14,6 @@ working; Vietnamese output writes numbers and dates the Vietnamese way.
 
 from __future__ import annotations
 
-import os
-import re
 import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -28,6 +27,7 @@ from sqlalchemy import select
 
 from survey_app import demo, formatting, partitions
 from survey_app.admin import accounts, units
+from survey_app.cli_i18n import N_, SurveyGroup, cli_language
 from survey_app.collection import desks, questionnaires, waves
 from survey_app.extensions import LANGUAGES, db
 from survey_app.models import Wave
@@ -57,39 +57,20 @@ def register(app: Flask) -> None:
         app.cli.add_command(group)
 
 
-#: The environment variable that sets the command line's language.
-LANGUAGE_VARIABLE = "SURVEY_LANG"
-
-
-def cli_language(chosen: str | None = None) -> str:
-    """``--lang`` if given, else ``SURVEY_LANG`` (``vi``, ``en``, ``en_US.UTF-8``...),
-    else Vietnamese."""
-    if chosen:
-        return chosen
-    raw = os.environ.get(LANGUAGE_VARIABLE, "").strip()
-    if not raw:
-        return "vi"
-    lang = re.split(r"[_.@-]", raw, maxsplit=1)[0].lower()
-    if lang not in LANGUAGES:
-        # Neither language is chosen yet: both.
-        raise click.UsageError(f"{LANGUAGE_VARIABLE}={raw}: chọn vi hoặc en / choose vi or en")
-    return lang
-
-
 def _choose_language(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
     ctx.with_resource(force_locale(cli_language(value)))
 
 
 def _language_option() -> click.Option:
     # Eager: the language is set before the other options are read, so their
-    # refusals are in it too.
+    # refusals are in it too. (Click's own messages chose it earlier: SurveyGroup.)
     return click.Option(
         ["--lang"],
         type=click.Choice(LANGUAGES),
         is_eager=True,
         expose_value=False,
         callback=_choose_language,
-        help=f"Language of the messages: vi (default) or en; default from {LANGUAGE_VARIABLE}.",
+        help=N_("Language of the messages: vi (default) or en; default from SURVEY_LANG."),
     )
 
 
@@ -119,20 +100,24 @@ class CliError(click.ClickException):
         click.echo(f"{self.head}: {self.format_message()}", file=file, err=file is None)
 
 
-@click.group("questionnaires", help="Questionnaire files.")
+@click.group("questionnaires", cls=SurveyGroup, help=N_("Questionnaire files."))
 def questionnaires_group() -> None:
     pass
 
 
-@questionnaires_group.command("load")
+@questionnaires_group.command(
+    "load",
+    help=N_(
+        "Validate and load every questionnaire file in the folder, and make its read-aloud audio."
+    ),
+)
 @click.option(
     "--dir",
     "directory",
     type=click.Path(file_okay=False, exists=True),
-    help="Folder of questionnaire files (default: questionnaires/).",
+    help=N_("Folder of questionnaire files (default: questionnaires/)."),
 )
 def questionnaires_load(directory: str | None) -> None:
-    """Validate and load every questionnaire file in the folder, and make its read-aloud audio."""
     from survey_app.collection import audio
 
     folder = Path(directory or current_app.config["QUESTIONNAIRE_DIR"])
@@ -149,25 +134,29 @@ def questionnaires_load(directory: str | None) -> None:
 # survey_app.collection.xlsform when they run, so that other commands do not pay for it.
 
 
-@questionnaires_group.command("import-xlsform")
+@questionnaires_group.command(
+    "import-xlsform",
+    help=N_("Convert an XLSForm (KoboToolbox/ODK, .xlsx) into a questionnaire file."),
+)
 @click.argument("file", type=click.Path(dir_okay=False, exists=True))
-@click.option("--slug", help="Slug of the questionnaire (default: form_id of the settings sheet).")
+@click.option(
+    "--slug", help=N_("Slug of the questionnaire (default: form_id of the settings sheet).")
+)
 @click.option(
     "--version",
     type=click.IntRange(1, 1_000_000),
-    help="Version (default: version of the settings sheet, if a whole number).",
+    help=N_("Version (default: version of the settings sheet, if a whole number)."),
 )
 @click.option(
     "--out",
     required=True,
     type=click.Path(dir_okay=False),
-    help="Questionnaire file to write, e.g. questionnaires/my_survey.yaml.",
+    help=N_("Questionnaire file to write, e.g. questionnaires/my_survey.yaml."),
 )
-@click.option("--force", is_flag=True, help="Overwrite --out if it exists.")
+@click.option("--force", is_flag=True, help=N_("Overwrite --out if it exists."))
 def questionnaires_import_xlsform(
     file: str, slug: str | None, version: int | None, out: str, force: bool
 ) -> None:
-    """Convert an XLSForm (KoboToolbox/ODK, .xlsx) into a questionnaire file."""
     from survey_app.collection import xlsform
 
     target = Path(out)
@@ -209,22 +198,23 @@ def questionnaires_import_xlsform(
     )
 
 
-@questionnaires_group.command("export-xlsform")
+@questionnaires_group.command(
+    "export-xlsform", help=N_("Write a questionnaire file as an XLSForm for KoboToolbox/ODK.")
+)
 @click.argument("slug")
-@click.option("--version", type=int, help="Version to export (default: the highest).")
+@click.option("--version", type=int, help=N_("Version to export (default: the highest)."))
 @click.option(
     "--dir",
     "directory",
     type=click.Path(file_okay=False, exists=True),
-    help="Folder of questionnaire files (default: questionnaires/).",
+    help=N_("Folder of questionnaire files (default: questionnaires/)."),
 )
 @click.option(
-    "--out", required=True, type=click.Path(dir_okay=False), help="XLSForm to write (.xlsx)."
+    "--out", required=True, type=click.Path(dir_okay=False), help=N_("XLSForm to write (.xlsx).")
 )
 def questionnaires_export_xlsform(
     slug: str, version: int | None, directory: str | None, out: str
 ) -> None:
-    """Write a questionnaire file as an XLSForm for KoboToolbox/ODK."""
     from survey_app.collection import xlsform
     from survey_app.collection.questionnaire import QuestionnaireError, load_directory
 
@@ -264,15 +254,16 @@ def questionnaires_export_xlsform(
     )
 
 
-@click.group("units", help="Administrative units.")
+@click.group("units", cls=SurveyGroup, help=N_("Administrative units."))
 def units_group() -> None:
     pass
 
 
-@units_group.command("import")
+@units_group.command(
+    "import", help=N_("Import units from a CSV file: code,name_vi,name_en,kind,parent_code.")
+)
 @click.argument("file", type=click.File("r", encoding="utf-8-sig"))
 def units_import(file: click.utils.LazyFile) -> None:
-    """Import units from a CSV file: code,name_vi,name_en,kind,parent_code."""
     try:
         created, updated = units.import_units(units.read_units_csv(file.read()))
     except units.UnitImportError as error:
@@ -288,18 +279,19 @@ def units_import(file: click.utils.LazyFile) -> None:
     )
 
 
-@click.group("users", help="User accounts.")
+@click.group("users", cls=SurveyGroup, help=N_("User accounts."))
 def users_group() -> None:
     pass
 
 
-@users_group.command("create")
+@users_group.command(
+    "create", help=N_("Create a user; the password is asked for, or read from standard input.")
+)
 @click.argument("username")
 @click.option("--role", required=True, type=click.Choice([r.value for r in accounts.Role]))
-@click.option("--unit", "unit_code", help="Code of the unit the user is scoped to.")
-@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@click.option("--unit", "unit_code", help=N_("Code of the unit the user is scoped to."))
+@click.option("--password-stdin", is_flag=True, help=N_("Read the password from standard input."))
 def users_create(username: str, role: str, unit_code: str | None, password_stdin: bool) -> None:
-    """Create a user; the password is asked for, or read from standard input."""
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
@@ -315,18 +307,17 @@ def users_create(username: str, role: str, unit_code: str | None, password_stdin
     )
 
 
-@click.group("desks", help="One-stop desks and kiosk tokens.")
+@click.group("desks", cls=SurveyGroup, help=N_("One-stop desks and kiosk tokens."))
 def desks_group() -> None:
     pass
 
 
-@desks_group.command("create")
+@desks_group.command("create", help=N_("Create a desk belonging to a unit."))
 @click.argument("code")
-@click.option("--unit", "unit_code", required=True, help="Code of the unit of the desk.")
-@click.option("--name", required=True, help="Name shown to citizens.")
-@click.option("--timeout", default=60, show_default=True, help="Kiosk inactivity timeout (s).")
+@click.option("--unit", "unit_code", required=True, help=N_("Code of the unit of the desk."))
+@click.option("--name", required=True, help=N_("Name shown to citizens."))
+@click.option("--timeout", default=60, show_default=True, help=N_("Kiosk inactivity timeout (s)."))
 def desks_create(code: str, unit_code: str, name: str, timeout: int) -> None:
-    """Create a desk belonging to a unit."""
     try:
         desk = desks.create_desk(code, unit_code, name, timeout)
     except desks.DeskError as error:
@@ -334,10 +325,11 @@ def desks_create(code: str, unit_code: str, name: str, timeout: int) -> None:
     click.echo(_("desk %(code)s created", code=desk.code))
 
 
-@desks_group.command("token")
+@desks_group.command(
+    "token", help=N_("Print a new kiosk device token for the desk (only its hash is stored).")
+)
 @click.argument("code")
 def desks_token(code: str) -> None:
-    """Print a new kiosk device token for the desk (only its hash is stored)."""
     try:
         token = desks.issue_token(code)
     except desks.DeskError as error:
@@ -345,7 +337,7 @@ def desks_token(code: str) -> None:
     click.echo(token)
 
 
-@click.group("waves", help="Survey rounds (field waves) and feedback periods.")
+@click.group("waves", cls=SurveyGroup, help=N_("Survey rounds (field waves) and feedback periods."))
 def waves_group() -> None:
     pass
 
@@ -356,30 +348,30 @@ def _wave_problems(error: waves.WaveError, what: str) -> click.ClickException:
     return CliError(what)
 
 
-@waves_group.command("create")
+@waves_group.command("create", help=N_("Create a field-survey wave with its design."))
 @click.argument("code")
 @click.option(
     "--questionnaire",
     required=True,
-    help="Questionnaire slug (latest version) or SLUG:VERSION, e.g. sipas or sipas:1.",
+    help=N_("Questionnaire slug (latest version) or SLUG:VERSION, e.g. sipas or sipas:1."),
 )
-@click.option("--unit", "unit_code", required=True, help="Code of the unit the survey covers.")
-@click.option("--start", required=True, type=click.DateTime(["%Y-%m-%d"]), help="YYYY-MM-DD.")
-@click.option("--end", required=True, type=click.DateTime(["%Y-%m-%d"]), help="YYYY-MM-DD.")
-@click.option("--name-vi", required=True, help="Name in Vietnamese.")
-@click.option("--name-en", help="Name in English (default: the Vietnamese name).")
+@click.option("--unit", "unit_code", required=True, help=N_("Code of the unit the survey covers."))
+@click.option("--start", required=True, type=click.DateTime(["%Y-%m-%d"]), help=N_("YYYY-MM-DD."))
+@click.option("--end", required=True, type=click.DateTime(["%Y-%m-%d"]), help=N_("YYYY-MM-DD."))
+@click.option("--name-vi", required=True, help=N_("Name in Vietnamese."))
+@click.option("--name-en", help=N_("Name in English (default: the Vietnamese name)."))
 @click.option(
     "--lonely-psu",
     type=click.Choice([rule.value for rule in waves.LonelyPSU]),
     default=waves.LonelyPSU.ADJUST.value,
     show_default=True,
-    help="Variance of a stratum with one PSU, as R's survey.lonely.psu.",
+    help=N_("Variance of a stratum with one PSU, as R's survey.lonely.psu."),
 )
-@click.option("--panel-of", help="Code of the earlier wave whose PSUs are interviewed again.")
+@click.option("--panel-of", help=N_("Code of the earlier wave whose PSUs are interviewed again."))
 @click.option(
     "--frame",
     type=click.File("rb"),
-    help="Sample frame CSV: stratum,psu[,unit_code][,stratum_psus] (stratum_psus: fpc).",
+    help=N_("Sample frame CSV: stratum,psu[,unit_code][,stratum_psus] (stratum_psus: fpc)."),
 )
 def waves_create(
     code: str,
@@ -393,7 +385,6 @@ def waves_create(
     panel_of: str | None,
     frame: click.utils.LazyFile | None,
 ) -> None:
-    """Create a field-survey wave with its design."""
     parsed, frame_problems = waves.read_frame_or_problems(frame.read() if frame else None)
     try:
         wave = waves.create_field_wave(
@@ -436,10 +427,9 @@ def waves_create(
     )
 
 
-@waves_group.command("close")
+@waves_group.command("close", help=N_("Close a field wave: no more answers are accepted into it."))
 @click.argument("code")
 def waves_close(code: str) -> None:
-    """Close a field wave: no more answers are accepted into it."""
     try:
         wave = waves.close_wave(code)
     except waves.WaveError as error:
@@ -447,12 +437,14 @@ def waves_close(code: str) -> None:
     click.echo(_("wave %(code)s closed", code=wave.code))
 
 
-@waves_group.command("list")
+@waves_group.command(
+    "list",
+    help=N_(
+        "List the waves: code, kind, status, dates, unit, design and responses.\n\n"
+        "One tab-separated row per wave, the same in both languages (scripts read it)."
+    ),
+)
 def waves_list() -> None:
-    """List the waves: code, kind, status, dates, unit, design and responses.
-
-    One tab-separated row per wave, the same in both languages (scripts read it).
-    """
     rows = waves.list_waves()
     if not rows:
         click.echo(_("no waves"))
@@ -470,19 +462,20 @@ def waves_list() -> None:
         )
 
 
-@waves_group.command("periods")
+@waves_group.command(
+    "periods", help=N_("Set how a unit's continuous feedback is grouped into periods.")
+)
 @click.argument("unit_code")
 @click.option(
-    "--questionnaire", "slug", required=True, help="Slug of the kiosk/phone questionnaire."
+    "--questionnaire", "slug", required=True, help=N_("Slug of the kiosk/phone questionnaire.")
 )
 @click.option(
     "--period",
     required=True,
     type=click.Choice([period.value for period in waves.FeedbackPeriod]),
-    help="Group the unit's continuous feedback into months or quarters.",
+    help=N_("Group the unit's continuous feedback into months or quarters."),
 )
 def waves_periods(unit_code: str, slug: str, period: str) -> None:
-    """Set how a unit's continuous feedback is grouped into periods."""
     try:
         waves.set_feedback_series(unit_code, slug, period)
     except waves.WaveError as error:
@@ -497,7 +490,11 @@ def waves_periods(unit_code: str, slug: str, period: str) -> None:
     )
 
 
-@click.group("weights", help="Weighting schemes of a wave (the analysts' weighting console).")
+@click.group(
+    "weights",
+    cls=SurveyGroup,
+    help=N_("Weighting schemes of a wave (the analysts' weighting console)."),
+)
 def weights_group() -> None:
     pass
 
@@ -537,22 +534,31 @@ def _number(value: float | None) -> str:
     return text if _english() else text.replace(".", ",")
 
 
-@weights_group.command("apply")
+@weights_group.command(
+    "apply",
+    help=N_(
+        "Weight a wave to the targets in a CSV or XLSX file and save the scheme.\n\n"
+        "The file has the formats of the console's templates: variable,level,target "
+        "(margins) or one column per variable and target (post-stratification cells). The "
+        "scheme is saved as cli-METHOD with the next version; --activate makes it the one "
+        "every figure of the wave uses. Both steps are audited (actor: system)."
+    ),
+)
 @click.argument("wave_code", metavar="WAVE")
 @click.argument("targets_file", metavar="TARGETS.csv", type=click.Path(dir_okay=False, exists=True))
 @click.option(
     "--method",
     required=True,
     type=click.Choice(list(CLI_METHODS)),
-    help="Post-stratification, raking, or linear / raking calibration.",
+    help=N_("Post-stratification, raking, or linear / raking calibration."),
 )
 @click.option(
     "--trim",
     callback=_trim_bounds,
     metavar="LO,HI",
-    help="Trim the new weights to [LO, HI] (R's trimWeights); either side may be empty.",
+    help=N_("Trim the new weights to [LO, HI] (R's trimWeights); either side may be empty."),
 )
-@click.option("--activate", is_flag=True, help="Make the saved scheme the wave's active one.")
+@click.option("--activate", is_flag=True, help=N_("Make the saved scheme the wave's active one."))
 def weights_apply(
     wave_code: str,
     targets_file: str,
@@ -560,13 +566,6 @@ def weights_apply(
     trim: tuple[float | None, float | None],
     activate: bool,
 ) -> None:
-    """Weight a wave to the targets in a CSV or XLSX file and save the scheme.
-
-    The file has the formats of the console's templates: variable,level,target
-    (margins) or one column per variable and target (post-stratification cells).
-    The scheme is saved as cli-METHOD with the next version; --activate makes it the
-    one every figure of the wave uses. Both steps are audited (actor: system).
-    """
     wave = waves.get_wave(wave_code)
     if wave is None:
         raise CliError(_("no wave %(code)s", code=wave_code))
@@ -673,28 +672,35 @@ def weights_apply(
         click.echo(_("not active: pass --activate, or activate it in the weighting console"))
 
 
-@click.group("export", help="Microdata for SPSS, Stata and R.")
+@click.group("export", cls=SurveyGroup, help=N_("Microdata for SPSS, Stata and R."))
 def export_group() -> None:
     pass
 
 
-@export_group.command("wave")
+@export_group.command(
+    "wave",
+    help=N_(
+        "Write a wave's microdata (every response) and its codebook, as the data page "
+        "does.\n\n"
+        "The codebook states the design and the index rule, and ready R (survey) and "
+        "Stata commands that recompute the published overall index from the file."
+    ),
+)
 @click.argument("wave_code", metavar="WAVE")
 @click.option(
-    "--format", "fmt", required=True, type=click.Choice(list(export.FORMATS)), help="File format."
+    "--format",
+    "fmt",
+    required=True,
+    type=click.Choice(list(export.FORMATS)),
+    help=N_("File format."),
 )
 @click.option(
     "--out",
     required=True,
     type=click.Path(dir_okay=False, writable=True),
-    help="File to write; the codebook goes next to it (FILE-codebook.EXT; CSV for sav).",
+    help=N_("File to write; the codebook goes next to it (FILE-codebook.EXT; CSV for sav)."),
 )
 def export_wave(wave_code: str, fmt: str, out: str) -> None:
-    """Write a wave's microdata (every response) and its codebook, as the data page does.
-
-    The codebook states the design and the index rule, and ready R (survey) and Stata
-    commands that recompute the published overall index from the file.
-    """
     wave = waves.get_wave(wave_code)
     if wave is None:
         raise CliError(_("no wave %(code)s", code=wave_code))
@@ -720,23 +726,22 @@ def export_wave(wave_code: str, fmt: str, out: str) -> None:
     click.echo(_("wrote %(file)s: the codebook", file=codebook))
 
 
-@click.group("demo", help="The simulated demo province.")
+@click.group("demo", cls=SurveyGroup, help=N_("The simulated demo province."))
 def demo_group() -> None:
     pass
 
 
-@demo_group.command("seed")
-@click.option("--if-empty", is_flag=True, help="Do nothing if the database has any unit.")
+@demo_group.command("seed", help=N_("Load the simulated demo province (idempotent)."))
+@click.option("--if-empty", is_flag=True, help=N_("Do nothing if the database has any unit."))
 @click.option(
-    "--seed", "rng_seed", default=20181231, show_default=True, help="Seed of the simulation."
+    "--seed", "rng_seed", default=20181231, show_default=True, help=N_("Seed of the simulation.")
 )
 @click.option(
     "--credentials",
     type=click.Path(dir_okay=False),
-    help="Where to write the demo passwords (default: instance/demo-credentials.txt).",
+    help=N_("Where to write the demo passwords (default: instance/demo-credentials.txt)."),
 )
 def demo_seed(if_empty: bool, rng_seed: int, credentials: str | None) -> None:
-    """Load the simulated demo province (idempotent)."""
     if if_empty and not demo.database_is_empty():
         click.echo(_("database already has data; demo not seeded"))
         return
@@ -759,15 +764,17 @@ def _moment(text: str | None) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-@click.group("alerts", help="Alerts for leaders (what the scheduler runs).")
+@click.group("alerts", cls=SurveyGroup, help=N_("Alerts for leaders (what the scheduler runs)."))
 def alerts_group() -> None:
     pass
 
 
-@alerts_group.command("run")
-@click.option("--now", "now_text", help="Evaluate as of this ISO date-time (default: now).")
+@alerts_group.command(
+    "run",
+    help=N_("Evaluate every rule; open, keep or close episodes and e-mail new ones (idempotent)."),
+)
+@click.option("--now", "now_text", help=N_("Evaluate as of this ISO date-time (default: now)."))
 def alerts_run(now_text: str | None) -> None:
-    """Evaluate every rule; open, keep or close episodes and e-mail new ones (idempotent)."""
     from survey_app.reporting import alerts as alerts_service
     from survey_app.reporting import digest as digest_service
 
@@ -791,16 +798,17 @@ def alerts_run(now_text: str | None) -> None:
         click.echo(_("warning: %(message)s", message=problem), err=True)
 
 
-@click.group("digest", help="Weekly e-mail digest for leaders.")
+@click.group("digest", cls=SurveyGroup, help=N_("Weekly e-mail digest for leaders."))
 def digest_group() -> None:
     pass
 
 
-@digest_group.command("send")
-@click.option("--dry-run", is_flag=True, help="Show who would receive what; send nothing.")
-@click.option("--now", "now_text", help="The week ending at this ISO date-time (default: now).")
+@digest_group.command(
+    "send", help=N_("Send this week's digest to every leader with an address (once per week).")
+)
+@click.option("--dry-run", is_flag=True, help=N_("Show who would receive what; send nothing."))
+@click.option("--now", "now_text", help=N_("The week ending at this ISO date-time (default: now)."))
 def digest_send(dry_run: bool, now_text: str | None) -> None:
-    """Send this week's digest to every leader with an address (once per week)."""
     from survey_app.reporting import digest as digest_service
 
     if not dry_run and not digest_service.mail_enabled():
@@ -829,7 +837,9 @@ def digest_send(dry_run: bool, now_text: str | None) -> None:
         click.echo(_("no digest due"))
 
 
-@click.group("figures", help="The figure store: sums of the published figures.")
+@click.group(
+    "figures", cls=SurveyGroup, help=N_("The figure store: sums of the published figures.")
+)
 def figures_group() -> None:
     pass
 
@@ -844,23 +854,26 @@ def _wave_ids(codes: tuple[str, ...]) -> list[int] | None:
     return [found[c] for c in codes]
 
 
-@figures_group.command("refresh")
+@figures_group.command(
+    "refresh", help=N_("Fold the responses stored since the last run (what the scheduler runs).")
+)
 def figures_refresh() -> None:
-    """Fold the responses stored since the last run (what the scheduler runs)."""
     click.echo(_("folded %(n)s responses", n=_count(figure_store.refresh())))
 
 
-@figures_group.command("rebuild")
-@click.option("--wave", "codes", multiple=True, help="Only this wave (repeatable).")
+@figures_group.command(
+    "rebuild", help=N_("Empty the sums (of the waves given, or all) and fold every response again.")
+)
+@click.option("--wave", "codes", multiple=True, help=N_("Only this wave (repeatable)."))
 def figures_rebuild(codes: tuple[str, ...]) -> None:
-    """Empty the sums (of the waves given, or all) and fold every response again."""
     click.echo(_("folded %(n)s responses", n=_count(figure_store.rebuild(_wave_ids(codes)))))
 
 
-@figures_group.command("verify")
-@click.option("--wave", "codes", multiple=True, help="Only this wave (repeatable).")
+@figures_group.command(
+    "verify", help=N_("Recompute every figure from the answer rows and compare with the store.")
+)
+@click.option("--wave", "codes", multiple=True, help=N_("Only this wave (repeatable)."))
 def figures_verify(codes: tuple[str, ...]) -> None:
-    """Recompute every figure from the answer rows and compare with the store."""
     compared, mismatches = figure_store.verify(_wave_ids(codes))
     for m in mismatches[:50]:
         click.echo(
@@ -878,16 +891,24 @@ def figures_verify(codes: tuple[str, ...]) -> None:
         raise SystemExit(1)
 
 
-@click.group("partitions", help="PostgreSQL partitions of responses and answers by wave.")
+@click.group(
+    "partitions",
+    cls=SurveyGroup,
+    help=N_("PostgreSQL partitions of responses and answers by wave."),
+)
 def partitions_group() -> None:
     pass
 
 
-@partitions_group.command("detach")
-@click.option("--wave", "code", required=True, help="The wave to detach (its code).")
+@partitions_group.command(
+    "detach",
+    help=N_(
+        "Detach a wave's partitions for archiving; they stay as plain tables to dump and "
+        'drop (docs/operations.md, "Partitions").'
+    ),
+)
+@click.option("--wave", "code", required=True, help=N_("The wave to detach (its code)."))
 def partitions_detach(code: str) -> None:
-    """Detach a wave's partitions for archiving; they stay as plain tables to dump and drop
-    (docs/operations.md, "Partitions")."""
     (wave_id,) = _wave_ids((code,)) or []
     try:
         names = partitions.detach_wave(db.session.connection(), wave_id)

@@ -1,0 +1,225 @@
+"""The command line's language for what click itself prints, and for our commands' help.
+
+Our own messages go through Flask-Babel (``survey_app.cli``). Click's messages ("Usage:",
+"Error: Missing option '--unit'.", "Try '... --help' for help.") do not: click calls the
+standard library's ``gettext.gettext``/``ngettext`` in the global text domain
+``messages``. That function finds its catalogue from ``gettext.bindtextdomain`` and picks
+the language from the environment (``LANGUAGE``, then ``LC_ALL``, ``LC_MESSAGES``,
+``LANG``) on every call; ``gettext.install`` would only set ``builtins._``, which click
+does not read. So :func:`speak` binds ``messages`` to our catalogue
+(``survey_app/translations``, the one the web pages use) and sets ``LANGUAGE`` to the
+chosen language; with ``en`` no catalogue is found and click's English msgids stay.
+
+The language must be known before click parses a command line, because a missing or
+unknown option is refused while parsing, before any option's callback runs, and the
+refusal is printed after every context has closed. :class:`SurveyGroup` chooses it when
+one of our groups is entered: ``--lang`` found on the rest of the line, else
+``SURVEY_LANG``, else Vietnamese. It stays for the rest of the process: a command line is
+one process (tests that run several commands in one process choose again each time).
+
+The help texts of our commands and options are written in English and marked with
+:func:`N_`, so that ``pybabel extract`` (and ``scripts/i18n.py update``) keeps them in the
+catalogue; :class:`SurveyCommand` translates them when the help is shown. Click's own
+msgids that a user of our commands can meet are listed in :data:`CLICK_MESSAGES` for the
+same reason (``tests/test_cli_language.py`` checks them against click's source).
+"""
+
+from __future__ import annotations
+
+import gettext
+import inspect
+import os
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+
+from survey_app.extensions import LANGUAGES
+
+#: The environment variable that sets the command line's language.
+LANGUAGE_VARIABLE = "SURVEY_LANG"
+#: The standard library's default text domain, the one click's messages are looked up in.
+DOMAIN = "messages"
+TRANSLATIONS = Path(__file__).resolve().parent / "translations"
+
+
+def N_(text: str) -> str:  # noqa: N802 (the gettext name for a no-op marker)
+    """Mark ``text`` for extraction; it is translated where it is shown."""
+    return text
+
+
+def cli_language(chosen: str | None = None) -> str:
+    """``--lang`` if given, else ``SURVEY_LANG`` (``vi``, ``en``, ``en_US.UTF-8``...),
+    else Vietnamese."""
+    if chosen:
+        return chosen
+    raw = os.environ.get(LANGUAGE_VARIABLE, "").strip()
+    if not raw:
+        return "vi"
+    lang = re.split(r"[_.@-]", raw, maxsplit=1)[0].lower()
+    if lang not in LANGUAGES:
+        # Neither language is chosen yet: both.
+        raise click.UsageError(f"{LANGUAGE_VARIABLE}={raw}: chọn vi hoặc en / choose vi or en")
+    return lang
+
+
+def language_in(args: Sequence[str]) -> str | None:
+    """The last valid ``--lang X`` / ``--lang=X`` before ``--``, read ahead of click.
+
+    An invalid value is left to click's own refusal (in the default language)."""
+    found = None
+    for i, arg in enumerate(args):
+        if arg == "--":
+            break
+        if arg == "--lang" and i + 1 < len(args):
+            value: str | None = args[i + 1]
+        elif arg.startswith("--lang="):
+            value = arg.partition("=")[2]
+        else:
+            continue
+        if value in LANGUAGES:
+            found = value
+    return found
+
+
+def speak(lang: str) -> None:
+    """Click's messages (and :func:`translate`) in ``lang`` from now on in this process."""
+    gettext.bindtextdomain(DOMAIN, str(TRANSLATIONS))
+    os.environ["LANGUAGE"] = lang
+
+
+def translate(text: str) -> str:
+    """``text`` in the language click speaks (:func:`speak`)."""
+    return gettext.gettext(text)
+
+
+#: The help option's text; click keeps the option it made first, with the text of the
+#: language of that moment, so it is reset to the msgid before each help is shown.
+HELP_OPTION_TEXT = N_("Show this message and exit.")
+
+
+class _TranslatedHelp(click.Command):
+    """The help of the command and of its options, translated when shown."""
+
+    # click.Command stores ``help`` unprocessed and reads it when the help is shown.
+    @property  # type: ignore[override]
+    def help(self) -> str | None:
+        return translate(self._english_help) if self._english_help else self._english_help
+
+    @help.setter
+    def help(self, text: str | None) -> None:
+        self._english_help = inspect.cleandoc(text) if text else text
+
+    def get_help_option(self, ctx: click.Context) -> click.Option | None:
+        option = super().get_help_option(ctx)
+        if option is not None:
+            option.help = HELP_OPTION_TEXT
+        return option
+
+    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """click's own, with each option's help translated (its "[default: ...]" already
+        is)."""
+        rows = []
+        for param in self.get_params(ctx):
+            record = param.get_help_record(ctx)
+            if record is None or not isinstance(param, click.Option):
+                continue
+            spec, text = record
+            own = param.help
+            if own and text.startswith(own):
+                text = translate(own) + text[len(own) :]
+            rows.append((spec, text))
+        if rows:
+            with formatter.section(translate("Options")):
+                formatter.write_dl(rows)
+
+
+class SurveyCommand(_TranslatedHelp):
+    pass
+
+
+class SurveyGroup(_TranslatedHelp, click.Group):
+    """One of our command groups: chooses the language before click reads the line."""
+
+    command_class = SurveyCommand
+
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        speak(cli_language(language_in(args)))
+        return super().make_context(info_name, args, parent, **extra)
+
+    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        super().format_options(ctx, formatter)  # the translated options (not click.Group's)
+        self.format_commands(ctx, formatter)
+
+
+# Click's messages that a user of our commands can meet (click 8.1-8.3 msgids; the
+# test compares them with the installed click). Marked here so that extraction keeps
+# them in the catalogue; click translates them itself.
+CLICK_MESSAGES = (
+    N_("Usage:"),
+    N_("Options"),
+    N_("Commands"),
+    N_("Positional arguments"),
+    N_("default: {default}"),
+    N_("required"),
+    N_("Error: {message}"),
+    N_("Try '{command} {option}' for help."),
+    N_("Invalid value: {message}"),
+    N_("Invalid value for {param_hint}: {message}"),
+    N_("Missing argument"),
+    N_("Missing option"),
+    N_("Missing parameter"),
+    N_("Missing {param_type}"),
+    N_("Missing parameter: {param_name}"),
+    N_("Missing command."),
+    N_("No such option {name!r}."),
+    N_("No such command {name!r}."),
+    N_("Option {name!r} does not take a value."),
+    N_("unknown error"),
+    N_("Could not open file {filename!r}: {message}"),
+    N_("file"),
+    N_("directory"),
+    N_("path"),
+    N_("{name} {filename!r} does not exist."),
+    N_("{name} {filename!r} is a file."),
+    N_("{name} {filename!r} is a directory."),
+    N_("{name} {filename!r} is not readable."),
+    N_("{name} {filename!r} is not writable."),
+    N_("{value!r} is not a valid {number_type}."),
+    N_("{value} is not in the range {range}."),
+    N_("Error: The two entered values do not match."),
+    N_("Error: invalid input"),
+    N_("Aborted!"),
+)
+
+
+def click_plurals(n: int) -> list[str]:
+    """Click's messages with a plural (extracted from these calls), in the language
+    click speaks."""
+    return [
+        gettext.ngettext(
+            "Got unexpected extra argument ({args})", "Got unexpected extra arguments ({args})", n
+        ),
+        gettext.ngettext(
+            "Did you mean {possibility}?", "(Did you mean one of: {possibilities}?)", n
+        ),
+        gettext.ngettext(
+            "Option {name!r} requires an argument.",
+            "Option {name!r} requires {nargs} arguments.",
+            n,
+        ),
+        gettext.ngettext("{value!r} is not {choice}.", "{value!r} is not one of {choices}.", n),
+        gettext.ngettext(
+            "{value!r} does not match the format {format}.",
+            "{value!r} does not match the formats {formats}.",
+            n,
+        ),
+    ]
