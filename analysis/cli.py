@@ -30,8 +30,9 @@ from typing import Any
 import pandas as pd
 
 from analysis.ci import INTERVAL_METHODS, PROPORTION_METHODS
+from analysis.cli_args import add_design_arguments, at_least_two, columns, design_from_args, level
 from analysis.cli_fh import add_fh_parser
-from analysis.design import LONELY_PSU_RULES, Design
+from analysis.design import Design
 from analysis.estimators import mean, proportion, ratio, total
 from analysis.replicates import ReplicateDesign, bootstrap, jk1, jkn
 from analysis.results import DomainEstimates, Estimate
@@ -41,33 +42,6 @@ REPLICATE_BUILDERS: dict[str, Callable[..., ReplicateDesign]] = {
     "jkn": lambda d, n, seed: jkn(d),
     "bootstrap": lambda d, n, seed: bootstrap(d, n, seed=seed),
 }
-
-
-def _columns(text: str) -> list[str]:
-    cols = [c.strip() for c in text.split(",")]
-    if not all(cols):
-        raise argparse.ArgumentTypeError(f"empty column name in {text!r}")
-    return cols
-
-
-def _level(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"level must be a number, got {text!r}") from None
-    if not 0 < value < 1:
-        raise argparse.ArgumentTypeError(f"level must be between 0 and 1, got {value}")
-    return value
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 2:
-        raise argparse.ArgumentTypeError(f"need at least 2, got {value}")
-    return value
 
 
 def _weighting_hooks() -> tuple[Callable[..., None], Callable[..., Any]] | None:
@@ -87,24 +61,20 @@ def add_estimate_parser(subparsers: Any) -> argparse.ArgumentParser:
         description="Design-based estimates as R's survey package computes them.",
     )
     p.add_argument("data", metavar="DATA.csv")
-    p.add_argument("--weights", required=True, metavar="COL")
-    p.add_argument("--strata", metavar="COL")
-    p.add_argument("--ids", type=_columns, metavar="COL[,COL...]", help="cluster ids per stage")
-    p.add_argument("--fpc", type=_columns, metavar="COL[,COL...]", help="fpc per stage")
-    p.add_argument("--nest", action="store_true", help="cluster ids are reused across strata")
+    add_design_arguments(p)
     what = p.add_mutually_exclusive_group(required=True)
     what.add_argument("--mean", metavar="COL")
     what.add_argument("--total", metavar="COL")
     what.add_argument("--proportion", metavar="COL[=LEVEL]")
     what.add_argument("--ratio", metavar="NUM/DEN")
-    p.add_argument("--by", type=_columns, metavar="COL[,COL...]", help="domain columns")
+    p.add_argument("--by", type=columns, metavar="COL[,COL...]", help="domain columns")
     p.add_argument(
         "--ci-method",
         metavar="METHOD",
         help=f"proportions: {', '.join(PROPORTION_METHODS)} (default logit); "
         f"others: {', '.join(INTERVAL_METHODS)} (default t)",
     )
-    p.add_argument("--level", type=_level, default=0.95)
+    p.add_argument("--level", type=level, default=0.95)
     p.add_argument(
         "--deff",
         choices=("true", "replace"),
@@ -112,9 +82,8 @@ def add_estimate_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="design effect against SRS without replacement (true, R's deff=TRUE) "
         'or with replacement (replace, R\'s deff="replace")',
     )
-    p.add_argument("--lonely-psu", default="fail", choices=LONELY_PSU_RULES)
     p.add_argument("--replicates", choices=sorted(REPLICATE_BUILDERS))
-    p.add_argument("--n-replicates", type=_positive_int, default=50, metavar="N")
+    p.add_argument("--n-replicates", type=at_least_two, default=50, metavar="N")
     p.add_argument("--seed", type=int, metavar="S")
     p.add_argument("--format", choices=("json", "csv"), default="json")
     hooks = _weighting_hooks()
@@ -173,20 +142,6 @@ def _records(result: Estimate | DomainEstimates) -> list[dict[str, Any]]:
 
 def _finite(x: float) -> float | None:
     return x if math.isfinite(x) else None
-
-
-def design_from_args(frame: pd.DataFrame, args: argparse.Namespace) -> Design:
-    """The :class:`Design` described by the common options (``--weights --strata --ids
-    --fpc --nest --lonely-psu``), for any subcommand that takes them."""
-    return Design.from_frame(
-        frame,
-        weights=args.weights,
-        strata=args.strata,
-        ids=args.ids,
-        fpc=args.fpc,
-        nest=args.nest,
-        lonely_psu=args.lonely_psu,
-    )
 
 
 def read_data(path: str) -> pd.DataFrame:

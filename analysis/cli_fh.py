@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from analysis.cli_args import columns, read_text_csv
 from analysis.small_area import (
     FH_METHODS,
     arcsin_back_transform,
@@ -43,13 +44,6 @@ from analysis.small_area import (
 )
 
 __all__ = ["add_fh_parser", "run_fh"]
-
-
-def _columns(text: str) -> list[str]:
-    cols = [c.strip() for c in text.split(",")]
-    if not all(cols):
-        raise argparse.ArgumentTypeError(f"empty column name in {text!r}")
-    return cols
 
 
 def add_fh_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -68,7 +62,7 @@ def add_fh_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="sampling variances of the direct estimates (not used with --transform arcsin)",
     )
     p.add_argument(
-        "--covariates", required=True, type=_columns, metavar="a,b", help="covariate columns"
+        "--covariates", required=True, type=columns, metavar="a,b", help="covariate columns"
     )
     p.add_argument("--area", metavar="COL", help="area labels (default: row numbers)")
     p.add_argument("--method", choices=FH_METHODS, default="reml")
@@ -80,14 +74,7 @@ def add_fh_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def _read(path: str) -> pd.DataFrame:
-    try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
-    except FileNotFoundError:
-        raise ValueError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise ValueError(f"{path}: is a directory, not a CSV file") from None
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise ValueError(f"{path}: not a readable CSV file ({exc})") from None
+    frame = read_text_csv(path)
     if frame.empty:
         raise ValueError(f"{path}: no area rows")
     return frame

@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from analysis.cli_args import add_design_arguments, columns, design_from_args, read_text_csv
 from analysis.weighting import (
     CALIBRATION_FUNCTIONS,
     CalibrationConvergenceError,
@@ -70,15 +71,6 @@ class TargetFileError(ValueError):
 # ---------------------------------------------------------------- target files
 
 
-def _read_text_csv(path: str | Path) -> pd.DataFrame:
-    try:
-        return pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
-    except FileNotFoundError:
-        raise ValueError(f"{path}: no such file") from None
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise ValueError(f"{path}: not a readable CSV file ({exc})") from None
-
-
 def _number(text: str) -> float | None:
     try:
         value = float(text)
@@ -94,7 +86,7 @@ def read_cell_targets(path: str | Path, by: Sequence[str]) -> dict[Hashable, flo
     several. Raises :class:`TargetFileError` listing every bad row (row numbers
     count the header as row 1).
     """
-    table = _read_text_csv(path)
+    table = read_text_csv(path)
     missing = [c for c in [*by, "target"] if c not in table.columns]
     if missing:
         raise TargetFileError(path, [f"missing column(s): {', '.join(missing)}"])
@@ -128,7 +120,7 @@ def read_long_targets(
     order) and ``{variable: total}`` where ``level`` is empty (numeric totals,
     refused when ``allow_numeric`` is false, as for raking margins).
     """
-    table = _read_text_csv(path)
+    table = read_text_csv(path)
     missing = [c for c in ("variable", "level", "target") if c not in table.columns]
     if missing:
         raise TargetFileError(path, [f"missing column(s): {', '.join(missing)}"])
@@ -183,20 +175,13 @@ def _pair(text: str) -> tuple[float, float]:
     return lo, hi
 
 
-def _columns(text: str) -> list[str]:
-    cols = [c.strip() for c in text.split(",") if c.strip()]
-    if not cols:
-        raise argparse.ArgumentTypeError("expected COL[,COL...]")
-    return cols
-
-
 def add_adjustment_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the weighting options (shared by ``weight`` and ``estimate``) to ``parser``."""
     group = parser.add_argument_group("weighting")
     method = group.add_mutually_exclusive_group()
     method.add_argument(
         "--poststratify",
-        type=_columns,
+        type=columns,
         metavar="COL[,COL...]",
         help="post-stratify to the cells of these columns (needs --targets)",
     )
@@ -236,12 +221,7 @@ def add_weight_parser(subparsers: Any) -> argparse.ArgumentParser:
         description=__doc__.split("\n\n")[0] if __doc__ else None,
     )
     parser.add_argument("data", metavar="DATA.csv")
-    parser.add_argument("--weights", required=True, metavar="COL", help="current weights")
-    parser.add_argument("--strata", metavar="COL")
-    parser.add_argument("--ids", type=_columns, metavar="COL[,COL...]")
-    parser.add_argument("--fpc", type=_columns, metavar="COL[,COL...]")
-    parser.add_argument("--nest", action="store_true")
-    parser.add_argument("--lonely-psu", default="fail")
+    add_design_arguments(parser)
     add_adjustment_arguments(parser)
     parser.add_argument("--out", required=True, metavar="OUT.csv")
     parser.add_argument("--report", metavar="REPORT.json")
@@ -368,7 +348,7 @@ def adjust_design_from_args(design: Any, frame: pd.DataFrame, args: argparse.Nam
     # compare categories as written in the file (a column read as float would turn
     # "1" into "1.0"); fall back to the frame's values when there is no file
     path = getattr(args, "data", None)
-    text = _read_text_csv(path) if path else None
+    text = read_text_csv(path) if path else None
     if text is None or len(text) != len(frame):
         text = frame.astype(str).where(frame.notna(), "")
     with warnings.catch_warnings(record=True) as caught:
@@ -388,7 +368,7 @@ def _print_warnings(caught: Sequence[warnings.WarningMessage]) -> None:
 def run_weight(args: argparse.Namespace) -> int:
     """Run ``weight``; returns the exit status (0 ok, 2 bad arguments or data)."""
     try:
-        frame = _read_text_csv(args.data)
+        frame = read_text_csv(args.data)
         if args.new_weights in frame.columns:
             raise ValueError(f"column {args.new_weights!r} already exists (use --new-weights)")
         if not (args.poststratify or args.rake or args.calibrate or args.trim):
@@ -396,21 +376,11 @@ def run_weight(args: argparse.Namespace) -> int:
         weights = _numeric(frame, args.weights)
         design = None
         if args.strata or args.ids or args.fpc:
-            from analysis.design import Design
-
             numeric = frame.copy()
             numeric[args.weights] = weights
             for col in args.fpc or []:
                 numeric[col] = _numeric(frame, col)
-            design = Design.from_frame(
-                numeric,
-                weights=args.weights,
-                strata=args.strata,
-                ids=args.ids,
-                fpc=args.fpc,
-                nest=args.nest,
-                lonely_psu=args.lonely_psu,
-            )
+            design = design_from_args(numeric, args)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             steps = _steps(frame, weights, args)

@@ -1,0 +1,100 @@
+"""What the command-line subcommands share: argument types, the design options and
+reading a CSV file as text.
+
+``estimate`` (:mod:`analysis.cli`), ``weight`` (:mod:`analysis.cli_weight`) and
+``fh`` (:mod:`analysis.cli_fh`) take their column lists, confidence level and
+design options from here, so an option means the same in every subcommand and a bad
+value gets the same message. Argument types raise ``argparse.ArgumentTypeError``
+(``argparse`` turns it into a usage error with status 2); the readers raise
+``ValueError`` with the file's name, which the subcommands print.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+import pandas as pd
+
+from analysis.design import LONELY_PSU_RULES, Design
+
+__all__ = [
+    "add_design_arguments",
+    "at_least_two",
+    "columns",
+    "design_from_args",
+    "level",
+    "read_text_csv",
+]
+
+T = TypeVar("T")
+
+
+def columns(text: str) -> list[str]:
+    """``COL[,COL...]``: column names, spaces around them dropped; none may be empty."""
+    cols = [c.strip() for c in text.split(",")]
+    if not all(cols):
+        raise argparse.ArgumentTypeError(f"empty column name in {text!r}")
+    return cols
+
+
+def _converted(text: str, convert: Callable[[str], T], problem: str) -> T:
+    try:
+        return convert(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{problem}, got {text!r}") from None
+
+
+def level(text: str) -> float:
+    """A confidence level strictly between 0 and 1."""
+    value = _converted(text, float, "level must be a number")
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"level must be between 0 and 1, got {value}")
+    return value
+
+
+def at_least_two(text: str) -> int:
+    """A whole number of at least 2 (e.g. a number of replicates)."""
+    value = _converted(text, int, "expected a whole number")
+    if value < 2:
+        raise argparse.ArgumentTypeError(f"need at least 2, got {value}")
+    return value
+
+
+def add_design_arguments(parser: argparse.ArgumentParser) -> None:
+    """The design options ``--weights --strata --ids --fpc --nest --lonely-psu``, as
+    :func:`design_from_args` reads them (R's ``svydesign`` arguments)."""
+    parser.add_argument("--weights", required=True, metavar="COL", help="sample weights")
+    parser.add_argument("--strata", metavar="COL")
+    parser.add_argument("--ids", type=columns, metavar="COL[,COL...]", help="cluster ids per stage")
+    parser.add_argument("--fpc", type=columns, metavar="COL[,COL...]", help="fpc per stage")
+    parser.add_argument("--nest", action="store_true", help="cluster ids are reused across strata")
+    parser.add_argument("--lonely-psu", default="fail", choices=LONELY_PSU_RULES)
+
+
+def design_from_args(frame: pd.DataFrame, args: argparse.Namespace) -> Design:
+    """The :class:`Design` described by the options of :func:`add_design_arguments`."""
+    return Design.from_frame(
+        frame,
+        weights=args.weights,
+        strata=args.strata,
+        ids=args.ids,
+        fpc=args.fpc,
+        nest=args.nest,
+        lonely_psu=args.lonely_psu,
+    )
+
+
+def read_text_csv(path: str | Path) -> pd.DataFrame:
+    """A CSV file with every cell as text (empty cells ``""``, spaces after a comma
+    dropped); ``ValueError`` naming the file when it cannot be read."""
+    try:
+        return pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
+    except FileNotFoundError:
+        raise ValueError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise ValueError(f"{path}: is a directory, not a CSV file") from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{path}: not a readable CSV file ({exc})") from None
