@@ -531,6 +531,31 @@ def _run(
     )
 
 
+def _of_column(
+    design: AnyDesign,
+    y: Any,
+    by: Any,
+    *,
+    statistic: str,
+    level: float,
+    ci_method: str,
+    deff: bool | str,
+) -> Estimate | DomainEstimates:
+    """:func:`_run` on the numeric column ``y`` (a name or an array), named after it."""
+    values, name = _column(design, y, "y")
+    return _run(
+        design,
+        _numeric(values, name),
+        None,
+        by,
+        statistic=statistic,
+        variable=name,
+        level=level,
+        ci_method=ci_method,
+        deff=deff,
+    )
+
+
 # ---------------------------------------------------------------------- public API
 
 
@@ -583,18 +608,7 @@ def total(
     ``DomainEstimates.covariance`` rescales by all strata of the design, as
     ``vcov(svyby(..., covmat=TRUE))``; there ``se**2`` can differ from the diagonal.
     """
-    values, name = _column(design, y, "y")
-    return _run(
-        design,
-        _numeric(values, name),
-        None,
-        by,
-        statistic="total",
-        variable=name,
-        level=level,
-        ci_method=ci_method,
-        deff=deff,
-    )
+    return _of_column(design, y, by, statistic="total", level=level, ci_method=ci_method, deff=deff)
 
 
 def mean(
@@ -618,18 +632,7 @@ def mean(
     ``deff=TRUE``, with or without an fpc) and :math:`\\hat V / (s^2_w / n)` for
     ``deff="replace"`` (Kish 1965, p. 258).
     """
-    values, name = _column(design, y, "y")
-    return _run(
-        design,
-        _numeric(values, name),
-        None,
-        by,
-        statistic="mean",
-        variable=name,
-        level=level,
-        ci_method=ci_method,
-        deff=deff,
-    )
+    return _of_column(design, y, by, statistic="mean", level=level, ci_method=ci_method, deff=deff)
 
 
 def proportion(
