@@ -32,7 +32,11 @@ from survey_app.collection import desks, questionnaires, waves
 from survey_app.extensions import LANGUAGES, db
 from survey_app.models import Wave
 from survey_app.reporting import export, figure_store
-from survey_app.weighting import console as weighting_service
+from survey_app.weighting import schemes
+from survey_app.weighting.errors import SchemeError, WeightingInputError
+from survey_app.weighting.sample import load_sample
+from survey_app.weighting.spec import WeightingSpec
+from survey_app.weighting.targets import read_targets
 
 
 def register(app: Flask) -> None:
@@ -499,7 +503,7 @@ def weights_group() -> None:
     pass
 
 
-#: The command line's method names -> the console's (weighting.console.METHODS).
+#: The command line's method names -> the console's (weighting.spec.METHODS).
 CLI_METHODS = {
     "poststratify": "poststratify",
     "rake": "rake",
@@ -570,18 +574,18 @@ def weights_apply(
     if wave is None:
         raise CliError(_("no wave %(code)s", code=wave_code))
     path = Path(targets_file)
-    sample = weighting_service.load_sample(wave)
+    sample = load_sample(wave)
     try:
-        targets = weighting_service.read_targets(path.read_bytes(), path.name)
-        options = weighting_service.WeightingSpec(
+        targets = read_targets(path.read_bytes(), path.name)
+        options = WeightingSpec(
             method=CLI_METHODS[method],
             targets=targets,
             trim_lower=trim[0],
             trim_upper=trim[1],
             filename=path.name,
         )
-        scheme = weighting_service.save_scheme(sample, options, f"cli-{method}", None)
-    except weighting_service.WeightingInputError as error:
+        scheme = schemes.save_scheme(sample, options, f"cli-{method}", None)
+    except WeightingInputError as error:
         for problem in error.errors:
             where = ", ".join(
                 part
@@ -593,7 +597,7 @@ def weights_apply(
             )
             click.echo(f"{path.name}: {where + ': ' if where else ''}{problem.message}", err=True)
         raise CliError(_("nothing was saved")) from error
-    except weighting_service.SchemeError as error:
+    except SchemeError as error:
         raise CliError(_("%(error)s; nothing was saved", error=error)) from error
     # The diagnostics and headline the scheme was stored with (save_scheme computed them).
     report, headline = scheme.report["final"], scheme.report["headline"]
@@ -656,8 +660,8 @@ def weights_apply(
     )
     if activate:
         try:
-            weighting_service.activate(wave, scheme.id, None)
-        except weighting_service.SchemeError as error:
+            schemes.activate(wave, scheme.id, None)
+        except SchemeError as error:
             raise CliError(
                 _("%(error)s; the scheme was saved but is not active", error=error)
             ) from error

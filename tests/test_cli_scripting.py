@@ -32,7 +32,10 @@ from survey_app.admin import accounts, units
 from survey_app.collection import paper_import, questionnaires
 from survey_app.extensions import db
 from survey_app.models import AuditLog, ResponseWeight, Role, WeightingScheme
-from survey_app.weighting import console as service
+from survey_app.weighting.preview import preview
+from survey_app.weighting.sample import load_sample
+from survey_app.weighting.spec import WeightingSpec
+from survey_app.weighting.targets import read_targets
 
 WAVE = "W-CLI"
 PASSWORD = "correct-horse-battery"
@@ -166,14 +169,14 @@ def test_weights_apply_saves_activates_and_prints_the_diagnostics(
         "rake",
     )
     # The same weights as the console's service computes from the same inputs.
-    sample = service.load_sample(scheme.wave)
-    spec = service.WeightingSpec(
+    sample = load_sample(scheme.wave)
+    spec = WeightingSpec(
         method="rake",
-        targets=service.read_targets(path.read_bytes(), path.name),
+        targets=read_targets(path.read_bytes(), path.name),
         trim_lower=1.0,
         trim_upper=30.0,
     )
-    expected = service.preview(sample, spec).weights
+    expected = preview(sample, spec).weights
     stored = dict(
         db.session.execute(
             select(ResponseWeight.response_id, ResponseWeight.weight).where(

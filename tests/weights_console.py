@@ -18,7 +18,7 @@ from sqlalchemy import select
 from survey_app.admin import accounts
 from survey_app.extensions import db
 from survey_app.models import Role, Wave
-from survey_app.weighting import console as service
+from survey_app.weighting.sample import WaveSample
 
 WAVE = "HM-2018-12"
 POPULATION = 36_200.0
@@ -36,7 +36,7 @@ def make_user(username: str, role: Role, unit: str | None = None) -> None:
 
 
 def margins(
-    sample: service.WaveSample, variables: Sequence[str], total: float = POPULATION
+    sample: WaveSample, variables: Sequence[str], total: float = POPULATION
 ) -> list[tuple[str, str, float]]:
     """``(variable, level, target)`` for every level with respondents: the level's
     sample count times 1.3 or 0.7 alternately, scaled to ``total`` per variable."""

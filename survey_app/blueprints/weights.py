@@ -2,8 +2,9 @@
 
 Analysts and administrators only, and only for waves whose unit lies within their
 scope (another wave is answered 404, as if it did not exist). Views are thin: every
-computation and every write happens in :mod:`survey_app.weighting.console`. Every
-POST carries the CSRF token, which the app-wide ``CSRFProtect`` checks.
+computation and every write happens in :mod:`survey_app.weighting` (sample, targets,
+preview, schemes). Every POST carries the CSRF token, which the app-wide
+``CSRFProtect`` checks.
 """
 
 from __future__ import annotations
@@ -22,7 +23,14 @@ from survey_app.models import Role, Wave
 from survey_app.reporting import tables
 from survey_app.reporting.tables import Table
 from survey_app.spreadsheets import RowError
-from survey_app.weighting import console as service
+from survey_app.weighting import schemes
+from survey_app.weighting.errors import SchemeError, WeightingInputError
+from survey_app.weighting.preview import Preview, histogram
+from survey_app.weighting.preview import preview as preview_scheme
+from survey_app.weighting.sample import WaveSample, load_sample
+from survey_app.weighting.spec import METHODS, WeightingSpec
+from survey_app.weighting.targets import TargetRows, read_targets
+from survey_app.weighting.templates import template_rows
 
 bp = Blueprint("weights", __name__, url_prefix="/analyst/weights")
 
@@ -39,15 +47,15 @@ def _wave(code: str) -> Wave:
 @bp.get("/")
 @role_required(*STAFF)
 def index() -> str:
-    return render_template("weights/index.html", rows=service.waves_in_scope(current_user))
+    return render_template("weights/index.html", rows=schemes.waves_in_scope(current_user))
 
 
 def _page(
     wave: Wave,
-    sample: service.WaveSample,
+    sample: WaveSample,
     form: PreviewForm | None = None,
     *,
-    result: service.Preview | None = None,
+    result: Preview | None = None,
     save_form: SaveForm | None = None,
     errors: list[RowError] | None = None,
     status: int = 200,
@@ -58,12 +66,12 @@ def _page(
         sample=sample,
         form=form or PreviewForm(formdata=None),
         save_form=save_form,
-        schemes=service.list_schemes(wave),
-        history=service.history(wave),
+        schemes=schemes.list_schemes(wave),
+        history=schemes.history(wave),
         result=result,
-        figure=service.histogram(result, sample) if result is not None else None,
+        figure=histogram(result, sample) if result is not None else None,
         errors=errors or [],
-        methods=service.METHODS,
+        methods=METHODS,
         lang=current_lang(),
     )
     return html, status
@@ -73,15 +81,15 @@ def _page(
 @role_required(*STAFF)
 def wave(code: str) -> tuple[str, int]:
     wave = _wave(code)
-    return _page(wave, service.load_sample(wave))
+    return _page(wave, load_sample(wave))
 
 
-def _spec(form: PreviewForm, targets: service.TargetRows, filename: str) -> service.WeightingSpec:
+def _spec(form: PreviewForm, targets: TargetRows, filename: str) -> WeightingSpec:
     method = form.method.data or ""
     bounds = None
     if method.startswith("calibrate") and form.bound_lower.data is not None:
         bounds = (form.bound_lower.data, form.bound_upper.data)
-    return service.WeightingSpec(
+    return WeightingSpec(
         method=method,
         targets=targets,
         max_iter=form.max_iter.data or 10,
@@ -99,16 +107,16 @@ def _spec(form: PreviewForm, targets: service.TargetRows, filename: str) -> serv
 def preview(code: str) -> tuple[str, int]:
     """Check the upload and show what the scheme would be; nothing is stored."""
     wave = _wave(code)
-    sample = service.load_sample(wave)
+    sample = load_sample(wave)
     form = PreviewForm()
     if not form.validate_on_submit():
         return _page(wave, sample, form, status=422)
     upload = form.targets.data
     try:
-        targets = service.read_targets(upload.read(), upload.filename or "")
+        targets = read_targets(upload.read(), upload.filename or "")
         options = _spec(form, targets, upload.filename or "")
-        result = service.preview(sample, options)
-    except service.WeightingInputError as exc:
+        result = preview_scheme(sample, options)
+    except WeightingInputError as exc:
         return _page(wave, sample, form, errors=exc.errors, status=422)
     save_form = SaveForm(formdata=None, spec=json.dumps(options.to_json(), ensure_ascii=False))
     return _page(wave, sample, form, result=result, save_form=save_form)
@@ -119,22 +127,22 @@ def preview(code: str) -> tuple[str, int]:
 def save(code: str) -> BaseResponse | tuple[str, int]:
     """Store the previewed scheme (recomputed from its inputs) as a new version."""
     wave = _wave(code)
-    sample = service.load_sample(wave)
+    sample = load_sample(wave)
     form = SaveForm()
     try:
-        options = service.WeightingSpec.from_json(json.loads(form.spec.data or ""))
-    except (json.JSONDecodeError, service.WeightingInputError):
+        options = WeightingSpec.from_json(json.loads(form.spec.data or ""))
+    except (json.JSONDecodeError, WeightingInputError):
         abort(400)
     try:
         if not form.validate_on_submit():
-            result = service.preview(sample, options)
+            result = preview_scheme(sample, options)
             return _page(wave, sample, result=result, save_form=form, status=422)
-        scheme = service.save_scheme(sample, options, form.name.data or "", current_user)
-    except service.WeightingInputError as exc:
+        scheme = schemes.save_scheme(sample, options, form.name.data or "", current_user)
+    except WeightingInputError as exc:
         return _page(wave, sample, errors=exc.errors, status=422)
-    except service.SchemeError as exc:
+    except SchemeError as exc:
         flash(str(exc), "error")
-        result = service.preview(sample, options)
+        result = preview_scheme(sample, options)
         return _page(wave, sample, result=result, save_form=form, status=409)
     flash(
         _(
@@ -152,8 +160,8 @@ def save(code: str) -> BaseResponse | tuple[str, int]:
 def activate(code: str, scheme_id: int) -> BaseResponse:
     wave = _wave(code)
     try:
-        scheme = service.activate(wave, scheme_id, current_user)
-    except service.SchemeError as exc:
+        scheme = schemes.activate(wave, scheme_id, current_user)
+    except SchemeError as exc:
         flash(str(exc), "error")
     else:
         flash(
@@ -172,7 +180,7 @@ def activate(code: str, scheme_id: int) -> BaseResponse:
 @role_required(*STAFF)
 def deactivate(code: str) -> BaseResponse:
     wave = _wave(code)
-    if service.deactivate(wave, current_user) is not None:
+    if schemes.deactivate(wave, current_user) is not None:
         flash(_("No scheme is active: this wave's figures use the design weights."), "info")
     return redirect(url_for("weights.wave", code=wave.code))
 
@@ -197,10 +205,10 @@ def template(code: str, fmt: str) -> Response:
     if layout not in ("long", "cells"):
         abort(404)
     names = [n for n in request.args.getlist("variables") if n]
-    sample = service.load_sample(wave)
+    sample = load_sample(wave)
     try:
-        header, rows = service.template_rows(sample, layout, names, current_lang())
-    except service.WeightingInputError as exc:
+        header, rows = template_rows(sample, layout, names, current_lang())
+    except WeightingInputError as exc:
         abort(Response("\n".join(e.message for e in exc.errors), 400, mimetype="text/plain"))
     table = Table(
         name=f"targets-{wave.code}-{layout}",

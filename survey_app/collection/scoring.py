@@ -4,7 +4,7 @@ response's own item values.
 The layout of a questionnaire's index (:class:`Layout`: its item columns ``S, V, P``
 and the formulas of :func:`analysis.indices.build_formulas`) is what the figures
 (:mod:`survey_app.reporting.indices`) aggregate in SQL and what the weighting preview
-(:mod:`survey_app.weighting.console`) estimates row by row with candidate weights
+(:mod:`survey_app.weighting.preview`) estimates row by row with candidate weights
 (:func:`respondent_values`); both read it from here, so the two roads meet.
 """
 

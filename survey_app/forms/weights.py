@@ -28,8 +28,8 @@ from wtforms.widgets import TextInput
 
 from survey_app.forms.base import Form
 from survey_app.forms.fields import BoundedIntegerField
-from survey_app.weighting import target_files
-from survey_app.weighting.console import METHODS
+from survey_app.weighting.spec import METHODS
+from survey_app.weighting.targets import LIMITS as TARGET_LIMITS
 
 
 class NumberField(Field):
@@ -76,7 +76,7 @@ class PreviewForm(Form):
     targets = FileField(
         _l("Targets, margins or totals (CSV or XLSX)"),
         validators=[FileRequired(_l("Choose a file."))],
-        description=target_files.LIMITS.description(),
+        description=TARGET_LIMITS.description(),
     )
     max_iter = BoundedIntegerField(
         _l("Largest number of raking passes"),

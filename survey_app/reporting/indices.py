@@ -74,12 +74,8 @@ from survey_app.models import (
     WaveKind,
     WeightingScheme,
 )
-from survey_app.weighting.console import (
-    PublishedDesign,
-    SchemeError,
-    active_schemes,
-    published_design,
-)
+from survey_app.weighting.errors import SchemeError
+from survey_app.weighting.published import PublishedDesign, active_schemes, published_design
 
 if TYPE_CHECKING:
     from survey_app.reporting.small_area import SmallAreaResult

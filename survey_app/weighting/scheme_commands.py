@@ -3,7 +3,7 @@
 The published figures of a wave with an active scheme carry R's standard error for the
 weighted design (``postStratify``, ``rake`` or ``calibrate``, then the estimator): the
 weights are not fixed numbers but the result of a step whose adjustment enters the
-variance (:mod:`survey_app.weighting.console`, "Published = previewed"). To recompute
+variance (:mod:`survey_app.weighting.published`, "Published = previewed"). To recompute
 them from the exported file, the codebook therefore gives the step itself:
 
 - ``weighting_spec``: the step as JSON (method, the exported column of each weighting
@@ -28,8 +28,8 @@ from flask_babel import gettext as _
 
 from survey_app.collection import questionnaire as spec
 from survey_app.models import WeightingScheme
+from survey_app.weighting.sample import MISSING, PROCEDURE_FIELD, UNIT
 
-UNIT, PROCEDURE_FIELD, MISSING = "unit", "procedure_field", "_missing"
 #: Exported value of a missing level in a numeric (option position) column.
 MISSING_POSITION = -1
 

@@ -21,7 +21,7 @@ from test_weights_console import log_in, seed, upload
 
 from survey_app.extensions import db
 from survey_app.models import ResponseWeight, WeightingScheme
-from survey_app.weighting import console as service
+from survey_app.weighting.sample import load_sample
 from tests.weights_console import WAVE, csv_bytes, field_wave, margins
 
 pytestmark = [pytest.mark.browser, pytest.mark.demo]
@@ -37,7 +37,7 @@ def vietnamese(value: int) -> str:
 def whole_targets(app: Flask, total: int) -> list[tuple[str, str, int]]:
     """Gender and age-group margins in whole people, each adding up to ``total``."""
     with app.app_context():
-        rows = margins(service.load_sample(field_wave()), ["gender", "age_group"], total)
+        rows = margins(load_sample(field_wave()), ["gender", "age_group"], total)
         db.session.remove()
     out: list[tuple[str, str, int]] = []
     for name in ("gender", "age_group"):

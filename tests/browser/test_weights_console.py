@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 
 from survey_app.extensions import db
 from survey_app.models import ResponseWeight, Role, WeightingScheme
-from survey_app.weighting import console as service
+from survey_app.weighting.sample import load_sample
 from tests.weights_console import (
     PASSWORD,
     WAVE,
@@ -35,7 +35,7 @@ def seed(app: Flask) -> bytes:
     """An analyst for Hoàng Mai town; returns a margins file for gender and age group."""
     with app.app_context():
         make_user("hm_analyst", Role.ANALYST, "NA-HM")
-        body = margins_csv(margins(service.load_sample(field_wave()), ["gender", "age_group"]))
+        body = margins_csv(margins(load_sample(field_wave()), ["gender", "age_group"]))
         db.session.remove()
     return body
 

@@ -30,7 +30,11 @@ from survey_app.collection import questionnaire as spec
 from survey_app.extensions import db
 from survey_app.models import Channel, Desk, FigureSum, Response, Role, Unit, User, Wave, WaveKind
 from survey_app.reporting import bursts, figure_store
-from survey_app.weighting import console as weighting_service
+from survey_app.weighting.published import active_schemes
+from survey_app.weighting.sample import load_sample
+from survey_app.weighting.schemes import activate, deactivate, save_scheme
+from survey_app.weighting.spec import WeightingSpec
+from survey_app.weighting.targets import TargetRows
 from tests.helpers import golden_survey
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -161,21 +165,19 @@ def test_store_equals_rows_after_any_interleaving(
             bursts.review(analyst, flagged, operation)
         elif operation == "scheme":
             wave = waves[1 + seed % 3]
-            active = weighting_service.active_schemes([wave.id]).get(wave.id)
+            active = active_schemes([wave.id]).get(wave.id)
             if active is None:
-                sample = weighting_service.load_sample(wave)
+                sample = load_sample(wave)
                 rows = [["unit", c, t] for c, t in (("D1", 52e3), ("D2", 61e3), ("D3", 47e3),
                                                     ("D4", 58e3))]  # fmt: skip
-                options = weighting_service.WeightingSpec(
+                options = WeightingSpec(
                     method="poststratify",
-                    targets=weighting_service.TargetRows.from_json(
-                        {"layout": "long", "rows": rows}
-                    ),
+                    targets=TargetRows.from_json({"layout": "long", "rows": rows}),
                 )
-                scheme = weighting_service.save_scheme(sample, options, f"s{step}", None)
-                weighting_service.activate(wave, scheme.id, None)
+                scheme = save_scheme(sample, options, f"s{step}", None)
+                activate(wave, scheme.id, None)
             else:
-                weighting_service.deactivate(wave, analyst)
+                deactivate(wave, analyst)
         elif operation == "rebuild":
             figure_store.rebuild([waves[1 + (seed + step) % 3].id])
     compared, mismatches = figure_store.verify()

@@ -33,7 +33,10 @@ from survey_app.models import (
     WeightingScheme,
 )
 from survey_app.reporting import indices
-from survey_app.weighting import console as service
+from survey_app.weighting.preview import preview as preview_scheme
+from survey_app.weighting.sample import WaveSample, load_sample
+from survey_app.weighting.spec import WeightingSpec
+from survey_app.weighting.targets import read_targets
 from tests.weights_console import (
     PASSWORD,
     POPULATION,
@@ -68,8 +71,8 @@ def analyst(app: Flask, client: FlaskClient) -> FlaskClient:
     return client
 
 
-def sample() -> service.WaveSample:
-    return service.load_sample(field_wave())
+def sample() -> WaveSample:
+    return load_sample(field_wave())
 
 
 def upload(
@@ -239,9 +242,9 @@ def test_headline_estimates_equal_the_engine(app: Flask) -> None:
     with the design weights equals the SQL-aggregated figure to 1e-9."""
     wanted = margins(sample(), ["gender", "age_group"])
     with app.test_request_context():
-        result = service.preview(
+        result = preview_scheme(
             sample(),
-            service.WeightingSpec("rake", service.read_targets(margins_csv(wanted), "m.csv")),
+            WeightingSpec("rake", read_targets(margins_csv(wanted), "m.csv")),
         )
     wave = field_wave()
     published = indices.compute([wave], [wave.unit]).figure(

@@ -31,7 +31,11 @@ from survey_app.collection import responses, scoring
 from survey_app.extensions import db
 from survey_app.models import Channel, Response, Role, WeightingScheme
 from survey_app.reporting import indices
-from survey_app.weighting import console as service
+from survey_app.weighting.preview import preview as preview_scheme
+from survey_app.weighting.sample import load_sample
+from survey_app.weighting.schemes import activate, save_scheme
+from survey_app.weighting.spec import WeightingSpec
+from survey_app.weighting.targets import TargetRows
 from tests.weights_console import PASSWORD, field_wave, make_user, margins
 
 pytestmark = pytest.mark.demo
@@ -45,13 +49,13 @@ METHODS = {
 }
 
 
-def spec_for(case: str) -> service.WeightingSpec:
+def spec_for(case: str) -> WeightingSpec:
     settings = METHODS[case]
-    sample = service.load_sample(field_wave())
+    sample = load_sample(field_wave())
     rows = margins(sample, settings["variables"])
-    targets = service.TargetRows.from_json({"layout": "long", "rows": [list(r) for r in rows]})
+    targets = TargetRows.from_json({"layout": "long", "rows": [list(r) for r in rows]})
     trim = settings.get("trim")
-    return service.WeightingSpec(
+    return WeightingSpec(
         method=settings["method"],
         targets=targets,
         trim_lower=trim[0] if trim else None,
@@ -69,10 +73,10 @@ def same(a: indices.IndexEstimate | indices.IndexFigure, b) -> None:
 def test_the_published_figure_is_the_previews(app: Flask, case: str) -> None:
     wave = field_wave()
     options = spec_for(case)
-    preview = service.preview(service.load_sample(wave), options)
+    preview = preview_scheme(load_sample(wave), options)
     new = {row.key: row.estimate for row in preview.headline}["new"]
-    scheme = service.save_scheme(service.load_sample(wave), options, case, None)
-    service.activate(wave, scheme.id, None)
+    scheme = save_scheme(load_sample(wave), options, case, None)
+    activate(wave, scheme.id, None)
 
     published = indices.compute([wave], [wave.unit]).figure(
         indices.DomainKey(wave.unit_id, wave.id)
@@ -80,14 +84,14 @@ def test_the_published_figure_is_the_previews(app: Flask, case: str) -> None:
     assert published.scheme == f"{case} v1"
     same(published, new)
     # not the SE of the same weights taken as fixed (what was published before)
-    sample = service.load_sample(wave)
+    sample = load_sample(wave)
     formulas, values = scoring.respondent_values([wave], sample.response_ids)
     design = Design.from_arrays(preview.weights, strata=sample.strata, ids=sample.psu, nest=True)
     as_fixed = estimate_on_design(design, values, formulas[0])
     assert as_fixed.value == pytest.approx(published.value, rel=1e-10)
     assert abs(published.se / as_fixed.se - 1) > 1e-3
     # the console, after activation, shows the same figure as its "active scheme" row
-    again = service.preview(service.load_sample(wave), options)
+    again = preview_scheme(load_sample(wave), options)
     same({row.key: row.estimate for row in again.headline}["active"], published)
 
 
@@ -96,8 +100,8 @@ def test_a_scheme_whose_sample_changed_is_refused_with_its_reason(
 ) -> None:
     wave = field_wave()
     options = spec_for("rake")
-    scheme = service.save_scheme(service.load_sample(wave), options, "R", None)
-    service.activate(wave, scheme.id, None)
+    scheme = save_scheme(load_sample(wave), options, "R", None)
+    activate(wave, scheme.id, None)
     first = db.session.scalar(select(Response).where(Response.wave_id == wave.id))
     late = responses.ResponseDraft(
         client_id=uuid.uuid4(),
@@ -123,7 +127,7 @@ def test_a_scheme_whose_sample_changed_is_refused_with_its_reason(
     assert "changed after its weighting scheme" in answer.get_json()["message"]
 
     # saving and activating it again publishes figures once more
-    renewed = service.save_scheme(service.load_sample(wave), options, "R", None)
-    service.activate(wave, renewed.id, None)
+    renewed = save_scheme(load_sample(wave), options, "R", None)
+    activate(wave, renewed.id, None)
     assert db.session.get(WeightingScheme, renewed.id).version == 2
     assert indices.compute([wave], [wave.unit]).figures

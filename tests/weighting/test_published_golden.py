@@ -31,7 +31,11 @@ from analysis.indices import estimate_on_design
 from survey_app.collection import scoring
 from survey_app.models import Unit, Wave
 from survey_app.reporting import indices
-from survey_app.weighting import console as service
+from survey_app.weighting.published import published_design
+from survey_app.weighting.sample import load_sample
+from survey_app.weighting.schemes import activate, save_scheme
+from survey_app.weighting.spec import WeightingSpec
+from survey_app.weighting.targets import TargetRows
 from tests.helpers import golden_survey
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -45,14 +49,14 @@ def sex(record: Mapping[str, Any]) -> dict[str, str]:
     return {"sex": "f" if int(record["id"]) % 5 < 2 else "m"}
 
 
-def spec_for(method: str) -> service.WeightingSpec:
+def spec_for(method: str) -> WeightingSpec:
     targets = GOLDEN["targets"]
     rows = [["unit", code, float(t)] for code, t in targets["unit"].items()]
     if method != "poststratify":
         rows += [["sex", code, float(t)] for code, t in targets["sex"].items()]
-    return service.WeightingSpec(
+    return WeightingSpec(
         method=method,
-        targets=service.TargetRows.from_json({"layout": "long", "rows": rows}),
+        targets=TargetRows.from_json({"layout": "long", "rows": rows}),
     )
 
 
@@ -67,8 +71,8 @@ def test_published_figures_after_weighting_equal_r(
     weighted: tuple[dict[str, Unit], Wave], method: str
 ) -> None:
     by_code, wave = weighted
-    scheme = service.save_scheme(service.load_sample(wave), spec_for(method), method, None)
-    service.activate(wave, scheme.id, None)
+    scheme = save_scheme(load_sample(wave), spec_for(method), method, None)
+    activate(wave, scheme.id, None)
     result = indices.compute([wave], [by_code[c] for c in ("DIST", "D1", "D2", "D3", "D4")])
     cases = [case for case in GOLDEN["cases"] if case["method"] == method]
     assert len(cases) == 5
@@ -90,10 +94,10 @@ def test_published_figures_after_weighting_equal_r(
 def test_the_adjustment_matters_on_these_data(weighted: tuple[dict[str, Unit], Wave]) -> None:
     """Weights taken as fixed give another SE than R's: the test above can fail."""
     wave = weighted[1]
-    scheme = service.save_scheme(service.load_sample(wave), spec_for("rake"), "rake", None)
-    service.activate(wave, scheme.id, None)
-    sample = service.load_sample(wave)
-    design = service.published_design(wave, scheme)
+    scheme = save_scheme(load_sample(wave), spec_for("rake"), "rake", None)
+    activate(wave, scheme.id, None)
+    sample = load_sample(wave)
+    design = published_design(wave, scheme)
     formulas, values = scoring.respondent_values([wave], sample.response_ids)
     fixed = estimate_on_design(
         Design.from_arrays(design.weights, strata=sample.strata, ids=sample.psu, nest=True),

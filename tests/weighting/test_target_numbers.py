@@ -12,7 +12,10 @@ import pytest
 from flask import Flask
 from flask_babel import force_locale
 
-from survey_app.weighting import console as service
+from survey_app.weighting.preview import preview as preview_scheme
+from survey_app.weighting.sample import MISSING, load_sample
+from survey_app.weighting.spec import WeightingSpec
+from survey_app.weighting.targets import TargetRows, read_targets
 from tests.weights_console import field_wave, margins
 
 pytestmark = pytest.mark.demo
@@ -24,7 +27,7 @@ def targets(text_rows: list[tuple[str, str, str]]) -> bytes:
 
 
 def test_vietnamese_and_english_separators(app: Flask) -> None:
-    rows = service.read_targets(
+    rows = read_targets(
         targets([("gender", "nam", "36.800"), ("gender", "nu", "1.234,5"), ("x", "y", "36,8")]),
         "t.csv",
     ).rows
@@ -33,7 +36,7 @@ def test_vietnamese_and_english_separators(app: Flask) -> None:
 
 def test_an_ambiguous_target_is_refused_with_both_readings(app: Flask) -> None:
     with force_locale("en"):
-        read = service.read_targets(targets([("gender", "nam", "36,800")]), "t.csv")
+        read = read_targets(targets([("gender", "nam", "36,800")]), "t.csv")
     (error,) = read.refused  # reported with the other problems when checked
     assert read.rows == ()
     assert error.row == 2 and "36800" in error.message and "36.8" in error.message
@@ -41,47 +44,47 @@ def test_an_ambiguous_target_is_refused_with_both_readings(app: Flask) -> None:
 
 def test_targets_a_thousand_times_too_small_are_warned_about(app: Flask) -> None:
     wave = field_wave()
-    sample = service.load_sample(wave)
+    sample = load_sample(wave)
     rows = margins(sample, ["gender"], total=36.2)  # 36,200 read as 36.2
-    spec = service.WeightingSpec(
+    spec = WeightingSpec(
         method="poststratify",
-        targets=service.TargetRows.from_json({"layout": "long", "rows": [list(r) for r in rows]}),
+        targets=TargetRows.from_json({"layout": "long", "rows": [list(r) for r in rows]}),
     )
     with force_locale("en"):
-        preview = service.preview(sample, spec)
+        preview = preview_scheme(sample, spec)
     assert any("less than one person" in m for m in preview.messages)
     assert any("times the design weights' total" in m for m in preview.messages)
-    sensible = service.WeightingSpec(
+    sensible = WeightingSpec(
         method="poststratify",
-        targets=service.TargetRows.from_json(
+        targets=TargetRows.from_json(
             {"layout": "long", "rows": [list(r) for r in margins(sample, ["gender"])]}
         ),
     )
     with force_locale("en"):
-        assert not any("one person" in m for m in service.preview(sample, sensible).messages)
+        assert not any("one person" in m for m in preview_scheme(sample, sensible).messages)
 
 
 def test_no_answer_takes_no_target_unless_given(app: Flask) -> None:
     """A blank target for "_missing" (as the template leaves it): those respondents keep
     their design-weighted share, the census levels are scaled to the rest."""
     wave = field_wave()
-    sample = service.load_sample(wave)
+    sample = load_sample(wave)
     variable = sample.variable("education")
-    missing = variable.level(service.MISSING) if variable else None
+    missing = variable.level(MISSING) if variable else None
     if missing is None or not missing.respondents:
         pytest.skip("the demo wave has no unanswered education item")
-    known = [lv for lv in variable.levels if lv.code != service.MISSING and lv.respondents]
+    known = [lv for lv in variable.levels if lv.code != MISSING and lv.respondents]
     rows = [("education", lv.code, str(1000 * (k + 1))) for k, lv in enumerate(known)]
-    read = service.read_targets(targets([*rows, ("education", service.MISSING, "")]), "t.csv")
+    read = read_targets(targets([*rows, ("education", MISSING, "")]), "t.csv")
     assert not read.refused
-    spec = service.WeightingSpec(method="poststratify", targets=read)
+    spec = WeightingSpec(method="poststratify", targets=read)
     with force_locale("en"):
-        preview = service.preview(sample, spec)
+        preview = preview_scheme(sample, spec)
     w0 = sample.design_weights
     codes = sample.values["education"]
-    share = w0[codes == service.MISSING].sum() / w0.sum()
+    share = w0[codes == MISSING].sum() / w0.sum()
     total = sum(1000 * (k + 1) for k in range(len(known)))
-    assert preview.weights[codes == service.MISSING].sum() == pytest.approx(share * total)
+    assert preview.weights[codes == MISSING].sum() == pytest.approx(share * total)
     first = codes == known[0].code
     assert preview.weights[first].sum() == pytest.approx(1000 * (1 - share))
     assert any("did not answer keep their share" in m for m in preview.messages)
