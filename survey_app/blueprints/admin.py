@@ -124,6 +124,21 @@ def _attempt(change: Callable[[], T], done: Callable[[T], str], endpoint: str) -
     return redirect(url_for(endpoint))
 
 
+def _form_page(
+    form: Form,
+    change: Callable[[], T],
+    done: Callable[[T], str],
+    endpoint: str,
+    template: str,
+    **context: Any,
+) -> Response | str:
+    """A form page: a valid submission is :func:`_attempt`-ed; the page (again, with the
+    refusal flashed) is ``template`` rendered with ``form`` and ``context``."""
+    if form.validate_on_submit() and (response := _attempt(change, done, endpoint)):
+        return response
+    return render_template(template, form=form, **context)
+
+
 def _unit_values(form: UnitForm) -> tuple[str, str, str, str]:
     return (
         form.name_vi.data or "",
@@ -167,17 +182,14 @@ def _unit_form(form: UnitForm) -> UnitForm:
 @role_required(Role.ADMIN)
 def unit_new() -> Response | str:
     form = _unit_form(UnitForm(parent=request.args.get("parent", "")))
-    if form.validate_on_submit() and (
-        done := _attempt(
-            lambda: admin_service.create_unit(
-                current_user, form.code.data or "", *_unit_values(form)
-            ),
-            lambda unit: _("Unit %(code)s created.", code=unit.code),
-            "admin.units",
-        )
-    ):
-        return done
-    return render_template("admin/unit_form.html", form=form, unit=None)
+    return _form_page(
+        form,
+        lambda: admin_service.create_unit(current_user, form.code.data or "", *_unit_values(form)),
+        lambda unit: _("Unit %(code)s created.", code=unit.code),
+        "admin.units",
+        "admin/unit_form.html",
+        unit=None,
+    )
 
 
 @bp.route("/units/<code>/edit", methods=["GET", "POST"])
@@ -203,15 +215,14 @@ def unit_edit(code: str) -> Response | str:
         # The scope's own unit keeps a parent outside the scope: show it, fixed.
         form.parent.choices = [(unit.parent.code, unit.parent.name(current_lang()))]
     form.code.data = unit.code
-    if form.validate_on_submit() and (
-        done := _attempt(
-            lambda: admin_service.update_unit(current_user, unit.code, *_unit_values(form)),
-            lambda saved: _("Unit %(code)s saved.", code=saved.code),
-            "admin.units",
-        )
-    ):
-        return done
-    return render_template("admin/unit_form.html", form=form, unit=unit)
+    return _form_page(
+        form,
+        lambda: admin_service.update_unit(current_user, unit.code, *_unit_values(form)),
+        lambda saved: _("Unit %(code)s saved.", code=saved.code),
+        "admin.units",
+        "admin/unit_form.html",
+        unit=unit,
+    )
 
 
 def _decode_csv(data: bytes) -> str | None:
@@ -275,17 +286,14 @@ def _desk_form(form: DeskForm) -> DeskForm:
 @role_required(Role.ADMIN)
 def desk_new() -> Response | str:
     form = _desk_form(DeskForm())
-    if form.validate_on_submit() and (
-        done := _attempt(
-            lambda: admin_service.create_desk(
-                current_user, form.code.data or "", *_desk_values(form)
-            ),
-            lambda desk: _("Desk %(code)s created.", code=desk.code),
-            "admin_desks.index",
-        )
-    ):
-        return done
-    return render_template("admin/desk_form.html", form=form, desk=None)
+    return _form_page(
+        form,
+        lambda: admin_service.create_desk(current_user, form.code.data or "", *_desk_values(form)),
+        lambda desk: _("Desk %(code)s created.", code=desk.code),
+        "admin_desks.index",
+        "admin/desk_form.html",
+        desk=None,
+    )
 
 
 @bp.route("/desks/<code>/edit", methods=["GET", "POST"])
@@ -303,15 +311,15 @@ def desk_edit(code: str) -> Response | str:
     }
     form = _desk_form(DeskForm(data=initial if request.method == "GET" else None))
     form.code.data = desk.code
-    if form.validate_on_submit() and (
-        done := _attempt(
-            lambda: admin_service.update_desk(current_user, desk.code, *_desk_values(form)),
-            lambda saved: _("Desk %(code)s saved.", code=saved.code),
-            "admin_desks.index",
-        )
-    ):
-        return done
-    return render_template("admin/desk_form.html", form=form, desk=desk, action=ActionForm())
+    return _form_page(
+        form,
+        lambda: admin_service.update_desk(current_user, desk.code, *_desk_values(form)),
+        lambda saved: _("Desk %(code)s saved.", code=saved.code),
+        "admin_desks.index",
+        "admin/desk_form.html",
+        desk=desk,
+        action=ActionForm(),
+    )
 
 
 @bp.post("/desks/<code>/active")
@@ -397,21 +405,19 @@ def user_new() -> Response | str:
     form = UserForm()
     form.role.choices = list(role_labels().items())
     form.unit.choices = _unit_choices(none_label=_("(whole province: no unit scope)"))
-    if form.validate_on_submit() and (
-        done := _attempt(
-            lambda: admin_service.create_user(
-                current_user,
-                form.username.data or "",
-                form.password.data or "",
-                form.role.data or "",
-                form.unit.data or "",
-            ),
-            lambda user: _("User %(name)s created.", name=user.username),
-            "admin.users",
-        )
-    ):
-        return done
-    return render_template("admin/user_form.html", form=form)
+    return _form_page(
+        form,
+        lambda: admin_service.create_user(
+            current_user,
+            form.username.data or "",
+            form.password.data or "",
+            form.role.data or "",
+            form.unit.data or "",
+        ),
+        lambda user: _("User %(name)s created.", name=user.username),
+        "admin.users",
+        "admin/user_form.html",
+    )
 
 
 def _keep_own_session(changed: User) -> User:
@@ -430,17 +436,16 @@ def user_password(user_id: int) -> Response | str:
     except admin_service.OutOfScopeError:
         abort(404)
     form = PasswordForm()
-    if form.validate_on_submit() and (
-        done := _attempt(
-            lambda: _keep_own_session(
-                admin_service.reset_password(current_user, user.id, form.password.data or "")
-            ),
-            lambda changed: _("The password of %(name)s was reset.", name=changed.username),
-            "admin.users",
-        )
-    ):
-        return done
-    return render_template("admin/user_password.html", form=form, user=user)
+    return _form_page(
+        form,
+        lambda: _keep_own_session(
+            admin_service.reset_password(current_user, user.id, form.password.data or "")
+        ),
+        lambda changed: _("The password of %(name)s was reset.", name=changed.username),
+        "admin.users",
+        "admin/user_password.html",
+        user=user,
+    )
 
 
 @bp.post("/users/<int:user_id>/active")
