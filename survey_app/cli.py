@@ -161,7 +161,9 @@ def questionnaires_load(directory: str | None) -> None:
 def questionnaires_import_xlsform(
     file: str, slug: str | None, version: int | None, out: str, force: bool
 ) -> None:
-    from survey_app.collection import xlsform
+    from survey_app.collection.xlsform.problems import XLSFormError
+    from survey_app.collection.xlsform.reading import read_xlsform
+    from survey_app.collection.xlsform.writing import dump_yaml
 
     target = Path(out)
     if target.suffix not in (".yaml", ".yml"):
@@ -169,8 +171,8 @@ def questionnaires_import_xlsform(
     if target.exists() and not force:
         raise CliError(_("%(out)s exists; pass --force to overwrite it", out=out))
     try:
-        result = xlsform.read_xlsform(file, slug=slug, version=version)
-    except xlsform.XLSFormError as error:
+        result = read_xlsform(file, slug=slug, version=version)
+    except XLSFormError as error:
         for problem in error.problems:
             click.echo(f"{file}: {problem}", err=True)
         n = len(error.problems)
@@ -185,7 +187,7 @@ def questionnaires_import_xlsform(
         "Format: questionnaires/README.md. Never edit it under the same version once\n"
         "responses exist: copy the change into a new version number instead."
     )
-    target.write_text(xlsform.dump_yaml(q, header), encoding="utf-8")
+    target.write_text(dump_yaml(q, header), encoding="utf-8")
     for line in result.skipped:
         click.echo(_("skipped metadata row: %(row)s", row=line))
     click.echo(
@@ -219,8 +221,8 @@ def questionnaires_import_xlsform(
 def questionnaires_export_xlsform(
     slug: str, version: int | None, directory: str | None, out: str
 ) -> None:
-    from survey_app.collection import xlsform
     from survey_app.collection.questionnaire import QuestionnaireError, load_directory
+    from survey_app.collection.xlsform.writing import write_xlsform
 
     if not out.endswith(".xlsx"):
         raise CliError(_("--out must be an .xlsx file, got %(out)s", out=out))
@@ -246,7 +248,7 @@ def questionnaires_export_xlsform(
             )
         )
     q = found[-1]  # load_directory sorts by (slug, version)
-    xlsform.write_xlsform(q, out)
+    write_xlsform(q, out)
     click.echo(
         _(
             "wrote %(out)s: '%(slug)s' version %(version)s from %(source)s",

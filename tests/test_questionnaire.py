@@ -36,7 +36,7 @@ from survey_app.collection.questionnaire import (
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = ROOT / "questionnaires"
-MODULE = ROOT / "survey_app" / "collection" / "questionnaire.py"
+PACKAGE = ROOT / "survey_app" / "collection" / "questionnaire"
 DATA = Path(__file__).resolve().parent / "data" / "questionnaires"
 
 
@@ -713,17 +713,22 @@ def test_kiosk_answers(kiosk: Questionnaire) -> None:
 
 def test_module_imports_only_stdlib_yaml_and_babel() -> None:
     """No Flask application needed: Flask-Babel's gettext translates the messages
-    inside one and returns the English msgids outside one."""
-    tree = ast.parse(MODULE.read_text(encoding="utf-8"))
-    imported: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            imported.update(alias.name.split(".")[0] for alias in node.names)
-        elif isinstance(node, ast.ImportFrom):
-            assert node.level == 0, "no relative imports"
-            imported.add((node.module or "").split(".")[0])
+    inside one and returns the English msgids outside one. Every file of the package
+    imports only these and the package's own files."""
+    files = sorted(PACKAGE.glob("*.py"))
+    assert len(files) > 1 and PACKAGE / "__init__.py" in files
+    own = "survey_app.collection.questionnaire"
     allowed = set(sys.stdlib_module_names) | {"yaml", "__future__", "babel", "flask_babel"}
-    assert imported - allowed == set()
+    for path in files:
+        imported: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                imported.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom):
+                assert node.level == 0, f"{path.name}: no relative imports"
+                imported.add(node.module or "")
+        outside = {m for m in imported if m != own and not m.startswith(own + ".")}
+        assert {m.split(".")[0] for m in outside} - allowed == set(), path.name
 
 
 def test_definition_objects_are_frozen(demo: Questionnaire) -> None:

@@ -1,4 +1,4 @@
-"""XLSForm import and export (survey_app/collection/xlsform.py) and the two CLI commands.
+"""XLSForm import and export (survey_app/collection/xlsform/) and the two CLI commands.
 
 The XLSForms are written by the tests with openpyxl (no binary fixtures): each
 row is a mapping from column header to cell, in the style of a form built in
@@ -18,11 +18,11 @@ from flask.testing import FlaskCliRunner
 from pyxform.xls2xform import convert
 
 from survey_app.collection.questionnaire import LIKERT5_LABELS, load_questionnaire
-from survey_app.collection.xlsform import (
-    XLSFormError,
+from survey_app.collection.xlsform.problems import XLSFormError
+from survey_app.collection.xlsform.reading import read_xlsform
+from survey_app.collection.xlsform.writing import (
     dump_yaml,
     questionnaire_to_workbook,
-    read_xlsform,
     write_xlsform,
 )
 

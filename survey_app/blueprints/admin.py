@@ -111,6 +111,14 @@ def _unit_choices(*, none_label: str | None) -> list[tuple[str, str]]:
     return choices
 
 
+def _or_404(fetch: Callable[[], T]) -> T:
+    """``fetch()``; what lies outside the administrator's scope is not found (404)."""
+    try:
+        return fetch()
+    except admin_service.OutOfScopeError:
+        abort(404)
+
+
 def _attempt(change: Callable[[], T], done: Callable[[T], str], endpoint: str) -> Response | None:
     """Make a change through the service; on success flash ``done(result)`` and redirect
     to ``endpoint``, on refusal flash the reason and return None (the form is shown again).
@@ -195,10 +203,7 @@ def unit_new() -> Response | str:
 @bp.route("/units/<code>/edit", methods=["GET", "POST"])
 @role_required(Role.ADMIN)
 def unit_edit(code: str) -> Response | str:
-    try:
-        unit = admin_service.get_unit(current_user, code)
-    except admin_service.OutOfScopeError:
-        abort(404)
+    unit = _or_404(lambda: admin_service.get_unit(current_user, code))
     form = UnitForm(
         data={
             "code": unit.code,
@@ -299,10 +304,7 @@ def desk_new() -> Response | str:
 @bp.route("/desks/<code>/edit", methods=["GET", "POST"])
 @role_required(Role.ADMIN)
 def desk_edit(code: str) -> Response | str:
-    try:
-        desk = admin_service.get_desk(current_user, code)
-    except admin_service.OutOfScopeError:
-        abort(404)
+    desk = _or_404(lambda: admin_service.get_desk(current_user, code))
     initial = {
         "code": desk.code,
         "name": desk.name,
@@ -330,10 +332,7 @@ def desk_active(code: str) -> Response:
     if not form.validate_on_submit():
         abort(400)
     active = request.form.get("active") == "1"
-    try:
-        admin_service.set_desk_active(current_user, code, active)
-    except admin_service.OutOfScopeError:
-        abort(404)
+    _or_404(lambda: admin_service.set_desk_active(current_user, code, active))
     if active:
         flash(_("Desk %(code)s reactivated.", code=code), "info")
     else:
@@ -378,10 +377,7 @@ def questionnaires_reload() -> Response | tuple[str, int]:
 @bp.get("/questionnaires/<slug>/<int:version>")
 @role_required(Role.ADMIN)
 def questionnaire(slug: str, version: int) -> str:
-    try:
-        row, definition = admin_service.questionnaire_definition(slug, version)
-    except admin_service.OutOfScopeError:
-        abort(404)
+    row, definition = _or_404(lambda: admin_service.questionnaire_definition(slug, version))
     return render_template("admin/questionnaire.html", row=row, q=definition)
 
 
@@ -431,10 +427,7 @@ def _keep_own_session(changed: User) -> User:
 @bp.route("/users/<int:user_id>/password", methods=["GET", "POST"])
 @role_required(Role.ADMIN)
 def user_password(user_id: int) -> Response | str:
-    try:
-        user = admin_service.get_user(current_user, user_id)
-    except admin_service.OutOfScopeError:
-        abort(404)
+    user = _or_404(lambda: admin_service.get_user(current_user, user_id))
     form = PasswordForm()
     return _form_page(
         form,
@@ -456,8 +449,8 @@ def user_active(user_id: int) -> Response:
     if not form.validate_on_submit():
         abort(400)
     active = request.form.get("active") == "1"
-    try:
-        done = _attempt(
+    done = _or_404(
+        lambda: _attempt(
             lambda: admin_service.set_user_active(current_user, user_id, active),
             lambda user: (
                 _("User %(name)s reactivated.", name=user.username)
@@ -466,8 +459,7 @@ def user_active(user_id: int) -> Response:
             ),
             "admin.users",
         )
-    except admin_service.OutOfScopeError:
-        abort(404)
+    )
     return done or redirect(url_for("admin.users"))
 
 

@@ -138,7 +138,7 @@ def most_shown(
         if condition is not None:
             named.setdefault(condition.item, []).extend(condition.values)
     open_codes = [
-        code for code in q.item_codes if code in named and spec._is_blank(answers.get(code))
+        code for code in q.item_codes if code in named and spec.is_blank(answers.get(code))
     ]
     choices: list[list[Any]] = []
     for code in open_codes:

@@ -204,7 +204,7 @@
     return values.indexOf(value) >= 0;
   }
 
-  /** The items shown given the answers, in order (as survey_app/questionnaire.py). */
+  /** The items shown given the answers, in order (as visible_items in survey_app/collection/questionnaire/validation.py). */
   function visible(given) {
     var source = given || answers;
     var shown = [];
