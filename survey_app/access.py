@@ -22,6 +22,8 @@ R = TypeVar("R")
 
 # Roles that may read the dashboard; an analyst and an admin may do what a leader does.
 READERS = (Role.LEADER, Role.ANALYST, Role.ADMIN)
+# The survey team: roles that plan waves, weight, export and review data.
+STAFF = (Role.ANALYST, Role.ADMIN)
 
 
 def role_required(*roles: Role) -> Callable[[Callable[P, R]], Callable[P, R]]:
