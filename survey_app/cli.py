@@ -362,8 +362,18 @@ def _wave_problems(error: waves.WaveError, what: str) -> click.ClickException:
     help=N_("Questionnaire slug (latest version) or SLUG:VERSION, e.g. sipas or sipas:1."),
 )
 @click.option("--unit", "unit_code", required=True, help=N_("Code of the unit the survey covers."))
-@click.option("--start", required=True, type=click.DateTime(["%Y-%m-%d"]), help=N_("YYYY-MM-DD."))
-@click.option("--end", required=True, type=click.DateTime(["%Y-%m-%d"]), help=N_("YYYY-MM-DD."))
+@click.option(
+    "--start",
+    required=True,
+    type=click.DateTime(["%Y-%m-%d"]),
+    help=N_("First day of the wave, YYYY-MM-DD."),
+)
+@click.option(
+    "--end",
+    required=True,
+    type=click.DateTime(["%Y-%m-%d"]),
+    help=N_("Last day of the wave, YYYY-MM-DD."),
+)
 @click.option("--name-vi", required=True, help=N_("Name in Vietnamese."))
 @click.option("--name-en", help=N_("Name in English (default: the Vietnamese name)."))
 @click.option(
