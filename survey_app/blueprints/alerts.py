@@ -14,7 +14,8 @@ from survey_app.access import READERS, role_required
 from survey_app.i18n import current_lang, safe_next
 from survey_app.models import Alert, AlertRule, Role, Unit
 from survey_app.reporting import alerts as alerts_service
-from survey_app.reporting import alerts_text, dashboard
+from survey_app.reporting import alerts_text
+from survey_app.reporting.dashboard import scope
 
 bp = Blueprint("alerts", __name__, url_prefix="/alerts")
 
@@ -91,11 +92,11 @@ def acknowledge(alert_id: int) -> Response:
 
 def _settings_units() -> list[Unit]:
     """The units offered on the settings page: the scope's top units and their children."""
-    tops = dashboard.scope_tops(current_user)
+    tops = scope.scope_tops(current_user)
     units: list[Unit] = []
     for top in tops:
         units.append(top)
-        units.extend(dashboard.children(top))
+        units.extend(scope.children(top))
     return units
 
 

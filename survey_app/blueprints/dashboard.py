@@ -1,10 +1,11 @@
 """The leaders' dashboard: overview, drill-down, ranking, comparison and kiosk monitor.
 
-Views are thin: they read the query string, ask :mod:`survey_app.reporting.dashboard`
-for the page's view model (which refuses units and waves outside the user's scope:
-403 or 404, never data) and render it. Charts are Plotly figures built on the server
-(:mod:`survey_app.reporting.dashboard_charts`); every table is also a CSV and an XLSX
-download at ``/dashboard/download/<page>.<csv|xlsx>`` with the page's own query string.
+Views are thin: they read the query string, ask the page's module of
+:mod:`survey_app.reporting.dashboard` for the page's view model (which refuses units
+and waves outside the user's scope: 403 or 404, never data) and render it. Charts are
+Plotly figures built on the server (:mod:`survey_app.reporting.dashboard.charts`);
+every table is also a CSV and an XLSX download at
+``/dashboard/download/<page>.<csv|xlsx>`` with the page's own query string.
 """
 
 from __future__ import annotations
@@ -18,16 +19,25 @@ from werkzeug.exceptions import Forbidden, NotFound
 from survey_app.access import READERS, role_required
 from survey_app.errors import handle_http_error
 from survey_app.i18n import current_lang
-from survey_app.reporting import dashboard as views
-from survey_app.reporting import dashboard_charts as charts
-from survey_app.reporting import overview as overview_service
 from survey_app.reporting import tables
+from survey_app.reporting.dashboard import figures as views
+from survey_app.reporting.dashboard.charts_kiosk import kiosk_charts
+from survey_app.reporting.dashboard.charts_ranking import ranking_chart
+from survey_app.reporting.dashboard.charts_trend import trend_chart
+from survey_app.reporting.dashboard.collection import collection_table
+from survey_app.reporting.dashboard.compare import ComparisonPage, comparison_page
+from survey_app.reporting.dashboard.kiosk import KioskMonitor, desk_status, kiosk_monitor
+from survey_app.reporting.dashboard.overview import Overview
+from survey_app.reporting.dashboard.overview import overview as overview_page
+from survey_app.reporting.dashboard.ranking import RankingPage, flag_text, ranking_page
+from survey_app.reporting.dashboard.scope import ScopeError, scope_tops
+from survey_app.reporting.dashboard.unit import UnitPage, unit_page
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
 
 
-@bp.errorhandler(views.ScopeError)
-def scope_error(error: views.ScopeError) -> tuple[Response | str, int]:
+@bp.errorhandler(ScopeError)
+def scope_error(error: ScopeError) -> tuple[Response | str, int]:
     return handle_http_error(Forbidden() if error.status == 403 else NotFound())
 
 
@@ -36,26 +46,26 @@ def _arg(name: str) -> str | None:
     return value or None
 
 
-def _overview() -> views.Overview:
-    return views.overview(
+def _overview() -> Overview:
+    return overview_page(
         current_user, _arg("unit"), request.args.getlist("units"), _arg("kind"), current_lang()
     )
 
 
-def _unit_page(code: str) -> views.UnitPage:
-    return views.unit_page(
+def _unit_page(code: str) -> UnitPage:
+    return unit_page(
         current_user, code, _arg("wave"), _arg("field"), _arg("channel"), current_lang()
     )
 
 
-def _ranking() -> views.RankingPage:
-    return views.ranking_page(
+def _ranking() -> RankingPage:
+    return ranking_page(
         current_user, _arg("unit"), _arg("wave"), _arg("group"), _arg("index"), current_lang()
     )
 
 
-def _comparison() -> views.ComparisonPage:
-    return views.comparison_page(
+def _comparison() -> ComparisonPage:
+    return comparison_page(
         current_user,
         _arg("mode"),
         _arg("unit_a"),
@@ -67,21 +77,21 @@ def _comparison() -> views.ComparisonPage:
     )
 
 
-def _kiosk() -> views.KioskMonitor:
-    return views.kiosk_monitor(current_user, _arg("unit"))
+def _kiosk() -> KioskMonitor:
+    return kiosk_monitor(current_user, _arg("unit"))
 
 
 @bp.get("/")
 @role_required(*READERS)
 def overview() -> str:
-    if not views.scope_tops(current_user):
+    if not scope_tops(current_user):
         return render_template("dashboard/empty.html")
     page = _overview()
     return render_template(
         "dashboard/overview.html",
         page=page,
-        chart=charts.trend_chart(page.series, current_lang()) if page.series else None,
-        collected=overview_service.collection_table(current_user),
+        chart=trend_chart(page.series, current_lang()) if page.series else None,
+        collected=collection_table(current_user),
         views=views,
     )
 
@@ -96,11 +106,14 @@ def unit(code: str) -> str:
 @role_required(*READERS)
 def ranking() -> str:
     page = _ranking()
-    kind, chart = (
-        charts.ranking_chart(page, current_lang()) if page.result is not None else ("", None)
-    )
+    kind, chart = ranking_chart(page, current_lang()) if page.result is not None else ("", None)
     return render_template(
-        "dashboard/ranking.html", page=page, chart=chart, chart_kind=kind, views=views
+        "dashboard/ranking.html",
+        page=page,
+        chart=chart,
+        chart_kind=kind,
+        views=views,
+        flag_text=flag_text,
     )
 
 
@@ -114,9 +127,14 @@ def compare() -> str:
 @role_required(*READERS)
 def kiosk() -> str:
     page = _kiosk()
-    volume, rate = charts.kiosk_charts(page, current_lang())
+    volume, rate = kiosk_charts(page, current_lang())
     return render_template(
-        "dashboard/kiosk.html", page=page, volume_chart=volume, rate_chart=rate, views=views
+        "dashboard/kiosk.html",
+        page=page,
+        volume_chart=volume,
+        rate_chart=rate,
+        views=views,
+        desk_status=desk_status,
     )
 
 
@@ -139,7 +157,7 @@ def download(page: str, fmt: str) -> Response:
     """A page's table as CSV or XLSX, for the same query string (and the same scope)."""
     if page not in TABLES or fmt not in FORMATS:
         abort(404)
-    if page == "overview" and not views.scope_tops(current_user):
+    if page == "overview" and not scope_tops(current_user):
         abort(404)
     table = TABLES[page]()
     convert, mimetype = FORMATS[fmt]

@@ -4,8 +4,9 @@
   (:mod:`.indices`), kept up to date as sufficient statistics (:mod:`.figure_store`),
   changes, trends and rankings (:mod:`.comparisons`), small-area estimates
   (:mod:`.small_area`).
-- Where they are shown: the leaders' dashboard (:mod:`.dashboard`,
-  :mod:`.dashboard_charts`, :mod:`.overview`, :mod:`.tables`), the scorecard
+- Where they are shown: the leaders' dashboard (:mod:`.dashboard`, a package: one
+  file per page, its charts and the collection overview; :mod:`.tables` for its
+  downloads), the scorecard
   (:mod:`.scorecard`), the JSON API's reads (:mod:`.queries`), the microdata export
   (:mod:`.export`).
 - Watching them: alerts (:mod:`.alerts`, :mod:`.alerts_text`), e-mail digests

@@ -16,7 +16,7 @@ rate anomaly, power). Rules:
   the preceding as many (model-based variance: desks as strata, desk-days as clusters,
   unweighted because a rolling window crosses the period waves' weighting); field
   surveys, the overall index between the last two *closed* waves of a questionnaire
-  (:func:`survey_app.reporting.dashboard.latest_changes`). All tests of one run (every
+  (:func:`survey_app.reporting.dashboard.overview.latest_changes`). All tests of one run (every
   unit and index evaluated) form one Holm family; a fall fires when the adjusted p is
   below ``ALERT_ALPHA`` and it is at least the smallest minimum change any follower
   set (each leader then sees it only if it reaches their own minimum). A window with
@@ -72,7 +72,10 @@ from survey_app.models import (
     WaveStatus,
 )
 from survey_app.models._types import utcnow
-from survey_app.reporting import comparisons, dashboard, indices
+from survey_app.reporting import comparisons, indices
+from survey_app.reporting.dashboard import scope
+from survey_app.reporting.dashboard.figures import definition_of, index_choices
+from survey_app.reporting.dashboard.overview import latest_changes
 
 HISTORY_WEEKS = 8
 # A desk's rhythm needs each weekday-hour seen at least twice; a weekday's usual count
@@ -155,7 +158,7 @@ def preference(user: User) -> AlertPreference:
 
 
 def _scope_paths(user: User) -> tuple[str, ...]:
-    return tuple(unit.path for unit in dashboard.scope_tops(user))
+    return tuple(unit.path for unit in scope.scope_tops(user))
 
 
 def following(user: User) -> Following:
@@ -240,8 +243,8 @@ class _Test:
 
 def _labels(wave: Wave, code: str) -> dict[str, str]:
     """The index's name in both languages, as the questionnaire file gives it."""
-    definition = dashboard.definition_of(wave)
-    names = {lang: dict(dashboard.index_choices(definition, lang)) for lang in ("vi", "en")}
+    definition = definition_of(wave)
+    names = {lang: dict(index_choices(definition, lang)) for lang in ("vi", "en")}
     return {lang: names[lang].get(code, code) for lang in names}
 
 
@@ -366,7 +369,7 @@ def _field_tests(units: Sequence[Unit], report: RunReport) -> list[_Test]:
     for unit in units:
         closed = [
             info.wave
-            for info in dashboard.waves_of(unit)
+            for info in scope.waves_of(unit)
             if info.wave.kind == WaveKind.FIELD_SURVEY and info.wave.status == WaveStatus.CLOSED
         ]
         by_slug: dict[str, list[Wave]] = defaultdict(list)
@@ -381,7 +384,7 @@ def _field_tests(units: Sequence[Unit], report: RunReport) -> list[_Test]:
     for (before_id, after_id), pair_units in sorted(pairs.items()):
         before, after = wave_by_id[before_id], wave_by_id[after_id]
         try:
-            lines = dashboard.latest_changes(pair_units, before, after)
+            lines = latest_changes(pair_units, before, after)
         except indices.IndexRequestError as error:
             report.problems.append(f"index_drop {before.code}->{after.code}: {error}")
             report.unsure.add(AlertRule.INDEX_DROP)
@@ -466,14 +469,14 @@ def funnel_findings(followings: Sequence[Following], report: RunReport) -> list[
     parents = [u for u in _followed_units(followings, AlertRule.FUNNEL) if u.children]
     checked = 0
     for parent in parents:
-        infos = dashboard.waves_of(parent)
+        infos = scope.waves_of(parent)
         for kind in (WaveKind.FIELD_SURVEY, WaveKind.CONTINUOUS_FEEDBACK):
-            series = dashboard.series_of(infos, kind)
+            series = scope.series_of(infos, kind)
             if not series:
                 continue
             wave = series[-1]
             # as the ranking page: only children with responses in the wave are ranked
-            children = dashboard.with_data(dashboard.children(parent), wave)
+            children = scope.with_data(scope.children(parent), wave)
             try:
                 ranking = comparisons.ranking(children, wave, parent, reportable_only=True)
             except comparisons.TooFewToRank:

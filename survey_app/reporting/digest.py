@@ -32,7 +32,9 @@ from werkzeug.utils import secure_filename
 from survey_app.extensions import db
 from survey_app.models import Alert, AlertRule, DigestLog, Unit, User, Wave, WaveKind
 from survey_app.models._types import utcnow
-from survey_app.reporting import alerts, alerts_text, dashboard
+from survey_app.reporting import alerts, alerts_text
+from survey_app.reporting.dashboard import scope
+from survey_app.reporting.dashboard.overview import latest_changes
 from survey_app.reporting.indices import IndexRequestError
 
 
@@ -130,7 +132,7 @@ def iso_week(moment: datetime) -> str:
 
 
 def _latest_wave(unit: Unit) -> Wave | None:
-    infos = dashboard.waves_of(unit)
+    infos = scope.waves_of(unit)
     return infos[-1].wave if infos else None
 
 
@@ -148,16 +150,16 @@ def significant_changes(user: User) -> list[str]:
     series, for the units at the top of the scope and their children (as the overview
     reads them: figures a leader may see), one line each in the current language."""
     lines = []
-    for top in dashboard.scope_tops(user):
-        infos = dashboard.waves_of(top)
-        units = [top, *dashboard.children(top)]
+    for top in scope.scope_tops(user):
+        infos = scope.waves_of(top)
+        units = [top, *scope.children(top)]
         for kind in (WaveKind.FIELD_SURVEY, WaveKind.CONTINUOUS_FEEDBACK):
-            series = dashboard.series_of(infos, kind)
+            series = scope.series_of(infos, kind)
             if len(series) < 2:
                 continue
             before, after = series[-2], series[-1]
             try:
-                changes = dashboard.latest_changes(units, before, after)
+                changes = latest_changes(units, before, after)
             except IndexRequestError as error:
                 lines.append(f"- {before.code} → {after.code}: {error}")
                 continue
@@ -200,7 +202,7 @@ def build_digest(user: User, now: datetime) -> Digest | None:
         subject = _("Weekly summary of alerts, week %(week)s", week=week)
         message = _message(pref.address, subject, "\n".join(lines))
         names = []
-        for unit in dashboard.scope_tops(user):
+        for unit in scope.scope_tops(user):
             wave = _latest_wave(unit)
             if wave is None:
                 continue

@@ -16,8 +16,8 @@ from flask_babel import force_locale
 
 from survey_app.admin import accounts
 from survey_app.models import Role
-from survey_app.reporting import dashboard_charts
-from survey_app.reporting.dashboard import ranking_page
+from survey_app.reporting.dashboard import charts, charts_ranking
+from survey_app.reporting.dashboard.ranking import ranking_page
 from tests.web.test_access_map import client_for
 
 pytestmark = pytest.mark.demo
@@ -51,7 +51,7 @@ def test_equal_n_gives_a_caterpillar_coloured_by_the_adjusted_flags(
     points = [t for t in figure["data"] if t.get("mode") == "markers"]
     shown = {name: trace for trace in points for name in trace["y"]}
     assert len(shown) == len(rows)
-    grey = dashboard_charts.FLAG_COLOURS[""]
+    grey = charts_ranking.FLAG_COLOURS[""]
     for row in rows:
         trace = shown[row.unit.name("vi")]
         i = trace["y"].index(row.unit.name("vi"))
@@ -69,13 +69,11 @@ def test_units_of_unequal_n_keep_the_funnel(app: Flask, client: FlaskClient) -> 
     analyst = accounts.create_user("rank_analyst", "rank-analyst-password", Role.ANALYST)
     with app.test_request_context(), force_locale("vi"):
         page = ranking_page(analyst, "NA-HM", "HM-2018-12", None, None, "vi")
-        assert (
-            page.result is not None and dashboard_charts.ranking_chart_kind(page) == "caterpillar"
-        )
+        assert page.result is not None and charts_ranking.ranking_chart_kind(page) == "caterpillar"
         rows = list(page.result.rows)
         rows[0] = replace(rows[0], figure=replace(rows[0].figure, n=2 * rows[0].figure.n))
         unequal = replace(page, result=replace(page.result, rows=tuple(rows)))
-        kind, figure = dashboard_charts.ranking_chart(unequal, "vi")
+        kind, figure = charts_ranking.ranking_chart(unequal, "vi")
     assert kind == "funnel" and "Giới hạn (95%)" in json.loads(figure).__repr__()
 
 
@@ -89,7 +87,7 @@ def test_the_unit_being_viewed_is_the_emphasised_trend_line(
     ward, town = lines
     assert town["line"]["width"] > ward["line"]["width"]
     assert "dash" not in town["line"] or town["line"]["dash"] == "solid"
-    assert town["line"]["color"] == dashboard_charts.EMPHASIS_COLOUR != ward["line"]["color"]
+    assert town["line"]["color"] == charts.EMPHASIS_COLOUR != ward["line"]["color"]
 
 
 def test_the_kiosk_monitor_draws_one_panel_per_desk(app: Flask, client: FlaskClient) -> None:

@@ -21,7 +21,12 @@ from analysis.indices import difference
 from survey_app.admin import accounts
 from survey_app.extensions import db
 from survey_app.models import Desk, Response, Role, Unit, Wave
-from survey_app.reporting import comparisons, dashboard, indices
+from survey_app.reporting import comparisons, indices
+from survey_app.reporting.dashboard import figures
+from survey_app.reporting.dashboard.compare import units_sentence
+from survey_app.reporting.dashboard.kiosk import MONITOR_DAYS
+from survey_app.reporting.dashboard.overview import latest_changes
+from survey_app.reporting.dashboard.scope import children
 from survey_app.reporting.indices import DomainKey
 
 PASSWORD = "correct-horse-battery"
@@ -154,9 +159,9 @@ def test_overview_numbers_equal_the_index_service(app: Flask, client: FlaskClien
         latest = result.figure(DomainKey(town.id, waves[-1].id))
         step = comparisons.change(town, waves[1], waves[2])
         expected = [
-            dashboard.fmt_pct(latest.value),
-            dashboard.fmt_pct(latest.ci_low),
-            dashboard.fmt_pct(latest.ci_high),
+            figures.fmt_pct(latest.value),
+            figures.fmt_pct(latest.ci_low),
+            figures.fmt_pct(latest.ci_high),
             step.sentence(),
         ]
     for text in expected:
@@ -181,7 +186,7 @@ def test_latest_changes_equal_comparisons_change(app: Flask) -> None:
     with app.test_request_context("/?lang=vi"):
         app.config["MIN_EFFECTIVE_N"] = 1
         app.config["MAX_CI_HALF_WIDTH"] = 100
-        lines = {c.unit.code: c for c in dashboard.latest_changes([town, ward], before, after)}
+        lines = {c.unit.code: c for c in latest_changes([town, ward], before, after)}
         for code in ("NA-HM", "HM-QT"):
             one = comparisons.change(unit(code), before, after)
             assert lines[code].difference.value == pytest.approx(one.difference.value, abs=1e-12)
@@ -296,7 +301,7 @@ def test_quang_ngai_ranking_page(app: Flask, client: FlaskClient) -> None:
     login(client, unit="QNG")
     page = text_of(client.get("/dashboard/ranking?unit=QNG&group=department&wave=QN-2022"))
     province = unit("QNG")
-    departments = [u for u in dashboard.children(province) if u.kind.value == "department"]
+    departments = [u for u in children(province) if u.kind.value == "department"]
     with app.test_request_context("/?lang=vi"):
         result = comparisons.ranking(
             departments, wave("QN-2022"), province, previous_wave=wave("QN-2021")
@@ -349,8 +354,8 @@ def test_comparison_of_two_waves_and_of_two_units(app: Flask, client: FlaskClien
     with app.test_request_context("/?lang=vi"):
         step = comparisons.change(town, wave("HM-2017"), wave("HM-2018-05"))
         assert step.sentence() in page
-        assert dashboard.fmt_points(step.difference.value) in page
-        assert dashboard.fmt_p(step.difference.p_value) in page
+        assert figures.fmt_points(step.difference.value) in page
+        assert figures.fmt_p(step.difference.p_value) in page
     a, b, latest = unit("HM-QT"), unit("HM-MH"), wave("HM-2018-12")
     app.config["MIN_EFFECTIVE_N"] = 1
     app.config["MAX_CI_HALF_WIDTH"] = 100
@@ -364,11 +369,9 @@ def test_comparison_of_two_waves_and_of_two_units(app: Flask, client: FlaskClien
     i, j = result.domains.index(fa.domain), result.domains.index(fb.domain)
     diff = difference(fa.value, fb.value, cov[i, i], cov[j, j], cov[i, j], df=min(fa.df, fb.df))
     with app.test_request_context("/?lang=vi"):
-        assert dashboard.fmt_points(diff.value) in page
-        assert dashboard.fmt_p(diff.p_value) in page
-        assert (
-            dashboard.units_sentence("Phường Quỳnh Thiện", "Phường Mai Hùng", diff, "rate") in page
-        )
+        assert figures.fmt_points(diff.value) in page
+        assert figures.fmt_p(diff.p_value) in page
+        assert units_sentence("Phường Quỳnh Thiện", "Phường Mai Hùng", diff, "rate") in page
     rows = read_csv(
         client.get(
             "/dashboard/download/compare.csv?mode=units&unit_a=HM-QT&unit_b=HM-MH&wave_a=HM-2018-12"
@@ -403,7 +406,7 @@ def test_kiosk_monitor_flags_bursts_and_silent_desks(app: Flask, client: FlaskCl
     bursts = re.search(r'id="burst-alert">(.*?)</div>', page, re.S).group(1)
     assert "Phường Quỳnh Dị" in bursts and "8 phiếu gửi dồn dập" in bursts
     assert "Sở Lao động" not in page  # another province's desks
-    start = datetime.now(UTC).date() - timedelta(days=dashboard.MONITOR_DAYS - 1)
+    start = datetime.now(UTC).date() - timedelta(days=MONITOR_DAYS - 1)
     desk = db.session.scalar(select(Desk).where(Desk.code == "Q-HM-QD"))
     expected = db.session.scalar(
         select(func.count())

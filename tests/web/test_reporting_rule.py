@@ -18,7 +18,9 @@ from sqlalchemy import select
 from survey_app.admin import accounts
 from survey_app.extensions import db
 from survey_app.models import Role, Unit, User, Wave
-from survey_app.reporting import dashboard, dashboard_charts, indices
+from survey_app.reporting import indices
+from survey_app.reporting.dashboard.charts_ranking import funnel_chart
+from survey_app.reporting.dashboard.ranking import ranking_page
 from survey_app.reporting.indices import DomainKey
 
 pytestmark = pytest.mark.demo
@@ -63,8 +65,8 @@ def row_of(text: str, unit_code: str) -> str | None:
 
 
 def funnel_names(user: User) -> set[str]:
-    ranking = dashboard.ranking_page(user, "NA-HM", "HM-2018-12", None, None, "vi")
-    chart = json.loads(dashboard_charts.funnel_chart(ranking, "vi"))
+    ranking = ranking_page(user, "NA-HM", "HM-2018-12", None, None, "vi")
+    chart = json.loads(funnel_chart(ranking, "vi"))
     return {name for trace in chart["data"] for name in trace.get("text") or []}
 
 

@@ -1,0 +1,55 @@
+"""Plotly figures of the dashboard, built on the server as JSON: what they share.
+
+Each chart function (:mod:`.charts_trend`, :mod:`.charts_ranking`,
+:mod:`.charts_kiosk`) returns the figure's JSON (``fig.to_json()``), made safe to place
+inside a ``<script type="application/json">`` block; ``static/dashboard/dashboard.js``
+draws it with the plotly.js the app serves itself (``/assets/plotly.min.js``). Numbers
+are formatted by plotly.js with the language's separators (``77,2%`` in Vietnamese).
+Figures that do not meet the reporting rule are left out of the charts.
+"""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+
+PALETTE = (
+    "#0b5c8a",
+    "#c2571a",
+    "#2a8a4a",
+    "#8a2a6b",
+    "#6b5b00",
+    "#1f7a8c",
+    "#a3271b",
+    "#4b4fa8",
+    "#5c7a1f",
+    "#7a4b1f",
+)
+REFERENCE_COLOUR = "#5b6b7a"
+EMPHASIS_COLOUR = "#0b2f4a"  # the unit being viewed
+FONT = "Noto Sans, Segoe UI, Roboto, Helvetica Neue, Arial, sans-serif"
+
+
+def html_safe_json(figure: go.Figure) -> str:
+    """The figure's JSON with ``<``, ``>`` and ``&`` escaped (still valid JSON)."""
+    text = figure.to_json()
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def chart_layout(lang: str, title: str, y_title: str, percent: bool = True) -> dict:
+    return {
+        "title": {"text": title, "x": 0, "xanchor": "left", "font": {"size": 16}},
+        "font": {"family": FONT, "size": 13, "color": "#1b2733"},
+        "separators": ",." if lang == "vi" else ".,",
+        "paper_bgcolor": "#ffffff",
+        "plot_bgcolor": "#ffffff",
+        "margin": {"l": 60, "r": 20, "t": 50, "b": 60},
+        "yaxis": {
+            "title": {"text": y_title},
+            "tickformat": ".0%" if percent else ",d",
+            "gridcolor": "#dde3e8",
+            "zeroline": False,
+        },
+        "xaxis": {"gridcolor": "#eef1f4"},
+        "legend": {"orientation": "h", "y": -0.2},
+        "hoverlabel": {"font": {"family": FONT}},
+    }
