@@ -9,8 +9,7 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from survey_app import formatting
-from survey_app.access import role_required
-from survey_app.models import Role
+from survey_app.access import STAFF, role_required
 from survey_app.reporting import bursts as burst_service
 
 bp = Blueprint("bursts", __name__, url_prefix="/analyst/bursts")
@@ -25,7 +24,7 @@ def status_text(status: str) -> str:
 
 
 @bp.get("/")
-@role_required(Role.ANALYST, Role.ADMIN)
+@role_required(*STAFF)
 def index() -> str:
     return render_template(
         "bursts/index.html",
@@ -37,7 +36,7 @@ def index() -> str:
 
 
 @bp.post("/review")
-@role_required(Role.ANALYST, Role.ADMIN)
+@role_required(*STAFF)
 def review() -> Response:
     decision = request.form.get("decision", "")
     try:

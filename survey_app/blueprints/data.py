@@ -12,18 +12,17 @@ from werkzeug.utils import secure_filename
 from werkzeug.wrappers import Response
 
 from survey_app import formatting
-from survey_app.access import can_read_wave, role_required
+from survey_app.access import STAFF, role_required, wave_for
 from survey_app.collection import paper_import
 from survey_app.collection import questionnaires as questionnaire_service
 from survey_app.collection import waves as wave_service
 from survey_app.extensions import db
 from survey_app.forms.base import Form
 from survey_app.i18n import current_lang
-from survey_app.models import Questionnaire, Role, Wave
+from survey_app.models import Questionnaire, Wave
 from survey_app.reporting import export
 
 bp = Blueprint("data", __name__, url_prefix="/analyst/data")
-DATA_ROLES = (Role.ANALYST, Role.ADMIN)
 
 
 class ImportForm(Form):
@@ -51,13 +50,13 @@ def _index_page(form: ImportForm, report: paper_import.ImportReport | None = Non
 
 
 @bp.get("/")
-@role_required(*DATA_ROLES)
+@role_required(*STAFF)
 def index() -> str:
     return _index_page(ImportForm())
 
 
 @bp.get("/template/<slug>/v<int:version>.<fmt>")
-@role_required(*DATA_ROLES)
+@role_required(*STAFF)
 def template(slug: str, version: int, fmt: str) -> Response:
     row = questionnaire_service.get(slug, version)
     if row is None or fmt not in ("xlsx", "csv"):
@@ -72,7 +71,7 @@ def template(slug: str, version: int, fmt: str) -> Response:
 
 
 @bp.post("/import")
-@role_required(*DATA_ROLES)
+@role_required(*STAFF)
 def import_paper() -> Response | tuple[str, int]:
     form = ImportForm()
     if not form.validate_on_submit():
@@ -100,14 +99,11 @@ def import_paper() -> Response | tuple[str, int]:
 
 
 def _visible_wave(wave_code: str) -> Wave:
-    wave = db.session.scalar(select(Wave).where(Wave.code == wave_code))
-    if wave is None or not can_read_wave(current_user, wave):
-        abort(404)
-    return wave
+    return wave_for(current_user, wave_code) or abort(404)
 
 
 @bp.get("/export/<wave_code>.<fmt>")
-@role_required(*DATA_ROLES)
+@role_required(*STAFF)
 def export_wave(wave_code: str, fmt: str) -> Response:
     if fmt not in export.FORMATS:
         abort(404)
@@ -118,7 +114,7 @@ def export_wave(wave_code: str, fmt: str) -> Response:
 
 
 @bp.get("/export/<wave_code>/codebook.<fmt>")
-@role_required(*DATA_ROLES)
+@role_required(*STAFF)
 def export_codebook(wave_code: str, fmt: str) -> Response:
     if fmt not in export.CODEBOOK_FORMATS:
         abort(404)

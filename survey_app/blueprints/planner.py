@@ -10,17 +10,16 @@ from __future__ import annotations
 from flask import Blueprint, render_template, request
 from flask_login import current_user
 
-from survey_app.access import role_required
+from survey_app.access import STAFF, role_required
 from survey_app.forms.weights import PlannerForm
 from survey_app.i18n import current_lang
-from survey_app.models import Role
 from survey_app.weighting import planning
 
 bp = Blueprint("planner", __name__, url_prefix="/analyst/planner")
 
 
 @bp.get("/")
-@role_required(Role.ANALYST, Role.ADMIN)
+@role_required(*STAFF)
 def planner() -> tuple[str, int]:
     submitted = "margin" in request.args
     form = PlannerForm(formdata=request.args if submitted else None)

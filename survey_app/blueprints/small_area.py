@@ -18,23 +18,18 @@ from flask_login import current_user
 from werkzeug.wrappers import Response as BaseResponse
 
 from survey_app import spreadsheets
-from survey_app.access import role_required, wave_for
+from survey_app.access import STAFF, role_required, wave_for
 from survey_app.forms.small_area import METHOD_LABELS, FitForm
 from survey_app.i18n import current_lang
-from survey_app.models import Role, Wave, WaveKind
+from survey_app.models import Wave, WaveKind
 from survey_app.reporting import indices
 from survey_app.reporting import small_area as service
 
 bp = Blueprint("small_area", __name__, url_prefix="/analyst/small-area")
 
-STAFF = (Role.ANALYST, Role.ADMIN)
-
 
 def _wave(code: str) -> Wave:
-    wave = wave_for(current_user, code, to="manage", kind=WaveKind.FIELD_SURVEY)
-    if wave is None:
-        abort(404)
-    return wave
+    return wave_for(current_user, code, to="manage", kind=WaveKind.FIELD_SURVEY) or abort(404)
 
 
 @bp.get("/")

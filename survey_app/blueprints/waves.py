@@ -14,14 +14,13 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
 from survey_app import formatting
-from survey_app.access import role_required
+from survey_app.access import STAFF, role_required
 from survey_app.collection import questionnaires as questionnaire_service
 from survey_app.collection import waves
 from survey_app.forms.base import Form
-from survey_app.models import FeedbackPeriod, LonelyPSU, Role
+from survey_app.models import FeedbackPeriod, LonelyPSU
 
 bp = Blueprint("waves", __name__, url_prefix="/analyst/waves")
-WAVE_ROLES = (Role.ANALYST, Role.ADMIN)
 
 LONELY_PSU_CHOICES = [
     SelectChoice(
@@ -117,13 +116,13 @@ def _index(
 
 
 @bp.get("/")
-@role_required(*WAVE_ROLES)
+@role_required(*STAFF)
 def index() -> str:
     return _index()
 
 
 @bp.post("/")
-@role_required(*WAVE_ROLES)
+@role_required(*STAFF)
 def create() -> Response | tuple[str, int]:
     form = _wave_form()
     if not form.validate_on_submit():
@@ -154,7 +153,7 @@ def create() -> Response | tuple[str, int]:
 
 
 @bp.post("/periods")
-@role_required(*WAVE_ROLES)
+@role_required(*STAFF)
 def periods() -> Response | tuple[str, int]:
     form = _series_form()
     if not form.validate_on_submit():
@@ -188,13 +187,13 @@ def _detail(wave: waves.Wave, problems: list[str] | None = None) -> str:
 
 
 @bp.get("/<code>")
-@role_required(*WAVE_ROLES)
+@role_required(*STAFF)
 def detail(code: str) -> str:
     return _detail(_visible(code))
 
 
 @bp.post("/<code>/frame")
-@role_required(*WAVE_ROLES)
+@role_required(*STAFF)
 def frame(code: str) -> Response | tuple[str, int]:
     wave = _visible(code)
     form = FrameForm()
@@ -213,7 +212,7 @@ def frame(code: str) -> Response | tuple[str, int]:
 
 
 @bp.post("/<code>/close")
-@role_required(*WAVE_ROLES)
+@role_required(*STAFF)
 def close(code: str) -> Response | tuple[str, int]:
     wave = _visible(code)
     if not CloseForm().validate_on_submit():

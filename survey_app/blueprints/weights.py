@@ -16,10 +16,10 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response as BaseResponse
 
-from survey_app.access import role_required, wave_for
+from survey_app.access import STAFF, role_required, wave_for
 from survey_app.forms.weights import PreviewForm, SaveForm
 from survey_app.i18n import current_lang
-from survey_app.models import Role, Wave
+from survey_app.models import Wave
 from survey_app.reporting import tables
 from survey_app.reporting.tables import Table
 from survey_app.spreadsheets import RowError
@@ -34,14 +34,9 @@ from survey_app.weighting.templates import template_rows
 
 bp = Blueprint("weights", __name__, url_prefix="/analyst/weights")
 
-STAFF = (Role.ANALYST, Role.ADMIN)
-
 
 def _wave(code: str) -> Wave:
-    wave = wave_for(current_user, code, to="manage")
-    if wave is None:
-        abort(404)
-    return wave
+    return wave_for(current_user, code, to="manage") or abort(404)
 
 
 @bp.get("/")
