@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
 import numpy as np
@@ -357,12 +357,36 @@ class PSUTotals:
 
 
 @dataclass(frozen=True)
-class IndexEstimate:
-    """One index for one domain."""
+class IndexValue:
+    """An index's value with its uncertainty: what every estimate of one index carries.
+
+    The one definition of these numbers from the estimator up to the API: the
+    estimator's :class:`IndexEstimate`, the published figure
+    (:class:`survey_app.reporting.indices.figures.IndexFigure`), an alert's window
+    (:func:`analysis.alerts.estimate_window`) and the weighting preview's headline are
+    all an :class:`IndexValue` with what each adds.
+
+    Attributes
+    ----------
+    code, kind
+        The index (``"overall"`` or ``"aspect:<code>"``) and its scale: ``"rate"``
+        (a proportion, 0-1) or ``"score"`` (0-100).
+    value, se
+        The estimate and its design-based standard error.
+    ci_low, ci_high
+        The confidence interval at ``level``.
+    df
+        Degrees of freedom of the interval.
+    n
+        Respondents with a valid answer to the index's items.
+    n_eff
+        Kish's effective sample size of those respondents.
+    level
+        Confidence level.
+    """
 
     code: str
     kind: IndexKind
-    domain: int
     value: float
     se: float
     ci_low: float
@@ -371,6 +395,23 @@ class IndexEstimate:
     n: int
     n_eff: float
     level: float
+
+    @property
+    def half_width_points(self) -> float:
+        """Half the CI width in percentage points (rates) or score points."""
+        scale = 100.0 if self.kind == "rate" else 1.0
+        return (self.ci_high - self.ci_low) / 2 * scale
+
+    def index_value(self) -> dict[str, Any]:
+        """The :class:`IndexValue` fields by name (to carry them into another type)."""
+        return {f.name: getattr(self, f.name) for f in fields(IndexValue)}
+
+
+@dataclass(frozen=True)
+class IndexEstimate(IndexValue):
+    """One index for one domain (``domain``: its position in :class:`PSUTotals`)."""
+
+    domain: int
 
 
 @dataclass(frozen=True)
@@ -521,17 +562,17 @@ def estimate_indices(
             )
             estimates.append(
                 IndexEstimate(
-                    formula.code,
-                    formula.kind,
-                    d,
-                    float(values[d]),
-                    se,
-                    low,
-                    high,
-                    float(df[d]),
-                    int(answered_n[d]),
-                    float(n_eff[d]),
-                    level,
+                    code=formula.code,
+                    kind=formula.kind,
+                    domain=d,
+                    value=float(values[d]),
+                    se=se,
+                    ci_low=low,
+                    ci_high=high,
+                    df=float(df[d]),
+                    n=int(answered_n[d]),
+                    n_eff=float(n_eff[d]),
+                    level=level,
                 )
             )
     return IndexTable(tuple(estimates), covariance)
@@ -711,5 +752,15 @@ def estimate_on_design(
     se = math.sqrt(var) if var >= 0 else math.nan
     low, high = _interval(formula.kind, value, var, df, design.n, level, rate_ci_method)
     return IndexEstimate(
-        formula.code, formula.kind, 0, value, se, low, high, df, int(answered.sum()), n_eff, level
+        code=formula.code,
+        kind=formula.kind,
+        domain=0,
+        value=value,
+        se=se,
+        ci_low=low,
+        ci_high=high,
+        df=df,
+        n=int(answered.sum()),
+        n_eff=n_eff,
+        level=level,
     )

@@ -44,6 +44,7 @@ from analysis.indices import (
     Difference,
     IndexFormula,
     IndexTable,
+    IndexValue,
     PSUTotals,
     difference,
     estimate_indices,
@@ -103,19 +104,13 @@ class DomainKey:
 
 
 @dataclass(frozen=True)
-class IndexFigure:
-    """One published figure: an index for one unit and wave (and breakdown)."""
+class IndexFigure(IndexValue):
+    """One published figure: an index for one unit and wave (and breakdown).
+
+    The estimate's numbers (:class:`analysis.indices.IndexValue`: code, kind, value,
+    SE, interval, df, n, effective n, level) with what publishing adds."""
 
     domain: DomainKey
-    code: str  # "overall" or "aspect:<code>"
-    kind: str  # "rate" (0-1) or "score" (0-100)
-    value: float
-    se: float
-    ci_low: float
-    ci_high: float
-    df: float
-    n: int
-    n_eff: float
     scheme: str
     inference: Inference
     reportable: bool
@@ -123,12 +118,6 @@ class IndexFigure:
     # single PSU, and whether the finite population correction applies (sample frame)
     lonely_psu: str = "adjust"
     fpc: bool = False
-
-    @property
-    def half_width_points(self) -> float:
-        """Half the CI width in percentage points (rates) or score points."""
-        scale = 100.0 if self.kind == "rate" else 1.0
-        return (self.ci_high - self.ci_low) / 2 * scale
 
 
 @dataclass(frozen=True)
@@ -452,7 +441,7 @@ def compute(
     figures = []
     for estimate in table.estimates:
         domain = domains[estimate.domain]
-        half = (estimate.ci_high - estimate.ci_low) / 2 * (100 if estimate.kind == "rate" else 1)
+        half = estimate.half_width_points
         # A plain bool: numpy's comparison results are not JSON (the API answered 500).
         reportable = bool(
             not math.isnan(estimate.value) and estimate.n_eff >= min_n_eff and half <= max_half
@@ -462,21 +451,13 @@ def compute(
         )
         figures.append(
             IndexFigure(
-                domain,
-                estimate.code,
-                estimate.kind,
-                estimate.value,
-                estimate.se,
-                estimate.ci_low,
-                estimate.ci_high,
-                estimate.df,
-                estimate.n,
-                estimate.n_eff,
-                scheme,
-                inference,
-                reportable,
-                rule,
-                domain.wave_id in fpc_waves,
+                **estimate.index_value(),
+                domain=domain,
+                scheme=scheme,
+                inference=inference,
+                reportable=reportable,
+                lonely_psu=rule,
+                fpc=domain.wave_id in fpc_waves,
             )
         )
     return IndexResult(
