@@ -11,7 +11,7 @@ own), then times on each database, best of ``--repeat``:
 
 (a) the bare query any implementation must at least run: per wave x unit x stratum x PSU
     x item, the sums of weights and of weights of satisfied answers (plain SQL below);
-(b) the full index table: ``survey_app.reporting.indices.compute`` for all 50 units x 4
+(b) the full index table: ``survey_app.reporting.indices.compute.compute`` for all 50 units x 4
     waves (overall index and the 5 aspects, as rates and mean scores, with SEs, CIs,
     df, n, effective n and the covariance across the 200 domains).
 
@@ -333,7 +333,7 @@ def best_of(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
 def measure(app: Any, refs: dict[str, Any], repeat: int, profile: bool) -> dict[str, Any]:
     from survey_app.extensions import db
     from survey_app.models import Unit, Wave
-    from survey_app.reporting import indices
+    from survey_app.reporting.indices.compute import compute
 
     waves = list(db.session.scalars(select(Wave).order_by(Wave.id)))
     units = list(db.session.scalars(select(Unit).where(Unit.code != "P").order_by(Unit.code)))
@@ -345,7 +345,7 @@ def measure(app: Any, refs: dict[str, Any], repeat: int, profile: bool) -> dict[
             return len(connection.execute(bare).fetchall())
 
     def run_full() -> Any:
-        result = indices.compute(waves, units)
+        result = compute(waves, units)
         db.session.rollback()
         return result
 

@@ -25,7 +25,9 @@ def main() -> None:
     from survey_app import create_app, demo
     from survey_app.extensions import db
     from survey_app.models import Unit, Wave
-    from survey_app.reporting import comparisons, indices
+    from survey_app.reporting import comparisons
+    from survey_app.reporting.indices.compute import compute
+    from survey_app.reporting.indices.figures import DomainKey
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder}/story.sqlite3"})
     with app.app_context():
@@ -36,9 +38,9 @@ def main() -> None:
             db.session.scalar(select(Wave).where(Wave.code == spec.code))
             for spec in demo.HOANG_MAI_WAVES
         ]
-        result = indices.compute(waves, [town])
+        result = compute(waves, [town])
         for wave in waves:
-            f = result.figure(indices.DomainKey(town.id, wave.id))
+            f = result.figure(DomainKey(town.id, wave.id))
             print(
                 f"{wave.code}: {100 * f.value:.1f}% ({100 * f.ci_low:.1f}–{100 * f.ci_high:.1f}),"
                 f" n {f.n}, n_eff {f.n_eff:.0f}, df {f.df:.0f}, {f.inference.value}"

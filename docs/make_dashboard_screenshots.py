@@ -20,50 +20,33 @@ headless Chromium at 1280 pixels wide:
 
 from __future__ import annotations
 
-import os
-import sys
-import tempfile
-import threading
-from pathlib import Path
+from typing import TYPE_CHECKING
 
-ROOT = Path(__file__).resolve().parent.parent
-OUT = ROOT / "docs" / "screenshots"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
+from screenshot_app import OUT, chromium, served_app
+
+if TYPE_CHECKING:
+    from flask import Flask
+    from playwright.sync_api import Page
+
 PASSWORD = "screenshots-only-password"
 
 
-def main() -> None:
-    sys.path.insert(0, str(ROOT))
-    from flask_migrate import upgrade
-    from playwright.sync_api import Page, sync_playwright
-    from werkzeug.serving import make_server
-
-    from survey_app import create_app
+def seed_demo(app: Flask, folder: str) -> None:
+    """The simulated demo, a leader of Hoàng Mai town and one of Quảng Ngãi."""
     from survey_app.admin import accounts
-    from survey_app.extensions import db
     from survey_app.models import Role
 
-    with tempfile.TemporaryDirectory() as folder:
-        os.environ["SURVEY_INSTANCE_PATH"] = folder
-        app = create_app(
-            {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder}/shots.sqlite3",
-             "SECRET_KEY": "screenshots-only", "RATELIMIT_ENABLED": False}
-        )  # fmt: skip
-        with app.app_context():
-            upgrade()
-            result = app.test_cli_runner().invoke(
-                args=["demo", "seed", "--credentials", f"{folder}/credentials.txt"]
-            )
-            if result.exit_code != 0:
-                raise SystemExit(result.output)
-            accounts.create_user("town_leader", PASSWORD, Role.LEADER, "NA-HM")
-            accounts.create_user("province_leader", PASSWORD, Role.LEADER, "QNG")
-            db.session.remove()
-        server = make_server("127.0.0.1", 0, app, threaded=True)
-        url = f"http://127.0.0.1:{server.server_port}"
-        threading.Thread(target=server.serve_forever, daemon=True).start()
+    result = app.test_cli_runner().invoke(
+        args=["demo", "seed", "--credentials", f"{folder}/credentials.txt"]
+    )
+    if result.exit_code != 0:
+        raise SystemExit(result.output)
+    accounts.create_user("town_leader", PASSWORD, Role.LEADER, "NA-HM")
+    accounts.create_user("province_leader", PASSWORD, Role.LEADER, "QNG")
+
+
+def main() -> None:
+    with served_app(seed_demo) as (url, _), chromium() as browser:
 
         def login(page: Page, username: str) -> None:
             page.goto(f"{url}/auth/login")
@@ -71,42 +54,34 @@ def main() -> None:
             page.fill("input[name=password]", PASSWORD)
             page.click("button[type=submit]")
 
-        try:
-            with sync_playwright() as playwright:
-                browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-                size = {"width": 1280, "height": 900}
-                town = browser.new_page(locale="vi-VN", viewport=size)
-                login(town, "town_leader")
-                town.goto(f"{url}/dashboard/?units=HM-QT&units=HM-QTr")
-                town.wait_for_selector("#trend-chart .main-svg")
-                town.wait_for_timeout(500)
-                town.screenshot(path=str(OUT / "dashboard.png"), full_page=True)
-                town.goto(f"{url}/scorecard/NA-HM/HM-2018-12")
-                town.emulate_media(media="print")
-                town.wait_for_timeout(300)
-                town.screenshot(path=str(OUT / "scorecard.png"), full_page=True)
-                town.emulate_media(media="screen")
-                town.goto(f"{url}/dashboard/kiosk")
-                town.wait_for_selector("#rate-chart .main-svg")
-                town.wait_for_timeout(500)
-                town.screenshot(path=str(OUT / "kiosk-monitor.png"), full_page=True)
-                phone = browser.new_page(locale="vi-VN", viewport={"width": 390, "height": 844})
-                login(phone, "town_leader")
-                phone.goto(f"{url}/dashboard/")
-                phone.wait_for_selector("#trend-chart .main-svg")
-                phone.wait_for_timeout(500)
-                phone.screenshot(path=str(OUT / "dashboard-phone.png"))
-                province = browser.new_page(locale="vi-VN", viewport=size)
-                login(province, "province_leader")
-                province.goto(f"{url}/dashboard/ranking?unit=QNG&group=department&wave=QN-2022")
-                province.wait_for_selector("#caterpillar-chart .main-svg")
-                province.wait_for_timeout(500)
-                province.screenshot(path=str(OUT / "ranking.png"), full_page=True)
-                browser.close()
-        finally:
-            server.shutdown()
-            with app.app_context():
-                db.engine.dispose()
+        size = {"width": 1280, "height": 900}
+        town = browser.new_page(locale="vi-VN", viewport=size)
+        login(town, "town_leader")
+        town.goto(f"{url}/dashboard/?units=HM-QT&units=HM-QTr")
+        town.wait_for_selector("#trend-chart .main-svg")
+        town.wait_for_timeout(500)
+        town.screenshot(path=str(OUT / "dashboard.png"), full_page=True)
+        town.goto(f"{url}/scorecard/NA-HM/HM-2018-12")
+        town.emulate_media(media="print")
+        town.wait_for_timeout(300)
+        town.screenshot(path=str(OUT / "scorecard.png"), full_page=True)
+        town.emulate_media(media="screen")
+        town.goto(f"{url}/dashboard/kiosk")
+        town.wait_for_selector("#rate-chart .main-svg")
+        town.wait_for_timeout(500)
+        town.screenshot(path=str(OUT / "kiosk-monitor.png"), full_page=True)
+        phone = browser.new_page(locale="vi-VN", viewport={"width": 390, "height": 844})
+        login(phone, "town_leader")
+        phone.goto(f"{url}/dashboard/")
+        phone.wait_for_selector("#trend-chart .main-svg")
+        phone.wait_for_timeout(500)
+        phone.screenshot(path=str(OUT / "dashboard-phone.png"))
+        province = browser.new_page(locale="vi-VN", viewport=size)
+        login(province, "province_leader")
+        province.goto(f"{url}/dashboard/ranking?unit=QNG&group=department&wave=QN-2022")
+        province.wait_for_selector("#caterpillar-chart .main-svg")
+        province.wait_for_timeout(500)
+        province.screenshot(path=str(OUT / "ranking.png"), full_page=True)
     print(
         "wrote dashboard.png, scorecard.png, ranking.png, kiosk-monitor.png and "
         f"dashboard-phone.png in {OUT}"

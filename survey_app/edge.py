@@ -11,7 +11,7 @@ so they run first:
   otherwise fail deep inside a query as a server error; no code, name or comment
   needs it. The request is answered 400 with a translated message (JSON under
   ``/api/``). JSON bodies are checked by the API's own validation, which names the
-  field (:func:`survey_app.collection.submissions.submit` uses :func:`forbidden_in`).
+  field (:func:`survey_app.collection.submissions.entry.submit` uses :func:`forbidden_in`).
 - **Integer ids.** ``<int:...>`` in a route matches ASCII digits only and at most the
   database's integer (2**31 - 1): a larger id cannot exist, so it is a 404 rather than
   an overflow in the driver (:class:`BoundedIntegerConverter`).

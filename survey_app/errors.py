@@ -67,7 +67,7 @@ def handle_http_error(error: HTTPException) -> tuple[Response | str, int] | Resp
 def handle_cannot_compute(error: Exception) -> tuple[Response | str, int]:
     """A page whose figures cannot be computed (e.g. a lonely PSU under the rule
     'fail') answers 422 with the reason, not 500 and not an empty page."""
-    from survey_app.reporting.indices import cannot_compute_message
+    from survey_app.reporting.indices.figures import cannot_compute_message
 
     message = cannot_compute_message(error)
     if wants_json():

@@ -2,11 +2,11 @@
 storage that replaced ``memory://``.
 
 - PostgreSQL only: the burst rule exists twice, in Python
-  (:func:`survey_app.collection.submissions.is_burst`, the slow path and SQLite) and in
+  (:func:`survey_app.collection.submissions.burst.is_burst`, the slow path and SQLite) and in
   SQL (``submission_sql._burst_flag`` inside the single insert statement). A seeded
   random search over stored times, candidate times, ``BURST_COUNT`` and
   ``BURST_WINDOW_S`` (window edges included) checks that they always agree. The SQL
-  flag is read from a response really stored by ``submissions._store_at_once`` (then
+  flag is read from a response really stored by ``submissions.fast_path.store_at_once`` (then
   deleted), so the parameters are exactly the ones production passes.
 - Both databases: :class:`survey_app.ratelimit_storage.SweepingMemoryStorage` starts no
   thread per hit, lets counters expire after their window, and sweeps expired keys at
@@ -37,8 +37,11 @@ from limits.strategies import (
 from sqlalchemy import delete, select
 
 from survey_app import ratelimit_storage
-from survey_app.collection import submissions
 from survey_app.collection.responses import ResponseDraft, StoreOutcome, response_row
+from survey_app.collection.submissions import burst, entry, fast_path
+from survey_app.collection.submissions.context import Context, ContextKey, find_context
+from survey_app.collection.submissions.fields import Submission
+from survey_app.collection.submissions.times import MAX_CLOCK_SKEW
 from survey_app.extensions import db, limiter
 from survey_app.models import AnswerValue, Channel, Response
 from survey_app.ratelimit_storage import DatabaseStorage, SweepingMemoryStorage
@@ -65,23 +68,23 @@ BASE = datetime(2025, 3, 1, 3, 0, tzinfo=UTC)
 class Desks:
     """The two desks of :class:`Setup` as the submission path sees them."""
 
-    ql: submissions.Context
-    vi: submissions.Context
+    ql: Context
+    vi: Context
     token: str
 
 
 def contexts(app: Flask) -> Desks:
     setup = Setup(app)
-    key = submissions.ContextKey("QL-01", "kiosk_quick", 1, date(2025, 3, 1))
-    ql = submissions.find_context(key)
-    vi = submissions.find_context(submissions.ContextKey("VI-01", "kiosk_quick", 1, key.day))
+    key = ContextKey("QL-01", "kiosk_quick", 1, date(2025, 3, 1))
+    ql = find_context(key)
+    vi = find_context(ContextKey("VI-01", "kiosk_quick", 1, key.day))
     assert ql.desk is not None and vi.desk is not None and ql.codebook is not None
     assert ql.wave_id is None  # no wave: the statement's wave check always holds
     return Desks(ql, vi, setup.token)
 
 
 def stored_row(
-    context: submissions.Context, answers: dict[str, Any], at: datetime, received: datetime
+    context: Context, answers: dict[str, Any], at: datetime, received: datetime
 ) -> dict[str, Any]:
     """A responses row of the context's desk, submitted ``at``, received ``received``."""
     assert context.desk is not None and context.codebook is not None
@@ -101,7 +104,7 @@ def sql_flag(desks: Desks, answers: dict[str, Any], at: datetime) -> bool:
     """The burst flag the single statement gives a new response (stored, then removed)."""
     context = desks.ql
     assert context.desk is not None and context.codebook is not None
-    submission = submissions.Submission(
+    submission = Submission(
         client_id=uuid.uuid4(),
         desk=context.desk,
         codebook=context.codebook,
@@ -113,8 +116,8 @@ def sql_flag(desks: Desks, answers: dict[str, Any], at: datetime) -> bool:
         started_at=None,
         dossier=None,
     )
-    draft = submissions._draft(submission)
-    assert submissions._store_at_once(submission, draft, desks.token) is StoreOutcome.CREATED
+    draft = entry._draft(submission)
+    assert fast_path.store_at_once(submission, draft, desks.token) is StoreOutcome.CREATED
     flagged, reason = db.session.execute(
         select(Response.flagged, Response.flag_reason).where(
             Response.client_id == submission.client_id
@@ -129,7 +132,7 @@ def sql_flag(desks: Desks, answers: dict[str, Any], at: datetime) -> bool:
 def python_flag(desks: Desks, answers: dict[str, Any], at: datetime) -> bool:
     context = desks.ql
     assert context.desk is not None and context.codebook is not None
-    flagged = submissions.is_burst(context.desk.id, context.codebook.questionnaire_id, answers, at)
+    flagged = burst.is_burst(context.desk.id, context.codebook.questionnaire_id, answers, at)
     db.session.rollback()
     return flagged
 
@@ -171,7 +174,7 @@ def candidates(rng: random.Random, times: list[datetime], window: timedelta) -> 
 def test_the_sql_burst_rule_agrees_with_is_burst(app: Flask) -> None:
     desks = contexts(app)
     rng = random.Random(20250301)
-    skew = submissions.MAX_CLOCK_SKEW
+    skew = MAX_CLOCK_SKEW
     received = datetime.now(UTC)
     # BURST_COUNT 1 and 0 first, then random settings (a fractional window too).
     settings = [(1, 120.0), (0, 120.0), (2, 1.0), (5, 120.0)] + [
@@ -227,7 +230,7 @@ def test_the_received_at_limit_counts_in_both_rules(app: Flask) -> None:
     burst of two; one received a microsecond earlier does not, in either rule."""
     desks = contexts(app)
     app.config.update(BURST_COUNT=2, BURST_WINDOW_S=60)
-    limit = BASE - timedelta(seconds=60) - submissions.MAX_CLOCK_SKEW
+    limit = BASE - timedelta(seconds=60) - MAX_CLOCK_SKEW
     for received, expected in ((limit, True), (limit - US, False)):
         db.session.execute(delete(Response))
         row = stored_row(desks.ql, SAME, BASE - timedelta(seconds=30), received)

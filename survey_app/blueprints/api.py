@@ -1,6 +1,6 @@
 """The JSON API under ``/api/v1``: submitting responses, reading indices, the OpenAPI.
 
-Views only translate HTTP to the service layer (collection/submissions.py) and back.
+Views only translate HTTP to the service layer (collection/submissions/) and back.
 The blueprint is exempt from CSRF: kiosks authenticate with a bearer device token and
 phones send anonymous JSON; no cookie grants anything here.
 """
@@ -18,7 +18,9 @@ from werkzeug.wrappers import Response
 
 from survey_app import errors, openapi
 from survey_app.access import READERS
-from survey_app.collection import submissions
+from survey_app.collection.submissions.body import parse_request_body
+from survey_app.collection.submissions.entry import submit
+from survey_app.collection.submissions.result import RequestBodyError
 from survey_app.extensions import LANGUAGES, csrf
 from survey_app.models import User
 from survey_app.reporting import queries
@@ -43,15 +45,11 @@ def bearer_token() -> str | None:
 def submit_response() -> tuple[Response, int, dict[str, str]]:
     with force_locale(accept_language()):
         try:
-            payload = submissions.parse_request_body(
-                request.get_data(cache=False), request.mimetype
-            )
-        except submissions.RequestBodyError as error:
+            payload = parse_request_body(request.get_data(cache=False), request.mimetype)
+        except RequestBodyError as error:
             result = error.result
         else:
-            result = submissions.submit(
-                payload, device_token=bearer_token(), client_ip=request.remote_addr
-            )
+            result = submit(payload, device_token=bearer_token(), client_ip=request.remote_addr)
     return jsonify(result.body), result.status, result.headers
 
 

@@ -1,7 +1,7 @@
 """The phone form: ``/s/<desk_code>``, one section per page, works without JavaScript.
 
 Answers stay in the session until the last page, which sends the whole response to
-``submissions.submit`` (the same service the JSON API uses) with channel "phone".
+``submissions.entry.submit`` (the same service the JSON API uses) with channel "phone".
 """
 
 from __future__ import annotations
@@ -93,7 +93,7 @@ def _send(
     desk: Any, form: form_service.FormQuestionnaire, state: dict[str, Any], section: spec.Section
 ) -> Response | tuple[str, int] | tuple[str, int, dict[str, str]]:
     """The last page was posted: check everything, then hand the response over."""
-    from survey_app.collection import submissions
+    from survey_app.collection.submissions.entry import submit
 
     q = form.definition
     answers = state["answers"]
@@ -109,7 +109,7 @@ def _send(
         return _render(desk, form, state, first, answers, errors=everything), 422
 
     payload = phone_service.payload(state, q, lang=current_lang(), dossier=dossier or None)
-    result = submissions.submit(payload, device_token=None, client_ip=request.remote_addr)
+    result = submit(payload, device_token=None, client_ip=request.remote_addr)
     if result.status in (200, 201):
         phone_service.finish(session)
         return redirect(url_for("phone.thanks", desk_code=desk.code))

@@ -17,7 +17,7 @@ from survey_app.extensions import db
 from survey_app.i18n import current_lang
 from survey_app.models import Unit, Wave
 from survey_app.reporting import scorecard as scorecard_service
-from survey_app.reporting.indices import IndexFigure
+from survey_app.reporting.indices.figures import IndexFigure
 
 bp = Blueprint("scorecard", __name__, url_prefix="/scorecard")
 

@@ -19,10 +19,10 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from survey_app import spreadsheets
 from survey_app.access import STAFF, role_required, wave_for
+from survey_app.collection.scoring import IndexRequestError
 from survey_app.forms.small_area import METHOD_LABELS, FitForm
 from survey_app.i18n import current_lang
 from survey_app.models import Wave, WaveKind
-from survey_app.reporting import indices
 from survey_app.reporting import small_area as service
 
 bp = Blueprint("small_area", __name__, url_prefix="/analyst/small-area")
@@ -99,7 +99,7 @@ def _page(
                 method=form.method.data or "reml",
                 smooth_variances=bool(form.smooth.data),
             )
-        except (service.SmallAreaError, indices.IndexRequestError) as exc:
+        except (service.SmallAreaError, IndexRequestError) as exc:
             errors = [str(exc)]
     if errors or form.errors:
         status = 422
@@ -174,7 +174,7 @@ def switch(code: str) -> BaseResponse | tuple[str, int]:
             uploaded=uploaded,
             user=current_user._get_current_object(),
         )
-    except (service.SmallAreaError, indices.IndexRequestError) as exc:
+    except (service.SmallAreaError, IndexRequestError) as exc:
         return _page(wave, form, uploaded, [str(exc)])
     flash(
         _(

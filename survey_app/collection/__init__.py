@@ -7,8 +7,9 @@
   kiosk tokens (:mod:`.desks`).
 - The citizens' forms: kiosk (:mod:`.kiosk`), phone (:mod:`.phone`), read-aloud audio
   (:mod:`.audio`).
-- Storing answers exactly once: :mod:`.submissions` (the one entry point of the kiosk,
-  the phone form and the API), its SQL (:mod:`.submission_sql`), the dossier key
+- Storing answers exactly once: :mod:`.submissions` (a package: the one entry point of
+  the kiosk, the phone form and the API, its field checks, rate limit, burst rule and
+  SQL, one file each), the dossier key
   (:mod:`.dossier_key`), the stored rows (:mod:`.responses`) and paper questionnaires
   (:mod:`.paper_import`).
 

@@ -3,7 +3,7 @@
 The state of a phone survey lives in the signed session cookie under ``phone``: the
 client UUID generated when the citizen starts, the desk, the questionnaire version,
 the start time and the answers so far. Nothing is stored in the database until the
-last page, which hands the whole response to ``submissions.submit``.
+last page, which hands the whole response to ``submissions.entry.submit``.
 
 The last page also carries the survey so far in a signed hidden field
 (:func:`resume_token`), with ``submitted_at`` fixed when the page is rendered. A double

@@ -55,6 +55,7 @@ from analysis.indices import Difference
 from survey_app import audit
 from survey_app.access import READERS, can_see_unit
 from survey_app.collection import scoring
+from survey_app.collection.scoring import IndexRequestError
 from survey_app.extensions import db
 from survey_app.models import (
     Alert,
@@ -72,10 +73,12 @@ from survey_app.models import (
     WaveStatus,
 )
 from survey_app.models._types import utcnow
-from survey_app.reporting import comparisons, indices
+from survey_app.reporting import comparisons
 from survey_app.reporting.dashboard import scope
 from survey_app.reporting.dashboard.figures import definition_of, index_choices
 from survey_app.reporting.dashboard.overview import latest_changes
+from survey_app.reporting.indices.compute import compute
+from survey_app.reporting.indices.figures import DomainKey
 
 HISTORY_WEEKS = 8
 # A desk's rhythm needs each weekday-hour seen at least twice; a weekday's usual count
@@ -385,7 +388,7 @@ def _field_tests(units: Sequence[Unit], report: RunReport) -> list[_Test]:
         before, after = wave_by_id[before_id], wave_by_id[after_id]
         try:
             lines = latest_changes(pair_units, before, after)
-        except indices.IndexRequestError as error:
+        except IndexRequestError as error:
             report.problems.append(f"index_drop {before.code}->{after.code}: {error}")
             report.unsure.add(AlertRule.INDEX_DROP)
             continue
@@ -415,12 +418,12 @@ def _field_figures(unit: Unit, before_code: str, after_code: str) -> dict[str, A
         for w in db.session.scalars(select(Wave).where(Wave.code.in_([before_code, after_code])))
     }
     before, after = waves[before_code], waves[after_code]
-    result = indices.compute(
+    result = compute(
         [before, after], [unit], shared_psus=comparisons.waves_share_psus(before, after)
     )
     figures = {}
     for name, wave in (("before", before), ("after", after)):
-        f = result.figure(indices.DomainKey(unit.id, wave.id))
+        f = result.figure(DomainKey(unit.id, wave.id))
         figures[name] = _figure(f.value, f.ci_low, f.ci_high, f.n, f.n_eff)
     return figures
 
@@ -481,7 +484,7 @@ def funnel_findings(followings: Sequence[Following], report: RunReport) -> list[
                 ranking = comparisons.ranking(children, wave, parent, reportable_only=True)
             except comparisons.TooFewToRank:
                 continue
-            except indices.IndexRequestError as error:
+            except IndexRequestError as error:
                 report.problems.append(f"funnel {parent.code} {wave.code}: {error}")
                 report.unsure.add(AlertRule.FUNNEL)
                 continue

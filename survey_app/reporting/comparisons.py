@@ -22,10 +22,11 @@ from flask_babel import gettext as _
 
 from analysis.compare import Ranking, funnel_limits, holm_adjust, rank_intervals
 from analysis.indices import Difference, difference, estimate_trend
+from survey_app.collection.scoring import IndexRequestError
 from survey_app.collection.waves import panel_pair
 from survey_app.models import Unit, Wave, WaveKind
-from survey_app.reporting import indices
-from survey_app.reporting.indices import DomainKey, IndexFigure
+from survey_app.reporting.indices.compute import compute
+from survey_app.reporting.indices.figures import DomainKey, IndexFigure, IndexResult
 
 SIGNIFICANCE = 0.05
 
@@ -91,7 +92,7 @@ class Change:
         return change_sentence(self.difference, self.after.kind)
 
 
-def require_answers(result: indices.IndexResult, unit: Unit, waves: Sequence[Wave]) -> None:
+def require_answers(result: IndexResult, unit: Unit, waves: Sequence[Wave]) -> None:
     """Refuse (IndexRequestError) a comparison of waves in which the unit has no answers.
 
     The estimators need a figure in every wave; without this the request would fail
@@ -100,7 +101,7 @@ def require_answers(result: indices.IndexResult, unit: Unit, waves: Sequence[Wav
     present = {domain.wave_id for domain in result.domains if domain.unit_id == unit.id}
     missing = [wave.code for wave in waves if wave.id not in present]
     if missing:
-        raise indices.IndexRequestError(
+        raise IndexRequestError(
             _(
                 "%(unit)s has no answers in wave %(waves)s: nothing to compare there.",
                 unit=unit.code,
@@ -118,7 +119,7 @@ def change(
     one design so the covariance of the two estimates is used.
     """
     shared = waves_share_psus(before, after)
-    result = indices.compute([before, after], [unit], shared_psus=shared)
+    result = compute([before, after], [unit], shared_psus=shared)
     require_answers(result, unit, [before, after])
     first = result.figure(DomainKey(unit.id, before.id), code, kind)
     second = result.figure(DomainKey(unit.id, after.id), code, kind)
@@ -167,17 +168,17 @@ def trend(
 ) -> TrendResult:
     """Slope per year across three or more waves (design-based, svyglm-style)."""
     if len(waves) < 3:
-        raise indices.IndexRequestError(_("A trend needs three or more waves."))
+        raise IndexRequestError(_("A trend needs three or more waves."))
     ordered = sorted(waves, key=lambda w: w.start_date)
     # One joint design only when every wave is declared a panel of the one before.
     panel = all(waves_share_psus(a, b) for a, b in itertools.pairwise(ordered))
-    result = indices.compute(ordered, [unit], shared_psus=panel)
+    result = compute(ordered, [unit], shared_psus=panel)
     require_answers(result, unit, ordered)
     formula = next(f for f in result.formulas if f.code == code and f.kind == kind)
     figures = tuple(result.figure(DomainKey(unit.id, w.id), code, kind) for w in ordered)
     undefined = [w.code for w, f in zip(ordered, figures, strict=True) if math.isnan(f.value)]
     if undefined:
-        raise indices.IndexRequestError(
+        raise IndexRequestError(
             _(
                 "The index of %(unit)s cannot be computed in wave %(waves)s "
                 "(no valid answers to its questions).",
@@ -236,7 +237,7 @@ class RankingResult:
 
 
 def _ranks(
-    result: indices.IndexResult, units: Sequence[Unit], wave: Wave, code: str, kind: str
+    result: IndexResult, units: Sequence[Unit], wave: Wave, code: str, kind: str
 ) -> tuple[list[IndexFigure], np.ndarray, np.ndarray]:
     try:
         figures = [result.figure(DomainKey(u.id, wave.id), code, kind) for u in units]
@@ -245,7 +246,7 @@ def _ranks(
         missing = ", ".join(u.code for u in units if u.id not in present)
         if not missing:
             raise
-        raise indices.IndexRequestError(
+        raise IndexRequestError(
             _("No data in wave %(wave)s for %(units)s.", wave=wave.code, units=missing)
         ) from None
     positions = [result.domains.index(f.domain) for f in figures]
@@ -253,7 +254,7 @@ def _ranks(
     return figures, np.array([f.value for f in figures]), cov[np.ix_(positions, positions)]
 
 
-class TooFewToRank(indices.IndexRequestError):
+class TooFewToRank(IndexRequestError):
     """Fewer than two units have a figure to rank (none given, hidden by the reporting
     rule, or without data): a page says so instead of showing a ranking."""
 
@@ -274,14 +275,14 @@ def ranking(
     ``overall_unit`` is the reference (e.g. the province): each unit is compared with
     it using the joint covariance (a unit is part of the overall figure).
 
-    With ``reportable_only`` (what a leader sees, :func:`indices.visible`), units whose
+    With ``reportable_only`` (what a leader sees, :func:`visibility.visible`), units whose
     figure fails the reporting rule are not ranked at all (listed in ``hidden``), so
     the other ranks leave no gap that would place them; previous ranks are then taken
     among the units whose previous figure meets the rule.
     """
     if not units:
         raise TooFewToRank("no unit to rank")
-    result = indices.compute([wave], [*units, overall_unit])
+    result = compute([wave], [*units, overall_unit])
     hidden: list[Unit] = []
     if reportable_only:
         hidden = [u for u in units if not _reportable(result, u, wave, code, kind)]
@@ -312,7 +313,7 @@ def ranking(
     adjusted = holm_adjust([d.p_value for d in differences])
     previous: dict[int, int] = {}
     if previous_wave is not None:
-        before = indices.compute([previous_wave], list(units))
+        before = compute([previous_wave], list(units))
         prior, prior_values, _cov = _ranks(before, units, previous_wave, code, kind)
         if reportable_only:
             ok = [i for i, f in enumerate(prior) if f.reportable]
@@ -350,7 +351,7 @@ def ranking(
     return RankingResult(wave, overall_unit, overall, tuple(rows), simulated, funnel, tuple(hidden))
 
 
-def _reportable(result: indices.IndexResult, unit: Unit, wave: Wave, code: str, kind: str) -> bool:
+def _reportable(result: IndexResult, unit: Unit, wave: Wave, code: str, kind: str) -> bool:
     """Whether the unit's figure meets the reporting rule; a unit without any figure
     counts as reportable here, so the ranking still says it has no data."""
     try:

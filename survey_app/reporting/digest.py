@@ -29,13 +29,13 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.utils import secure_filename
 
+from survey_app.collection.scoring import IndexRequestError
 from survey_app.extensions import db
 from survey_app.models import Alert, AlertRule, DigestLog, Unit, User, Wave, WaveKind
 from survey_app.models._types import utcnow
 from survey_app.reporting import alerts, alerts_text
 from survey_app.reporting.dashboard import scope
 from survey_app.reporting.dashboard.overview import latest_changes
-from survey_app.reporting.indices import IndexRequestError
 
 
 def mail_enabled() -> bool:

@@ -38,9 +38,13 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from survey_app.collection import scoring
+from survey_app.collection.scoring import IndexRequestError
 from survey_app.extensions import db
 from survey_app.models import FigureSum, Response, Unit, Wave
-from survey_app.reporting import indices
+from survey_app.reporting.indices.compute import compute
+from survey_app.reporting.indices.figures import IndexResult
+from survey_app.reporting.indices.sql import Filters, aggregate
+from survey_app.reporting.indices.stored import answered_key
 
 #: Responses folded per transaction.
 BATCH = 2000
@@ -103,21 +107,21 @@ def _sums(wave: Wave, response_ids: Sequence[int]) -> list[dict[str, Any]]:
     """The figure_sums rows of some responses of one wave (design weights)."""
     try:
         layout = scoring.waves_layout([wave])
-    except indices.IndexRequestError:
+    except IndexRequestError:
         return []  # a questionnaire without an index: no figure to keep sums for
-    item_rows, respondent_rows, _psus, _items = indices.aggregate(
+    item_rows, respondent_rows, _psus, _items = aggregate(
         layout,
         wave.kind,
         [wave.id],
         [wave.questionnaire_id],
         [],
-        indices._Filters(),
+        Filters(),
         True,
         True,
         [],
         Response.id.in_(list(response_ids)),
     )
-    keys = [indices.answered_key(layout, g) for g in scoring.answer_groups(layout)]
+    keys = [answered_key(layout, g) for g in scoring.answer_groups(layout)]
     out = []
 
     def cell(row: Sequence[Any]) -> dict[str, Any]:
@@ -241,7 +245,7 @@ def verify(wave_ids: Iterable[int] | None = None) -> tuple[int, list[Mismatch]]:
             try:
                 stored = _figures(wave, units, options)
                 rows = _from_rows(wave, units, options)
-            except indices.IndexRequestError:
+            except IndexRequestError:
                 continue  # no figure to compare (no index, no answers)
             by_key = {(f.domain, f.code, f.kind): f for f in rows.figures}
             for figure in stored.figures:
@@ -263,11 +267,11 @@ def verify(wave_ids: Iterable[int] | None = None) -> tuple[int, list[Mismatch]]:
     return compared, mismatches
 
 
-def _figures(wave: Wave, units: Sequence[Unit], options: dict[str, bool]) -> indices.IndexResult:
-    return indices.compute([wave], units, **options)
+def _figures(wave: Wave, units: Sequence[Unit], options: dict[str, bool]) -> IndexResult:
+    return compute([wave], units, **options)
 
 
-def _from_rows(wave: Wave, units: Sequence[Unit], options: dict[str, bool]) -> indices.IndexResult:
+def _from_rows(wave: Wave, units: Sequence[Unit], options: dict[str, bool]) -> IndexResult:
     """:func:`_figures` with the store switched off: every figure from the answer rows."""
     config = current_app.config
     before = config.get("FIGURE_STORE", True)

@@ -16,10 +16,12 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from survey_app.access import can_see_unit
+from survey_app.collection.scoring import IndexRequestError
 from survey_app.extensions import db
 from survey_app.models import Channel, ProcedureField, Unit, UnitKind, User, Wave
-from survey_app.reporting import comparisons, indices
-from survey_app.reporting.indices import IndexFigure
+from survey_app.reporting import comparisons, visibility
+from survey_app.reporting.indices.compute import compute
+from survey_app.reporting.indices.figures import IndexFigure, IndexResult
 
 
 @dataclass
@@ -123,7 +125,7 @@ def _field_id(code: str | None) -> int | None:
     return field.id
 
 
-def _check_index(result: indices.IndexResult, index: str | None, kind: str | None) -> None:
+def _check_index(result: IndexResult, index: str | None, kind: str | None) -> None:
     codes = {f.code for f in result.formulas}
     if index is not None and index not in codes:
         raise QueryError(
@@ -138,10 +140,10 @@ def _check_index(result: indices.IndexResult, index: str | None, kind: str | Non
     check_choice("kind", kind, KINDS)
 
 
-def _compute(waves: list[Wave], units: list[Unit], **options: Any) -> indices.IndexResult:
+def _compute(waves: list[Wave], units: list[Unit], **options: Any) -> IndexResult:
     try:
-        return indices.compute(waves, units, **options)
-    except indices.IndexRequestError as error:
+        return compute(waves, units, **options)
+    except IndexRequestError as error:
         raise QueryError(422, "cannot_compute", str(error)) from error
 
 
@@ -173,7 +175,7 @@ def index_table(
     )
     _check_index(result, index, kind)
     # small-area estimates stand in for hidden figures of whole communes only
-    result = indices.for_viewer(result, user, small_area=not (field or channel or by))
+    result = visibility.for_viewer(result, user, small_area=not (field or channel or by))
     unit_map = {u.id: u for u in units}
     wave_map = {w.id: w for w in waves}
     figures = [
@@ -199,14 +201,14 @@ def change(
     first, second = waves_for(user, [before, after])
     try:
         result = comparisons.change(unit, first, second, code=index, kind=kind)
-    except indices.IndexRequestError as error:
+    except IndexRequestError as error:
         raise QueryError(422, "cannot_compute", str(error)) from error
     except KeyError as error:
         raise QueryError(400, "invalid_parameter", _("Unknown index or kind.")) from error
     units, waves = {unit.id: unit}, {first.id: first, second.id: second}
     diff = result.difference
-    before_figure = indices.visible(result.before, user)
-    after_figure = indices.visible(result.after, user)
+    before_figure = visibility.visible(result.before, user)
+    after_figure = visibility.visible(result.after, user)
     shown = {
         "before": figure_json(before_figure, units, waves),
         "after": figure_json(after_figure, units, waves),
@@ -250,12 +252,12 @@ def trend(
     waves = waves_for(user, wave_codes)
     try:
         result = comparisons.trend(unit, waves, code=index, kind=kind)
-    except indices.IndexRequestError as error:
+    except IndexRequestError as error:
         raise QueryError(422, "cannot_compute", str(error)) from error
     except StopIteration as error:
         raise QueryError(400, "invalid_parameter", _("Unknown index or kind.")) from error
     unit_map, wave_map = {unit.id: unit}, {w.id: w for w in waves}
-    figures = [indices.visible(f, user) for f in result.figures]
+    figures = [visibility.visible(f, user) for f in result.figures]
     listed = [figure_json(f, unit_map, wave_map) for f in figures]
     if any(math.isnan(f.value) for f in figures):
         # A figure hidden by the reporting rule: no slope and no sentence either.
@@ -307,15 +309,15 @@ def ranking(
             previous_wave=previous_wave,
             code=index,
             kind=kind,
-            reportable_only=not indices.shows_unreportable(user),
+            reportable_only=not visibility.shows_unreportable(user),
         )
-    except indices.IndexRequestError as error:
+    except IndexRequestError as error:
         raise QueryError(422, "cannot_compute", str(error)) from error
     except KeyError as error:
         raise QueryError(400, "invalid_parameter", _("Unknown index or kind.")) from error
     unit_map = {u.id: u for u in [*children, parent]}
     wave_map = {wave.id: wave}
-    overall = indices.visible(result.overall, user)
+    overall = visibility.visible(result.overall, user)
     return {
         "overall": figure_json(overall, unit_map, wave_map),
         # Units left unranked because their figure fails the reporting rule (leaders).

@@ -31,6 +31,7 @@ from analysis.indices import estimate_trend
 from survey_app.access import units_in_scope
 from survey_app.collection import questionnaire as spec
 from survey_app.collection import questionnaires
+from survey_app.collection.scoring import IndexRequestError
 from survey_app.collection.waves import lonely_rule_text
 from survey_app.extensions import db
 from survey_app.models import (
@@ -42,8 +43,9 @@ from survey_app.models import (
     User,
     Wave,
 )
-from survey_app.reporting import comparisons, indices
-from survey_app.reporting.indices import DomainKey, IndexFigure, Inference
+from survey_app.reporting import comparisons, visibility
+from survey_app.reporting.indices.compute import compute
+from survey_app.reporting.indices.figures import DomainKey, IndexFigure, IndexResult, Inference
 
 TOP_REASONS = 5
 
@@ -181,7 +183,7 @@ def unit_waves(unit: Unit, wave: Wave) -> list[Wave]:
 def build(unit: Unit, wave: Wave, lang: str, viewer: User | None = None) -> Scorecard:
     """Assemble the scorecard of ``unit`` (with everything below it) for ``wave``.
 
-    Figures reach ``viewer`` through :func:`indices.visible`: for a leader a figure that
+    Figures reach ``viewer`` through :func:`visibility.visible`: for a leader a figure that
     fails the reporting rule has no value, interval, rank, change or trend sentence.
 
     Raises
@@ -193,7 +195,7 @@ def build(unit: Unit, wave: Wave, lang: str, viewer: User | None = None) -> Scor
     if volumes.responses == 0:
         raise ScorecardError(f"no responses for {unit.code} in {wave.code}")
     waves = unit_waves(unit, wave)
-    result = indices.compute(waves, [unit])
+    result = compute(waves, [unit])
     definition = result.definition
     key = DomainKey(unit.id, wave.id)
     overall_label = definition.overall.label.get(lang)
@@ -211,8 +213,8 @@ def build(unit: Unit, wave: Wave, lang: str, viewer: User | None = None) -> Scor
     trend_sentence = _trend_sentence(unit, trend, result)
     previous = trend[-2].wave if len(trend) >= 2 and trend[-1].wave.id == wave.id else None
     change = comparisons.change(unit, previous, wave) if previous is not None else None
-    hides = not indices.shows_unreportable(viewer)
-    shown_trend = tuple(TrendPoint(p.wave, indices.visible(p.figure, viewer)) for p in trend)
+    hides = not visibility.shows_unreportable(viewer)
+    shown_trend = tuple(TrendPoint(p.wave, visibility.visible(p.figure, viewer)) for p in trend)
     change_hidden = False
     if hides:
         if not all(p.figure.reportable for p in trend):
@@ -239,15 +241,13 @@ def build(unit: Unit, wave: Wave, lang: str, viewer: User | None = None) -> Scor
 
 
 def _visible_line(line: IndexLine, viewer: User | None) -> IndexLine:
-    score = indices.visible(line.score, viewer) if line.score is not None else None
+    score = visibility.visible(line.score, viewer) if line.score is not None else None
     # the headline (overall rate) may be a commune's small-area estimate
-    rate = indices.visible(line.rate, viewer, small_area=True)
+    rate = visibility.visible(line.rate, viewer, small_area=True)
     return IndexLine(line.code, line.label, rate, score)
 
 
-def _trend_sentence(
-    unit: Unit, trend: tuple[TrendPoint, ...], result: indices.IndexResult
-) -> str | None:
+def _trend_sentence(unit: Unit, trend: tuple[TrendPoint, ...], result: IndexResult) -> str | None:
     """The trend across three or more waves, as :func:`comparisons.trend` words it.
 
     Estimated from the sufficient statistics already computed for the page (the
@@ -271,7 +271,7 @@ def _trend_sentence(
     ).sentence()
 
 
-def _has(result: indices.IndexResult, key: DomainKey, code: str) -> bool:
+def _has(result: IndexResult, key: DomainKey, code: str) -> bool:
     try:
         figure = result.figure(key, code)
     except KeyError:
@@ -279,9 +279,7 @@ def _has(result: indices.IndexResult, key: DomainKey, code: str) -> bool:
     return not math.isnan(figure.value)
 
 
-def _pair(
-    result: indices.IndexResult, key: DomainKey, code: str
-) -> tuple[IndexFigure, IndexFigure | None]:
+def _pair(result: IndexResult, key: DomainKey, code: str) -> tuple[IndexFigure, IndexFigure | None]:
     rate = result.figure(key, code, "rate")
     try:
         score = result.figure(key, code, "score")
@@ -316,13 +314,13 @@ def sibling_rank(
         ranked = comparisons.ranking(
             with_data, wave, parent, previous_wave=previous, reportable_only=reportable_only
         )
-    except (indices.IndexRequestError, KeyError):
+    except (IndexRequestError, KeyError):
         if previous is None:
             return None
         # Not every sibling has data in the previous wave: rank without rank changes.
         try:
             ranked = comparisons.ranking(with_data, wave, parent, reportable_only=reportable_only)
-        except indices.IndexRequestError:
+        except IndexRequestError:
             return None  # fewer than two units meet the reporting rule
     row = next((r for r in ranked.rows if r.unit.id == unit.id), None)
     if row is None:

@@ -4,10 +4,10 @@ A field wave gives each commune a few dozen interviews in a handful of PSUs, so 
 commune figures fail the reporting rule. :func:`estimate` fits the Fay–Herriot
 area-level model (:mod:`analysis.small_area`) to the communes' direct estimates of the
 overall satisfaction rate and their design variances (both from
-:func:`survey_app.reporting.indices.compute`), with covariates the platform has:
+:func:`survey_app.reporting.indices.compute.compute`), with covariates the platform has:
 
 - ``feedback``: the commune's continuous-feedback (kiosk and phone) satisfaction rate,
-  the model-based figure of :func:`~survey_app.reporting.indices.compute` on the
+  the model-based figure of :func:`~survey_app.reporting.indices.compute.compute` on the
   continuous-feedback wave that overlaps the field wave's dates the most;
 - ``previous``: the commune's direct estimate in the previous field wave of the same
   unit and questionnaire (the latest that ended before this one started);
@@ -59,7 +59,8 @@ from survey_app.models import (
     WaveKind,
 )
 from survey_app.models._types import utcnow
-from survey_app.reporting import indices
+from survey_app.reporting.indices.compute import compute
+from survey_app.reporting.indices.figures import DomainKey, IndexFigure, Inference
 
 FEW_DF = 5
 """A commune's direct variance with fewer degrees of freedom than this is smoothed."""
@@ -161,7 +162,7 @@ class CommuneEstimate:
     synthetic: float
     residual: float | None
     reportable: bool
-    inference: str = indices.Inference.MODEL.value
+    inference: str = Inference.MODEL.value
 
     def name(self, lang: str) -> str:
         return self.name_en if lang == "en" else self.name_vi
@@ -264,13 +265,13 @@ def feedback_wave(wave: Wave) -> Wave | None:
     )
 
 
-def _rates(waves: Sequence[Wave], units: Sequence[Unit]) -> dict[int, indices.IndexFigure]:
+def _rates(waves: Sequence[Wave], units: Sequence[Unit]) -> dict[int, IndexFigure]:
     """Each unit's overall-rate figure in the single wave of ``waves`` (no figure: absent)."""
-    result = indices.compute(list(waves), list(units))
+    result = compute(list(waves), list(units))
     out = {}
     for unit in units:
         try:
-            figure = result.figure(indices.DomainKey(unit.id, waves[0].id))
+            figure = result.figure(DomainKey(unit.id, waves[0].id))
         except KeyError:
             continue
         if figure.n > 0 and math.isfinite(figure.value):
@@ -462,7 +463,7 @@ def estimate(
     SmallAreaError
         Not a field wave, an unknown or unavailable covariate, too few communes with
         a direct estimate and every covariate for the model, or a collinear design.
-    indices.IndexRequestError
+    IndexRequestError
         The wave's direct figures cannot be computed (as for every other page).
     """
     if wave.kind != WaveKind.FIELD_SURVEY:

@@ -7,7 +7,7 @@ weighted design (``postStratify``/``rake``/``calibrate``, then ``svymean``), not
 one of fixed weights: :func:`published_design` re-runs the stored scheme on the wave's
 rows (deterministic, milliseconds) to recover the variance adjustment R keeps in
 ``design$postStrata``, checks that it gives back the stored weights, and
-:func:`survey_app.reporting.indices.compute` residualizes the respondents' scores with
+:func:`survey_app.reporting.indices.compute.compute` residualizes the respondents' scores with
 it. The preview's rows (:mod:`survey_app.weighting.preview`) use the same adjustment,
 so preview and publication agree.
 """

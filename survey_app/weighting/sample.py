@@ -128,7 +128,7 @@ def load_sample(wave: Wave) -> WaveSample:
         .outerjoin(Procedure, Procedure.id == Response.procedure_id)
         .outerjoin(ProcedureField, ProcedureField.id == Procedure.field_id)
         # flagged responses (bursts not yet reviewed, or excluded) are in no figure, so
-        # in no weighting either (reporting/indices.py reads the same rows)
+        # in no weighting either (reporting/indices/sql.py reads the same rows)
         .where(Response.wave_id == wave.id, Response.flagged.is_(False))
         .order_by(Response.id)
     )
@@ -136,7 +136,7 @@ def load_sample(wave: Wave) -> WaveSample:
     n = len(rows)
     ids = np.array([r[0] for r in rows], dtype=np.int64)
     weights = np.array([r[2] if r[2] is not None else 1.0 for r in rows], dtype=np.float64)
-    if wave.kind == WaveKind.FIELD_SURVEY:  # the rule of reporting.indices._design_keys
+    if wave.kind == WaveKind.FIELD_SURVEY:  # the rule of reporting.indices.sql._design_keys
         strata = np.array([str(r[3]) for r in rows], dtype=object)
         psu = np.array([r[4] if r[4] is not None else str(r[0]) for r in rows], dtype=object)
     else:

@@ -3,7 +3,7 @@
 A scheme is a named, versioned set of weights for every response of one wave, made by
 adjusting the design weights (post-stratification, raking or calibration, optionally
 followed by trimming) with :mod:`analysis.weighting`. At most one scheme per wave is
-active; :func:`survey_app.reporting.indices.compute` uses it and names it on every
+active; :func:`survey_app.reporting.indices.compute.compute` uses it and names it on every
 figure. :func:`save_scheme` stores the preview's weights and an audit entry in one
 transaction; :func:`activate` and :func:`deactivate` switch the wave's active scheme,
 also audited. :func:`waves_in_scope` is the console's list of waves with their active

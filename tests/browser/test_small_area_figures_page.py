@@ -20,8 +20,9 @@ from sqlalchemy import select
 from survey_app.admin import accounts
 from survey_app.extensions import db
 from survey_app.models import Role, Unit, UnitKind, Wave
-from survey_app.reporting import indices
 from survey_app.reporting import small_area as service
+from survey_app.reporting.indices.compute import compute
+from survey_app.reporting.indices.figures import DomainKey
 from tests.browser.citizen_helpers import assert_accessible
 
 pytestmark = [pytest.mark.browser, pytest.mark.demo]
@@ -47,11 +48,11 @@ def prepare(live_app: Flask) -> tuple[str, str, str]:
         communes = db.session.scalars(
             select(Unit).where(Unit.kind == UnitKind.COMMUNE, Unit.path.startswith(wave.unit.path))
         ).all()
-        result = indices.compute([wave], list(communes))
+        result = compute([wave], list(communes))
         chosen = next(
             u
             for u in communes
-            if not result.figure(indices.DomainKey(u.id, wave.id)).reportable
+            if not result.figure(DomainKey(u.id, wave.id)).reportable
             and fit.commune(u.id).reportable
         )
         town, value = wave.unit.code, f"{100 * fit.commune(chosen.id).eblup:.1f}"

@@ -28,8 +28,9 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from survey_app.admin import accounts, units
-from survey_app.collection import desks, questionnaires, submissions
+from survey_app.collection import desks, questionnaires
 from survey_app.collection import questionnaire as spec
+from survey_app.collection.submissions.result import ECHO_MAX
 from survey_app.extensions import db
 from survey_app.models import AnswerValue, Response, Role
 
@@ -201,7 +202,7 @@ def test_error_reply_to_a_huge_body_is_a_few_kilobytes(kiosk: Kiosk) -> None:
     assert len(reply.data) < 12_000, len(reply.data)
     data = reply.get_json()
     assert data["errors_total"] > len(data["errors"])
-    assert all(len(e["field"]) <= submissions.ECHO_MAX + 1 for e in data["errors"])
+    assert all(len(e["field"]) <= ECHO_MAX + 1 for e in data["errors"])
     assert kiosk.stored() == (0, 0)
 
 

@@ -16,9 +16,11 @@ from analysis import estimators
 from analysis.design import Design
 from analysis.variance import design_covariance
 from survey_app.collection import questionnaire as spec
+from survey_app.collection.scoring import IndexRequestError
 from survey_app.extensions import db
 from survey_app.models import Response, Unit, Wave, WaveKind
-from survey_app.reporting import indices
+from survey_app.reporting.indices.compute import compute
+from survey_app.reporting.indices.figures import DomainKey, Inference
 
 pytestmark = pytest.mark.demo
 
@@ -42,7 +44,7 @@ def test_sql_path_equals_raw_row_path(seeded: None) -> None:
     units = list(
         db.session.scalars(select(Unit).where(Unit.code.in_(["NA-HM", "HM-QT", "HM-QLi"])))
     )
-    result = indices.compute([wave], units)
+    result = compute([wave], units)
     rows, questionnaire = raw_rows(wave)
     definition = questionnaire.index
     weights = np.array([r.design_weight for r in rows])
@@ -54,7 +56,7 @@ def test_sql_path_equals_raw_row_path(seeded: None) -> None:
     skipped = 0
     for unit in units:
         inside = np.array([unit_path[r.unit_id].startswith(unit.path) for r in rows])
-        domain = indices.DomainKey(unit.id, wave.id)
+        domain = DomainKey(unit.id, wave.id)
         scores = np.zeros(len(rows))
         overall_value = 0.0
         any_answer = np.zeros(len(rows), dtype=bool)
@@ -85,7 +87,7 @@ def test_sql_path_equals_raw_row_path(seeded: None) -> None:
         assert overall.value == pytest.approx(overall_value, rel=1e-9)
         assert overall.n == int((inside & any_answer).sum())
         assert overall.se == pytest.approx(np.sqrt(variance), rel=1e-9)
-        assert overall.inference == indices.Inference.DESIGN
+        assert overall.inference == Inference.DESIGN
         assert overall.scheme == "design weights"
     assert skipped > 0  # the demo's respondents skip aspects (feedback: many had none)
 
@@ -93,7 +95,7 @@ def test_sql_path_equals_raw_row_path(seeded: None) -> None:
 def test_mean_score_equals_the_engine(seeded: None) -> None:
     wave = field_wave()
     town = db.session.scalar(select(Unit).where(Unit.code == "NA-HM"))
-    result = indices.compute([wave], [town])
+    result = compute([wave], [town])
     rows, questionnaire = raw_rows(wave)
     design = Design.from_arrays(
         np.array([r.design_weight for r in rows]),
@@ -106,7 +108,7 @@ def test_mean_score_equals_the_engine(seeded: None) -> None:
     )
     answered = np.array([sum(i in r.answers for i in aspect.items) for r in rows], dtype=float)
     engine = estimators.ratio(design, points, answered)
-    ours = result.figure(indices.DomainKey(town.id, wave.id), f"aspect:{aspect.code}", "score")
+    ours = result.figure(DomainKey(town.id, wave.id), f"aspect:{aspect.code}", "score")
     assert ours.value == pytest.approx(engine.value, rel=1e-9)
     assert ours.se == pytest.approx(engine.se, rel=1e-9)
 
@@ -114,10 +116,10 @@ def test_mean_score_equals_the_engine(seeded: None) -> None:
 def test_kiosk_feedback_is_model_based_with_desk_day_clusters(seeded: None) -> None:
     wave = db.session.scalars(select(Wave).where(Wave.kind == WaveKind.CONTINUOUS_FEEDBACK)).first()
     province = db.session.scalar(select(Unit).where(Unit.code == "NA"))
-    result = indices.compute([wave], [province], by_channel=True)
+    result = compute([wave], [province], by_channel=True)
     figures = [f for f in result.figures if f.code == "overall" and f.kind == "rate"]
     assert {f.domain.channel for f in figures} == {"kiosk", "phone"}
-    assert all(f.inference == indices.Inference.MODEL and f.scheme == "unweighted" for f in figures)
+    assert all(f.inference == Inference.MODEL and f.scheme == "unweighted" for f in figures)
     # Responses flagged as a burst and not yet reviewed are left out of the figures.
     rows = list(
         db.session.scalars(
@@ -134,24 +136,24 @@ def test_kiosk_feedback_is_model_based_with_desk_day_clusters(seeded: None) -> N
 def test_field_surveys_and_feedback_are_never_pooled(seeded: None) -> None:
     waves = list(db.session.scalars(select(Wave)))
     with pytest.raises(
-        indices.IndexRequestError, match=r"cannot be analysed together|Không thể phân tích chung"
+        IndexRequestError, match=r"cannot be analysed together|Không thể phân tích chung"
     ):
-        indices.compute(waves, [])
+        compute(waves, [])
 
 
 def test_reporting_rule_hides_small_domains(seeded: None, app: Flask) -> None:
     wave = field_wave()
     commune = db.session.scalar(select(Unit).where(Unit.code == "HM-QLi"))
     town = db.session.scalar(select(Unit).where(Unit.code == "NA-HM"))
-    small_key = indices.DomainKey(commune.id, wave.id)
-    large_key = indices.DomainKey(town.id, wave.id)
-    result = indices.compute([wave], [commune, town])
+    small_key = DomainKey(commune.id, wave.id)
+    large_key = DomainKey(town.id, wave.id)
+    result = compute([wave], [commune, town])
     small, large = result.figure(small_key), result.figure(large_key)
     assert small.n == 48 and small.n_eff == pytest.approx(48.0)
     assert small.reportable == (small.half_width_points <= 10)
     assert large.reportable and large.n == 480
     app.config["MIN_EFFECTIVE_N"] = 49  # the commune's 48 equal weights are too few
-    result = indices.compute([wave], [commune, town])
+    result = compute([wave], [commune, town])
     assert not result.figure(small_key).reportable and result.figure(large_key).reportable
     app.config["MAX_CI_HALF_WIDTH"] = large.half_width_points * 0.99
-    assert not indices.compute([wave], [town]).figure(large_key).reportable
+    assert not compute([wave], [town]).figure(large_key).reportable

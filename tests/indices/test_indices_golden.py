@@ -11,7 +11,7 @@ Two routes are checked against R:
   weighted per-respondent totals by domain x stratum x PSU, as the SQL query does;
 * the SQL path: the same rows stored with ``collection.responses.store_many`` under the
   questionnaire tests/data/questionnaires/indices_golden.yaml, then
-  ``reporting.indices.compute`` (on SQLite, and on PostgreSQL when TEST_DATABASE_URL
+  ``reporting.indices.compute.compute`` (on SQLite, and on PostgreSQL when TEST_DATABASE_URL
   is set).
 
 Tolerance: relative 1e-8 for estimates, SEs, CIs, contrasts and the trend; covariance
@@ -54,7 +54,8 @@ from analysis.indices import (
     estimate_trend,
 )
 from survey_app.models import Unit, Wave
-from survey_app.reporting import indices
+from survey_app.reporting.indices.compute import compute
+from survey_app.reporting.indices.figures import DomainKey, IndexResult
 from tests.helpers import golden_survey
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -276,7 +277,7 @@ def test_the_district_trend_df_is_svyglms() -> None:
 
 
 # ---------------------------------------------------------------------------------------
-# The SQL path: the same rows in the database, reporting.indices.compute
+# The SQL path: the same rows in the database, reporting.indices.compute.compute
 # ---------------------------------------------------------------------------------------
 
 
@@ -290,18 +291,16 @@ def stored(app: Flask) -> tuple[dict[str, Unit], dict[int, Wave]]:
     return load_into_database()
 
 
-def sql_domain(result: indices.IndexResult, by_code: dict[str, Unit], waves, key: str) -> int:
+def sql_domain(result: IndexResult, by_code: dict[str, Unit], waves, key: str) -> int:
     unit, wave = key.rsplit("_", 1)
-    return result.domains.index(indices.DomainKey(by_code[unit].id, waves[int(wave)].id))
+    return result.domains.index(DomainKey(by_code[unit].id, waves[int(wave)].id))
 
 
 @pytest.mark.parametrize("design", ["independent", "panel"])
 def test_sql_path_equals_r(stored: tuple[dict[str, Unit], dict[int, Wave]], design: str) -> None:
     by_code, waves = stored
     unit_list = [by_code[c] for c in ("D1", "D2", "D3", "D4", "DIST")]
-    result = indices.compute(
-        [waves[w] for w in (1, 2, 3)], unit_list, shared_psus=design == "panel"
-    )
+    result = compute([waves[w] for w in (1, 2, 3)], unit_list, shared_psus=design == "panel")
     order = [sql_domain(result, by_code, waves, key) for key in DOMAINS]
     checked = 0
     for case in (c for c in CASES if c["design"] == design):

@@ -13,7 +13,9 @@ from sqlalchemy import select
 from survey_app import demo
 from survey_app.extensions import db
 from survey_app.models import Unit, Wave
-from survey_app.reporting import comparisons, indices
+from survey_app.reporting import comparisons
+from survey_app.reporting.indices.compute import compute
+from survey_app.reporting.indices.figures import DomainKey
 
 
 def unit(code: str) -> Unit:
@@ -39,9 +41,9 @@ def test_hoang_mai_estimates_cover_the_true_rates(make_app: Callable[[], Flask])
             demo.seed_hoang_mai(seed)
             town = unit("NA-HM")
             waves = [wave(spec.code) for spec in demo.HOANG_MAI_WAVES]
-            result = indices.compute(waves, [town])
+            result = compute(waves, [town])
             for spec, w in zip(demo.HOANG_MAI_WAVES, waves, strict=True):
-                figure = result.figure(indices.DomainKey(town.id, w.id))
+                figure = result.figure(DomainKey(town.id, w.id))
                 covered += figure.ci_low <= spec.true_rate <= figure.ci_high
                 assert figure.n == 480 and figure.reportable
     assert covered >= 15, covered

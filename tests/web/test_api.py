@@ -22,8 +22,9 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from survey_app.admin import units
-from survey_app.collection import desks, questionnaires, submissions, waves
+from survey_app.collection import desks, questionnaires, waves
 from survey_app.collection import questionnaire as spec
+from survey_app.collection.submissions import dossiers, entry
 from survey_app.extensions import db
 from survey_app.models import (
     AnswerValue,
@@ -195,14 +196,15 @@ def test_same_id_with_other_content_is_409(client: FlaskClient, setup: Setup) ->
 def test_a_failing_answer_row_leaves_no_response(
     app: Flask, client: FlaskClient, setup: Setup, monkeypatch: pytest.MonkeyPatch, warm: bool
 ) -> None:
-    from survey_app.collection import responses, submissions
+    from survey_app.collection import responses
+    from survey_app.collection.submissions import fast_path
 
     # On PostgreSQL the second response of a desk takes the single-statement path.
     if warm:
         assert post(client, body(), setup.token).status_code == 201
     before = (count(Response), count(AnswerValue))
     # An answer row pointing to no questionnaire item: the insert fails mid-transaction.
-    for module in (responses, submissions):
+    for module in (responses, fast_path):
         monkeypatch.setattr(module, "coded_rows", lambda draft, codebook: [(987654, 1)])
     app.config["PROPAGATE_EXCEPTIONS"] = False
     response = post(client, body(), setup.token)
@@ -599,9 +601,9 @@ def test_only_a_keyed_hash_of_the_dossier_is_stored(
 def test_dossier_hash_key_setting_is_used(app: Flask) -> None:
     app.config["DOSSIER_HASH_KEY"] = "province-key"
     with app.test_request_context():
-        keyed = submissions.hash_dossier("HS-1")
+        keyed = dossiers.hash_dossier("HS-1")
         app.config["SECRET_KEY"] = "rotated"  # the dossier key is not derived from it
-        assert submissions.hash_dossier("HS-1") == keyed
+        assert dossiers.hash_dossier("HS-1") == keyed
     assert keyed == hmac.new(b"province-key", b"HS-1", hashlib.sha256).hexdigest()
 
 
@@ -751,11 +753,11 @@ def test_odd_input_is_never_a_500(
 
 
 def test_submit_can_be_called_without_http(app: Flask, setup: Setup) -> None:
-    result = submissions.submit(body(channel="phone"), device_token=None, client_ip="198.51.100.1")
+    result = entry.submit(body(channel="phone"), device_token=None, client_ip="198.51.100.1")
     assert result.status == 201 and result.stored and result.body["status"] == "created"
     with pytest.raises(AttributeError):
         result.status = 500  # type: ignore[misc]
-    refused = submissions.submit(["not", "a", "dict"], device_token=None, client_ip=None)  # type: ignore[arg-type]
+    refused = entry.submit(["not", "a", "dict"], device_token=None, client_ip=None)  # type: ignore[arg-type]
     assert refused.status == 400 and not refused.stored
 
 

@@ -13,8 +13,8 @@ from sqlalchemy import func, select
 from survey_app.admin import accounts
 from survey_app.extensions import db
 from survey_app.models import AuditLog, Response, Role, Unit, Wave
-from survey_app.reporting import indices
-from survey_app.reporting.indices import DomainKey
+from survey_app.reporting.indices.compute import compute
+from survey_app.reporting.indices.figures import DomainKey, IndexFigure
 
 pytestmark = pytest.mark.demo
 PASSWORD = "a-long-test-password"
@@ -36,10 +36,10 @@ def states(ids: list[int]) -> set[tuple[bool, str | None]]:
     return {(bool(flagged), reason) for flagged, reason in db.session.execute(query)}
 
 
-def quynh_di_figure() -> indices.IndexFigure:
+def quynh_di_figure() -> IndexFigure:
     unit = db.session.scalar(select(Unit).where(Unit.code == "HM-QD"))
     wave = db.session.scalar(select(Wave).where(Wave.code.startswith("KIOSK-NA")))
-    return indices.compute([wave], [unit]).figure(DomainKey(unit.id, wave.id))
+    return compute([wave], [unit]).figure(DomainKey(unit.id, wave.id))
 
 
 def stored_count(flagged: bool | None = None) -> int:

@@ -21,13 +21,14 @@ from analysis.indices import difference
 from survey_app.admin import accounts
 from survey_app.extensions import db
 from survey_app.models import Desk, Response, Role, Unit, Wave
-from survey_app.reporting import comparisons, indices
+from survey_app.reporting import comparisons
 from survey_app.reporting.dashboard import figures
 from survey_app.reporting.dashboard.compare import units_sentence
 from survey_app.reporting.dashboard.kiosk import MONITOR_DAYS
 from survey_app.reporting.dashboard.overview import latest_changes
 from survey_app.reporting.dashboard.scope import children
-from survey_app.reporting.indices import DomainKey
+from survey_app.reporting.indices.compute import compute
+from survey_app.reporting.indices.figures import DomainKey
 
 PASSWORD = "correct-horse-battery"
 
@@ -155,7 +156,7 @@ def test_overview_numbers_equal_the_index_service(app: Flask, client: FlaskClien
     waves = [wave(c) for c in ("HM-2017", "HM-2018-05", "HM-2018-12")]
     page = text_of(client.get("/dashboard/?units=HM-QT"))
     with app.test_request_context("/?lang=vi"):
-        result = indices.compute(waves, [town])
+        result = compute(waves, [town])
         latest = result.figure(DomainKey(town.id, waves[-1].id))
         step = comparisons.change(town, waves[1], waves[2])
         expected = [
@@ -200,7 +201,7 @@ def test_trend_download_csv_and_xlsx_hold_the_same_figures(app: Flask, client: F
     login(client)
     town = unit("NA-HM")
     waves = [wave(c) for c in ("HM-2017", "HM-2018-05", "HM-2018-12")]
-    result = indices.compute(waves, [town])
+    result = compute(waves, [town])
     rows = read_csv(client.get("/dashboard/download/overview.csv"))
     assert rows[0][:4] == ["Đơn vị", "Đợt", "Chỉ số (%)", "Cận dưới KTC 95%"]
     assert [r[1] for r in rows[1:]] == [w.name_vi for w in waves]
@@ -222,7 +223,7 @@ def test_trend_download_csv_and_xlsx_hold_the_same_figures(app: Flask, client: F
 def test_formats_follow_the_language(app: Flask, client: FlaskClient) -> None:
     login(client)
     town, latest = unit("NA-HM"), wave("HM-2018-12")
-    value = indices.compute([latest], [town]).figure(DomainKey(town.id, latest.id)).value
+    value = compute([latest], [town]).figure(DomainKey(town.id, latest.id)).value
     points = f"{value * 100:.1f}"
     vi = text_of(client.get("/dashboard/?lang=vi"))
     assert points.replace(".", ",") + "%" in vi and "03/12/2018" in vi
@@ -245,7 +246,7 @@ def test_drill_down_with_breadcrumbs_filters_and_not_enough_data(client: FlaskCl
     assert '<a href="/dashboard/unit/NA-HM">Thị xã Hoàng Mai</a>' in ward_page
     assert "Tỉnh Nghệ An" not in ward_page  # above the leader's scope: not a crumb
     ward, latest = unit("HM-QT"), wave("HM-2018-12")
-    figure = indices.compute([latest], [ward]).figure(DomainKey(ward.id, latest.id))
+    figure = compute([latest], [ward]).figure(DomainKey(ward.id, latest.id))
     assert not figure.reportable  # 48 answers in 4 groups: the CI is too wide
     overall_row = re.search(r'<tr class="overall">(.*?)</tr>', ward_page, re.S).group(1)
     satisfied_cell = re.findall(r"<td>(.*?)</td>", overall_row, re.S)[0]
@@ -269,9 +270,7 @@ def test_field_filter_equals_the_service(app: Flask, client: FlaskClient) -> Non
     login(client)
     town, latest = unit("NA-HM"), wave("HM-2018-12")
     land = db.session.scalar(select(ProcedureField).where(ProcedureField.code == "DD"))
-    figure = indices.compute([latest], [town], field_id=land.id).figure(
-        DomainKey(town.id, latest.id)
-    )
+    figure = compute([latest], [town], field_id=land.id).figure(DomainKey(town.id, latest.id))
     rows = read_csv(client.get("/dashboard/download/unit.csv?unit=NA-HM&wave=HM-2018-12&field=DD"))
     assert int(rows[1][5]) == figure.n
     if figure.reportable:
@@ -362,7 +361,7 @@ def test_comparison_of_two_waves_and_of_two_units(app: Flask, client: FlaskClien
     page = text_of(
         client.get("/dashboard/compare?mode=units&unit_a=HM-QT&unit_b=HM-MH&wave_a=HM-2018-12")
     )
-    result = indices.compute([latest], [a, b])
+    result = compute([latest], [a, b])
     cov = result.covariance()
     fa = result.figure(DomainKey(a.id, latest.id))
     fb = result.figure(DomainKey(b.id, latest.id))

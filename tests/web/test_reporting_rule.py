@@ -1,5 +1,5 @@
 """The reporting rule reaches every page and endpoint through one role mask
-(``indices.visible``): a figure that fails it (demo: Phường Quỳnh Dị, HM-QD, 48
+(``visibility.visible``): a figure that fails it (demo: Phường Quỳnh Dị, HM-QD, 48
 interviews a wave, CI too wide in every Hoàng Mai wave) reaches a leader with no value,
 CI, rank, rank change, sentence or funnel point; an analyst sees it, flagged."""
 
@@ -18,10 +18,10 @@ from sqlalchemy import select
 from survey_app.admin import accounts
 from survey_app.extensions import db
 from survey_app.models import Role, Unit, User, Wave
-from survey_app.reporting import indices
 from survey_app.reporting.dashboard.charts_ranking import funnel_chart
 from survey_app.reporting.dashboard.ranking import ranking_page
-from survey_app.reporting.indices import DomainKey
+from survey_app.reporting.indices.compute import compute
+from survey_app.reporting.indices.figures import DomainKey, IndexFigure
 
 pytestmark = pytest.mark.demo
 PASSWORD = "a-long-test-password"
@@ -41,9 +41,9 @@ def the(model: type, code: str):  # type: ignore[no-untyped-def]
     return db.session.scalar(select(model).where(model.code == code))
 
 
-def hidden_figure() -> indices.IndexFigure:
+def hidden_figure() -> IndexFigure:
     unit, wave = the(Unit, HIDDEN), the(Wave, "HM-2018-12")
-    figure = indices.compute([wave], [unit]).figure(DomainKey(unit.id, wave.id))
+    figure = compute([wave], [unit]).figure(DomainKey(unit.id, wave.id))
     assert not figure.reportable and figure.n == 48  # the demo's premise
     return figure
 

@@ -1,7 +1,7 @@
 """The small-area service and console (/analyst/small-area) on the demo.
 
 The service's numbers are checked against :func:`analysis.small_area.fay_herriot`
-run by the test on inputs it gathers itself from :func:`indices.compute` (the
+run by the test on inputs it gathers itself from :func:`compute` (the
 communes' direct figures, the previous wave's, the feedback wave's) and from
 :func:`analysis.small_area.gvf_proportions`; the switch is checked to be audited
 and to store nothing when the model does not fit.
@@ -25,8 +25,9 @@ from analysis.small_area import fay_herriot, gvf_proportions
 from survey_app.admin import accounts, units
 from survey_app.extensions import db
 from survey_app.models import AuditLog, Role, SmallAreaSetting, Unit, UnitKind, Wave
-from survey_app.reporting import indices
 from survey_app.reporting import small_area as service
+from survey_app.reporting.indices.compute import compute
+from survey_app.reporting.indices.figures import DomainKey, IndexFigure
 
 pytestmark = pytest.mark.demo
 
@@ -69,10 +70,10 @@ def communes() -> list[Unit]:
     )
 
 
-def figures(code: str, units_: list[Unit]) -> dict[int, indices.IndexFigure]:
+def figures(code: str, units_: list[Unit]) -> dict[int, IndexFigure]:
     w = wave(code)
-    result = indices.compute([w], units_)
-    return {u.id: result.figure(indices.DomainKey(u.id, w.id)) for u in units_}
+    result = compute([w], units_)
+    return {u.id: result.figure(DomainKey(u.id, w.id)) for u in units_}
 
 
 def test_fit_equals_the_analysis_on_the_platforms_own_figures(app: Flask) -> None:
@@ -138,7 +139,7 @@ def test_feedback_covariate_from_the_overlapping_feedback_wave(app: Flask) -> No
     kiosk.end_date = field.start_date + timedelta(days=5)
     db.session.commit()
     units_ = communes()
-    feedback = indices.compute([kiosk], units_)
+    feedback = compute([kiosk], units_)
     with app.test_request_context():
         options = {o.key: o for o in service.covariate_options(field)}
         assert options["feedback"].available and options["feedback"].source == kiosk.code
@@ -147,7 +148,7 @@ def test_feedback_covariate_from_the_overlapping_feedback_wave(app: Flask) -> No
     excluded = {e.code for e in result.excluded}
     for u in units_:
         try:
-            fig = feedback.figure(indices.DomainKey(u.id, kiosk.id))
+            fig = feedback.figure(DomainKey(u.id, kiosk.id))
         except KeyError:
             fig = None
         if fig is not None and fig.n > 0:

@@ -25,8 +25,9 @@ from survey_app.admin import accounts
 from survey_app.collection import questionnaires, responses
 from survey_app.extensions import db
 from survey_app.models import Channel, Role, Unit, UnitKind, Wave
-from survey_app.reporting import indices
 from survey_app.reporting import small_area as service
+from survey_app.reporting.indices.compute import compute
+from survey_app.reporting.indices.figures import DomainKey
 
 pytestmark = pytest.mark.demo
 
@@ -76,8 +77,8 @@ def switch_on(w: Wave) -> service.SmallAreaResult:
 def split(w: Wave) -> tuple[list[Unit], list[Unit]]:
     """The communes whose direct figure is hidden, and those whose is reportable."""
     units_ = communes(w)
-    result = indices.compute([w], units_)
-    hidden = [u for u in units_ if not result.figure(indices.DomainKey(u.id, w.id)).reportable]
+    result = compute([w], units_)
+    hidden = [u for u in units_ if not result.figure(DomainKey(u.id, w.id)).reportable]
     shown = [u for u in units_ if u not in hidden]
     return hidden, shown
 

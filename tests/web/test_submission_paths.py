@@ -1,9 +1,9 @@
 """The two ways a kiosk or phone response is stored, seen through the API.
 
 On PostgreSQL, once a first response of a desk for a questionnaire and a local day has
-gone through the slow path (``submissions._store``), the context is remembered and
+gone through the slow path (``submissions.entry._store``), the context is remembered and
 later responses with the same key are stored by one statement
-(``submissions._store_at_once``). That statement checks again what the remembered
+(``submissions.fast_path.store_at_once``). That statement checks again what the remembered
 context assumed: when the context no longer holds it stores nothing and the slow path
 decides afresh; when it holds but the id or the dossier is taken, the outcome (200
 repeated, 409 conflict or duplicate_dossier) is decided right after it. On SQLite
@@ -31,8 +31,12 @@ from sqlalchemy import select, text
 from survey_app import SUBMISSIONS_BIND, create_app
 from survey_app.admin import accounts
 from survey_app.admin import console as admin
-from survey_app.collection import desks, submissions
+from survey_app.collection import desks
 from survey_app.collection.responses import StoreOutcome
+from survey_app.collection.submissions import dossiers, entry, fast_path
+from survey_app.collection.submissions.fields import Submission
+from survey_app.collection.submissions.rate_limit import LimitHit
+from survey_app.collection.submissions.result import SubmitResult
 from survey_app.extensions import db
 from survey_app.models import AnswerValue, Desk, QuestionnaireItem, Response, Role
 from tests.conftest import dispose_engines, using_postgresql
@@ -75,24 +79,24 @@ class Paths:
 def paths(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Paths:
     """Counts calls of the slow path's store and of the single statement."""
     seen = Paths()
-    real_store, real_at_once = submissions._store, submissions._store_at_once
+    real_store, real_at_once = entry._store, fast_path.store_at_once
 
-    def counting_store(submission: submissions.Submission) -> submissions.SubmitResult:
+    def counting_store(submission: Submission) -> SubmitResult:
         seen.slow += 1
         return real_store(submission)
 
     def counting_at_once(
-        submission: submissions.Submission,
+        submission: Submission,
         draft: Any,
         device_token: str | None,
-        hit: submissions.LimitHit | None = None,
+        hit: LimitHit | None = None,
     ) -> StoreOutcome | None:
         outcome = real_at_once(submission, draft, device_token, hit)
         seen.attempts.append(outcome)
         return outcome
 
-    monkeypatch.setattr(submissions, "_store", counting_store)
-    monkeypatch.setattr(submissions, "_store_at_once", counting_at_once)
+    monkeypatch.setattr(entry, "_store", counting_store)
+    monkeypatch.setattr(fast_path, "store_at_once", counting_at_once)
     return seen
 
 
@@ -207,7 +211,7 @@ def test_a_second_response_is_stored_whole_by_one_statement(
     assert not row.flagged and row.flag_reason is None
     assert row.stratum is None and row.psu is None and row.design_weight is None
     if channel == "phone":
-        assert row.dossier_hash == submissions.hash_dossier("HS-2025-000777")
+        assert row.dossier_hash == dossiers.hash_dossier("HS-2025-000777")
     else:
         assert row.dossier_hash is None
     # Stored whole: one coded row per answer (problems: options 1 and 2 of their list).

@@ -20,6 +20,17 @@ from flask import Flask
 from flask.testing import FlaskClient
 from openpyxl import Workbook, load_workbook
 from sqlalchemy import func, select
+from tests.weights_console import (
+    PASSWORD,
+    POPULATION,
+    WAVE,
+    csv_bytes,
+    field_wave,
+    make_user,
+    margins,
+    margins_csv,
+    margins_dict,
+)
 
 from analysis.weighting import calibrate, poststratify, rake, trim_weights
 from survey_app import demo
@@ -32,22 +43,12 @@ from survey_app.models import (
     Role,
     WeightingScheme,
 )
-from survey_app.reporting import indices
+from survey_app.reporting.indices.compute import compute
+from survey_app.reporting.indices.figures import DomainKey
 from survey_app.weighting.preview import preview as preview_scheme
 from survey_app.weighting.sample import WaveSample, load_sample
 from survey_app.weighting.spec import WeightingSpec
 from survey_app.weighting.targets import read_targets
-from tests.weights_console import (
-    PASSWORD,
-    POPULATION,
-    WAVE,
-    csv_bytes,
-    field_wave,
-    make_user,
-    margins,
-    margins_csv,
-    margins_dict,
-)
 
 pytestmark = pytest.mark.demo
 
@@ -227,7 +228,7 @@ def headline(page: str, key: str) -> list[str]:
 def test_headline_index_design_row_equals_the_published_figure(analyst: FlaskClient) -> None:
     page = text_of(upload(analyst, margins_csv(margins(sample(), ["gender", "age_group"]))))
     wave = field_wave()
-    figure_ = indices.compute([wave], [wave.unit]).figure(indices.DomainKey(wave.unit_id, wave.id))
+    figure_ = compute([wave], [wave.unit]).figure(DomainKey(wave.unit_id, wave.id))
     assert figure_.scheme == "design weights"
     design_row = headline(page, "design")
     assert design_row[0] == f"{100 * figure_.value:.1f}%"
@@ -247,9 +248,7 @@ def test_headline_estimates_equal_the_engine(app: Flask) -> None:
             WeightingSpec("rake", read_targets(margins_csv(wanted), "m.csv")),
         )
     wave = field_wave()
-    published = indices.compute([wave], [wave.unit]).figure(
-        indices.DomainKey(wave.unit_id, wave.id)
-    )
+    published = compute([wave], [wave.unit]).figure(DomainKey(wave.unit_id, wave.id))
     rows = {row.key: row.estimate for row in result.headline}
     assert rows["design"].value == pytest.approx(published.value, rel=1e-9)
     assert rows["design"].se == pytest.approx(published.se, rel=1e-9)
@@ -558,8 +557,8 @@ def test_save_needs_a_name_and_rechecks_the_targets(analyst: FlaskClient) -> Non
 
 def test_activation_changes_the_published_figures(analyst: FlaskClient) -> None:
     wave = field_wave()
-    domain = indices.DomainKey(wave.unit_id, wave.id)
-    before = indices.compute([wave], [wave.unit]).figure(domain)
+    domain = DomainKey(wave.unit_id, wave.id)
+    before = compute([wave], [wave.unit]).figure(domain)
     page_a = text_of(upload(analyst, margins_csv(margins(sample(), ["gender", "age_group"]))))
     page_b = text_of(upload(analyst, margins_csv(margins(sample(), ["education", "occupation"]))))
     save(analyst, page_a, "A")
@@ -568,7 +567,7 @@ def test_activation_changes_the_published_figures(analyst: FlaskClient) -> None:
 
     assert analyst.post(f"{BASE}/schemes/{a.id}/activate").status_code == 302
     db.session.expire_all()
-    after_a = indices.compute([wave], [wave.unit]).figure(domain)
+    after_a = compute([wave], [wave.unit]).figure(domain)
     assert after_a.scheme == "A v1" and after_a.value != pytest.approx(before.value, rel=1e-6)
     weights_a = np.array(
         db.session.scalars(
@@ -584,7 +583,7 @@ def test_activation_changes_the_published_figures(analyst: FlaskClient) -> None:
     db.session.expire_all()
     active = db.session.scalars(select(WeightingScheme).where(WeightingScheme.is_active)).all()
     assert [s.name for s in active] == ["B"]
-    assert indices.compute([wave], [wave.unit]).figure(domain).scheme == "B v1"
+    assert compute([wave], [wave.unit]).figure(domain).scheme == "B v1"
     page = text_of(analyst.get(f"{BASE}/?lang=en"))
     assert 'data-key="active"' not in page  # no preview on a plain visit
     preview = text_of(upload(analyst, margins_csv(margins(sample(), ["gender", "age_group"]))))
@@ -599,7 +598,7 @@ def test_activation_changes_the_published_figures(analyst: FlaskClient) -> None:
 
     assert analyst.post(f"{BASE}/deactivate").status_code == 302
     db.session.expire_all()
-    assert indices.compute([wave], [wave.unit]).figure(domain).scheme == "design weights"
+    assert compute([wave], [wave.unit]).figure(domain).scheme == "design weights"
     assert db.session.scalars(select(AuditLog.action).order_by(AuditLog.id.desc())).first() == (
         "weighting.deactivate"
     )

@@ -4,7 +4,7 @@ preview's, standard error included.
 On the demo's December 2018 Hoàng Mai field survey, every weighting method of the
 console (post-stratification, raking, linear and raking calibration, and raking
 followed by trimming) is previewed, saved and activated; the wave's published overall
-index (``reporting.indices.compute``, the figure every page and the API render) must
+index (``reporting.indices.compute.compute``, the figure every page and the API render) must
 then equal the preview's "new weights" row and its "active scheme" row: value, SE, CI
 and df, to 1e-10. That the SE is R's for the weighted design (``postStratify`` /
 ``rake`` / ``calibrate``, then the estimator) is checked against R on the golden data
@@ -24,19 +24,21 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
+from tests.weights_console import PASSWORD, field_wave, make_user, margins
 
 from analysis.design import Design
-from analysis.indices import estimate_on_design
+from analysis.indices import IndexEstimate, estimate_on_design
 from survey_app.collection import responses, scoring
+from survey_app.collection.scoring import IndexRequestError
 from survey_app.extensions import db
 from survey_app.models import Channel, Response, Role, WeightingScheme
-from survey_app.reporting import indices
+from survey_app.reporting.indices.compute import compute
+from survey_app.reporting.indices.figures import DomainKey, IndexFigure
 from survey_app.weighting.preview import preview as preview_scheme
 from survey_app.weighting.sample import load_sample
 from survey_app.weighting.schemes import activate, save_scheme
 from survey_app.weighting.spec import WeightingSpec
 from survey_app.weighting.targets import TargetRows
-from tests.weights_console import PASSWORD, field_wave, make_user, margins
 
 pytestmark = pytest.mark.demo
 
@@ -63,7 +65,7 @@ def spec_for(case: str) -> WeightingSpec:
     )
 
 
-def same(a: indices.IndexEstimate | indices.IndexFigure, b) -> None:
+def same(a: IndexEstimate | IndexFigure, b) -> None:
     for name in ("value", "se", "ci_low", "ci_high"):
         assert getattr(a, name) == pytest.approx(getattr(b, name), rel=1e-10), name
     assert a.df == b.df
@@ -78,9 +80,7 @@ def test_the_published_figure_is_the_previews(app: Flask, case: str) -> None:
     scheme = save_scheme(load_sample(wave), options, case, None)
     activate(wave, scheme.id, None)
 
-    published = indices.compute([wave], [wave.unit]).figure(
-        indices.DomainKey(wave.unit_id, wave.id)
-    )
+    published = compute([wave], [wave.unit]).figure(DomainKey(wave.unit_id, wave.id))
     assert published.scheme == f"{case} v1"
     same(published, new)
     # not the SE of the same weights taken as fixed (what was published before)
@@ -116,8 +116,8 @@ def test_a_scheme_whose_sample_changed_is_refused_with_its_reason(
         design_weight=first.design_weight,
     )
     assert responses.store_many([late]) == 1
-    with pytest.raises(indices.IndexRequestError, match=wave.code):
-        indices.compute([wave], [wave.unit])
+    with pytest.raises(IndexRequestError, match=wave.code):
+        compute([wave], [wave.unit])
 
     make_user("hm_leader", Role.LEADER, "NA-HM")
     login = client.post("/auth/login", data={"username": "hm_leader", "password": PASSWORD})
@@ -130,4 +130,4 @@ def test_a_scheme_whose_sample_changed_is_refused_with_its_reason(
     renewed = save_scheme(load_sample(wave), options, "R", None)
     activate(wave, renewed.id, None)
     assert db.session.get(WeightingScheme, renewed.id).version == 2
-    assert indices.compute([wave], [wave.unit]).figures
+    assert compute([wave], [wave.unit]).figures

@@ -9,7 +9,7 @@ every record carries its exact R calls.
 
 Here the same respondents are stored in the database (the sex as a demographic
 answer), the same targets go through the weighting console's service (preview, save,
-activate), and the published figures (``reporting.indices.compute``, the figures every
+activate), and the published figures (``reporting.indices.compute.compute``, the figures every
 page, scorecard, ranking and the API render) are compared with R: estimates, SEs,
 domain df and intervals to 1e-8 relative. The SE of the same weights taken as fixed
 (what was published before the adjustment entered the variance) differs from R's.
@@ -30,7 +30,8 @@ from analysis.design import Design
 from analysis.indices import estimate_on_design
 from survey_app.collection import scoring
 from survey_app.models import Unit, Wave
-from survey_app.reporting import indices
+from survey_app.reporting.indices.compute import compute
+from survey_app.reporting.indices.figures import DomainKey
 from survey_app.weighting.published import published_design
 from survey_app.weighting.sample import load_sample
 from survey_app.weighting.schemes import activate, save_scheme
@@ -73,12 +74,12 @@ def test_published_figures_after_weighting_equal_r(
     by_code, wave = weighted
     scheme = save_scheme(load_sample(wave), spec_for(method), method, None)
     activate(wave, scheme.id, None)
-    result = indices.compute([wave], [by_code[c] for c in ("DIST", "D1", "D2", "D3", "D4")])
+    result = compute([wave], [by_code[c] for c in ("DIST", "D1", "D2", "D3", "D4")])
     cases = [case for case in GOLDEN["cases"] if case["method"] == method]
     assert len(cases) == 5
     for case in cases:
         figures = [
-            result.figure(indices.DomainKey(by_code[key].id, wave.id), case["index"], case["kind"])
+            result.figure(DomainKey(by_code[key].id, wave.id), case["index"], case["kind"])
             for key in case["domains"]
         ]
         assert all(f.scheme == f"{method} v1" for f in figures)

@@ -12,25 +12,19 @@
   stores the response only if the count is within the limit, so that a response costs
   one commit, not two (the counter's commit waited for its own WAL flush).
 
-The single statement is run on the raw psycopg connection (:func:`run_insert`): compiled
-once per process with PostgreSQL's own ``$n`` placeholders, executed by a
-``psycopg.RawCursor`` as a prepared statement, so neither SQLAlchemy's execution nor
-psycopg's client-side rewriting of the statement runs per response (psycopg caches that
-rewriting only for statements under 4 kB, and this one is about that long).
+The single statement is run as a prepared statement on the raw psycopg connection
+(:func:`.prepared.run_insert`).
 
-The burst rule (:func:`survey_app.collection.submissions.is_burst`) and the wave rule
+The burst rule (:func:`.burst.is_burst`) and the wave rule
 (:func:`wave_subquery`) exist once here in SQL and the burst rule once in Python for
 SQLite; ``tests/test_submission_sql.py`` checks that the two burst rules agree.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-import psycopg
 from sqlalchemy import (
     CTE,
     Boolean,
@@ -58,7 +52,6 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.engine import Engine
 
 from survey_app.models import (
     AnswerValue,
@@ -142,7 +135,7 @@ def context_statement() -> Select[Any]:
 def _burst_flag(
     responses: Any, desk_id: ColumnElement[Any], questionnaire_id: ColumnElement[Any]
 ) -> ColumnElement[bool]:
-    """Whether the new response completes a burst (see ``submissions.is_burst``).
+    """Whether the new response completes a burst (see :func:`.burst.is_burst`).
 
     Parameters: ``burst_count`` (0 turns the rule off), ``window``, ``received_since``,
     ``window_start`` (``submitted_at - window``), ``window_end`` and ``answers``.
@@ -333,60 +326,3 @@ def insert_statement(counted: bool = False) -> Select[Any]:
         context_holds.label("context_holds"),
         hits.label("hits"),
     ).add_cte(answers.cte("answers"))
-
-
-@dataclass(frozen=True)
-class RawStatement:
-    """A statement compiled for the driver: SQL with ``$n`` placeholders, the parameter
-    names in their order, the values of its constant parameters, and SQLAlchemy's bind
-    processors (JSONB, enums, arrays) for the parameters that have one."""
-
-    sql: str
-    names: tuple[str, ...]
-    constants: Mapping[str, Any]
-    processors: Mapping[str, Callable[[Any], Any]]
-
-    def arguments(self, params: Mapping[str, Any]) -> list[Any]:
-        values = []
-        for name in self.names:
-            value = params[name] if name in params else self.constants[name]
-            process = self.processors.get(name)
-            values.append(process(value) if process is not None else value)
-        return values
-
-
-@cache
-def _raw_insert(dialect_class: type, counted: bool) -> RawStatement:
-    compiled = insert_statement(counted).compile(dialect=dialect_class(paramstyle="numeric_dollar"))
-    return RawStatement(
-        sql=str(compiled),
-        names=tuple(compiled.positiontup or ()),
-        constants=dict(compiled.params),
-        processors=dict(compiled._bind_processors),
-    )
-
-
-def run_insert(engine: Engine, params: Mapping[str, Any], *, counted: bool) -> InsertResult:
-    """Run :func:`insert_statement` on a connection of ``engine`` (the autocommit
-    submissions engine); its one row ``(id, context_holds, hits)``."""
-    raw = _raw_insert(type(engine.dialect), counted)
-    arguments = raw.arguments(params)
-    with engine.connect() as connection:
-        driver = connection.connection.driver_connection
-        try:
-            with psycopg.RawCursor(driver) as cursor:
-                cursor.execute(raw.sql, arguments, prepare=True)
-                row = cursor.fetchone()
-        except psycopg.OperationalError:
-            connection.invalidate()  # a broken connection does not go back to the pool
-            raise
-    if row is None:
-        raise RuntimeError("the insert statement returned no row")
-    return InsertResult(*row)
-
-
-@dataclass(frozen=True)
-class InsertResult:
-    id: int | None
-    context_holds: bool
-    hits: int | None

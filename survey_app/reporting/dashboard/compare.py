@@ -8,9 +8,10 @@ from flask_babel import format_decimal
 from flask_babel import gettext as _
 
 from analysis.indices import Difference
+from survey_app.collection.scoring import IndexRequestError
 from survey_app.extensions import db
 from survey_app.models import Unit, User, Wave
-from survey_app.reporting import comparisons, indices
+from survey_app.reporting import comparisons, visibility
 from survey_app.reporting.dashboard.figures import (
     definition_of,
     figure_cells,
@@ -27,7 +28,8 @@ from survey_app.reporting.dashboard.scope import (
     wave_in,
     waves_of,
 )
-from survey_app.reporting.indices import DomainKey, IndexFigure, IndexRequestError
+from survey_app.reporting.indices.compute import compute
+from survey_app.reporting.indices.figures import DomainKey, IndexFigure
 from survey_app.reporting.tables import Table
 
 
@@ -138,8 +140,8 @@ def comparison_page(
         message = _("These two cannot be compared: %(reason)s", reason=str(error))
     except KeyError:
         message = _("There are no answers for one of the two.")
-    first = indices.visible(first, user) if first is not None else None
-    second = indices.visible(second, user) if second is not None else None
+    first = visibility.visible(first, user) if first is not None else None
+    second = visibility.visible(second, user) if second is not None else None
     if first is not None and second is not None and not (first.reportable and second.reportable):
         sentence = None
         message = _(
@@ -189,7 +191,7 @@ def _unit_difference(
     a: Unit, b: Unit, wave: Wave, code: str
 ) -> tuple[IndexFigure, IndexFigure, Difference]:
     """Both units as domains of one computation, so their covariance is used."""
-    result = indices.compute([wave], [a, b])
+    result = compute([wave], [a, b])
     first = result.figure(DomainKey(a.id, wave.id), code, "rate")
     second = result.figure(DomainKey(b.id, wave.id), code, "rate")
     return first, second, result.difference(first, second)

@@ -15,10 +15,12 @@ from flask_babel import gettext as _
 
 from survey_app.collection import questionnaire as spec
 from survey_app.collection import questionnaires
+from survey_app.collection.scoring import IndexRequestError
 from survey_app.collection.waves import lonely_rule_text
 from survey_app.models import Unit, Wave
-from survey_app.reporting import comparisons, indices
-from survey_app.reporting.indices import DomainKey, IndexFigure, IndexRequestError, IndexResult
+from survey_app.reporting import comparisons
+from survey_app.reporting.indices.compute import compute
+from survey_app.reporting.indices.figures import DomainKey, IndexFigure, IndexResult, Inference
 
 
 @dataclass(frozen=True)
@@ -70,7 +72,7 @@ def index_lines(result: IndexResult, key: DomainKey, lang: str) -> list[IndexLin
 def safe_compute(
     waves: Sequence[Wave], units: Sequence[Unit], **options: object
 ) -> IndexResult | None:
-    """:func:`indices.compute` for a page.
+    """:func:`compute` for a page.
 
     An empty selection gives a result without figures. A selection whose figures cannot
     be computed (e.g. a stratum with a single PSU under the rule 'fail') raises
@@ -78,7 +80,7 @@ def safe_compute(
     other pages answer 422 with it (:func:`survey_app.errors.handle_cannot_compute`).
     Nothing is caught here, so no figure disappears without a reason.
     """
-    return indices.compute(waves, units, **options)  # type: ignore[arg-type]
+    return compute(waves, units, **options)  # type: ignore[arg-type]
 
 
 def fmt_pct(value: float | None, digits: int = 1) -> str:
@@ -126,9 +128,9 @@ def inference_text(figure: IndexFigure) -> str:
     """How the figure's interval is made, with the design it rests on: for a field
     survey the wave's rule for strata with a single PSU (the survey team's setting)
     and whether the finite population correction applies."""
-    if figure.inference == indices.Inference.SMALL_AREA:
+    if figure.inference == Inference.SMALL_AREA:
         return _("small-area model estimate")
-    if figure.inference != indices.Inference.DESIGN:
+    if figure.inference != Inference.DESIGN:
         return _("model-based")
     text = _(
         "design-based; strata with a single PSU: %(rule)s", rule=lonely_rule_text(figure.lonely_psu)
@@ -151,7 +153,7 @@ def figure_cells(figure: IndexFigure | None) -> tuple[object, ...]:
     if figure is None:
         return (None, None, None, 0, None, None, None, _("no responses"))
     scale = pct_points if figure.kind == "rate" else (lambda v: round(v, 2))
-    # A leader's copy of a figure failing the reporting rule has no value (indices.visible);
+    # A leader's copy of a figure failing the reporting rule has no value (visibility.visible);
     # an analyst's keeps it, flagged in the last column.
     shown = not math.isnan(figure.value)
     return (

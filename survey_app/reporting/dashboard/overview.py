@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from flask_babel import gettext as _
 
 from analysis.indices import Difference
+from survey_app.collection.scoring import IndexRequestError
 from survey_app.models import Unit, User, Wave, WaveKind
-from survey_app.reporting import comparisons, indices
+from survey_app.reporting import comparisons, visibility
 from survey_app.reporting.dashboard.figures import (
     IndexLine,
     figure_cells,
@@ -30,7 +31,12 @@ from survey_app.reporting.dashboard.scope import (
     unit_in_scope,
     waves_of,
 )
-from survey_app.reporting.indices import DomainKey, IndexFigure, IndexRequestError, IndexResult
+from survey_app.reporting.indices.figures import (
+    DomainKey,
+    IndexFigure,
+    IndexResult,
+    cannot_compute_message,
+)
 from survey_app.reporting.tables import Table
 
 
@@ -132,7 +138,7 @@ def overview(
                 user, unit, reference, waves, shown, series, changes, computed
             )
     except IndexRequestError as error:
-        trend_reason = indices.cannot_compute_message(error)
+        trend_reason = cannot_compute_message(error)
     headlines = []
     for wave_kind in (WaveKind.FIELD_SURVEY, WaveKind.CONTINUOUS_FEEDBACK):
         latest = series_of(own, wave_kind)
@@ -142,10 +148,10 @@ def overview(
         try:
             found = computed.get(wave.id) or safe_compute([wave], [unit])
         except IndexRequestError as error:
-            headlines.append(Headline(wave, (), indices.cannot_compute_message(error)))
+            headlines.append(Headline(wave, (), cannot_compute_message(error)))
             continue
         if found is not None:
-            found = indices.for_viewer(found, user, small_area=True)
+            found = visibility.for_viewer(found, user, small_area=True)
             lines = index_lines(found, DomainKey(unit.id, wave.id), lang)
             headlines.append(Headline(wave, tuple(lines)))
     return Overview(
@@ -184,7 +190,7 @@ def _overview_trend(
     if waves:
         result = safe_compute(waves, shown)
         if result is not None:
-            result = indices.for_viewer(result, user)
+            result = visibility.for_viewer(result, user)
             computed[waves[-1].id] = result
             for u in shown:
                 points = tuple(
@@ -204,7 +210,8 @@ def _overview_trend(
                 found_trend = None
             # No sentence for a leader when one of the unit's figures is hidden from them.
             if found_trend is not None and (
-                indices.shows_unreportable(user) or all(f.reportable for f in found_trend.figures)
+                visibility.shows_unreportable(user)
+                or all(f.reportable for f in found_trend.figures)
             ):
                 trend_sentence = found_trend.sentence()
     return trend_sentence, focus_change

@@ -7,8 +7,9 @@ from dataclasses import dataclass, field, replace
 
 from flask_babel import gettext as _
 
+from survey_app.collection.scoring import IndexRequestError
 from survey_app.models import Unit, UnitKind, User, Wave, WaveKind
-from survey_app.reporting import comparisons, indices
+from survey_app.reporting import comparisons, visibility
 from survey_app.reporting.dashboard.figures import (
     definition_of,
     figure_cells,
@@ -26,7 +27,7 @@ from survey_app.reporting.dashboard.scope import (
     waves_of,
     with_data,
 )
-from survey_app.reporting.indices import IndexRequestError
+from survey_app.reporting.indices.figures import cannot_compute_message
 from survey_app.reporting.tables import Table
 
 
@@ -148,16 +149,16 @@ def ranking_page(
                     parent,
                     previous_wave=previous,
                     code=code,
-                    reportable_only=not indices.shows_unreportable(user),
+                    reportable_only=not visibility.shows_unreportable(user),
                 )
             except comparisons.TooFewToRank:
                 message = _(
                     "At least two units with answers in this wave are needed for a ranking."
                 )
             except IndexRequestError as error:  # e.g. a lonely PSU under the rule 'fail'
-                message = indices.cannot_compute_message(error)
+                message = cannot_compute_message(error)
         if result is not None:
-            overall = indices.visible(result.overall, user)
+            overall = visibility.visible(result.overall, user)
             # The funnel's limits are centred on the overall value: none when it is hidden.
             funnel = result.funnel if not math.isnan(overall.value) else {}
             result = replace(result, overall=overall, funnel=funnel)

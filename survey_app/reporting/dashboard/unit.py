@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from survey_app.extensions import db
 from survey_app.models import Channel, ProcedureField, Unit, UnitKind, User, Wave
-from survey_app.reporting import indices
+from survey_app.reporting import visibility
 from survey_app.reporting.dashboard.figures import (
     IndexLine,
     figure_cells,
@@ -30,7 +30,7 @@ from survey_app.reporting.dashboard.scope import (
     wave_in,
     waves_of,
 )
-from survey_app.reporting.indices import DomainKey, IndexFigure
+from survey_app.reporting.indices.figures import DomainKey, IndexFigure
 from survey_app.reporting.tables import Table
 
 
@@ -106,7 +106,9 @@ def unit_page(
         # a commune's small-area estimate stands in for a hidden figure of the whole
         # commune only, never for one procedure field or channel of it
         whole = chosen_field is None and not channel
-        result = indices.for_viewer(result, user, small_area=whole) if result is not None else None
+        result = (
+            visibility.for_viewer(result, user, small_area=whole) if result is not None else None
+        )
         parents = _units_with_children([k.id for k in kids])
         for kid in kids:
             figure = figure_of(result, DomainKey(kid.id, wave.id)) if result else None

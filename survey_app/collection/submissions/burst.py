@@ -1,0 +1,70 @@
+"""Bursts: a desk that receives ``BURST_COUNT`` identical answer sets within
+``BURST_WINDOW_S`` seconds; the response is stored but flagged for the survey team.
+
+This is the rule in Python (the general path, and SQLite); the same rule in SQL is
+``_burst_flag`` in :mod:`.sql` (the single statement on PostgreSQL), and
+``tests/test_submission_sql.py`` checks that the two agree.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import select
+
+from survey_app.collection.submissions.times import MAX_CLOCK_SKEW
+from survey_app.extensions import db
+from survey_app.models import Response
+
+BURST_FLAG = "burst"
+
+
+def _as_utc(moment: datetime) -> datetime:
+    # SQLite gives back naive datetimes (stored in UTC); PostgreSQL aware ones.
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def burst_settings() -> tuple[int, timedelta]:
+    """``BURST_COUNT`` and ``BURST_WINDOW_S`` as a count and a window."""
+    count = int(current_app.config.get("BURST_COUNT", 5))
+    return count, timedelta(seconds=float(current_app.config.get("BURST_WINDOW_S", 120)))
+
+
+def is_burst(desk_id: int, questionnaire_id: int, answers: dict[str, Any], at: datetime) -> bool:
+    """Whether this answer set completes a burst of identical ones from the desk.
+
+    A burst is ``BURST_COUNT`` identical answer sets, this one included, whose
+    ``submitted_at`` times fit in a window of ``BURST_WINDOW_S`` seconds.
+    """
+    count, window = burst_settings()
+    if count <= 0:
+        return False
+    if count == 1:
+        return True
+    responses = Response.__table__
+    query = select(responses.c.answers, responses.c.submitted_at).where(
+        responses.c.desk_id == desk_id,
+        responses.c.questionnaire_id == questionnaire_id,
+        # received_at first: it leads the (desk_id, received_at) index.
+        responses.c.received_at >= at - window - MAX_CLOCK_SKEW,
+        responses.c.submitted_at >= at - window,
+        responses.c.submitted_at <= at + window,
+    )
+    connection = db.session.connection()
+    if connection.dialect.name == "postgresql":
+        # JSONB equality is equality of content: only the identical sets come back.
+        # (SQLite compares JSON as text, so there the comparison stays in Python.)
+        query = query.where(responses.c.answers == answers)
+    rows = connection.execute(query).all()
+    times = [_as_utc(when) for stored, when in rows if stored == answers]
+    if len(times) + 1 < count:
+        return False
+    times = sorted([*times, at])
+    # Is there a window [start, start + window] holding ``at`` and ``count`` times?
+    return any(
+        sum(start <= t <= start + window for t in times) >= count
+        for start in times
+        if start <= at <= start + window
+    )

@@ -1,0 +1,179 @@
+"""The one entry point of the kiosk, the phone form and the JSON API: :func:`submit`.
+
+It checks the dossier key and the rate limit, validates every field, resolves the
+wave, and stores the response exactly once: by the single statement when the desk's
+context is remembered (:mod:`.fast_path`), else by the general way
+(:func:`survey_app.collection.responses.store`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from flask import has_request_context
+from flask_babel import force_locale, get_locale
+from flask_babel import gettext as _
+
+from survey_app.collection import waves
+from survey_app.collection.responses import InvalidAnswersError, ResponseDraft, store
+from survey_app.collection.submissions import fast_path
+from survey_app.collection.submissions.burst import BURST_FLAG, is_burst
+from survey_app.collection.submissions.context import authorised, context_key, find_context
+from survey_app.collection.submissions.dossiers import dossier_key_refusal, hash_dossier
+from survey_app.collection.submissions.fields import Checked, Submission, check_fields
+from survey_app.collection.submissions.rate_limit import (
+    OverLimitError,
+    rate_limited,
+    statement_hit,
+    too_many,
+)
+from survey_app.collection.submissions.result import (
+    SubmitResult,
+    error_result,
+    invalid,
+    not_an_object,
+    outcome_result,
+)
+from survey_app.collection.submissions.times import local_day
+from survey_app.extensions import LANGUAGES
+from survey_app.models import Channel
+
+
+def _current_lang() -> str:
+    if not has_request_context():
+        return "vi"
+    locale = get_locale()
+    language = str(locale.language) if locale is not None else "vi"
+    return language if language in LANGUAGES else "vi"
+
+
+def submit(
+    payload: dict[str, Any], *, device_token: str | None, client_ip: str | None
+) -> SubmitResult:
+    """Validate and store one submission; never raises for a client's mistake.
+
+    Parameters
+    ----------
+    payload
+        The submission (the API's JSON body, or the phone form's fields in that shape).
+    device_token
+        The kiosk's device token (``Authorization: Bearer``); required for channel
+        ``kiosk``, ignored for ``phone``.
+    client_ip
+        The client's address, the rate-limit key when there is no valid device token.
+
+    Returns
+    -------
+    SubmitResult
+        201 created, 200 repeated, 400, 401, 409 (``conflict`` / ``duplicate_dossier``),
+        422 (every bad field listed), 429, or 503 while the dossier key is not the
+        data's. Messages are in the submission's ``lang``, else the current locale.
+    """
+    requested = payload.get("lang") if isinstance(payload, dict) else None
+    lang = requested if requested in LANGUAGES else _current_lang()
+    with force_locale(lang):
+        refused = dossier_key_refusal()
+        if refused is not None:
+            return refused
+        return _submit(payload, lang, device_token=device_token, client_ip=client_ip)
+
+
+def _submit(
+    payload: Any, lang: str, *, device_token: str | None, client_ip: str | None
+) -> SubmitResult:
+    if not isinstance(payload, dict):
+        return rate_limited(None, device_token, client_ip) or not_an_object()
+    key = context_key(payload)
+    remembered = fast_path.remembered(key)
+    if remembered is None:
+        context = find_context(key)
+        limited = rate_limited(context.desk, device_token, client_ip)
+        if limited is not None:
+            return limited
+    else:
+        # The hit counts under the remembered desk, as it always did; the single
+        # statement counts it itself when the storage is survey-sql:// (one commit).
+        checked = check_fields(payload, lang, remembered)
+        submission = checked.submission()
+        hit = None
+        if submission is not None and _may_submit(checked, device_token):
+            hit = statement_hit(remembered.desk, device_token, client_ip)
+        if hit is None:
+            limited = rate_limited(remembered.desk, device_token, client_ip)
+            if limited is not None:
+                return limited
+        if submission is not None and _may_submit(checked, device_token):
+            try:
+                outcome = fast_path.store_at_once(submission, _draft(submission), device_token, hit)
+            except OverLimitError as error:
+                return too_many(error.hit.item, error.hit.key)
+            if outcome is not None:
+                return outcome_result(outcome, submission.client_id)
+        # Invalid, or the context changed: decide afresh, as if nothing was remembered
+        # (the hit is counted already).
+        context = find_context(key)
+    fast_path.remember(key, context)
+    checked = check_fields(payload, lang, context)
+    if not _may_submit(checked, device_token):
+        return error_result(
+            401,
+            "unauthorized",
+            _("A kiosk submission needs this desk's device token (Authorization: Bearer <token>)."),
+        )
+    submission = checked.submission()
+    if submission is None:
+        return invalid(checked.errors)
+    if submission.wave_id is None:  # the first valid answer of a feedback period opens it
+        period = waves.ensure_feedback_period(
+            submission.desk.unit_id,
+            submission.codebook.questionnaire_id,
+            local_day(submission.submitted_at),
+        )
+        submission = replace(submission, wave_id=period)
+        fast_path.remember(key, replace(context, wave_id=period))
+    return _store(submission)
+
+
+def _may_submit(checked: Checked, device_token: str | None) -> bool:
+    """False for a kiosk submission to a known desk without that desk's device token."""
+    desk = checked.desk
+    return checked.channel is not Channel.KIOSK or desk is None or authorised(desk, device_token)
+
+
+def _draft(submission: Submission) -> ResponseDraft:
+    dossier_hash = hash_dossier(submission.dossier) if submission.dossier else None
+    return ResponseDraft(
+        client_id=submission.client_id,
+        questionnaire_id=submission.codebook.questionnaire_id,
+        unit_id=submission.desk.unit_id,
+        desk_id=submission.desk.id,
+        wave_id=submission.wave_id,
+        channel=submission.channel,
+        answers=submission.answers,
+        lang=submission.lang,
+        started_at=submission.started_at,
+        submitted_at=submission.submitted_at,
+        dossier_hash=dossier_hash,
+        # The content hash leaves out the keyed dossier hash (the dossier is compared by
+        # its own column, responses.existing_outcome), so it depends on no secret; the
+        # None entry keeps the hashes of responses stored before that unchanged.
+        extra_hash_fields={"dossier_hash": None},
+    )
+
+
+def _store(submission: Submission) -> SubmitResult:
+    draft = _draft(submission)
+    # Looked for on retries too (one query either way); a retry stores nothing.
+    if is_burst(
+        submission.desk.id,
+        submission.codebook.questionnaire_id,
+        submission.answers,
+        submission.submitted_at,
+    ):
+        draft = replace(draft, flag_reason=BURST_FLAG)
+    try:
+        outcome = store(draft, submission.codebook)
+    except InvalidAnswersError as error:  # answers were cleaned above; kept for safety
+        return invalid([e.to_dict() for e in error.errors])
+    return outcome_result(outcome, submission.client_id)

@@ -1,0 +1,77 @@
+"""The single insert statement compiled once and run as a prepared statement.
+
+:func:`run_insert` runs :func:`.sql.insert_statement` on the raw psycopg connection:
+compiled once per process with PostgreSQL's own ``$n`` placeholders, executed by a
+``psycopg.RawCursor`` as a prepared statement, so neither SQLAlchemy's execution nor
+psycopg's client-side rewriting of the statement runs per response (psycopg caches that
+rewriting only for statements under 4 kB, and this one is about that long).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+import psycopg
+from sqlalchemy.engine import Engine
+
+from survey_app.collection.submissions.sql import insert_statement
+
+
+@dataclass(frozen=True)
+class RawStatement:
+    """A statement compiled for the driver: SQL with ``$n`` placeholders, the parameter
+    names in their order, the values of its constant parameters, and SQLAlchemy's bind
+    processors (JSONB, enums, arrays) for the parameters that have one."""
+
+    sql: str
+    names: tuple[str, ...]
+    constants: Mapping[str, Any]
+    processors: Mapping[str, Callable[[Any], Any]]
+
+    def arguments(self, params: Mapping[str, Any]) -> list[Any]:
+        values = []
+        for name in self.names:
+            value = params[name] if name in params else self.constants[name]
+            process = self.processors.get(name)
+            values.append(process(value) if process is not None else value)
+        return values
+
+
+@cache
+def _raw_insert(dialect_class: type, counted: bool) -> RawStatement:
+    compiled = insert_statement(counted).compile(dialect=dialect_class(paramstyle="numeric_dollar"))
+    return RawStatement(
+        sql=str(compiled),
+        names=tuple(compiled.positiontup or ()),
+        constants=dict(compiled.params),
+        processors=dict(compiled._bind_processors),
+    )
+
+
+def run_insert(engine: Engine, params: Mapping[str, Any], *, counted: bool) -> InsertResult:
+    """Run :func:`insert_statement` on a connection of ``engine`` (the autocommit
+    submissions engine); its one row ``(id, context_holds, hits)``."""
+    raw = _raw_insert(type(engine.dialect), counted)
+    arguments = raw.arguments(params)
+    with engine.connect() as connection:
+        driver = connection.connection.driver_connection
+        try:
+            with psycopg.RawCursor(driver) as cursor:
+                cursor.execute(raw.sql, arguments, prepare=True)
+                row = cursor.fetchone()
+        except psycopg.OperationalError:
+            connection.invalidate()  # a broken connection does not go back to the pool
+            raise
+    if row is None:
+        raise RuntimeError("the insert statement returned no row")
+    return InsertResult(*row)
+
+
+@dataclass(frozen=True)
+class InsertResult:
+    id: int | None
+    context_holds: bool
+    hits: int | None
