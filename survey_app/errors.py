@@ -81,7 +81,7 @@ def handle_unexpected(error: Exception) -> tuple[Response | str, int]:
 
 
 def register(app: Flask) -> None:
-    from survey_app.reporting.indices import IndexRequestError
+    from survey_app.collection.scoring import IndexRequestError
 
     app.register_error_handler(HTTPException, handle_http_error)
     app.register_error_handler(IndexRequestError, handle_cannot_compute)
