@@ -7,32 +7,22 @@ and ``/api/v1/changes`` publish them. Run: ``.venv/bin/python docs/hoang_mai_sto
 
 from __future__ import annotations
 
-import os
-import sys
-import tempfile
 from itertools import pairwise
-from pathlib import Path
 
 from flask_babel import force_locale
-from flask_migrate import upgrade
 from sqlalchemy import select
+from throwaway_app import demo_app
 
 
 def main() -> None:
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    folder = tempfile.mkdtemp(prefix="story-")
-    os.environ["SURVEY_INSTANCE_PATH"] = folder
-    from survey_app import create_app, demo
+    from survey_app import demo
     from survey_app.extensions import db
     from survey_app.models import Unit, Wave
     from survey_app.reporting import comparisons
     from survey_app.reporting.indices.compute import compute
     from survey_app.reporting.indices.figures import DomainKey
 
-    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder}/story.sqlite3"})
-    with app.app_context():
-        upgrade()
-        demo.seed(rng_seed=20181231, credentials_path=Path(folder) / "credentials.txt")
+    with demo_app() as app:
         town = db.session.scalar(select(Unit).where(Unit.code == "NA-HM"))
         waves = [
             db.session.scalar(select(Wave).where(Wave.code == spec.code))

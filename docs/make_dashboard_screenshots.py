@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from screenshot_app import OUT, chromium, served_app
+from throwaway_app import OUT, chromium, served_app
 
 if TYPE_CHECKING:
     from flask import Flask

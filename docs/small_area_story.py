@@ -10,28 +10,16 @@ Run: ``.venv/bin/python docs/small_area_story.py``.
 
 from __future__ import annotations
 
-import os
-import sys
-import tempfile
-from pathlib import Path
-
-from flask_migrate import upgrade
 from sqlalchemy import select
+from throwaway_app import demo_app
 
 
 def main() -> None:
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    folder = tempfile.mkdtemp(prefix="story-")
-    os.environ["SURVEY_INSTANCE_PATH"] = folder
-    from survey_app import create_app, demo
     from survey_app.extensions import db
     from survey_app.models import Wave
     from survey_app.reporting import small_area
 
-    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder}/story.sqlite3"})
-    with app.test_request_context():
-        upgrade()
-        demo.seed(rng_seed=20181231, credentials_path=Path(folder) / "credentials.txt")
+    with demo_app() as app, app.test_request_context():
         wave = db.session.scalar(select(Wave).where(Wave.code == "HM-2018-12"))
         fit = small_area.estimate(wave, covariates=["previous"])
         print(
