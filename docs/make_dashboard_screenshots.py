@@ -54,34 +54,30 @@ def main() -> None:
             page.fill("input[name=password]", PASSWORD)
             page.click("button[type=submit]")
 
+        def chart_page(page: Page, path: str, chart: str, name: str, *, full: bool = True) -> None:
+            """Open ``path``, wait until Plotly has drawn ``#chart``, photograph it."""
+            page.goto(f"{url}{path}")
+            page.wait_for_selector(f"#{chart} .main-svg")
+            page.wait_for_timeout(500)
+            page.screenshot(path=str(OUT / name), full_page=full)
+
         size = {"width": 1280, "height": 900}
         town = browser.new_page(locale="vi-VN", viewport=size)
         login(town, "town_leader")
-        town.goto(f"{url}/dashboard/?units=HM-QT&units=HM-QTr")
-        town.wait_for_selector("#trend-chart .main-svg")
-        town.wait_for_timeout(500)
-        town.screenshot(path=str(OUT / "dashboard.png"), full_page=True)
+        chart_page(town, "/dashboard/?units=HM-QT&units=HM-QTr", "trend-chart", "dashboard.png")
         town.goto(f"{url}/scorecard/NA-HM/HM-2018-12")
         town.emulate_media(media="print")
         town.wait_for_timeout(300)
         town.screenshot(path=str(OUT / "scorecard.png"), full_page=True)
         town.emulate_media(media="screen")
-        town.goto(f"{url}/dashboard/kiosk")
-        town.wait_for_selector("#rate-chart .main-svg")
-        town.wait_for_timeout(500)
-        town.screenshot(path=str(OUT / "kiosk-monitor.png"), full_page=True)
+        chart_page(town, "/dashboard/kiosk", "rate-chart", "kiosk-monitor.png")
         phone = browser.new_page(locale="vi-VN", viewport={"width": 390, "height": 844})
         login(phone, "town_leader")
-        phone.goto(f"{url}/dashboard/")
-        phone.wait_for_selector("#trend-chart .main-svg")
-        phone.wait_for_timeout(500)
-        phone.screenshot(path=str(OUT / "dashboard-phone.png"))
+        chart_page(phone, "/dashboard/", "trend-chart", "dashboard-phone.png", full=False)
         province = browser.new_page(locale="vi-VN", viewport=size)
         login(province, "province_leader")
-        province.goto(f"{url}/dashboard/ranking?unit=QNG&group=department&wave=QN-2022")
-        province.wait_for_selector("#caterpillar-chart .main-svg")
-        province.wait_for_timeout(500)
-        province.screenshot(path=str(OUT / "ranking.png"), full_page=True)
+        ranking = "/dashboard/ranking?unit=QNG&group=department&wave=QN-2022"
+        chart_page(province, ranking, "caterpillar-chart", "ranking.png")
     print(
         "wrote dashboard.png, scorecard.png, ranking.png, kiosk-monitor.png and "
         f"dashboard-phone.png in {OUT}"
