@@ -100,8 +100,8 @@ def translate(text: str) -> str:
 HELP_OPTION_TEXT = N_("Show this message and exit.")
 
 
-class _TranslatedHelp(click.Command):
-    """The help of the command and of its options, translated when shown."""
+class SurveyCommand(click.Command):
+    """One of our commands: its help and its options' help translated when shown."""
 
     # click.Command stores ``help`` unprocessed and reads it when the help is shown.
     @property  # type: ignore[override]
@@ -136,11 +136,7 @@ class _TranslatedHelp(click.Command):
                 formatter.write_dl(rows)
 
 
-class SurveyCommand(_TranslatedHelp):
-    pass
-
-
-class SurveyGroup(_TranslatedHelp, click.Group):
+class SurveyGroup(SurveyCommand, click.Group):
     """One of our command groups: chooses the language before click reads the line."""
 
     command_class = SurveyCommand
@@ -160,8 +156,8 @@ class SurveyGroup(_TranslatedHelp, click.Group):
         self.format_commands(ctx, formatter)
 
 
-# Click's messages that a user of our commands can meet (click 8.1-8.3 msgids; the
-# test compares them with the installed click). Marked here so that extraction keeps
+# Click's messages that a user of our commands can meet (tests/test_cli_click_language.py
+# compares them with the installed click's). Marked here so that extraction keeps
 # them in the catalogue; click translates them itself.
 CLICK_MESSAGES = (
     N_("Usage:"),
