@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import UTC, datetime
 
-from sqlalchemy import JSON, BigInteger, DateTime, Enum, Integer
+from sqlalchemy import JSON, BigInteger, DateTime, Enum, Index, Integer, text
 from sqlalchemy.dialects.postgresql import JSONB
 
 # SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets a real BIGINT.
@@ -21,6 +21,18 @@ def utcnow() -> datetime:
 
 def UTCDateTime() -> DateTime:  # noqa: N802 - reads like a type in column declarations
     return DateTime(timezone=True)
+
+
+def partial_index(name: str, *columns: str, where: str, unique: bool = False) -> Index:
+    """An index over the rows where ``where`` holds, on SQLite and PostgreSQL alike
+    (each dialect takes the condition under its own keyword)."""
+    return Index(
+        name,
+        *columns,
+        unique=unique,
+        sqlite_where=text(where),
+        postgresql_where=text(where),
+    )
 
 
 def enum_column(enum_cls: type[enum.Enum], name: str) -> Enum:

@@ -17,7 +17,6 @@ from sqlalchemy import (
     Boolean,
     Float,
     ForeignKey,
-    Index,
     Integer,
     String,
     UniqueConstraint,
@@ -26,7 +25,14 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from survey_app.extensions import db
-from survey_app.models._types import BigId, JSONType, UTCDateTime, enum_column, utcnow
+from survey_app.models._types import (
+    BigId,
+    JSONType,
+    UTCDateTime,
+    enum_column,
+    partial_index,
+    utcnow,
+)
 from survey_app.models.accounts import User
 from survey_app.models.units import Desk, Unit
 
@@ -45,13 +51,8 @@ class Alert(db.Model):
     __tablename__ = "alerts"
     __table_args__ = (
         UniqueConstraint("rule", "subject", "episode"),
-        Index(
-            "uq_alerts_open_subject",
-            "rule",
-            "subject",
-            unique=True,
-            sqlite_where=text("closed_at IS NULL"),
-            postgresql_where=text("closed_at IS NULL"),
+        partial_index(
+            "uq_alerts_open_subject", "rule", "subject", where="closed_at IS NULL", unique=True
         ),
     )
 

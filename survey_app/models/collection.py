@@ -28,12 +28,18 @@ from sqlalchemy import (
     UniqueConstraint,
     Uuid,
     false,
-    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from survey_app.extensions import db
-from survey_app.models._types import BigId, JSONType, UTCDateTime, enum_column, utcnow
+from survey_app.models._types import (
+    BigId,
+    JSONType,
+    UTCDateTime,
+    enum_column,
+    partial_index,
+    utcnow,
+)
 from survey_app.models.units import Desk, Procedure, Unit
 
 
@@ -219,12 +225,7 @@ class Response(db.Model):
     __table_args__ = (
         Index("ix_responses_wave_unit", "wave_id", "unit_id"),
         Index("ix_responses_desk_received", "desk_id", "received_at"),
-        Index(
-            "ix_responses_unfolded",
-            "wave_id",
-            postgresql_where=text("NOT folded"),
-            sqlite_where=text("NOT folded"),
-        ),
+        partial_index("ix_responses_unfolded", "wave_id", where="NOT folded"),
         CheckConstraint(
             "design_weight IS NULL OR design_weight > 0", name="design_weight_positive"
         ),

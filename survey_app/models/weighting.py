@@ -10,16 +10,14 @@ from sqlalchemy import (
     CheckConstraint,
     Float,
     ForeignKey,
-    Index,
     Integer,
     String,
     UniqueConstraint,
-    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from survey_app.extensions import db
-from survey_app.models._types import BigId, JSONType, UTCDateTime, utcnow
+from survey_app.models._types import BigId, JSONType, UTCDateTime, partial_index, utcnow
 from survey_app.models.collection import Wave
 
 
@@ -29,12 +27,8 @@ class WeightingScheme(db.Model):
     __tablename__ = "weighting_schemes"
     __table_args__ = (
         UniqueConstraint("wave_id", "name", "version"),
-        Index(
-            "uq_weighting_schemes_active_wave",
-            "wave_id",
-            unique=True,
-            sqlite_where=text("is_active"),
-            postgresql_where=text("is_active"),
+        partial_index(
+            "uq_weighting_schemes_active_wave", "wave_id", where="is_active", unique=True
         ),
     )
 
