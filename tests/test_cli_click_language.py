@@ -22,7 +22,13 @@ from babel.messages.extract import extract, extract_from_dir
 from flask import Flask
 from flask.testing import FlaskCliRunner
 
-from survey_app.cli_i18n import CLICK_MESSAGES, HELP_OPTION_TEXT, SurveyGroup, speak
+from survey_app.cli_i18n import (
+    CLICK_MESSAGES,
+    HELP_OPTION_TEXT,
+    SurveyGroup,
+    click_plurals,
+    speak,
+)
 from tests.helpers.languages import english_in, vietnamese_in
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -238,8 +244,12 @@ def test_the_listed_click_messages_are_clicks_and_cover_what_users_meet() -> Non
     assert clicks - ours - NOT_MET == set()
 
 
-def test_speak_sets_the_language_of_click(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_speak_sets_the_language_of_click() -> None:
+    english = [form for pair in sorted(plural_msgids()) for form in pair]
     speak("vi")
     assert gettext("Usage:") == "Cách dùng:"
+    # Every plural message of click is translated, in both forms.
+    assert set(click_plurals(1) + click_plurals(2)).isdisjoint(english)
     speak("en")
     assert gettext("Usage:") == "Usage:"
+    assert set(click_plurals(1) + click_plurals(2)) <= set(english)
