@@ -13,6 +13,7 @@ scheme.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import func, insert, select, update
@@ -85,15 +86,12 @@ def save_scheme(
                 for i, w in zip(sample.response_ids, result.weights, strict=True)
             ],
         )
-        audit.record(
+        _audit(
             "weighting.create",
-            user=user,
-            username=SYSTEM_ACTOR if user is None else None,
-            target=f"wave:{wave.code}",
-            details={
-                "scheme_id": scheme.id,
-                "name": name,
-                "version": scheme.version,
+            wave,
+            user,
+            {
+                **_described(scheme),
                 "method": options.method,
                 "responses": sample.n,
                 "deff": result.report.deff_weighting,
@@ -133,20 +131,13 @@ def activate(wave: Wave, scheme_id: int, user: User | None) -> WeightingScheme:
         scheme.is_active = True
         scheme.activated_at = utcnow()
         db.session.flush()
-        audit.record(
+        _audit(
             "weighting.activate",
-            user=user,
-            username=SYSTEM_ACTOR if user is None else None,
-            target=f"wave:{wave.code}",
-            details={
-                "scheme_id": scheme.id,
-                "name": scheme.name,
-                "version": scheme.version,
-                "previous": (
-                    {"scheme_id": previous.id, "name": previous.name, "version": previous.version}
-                    if previous is not None
-                    else None
-                ),
+            wave,
+            user,
+            {
+                **_described(scheme),
+                "previous": _described(previous) if previous is not None else None,
             },
         )
         db.session.commit()
@@ -164,14 +155,29 @@ def deactivate(wave: Wave, user: User) -> WeightingScheme | None:
     if previous is None:
         return None
     previous.is_active = False
-    audit.record(
-        "weighting.deactivate",
-        user=user,
-        target=f"wave:{wave.code}",
-        details={"scheme_id": previous.id, "name": previous.name, "version": previous.version},
-    )
+    _audit("weighting.deactivate", wave, user, _described(previous))
     db.session.commit()
     return previous
+
+
+def _target(wave: Wave) -> str:
+    """The audit log's target of a wave's scheme changes."""
+    return f"wave:{wave.code}"
+
+
+def _described(scheme: WeightingScheme) -> dict[str, Any]:
+    return {"scheme_id": scheme.id, "name": scheme.name, "version": scheme.version}
+
+
+def _audit(action: str, wave: Wave, user: User | None, details: dict[str, Any]) -> None:
+    """Record a scheme change of ``wave``; ``user`` None is the command line (``system``)."""
+    audit.record(
+        action,
+        user=user,
+        username=SYSTEM_ACTOR if user is None else None,
+        target=_target(wave),
+        details=details,
+    )
 
 
 @dataclass(frozen=True)
@@ -195,7 +201,7 @@ def history(wave: Wave, limit: int = 20) -> list[AuditLog]:
     return list(
         db.session.scalars(
             select(AuditLog)
-            .where(AuditLog.action.startswith("weighting."), AuditLog.target == f"wave:{wave.code}")
+            .where(AuditLog.action.startswith("weighting."), AuditLog.target == _target(wave))
             .order_by(AuditLog.at.desc(), AuditLog.id.desc())
             .limit(limit)
         )
