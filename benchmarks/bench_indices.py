@@ -16,7 +16,9 @@ own), then times on each database, best of ``--repeat``:
     df, n, effective n and the covariance across the 200 domains).
 
 Loading bypasses the service layer on purpose: rows go straight into ``responses`` and
-``answer_values`` (PostgreSQL ``COPY``, SQLite ``executemany`` in one transaction, the
+``answer_values`` with each answer's wave (the partition key on PostgreSQL), and on
+PostgreSQL into ``response_keys`` as the claim trigger would (``COPY`` with the triggers
+off; ``bench_pages.py`` loads the same way), SQLite ``executemany`` in one transaction, the
 secondary index ``ix_answer_values_item_value`` dropped during the load and rebuilt
 after it, foreign-key checks off during the load, then ``ANALYZE``). Per-response
 validation (``collection.responses.store_many``) would take far longer than the queries
@@ -253,6 +255,12 @@ RESPONSE_COLUMNS = ("id, client_id, questionnaire_id, unit_id, wave_id, channel,
                     "design_weight, flagged")  # fmt: skip
 
 
+def with_waves(rows: np.ndarray, data: dict[str, np.ndarray], refs: dict[str, Any]) -> np.ndarray:
+    """Answer rows (response_id, item_id, value) plus their response's wave."""
+    waves = refs["wave_ids"][data["wave"][rows[:, 0] - 1]]
+    return np.column_stack([rows, waves])
+
+
 def load_sqlite(path: Path, data: dict[str, np.ndarray], refs: dict[str, Any]) -> None:
     con = sqlite3.connect(path)
     con.execute("PRAGMA foreign_keys=OFF")
@@ -263,8 +271,9 @@ def load_sqlite(path: Path, data: dict[str, np.ndarray], refs: dict[str, Any]) -
         for responses, rows in response_chunks(data, refs, postgres=False):
             con.executemany(f"INSERT INTO responses ({RESPONSE_COLUMNS}) VALUES ({marks})",
                             responses)  # fmt: skip
-            con.executemany("INSERT INTO answer_values (response_id, item_id, value) "
-                            "VALUES (?, ?, ?)", rows.tolist())  # fmt: skip
+            answers = with_waves(rows, data, refs).tolist()
+            con.executemany("INSERT INTO answer_values (response_id, item_id, value, wave_id) "
+                            "VALUES (?, ?, ?, ?)", answers)  # fmt: skip
     con.execute("CREATE INDEX ix_answer_values_item_value ON answer_values (item_id, value)")
     con.execute("ANALYZE")
     con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -272,12 +281,14 @@ def load_sqlite(path: Path, data: dict[str, np.ndarray], refs: dict[str, Any]) -
 
 
 def binary_copy_rows(rows: np.ndarray) -> bytes:
-    """PostgreSQL's binary COPY of (bigint, integer, integer) rows, built with numpy."""
+    """PostgreSQL's binary COPY of (bigint, integer, integer, integer) rows."""
     record = np.dtype([("fields", ">i2"), ("l1", ">i4"), ("response_id", ">i8"), ("l2", ">i4"),
-                       ("item_id", ">i4"), ("l3", ">i4"), ("value", ">i4")])  # fmt: skip
+                       ("item_id", ">i4"), ("l3", ">i4"), ("value", ">i4"), ("l4", ">i4"),
+                       ("wave_id", ">i4")])  # fmt: skip
     out = np.empty(rows.shape[0], dtype=record)
-    out["fields"], out["l1"], out["l2"], out["l3"] = 3, 8, 4, 4
+    out["fields"], out["l1"], out["l2"], out["l3"], out["l4"] = 4, 8, 4, 4, 4
     out["response_id"], out["item_id"], out["value"] = rows[:, 0], rows[:, 1], rows[:, 2]
+    out["wave_id"] = rows[:, 3]
     header = b"PGCOPY\n\xff\r\n\x00" + (0).to_bytes(4, "big") + (0).to_bytes(4, "big")
     return header + out.tobytes() + (-1).to_bytes(2, "big", signed=True)
 
@@ -286,21 +297,25 @@ def load_postgres(engine: Any, data: dict[str, np.ndarray], refs: dict[str, Any]
     raw = engine.raw_connection()
     try:
         cur = raw.cursor()
-        cur.execute("SET session_replication_role = replica")  # no FK triggers during COPY
+        cur.execute("SET session_replication_role = replica")  # no triggers during COPY
         cur.execute("DROP INDEX ix_answer_values_item_value")
         for responses, rows in response_chunks(data, refs, postgres=True):
             with cur.copy(f"COPY responses ({RESPONSE_COLUMNS}) FROM STDIN") as copy:
                 for record in responses:
                     copy.write_row(record)
-            with cur.copy("COPY answer_values (response_id, item_id, value) FROM STDIN "
-                          "WITH (FORMAT binary)") as copy:  # fmt: skip
-                copy.write(binary_copy_rows(rows))
+            # the keys the claim trigger would have written (it is off during COPY)
+            with cur.copy("COPY response_keys (response_id, client_id, wave_id) "
+                          "FROM STDIN") as copy:  # fmt: skip
+                for record in responses:
+                    copy.write_row((record[0], record[1], record[4]))
+            with cur.copy("COPY answer_values (response_id, item_id, value, wave_id) "
+                          "FROM STDIN WITH (FORMAT binary)") as copy:  # fmt: skip
+                copy.write(binary_copy_rows(with_waves(rows, data, refs)))
         cur.execute("CREATE INDEX ix_answer_values_item_value ON answer_values (item_id, value)")
-        cur.execute("SELECT setval(pg_get_serial_sequence('responses', 'id'), "
-                    "(SELECT max(id) FROM responses))")  # fmt: skip
+        cur.execute("SELECT setval('responses_id_seq', (SELECT max(id) FROM responses))")
         raw.commit()
-        cur.execute("ANALYZE responses")
-        cur.execute("ANALYZE answer_values")
+        for table in ("responses", "answer_values", "response_keys"):
+            cur.execute(f"ANALYZE {table}")
         raw.commit()
     finally:
         raw.close()

@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import sqlite3
 import statistics
 import subprocess
 import sys
@@ -105,72 +104,6 @@ def reference_rows() -> dict[str, Any]:
         "unit_ids": np.array([by_code[f"C{u:02d}"] for u in range(communes)]),
         "wave_ids": np.array([w.id for w in waves]),
     }
-
-
-def with_waves(rows: np.ndarray, data: dict[str, np.ndarray], refs: dict[str, Any]) -> np.ndarray:
-    """Answer rows (response_id, item_id, value) plus their response's wave."""
-    waves = refs["wave_ids"][data["wave"][rows[:, 0] - 1]]
-    return np.column_stack([rows, waves])
-
-
-def load_sqlite(path: Path, data: dict[str, np.ndarray], refs: dict[str, Any]) -> None:
-    con = sqlite3.connect(path)
-    con.execute("PRAGMA foreign_keys=OFF")
-    con.execute("PRAGMA synchronous=OFF")
-    con.execute("DROP INDEX ix_answer_values_item_value")
-    marks = ", ".join("?" * 15)
-    with con:
-        for responses, rows in bi.response_chunks(data, refs, postgres=False):
-            con.executemany(f"INSERT INTO responses ({bi.RESPONSE_COLUMNS}) VALUES ({marks})",
-                            responses)  # fmt: skip
-            answers = with_waves(rows, data, refs).tolist()
-            con.executemany("INSERT INTO answer_values (response_id, item_id, value, wave_id) "
-                            "VALUES (?, ?, ?, ?)", answers)  # fmt: skip
-    con.execute("CREATE INDEX ix_answer_values_item_value ON answer_values (item_id, value)")
-    con.execute("ANALYZE")
-    con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    con.close()
-
-
-def binary_copy_rows(rows: np.ndarray) -> bytes:
-    """PostgreSQL's binary COPY of (bigint, integer, integer, integer) rows."""
-    record = np.dtype([("fields", ">i2"), ("l1", ">i4"), ("response_id", ">i8"), ("l2", ">i4"),
-                       ("item_id", ">i4"), ("l3", ">i4"), ("value", ">i4"), ("l4", ">i4"),
-                       ("wave_id", ">i4")])  # fmt: skip
-    out = np.empty(rows.shape[0], dtype=record)
-    out["fields"], out["l1"], out["l2"], out["l3"], out["l4"] = 4, 8, 4, 4, 4
-    out["response_id"], out["item_id"], out["value"] = rows[:, 0], rows[:, 1], rows[:, 2]
-    out["wave_id"] = rows[:, 3]
-    header = b"PGCOPY\n\xff\r\n\x00" + (0).to_bytes(4, "big") + (0).to_bytes(4, "big")
-    return header + out.tobytes() + (-1).to_bytes(2, "big", signed=True)
-
-
-def load_postgres(engine: Any, data: dict[str, np.ndarray], refs: dict[str, Any]) -> None:
-    raw = engine.raw_connection()
-    try:
-        cur = raw.cursor()
-        cur.execute("SET session_replication_role = replica")  # no triggers during COPY
-        cur.execute("DROP INDEX ix_answer_values_item_value")
-        for responses, rows in bi.response_chunks(data, refs, postgres=True):
-            with cur.copy(f"COPY responses ({bi.RESPONSE_COLUMNS}) FROM STDIN") as copy:
-                for record in responses:
-                    copy.write_row(record)
-            # the keys the claim trigger would have written (it is off during COPY)
-            with cur.copy("COPY response_keys (response_id, client_id, wave_id) "
-                          "FROM STDIN") as copy:  # fmt: skip
-                for record in responses:
-                    copy.write_row((record[0], record[1], record[4]))
-            with cur.copy("COPY answer_values (response_id, item_id, value, wave_id) "
-                          "FROM STDIN WITH (FORMAT binary)") as copy:  # fmt: skip
-                copy.write(binary_copy_rows(with_waves(rows, data, refs)))
-        cur.execute("CREATE INDEX ix_answer_values_item_value ON answer_values (item_id, value)")
-        cur.execute("SELECT setval('responses_id_seq', (SELECT max(id) FROM responses))")
-        raw.commit()
-        for table in ("responses", "answer_values", "response_keys"):
-            cur.execute(f"ANALYZE {table}")
-        raw.commit()
-    finally:
-        raw.close()
 
 
 def disk_size(url: str, engine: Any) -> int:
@@ -337,9 +270,9 @@ def run_database(name: str, url: str, folder: Path, n: int, args: argparse.Names
         t0 = time.perf_counter()
         if name == "sqlite":
             db.engine.dispose()
-            load_sqlite(Path(url.removeprefix("sqlite:///")), data, refs)
+            bi.load_sqlite(Path(url.removeprefix("sqlite:///")), data, refs)
         else:
-            load_postgres(db.engine, data, refs)
+            bi.load_postgres(db.engine, data, refs)
         out["load"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         out["folded"] = figure_store.rebuild()
