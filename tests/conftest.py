@@ -9,7 +9,6 @@ Every test that needs the app gets its own freshly migrated database:
 from __future__ import annotations
 
 import contextlib
-import contextvars
 import hashlib
 import itertools
 import os
@@ -23,15 +22,20 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from hypothesis import settings
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from survey_app import create_app
 from survey_app.admin import accounts
 from survey_app.collection import audio
 from survey_app.extensions import db
+from tests.helpers.databases import (
+    IsolatedClient,
+    base_config,
+    dispose_engines,
+    pg_database_url,
+    pg_execute,
+    using_postgresql,
+)
 
-PG_ADMIN_URL = os.environ.get("TEST_DATABASE_URL", "")
 _counter = itertools.count()
 
 # Property-based tests: in CI (CI set, as on the clean clone) every run draws the same
@@ -85,40 +89,6 @@ def espeak_once_per_text(tmp_path_factory: pytest.TempPathFactory) -> Iterator[N
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(audio, "synthesise", synthesise)
         yield
-
-
-def using_postgresql() -> bool:
-    return bool(PG_ADMIN_URL)
-
-
-def base_config(database_url: str, instance_path: Path) -> dict[str, Any]:
-    return {
-        "TESTING": True,
-        "SQLALCHEMY_DATABASE_URI": database_url,
-        "SECRET_KEY": "test-secret-key-not-for-production",
-        "WTF_CSRF_ENABLED": False,
-        "RATELIMIT_ENABLED": False,
-    }
-
-
-def pg_execute(statement: str) -> None:
-    engine = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    try:
-        with engine.connect() as connection:
-            connection.execute(text(statement))
-    finally:
-        engine.dispose()
-
-
-def pg_database_url(name: str) -> str:
-    return make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-
-
-def dispose_engines() -> None:
-    """Close the pooled connections of every engine of the current app (on PostgreSQL
-    also the submissions engine, survey_app.add_submissions_bind)."""
-    for engine in db.engines.values():
-        engine.dispose()
 
 
 def migrate_database(database_url: str, folder: Path) -> None:
@@ -241,20 +211,6 @@ def app(app_config: dict[str, Any]) -> Iterator[Flask]:
         yield application
         db.session.remove()
         dispose_engines()
-
-
-class IsolatedClient(FlaskClient):
-    """A test client whose requests run as in production: each in its own app context.
-
-    The ``app`` fixture keeps an app context open so tests can call services directly;
-    without this, requests would reuse it and share ``g`` (the locale, the database
-    session) with the test and with each other. Before each request the test's own
-    session ends its transaction, so it sees what the request commits.
-    """
-
-    def open(self, *args: Any, **kwargs: Any) -> Any:
-        db.session.rollback()
-        return contextvars.Context().run(super().open, *args, **kwargs)
 
 
 @pytest.fixture

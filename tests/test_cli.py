@@ -11,23 +11,11 @@ from sqlalchemy import func, select
 from survey_app.collection.desks import desk_for_token, hash_token
 from survey_app.extensions import db
 from survey_app.models import AuditLog, Desk, Questionnaire, Response, Role, Unit, User
-
-UNITS_CSV = """code,name_vi,name_en,kind,parent_code
-P,Tỉnh Mẫu,Sample province,province,
-D,Huyện Một,District One,district,P
-C1,Xã Đông,East commune,commune,D
-C2,Xã Tây,West commune,commune,D
-"""
+from tests.helpers.cli_setup import UNITS_CSV, import_units
 
 
 def count(model: type) -> int:
     return db.session.scalar(select(func.count()).select_from(model)) or 0
-
-
-def import_units(runner: FlaskCliRunner, tmp_path: Path, text: str = UNITS_CSV) -> object:
-    path = tmp_path / "units.csv"
-    path.write_text(text, encoding="utf-8")
-    return runner.invoke(args=["units", "import", str(path)])
 
 
 def test_units_import_builds_the_hierarchy(runner: FlaskCliRunner, tmp_path: Path) -> None:

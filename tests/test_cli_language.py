@@ -17,9 +17,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskCliRunner
 
-from tests.test_cli import import_units
-from tests.test_cli_scripting import RAKING_TARGETS, WAVE, build_wave, targets_csv
-from tests.web.test_vietnamese_everywhere import english_in, vietnamese_in
+from tests.helpers.cli_setup import RAKING_TARGETS, WAVE, build_wave, import_units, targets_csv
+from tests.helpers.languages import english_in, vietnamese_in
 
 
 def test_vietnamese_by_default_english_when_chosen(
@@ -149,7 +148,7 @@ def test_xlsform_problems_in_vietnamese(
     runner: FlaskCliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The English lines are in test_xlsform (test_cli_import_reports_every_problem)."""
-    from tests.test_xlsform import KOBO_SURVEY, make_xlsform, replace
+    from tests.helpers.xlsform_files import KOBO_SURVEY, make_xlsform, replace
 
     monkeypatch.delenv("SURVEY_LANG", raising=False)
     survey = replace(KOBO_SURVEY, 3, type="note")

@@ -22,7 +22,7 @@ from survey_app.models import (
     WaveKind,
     WeightingScheme,
 )
-from tests.conftest import using_postgresql
+from tests.helpers.databases import using_postgresql
 
 
 @pytest.fixture

@@ -26,8 +26,8 @@ from survey_app.collection import questionnaires
 from survey_app.collection.responses import ResponseDraft, StoreOutcome, store
 from survey_app.extensions import db
 from survey_app.models import AnswerValue, Channel, Response, Unit, Wave, WaveKind
-from tests.conftest import using_postgresql
-from tests.web.test_api import Setup
+from tests.helpers.databases import using_postgresql
+from tests.helpers.kiosk_api import Setup
 
 postgresql_only = pytest.mark.skipif(
     not using_postgresql(), reason="partitions exist on PostgreSQL only (set TEST_DATABASE_URL)"

@@ -20,8 +20,8 @@ from flask import Flask
 from flask_babel import force_locale
 
 from survey_app.collection.questionnaire import QuestionnaireError, load_directory
-from tests.test_questionnaire import CASES, errors_of, item_of, minimal
-from tests.web.test_vietnamese_everywhere import english_in
+from tests.helpers.languages import english_in
+from tests.helpers.questionnaire_cases import CASES, errors_of, item_of, minimal
 
 VIETNAMESE = {
     "missing_slug": "thiếu khóa bắt buộc 'slug'",

@@ -16,12 +16,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from citizen_helpers import assert_accessible, responses, seed_desk
-from conftest import CHROMIUM, CHROMIUM_ARGS
 from flask import Flask
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from survey_app.collection import audio
+from tests.helpers.browser import CHROMIUM, CHROMIUM_ARGS, assert_accessible, responses, seed_desk
 
 pytestmark = pytest.mark.browser
 

@@ -6,13 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from citizen_helpers import assert_accessible, responses, seed_desk
 from flask import Flask
 from playwright.sync_api import Browser, expect
 from sqlalchemy import select
 
 from survey_app.extensions import db
 from survey_app.models import Desk, Response
+from tests.helpers.browser import assert_accessible, responses, seed_desk
 
 pytestmark = pytest.mark.browser
 

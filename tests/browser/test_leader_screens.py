@@ -8,12 +8,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from citizen_helpers import assert_accessible
 from flask import Flask
 from playwright.sync_api import Browser, Page
 
 from survey_app.admin import accounts
 from survey_app.models import Role
+from tests.helpers.browser import assert_accessible
 
 pytestmark = [pytest.mark.browser, pytest.mark.demo]
 
@@ -81,11 +81,11 @@ def test_the_camera_button_saves_a_png_under_the_csp(
 
 def pages_of(app: Flask, role: Role) -> list[str]:
     """Every GET page of ``role`` in app.url_map on the demo (downloads left out)."""
-    from tests.web.test_access_map import _demo_values, build_path
+    from tests.helpers.demo_paths import build_path, demo_values
 
     paths = []
     with app.app_context():
-        demo = _demo_values()
+        demo = demo_values()
         demo.inside["user"] = "1"
         for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
             roles = getattr(app.view_functions[rule.endpoint], "required_roles", None)

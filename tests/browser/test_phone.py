@@ -6,9 +6,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from citizen_helpers import assert_accessible, responses, seed_desk
 from flask import Flask
 from playwright.sync_api import Browser, Page, expect
+
+from tests.helpers.browser import assert_accessible, responses, seed_desk
 
 pytestmark = pytest.mark.browser
 

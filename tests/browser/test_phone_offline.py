@@ -12,9 +12,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from citizen_helpers import responses, seed_desk
 from flask import Flask
 from playwright.sync_api import Browser, BrowserContext, Page, Route, expect
+
+from tests.helpers.browser import responses, seed_desk
 
 pytestmark = pytest.mark.browser
 

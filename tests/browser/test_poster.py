@@ -6,12 +6,12 @@ import re
 from typing import Any
 
 import pytest
-from citizen_helpers import seed_desk
 from flask import Flask
 from playwright.sync_api import Page, expect
 
 from survey_app.admin import accounts
 from survey_app.models import Role
+from tests.helpers.browser import seed_desk
 
 pytestmark = pytest.mark.browser
 

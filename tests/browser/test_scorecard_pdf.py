@@ -8,13 +8,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from citizen_helpers import assert_accessible
 from flask import Flask
 from playwright.sync_api import Browser, Page, expect
 from pypdf import PdfReader
 
 from survey_app.admin import accounts
 from survey_app.models import Role
+from tests.helpers.browser import assert_accessible
 
 pytestmark = [pytest.mark.browser, pytest.mark.demo]
 

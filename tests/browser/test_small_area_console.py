@@ -8,7 +8,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from citizen_helpers import AXE, assert_accessible
 from flask import Flask
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
@@ -16,6 +15,7 @@ from sqlalchemy import select
 from survey_app.admin import accounts
 from survey_app.extensions import db
 from survey_app.models import AuditLog, Role, SmallAreaSetting
+from tests.helpers.browser import AXE, assert_accessible
 
 pytestmark = [pytest.mark.browser, pytest.mark.demo]
 

@@ -23,7 +23,7 @@ from survey_app.models import Role, Unit, UnitKind, Wave
 from survey_app.reporting import small_area as service
 from survey_app.reporting.indices.compute import compute
 from survey_app.reporting.indices.figures import DomainKey
-from tests.browser.citizen_helpers import assert_accessible
+from tests.helpers.browser import assert_accessible
 
 pytestmark = [pytest.mark.browser, pytest.mark.demo]
 

@@ -5,7 +5,7 @@ console reads it as 36800 (the saved weights add up to 36,800 people, not 36.8),
 the totals it read the reader's way ("36.800" on the Vietnamese page, "36,800" on the
 English one), and refuses "36,800", which means 36800 in English and 36.8 in
 Vietnamese, with both readings. The wave is the demo's December 2018 Hoàng Mai survey
-(480 responses; ``tests/weights_console.py``).
+(480 responses; ``tests/helpers/weights_console.py``).
 """
 
 from __future__ import annotations
@@ -17,12 +17,11 @@ import pytest
 from flask import Flask
 from playwright.sync_api import Page, expect
 from sqlalchemy import func, select
-from test_weights_console import log_in, seed, upload
 
 from survey_app.extensions import db
 from survey_app.models import ResponseWeight, WeightingScheme
 from survey_app.weighting.sample import load_sample
-from tests.weights_console import WAVE, csv_bytes, field_wave, margins
+from tests.helpers.weights_console import WAVE, csv_bytes, field_wave, log_in, margins, seed, upload
 
 pytestmark = [pytest.mark.browser, pytest.mark.demo]
 

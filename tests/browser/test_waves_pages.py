@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from citizen_helpers import assert_accessible
 from flask import Flask
 from playwright.sync_api import Locator, Page, expect
 from sqlalchemy import select
@@ -25,6 +24,7 @@ from survey_app.admin import accounts, units
 from survey_app.collection import questionnaires
 from survey_app.extensions import db
 from survey_app.models import Role, Wave
+from tests.helpers.browser import assert_accessible
 
 pytestmark = pytest.mark.browser
 

@@ -10,34 +10,22 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from citizen_helpers import AXE, assert_accessible
 from flask import Flask
 from playwright.sync_api import Page, expect
 from sqlalchemy import func, select
 
 from survey_app.extensions import db
-from survey_app.models import ResponseWeight, Role, WeightingScheme
-from survey_app.weighting.sample import load_sample
-from tests.weights_console import (
-    PASSWORD,
+from survey_app.models import ResponseWeight, WeightingScheme
+from tests.helpers.browser import AXE, assert_accessible
+from tests.helpers.weights_console import (
     WAVE,
     csv_bytes,
-    field_wave,
-    make_user,
-    margins,
-    margins_csv,
+    log_in,
+    seed,
+    upload,
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.demo]
-
-
-def seed(app: Flask) -> bytes:
-    """An analyst for Hoàng Mai town; returns a margins file for gender and age group."""
-    with app.app_context():
-        make_user("hm_analyst", Role.ANALYST, "NA-HM")
-        body = margins_csv(margins(load_sample(field_wave()), ["gender", "age_group"]))
-        db.session.remove()
-    return body
 
 
 def stored(app: Flask) -> tuple[list[tuple[str, int, bool]], int]:
@@ -56,29 +44,6 @@ def accessible(page: Page) -> None:
     skipping the rest of the test where it is not."""
     if AXE.exists():
         assert_accessible(page)
-
-
-def log_in(page: Page, base: str) -> list[str]:
-    errors: list[str] = []
-
-    def console(msg: Any) -> None:
-        # a refused upload is answered 422, which Chromium logs; anything else counts
-        if msg.type == "error" and "status of 422" not in msg.text:
-            errors.append(msg.text)
-
-    page.on("console", console)
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto(base + "/auth/login")
-    page.locator("#username").fill("hm_analyst")
-    page.locator("#password").fill(PASSWORD)
-    page.get_by_role("button", name="Đăng nhập").click()
-    return errors
-
-
-def upload(page: Page, body: bytes, name: str = "margins.csv") -> None:
-    page.locator("#targets").set_input_files(
-        files=[{"name": name, "mimeType": "text/csv", "buffer": body}]
-    )
 
 
 def test_upload_preview_save_and_activate(live_server: Any, live_app: Flask, page: Page) -> None:

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from survey_app.config import Config
-from tests.reliability.served_app import HOST, Gunicorn
+from tests.helpers.served_app import HOST, Gunicorn
 
 IDLE_S = 2.0  # BODY_READ_TIMEOUT_S for the served app
 

@@ -32,7 +32,7 @@ from survey_app.admin import accounts, units
 from survey_app.collection import paper_import, questionnaires, waves
 from survey_app.extensions import db
 from survey_app.models import LonelyPSU, User
-from tests.conftest import IsolatedClient
+from tests.helpers.databases import IsolatedClient
 
 PASSWORD = "data-shapes-password"
 COMMUNES = ("HM-A", "HM-B", "HM-C")

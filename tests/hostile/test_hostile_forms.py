@@ -26,9 +26,8 @@ from werkzeug.routing import Rule
 from survey_app.edge import FORBIDDEN
 from survey_app.extensions import db
 from survey_app.models import Desk, Unit, User, Wave
-from tests.hostile.test_hostile_routes import (
+from tests.helpers.hostile import (
     HOSTILE,
-    clients,  # noqa: F401 - the fixture
     counts,
     encode,
     hostile_text,
@@ -99,7 +98,7 @@ def nothing_broken(before_responses: int) -> None:
 
 def test_every_form_field_with_every_hostile_string(
     app: Flask,
-    clients: dict[str, FlaskClient],  # noqa: F811 - the fixture
+    clients: dict[str, FlaskClient],
 ) -> None:
     admin = clients["admin"]
     names = field_names(app, admin)
@@ -117,7 +116,7 @@ def test_every_form_field_with_every_hostile_string(
 
 def test_random_hostile_text_in_random_form_fields(
     app: Flask,
-    clients: dict[str, FlaskClient],  # noqa: F811 - the fixture
+    clients: dict[str, FlaskClient],
 ) -> None:
     admin = clients["admin"]
     names = field_names(app, admin)

@@ -10,7 +10,7 @@ from analysis.compare import funnel_limits, holm_adjust, rank_intervals, trend_s
 from analysis.design import Design
 from analysis.indices import AspectSpec, ItemColumns, build_formulas, estimate_trend
 from analysis.variance import design_covariance
-from tests.indices.test_index_statistics import sufficient_statistics
+from tests.helpers.index_data import sufficient_statistics
 
 
 def test_holm_matches_statsmodels() -> None:

@@ -15,7 +15,7 @@ from analysis import estimators
 from analysis.design import Design
 from analysis.indices import ItemColumns, build_formulas, estimate_indices, estimate_on_design
 from analysis.weighting import rake
-from tests.indices.test_index_statistics import (
+from tests.helpers.index_data import (
     ASPECTS,
     ITEMS,
     row_columns,

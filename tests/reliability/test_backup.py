@@ -30,7 +30,7 @@ from survey_app import create_app
 from survey_app.admin import units
 from survey_app.collection import desks, questionnaires
 from survey_app.extensions import db
-from tests.conftest import (
+from tests.helpers.databases import (
     IsolatedClient,
     base_config,
     dispose_engines,

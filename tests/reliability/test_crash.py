@@ -24,7 +24,7 @@ from sqlalchemy import create_engine, text
 from survey_app.admin import units
 from survey_app.collection import desks, questionnaires
 from survey_app.extensions import db
-from tests.reliability.served_app import Gunicorn, post, submission
+from tests.helpers.served_app import Gunicorn, post, submission
 
 KIOSKS = 4
 BEFORE_KILL = 40  # acknowledged responses before the kill

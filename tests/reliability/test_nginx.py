@@ -30,7 +30,7 @@ from flask import Flask
 from survey_app.admin import units
 from survey_app.collection import desks, questionnaires
 from survey_app.extensions import db
-from tests.reliability.served_app import HOST, ROOT, Gunicorn, free_port, submission
+from tests.helpers.served_app import HOST, ROOT, Gunicorn, free_port, submission
 
 CONFIG = ROOT / "docs" / "nginx" / "survey.conf"
 SLOW_CONNECTIONS = 8

@@ -27,7 +27,7 @@ from survey_app.admin import accounts, units
 from survey_app.collection import desks, questionnaires
 from survey_app.extensions import db
 from survey_app.models import AuditLog, Response, Role
-from tests.reliability.served_app import HOST, Gunicorn
+from tests.helpers.served_app import HOST, Gunicorn
 
 pytestmark = pytest.mark.slow
 

@@ -18,7 +18,7 @@ from survey_app.admin import accounts
 from survey_app.models import Role
 from survey_app.reporting.dashboard import charts, charts_ranking
 from survey_app.reporting.dashboard.ranking import ranking_page
-from tests.web.test_access_map import client_for
+from tests.helpers.demo_paths import client_for
 
 pytestmark = pytest.mark.demo
 

@@ -12,13 +12,13 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
-from test_kiosk_phone import definition, kiosk_config, login, make_desk, stored, text_of
 
 from survey_app.admin import units
 from survey_app.collection import desks, phone
 from survey_app.collection import questionnaire as spec
 from survey_app.extensions import db
 from survey_app.models import AuditLog, Desk, Role
+from tests.helpers.kiosk_phone import definition, kiosk_config, login, make_desk, stored, text_of
 
 
 @pytest.fixture

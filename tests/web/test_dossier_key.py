@@ -30,7 +30,7 @@ from survey_app.collection import desks, dossier_key, questionnaires
 from survey_app.collection.responses import ResponseDraft, store
 from survey_app.extensions import db
 from survey_app.models import AppSetting, Channel, Desk, Response
-from tests.conftest import IsolatedClient, base_config, dispose_engines
+from tests.helpers.databases import IsolatedClient, base_config, dispose_engines
 
 API = "/api/v1/responses"
 SUBMITTED = "2025-03-01T09:30:00+07:00"

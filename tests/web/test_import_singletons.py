@@ -1,6 +1,6 @@
 """Paper import warns about strata left with a single PSU, and stores the file anyway.
 
-The province of tests/web/test_import_export.py: wave W-1 (field survey, lonely-PSU
+The paper-import province (tests/web/conftest.py): wave W-1 (field survey, lonely-PSU
 rule "adjust" by default). PSUs counted are those already stored in the wave plus the
 file's, per stratum the file touches.
 """
@@ -8,22 +8,14 @@ file's, per stratum the file touches.
 from __future__ import annotations
 
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
 
 from survey_app.extensions import db
-from survey_app.models import LonelyPSU, Response, Role, Wave
-from tests.web.test_import_export import HEADER, login, province, text_of, upload
-
-__all__ = ["province"]  # the fixture, imported for its side effect
+from survey_app.models import LonelyPSU, Role, Wave
+from tests.helpers.paper_import import HEADER, login, stored, text_of, upload
 
 
 def rows(*lines: str) -> bytes:
     return (HEADER + "\nlabels row,,,,,,,,,,,\n" + "\n".join(lines) + "\n").encode()
-
-
-def stored() -> int:
-    db.session.rollback()
-    return db.session.scalar(select(func.count()).select_from(Response)) or 0
 
 
 def test_a_stratum_with_one_psu_is_stored_with_a_warning(

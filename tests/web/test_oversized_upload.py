@@ -13,7 +13,7 @@ from werkzeug.test import stream_encode_multipart
 
 from survey_app.admin import accounts
 from survey_app.models import Role
-from tests.web.test_access_map import client_for
+from tests.helpers.demo_paths import client_for
 
 
 def multipart(name: str, content: bytes) -> tuple[bytes, str]:

@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from survey_app.extensions import db
 from survey_app.models import Response
-from tests.web.test_kiosk_phone import make_desk
+from tests.helpers.kiosk_phone import make_desk
 
 
 @pytest.fixture

@@ -27,7 +27,7 @@ from survey_app.extensions import db, limiter
 from survey_app.models import AuditLog, Response, Role
 from survey_app.models.system import RateLimitCounter
 from survey_app.ratelimit_storage import DatabaseStorage
-from tests.conftest import IsolatedClient, dispose_engines
+from tests.helpers.databases import IsolatedClient, dispose_engines
 
 PASSWORD = "a-long-test-password"
 

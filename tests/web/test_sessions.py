@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 from survey_app.admin import accounts
 from survey_app.extensions import db
 from survey_app.models import Role, User
-from tests.conftest import IsolatedClient
+from tests.helpers.databases import IsolatedClient
 
 PASSWORD = "a-long-test-password"
 NEW_PASSWORD = "another-long-password"

@@ -24,11 +24,10 @@ from flask_babel import force_locale
 
 from survey_app import spreadsheets
 from survey_app.models import Role, Unit
-from tests.web.test_import_export import (  # noqa: F401 (province: a fixture)
+from tests.helpers.paper_import import (
     CLEAN,
     HEADER,
     login,
-    province,
     stored,
     text_of,
     upload,

@@ -13,9 +13,9 @@ English is found two ways, so a message nobody thought of is still caught:
 - a phrase of three or more words of any msgid of the catalogue (the app's English
   source strings) that appears verbatim in a Vietnamese answer is an untranslated
   message;
-- three consecutive common English words (``ENGLISH``, a word list without the
-  syllables Vietnamese also writes without diacritics) are an English sentence from
-  somewhere else (WTForms, Flask-Login, a library, an exception's text).
+- three consecutive common English words (``ENGLISH`` in ``tests/helpers/languages.py``,
+  a word list without the syllables Vietnamese also writes without diacritics) are an
+  English sentence from somewhere else (WTForms, Flask-Login, a library, an exception's text).
 
 Python's ``None``/``True``/``False`` and numpy reprs count as English too. Text in
 ``<code>``/``<pre>`` (R and Stata commands) and the language switch's own name are left
@@ -38,7 +38,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from babel.messages.pofile import read_po
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
@@ -47,11 +46,11 @@ from werkzeug.routing import Rule
 from survey_app.admin import accounts
 from survey_app.extensions import db
 from survey_app.models import Role, User, Wave
-from tests.web.test_access_map import Demo, _demo_values, build_path, client_for
+from tests.helpers.demo_paths import Demo, build_path, client_for, demo_values
+from tests.helpers.languages import catalogue_phrases, english_in, vietnamese_in
 
 pytestmark = pytest.mark.demo
 
-PO = Path(__file__).resolve().parents[2] / "survey_app/translations/vi/LC_MESSAGES/messages.po"
 PASSWORD = "vietnamese-everywhere-pw"
 
 # Not pages for people: the charting library, the service worker, static files, the
@@ -60,82 +59,7 @@ NOT_FOR_READING = {"static", "assets.plotly_js", "kiosk.service_worker", "api.op
 # Logging out would end the walk; it has no message of its own.
 NOT_SUBMITTED = {"auth.logout"}
 
-# Common English words. Left out: syllables that Vietnamese writes without diacritics
-# ("a", "an", "to", "do", "in", "so", "no", "me", "can", "long", "tin", "hay", "con",
-# "ban", "the" is kept: Vietnamese writes "thẻ", "thế", "thể").
-ENGLISH_WORDS = """
-    the be is are was were been being has have had having does did done will would should
-    could may might must shall of and or not nor but if then than that this these those
-    there their they them it its with without from by on at for into onto over under
-    between about above below after before during again here where when what which who
-    whom whose why how all any each every more most less least some such only own same
-    other another very too also just please you your we our us he she his her enter
-    select choose chosen file files upload uploaded download invalid error errors found
-    missing exist exists make made get got see use used using name date time number
-    numbers one two three first last new old none yes large small empty unknown allowed
-    given already stored saved created updated deleted password user users unit units role
-    active inactive survey surveys field fields continuous feedback analysed analyzed
-    together length characters character choice choices integer decimal required positive
-    negative greater equal should rate score index overall wave waves weight weights target
-    targets questionnaire response responses desk desks trend change changes ranking rank
-    significant higher lower interval confidence estimate sample show shows shown data
-    page log access value values valid least long level levels row rows column columns
-    cannot can't isn't doesn't don't wasn't must be being not enough computed reason
-    because per out up down off show back total totals level least
-"""
-ENGLISH = frozenset(ENGLISH_WORDS.split())
-REPR = re.compile(r"\b(?:None|True|False)\b|np\.float64|\bnan\b")
-WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
 CODE = re.compile(r"\w\(.*\)")  # a function call
-PLACEHOLDER = re.compile(r"%\(\w+\)[-#0 +]*\d*(?:\.\d+)?[sdif]|%[sdif]|\{[^}]*\}|<[^>]+>")
-
-
-def _fragments(text: str) -> Iterator[str]:
-    """The parts of a message between its placeholders that have at least three words."""
-    for part in PLACEHOLDER.split(text):
-        part = part.strip(" .,:;()\"'“”…-–")
-        if len(WORD.findall(part)) >= 3:
-            yield part
-
-
-@cache
-def catalogue_phrases() -> tuple[frozenset[str], frozenset[str]]:
-    """(English phrases, Vietnamese phrases) of every translated message."""
-    with PO.open("rb") as handle:
-        catalog = read_po(handle, locale="vi")
-    english: set[str] = set()
-    vietnamese: set[str] = set()
-    for message in catalog:
-        ids = message.id if isinstance(message.id, tuple) else (message.id,)
-        strings = message.string if isinstance(message.string, tuple) else (message.string,)
-        if not message.id or not any(strings):
-            continue
-        for text in ids:
-            if text not in strings:
-                english.update(_fragments(text))
-        for text in strings:
-            if text and text not in ids:
-                vietnamese.update(_fragments(text))
-    return frozenset(english), frozenset(vietnamese)
-
-
-def english_in(text: str) -> list[str]:
-    """English found in a Vietnamese text: catalogue phrases, runs of English words, reprs."""
-    found = [phrase for phrase in catalogue_phrases()[0] if phrase in text]
-    run: list[str] = []
-    for word in [*WORD.findall(text), ""]:
-        if word.lower() in ENGLISH:
-            run.append(word)
-            continue
-        if len(run) >= 3:
-            found.append(" ".join(run))
-        run = []
-    found += REPR.findall(text)
-    return found
-
-
-def vietnamese_in(text: str) -> list[str]:
-    return [phrase for phrase in catalogue_phrases()[1] if phrase in text]
 
 
 class Reader(HTMLParser):
@@ -324,7 +248,7 @@ def fill(rule: Rule, demo: Demo) -> str | None:
 
 def walk(app: Flask, lang: str) -> Walk:
     """Read every page and API answer as each role, then submit every form wrongly."""
-    demo = _demo_values()
+    demo = demo_values()
     users: dict[str, User | None] = {"anonymous": None}
     for role in (Role.LEADER, Role.ANALYST, Role.ADMIN):
         users[role.value] = accounts.create_user(f"vi_{role.value}", PASSWORD, role)

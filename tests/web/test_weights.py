@@ -20,17 +20,6 @@ from flask import Flask
 from flask.testing import FlaskClient
 from openpyxl import Workbook, load_workbook
 from sqlalchemy import func, select
-from tests.weights_console import (
-    PASSWORD,
-    POPULATION,
-    WAVE,
-    csv_bytes,
-    field_wave,
-    make_user,
-    margins,
-    margins_csv,
-    margins_dict,
-)
 
 from analysis.weighting import calibrate, poststratify, rake, trim_weights
 from survey_app import demo
@@ -49,6 +38,17 @@ from survey_app.weighting.preview import preview as preview_scheme
 from survey_app.weighting.sample import WaveSample, load_sample
 from survey_app.weighting.spec import WeightingSpec
 from survey_app.weighting.targets import read_targets
+from tests.helpers.weights_console import (
+    PASSWORD,
+    POPULATION,
+    WAVE,
+    csv_bytes,
+    field_wave,
+    make_user,
+    margins,
+    margins_csv,
+    margins_dict,
+)
 
 pytestmark = pytest.mark.demo
 

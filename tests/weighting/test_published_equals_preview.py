@@ -24,7 +24,6 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
-from tests.weights_console import PASSWORD, field_wave, make_user, margins
 
 from analysis.design import Design
 from analysis.indices import IndexEstimate, estimate_on_design
@@ -39,6 +38,7 @@ from survey_app.weighting.sample import load_sample
 from survey_app.weighting.schemes import activate, save_scheme
 from survey_app.weighting.spec import WeightingSpec
 from survey_app.weighting.targets import TargetRows
+from tests.helpers.weights_console import PASSWORD, field_wave, make_user, margins
 
 pytestmark = pytest.mark.demo
 

@@ -16,7 +16,7 @@ from survey_app.weighting.preview import preview as preview_scheme
 from survey_app.weighting.sample import MISSING, load_sample
 from survey_app.weighting.spec import WeightingSpec
 from survey_app.weighting.targets import TargetRows, read_targets
-from tests.weights_console import field_wave, margins
+from tests.helpers.weights_console import field_wave, margins
 
 pytestmark = pytest.mark.demo
 

@@ -12,10 +12,10 @@ import json
 
 import numpy as np
 import pytest
-from weighting_helpers import DATA, base_design, case_by_name, frame
 
 from analysis import mean
 from analysis.cli_weight import add_adjustment_arguments, adjust_design_from_args, main
+from tests.helpers.weighting_golden import DATA, base_design, case_by_name, frame
 
 
 @pytest.fixture

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from weighting_helpers import apply_case, expected_warning, golden_cases
 
 from analysis.weighting import WeightingConvergenceWarning
+from tests.helpers.weighting_golden import apply_case, expected_warning, golden_cases
 
 CASES = golden_cases()
 
@@ -43,9 +43,8 @@ def test_weights_match_r(case):
 )
 def test_design_weights_match_r(name):
     """Base weights of the three designs (``weights(svydesign(...))`` in the golden file)."""
-    from weighting_helpers import dataset, design_weights
-
     from analysis.weighting import stage_weights, stratum_weights
+    from tests.helpers.weighting_golden import dataset, design_weights
 
     data = dataset(name)
     n = data["fpc"].size
@@ -66,9 +65,8 @@ def test_rake_to_contradictory_margins_warns_and_reports_not_converged():
     (``r_warnings`` is empty): the passes stop changing after the first one. We return
     the same weights, warn, and the report says not converged with the margin error.
     """
-    from weighting_helpers import dataset, design_weights, golden
-
     from analysis.weighting import rake
+    from tests.helpers.weighting_golden import dataset, design_weights, golden
 
     case = golden()["rake_contradictory"]
     assert case["r_warnings"] == []

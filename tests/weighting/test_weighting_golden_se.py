@@ -16,10 +16,10 @@ import warnings
 
 import numpy as np
 import pytest
-from weighting_helpers import apply_case_design, golden_cases
 
 from analysis import mean, proportion, total
 from analysis.weighting import WeightingConvergenceWarning
+from tests.helpers.weighting_golden import apply_case_design, golden_cases
 
 RTOL = 1e-8
 CASES = golden_cases()

@@ -1,4 +1,5 @@
-"""Shared set-up for the weighting console's web and browser tests.
+"""Shared set-up for the weighting console's web and browser tests: the wave, margins
+files, an analyst, and in Chromium logging in and uploading.
 
 The demo's December 2018 Hoàng Mai field survey (480 responses, ten commune strata,
 four PSUs each; ``survey_app/demo/``) is the wave. Targets are made up
@@ -12,13 +13,16 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Sequence
+from typing import Any
 
+from flask import Flask
+from playwright.sync_api import Page
 from sqlalchemy import select
 
 from survey_app.admin import accounts
 from survey_app.extensions import db
 from survey_app.models import Role, Wave
-from survey_app.weighting.sample import WaveSample
+from survey_app.weighting.sample import WaveSample, load_sample
 
 WAVE = "HM-2018-12"
 POPULATION = 36_200.0
@@ -68,3 +72,35 @@ def csv_bytes(header: Sequence[str], rows: Sequence[Sequence[object]]) -> bytes:
 
 def margins_csv(rows: Sequence[tuple[str, str, float]]) -> bytes:
     return csv_bytes(["variable", "level", "target"], rows)
+
+
+def seed(app: Flask) -> bytes:
+    """An analyst for Hoàng Mai town; returns a margins file for gender and age group."""
+    with app.app_context():
+        make_user("hm_analyst", Role.ANALYST, "NA-HM")
+        body = margins_csv(margins(load_sample(field_wave()), ["gender", "age_group"]))
+        db.session.remove()
+    return body
+
+
+def log_in(page: Page, base: str) -> list[str]:
+    errors: list[str] = []
+
+    def console(msg: Any) -> None:
+        # a refused upload is answered 422, which Chromium logs; anything else counts
+        if msg.type == "error" and "status of 422" not in msg.text:
+            errors.append(msg.text)
+
+    page.on("console", console)
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(base + "/auth/login")
+    page.locator("#username").fill("hm_analyst")
+    page.locator("#password").fill(PASSWORD)
+    page.get_by_role("button", name="Đăng nhập").click()
+    return errors
+
+
+def upload(page: Page, body: bytes, name: str = "margins.csv") -> None:
+    page.locator("#targets").set_input_files(
+        files=[{"name": name, "mimeType": "text/csv", "buffer": body}]
+    )

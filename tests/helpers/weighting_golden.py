@@ -1,4 +1,4 @@
-"""Helpers for the weighting tests: R golden values and the api data they were computed on.
+"""The weighting golden tests' data: R's golden values and the api data they were computed on.
 
 The golden file and the CSVs are written by ``tests/reference/make_golden_weights.R``
 (R 4.2.2, survey 4.1.1); every case in it records the exact R call.

@@ -1,0 +1,85 @@
+"""Shared set-up for the browser tests (headless Chromium driven by Playwright).
+
+- ``CHROMIUM``, ``CHROMIUM_ARGS``: Debian's Chromium and how it is started (Playwright's
+  own browser download is never used).
+- ``seed_desk``: a commune, desk ``Q-C`` and the shipped questionnaires in the live
+  server's database.
+- ``responses``: what the live server stored.
+- ``assert_accessible``: axe-core run in the page (installed by ``fetch_axe.sh`` into
+  the git-ignored ``tests/browser/.axe/``), no serious or critical violations allowed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from playwright.sync_api import Page
+from sqlalchemy import select
+
+from survey_app.admin import units
+from survey_app.collection import desks, questionnaires
+from survey_app.extensions import db
+from survey_app.models import Response
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+AXE = (
+    Path(__file__).resolve().parents[1]
+    / "browser"
+    / ".axe"
+    / "node_modules"
+    / "axe-core"
+    / "axe.min.js"
+)
+
+
+def seed_desk(app: Flask, *, token: bool = False) -> str | None:
+    """Create desk Q-C (and a device token if asked); return the token."""
+    with app.app_context():
+        units.import_units([{"code": "C", "name_vi": "Xã Đông", "name_en": "East commune",
+                             "kind": "commune", "parent_code": ""}])  # fmt: skip
+        questionnaires.load_folder(Path(app.config["QUESTIONNAIRE_DIR"]))
+        desks.create_desk("Q-C", "C", "Quầy một cửa xã Đông")
+        issued = desks.issue_token("Q-C") if token else None
+        db.session.remove()
+    return issued
+
+
+def responses(app: Flask) -> list[dict[str, Any]]:
+    """The stored responses as plain dicts (client id, channel, lang, answers)."""
+    with app.app_context():
+        rows = db.session.scalars(select(Response).order_by(Response.id)).all()
+        result = [
+            {"id": str(r.client_id), "channel": r.channel.value, "lang": r.lang,
+             "answers": r.answers}
+            for r in rows
+        ]  # fmt: skip
+        db.session.remove()
+    return result
+
+
+def assert_accessible(page: Page) -> None:
+    """No serious or critical axe-core violation on the page as it is now."""
+    if not AXE.exists():
+        pytest.skip("axe-core is not installed: run tests/browser/fetch_axe.sh")
+    # Evaluated through the DevTools protocol rather than injected as a <script>: the
+    # app's Content-Security-Policy (rightly) refuses inline scripts.
+    page.evaluate(AXE.read_text(encoding="utf-8") + "\n;true")
+    result = page.evaluate(
+        "() => axe.run(document, {resultTypes: ['violations']})"
+        ".then(r => r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,"
+        " nodes: v.nodes.map(n => n.target.join(' ')).slice(0, 3)})))"
+    )
+    bad = [v for v in result if v["impact"] in ("serious", "critical")]
+    assert bad == [], bad
