@@ -6,29 +6,24 @@
 -- whose reply was lost does; the server must answer it 200 "repeated". Each thread
 -- writes the ids acknowledged (201 created or 200 repeated, read from the reply)
 -- to its own file, so the benchmark can check the database: none lost, none doubled.
+local common = dofile(debug.getinfo(1, "S").source:match("^@(.-)[^/]*$") .. "wrk_common.lua")
 local desks = {}
 local out = nil
 local last = nil
 counts = {}  -- a global: done() reads it from each thread with thread:get
 local threads = {}
 
-local function uuid4()
-  local function hex(n) return string.format("%0" .. n .. "x", math.random(0, 16 ^ n - 1)) end
-  local variant = string.format("%x", math.random(8, 11))
-  return hex(8) .. "-" .. hex(4) .. "-4" .. hex(3) .. "-" .. variant .. hex(3) .. "-" .. hex(6) .. hex(6)
-end
-
 function setup(thread)
   table.insert(threads, thread)
 end
 
 function init(args)
-  math.randomseed(os.time() + math.floor(os.clock() * 1e6) + math.random(1, 1e6))
+  common.seed()
   for line in io.lines(args[1]) do
     local desk, token = line:match("^(%S+)%s+(%S+)$")
     if desk then table.insert(desks, { desk = desk, token = token }) end
   end
-  out = io.open(args[2] .. "/acked-" .. uuid4() .. ".txt", "w")
+  out = io.open(args[2] .. "/acked-" .. common.uuid4() .. ".txt", "w")
   out:setvbuf("line")
 end
 
@@ -73,7 +68,7 @@ request = function()
   local body = string.format(
     '{"id":"%s","desk":"%s","questionnaire":{"slug":"kiosk_quick","version":1},' ..
     '"answers":%s,"channel":"kiosk","lang":"vi","started_at":"%s","submitted_at":"%s"}',
-    uuid4(), d.desk, answers(), now, now)
+    common.uuid4(), d.desk, answers(), now, now)
   local headers = { ["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. d.token }
   last = wrk.format("POST", "/api/v1/responses", headers, body)
   return last
@@ -88,19 +83,5 @@ response = function(status, headers, body)
 end
 
 function done(summary, latency, requests)
-  local total = {}
-  for _, thread in ipairs(threads) do
-    for _, status in ipairs({ 200, 201, 400, 401, 409, 422, 429, 500, 502, 503 }) do
-      local n = (thread:get("counts") or {})[status]
-      if n then total[status] = (total[status] or 0) + n end
-    end
-  end
-  io.write("STATUS")
-  for status, n in pairs(total) do io.write(string.format(" %d=%d", status, n)) end
-  io.write("\n")
-  io.write(string.format("LATENCY p50=%.3f p95=%.3f p99=%.3f\n",
-    latency:percentile(50) / 1000, latency:percentile(95) / 1000, latency:percentile(99) / 1000))
-  io.write(string.format("SUMMARY requests=%d duration_s=%.3f errors=%d\n", summary.requests,
-    summary.duration / 1e6, summary.errors.connect + summary.errors.read + summary.errors.write +
-    summary.errors.status + summary.errors.timeout))
+  common.report(threads, summary, latency)
 end

@@ -1,0 +1,35 @@
+-- What the wrk scripts of benchmarks/load_wrk.py share: a fresh UUID (version 4) per
+-- request, seeding each thread's random numbers, and the report load_wrk.py reads at the
+-- end (STATUS, LATENCY and SUMMARY lines). Each script loads it from its own folder:
+--   local common = dofile(debug.getinfo(1, "S").source:match("^@(.-)[^/]*$") .. "wrk_common.lua")
+-- and keeps a global `counts` table of status -> responses that done() collects.
+local common = {}
+
+function common.uuid4()
+  local function hex(n) return string.format("%0" .. n .. "x", math.random(0, 16 ^ n - 1)) end
+  local variant = string.format("%x", math.random(8, 11))
+  return hex(8) .. "-" .. hex(4) .. "-4" .. hex(3) .. "-" .. variant .. hex(3) .. "-" .. hex(6) .. hex(6)
+end
+
+function common.seed()
+  math.randomseed(os.time() + math.floor(os.clock() * 1e6) + math.random(1, 1e6))
+end
+
+function common.report(threads, summary, latency)
+  local total = {}
+  for _, thread in ipairs(threads) do
+    for status, n in pairs(thread:get("counts") or {}) do
+      total[status] = (total[status] or 0) + n
+    end
+  end
+  io.write("STATUS")
+  for status, n in pairs(total) do io.write(string.format(" %d=%d", status, n)) end
+  io.write("\n")
+  io.write(string.format("LATENCY p50=%.3f p95=%.3f p99=%.3f\n",
+    latency:percentile(50) / 1000, latency:percentile(95) / 1000, latency:percentile(99) / 1000))
+  io.write(string.format("SUMMARY requests=%d duration_s=%.3f errors=%d\n", summary.requests,
+    summary.duration / 1e6, summary.errors.connect + summary.errors.read + summary.errors.write +
+    summary.errors.status + summary.errors.timeout))
+end
+
+return common
