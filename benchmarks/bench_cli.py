@@ -16,7 +16,6 @@ largest relative differences of the estimates and SEs. Best of ``--repeat`` runs
 
 from __future__ import annotations
 
-import argparse
 import io
 import shutil
 import subprocess
@@ -29,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_estimation import simulate
+from bench_estimation import simulated_from_args
 
 ROOT = Path(__file__).resolve().parents[1]
 R_SCRIPT = """
@@ -50,12 +49,7 @@ def timed(command: list[str]) -> tuple[float, subprocess.CompletedProcess[str]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--n", type=int, default=1_000_000)
-    parser.add_argument("--seed", type=int, default=3)
-    parser.add_argument("--repeat", type=int, default=3)
-    args = parser.parse_args(argv)
-    data = simulate(args.n, args.seed)
+    args, data = simulated_from_args(__doc__, argv)
     frame = pd.DataFrame(
         {
             "stratum": data["h"],

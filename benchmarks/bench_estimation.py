@@ -139,13 +139,21 @@ def max_rel(x: np.ndarray, ref: np.ndarray) -> float:
     return float(np.max(np.abs(x - ref) / np.abs(ref)))
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def simulated_from_args(
+    doc: str | None, argv: list[str] | None
+) -> tuple[argparse.Namespace, dict[str, np.ndarray]]:
+    """The options ``--n --seed --repeat`` and the data they simulate; shared with
+    ``bench_cli.py``, which times the same data through the command line."""
+    parser = argparse.ArgumentParser(description=(doc or "").split("\n\n")[0])
     parser.add_argument("--n", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=3)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args(argv)
-    data = simulate(args.n, args.seed)
+    return args, simulate(args.n, args.seed)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args, data = simulated_from_args(__doc__, argv)
     ours_s, est, se = run_ours(data, args.repeat)
     print(f"rows {args.n:,}, strata 60, PSUs 3,000, domains {est.size}")
     print(f"ours   {ours_s:9.3f} s  (design + 200-domain means and SEs, best of {args.repeat})")
