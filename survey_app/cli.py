@@ -791,10 +791,10 @@ def alerts_group() -> None:
 )
 @click.option("--now", "now_text", help=N_("Evaluate as of this ISO date-time (default: now)."))
 def alerts_run(now_text: str | None) -> None:
-    from survey_app.reporting import alerts as alerts_service
     from survey_app.reporting import digest as digest_service
+    from survey_app.reporting.alerts.episodes import run as run_alerts
 
-    report = alerts_service.run(_moment(now_text))
+    report = run_alerts(_moment(now_text))
     sent = digest_service.notify(report.opened)
     evaluated = ", ".join(
         f"{rule} {_count(count)}" for rule, count in sorted(report.evaluated.items())

@@ -154,7 +154,7 @@ class Config:
         self.MAX_CI_HALF_WIDTH = float(os.environ.get("MAX_CI_HALF_WIDTH", "10"))
         # a small-area estimate is published when its MSE-based CV is at most this
         self.MAX_SMALL_AREA_CV = float(os.environ.get("MAX_SMALL_AREA_CV", "0.075"))
-        # Alerts (reporting/alerts.py): rolling windows of continuous feedback (days) and
+        # Alerts (reporting/alerts/): rolling windows of continuous feedback (days) and
         # the family-wise level of one run's index-drop tests (Holm).
         self.ALERT_WINDOW_DAYS = _env_int("ALERT_WINDOW_DAYS", 14)
         self.ALERT_ALPHA = float(os.environ.get("ALERT_ALPHA", "0.05"))

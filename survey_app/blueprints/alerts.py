@@ -13,8 +13,13 @@ from werkzeug.wrappers import Response
 from survey_app.access import READERS, role_required
 from survey_app.i18n import current_lang, safe_next
 from survey_app.models import Alert, AlertRule, Role, Unit
-from survey_app.reporting import alerts as alerts_service
-from survey_app.reporting import alerts_text
+from survey_app.reporting.alerts import inbox, wording
+from survey_app.reporting.alerts.settings import (
+    SettingsError,
+    preference,
+    save_settings,
+    subscription_pairs,
+)
 from survey_app.reporting.dashboard import scope
 
 bp = Blueprint("alerts", __name__, url_prefix="/alerts")
@@ -25,17 +30,17 @@ def bell() -> dict[str, object]:
     """The unread count for the bell of every page a reader sees."""
     if not current_user.is_authenticated or current_user.role not in READERS:
         return {"alert_unread": None}
-    return {"alert_unread": alerts_service.unread_count(current_user)}
+    return {"alert_unread": inbox.unread_count(current_user)}
 
 
 @bp.context_processor
 def helpers() -> dict[str, object]:
     return {
-        "alert_title": lambda alert: alerts_text.title(alert, current_lang()),
-        "alert_sentence": alerts_text.sentence,
-        "rule_name": alerts_text.rule_name,
-        "pct": alerts_text.pct,
-        "interval": alerts_text.interval,
+        "alert_title": lambda alert: wording.title(alert, current_lang()),
+        "alert_sentence": wording.sentence,
+        "rule_name": wording.rule_name,
+        "pct": wording.pct,
+        "interval": wording.interval,
         "explain_url": explain_url,
         "format_datetime": format_datetime,
         "format_decimal": format_decimal,
@@ -59,15 +64,15 @@ def explain_url(alert: Alert) -> str:
 @bp.get("/")
 @role_required(*READERS)
 def index() -> str:
-    items = alerts_service.visible_alerts(current_user)
-    acknowledged = alerts_service.acknowledged_ids(current_user, items)
+    items = inbox.visible_alerts(current_user)
+    acknowledged = inbox.acknowledged_ids(current_user, items)
     return render_template("alerts/index.html", alerts=items, acknowledged=acknowledged)
 
 
 def _alert(alert_id: int) -> Alert:
     try:
-        return alerts_service.get(current_user, alert_id)
-    except alerts_service.AlertError:
+        return inbox.get(current_user, alert_id)
+    except inbox.AlertError:
         abort(404)
 
 
@@ -75,7 +80,7 @@ def _alert(alert_id: int) -> Alert:
 @role_required(*READERS)
 def show(alert_id: int) -> str:
     alert = _alert(alert_id)
-    acknowledged = bool(alerts_service.acknowledged_ids(current_user, [alert]))
+    acknowledged = bool(inbox.acknowledged_ids(current_user, [alert]))
     return render_template("alerts/show.html", alert=alert, acknowledged=acknowledged)
 
 
@@ -83,8 +88,8 @@ def show(alert_id: int) -> str:
 @role_required(*READERS)
 def acknowledge(alert_id: int) -> Response:
     try:
-        alerts_service.acknowledge(current_user, alert_id)
-    except alerts_service.AlertError:
+        inbox.acknowledge(current_user, alert_id)
+    except inbox.AlertError:
         abort(404)
     flash(_("Alert acknowledged."), "success")
     return redirect(safe_next(request.form.get("next"), url_for("alerts.index")))
@@ -103,8 +108,8 @@ def _settings_units() -> list[Unit]:
 @bp.route("/settings", methods=["GET", "POST"])
 @role_required(*READERS)
 def settings() -> str | Response | tuple[str, int]:
-    pref = alerts_service.preference(current_user)
-    chosen = alerts_service.subscription_pairs(current_user)
+    pref = preference(current_user)
+    chosen = subscription_pairs(current_user)
     units = _settings_units()
     if request.method == "POST":
         form = request.form
@@ -117,7 +122,7 @@ def settings() -> str | Response | tuple[str, int]:
             rule, _sep, code = value.partition("|")
             pairs.append((rule, code))
         try:
-            alerts_service.save_settings(
+            save_settings(
                 current_user,
                 min_change=min_change,
                 email=form.get("email") == "on",
@@ -126,7 +131,7 @@ def settings() -> str | Response | tuple[str, int]:
                 follow_all=form.get("follow_all") == "on",
                 subscriptions=pairs,
             )
-        except alerts_service.SettingsError:
+        except SettingsError:
             flash(
                 _(
                     "Settings not saved: the minimum change must be a number from 0 to 100, "

@@ -9,7 +9,7 @@
   downloads), the scorecard
   (:mod:`.scorecard`), the JSON API's reads (:mod:`.queries`), the microdata export
   (:mod:`.export`).
-- Watching them: alerts (:mod:`.alerts`, :mod:`.alerts_text`), e-mail digests
+- Watching them: alerts (:mod:`.alerts`), e-mail digests
   (:mod:`.digest`) and the review of bursts of identical answers (:mod:`.bursts`).
 
 Direction: reporting builds on weighting, collection and the core rules; only forms,

@@ -3,7 +3,7 @@
 Mail goes through the SMTP server of the ``MAIL_*`` settings (stdlib ``smtplib``); with
 ``MAIL_SERVER`` unset nothing is sent. A leader receives mail at the address of their
 alert settings, only for alerts they follow within their scope
-(:func:`survey_app.reporting.alerts.recipients`).
+(:func:`survey_app.reporting.alerts.inbox.recipients`).
 
 The weekly digest (``flask digest send``, e.g. Monday 07:00) lists, in Vietnamese, the
 alerts of the last 7 days in the leader's scope (significant falls with their interval
@@ -33,7 +33,7 @@ from survey_app.collection.scoring import IndexRequestError
 from survey_app.extensions import db
 from survey_app.models import Alert, AlertRule, DigestLog, Unit, User, Wave, WaveKind
 from survey_app.models._types import utcnow
-from survey_app.reporting import alerts, alerts_text
+from survey_app.reporting.alerts import following, inbox, settings, wording
 from survey_app.reporting.dashboard import scope
 from survey_app.reporting.dashboard.overview import latest_changes
 
@@ -72,11 +72,11 @@ def _base_url() -> str:
 def alert_message(alert: Alert, user: User, address: str) -> EmailMessage:
     """One alert as an e-mail in Vietnamese, with the link to its page."""
     with force_locale("vi"):
-        subject = _("Alert: %(title)s", title=alerts_text.title(alert, "vi"))
+        subject = _("Alert: %(title)s", title=wording.title(alert, "vi"))
         body = "\n\n".join(
             [
-                alerts_text.title(alert, "vi"),
-                alerts_text.sentence(alert),
+                wording.title(alert, "vi"),
+                wording.sentence(alert),
                 _("Details: %(url)s", url=f"{_base_url()}/alerts/{alert.id}"),
                 _(
                     "You receive this because you follow these alerts; change that on %(url)s.",
@@ -93,16 +93,16 @@ def notify(opened: Sequence[Alert]) -> int:
         return 0
     sent = 0
     for alert in opened:
-        for user in alerts.recipients(alert):
-            pref = alerts.preference(user)
+        for user in inbox.recipients(alert):
+            pref = settings.preference(user)
             if not (pref.email and pref.address):
                 continue
-            if not alerts.claim_email(alert, user):
+            if not inbox.claim_email(alert, user):
                 continue
             try:
                 send([alert_message(alert, user, pref.address)])
             except (OSError, smtplib.SMTPException):
-                alerts.release_email(alert, user)  # not sent: the next run tries again
+                inbox.release_email(alert, user)  # not sent: the next run tries again
                 raise
             sent += 1
     return sent
@@ -173,12 +173,12 @@ def significant_changes(user: User) -> list[str]:
 
 def build_digest(user: User, now: datetime) -> Digest | None:
     """The user's digest for the week ending at ``now``; None without an address."""
-    pref = alerts.preference(user)
+    pref = settings.preference(user)
     if not (pref.digest and pref.address):
         return None
     since = now - timedelta(days=7)
     recent = [
-        a for a in alerts.visible_alerts(user) if _utc(a.opened_at) >= since or a.closed_at is None
+        a for a in inbox.visible_alerts(user) if _utc(a.opened_at) >= since or a.closed_at is None
     ]
     recent.sort(key=lambda a: (a.rule != AlertRule.INDEX_DROP, a.opened_at))
     week = iso_week(now)
@@ -187,7 +187,7 @@ def build_digest(user: User, now: datetime) -> Digest | None:
         drops = [a for a in recent if a.rule == AlertRule.INDEX_DROP]
         if drops:
             lines.append(_("Statistically significant falls in your units:"))
-            lines += [f"- {alerts_text.title(a, 'vi')}: {alerts_text.sentence(a)}" for a in drops]
+            lines += [f"- {wording.title(a, 'vi')}: {wording.sentence(a)}" for a in drops]
         else:
             lines.append(_("No statistically significant fall in your units this week."))
         changes = significant_changes(user)
@@ -197,7 +197,7 @@ def build_digest(user: User, now: datetime) -> Digest | None:
         others = [a for a in recent if a.rule != AlertRule.INDEX_DROP]
         if others:
             lines += ["", _("Other alerts:")]
-            lines += [f"- {alerts_text.title(a, 'vi')}: {alerts_text.sentence(a)}" for a in others]
+            lines += [f"- {wording.title(a, 'vi')}: {wording.sentence(a)}" for a in others]
         lines += ["", _("All alerts: %(url)s", url=f"{_base_url()}/alerts/")]
         subject = _("Weekly summary of alerts, week %(week)s", week=week)
         message = _message(pref.address, subject, "\n".join(lines))
@@ -221,7 +221,7 @@ def send_digests(now: datetime | None = None, *, dry_run: bool = False) -> list[
     week = iso_week(now)
     done = set(db.session.scalars(select(DigestLog.user_id).where(DigestLog.week == week)))
     digests = []
-    for user in alerts.readers():
+    for user in following.readers():
         if user.id in done:
             continue
         digest = build_digest(user, now)

@@ -18,7 +18,8 @@ from sqlalchemy import select
 from survey_app.admin import accounts
 from survey_app.extensions import db
 from survey_app.models import AlertRule, AuditLog, User
-from survey_app.reporting import alerts as alerts_service
+from survey_app.reporting.alerts.episodes import run as run_alerts
+from survey_app.reporting.alerts.inbox import visible_alerts
 
 pytestmark = [pytest.mark.browser, pytest.mark.demo]
 
@@ -29,11 +30,11 @@ def test_leader_reads_acknowledges_and_follows_an_alert(
     live_server: Any, live_app: Flask, page: Page
 ) -> None:
     with live_app.app_context():
-        alerts_service.run()
+        run_alerts()
         leader = db.session.scalar(select(User).where(User.username == "leader"))
         leader.password_hash = accounts.hash_password(PASSWORD)
         db.session.commit()
-        unread = len(alerts_service.visible_alerts(leader))
+        unread = len(visible_alerts(leader))
         db.session.remove()
     assert unread >= 1
     page.goto(live_server.url + "/auth/login")

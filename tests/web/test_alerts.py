@@ -24,8 +24,15 @@ from sqlalchemy.exc import IntegrityError
 from survey_app.admin import accounts
 from survey_app.extensions import db
 from survey_app.models import Alert, AlertRule, AuditLog, Response, Role, Unit, User
-from survey_app.reporting import alerts as alerts_service
 from survey_app.reporting import bursts
+from survey_app.reporting.alerts.episodes import run as run_alerts
+from survey_app.reporting.alerts.inbox import recipients, visible_alerts
+from survey_app.reporting.alerts.settings import (
+    SettingsError,
+    preference,
+    save_settings,
+    subscription_pairs,
+)
 
 pytestmark = pytest.mark.demo
 PASSWORD = "a-long-test-password"
@@ -55,24 +62,24 @@ def all_alerts() -> list[tuple[str, str, int, bool]]:
 
 
 def test_run_twice_stores_each_episode_once(app: Flask) -> None:
-    first = alerts_service.run()
+    first = run_alerts()
     stored = all_alerts()
     assert stored and len(first.opened) == len(stored)
     rules = {rule for rule, *_ in stored}
     assert {"burst", "funnel"} <= rules
-    second = alerts_service.run()
+    second = run_alerts()
     assert second.opened == [] and second.closed == 0 and second.kept == len(stored)
     assert all_alerts() == stored
 
 
 def test_burst_episode_closes_when_reviewed_and_a_new_burst_is_episode_two(app: Flask) -> None:
-    alerts_service.run()
+    run_alerts()
     burst = db.session.scalar(select(Alert).where(Alert.rule == AlertRule.BURST))
     assert burst is not None and burst.closed_at is None and burst.episode == 1
     analyst = accounts.create_user("analyst_a", PASSWORD, Role.ANALYST, None)
     ids = list(db.session.scalars(select(Response.id).where(Response.flag_reason == bursts.BURST)))
     bursts.review(analyst, ids, "keep")
-    report = alerts_service.run()
+    report = run_alerts()
     db.session.refresh(burst)
     assert burst.closed_at is not None and report.closed >= 1
     # the same desk bursts again: a second episode, the first stays closed
@@ -82,7 +89,7 @@ def test_burst_episode_closes_when_reviewed_and_a_new_burst_is_episode_two(app: 
         .values(flagged=True, flag_reason=bursts.BURST)
     )
     db.session.commit()
-    report = alerts_service.run()
+    report = run_alerts()
     episodes = db.session.scalars(
         select(Alert).where(Alert.rule == AlertRule.BURST).order_by(Alert.episode)
     ).all()
@@ -147,14 +154,14 @@ def test_concurrent_runs_in_two_processes_store_each_alert_once(app: Flask, tmp_
 
 
 def test_each_leader_sees_only_alerts_in_scope(app: Flask) -> None:
-    alerts_service.run()
-    na = alerts_service.visible_alerts(user("leader"))
-    qn = alerts_service.visible_alerts(user("leader_qn"))
+    run_alerts()
+    na = visible_alerts(user("leader"))
+    qn = visible_alerts(user("leader_qn"))
     assert AlertRule.BURST in {a.rule for a in na} and AlertRule.FUNNEL not in {a.rule for a in na}
     assert AlertRule.FUNNEL in {a.rule for a in qn} and AlertRule.BURST not in {a.rule for a in qn}
     for alert in na:
         assert alert.unit.path.startswith(user("leader").unit.path)
-    assert user("leader") not in alerts_service.recipients(qn[0])
+    assert user("leader") not in recipients(qn[0])
 
 
 def test_subscriptions_and_minimum_change_filter_what_a_leader_follows(app: Flask) -> None:
@@ -166,22 +173,22 @@ def test_subscriptions_and_minimum_change_filter_what_a_leader_follows(app: Flas
     )  # fmt: skip
     db.session.add(drop)
     db.session.commit()
-    alerts_service.run()
-    rules = {a.rule for a in alerts_service.visible_alerts(leader)}
+    run_alerts()
+    rules = {a.rule for a in visible_alerts(leader)}
     assert {AlertRule.BURST, AlertRule.INDEX_DROP} <= rules
-    alerts_service.save_settings(
+    save_settings(
         leader, min_change=8, email=True, digest=True, address="lanhdao@example.vn",
         follow_all=False, subscriptions=[("index_drop", "NA-HM"), ("funnel", "NA-HM")],
     )  # fmt: skip
-    rules = {a.rule for a in alerts_service.visible_alerts(leader)}
+    rules = {a.rule for a in visible_alerts(leader)}
     assert AlertRule.BURST not in rules and AlertRule.INDEX_DROP not in rules  # 6 < 8 points
-    alerts_service.save_settings(
+    save_settings(
         leader, min_change=5, email=True, digest=True, address="lanhdao@example.vn",
         follow_all=False, subscriptions=[("index_drop", "NA-HM")],
     )  # fmt: skip
-    assert [a.rule for a in alerts_service.visible_alerts(leader)] == [AlertRule.INDEX_DROP]
-    with pytest.raises(alerts_service.SettingsError):
-        alerts_service.save_settings(
+    assert [a.rule for a in visible_alerts(leader)] == [AlertRule.INDEX_DROP]
+    with pytest.raises(SettingsError):
+        save_settings(
             leader, min_change=5, email=True, digest=True, address=None,
             follow_all=False, subscriptions=[("index_drop", "QNG")],
         )  # fmt: skip
@@ -190,10 +197,10 @@ def test_subscriptions_and_minimum_change_filter_what_a_leader_follows(app: Flas
 def test_bell_list_acknowledge_and_page_in_vietnamese_and_english(
     app: Flask, client: FlaskClient
 ) -> None:
-    alerts_service.run()
+    run_alerts()
     login(client, "leader")
     page = client.get("/dashboard/").get_data(as_text=True)
-    mine = alerts_service.visible_alerts(user("leader"))
+    mine = visible_alerts(user("leader"))
     assert 'id="alert-bell"' in page
     assert f'data-count="{len(mine)}"' in page
     listing = html.unescape(client.get("/alerts/?lang=vi").get_data(as_text=True))
@@ -244,9 +251,9 @@ def test_settings_page_refuses_units_outside_the_scope_and_bad_numbers(
               "email": "on"},
     )  # fmt: skip
     assert good.status_code == 302
-    pref = alerts_service.preference(user("leader"))
+    pref = preference(user("leader"))
     assert pref.min_change == 7.5 and pref.customised and not pref.digest
-    assert alerts_service.subscription_pairs(user("leader")) == {("burst", "NA-HM")}
+    assert subscription_pairs(user("leader")) == {("burst", "NA-HM")}
 
 
 def test_a_real_fall_in_a_communes_kiosk_feedback_fires_and_closes_when_it_ends(
@@ -281,7 +288,7 @@ def test_a_real_fall_in_a_communes_kiosk_feedback_fires_and_closes_when_it_ends(
     ).all()
     db.session.execute(AnswerValue.__table__.update().where(*chosen).values(value=1))
     db.session.commit()
-    report = alerts_service.run(now)
+    report = run_alerts(now)
     drops = [a for a in report.opened if a.rule == AlertRule.INDEX_DROP and a.unit_id == unit.id]
     overall = [a for a in drops if a.details["code"] == "overall"]
     assert len(overall) == 1
@@ -311,7 +318,7 @@ def test_a_real_fall_in_a_communes_kiosk_feedback_fires_and_closes_when_it_ends(
             .values(value=value)
         )
     db.session.commit()
-    alerts_service.run(now)
+    run_alerts(now)
     db.session.refresh(alert)
     assert alert.closed_at is not None
 
@@ -323,12 +330,12 @@ def test_field_waves_are_compared_once_closed_with_the_comparisons_service(app: 
     from survey_app.models import Wave, WaveKind, WaveStatus
     from survey_app.reporting import comparisons
 
-    before = alerts_service.run()
+    before = run_alerts()
     assert not any(a.details.get("source") == "field" for a in before.opened)
     for wave in db.session.scalars(select(Wave).where(Wave.kind == WaveKind.FIELD_SURVEY)):
         wave.status = WaveStatus.CLOSED
     db.session.commit()
-    report = alerts_service.run()
+    report = run_alerts()
     field = [a for a in report.opened if a.details.get("source") == "field"]
     assert field and report.evaluated["index_drop"] > before.evaluated["index_drop"]
     waves = {w.code: w for w in db.session.scalars(select(Wave))}
@@ -360,7 +367,7 @@ def test_the_demos_stopped_desk_is_silent_and_the_alert_closes_when_it_answers(
     """The Quỳnh Trang desk stopped on 25 November (the demo's stopped kiosk); every
     other desk answered within hours. Learned from its own three weeks, a week of
     silence in its working hours is far beyond its rhythm; one answer ends it."""
-    alerts_service.run(NOW)
+    run_alerts(NOW)
     [silent] = [a for a in desk_alerts(AlertRule.SILENT_DESK) if a.closed_at is None]
     assert "Quỳnh Trang" in silent.desk.name
     assert silent.details["weeks"] == 3 and silent.details["chance"] < 0.001
@@ -381,7 +388,7 @@ def test_the_demos_stopped_desk_is_silent_and_the_alert_closes_when_it_answers(
         )
     )
     db.session.commit()
-    alerts_service.run(NOW)
+    run_alerts(NOW)
     db.session.refresh(silent)
     assert silent.closed_at is not None
 
@@ -391,7 +398,7 @@ def test_a_day_with_far_more_responses_than_the_desks_usual_is_a_rate_anomaly(
 ) -> None:
     """Forty of a desk's earlier responses moved onto yesterday (1 December): against
     the same weekday of the weeks before, an anomaly at that desk and no other."""
-    alerts_service.run(NOW)
+    run_alerts(NOW)
     assert desk_alerts(AlertRule.RATE_ANOMALY) == []
     desk_id = db.session.scalar(
         select(Response.desk_id).where(Response.channel == "kiosk").order_by(Response.id)
@@ -411,7 +418,7 @@ def test_a_day_with_far_more_responses_than_the_desks_usual_is_a_rate_anomaly(
     for k, response in enumerate(moved):
         response.submitted_at = datetime(2026, 12, 1, 2, 0, tzinfo=UTC) + timedelta(minutes=k)
     db.session.commit()
-    alerts_service.run(NOW)
+    run_alerts(NOW)
     [anomaly] = desk_alerts(AlertRule.RATE_ANOMALY)
     assert anomaly.desk_id == desk_id and anomaly.details["day"] == "2026-12-01"
     assert anomaly.details["count"] >= 40 and anomaly.details["p_value"] < 0.001
@@ -446,14 +453,14 @@ def test_a_rule_that_cannot_compute_keeps_its_open_episodes_open(app: Flask) -> 
     )
     db.session.add(earlier)
     db.session.commit()
-    report = alerts_service.run(NOW)
+    report = run_alerts(NOW)
     assert AlertRule.FUNNEL in report.unsure
     assert any("funnel" in problem and "'fail'" in problem for problem in report.problems)
     db.session.refresh(earlier)
     assert earlier.closed_at is None
     wave.lonely_psu = LonelyPSU.ADJUST
     db.session.commit()
-    report = alerts_service.run(NOW)
+    report = run_alerts(NOW)
     assert report.problems == []
     db.session.refresh(earlier)
     assert earlier.closed_at is not None

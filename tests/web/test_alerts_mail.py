@@ -22,8 +22,10 @@ from sqlalchemy import func, select
 
 from survey_app.extensions import db
 from survey_app.models import AlertRule, DigestLog, User
-from survey_app.reporting import alerts as alerts_service
 from survey_app.reporting import digest
+from survey_app.reporting.alerts.episodes import run as run_alerts
+from survey_app.reporting.alerts.inbox import recipients
+from survey_app.reporting.alerts.settings import save_settings
 
 pytestmark = pytest.mark.demo
 NOW = datetime(2026, 12, 2, 3, 0, tzinfo=UTC)
@@ -64,7 +66,7 @@ def user(name: str) -> User:
 
 
 def set_address(name: str, address: str, **options: bool) -> None:
-    alerts_service.save_settings(
+    save_settings(
         user(name),
         min_change=5,
         email=options.get("email", True),
@@ -84,7 +86,7 @@ def body(message: EmailMessage) -> str:
 def test_new_alerts_are_mailed_once_and_only_within_scope(app: Flask, inbox: Inbox) -> None:
     set_address("leader", "lanhdao.hm@example.vn")
     set_address("leader_qn", "lanhdao.qn@example.vn")
-    report = alerts_service.run(NOW)
+    report = run_alerts(NOW)
     sent = digest.notify(report.opened)
     hm, qn = inbox.to("lanhdao.hm@example.vn"), inbox.to("lanhdao.qn@example.vn")
     assert sent == len(hm) + len(qn) == len(inbox.messages)
@@ -100,11 +102,11 @@ def test_new_alerts_are_mailed_once_and_only_within_scope(app: Flask, inbox: Inb
             ("lanhdao.hm@example.vn", "leader"),
             ("lanhdao.qn@example.vn", "leader_qn"),
         )
-        if user(name) in alerts_service.recipients(a)
+        if user(name) in recipients(a)
     }
     assert len(expected) == sent
     # the next run opens nothing and mails nothing; notifying the same alerts again neither
-    again = alerts_service.run(NOW)
+    again = run_alerts(NOW)
     assert again.opened == [] and digest.notify(again.opened) == 0
     assert digest.notify(report.opened) == 0
     assert len(inbox.messages) == sent
@@ -115,7 +117,7 @@ def test_weekly_digest_arrives_in_vietnamese_with_the_scorecard_pdf(
 ) -> None:
     set_address("leader", "lanhdao.hm@example.vn", email=False)
     set_address("leader_qn", "lanhdao.qn@example.vn", email=False)
-    alerts_service.run(NOW)
+    run_alerts(NOW)
     sent = digest.send_digests(NOW)
     assert sorted(d.address for d in sent) == ["lanhdao.hm@example.vn", "lanhdao.qn@example.vn"]
     [hm] = inbox.to("lanhdao.hm@example.vn")
@@ -148,7 +150,7 @@ def test_weekly_digest_arrives_in_vietnamese_with_the_scorecard_pdf(
 def test_nothing_is_mailed_while_mail_is_off_and_dry_run_sends_nothing(app: Flask, runner) -> None:
     set_address("leader", "lanhdao.hm@example.vn")
     assert not digest.mail_enabled()
-    report = alerts_service.run(NOW)
+    report = run_alerts(NOW)
     assert any(a.rule == AlertRule.BURST for a in report.opened)
     assert digest.notify(report.opened) == 0
     result = runner.invoke(args=["digest", "send", "--lang", "en"])
@@ -165,7 +167,7 @@ def test_a_refused_connection_sends_nothing_and_the_next_run_retries(
     app: Flask, inbox: Inbox
 ) -> None:
     set_address("leader", "lanhdao.hm@example.vn")
-    report = alerts_service.run(NOW)
+    report = run_alerts(NOW)
     port = app.config["MAIL_PORT"]
     with socket.socket() as probe:  # a port with no server behind it
         probe.bind(("127.0.0.1", 0))

@@ -1,0 +1,100 @@
+"""Who follows what: each reader's rules and units (by default their whole scope).
+
+Only units and desks that some reader follows are evaluated; a reader sees an alert
+only if they follow its rule and unit, may see the unit, and (for a fall of an index)
+the fall reaches their own minimum change (:class:`Following`).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from survey_app.access import READERS, can_see_unit
+from survey_app.extensions import db
+from survey_app.models import (
+    Alert,
+    AlertRule,
+    AlertSubscription,
+    Unit,
+    User,
+)
+from survey_app.reporting.alerts.settings import DEFAULT_MIN_CHANGE, preference
+from survey_app.reporting.dashboard import scope
+
+
+@dataclass(frozen=True)
+class Following:
+    """What one reader follows: rule -> unit paths (each with everything below it)."""
+
+    user: User
+    min_change: float
+    roots: dict[AlertRule, tuple[str, ...]]
+
+    def follows(self, rule: AlertRule, unit: Unit) -> bool:
+        if not can_see_unit(self.user, unit):
+            return False
+        return any(unit.path.startswith(path) for path in self.roots.get(rule, ()))
+
+    def sees(self, alert: Alert) -> bool:
+        if not self.follows(alert.rule, alert.unit):
+            return False
+        if alert.rule == AlertRule.INDEX_DROP and alert.size is not None:
+            return abs(alert.size) + 1e-9 >= self.min_change
+        return True
+
+
+def _scope_paths(user: User) -> tuple[str, ...]:
+    return tuple(unit.path for unit in scope.scope_tops(user))
+
+
+def following(user: User) -> Following:
+    pref = preference(user)
+    if not pref.customised:
+        roots = {rule: _scope_paths(user) for rule in AlertRule}
+    else:
+        chosen: dict[AlertRule, list[str]] = defaultdict(list)
+        rows = db.session.scalars(
+            select(AlertSubscription).where(AlertSubscription.user_id == user.id)
+        )
+        for row in rows:
+            if can_see_unit(user, row.unit):
+                chosen[row.rule].append(row.unit.path)
+        roots = {rule: tuple(paths) for rule, paths in chosen.items()}
+    min_change = pref.min_change if pref.min_change is not None else DEFAULT_MIN_CHANGE
+    return Following(user, float(min_change), roots)
+
+
+def readers() -> list[User]:
+    return list(
+        db.session.scalars(
+            select(User)
+            .where(User.active.is_(True), User.role.in_(list(READERS)))
+            .order_by(User.id)
+        )
+    )
+
+
+def followed_units(followings: Sequence[Following], rule: AlertRule) -> list[Unit]:
+    """Every unit some reader follows for ``rule`` (the roots and everything below)."""
+    paths = sorted({p for f in followings for p in f.roots.get(rule, ())})
+    # keep only the outermost paths
+    roots: list[str] = []
+    for path in paths:
+        if not any(path.startswith(r) for r in roots):
+            roots.append(path)
+    units: dict[int, Unit] = {}
+    for path in roots:
+        for unit in db.session.scalars(
+            select(Unit).where(Unit.path.startswith(path, autoescape=True))
+        ):
+            units[unit.id] = unit
+    return sorted(units.values(), key=lambda u: u.path)
+
+
+def min_change(followings: Sequence[Following]) -> float:
+    values = [f.min_change for f in followings if f.roots.get(AlertRule.INDEX_DROP)]
+    return min(values) if values else DEFAULT_MIN_CHANGE
