@@ -31,7 +31,9 @@ from survey_app.reporting.indices.figures import DomainKey, IndexFigure, IndexRe
 SIGNIFICANCE = 0.05
 
 
-def _points(value: float, kind: str) -> float:
+def points(value: float, kind: str) -> float:
+    """A value or a difference in the unit it is read in: percentage points for a rate
+    (a proportion times 100), points for a mean score."""
     return value * 100 if kind == "rate" else value
 
 
@@ -41,9 +43,16 @@ def format_p(p_value: float) -> str:
     return "p = " + format_decimal(p_value, format="0.000")
 
 
+def significance(p_value: float) -> str:
+    """Whether a difference or a trend is significant at ``SIGNIFICANCE``, with its p."""
+    if p_value < SIGNIFICANCE:
+        return _("statistically significant (%(p)s)", p=format_p(p_value))
+    return _("not statistically significant (%(p)s)", p=format_p(p_value))
+
+
 def change_sentence(diff: Difference, kind: str) -> str:
     """A plain-language description: direction, size and significance."""
-    size = format_decimal(abs(_points(diff.value, kind)), format="0.0")
+    size = format_decimal(abs(points(diff.value, kind)), format="0.0")
     if kind == "rate":
         if diff.value > 0:
             text = _("rose by %(size)s percentage points", size=size)
@@ -57,11 +66,7 @@ def change_sentence(diff: Difference, kind: str) -> str:
         text = _("fell by %(size)s points", size=size)
     else:
         text = _("did not change")
-    if diff.p_value < SIGNIFICANCE:
-        verdict = _("statistically significant (%(p)s)", p=format_p(diff.p_value))
-    else:
-        verdict = _("not statistically significant (%(p)s)", p=format_p(diff.p_value))
-    return f"{text}, {verdict}"
+    return f"{text}, {significance(diff.p_value)}"
 
 
 def waves_share_psus(first: Wave, second: Wave) -> bool:
@@ -121,9 +126,68 @@ def change(
     shared = waves_share_psus(before, after)
     result = compute([before, after], [unit], shared_psus=shared)
     require_answers(result, unit, [before, after])
+    return _change_in(result, unit, before, after, code, kind, shared)
+
+
+def changes(
+    units: Sequence[Unit], before: Wave, after: Wave, *, code: str = "overall", kind: str = "rate"
+) -> list[Change]:
+    """The change of each unit between two waves: the estimate of :func:`change`, but for
+    every unit from one computation instead of one per unit. Units without a response
+    in one of the two waves are left out."""
+    shared = waves_share_psus(before, after)
+    result = compute([before, after], units, shared_psus=shared)
+    found = []
+    for unit in units:
+        try:
+            line = _change_in(result, unit, before, after, code, kind, shared)
+        except KeyError:  # the unit has no answers in one of the waves
+            continue
+        if line.before.n and line.after.n:
+            found.append(line)
+    return found
+
+
+def _change_in(
+    result: IndexResult,
+    unit: Unit,
+    before: Wave,
+    after: Wave,
+    code: str,
+    kind: str,
+    shared: bool,
+) -> Change:
     first = result.figure(DomainKey(unit.id, before.id), code, kind)
     second = result.figure(DomainKey(unit.id, after.id), code, kind)
     return Change(unit, first, second, result.difference(second, first), shared)
+
+
+def units_difference(
+    first: Unit, second: Unit, wave: Wave, *, code: str = "overall", kind: str = "rate"
+) -> tuple[IndexFigure, IndexFigure, Difference]:
+    """Two units' figures in one wave and ``first - second``: both units are domains of
+    one computation, so the covariance of the two estimates is used (one unit may
+    contain the other)."""
+    result = compute([wave], [first, second])
+    a = result.figure(DomainKey(first.id, wave.id), code, kind)
+    b = result.figure(DomainKey(second.id, wave.id), code, kind)
+    return a, b, result.difference(a, b)
+
+
+def units_sentence(first: str, second: str, diff: Difference, kind: str) -> str:
+    """ "A is 3.1 percentage points higher than B, not statistically significant (p = …)"."""
+    size = format_decimal(abs(points(diff.value, kind)), format="0.0")
+    if diff.value > 0:
+        text = _(
+            "%(a)s is %(size)s percentage points higher than %(b)s", a=first, b=second, size=size
+        )
+    elif diff.value < 0:
+        text = _(
+            "%(a)s is %(size)s percentage points lower than %(b)s", a=first, b=second, size=size
+        )
+    else:
+        text = _("%(a)s and %(b)s are equal", a=first, b=second)
+    return f"{text}, {significance(diff.p_value)}."
 
 
 def decimal_year(day: date) -> float:
@@ -150,17 +214,13 @@ class TrendResult:
 
     def sentence(self) -> str:
         kind = self.figures[0].kind
-        size = format_decimal(abs(_points(self.slope, kind)), format="0.0")
+        size = format_decimal(abs(points(self.slope, kind)), format="0.0")
         if kind == "rate":
             text = _("changes by %(size)s percentage points per year", size=size)
         else:
             text = _("changes by %(size)s points per year", size=size)
         direction = _("upward trend") if self.slope > 0 else _("downward trend")
-        if self.p_value < SIGNIFICANCE:
-            verdict = _("statistically significant (%(p)s)", p=format_p(self.p_value))
-        else:
-            verdict = _("not statistically significant (%(p)s)", p=format_p(self.p_value))
-        return f"{direction}: {text}, {verdict}"
+        return f"{direction}: {text}, {significance(self.p_value)}"
 
 
 def trend(
@@ -170,9 +230,30 @@ def trend(
     if len(waves) < 3:
         raise IndexRequestError(_("A trend needs three or more waves."))
     ordered = sorted(waves, key=lambda w: w.start_date)
-    # One joint design only when every wave is declared a panel of the one before.
-    panel = all(waves_share_psus(a, b) for a, b in itertools.pairwise(ordered))
-    result = compute(ordered, [unit], shared_psus=panel)
+    result = compute(ordered, [unit], shared_psus=is_panel(ordered))
+    return trend_of(result, unit, ordered, code=code, kind=kind)
+
+
+def is_panel(ordered: Sequence[Wave]) -> bool:
+    """Whether waves (oldest first) are analysed as one joint design: only when every
+    wave is declared a panel of the one before."""
+    return all(waves_share_psus(a, b) for a, b in itertools.pairwise(ordered))
+
+
+def trend_of(
+    result: IndexResult,
+    unit: Unit,
+    ordered: Sequence[Wave],
+    *,
+    code: str = "overall",
+    kind: str = "rate",
+) -> TrendResult:
+    """The trend of :func:`trend` from a result already computed for ``unit`` in the
+    waves ``ordered`` (oldest first; as one design when :func:`is_panel`), so a page
+    that holds the figures does not query them again. The result holds the figures of
+    ``unit`` alone (one domain per wave), as the trend is estimated from its totals."""
+    if any(domain.unit_id != unit.id for domain in result.domains):
+        raise ValueError(f"the result holds other units than {unit.code}: no trend of {unit.code}")
     require_answers(result, unit, ordered)
     formula = next(f for f in result.formulas if f.code == code and f.kind == kind)
     figures = tuple(result.figure(DomainKey(unit.id, w.id), code, kind) for w in ordered)
@@ -254,7 +335,7 @@ def _ranks(
     return figures, np.array([f.value for f in figures]), cov[np.ix_(positions, positions)]
 
 
-class TooFewToRank(IndexRequestError):
+class TooFewToRank(IndexRequestError):  # noqa: N818 (an IndexRequestError, named for what happened)
     """Fewer than two units have a figure to rank (none given, hidden by the reporting
     rule, or without data): a page says so instead of showing a ranking."""
 

@@ -27,7 +27,6 @@ from flask_babel import gettext as _
 from markupsafe import Markup, escape
 from sqlalchemy import func, select
 
-from analysis.indices import estimate_trend
 from survey_app.access import units_in_scope
 from survey_app.collection import questionnaire as spec
 from survey_app.collection import questionnaires
@@ -248,27 +247,20 @@ def _visible_line(line: IndexLine, viewer: User | None) -> IndexLine:
 
 
 def _trend_sentence(unit: Unit, trend: tuple[TrendPoint, ...], result: IndexResult) -> str | None:
-    """The trend across three or more waves, as :func:`comparisons.trend` words it.
+    """The trend across three or more waves: :func:`comparisons.trend`'s estimate and words.
 
-    Estimated from the sufficient statistics already computed for the page (the
-    same waves and unit), so the page does not query them again.
+    Independent waves: estimated from the sufficient statistics already computed for
+    the page (the same waves and unit, :func:`comparisons.trend_of`), so the page does
+    not query them again. Waves declared a panel are one joint design, whose
+    covariances the page's figures (each wave on its own) do not hold: the trend is
+    computed as :func:`comparisons.trend` computes it.
     """
     if len(trend) < 3 or len(trend) != len(result.domains):
         return None
-    formula = next(f for f in result.formulas if f.code == "overall" and f.kind == "rate")
-    waves = {p.wave.id: p.wave for p in trend}
-    times = [comparisons.wave_time(waves[d.wave_id]) for d in result.domains]
-    estimate = estimate_trend(result.totals, formula, times)
-    return comparisons.TrendResult(
-        unit,
-        tuple(p.wave for p in trend),
-        tuple(p.figure for p in trend),
-        estimate.slope,
-        estimate.se,
-        estimate.ci_low,
-        estimate.ci_high,
-        estimate.p_value,
-    ).sentence()
+    waves = [p.wave for p in trend]
+    if comparisons.is_panel(waves):
+        return comparisons.trend(unit, waves).sentence()
+    return comparisons.trend_of(result, unit, waves).sentence()
 
 
 def _has(result: IndexResult, key: DomainKey, code: str) -> bool:

@@ -23,7 +23,6 @@ from survey_app.extensions import db
 from survey_app.models import Desk, Response, Role, Unit, Wave
 from survey_app.reporting import comparisons
 from survey_app.reporting.dashboard import figures
-from survey_app.reporting.dashboard.compare import units_sentence
 from survey_app.reporting.dashboard.kiosk import MONITOR_DAYS
 from survey_app.reporting.dashboard.overview import latest_changes
 from survey_app.reporting.dashboard.scope import children
@@ -370,7 +369,8 @@ def test_comparison_of_two_waves_and_of_two_units(app: Flask, client: FlaskClien
     with app.test_request_context("/?lang=vi"):
         assert figures.fmt_points(diff.value) in page
         assert figures.fmt_p(diff.p_value) in page
-        assert units_sentence("Phường Quỳnh Thiện", "Phường Mai Hùng", diff, "rate") in page
+        sentence = comparisons.units_sentence("Phường Quỳnh Thiện", "Phường Mai Hùng", diff, "rate")
+        assert sentence in page
     rows = read_csv(
         client.get(
             "/dashboard/download/compare.csv?mode=units&unit_a=HM-QT&unit_b=HM-MH&wave_a=HM-2018-12"

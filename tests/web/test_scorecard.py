@@ -15,7 +15,8 @@ from survey_app.admin import accounts
 from survey_app.collection import questionnaire as spec
 from survey_app.extensions import db
 from survey_app.models import Response, Role, Unit, Wave
-from survey_app.reporting import scorecard
+from survey_app.reporting import comparisons, scorecard
+from survey_app.reporting.indices.compute import compute
 
 pytestmark = pytest.mark.demo
 PASSWORD = "correct-horse-battery"
@@ -119,6 +120,30 @@ def test_reporting_rule(app_config: dict, make_app: object, settings: dict, show
         db.session.remove()
         for engine in db.engines.values():  # the submissions engine too
             engine.dispose()
+
+
+@pytest.mark.parametrize("panel", [False, True])
+def test_trend_and_change_are_those_of_comparisons(app: Flask, panel: bool) -> None:
+    """The scorecard's trend and change are :mod:`comparisons`' estimates (one home for
+    the rule), for independent waves and for waves declared a panel (one joint design,
+    whose covariances the page's figures, each wave on its own, do not hold)."""
+    codes = ("HM-2017", "HM-2018-05", "HM-2018-12")
+    waves = [db.session.scalar(select(Wave).where(Wave.code == code)) for code in codes]
+    town = db.session.scalar(select(Unit).where(Unit.code == "NA-HM"))
+    if panel:
+        waves[1].panel_of_id, waves[2].panel_of_id = waves[0].id, waves[1].id
+        db.session.commit()
+    with app.test_request_context("/?lang=vi"):
+        card = scorecard.build(town, waves[-1], "vi")
+        trend = comparisons.trend(town, waves)
+        change = comparisons.change(town, waves[1], waves[2])
+        assert card.trend_sentence == trend.sentence()
+    assert card.change is not None and card.change.shared_psus is panel
+    assert card.change.difference == change.difference
+    result = compute(waves, [town], shared_psus=panel)
+    assert comparisons.trend_of(result, town, waves) == trend
+    with pytest.raises(ValueError, match="other units"):
+        comparisons.trend_of(compute(waves, [town, *town.children]), town, waves)
 
 
 def test_pdf_download_is_the_same_page(client: FlaskClient) -> None:

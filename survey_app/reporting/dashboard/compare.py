@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask_babel import format_decimal
 from flask_babel import gettext as _
 
 from analysis.indices import Difference
@@ -28,8 +27,7 @@ from survey_app.reporting.dashboard.scope import (
     wave_in,
     waves_of,
 )
-from survey_app.reporting.indices.compute import compute
-from survey_app.reporting.indices.figures import DomainKey, IndexFigure
+from survey_app.reporting.indices.figures import IndexFigure
 from survey_app.reporting.tables import Table
 
 
@@ -58,14 +56,14 @@ class ComparisonPage:
         for (unit_name, wave_name), figure in zip(labels, (self.first, self.second), strict=True):
             rows.append((unit_name, wave_name, *figure_cells(figure)))
         if self.difference is not None and self.first is not None:
-            scale = 100 if self.first.kind == "rate" else 1
+            kind = self.first.kind
             rows.append(
                 (
                     _("Difference"),
                     "",
-                    round(self.difference.value * scale, 2),
-                    round(self.difference.ci_low * scale, 2),
-                    round(self.difference.ci_high * scale, 2),
+                    round(comparisons.points(self.difference.value, kind), 2),
+                    round(comparisons.points(self.difference.ci_low, kind), 2),
+                    round(comparisons.points(self.difference.ci_high, kind), 2),
                     None,
                     None,
                     None,
@@ -134,8 +132,8 @@ def comparison_page(
             if a.id == b.id:
                 message = _("Choose two different units.")
             else:
-                first, second, diff = _unit_difference(a, b, wa, code)
-                sentence = units_sentence(a.name(lang), b.name(lang), diff, first.kind)
+                first, second, diff = comparisons.units_difference(a, b, wa, code=code)
+                sentence = comparisons.units_sentence(a.name(lang), b.name(lang), diff, first.kind)
     except IndexRequestError as error:
         message = _("These two cannot be compared: %(reason)s", reason=str(error))
     except KeyError:
@@ -185,35 +183,3 @@ def _common_ancestor(a: Unit, b: Unit) -> Unit:
     if not shared:
         return a
     return db.session.get(Unit, int(shared[-1])) or a
-
-
-def _unit_difference(
-    a: Unit, b: Unit, wave: Wave, code: str
-) -> tuple[IndexFigure, IndexFigure, Difference]:
-    """Both units as domains of one computation, so their covariance is used."""
-    result = compute([wave], [a, b])
-    first = result.figure(DomainKey(a.id, wave.id), code, "rate")
-    second = result.figure(DomainKey(b.id, wave.id), code, "rate")
-    return first, second, result.difference(first, second)
-
-
-def units_sentence(first: str, second: str, diff: Difference, kind: str) -> str:
-    """ "A is 3.1 percentage points higher than B, not statistically significant (p = …)"."""
-    points = abs(diff.value * (100 if kind == "rate" else 1))
-    size = format_decimal(points, format="0.0")
-    if diff.value > 0:
-        text = _(
-            "%(a)s is %(size)s percentage points higher than %(b)s", a=first, b=second, size=size
-        )
-    elif diff.value < 0:
-        text = _(
-            "%(a)s is %(size)s percentage points lower than %(b)s", a=first, b=second, size=size
-        )
-    else:
-        text = _("%(a)s and %(b)s are equal", a=first, b=second)
-    p = comparisons.format_p(diff.p_value)
-    if diff.p_value < comparisons.SIGNIFICANCE:
-        verdict = _("statistically significant (%(p)s)", p=p)
-    else:
-        verdict = _("not statistically significant (%(p)s)", p=p)
-    return f"{text}, {verdict}."

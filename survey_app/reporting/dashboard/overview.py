@@ -64,18 +64,26 @@ class TrendSeries:
 
 @dataclass(frozen=True)
 class ChangeLine:
-    unit: Unit
+    """A unit's change between two waves (:class:`comparisons.Change`), with the waves."""
+
+    change: comparisons.Change
     before: Wave
     after: Wave
-    difference: Difference
-    kind: str
+
+    @property
+    def unit(self) -> Unit:
+        return self.change.unit
+
+    @property
+    def difference(self) -> Difference:
+        return self.change.difference
 
     @property
     def significant(self) -> bool:
-        return self.difference.p_value < comparisons.SIGNIFICANCE
+        return self.change.significant
 
     def sentence(self) -> str:
-        return comparisons.change_sentence(self.difference, self.kind)
+        return self.change.sentence()
 
 
 @dataclass(frozen=True)
@@ -231,23 +239,12 @@ def _trend_kind(infos: Sequence[WaveInfo], requested: str | None) -> WaveKind | 
 
 
 def latest_changes(units: Sequence[Unit], before: Wave, after: Wave) -> list[ChangeLine]:
-    """The change of the overall index of each unit between two waves.
-
-    The same estimate as :func:`comparisons.change` (the waves as one design when they
-    share PSUs, the covariance of the two figures, the smaller df), but for every unit
-    from one computation instead of one per unit. Units whose figures do not meet the
-    reporting rule in either wave are left out.
+    """The change of the overall index of each unit between two waves, from one
+    computation (:func:`comparisons.changes`). Units without answers in one of the waves,
+    or whose figures do not meet the reporting rule in either wave, are left out.
     """
-    result = safe_compute(
-        [before, after], units, shared_psus=comparisons.waves_share_psus(before, after)
-    )
-    if result is None:
-        return []
-    lines = []
-    for unit in units:
-        first = figure_of(result, DomainKey(unit.id, before.id))
-        second = figure_of(result, DomainKey(unit.id, after.id))
-        if first is None or second is None or not (first.reportable and second.reportable):
-            continue
-        lines.append(ChangeLine(unit, before, after, result.difference(second, first), "rate"))
-    return lines
+    return [
+        ChangeLine(change, before, after)
+        for change in comparisons.changes(units, before, after)
+        if change.before.reportable and change.after.reportable
+    ]
