@@ -43,6 +43,7 @@ from survey_app.models import (
     Wave,
 )
 from survey_app.reporting import comparisons, visibility
+from survey_app.reporting.dashboard.scope import with_data
 from survey_app.reporting.indices.compute import compute
 from survey_app.reporting.indices.figures import DomainKey, IndexFigure, IndexResult, Inference
 
@@ -297,21 +298,21 @@ def sibling_rank(
             .order_by(Unit.code)
         )
     )
-    with_data = [s for s in siblings if _count(s, wave) > 0]
-    if len(with_data) < 2 or unit not in with_data:
+    present = with_data(siblings, wave)
+    if len(present) < 2 or unit not in present:
         return None
     parent = db.session.get(Unit, unit.parent_id)
     assert parent is not None  # parent_id is a foreign key
     try:
         ranked = comparisons.ranking(
-            with_data, wave, parent, previous_wave=previous, reportable_only=reportable_only
+            present, wave, parent, previous_wave=previous, reportable_only=reportable_only
         )
     except (IndexRequestError, KeyError):
         if previous is None:
             return None
         # Not every sibling has data in the previous wave: rank without rank changes.
         try:
-            ranked = comparisons.ranking(with_data, wave, parent, reportable_only=reportable_only)
+            ranked = comparisons.ranking(present, wave, parent, reportable_only=reportable_only)
         except IndexRequestError:
             return None  # fewer than two units meet the reporting rule
     row = next((r for r in ranked.rows if r.unit.id == unit.id), None)
@@ -326,11 +327,6 @@ def _scope(query, unit: Unit):
     return query.join(Unit, Unit.id == Response.unit_id).where(
         Unit.path.startswith(unit.path, autoescape=True)
     )
-
-
-def _count(unit: Unit, wave: Wave) -> int:
-    query = select(func.count()).select_from(Response).where(Response.wave_id == wave.id)
-    return int(db.session.scalar(_scope(query, unit)) or 0)
 
 
 def response_volumes(unit: Unit, wave: Wave) -> Volumes:
