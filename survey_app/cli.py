@@ -54,7 +54,7 @@ def register(app: Flask) -> None:
         figures_group,
         partitions_group,
     ):
-        for command in group.commands.values():
+        for command in (group, *group.commands.values()):
             # The groups are module-level: a second app (tests) must not add it again.
             if not any(param.name == "lang" for param in command.params):
                 command.params.append(_language_option())
@@ -62,7 +62,11 @@ def register(app: Flask) -> None:
 
 
 def _choose_language(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
-    ctx.with_resource(force_locale(cli_language(value)))
+    # A group's --lang (flask waves --lang en create ...) holds for its command too
+    # (click shares ctx.meta down the line); the command's own --lang wins.
+    if value:
+        ctx.meta["survey_app.lang"] = value
+    ctx.with_resource(force_locale(cli_language(value or ctx.meta.get("survey_app.lang"))))
 
 
 def _language_option() -> click.Option:

@@ -110,8 +110,6 @@ def test_every_help_is_english_when_chosen(
         monkeypatch.setenv("SURVEY_LANG", "en_US.UTF-8")
     extra = ["--lang", "en"] if choice == "--lang" else []
     for line in our_commands(app):
-        if extra and len(line) == 1:
-            continue  # --lang is an option of the commands; a group follows SURVEY_LANG
         # --lang before --help or after: the language is read before click parses.
         text = runner.invoke(args=[*line, "--help", *extra]).output
         assert text.startswith(f"Usage: {PROG} {' '.join(line)} "), text
@@ -120,6 +118,15 @@ def test_every_help_is_english_when_chosen(
     desks = runner.invoke(args=["desks", "create", *extra, "--help"]).output
     assert "Create a desk belonging to a unit." in desks
     assert "Code of the unit of the desk.  [required]" in desks
+
+
+def test_a_groups_language_holds_for_its_command(app: Flask, runner: FlaskCliRunner) -> None:
+    line = ["create", "Q1", "--unit", "NOPE", "--name", "Quầy"]
+    english = runner.invoke(args=["desks", "--lang", "en", *line])
+    assert english.exit_code == 1 and english.output == "Error: unknown unit code 'NOPE'\n"
+    # The command's own choice wins.
+    chosen = runner.invoke(args=["desks", "--lang", "en", *line, "--lang", "vi"])
+    assert chosen.output == "Lỗi: không có đơn vị mã 'NOPE'\n"
 
 
 # A refusal of click's, the Vietnamese line and the English one.
