@@ -4,7 +4,7 @@ and of the stored answer rows).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from survey_app.collection.questionnaire.definition import Questionnaire
@@ -27,7 +27,12 @@ def encode_answers(
     ------
     InvalidAnswersError
     """
-    clean = clean_answers(q, answers, enforce_required=enforce_required)
+    return encode_clean_answers(q, clean_answers(q, answers, enforce_required=enforce_required))
+
+
+def encode_clean_answers(q: Questionnaire, clean: Mapping[str, Any]) -> list[tuple[str, int]]:
+    """:func:`encode_answers` of answers that :func:`clean_answers` returned (not
+    validated again: the caller has just validated them)."""
     rows: list[tuple[str, int]] = []
     for code, value in clean.items():
         item = q.items_by_code[code]
