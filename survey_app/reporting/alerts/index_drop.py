@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date, timedelta
 from typing import Any
 
@@ -20,7 +20,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from analysis import alerts as stats
-from analysis.indices import Difference
+from analysis.indices import Difference, IndexValue
 from survey_app.collection import scoring
 from survey_app.collection.scoring import IndexRequestError
 from survey_app.extensions import db
@@ -59,20 +59,15 @@ def _labels(wave: Wave, code: str) -> dict[str, str]:
     return {lang: names[lang].get(code, code) for lang in names}
 
 
-def _figure(value: float, ci_low: float, ci_high: float, n: int, n_eff: float) -> dict[str, Any]:
-    return {"value": value, "ci_low": ci_low, "ci_high": ci_high, "n": n, "n_eff": n_eff}
+def _figure(figure: IndexValue) -> dict[str, Any]:
+    """The numbers of a window's or a wave's figure the alert keeps (JSON)."""
+    return {name: getattr(figure, name) for name in ("value", "ci_low", "ci_high", "n", "n_eff")}
 
 
 def _diff_details(diff: Difference) -> dict[str, Any]:
-    return {
-        "value": diff.value,
-        "se": diff.se,
-        "ci_low": diff.ci_low,
-        "ci_high": diff.ci_high,
-        "df": diff.df,
-        "p_value": diff.p_value,
-        "level": diff.level,
-    }
+    """The difference the alert fired on, every field of it (JSON; read back by
+    :func:`survey_app.reporting.alerts.wording.difference`)."""
+    return asdict(diff)
 
 
 def _feedback_tests(units: Sequence[Unit], today: date) -> list[_Test]:
@@ -152,20 +147,8 @@ def _feedback_tests(units: Sequence[Unit], today: date) -> list[_Test]:
                                 (middle - timedelta(1)).isoformat(),
                             ],
                             "after_window": [middle.isoformat(), (end - timedelta(1)).isoformat()],
-                            "before": _figure(
-                                change.before.value,
-                                change.before.ci_low,
-                                change.before.ci_high,
-                                change.before.n,
-                                change.before.n_eff,
-                            ),
-                            "after": _figure(
-                                change.after.value,
-                                change.after.ci_low,
-                                change.after.ci_high,
-                                change.after.n,
-                                change.after.n_eff,
-                            ),
+                            "before": _figure(change.before),
+                            "after": _figure(change.after),
                         },
                         f"unit:{unit.id}/feedback:{slug}/index:{formula.code}/{formula.kind}",
                     )
@@ -232,7 +215,7 @@ def _field_figures(unit: Unit, before_code: str, after_code: str) -> dict[str, A
     figures = {}
     for name, wave in (("before", before), ("after", after)):
         f = result.figure(DomainKey(unit.id, wave.id))
-        figures[name] = _figure(f.value, f.ci_low, f.ci_high, f.n, f.n_eff)
+        figures[name] = _figure(f)
     return figures
 
 

@@ -6,6 +6,7 @@ e-mail and the digest say the same thing.
 
 from __future__ import annotations
 
+from dataclasses import fields
 from datetime import datetime
 from typing import Any
 
@@ -35,11 +36,10 @@ def interval(figure: dict[str, Any]) -> str:
     return f"{pct(figure['ci_low'])}–{pct(figure['ci_high'])}"
 
 
-def _difference(details: dict[str, Any]) -> Difference:
+def difference(details: dict[str, Any]) -> Difference:
+    """The difference an alert fired on, as stored in its details."""
     d = details["difference"]
-    return Difference(
-        d["value"], d["se"], d["ci_low"], d["ci_high"], d["df"], d["p_value"], d["level"]
-    )
+    return Difference(**{f.name: d[f.name] for f in fields(Difference)})
 
 
 def index_label(alert: Alert, lang: str) -> str:
@@ -79,7 +79,7 @@ def sentence(alert: Alert) -> str:
     """The plain-language sentence with the figure, its interval and how sure it is."""
     d = alert.details
     if alert.rule == AlertRule.INDEX_DROP:
-        change = comparisons.change_sentence(_difference(d), d.get("kind", "rate"))
+        change = comparisons.change_sentence(difference(d), d.get("kind", "rate"))
         if d.get("source") == "field":
             period = _("from wave %(before)s to wave %(after)s", before=d["before_wave"],
                        after=d["after_wave"])  # fmt: skip
