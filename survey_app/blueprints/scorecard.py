@@ -16,8 +16,10 @@ from survey_app.access import READERS, can_see_unit, role_required
 from survey_app.extensions import db
 from survey_app.i18n import current_lang
 from survey_app.models import Unit, Wave
-from survey_app.reporting import scorecard as scorecard_service
 from survey_app.reporting.indices.figures import IndexFigure
+from survey_app.reporting.scorecard.card import ScorecardError, available, build
+from survey_app.reporting.scorecard.chart import trend_svg
+from survey_app.reporting.scorecard.pdf import html_to_pdf
 
 bp = Blueprint("scorecard", __name__, url_prefix="/scorecard")
 
@@ -73,13 +75,13 @@ def _render(unit_code: str, wave_code: str, *, for_pdf: bool) -> str:
     unit, wave = _unit_and_wave(unit_code, wave_code)
     lang = current_lang()
     try:
-        card = scorecard_service.build(unit, wave, lang, current_user)
-    except scorecard_service.ScorecardError:
+        card = build(unit, wave, lang, current_user)
+    except ScorecardError:
         abort(404)
     return render_template(
         "scorecard/scorecard.html",
         card=card,
-        chart=scorecard_service.trend_svg(card, lang),
+        chart=trend_svg(card, lang),
         for_pdf=for_pdf,
     )
 
@@ -87,7 +89,7 @@ def _render(unit_code: str, wave_code: str, *, for_pdf: bool) -> str:
 @bp.get("/")
 @role_required(*READERS)
 def index() -> str:
-    return render_template("scorecard/index.html", rows=scorecard_service.available(current_user))
+    return render_template("scorecard/index.html", rows=available(current_user))
 
 
 @bp.get("/<unit_code>/<wave_code>")
@@ -100,7 +102,7 @@ def show(unit_code: str, wave_code: str) -> str:
 @role_required(*READERS)
 def pdf(unit_code: str, wave_code: str) -> Response:
     html = _render(unit_code, wave_code, for_pdf=True)
-    document = scorecard_service.html_to_pdf(
+    document = html_to_pdf(
         html,
         base_url=request.url_root,
         static_folder=str(current_app.static_folder),

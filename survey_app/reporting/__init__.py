@@ -6,9 +6,8 @@
   (:mod:`.small_area`).
 - Where they are shown: the leaders' dashboard (:mod:`.dashboard`, a package: one
   file per page, its charts and the collection overview; :mod:`.tables` for its
-  downloads), the scorecard
-  (:mod:`.scorecard`), the JSON API's reads (:mod:`.queries`), the microdata export
-  (:mod:`.export`).
+  downloads), the scorecard (:mod:`.scorecard`: the card, its counts, chart and PDF),
+  the JSON API's reads (:mod:`.queries`), the microdata export (:mod:`.export`).
 - Watching them: alerts (:mod:`.alerts`), e-mail digests
   (:mod:`.digest`) and the review of bursts of identical answers (:mod:`.bursts`).
 

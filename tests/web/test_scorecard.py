@@ -15,8 +15,10 @@ from survey_app.admin import accounts
 from survey_app.collection import questionnaire as spec
 from survey_app.extensions import db
 from survey_app.models import Response, Role, Unit, Wave
-from survey_app.reporting import comparisons, scorecard
+from survey_app.reporting import comparisons
 from survey_app.reporting.indices.compute import compute
+from survey_app.reporting.scorecard.card import build
+from survey_app.reporting.scorecard.counts import dissatisfaction_reasons
 
 pytestmark = pytest.mark.demo
 PASSWORD = "correct-horse-battery"
@@ -89,7 +91,7 @@ def test_reasons_are_the_top_five_counts(app: Flask) -> None:
                 next(o.label.vi for o in definition.item("problems").options if o.code == code)
             ] += 1
     with app.test_request_context("/"):
-        reasons = scorecard.dissatisfaction_reasons(unit, wave, "vi", 100)
+        reasons = dissatisfaction_reasons(unit, wave, "vi", 100)
     expected = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:5]
     assert [(r.label, r.count) for r in reasons] == expected
     criteria = {definition.item(c).label.vi for c in ("fu_wait", "fu_staff", "fu_guidance")}
@@ -134,7 +136,7 @@ def test_trend_and_change_are_those_of_comparisons(app: Flask, panel: bool) -> N
         waves[1].panel_of_id, waves[2].panel_of_id = waves[0].id, waves[1].id
         db.session.commit()
     with app.test_request_context("/?lang=vi"):
-        card = scorecard.build(town, waves[-1], "vi")
+        card = build(town, waves[-1], "vi")
         trend = comparisons.trend(town, waves)
         change = comparisons.change(town, waves[1], waves[2])
         assert card.trend_sentence == trend.sentence()
