@@ -27,7 +27,7 @@ from sqlalchemy import select
 
 from survey_app import demo, formatting, partitions
 from survey_app.admin import accounts, units
-from survey_app.cli_i18n import N_, SurveyGroup, cli_language
+from survey_app.cli_i18n import N_, ReadFile, SurveyGroup, cli_language
 from survey_app.collection import desks, questionnaires, waves
 from survey_app.extensions import LANGUAGES, db
 from survey_app.models import Wave
@@ -272,7 +272,7 @@ def units_group() -> None:
 @units_group.command(
     "import", help=N_("Import units from a CSV file: code,name_vi,name_en,kind,parent_code.")
 )
-@click.argument("file", type=click.File("r", encoding="utf-8-sig"))
+@click.argument("file", type=ReadFile("r", encoding="utf-8-sig"))
 def units_import(file: click.utils.LazyFile) -> None:
     try:
         created, updated = units.import_units(units.read_units_csv(file.read()))
@@ -390,7 +390,7 @@ def _wave_problems(error: waves.WaveError, what: str) -> click.ClickException:
 @click.option("--panel-of", help=N_("Code of the earlier wave whose PSUs are interviewed again."))
 @click.option(
     "--frame",
-    type=click.File("rb"),
+    type=ReadFile("rb"),
     help=N_("Sample frame CSV: stratum,psu[,unit_code][,stratum_psus] (stratum_psus: fpc)."),
 )
 def waves_create(

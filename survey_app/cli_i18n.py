@@ -156,6 +156,18 @@ class SurveyGroup(SurveyCommand, click.Group):
         self.format_commands(ctx, formatter)
 
 
+class ReadFile(click.File):
+    """``click.File`` for reading whose refusals follow the command line's language.
+
+    click.File puts the system's English reason in its refusal ("'x.csv': No such file
+    or directory"); click.Path's checks say it with click's msgids first."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str | os.PathLike) and os.fspath(value) != "-":
+            click.Path(exists=True, dir_okay=False, readable=True).convert(value, param, ctx)
+        return super().convert(value, param, ctx)
+
+
 # Click's messages that a user of our commands can meet (tests/test_cli_click_language.py
 # compares them with the installed click's). Marked here so that extraction keeps
 # them in the catalogue; click translates them itself.
