@@ -106,33 +106,41 @@ SVY_SCRIPT = textwrap.dedent(
 )
 
 
-def run_r(tmp: Path, n: int) -> tuple[tuple[float, np.ndarray, np.ndarray] | None, str]:
+Timed = tuple[float, np.ndarray, np.ndarray]
+
+
+def _run_peer(
+    program: str, script: str, script_name: str, tmp: Path, n: int, prefix: str
+) -> tuple[Timed | None, str]:
+    """Run ``script`` (written to ``tmp / script_name``) with ``program`` on the binary files in
+    ``tmp``; it prints its seconds last and writes ``{prefix}_est.bin`` and
+    ``{prefix}_se.bin``. On failure: None and the last line of its error output."""
+    path = tmp / script_name
+    path.write_text(script)
+    proc = subprocess.run(
+        [program, str(path), str(tmp), str(n)], capture_output=True, text=True, check=False
+    )
+    if proc.returncode != 0:
+        return None, (proc.stderr.strip().splitlines() or [f"{prefix} failed"])[-1]
+    seconds = float(proc.stdout.split()[-1])
+    return (
+        seconds,
+        np.fromfile(tmp / f"{prefix}_est.bin"),
+        np.fromfile(tmp / f"{prefix}_se.bin"),
+    ), ""
+
+
+def run_r(tmp: Path, n: int) -> tuple[Timed | None, str]:
     rscript = shutil.which("Rscript")
     if rscript is None:
         return None, "Rscript not found"
-    (tmp / "bench.R").write_text(R_SCRIPT)
-    proc = subprocess.run(
-        [rscript, str(tmp / "bench.R"), str(tmp), str(n)],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
-    if proc.returncode != 0:
-        return None, (proc.stderr.strip().splitlines() or ["R failed"])[-1]
-    seconds = float(proc.stdout.split()[-1])
-    return (seconds, np.fromfile(tmp / "r_est.bin"), np.fromfile(tmp / "r_se.bin")), ""
+    return _run_peer(rscript, R_SCRIPT, "bench.R", tmp, n, "r")
 
 
-def run_svy(tmp: Path, n: int) -> tuple[tuple[float, np.ndarray, np.ndarray] | None, str]:
+def run_svy(tmp: Path, n: int) -> tuple[Timed | None, str]:
     if not PEER_PYTHON.exists():
         return None, "benchmarks/.venv-peer missing (run benchmarks/setup_peer.sh)"
-    (tmp / "svy_bench.py").write_text(SVY_SCRIPT)
-    proc = subprocess.run(
-        [str(PEER_PYTHON), str(tmp / "svy_bench.py"), str(tmp), str(n)],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
-    if proc.returncode != 0:
-        return None, (proc.stderr.strip().splitlines() or ["svy failed"])[-1]
-    seconds = float(proc.stdout.split()[-1])
-    return (seconds, np.fromfile(tmp / "svy_est.bin"), np.fromfile(tmp / "svy_se.bin")), ""
+    return _run_peer(str(PEER_PYTHON), SVY_SCRIPT, "svy_bench.py", tmp, n, "svy")
 
 
 def max_rel(x: np.ndarray, ref: np.ndarray) -> float:

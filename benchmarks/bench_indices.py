@@ -151,8 +151,16 @@ def make_app(url: str, instance: Path) -> Any:
 # --- loading -------------------------------------------------------------------------------
 
 
-def reference_rows(data: dict[str, np.ndarray]) -> dict[str, Any]:
-    """Questionnaire, units and waves through the service layer; returns their ids."""
+def reference_rows(
+    unit_rows: list[dict[str, str]] | None = None, sampled: list[str] | None = None
+) -> dict[str, Any]:
+    """Questionnaire, units and waves through the service layer; returns their ids.
+
+    ``unit_rows`` (for ``units.import_units``) default to a province ``P`` over
+    ``N_UNITS`` districts ``U00``...; ``sampled`` are the codes of the units the
+    simulated responses belong to (default those districts). ``bench_pages.py`` passes
+    a deeper tree.
+    """
     from survey_app.admin import units
     from survey_app.collection import questionnaire as spec
     from survey_app.collection import questionnaires
@@ -162,11 +170,14 @@ def reference_rows(data: dict[str, np.ndarray]) -> dict[str, Any]:
     definition = spec.load_questionnaire(ROOT / "questionnaires" / "sipas.yaml")
     questionnaires.upsert(definition)
     row = questionnaires.get(definition.slug, definition.version)
-    rows = [{"code": "P", "name_vi": "Tỉnh", "name_en": "Province", "kind": "province",
-             "parent_code": ""}]  # fmt: skip
-    rows += [{"code": f"U{u:02d}", "name_vi": f"Đơn vị {u}", "name_en": f"Unit {u}",
-              "kind": "district", "parent_code": "P"} for u in range(N_UNITS)]  # fmt: skip
-    units.import_units(rows)
+    if unit_rows is None:
+        unit_rows = [{"code": "P", "name_vi": "Tỉnh", "name_en": "Province", "kind": "province",
+                      "parent_code": ""}]  # fmt: skip
+        unit_rows += [{"code": f"U{u:02d}", "name_vi": f"Đơn vị {u}", "name_en": f"Unit {u}",
+                       "kind": "district", "parent_code": "P"} for u in range(N_UNITS)]  # fmt: skip
+    if sampled is None:
+        sampled = [f"U{u:02d}" for u in range(N_UNITS)]
+    units.import_units(unit_rows)
     by_code = {u.code: u.id for u in db.session.scalars(select(Unit))}
     waves = []
     for w in range(N_WAVES):
@@ -184,7 +195,7 @@ def reference_rows(data: dict[str, np.ndarray]) -> dict[str, Any]:
         "criteria_ids": [items[c] for c in criteria],
         "overall_id": items["overall"],
         "field_id": items["field"],
-        "unit_ids": np.array([by_code[f"U{u:02d}"] for u in range(N_UNITS)]),
+        "unit_ids": np.array([by_code[code] for code in sampled]),
         "wave_ids": np.array([w.id for w in waves]),
     }
 
@@ -395,7 +406,7 @@ def run_database(name: str, url: str, instance: Path, data: dict[str, np.ndarray
             db.session.remove()
             db.engine.dispose()
             return out
-        refs = reference_rows(data)
+        refs = reference_rows()
         t0 = time.perf_counter()
         if name == "sqlite":
             db.engine.dispose()

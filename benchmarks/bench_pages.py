@@ -40,7 +40,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -63,15 +63,9 @@ WAVE, EARLIER = "B2024", "B2023"
 
 def reference_rows() -> dict[str, Any]:
     """Questionnaire, the unit tree, the waves and the leader; returns their ids."""
-    from survey_app.admin import accounts, units
-    from survey_app.collection import questionnaire as spec
-    from survey_app.collection import questionnaires
-    from survey_app.extensions import db
-    from survey_app.models import Role, Unit, Wave, WaveKind
+    from survey_app.admin import accounts
+    from survey_app.models import Role
 
-    definition = spec.load_questionnaire(ROOT / "questionnaires" / "sipas.yaml")
-    questionnaires.upsert(definition)
-    row = questionnaires.get(definition.slug, definition.version)
     rows = [{"code": "P", "name_vi": "Tỉnh", "name_en": "Province", "kind": "province",
              "parent_code": ""}]  # fmt: skip
     for d in range(N_DISTRICTS):
@@ -81,29 +75,10 @@ def reference_rows() -> dict[str, Any]:
             k = d * COMMUNES_PER_DISTRICT + c
             rows.append({"code": f"C{k:02d}", "name_vi": f"Xã {k}", "name_en": f"Commune {k}",
                          "kind": "commune", "parent_code": f"D{d}"})  # fmt: skip
-    units.import_units(rows)
-    by_code = {u.code: u.id for u in db.session.scalars(select(Unit))}
-    waves = []
-    for w in range(bi.N_WAVES):
-        wave = Wave(code=f"B{2021 + w}", name_vi=f"Đợt {2021 + w}", name_en=f"Wave {2021 + w}",
-                    kind=WaveKind.FIELD_SURVEY, questionnaire_id=row.id, unit_id=by_code["P"],
-                    start_date=date(2021 + w, 5, 1), end_date=date(2021 + w, 5, 31))  # fmt: skip
-        db.session.add(wave)
-        waves.append(wave)
-    db.session.commit()
+    communes = [f"C{k:02d}" for k in range(N_DISTRICTS * COMMUNES_PER_DISTRICT)]
+    refs = bi.reference_rows(rows, communes)
     accounts.create_user("leader", PASSWORD, Role.LEADER, "P")
-    items = {item.code: item.id for item in row.items}
-    criteria = [i for a in definition.index.aspects for i in a.items]
-    communes = N_DISTRICTS * COMMUNES_PER_DISTRICT
-    return {
-        "questionnaire_id": row.id,
-        "criteria": criteria,
-        "criteria_ids": [items[c] for c in criteria],
-        "overall_id": items["overall"],
-        "field_id": items["field"],
-        "unit_ids": np.array([by_code[f"C{u:02d}"] for u in range(communes)]),
-        "wave_ids": np.array([w.id for w in waves]),
-    }
+    return refs
 
 
 def disk_size(url: str, engine: Any) -> int:
