@@ -35,7 +35,6 @@ from survey_app.weighting.sample import load_sample
 from survey_app.weighting.spec import WeightingSpec
 from survey_app.weighting.targets import read_targets
 from tests.helpers.cli_setup import (
-    LIKERT,
     PASSWORD,
     RAKING_TARGETS,
     STRATUM_PSUS,
@@ -43,8 +42,6 @@ from tests.helpers.cli_setup import (
     build_wave,
     targets_csv,
 )
-
-LIKERT += [f"staff{k}" for k in range(1, 6)] + [f"res{k}" for k in range(1, 5)]
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ from flask.testing import FlaskCliRunner
 from survey_app.admin import accounts, units
 from survey_app.collection import paper_import, questionnaires
 from survey_app.models import Role
+from tests.helpers.paper_import import DISTRICT_X
 
 UNITS_CSV = """code,name_vi,name_en,kind,parent_code
 P,Tỉnh Mẫu,Sample province,province,
@@ -35,7 +36,12 @@ WAVE = "W-CLI"
 
 PASSWORD = "correct-horse-battery"
 
-LIKERT = [f"acc{k}" for k in range(1, 6)] + [f"proc{k}" for k in range(1, 6)]
+LIKERT = (
+    [f"acc{k}" for k in range(1, 6)]
+    + [f"proc{k}" for k in range(1, 6)]
+    + [f"staff{k}" for k in range(1, 6)]
+    + [f"res{k}" for k in range(1, 5)]
+)
 
 FEEDBACK = [f"fb{k}" for k in range(1, 5)]
 
@@ -79,16 +85,7 @@ def answers_csv() -> bytes:
 
 def build_wave(app: Flask, runner: FlaskCliRunner, tmp_path: Path, *, with_fpc: bool) -> None:
     questionnaires.load_folder(Path(app.config["QUESTIONNAIRE_DIR"]))
-    units.import_units(
-        [
-            {"code": "X", "name_vi": "Huyện Thử", "name_en": "Test district",
-             "kind": "district", "parent_code": ""},
-            {"code": "X-A", "name_vi": "Xã Đông", "name_en": "East commune",
-             "kind": "commune", "parent_code": "X"},
-            {"code": "X-B", "name_vi": "Xã Tây", "name_en": "West commune",
-             "kind": "commune", "parent_code": "X"},
-        ]
-    )  # fmt: skip
+    units.import_units(DISTRICT_X)
     frame = tmp_path / "frame.csv"
     frame.write_text(frame_csv(with_fpc), encoding="utf-8")
     created = runner.invoke(
