@@ -3,11 +3,9 @@
 local common = dofile(debug.getinfo(1, "S").source:match("^@(.-)[^/]*$") .. "wrk_common.lua")
 
 counts = {}  -- a global: done() reads it from each thread with thread:get
-local threads = {}
 
-function setup(thread)
-  table.insert(threads, thread)
-end
+setup = common.setup
+done = common.done
 
 function init(args)
   common.seed()
@@ -19,8 +17,4 @@ end
 
 response = function(status, headers, body)
   counts[status] = (counts[status] or 0) + 1
-end
-
-function done(summary, latency, requests)
-  common.report(threads, summary, latency)
 end

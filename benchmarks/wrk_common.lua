@@ -2,8 +2,13 @@
 -- request, seeding each thread's random numbers, and the report load_wrk.py reads at the
 -- end (STATUS, LATENCY and SUMMARY lines). Each script loads it from its own folder:
 --   local common = dofile(debug.getinfo(1, "S").source:match("^@(.-)[^/]*$") .. "wrk_common.lua")
--- and keeps a global `counts` table of status -> responses that done() collects.
-local common = {}
+-- and keeps a global `counts` table (status -> responses) that done() collects from each
+-- thread; `setup = common.setup` and `done = common.done` hand wrk the shared hooks.
+local common = { threads = {} }
+
+function common.setup(thread)
+  table.insert(common.threads, thread)
+end
 
 function common.uuid4()
   local function hex(n) return string.format("%0" .. n .. "x", math.random(0, 16 ^ n - 1)) end
@@ -15,9 +20,9 @@ function common.seed()
   math.randomseed(os.time() + math.floor(os.clock() * 1e6) + math.random(1, 1e6))
 end
 
-function common.report(threads, summary, latency)
+function common.done(summary, latency, requests)
   local total = {}
-  for _, thread in ipairs(threads) do
+  for _, thread in ipairs(common.threads) do
     for status, n in pairs(thread:get("counts") or {}) do
       total[status] = (total[status] or 0) + n
     end

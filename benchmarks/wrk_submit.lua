@@ -11,11 +11,9 @@ local desks = {}
 local out = nil
 local last = nil
 counts = {}  -- a global: done() reads it from each thread with thread:get
-local threads = {}
 
-function setup(thread)
-  table.insert(threads, thread)
-end
+setup = common.setup
+done = common.done
 
 function init(args)
   common.seed()
@@ -80,8 +78,4 @@ response = function(status, headers, body)
     local id = body:match('"id"%s*:%s*"([%x%-]+)"')
     if id then out:write(id, " ", status, "\n") end
   end
-end
-
-function done(summary, latency, requests)
-  common.report(threads, summary, latency)
 end
