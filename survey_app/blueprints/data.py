@@ -13,9 +13,11 @@ from werkzeug.wrappers import Response
 
 from survey_app import formatting
 from survey_app.access import STAFF, role_required, wave_for
-from survey_app.collection import paper_import
 from survey_app.collection import questionnaires as questionnaire_service
 from survey_app.collection import waves as wave_service
+from survey_app.collection.paper_import.cells import LIMITS
+from survey_app.collection.paper_import.importing import ImportReport, import_file
+from survey_app.collection.paper_import.template import template_csv, template_xlsx
 from survey_app.extensions import db
 from survey_app.forms.base import Form
 from survey_app.i18n import current_lang
@@ -32,11 +34,11 @@ class ImportForm(Form):
             FileRequired(),
             FileAllowed(["xlsx", "csv"], _l("Upload an XLSX or CSV file.")),
         ],
-        description=paper_import.LIMITS.description(),
+        description=LIMITS.description(),
     )
 
 
-def _index_page(form: ImportForm, report: paper_import.ImportReport | None = None) -> str:
+def _index_page(form: ImportForm, report: ImportReport | None = None) -> str:
     questionnaires = db.session.scalars(
         select(Questionnaire).order_by(Questionnaire.slug, Questionnaire.version.desc())
     ).all()
@@ -64,9 +66,9 @@ def template(slug: str, version: int, fmt: str) -> Response:
     definition = questionnaire_service.parsed(row)
     lang = current_lang()
     if fmt == "xlsx":
-        content = paper_import.template_xlsx(definition, current_user, lang)
+        content = template_xlsx(definition, current_user, lang)
     else:
-        content = paper_import.template_csv(definition, lang)
+        content = template_csv(definition, lang)
     return _download(content, export.FORMATS[fmt], f"{slug}-v{version}-entry.{fmt}")
 
 
@@ -77,7 +79,7 @@ def import_paper() -> Response | tuple[str, int]:
     if not form.validate_on_submit():
         return _index_page(form), 422
     upload = form.file.data
-    report = paper_import.import_file(
+    report = import_file(
         secure_filename(upload.filename or "upload") or "upload",
         upload.read(),
         current_user,

@@ -14,7 +14,8 @@ from flask import Flask
 from flask.testing import FlaskCliRunner
 
 from survey_app.admin import accounts, units
-from survey_app.collection import paper_import, questionnaires
+from survey_app.collection import questionnaires
+from survey_app.collection.paper_import.importing import import_file
 from survey_app.models import Role
 from tests.helpers.paper_import import DISTRICT_X
 
@@ -95,7 +96,7 @@ def build_wave(app: Flask, runner: FlaskCliRunner, tmp_path: Path, *, with_fpc: 
     )  # fmt: skip
     assert created.exit_code == 0, created.output
     admin = accounts.create_user("admin", PASSWORD, Role.ADMIN, None)
-    report = paper_import.import_file("answers.csv", answers_csv(), admin, "en")
+    report = import_file("answers.csv", answers_csv(), admin, "en")
     assert report.ok and report.created == 60, report.issues
 
 

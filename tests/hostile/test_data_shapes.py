@@ -29,7 +29,8 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from survey_app.admin import accounts, units
-from survey_app.collection import paper_import, questionnaires, waves
+from survey_app.collection import questionnaires, waves
+from survey_app.collection.paper_import.importing import import_file
 from survey_app.extensions import db
 from survey_app.models import LonelyPSU, User
 from tests.helpers.databases import IsolatedClient
@@ -116,7 +117,7 @@ def import_wave(
             ]
         writer.writerow([str(uuid.uuid4()), commune, code, stratum, psu, weight, "10/05/2025",
                          said, *values])  # fmt: skip
-    report = paper_import.import_file(f"{code}.csv", buffer.getvalue().encode(), analyst, "vi")
+    report = import_file(f"{code}.csv", buffer.getvalue().encode(), analyst, "vi")
     assert report.ok, report.issues[:3]
     return code
 

@@ -20,8 +20,10 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from survey_app.admin import units
-from survey_app.collection import paper_import, questionnaires
 from survey_app.collection import questionnaire as spec
+from survey_app.collection import questionnaires
+from survey_app.collection.paper_import.importing import import_file
+from survey_app.collection.paper_import.template import FIXED_COLUMNS
 from survey_app.extensions import db
 from survey_app.models import AuditLog, Channel, Response, Role, Wave
 from tests.helpers.paper_import import CLEAN, login, stored, text_of, upload
@@ -36,7 +38,7 @@ def test_xlsx_template_has_codes_labels_and_drop_down_lists(
     book = openpyxl.load_workbook(io.BytesIO(response.data))
     sheet = book["data"]
     codes = [cell.value for cell in sheet[1]]
-    assert codes[:7] == list(paper_import.FIXED_COLUMNS)
+    assert codes[:7] == list(FIXED_COLUMNS)
     definition = spec.Questionnaire.from_dict(questionnaires.latest("sipas").definition)
     assert codes[7:] == list(definition.item_codes)
     labels = dict(zip(codes, [cell.value for cell in sheet[2]], strict=True))
@@ -104,7 +106,7 @@ def test_a_bad_row_rejects_the_whole_file_with_errors_by_row_and_column(
     assert "Giá trị nằm ngoài khoảng cho phép. Giá trị cho phép: 1–5." in page
     assert "Lựa chọn không hợp lệ. Giá trị cho phép: nam, nu." in page
     with app.test_request_context("/?lang=en"):
-        report = paper_import.import_file("bad.csv", bad.encode(), accounts_user("ana"), "en")
+        report = import_file("bad.csv", bad.encode(), accounts_user("ana"), "en")
     cells = {(i.row, i.column, i.cell) for i in report.issues}
     assert (5, "unit_code", "B5") in cells and (5, "acc1", "I5") in cells
     assert (6, "gender", "K6") in cells

@@ -23,7 +23,8 @@ from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import func, select
 
 from survey_app.admin import accounts, units
-from survey_app.collection import paper_import, questionnaires, waves
+from survey_app.collection import questionnaires, waves
+from survey_app.collection.paper_import.importing import import_file
 from survey_app.extensions import db
 from survey_app.models import (
     AuditLog,
@@ -266,7 +267,7 @@ def test_the_survey_team_creates_and_closes_a_wave_on_the_pages(
 
     # A paper form for a closed wave is refused with its reason.
     header = "client_id,unit_code,wave_code,stratum,psu,design_weight,submitted_date,field\n"
-    report = paper_import.import_file(
+    report = import_file(
         "late.csv",
         (header + "labels,,,,,,,\n,HM-QL,HM-2025,HM-QL,QL-T1,,05/05/2025,dat_dai\n").encode(),
         db.session.scalar(select(User).where(User.username == "analyst")),
@@ -462,7 +463,7 @@ def import_rows(wave_code: str, rows: list[list[str]], header: list[str], user: 
                 *row[7:],
             ]
         )
-    report = paper_import.import_file(f"{wave_code}.csv", buffer.getvalue().encode(), user, "vi")
+    report = import_file(f"{wave_code}.csv", buffer.getvalue().encode(), user, "vi")
     assert report.ok, report.issues[:3]
 
 
