@@ -27,7 +27,13 @@ from sqlalchemy import select
 
 from survey_app import demo, formatting, partitions
 from survey_app.admin import accounts, units
-from survey_app.cli_i18n import N_, ReadFile, SurveyGroup, cli_language
+from survey_app.cli_i18n import (
+    N_,
+    ReadFile,
+    SurveyGroup,
+    cli_language,
+    speak_on_flask_command_line,
+)
 from survey_app.collection import desks, questionnaires, waves
 from survey_app.extensions import LANGUAGES, db
 from survey_app.models import Wave
@@ -40,6 +46,7 @@ from survey_app.weighting.targets import read_targets
 
 
 def register(app: Flask) -> None:
+    speak_on_flask_command_line(app.cli)
     for group in (
         questionnaires_group,
         units_group,

@@ -30,6 +30,7 @@ import gettext
 import inspect
 import os
 import re
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -231,3 +232,63 @@ def click_plurals(n: int) -> list[str]:
             n,
         ),
     ]
+
+
+# Flask's own texts on the first screen of ``flask --help`` (its options and the
+# one-line help of its commands and of Flask-Migrate's and Flask-Limiter's groups):
+# plain strings in Flask, translated through the same catalogue by
+# :func:`speak_on_flask_command_line`.
+FLASK_TEXTS = (
+    N_("Load environment variables from this file, taking precedence over those set by "
+       "'.env' and '.flaskenv'. Variables set directly in the environment take highest "
+       "precedence. python-dotenv must be installed."),
+    N_("The Flask application or factory function to load, in the form 'module:name'. "
+       "Module can be a dotted import or file path. Name is not required if it is 'app', "
+       "'application', 'create_app', or 'make_app', and can be 'name(args)' to pass "
+       "arguments."),
+    N_("Set debug mode."),
+    N_("Show the Flask version."),
+    N_("A general utility script for Flask applications.\n\nAn application to load must be "
+       "given with the '--app' option,\n'FLASK_APP' environment variable, or with a "
+       "'wsgi.py' or 'app.py' file\nin the current directory."),
+    N_("Run a development server."),
+    N_("Run a shell in the app context."),
+    N_("Show the routes for the app."),
+    N_("Perform database migrations."),
+    N_("Flask-Limiter maintenance & utility commands"),
+)  # fmt: skip
+
+
+def speak_on_flask_command_line(app_commands: click.Group) -> None:
+    """On the ``flask`` command line, choose the language when the app is loaded.
+
+    ``flask --help`` and an unknown command (``flask nosuch``) are answered by Flask's
+    own group, which loads the app to list our groups but never enters one of them: so
+    the language is chosen here too (``--lang`` anywhere on the line, else
+    ``SURVEY_LANG``, else Vietnamese), and Flask's own texts of that screen are
+    translated, with the help of the app's other commands (``app_commands``: Flask-Migrate's
+    ``db``). Outside a ``flask`` command line (the web server, tests that build an
+    app) this does nothing."""
+    from flask.cli import FlaskGroup
+
+    ctx = click.get_current_context(silent=True)
+    if ctx is None or not isinstance(ctx.find_root().command, FlaskGroup):
+        return
+    try:
+        lang = cli_language(language_in(sys.argv[1:]))
+    except click.UsageError:
+        lang = "vi"  # a wrong SURVEY_LANG is refused by the group the line enters
+    speak(lang)
+    root = ctx.find_root().command
+    own = set(FLASK_TEXTS)
+    pieces: list[Any] = [root, *root.params, *root.commands.values()]
+    pieces += app_commands.commands.values()
+    for piece in pieces:
+        for attribute in ("help", "short_help"):
+            text = getattr(piece, attribute, None)
+            english = getattr(piece, f"_english_{attribute}", None) or (
+                inspect.cleandoc(text) if isinstance(text, str) else None
+            )
+            if english in own:
+                setattr(piece, f"_english_{attribute}", english)
+                setattr(piece, attribute, translate(english))

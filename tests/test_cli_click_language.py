@@ -266,3 +266,36 @@ def test_speak_sets_the_language_of_click() -> None:
     speak("en")
     assert gettext("Usage:") == "Usage:"
     assert set(click_plurals(1) + click_plurals(2)) <= set(english)
+
+
+def test_flasks_own_screen_lists_the_commands_and_refuses_in_vietnamese(tmp_path: Path) -> None:
+    """``flask --help`` and an unknown command are answered by Flask's group, which never
+    enters one of ours: the language is chosen when it loads the app. The commands'
+    list (ours, Flask's and Flask-Migrate's) is Vietnamese by default, English with
+    ``SURVEY_LANG=en``; so is the refusal of an unknown command."""
+    env = {**os.environ, "SURVEY_INSTANCE_PATH": str(tmp_path)}
+    env.pop("SURVEY_LANG", None)
+    env.pop("LANGUAGE", None)
+    env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'cli.db'}"
+    flask = [sys.executable, "-m", "flask", "--app", "survey_app"]
+
+    def run(*args: str, lang: str | None = None) -> subprocess.CompletedProcess[str]:
+        extra = {"SURVEY_LANG": lang} if lang else {}
+        return subprocess.run(
+            [*flask, *args], capture_output=True, text=True, cwd=ROOT, env={**env, **extra},
+            timeout=120,
+        )  # fmt: skip
+
+    listing = run("--help")
+    assert listing.returncode == 0, listing.stderr
+    commands = listing.stdout.split("\nLệnh:\n", 1)[1]
+    assert "Nâng cấp lược đồ cơ sở dữ liệu" in commands  # Flask-Migrate's db
+    assert "Chạy máy chủ phát triển." in commands  # Flask's run
+    assert english_in(commands) == [], english_in(commands)
+    unknown = run("nosuch")
+    assert unknown.returncode == 2
+    assert unknown.stderr.splitlines()[-1] == "Lỗi: Không có lệnh 'nosuch'.", unknown.stderr
+
+    english = run("--help", lang="en")
+    assert "\nCommands:\n" in english.stdout and "Perform database migrations." in english.stdout
+    assert run("nosuch", lang="en").stderr.splitlines()[-1] == "Error: No such command 'nosuch'."
