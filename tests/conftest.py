@@ -65,6 +65,17 @@ def instance_path(folder: Path) -> Iterator[None]:
             os.environ["SURVEY_INSTANCE_PATH"] = before
 
 
+@pytest.fixture(autouse=True)
+def environment_restored() -> Iterator[None]:
+    """Each test ends with the environment it started with: what a test or the code it
+    runs sets (the command line's ``LANGUAGE``, cli.language.speak) does not reach the next."""
+    before = dict(os.environ)
+    yield
+    if os.environ != before:
+        os.environ.clear()
+        os.environ.update(before)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def espeak_once_per_text(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """espeak-ng speaks each (language, text) once per session; later loads copy its WAV.

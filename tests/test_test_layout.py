@@ -1,4 +1,5 @@
-"""The test suite's own house: test modules never import each other.
+"""The test suite's own house: test modules never import each other, and in CI the
+property-based tests draw the same examples every run.
 
 Code shared by several test modules lives in ``tests/helpers/`` (plain functions and
 constants) or in a ``conftest.py`` (fixtures). A test module or a conftest may import
@@ -16,8 +17,11 @@ finds it), a relative import from the importing package.
 from __future__ import annotations
 
 import ast
+import os
 from collections.abc import Iterator
 from pathlib import Path
+
+from hypothesis import settings
 
 ROOT = Path(__file__).resolve().parent.parent
 TESTS = ROOT / "tests"
@@ -125,3 +129,10 @@ def test_the_check_finds_each_kind_of_misplaced_import() -> None:
         "test_kiosk_phone",
         "tests.test_cli",
     ]
+
+
+def test_in_ci_hypothesis_draws_the_same_examples_every_run() -> None:
+    """``.ci/run`` sets CI, and the conftest then loads the "ci" profile: a failure there
+    can be reproduced. Locally (CI unset) new examples are drawn."""
+    assert settings.get_profile("ci").derandomize
+    assert settings.default.derandomize == bool(os.environ.get("CI"))

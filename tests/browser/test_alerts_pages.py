@@ -10,7 +10,6 @@ import re
 from typing import Any
 
 import pytest
-from citizen_helpers import assert_accessible
 from flask import Flask
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
@@ -20,6 +19,7 @@ from survey_app.extensions import db
 from survey_app.models import AlertRule, AuditLog, User
 from survey_app.reporting.alerts.episodes import run as run_alerts
 from survey_app.reporting.alerts.inbox import visible_alerts
+from tests.helpers.browser import assert_accessible
 
 pytestmark = [pytest.mark.browser, pytest.mark.demo]
 

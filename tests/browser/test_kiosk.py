@@ -3,14 +3,14 @@ enrolment, and answers given offline that survive a reload."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from citizen_helpers import assert_accessible, responses, seed_desk
 from flask import Flask
 from playwright.sync_api import Browser, BrowserContext, Page, expect
+
+from tests.helpers.browser import assert_accessible, page_errors, responses, seed_desk
 
 pytestmark = pytest.mark.browser
 
@@ -26,22 +26,29 @@ SAVED_VI = (
 def tablet(browser: Browser) -> Iterator[tuple[BrowserContext, Page]]:
     context = browser.new_context(locale="vi-VN", viewport={"width": 1024, "height": 768})
     page = context.new_page()
-    errors: list[str] = []
-    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-    page.on("pageerror", lambda error: errors.append(str(error)))
+    errors = page_errors(page)
     yield context, page
     context.close()
     assert [e for e in errors if "net::ERR_INTERNET_DISCONNECTED" not in e] == []
 
 
-def wait_for(condition: Callable[[], Any], seconds: float = 8.0) -> Any:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError("condition not met in time")
+def sent(page: Page) -> None:
+    """Wait until the tablet knows its last answers reached the server (stored there)."""
+    expect(page.locator("#kiosk")).to_have_attribute("data-outcome", "sent")
+
+
+def one_more_send_loop(page: Page) -> None:
+    """Run the tablet's send loop once more (as coming back online does) and wait until
+    it has been through its queue: every loop ends by writing ``data-queued``."""
+    page.evaluate(
+        """() => new Promise((resolve, reject) => {
+            const kiosk = document.getElementById("kiosk");
+            const written = new MutationObserver(() => { written.disconnect(); resolve(); });
+            written.observe(kiosk, {attributes: true, attributeFilter: ["data-queued"]});
+            setTimeout(() => reject(new Error("no send loop within 8 s")), 8000);
+            window.dispatchEvent(new Event("online"));
+        })"""
+    )
 
 
 def tap(page: Page, name: str) -> None:
@@ -81,7 +88,8 @@ def test_full_survey_by_taps_in_vietnamese(
     assert responses(live_app) == []
     tap(page, "Gửi câu trả lời")
     expect(page.get_by_role("heading", name="Cảm ơn Ông/Bà!")).to_be_visible()
-    [stored] = wait_for(lambda: responses(live_app))
+    sent(page)
+    [stored] = responses(live_app)
     assert stored["channel"] == "kiosk" and stored["lang"] == "vi"
     assert stored["answers"] == {
         "mood": 4, "positives": ["nhanh"], "fu_wait": 5, "fu_staff": 4, "fu_guidance": 3,
@@ -108,7 +116,8 @@ def test_full_survey_in_english_then_back_to_vietnamese(
     tap(page, "Review and send")
     tap(page, "Send my answers")
     expect(page.get_by_role("heading", name="Thank you!")).to_be_visible()
-    [stored] = wait_for(lambda: responses(live_app))
+    sent(page)
+    [stored] = responses(live_app)
     assert stored["lang"] == "en"
     assert stored["answers"] == {"mood": 1, "problems": ["cho_lau", "thai_do"]}
     # The next citizen starts in Vietnamese.
@@ -175,9 +184,8 @@ def test_offline_answers_survive_a_reload_and_are_sent_once(
     expect(badge).to_have_text("Chờ gửi: 2")
     assert responses(live_app) == []
     context.set_offline(False)
-    stored = wait_for(lambda: len(responses(live_app)) >= 2 and responses(live_app))
-    expect(badge).to_be_hidden()
-    time.sleep(1.2)  # one more retry period: nothing is sent twice
+    expect(badge).to_be_hidden()  # both sent (a refused one would be counted there)
+    one_more_send_loop(page)  # nothing is sent twice
     stored = responses(live_app)
     assert sorted(r["answers"]["mood"] for r in stored) == [2, 5]
     assert len({r["id"] for r in stored}) == 2

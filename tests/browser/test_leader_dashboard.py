@@ -13,6 +13,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from survey_app.admin import accounts
 from survey_app.models import Role
+from tests.helpers.browser import page_errors
 
 pytestmark = pytest.mark.browser
 
@@ -25,9 +26,7 @@ def desktop(browser: Browser) -> Iterator[tuple[Page, list[str]]]:
         locale="vi-VN", viewport={"width": 1280, "height": 900}, accept_downloads=True
     )
     page = context.new_page()
-    errors: list[str] = []
-    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-    page.on("pageerror", lambda error: errors.append(str(error)))
+    errors = page_errors(page)
     yield page, errors
     context.close()
 

@@ -13,7 +13,7 @@ from playwright.sync_api import Browser, Page
 
 from survey_app.admin import accounts
 from survey_app.models import Role
-from tests.helpers.browser import assert_accessible
+from tests.helpers.browser import assert_accessible, page_errors
 
 pytestmark = [pytest.mark.browser, pytest.mark.demo]
 
@@ -28,9 +28,7 @@ def new_page(browser: Browser, lang: str, width: int, height: int) -> tuple[Page
         accept_downloads=True,
     )
     page = context.new_page()
-    errors: list[str] = []
-    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-    page.on("pageerror", lambda error: errors.append(str(error)))
+    errors = page_errors(page)
     return page, errors
 
 

@@ -15,27 +15,20 @@ from sqlalchemy import select
 from survey_app.admin import accounts
 from survey_app.extensions import db
 from survey_app.models import AuditLog, Role, SmallAreaSetting
-from tests.helpers.browser import AXE, assert_accessible
+from tests.helpers.browser import accessible_where_installed as accessible
+from tests.helpers.browser import page_errors
 
 pytestmark = [pytest.mark.browser, pytest.mark.demo]
 
 PASSWORD = "correct-horse-battery"
 
 
-def accessible(page: Page) -> None:
-    """axe-core's check where it is installed (scripts/test.sh installs it)."""
-    if AXE.exists():
-        assert_accessible(page)
-
-
 def test_fit_and_switch_on_in_both_languages(live_server: Any, live_app: Flask, page: Page) -> None:
     with live_app.app_context():
         accounts.create_user("hm_analyst", PASSWORD, Role.ANALYST, "NA-HM")
         db.session.remove()
-    errors: list[str] = []
+    errors = page_errors(page)
     requested: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.on("request", lambda request: requested.append(request.url))
     page.goto(live_server.url + "/auth/login")
     page.locator("#username").fill("hm_analyst")

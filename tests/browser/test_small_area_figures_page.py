@@ -15,15 +15,13 @@ from typing import Any
 import pytest
 from flask import Flask
 from playwright.sync_api import Page, expect
-from sqlalchemy import select
 
 from survey_app.admin import accounts
 from survey_app.extensions import db
-from survey_app.models import Role, Unit, UnitKind, Wave
-from survey_app.reporting import small_area as service
-from survey_app.reporting.indices.compute import compute
-from survey_app.reporting.indices.figures import DomainKey
+from survey_app.models import Role
 from tests.helpers.browser import assert_accessible
+from tests.helpers.small_area import split, switch_on
+from tests.helpers.small_area import wave as find_wave
 
 pytestmark = [pytest.mark.browser, pytest.mark.demo]
 
@@ -34,27 +32,10 @@ WAVE = "HM-2018-12"
 def prepare(live_app: Flask) -> tuple[str, str, str]:
     """Switch the model on; (town code, commune code, the estimate as 'xx.x')."""
     with live_app.app_context():
-        wave = db.session.scalar(select(Wave).where(Wave.code == WAVE))
-        service.set_switch(
-            wave,
-            True,
-            covariates=["previous"],
-            method="reml",
-            smooth_variances=True,
-            uploaded=None,
-            user=None,
-        )
-        fit = service.published(wave)
-        communes = db.session.scalars(
-            select(Unit).where(Unit.kind == UnitKind.COMMUNE, Unit.path.startswith(wave.unit.path))
-        ).all()
-        result = compute([wave], list(communes))
-        chosen = next(
-            u
-            for u in communes
-            if not result.figure(DomainKey(u.id, wave.id)).reportable
-            and fit.commune(u.id).reportable
-        )
+        wave = find_wave(WAVE)
+        fit = switch_on(wave)
+        hidden, _shown = split(wave)
+        chosen = next(u for u in hidden if fit.commune(u.id).reportable)
         town, value = wave.unit.code, f"{100 * fit.commune(chosen.id).eblup:.1f}"
         accounts.create_user("hm_leader", PASSWORD, Role.LEADER, town)
         code = chosen.code

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from survey_app.extensions import db
 from survey_app.models import ResponseWeight, WeightingScheme
-from tests.helpers.browser import AXE, assert_accessible
+from tests.helpers.browser import accessible_where_installed as accessible
 from tests.helpers.weights_console import (
     WAVE,
     csv_bytes,
@@ -37,13 +37,6 @@ def stored(app: Flask) -> tuple[list[tuple[str, int, bool]], int]:
         weights = db.session.scalar(select(func.count()).select_from(ResponseWeight))
         db.session.remove()
     return schemes, weights
-
-
-def accessible(page: Page) -> None:
-    """axe-core's check where it is installed (scripts/test.sh installs it), without
-    skipping the rest of the test where it is not."""
-    if AXE.exists():
-        assert_accessible(page)
 
 
 def test_upload_preview_save_and_activate(live_server: Any, live_app: Flask, page: Page) -> None:

@@ -83,3 +83,18 @@ def assert_accessible(page: Page) -> None:
     )
     bad = [v for v in result if v["impact"] in ("serious", "critical")]
     assert bad == [], bad
+
+
+def page_errors(page: Page) -> list[str]:
+    """A list that fills with the page's console errors and uncaught exceptions."""
+    errors: list[str] = []
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    return errors
+
+
+def accessible_where_installed(page: Page) -> None:
+    """axe-core's check where it is installed (scripts/test.sh installs it), without
+    skipping the rest of the test where it is not."""
+    if AXE.exists():
+        assert_accessible(page)

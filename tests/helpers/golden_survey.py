@@ -82,18 +82,32 @@ def store(
             answers.update(extra_answers(record))
         wave = waves[int(record["wave"])]
         drafts.append(
-            responses.ResponseDraft(
-                client_id=uuid.UUID(int=int(record["id"])),
-                questionnaire_id=qrow.id,
-                unit_id=by_code[record["unit"]].id,
-                channel=Channel.FIELD,
-                answers=answers,
-                submitted_at=datetime.combine(wave.start_date, datetime.min.time(), UTC),
-                wave_id=wave.id,
-                stratum=record["stratum"],
-                psu=record["psu"],
-                design_weight=float(record["weight"]),
+            field_draft(
+                record, wave, by_code[record["unit"]].id, answers, uuid.UUID(int=int(record["id"]))
             )
         )
     assert responses.store_many(drafts) == len(frame)
     return by_code, waves
+
+
+def field_draft(
+    record: Mapping[str, Any],
+    wave: Wave,
+    unit_id: int,
+    answers: dict[str, Any],
+    client_id: uuid.UUID,
+) -> responses.ResponseDraft:
+    """A respondent of the data file as a field-survey response of ``wave``, submitted on
+    its first day, with the record's stratum, PSU and design weight."""
+    return responses.ResponseDraft(
+        client_id=client_id,
+        questionnaire_id=wave.questionnaire_id,
+        unit_id=unit_id,
+        channel=Channel.FIELD,
+        answers=answers,
+        submitted_at=datetime.combine(wave.start_date, datetime.min.time(), UTC),
+        wave_id=wave.id,
+        stratum=record["stratum"],
+        psu=record["psu"],
+        design_weight=float(record["weight"]),
+    )

@@ -14,7 +14,6 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 from werkzeug.routing import Rule
 
-from survey_app.admin import accounts
 from survey_app.extensions import db
 from survey_app.models import (
     AnswerValue,
@@ -26,6 +25,7 @@ from survey_app.models import (
     Wave,
     WeightingScheme,
 )
+from tests.helpers.accounts import login as accounts_login
 
 PASSWORD = "hostile-routes-password"
 
@@ -128,11 +128,8 @@ def path_with(rule: Rule, values: dict[str, str]) -> str:
 
 
 def login(app: Flask, username: str, role: Role, unit: str | None) -> FlaskClient:
-    accounts.create_user(username, PASSWORD, role, unit)
-    client = app.test_client()
-    reply = client.post("/auth/login", data={"username": username, "password": PASSWORD})
-    assert reply.status_code == 302
-    return client
+    """A new client of ``app`` logged in as a new user."""
+    return accounts_login(app.test_client(), username, role, unit, PASSWORD)
 
 
 INGREDIENTS = st.sampled_from(

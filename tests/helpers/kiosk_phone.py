@@ -12,11 +12,12 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from survey_app.admin import accounts, units
+from survey_app.admin import units
 from survey_app.collection import desks, questionnaires
 from survey_app.collection import questionnaire as spec
 from survey_app.extensions import db
 from survey_app.models import Desk, Response, Role
+from tests.helpers.accounts import login as accounts_login
 
 PASSWORD = "correct-horse-battery"
 
@@ -33,11 +34,7 @@ def make_desk(app: Flask, code: str = "Q-C", unit: str = "C") -> Desk:
 
 
 def login(client: FlaskClient, role: Role) -> None:
-    accounts.create_user(f"user_{role.value}", PASSWORD, role)
-    response = client.post(
-        "/auth/login", data={"username": f"user_{role.value}", "password": PASSWORD}
-    )
-    assert response.status_code == 302
+    accounts_login(client, f"user_{role.value}", role, password=PASSWORD)
 
 
 def kiosk_config(page: str) -> dict[str, Any]:

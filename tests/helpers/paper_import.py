@@ -19,6 +19,15 @@ from survey_app.models import Response, Role, Unit, Wave, WaveKind
 
 PASSWORD = "correct-horse-battery"
 
+# District X with communes X-A and X-B, as rows for ``units.import_units``.
+DISTRICT_X: list[dict[str, str]] = [
+    {"code": "X", "name_vi": "Huyện Thử", "name_en": "Test district",
+     "kind": "district", "parent_code": ""},
+    {"code": "X-A", "name_vi": "Xã Đông", "name_en": "East commune",
+     "kind": "commune", "parent_code": "X"},
+    {"code": "X-B", "name_vi": "Xã Tây", "name_en": "West commune",
+     "kind": "commune", "parent_code": "X"},
+]  # fmt: skip
 HEADER = "client_id,unit_code,wave_code,stratum,psu,design_weight,submitted_date,field,acc1,acc2,gender,comment"  # noqa: E501
 
 CLEAN = (
@@ -36,16 +45,7 @@ def text_of(response: object) -> str:
 def make_province(app: Flask) -> Wave:
     """District X with communes X-A and X-B, the questionnaires, and wave W-1 (SIPAS)."""
     questionnaires.load_folder(Path(app.config["QUESTIONNAIRE_DIR"]))
-    units.import_units(
-        [
-            {"code": "X", "name_vi": "Huyện Thử", "name_en": "Test district",
-             "kind": "district", "parent_code": ""},
-            {"code": "X-A", "name_vi": "Xã Đông", "name_en": "East commune",
-             "kind": "commune", "parent_code": "X"},
-            {"code": "X-B", "name_vi": "Xã Tây", "name_en": "West commune",
-             "kind": "commune", "parent_code": "X"},
-        ]
-    )  # fmt: skip
+    units.import_units(DISTRICT_X)
     sipas = questionnaires.latest("sipas")
     assert sipas is not None
     district = db.session.scalar(select(Unit).where(Unit.code == "X"))

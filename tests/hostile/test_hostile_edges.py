@@ -27,16 +27,16 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from survey_app.admin import accounts, units
+from survey_app.admin import units
 from survey_app.collection import desks, questionnaires
 from survey_app.collection import questionnaire as spec
 from survey_app.collection.submissions.result import ECHO_MAX
 from survey_app.extensions import db
 from survey_app.models import AnswerValue, Response, Role
+from tests.helpers.accounts import login
 
 API = "/api/v1/responses"
 SUBMITTED = "2025-03-01T09:30:00+07:00"
-PASSWORD = "hostile-edges-password"
 
 NUMBER_FORM: dict[str, Any] = {
     "slug": "hostile_numbers",
@@ -215,12 +215,6 @@ def test_every_error_is_listed_when_there_are_few(kiosk: Kiosk) -> None:
 
 
 # --- the read API and every page: logged in on the demo province -------------------------
-
-
-def login(client: FlaskClient, username: str, role: Role, unit: str | None = None) -> None:
-    accounts.create_user(username, PASSWORD, role, unit)
-    response = client.post("/auth/login", data={"username": username, "password": PASSWORD})
-    assert response.status_code == 302
 
 
 @pytest.fixture

@@ -24,6 +24,7 @@ from sqlalchemy import create_engine, text
 from survey_app.admin import units
 from survey_app.collection import desks, questionnaires
 from survey_app.extensions import db
+from tests.helpers.databases import dispose_engines
 from tests.helpers.served_app import Gunicorn, post, submission
 
 KIOSKS = 4
@@ -46,8 +47,7 @@ def seed(app: Flask) -> dict[str, str]:
     questionnaires.load_folder(Path(app.config["QUESTIONNAIRE_DIR"]))
     db.session.commit()
     db.session.remove()
-    for engine in db.engines.values():  # the submissions engine too
-        engine.dispose()
+    dispose_engines()  # the submissions engine too
     return tokens
 
 

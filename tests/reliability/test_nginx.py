@@ -27,9 +27,9 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
-from survey_app.admin import units
-from survey_app.collection import desks, questionnaires
 from survey_app.extensions import db
+from tests.helpers.databases import dispose_engines
+from tests.helpers.desks import commune_desk
 from tests.helpers.served_app import HOST, ROOT, Gunicorn, free_port, submission
 
 CONFIG = ROOT / "docs" / "nginx" / "survey.conf"
@@ -198,15 +198,9 @@ class SlowBody:
 
 
 def seed(app: Flask) -> str:
-    units.import_units([{"code": "NG", "name_vi": "Xã thử", "name_en": "Test commune",
-                         "kind": "commune", "parent_code": ""}])  # fmt: skip
-    desks.create_desk("NG-1", "NG", "Quầy 1")
-    token = desks.issue_token("NG-1")
-    questionnaires.load_folder(Path(app.config["QUESTIONNAIRE_DIR"]))
-    db.session.commit()
+    token = commune_desk(app, "NG", "NG-1")
     db.session.remove()
-    for engine in db.engines.values():  # the submissions engine too
-        engine.dispose()
+    dispose_engines()  # the submissions engine too
     return token
 
 

@@ -28,6 +28,7 @@ from survey_app.collection import desks, questionnaires
 from survey_app.extensions import db
 from survey_app.models import AuditLog, Response, Role
 from tests.helpers.served_app import HOST, Gunicorn
+from tests.helpers.threads import run_in_threads
 
 pytestmark = pytest.mark.slow
 
@@ -147,11 +148,7 @@ def in_parallel(count: int, call: object) -> list[int]:
             with lock:
                 statuses.append(status)
 
-    threads = [threading.Thread(target=worker) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run_in_threads(worker, 8)
     return statuses
 
 

@@ -33,6 +33,7 @@ from survey_app.reporting.alerts.settings import (
     save_settings,
     subscription_pairs,
 )
+from tests.helpers.kiosk_wave import one_day_desk_under_fail_rule
 
 pytestmark = pytest.mark.demo
 PASSWORD = "a-long-test-password"
@@ -428,22 +429,9 @@ def test_a_rule_that_cannot_compute_keeps_its_open_episodes_open(app: Flask) -> 
     """The kiosk wave under the lonely-PSU rule 'fail' with a one-day desk: the funnel
     of Hoàng Mai's kiosk wave cannot be computed, so the run warns and leaves the
     funnel episode open (unknown is not ended); once computable, the run closes it."""
-    from survey_app.models import Desk, LonelyPSU, Wave, WaveKind
+    from survey_app.models import LonelyPSU
 
-    wave = db.session.scalars(
-        select(Wave).where(
-            Wave.kind == WaveKind.CONTINUOUS_FEEDBACK, Wave.code.startswith("KIOSK-NA")
-        )
-    ).one()
-    ward = db.session.scalar(select(Unit).where(Unit.code == "HM-QD"))
-    desk = Desk(code="HM-QD-NEW", name="Quầy mới", unit_id=ward.id)
-    db.session.add(desk)
-    db.session.flush()
-    response = db.session.scalars(
-        select(Response).where(Response.wave_id == wave.id, Response.flagged.is_(False)).limit(1)
-    ).one()
-    response.desk_id = desk.id
-    wave.lonely_psu = LonelyPSU.FAIL
+    wave, ward = one_day_desk_under_fail_rule()
     earlier = Alert(
         rule=AlertRule.FUNNEL,
         subject=f"unit:{ward.id}/in:{ward.parent_id}/continuous_feedback",

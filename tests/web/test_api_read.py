@@ -6,20 +6,13 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from survey_app.admin import accounts
 from survey_app.extensions import db
 from survey_app.models import Role, Unit, Wave
 from survey_app.reporting.indices.compute import compute
 from survey_app.reporting.indices.figures import DomainKey
+from tests.helpers.accounts import login
 
 pytestmark = pytest.mark.demo
-PASSWORD = "a-long-test-password"
-
-
-def login(client: FlaskClient, username: str, role: Role, unit: str | None) -> None:
-    accounts.create_user(username, PASSWORD, role, unit)
-    response = client.post("/auth/login", data={"username": username, "password": PASSWORD})
-    assert response.status_code == 302
 
 
 def test_anonymous_and_kiosk_users_are_refused(client: FlaskClient) -> None:

@@ -10,20 +10,13 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from survey_app.admin import accounts
 from survey_app.extensions import db
 from survey_app.models import AuditLog, Response, Role, Unit, Wave
 from survey_app.reporting.indices.compute import compute
 from survey_app.reporting.indices.figures import DomainKey, IndexFigure
+from tests.helpers.accounts import login
 
 pytestmark = pytest.mark.demo
-PASSWORD = "a-long-test-password"
-
-
-def login(client: FlaskClient, username: str, role: Role, unit: str | None) -> None:
-    accounts.create_user(username, PASSWORD, role, unit)
-    response = client.post("/auth/login", data={"username": username, "password": PASSWORD})
-    assert response.status_code == 302
 
 
 def burst_ids() -> list[int]:

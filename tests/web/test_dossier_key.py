@@ -25,12 +25,12 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from survey_app import create_app
-from survey_app.admin import units
-from survey_app.collection import desks, dossier_key, questionnaires
+from survey_app.collection import dossier_key, questionnaires
 from survey_app.collection.responses import ResponseDraft, store
 from survey_app.extensions import db
 from survey_app.models import AppSetting, Channel, Desk, Response
 from tests.helpers.databases import IsolatedClient, base_config, dispose_engines
+from tests.helpers.desks import commune_desk
 
 API = "/api/v1/responses"
 SUBMITTED = "2025-03-01T09:30:00+07:00"
@@ -38,13 +38,10 @@ SUBMITTED = "2025-03-01T09:30:00+07:00"
 
 @pytest.fixture
 def token(app: Flask) -> str:
-    units.import_units([{"code": "DK", "name_vi": "Xã Đông Kinh", "name_en": "Dong Kinh commune",
-                         "kind": "commune", "parent_code": ""}])  # fmt: skip
-    desks.create_desk("DK-1", "DK", "Quầy một cửa")
-    issued = desks.issue_token("DK-1")
-    questionnaires.load_folder(Path(app.config["QUESTIONNAIRE_DIR"]))
-    db.session.commit()
-    return issued
+    return commune_desk(
+        app, "DK", "DK-1", unit_vi="Xã Đông Kinh", unit_en="Dong Kinh commune",
+        desk_name="Quầy một cửa",
+    )  # fmt: skip
 
 
 def body(**changes: Any) -> dict[str, Any]:

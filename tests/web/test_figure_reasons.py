@@ -13,31 +13,18 @@ import html
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import select
 
 from survey_app.admin import accounts
 from survey_app.extensions import db
-from survey_app.models import Desk, LonelyPSU, Response, Role, Unit, Wave, WaveKind
+from survey_app.models import Role, Wave
+from tests.helpers import kiosk_wave
 
 pytestmark = pytest.mark.demo
 PASSWORD = "a-long-test-password"
 
 
 def one_day_desk_under_fail_rule() -> Wave:
-    wave = db.session.scalars(
-        select(Wave).where(
-            Wave.kind == WaveKind.CONTINUOUS_FEEDBACK, Wave.code.startswith("KIOSK-NA")
-        )
-    ).one()
-    ward = db.session.scalar(select(Unit).where(Unit.code == "HM-QD"))
-    desk = Desk(code="HM-QD-NEW", name="Quầy mới", unit_id=ward.id)
-    db.session.add(desk)
-    db.session.flush()
-    response = db.session.scalars(
-        select(Response).where(Response.wave_id == wave.id, Response.flagged.is_(False)).limit(1)
-    ).one()
-    response.desk_id = desk.id
-    wave.lonely_psu = LonelyPSU.FAIL
+    wave, _ward = kiosk_wave.one_day_desk_under_fail_rule()
     db.session.commit()
     return wave
 

@@ -81,20 +81,8 @@ def add_responses(waves: dict[int, Wave], feedback: Wave, count: int, seed: int)
             answers = {
                 i: int(record[i]) for i in golden_survey.ITEMS if record[i] == record[i]
             } | sex(record)
-            drafts.append(
-                responses.ResponseDraft(
-                    client_id=uuid.uuid4(),
-                    questionnaire_id=wave.questionnaire_id,
-                    unit_id=db.session.scalar(select(Unit.id).where(Unit.code == record["unit"])),
-                    channel=Channel.FIELD,
-                    answers=answers,
-                    submitted_at=datetime.combine(wave.start_date, datetime.min.time(), UTC),
-                    wave_id=wave.id,
-                    stratum=record["stratum"],
-                    psu=record["psu"],
-                    design_weight=float(record["weight"]),
-                )
-            )
+            unit_id = db.session.scalar(select(Unit.id).where(Unit.code == record["unit"]))
+            drafts.append(golden_survey.field_draft(record, wave, unit_id, answers, uuid.uuid4()))
         else:
             desk = desk_rows[(seed + k) % len(desk_rows)]
             day = datetime(2026, 11, 1 + (seed + k) % 20, 9, tzinfo=UTC)

@@ -12,7 +12,6 @@ import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,13 +20,14 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from survey_app import create_app
-from survey_app.admin import accounts, units
-from survey_app.collection import desks, questionnaires
+from survey_app.admin import accounts
 from survey_app.extensions import db, limiter
 from survey_app.models import AuditLog, Response, Role
 from survey_app.models.system import RateLimitCounter
 from survey_app.ratelimit_storage import DatabaseStorage
 from tests.helpers.databases import IsolatedClient, dispose_engines
+from tests.helpers.desks import commune_desk
+from tests.helpers.threads import run_in_threads
 
 PASSWORD = "a-long-test-password"
 
@@ -114,11 +114,7 @@ def test_concurrent_increments_are_all_counted(app: Flask) -> None:
         with lock:
             results.extend(mine)
 
-    threads = [threading.Thread(target=hit) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run_in_threads(hit, 8)
     assert sorted(results) == list(range(1, 201))  # every value handed out exactly once
     assert storage.get("shared") == 200
 
@@ -194,15 +190,7 @@ def test_password_change_shares_the_account_budget(limited: Flask) -> None:
 
 @pytest.fixture
 def desk_token(limited: Flask) -> str:
-    units.import_units(
-        [{"code": "CT", "name_vi": "Xã thử", "name_en": "Test commune", "kind": "commune",
-          "parent_code": ""}]
-    )  # fmt: skip
-    desks.create_desk("CT-1", "CT", "Quầy 1")
-    token = desks.issue_token("CT-1")
-    questionnaires.load_folder(Path(limited.config["QUESTIONNAIRE_DIR"]))
-    db.session.commit()
-    return token
+    return commune_desk(limited, "CT", "CT-1")
 
 
 def submission(channel: str) -> dict[str, Any]:

@@ -12,10 +12,10 @@ from flask.testing import FlaskClient
 from sqlalchemy import inspect, select, text
 
 from survey_app import security
-from survey_app.admin import units
-from survey_app.collection import desks, questionnaires
+from survey_app.collection import desks
 from survey_app.extensions import db
 from survey_app.models import Desk, Response
+from tests.helpers.desks import commune_desk
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -102,14 +102,7 @@ def all_text(app: Flask) -> str:
 def test_kiosk_tokens_and_dossier_codes_are_stored_only_as_hashes(
     app: Flask, client: FlaskClient
 ) -> None:
-    units.import_units(
-        [{"code": "SC", "name_vi": "Xã", "name_en": "Commune", "kind": "commune",
-          "parent_code": ""}]
-    )  # fmt: skip
-    desks.create_desk("SC-01", "SC", "Quầy")
-    token = desks.issue_token("SC-01")
-    questionnaires.load_folder(Path(app.config["QUESTIONNAIRE_DIR"]))
-    db.session.commit()
+    token = commune_desk(app, "SC", "SC-01", unit_vi="Xã", unit_en="Commune", desk_name="Quầy")
     dossier = "HS-2025-000123-SECRET"
     payload = {
         "id": str(uuid.uuid4()),

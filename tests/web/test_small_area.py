@@ -22,16 +22,16 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from analysis.small_area import fay_herriot, gvf_proportions
-from survey_app.admin import accounts, units
+from survey_app.admin import units
 from survey_app.extensions import db
 from survey_app.models import AuditLog, Role, SmallAreaSetting, Unit, UnitKind, Wave
 from survey_app.reporting import small_area as service
 from survey_app.reporting.indices.compute import compute
 from survey_app.reporting.indices.figures import DomainKey, IndexFigure
+from tests.helpers.accounts import login
 
 pytestmark = pytest.mark.demo
 
-PASSWORD = "a-long-test-password-1"
 WAVE = "HM-2018-12"
 PREVIOUS = "HM-2018-05"
 BASE = f"/analyst/small-area/{WAVE}/"
@@ -41,13 +41,6 @@ def wave(code: str) -> Wave:
     found = db.session.scalar(select(Wave).where(Wave.code == code))
     assert found is not None
     return found
-
-
-def login(client: FlaskClient, username: str, role: Role, unit: str | None) -> FlaskClient:
-    accounts.create_user(username, PASSWORD, role, unit)
-    response = client.post("/auth/login", data={"username": username, "password": PASSWORD})
-    assert response.status_code == 302
-    return client
 
 
 @pytest.fixture

@@ -19,68 +19,21 @@ from datetime import UTC, datetime, time
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select
 
-from survey_app.admin import accounts
 from survey_app.collection import questionnaires, responses
-from survey_app.extensions import db
-from survey_app.models import Channel, Role, Unit, UnitKind, Wave
+from survey_app.models import Channel, Role
 from survey_app.reporting import small_area as service
-from survey_app.reporting.indices.compute import compute
-from survey_app.reporting.indices.figures import DomainKey
+from tests.helpers.accounts import login
+from tests.helpers.small_area import communes, split, switch_on, wave
 
 pytestmark = pytest.mark.demo
 
-PASSWORD = "a-long-test-password-1"
 WAVE = "HM-2018-12"
 PREVIOUS = "HM-2018-05"
 
 
-def wave(code: str) -> Wave:
-    found = db.session.scalar(select(Wave).where(Wave.code == code))
-    assert found is not None
-    return found
-
-
-def communes(w: Wave) -> list[Unit]:
-    return list(
-        db.session.scalars(
-            select(Unit)
-            .where(Unit.kind == UnitKind.COMMUNE, Unit.path.startswith(w.unit.path))
-            .order_by(Unit.code)
-        )
-    )
-
-
 def leader(client: FlaskClient) -> FlaskClient:
-    accounts.create_user("hm_leader", PASSWORD, Role.LEADER, "NA-HM")
-    response = client.post("/auth/login", data={"username": "hm_leader", "password": PASSWORD})
-    assert response.status_code == 302
-    return client
-
-
-def switch_on(w: Wave) -> service.SmallAreaResult:
-    service.set_switch(
-        w,
-        True,
-        covariates=["previous"],
-        method="reml",
-        smooth_variances=True,
-        uploaded=None,
-        user=None,
-    )
-    fit = service.published(w)
-    assert fit is not None
-    return fit
-
-
-def split(w: Wave) -> tuple[list[Unit], list[Unit]]:
-    """The communes whose direct figure is hidden, and those whose is reportable."""
-    units_ = communes(w)
-    result = compute([w], units_)
-    hidden = [u for u in units_ if not result.figure(DomainKey(u.id, w.id)).reportable]
-    shown = [u for u in units_ if u not in hidden]
-    return hidden, shown
+    return login(client, "hm_leader", Role.LEADER, "NA-HM")
 
 
 def test_hidden_communes_get_their_small_area_estimate_everywhere(
