@@ -13,14 +13,14 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date
 
 import numpy as np
 from flask_babel import format_decimal
 from flask_babel import gettext as _
 
-from analysis.compare import Ranking, funnel_limits, holm_adjust, rank_intervals
+from analysis.compare import Ranking, Trend, funnel_limits, holm_adjust, rank_intervals
 from analysis.indices import Difference, difference, estimate_trend
 from survey_app.collection.scoring import IndexRequestError
 from survey_app.collection.waves import panel_pair
@@ -202,15 +202,13 @@ def wave_time(wave: Wave) -> float:
 
 
 @dataclass(frozen=True)
-class TrendResult:
+class TrendResult(Trend):
+    """A unit's trend: the slope per year in the index's unit (proportion or points)
+    with its test (:class:`analysis.compare.Trend`) and the figures it is drawn from."""
+
     unit: Unit
     waves: tuple[Wave, ...]
     figures: tuple[IndexFigure, ...]
-    slope: float  # per year, in the index's unit (proportion or points)
-    se: float
-    ci_low: float
-    ci_high: float
-    p_value: float
 
     def sentence(self) -> str:
         kind = self.figures[0].kind
@@ -269,16 +267,7 @@ def trend_of(
         )
     times = [wave_time(next(w for w in ordered if w.id == d.wave_id)) for d in result.domains]
     estimate = estimate_trend(result.totals, formula, times)
-    return TrendResult(
-        unit,
-        tuple(ordered),
-        figures,
-        estimate.slope,
-        estimate.se,
-        estimate.ci_low,
-        estimate.ci_high,
-        estimate.p_value,
-    )
+    return TrendResult(**asdict(estimate), unit=unit, waves=tuple(ordered), figures=figures)
 
 
 @dataclass(frozen=True)
