@@ -38,9 +38,8 @@ from sqlalchemy import delete, select
 
 from survey_app import ratelimit_storage
 from survey_app.collection.responses import ResponseDraft, StoreOutcome, response_row
-from survey_app.collection.submissions import burst, entry, fast_path
+from survey_app.collection.submissions import burst, fast_path
 from survey_app.collection.submissions.context import Context, ContextKey, find_context
-from survey_app.collection.submissions.fields import Submission
 from survey_app.collection.submissions.times import MAX_CLOCK_SKEW
 from survey_app.extensions import db, limiter
 from survey_app.models import AnswerValue, Channel, Response
@@ -104,27 +103,23 @@ def sql_flag(desks: Desks, answers: dict[str, Any], at: datetime) -> bool:
     """The burst flag the single statement gives a new response (stored, then removed)."""
     context = desks.ql
     assert context.desk is not None and context.codebook is not None
-    submission = Submission(
+    draft = ResponseDraft(
         client_id=uuid.uuid4(),
-        desk=context.desk,
-        codebook=context.codebook,
-        wave_id=None,
-        answers=answers,
+        questionnaire_id=context.codebook.questionnaire_id,
+        unit_id=context.desk.unit_id,
+        desk_id=context.desk.id,
         channel=Channel.KIOSK,
-        lang="vi",
+        answers=answers,
         submitted_at=at,
-        started_at=None,
-        dossier=None,
+        extra_hash_fields={"dossier_hash": None},
     )
-    draft = entry._draft(submission)
-    assert fast_path.store_at_once(submission, draft, desks.token) is StoreOutcome.CREATED
+    outcome = fast_path.store_at_once(draft, context.codebook, desks.token)
+    assert outcome is StoreOutcome.CREATED
     flagged, reason = db.session.execute(
-        select(Response.flagged, Response.flag_reason).where(
-            Response.client_id == submission.client_id
-        )
+        select(Response.flagged, Response.flag_reason).where(Response.client_id == draft.client_id)
     ).one()
     assert reason == ("burst" if flagged else None)
-    db.session.execute(delete(Response).where(Response.client_id == submission.client_id))
+    db.session.execute(delete(Response).where(Response.client_id == draft.client_id))
     db.session.commit()
     return bool(flagged)
 

@@ -30,7 +30,6 @@ from survey_app.i18n import current_lang
 bp = Blueprint("phone", __name__, url_prefix="/s")
 
 DOSSIER_FIELD = "dossier"
-MAX_DOSSIER_LENGTH = 64
 
 
 def _form() -> form_service.FormQuestionnaire:
@@ -93,6 +92,7 @@ def _send(
     desk: Any, form: form_service.FormQuestionnaire, state: dict[str, Any], section: spec.Section
 ) -> Response | tuple[str, int] | tuple[str, int, dict[str, str]]:
     """The last page was posted: check everything, then hand the response over."""
+    from survey_app.collection.submissions import schema as submission_schema
     from survey_app.collection.submissions.entry import submit
 
     q = form.definition
@@ -100,7 +100,7 @@ def _send(
     dossier = ""
     if desk.dossier_codes:
         dossier = request.form.get(DOSSIER_FIELD, "").strip()
-        if len(dossier) > MAX_DOSSIER_LENGTH:
+        if len(dossier) > submission_schema.max_length("dossier"):
             problem = {DOSSIER_FIELD: _("The dossier code is too long.")}
             return _render(desk, form, state, section, answers, problems=problem), 422
     everything = phone_service.errors_by_item(q, answers)

@@ -1,4 +1,12 @@
-"""OpenAPI description of ``POST /api/v1/responses`` (see collection/submissions.py)."""
+"""OpenAPI description of ``POST /api/v1/responses`` (see collection/submissions/).
+
+The schema ``Submission`` (with ``QuestionnaireRef`` and ``Answers``) is also the
+validator of a submission's shape: :mod:`survey_app.collection.submissions.schema`
+validates every payload with it (JSON Schema 2020-12), so a limit changed here changes
+both the document and what the server accepts. Each constraint other than ``type``,
+``required``, ``additionalProperties``, ``enum`` and ``maxLength`` names the error code
+the client gets in ``x-error-code`` (the schema that holds the constraint).
+"""
 
 from __future__ import annotations
 
@@ -20,7 +28,8 @@ SCHEMAS: dict[str, Any] = {
         "type": "object",
         "description": (
             "One citizen's answers. Unknown top-level fields are refused (422), so a "
-            "misspelt optional field is never silently dropped."
+            "misspelt optional field is never silently dropped. A field that is null "
+            "counts as left out. Integers are written without a fraction (1, not 1.0)."
         ),
         "required": ["id", "desk", "questionnaire", "answers", "channel", "lang", "submitted_at"],
         "additionalProperties": False,
@@ -29,9 +38,12 @@ SCHEMAS: dict[str, Any] = {
                 "type": "string",
                 "format": "uuid",
                 "pattern": "^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$",
+                "not": {"const": "00000000-0000-0000-0000-000000000000"},
+                "x-error-code": "invalid_uuid",
                 "description": (
                     "Made by the client (a random UUID, version 4) when the citizen starts "
-                    "answering, and kept for every resend of the same response."
+                    "answering, and kept for every resend of the same response. The nil "
+                    "UUID is refused."
                 ),
                 "examples": [EXAMPLE_ID],
             },
@@ -39,6 +51,7 @@ SCHEMAS: dict[str, Any] = {
                 "type": "string",
                 "minLength": 1,
                 "maxLength": 32,
+                "x-error-code": "unknown_desk",
                 "description": "Code of an active desk.",
                 "examples": ["HM-01"],
             },
@@ -73,7 +86,8 @@ SCHEMAS: dict[str, Any] = {
                 "description": (
                     "Optional dossier code (mã hồ sơ). Only a keyed hash (HMAC-SHA256) of "
                     "it, after removing spaces and upper-casing, is stored; a second "
-                    "response for the same dossier is refused (409 duplicate_dossier)."
+                    "response for the same dossier is refused (409 duplicate_dossier). "
+                    "The limit applies to the text as sent and after normalising."
                 ),
             },
         },
@@ -93,8 +107,18 @@ SCHEMAS: dict[str, Any] = {
         "required": ["slug", "version"],
         "additionalProperties": False,
         "properties": {
-            "slug": {"type": "string", "examples": ["kiosk_quick"]},
-            "version": {"type": "integer", "minimum": 1, "examples": [1]},
+            "slug": {
+                "type": "string",
+                "maxLength": 64,
+                "x-error-code": "unknown_questionnaire",
+                "examples": ["kiosk_quick"],
+            },
+            "version": {
+                "type": "integer",
+                "minimum": 1,
+                "x-error-code": "unknown_questionnaire",
+                "examples": [1],
+            },
         },
     },
     "Answers": {
@@ -106,7 +130,7 @@ SCHEMAS: dict[str, Any] = {
             "[] mean not answered. Required items must be answered when shown; items "
             "hidden by skip logic must not be."
         ),
-        "propertyNames": {"pattern": "^[a-z][a-z0-9_]{0,31}$"},
+        "propertyNames": {"pattern": "^[a-z][a-z0-9_]{0,31}$", "x-error-code": "unknown_item"},
         "additionalProperties": {
             "type": ["integer", "number", "string", "array", "null"],
             "items": {"type": "string"},

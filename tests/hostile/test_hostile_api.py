@@ -31,7 +31,8 @@ from sqlalchemy import func, select
 from survey_app.admin import units
 from survey_app.collection import desks, questionnaires
 from survey_app.collection import questionnaire as spec
-from survey_app.collection.submissions.dossiers import DOSSIER_MAX_LENGTH, normalise_dossier
+from survey_app.collection.submissions import schema
+from survey_app.collection.submissions.dossiers import normalise_dossier
 from survey_app.extensions import db
 from survey_app.models import AnswerValue, Response
 
@@ -268,7 +269,7 @@ def test_injection_strings_in_fields_are_refused(seeded: Seeded, field: str, pay
     if field == "dossier" and response.status_code == 201:
         # Any printable code up to 64 characters is a dossier code: only its keyed hash
         # is stored, so the text never reaches SQL or a page.
-        assert len(normalise_dossier(payload)) <= DOSSIER_MAX_LENGTH
+        assert len(normalise_dossier(payload)) <= schema.max_length("dossier")
     else:
         assert response.status_code in (400, 413, 422)
     assert_nothing_partial(seeded)

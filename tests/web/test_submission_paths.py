@@ -32,9 +32,9 @@ from survey_app import SUBMISSIONS_BIND, create_app
 from survey_app.admin import accounts
 from survey_app.admin import console as admin
 from survey_app.collection import desks
-from survey_app.collection.responses import StoreOutcome
+from survey_app.collection.questionnaires import Codebook
+from survey_app.collection.responses import ResponseDraft, StoreOutcome
 from survey_app.collection.submissions import dossiers, entry, fast_path
-from survey_app.collection.submissions.fields import Submission
 from survey_app.collection.submissions.rate_limit import LimitHit
 from survey_app.collection.submissions.result import SubmitResult
 from survey_app.extensions import db
@@ -81,17 +81,17 @@ def paths(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Paths:
     seen = Paths()
     real_store, real_at_once = entry._store, fast_path.store_at_once
 
-    def counting_store(submission: Submission) -> SubmitResult:
+    def counting_store(draft: ResponseDraft, codebook: Codebook) -> SubmitResult:
         seen.slow += 1
-        return real_store(submission)
+        return real_store(draft, codebook)
 
     def counting_at_once(
-        submission: Submission,
-        draft: Any,
+        draft: ResponseDraft,
+        codebook: Codebook,
         device_token: str | None,
         hit: LimitHit | None = None,
     ) -> StoreOutcome | None:
-        outcome = real_at_once(submission, draft, device_token, hit)
+        outcome = real_at_once(draft, codebook, device_token, hit)
         seen.attempts.append(outcome)
         return outcome
 

@@ -18,7 +18,10 @@ Files
 - ``entry.py``: :func:`submit`, the order of the steps below and the general way of
   storing.
 - ``body.py``: the HTTP body (JSON, UTF-8, an object) of the API.
-- ``fields.py``: every field checked, each bad one named (422).
+- ``fields.py``: every field checked, each bad one named (422), and the response to
+  store when none is; ``messages.py`` says each error code in words.
+- ``schema.py``: the shape of a submission, validated with the JSON Schema of the
+  OpenAPI document (:mod:`survey_app.openapi.submissions`), the one source of both.
 - ``context.py``: the desk, questionnaire and wave a payload names, in one query.
 - ``times.py``: ISO 8601 times, their bounds and the local day.
 - ``dossiers.py``: dossier codes, their keyed hash and the 503 without the right key.
@@ -29,10 +32,11 @@ Files
   ``prepared.py`` runs the insert as a prepared statement on the raw driver.
 - ``result.py``: what the client is answered (status, body, headers).
 
-Direction inside: ``entry`` imports the others; ``fast_path`` imports ``fields``,
-``context``, ``rate_limit``, ``burst`` and ``prepared``; ``fields`` imports
-``context``, ``dossiers`` and ``times``; ``prepared`` imports ``sql``; ``result``,
-``times`` and ``sql`` import no sibling. Nothing here imports ``entry``.
+Direction inside: ``entry`` imports the others; ``fast_path`` imports ``context``,
+``rate_limit``, ``burst`` and ``prepared``; ``fields`` imports ``schema``,
+``messages``, ``context``, ``dossiers`` and ``times``; ``context`` imports ``schema``
+and ``sql``; ``prepared`` imports ``sql``; ``result``, ``times``, ``schema``,
+``messages`` and ``sql`` import no sibling. Nothing here imports ``entry``.
 
 Rules
 -----

@@ -16,11 +16,9 @@ from typing import Any
 
 from survey_app.collection import desks as desk_service
 from survey_app.collection import questionnaires as questionnaire_service
-from survey_app.collection.submissions import sql
+from survey_app.collection.submissions import schema, sql
 from survey_app.collection.submissions.times import local_day, utc_moment
 from survey_app.extensions import db
-
-DESK_CODE_MAX_LENGTH = 32
 
 # PostgreSQL refuses NUL in text and no driver can encode a lone surrogate (JSON allows
 # "\ud800"); no code or slug holds a control character or a surrogate anyway.
@@ -61,7 +59,7 @@ def _desk_code(value: Any) -> str | None:
     if not isinstance(value, str):
         return None
     code = value.strip()
-    if not code or len(code) > DESK_CODE_MAX_LENGTH or CONTROL_RE.search(code):
+    if not code or len(code) > schema.max_length("desk") or CONTROL_RE.search(code):
         return None
     return code
 
@@ -73,7 +71,8 @@ def _questionnaire_key(value: Any) -> tuple[str, int] | None:
     slug, version = value.get("slug"), value.get("version")
     if not isinstance(slug, str) or not isinstance(version, int) or isinstance(version, bool):
         return None
-    if len(slug) > 64 or CONTROL_RE.search(slug) or not -(2**31) < version < 2**31:
+    too_long = len(slug) > schema.max_length("questionnaire", "slug")
+    if too_long or CONTROL_RE.search(slug) or not -(2**31) < version < 2**31:
         return None
     return slug, version
 

@@ -12,8 +12,6 @@ from flask_babel import gettext as _
 from survey_app.collection import dossier_key as dossier_key_service
 from survey_app.collection.submissions.result import SubmitResult, error_result
 
-DOSSIER_MAX_LENGTH = 64
-
 
 def normalise_dossier(code: str) -> str:
     """The canonical form of a dossier code: NFKC, no spaces, upper case."""

@@ -16,12 +16,13 @@ from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 
 from survey_app.collection import waves
+from survey_app.collection.questionnaires import Codebook
 from survey_app.collection.responses import InvalidAnswersError, ResponseDraft, store
 from survey_app.collection.submissions import fast_path
 from survey_app.collection.submissions.burst import BURST_FLAG, is_burst
 from survey_app.collection.submissions.context import authorised, context_key, find_context
-from survey_app.collection.submissions.dossiers import dossier_key_refusal, hash_dossier
-from survey_app.collection.submissions.fields import Checked, Submission, check_fields
+from survey_app.collection.submissions.dossiers import dossier_key_refusal
+from survey_app.collection.submissions.fields import Checked, check_fields
 from survey_app.collection.submissions.rate_limit import (
     OverLimitError,
     rate_limited,
@@ -95,21 +96,22 @@ def _submit(
         # The hit counts under the remembered desk, as it always did; the single
         # statement counts it itself when the storage is survey-sql:// (one commit).
         checked = check_fields(payload, lang, remembered)
-        submission = checked.submission()
+        accepted = checked.accepted()
         hit = None
-        if submission is not None and _may_submit(checked, device_token):
+        if accepted is not None and _may_submit(checked, device_token):
             hit = statement_hit(remembered.desk, device_token, client_ip)
         if hit is None:
             limited = rate_limited(remembered.desk, device_token, client_ip)
             if limited is not None:
                 return limited
-        if submission is not None and _may_submit(checked, device_token):
+        if accepted is not None and _may_submit(checked, device_token):
+            draft, codebook = accepted
             try:
-                outcome = fast_path.store_at_once(submission, _draft(submission), device_token, hit)
+                outcome = fast_path.store_at_once(draft, codebook, device_token, hit)
             except OverLimitError as error:
                 return too_many(error.hit.item, error.hit.key)
             if outcome is not None:
-                return outcome_result(outcome, submission.client_id)
+                return outcome_result(outcome, draft.client_id)
         # Invalid, or the context changed: decide afresh, as if nothing was remembered
         # (the hit is counted already).
         context = find_context(key)
@@ -121,18 +123,17 @@ def _submit(
             "unauthorized",
             _("A kiosk submission needs this desk's device token (Authorization: Bearer <token>)."),
         )
-    submission = checked.submission()
-    if submission is None:
+    accepted = checked.accepted()
+    if accepted is None:
         return invalid(checked.errors)
-    if submission.wave_id is None:  # the first valid answer of a feedback period opens it
+    draft, codebook = accepted
+    if draft.wave_id is None:  # the first valid answer of a feedback period opens it
         period = waves.ensure_feedback_period(
-            submission.desk.unit_id,
-            submission.codebook.questionnaire_id,
-            local_day(submission.submitted_at),
+            draft.unit_id, draft.questionnaire_id, local_day(draft.submitted_at)
         )
-        submission = replace(submission, wave_id=period)
+        draft = replace(draft, wave_id=period)
         fast_path.remember(key, replace(context, wave_id=period))
-    return _store(submission)
+    return _store(draft, codebook)
 
 
 def _may_submit(checked: Checked, device_token: str | None) -> bool:
@@ -141,39 +142,15 @@ def _may_submit(checked: Checked, device_token: str | None) -> bool:
     return checked.channel is not Channel.KIOSK or desk is None or authorised(desk, device_token)
 
 
-def _draft(submission: Submission) -> ResponseDraft:
-    dossier_hash = hash_dossier(submission.dossier) if submission.dossier else None
-    return ResponseDraft(
-        client_id=submission.client_id,
-        questionnaire_id=submission.codebook.questionnaire_id,
-        unit_id=submission.desk.unit_id,
-        desk_id=submission.desk.id,
-        wave_id=submission.wave_id,
-        channel=submission.channel,
-        answers=submission.answers,
-        lang=submission.lang,
-        started_at=submission.started_at,
-        submitted_at=submission.submitted_at,
-        dossier_hash=dossier_hash,
-        # The content hash leaves out the keyed dossier hash (the dossier is compared by
-        # its own column, responses.existing_outcome), so it depends on no secret; the
-        # None entry keeps the hashes of responses stored before that unchanged.
-        extra_hash_fields={"dossier_hash": None},
-    )
-
-
-def _store(submission: Submission) -> SubmitResult:
-    draft = _draft(submission)
+def _store(draft: ResponseDraft, codebook: Codebook) -> SubmitResult:
+    """The general way: flag a burst, then store the response in its own transaction."""
     # Looked for on retries too (one query either way); a retry stores nothing.
-    if is_burst(
-        submission.desk.id,
-        submission.codebook.questionnaire_id,
-        submission.answers,
-        submission.submitted_at,
+    if draft.desk_id is not None and is_burst(
+        draft.desk_id, draft.questionnaire_id, draft.answers, draft.submitted_at
     ):
         draft = replace(draft, flag_reason=BURST_FLAG)
     try:
-        outcome = store(draft, submission.codebook)
+        outcome = store(draft, codebook)
     except InvalidAnswersError as error:  # answers were cleaned above; kept for safety
         return invalid([e.to_dict() for e in error.errors])
-    return outcome_result(outcome, submission.client_id)
+    return outcome_result(outcome, draft.client_id)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from flask import current_app
 
 from survey_app.collection import desks as desk_service
+from survey_app.collection.questionnaires import Codebook
 from survey_app.collection.responses import (
     ResponseDraft,
     StoreOutcome,
@@ -22,7 +23,6 @@ from survey_app.collection.responses import (
 from survey_app.collection.submissions import prepared
 from survey_app.collection.submissions.burst import burst_settings
 from survey_app.collection.submissions.context import Context, ContextKey
-from survey_app.collection.submissions.fields import Submission
 from survey_app.collection.submissions.rate_limit import LimitHit, OverLimitError
 from survey_app.collection.submissions.times import MAX_CLOCK_SKEW, local_day
 from survey_app.extensions import SUBMISSIONS_BIND, db
@@ -56,8 +56,8 @@ def remember(key: ContextKey, context: Context) -> None:
 
 
 def store_at_once(
-    submission: Submission,
     draft: ResponseDraft,
+    codebook: Codebook,
     device_token: str | None,
     hit: LimitHit | None = None,
 ) -> StoreOutcome | None:
@@ -82,7 +82,6 @@ def store_at_once(
         the id or the dossier was taken; None when the context did not hold (the
         caller then decides afresh).
     """
-    codebook = submission.codebook
     count, window = burst_settings()
     params = response_row(draft)
     params.pop("flagged")
@@ -90,16 +89,16 @@ def store_at_once(
     coded = coded_rows(draft, codebook)
     params.update(
         checksum=codebook.checksum,
-        check_token=submission.channel is Channel.KIOSK,
+        check_token=draft.channel is Channel.KIOSK,
         token_hash=desk_service.hash_token(device_token or ""),
-        day=local_day(submission.submitted_at),
+        day=local_day(draft.submitted_at),
         item_ids=[item_id for item_id, _value in coded],
         values=[value for _item_id, value in coded],
         burst_count=max(count, 0),
         window=window,
-        received_since=submission.submitted_at - window - MAX_CLOCK_SKEW,
-        window_start=submission.submitted_at - window,
-        window_end=submission.submitted_at + window,
+        received_since=draft.submitted_at - window - MAX_CLOCK_SKEW,
+        window_start=draft.submitted_at - window,
+        window_end=draft.submitted_at + window,
     )
     if hit is not None:
         params.update(hit.params())
