@@ -67,7 +67,10 @@ Result types
 - :class:`analysis.indices.Difference`: a tested contrast of two figures (value, SE,
   interval, df, p-value, level), from :meth:`.figures.IndexResult.difference` or
   :func:`analysis.alerts.window_change`; :class:`analysis.compare.Trend` the same for
-  a slope.
+  a slope. A change between two waves
+  (:class:`survey_app.reporting.comparisons.Change`) holds its two figures and their
+  Difference; a unit's trend (:class:`~survey_app.reporting.comparisons.TrendResult`)
+  is a Trend with the figures it is drawn from.
 - Not an estimate of one index, kept apart: :class:`analysis.results.Estimate` (the
   statistics library's general estimators of any column: mean, total, proportion,
   ratio, with design effect and interval method; what the command line and the R
@@ -75,5 +78,6 @@ Result types
   commune's direct and small-area figures side by side with the model's terms).
 - JSON: :func:`survey_app.reporting.queries.figure_json` is the API's form of an
   :class:`~.figures.IndexFigure`; an alert keeps the figures it fired on as JSON in
-  the database (:mod:`survey_app.reporting.alerts`).
+  the database, taken from an :class:`~analysis.indices.IndexValue` and a
+  :class:`~analysis.indices.Difference` (:mod:`survey_app.reporting.alerts.index_drop`).
 """
