@@ -29,16 +29,23 @@ def communes(w: Wave) -> list[Unit]:
     )
 
 
-def switch_on(w: Wave) -> service.SmallAreaResult:
+def set_model(w: Wave, on: bool) -> None:
+    """The model switched on or off: REML, the previous figures as covariate, smoothed
+    sampling variances."""
     service.set_switch(
         w,
-        True,
+        on,
         covariates=["previous"],
         method="reml",
         smooth_variances=True,
         uploaded=None,
         user=None,
     )
+
+
+def switch_on(w: Wave) -> service.SmallAreaResult:
+    """The model switched on; its published fit."""
+    set_model(w, True)
     fit = service.published(w)
     assert fit is not None
     return fit

@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -28,13 +27,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from survey_app.admin import units
-from survey_app.collection import desks, questionnaires
-from survey_app.collection import questionnaire as spec
 from survey_app.collection.submissions import schema
 from survey_app.collection.submissions.dossiers import normalise_dossier
 from survey_app.extensions import db
 from survey_app.models import AnswerValue, Response
+from tests.helpers.desks import commune_desk
 
 API = "/api/v1/responses"
 SUBMITTED = "2025-03-01T09:30:00+07:00"
@@ -95,15 +92,9 @@ class Seeded:
     def __init__(self, app: Flask) -> None:
         self.app = app
         with app.app_context():
-            units.import_units(
-                [{"code": "HX", "name_vi": "Xã thử", "name_en": "Test commune",
-                  "kind": "commune", "parent_code": ""}]
-            )  # fmt: skip
-            desks.create_desk("HX-01", "HX", "Quầy thử")
-            self.token = desks.issue_token("HX-01")
-            questionnaires.load_folder(Path(app.config["QUESTIONNAIRE_DIR"]))
-            questionnaires.upsert(spec.Questionnaire.from_dict(COMMENT_FORM))
-            db.session.commit()
+            self.token = commune_desk(
+                app, "HX", "HX-01", desk_name="Quầy thử", questionnaire=COMMENT_FORM
+            )
             db.session.remove()
         self.created = 0
 

@@ -27,13 +27,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from survey_app.admin import units
-from survey_app.collection import desks, questionnaires
-from survey_app.collection import questionnaire as spec
 from survey_app.collection.submissions.result import ECHO_MAX
 from survey_app.extensions import db
 from survey_app.models import AnswerValue, Response, Role
 from tests.helpers.accounts import login
+from tests.helpers.desks import commune_desk
 
 API = "/api/v1/responses"
 SUBMITTED = "2025-03-01T09:30:00+07:00"
@@ -67,14 +65,10 @@ class Kiosk:
     def __init__(self, app: Flask) -> None:
         self.app = app
         with app.app_context():
-            units.import_units(
-                [{"code": "HE", "name_vi": "Xã biên", "name_en": "Edge commune",
-                  "kind": "commune", "parent_code": ""}]
+            self.token = commune_desk(
+                app, "HE", "HE-01", unit_vi="Xã biên", unit_en="Edge commune",
+                desk_name="Quầy biên", shipped=False, questionnaire=NUMBER_FORM,
             )  # fmt: skip
-            desks.create_desk("HE-01", "HE", "Quầy biên")
-            self.token = desks.issue_token("HE-01")
-            questionnaires.upsert(spec.Questionnaire.from_dict(NUMBER_FORM))
-            db.session.commit()
             db.session.remove()
 
     def post(self, payload: dict[str, Any] | bytes) -> Any:

@@ -24,7 +24,7 @@ from survey_app.collection import questionnaires, responses
 from survey_app.models import Channel, Role
 from survey_app.reporting import small_area as service
 from tests.helpers.accounts import login
-from tests.helpers.small_area import communes, split, switch_on, wave
+from tests.helpers.small_area import communes, set_model, split, switch_on, wave
 
 pytestmark = pytest.mark.demo
 
@@ -92,15 +92,7 @@ def test_switched_off_nothing_of_the_model_shows(app: Flask, client: FlaskClient
     w = wave(WAVE)
     hidden, _shown = split(w)
     switch_on(w)
-    service.set_switch(
-        w,
-        False,
-        covariates=["previous"],
-        method="reml",
-        smooth_variances=True,
-        uploaded=None,
-        user=None,
-    )
+    set_model(w, False)
     leader(client)
     body = client.get(f"/api/v1/indices?unit={hidden[0].code}&wave={WAVE}").get_json()
     assert {f["inference"] for f in body["figures"]} == {"design-based"}
