@@ -37,7 +37,12 @@ from limits.strategies import (
 from sqlalchemy import delete, select
 
 from survey_app import ratelimit_storage
-from survey_app.collection.responses import ResponseDraft, StoreOutcome, response_row
+from survey_app.collection.responses import (
+    ResponseDraft,
+    StoreOutcome,
+    coded_rows,
+    response_row,
+)
 from survey_app.collection.submissions import burst, fast_path
 from survey_app.collection.submissions.context import Context, ContextKey, find_context
 from survey_app.collection.submissions.times import MAX_CLOCK_SKEW
@@ -113,7 +118,8 @@ def sql_flag(desks: Desks, answers: dict[str, Any], at: datetime) -> bool:
         submitted_at=at,
         extra_hash_fields={"dossier_hash": None},
     )
-    outcome = fast_path.store_at_once(draft, context.codebook, desks.token)
+    rows = coded_rows(draft, context.codebook)
+    outcome = fast_path.store_at_once(draft, context.codebook, rows, desks.token)
     assert outcome is StoreOutcome.CREATED
     flagged, reason = db.session.execute(
         select(Response.flagged, Response.flag_reason).where(Response.client_id == draft.client_id)

@@ -12,7 +12,7 @@ import enum
 import hashlib
 import json
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -23,6 +23,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from survey_app.collection import questionnaire as spec
 from survey_app.collection import questionnaires
+from survey_app.collection.questionnaire.coding import encode_clean_answers
 from survey_app.extensions import db
 from survey_app.models import AnswerValue, Channel, Questionnaire, Response
 from survey_app.models._types import utcnow
@@ -104,12 +105,20 @@ class _Codebooks:
 def coded_rows(
     draft: ResponseDraft, codebook: questionnaires.Codebook, enforce_required: bool = True
 ) -> list[tuple[int, int]]:
-    try:  # encode_answers validates too: one pass
-        coded = spec.encode_answers(
+    """Validate a draft's answers and encode them as answer rows (:func:`item_rows`)."""
+    try:
+        clean = spec.clean_answers(
             codebook.definition, draft.answers, enforce_required=enforce_required
         )
     except spec.InvalidAnswersError as error:
         raise InvalidAnswersError(error.errors) from None
+    return item_rows(codebook, clean)
+
+
+def item_rows(codebook: questionnaires.Codebook, clean: Mapping[str, Any]) -> list[tuple[int, int]]:
+    """The answer rows ``(item id, integer code)`` of answers that ``clean_answers``
+    returned (not validated again)."""
+    coded = encode_clean_answers(codebook.definition, clean)
     return [(codebook.item_ids[code], value) for code, value in coded]
 
 
@@ -182,10 +191,16 @@ def _insert_response(connection: Connection, row: dict[str, Any]) -> int | None:
     return connection.execute(statement, row).scalar()
 
 
-def store(draft: ResponseDraft, codebook: questionnaires.Codebook | None = None) -> StoreOutcome:
+def store(
+    draft: ResponseDraft,
+    codebook: questionnaires.Codebook | None = None,
+    rows: Sequence[tuple[int, int]] | None = None,
+) -> StoreOutcome:
     """Validate and store one response in its own transaction (committed on CREATED).
 
-    ``codebook`` is the draft's questionnaire's, if the caller has it. Three statements
+    ``codebook`` is the draft's questionnaire's, if the caller has it; ``rows`` its
+    answer rows if the caller has validated and encoded the answers already
+    (:func:`item_rows`), else they are validated and encoded here. Three statements
     on the way to CREATED: the response row, its answer rows and the commit (the
     client id and the dossier are checked by the INSERT itself).
 
@@ -201,9 +216,12 @@ def store(draft: ResponseDraft, codebook: questionnaires.Codebook | None = None)
     InvalidAnswersError
         If the answers do not satisfy the questionnaire (nothing is stored).
     """
-    if codebook is None or codebook.questionnaire_id != draft.questionnaire_id:
-        codebook = _Codebooks().get(draft.questionnaire_id)
-    coded = coded_rows(draft, codebook)
+    if rows is not None:
+        coded = list(rows)
+    else:
+        if codebook is None or codebook.questionnaire_id != draft.questionnaire_id:
+            codebook = _Codebooks().get(draft.questionnaire_id)
+        coded = coded_rows(draft, codebook)
     try:
         connection = db.session.connection()
         row = response_row(draft)

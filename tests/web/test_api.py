@@ -196,16 +196,15 @@ def test_same_id_with_other_content_is_409(client: FlaskClient, setup: Setup) ->
 def test_a_failing_answer_row_leaves_no_response(
     app: Flask, client: FlaskClient, setup: Setup, monkeypatch: pytest.MonkeyPatch, warm: bool
 ) -> None:
-    from survey_app.collection import responses
-    from survey_app.collection.submissions import fast_path
+    from survey_app.collection.submissions import fields
 
     # On PostgreSQL the second response of a desk takes the single-statement path.
     if warm:
         assert post(client, body(), setup.token).status_code == 201
     before = (count(Response), count(AnswerValue))
     # An answer row pointing to no questionnaire item: the insert fails mid-transaction.
-    for module in (responses, fast_path):
-        monkeypatch.setattr(module, "coded_rows", lambda draft, codebook: [(987654, 1)])
+    # (Encoded once, when the answers are checked; both ways of storing use them.)
+    monkeypatch.setattr(fields, "item_rows", lambda codebook, clean: [(987654, 1)])
     app.config["PROPAGATE_EXCEPTIONS"] = False
     response = post(client, body(), setup.token)
     assert response.status_code == 500 and response.is_json

@@ -81,17 +81,18 @@ def paths(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Paths:
     seen = Paths()
     real_store, real_at_once = entry._store, fast_path.store_at_once
 
-    def counting_store(draft: ResponseDraft, codebook: Codebook) -> SubmitResult:
+    def counting_store(draft: ResponseDraft, rows: list[tuple[int, int]]) -> SubmitResult:
         seen.slow += 1
-        return real_store(draft, codebook)
+        return real_store(draft, rows)
 
     def counting_at_once(
         draft: ResponseDraft,
         codebook: Codebook,
+        rows: list[tuple[int, int]],
         device_token: str | None,
         hit: LimitHit | None = None,
     ) -> StoreOutcome | None:
-        outcome = real_at_once(draft, codebook, device_token, hit)
+        outcome = real_at_once(draft, codebook, rows, device_token, hit)
         seen.attempts.append(outcome)
         return outcome
 

@@ -16,8 +16,7 @@ from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 
 from survey_app.collection import waves
-from survey_app.collection.questionnaires import Codebook
-from survey_app.collection.responses import InvalidAnswersError, ResponseDraft, store
+from survey_app.collection.responses import ResponseDraft, store
 from survey_app.collection.submissions import fast_path
 from survey_app.collection.submissions.burst import BURST_FLAG, is_burst
 from survey_app.collection.submissions.context import authorised, context_key, find_context
@@ -105,9 +104,9 @@ def _submit(
             if limited is not None:
                 return limited
         if accepted is not None and _may_submit(checked, device_token):
-            draft, codebook = accepted
+            draft, codebook, rows = accepted
             try:
-                outcome = fast_path.store_at_once(draft, codebook, device_token, hit)
+                outcome = fast_path.store_at_once(draft, codebook, rows, device_token, hit)
             except OverLimitError as error:
                 return too_many(error.hit.item, error.hit.key)
             if outcome is not None:
@@ -126,14 +125,14 @@ def _submit(
     accepted = checked.accepted()
     if accepted is None:
         return invalid(checked.errors)
-    draft, codebook = accepted
+    draft, _codebook, rows = accepted
     if draft.wave_id is None:  # the first valid answer of a feedback period opens it
         period = waves.ensure_feedback_period(
             draft.unit_id, draft.questionnaire_id, local_day(draft.submitted_at)
         )
         draft = replace(draft, wave_id=period)
         fast_path.remember(key, replace(context, wave_id=period))
-    return _store(draft, codebook)
+    return _store(draft, rows)
 
 
 def _may_submit(checked: Checked, device_token: str | None) -> bool:
@@ -142,15 +141,12 @@ def _may_submit(checked: Checked, device_token: str | None) -> bool:
     return checked.channel is not Channel.KIOSK or desk is None or authorised(desk, device_token)
 
 
-def _store(draft: ResponseDraft, codebook: Codebook) -> SubmitResult:
-    """The general way: flag a burst, then store the response in its own transaction."""
+def _store(draft: ResponseDraft, rows: list[tuple[int, int]]) -> SubmitResult:
+    """The general way: flag a burst, then store the response and its answer rows in
+    its own transaction."""
     # Looked for on retries too (one query either way); a retry stores nothing.
     if draft.desk_id is not None and is_burst(
         draft.desk_id, draft.questionnaire_id, draft.answers, draft.submitted_at
     ):
         draft = replace(draft, flag_reason=BURST_FLAG)
-    try:
-        outcome = store(draft, codebook)
-    except InvalidAnswersError as error:  # answers were cleaned above; kept for safety
-        return invalid([e.to_dict() for e in error.errors])
-    return outcome_result(outcome, draft.client_id)
+    return outcome_result(store(draft, rows=rows), draft.client_id)

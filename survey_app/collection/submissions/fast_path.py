@@ -16,7 +16,6 @@ from survey_app.collection.questionnaires import Codebook
 from survey_app.collection.responses import (
     ResponseDraft,
     StoreOutcome,
-    coded_rows,
     existing_outcome,
     response_row,
 )
@@ -58,6 +57,7 @@ def remember(key: ContextKey, context: Context) -> None:
 def store_at_once(
     draft: ResponseDraft,
     codebook: Codebook,
+    rows: list[tuple[int, int]],
     device_token: str | None,
     hit: LimitHit | None = None,
 ) -> StoreOutcome | None:
@@ -86,14 +86,13 @@ def store_at_once(
     params = response_row(draft)
     params.pop("flagged")
     params.pop("flag_reason")
-    coded = coded_rows(draft, codebook)
     params.update(
         checksum=codebook.checksum,
         check_token=draft.channel is Channel.KIOSK,
         token_hash=desk_service.hash_token(device_token or ""),
         day=local_day(draft.submitted_at),
-        item_ids=[item_id for item_id, _value in coded],
-        values=[value for _item_id, value in coded],
+        item_ids=[item_id for item_id, _value in rows],
+        values=[value for _item_id, value in rows],
         burst_count=max(count, 0),
         window=window,
         received_since=draft.submitted_at - window - MAX_CLOCK_SKEW,

@@ -8,7 +8,8 @@ the desk and the questionnaire exist (the :class:`.context.Context` looked up
 beforehand), the times are in range (:mod:`.times`), the dossier code once normalised,
 and the answers against their questionnaire. It returns a :class:`Checked`: every
 problem found, and, when there is none, the response to store
-(:meth:`Checked.accepted`).
+(:meth:`Checked.accepted`). The answers are validated once: cleaned and encoded as
+answer rows here, stored as they are.
 """
 
 from __future__ import annotations
@@ -18,11 +19,11 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from survey_app.collection import questionnaire as spec
 from survey_app.collection import questionnaires as questionnaire_service
-from survey_app.collection.responses import ResponseDraft
+from survey_app.collection.responses import ResponseDraft, item_rows
 from survey_app.collection.submissions import schema
 from survey_app.collection.submissions.context import Context, DeskRef
 from survey_app.collection.submissions.dossiers import hash_dossier, normalise_dossier
@@ -30,6 +31,15 @@ from survey_app.collection.submissions.messages import kind_names, message_for
 from survey_app.collection.submissions.times import utc_moment
 from survey_app.edge import forbidden_in
 from survey_app.models import Channel
+
+
+class Accepted(NamedTuple):
+    """A valid submission: the response to store, its questionnaire's codebook and its
+    answer rows ``(item id, integer code)``, encoded from the validated answers."""
+
+    draft: ResponseDraft
+    codebook: questionnaire_service.Codebook
+    rows: list[tuple[int, int]]
 
 
 @dataclass
@@ -43,6 +53,7 @@ class Checked:
     desk: DeskRef | None = None
     codebook: questionnaire_service.Codebook | None = None
     answers: dict[str, Any] | None = None
+    rows: list[tuple[int, int]] | None = None
     channel: Channel | None = None
     lang: str | None = None
     started_at: datetime | None = None
@@ -54,9 +65,8 @@ class Checked:
         entry.update(detail)
         self.errors.append(entry)
 
-    def accepted(self) -> tuple[ResponseDraft, questionnaire_service.Codebook] | None:
-        """The response to store and its questionnaire's codebook, or None if any field
-        failed.
+    def accepted(self) -> Accepted | None:
+        """The response to store, or None if any field failed.
 
         The dossier is stored as its keyed hash only. The content hash leaves that hash
         out (the dossier is compared by its own column, ``responses.existing_outcome``),
@@ -69,6 +79,7 @@ class Checked:
             or self.desk is None
             or self.codebook is None
             or self.answers is None
+            or self.rows is None
             or self.channel is None
             or self.lang is None
             or self.submitted_at is None
@@ -88,7 +99,7 @@ class Checked:
             dossier_hash=hash_dossier(self.dossier) if self.dossier else None,
             extra_hash_fields={"dossier_hash": None},
         )
-        return draft, self.codebook
+        return Accepted(draft, self.codebook, self.rows)
 
 
 def _add_shape_problem(checked: Checked, problem: schema.ShapeProblem) -> None:
@@ -146,6 +157,7 @@ def _check_answers(checked: Checked, answers: Mapping[str, Any]) -> None:
         return  # unknown questionnaire: already reported, nothing to check against
     try:
         checked.answers = spec.clean_answers(checked.codebook.definition, answers)
+        checked.rows = item_rows(checked.codebook, checked.answers)
     except spec.InvalidAnswersError as error:
         named = {"answers" if e.field == "answers" else f"answers.{e.field}" for e in error.errors}
         checked.errors = [e for e in checked.errors if e["field"] not in named]
