@@ -10,6 +10,7 @@ finds no serious or critical violation in either display mode.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -84,6 +85,18 @@ def tap(page: Page, name: str) -> None:
     page.get_by_role("button", name=name, exact=True).click()
 
 
+@contextlib.contextmanager
+def kiosk_tablet(browser: Browser, size: str, server: Any, app: Flask, lang: str) -> Iterator[Page]:
+    """Desk Q-C with a token, its kiosk open in ``lang`` on a tablet of ``size``."""
+    context, page = make_tablet(browser, size)
+    try:
+        token = seed_desk(app, token=True)
+        open_kiosk(page, server, token, lang)
+        yield page
+    finally:
+        context.close()
+
+
 def open_kiosk(page: Page, server: Any, token: str | None, lang: str, query: str = "") -> None:
     fragment = f"#token={token}" if token else ""
     page.goto(f"{server.url}/kiosk/Q-C?thanks=60{query}{fragment}")
@@ -124,10 +137,7 @@ def walk(page: Page, lang: str, mood: str, reason: str) -> list[str]:
 def test_count_never_changes_and_the_review_comes_before_sending(
     live_server: Any, live_app: Flask, browser: Browser, size: str, lang: str
 ) -> None:
-    context, page = make_tablet(browser, size)
-    try:
-        token = seed_desk(live_app, token=True)
-        open_kiosk(page, live_server, token, lang)
+    with kiosk_tablet(browser, size, live_server, live_app, lang) as page:
         words = TEXTS[lang]
         for mood, reason in (("low", "problem"), ("high", "positive")):
             seen = walk(page, lang, mood, reason)
@@ -153,8 +163,6 @@ def test_count_never_changes_and_the_review_comes_before_sending(
         assert [r["answers"]["mood"] for r in stored] == [2, 5]
         assert stored[0]["answers"]["problems"] == ["cho_lau"]
         assert {r["lang"] for r in stored} == {lang}
-    finally:
-        context.close()
 
 
 @pytest.mark.parametrize("lang", ["vi", "en"])
@@ -292,10 +300,7 @@ def no_overflow(page: Page) -> None:
 def test_larger_text_at_200_percent_leaves_nothing_outside(
     live_server: Any, live_app: Flask, browser: Browser, size: str, lang: str
 ) -> None:
-    context, page = make_tablet(browser, size)
-    try:
-        token = seed_desk(live_app, token=True)
-        open_kiosk(page, live_server, token, lang)
+    with kiosk_tablet(browser, size, live_server, live_app, lang) as page:
         words = TEXTS[lang]
         larger = page.get_by_role("button", name=words["larger"])
         larger.click()
@@ -317,8 +322,6 @@ def test_larger_text_at_200_percent_leaves_nothing_outside(
         page.goto(f"{live_server.url}/s/Q-C?lang={lang}")
         expect(page.locator("html")).to_have_class("display-large")
         no_overflow(page)
-    finally:
-        context.close()
 
 
 @pytest.mark.parametrize(
@@ -329,10 +332,7 @@ def test_larger_text_at_200_percent_leaves_nothing_outside(
 def test_axe_finds_nothing_serious_in_each_display_mode(
     live_server: Any, live_app: Flask, browser: Browser, size: str, mode: str
 ) -> None:
-    context, page = make_tablet(browser, size)
-    try:
-        token = seed_desk(live_app, token=True)
-        open_kiosk(page, live_server, token, "vi")
+    with kiosk_tablet(browser, size, live_server, live_app, "vi") as page:
         words = TEXTS["vi"]
         if "contrast" in mode:
             page.get_by_role("button", name=words["contrast"]).click()
@@ -362,8 +362,6 @@ def test_axe_finds_nothing_serious_in_each_display_mode(
         assert_accessible(page)
         # The header's links show their focus there too.
         tab_to(page, "English")
-    finally:
-        context.close()
 
 
 # ---------------------------------------------------------------- keyboard
@@ -405,10 +403,7 @@ def tab_to(page: Page, text: str, limit: int = 40) -> None:
 def test_keyboard_alone_completes_the_survey(
     live_server: Any, live_app: Flask, browser: Browser, size: str
 ) -> None:
-    context, page = make_tablet(browser, size)
-    try:
-        token = seed_desk(live_app, token=True)
-        open_kiosk(page, live_server, token, "vi")
+    with kiosk_tablet(browser, size, live_server, live_app, "vi") as page:
         words = TEXTS["vi"]
         # The title is no way out of the kiosk; "English" shows its focus on the dark header.
         assert page.locator(".site-header .brand").get_attribute("href") is None
@@ -443,5 +438,3 @@ def test_keyboard_alone_completes_the_survey(
         assert stored["answers"] == {
             "mood": 5, "positives": ["nhanh"], "fu_wait": 4, "fu_staff": 4, "fu_guidance": 4,
         }  # fmt: skip
-    finally:
-        context.close()

@@ -49,15 +49,22 @@ def to_the_last_page(page: Page, url: str) -> None:
 EXPECTED = {"mood": 4, "positives": ["nhanh"], "fu_wait": 5}
 
 
-def test_offline_send_waits_and_is_sent_once_when_back_online(
-    live_server: Any, live_app: Flask, context: BrowserContext
-) -> None:
+def sent_offline(live_app: Flask, url: str, context: BrowserContext) -> Page:
+    """The desk, a phone at the form's last page, offline, that taps Send: it is told
+    the answer is not sent yet."""
     seed_desk(live_app)
     page = context.new_page()
-    to_the_last_page(page, live_server.url)
+    to_the_last_page(page, url)
     context.set_offline(True)
     page.get_by_role("button", name="Gửi").click()
     expect(page.get_by_role("status")).to_contain_text(NOT_YET)
+    return page
+
+
+def test_offline_send_waits_and_is_sent_once_when_back_online(
+    live_server: Any, live_app: Flask, context: BrowserContext
+) -> None:
+    page = sent_offline(live_app, live_server.url, context)
     page.get_by_role("button", name="Gửi").click(force=True)  # an impatient second tap
     assert responses(live_app) == []
     context.set_offline(False)
@@ -94,12 +101,7 @@ def test_a_busy_server_is_retried_and_the_answer_stored_once(
 def test_an_answer_kept_on_the_phone_is_sent_when_the_form_is_opened_again(
     live_server: Any, live_app: Flask, context: BrowserContext
 ) -> None:
-    seed_desk(live_app)
-    page = context.new_page()
-    to_the_last_page(page, live_server.url)
-    context.set_offline(True)
-    page.get_by_role("button", name="Gửi").click()
-    expect(page.get_by_role("status")).to_contain_text(NOT_YET)
+    page = sent_offline(live_app, live_server.url, context)
     page.close()  # the citizen leaves; the answer stays in localStorage
     context.set_offline(False)
     assert responses(live_app) == []
