@@ -22,7 +22,7 @@ from babel.messages.extract import extract, extract_from_dir
 from flask import Flask
 from flask.testing import FlaskCliRunner
 
-from survey_app.cli_i18n import (
+from survey_app.cli.language import (
     CLICK_MESSAGES,
     HELP_OPTION_TEXT,
     SurveyGroup,
@@ -235,8 +235,8 @@ def click_msgids() -> set[str | tuple[str, str]]:
 
 
 def plural_msgids() -> set[tuple[str, str]]:
-    """The (singular, plural) pairs of survey_app.cli_i18n.click_plurals."""
-    module = ROOT / "survey_app" / "cli_i18n.py"
+    """The (singular, plural) pairs of survey_app.cli.language.click_plurals."""
+    module = ROOT / "survey_app" / "cli" / "language.py"
     found = set()
     with module.open("rb") as handle:
         messages = [message for _line, message, _comments, _context in extract("python", handle)]

@@ -1,7 +1,8 @@
 """The command line's language for what click itself prints, and for our commands' help.
 
-Our own messages go through Flask-Babel (``survey_app.cli``). Click's messages ("Usage:",
-"Error: Missing option '--unit'.", "Try '... --help' for help.") do not: click calls the
+Our own messages go through Flask-Babel (the other files of ``survey_app.cli``). Click's
+messages ("Usage:", "Error: Missing option '--unit'.", "Try '... --help' for help.") do
+not: click calls the
 standard library's ``gettext.gettext``/``ngettext`` in the global text domain
 ``messages``. That function finds its catalogue from ``gettext.bindtextdomain`` and picks
 the language from the environment (``LANGUAGE``, then ``LC_ALL``, ``LC_MESSAGES``,
@@ -43,7 +44,7 @@ from survey_app.extensions import LANGUAGES
 LANGUAGE_VARIABLE = "SURVEY_LANG"
 #: The standard library's default text domain, the one click's messages are looked up in.
 DOMAIN = "messages"
-TRANSLATIONS = Path(__file__).resolve().parent / "translations"
+TRANSLATIONS = Path(__file__).resolve().parent.parent / "translations"
 
 
 def N_(text: str) -> str:  # noqa: N802 (the gettext name for a no-op marker)

@@ -1,0 +1,98 @@
+"""``flask figures`` (the figure store) and ``flask partitions`` (PostgreSQL)."""
+
+from __future__ import annotations
+
+import click
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from survey_app import partitions
+from survey_app.cli.common import CliError, count_text
+from survey_app.cli.language import N_, SurveyGroup
+from survey_app.extensions import db
+from survey_app.models import Wave
+from survey_app.reporting import figure_store
+
+
+@click.group(
+    "figures", cls=SurveyGroup, help=N_("The figure store: sums of the published figures.")
+)
+def figures_group() -> None:
+    pass
+
+
+def _wave_ids(codes: tuple[str, ...]) -> list[int] | None:
+    if not codes:
+        return None
+    found = {w.code: w.id for w in db.session.scalars(select(Wave).where(Wave.code.in_(codes)))}
+    unknown = [c for c in codes if c not in found]
+    if unknown:
+        raise CliError(_("unknown wave: %(codes)s", codes=", ".join(unknown)))
+    return [found[c] for c in codes]
+
+
+@figures_group.command(
+    "refresh", help=N_("Fold the responses stored since the last run (what the scheduler runs).")
+)
+def figures_refresh() -> None:
+    click.echo(_("folded %(n)s responses", n=count_text(figure_store.refresh())))
+
+
+@figures_group.command(
+    "rebuild", help=N_("Empty the sums (of the waves given, or all) and fold every response again.")
+)
+@click.option("--wave", "codes", multiple=True, help=N_("Only this wave (repeatable)."))
+def figures_rebuild(codes: tuple[str, ...]) -> None:
+    click.echo(_("folded %(n)s responses", n=count_text(figure_store.rebuild(_wave_ids(codes)))))
+
+
+@figures_group.command(
+    "verify", help=N_("Recompute every figure from the answer rows and compare with the store.")
+)
+@click.option("--wave", "codes", multiple=True, help=N_("Only this wave (repeatable)."))
+def figures_verify(codes: tuple[str, ...]) -> None:
+    compared, mismatches = figure_store.verify(_wave_ids(codes))
+    for m in mismatches[:50]:
+        click.echo(
+            f"{m.wave} {m.unit} {m.figure}: "
+            + _("store %(stored)s, rows %(rows)s", stored=repr(m.stored), rows=repr(m.rows))
+        )
+    click.echo(
+        _(
+            "%(compared)s figures compared, %(n)s differences",
+            compared=count_text(compared),
+            n=count_text(len(mismatches)),
+        )
+    )
+    if mismatches:
+        raise SystemExit(1)
+
+
+@click.group(
+    "partitions",
+    cls=SurveyGroup,
+    help=N_("PostgreSQL partitions of responses and answers by wave."),
+)
+def partitions_group() -> None:
+    pass
+
+
+@partitions_group.command(
+    "detach",
+    help=N_(
+        "Detach a wave's partitions for archiving; they stay as plain tables to dump and "
+        'drop (docs/operations.md, "Partitions").'
+    ),
+)
+@click.option("--wave", "code", required=True, help=N_("The wave to detach (its code)."))
+def partitions_detach(code: str) -> None:
+    (wave_id,) = _wave_ids((code,)) or []
+    try:
+        names = partitions.detach_wave(db.session.connection(), wave_id)
+    except partitions.PartitionError as error:
+        db.session.rollback()
+        raise CliError(str(error)) from None
+    db.session.commit()
+    click.echo(_("detached %(tables)s", tables=", ".join(names)))
+    archive = f"pg_dump --table={names[0]} --table={names[1]} > wave-{code}.sql"
+    click.echo(_("archive: %(command)s", command=archive))
