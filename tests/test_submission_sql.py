@@ -49,8 +49,8 @@ from survey_app.collection.submissions.times import MAX_CLOCK_SKEW
 from survey_app.extensions import db, limiter
 from survey_app.models import AnswerValue, Channel, Response
 from survey_app.ratelimit_storage import DatabaseStorage, SweepingMemoryStorage
-from tests.conftest import using_postgresql
-from tests.web.test_api import Setup, body, post
+from tests.helpers.databases import using_postgresql
+from tests.helpers.kiosk_api import Setup, body, post
 
 postgresql_only = pytest.mark.skipif(
     not using_postgresql(),

@@ -11,7 +11,6 @@ import hashlib
 import hmac
 import json
 import threading
-import uuid
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -19,115 +18,25 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from survey_app.admin import units
-from survey_app.collection import desks, questionnaires, waves
-from survey_app.collection import questionnaire as spec
+from survey_app.collection import desks, waves
 from survey_app.collection.submissions import dossiers, entry
 from survey_app.extensions import db
 from survey_app.models import (
     AnswerValue,
     AuditLog,
     Desk,
-    Questionnaire,
     Response,
-    Unit,
     Wave,
     WaveKind,
 )
-
-API = "/api/v1/responses"
-SUBMITTED = "2025-03-01T09:30:00+07:00"
-
-TEST_QUESTIONNAIRE: dict[str, Any] = {
-    "slug": "api_test",
-    "version": 1,
-    "title": {"vi": "Phiếu thử", "en": "Test form"},
-    "sections": [
-        {
-            "code": "main",
-            "title": {"vi": "Phần chính", "en": "Main part"},
-            "items": [
-                {"code": "visits", "type": "number", "integer": True, "min": 1, "max": 30,
-                 "label": {"vi": "Số lần đến", "en": "Visits"}},
-                {"code": "note", "type": "text", "max_length": 10,
-                 "label": {"vi": "Góp ý", "en": "Comment"}},
-            ],
-        }
-    ],
-}  # fmt: skip
-
-
-class Setup:
-    """Units, two desks with device tokens and the questionnaires, made per test."""
-
-    def __init__(self, app: Flask) -> None:
-        units.import_units(
-            [
-                {"code": "NA", "name_vi": "Nghệ An", "name_en": "Nghe An", "kind": "province",
-                 "parent_code": ""},
-                {"code": "HM", "name_vi": "Thị xã Hoàng Mai", "name_en": "Hoang Mai town",
-                 "kind": "district", "parent_code": "NA"},
-                {"code": "QL", "name_vi": "Phường Quỳnh Lộc", "name_en": "Quynh Loc ward",
-                 "kind": "commune", "parent_code": "HM"},
-                {"code": "VI", "name_vi": "Thành phố Vinh", "name_en": "Vinh city",
-                 "kind": "district", "parent_code": "NA"},
-            ]
-        )  # fmt: skip
-        desks.create_desk("QL-01", "QL", "Quầy phường Quỳnh Lộc")
-        desks.create_desk("VI-01", "VI", "Quầy thành phố Vinh")
-        self.token = desks.issue_token("QL-01")
-        self.other_token = desks.issue_token("VI-01")
-        questionnaires.load_folder(Path(app.config["QUESTIONNAIRE_DIR"]))
-        questionnaires.upsert(spec.Questionnaire.from_dict(TEST_QUESTIONNAIRE))
-        db.session.commit()
+from tests.helpers.kiosk_api import API, Setup, add_wave, body, count, fields_of, post, stored
 
 
 @pytest.fixture
 def setup(app: Flask) -> Setup:
     return Setup(app)
-
-
-def body(**changes: Any) -> dict[str, Any]:
-    """A valid kiosk submission for desk QL-01, with ``changes`` applied (None removes)."""
-    base: dict[str, Any] = {
-        "id": str(uuid.uuid4()),
-        "desk": "QL-01",
-        "questionnaire": {"slug": "kiosk_quick", "version": 1},
-        "answers": {"mood": 5, "positives": ["nhanh"]},
-        "channel": "kiosk",
-        "lang": "vi",
-        "started_at": "2025-03-01T09:29:10+07:00",
-        "submitted_at": SUBMITTED,
-    }
-    base.update(changes)
-    return {key: value for key, value in base.items() if value is not None}
-
-
-def post(client: FlaskClient, payload: Any, token: str | None = None, **kwargs: Any) -> Any:
-    headers = dict(kwargs.pop("headers", {}))
-    if token is not None:
-        headers["Authorization"] = f"Bearer {token}"
-    return client.post(API, json=payload, headers=headers, **kwargs)
-
-
-def count(model: type) -> int:
-    return int(db.session.scalar(select(func.count()).select_from(model)) or 0)
-
-
-def stored(client_id: str) -> Response:
-    row = db.session.scalar(select(Response).where(Response.client_id == uuid.UUID(client_id)))
-    assert row is not None
-    return row
-
-
-def fields_of(response: Any) -> set[tuple[str, str]]:
-    assert response.status_code == 422, response.get_json()
-    data = response.get_json()
-    assert data["error"] == "invalid" and data["message"]
-    assert all(e["message"] for e in data["errors"])
-    return {(e["field"], e["code"]) for e in data["errors"]}
 
 
 # --- storing -------------------------------------------------------------------------
@@ -499,20 +408,6 @@ def test_messages_fall_back_to_accept_language(client: FlaskClient, setup: Setup
 
 
 # --- waves ---------------------------------------------------------------------------
-
-
-def add_wave(code: str, unit: str, start: date, end: date, **kwargs: Any) -> int:
-    unit_id = db.session.scalar(select(Unit.id).where(Unit.code == unit))
-    slug = kwargs.pop("slug", "kiosk_quick")
-    questionnaire_id = db.session.scalar(select(Questionnaire.id).where(Questionnaire.slug == slug))
-    wave = Wave(
-        code=code, name_vi=code, name_en=code, unit_id=unit_id,
-        questionnaire_id=questionnaire_id, start_date=start, end_date=end,
-        kind=kwargs.pop("kind", WaveKind.CONTINUOUS_FEEDBACK),
-    )  # fmt: skip
-    db.session.add(wave)
-    db.session.commit()
-    return wave.id
 
 
 def wave_of(client: FlaskClient, setup: Setup, submitted_at: str) -> int | None:

@@ -39,8 +39,8 @@ from survey_app.collection.submissions.rate_limit import LimitHit
 from survey_app.collection.submissions.result import SubmitResult
 from survey_app.extensions import db
 from survey_app.models import AnswerValue, Desk, QuestionnaireItem, Response, Role
-from tests.conftest import dispose_engines, using_postgresql
-from tests.web.test_api import Setup, add_wave, body, count, fields_of, post, stored
+from tests.helpers.databases import dispose_engines, using_postgresql
+from tests.helpers.kiosk_api import Setup, add_wave, body, count, fields_of, post, stored
 
 CONTEXTS = "survey.submission_contexts"
 CREATED, REPEATED = StoreOutcome.CREATED, StoreOutcome.REPEATED
