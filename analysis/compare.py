@@ -30,16 +30,29 @@ from analysis.ci import wald_interval
 
 
 @dataclass(frozen=True)
-class Trend:
-    """Slope of an index over time (per year) with its uncertainty."""
+class Contrast:
+    """A linear combination of estimates (R's ``svycontrast``) with its SE, interval
+    and two-sided t test on ``df`` degrees of freedom (:func:`t_test`): the one shape
+    of a difference between two figures (:class:`analysis.indices.Difference`) and of
+    a trend's slope (:class:`Trend`)."""
 
-    slope: float
+    value: float
     se: float
     ci_low: float
     ci_high: float
     df: float
     p_value: float
     level: float
+
+
+@dataclass(frozen=True)
+class Trend(Contrast):
+    """Slope of an index over time (per year) with its uncertainty (``value``, read
+    as :attr:`slope`)."""
+
+    @property
+    def slope(self) -> float:
+        return self.value
 
 
 def trend_slope_gradient(

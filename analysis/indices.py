@@ -40,7 +40,7 @@ import numpy as np
 from scipy import sparse
 
 from analysis.ci import ProportionInput, proportion_interval, wald_interval
-from analysis.compare import Trend, t_test, trend_slope_gradient
+from analysis.compare import Contrast, Trend, t_test, trend_slope_gradient
 from analysis.design import Design
 from analysis.variance import design_covariance, stratified_covariance
 
@@ -591,16 +591,8 @@ def _interval(
 
 
 @dataclass(frozen=True)
-class Difference:
+class Difference(Contrast):
     """``estimate_a - estimate_b`` with its SE, CI and two-sided p-value."""
-
-    value: float
-    se: float
-    ci_low: float
-    ci_high: float
-    df: float
-    p_value: float
-    level: float
 
 
 def difference(
