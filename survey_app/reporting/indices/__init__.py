@@ -64,10 +64,11 @@ Result types
     type blanked (:func:`survey_app.reporting.visibility.visible`); a commune's
     small-area estimate is shown as one too (inference "small-area").
 
-- :class:`analysis.indices.Difference`: a tested contrast of two figures (value, SE,
-  interval, df, p-value, level), from :meth:`.figures.IndexResult.difference` or
-  :func:`analysis.alerts.window_change`; :class:`analysis.compare.Trend` the same for
-  a slope. A change between two waves
+- :class:`analysis.compare.Contrast`: a tested contrast (value, SE, interval, df,
+  p-value, level), defined once. :class:`analysis.indices.Difference` is the
+  difference of two figures (:meth:`.figures.IndexResult.difference`,
+  :func:`analysis.alerts.window_change`); :class:`analysis.compare.Trend` a slope
+  per year (its value read as ``slope``). A change between two waves
   (:class:`survey_app.reporting.comparisons.Change`) holds its two figures and their
   Difference; a unit's trend (:class:`~survey_app.reporting.comparisons.TrendResult`)
   is a Trend with the figures it is drawn from.
