@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from flask_babel import gettext as _
 from sqlalchemy import select
 
 from survey_app.access import units_in_scope
@@ -20,6 +19,7 @@ from survey_app.models import (
     Wave,
 )
 from survey_app.reporting import comparisons, visibility
+from survey_app.reporting.dashboard.figures import scheme_text
 from survey_app.reporting.dashboard.scope import with_data
 from survey_app.reporting.indices.compute import compute
 from survey_app.reporting.indices.figures import DomainKey, IndexFigure, IndexResult, Inference
@@ -88,15 +88,6 @@ class Scorecard:
     @property
     def reportable(self) -> bool:
         return self.overall.rate.reportable
-
-
-def scheme_label(scheme: str) -> str:
-    """The weighting scheme's name, with the two built-in defaults translated."""
-    if scheme == "design weights":
-        return _("design weights")
-    if scheme == "unweighted":
-        return _("unweighted")
-    return scheme
 
 
 def available(user: User) -> list[tuple[Unit, list[Wave]]]:
@@ -193,7 +184,7 @@ def build(unit: Unit, wave: Wave, lang: str, viewer: User | None = None) -> Scor
         overall=_visible_line(overall, viewer),
         aspects=tuple(_visible_line(line, viewer) for line in aspects),
         inference=overall.rate.inference,
-        scheme=scheme_label(overall.rate.scheme),
+        scheme=scheme_text(overall.rate),
         trend=shown_trend,
         trend_sentence=trend_sentence,
         previous_wave=previous,
