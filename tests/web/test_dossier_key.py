@@ -29,6 +29,7 @@ from survey_app.collection import dossier_key, questionnaires
 from survey_app.collection.responses import ResponseDraft, store
 from survey_app.extensions import db
 from survey_app.models import AppSetting, Channel, Desk, Response
+from tests.helpers import kiosk_api
 from tests.helpers.databases import IsolatedClient, base_config, dispose_engines
 from tests.helpers.desks import commune_desk
 
@@ -45,17 +46,10 @@ def token(app: Flask) -> str:
 
 
 def body(**changes: Any) -> dict[str, Any]:
-    base: dict[str, Any] = {
-        "id": str(uuid.uuid4()),
-        "desk": "DK-1",
-        "questionnaire": {"slug": "kiosk_quick", "version": 1},
-        "answers": {"mood": 4},
-        "channel": "kiosk",
-        "lang": "vi",
-        "submitted_at": SUBMITTED,
-    }
-    base.update(changes)
-    return base
+    """A kiosk submission for desk DK-1 (mood 4), with ``changes`` applied."""
+    return kiosk_api.body(
+        **({"desk": "DK-1", "answers": {"mood": 4}, "started_at": None} | changes)
+    )
 
 
 def post(client: FlaskClient, payload: dict[str, Any], token: str, lang: str = "vi") -> Any:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -25,6 +24,7 @@ from survey_app.extensions import db, limiter
 from survey_app.models import AuditLog, Response, Role
 from survey_app.models.system import RateLimitCounter
 from survey_app.ratelimit_storage import DatabaseStorage
+from tests.helpers import kiosk_api
 from tests.helpers.databases import IsolatedClient, dispose_engines
 from tests.helpers.desks import commune_desk
 from tests.helpers.threads import run_in_threads
@@ -194,15 +194,14 @@ def desk_token(limited: Flask) -> str:
 
 
 def submission(channel: str) -> dict[str, Any]:
-    return {
-        "id": str(uuid.uuid4()),
-        "desk": "CT-1",
-        "questionnaire": {"slug": "kiosk_quick", "version": 1},
-        "answers": {"mood": 4},
-        "channel": channel,
-        "lang": "vi",
-        "submitted_at": datetime.now(UTC).isoformat(),
-    }
+    """A submission of desk CT-1 through ``channel``, sent now."""
+    return kiosk_api.body(
+        desk="CT-1",
+        answers={"mood": 4},
+        channel=channel,
+        started_at=None,
+        submitted_at=datetime.now(UTC).isoformat(),
+    )
 
 
 def submit(client: FlaskClient, channel: str, address: str, token: str | None = None) -> int:
