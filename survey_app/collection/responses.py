@@ -214,7 +214,8 @@ def store(
     Raises
     ------
     InvalidAnswersError
-        If the answers do not satisfy the questionnaire (nothing is stored).
+        If the answers do not satisfy the questionnaire (nothing is stored); checked
+        only when ``rows`` is not given.
     """
     if rows is not None:
         coded = list(rows)
