@@ -22,27 +22,20 @@ from survey_app.models import (
     Wave,
     WaveKind,
 )
+from tests.helpers.questionnaire_cases import lab, one_section
 
 API = "/api/v1/responses"
 SUBMITTED = "2025-03-01T09:30:00+07:00"
 
-TEST_QUESTIONNAIRE: dict[str, Any] = {
-    "slug": "api_test",
-    "version": 1,
-    "title": {"vi": "Phiếu thử", "en": "Test form"},
-    "sections": [
-        {
-            "code": "main",
-            "title": {"vi": "Phần chính", "en": "Main part"},
-            "items": [
-                {"code": "visits", "type": "number", "integer": True, "min": 1, "max": 30,
-                 "label": {"vi": "Số lần đến", "en": "Visits"}},
-                {"code": "note", "type": "text", "max_length": 10,
-                 "label": {"vi": "Góp ý", "en": "Comment"}},
-            ],
-        }
+TEST_QUESTIONNAIRE = one_section(
+    "api_test",
+    lab("Phiếu thử", "Test form"),
+    [
+        {"code": "visits", "type": "number", "integer": True, "min": 1, "max": 30,
+         "label": lab("Số lần đến", "Visits")},
+        {"code": "note", "type": "text", "max_length": 10, "label": lab("Góp ý", "Comment")},
     ],
-}  # fmt: skip
+)  # fmt: skip
 
 
 class Setup:

@@ -22,6 +22,16 @@ def opt(code: str, vi: str, en: str) -> dict[str, Any]:
     return {"code": code, "label": lab(vi, en)}
 
 
+def one_section(slug: str, title: dict[str, str], items: list[dict[str, Any]]) -> dict[str, Any]:
+    """Version 1 of a questionnaire ``slug`` whose ``items`` are in one section, "main"."""
+    return {
+        "slug": slug,
+        "version": 1,
+        "title": title,
+        "sections": [{"code": "main", "title": lab("Phần chính", "Main part"), "items": items}],
+    }
+
+
 def minimal() -> dict[str, Any]:
     """A small valid definition using every item type, skip logic and an index."""
     return {

@@ -32,6 +32,7 @@ from survey_app.collection.submissions.dossiers import normalise_dossier
 from survey_app.extensions import db
 from survey_app.models import AnswerValue, Response
 from tests.helpers.desks import commune_desk
+from tests.helpers.questionnaire_cases import lab, one_section
 
 API = "/api/v1/responses"
 SUBMITTED = "2025-03-01T09:30:00+07:00"
@@ -69,23 +70,15 @@ NASTY_STRINGS = [
 SHORTER_STRINGS = [text for text in NASTY_STRINGS if len(text) < 50_000]
 
 # A small questionnaire with a free-text comment, loaded beside the shipped ones.
-COMMENT_FORM: dict[str, Any] = {
-    "slug": "hostile_test",
-    "version": 1,
-    "title": {"vi": "Phiếu thử", "en": "Test form"},
-    "sections": [
-        {
-            "code": "main",
-            "title": {"vi": "Phần chính", "en": "Main part"},
-            "items": [
-                {"code": "mood", "type": "smiley", "faces": 5, "required": True,
-                 "label": {"vi": "Hài lòng", "en": "Satisfied"}},
-                {"code": "comment", "type": "text", "max_length": 200,
-                 "label": {"vi": "Góp ý", "en": "Comment"}},
-            ],
-        }
+COMMENT_FORM = one_section(
+    "hostile_test",
+    lab("Phiếu thử", "Test form"),
+    [
+        {"code": "mood", "type": "smiley", "faces": 5, "required": True,
+         "label": lab("Hài lòng", "Satisfied")},
+        {"code": "comment", "type": "text", "max_length": 200, "label": lab("Góp ý", "Comment")},
     ],
-}  # fmt: skip
+)  # fmt: skip
 
 
 class Seeded:

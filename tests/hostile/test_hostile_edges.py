@@ -32,31 +32,24 @@ from survey_app.extensions import db
 from survey_app.models import AnswerValue, Response, Role
 from tests.helpers.accounts import login
 from tests.helpers.desks import commune_desk
+from tests.helpers.questionnaire_cases import lab, one_section
 
 API = "/api/v1/responses"
 SUBMITTED = "2025-03-01T09:30:00+07:00"
 
-NUMBER_FORM: dict[str, Any] = {
-    "slug": "hostile_numbers",
-    "version": 1,
-    "title": {"vi": "Phiếu thử số", "en": "Number test form"},
-    "sections": [
-        {
-            "code": "main",
-            "title": {"vi": "Phần chính", "en": "Main part"},
-            "items": [
-                {"code": "mood", "type": "smiley", "faces": 5, "required": True,
-                 "label": {"vi": "Hài lòng", "en": "Satisfied"}},
-                {"code": "visits", "type": "number", "min": 0, "max": 100,
-                 "label": {"vi": "Số lần đến", "en": "Visits"}},
-                {"code": "minutes", "type": "number", "min": 0, "max": 600, "integer": False,
-                 "label": {"vi": "Số phút chờ", "en": "Minutes waited"}},
-                {"code": "comment", "type": "text", "max_length": 200,
-                 "label": {"vi": "Góp ý", "en": "Comment"}},
-            ],
-        }
+NUMBER_FORM = one_section(
+    "hostile_numbers",
+    lab("Phiếu thử số", "Number test form"),
+    [
+        {"code": "mood", "type": "smiley", "faces": 5, "required": True,
+         "label": lab("Hài lòng", "Satisfied")},
+        {"code": "visits", "type": "number", "min": 0, "max": 100,
+         "label": lab("Số lần đến", "Visits")},
+        {"code": "minutes", "type": "number", "min": 0, "max": 600, "integer": False,
+         "label": lab("Số phút chờ", "Minutes waited")},
+        {"code": "comment", "type": "text", "max_length": 200, "label": lab("Góp ý", "Comment")},
     ],
-}  # fmt: skip
+)  # fmt: skip
 
 
 class Kiosk:
