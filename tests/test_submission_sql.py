@@ -87,12 +87,12 @@ def contexts(app: Flask) -> Desks:
     return Desks(ql, vi, setup.token)
 
 
-def stored_row(
-    context: Context, answers: dict[str, Any], at: datetime, received: datetime
-) -> dict[str, Any]:
-    """A responses row of the context's desk, submitted ``at``, received ``received``."""
+def kiosk_draft(
+    context: Context, answers: dict[str, Any], at: datetime, **extra: Any
+) -> ResponseDraft:
+    """A kiosk response of the context's desk, submitted ``at``."""
     assert context.desk is not None and context.codebook is not None
-    draft = ResponseDraft(
+    return ResponseDraft(
         client_id=uuid.uuid4(),
         questionnaire_id=context.codebook.questionnaire_id,
         unit_id=context.desk.unit_id,
@@ -100,24 +100,21 @@ def stored_row(
         channel=Channel.KIOSK,
         answers=answers,
         submitted_at=at,
+        **extra,
     )
-    return dict(response_row(draft), received_at=received)
+
+
+def stored_row(
+    context: Context, answers: dict[str, Any], at: datetime, received: datetime
+) -> dict[str, Any]:
+    """A responses row of the context's desk, submitted ``at``, received ``received``."""
+    return dict(response_row(kiosk_draft(context, answers, at)), received_at=received)
 
 
 def sql_flag(desks: Desks, answers: dict[str, Any], at: datetime) -> bool:
     """The burst flag the single statement gives a new response (stored, then removed)."""
     context = desks.ql
-    assert context.desk is not None and context.codebook is not None
-    draft = ResponseDraft(
-        client_id=uuid.uuid4(),
-        questionnaire_id=context.codebook.questionnaire_id,
-        unit_id=context.desk.unit_id,
-        desk_id=context.desk.id,
-        channel=Channel.KIOSK,
-        answers=answers,
-        submitted_at=at,
-        extra_hash_fields={"dossier_hash": None},
-    )
+    draft = kiosk_draft(context, answers, at, extra_hash_fields={"dossier_hash": None})
     rows = coded_rows(draft, context.codebook)
     outcome = fast_path.store_at_once(draft, context.codebook, rows, desks.token)
     assert outcome is StoreOutcome.CREATED

@@ -32,6 +32,7 @@ from werkzeug.routing import Rule
 from survey_app.extensions import db
 from tests.helpers.hostile import (
     HOSTILE,
+    Counts,
     counts,
     encode,
     hostile_text,
@@ -117,6 +118,17 @@ def query_params(rule: Rule) -> tuple[str, ...]:
     return QUERY_PARAMS[max((p for p in QUERY_PARAMS if rule.rule.startswith(p)), key=len)]
 
 
+def nothing_stored_or_changed(before: Counts) -> None:
+    """No response without its answers, and the counts of responses, answers and things
+    are what they were."""
+    db.session.rollback()
+    after = counts()
+    assert after.bare == 0
+    assert (after.responses, after.values, after.things) == (
+        before.responses, before.values, before.things,
+    )  # fmt: skip
+
+
 def check(client: FlaskClient, method: str, url: str) -> int:
     with client.open(url, method=method) as reply:
         assert reply.status_code < 500, (method, url[:200], reply.status_code, reply.data[:300])
@@ -140,12 +152,7 @@ def test_every_parameter_of_every_route_with_every_hostile_string(
         statuses[status] = statuses.get(status, 0) + 1
         sent += 1
     print(sorted(slowest)[-8:])
-    db.session.rollback()
-    after = counts()
-    assert after.bare == 0
-    assert (after.responses, after.values, after.things) == (
-        before.responses, before.values, before.things,
-    )  # fmt: skip
+    nothing_stored_or_changed(before)
     assert sent > 500
     print(f"\n{who}: {sent} hostile requests in {time.monotonic() - started:.1f} s, {statuses}")
 
@@ -176,9 +183,4 @@ def test_random_hostile_text_in_random_parameters(
         check(clients[who], method, url)
 
     attack()
-    db.session.rollback()
-    after = counts()
-    assert after.bare == 0
-    assert (after.responses, after.values, after.things) == (
-        before.responses, before.values, before.things,
-    )  # fmt: skip
+    nothing_stored_or_changed(before)
