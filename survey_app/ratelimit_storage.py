@@ -33,6 +33,7 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, ClassVar
 
 from limits.storage import MemoryStorage, Storage
@@ -127,6 +128,9 @@ class DatabaseStorage(Storage):
         super().__init__(uri, wrap_exceptions=wrap_exceptions, **options)
         self._next_sweep = 0.0
         self._sweep_lock = threading.Lock()
+        #: The clock the windows are measured with (seconds since the epoch); the tests
+        #: move it forward instead of waiting for a window to pass.
+        self.clock: Callable[[], float] = time.time
 
     @property
     def base_exceptions(self) -> type[Exception]:
@@ -156,7 +160,7 @@ class DatabaseStorage(Storage):
         return rows, count
 
     def incr(self, key: str, expiry: int, amount: int = 1) -> int:
-        now = time.time()
+        now = self.clock()
         self.sweep(now)
         rows, _ = self._run(
             _INCREMENT, key=self.storage_key(key), amount=amount, expires_at=now + expiry, now=now
@@ -164,11 +168,11 @@ class DatabaseStorage(Storage):
         return int(rows[0][0])
 
     def get(self, key: str) -> int:
-        rows, _ = self._run(_GET, key=self.storage_key(key), now=time.time())
+        rows, _ = self._run(_GET, key=self.storage_key(key), now=self.clock())
         return int(rows[0][0]) if rows else 0
 
     def get_expiry(self, key: str) -> float:
-        now = time.time()
+        now = self.clock()
         rows, _ = self._run(_GET, key=self.storage_key(key), now=now)
         return float(rows[0][1]) if rows else now
 

@@ -79,12 +79,14 @@ def test_the_database_storage_is_the_default(limited: Flask) -> None:
 
 def test_database_storage_counts_expires_and_sweeps(app: Flask) -> None:
     storage = DatabaseStorage("survey-sql://")
+    now = [time.time()]
+    storage.clock = lambda: now[0]  # moved forward below instead of waiting
     assert storage.check()
     assert [storage.incr("k", 60) for _ in range(3)] == [1, 2, 3]
     assert storage.get("k") == 3 and storage.get("other") == 0
-    assert time.time() + 55 < storage.get_expiry("k") <= time.time() + 60
+    assert now[0] + 55 < storage.get_expiry("k") <= now[0] + 60
     assert storage.incr("short", 1, amount=2) == 2
-    time.sleep(1.1)
+    now[0] += 1.1  # the one-second window has passed
     assert storage.get("short") == 0
     assert storage.incr("short", 60) == 1  # an expired window starts again
     long_key = "x" * 1000
@@ -93,7 +95,7 @@ def test_database_storage_counts_expires_and_sweeps(app: Flask) -> None:
     assert storage.get("k") == 0
     # The sweep deletes expired rows (at most once a minute per process).
     storage.incr("gone", 1)
-    time.sleep(1.1)
+    now[0] += 1.1
     storage._next_sweep = 0.0
     storage.incr("fresh", 60)
     db.session.rollback()
