@@ -61,6 +61,7 @@ class Stream:
         self.acknowledged: dict[str, int] = {}  # id -> status of the acknowledgement
         self.unacknowledged: dict[str, tuple[dict, str]] = {}
         self.failures = 0
+        self.changed = threading.Condition(self.lock)  # notified after each answer
         self.stop = threading.Event()
         self.up = threading.Event()  # cleared while the server is down: kiosks wait
         self.up.set()
@@ -81,14 +82,20 @@ class Stream:
                 else:  # refused, cut or 5xx: the kiosk keeps it for later
                     self.failures += 1
                     self.unacknowledged[payload["id"]] = (payload, desk)
+                self.changed.notify_all()
             if status not in (200, 201):
                 time.sleep(0.05)
 
     def wait_for(self, count: int, timeout: float = 30) -> None:
-        deadline = time.monotonic() + timeout
-        while len(self.acknowledged) < count:
-            assert time.monotonic() < deadline, f"only {len(self.acknowledged)} acknowledged"
-            time.sleep(0.02)
+        """Until ``count`` responses are acknowledged."""
+        with self.changed:
+            done = self.changed.wait_for(lambda: len(self.acknowledged) >= count, timeout)
+            assert done, f"only {len(self.acknowledged)} acknowledged"
+
+    def wait_for_failures(self, count: int, timeout: float = 30) -> None:
+        """Until ``count`` requests have failed (refused, cut or 5xx) in all."""
+        with self.changed:
+            assert self.changed.wait_for(lambda: self.failures >= count, timeout), self.failures
 
     def resend_unacknowledged(self, timeout: float = 30) -> int:
         """Send every unacknowledged response again (same id) until acknowledged."""
@@ -179,8 +186,10 @@ def test_sigkill_mid_stream_loses_and_doubles_nothing(
         for thread in stream.threads:
             thread.start()
         stream.wait_for(BEFORE_KILL)
+        failed = stream.failures
         server.kill()  # mid-stream: the kiosk threads have requests in flight
-        time.sleep(0.2)  # the kiosks meet a dead server (refused, cut) for a moment
+        # The kiosks meet the dead server (refused, cut): as many failures as kiosks.
+        stream.wait_for_failures(failed + len(stream.threads))
         stream.up.clear()  # then they wait and queue nothing new until it is back
         killed_at = len(stream.acknowledged)
         server = Gunicorn(database_url, instance, log)
