@@ -451,6 +451,75 @@ def _kish(sum_w: np.ndarray, sum_w2: np.ndarray) -> np.ndarray:
         return np.where(sum_w2 > 0, sum_w**2 / sum_w2, 0.0)
 
 
+@dataclass(frozen=True)
+class _ScoreDesign:
+    """The design of a :class:`PSUTotals` as the variance routine needs it: each row's
+    PSU code, each calibrated respondent's, and each PSU's stratum, PSU count and
+    population size (fpc)."""
+
+    psu_codes: np.ndarray
+    respondent_psu: np.ndarray
+    n_psus: int
+    strata: np.ndarray
+    n_h: np.ndarray
+    popsize: np.ndarray | None
+
+    @classmethod
+    def of(cls, totals: PSUTotals) -> _ScoreDesign:
+        calibrated = totals.calibrated
+        labels, strata = totals.psu, totals.stratum
+        if calibrated is not None:
+            labels = np.concatenate([labels, calibrated.psu])
+            strata = np.concatenate([strata, calibrated.stratum])
+        psu_labels, all_codes = np.unique(labels, return_inverse=True)
+        rows = totals.psu.shape[0]
+        psu_stratum = np.empty(psu_labels.shape[0], dtype=object)
+        psu_stratum[all_codes] = strata
+        n_h = np.array([totals.n_psu[s] for s in psu_stratum], dtype=float)
+        popsize = None
+        if totals.popsize:
+            popsize = np.array([totals.popsize.get(s, np.inf) for s in psu_stratum], dtype=float)
+        return cls(
+            all_codes[:rows],
+            all_codes[rows:],
+            psu_labels.shape[0],
+            psu_stratum.astype(str),
+            n_h,
+            popsize,
+        )
+
+    def covariance(
+        self,
+        totals: PSUTotals,
+        row_scores: np.ndarray,
+        domain: np.ndarray,
+        n_domains: int,
+        lonely_psu: str,
+    ) -> np.ndarray:
+        """Covariance of the linearized totals ``row_scores`` (one per totals row)
+        summed into ``n_domains`` columns by ``domain``: PSU sums, calibrated
+        respondents' scores replaced by their residuals first, then
+        :func:`~analysis.variance.stratified_covariance` with the fpc and the rule for
+        strata with a single PSU. Every estimator of this module goes through here."""
+        calibrated = totals.calibrated
+        # PSU x domain totals; sparse, as a PSU usually meets few domains (duplicates add up)
+        summed = np.ones_like(row_scores, dtype=bool)
+        if calibrated is not None:
+            summed = calibrated.row < 0
+        z = sparse.csr_matrix(
+            (row_scores[summed], (self.psu_codes[summed], domain[summed])),
+            shape=(self.n_psus, n_domains),
+        )
+        if calibrated is not None:
+            # weighted samples: their respondents' residuals, then PSU sums (dense)
+            z = z.toarray() + calibrated.residual_psu_totals(
+                row_scores, domain, n_domains, self.respondent_psu, self.n_psus
+            )
+        return stratified_covariance(
+            z, self.strata, n_psu=self.n_h, popsize=self.popsize, lonely_psu=lonely_psu
+        )
+
+
 def estimate_indices(
     totals: PSUTotals,
     formulas: Sequence[IndexFormula],
@@ -499,20 +568,7 @@ def estimate_indices(
     information before the PSU sums, as R's ``svyrecvar`` does with
     ``design$postStrata`` (Deville & Särndal 1992; Lumley 2010, sec. 7.4).
     """
-    calibrated = totals.calibrated
-    labels, strata = totals.psu, totals.stratum
-    if calibrated is not None:
-        labels = np.concatenate([labels, calibrated.psu])
-        strata = np.concatenate([strata, calibrated.stratum])
-    psu_labels, all_codes = np.unique(labels, return_inverse=True)
-    psu_codes, respondent_psu = all_codes[: totals.psu.shape[0]], all_codes[totals.psu.shape[0] :]
-    psu_stratum = np.empty(psu_labels.shape[0], dtype=object)
-    psu_stratum[all_codes] = strata
-    n_h = np.array([totals.n_psu[s] for s in psu_stratum], dtype=float)
-    popsize = None
-    if totals.popsize:
-        popsize = np.array([totals.popsize.get(s, np.inf) for s in psu_stratum], dtype=float)
-    psu_strata = psu_stratum.astype(str)
+    design = _ScoreDesign.of(totals)
     domain_totals = np.zeros((totals.n_domains, totals.values.shape[1]))
     np.add.at(domain_totals, totals.domain, totals.values)
     n = _domain_sums(totals, totals.n.astype(float))
@@ -534,22 +590,7 @@ def estimate_indices(
             values[d], gradients[d] = formula.value_and_gradient(domain_totals[d])
         defined = ~np.isnan(values)
         row_scores = np.einsum("rk,rk->r", totals.values, np.nan_to_num(gradients[totals.domain]))
-        # PSU x domain totals; sparse, as a PSU usually meets few domains (duplicates add up)
-        summed = np.ones_like(row_scores, dtype=bool)
-        if calibrated is not None:
-            summed = calibrated.row < 0
-        z = sparse.csr_matrix(
-            (row_scores[summed], (psu_codes[summed], totals.domain[summed])),
-            shape=(psu_labels.shape[0], totals.n_domains),
-        )
-        if calibrated is not None:
-            # weighted samples: their respondents' residuals, then PSU sums (dense)
-            z = z.toarray() + calibrated.residual_psu_totals(
-                row_scores, totals.domain, totals.n_domains, respondent_psu, psu_labels.shape[0]
-            )
-        cov = stratified_covariance(
-            z, psu_strata, n_psu=n_h, popsize=popsize, lonely_psu=lonely_psu
-        )
+        cov = design.covariance(totals, row_scores, totals.domain, totals.n_domains, lonely_psu)
         cov[~defined, :] = np.nan
         cov[:, ~defined] = np.nan
         covariance[(formula.code, formula.kind)] = cov
@@ -649,9 +690,11 @@ def estimate_trend(
     missing answer are dropped. Any other index (e.g. the mean of aspect rates) is
     weighted by the wave's sum of respondent weights. Its linearized PSU score is
     ``d_slope/d_value_w (grad f_w . t_r) + d_slope/d_W_w W_r`` for a row ``r`` of
-    wave ``w`` (``W_r`` its part of ``W_w``), whose variance comes from the shared routine. The
-    interval uses ``degf - 1`` degrees of freedom, as ``svyglm``'s residual df for
-    two coefficients.
+    wave ``w`` (``W_r`` its part of ``W_w``), whose variance comes from the shared routine
+    of the figures (:class:`_ScoreDesign`): the same fpc, the same residuals of
+    calibrated respondents and the same ``lonely_psu`` rule as the figures the trend is
+    drawn through. The interval uses ``degf - 1`` degrees of freedom, as ``svyglm``'s
+    residual df for two coefficients.
     """
     if len(times) != totals.n_domains:
         raise ValueError(f"{len(times)} times for {totals.n_domains} domains")
@@ -673,13 +716,9 @@ def estimate_trend(
         d_values[totals.domain] * np.einsum("rk,rk->r", totals.values, gradients[totals.domain])
         + d_weights[totals.domain] * row_weight
     )
-    psu_labels, psu_codes = np.unique(totals.psu, return_inverse=True)
-    psu_stratum = np.empty(psu_labels.shape[0], dtype=object)
-    psu_stratum[psu_codes] = totals.stratum
-    z = np.bincount(psu_codes, weights=row_scores, minlength=psu_labels.shape[0])
-    n_h = np.array([totals.n_psu[s] for s in psu_stratum], dtype=float)
+    one_column = np.zeros(row_scores.shape[0], dtype=np.int64)
     var = float(
-        stratified_covariance(z, psu_stratum.astype(str), n_psu=n_h, lonely_psu=lonely_psu)[0, 0]
+        _ScoreDesign.of(totals).covariance(totals, row_scores, one_column, 1, lonely_psu)[0, 0]
     )
     se = math.sqrt(max(var, 0.0))
     df = float(totals.degf - 1)

@@ -266,7 +266,13 @@ def trend_of(
             )
         )
     times = [wave_time(next(w for w in ordered if w.id == d.wave_id)) for d in result.domains]
-    estimate = estimate_trend(result.totals, formula, times)
+    if len(set(times)) < 2:
+        raise IndexRequestError(
+            _("A trend needs waves at two or more different times; these waves share one.")
+        )
+    # The waves' own rule for a stratum with a single PSU, as their figures (not R's
+    # default "fail", which answered the overview with a 500).
+    estimate = estimate_trend(result.totals, formula, times, lonely_psu=figures[0].lonely_psu)
     return TrendResult(**asdict(estimate), unit=unit, waves=tuple(ordered), figures=figures)
 
 

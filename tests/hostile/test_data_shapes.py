@@ -4,10 +4,11 @@ Hypothesis draws small field waves: singleton strata, one PSU in all, a lone
 respondent, communes with no answers, every answer satisfied or none, items left
 blank by everyone, unequal weights and every lonely-PSU rule. Each is imported through
 the paper import and read back through ``/api/v1/indices`` (rate and score, the town
-and its communes) and ``/api/v1/changes``. The contract: never a 5xx; a figure is
-either computed (a finite value inside its interval) or shown as not enough data
-(no value, ``reportable`` false); a request that cannot be answered is a 4xx whose
-message gives the reason.
+and its communes) and ``/api/v1/changes``, and shown on every page that shows a wave
+(the overview, the unit pages, the ranking, both comparisons, the scorecard and its
+PDF, the downloads). The contract: never a 5xx; a figure is either computed (a finite
+value inside its interval) or shown as not enough data (no value, ``reportable``
+false); a request that cannot be answered is a 4xx whose message gives the reason.
 """
 
 from __future__ import annotations
@@ -94,12 +95,17 @@ def answers_of(how: str, likert: list[str], blank: set[int], salt: int) -> list[
 
 
 def import_wave(
-    analyst: User, likert: list[str], people: list[tuple], rule: str, blank: set[int]
+    analyst: User,
+    likert: list[str],
+    people: list[tuple],
+    rule: str,
+    blank: set[int],
+    month: int = 5,
 ) -> str:
     code = f"SHAPE-{next(counter)}"
     waves.create_field_wave(
         code=code, name_vi=code, name_en=code, questionnaire="sipas", unit_code="HM",
-        start=date(2025, 5, 1), end=date(2025, 5, 31), lonely_psu=rule,
+        start=date(2025, month, 1), end=date(2025, month, 28), lonely_psu=rule,
     )  # fmt: skip
     buffer = io.StringIO()
     writer = csv.writer(buffer)
@@ -115,8 +121,8 @@ def import_wave(
             values = [
                 "" if item.startswith("fb") else v for item, v in zip(likert, values, strict=True)
             ]
-        writer.writerow([str(uuid.uuid4()), commune, code, stratum, psu, weight, "10/05/2025",
-                         said, *values])  # fmt: skip
+        writer.writerow([str(uuid.uuid4()), commune, code, stratum, psu, weight,
+                         f"10/{month:02d}/2025", said, *values])  # fmt: skip
     report = import_file(f"{code}.csv", buffer.getvalue().encode(), analyst, "vi")
     assert report.ok, report.issues[:3]
     return code
@@ -142,6 +148,26 @@ def get(client: FlaskClient, url: str) -> dict[str, Any]:
     return body if reply.status_code == 200 else {}
 
 
+def pages_of(code: str, previous: str | None) -> list[str]:
+    """Every page and download that shows wave ``code`` (and its change from
+    ``previous``)."""
+    pages = [
+        "/dashboard/?unit=HM",
+        f"/dashboard/unit/HM?wave={code}",
+        f"/dashboard/unit/{COMMUNES[0]}?wave={code}",
+        f"/dashboard/ranking?unit=HM&wave={code}",
+        f"/dashboard/ranking?unit=HM&wave={code}&index=score",
+        f"/dashboard/compare?mode=units&unit_a={COMMUNES[0]}&unit_b={COMMUNES[1]}&wave_a={code}",
+        f"/scorecard/HM/{code}",
+        f"/scorecard/{COMMUNES[0]}/{code}",
+        "/dashboard/download/overview.csv?unit=HM",
+        f"/dashboard/download/ranking.xlsx?unit=HM&wave={code}",
+    ]
+    if previous:
+        pages.append(f"/dashboard/compare?mode=waves&unit_a=HM&wave_a={previous}&wave_b={code}")
+    return pages
+
+
 def test_every_data_shape_is_a_figure_or_a_reason(
     area: tuple[FlaskClient, User, list[str]],
 ) -> None:
@@ -161,6 +187,9 @@ def test_every_data_shape_is_a_figure_or_a_reason(
                 check_figures(body)
         if previous:
             get(client, f"/api/v1/changes?unit=HM&from={previous[-1]}&to={code}")
+        for url in pages_of(code, previous[-1] if previous else None):
+            reply = client.get(url)
+            assert reply.status_code < 500, (shape, url, reply.get_data(as_text=True)[:400])
         previous.append(code)
 
     attack()
@@ -168,3 +197,42 @@ def test_every_data_shape_is_a_figure_or_a_reason(
     assert len(previous) >= 10
     stored = db.session.scalars(select(waves.Wave.code).where(waves.Wave.code.like("SHAPE-%")))
     assert set(previous) <= set(stored)
+
+
+@pytest.mark.parametrize("rule", [r.value for r in LonelyPSU if r != LonelyPSU.FAIL])
+def test_a_trend_through_waves_with_a_lonely_psu_follows_their_rule(
+    area: tuple[FlaskClient, User, list[str]], rule: str
+) -> None:
+    """Three waves whose stratum S3 has a single PSU, under a rule that estimates it:
+    the overview draws the trend through their figures with the same rule (it used R's
+    default "fail" and answered 500)."""
+    client, analyst, likert = area
+    people = [
+        (commune, stratum, psu, "1", how)
+        for commune, (stratum, psu) in zip(
+            COMMUNES, [("S1", "P1"), ("S1", "P2"), ("S2", "P1")], strict=True
+        )
+        for how in ("all5", "mixed", "all1")
+    ] + [("HM-A", "S2", "P2", "1", "mixed"), ("HM-B", "S3", "P1", "1", "all5")]
+    for month in (3, 6, 9):
+        import_wave(analyst, likert, people, rule, set(), month=month)
+    reply = client.get("/dashboard/?unit=HM&lang=en")
+    page = reply.get_data(as_text=True)
+    assert reply.status_code == 200, page[:400]
+    assert "per year" in page, page[:2000]
+
+
+def test_waves_of_one_period_have_no_trend_and_no_error(
+    area: tuple[FlaskClient, User, list[str]],
+) -> None:
+    """Three waves over the same month: a trend needs two different times. The overview
+    shows the figures without a trend sentence, the API's trend says why (it answered
+    500 from a ValueError)."""
+    client, analyst, likert = area
+    people = [(c, "S1", p, "1", "mixed") for c in COMMUNES for p in ("P1", "P2")]
+    codes = [import_wave(analyst, likert, people, "adjust", set()) for _ in range(3)]
+    reply = client.get("/dashboard/?unit=HM&lang=en")
+    assert reply.status_code == 200
+    assert "per year" not in reply.get_data(as_text=True)
+    trend = client.get("/api/v1/trends?unit=HM&" + "&".join(f"wave={c}" for c in codes))
+    assert 400 <= trend.status_code < 500 and trend.get_json()["message"], trend.get_data()

@@ -216,6 +216,10 @@ def _overview_trend(
                 found_trend = comparisons.trend(unit, waves)
             except KeyError:  # the unit has no figure in one of the waves: no trend line
                 found_trend = None
+            except IndexRequestError:
+                # The figures are computed (above); what has no trend is the line through
+                # them (waves at one time, an index undefined in one wave): no sentence.
+                found_trend = None
             # No sentence for a leader when one of the unit's figures is hidden from them.
             if found_trend is not None and (
                 visibility.shows_unreportable(user)
