@@ -4,6 +4,9 @@ The reference numbers are in tests/reference/golden_indices.json, written by
 tests/reference/make_golden_indices.R (R 4.2.2, survey 4.1.1) from the simulated
 three-wave field survey of tests/reference/make_indices_data.py
 (tests/reference/data_indices/). Each case carries the exact R call in its "call" field.
+Three designs: independent waves, a panel, and the independent waves with the rules a
+survey team sets (a lonely PSU per wave under ``survey.lonely.psu = "adjust"`` and a
+finite population correction), through which every estimator and the trend go too.
 
 Two routes are checked against R:
 
@@ -81,12 +84,29 @@ data = golden_survey.data
 waves_frame = golden_survey.waves_frame
 
 
+#: Each R design's rule for a stratum with a single PSU (R's survey.lonely.psu).
+LONELY_PSU = {"independent": "fail", "panel": "fail", "lonely_fpc": "adjust"}
+#: The PSU that the lonely_fpc design puts alone in a stratum of its own, in every wave.
+LONE_PSU = "S1C1"
+
+
 def design_labels(frame: pd.DataFrame, design: str) -> tuple[np.ndarray, np.ndarray]:
     """Stratum and PSU labels as the R designs define them (and as the service does)."""
-    if design == "independent":
+    if design in ("independent", "lonely_fpc"):
         prefix = frame["wave"].astype(str) + "|"
-        return (prefix + frame["stratum"]).to_numpy(), (prefix + frame["psu"]).to_numpy()
+        stratum = prefix + frame["stratum"]
+        if design == "lonely_fpc":
+            stratum = stratum.where(frame["psu"] != LONE_PSU, prefix + "LONE")
+        return stratum.to_numpy(), (prefix + frame["psu"]).to_numpy()
     return frame["stratum"].to_numpy(), frame["psu"].to_numpy()
+
+
+def population_psus(stratum: np.ndarray, design: str) -> dict[str, float]:
+    """R's ``fpc=~psus_in_frame`` of the lonely_fpc design: 12 PSUs per stratum in the
+    frame, 3 for the lone PSU's; no fpc in the other designs."""
+    if design != "lonely_fpc":
+        return {}
+    return {str(s): 3.0 if str(s).endswith("|LONE") else 12.0 for s in set(stratum)}
 
 
 def weighted_columns(frame: pd.DataFrame) -> np.ndarray:
@@ -132,6 +152,7 @@ def psu_totals(design: str, domain_of: dict[str, np.ndarray]) -> PSUTotals:
         sum_w2=np.bincount(groups, weights=weights**2),
         n_psu={str(k): int(v) for k, v in n_psu.items()},
         n_domains=len(domain_of),
+        popsize=population_psus(stratum, design),
     )
 
 
@@ -149,7 +170,11 @@ def domain_masks() -> dict[str, np.ndarray]:
 
 @cache
 def analysis_table(design: str) -> IndexTable:
-    return estimate_indices(psu_totals(design, domain_masks()), [*FORMULAS, ITEM_FORMULA])
+    return estimate_indices(
+        psu_totals(design, domain_masks()),
+        [*FORMULAS, ITEM_FORMULA],
+        lonely_psu=LONELY_PSU[design],
+    )
 
 
 def cases(statistic: str) -> list[dict[str, Any]]:
@@ -256,7 +281,12 @@ def test_one_item_trend_equals_svyglm(case: dict[str, Any]) -> None:
     frame = data()
     in_unit = np.ones(len(frame), bool) if case["unit"] == "DIST" else frame["unit"] == case["unit"]
     masks = {w: (frame["wave"] == w).to_numpy() & np.asarray(in_unit) for w in (1, 2, 3)}
-    trend = estimate_trend(psu_totals(case["design"], masks), ITEM_FORMULA, wave_times())
+    trend = estimate_trend(
+        psu_totals(case["design"], masks),
+        ITEM_FORMULA,
+        wave_times(),
+        lonely_psu=LONELY_PSU[case["design"]],
+    )
     expected = case["values"]
     close(trend.slope, expected["slope"])
     close(trend.se, expected["se"])

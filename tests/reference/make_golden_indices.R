@@ -20,9 +20,11 @@
 # estimates keep the whole design: scores are zero outside the domain (svyby, subset, and
 # domain-indicator variables all do this).
 #
-# Two designs of the same stacked data:
+# Three designs of the same stacked data:
 #   independent: each wave is its own sample (strata and PSUs are wave-specific);
-#   panel:       the same 20 communes (PSUs) in every wave, so waves share PSUs.
+#   panel:       the same 20 communes (PSUs) in every wave, so waves share PSUs;
+#   lonely_fpc:  the independent waves with a lonely PSU per wave (rule "adjust") and a
+#                finite population correction (see d$lonely_stratum below).
 
 suppressPackageStartupMessages({
   library(survey)
@@ -47,6 +49,12 @@ d$ov_sat <- as.numeric(d$ov >= 4)  # NA when ov is not answered
 d$t <- waves$t[d$wave]             # the wave's time in decimal years
 d$wave_stratum <- paste(d$wave, d$stratum)
 d$wave_psu <- paste(d$wave, d$psu)
+# The rules a survey team sets for its wave, on the independent waves: PSU S1C1 of every
+# wave alone in a stratum of its own (a lonely PSU, estimated by survey.lonely.psu =
+# "adjust") and a finite population of PSUs per stratum (fpc: 12 per stratum, 3 for the
+# lone PSU's).
+d$lonely_stratum <- ifelse(d$psu == "S1C1", paste(d$wave, "LONE"), d$wave_stratum)
+d$psus_in_frame <- ifelse(d$psu == "S1C1", 3, 12)
 
 # The domains, in the order of every matrix below.
 domains <- rbind(expand.grid(unit = c("D1", "D2", "D3", "D4"), wave = 1:3,
@@ -65,7 +73,9 @@ for (i in seq_len(nrow(domains))) {
 
 design_calls <- c(
   independent = "svydesign(ids=~wave_psu, strata=~wave_stratum, weights=~weight, data=d)",
-  panel = "svydesign(ids=~psu, strata=~stratum, weights=~weight, data=d)"
+  panel = "svydesign(ids=~psu, strata=~stratum, weights=~weight, data=d)",
+  lonely_fpc = paste0("{options(survey.lonely.psu='adjust'); svydesign(ids=~wave_psu, ",
+                      "strata=~lonely_stratum, fpc=~psus_in_frame, weights=~weight, data=d)}")
 )
 run <- function(text, env = globalenv()) eval(parse(text = text), envir = env)
 num <- function(x) unname(as.vector(x))
