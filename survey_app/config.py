@@ -124,7 +124,8 @@ class Config:
         # (nginx: 1). The client address is then taken from those headers (ProxyFix);
         # 0 trusts no header. Never set it higher than the real number of proxies.
         self.TRUSTED_PROXIES = _env_int("TRUSTED_PROXIES", 0)
-        # Submissions (collection/submissions/rate_limit.py): per kiosk device token, else per client IP.
+        # Submissions (collection/submissions/rate_limit.py): per kiosk device token, else
+        # per client IP.
         self.RATELIMIT_SUBMIT_KIOSK = os.environ.get("RATELIMIT_SUBMIT_KIOSK", "30 per minute")
         # figures read the folded responses from figure_sums (reporting/figure_store.py)
         self.FIGURE_STORE = _env_bool("FIGURE_STORE", True)
