@@ -16,6 +16,9 @@ from flask_login import current_user
 from survey_app.extensions import db
 from survey_app.models import AuditLog, User
 
+#: The actor of what the command line does (no logged-in user).
+SYSTEM_ACTOR = "system"
+
 
 def record(
     action: str,

@@ -545,7 +545,7 @@ def _series_for(unit: Unit, slug: str) -> FeedbackSeries:
     db.session.add(series)
     audit.record(
         "feedback.series",
-        username="system",
+        username=audit.SYSTEM_ACTOR,
         target=db.session.get(Unit, top).code,  # type: ignore[union-attr]
         details={"questionnaire": slug, "period": FeedbackPeriod.MONTH.value, "automatic": True},
     )

@@ -69,7 +69,6 @@ FORMATS = {
     "sav": "application/x-spss-sav",
 }
 CODEBOOK_FORMATS = ("csv", "xlsx")
-SYSTEM_ACTOR = "system"  # the audit log's actor of the command line
 NUMERIC, STRING, DATETIME = "numeric", "string", "datetime"
 
 
@@ -743,7 +742,7 @@ def _audit(
     audit.record(
         "data.export",
         user=user,
-        username=SYSTEM_ACTOR if user is None else None,
+        username=audit.SYSTEM_ACTOR if user is None else None,
         target=f"wave:{data.wave.code}",
         details=details,
     )

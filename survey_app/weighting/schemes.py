@@ -37,8 +37,6 @@ from survey_app.weighting.published import active_schemes
 from survey_app.weighting.sample import WaveSample
 from survey_app.weighting.spec import WeightingSpec
 
-SYSTEM_ACTOR = "system"  # the audit log's actor of the command line
-
 
 def save_scheme(
     sample: WaveSample, options: WeightingSpec, name: str, user: User | None
@@ -174,7 +172,7 @@ def _audit(action: str, wave: Wave, user: User | None, details: dict[str, Any]) 
     audit.record(
         action,
         user=user,
-        username=SYSTEM_ACTOR if user is None else None,
+        username=audit.SYSTEM_ACTOR if user is None else None,
         target=_target(wave),
         details=details,
     )
