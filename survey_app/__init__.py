@@ -17,6 +17,9 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+# Registers the rate-limit storages survey-sql:// and survey-memory:// with `limits`
+# (before limiter.init_app reads RATELIMIT_STORAGE_URI).
+from survey_app import ratelimit_storage  # noqa: F401
 from survey_app.config import Config, load_or_create_secret_key
 from survey_app.extensions import (
     SUBMISSIONS_BIND,

@@ -13,8 +13,6 @@ from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
-from survey_app import ratelimit_storage  # noqa: F401 - registers survey-sql://, survey-memory://
-
 # Stable constraint names, so that Alembic (batch mode on SQLite) can alter them later.
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",

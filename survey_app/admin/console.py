@@ -412,7 +412,7 @@ def reload_questionnaires(actor: User) -> list[str]:
     """
     if actor.unit_id is not None:
         raise AdminError(_("Only an administrator for the whole province can load questionnaires."))
-    from survey_app.collection import audio
+    from survey_app.collection import audio, read_aloud
 
     folder = Path(current_app.config["QUESTIONNAIRE_DIR"])
     try:
@@ -431,7 +431,7 @@ def reload_questionnaires(actor: User) -> list[str]:
     # The read-aloud audio of new texts, as `flask questionnaires load` makes it; the
     # questionnaires are loaded even if it cannot be made (the report says why).
     try:
-        return report + audio.build_folder(folder).lines()
+        return report + read_aloud.build_folder(folder).lines()
     except audio.AudioError as error:
         return [*report, f"audio: {error}"]
 

@@ -25,6 +25,7 @@ from flask import (
 from survey_app.collection import audio as audio_service
 from survey_app.collection import desks as desk_service
 from survey_app.collection import kiosk as kiosk_service
+from survey_app.collection import read_aloud
 from survey_app.extensions import limiter
 from survey_app.i18n import current_lang
 
@@ -62,7 +63,7 @@ def kiosk(desk_code: str) -> str:
         },
         timeouts=_timeouts(desk.inactivity_timeout_s),
     )
-    config["audio"] = kiosk_service.audio_urls(form, audio_url, "kiosk")
+    config["audio"] = read_aloud.audio_urls(form, audio_url, "kiosk")
     # Tests drive the page headless, where a full-screen request only gets in the way.
     config["fullscreen"] = not current_app.testing
     return render_template(

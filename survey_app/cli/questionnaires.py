@@ -32,12 +32,12 @@ def questionnaires_group() -> None:
     help=N_("Folder of questionnaire files (default: questionnaires/)."),
 )
 def questionnaires_load(directory: str | None) -> None:
-    from survey_app.collection import audio
+    from survey_app.collection import audio, read_aloud
 
     folder = Path(directory or current_app.config["QUESTIONNAIRE_DIR"])
     try:
         outcome = questionnaires.load_folder(folder)
-        outcome += audio.build_folder(folder).lines()
+        outcome += read_aloud.build_folder(folder).lines()
     except (questionnaires.QuestionnaireLoadError, audio.AudioError) as error:
         raise CliError(str(error)) from error
     for line in outcome:

@@ -239,17 +239,6 @@ def build(
     return report
 
 
-def build_folder(folder_path: Path) -> BuildReport:
-    """The audio of every questionnaire file in ``folder_path`` and of the forms' screens."""
-    from survey_app.collection.kiosk import spoken_texts
-
-    try:
-        definitions = spec.load_directory(folder_path)
-    except spec.QuestionnaireError as error:
-        raise AudioError(str(error)) from error
-    return build(definitions, spoken_texts)
-
-
 # ---------------------------------------------------------------------------- lookup
 
 

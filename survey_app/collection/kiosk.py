@@ -135,20 +135,6 @@ def not_ready_strings() -> dict[str, str]:
 CHANNELS = ("kiosk", "phone")
 
 
-def spoken_texts(lang: str, channels: tuple[str, ...] = CHANNELS) -> list[str]:
-    """The screen messages of the kiosk and/or the phone form that are read aloud."""
-    from survey_app.collection import audio
-    from survey_app.collection import phone as phone_service
-
-    texts: list[str] = []
-    with force_locale(lang):
-        if "kiosk" in channels:
-            texts += [*kiosk_strings().values(), *not_ready_strings().values()]
-        if "phone" in channels:
-            texts += phone_service.spoken_strings().values()
-    return audio.spoken(texts)
-
-
 def client_config(
     desk: Desk,
     form: FormQuestionnaire,
@@ -181,21 +167,6 @@ def desks_under(prefix: str | None) -> list[Desk]:
     if prefix is not None:
         query = query.where(Unit.path.startswith(prefix, autoescape=True))
     return list(db.session.scalars(query))
-
-
-def audio_urls(
-    form: FormQuestionnaire, url: Callable[[str], str], channel: str
-) -> dict[str, dict[str, str]]:
-    """``{lang: {text: address}}`` of the read-aloud files of a channel's form and screens."""
-    from survey_app.collection import audio
-
-    return audio.urls_for(
-        {
-            lang: audio.questionnaire_texts(form.definition, lang) + spoken_texts(lang, (channel,))
-            for lang in LANGUAGES
-        },
-        url,
-    )
 
 
 #: The citizens' settings of a desk that the administrator's desk page edits.

@@ -20,7 +20,7 @@ import pytest
 from flask import Flask
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from survey_app.collection import audio
+from survey_app.collection import read_aloud
 from tests.helpers.browser import CHROMIUM, CHROMIUM_ARGS, assert_accessible, responses, seed_desk
 
 pytestmark = pytest.mark.browser
@@ -202,7 +202,7 @@ def audio_browser(browser: Browser) -> Iterator[Browser]:
 
 def build_audio(app: Flask) -> None:
     with app.app_context():
-        audio.build_folder(Path(app.config["QUESTIONNAIRE_DIR"]))
+        read_aloud.build_folder(Path(app.config["QUESTIONNAIRE_DIR"]))
 
 
 def played(page: Page) -> bool:

@@ -19,7 +19,7 @@ from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 
 from survey_app.admin import units
-from survey_app.collection import audio, desks, kiosk
+from survey_app.collection import audio, desks, read_aloud
 from survey_app.collection import questionnaire as spec
 
 pytestmark = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng missing")
@@ -50,7 +50,7 @@ def test_load_makes_audio_for_every_text_in_both_languages(
     checked = 0
     for q in spec.load_directory(QUESTIONNAIRES):
         for lang in ("vi", "en"):
-            texts = audio.questionnaire_texts(q, lang) + kiosk.spoken_texts(lang)
+            texts = audio.questionnaire_texts(q, lang) + read_aloud.spoken_texts(lang)
             assert len(texts) > 20
             for text in texts:
                 name = manifest[lang].get(text)
