@@ -18,7 +18,7 @@ def main() -> None:
     from survey_app import demo
     from survey_app.extensions import db
     from survey_app.models import Unit, Wave
-    from survey_app.reporting import comparisons
+    from survey_app.reporting.comparisons import changes, trends
     from survey_app.reporting.indices.compute import compute
     from survey_app.reporting.indices.figures import DomainKey
 
@@ -37,14 +37,14 @@ def main() -> None:
             )
         with app.test_request_context("/?lang=vi"), force_locale("vi"):
             for before, after in pairwise(waves):
-                step = comparisons.change(town, before, after)
+                step = changes.change(town, before, after)
                 d = step.difference
                 print(
                     f"{before.code} -> {after.code}: {step.sentence()} — "
                     f"{100 * d.value:+.1f} points (95% CI {100 * d.ci_low:.1f} to "
                     f"{100 * d.ci_high:.1f}), SE {100 * d.se:.2f}, panel {step.shared_psus}"
                 )
-            trend = comparisons.trend(town, waves)
+            trend = trends.trend(town, waves)
             print(
                 f"trend: {100 * trend.slope:+.1f} points per year "
                 f"({100 * trend.ci_low:.1f} to {100 * trend.ci_high:.1f})"

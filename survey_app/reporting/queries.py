@@ -19,7 +19,8 @@ from survey_app.access import can_see_unit
 from survey_app.collection.scoring import IndexRequestError
 from survey_app.extensions import db
 from survey_app.models import Channel, ProcedureField, Unit, UnitKind, User, Wave
-from survey_app.reporting import comparisons, visibility
+from survey_app.reporting import visibility
+from survey_app.reporting.comparisons import changes, rankings, trends
 from survey_app.reporting.indices.compute import compute
 from survey_app.reporting.indices.figures import IndexFigure, IndexResult
 
@@ -200,7 +201,7 @@ def change(
     (unit,) = units_for(user, [unit_code])
     first, second = waves_for(user, [before, after])
     try:
-        result = comparisons.change(unit, first, second, code=index, kind=kind)
+        result = changes.change(unit, first, second, code=index, kind=kind)
     except IndexRequestError as error:
         raise QueryError(422, "cannot_compute", str(error)) from error
     except KeyError as error:
@@ -251,7 +252,7 @@ def trend(
     (unit,) = units_for(user, [unit_code])
     waves = waves_for(user, wave_codes)
     try:
-        result = comparisons.trend(unit, waves, code=index, kind=kind)
+        result = trends.trend(unit, waves, code=index, kind=kind)
     except IndexRequestError as error:
         raise QueryError(422, "cannot_compute", str(error)) from error
     except StopIteration as error:
@@ -302,7 +303,7 @@ def ranking(
         query = query.where(Unit.kind == UnitKind(unit_kind))
     children = list(db.session.scalars(query))
     try:
-        result = comparisons.ranking(
+        result = rankings.ranking(
             children,
             wave,
             parent,

@@ -41,7 +41,7 @@ def visible(figure: IndexFigure, viewer: User | None, *, small_area: bool = Fals
     sentence or API answer built from it can show them; n, effective n and the flag
     stay, so the page can say "not enough data". Analysts and administrators get the
     figure unchanged (still flagged). Rankings leave such figures out for leaders
-    (:func:`survey_app.reporting.comparisons.ranking`, ``reportable_only``).
+    (:func:`survey_app.reporting.comparisons.rankings.ranking`, ``reportable_only``).
 
     ``small_area``: where a level is shown (tables, the scorecard's headline, the API's
     figures; not changes, trends or ranks, whose covariances are the direct figures'),

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from survey_app import demo
 from survey_app.extensions import db
 from survey_app.models import Unit, Wave
-from survey_app.reporting import comparisons
+from survey_app.reporting.comparisons import changes, rankings, trends
 from survey_app.reporting.indices.compute import compute
 from survey_app.reporting.indices.figures import DomainKey
 
@@ -55,14 +55,14 @@ def test_hoang_mai_each_rise_is_significant(app: Flask) -> None:
         town = unit("NA-HM")
         waves = [wave(spec.code) for spec in demo.HOANG_MAI_WAVES]
         for before, after in pairwise(waves):
-            step = comparisons.change(town, before, after)
+            step = changes.change(town, before, after)
             assert step.difference.value > 0 and step.significant
             assert step.sentence().startswith("tăng ")
             assert "có ý nghĩa thống kê" in step.sentence()
-        trend = comparisons.trend(town, waves)
+        trend = trends.trend(town, waves)
         assert trend.slope > 0 and trend.p_value < 0.05
     with app.test_request_context("/?lang=en"), force_locale("en"):
-        step = comparisons.change(town, waves[0], waves[1])
+        step = changes.change(town, waves[0], waves[1])
         assert (
             step.sentence().startswith("rose by ")
             and "statistically significant" in step.sentence()
@@ -77,9 +77,7 @@ def test_quang_ngai_ranking_reads_like_the_story(app: Flask) -> None:
             select(Unit).where(Unit.parent_id == province.id, Unit.kind == "department")
         )
     )
-    result = comparisons.ranking(
-        departments, wave("QN-2022"), province, previous_wave=wave("QN-2021")
-    )
+    result = rankings.ranking(departments, wave("QN-2022"), province, previous_wave=wave("QN-2021"))
     rows = {row.unit.code: row for row in result.rows}
     labour, ict = rows["QNG-SLDTBXH"], rows["QNG-STTTT"]
     # True ranks 2 and 3 in 2022, 12 and 16 in 2021: the intervals cover them.
@@ -94,7 +92,7 @@ def test_quang_ngai_ranking_reads_like_the_story(app: Flask) -> None:
             select(Unit).where(Unit.parent_id == province.id, Unit.kind == "district")
         )
     )
-    by_district = comparisons.ranking(
+    by_district = rankings.ranking(
         districts, wave("QN-2022"), province, previous_wave=wave("QN-2021")
     )
     binh_son = next(row for row in by_district.rows if row.unit.code == "QNG-BS")

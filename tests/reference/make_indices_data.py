@@ -40,7 +40,7 @@ UNITS = ("D1", "D2", "D3", "D4")
 
 
 def decimal_year(day: date) -> float:
-    """As survey_app.reporting.comparisons.decimal_year."""
+    """As survey_app.reporting.comparisons.trends.decimal_year."""
     start = date(day.year, 1, 1)
     return day.year + (day - start).days / (date(day.year + 1, 1, 1) - start).days
 

@@ -327,9 +327,9 @@ def test_a_real_fall_in_a_communes_kiosk_feedback_fires_and_closes_when_it_ends(
 def test_field_waves_are_compared_once_closed_with_the_comparisons_service(app: Flask) -> None:
     """Open field waves are not compared; closed, the last two closed waves of each
     questionnaire are, and each fired fall carries the figures of
-    ``comparisons.change`` (the page's change) with a Holm-adjusted p no smaller."""
+    ``changes.change`` (the page's change) with a Holm-adjusted p no smaller."""
     from survey_app.models import Wave, WaveKind, WaveStatus
-    from survey_app.reporting import comparisons
+    from survey_app.reporting.comparisons import changes
 
     before = run_alerts()
     assert not any(a.details.get("source") == "field" for a in before.opened)
@@ -343,7 +343,7 @@ def test_field_waves_are_compared_once_closed_with_the_comparisons_service(app: 
     for alert in field:
         d = alert.details
         assert (d["before_wave"], d["after_wave"]) == ("QN-2021", "QN-2022")
-        change = comparisons.change(alert.unit, waves["QN-2021"], waves["QN-2022"])
+        change = changes.change(alert.unit, waves["QN-2021"], waves["QN-2022"])
         assert d["difference"]["value"] == pytest.approx(change.difference.value, rel=1e-9)
         assert d["difference"]["p_value"] == pytest.approx(change.difference.p_value, rel=1e-9)
         assert d["after"]["value"] == pytest.approx(change.after.value, rel=1e-9)

@@ -21,7 +21,7 @@ from analysis.indices import difference
 from survey_app.admin import accounts
 from survey_app.extensions import db
 from survey_app.models import Desk, Response, Role, Unit, Wave
-from survey_app.reporting import comparisons
+from survey_app.reporting.comparisons import changes, rankings, wording
 from survey_app.reporting.dashboard import figures
 from survey_app.reporting.dashboard.kiosk import MONITOR_DAYS
 from survey_app.reporting.dashboard.overview import latest_changes
@@ -157,7 +157,7 @@ def test_overview_numbers_equal_the_index_service(app: Flask, client: FlaskClien
     with app.test_request_context("/?lang=vi"):
         result = compute(waves, [town])
         latest = result.figure(DomainKey(town.id, waves[-1].id))
-        step = comparisons.change(town, waves[1], waves[2])
+        step = changes.change(town, waves[1], waves[2])
         expected = [
             figures.fmt_pct(latest.value),
             figures.fmt_pct(latest.ci_low),
@@ -188,7 +188,7 @@ def test_latest_changes_equal_comparisons_change(app: Flask) -> None:
         app.config["MAX_CI_HALF_WIDTH"] = 100
         lines = {c.unit.code: c for c in latest_changes([town, ward], before, after)}
         for code in ("NA-HM", "HM-QT"):
-            one = comparisons.change(unit(code), before, after)
+            one = changes.change(unit(code), before, after)
             assert lines[code].difference.value == pytest.approx(one.difference.value, abs=1e-12)
             assert lines[code].difference.se == pytest.approx(one.difference.se, rel=1e-9)
             assert lines[code].difference.p_value == pytest.approx(one.difference.p_value)
@@ -301,7 +301,7 @@ def test_quang_ngai_ranking_page(app: Flask, client: FlaskClient) -> None:
     province = unit("QNG")
     departments = [u for u in children(province) if u.kind.value == "department"]
     with app.test_request_context("/?lang=vi"):
-        result = comparisons.ranking(
+        result = rankings.ranking(
             departments, wave("QN-2022"), province, previous_wave=wave("QN-2021")
         )
     labour = next(r for r in result.rows if r.unit.code == "QNG-SLDTBXH")
@@ -350,7 +350,7 @@ def test_comparison_of_two_waves_and_of_two_units(app: Flask, client: FlaskClien
         client.get("/dashboard/compare?mode=waves&unit_a=NA-HM&wave_a=HM-2017&wave_b=HM-2018-05")
     )
     with app.test_request_context("/?lang=vi"):
-        step = comparisons.change(town, wave("HM-2017"), wave("HM-2018-05"))
+        step = changes.change(town, wave("HM-2017"), wave("HM-2018-05"))
         assert step.sentence() in page
         assert figures.fmt_points(step.difference.value) in page
         assert figures.fmt_p(step.difference.p_value) in page
@@ -369,7 +369,7 @@ def test_comparison_of_two_waves_and_of_two_units(app: Flask, client: FlaskClien
     with app.test_request_context("/?lang=vi"):
         assert figures.fmt_points(diff.value) in page
         assert figures.fmt_p(diff.p_value) in page
-        sentence = comparisons.units_sentence("Phường Quỳnh Thiện", "Phường Mai Hùng", diff, "rate")
+        sentence = wording.units_sentence("Phường Quỳnh Thiện", "Phường Mai Hùng", diff, "rate")
         assert sentence in page
     rows = read_csv(
         client.get(

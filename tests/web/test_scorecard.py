@@ -15,7 +15,7 @@ from survey_app.admin import accounts
 from survey_app.collection import questionnaire as spec
 from survey_app.extensions import db
 from survey_app.models import Response, Role, Unit, Wave
-from survey_app.reporting import comparisons
+from survey_app.reporting.comparisons import changes, trends
 from survey_app.reporting.indices.compute import compute
 from survey_app.reporting.scorecard.card import build
 from survey_app.reporting.scorecard.counts import dissatisfaction_reasons
@@ -137,8 +137,8 @@ def test_trend_and_change_are_those_of_comparisons(app: Flask, panel: bool) -> N
         db.session.commit()
     with app.test_request_context("/?lang=vi"):
         card = build(town, waves[-1], "vi")
-        trend = comparisons.trend(town, waves)
-        change = comparisons.change(town, waves[1], waves[2])
+        trend = trends.trend(town, waves)
+        change = changes.change(town, waves[1], waves[2])
         assert card.trend_sentence == trend.sentence()
     assert card.change is not None and card.change.shared_psus is panel
     # Equal up to rounding: PostgreSQL may sum the rows in another order in each query.
@@ -146,12 +146,12 @@ def test_trend_and_change_are_those_of_comparisons(app: Flask, panel: bool) -> N
     assert (shown.value, shown.se, shown.p_value) == pytest.approx(
         (expected.value, expected.se, expected.p_value), rel=1e-9
     )
-    same = comparisons.trend_of(compute(waves, [town], shared_psus=panel), town, waves)
+    same = trends.trend_of(compute(waves, [town], shared_psus=panel), town, waves)
     assert (same.slope, same.se, same.p_value) == pytest.approx(
         (trend.slope, trend.se, trend.p_value), rel=1e-9
     )
     with pytest.raises(ValueError, match="other units"):
-        comparisons.trend_of(compute(waves, [town, *town.children]), town, waves)
+        trends.trend_of(compute(waves, [town, *town.children]), town, waves)
 
 
 def test_pdf_download_is_the_same_page(client: FlaskClient) -> None:

@@ -470,7 +470,7 @@ def import_rows(wave_code: str, rows: list[list[str]], header: list[str], user: 
 @pytest.mark.parametrize("panel", [False, True])
 def test_a_change_uses_the_declared_design_not_repeated_labels(area: None, panel: bool) -> None:
     """Two waves with the same PSU labels: independent unless declared a panel."""
-    from survey_app.reporting import comparisons
+    from survey_app.reporting.comparisons import changes, trends
 
     first = waves.create_field_wave(
         code="HM-25-05", name_vi="Đợt 1", name_en="Round 1", questionnaire="sipas",
@@ -489,7 +489,7 @@ def test_a_change_uses_the_declared_design_not_repeated_labels(area: None, panel
     import_rows("HM-25-06", rows, header, analyst)
     hm = db.session.scalar(select(Unit).where(Unit.code == "HM"))
 
-    result = comparisons.change(hm, first, second)
+    result = changes.change(hm, first, second)
     assert result.shared_psus is panel
     var_a, var_b = result.before.se**2, result.after.se**2
     independent_se = float(np.sqrt(var_a + var_b))
@@ -507,11 +507,11 @@ def test_a_change_uses_the_declared_design_not_repeated_labels(area: None, panel
     )  # fmt: skip
     header, rows = sipas_rows(96, rng)
     import_rows("HM-25-07", rows, header, analyst)
-    declared = comparisons.trend(hm, [first, second, third])
+    declared = trends.trend(hm, [first, second, third])
     for wave in (second, third):
         wave.panel_of_id = None
     db.session.commit()
-    independent = comparisons.trend(hm, [first, second, third])
+    independent = trends.trend(hm, [first, second, third])
     assert declared.slope == pytest.approx(independent.slope, rel=1e-12)
     assert (abs(declared.se - independent.se) > 1e-9) is panel
 

@@ -22,7 +22,7 @@ rate anomaly, power). Rules:
   set (each leader then sees it only if it reaches their own minimum). A window with
   an effective n below ``MIN_EFFECTIVE_N`` is not tested (and not in the family).
 - ``funnel``: a unit outside the 99.8% funnel limits of its parent's latest wave
-  (:func:`survey_app.reporting.comparisons.ranking`, figures a leader may see).
+  (:func:`survey_app.reporting.comparisons.rankings.ranking`, figures a leader may see).
 - ``silent_desk``: see :mod:`analysis.alerts` (up to 8 weeks of the desk's own history
   before the silence, by weekday and hour; at least 2 weeks needed; chance of the
   silence < 0.001).

@@ -11,9 +11,9 @@ from survey_app.models import (
     AlertRule,
     WaveKind,
 )
-from survey_app.reporting import comparisons
 from survey_app.reporting.alerts.common import Finding, RunReport
 from survey_app.reporting.alerts.following import Following, followed_units
+from survey_app.reporting.comparisons import rankings
 from survey_app.reporting.dashboard import scope
 
 
@@ -31,8 +31,8 @@ def funnel_findings(followings: Sequence[Following], report: RunReport) -> list[
             # as the ranking page: only children with responses in the wave are ranked
             children = scope.with_data(scope.children(parent), wave)
             try:
-                ranking = comparisons.ranking(children, wave, parent, reportable_only=True)
-            except comparisons.TooFewToRank:
+                ranking = rankings.ranking(children, wave, parent, reportable_only=True)
+            except rankings.TooFewToRank:
                 continue
             except IndexRequestError as error:
                 report.problems.append(f"funnel {parent.code} {wave.code}: {error}")

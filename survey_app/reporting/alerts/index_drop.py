@@ -32,9 +32,9 @@ from survey_app.models import (
     WaveKind,
     WaveStatus,
 )
-from survey_app.reporting import comparisons
 from survey_app.reporting.alerts.common import Finding, RunReport, local, start_of
 from survey_app.reporting.alerts.following import Following, followed_units, min_change
+from survey_app.reporting.comparisons import changes
 from survey_app.reporting.dashboard import scope
 from survey_app.reporting.dashboard.figures import definition_of, index_choices
 from survey_app.reporting.dashboard.overview import latest_changes
@@ -209,9 +209,7 @@ def _field_figures(unit: Unit, before_code: str, after_code: str) -> dict[str, A
         for w in db.session.scalars(select(Wave).where(Wave.code.in_([before_code, after_code])))
     }
     before, after = waves[before_code], waves[after_code]
-    result = compute(
-        [before, after], [unit], shared_psus=comparisons.waves_share_psus(before, after)
-    )
+    result = compute([before, after], [unit], shared_psus=changes.waves_share_psus(before, after))
     figures = {}
     for name, wave in (("before", before), ("after", after)):
         f = result.figure(DomainKey(unit.id, wave.id))

@@ -15,7 +15,7 @@ from flask_babel import gettext as _
 
 from analysis.indices import Difference
 from survey_app.models import Alert, AlertRule
-from survey_app.reporting import comparisons
+from survey_app.reporting.comparisons import wording
 
 
 def rule_name(rule: AlertRule) -> str:
@@ -79,7 +79,7 @@ def sentence(alert: Alert) -> str:
     """The plain-language sentence with the figure, its interval and how sure it is."""
     d = alert.details
     if alert.rule == AlertRule.INDEX_DROP:
-        change = comparisons.change_sentence(difference(d), d.get("kind", "rate"))
+        change = wording.change_sentence(difference(d), d.get("kind", "rate"))
         if d.get("source") == "field":
             period = _("from wave %(before)s to wave %(after)s", before=d["before_wave"],
                        after=d["after_wave"])  # fmt: skip

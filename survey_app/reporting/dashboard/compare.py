@@ -10,7 +10,8 @@ from analysis.indices import Difference
 from survey_app.collection.scoring import IndexRequestError
 from survey_app.extensions import db
 from survey_app.models import Unit, User, Wave
-from survey_app.reporting import comparisons, visibility
+from survey_app.reporting import visibility
+from survey_app.reporting.comparisons import changes, wording
 from survey_app.reporting.dashboard.figures import (
     definition_of,
     figure_cells,
@@ -61,9 +62,9 @@ class ComparisonPage:
                 (
                     _("Difference"),
                     "",
-                    round(comparisons.points(self.difference.value, kind), 2),
-                    round(comparisons.points(self.difference.ci_low, kind), 2),
-                    round(comparisons.points(self.difference.ci_high, kind), 2),
+                    round(wording.points(self.difference.value, kind), 2),
+                    round(wording.points(self.difference.ci_low, kind), 2),
+                    round(wording.points(self.difference.ci_high, kind), 2),
                     None,
                     None,
                     None,
@@ -119,7 +120,7 @@ def comparison_page(
             if wa.id == wb.id:
                 message = _("Choose two different waves.")
             else:
-                change = comparisons.change(a, wa, wb, code=code)
+                change = changes.change(a, wa, wb, code=code)
                 first, second, diff = change.before, change.after, change.difference
                 sentence = _(
                     "From %(before)s to %(after)s, %(unit)s %(change)s.",
@@ -132,8 +133,8 @@ def comparison_page(
             if a.id == b.id:
                 message = _("Choose two different units.")
             else:
-                first, second, diff = comparisons.units_difference(a, b, wa, code=code)
-                sentence = comparisons.units_sentence(a.name(lang), b.name(lang), diff, first.kind)
+                first, second, diff = changes.units_difference(a, b, wa, code=code)
+                sentence = wording.units_sentence(a.name(lang), b.name(lang), diff, first.kind)
     except IndexRequestError as error:
         message = _("These two cannot be compared: %(reason)s", reason=str(error))
     except KeyError:

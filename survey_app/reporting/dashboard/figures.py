@@ -18,7 +18,7 @@ from survey_app.collection import questionnaires
 from survey_app.collection.scoring import IndexRequestError
 from survey_app.collection.waves import lonely_rule_text
 from survey_app.models import Unit, Wave
-from survey_app.reporting import comparisons
+from survey_app.reporting.comparisons import wording
 from survey_app.reporting.indices.compute import compute
 from survey_app.reporting.indices.figures import DomainKey, IndexFigure, IndexResult, Inference
 
@@ -115,7 +115,7 @@ def fmt_points(value: float) -> str:
 
 
 def fmt_p(p_value: float) -> str:
-    return comparisons.format_p(p_value)
+    return wording.format_p(p_value)
 
 
 def scheme_text(figure: IndexFigure) -> str:

@@ -10,7 +10,8 @@ from flask_babel import gettext as _
 from analysis.indices import Difference
 from survey_app.collection.scoring import IndexRequestError
 from survey_app.models import Unit, User, Wave, WaveKind
-from survey_app.reporting import comparisons, visibility
+from survey_app.reporting import visibility
+from survey_app.reporting.comparisons import changes, trends
 from survey_app.reporting.dashboard.figures import (
     IndexLine,
     figure_cells,
@@ -64,9 +65,9 @@ class TrendSeries:
 
 @dataclass(frozen=True)
 class ChangeLine:
-    """A unit's change between two waves (:class:`comparisons.Change`), with the waves."""
+    """A unit's change between two waves (:class:`changes.Change`), with the waves."""
 
-    change: comparisons.Change
+    change: changes.Change
     before: Wave
     after: Wave
 
@@ -213,7 +214,7 @@ def _overview_trend(
             changes.extend(sorted(significant, key=lambda c: -abs(c.difference.value)))
         if len(waves) >= 3:
             try:
-                found_trend = comparisons.trend(unit, waves)
+                found_trend = trends.trend(unit, waves)
             except KeyError:  # the unit has no figure in one of the waves: no trend line
                 found_trend = None
             except IndexRequestError:
@@ -244,11 +245,11 @@ def _trend_kind(infos: Sequence[WaveInfo], requested: str | None) -> WaveKind | 
 
 def latest_changes(units: Sequence[Unit], before: Wave, after: Wave) -> list[ChangeLine]:
     """The change of the overall index of each unit between two waves, from one
-    computation (:func:`comparisons.changes`). Units without answers in one of the waves,
+    computation (:func:`changes.changes`). Units without answers in one of the waves,
     or whose figures do not meet the reporting rule in either wave, are left out.
     """
     return [
         ChangeLine(change, before, after)
-        for change in comparisons.changes(units, before, after)
+        for change in changes.changes(units, before, after)
         if change.before.reportable and change.after.reportable
     ]

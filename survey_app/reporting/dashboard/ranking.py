@@ -9,7 +9,8 @@ from flask_babel import gettext as _
 
 from survey_app.collection.scoring import IndexRequestError
 from survey_app.models import Unit, UnitKind, User, Wave, WaveKind
-from survey_app.reporting import comparisons, visibility
+from survey_app.reporting import visibility
+from survey_app.reporting.comparisons import rankings
 from survey_app.reporting.dashboard.figures import (
     definition_of,
     figure_cells,
@@ -43,7 +44,7 @@ class RankingPage:
     index_code: str
     index_label: str
     choices: tuple[tuple[str, str], ...]
-    result: comparisons.RankingResult | None
+    result: rankings.RankingResult | None
     message: str | None
     highlights: tuple[str, ...] = field(default=())
 
@@ -143,7 +144,7 @@ def ranking_page(
             message = _("At least two units with answers in this wave are needed for a ranking.")
         else:
             try:
-                result = comparisons.ranking(
+                result = rankings.ranking(
                     ranked,
                     wave,
                     parent,
@@ -151,7 +152,7 @@ def ranking_page(
                     code=code,
                     reportable_only=not visibility.shows_unreportable(user),
                 )
-            except comparisons.TooFewToRank:
+            except rankings.TooFewToRank:
                 message = _(
                     "At least two units with answers in this wave are needed for a ranking."
                 )
@@ -180,7 +181,7 @@ def ranking_page(
     )
 
 
-def _rank_highlights(result: comparisons.RankingResult, lang: str) -> list[str]:
+def _rank_highlights(result: rankings.RankingResult, lang: str) -> list[str]:
     """Sentences for the units that moved at least three places (the four best-placed
     risers, then the two best-placed fallers): where they are now, and how sure that is."""
     rows = list(result.rows)

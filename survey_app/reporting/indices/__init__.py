@@ -69,8 +69,8 @@ Result types
   difference of two figures (:meth:`.figures.IndexResult.difference`,
   :func:`analysis.alerts.window_change`); :class:`analysis.compare.Trend` a slope
   per year (its value read as ``slope``). A change between two waves
-  (:class:`survey_app.reporting.comparisons.Change`) holds its two figures and their
-  Difference; a unit's trend (:class:`~survey_app.reporting.comparisons.TrendResult`)
+  (:class:`survey_app.reporting.comparisons.changes.Change`) holds its two figures and their
+  Difference; a unit's trend (:class:`~survey_app.reporting.comparisons.trends.TrendResult`)
   is a Trend with the figures it is drawn from.
 - Not an estimate of one index, kept apart: :class:`analysis.results.Estimate` (the
   statistics library's general estimators of any column: mean, total, proportion,

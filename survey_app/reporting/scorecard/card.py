@@ -18,7 +18,8 @@ from survey_app.models import (
     User,
     Wave,
 )
-from survey_app.reporting import comparisons, visibility
+from survey_app.reporting import visibility
+from survey_app.reporting.comparisons import changes, rankings, trends
 from survey_app.reporting.dashboard.figures import scheme_text
 from survey_app.reporting.dashboard.scope import with_data
 from survey_app.reporting.indices.compute import compute
@@ -73,7 +74,7 @@ class Scorecard:
     trend: tuple[TrendPoint, ...]
     trend_sentence: str | None
     previous_wave: Wave | None
-    change: comparisons.Change | None
+    change: changes.Change | None
     rank: RankLine | None
     volumes: Volumes
     reasons: tuple[Reason, ...]
@@ -168,7 +169,7 @@ def build(unit: Unit, wave: Wave, lang: str, viewer: User | None = None) -> Scor
     )
     trend_sentence = _trend_sentence(unit, trend, result)
     previous = trend[-2].wave if len(trend) >= 2 and trend[-1].wave.id == wave.id else None
-    change = comparisons.change(unit, previous, wave) if previous is not None else None
+    change = changes.change(unit, previous, wave) if previous is not None else None
     hides = not visibility.shows_unreportable(viewer)
     shown_trend = tuple(TrendPoint(p.wave, visibility.visible(p.figure, viewer)) for p in trend)
     change_hidden = False
@@ -204,20 +205,20 @@ def _visible_line(line: IndexLine, viewer: User | None) -> IndexLine:
 
 
 def _trend_sentence(unit: Unit, trend: tuple[TrendPoint, ...], result: IndexResult) -> str | None:
-    """The trend across three or more waves: :func:`comparisons.trend`'s estimate and words.
+    """The trend across three or more waves: :func:`trends.trend`'s estimate and words.
 
     Independent waves: estimated from the sufficient statistics already computed for
-    the page (the same waves and unit, :func:`comparisons.trend_of`), so the page does
+    the page (the same waves and unit, :func:`trends.trend_of`), so the page does
     not query them again. Waves declared a panel are one joint design, whose
     covariances the page's figures (each wave on its own) do not hold: the trend is
-    computed as :func:`comparisons.trend` computes it.
+    computed as :func:`trends.trend` computes it.
     """
     if len(trend) < 3 or len(trend) != len(result.domains):
         return None
     waves = [p.wave for p in trend]
-    if comparisons.is_panel(waves):
-        return comparisons.trend(unit, waves).sentence()
-    return comparisons.trend_of(result, unit, waves).sentence()
+    if trends.is_panel(waves):
+        return trends.trend(unit, waves).sentence()
+    return trends.trend_of(result, unit, waves).sentence()
 
 
 def _has(result: IndexResult, key: DomainKey, code: str) -> bool:
@@ -243,7 +244,7 @@ def sibling_rank(
     """The unit's rank among the units of the same parent and kind with data in the wave.
 
     With ``reportable_only`` (a leader), units failing the reporting rule are not
-    ranked (:func:`comparisons.ranking`); the unit itself then has no rank.
+    ranked (:func:`rankings.ranking`); the unit itself then has no rank.
     """
     if unit.parent_id is None:
         return None
@@ -260,7 +261,7 @@ def sibling_rank(
     parent = db.session.get(Unit, unit.parent_id)
     assert parent is not None  # parent_id is a foreign key
     try:
-        ranked = comparisons.ranking(
+        ranked = rankings.ranking(
             present, wave, parent, previous_wave=previous, reportable_only=reportable_only
         )
     except (IndexRequestError, KeyError):
@@ -268,7 +269,7 @@ def sibling_rank(
             return None
         # Not every sibling has data in the previous wave: rank without rank changes.
         try:
-            ranked = comparisons.ranking(present, wave, parent, reportable_only=reportable_only)
+            ranked = rankings.ranking(present, wave, parent, reportable_only=reportable_only)
         except IndexRequestError:
             return None  # fewer than two units meet the reporting rule
     row = next((r for r in ranked.rows if r.unit.id == unit.id), None)

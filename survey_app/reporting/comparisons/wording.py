@@ -1,0 +1,65 @@
+"""The sentences leaders read: sizes in points, p-values, significance, a change's and
+two units' difference in words."""
+
+from __future__ import annotations
+
+from flask_babel import format_decimal
+from flask_babel import gettext as _
+
+from analysis.indices import Difference
+
+SIGNIFICANCE = 0.05
+
+
+def points(value: float, kind: str) -> float:
+    """A value or a difference in the unit it is read in: percentage points for a rate
+    (a proportion times 100), points for a mean score."""
+    return value * 100 if kind == "rate" else value
+
+
+def format_p(p_value: float) -> str:
+    if p_value < 0.001:
+        return "p < " + format_decimal(0.001, format="0.000")
+    return "p = " + format_decimal(p_value, format="0.000")
+
+
+def significance(p_value: float) -> str:
+    """Whether a difference or a trend is significant at ``SIGNIFICANCE``, with its p."""
+    if p_value < SIGNIFICANCE:
+        return _("statistically significant (%(p)s)", p=format_p(p_value))
+    return _("not statistically significant (%(p)s)", p=format_p(p_value))
+
+
+def change_sentence(diff: Difference, kind: str) -> str:
+    """A plain-language description: direction, size and significance."""
+    size = format_decimal(abs(points(diff.value, kind)), format="0.0")
+    if kind == "rate":
+        if diff.value > 0:
+            text = _("rose by %(size)s percentage points", size=size)
+        elif diff.value < 0:
+            text = _("fell by %(size)s percentage points", size=size)
+        else:
+            text = _("did not change")
+    elif diff.value > 0:
+        text = _("rose by %(size)s points", size=size)
+    elif diff.value < 0:
+        text = _("fell by %(size)s points", size=size)
+    else:
+        text = _("did not change")
+    return f"{text}, {significance(diff.p_value)}"
+
+
+def units_sentence(first: str, second: str, diff: Difference, kind: str) -> str:
+    """ "A is 3.1 percentage points higher than B, not statistically significant (p = …)"."""
+    size = format_decimal(abs(points(diff.value, kind)), format="0.0")
+    if diff.value > 0:
+        text = _(
+            "%(a)s is %(size)s percentage points higher than %(b)s", a=first, b=second, size=size
+        )
+    elif diff.value < 0:
+        text = _(
+            "%(a)s is %(size)s percentage points lower than %(b)s", a=first, b=second, size=size
+        )
+    else:
+        text = _("%(a)s and %(b)s are equal", a=first, b=second)
+    return f"{text}, {significance(diff.p_value)}."
