@@ -22,7 +22,8 @@ from survey_app.extensions import db
 from survey_app.forms.base import Form
 from survey_app.i18n import current_lang
 from survey_app.models import Questionnaire, Wave
-from survey_app.reporting import export
+from survey_app.reporting.export import entry as export_entry
+from survey_app.reporting.export.rows import CODEBOOK_FORMATS, FORMATS
 
 bp = Blueprint("data", __name__, url_prefix="/analyst/data")
 
@@ -69,7 +70,7 @@ def template(slug: str, version: int, fmt: str) -> Response:
         content = template_xlsx(definition, current_user, lang)
     else:
         content = template_csv(definition, lang)
-    return _download(content, export.FORMATS[fmt], f"{slug}-v{version}-entry.{fmt}")
+    return _download(content, FORMATS[fmt], f"{slug}-v{version}-entry.{fmt}")
 
 
 @bp.post("/import")
@@ -107,9 +108,9 @@ def _visible_wave(wave_code: str) -> Wave:
 @bp.get("/export/<wave_code>.<fmt>")
 @role_required(*STAFF)
 def export_wave(wave_code: str, fmt: str) -> Response:
-    if fmt not in export.FORMATS:
+    if fmt not in FORMATS:
         abort(404)
-    content, mimetype, name = export.export(
+    content, mimetype, name = export_entry.export(
         _visible_wave(wave_code), current_user, fmt, current_lang()
     )
     return _download(content, mimetype, name)
@@ -118,9 +119,9 @@ def export_wave(wave_code: str, fmt: str) -> Response:
 @bp.get("/export/<wave_code>/codebook.<fmt>")
 @role_required(*STAFF)
 def export_codebook(wave_code: str, fmt: str) -> Response:
-    if fmt not in export.CODEBOOK_FORMATS:
+    if fmt not in CODEBOOK_FORMATS:
         abort(404)
-    content, mimetype, name = export.export(
+    content, mimetype, name = export_entry.export(
         _visible_wave(wave_code), current_user, fmt, current_lang(), codebook=True
     )
     return _download(content, mimetype, name)

@@ -12,7 +12,8 @@ from survey_app import demo
 from survey_app.cli.common import CliError, count_text, speaking_english
 from survey_app.cli.language import N_, SurveyGroup
 from survey_app.collection import waves
-from survey_app.reporting import export
+from survey_app.reporting.export import entry as export_entry
+from survey_app.reporting.export.rows import FORMATS
 
 
 @click.group("export", cls=SurveyGroup, help=N_("Microdata for SPSS, Stata and R."))
@@ -34,7 +35,7 @@ def export_group() -> None:
     "--format",
     "fmt",
     required=True,
-    type=click.Choice(list(export.FORMATS)),
+    type=click.Choice(list(FORMATS)),
     help=N_("File format."),
 )
 @click.option(
@@ -49,7 +50,9 @@ def export_wave(wave_code: str, fmt: str, out: str) -> None:
         raise CliError(_("no wave %(code)s", code=wave_code))
     try:
         # The labels (codebook, SPSS) in the chosen language; the data are the same.
-        codebook, rows = export.export_files(wave, fmt, out, "en" if speaking_english() else "vi")
+        codebook, rows = export_entry.export_files(
+            wave, fmt, out, "en" if speaking_english() else "vi"
+        )
     except OSError as error:
         raise CliError(
             _(
