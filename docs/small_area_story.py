@@ -17,11 +17,11 @@ from throwaway_app import demo_app
 def main() -> None:
     from survey_app.extensions import db
     from survey_app.models import Wave
-    from survey_app.reporting import small_area
+    from survey_app.reporting.small_area import fitting
 
     with demo_app() as app, app.test_request_context():
         wave = db.session.scalar(select(Wave).where(Wave.code == "HM-2018-12"))
-        fit = small_area.estimate(wave, covariates=["previous"])
+        fit = fitting.estimate(wave, covariates=["previous"])
         print(
             f"sigma2_u = {fit.sigma2_u:.5f}; beta = "
             + ", ".join(f"{b.key} {b.estimate:.3f} (SE {b.se:.3f})" for b in fit.beta)

@@ -2,7 +2,7 @@
 
 Analysts and administrators only, for field waves within their scope (another wave
 is answered 404). The page fits the model the form describes
-(:func:`survey_app.reporting.small_area.estimate`) and shows β with standard errors,
+(:func:`survey_app.reporting.small_area.fitting.estimate`) and shows β with standard errors,
 σ²_u, the shrinkage per commune, a residual plot and the direct-versus-small-area
 table with CVs; the survey team may switch the figures on for the wave (audited).
 Views are thin: every computation and every write is in the service.
@@ -23,7 +23,7 @@ from survey_app.collection.scoring import IndexRequestError
 from survey_app.forms.small_area import METHOD_LABELS, FitForm
 from survey_app.i18n import current_lang
 from survey_app.models import Wave, WaveKind
-from survey_app.reporting import small_area as service
+from survey_app.reporting.small_area import covariates, fitting, publication, results
 
 bp = Blueprint("small_area", __name__, url_prefix="/analyst/small-area")
 
@@ -35,17 +35,19 @@ def _wave(code: str) -> Wave:
 @bp.get("/")
 @role_required(*STAFF)
 def index() -> str:
-    return render_template("small_area/index.html", rows=service.field_waves_in_scope(current_user))
+    return render_template(
+        "small_area/index.html", rows=publication.field_waves_in_scope(current_user)
+    )
 
 
-def _uploaded(form: FitForm) -> service.UploadedCovariates | None:
+def _uploaded(form: FitForm) -> results.UploadedCovariates | None:
     """The covariate file of this request, else the one carried from an earlier one."""
     upload = form.covariate_file.data
     if upload is not None and getattr(upload, "filename", ""):
-        return service.read_covariate_file(upload.read(), upload.filename or "")
+        return covariates.read_covariate_file(upload.read(), upload.filename or "")
     if form.uploaded.data:
         try:
-            return service.UploadedCovariates.from_json(json.loads(form.uploaded.data))
+            return results.UploadedCovariates.from_json(json.loads(form.uploaded.data))
         except (ValueError, TypeError, AttributeError):
             abort(400)
     return None
@@ -53,7 +55,7 @@ def _uploaded(form: FitForm) -> service.UploadedCovariates | None:
 
 def _defaults(wave: Wave, form: FitForm) -> None:
     """Without a submitted form: the switched-on model, else every available covariate."""
-    row = service.setting(wave)
+    row = publication.setting(wave)
     if row is not None and row.enabled:
         form.covariates.data = list(row.covariates)
         form.method.data = row.method
@@ -61,11 +63,11 @@ def _defaults(wave: Wave, form: FitForm) -> None:
         if row.uploaded:
             form.uploaded.data = json.dumps(row.uploaded, ensure_ascii=False)
     else:
-        options = service.covariate_options(wave)
+        options = covariates.covariate_options(wave)
         form.covariates.data = [o.key for o in options if o.available]
 
 
-def _read_form(wave: Wave, form: FitForm) -> tuple[service.UploadedCovariates | None, list[str]]:
+def _read_form(wave: Wave, form: FitForm) -> tuple[results.UploadedCovariates | None, list[str]]:
     """The request's covariate file (or the carried one) and the form's choices set
     from it; problems of the file as messages."""
     try:
@@ -74,7 +76,9 @@ def _read_form(wave: Wave, form: FitForm) -> tuple[service.UploadedCovariates | 
         uploaded, errors = None, [str(p) for p in exc.problems]
     else:
         errors = []
-    form.covariates.choices = [(o.key, o.label) for o in service.covariate_options(wave, uploaded)]
+    form.covariates.choices = [
+        (o.key, o.label) for o in covariates.covariate_options(wave, uploaded)
+    ]
     if uploaded is not None:
         form.uploaded.data = json.dumps(uploaded.to_json(), ensure_ascii=False)
     return uploaded, errors
@@ -83,7 +87,7 @@ def _read_form(wave: Wave, form: FitForm) -> tuple[service.UploadedCovariates | 
 def _page(
     wave: Wave,
     form: FitForm,
-    uploaded: service.UploadedCovariates | None,
+    uploaded: results.UploadedCovariates | None,
     errors: list[str],
     *,
     status: int = 200,
@@ -92,14 +96,14 @@ def _page(
     result = None
     if not errors and not form.errors:
         try:
-            result = service.estimate(
+            result = fitting.estimate(
                 wave,
                 covariates=form.covariates.data or [],
                 uploaded=uploaded,
                 method=form.method.data or "reml",
                 smooth_variances=bool(form.smooth.data),
             )
-        except (service.SmallAreaError, IndexRequestError) as exc:
+        except (results.SmallAreaError, IndexRequestError) as exc:
             errors = [str(exc)]
     if errors or form.errors:
         status = 422
@@ -108,11 +112,11 @@ def _page(
         "small_area/wave.html",
         wave=wave,
         form=form,
-        options=service.covariate_options(wave, uploaded),
+        options=covariates.covariate_options(wave, uploaded),
         result=result,
-        figure=service.residual_figure(result, lang) if result is not None else None,
+        figure=fitting.residual_figure(result, lang) if result is not None else None,
         errors=errors,
-        setting=service.setting(wave),
+        setting=publication.setting(wave),
         methods=METHOD_LABELS,
         lang=lang,
     )
@@ -149,9 +153,9 @@ def switch(code: str) -> BaseResponse | tuple[str, int]:
     enabled = request.form.get("enabled") == "1"
     uploaded, errors = _read_form(wave, form)
     if not enabled:  # the model stays stored as it was; only the switch changes
-        row = service.setting(wave)
+        row = publication.setting(wave)
         if row is not None and row.enabled:
-            service.set_switch(
+            publication.set_switch(
                 wave,
                 False,
                 covariates=list(row.covariates),
@@ -165,7 +169,7 @@ def switch(code: str) -> BaseResponse | tuple[str, int]:
     if errors or not form.validate_on_submit():
         return _page(wave, form, uploaded, errors)
     try:
-        service.set_switch(
+        publication.set_switch(
             wave,
             enabled,
             covariates=form.covariates.data or [],
@@ -174,7 +178,7 @@ def switch(code: str) -> BaseResponse | tuple[str, int]:
             uploaded=uploaded,
             user=current_user._get_current_object(),
         )
-    except (service.SmallAreaError, IndexRequestError) as exc:
+    except (results.SmallAreaError, IndexRequestError) as exc:
         return _page(wave, form, uploaded, [str(exc)])
     flash(
         _(

@@ -9,7 +9,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from survey_app.forms.base import Form
-from survey_app.reporting.small_area import COVARIATE_LIMITS
+from survey_app.reporting.small_area.results import COVARIATE_LIMITS
 
 METHOD_LABELS = {
     "reml": _l("REML (MSE by Prasad–Rao)"),
@@ -22,7 +22,7 @@ class FitForm(Form):
 
     ``uploaded`` carries the values of a file uploaded earlier (JSON), so the model can
     be refitted or switched on without uploading it again. The covariate choices are
-    set by the view from :func:`survey_app.reporting.small_area.covariate_options`.
+    set by the view from :func:`survey_app.reporting.small_area.covariates.covariate_options`.
     """
 
     covariates = SelectMultipleField(

@@ -21,9 +21,9 @@ from flask import g
 from survey_app.collection.scoring import IndexRequestError
 from survey_app.extensions import db
 from survey_app.models import Role, User, Wave
-from survey_app.reporting import small_area
 from survey_app.reporting.indices.figures import IndexFigure, IndexResult, Inference
-from survey_app.reporting.small_area import SmallAreaResult
+from survey_app.reporting.small_area import publication
+from survey_app.reporting.small_area.results import SmallAreaError, SmallAreaResult
 
 
 def shows_unreportable(viewer: User | None) -> bool:
@@ -72,7 +72,7 @@ def small_area_figure(figure: IndexFigure) -> IndexFigure:
 
     Only a field survey's overall rate of a unit (no breakdown) that fails the
     reporting rule, in a wave whose survey team switched small-area figures on
-    (:func:`survey_app.reporting.small_area.published`), and only for a commune the
+    (:func:`survey_app.reporting.small_area.publication.published`), and only for a commune the
     model covers. The estimate keeps the figure's n and scheme; its interval comes from
     the model's MSE; it has no design df; ``inference`` says "small-area".
 
@@ -115,7 +115,7 @@ def _small_area_fit(wave_id: int) -> SmallAreaResult | None:
     if wave_id not in cache:
         wave = db.session.get(Wave, wave_id)
         try:
-            cache[wave_id] = small_area.published(wave) if wave is not None else None
-        except small_area.SmallAreaError as error:
+            cache[wave_id] = publication.published(wave) if wave is not None else None
+        except SmallAreaError as error:
             raise IndexRequestError(str(error)) from error
     return cache[wave_id]

@@ -8,9 +8,9 @@ from sqlalchemy import select
 
 from survey_app.extensions import db
 from survey_app.models import Unit, UnitKind, Wave
-from survey_app.reporting import small_area as service
 from survey_app.reporting.indices.compute import compute
 from survey_app.reporting.indices.figures import DomainKey
+from survey_app.reporting.small_area import publication, results
 
 
 def wave(code: str) -> Wave:
@@ -32,7 +32,7 @@ def communes(w: Wave) -> list[Unit]:
 def set_model(w: Wave, on: bool) -> None:
     """The model switched on or off: REML, the previous figures as covariate, smoothed
     sampling variances."""
-    service.set_switch(
+    publication.set_switch(
         w,
         on,
         covariates=["previous"],
@@ -43,10 +43,10 @@ def set_model(w: Wave, on: bool) -> None:
     )
 
 
-def switch_on(w: Wave) -> service.SmallAreaResult:
+def switch_on(w: Wave) -> results.SmallAreaResult:
     """The model switched on; its published fit."""
     set_model(w, True)
-    fit = service.published(w)
+    fit = publication.published(w)
     assert fit is not None
     return fit
 

@@ -22,12 +22,13 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from analysis.small_area import fay_herriot, gvf_proportions
+from survey_app import spreadsheets
 from survey_app.admin import units
 from survey_app.extensions import db
 from survey_app.models import AuditLog, Role, SmallAreaSetting, Unit, UnitKind, Wave
-from survey_app.reporting import small_area as service
 from survey_app.reporting.indices.compute import compute
 from survey_app.reporting.indices.figures import DomainKey, IndexFigure
+from survey_app.reporting.small_area import covariates, fitting, publication, results
 from tests.helpers.accounts import login
 
 pytestmark = pytest.mark.demo
@@ -76,14 +77,14 @@ def test_fit_equals_the_analysis_on_the_platforms_own_figures(app: Flask) -> Non
     y = np.array([direct[u.id].value for u in units_])
     psi = np.array([direct[u.id].se ** 2 for u in units_])
     n = np.array([direct[u.id].n for u in units_], dtype=float)
-    few = np.array([direct[u.id].df < service.FEW_DF for u in units_])
+    few = np.array([direct[u.id].df < results.FEW_DF for u in units_])
     assert few.all()  # the demo's communes: 4 PSUs, 3 degrees of freedom each
     smoothed = gvf_proportions(y, psi, n, few).variance
     x = np.column_stack([np.ones(len(units_)), [previous[u.id].value for u in units_]])
     expected = fay_herriot(y, smoothed, x, method="reml")
 
     with app.test_request_context():
-        result = service.estimate(wave(WAVE), covariates=["previous"])
+        result = fitting.estimate(wave(WAVE), covariates=["previous"])
     assert [c.code for c in result.communes] == [u.code for u in units_]
     assert result.sigma2_u == pytest.approx(expected.sigma2_u, rel=1e-12)
     assert [b.estimate for b in result.beta] == pytest.approx(list(expected.beta), rel=1e-12)
@@ -109,7 +110,7 @@ def test_unsmoothed_variances_are_the_design_variances(app: Flask) -> None:
     units_ = communes()
     direct = figures(WAVE, units_)
     with app.test_request_context():
-        result = service.estimate(wave(WAVE), covariates=[], smooth_variances=False, method="ml")
+        result = fitting.estimate(wave(WAVE), covariates=[], smooth_variances=False, method="ml")
     assert result.gvf is None and result.method == "ml"
     for c, u in zip(result.communes, units_, strict=True):
         assert c.variance_source == "direct"
@@ -123,7 +124,7 @@ def test_unsmoothed_variances_are_the_design_variances(app: Flask) -> None:
 def test_feedback_covariate_from_the_overlapping_feedback_wave(app: Flask) -> None:
     field = wave(WAVE)
     with app.test_request_context():
-        options = {o.key: o for o in service.covariate_options(field)}
+        options = {o.key: o for o in covariates.covariate_options(field)}
     assert not options["feedback"].available and options["feedback"].reason
     kiosk = wave(
         next(w.code for w in db.session.scalars(select(Wave)) if w.code.startswith("KIOSK-NA"))
@@ -134,9 +135,9 @@ def test_feedback_covariate_from_the_overlapping_feedback_wave(app: Flask) -> No
     units_ = communes()
     feedback = compute([kiosk], units_)
     with app.test_request_context():
-        options = {o.key: o for o in service.covariate_options(field)}
+        options = {o.key: o for o in covariates.covariate_options(field)}
         assert options["feedback"].available and options["feedback"].source == kiosk.code
-        result = service.estimate(field, covariates=["feedback", "previous"])
+        result = fitting.estimate(field, covariates=["feedback", "previous"])
     modelled = {c.code: c for c in result.communes}
     excluded = {e.code for e in result.excluded}
     for u in units_:
@@ -165,9 +166,9 @@ def test_commune_without_interviews_gets_the_synthetic_estimate(app: Flask) -> N
     )
     db.session.commit()
     rows = "".join(f"{u.code},{1000 + 37 * i}\n" for i, u in enumerate(communes()))
-    upload = service.read_covariate_file(f"unit_code,households\n{rows}".encode(), "cov.csv")
+    upload = covariates.read_covariate_file(f"unit_code,households\n{rows}".encode(), "cov.csv")
     with app.test_request_context():
-        result = service.estimate(wave(WAVE), covariates=["file:households"], uploaded=upload)
+        result = fitting.estimate(wave(WAVE), covariates=["file:households"], uploaded=upload)
     new = next(c for c in result.communes if c.code == "HM-NEW")
     assert new.direct is None and new.gamma is None and new.n == 0
     assert new.variance_source == "none" and new.residual is None
@@ -189,17 +190,17 @@ def test_covariate_file_problems_by_row_and_column(app: Flask) -> None:
     bad = b"unit_code,pop,2x,pop\nHM-MH,abc,1,2\n,1,1,1\nHM-MH,1,1,1\n"
     with (
         app.test_request_context("/?lang=en"),
-        pytest.raises(service.spreadsheets.SpreadsheetError) as exc,
+        pytest.raises(spreadsheets.SpreadsheetError) as exc,
     ):
-        service.read_covariate_file(bad, "bad.csv")
+        covariates.read_covariate_file(bad, "bad.csv")
     messages = [str(p) for p in exc.value.problems]
     assert any("C1" in m for m in messages)  # bad name
     assert any("D1" in m and "repeats" in m for m in messages)
     assert any("B2" in m and "Not a number" in m for m in messages)
     assert any("A3" in m for m in messages)  # empty code
     assert any("HM-MH repeats" in m for m in messages)
-    with app.test_request_context(), pytest.raises(service.spreadsheets.SpreadsheetError):
-        service.read_covariate_file(b"code,pop\nHM-MH,1\n", "nocode.csv")
+    with app.test_request_context(), pytest.raises(spreadsheets.SpreadsheetError):
+        covariates.read_covariate_file(b"code,pop\nHM-MH,1\n", "nocode.csv")
 
 
 def test_console_pages_in_both_languages(analyst: FlaskClient) -> None:
@@ -264,15 +265,15 @@ def test_switch_is_audited_and_refuses_a_model_that_does_not_fit(
     row = db.session.get(SmallAreaSetting, field.id)
     assert row is not None and row.enabled and row.covariates == ["previous"]
     with app.test_request_context():
-        published = service.published(field)
-        direct = service.estimate(field, covariates=["previous"])
+        published = publication.published(field)
+        direct = fitting.estimate(field, covariates=["previous"])
     assert published is not None
     assert [c.eblup for c in published.communes] == [c.eblup for c in direct.communes]
     off = analyst.post(BASE + "switch", data={"enabled": "0"})
     assert off.status_code == 302
     db.session.expire_all()
     with app.test_request_context():
-        assert service.published(field) is None
+        assert publication.published(field) is None
     entries = list(
         db.session.scalars(select(AuditLog).where(AuditLog.target == WAVE).order_by(AuditLog.id))
     )

@@ -22,7 +22,7 @@ from flask.testing import FlaskClient
 
 from survey_app.collection import questionnaires, responses
 from survey_app.models import Channel, Role
-from survey_app.reporting import small_area as service
+from survey_app.reporting.small_area import covariates, fitting
 from tests.helpers.accounts import login
 from tests.helpers.small_area import communes, set_model, split, switch_on, wave
 
@@ -103,7 +103,7 @@ def test_service_volume_is_a_covariate_when_citizens_rated_in_the_period(app: Fl
     """The ratings given at a commune's kiosks and phones during the wave's dates (a
     measure of its service volume) are offered as a covariate, log(1 + count)."""
     w = wave(WAVE)
-    options = {o.key: o for o in service.covariate_options(w)}
+    options = {o.key: o for o in covariates.covariate_options(w)}
     assert not options["volume"].available and options["volume"].reason
     quick = questionnaires.get("kiosk_quick", 1)
     at = datetime.combine(w.start_date, time(9), UTC)
@@ -122,9 +122,9 @@ def test_service_volume_is_a_covariate_when_citizens_rated_in_the_period(app: Fl
         for _ in range(counts[u.id])
     ]
     assert responses.store_many(drafts) == len(drafts)
-    options = {o.key: o for o in service.covariate_options(w)}
+    options = {o.key: o for o in covariates.covariate_options(w)}
     assert options["volume"].available
-    fit = service.estimate(w, covariates=["previous", "volume"])
+    fit = fitting.estimate(w, covariates=["previous", "volume"])
     for commune in fit.communes:
         assert commune.covariates["volume"] == pytest.approx(math.log1p(counts[commune.unit_id]))
     assert [b.key for b in fit.beta][-1] == "volume"

@@ -75,7 +75,7 @@ Result types
 - Not an estimate of one index, kept apart: :class:`analysis.results.Estimate` (the
   statistics library's general estimators of any column: mean, total, proportion,
   ratio, with design effect and interval method; what the command line and the R
-  comparisons read) and :class:`survey_app.reporting.small_area.CommuneEstimate` (a
+  comparisons read) and :class:`survey_app.reporting.small_area.results.CommuneEstimate` (a
   commune's direct and small-area figures side by side with the model's terms).
 - JSON: :func:`survey_app.reporting.queries.figure_json` is the API's form of an
   :class:`~.figures.IndexFigure`; an alert keeps the figures it fired on as JSON in
