@@ -51,7 +51,7 @@ def test_kiosk_response_is_stored_whole(client: FlaskClient, setup: Setup) -> No
     assert row.channel == "kiosk" and row.lang == "vi" and row.desk.code == "QL-01"
     assert row.unit.code == "QL" and row.dossier_hash is None
     # No wave was created by hand: the answer opened the monthly feedback period of the
-    # top unit (services/waves.ensure_feedback_period); never an answer without a period.
+    # top unit (collection/waves.ensure_feedback_period); never an answer without a period.
     assert row.wave.kind == "continuous_feedback" and row.wave.unit.code == "NA"
     assert (row.wave.start_date, row.wave.end_date) == (date(2025, 3, 1), date(2025, 3, 31))
     assert row.wave.series.period == "month"

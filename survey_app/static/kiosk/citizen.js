@@ -109,7 +109,7 @@
     return !!audio && audio.getAttribute("data-state") === "playing";
   }
 
-  /** The key a text is looked up by (services/audio.normalise). */
+  /** The key a text is looked up by (collection/audio.normalise). */
   function normalise(text) {
     return String(text || "")
       .normalize("NFC")

@@ -8,7 +8,7 @@
  * are in citizen.js.
  *
  * Steps: the questions (the count "Question n of N" keeps N fixed: N is the most
- * questions the answers still to be given can show, as services/phone.most_shown),
+ * questions the answers still to be given can show, as collection/phone.most_shown),
  * then a review screen (answers, the dossier code on a number pad if the desk asks
  * for it, "Send my answers" far from "Change answers"), then the thank-you screen,
  * which says whether the answers reached the server or wait on the tablet.
@@ -36,7 +36,7 @@
   // A tap that lands on the review screen within this time is the end of the tap
   // that brought it (or a double tap), never a decision to send.
   var REVIEW_GUARD_MS = 700;
-  var MAX_BRANCH_TRIALS = 512; // as services/phone.MAX_BRANCH_TRIALS
+  var MAX_BRANCH_TRIALS = 512; // as collection/phone.MAX_BRANCH_TRIALS
 
   var lang = cfg.lang === "en" ? "en" : "vi";
   var screen = "loading";
@@ -222,7 +222,7 @@
   }
 
   /**
-   * The most questions the answers still to be given can show (services/phone.most_shown):
+   * The most questions the answers still to be given can show (collection/phone.most_shown):
    * each unanswered item that steers skip logic is tried with every value a condition
    * names (and blank unless required); the count shown as "of N" therefore never changes
    * while the citizen answers.
