@@ -457,6 +457,7 @@ class _ScoreDesign:
     PSU code, each calibrated respondent's, and each PSU's stratum, PSU count and
     population size (fpc)."""
 
+    calibrated: CalibratedRespondents | None
     psu_codes: np.ndarray
     respondent_psu: np.ndarray
     n_psus: int
@@ -480,6 +481,7 @@ class _ScoreDesign:
         if totals.popsize:
             popsize = np.array([totals.popsize.get(s, np.inf) for s in psu_stratum], dtype=float)
         return cls(
+            calibrated,
             all_codes[:rows],
             all_codes[rows:],
             psu_labels.shape[0],
@@ -490,7 +492,6 @@ class _ScoreDesign:
 
     def covariance(
         self,
-        totals: PSUTotals,
         row_scores: np.ndarray,
         domain: np.ndarray,
         n_domains: int,
@@ -501,7 +502,7 @@ class _ScoreDesign:
         respondents' scores replaced by their residuals first, then
         :func:`~analysis.variance.stratified_covariance` with the fpc and the rule for
         strata with a single PSU. Every estimator of this module goes through here."""
-        calibrated = totals.calibrated
+        calibrated = self.calibrated
         # PSU x domain totals; sparse, as a PSU usually meets few domains (duplicates add up)
         summed = np.ones_like(row_scores, dtype=bool)
         if calibrated is not None:
@@ -590,7 +591,7 @@ def estimate_indices(
             values[d], gradients[d] = formula.value_and_gradient(domain_totals[d])
         defined = ~np.isnan(values)
         row_scores = np.einsum("rk,rk->r", totals.values, np.nan_to_num(gradients[totals.domain]))
-        cov = design.covariance(totals, row_scores, totals.domain, totals.n_domains, lonely_psu)
+        cov = design.covariance(row_scores, totals.domain, totals.n_domains, lonely_psu)
         cov[~defined, :] = np.nan
         cov[:, ~defined] = np.nan
         covariance[(formula.code, formula.kind)] = cov
@@ -717,9 +718,7 @@ def estimate_trend(
         + d_weights[totals.domain] * row_weight
     )
     one_column = np.zeros(row_scores.shape[0], dtype=np.int64)
-    var = float(
-        _ScoreDesign.of(totals).covariance(totals, row_scores, one_column, 1, lonely_psu)[0, 0]
-    )
+    var = float(_ScoreDesign.of(totals).covariance(row_scores, one_column, 1, lonely_psu)[0, 0])
     se = math.sqrt(max(var, 0.0))
     df = float(totals.degf - 1)
     low, high, p_value = t_test(slope, se, df, level)
