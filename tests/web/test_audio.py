@@ -161,6 +161,12 @@ def test_pages_carry_the_audio_and_files_are_served_with_a_long_cache(
         assert "immutable" in served.headers["Cache-Control"]
         assert "max-age=31536000" in served.headers["Cache-Control"]
         assert served.data[:4] == b"RIFF"
+        whole, etag = served.data, served.headers["ETag"]
+    # Browsers fetch audio in ranges and revalidate by ETag.
+    with client.get(url, headers={"Range": "bytes=4-11"}) as part:
+        assert part.status_code == 206 and part.data == whole[4:12]
+        assert part.headers["Content-Range"] == f"bytes 4-11/{len(whole)}"
+    assert client.get(url, headers={"If-None-Match": etag}).status_code == 304
     for bad in ("manifest.json", "..%2Fdb.sqlite", "nothing.wav", ".hidden"):
         assert client.get("/kiosk/audio/" + bad).status_code == 404
     # The phone page lists its texts' files for its speaker button.
