@@ -14,10 +14,10 @@ from werkzeug.wrappers import Response
 from survey_app import formatting
 from survey_app.access import STAFF, role_required, wave_for
 from survey_app.collection import questionnaires as questionnaire_service
-from survey_app.collection import waves as wave_service
 from survey_app.collection.paper_import.cells import LIMITS
 from survey_app.collection.paper_import.importing import ImportReport, import_file
 from survey_app.collection.paper_import.template import template_csv, template_xlsx
+from survey_app.collection.waves.lookups import visible_waves
 from survey_app.extensions import db
 from survey_app.forms.base import Form
 from survey_app.i18n import current_lang
@@ -48,7 +48,7 @@ def _index_page(form: ImportForm, report: ImportReport | None = None) -> str:
         form=form,
         report=report,
         questionnaires=questionnaires,
-        waves=wave_service.visible_waves(current_user),
+        waves=visible_waves(current_user),
     )
 
 

@@ -16,9 +16,17 @@ from wtforms.validators import DataRequired, Length, Optional
 from survey_app import formatting
 from survey_app.access import STAFF, role_required
 from survey_app.collection import questionnaires as questionnaire_service
-from survey_app.collection import waves
+from survey_app.collection.waves.errors import WaveError
+from survey_app.collection.waves.feedback_periods import list_series, set_feedback_series
+from survey_app.collection.waves.field_waves import close_wave, create_field_wave, replace_frame
+from survey_app.collection.waves.lookups import get_wave, list_waves, summary, visible_waves
+from survey_app.collection.waves.sample_frame import (
+    FRAME_MAX_BYTES,
+    read_frame,
+    read_frame_or_problems,
+)
 from survey_app.forms.base import Form
-from survey_app.models import FeedbackPeriod, LonelyPSU
+from survey_app.models import FeedbackPeriod, LonelyPSU, Wave
 
 bp = Blueprint("waves", __name__, url_prefix="/analyst/waves")
 
@@ -42,7 +50,7 @@ def frame_field() -> FileField:
         _l("Sample frame (CSV, at most 2 MB and 20,000 rows)"),
         validators=[
             FileAllowed(["csv"], _l("Upload a CSV file.")),
-            FileSize(waves.FRAME_MAX_BYTES, message=_l("The file is larger than 2 MB.")),
+            FileSize(FRAME_MAX_BYTES, message=_l("The file is larger than 2 MB.")),
         ],
     )
 
@@ -86,7 +94,7 @@ def _questionnaire_choices() -> list[tuple[str, str]]:
 def _wave_form(form: WaveForm | None = None) -> WaveForm:
     form = form or WaveForm()
     form.questionnaire.choices = _questionnaire_choices()
-    earlier = [wave for wave in waves.visible_waves(current_user) if wave.kind == "field_survey"]
+    earlier = [wave for wave in visible_waves(current_user) if wave.kind == "field_survey"]
     form.panel_of.choices = [("", _("No: an independent sample"))] + [
         (wave.code, f"{wave.code} — {wave.name_vi}") for wave in earlier
     ]
@@ -107,8 +115,8 @@ def _index(
 ) -> str:
     return render_template(
         "waves/index.html",
-        rows=waves.list_waves(current_user),
-        series=waves.list_series(current_user),
+        rows=list_waves(current_user),
+        series=list_series(current_user),
         form=_wave_form(wave_form),
         series_form=_series_form(series_form),
         problems=problems or [],
@@ -128,9 +136,9 @@ def create() -> Response | tuple[str, int]:
     if not form.validate_on_submit():
         return _index(wave_form=form), 422
     upload = form.frame.data
-    frame, frame_problems = waves.read_frame_or_problems(upload.read() if upload else None)
+    frame, frame_problems = read_frame_or_problems(upload.read() if upload else None)
     try:
-        wave = waves.create_field_wave(
+        wave = create_field_wave(
             code=form.code.data.strip(),
             name_vi=form.name_vi.data,
             name_en=form.name_en.data or form.name_vi.data,
@@ -144,7 +152,7 @@ def create() -> Response | tuple[str, int]:
             frame_problems=frame_problems,
             user=current_user,
         )
-    except waves.WaveError as error:
+    except WaveError as error:
         return _index(wave_form=form, problems=error.problems), 422
     flash(_("Wave %(code)s created.", code=wave.code), "success")
     for warning in frame.warnings if frame is not None else []:
@@ -159,27 +167,27 @@ def periods() -> Response | tuple[str, int]:
     if not form.validate_on_submit():
         return _index(series_form=form), 422
     try:
-        waves.set_feedback_series(
+        set_feedback_series(
             form.unit.data.strip(), form.questionnaire.data, form.period.data, user=current_user
         )
-    except waves.WaveError as error:
+    except WaveError as error:
         return _index(series_form=form, problems=error.problems), 422
     flash(_("Feedback periods saved."), "success")
     return redirect(url_for("waves.index"))
 
 
-def _visible(code: str) -> waves.Wave:
-    wave = waves.get_wave(code, current_user)
+def _visible(code: str) -> Wave:
+    wave = get_wave(code, current_user)
     if wave is None:
         abort(404)
     return wave
 
 
-def _detail(wave: waves.Wave, problems: list[str] | None = None) -> str:
+def _detail(wave: Wave, problems: list[str] | None = None) -> str:
     return render_template(
         "waves/detail.html",
         wave=wave,
-        summary=waves.summary(wave),
+        summary=summary(wave),
         frame_form=FrameForm(),
         close_form=CloseForm(),
         problems=problems or [],
@@ -201,9 +209,9 @@ def frame(code: str) -> Response | tuple[str, int]:
         problems = [str(e) for e in form.frame.errors] or [_("Choose a CSV file.")]
         return _detail(wave, problems), 422
     try:
-        parsed = waves.read_frame(form.frame.data.read())
-        waves.replace_frame(wave, parsed, user=current_user)
-    except waves.WaveError as error:
+        parsed = read_frame(form.frame.data.read())
+        replace_frame(wave, parsed, user=current_user)
+    except WaveError as error:
         return _detail(wave, error.problems), 422
     flash(_("Sample frame saved: %(n)s PSUs.", n=formatting.number(len(parsed.rows))), "success")
     for warning in parsed.warnings:
@@ -218,8 +226,8 @@ def close(code: str) -> Response | tuple[str, int]:
     if not CloseForm().validate_on_submit():
         abort(400)
     try:
-        waves.close_wave(wave.code, user=current_user)
-    except waves.WaveError as error:
+        close_wave(wave.code, user=current_user)
+    except WaveError as error:
         return _detail(wave, error.problems), 422
     flash(_("Wave %(code)s closed: no more answers are accepted.", code=code), "success")
     return redirect(url_for("waves.detail", code=code))

@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from survey_app import demo
 from survey_app.cli.common import CliError, count_text, speaking_english
 from survey_app.cli.language import N_, SurveyGroup
-from survey_app.collection import waves
+from survey_app.collection.waves.lookups import get_wave
 from survey_app.reporting.export import entry as export_entry
 from survey_app.reporting.export.rows import FORMATS
 
@@ -45,7 +45,7 @@ def export_group() -> None:
     help=N_("File to write; the codebook goes next to it (FILE-codebook.EXT; CSV for sav)."),
 )
 def export_wave(wave_code: str, fmt: str, out: str) -> None:
-    wave = waves.get_wave(wave_code)
+    wave = get_wave(wave_code)
     if wave is None:
         raise CliError(_("no wave %(code)s", code=wave_code))
     try:

@@ -9,7 +9,12 @@ from flask_babel import gettext as _
 
 from survey_app.cli.common import CliError, count_text, day_text
 from survey_app.cli.language import N_, ReadFile, SurveyGroup
-from survey_app.collection import waves
+from survey_app.collection.waves.errors import WaveError
+from survey_app.collection.waves.feedback_periods import set_feedback_series
+from survey_app.collection.waves.field_waves import close_wave, create_field_wave
+from survey_app.collection.waves.lookups import list_waves
+from survey_app.collection.waves.sample_frame import read_frame_or_problems
+from survey_app.models import FeedbackPeriod, LonelyPSU
 
 
 @click.group("waves", cls=SurveyGroup, help=N_("Survey rounds (field waves) and feedback periods."))
@@ -17,7 +22,7 @@ def waves_group() -> None:
     pass
 
 
-def _wave_problems(error: waves.WaveError, what: str) -> click.ClickException:
+def _wave_problems(error: WaveError, what: str) -> click.ClickException:
     for problem in error.problems:
         click.echo(problem, err=True)
     return CliError(what)
@@ -47,8 +52,8 @@ def _wave_problems(error: waves.WaveError, what: str) -> click.ClickException:
 @click.option("--name-en", help=N_("Name in English (default: the Vietnamese name)."))
 @click.option(
     "--lonely-psu",
-    type=click.Choice([rule.value for rule in waves.LonelyPSU]),
-    default=waves.LonelyPSU.ADJUST.value,
+    type=click.Choice([rule.value for rule in LonelyPSU]),
+    default=LonelyPSU.ADJUST.value,
     show_default=True,
     help=N_("Variance of a stratum with one PSU, as R's survey.lonely.psu."),
 )
@@ -70,9 +75,9 @@ def waves_create(
     panel_of: str | None,
     frame: click.utils.LazyFile | None,
 ) -> None:
-    parsed, frame_problems = waves.read_frame_or_problems(frame.read() if frame else None)
+    parsed, frame_problems = read_frame_or_problems(frame.read() if frame else None)
     try:
-        wave = waves.create_field_wave(
+        wave = create_field_wave(
             code=code,
             name_vi=name_vi,
             name_en=name_en or name_vi,
@@ -85,7 +90,7 @@ def waves_create(
             frame=parsed,
             frame_problems=frame_problems,
         )
-    except waves.WaveError as error:
+    except WaveError as error:
         raise _wave_problems(error, _("no wave was created")) from error
     for warning in parsed.warnings if parsed is not None else []:
         click.echo(_("warning: %(message)s", message=warning))
@@ -116,8 +121,8 @@ def waves_create(
 @click.argument("code")
 def waves_close(code: str) -> None:
     try:
-        wave = waves.close_wave(code)
-    except waves.WaveError as error:
+        wave = close_wave(code)
+    except WaveError as error:
         raise _wave_problems(error, _("the wave was not closed")) from error
     click.echo(_("wave %(code)s closed", code=wave.code))
 
@@ -130,7 +135,7 @@ def waves_close(code: str) -> None:
     ),
 )
 def waves_list() -> None:
-    rows = waves.list_waves()
+    rows = list_waves()
     if not rows:
         click.echo(_("no waves"))
         return
@@ -157,13 +162,13 @@ def waves_list() -> None:
 @click.option(
     "--period",
     required=True,
-    type=click.Choice([period.value for period in waves.FeedbackPeriod]),
+    type=click.Choice([period.value for period in FeedbackPeriod]),
     help=N_("Group the unit's continuous feedback into months or quarters."),
 )
 def waves_periods(unit_code: str, slug: str, period: str) -> None:
     try:
-        waves.set_feedback_series(unit_code, slug, period)
-    except waves.WaveError as error:
+        set_feedback_series(unit_code, slug, period)
+    except WaveError as error:
         raise _wave_problems(error, _("nothing was changed")) from error
     click.echo(
         _(

@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 
 from survey_app.cli.common import CliError, count_text, speaking_english
 from survey_app.cli.language import N_, SurveyGroup
-from survey_app.collection import waves
+from survey_app.collection.waves.lookups import get_wave
 from survey_app.weighting import schemes
 from survey_app.weighting.errors import SchemeError, WeightingInputError
 from survey_app.weighting.sample import load_sample
@@ -93,7 +93,7 @@ def weights_apply(
     trim: tuple[float | None, float | None],
     activate: bool,
 ) -> None:
-    wave = waves.get_wave(wave_code)
+    wave = get_wave(wave_code)
     if wave is None:
         raise CliError(_("no wave %(code)s", code=wave_code))
     path = Path(targets_file)

@@ -3,8 +3,9 @@
 - Questionnaires: the declarative file format and answer validation
   (:mod:`.questionnaire`), XLSForm import/export (:mod:`.xlsform`), loading files into
   the database (:mod:`.questionnaires`).
-- Where and when answers are collected: waves (:mod:`.waves`) and desks with their
-  kiosk tokens (:mod:`.desks`).
+- Where and when answers are collected: waves (:mod:`.waves`, a package: field waves,
+  their sample frames and declared design, feedback periods, one file each) and desks
+  with their kiosk tokens (:mod:`.desks`).
 - The citizens' forms: kiosk (:mod:`.kiosk`), phone (:mod:`.phone`), read-aloud audio
   (:mod:`.audio`).
 - Storing answers exactly once: :mod:`.submissions` (a package: the one entry point of

@@ -30,10 +30,11 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from survey_app.admin import accounts, units
-from survey_app.collection import questionnaires, waves
+from survey_app.collection import questionnaires
 from survey_app.collection.paper_import.importing import import_file
+from survey_app.collection.waves.field_waves import create_field_wave
 from survey_app.extensions import db
-from survey_app.models import LonelyPSU, User
+from survey_app.models import LonelyPSU, User, Wave
 from tests.helpers.databases import IsolatedClient
 
 PASSWORD = "data-shapes-password"
@@ -103,7 +104,7 @@ def import_wave(
     month: int = 5,
 ) -> str:
     code = f"SHAPE-{next(counter)}"
-    waves.create_field_wave(
+    create_field_wave(
         code=code, name_vi=code, name_en=code, questionnaire="sipas", unit_code="HM",
         start=date(2025, month, 1), end=date(2025, month, 28), lonely_psu=rule,
     )  # fmt: skip
@@ -195,7 +196,7 @@ def test_every_data_shape_is_a_figure_or_a_reason(
     attack()
     # The shapes really ran: every wave was stored and read.
     assert len(previous) >= 10
-    stored = db.session.scalars(select(waves.Wave.code).where(waves.Wave.code.like("SHAPE-%")))
+    stored = db.session.scalars(select(Wave.code).where(Wave.code.like("SHAPE-%")))
     assert set(previous) <= set(stored)
 
 

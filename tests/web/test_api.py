@@ -20,8 +20,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from survey_app.collection import desks, waves
+from survey_app.collection import desks
 from survey_app.collection.submissions import dossiers, entry
+from survey_app.collection.waves.feedback_periods import set_feedback_series
 from survey_app.extensions import db
 from survey_app.models import (
     AnswerValue,
@@ -51,7 +52,8 @@ def test_kiosk_response_is_stored_whole(client: FlaskClient, setup: Setup) -> No
     assert row.channel == "kiosk" and row.lang == "vi" and row.desk.code == "QL-01"
     assert row.unit.code == "QL" and row.dossier_hash is None
     # No wave was created by hand: the answer opened the monthly feedback period of the
-    # top unit (collection/waves.ensure_feedback_period); never an answer without a period.
+    # top unit (collection/waves/feedback_periods.ensure_feedback_period); never an
+    # answer without a period.
     assert row.wave.kind == "continuous_feedback" and row.wave.unit.code == "NA"
     assert (row.wave.start_date, row.wave.end_date) == (date(2025, 3, 1), date(2025, 3, 31))
     assert row.wave.series.period == "month"
@@ -442,7 +444,7 @@ def test_the_wave_is_resolved_by_unit_questionnaire_and_date(
 
 
 def test_feedback_periods_follow_the_nearest_series(client: FlaskClient, setup: Setup) -> None:
-    waves.set_feedback_series("HM", "kiosk_quick", "quarter")
+    set_feedback_series("HM", "kiosk_quick", "quarter")
     first = wave_of(client, setup, "2025-05-20T10:00:00+07:00")
     period = db.session.get(Wave, first)
     assert (period.start_date, period.end_date, period.unit.code) == (

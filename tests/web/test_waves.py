@@ -23,11 +23,15 @@ from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import func, select
 
 from survey_app.admin import accounts, units
-from survey_app.collection import questionnaires, waves
+from survey_app.collection import questionnaires
 from survey_app.collection.paper_import.importing import import_file
+from survey_app.collection.waves.design import panel_pair
+from survey_app.collection.waves.feedback_periods import period_bounds
+from survey_app.collection.waves.field_waves import create_field_wave
 from survey_app.extensions import db
 from survey_app.models import (
     AuditLog,
+    FeedbackPeriod,
     FeedbackSeries,
     LonelyPSU,
     Response,
@@ -121,7 +125,7 @@ def test_waves_create_list_close_from_the_command_line(
     assert "panel of HM-2025" in out
     second = db.session.scalar(select(Wave).where(Wave.code == "HM-2025-12"))
     assert second.panel_of_id == wave.id and second.lonely_psu == LonelyPSU.ADJUST
-    assert waves.panel_pair(wave, second) and waves.panel_pair(second, wave)
+    assert panel_pair(wave, second) and panel_pair(second, wave)
 
     listing = invoke(runner, "waves", "list")
     lines = {line.split("\t")[0]: line.split("\t") for line in listing.splitlines()}
@@ -212,14 +216,12 @@ def test_feedback_periods_from_the_command_line(runner: FlaskCliRunner, area: No
         args=["waves", "periods", "HM", "--questionnaire", "nope", "--period", "month"]
     )
     assert bad.exit_code == 1 and "No questionnaire nope" in bad.output
-    assert waves.period_bounds(waves.FeedbackPeriod.QUARTER, date(2024, 2, 29)) == (
+    assert period_bounds(FeedbackPeriod.QUARTER, date(2024, 2, 29)) == (
         date(2024, 1, 1),
         date(2024, 3, 31),
         "2024Q1",
     )
-    assert waves.period_bounds(waves.FeedbackPeriod.MONTH, date(2024, 2, 10))[1] == date(
-        2024, 2, 29
-    )
+    assert period_bounds(FeedbackPeriod.MONTH, date(2024, 2, 10))[1] == date(2024, 2, 29)
 
 
 # --- the pages ------------------------------------------------------------------------
@@ -279,7 +281,7 @@ def test_the_survey_team_creates_and_closes_a_wave_on_the_pages(
 def test_wave_pages_are_for_survey_teams_within_their_scope(
     client: FlaskClient, area: None
 ) -> None:
-    waves.create_field_wave(
+    create_field_wave(
         code="HM-2025", name_vi="Đợt", name_en="Round", questionnaire="sipas",
         unit_code="HM", start=date(2025, 5, 1), end=date(2025, 5, 31),
     )  # fmt: skip
@@ -472,11 +474,11 @@ def test_a_change_uses_the_declared_design_not_repeated_labels(area: None, panel
     """Two waves with the same PSU labels: independent unless declared a panel."""
     from survey_app.reporting.comparisons import changes, trends
 
-    first = waves.create_field_wave(
+    first = create_field_wave(
         code="HM-25-05", name_vi="Đợt 1", name_en="Round 1", questionnaire="sipas",
         unit_code="HM", start=date(2025, 5, 1), end=date(2025, 5, 31),
     )  # fmt: skip
-    second = waves.create_field_wave(
+    second = create_field_wave(
         code="HM-25-06", name_vi="Đợt 2", name_en="Round 2", questionnaire="sipas",
         unit_code="HM", start=date(2025, 6, 1), end=date(2025, 6, 30),
         panel_of="HM-25-05" if panel else None,
@@ -500,7 +502,7 @@ def test_a_change_uses_the_declared_design_not_repeated_labels(area: None, panel
         assert result.difference.se == pytest.approx(independent_se, rel=1e-12)
 
     # A trend over three waves uses the joint design only when each follows the last.
-    third = waves.create_field_wave(
+    third = create_field_wave(
         code="HM-25-07", name_vi="Đợt 3", name_en="Round 3", questionnaire="sipas",
         unit_code="HM", start=date(2025, 7, 1), end=date(2025, 7, 31),
         panel_of="HM-25-06" if panel else None,

@@ -14,10 +14,10 @@ from sqlalchemy import String, cast, false, func, or_, select
 
 from survey_app import audit, spreadsheets
 from survey_app.collection import responses
-from survey_app.collection import waves as wave_service
 from survey_app.collection.paper_import.cells import blank_cell, cell_text, read_rows
 from survey_app.collection.paper_import.rows import ImportContext, row_draft
 from survey_app.collection.paper_import.template import FIRST_DATA_ROW, REQUIRED_COLUMNS
+from survey_app.collection.waves.design import lonely_rule_text
 from survey_app.extensions import db
 from survey_app.models import Response, User, WaveKind
 from survey_app.spreadsheets import RowError
@@ -129,7 +129,7 @@ def _singleton_strata(new: list[responses.ResponseDraft], ctx: ImportContext) ->
                         "rule for that applies: %(rule)s.",
                         stratum=stratum or "—",
                         wave=wave.code,
-                        rule=wave_service.lonely_rule_text(wave.lonely_psu),
+                        rule=lonely_rule_text(wave.lonely_psu),
                     )
                 )
     return warnings

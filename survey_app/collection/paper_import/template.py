@@ -15,7 +15,7 @@ from openpyxl.utils import get_column_letter
 from survey_app import spreadsheets
 from survey_app.access import units_in_scope
 from survey_app.collection import questionnaire as spec
-from survey_app.collection import waves as wave_service
+from survey_app.collection.waves.lookups import visible_waves
 from survey_app.extensions import db
 from survey_app.models import Unit, User, Wave
 
@@ -101,7 +101,7 @@ def template_xlsx(definition: spec.Questionnaire, user: User, lang: str) -> byte
 
     last = FIRST_DATA_ROW + TEMPLATE_ROWS - 1
     units = [u.code for u in db.session.scalars(units_in_scope(user).order_by(Unit.path))]
-    waves = [w.code for w in wave_service.visible_waves(user) if _uses(w, definition)]
+    waves = [w.code for w in visible_waves(user) if _uses(w, definition)]
     choices: dict[str, list[Any]] = {"unit_code": units, "wave_code": waves}
     choices.update({item.code: allowed_codes(item) for item in definition.items})
     error_title = _("Not an allowed code")

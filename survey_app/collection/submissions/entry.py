@@ -15,7 +15,6 @@ from flask import has_request_context
 from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 
-from survey_app.collection import waves
 from survey_app.collection.responses import ResponseDraft, store
 from survey_app.collection.submissions import fast_path
 from survey_app.collection.submissions.burst import BURST_FLAG, is_burst
@@ -36,6 +35,7 @@ from survey_app.collection.submissions.result import (
     outcome_result,
 )
 from survey_app.collection.submissions.times import local_day
+from survey_app.collection.waves.feedback_periods import ensure_feedback_period
 from survey_app.extensions import LANGUAGES
 from survey_app.models import Channel
 
@@ -127,7 +127,7 @@ def _submit(
         return invalid(checked.errors)
     draft, _codebook, rows = accepted
     if draft.wave_id is None:  # the first valid answer of a feedback period opens it
-        period = waves.ensure_feedback_period(
+        period = ensure_feedback_period(
             draft.unit_id, draft.questionnaire_id, local_day(draft.submitted_at)
         )
         draft = replace(draft, wave_id=period)

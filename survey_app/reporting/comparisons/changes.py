@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 
 from analysis.indices import Difference
 from survey_app.collection.scoring import IndexRequestError
-from survey_app.collection.waves import panel_pair
+from survey_app.collection.waves.design import panel_pair
 from survey_app.models import Unit, Wave, WaveKind
 from survey_app.reporting.comparisons.wording import SIGNIFICANCE, change_sentence
 from survey_app.reporting.indices.compute import compute

@@ -16,7 +16,7 @@ from flask_babel import gettext as _
 from survey_app.collection import questionnaire as spec
 from survey_app.collection import questionnaires
 from survey_app.collection.scoring import IndexRequestError
-from survey_app.collection.waves import lonely_rule_text
+from survey_app.collection.waves.design import lonely_rule_text
 from survey_app.models import Unit, Wave
 from survey_app.reporting.comparisons import wording
 from survey_app.reporting.indices.compute import compute

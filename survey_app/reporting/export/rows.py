@@ -17,7 +17,7 @@ from sqlalchemy import and_, select
 from survey_app.access import scope_prefix
 from survey_app.collection import questionnaire as spec
 from survey_app.collection import questionnaires
-from survey_app.collection.waves import stratum_psus
+from survey_app.collection.waves.design import stratum_psus
 from survey_app.extensions import db
 from survey_app.models import (
     Desk,

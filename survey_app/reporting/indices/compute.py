@@ -19,7 +19,7 @@ from sqlalchemy import or_
 from analysis.indices import estimate_indices
 from analysis.variance import LonelyPSUError
 from survey_app.collection.scoring import IndexRequestError, waves_layout
-from survey_app.collection.waves import stratum_psus
+from survey_app.collection.waves.design import stratum_psus
 from survey_app.extensions import db
 from survey_app.models import Desk, Response, Unit, Wave, WaveKind
 from survey_app.reporting.indices.figures import IndexFigure, IndexResult, Inference

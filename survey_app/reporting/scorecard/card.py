@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from survey_app.access import units_in_scope
 from survey_app.collection.scoring import IndexRequestError
-from survey_app.collection.waves import lonely_rule_text
+from survey_app.collection.waves.design import lonely_rule_text
 from survey_app.extensions import db
 from survey_app.models import (
     Questionnaire,
