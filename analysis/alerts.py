@@ -96,11 +96,6 @@ def window_change(
     return WindowChange(first, second, diff)
 
 
-def points(value: float, kind: str) -> float:
-    """An index difference in points of the 0-100 scale (rates are 0-1)."""
-    return value * 100.0 if kind == "rate" else value
-
-
 def drop_decisions(
     changes: Sequence[float],
     p_values: Sequence[float],

@@ -356,6 +356,13 @@ class PSUTotals:
         return int(sum(self.n_psu.values()) - len(self.n_psu))
 
 
+def points(value: float, kind: str) -> float:
+    """A value or a difference of an index in the points it is read in: percentage
+    points for a rate (a proportion times 100), score points (0-100 already) for a
+    mean score."""
+    return value * 100.0 if kind == "rate" else value
+
+
 @dataclass(frozen=True)
 class IndexValue:
     """An index's value with its uncertainty: what every estimate of one index carries.
@@ -399,8 +406,7 @@ class IndexValue:
     @property
     def half_width_points(self) -> float:
         """Half the CI width in percentage points (rates) or score points."""
-        scale = 100.0 if self.kind == "rate" else 1.0
-        return (self.ci_high - self.ci_low) / 2 * scale
+        return points((self.ci_high - self.ci_low) / 2, self.kind)
 
     def index_value(self) -> dict[str, Any]:
         """The :class:`IndexValue` fields by name (to carry them into another type)."""

@@ -32,8 +32,8 @@ import os
 import numpy as np
 import pytest
 
-from analysis.alerts import Window, days_to_detect, drop_decisions, points, window_change
-from analysis.indices import AspectSpec, IndexFormula, ItemColumns, build_formulas
+from analysis.alerts import Window, days_to_detect, drop_decisions, window_change
+from analysis.indices import AspectSpec, IndexFormula, ItemColumns, build_formulas, points
 
 UNITS = 20
 DESKS = 2

@@ -20,7 +20,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from analysis import alerts as stats
-from analysis.indices import Difference, IndexValue
+from analysis.indices import Difference, IndexValue, points
 from survey_app.collection import scoring
 from survey_app.collection.scoring import IndexRequestError
 from survey_app.extensions import db
@@ -227,7 +227,7 @@ def index_drop_findings(
     report.evaluated["index_drop"] = len(tests)
     alpha = float(current_app.config["ALERT_ALPHA"])
     minimum = min_change(followings)
-    sizes = [stats.points(t.diff.value, t.kind) for t in tests]
+    sizes = [points(t.diff.value, t.kind) for t in tests]
     adjusted, fired = stats.drop_decisions(
         sizes, [t.diff.p_value for t in tests], min_change=minimum, alpha=alpha
     )

@@ -12,11 +12,11 @@ from flask_babel import format_decimal
 from flask_babel import gettext as _
 
 from analysis.compare import Trend
-from analysis.indices import estimate_trend
+from analysis.indices import estimate_trend, points
 from survey_app.collection.scoring import IndexRequestError
 from survey_app.models import Unit, Wave
 from survey_app.reporting.comparisons.changes import require_answers, waves_share_psus
-from survey_app.reporting.comparisons.wording import points, significance
+from survey_app.reporting.comparisons.wording import significance
 from survey_app.reporting.indices.compute import compute
 from survey_app.reporting.indices.figures import DomainKey, IndexFigure, IndexResult
 

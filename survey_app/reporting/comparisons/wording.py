@@ -6,15 +6,9 @@ from __future__ import annotations
 from flask_babel import format_decimal
 from flask_babel import gettext as _
 
-from analysis.indices import Difference
+from analysis.indices import Difference, points
 
 SIGNIFICANCE = 0.05
-
-
-def points(value: float, kind: str) -> float:
-    """A value or a difference in the unit it is read in: percentage points for a rate
-    (a proportion times 100), points for a mean score."""
-    return value * 100 if kind == "rate" else value
 
 
 def format_p(p_value: float) -> str:

@@ -13,6 +13,7 @@ from survey_app.models import Unit, User, Wave
 from survey_app.reporting import visibility
 from survey_app.reporting.comparisons import changes, wording
 from survey_app.reporting.dashboard.figures import (
+    cell_points,
     definition_of,
     figure_cells,
     figure_headers,
@@ -62,9 +63,9 @@ class ComparisonPage:
                 (
                     _("Difference"),
                     "",
-                    round(wording.points(self.difference.value, kind), 2),
-                    round(wording.points(self.difference.ci_low, kind), 2),
-                    round(wording.points(self.difference.ci_high, kind), 2),
+                    cell_points(self.difference.value, kind),
+                    cell_points(self.difference.ci_low, kind),
+                    cell_points(self.difference.ci_high, kind),
                     None,
                     None,
                     None,

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from flask_babel import format_decimal, format_percent
 from flask_babel import gettext as _
 
+from analysis.indices import points
 from survey_app.collection import questionnaire as spec
 from survey_app.collection import questionnaires
 from survey_app.collection.scoring import IndexRequestError
@@ -144,22 +145,22 @@ def not_enough_data() -> str:
     return _("not enough data")
 
 
-def pct_points(value: float) -> float:
-    return round(value * 100, 2)
+def cell_points(value: float, kind: str) -> float:
+    """A value or a difference in a table cell: its points, two decimals."""
+    return round(points(value, kind), 2)
 
 
 def figure_cells(figure: IndexFigure | None) -> tuple[object, ...]:
     """Value, CI, n, n_eff, scheme, inference and status; blank where not reportable."""
     if figure is None:
         return (None, None, None, 0, None, None, None, _("no responses"))
-    scale = pct_points if figure.kind == "rate" else (lambda v: round(v, 2))
     # A leader's copy of a figure failing the reporting rule has no value (visibility.visible);
     # an analyst's keeps it, flagged in the last column.
     shown = not math.isnan(figure.value)
     return (
-        scale(figure.value) if shown else None,
-        scale(figure.ci_low) if shown else None,
-        scale(figure.ci_high) if shown else None,
+        cell_points(figure.value, figure.kind) if shown else None,
+        cell_points(figure.ci_low, figure.kind) if shown else None,
+        cell_points(figure.ci_high, figure.kind) if shown else None,
         figure.n,
         round(figure.n_eff, 1),
         scheme_text(figure),

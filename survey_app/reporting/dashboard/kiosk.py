@@ -22,7 +22,7 @@ from survey_app.models import (
     Unit,
     User,
 )
-from survey_app.reporting.dashboard.figures import pct_points
+from survey_app.reporting.dashboard.figures import cell_points
 from survey_app.reporting.dashboard.scope import focus_unit, scope_tops
 from survey_app.reporting.tables import Table
 
@@ -108,12 +108,13 @@ class KioskMonitor:
         for row in self.desks:
             latest = row.latest
             rate = latest.rolling_rate if latest else None
+            shown = rate is not None and row.latest_rate_reportable
             rows.append(
                 (
                     row.desk.name,
                     row.unit.name(lang),
                     row.total,
-                    pct_points(rate) if rate is not None and row.latest_rate_reportable else None,
+                    cell_points(rate, "rate") if shown else None,
                     latest.rolling_answered if latest else 0,
                     row.bursts,
                     row.last_response.date().isoformat() if row.last_response else None,
