@@ -34,8 +34,8 @@ from survey_app.extensions import db
 from survey_app.models import Alert, AlertRule, DigestLog, Unit, User, Wave, WaveKind
 from survey_app.models._types import utcnow
 from survey_app.reporting.alerts import following, inbox, settings, wording
+from survey_app.reporting.comparisons.changes import reportable_changes
 from survey_app.reporting.dashboard import scope
-from survey_app.reporting.dashboard.overview import latest_changes
 
 
 def mail_enabled() -> bool:
@@ -159,13 +159,13 @@ def significant_changes(user: User) -> list[str]:
                 continue
             before, after = series[-2], series[-1]
             try:
-                changes = latest_changes(units, before, after)
+                found = reportable_changes(units, before, after)
             except IndexRequestError as error:
                 lines.append(f"- {before.code} → {after.code}: {error}")
                 continue
             lines += [
                 f"- {c.unit.name('vi')} ({before.code} → {after.code}): {c.sentence()}"
-                for c in changes
+                for c in found
                 if c.significant
             ]
     return lines

@@ -16,7 +16,7 @@ rate anomaly, power). Rules:
   the preceding as many (model-based variance: desks as strata, desk-days as clusters,
   unweighted because a rolling window crosses the period waves' weighting); field
   surveys, the overall index between the last two *closed* waves of a questionnaire
-  (:func:`survey_app.reporting.dashboard.overview.latest_changes`). All tests of one run (every
+  (:func:`survey_app.reporting.comparisons.changes.reportable_changes`). All tests of one run (every
   unit and index evaluated) form one Holm family; a fall fires when the adjusted p is
   below ``ALERT_ALPHA`` and it is at least the smallest minimum change any follower
   set (each leader then sees it only if it reaches their own minimum). A window with

@@ -37,9 +37,6 @@ from survey_app.reporting.alerts.following import Following, followed_units, min
 from survey_app.reporting.comparisons import changes
 from survey_app.reporting.dashboard import scope
 from survey_app.reporting.dashboard.figures import definition_of, index_choices
-from survey_app.reporting.dashboard.overview import latest_changes
-from survey_app.reporting.indices.compute import compute
-from survey_app.reporting.indices.figures import DomainKey
 
 
 @dataclass(frozen=True)
@@ -178,7 +175,7 @@ def _field_tests(units: Sequence[Unit], report: RunReport) -> list[_Test]:
     for (before_id, after_id), pair_units in sorted(pairs.items()):
         before, after = wave_by_id[before_id], wave_by_id[after_id]
         try:
-            lines = latest_changes(pair_units, before, after)
+            lines = changes.reportable_changes(pair_units, before, after)
         except IndexRequestError as error:
             report.problems.append(f"index_drop {before.code}->{after.code}: {error}")
             report.unsure.add(AlertRule.INDEX_DROP)
@@ -195,26 +192,13 @@ def _field_tests(units: Sequence[Unit], report: RunReport) -> list[_Test]:
                         "label": _labels(after, "overall"),
                         "before_wave": before.code,
                         "after_wave": after.code,
+                        "before": _figure(line.before),
+                        "after": _figure(line.after),
                     },
                     f"unit:{line.unit.id}/waves:{before.code}>{after.code}/index:overall/rate",
                 )
             )
     return tests
-
-
-def _field_figures(unit: Unit, before_code: str, after_code: str) -> dict[str, Any]:
-    """Both waves' overall figures of a unit whose fall fired (for its page)."""
-    waves = {
-        w.code: w
-        for w in db.session.scalars(select(Wave).where(Wave.code.in_([before_code, after_code])))
-    }
-    before, after = waves[before_code], waves[after_code]
-    result = compute([before, after], [unit], shared_psus=changes.waves_share_psus(before, after))
-    figures = {}
-    for name, wave in (("before", before), ("after", after)):
-        f = result.figure(DomainKey(unit.id, wave.id))
-        figures[name] = _figure(f)
-    return figures
 
 
 def index_drop_findings(
@@ -236,8 +220,6 @@ def index_drop_findings(
         if not fire:
             continue
         details = dict(test.details)
-        if details["source"] == "field":
-            details.update(_field_figures(test.unit, details["before_wave"], details["after_wave"]))
         details.update(
             code=test.code,
             kind=test.kind,

@@ -1,5 +1,5 @@
-"""A unit's change between two waves, the changes of many units, and two units'
-difference in one wave; whether two waves are a panel."""
+"""A unit's change between two waves, the changes of many units (those a leader may
+read among them), and two units' difference in one wave; whether two waves are a panel."""
 
 from __future__ import annotations
 
@@ -94,6 +94,19 @@ def changes(
         if line.before.n and line.after.n:
             found.append(line)
     return found
+
+
+def reportable_changes(
+    units: Sequence[Unit], before: Wave, after: Wave, *, code: str = "overall", kind: str = "rate"
+) -> list[Change]:
+    """The changes of :func:`changes` whose figures meet the reporting rule in both
+    waves: the changes a leader may read (the overview, the digest, the index-drop
+    alert)."""
+    return [
+        change
+        for change in changes(units, before, after, code=code, kind=kind)
+        if change.before.reportable and change.after.reportable
+    ]
 
 
 def _change_in(

@@ -244,12 +244,11 @@ def _trend_kind(infos: Sequence[WaveInfo], requested: str | None) -> WaveKind | 
 
 
 def latest_changes(units: Sequence[Unit], before: Wave, after: Wave) -> list[ChangeLine]:
-    """The change of the overall index of each unit between two waves, from one
-    computation (:func:`changes.changes`). Units without answers in one of the waves,
-    or whose figures do not meet the reporting rule in either wave, are left out.
+    """The change of the overall index of each unit between two waves, with the waves
+    (:func:`changes.reportable_changes`: units without answers in one of the waves, or
+    whose figures do not meet the reporting rule in either wave, are left out).
     """
     return [
         ChangeLine(change, before, after)
-        for change in changes.changes(units, before, after)
-        if change.before.reportable and change.after.reportable
+        for change in changes.reportable_changes(units, before, after)
     ]
