@@ -3,7 +3,9 @@
 Vietnamese writes ``44.606`` (thousands), ``78,0%`` and ``02/12/2026``; English
 ``44,606``, ``78.0%`` and ``Dec 2, 2026``. Every page, message and chart label formats
 through these functions (templates through the filters ``number``, ``pct``,
-``date_short``, ``datetime_short`` and ``value``), never with ``str()`` or ``{:,}``.
+``date_short``, ``datetime_short`` and ``value``), never with ``str()``, ``{:,}`` or
+its own Babel pattern; an index's figure through :func:`index_value`, a difference
+through :func:`signed`.
 Outside a request the locale is Vietnamese (``extensions.select_locale``).
 """
 
@@ -41,6 +43,20 @@ def percent(value: float | None, digits: int = 1) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "—"
     return format_percent(value, format="#,##0." + "0" * digits + "%" if digits else "#,##0%")
+
+
+def signed(value: float | None, digits: int = 1) -> str:
+    """A difference with its sign: ``+12,9`` / ``-3,0`` (``+12.9`` / ``-3.0``)."""
+    if value is None or math.isnan(value):
+        return "—"
+    pattern = "#,##0." + "0" * digits if digits else "#,##0"
+    return format_decimal(value, format=f"+{pattern};-{pattern}")
+
+
+def index_value(value: float | None, kind: str, digits: int = 1) -> str:
+    """A figure of an index: a rate as a percentage (``78,0%``), a mean score as a
+    number (``68,4``), both with ``digits`` decimals."""
+    return percent(value, digits) if kind == "rate" else number(value, digits)
 
 
 def day(value: object) -> str:

@@ -29,6 +29,20 @@ def test_vietnamese_and_english_forms(app: Flask) -> None:
         assert formatting.value(False) == "no"
 
 
+def test_index_figures_and_differences(app: Flask) -> None:
+    """A rate as a percentage, a score as a number, a difference with its sign: the
+    dashboard, the scorecard, the alerts and the chart labels all format through these."""
+    with force_locale("vi"):
+        assert formatting.index_value(0.772, "rate") == "77,2%"
+        assert formatting.index_value(68.44, "score") == "68,4"
+        assert formatting.index_value(float("nan"), "rate") == "—"
+        assert formatting.signed(12.94) == "+12,9" and formatting.signed(-3.0) == "-3,0"
+        assert formatting.signed(1234.5) == "+1.234,5"
+    with force_locale("en"):
+        assert formatting.index_value(0.772, "rate") == "77.2%"
+        assert formatting.signed(-0.04) == "-0.0" and formatting.signed(None) == "—"
+
+
 def test_the_template_filters_use_it(app: Flask) -> None:
     with app.test_request_context("/?lang=vi"), force_locale("vi"):
         rendered = app.jinja_env.from_string(

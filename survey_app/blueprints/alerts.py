@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import format_datetime, format_decimal
+from flask_babel import format_decimal
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
@@ -39,10 +39,8 @@ def helpers() -> dict[str, object]:
         "alert_title": lambda alert: wording.title(alert, current_lang()),
         "alert_sentence": wording.sentence,
         "rule_name": wording.rule_name,
-        "pct": wording.pct,
         "interval": wording.interval,
         "explain_url": explain_url,
-        "format_datetime": format_datetime,
         "format_decimal": format_decimal,
     }
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 import math
 
 from flask import Blueprint, abort, current_app, render_template, request
-from flask_babel import format_decimal, format_percent
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.utils import secure_filename
 from werkzeug.wrappers import Response
 
+from analysis.indices import points
+from survey_app import formatting
 from survey_app.access import READERS, can_see_unit, role_required
 from survey_app.extensions import db
 from survey_app.i18n import current_lang
@@ -26,12 +27,7 @@ bp = Blueprint("scorecard", __name__, url_prefix="/scorecard")
 
 def figure_value(figure: IndexFigure, value: float | None = None) -> str:
     """A rate as a percentage (77,2%), a score with one decimal (68,4)."""
-    value = figure.value if value is None else value
-    if math.isnan(value):
-        return "—"
-    if figure.kind == "rate":
-        return format_percent(value, format="#,##0.0%")
-    return format_decimal(value, format="#,##0.0")
+    return formatting.index_value(figure.value if value is None else value, figure.kind)
 
 
 def figure_ci(figure: IndexFigure) -> str:
@@ -45,14 +41,12 @@ def figure_ci(figure: IndexFigure) -> str:
 
 
 @bp.context_processor
-def formatting() -> dict[str, object]:
+def scorecard_formats() -> dict[str, object]:
     return {
         "figure_value": figure_value,
         "figure_ci": figure_ci,
-        "whole": lambda value: format_decimal(round(value), format="#,##0"),
-        "points": lambda value, kind: format_decimal(
-            value * 100 if kind == "rate" else value, format="+#,##0.0;-#,##0.0"
-        ),
+        "whole": lambda value: formatting.number(round(value), 0),
+        "points": lambda value, kind: formatting.signed(points(value, kind)),
         "channel_names": {
             "kiosk": _("Kiosk"),
             "phone": _("Phone"),

@@ -18,6 +18,7 @@ from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from analysis.indices import difference
+from survey_app import formatting
 from survey_app.admin import accounts
 from survey_app.extensions import db
 from survey_app.models import Desk, Response, Role, Unit, Wave
@@ -159,9 +160,9 @@ def test_overview_numbers_equal_the_index_service(app: Flask, client: FlaskClien
         latest = result.figure(DomainKey(town.id, waves[-1].id))
         step = changes.change(town, waves[1], waves[2])
         expected = [
-            figures.fmt_pct(latest.value),
-            figures.fmt_pct(latest.ci_low),
-            figures.fmt_pct(latest.ci_high),
+            formatting.percent(latest.value),
+            formatting.percent(latest.ci_low),
+            formatting.percent(latest.ci_high),
             step.sentence(),
         ]
     for text in expected:

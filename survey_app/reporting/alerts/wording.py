@@ -10,10 +10,10 @@ from dataclasses import fields
 from datetime import datetime
 from typing import Any
 
-from flask_babel import format_datetime, format_decimal
 from flask_babel import gettext as _
 
 from analysis.indices import Difference
+from survey_app import formatting
 from survey_app.models import Alert, AlertRule
 from survey_app.reporting.comparisons import wording
 
@@ -28,12 +28,8 @@ def rule_name(rule: AlertRule) -> str:
     }[rule]
 
 
-def pct(value: float) -> str:
-    return format_decimal(value * 100, format="0.0") + "%"
-
-
 def interval(figure: dict[str, Any]) -> str:
-    return f"{pct(figure['ci_low'])}–{pct(figure['ci_high'])}"
+    return f"{formatting.percent(figure['ci_low'])}–{formatting.percent(figure['ci_high'])}"
 
 
 def difference(details: dict[str, Any]) -> Difference:
@@ -55,7 +51,7 @@ def title(alert: Alert, lang: str) -> str:
             "%(unit)s: %(index)s fell by %(size)s points",
             unit=unit,
             index=index_label(alert, lang),
-            size=format_decimal(abs(alert.size or 0.0), format="0.0"),
+            size=formatting.number(abs(alert.size or 0.0), 1),
         )
     if alert.rule == AlertRule.FUNNEL:
         if details.get("side") == "below":
@@ -72,7 +68,7 @@ def title(alert: Alert, lang: str) -> str:
 
 
 def _when(value: str) -> str:
-    return format_datetime(datetime.fromisoformat(value), "short")
+    return formatting.moment(datetime.fromisoformat(value))
 
 
 def sentence(alert: Alert) -> str:
@@ -94,11 +90,11 @@ def sentence(alert: Alert) -> str:
             "tests.",
             change=change,
             period=period,
-            before=pct(d["before"]["value"]),
+            before=formatting.percent(d["before"]["value"]),
             before_ci=interval(d["before"]),
-            after=pct(d["after"]["value"]),
+            after=formatting.percent(d["after"]["value"]),
             after_ci=interval(d["after"]),
-            p_adj=format_decimal(d["p_adjusted"], format="0.000"),
+            p_adj=formatting.number(d["p_adjusted"], 3),
             family=d["family"],
         )
     if alert.rule == AlertRule.FUNNEL:
@@ -106,19 +102,19 @@ def sentence(alert: Alert) -> str:
             "In wave %(wave)s the unit's figure %(value)s (95%% CI %(ci)s) lies outside the "
             "99.8%% limits %(low)s–%(high)s around %(target)s for its effective n of %(n)s.",
             wave=d["wave"],
-            value=pct(d["value"]),
+            value=formatting.percent(d["value"]),
             ci=interval(d),
-            low=pct(d["lower998"]),
-            high=pct(d["upper998"]),
-            target=pct(d["target"]),
-            n=format_decimal(d["n_eff"], format="0"),
+            low=formatting.percent(d["lower998"]),
+            high=formatting.percent(d["upper998"]),
+            target=formatting.percent(d["target"]),
+            n=formatting.number(d["n_eff"], 0),
         )
     if alert.rule == AlertRule.SILENT_DESK:
         return _(
             "No response since %(last)s (%(hours)s hours). In its last %(weeks)s weeks the "
             "desk was this quiet at these hours with a chance below 1 in 1000.",
             last=_when(d["last"]),
-            hours=format_decimal(d["hours"], format="0.0"),
+            hours=formatting.number(d["hours"], 1),
             weeks=d["weeks"],
         )
     if alert.rule == AlertRule.BURST:
@@ -133,9 +129,9 @@ def sentence(alert: Alert) -> str:
         "of the %(weeks)s weeks before (p = %(p)s).",
         count=d["count"],
         day=d["day"],
-        mean=format_decimal(d["mean"], format="0.0"),
+        mean=formatting.number(d["mean"], 1),
         weeks=d["weeks"],
-        p=format_decimal(d["p_value"], format="0.0000"),
+        p=formatting.number(d["p_value"], 4),
     )
 
 

@@ -8,11 +8,11 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import date
 
-from flask_babel import format_decimal
 from flask_babel import gettext as _
 
 from analysis.compare import Trend
 from analysis.indices import estimate_trend, points
+from survey_app import formatting
 from survey_app.collection.scoring import IndexRequestError
 from survey_app.models import Unit, Wave
 from survey_app.reporting.comparisons.changes import require_answers, waves_share_psus
@@ -43,7 +43,7 @@ class TrendResult(Trend):
 
     def sentence(self) -> str:
         kind = self.figures[0].kind
-        size = format_decimal(abs(points(self.slope, kind)), format="0.0")
+        size = formatting.number(abs(points(self.slope, kind)), 1)
         if kind == "rate":
             text = _("changes by %(size)s percentage points per year", size=size)
         else:

@@ -3,18 +3,18 @@ two units' difference in words."""
 
 from __future__ import annotations
 
-from flask_babel import format_decimal
 from flask_babel import gettext as _
 
 from analysis.indices import Difference, points
+from survey_app import formatting
 
 SIGNIFICANCE = 0.05
 
 
 def format_p(p_value: float) -> str:
     if p_value < 0.001:
-        return "p < " + format_decimal(0.001, format="0.000")
-    return "p = " + format_decimal(p_value, format="0.000")
+        return "p < " + formatting.number(0.001, 3)
+    return "p = " + formatting.number(p_value, 3)
 
 
 def significance(p_value: float) -> str:
@@ -26,7 +26,7 @@ def significance(p_value: float) -> str:
 
 def change_sentence(diff: Difference, kind: str) -> str:
     """A plain-language description: direction, size and significance."""
-    size = format_decimal(abs(points(diff.value, kind)), format="0.0")
+    size = formatting.number(abs(points(diff.value, kind)), 1)
     if kind == "rate":
         if diff.value > 0:
             text = _("rose by %(size)s percentage points", size=size)
@@ -45,7 +45,7 @@ def change_sentence(diff: Difference, kind: str) -> str:
 
 def units_sentence(first: str, second: str, diff: Difference, kind: str) -> str:
     """ "A is 3.1 percentage points higher than B, not statistically significant (p = …)"."""
-    size = format_decimal(abs(points(diff.value, kind)), format="0.0")
+    size = formatting.number(abs(points(diff.value, kind)), 1)
     if diff.value > 0:
         text = _(
             "%(a)s is %(size)s percentage points higher than %(b)s", a=first, b=second, size=size

@@ -10,10 +10,10 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from flask_babel import format_decimal, format_percent
 from flask_babel import gettext as _
 
 from analysis.indices import points
+from survey_app import formatting
 from survey_app.collection import questionnaire as spec
 from survey_app.collection import questionnaires
 from survey_app.collection.scoring import IndexRequestError
@@ -84,35 +84,19 @@ def safe_compute(
     return compute(waves, units, **options)  # type: ignore[arg-type]
 
 
-def fmt_pct(value: float | None, digits: int = 1) -> str:
-    if value is None or math.isnan(value):
-        return "—"
-    return format_percent(value, format="#,##0." + "0" * digits + "%")
-
-
-def fmt_number(value: float | None, digits: int = 0) -> str:
-    if value is None or math.isnan(value):
-        return "—"
-    pattern = "#,##0" + ("." + "0" * digits if digits else "")
-    return format_decimal(value, format=pattern)
-
-
 def fmt_value(figure: IndexFigure) -> str:
     """A figure's value: a percentage for rates, points for mean scores."""
-    if figure.kind == "rate":
-        return fmt_pct(figure.value)
-    return fmt_number(figure.value, 1)
+    return formatting.index_value(figure.value, figure.kind)
 
 
 def fmt_ci(figure: IndexFigure) -> str:
-    if figure.kind == "rate":
-        return f"{fmt_pct(figure.ci_low)} – {fmt_pct(figure.ci_high)}"
-    return f"{fmt_number(figure.ci_low, 1)} – {fmt_number(figure.ci_high, 1)}"
+    low = formatting.index_value(figure.ci_low, figure.kind)
+    return f"{low} – {formatting.index_value(figure.ci_high, figure.kind)}"
 
 
 def fmt_points(value: float) -> str:
     """A difference of proportions in signed percentage points: "+12,9 điểm phần trăm"."""
-    return _("%(value)s percentage points", value=format_decimal(value * 100, format="+0.0;-0.0"))
+    return _("%(value)s percentage points", value=formatting.signed(points(value, "rate")))
 
 
 def fmt_p(p_value: float) -> str:

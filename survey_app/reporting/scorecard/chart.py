@@ -8,8 +8,8 @@ from flask_babel import format_date
 from flask_babel import gettext as _
 from markupsafe import Markup, escape
 
+from survey_app import formatting
 from survey_app.models import Wave
-from survey_app.reporting.indices.figures import IndexFigure
 from survey_app.reporting.scorecard.card import Scorecard
 
 
@@ -77,7 +77,7 @@ def trend_svg(card: Scorecard, lang: str) -> Markup:
         if fig.reportable:
             parts.append(
                 f'<text x="{cx + 10:.1f}" y="{y(fig.value) + 4:.1f}" font-size="12" '
-                f'fill="#1b2733">{escape(_short_value(fig))}</text>'
+                f'fill="#1b2733">{escape(formatting.index_value(fig.value, fig.kind))}</text>'
             )
         label = _wave_label(point.wave, lang)
         for row, text in enumerate(label):
@@ -102,11 +102,3 @@ def _wave_label(wave: Wave, lang: str, width: int = 30) -> list[str]:
             lines.append("")
         lines[-1] = f"{lines[-1]} {word}".strip()
     return [*lines, format_date(wave.start_date, "MM/yyyy" if lang == "vi" else "MMM yyyy")]
-
-
-def _short_value(figure: IndexFigure) -> str:
-    from flask_babel import format_decimal
-
-    if figure.kind == "rate":
-        return format_decimal(figure.value * 100, format="0.0") + "%"
-    return format_decimal(figure.value, format="0.0")
