@@ -183,6 +183,10 @@ def register_blueprints(app: Flask) -> None:
     from survey_app.blueprints import small_area
 
     app.register_blueprint(small_area.bp)
+    from survey_app.reporting.indices.shared_sums import share_within_request
+
+    # A page's figures read each wave's sums once (reporting/indices/shared_sums.py).
+    app.before_request(share_within_request)
     if app.config.get("BENCHMARK_CEILING"):  # benchmarks/load_wrk.py only
         from survey_app.blueprints import bench
 

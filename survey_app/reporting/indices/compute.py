@@ -14,15 +14,15 @@ from collections.abc import Sequence
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import or_
 
 from analysis.indices import estimate_indices
 from analysis.variance import LonelyPSUError
-from survey_app.collection.scoring import IndexRequestError, waves_layout
+from survey_app.collection.scoring import IndexRequestError, Layout, waves_layout
 from survey_app.collection.waves.design import stratum_psus
 from survey_app.extensions import db
 from survey_app.models import Desk, Response, Unit, Wave, WaveKind
 from survey_app.reporting.indices.figures import IndexFigure, IndexResult, Inference
+from survey_app.reporting.indices.shared_sums import shared
 from survey_app.reporting.indices.sql import Filters, aggregate
 from survey_app.reporting.indices.statistics import sufficient_statistics
 from survey_app.reporting.indices.stored import stored_rows, stored_waves
@@ -73,37 +73,33 @@ def compute(
             )
         )
     kind = kinds.pop()
-    questionnaire_ids = {wave.questionnaire_id for wave in waves}
     layout = waves_layout(waves)
     wave_ids = [wave.id for wave in waves]
     schemes = active_schemes(wave_ids)
-    scheme_ids = [scheme.id for scheme in schemes.values()]
     published = published_designs(waves, schemes)
     filters = Filters(field_id, channel)
-    # Responses the figure store has folded are read from its sums, the rest from the
-    # rows; waves with an active scheme are read from the rows (their weights are the
-    # scheme's, and calibration needs each respondent).
-    stored = stored_waves([w for w in wave_ids if w not in schemes], layout)
-    only = None
-    if stored:
-        only = or_(Response.wave_id.not_in(stored), Response.folded.is_(False))
-    item_rows, respondent_rows, psu_counts, item_codes = aggregate(
-        layout,
-        kind,
-        wave_ids,
-        list(questionnaire_ids),
-        scheme_ids,
-        filters,
-        by_field,
-        by_channel,
-        list(published),
-        only,
-    )
-    if stored:
-        more = stored_rows(stored, layout, filters, by_field, by_channel, item_codes)
-        item_rows += more[0]
-        respondent_rows += more[1]
-        psu_counts += more[2]
+    stored = set(stored_waves([w for w in wave_ids if w not in schemes], layout))
+    item_rows: list = []
+    respondent_rows: list = []
+    psu_counts: list = []
+    item_codes: dict[int, str] = {}
+    for wave in waves:
+        scheme = schemes.get(wave.id)
+        items, respondents, psus, codes = _wave_sums(
+            layout,
+            kind,
+            wave,
+            scheme.id if scheme is not None else None,
+            filters,
+            by_field,
+            by_channel,
+            wave.id in published,
+            wave.id in stored,
+        )
+        item_rows += items
+        respondent_rows += respondents
+        psu_counts += psus
+        item_codes.update(codes)
     totals, domains, fpc_waves = sufficient_statistics(
         item_rows,
         respondent_rows,
@@ -168,6 +164,48 @@ def compute(
     return IndexResult(
         tuple(figures), table, tuple(domains), layout.formulas, layout.definition, totals
     )
+
+
+def _wave_sums(
+    layout: Layout,
+    kind: WaveKind,
+    wave: Wave,
+    scheme_id: int | None,
+    filters: Filters,
+    by_field: bool,
+    by_channel: bool,
+    calibrated: bool,
+    stored: bool,
+) -> tuple[list, list, list, dict[int, str]]:
+    """One wave's rows of :func:`.sql.aggregate` (with its folded responses' sums from
+    the figure store when ``stored``), read once per page request (:mod:`.shared_sums`).
+
+    Responses the figure store has folded are read from its sums, the rest from the
+    rows; a wave with an active scheme is read from its rows (its weights are the
+    scheme's, and calibration needs each respondent).
+    """
+
+    def read() -> tuple[list, list, list, dict[int, str]]:
+        items, respondents, psus, codes = aggregate(
+            layout,
+            kind,
+            [wave.id],
+            [wave.questionnaire_id],
+            [] if scheme_id is None else [scheme_id],
+            filters,
+            by_field,
+            by_channel,
+            [wave.id] if calibrated else [],
+            Response.folded.is_(False) if stored else None,
+        )
+        if stored:
+            more = stored_rows([wave.id], layout, filters, by_field, by_channel, codes)
+            items, respondents, psus = items + more[0], respondents + more[1], psus + more[2]
+        return items, respondents, psus, codes
+
+    version = (layout.questionnaire.slug, layout.questionnaire.version)
+    key = (wave.id, version, filters, by_field, by_channel, scheme_id, calibrated, stored)
+    return shared(key, read)
 
 
 def _lonely_rule(waves: Sequence[Wave]) -> str:

@@ -14,7 +14,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Float, and_, case, cast, exists, func, literal, or_, select
+from sqlalchemy import (
+    Connection,
+    Float,
+    Select,
+    and_,
+    case,
+    cast,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+)
 from sqlalchemy.sql.elements import ColumnElement
 
 from survey_app.collection.scoring import Layout, answer_groups, satisfied_levels
@@ -256,9 +268,20 @@ def aggregate(
             .where(*where)
             .group_by(Response.wave_id, *design.group_by)
         )
-        # one bulk fetchall from the driver (not a fetchone per row), as plain tuples
-        # (pandas probes Row objects attribute by attribute)
-        item_rows += map(tuple, connection.execute(item_query).fetchall())
-        respondent_rows += map(tuple, connection.execute(respondent_query).fetchall())
-        psu_rows += map(tuple, connection.execute(psu_query).fetchall())
+        item_rows += _fetch(connection, item_query)
+        respondent_rows += _fetch(connection, respondent_query)
+        psu_rows += _fetch(connection, psu_query)
     return item_rows, respondent_rows, psu_rows, items
+
+
+def _fetch(connection: Connection, query: Select) -> list[tuple]:
+    """The rows as the driver gives them, in one bulk fetch: plain tuples, not
+    SQLAlchemy rows (building those, and running their result processors, cost more
+    than the query on the demo's per-respondent PSUs). The values are numbers and
+    strings (a feedback wave's PSU, its day, is the driver's: a string on SQLite, a
+    date on PostgreSQL); :mod:`.statistics` reads design keys as text."""
+    result = connection.execute(query)
+    try:
+        return result.cursor.fetchall()
+    finally:
+        result.close()
