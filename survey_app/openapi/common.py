@@ -4,6 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
+#: How many characters of a text sent by the client (a field name, a code) an error
+#: repeats; a longer one is cut there and ends in "…" (:func:`echo`). The submission's
+#: ``ValidationError`` and the read endpoints' messages keep to it.
+ECHO_MAX = 80
+
+
+def echo(text: str, limit: int = ECHO_MAX) -> str:
+    """``text`` as an error repeats it: at most ``limit`` characters, then "…"."""
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
 #: Schemas shared by every topic.
 COMMON_SCHEMAS: dict[str, Any] = {
     "Error": {

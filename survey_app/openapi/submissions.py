@@ -12,9 +12,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from survey_app.openapi.common import error_response
+from survey_app.openapi.common import ECHO_MAX, error_response
 
 EXAMPLE_ID = "3f2b8c4e-1a2b-4c3d-8e9f-0a1b2c3d4e5f"
+
+#: A 422 lists at most this many errors (``ValidationError.errors.maxItems``), then
+#: says how many there were in ``errors_total``; the answer to a submission
+#: (:func:`survey_app.collection.submissions.result.invalid`) keeps to it.
+ERRORS_MAX = 20
 
 _TIMESTAMP = {
     "type": "string",
@@ -190,16 +195,18 @@ SCHEMAS: dict[str, Any] = {
                     "errors": {
                         "type": "array",
                         "minItems": 1,
-                        "maxItems": 20,
+                        "maxItems": ERRORS_MAX,
                         "items": {"$ref": "#/components/schemas/FieldError"},
                         "description": (
-                            "Every bad field, not just the first, up to 20; an echoed "
-                            "field name is cut after 80 characters."
+                            f"Every bad field, not just the first, up to {ERRORS_MAX}; an "
+                            f"echoed field name is cut after {ECHO_MAX} characters."
                         ),
                     },
                     "errors_total": {
                         "type": "integer",
-                        "description": "Only when more than 20 errors were found: how many.",
+                        "description": (
+                            f"Only when more than {ERRORS_MAX} errors were found: how many."
+                        ),
                     },
                 },
             },

@@ -19,6 +19,7 @@ from survey_app.access import can_see_unit
 from survey_app.collection.scoring import IndexRequestError
 from survey_app.extensions import db
 from survey_app.models import Channel, ProcedureField, Unit, UnitKind, User, Wave
+from survey_app.openapi.common import echo
 from survey_app.reporting import visibility
 from survey_app.reporting.comparisons import changes, rankings, trends
 from survey_app.reporting.indices.compute import compute
@@ -39,12 +40,6 @@ KINDS: tuple[str, ...] = ("rate", "score")
 BREAKDOWNS: tuple[str, ...] = ("field", "channel")
 CHANNELS: tuple[str, ...] = tuple(c.value for c in Channel)
 UNIT_KINDS: tuple[str, ...] = tuple(k.value for k in UnitKind)
-#: How much of a code sent by the client a message repeats.
-ECHO_MAX = 80
-
-
-def _echo(text: str) -> str:
-    return text if len(text) <= ECHO_MAX else text[:ECHO_MAX] + "…"
 
 
 def check_choice(name: str, value: str | None, choices: Sequence[str]) -> None:
@@ -57,7 +52,7 @@ def check_choice(name: str, value: str | None, choices: Sequence[str]) -> None:
         "invalid_parameter",
         _(
             "Unknown value %(value)s for %(name)s; valid: %(valid)s",
-            value=_echo(value),
+            value=echo(value),
             name=name,
             valid=", ".join(choices),
         ),
@@ -99,7 +94,7 @@ def units_for(user: User, codes: Sequence[str]) -> list[Unit]:
     for code in codes:
         unit = found.get(code)
         if unit is None or not can_see_unit(user, unit):
-            raise QueryError(404, "not_found", _("Unknown unit: %(code)s", code=_echo(code)))
+            raise QueryError(404, "not_found", _("Unknown unit: %(code)s", code=echo(code)))
         out.append(unit)
     return out
 
@@ -112,7 +107,7 @@ def waves_for(user: User, codes: Sequence[str]) -> list[Wave]:
     for code in codes:
         wave = found.get(code)
         if wave is None:
-            raise QueryError(404, "not_found", _("Unknown wave: %(code)s", code=_echo(code)))
+            raise QueryError(404, "not_found", _("Unknown wave: %(code)s", code=echo(code)))
         out.append(wave)
     return out
 
@@ -122,7 +117,7 @@ def _field_id(code: str | None) -> int | None:
         return None
     field = db.session.scalar(select(ProcedureField).where(ProcedureField.code == code))
     if field is None:
-        raise QueryError(404, "not_found", _("Unknown procedure field: %(code)s", code=_echo(code)))
+        raise QueryError(404, "not_found", _("Unknown procedure field: %(code)s", code=echo(code)))
     return field.id
 
 
@@ -134,7 +129,7 @@ def _check_index(result: IndexResult, index: str | None, kind: str | None) -> No
             "invalid_parameter",
             _(
                 "Unknown index %(index)s; valid: %(valid)s",
-                index=_echo(index),
+                index=echo(index),
                 valid=", ".join(sorted(codes)),
             ),
         )

@@ -27,9 +27,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from survey_app.collection.submissions.result import ECHO_MAX
 from survey_app.extensions import db
 from survey_app.models import AnswerValue, Response, Role
+from survey_app.openapi.common import ECHO_MAX
 from tests.helpers.accounts import login
 from tests.helpers.desks import commune_desk
 from tests.helpers.questionnaire_cases import lab, one_section

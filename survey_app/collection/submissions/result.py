@@ -14,13 +14,12 @@ from typing import Any
 from flask_babel import gettext as _
 
 from survey_app.collection.responses import StoreOutcome
+from survey_app.openapi.common import ECHO_MAX, echo
+from survey_app.openapi.submissions import ERRORS_MAX
 
-#: A 422 lists at most this many errors (and then ``errors_total``) ...
-ERRORS_MAX = 20
-
-#: ... and repeats at most this many characters of a field name it echoes (the
-#: detail and message, ECHO_MAX * 4): a reply stays a few kB whatever was sent.
-ECHO_MAX = 80
+# The limits are the OpenAPI document's (ValidationError): at most ERRORS_MAX errors,
+# each repeating at most ECHO_MAX characters of a field name (the detail and message,
+# ECHO_MAX * 4), so a reply stays a few kB whatever was sent.
 
 
 @dataclass(frozen=True)
@@ -57,17 +56,13 @@ def not_an_object() -> SubmitResult:
     return error_result(400, "bad_request", _("The request body must be a JSON object."))
 
 
-def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[:limit] + "…"
-
-
 def invalid(errors: list[dict[str, str]]) -> SubmitResult:
     """422 listing the errors: at most :data:`ERRORS_MAX` of them (``errors_total``
     then says how many there were), each repeating at most :data:`ECHO_MAX` characters
     of a field name, so a reply stays small whatever the body held."""
     message = _("The response is not valid; see the errors for each field.")
     listed = [
-        {key: _clip(str(value), ECHO_MAX if key == "field" else 4 * ECHO_MAX)
+        {key: echo(str(value), ECHO_MAX if key == "field" else 4 * ECHO_MAX)
          for key, value in error.items()}
         for error in errors[:ERRORS_MAX]
     ]  # fmt: skip
