@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import math
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -30,7 +29,14 @@ from typing import Any
 import pandas as pd
 
 from analysis.ci import INTERVAL_METHODS, PROPORTION_METHODS
-from analysis.cli_args import add_design_arguments, at_least_two, columns, design_from_args, level
+from analysis.cli_args import (
+    add_design_arguments,
+    at_least_two,
+    columns,
+    design_from_args,
+    json_number,
+    level,
+)
 from analysis.cli_fh import add_fh_parser
 from analysis.design import Design
 from analysis.estimators import mean, proportion, ratio, total
@@ -140,10 +146,6 @@ def _records(result: Estimate | DomainEstimates) -> list[dict[str, Any]]:
     return out
 
 
-def _finite(x: float) -> float | None:
-    return x if math.isfinite(x) else None
-
-
 def read_data(path: str) -> pd.DataFrame:
     """Read a data file with Arrow's multithreaded CSV reader, pandas' own as fallback.
 
@@ -196,7 +198,7 @@ def run_estimate(args: argparse.Namespace, out: Any = None) -> int:
             "estimates": records,
         }
         if isinstance(result, DomainEstimates):
-            payload["covariance"] = [[_finite(float(v)) for v in row] for row in result.covariance]
+            payload["covariance"] = [[json_number(v) for v in row] for row in result.covariance]
         out.write(json.dumps(payload, indent=2) + "\n")
     else:
         rows = [{**r["by"], **{k: v for k, v in r.items() if k != "by"}} for r in records]

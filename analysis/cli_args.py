@@ -1,5 +1,5 @@
-"""What the command-line subcommands share: argument types, the design options and
-reading a CSV file as text.
+"""What the command-line subcommands share: argument types, the design options,
+reading a CSV file as text and numbers read from text or written as JSON.
 
 ``estimate`` (:mod:`analysis.cli`), ``weight`` (:mod:`analysis.cli_weight`) and
 ``fh`` (:mod:`analysis.cli_fh`) take their column lists, confidence level and
@@ -12,6 +12,7 @@ value gets the same message. Argument types raise ``argparse.ArgumentTypeError``
 from __future__ import annotations
 
 import argparse
+import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
@@ -25,7 +26,10 @@ __all__ = [
     "at_least_two",
     "columns",
     "design_from_args",
+    "finite_number",
+    "json_number",
     "level",
+    "number_pair",
     "read_text_csv",
 ]
 
@@ -61,6 +65,33 @@ def at_least_two(text: str) -> int:
     if value < 2:
         raise argparse.ArgumentTypeError(f"need at least 2, got {value}")
     return value
+
+
+def finite_number(text: str) -> float | None:
+    """The finite number ``text`` spells (Python's ``float`` syntax), else None: the
+    reading of every number in an argument or a targets file."""
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
+
+
+def json_number(value: float) -> float | None:
+    """A number for the JSON output: None (``null``) where it is not finite."""
+    return float(value) if math.isfinite(value) else None
+
+
+def number_pair(text: str) -> tuple[float, float]:
+    """``LO,HI``: two finite numbers with ``LO < HI`` (bounds of weights or factors)."""
+    parts = text.split(",")
+    lo = finite_number(parts[0]) if len(parts) == 2 else None
+    hi = finite_number(parts[1]) if len(parts) == 2 else None
+    if lo is None or hi is None:
+        raise argparse.ArgumentTypeError(f"expected LO,HI (two numbers), got {text!r}")
+    if not lo < hi:
+        raise argparse.ArgumentTypeError(f"need LO < HI, got {text!r}")
+    return lo, hi
 
 
 def add_design_arguments(parser: argparse.ArgumentParser) -> None:

@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import math
 import sys
 import warnings
 from typing import Any
@@ -35,7 +34,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis.cli_args import columns, read_text_csv
+from analysis.cli_args import columns, json_number, read_text_csv
 from analysis.small_area import (
     FH_METHODS,
     arcsin_back_transform,
@@ -105,10 +104,6 @@ def _numbers(
             more = " ..." if bad.sum() > 5 else ""
             raise ValueError(f"column {name!r}: {what} in row {rows}{more}")
     return values
-
-
-def _finite(x: float) -> float | None:
-    return float(x) if math.isfinite(x) else None
 
 
 def _fit(args: argparse.Namespace) -> tuple[dict[str, Any], list[str]]:
@@ -185,10 +180,10 @@ def _fit(args: argparse.Namespace) -> tuple[dict[str, Any], list[str]]:
         "areas": [
             {
                 "area": labels[i],
-                "direct": _finite(direct[i]),
+                "direct": json_number(direct[i]),
                 "eblup": float(eblup[i]),
                 "mse": float(mse[i]),
-                "gamma": _finite(fit.gamma[i]),
+                "gamma": json_number(fit.gamma[i]),
                 "synthetic": float(synthetic[i]),
             }
             for i in range(len(labels))

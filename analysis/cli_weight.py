@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 import warnings
 from collections.abc import Hashable, Sequence
@@ -35,7 +34,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis.cli_args import add_design_arguments, columns, design_from_args, read_text_csv
+from analysis.cli_args import (
+    add_design_arguments,
+    columns,
+    design_from_args,
+    finite_number,
+    number_pair,
+    read_text_csv,
+)
 from analysis.weighting import (
     CALIBRATION_FUNCTIONS,
     CalibrationConvergenceError,
@@ -71,14 +77,6 @@ class TargetFileError(ValueError):
 # ---------------------------------------------------------------- target files
 
 
-def _number(text: str) -> float | None:
-    try:
-        value = float(text)
-    except ValueError:
-        return None
-    return value if math.isfinite(value) else None
-
-
 def read_cell_targets(path: str | Path, by: Sequence[str]) -> dict[Hashable, float]:
     """Read a post-stratification targets file: columns ``by...`` and ``target``.
 
@@ -95,7 +93,7 @@ def read_cell_targets(path: str | Path, by: Sequence[str]) -> dict[Hashable, flo
     for i, values in enumerate(table.to_dict("records"), start=2):
         cell = tuple(str(values[c]).strip() for c in by)
         key: Hashable = cell if len(by) > 1 else cell[0]
-        target = _number(values["target"])
+        target = finite_number(values["target"])
         if any(v == "" for v in cell):
             problems.append(f"row {i}: empty cell label")
         elif target is None or target < 0:
@@ -130,7 +128,7 @@ def read_long_targets(
         zip(table["variable"], table["level"], table["target"], strict=True), start=2
     ):
         variable, level = variable.strip(), level.strip()
-        target = _number(text)
+        target = finite_number(text)
         if variable == "":
             problems.append(f"row {i}: empty variable")
             continue
@@ -164,17 +162,6 @@ def read_long_targets(
 # ---------------------------------------------------------------- arguments
 
 
-def _pair(text: str) -> tuple[float, float]:
-    parts = text.split(",")
-    lo = _number(parts[0]) if len(parts) == 2 else None
-    hi = _number(parts[1]) if len(parts) == 2 else None
-    if lo is None or hi is None:
-        raise argparse.ArgumentTypeError(f"expected LO,HI (two numbers), got {text!r}")
-    if not lo < hi:
-        raise argparse.ArgumentTypeError(f"need LO < HI, got {text!r}")
-    return lo, hi
-
-
 def add_adjustment_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the weighting options (shared by ``weight`` and ``estimate``) to ``parser``."""
     group = parser.add_argument_group("weighting")
@@ -205,9 +192,9 @@ def add_adjustment_arguments(parser: argparse.ArgumentParser) -> None:
         "--totals", metavar="TOTALS.csv", help="variable,level,target (empty level: numeric)"
     )
     group.add_argument(
-        "--bounds", type=_pair, metavar="LO,HI", help="bounds on calibration factors g"
+        "--bounds", type=number_pair, metavar="LO,HI", help="bounds on calibration factors g"
     )
-    group.add_argument("--trim", type=_pair, metavar="LO,HI", help="trim weights to [LO, HI]")
+    group.add_argument("--trim", type=number_pair, metavar="LO,HI", help="trim weights to [LO, HI]")
     group.add_argument(
         "--strict", action="store_true", help="repeat trimming until all weights are inside"
     )
