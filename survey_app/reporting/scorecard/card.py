@@ -20,7 +20,7 @@ from survey_app.models import (
 )
 from survey_app.reporting import visibility
 from survey_app.reporting.comparisons import changes, rankings, trends
-from survey_app.reporting.dashboard.figures import scheme_text
+from survey_app.reporting.dashboard.figures import IndexLine, index_lines, scheme_text
 from survey_app.reporting.dashboard.scope import with_data
 from survey_app.reporting.indices.compute import compute
 from survey_app.reporting.indices.figures import DomainKey, IndexFigure, IndexResult, Inference
@@ -34,16 +34,6 @@ from survey_app.reporting.scorecard.counts import (
 
 class ScorecardError(LookupError):
     """The unit has no data in the wave (nothing to show)."""
-
-
-@dataclass(frozen=True)
-class IndexLine:
-    """One row of the index table: the satisfaction rate and the mean score."""
-
-    code: str
-    label: str
-    rate: IndexFigure
-    score: IndexFigure | None
 
 
 @dataclass(frozen=True)
@@ -153,15 +143,12 @@ def build(unit: Unit, wave: Wave, lang: str, viewer: User | None = None) -> Scor
         raise ScorecardError(f"no responses for {unit.code} in {wave.code}")
     waves = unit_waves(unit, wave)
     result = compute(waves, [unit])
-    definition = result.definition
     key = DomainKey(unit.id, wave.id)
-    overall_label = definition.overall.label.get(lang)
-    overall = IndexLine("overall", overall_label, *_pair(result, key, "overall"))
-    aspects = tuple(
-        IndexLine(a.code, a.label.get(lang), *_pair(result, key, f"aspect:{a.code}"))
-        for a in definition.aspects
-        if _has(result, key, f"aspect:{a.code}")
-    )
+    overall, *lines = index_lines(result, key, lang)
+    if overall.rate is None:
+        raise ScorecardError(f"no overall index for {unit.code} in {wave.code}")
+    # the aspects with a figure (an aspect nobody answered has no row)
+    aspects = tuple(line for line in lines if _has(result, key, line.code))
     trend = tuple(
         TrendPoint(w, result.figure(DomainKey(unit.id, w.id)))
         for w in waves
@@ -200,7 +187,7 @@ def build(unit: Unit, wave: Wave, lang: str, viewer: User | None = None) -> Scor
 def _visible_line(line: IndexLine, viewer: User | None) -> IndexLine:
     score = visibility.visible(line.score, viewer) if line.score is not None else None
     # the headline (overall rate) may be a commune's small-area estimate
-    rate = visibility.visible(line.rate, viewer, small_area=True)
+    rate = visibility.visible(line.rate, viewer, small_area=True) if line.rate is not None else None
     return IndexLine(line.code, line.label, rate, score)
 
 
@@ -227,15 +214,6 @@ def _has(result: IndexResult, key: DomainKey, code: str) -> bool:
     except KeyError:
         return False
     return not math.isnan(figure.value)
-
-
-def _pair(result: IndexResult, key: DomainKey, code: str) -> tuple[IndexFigure, IndexFigure | None]:
-    rate = result.figure(key, code, "rate")
-    try:
-        score = result.figure(key, code, "score")
-    except KeyError:
-        score = None
-    return rate, score
 
 
 def sibling_rank(
