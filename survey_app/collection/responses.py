@@ -252,19 +252,28 @@ def store(
 
 
 def store_many(
-    drafts: Iterable[ResponseDraft], batch_size: int = 2000, *, enforce_required: bool = True
+    drafts: Iterable[ResponseDraft],
+    batch_size: int = 2000,
+    *,
+    enforce_required: bool = True,
+    rows: Iterable[Sequence[tuple[int, int]]] | None = None,
 ) -> int:
     """Validate every draft, then insert all of them in one transaction (or none).
 
     Used by the demo simulation and bulk imports; ids must be new. Returns the count.
     ``enforce_required=False`` accepts blank required items (paper forms entered as
-    they are).
+    they are). ``rows``, one per draft, are their answer rows if the caller has
+    validated and encoded the answers already (:func:`item_rows`), as :func:`store`
+    takes them; the drafts are then not validated again.
     """
-    codebooks = _Codebooks()
-    prepared = [
-        (draft, coded_rows(draft, codebooks.get(draft.questionnaire_id), enforce_required))
-        for draft in drafts
-    ]
+    if rows is None:
+        codebooks = _Codebooks()
+        prepared = [
+            (draft, coded_rows(draft, codebooks.get(draft.questionnaire_id), enforce_required))
+            for draft in drafts
+        ]
+    else:
+        prepared = [(draft, list(coded)) for draft, coded in zip(drafts, rows, strict=True)]
     count = 0
     try:
         for start in range(0, len(prepared), batch_size):

@@ -88,7 +88,9 @@ def import_file(filename: str, content: bytes, user: User, lang: str) -> ImportR
         },
     )
     if new:
-        responses.store_many(new, enforce_required=False)  # commits the audit entry too
+        # the answers were validated and encoded with each row (ctx.coded)
+        coded = [ctx.coded[draft.client_id] for draft in new]
+        responses.store_many(new, rows=coded)  # commits the audit entry too
     else:
         db.session.commit()
     return ImportReport(filename, digest, len(drafts), len(new), already, (), tuple(warnings))

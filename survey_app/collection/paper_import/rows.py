@@ -46,7 +46,11 @@ class ImportContext:
     waves: dict[str, Wave | None]
     questionnaire: Questionnaire | None = None
     definition: spec.Questionnaire | None = None
+    codebook: questionnaires.Codebook | None = None
     frames: dict[int, set[tuple[str | None, str | None]]] = field(default_factory=dict)
+    #: The answer rows of each checked row's draft, by its id: its answers validated
+    #: and encoded once, here, and stored as they are (:func:`responses.store_many`).
+    coded: dict[uuid.UUID, list[tuple[int, int]]] = field(default_factory=dict)
 
     def add(
         self, row: int | None, column: str | None, message: str, index: int | None = None
@@ -116,6 +120,10 @@ def row_draft(
         if ctx.questionnaire is None:
             ctx.questionnaire = wave.questionnaire
             ctx.definition = questionnaires.parsed(wave.questionnaire)
+            found = questionnaires.codebook(wave.questionnaire.id, wave.questionnaire.checksum)
+            if found is None:  # the wave's own questionnaire: cannot be missing
+                raise LookupError(f"no codebook for questionnaire {wave.questionnaire.id}")
+            ctx.codebook = found
             _check_item_columns(positions, ctx)
         elif wave.questionnaire_id != ctx.questionnaire.id:
             problem(
@@ -168,12 +176,12 @@ def row_draft(
                     end=wave.end_date.strftime("%d/%m/%Y"),
                 ),
             )
-    answers = _answers(cells, ctx, problem)
+    answers, coded = _answers(cells, ctx, problem)
     if len(ctx.issues) > before or unit is None or wave is None or day is None:
         return None
     zone = ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
     submitted = datetime.combine(day, time(12, 0), tzinfo=zone).astimezone(UTC)
-    return responses.ResponseDraft(
+    draft = responses.ResponseDraft(
         client_id=_client_id(cells.get("client_id"), wave_code, number, ctx.sha256),
         questionnaire_id=wave.questionnaire_id,
         unit_id=unit.id,
@@ -186,6 +194,8 @@ def row_draft(
         design_weight=weight,
         extra_hash_fields={"stratum": stratum, "psu": psu, "design_weight": weight},
     )
+    ctx.coded[draft.client_id] = coded
+    return draft
 
 
 def _check_item_columns(positions: dict[str, int], ctx: ImportContext) -> None:
@@ -211,19 +221,27 @@ def _design_text(value: Any, column: str, problem: Any) -> str | None:
     return text
 
 
-def _answers(cells: dict[str, Any], ctx: ImportContext, problem: Any) -> dict[str, Any]:
-    definition = ctx.definition
-    if definition is None:
-        return {}
+def _answers(
+    cells: dict[str, Any], ctx: ImportContext, problem: Any
+) -> tuple[dict[str, Any], list[tuple[int, int]]]:
+    """The row's answers as read, and their answer rows once validated (blank required
+    items allowed: paper forms are entered as they are); each problem is reported."""
+    definition, codebook = ctx.definition, ctx.codebook
+    if definition is None or codebook is None:
+        return {}, []
     answers = {
         code: cell_answer(definition.item(code), value)
         for code, value in cells.items()
         if code in definition.items_by_code and not blank_cell(value)
     }
-    for error in spec.validate_answers(definition, answers, enforce_required=False):
-        item = definition.items_by_code.get(error.field)
-        problem(error.field, answer_message(error, item, ctx.lang))
-    return answers
+    try:
+        clean = spec.clean_answers(definition, answers, enforce_required=False)
+    except spec.InvalidAnswersError as invalid:
+        for error in invalid.errors:
+            item = definition.items_by_code.get(error.field)
+            problem(error.field, answer_message(error, item, ctx.lang))
+        return answers, []
+    return answers, responses.item_rows(codebook, clean)
 
 
 def _client_id(value: Any, wave_code: str, row: int, sha256: str) -> uuid.UUID:
