@@ -16,6 +16,7 @@ from wtforms.validators import DataRequired, Length, Optional
 from survey_app import formatting
 from survey_app.access import STAFF, role_required
 from survey_app.collection import questionnaires as questionnaire_service
+from survey_app.collection.waves.design import LONELY_RULE_TEXTS
 from survey_app.collection.waves.errors import WaveError
 from survey_app.collection.waves.feedback_periods import list_series, set_feedback_series
 from survey_app.collection.waves.field_waves import close_wave, create_field_wave, replace_frame
@@ -26,19 +27,11 @@ from survey_app.collection.waves.sample_frame import (
     read_frame_or_problems,
 )
 from survey_app.forms.base import Form
-from survey_app.models import FeedbackPeriod, LonelyPSU, Wave
+from survey_app.models import FeedbackPeriod, Wave
 
 bp = Blueprint("waves", __name__, url_prefix="/analyst/waves")
 
-LONELY_PSU_CHOICES = [
-    SelectChoice(
-        LonelyPSU.ADJUST.value, _l("adjust: centre the lonely PSU at the overall mean (R's adjust)")
-    ),
-    SelectChoice(LonelyPSU.AVERAGE.value, _l("average: the average variance of the other strata")),
-    SelectChoice(LonelyPSU.REMOVE.value, _l("remove: the stratum adds no variance")),
-    SelectChoice(LonelyPSU.CERTAINTY.value, _l("certainty: the PSU was taken with certainty")),
-    SelectChoice(LonelyPSU.FAIL.value, _l("fail: no figure until the design is corrected")),
-]
+LONELY_PSU_CHOICES = [SelectChoice(rule.value, text) for rule, text in LONELY_RULE_TEXTS.items()]
 PERIOD_CHOICES = [
     SelectChoice(FeedbackPeriod.MONTH.value, _l("Monthly")),
     SelectChoice(FeedbackPeriod.QUARTER.value, _l("Quarterly")),

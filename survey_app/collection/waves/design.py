@@ -4,22 +4,25 @@ whether two waves are a panel."""
 
 from __future__ import annotations
 
-from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from survey_app.extensions import db
 from survey_app.models import LonelyPSU, Wave, WaveFrameUnit
 
+#: What each lonely-PSU rule does, in words: the wave form's choices and the wave page.
+LONELY_RULE_TEXTS = {
+    LonelyPSU.ADJUST: _l("adjust: centre the lonely PSU at the overall mean (R's adjust)"),
+    LonelyPSU.AVERAGE: _l("average: the average variance of the other strata"),
+    LonelyPSU.REMOVE: _l("remove: the stratum adds no variance"),
+    LonelyPSU.CERTAINTY: _l("certainty: the PSU was taken with certainty"),
+    LonelyPSU.FAIL: _l("fail: no figure until the design is corrected"),
+}
+
 
 def lonely_rule_text(rule: LonelyPSU) -> str:
     """What a wave's lonely-PSU rule does, in words (the wave form's texts)."""
-    return {
-        LonelyPSU.ADJUST: _("adjust: centre the lonely PSU at the overall mean (R's adjust)"),
-        LonelyPSU.AVERAGE: _("average: the average variance of the other strata"),
-        LonelyPSU.REMOVE: _("remove: the stratum adds no variance"),
-        LonelyPSU.CERTAINTY: _("certainty: the PSU was taken with certainty"),
-        LonelyPSU.FAIL: _("fail: no figure until the design is corrected"),
-    }.get(LonelyPSU(rule), str(rule))
+    return str(LONELY_RULE_TEXTS.get(LonelyPSU(rule), rule))
 
 
 def stratum_psus(wave: Wave) -> dict[str, int]:
