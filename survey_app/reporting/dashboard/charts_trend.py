@@ -54,32 +54,22 @@ def trend_chart(series: Sequence[TrendSeries], lang: str) -> str:
                 highs.append(fig.ci_high)
                 hover.append([point.wave.name(lang), fig.n, round(fig.n_eff)])
         band = _("%(unit)s, 95%% CI", unit=name)
-        figure.add_trace(
-            go.Scatter(
-                x=xs,
-                y=highs,
-                name=band,
-                legendgroup=name,
-                showlegend=False,
-                mode="lines",
-                line={"width": 0, "color": colour},
-                hoverinfo="skip",
+        # the band: its upper edge, then its lower edge filled up to the upper one
+        filled = {"fill": "tonexty", "fillcolor": _translucent(colour)}
+        for edge, fill in ((highs, {}), (lows, filled)):
+            figure.add_trace(
+                go.Scatter(
+                    x=xs,
+                    y=edge,
+                    name=band,
+                    legendgroup=name,
+                    showlegend=False,
+                    mode="lines",
+                    line={"width": 0, "color": colour},
+                    hoverinfo="skip",
+                    **fill,
+                )
             )
-        )
-        figure.add_trace(
-            go.Scatter(
-                x=xs,
-                y=lows,
-                name=band,
-                legendgroup=name,
-                showlegend=False,
-                mode="lines",
-                line={"width": 0, "color": colour},
-                fill="tonexty",
-                fillcolor=_translucent(colour),
-                hoverinfo="skip",
-            )
-        )
         figure.add_trace(
             go.Scatter(
                 x=xs,
