@@ -68,6 +68,11 @@ def day(value: object) -> str:
     return format_date(value, "dd/MM/yyyy" if _lang() == "vi" else "medium")
 
 
+def month(value: date) -> str:
+    """A month: ``12/2026`` in Vietnamese; ``Dec 2026`` in English (chart axes)."""
+    return format_date(value, "MM/yyyy" if _lang() == "vi" else "MMM yyyy")
+
+
 def moment(value: object) -> str:
     """``02/12/2026 14:05`` in Vietnamese; the locale's short form in English."""
     if not isinstance(value, datetime):

@@ -30,17 +30,19 @@ def test_vietnamese_and_english_forms(app: Flask) -> None:
 
 
 def test_index_figures_and_differences(app: Flask) -> None:
-    """A rate as a percentage, a score as a number, a difference with its sign: the
-    dashboard, the scorecard, the alerts and the chart labels all format through these."""
+    """A rate as a percentage, a score as a number, a difference with its sign, a month:
+    the dashboard, the scorecard, the alerts and the chart labels format through these."""
     with force_locale("vi"):
         assert formatting.index_value(0.772, "rate") == "77,2%"
         assert formatting.index_value(68.44, "score") == "68,4"
         assert formatting.index_value(float("nan"), "rate") == "—"
         assert formatting.signed(12.94) == "+12,9" and formatting.signed(-3.0) == "-3,0"
         assert formatting.signed(1234.5) == "+1.234,5"
+        assert formatting.month(date(2026, 12, 2)) == "12/2026"
     with force_locale("en"):
         assert formatting.index_value(0.772, "rate") == "77.2%"
         assert formatting.signed(-0.04) == "-0.0" and formatting.signed(None) == "—"
+        assert formatting.month(date(2026, 12, 2)) == "Dec 2026"
 
 
 def test_the_template_filters_use_it(app: Flask) -> None:

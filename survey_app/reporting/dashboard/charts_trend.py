@@ -6,9 +6,9 @@ from collections.abc import Sequence
 from datetime import date, timedelta
 
 import plotly.graph_objects as go
-from flask_babel import format_date
 from flask_babel import gettext as _
 
+from survey_app import formatting
 from survey_app.reporting.dashboard.charts import (
     EMPHASIS_COLOUR,
     PALETTE,
@@ -98,16 +98,12 @@ def trend_chart(series: Sequence[TrendSeries], lang: str) -> str:
         {
             "type": "date",
             "tickvals": ordered,
-            "ticktext": [_short_wave(x, lang) for x in ordered],
+            "ticktext": [formatting.month(date.fromisoformat(x)) for x in ordered],
             "range": _padded(ordered),
         }
     )
     figure.update_layout(**layout)
     return html_safe_json(figure)
-
-
-def _short_wave(iso: str, lang: str) -> str:
-    return format_date(date.fromisoformat(iso), "MM/yyyy" if lang == "vi" else "MMM yyyy")
 
 
 def _padded(iso_dates: Sequence[str]) -> list[str]:

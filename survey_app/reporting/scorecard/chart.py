@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 
-from flask_babel import format_date
 from flask_babel import gettext as _
 from markupsafe import Markup, escape
 
@@ -101,4 +100,4 @@ def _wave_label(wave: Wave, lang: str, width: int = 30) -> list[str]:
                 break
             lines.append("")
         lines[-1] = f"{lines[-1]} {word}".strip()
-    return [*lines, format_date(wave.start_date, "MM/yyyy" if lang == "vi" else "MMM yyyy")]
+    return [*lines, formatting.month(wave.start_date)]
