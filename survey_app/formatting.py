@@ -4,8 +4,8 @@ Vietnamese writes ``44.606`` (thousands), ``78,0%`` and ``02/12/2026``; English
 ``44,606``, ``78.0%`` and ``Dec 2, 2026``. Every page, message and chart label formats
 through these functions (templates through the filters ``number``, ``pct``,
 ``date_short``, ``datetime_short`` and ``value``), never with ``str()``, ``{:,}`` or
-its own Babel pattern; an index's figure through :func:`index_value`, a difference
-through :func:`signed`.
+its own Babel pattern; an index's figure through :func:`index_value`, its interval
+through :func:`interval`, a difference through :func:`signed`.
 Outside a request the locale is Vietnamese (``extensions.select_locale``).
 """
 
@@ -57,6 +57,11 @@ def index_value(value: float | None, kind: str, digits: int = 1) -> str:
     """A figure of an index: a rate as a percentage (``78,0%``), a mean score as a
     number (``68,4``), both with ``digits`` decimals."""
     return percent(value, digits) if kind == "rate" else number(value, digits)
+
+
+def interval(low: float | None, high: float | None, kind: str = "rate") -> str:
+    """A confidence interval of an index: ``75,5% – 80,2%`` (a rate), ``68,4 – 71,0``."""
+    return f"{index_value(low, kind)} – {index_value(high, kind)}"
 
 
 def day(value: object) -> str:

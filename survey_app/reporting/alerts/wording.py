@@ -29,7 +29,7 @@ def rule_name(rule: AlertRule) -> str:
 
 
 def interval(figure: dict[str, Any]) -> str:
-    return f"{formatting.percent(figure['ci_low'])}–{formatting.percent(figure['ci_high'])}"
+    return formatting.interval(figure["ci_low"], figure["ci_high"])
 
 
 def difference(details: dict[str, Any]) -> Difference:

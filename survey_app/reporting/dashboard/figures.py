@@ -90,8 +90,7 @@ def fmt_value(figure: IndexFigure) -> str:
 
 
 def fmt_ci(figure: IndexFigure) -> str:
-    low = formatting.index_value(figure.ci_low, figure.kind)
-    return f"{low} – {formatting.index_value(figure.ci_high, figure.kind)}"
+    return formatting.interval(figure.ci_low, figure.ci_high, figure.kind)
 
 
 def fmt_points(value: float) -> str:
