@@ -34,6 +34,14 @@ class IndexLine:
     score: IndexFigure | None
 
 
+@dataclass(frozen=True)
+class TrendPoint:
+    """A wave and the figure of a unit in it (None: no response there)."""
+
+    wave: Wave
+    figure: IndexFigure | None
+
+
 def index_choices(definition: spec.IndexDefinition, lang: str) -> list[tuple[str, str]]:
     """(code, label) of the overall index and each aspect, in the file's order."""
     return [("overall", definition.overall.label.get(lang))] + [

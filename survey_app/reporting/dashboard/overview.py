@@ -14,6 +14,7 @@ from survey_app.reporting import visibility
 from survey_app.reporting.comparisons import changes, trends
 from survey_app.reporting.dashboard.figures import (
     IndexLine,
+    TrendPoint,
     figure_cells,
     figure_headers,
     figure_of,
@@ -34,7 +35,6 @@ from survey_app.reporting.dashboard.scope import (
 )
 from survey_app.reporting.indices.figures import (
     DomainKey,
-    IndexFigure,
     IndexResult,
     cannot_compute_message,
 )
@@ -48,12 +48,6 @@ class Headline:
     wave: Wave
     lines: tuple[IndexLine, ...]
     reason: str | None = None  # why there is no figure ("Cannot be computed: ...")
-
-
-@dataclass(frozen=True)
-class TrendPoint:
-    wave: Wave
-    figure: IndexFigure | None
 
 
 @dataclass(frozen=True)

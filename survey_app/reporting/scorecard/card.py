@@ -20,10 +20,15 @@ from survey_app.models import (
 )
 from survey_app.reporting import visibility
 from survey_app.reporting.comparisons import changes, rankings, trends
-from survey_app.reporting.dashboard.figures import IndexLine, index_lines, scheme_text
+from survey_app.reporting.dashboard.figures import (
+    IndexLine,
+    TrendPoint,
+    index_lines,
+    scheme_text,
+)
 from survey_app.reporting.dashboard.scope import with_data
 from survey_app.reporting.indices.compute import compute
-from survey_app.reporting.indices.figures import DomainKey, IndexFigure, IndexResult, Inference
+from survey_app.reporting.indices.figures import DomainKey, IndexResult, Inference
 from survey_app.reporting.scorecard.counts import (
     Reason,
     Volumes,
@@ -34,12 +39,6 @@ from survey_app.reporting.scorecard.counts import (
 
 class ScorecardError(LookupError):
     """The unit has no data in the wave (nothing to show)."""
-
-
-@dataclass(frozen=True)
-class TrendPoint:
-    wave: Wave
-    figure: IndexFigure
 
 
 @dataclass(frozen=True)
