@@ -237,3 +237,29 @@ def test_waves_of_one_period_have_no_trend_and_no_error(
     assert "per year" not in reply.get_data(as_text=True)
     trend = client.get("/api/v1/trends?unit=HM&" + "&".join(f"wave={c}" for c in codes))
     assert 400 <= trend.status_code < 500 and trend.get_json()["message"], trend.get_data()
+
+
+@pytest.mark.parametrize("rule", ["average", "remove", "certainty"])
+def test_a_ranking_without_standard_errors_gives_its_reason(
+    area: tuple[FlaskClient, User, list[str]], rule: str
+) -> None:
+    """Every stratum has a single PSU: under "average" no stratum gives a variance to
+    borrow, so no figure has a standard error, and rank intervals cannot be drawn
+    (``rank_intervals`` refuses a covariance with NaN: the ranking page answered 500).
+    The page says why; under the other rules the ranking is drawn."""
+    client, analyst, likert = area
+    people = [
+        (commune, stratum, "P1", "1", how)
+        for commune, stratum in zip(COMMUNES, ("S1", "S2", "S3"), strict=True)
+        for how in ("all5", "mixed", "all1", "mixed")
+    ]
+    code = import_wave(analyst, likert, people, rule, set())
+    for url in (f"/dashboard/ranking?unit=HM&wave={code}&lang=en",
+                f"/dashboard/download/ranking.xlsx?unit=HM&wave={code}"):  # fmt: skip
+        reply = client.get(url)
+        assert reply.status_code < 500, (url, reply.get_data(as_text=True)[:400])
+    page = client.get(f"/dashboard/ranking?unit=HM&wave={code}&lang=en").get_data(as_text=True)
+    if rule == "average":
+        assert "cannot be ranked" in page, page[:2000]
+    else:
+        assert "cannot be ranked" not in page

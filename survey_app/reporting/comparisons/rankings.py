@@ -112,6 +112,18 @@ def ranking(
     if np.isnan(values).any():
         missing = [u.code for u, f in zip(units, figures, strict=True) if math.isnan(f.value)]
         raise TooFewToRank(f"no data for units {', '.join(missing)}")
+    if not np.isfinite(cov).all():
+        # A figure without a standard error (a unit whose sample gives no variance
+        # estimate) has no rank interval: say which, rather than draw from nothing.
+        unknown = [u.code for u, f in zip(units, figures, strict=True) if not math.isfinite(f.se)]
+        raise IndexRequestError(
+            _(
+                "The uncertainty of %(units)s cannot be estimated in wave %(wave)s, "
+                "so the units cannot be ranked with rank intervals.",
+                units=", ".join(unknown) or "?",
+                wave=wave.code,
+            )
+        )
     overall = result.figure(DomainKey(overall_unit.id, wave.id), code, kind)
     full_cov = result.covariance(code, kind)
     o = result.domains.index(overall.domain)
