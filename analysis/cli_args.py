@@ -1,5 +1,6 @@
 """What the command-line subcommands share: argument types, the design options,
-reading a CSV file as text and numbers read from text or written as JSON.
+reading a CSV file as text, its columns as text or numbers, and numbers read from
+text or written as JSON.
 
 ``estimate`` (:mod:`analysis.cli`), ``weight`` (:mod:`analysis.cli_weight`) and
 ``fh`` (:mod:`analysis.cli_fh`) take their column lists, confidence level and
@@ -17,6 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
+import numpy as np
 import pandas as pd
 
 from analysis.design import LONELY_PSU_RULES, Design
@@ -30,7 +32,9 @@ __all__ = [
     "json_number",
     "level",
     "number_pair",
+    "numeric_column",
     "read_text_csv",
+    "text_column",
 ]
 
 T = TypeVar("T")
@@ -65,6 +69,35 @@ def at_least_two(text: str) -> int:
     if value < 2:
         raise argparse.ArgumentTypeError(f"need at least 2, got {value}")
     return value
+
+
+def text_column(frame: pd.DataFrame, name: str, option: str) -> pd.Series:
+    """A column of a text CSV (:func:`read_text_csv`), spaces around cells dropped;
+    ``ValueError`` naming the option and listing the columns when there is none."""
+    if name not in frame.columns:
+        listing = ", ".join(map(str, frame.columns))
+        raise ValueError(f"{option} {name!r}: no such column (columns: {listing})")
+    return frame[name].str.strip()
+
+
+def numeric_column(
+    frame: pd.DataFrame, name: str, option: str, *, allow_empty: bool = False
+) -> np.ndarray:
+    """A column as floats; empty cells are NaN only where ``allow_empty``; the file's
+    row numbers (header = row 1) name the offending cells."""
+    text = text_column(frame, name, option)
+    empty = text == ""
+    values = pd.to_numeric(text.where(~empty, None), errors="coerce").to_numpy(float)
+    empty_cells = empty.to_numpy()
+    for bad, what in (
+        (~empty_cells & ~np.isfinite(values), "not a finite number"),
+        (empty_cells & (not allow_empty), "empty"),
+    ):
+        if bad.any():
+            rows = ", ".join(str(i + 2) for i in np.flatnonzero(bad)[:5])
+            more = " ..." if bad.sum() > 5 else ""
+            raise ValueError(f"column {name!r}: {what} in row {rows}{more}")
+    return values
 
 
 def finite_number(text: str) -> float | None:

@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis.cli_args import columns, json_number, read_text_csv
+from analysis.cli_args import columns, json_number, numeric_column, read_text_csv, text_column
 from analysis.small_area import (
     FH_METHODS,
     arcsin_back_transform,
@@ -79,33 +79,6 @@ def _read(path: str) -> pd.DataFrame:
     return frame
 
 
-def _column(frame: pd.DataFrame, name: str, option: str) -> pd.Series:
-    if name not in frame.columns:
-        listing = ", ".join(map(str, frame.columns))
-        raise ValueError(f"{option} {name!r}: no such column (columns: {listing})")
-    return frame[name].str.strip()
-
-
-def _numbers(
-    frame: pd.DataFrame, name: str, option: str, *, allow_empty: bool = False
-) -> np.ndarray:
-    """A column as floats; empty cells are NaN only where ``allow_empty``; the file's
-    row numbers (header = row 1) name the offending cells."""
-    text = _column(frame, name, option)
-    empty = text == ""
-    values = pd.to_numeric(text.where(~empty, None), errors="coerce").to_numpy(float)
-    empty_cells = empty.to_numpy()
-    for bad, what in (
-        (~empty_cells & ~np.isfinite(values), "not a finite number"),
-        (empty_cells & (not allow_empty), "empty"),
-    ):
-        if bad.any():
-            rows = ", ".join(str(i + 2) for i in np.flatnonzero(bad)[:5])
-            more = " ..." if bad.sum() > 5 else ""
-            raise ValueError(f"column {name!r}: {what} in row {rows}{more}")
-    return values
-
-
 def _fit(args: argparse.Namespace) -> tuple[dict[str, Any], list[str]]:
     """The payload of the JSON output, and notes for standard error."""
     notes: list[str] = []
@@ -116,10 +89,10 @@ def _fit(args: argparse.Namespace) -> tuple[dict[str, Any], list[str]]:
     if not args.transform and not args.variance:
         raise ValueError("--variance COL is required (the sampling variance of --direct)")
     frame = _read(args.data)
-    direct = _numbers(frame, args.direct, "--direct", allow_empty=True)
+    direct = numeric_column(frame, args.direct, "--direct", allow_empty=True)
     sampled = ~np.isnan(direct)
     if args.area:
-        labels = _column(frame, args.area, "--area").tolist()
+        labels = text_column(frame, args.area, "--area").tolist()
         blank = [str(i + 2) for i, a in enumerate(labels) if a == ""]
         if blank:
             raise ValueError(f"column {args.area!r}: empty area label in row {', '.join(blank)}")
@@ -129,7 +102,7 @@ def _fit(args: argparse.Namespace) -> tuple[dict[str, Any], list[str]]:
             raise ValueError(f"column {args.area!r}: area labels repeat: {', '.join(dupes)}")
     else:
         labels = [str(i + 1) for i in range(len(frame))]
-    covs = [_numbers(frame, c, "--covariates", allow_empty=False) for c in args.covariates]
+    covs = [numeric_column(frame, c, "--covariates", allow_empty=False) for c in args.covariates]
     if len(set(args.covariates)) != len(args.covariates):
         raise ValueError("--covariates: a column is named twice")
     x = np.column_stack([np.ones(len(frame)), *covs])
@@ -139,11 +112,11 @@ def _fit(args: argparse.Namespace) -> tuple[dict[str, Any], list[str]]:
                 "with --transform arcsin the sampling variance is 1/(4 n) from --n; "
                 "--variance is not used"
             )
-        n = _numbers(frame, args.n, "--n", allow_empty=True)
+        n = numeric_column(frame, args.n, "--n", allow_empty=True)
         y, psi = arcsin_transform(direct, n)
     else:
         y = direct
-        psi = _numbers(frame, args.variance, "--variance", allow_empty=True)
+        psi = numeric_column(frame, args.variance, "--variance", allow_empty=True)
         missing = sampled & np.isnan(psi)
         if missing.any():
             rows = ", ".join(str(i + 2) for i in np.flatnonzero(missing)[:5])

@@ -40,7 +40,9 @@ from analysis.cli_args import (
     design_from_args,
     finite_number,
     number_pair,
+    numeric_column,
     read_text_csv,
+    text_column,
 )
 from analysis.weighting import (
     CALIBRATION_FUNCTIONS,
@@ -248,29 +250,14 @@ def _check_options(args: argparse.Namespace) -> None:
         raise ValueError(f"{', '.join(stray)} given without the option it belongs to")
 
 
-def _variables(frame: pd.DataFrame, names: Sequence[str]) -> dict[str, np.ndarray]:
+def _variables(frame: pd.DataFrame, names: Sequence[str], option: str) -> dict[str, np.ndarray]:
     """Categorical variables as object arrays of str, with empty cells as missing (None)."""
     out = {}
     for name in names:
-        if name not in frame.columns:
-            raise ValueError(f"column {name!r} is not in the data")
-        values = frame[name].astype(str).str.strip().to_numpy(dtype=object)
+        values = text_column(frame, name, option).to_numpy(dtype=object)
         values[values == ""] = None
         out[name] = values
     return out
-
-
-def _numeric(frame: pd.DataFrame, name: str) -> np.ndarray:
-    if name not in frame.columns:
-        raise ValueError(f"column {name!r} is not in the data")
-    values = pd.to_numeric(frame[name].replace("", np.nan), errors="coerce").to_numpy(float)
-    bad = np.flatnonzero(~np.isfinite(values))
-    if bad.size:
-        rows = ", ".join(str(i + 2) for i in bad[:5])
-        raise ValueError(
-            f"column {name!r}: {bad.size} missing or non-numeric value(s), rows {rows}"
-        )
-    return values
 
 
 def _steps(
@@ -281,20 +268,20 @@ def _steps(
     steps: list[WeightingResult] = []
     if args.poststratify:
         targets = read_cell_targets(args.targets, args.poststratify)
-        data = _variables(frame, args.poststratify)
+        data = _variables(frame, args.poststratify, "--poststratify")
         steps.append(poststratify(weights, data, args.poststratify, targets, partial=args.partial))
     elif args.rake:
         margins = read_long_targets(args.margins, allow_numeric=False)
-        data = _variables(frame, list(margins))
+        data = _variables(frame, list(margins), "--margins")
         steps.append(rake(weights, data, margins, maxit=args.max_iter, epsilon=args.epsilon))
     elif args.calibrate:
         totals = read_long_targets(args.totals)
         data: dict[str, np.ndarray] = {}
         for name, total in totals.items():
             data.update(
-                _variables(frame, [name])
+                _variables(frame, [name], "--totals")
                 if isinstance(total, dict)
-                else {name: _numeric(frame, name)}
+                else {name: numeric_column(frame, name, "--totals")}
             )
         try:
             steps.append(
@@ -360,13 +347,13 @@ def run_weight(args: argparse.Namespace) -> int:
             raise ValueError(f"column {args.new_weights!r} already exists (use --new-weights)")
         if not (args.poststratify or args.rake or args.calibrate or args.trim):
             raise ValueError("give a method (--poststratify, --rake, --calibrate) or --trim")
-        weights = _numeric(frame, args.weights)
+        weights = numeric_column(frame, args.weights, "--weights")
         design = None
         if args.strata or args.ids or args.fpc:
             numeric = frame.copy()
             numeric[args.weights] = weights
             for col in args.fpc or []:
-                numeric[col] = _numeric(frame, col)
+                numeric[col] = numeric_column(frame, col, "--fpc")
             design = design_from_args(numeric, args)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")

@@ -297,3 +297,17 @@ def test_calibration_failure_names_the_cli_flags(apiclus1_csv, tmp_path, capsys)
     assert "--bounds 0.9,1.1" in err
     assert "force" not in err and "np.float64" not in err
     assert not (tmp_path / "out.csv").exists()
+
+
+def test_a_bad_weights_column_is_named_by_its_option_and_rows(apiclus1_csv, tmp_path, capsys):
+    """The weights are read as every subcommand reads a numeric column
+    (``cli_args.numeric_column``): the option, the column and the file's rows."""
+    out = ["--trim", "1,100", "--out", str(tmp_path / "o.csv")]
+    assert main(["weight", str(apiclus1_csv), "--weights", "nope", *out]) == 2
+    assert "--weights 'nope': no such column (columns: " in capsys.readouterr().err
+    data = frame("apiclus1").astype({"w0": object})
+    data.loc[1, "w0"] = "n/a"  # file row 3 (the header is row 1)
+    bad = tmp_path / "bad.csv"
+    data.to_csv(bad, index=False)
+    assert main(["weight", str(bad), "--weights", "w0", *out]) == 2
+    assert "column 'w0': not a finite number in row 3" in capsys.readouterr().err
