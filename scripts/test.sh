@@ -46,37 +46,71 @@ echo "==> lint"
 "$VENV/bin/ruff" check .
 "$VENV/bin/ruff" format --check .
 
-# The two passes run side by side (each pytest process keeps about one of the two cores
-# busy; one after the other they took 12 + 19 minutes). The SQLite pass prints as it
-# goes; the PostgreSQL pass's output is printed whole when it ends. Both always run to
-# the end, and the script fails if either failed. SURVEY_TEST_SEQUENTIAL=1 runs them one
-# after the other (for timing one pass alone).
+# The two passes run side by side, each split in two halves (alternate test files), so
+# four pytest processes share the two cores to the end: one process per pass left the
+# PostgreSQL pass running alone, a core half idle, for its last third. The first SQLite
+# half prints as it goes; the other three print whole when they end. All run to the end
+# and the script fails if any failed. Extra arguments (e.g. -k units, or test paths)
+# run each pass as one process. SURVEY_TEST_SEQUENTIAL=1 runs the two passes one after
+# the other, each as one process (for timing one pass alone).
 source "$ROOT/scripts/pg.sh"
 pg_start
 trap 'pg_stop; rm -rf "$TEST_TMP"' EXIT
-PG_LOG="$(mktemp "${TEST_TMP:-/tmp}/postgresql-pass.XXXXXX.log")"
-run_postgresql() {
-  TEST_DATABASE_URL="$PG_URL" "$VENV/bin/pytest" $(basetemp postgresql) --durations=15 "$@"
+run_pass() {  # run_pass NAME DATABASE_URL(empty: SQLite) PYTEST_ARGS...
+  local name="$1" url="$2"
+  shift 2
+  if [[ -n "$url" ]]; then
+    TEST_DATABASE_URL="$url" "$VENV/bin/pytest" $(basetemp "$name") --durations=15 "$@"
+  else
+    "$VENV/bin/pytest" $(basetemp "$name") --durations=15 "$@"
+  fi
 }
-pg_status=0
-if [[ -z "${SURVEY_TEST_SEQUENTIAL:-}" ]]; then
-  echo "==> test suite on PostgreSQL, started alongside (its output follows the SQLite pass)"
-  run_postgresql "$@" >"$PG_LOG" 2>&1 &
-  pg_pid=$!
+halves=("" "")
+if (($# == 0)) && [[ -z "${SURVEY_TEST_SEQUENTIAL:-}" ]]; then
+  mapfile -t test_files < <(find tests -name 'test_*.py' -not -path '*/.axe/*' | sort)
+  for i in "${!test_files[@]}"; do halves[i % 2]+=" ${test_files[i]}"; done
 fi
-
-echo "==> test suite on SQLite"
-sqlite_status=0
-"$VENV/bin/pytest" $(basetemp sqlite) --durations=15 "$@" || sqlite_status=$?
-
-echo "==> test suite on PostgreSQL"
-if [[ -z "${SURVEY_TEST_SEQUENTIAL:-}" ]]; then
-  wait "$pg_pid" || pg_status=$?
-  cat "$PG_LOG"
+declare -A status=()
+if [[ -n "${SURVEY_TEST_SEQUENTIAL:-}" ]]; then
+  echo "==> test suite on SQLite"
+  status[sqlite]=0; run_pass sqlite "" "$@" || status[sqlite]=$?
+  echo "==> test suite on PostgreSQL"
+  status[postgresql]=0; run_pass postgresql "$PG_URL" "$@" || status[postgresql]=$?
 else
-  run_postgresql "$@" || pg_status=$?
+  declare -A pids=() logs=()
+  background() {  # background NAME URL ARGS...: its output goes to a log, printed later
+    local name="$1"
+    logs[$name]="$(mktemp "${TEST_TMP:-/tmp}/$name.XXXXXX.log")"
+    run_pass "$@" >"${logs[$name]}" 2>&1 &
+    pids[$name]=$!
+  }
+  if [[ -n "${halves[0]}" ]]; then
+    echo "==> test suite on SQLite and PostgreSQL, each in two halves side by side" \
+      "(the first SQLite half prints as it goes, the others follow)"
+    background sqlite-2 "" ${halves[1]}
+    background postgresql-1 "$PG_URL" ${halves[0]}
+    background postgresql-2 "$PG_URL" ${halves[1]}
+    echo "==> test suite on SQLite, first half"
+    status[sqlite-1]=0; run_pass sqlite-1 "" ${halves[0]} || status[sqlite-1]=$?
+    order=(sqlite-2 postgresql-1 postgresql-2)
+  else
+    echo "==> test suite on PostgreSQL, started alongside (its output follows the SQLite pass)"
+    background postgresql "$PG_URL" "$@"
+    echo "==> test suite on SQLite"
+    status[sqlite]=0; run_pass sqlite "" "$@" || status[sqlite]=$?
+    order=(postgresql)
+  fi
+  for name in "${order[@]}"; do
+    status[$name]=0; wait "${pids[$name]}" || status[$name]=$?
+    echo "==> test suite: ${name/-/, half }"
+    cat "${logs[$name]}"
+  done
 fi
-
-echo "==> SQLite pass: $( ((sqlite_status == 0)) && echo passed || echo "FAILED ($sqlite_status)"),"\
-  "PostgreSQL pass: $( ((pg_status == 0)) && echo passed || echo "FAILED ($pg_status)")"
-((sqlite_status == 0 && pg_status == 0))
+summary=()
+failed=0
+for name in $(printf '%s\n' "${!status[@]}" | sort); do
+  if ((status[$name] == 0)); then summary+=("$name passed"); else
+    summary+=("$name FAILED (${status[$name]})"); failed=1; fi
+done
+echo "==> $(IFS=,; echo "${summary[*]}" | sed 's/,/, /g')"
+((failed == 0))
