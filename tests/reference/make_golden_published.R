@@ -40,17 +40,8 @@ all <- read.csv(file.path(ref, "data_indices", "responses.csv"), stringsAsFactor
 d <- all[all$wave == 3, ]
 d$sex <- ifelse(d$id %% 5 < 2, "f", "m")
 
-aspects <- list(access = c("acc1", "acc2", "acc3"), process = c("proc1", "proc2", "proc3"),
-                staff = c("staff1", "staff2"))
-satisfied <- function(x) ifelse(is.na(x), 0, as.numeric(x >= 4))
-valid <- function(x) as.numeric(!is.na(x))
-points <- function(x) ifelse(is.na(x), 0, (x - 1) * 25)
-for (a in names(aspects)) {
-  items <- aspects[[a]]
-  d[[paste0("s_", a)]] <- Reduce(`+`, lapply(d[items], satisfied))
-  d[[paste0("v_", a)]] <- Reduce(`+`, lapply(d[items], valid))
-  d[[paste0("p_", a)]] <- Reduce(`+`, lapply(d[items], points))
-}
+source(file.path(ref, "golden_counts.R"))  # aspects, satisfied, valid, points, add_counts
+d <- add_counts(d)
 
 design_call <- "svydesign(ids=~psu, strata=~stratum, weights=~weight, data=d)"
 des <- eval(parse(text = design_call))
