@@ -54,7 +54,8 @@ echo "==> lint"
 # run each pass as one process. SURVEY_TEST_SEQUENTIAL=1 runs the two passes one after
 # the other, each as one process (for timing one pass alone).
 source "$ROOT/scripts/pg.sh"
-pg_start
+# The server's data next to the tests' folders (tmpfs when there is room; see pg.sh).
+PG_PARENT="$(dirname "${TEST_TMP:-/tmp/x}")" pg_start
 trap 'pg_stop; rm -rf "$TEST_TMP"' EXIT
 run_pass() {  # run_pass NAME DATABASE_URL(empty: SQLite) PYTEST_ARGS...
   local name="$1" url="$2"
