@@ -17,6 +17,7 @@ import csv
 import io
 import itertools
 import math
+import re
 import uuid
 from datetime import date
 from pathlib import Path
@@ -261,5 +262,7 @@ def test_a_ranking_without_standard_errors_gives_its_reason(
     page = client.get(f"/dashboard/ranking?unit=HM&wave={code}&lang=en").get_data(as_text=True)
     if rule == "average":
         assert "cannot be ranked" in page, page[:2000]
+        named = re.search(r"uncertainty of ([^<]*?) cannot be estimated", page)
+        assert named and set(named.group(1).split(", ")) == set(COMMUNES), page[:2000]
     else:
         assert "cannot be ranked" not in page

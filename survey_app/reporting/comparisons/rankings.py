@@ -115,12 +115,13 @@ def ranking(
     if not np.isfinite(cov).all():
         # A figure without a standard error (a unit whose sample gives no variance
         # estimate) has no rank interval: say which, rather than draw from nothing.
-        unknown = [u.code for u, f in zip(units, figures, strict=True) if not math.isfinite(f.se)]
+        finite = np.isfinite(cov).all(axis=1)
+        unknown = [u.code for u, ok in zip(units, finite, strict=True) if not ok]
         raise IndexRequestError(
             _(
                 "The uncertainty of %(units)s cannot be estimated in wave %(wave)s, "
                 "so the units cannot be ranked with rank intervals.",
-                units=", ".join(unknown) or "?",
+                units=", ".join(unknown),
                 wave=wave.code,
             )
         )
