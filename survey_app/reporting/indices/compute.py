@@ -14,15 +14,16 @@ from collections.abc import Sequence
 
 from flask import current_app
 from flask_babel import gettext as _
+from sqlalchemy import or_
 
 from analysis.indices import estimate_indices
 from analysis.variance import LonelyPSUError
 from survey_app.collection.scoring import IndexRequestError, Layout, waves_layout
 from survey_app.collection.waves.design import stratum_psus
 from survey_app.extensions import db
-from survey_app.models import Desk, Response, Unit, Wave, WaveKind
+from survey_app.models import Desk, Response, Unit, Wave, WaveKind, WeightingScheme
 from survey_app.reporting.indices.figures import IndexFigure, IndexResult, Inference
-from survey_app.reporting.indices.shared_sums import shared
+from survey_app.reporting.indices.shared_sums import request_memo
 from survey_app.reporting.indices.sql import Filters, aggregate
 from survey_app.reporting.indices.statistics import sufficient_statistics
 from survey_app.reporting.indices.stored import stored_rows, stored_waves
@@ -79,27 +80,9 @@ def compute(
     published = published_designs(waves, schemes)
     filters = Filters(field_id, channel)
     stored = set(stored_waves([w for w in wave_ids if w not in schemes], layout))
-    item_rows: list = []
-    respondent_rows: list = []
-    psu_counts: list = []
-    item_codes: dict[int, str] = {}
-    for wave in waves:
-        scheme = schemes.get(wave.id)
-        items, respondents, psus, codes = _wave_sums(
-            layout,
-            kind,
-            wave,
-            scheme.id if scheme is not None else None,
-            filters,
-            by_field,
-            by_channel,
-            wave.id in published,
-            wave.id in stored,
-        )
-        item_rows += items
-        respondent_rows += respondents
-        psu_counts += psus
-        item_codes.update(codes)
+    item_rows, respondent_rows, psu_counts, item_codes = _sums(
+        layout, kind, waves, schemes, filters, by_field, by_channel, set(published), stored
+    )
     totals, domains, fpc_waves = sufficient_statistics(
         item_rows,
         respondent_rows,
@@ -166,46 +149,75 @@ def compute(
     )
 
 
-def _wave_sums(
+_Sums = tuple[list, list, list, dict[int, str]]
+
+
+def _sums(
     layout: Layout,
     kind: WaveKind,
-    wave: Wave,
-    scheme_id: int | None,
+    waves: Sequence[Wave],
+    schemes: dict[int, WeightingScheme],
     filters: Filters,
     by_field: bool,
     by_channel: bool,
-    calibrated: bool,
-    stored: bool,
-) -> tuple[list, list, list, dict[int, str]]:
-    """One wave's rows of :func:`.sql.aggregate` (with its folded responses' sums from
-    the figure store when ``stored``), read once per page request (:mod:`.shared_sums`).
+    calibrated: set[int],
+    stored: set[int],
+) -> _Sums:
+    """The rows of :func:`.sql.aggregate` for ``waves``, each wave's folded responses
+    from the figure store's sums when the wave is in ``stored``.
 
     Responses the figure store has folded are read from its sums, the rest from the
     rows; a wave with an active scheme is read from its rows (its weights are the
-    scheme's, and calibration needs each respondent).
+    scheme's, and calibration needs each respondent). During a GET request each wave's
+    rows are kept (:mod:`.shared_sums`) and a later computation of the same page reads
+    only the waves it does not hold yet, all of them in one aggregation.
     """
+    version = (layout.questionnaire.slug, layout.questionnaire.version)
 
-    def read() -> tuple[list, list, list, dict[int, str]]:
+    def key(wave: Wave) -> tuple:
+        scheme = schemes.get(wave.id)
+        weighting = (scheme.id if scheme else None, wave.id in calibrated, wave.id in stored)
+        return (wave.id, version, filters, by_field, by_channel, *weighting)
+
+    memo = request_memo()
+    held = {w.id: memo[key(w)] for w in waves if memo is not None and key(w) in memo}
+    missing = [w for w in waves if w.id not in held]
+    if missing:
+        ids = [w.id for w in missing]
+        folded = [i for i in ids if i in stored]
         items, respondents, psus, codes = aggregate(
             layout,
             kind,
-            [wave.id],
-            [wave.questionnaire_id],
-            [] if scheme_id is None else [scheme_id],
+            ids,
+            list({w.questionnaire_id for w in missing}),
+            [schemes[i].id for i in ids if i in schemes],
             filters,
             by_field,
             by_channel,
-            [wave.id] if calibrated else [],
-            Response.folded.is_(False) if stored else None,
+            [i for i in ids if i in calibrated],
+            or_(Response.wave_id.not_in(folded), Response.folded.is_(False)) if folded else None,
         )
-        if stored:
-            more = stored_rows([wave.id], layout, filters, by_field, by_channel, codes)
+        if folded:
+            more = stored_rows(folded, layout, filters, by_field, by_channel, codes)
             items, respondents, psus = items + more[0], respondents + more[1], psus + more[2]
-        return items, respondents, psus, codes
-
-    version = (layout.questionnaire.slug, layout.questionnaire.version)
-    key = (wave.id, version, filters, by_field, by_channel, scheme_id, calibrated, stored)
-    return shared(key, read)
+        # every row starts with its wave's id
+        for wave in missing:
+            held[wave.id] = (
+                [r for r in items if r[0] == wave.id],
+                [r for r in respondents if r[0] == wave.id],
+                [r for r in psus if r[0] == wave.id],
+                codes,
+            )
+            if memo is not None:
+                memo[key(wave)] = held[wave.id]
+    out: _Sums = ([], [], [], {})
+    for wave in waves:
+        items, respondents, psus, codes = held[wave.id]
+        out[0].extend(items)
+        out[1].extend(respondents)
+        out[2].extend(psus)
+        out[3].update(codes)
+    return out
 
 
 def _lonely_rule(waves: Sequence[Wave]) -> str:
