@@ -200,16 +200,15 @@ def _sums(
         if folded:
             more = stored_rows(folded, layout, filters, by_field, by_channel, codes)
             items, respondents, psus = items + more[0], respondents + more[1], psus + more[2]
-        # every row starts with its wave's id
+        if memo is None:  # nothing to keep: the rows as read, in one piece
+            return items, respondents, psus, codes
+        split: dict[int, tuple[list, list, list]] = {w.id: ([], [], []) for w in missing}
+        for column, rows in enumerate((items, respondents, psus)):
+            for row in rows:  # every row starts with its wave's id
+                split[row[0]][column].append(row)
         for wave in missing:
-            held[wave.id] = (
-                [r for r in items if r[0] == wave.id],
-                [r for r in respondents if r[0] == wave.id],
-                [r for r in psus if r[0] == wave.id],
-                codes,
-            )
-            if memo is not None:
-                memo[key(wave)] = held[wave.id]
+            held[wave.id] = (*split[wave.id], codes)
+            memo[key(wave)] = held[wave.id]
     out: _Sums = ([], [], [], {})
     for wave in waves:
         items, respondents, psus, codes = held[wave.id]
