@@ -13,7 +13,7 @@ from playwright.sync_api import Browser, Page
 
 from survey_app.admin import accounts
 from survey_app.models import Role
-from tests.helpers.browser import assert_accessible, page_errors
+from tests.helpers.browser import assert_accessible, drawn, page_errors
 
 pytestmark = [pytest.mark.browser, pytest.mark.demo]
 
@@ -127,7 +127,7 @@ def test_every_leader_page_fits_a_phone(
     wide = {}
     for path in paths:
         page.goto(f"{live_server.url}{path}")
-        page.wait_for_load_state("networkidle")
+        drawn(page)
         if (widths := overflow(page)) is not None:
             wide[path] = widths
     assert wide == {}, "\n".join(f"{p}: {w}" for p, w in wide.items())
@@ -147,7 +147,7 @@ def test_no_serious_accessibility_violation(
     found = {}
     for path in [*pages_of(live_app, role), *ALSO_MET]:
         page.goto(f"{live_server.url}{path}")
-        page.wait_for_load_state("networkidle")
+        drawn(page)
         try:
             assert_accessible(page)
         except AssertionError as error:
@@ -165,7 +165,7 @@ def test_every_page_fits_a_laptop(
     wide = {}
     for path in pages_of(live_app, role):
         page.goto(f"{live_server.url}{path}")
-        page.wait_for_load_state("networkidle")
+        drawn(page)
         if (widths := overflow(page)) is not None:
             wide[path] = widths
     assert wide == {}, "\n".join(f"{p}: {w}" for p, w in wide.items())

@@ -5,6 +5,7 @@
 - ``seed_desk``: a commune, desk ``Q-C`` and the shipped questionnaires in the live
   server's database.
 - ``responses``: what the live server stored.
+- ``drawn``: wait until a page has loaded and drawn its charts.
 - ``assert_accessible``: axe-core run in the page (installed by ``fetch_axe.sh`` into
   the git-ignored ``tests/browser/.axe/``), no serious or critical violations allowed.
 """
@@ -67,6 +68,20 @@ def responses(app: Flask) -> list[dict[str, Any]]:
         ]  # fmt: skip
         db.session.remove()
     return result
+
+
+def drawn(page: Page) -> None:
+    """Wait until the page has loaded and every chart on it is drawn.
+
+    The leader pages fetch nothing after loading (each chart's figure is in the page and
+    drawn by dashboard.js), so this is what ``wait_for_load_state("networkidle")`` waited
+    for, without its 500 ms of network silence on every page.
+    """
+    page.wait_for_load_state("load")
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.plotly-chart')]"
+        ".every(div => div.querySelector('.main-svg'))"
+    )
 
 
 def assert_accessible(page: Page) -> None:
