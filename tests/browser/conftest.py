@@ -14,6 +14,7 @@ import pytest
 from flask import Flask
 from playwright.sync_api import Browser, Page, sync_playwright
 from werkzeug.serving import make_server
+from werkzeug.wsgi import ClosingIterator
 
 from survey_app import create_app
 from survey_app.extensions import db
@@ -29,11 +30,21 @@ def browser() -> Iterator[Browser]:
 
 
 class LiveServer:
-    """The app served by werkzeug in a background thread on a free loopback port."""
+    """The app served by werkzeug in a background thread on a free loopback port.
+
+    ``stop`` waits up to 3 s for the requests still being answered (the browser may
+    leave one in flight when a test closes its page): the test then disposes the app's
+    engines, and a request finishing later would hand its connection to a pool that is
+    gone, leaving it to the garbage collector (a ResourceWarning in a later test). A
+    response the browser stopped reading can hold its thread longer; it holds no
+    database connection by then (Flask ends the app context before the body is sent).
+    """
 
     def __init__(self, app: Flask) -> None:
         self.app = app
-        self._server = make_server("127.0.0.1", 0, app, threaded=True)
+        self._answering: set[int] = set()
+        self._idle = threading.Condition()
+        self._server = make_server("127.0.0.1", 0, self._counted, threaded=True)
         self.url = f"http://127.0.0.1:{self._server.server_port}"
         # serve_forever looks for shutdown() every poll_interval (0.5 s by default), so
         # each test's teardown waited up to half a second for the server to stop.
@@ -41,12 +52,32 @@ class LiveServer:
             target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
         )
 
+    def _counted(self, environ: dict, start_response: Any) -> Any:
+        key = id(environ)
+        with self._idle:
+            self._answering.add(key)
+        try:
+            body = self.app(environ, start_response)
+        except BaseException:
+            self._done(key)
+            raise
+        # The server closes what the app returned once it is sent: the app's own
+        # close (a static file's handle), then this request's mark.
+        return ClosingIterator(body, [lambda: self._done(key)])
+
+    def _done(self, key: int) -> None:
+        with self._idle:
+            self._answering.discard(key)
+            self._idle.notify_all()
+
     def start(self) -> None:
         self._thread.start()
 
     def stop(self) -> None:
         self._server.shutdown()
         self._thread.join(timeout=10)
+        with self._idle:
+            self._idle.wait_for(lambda: not self._answering, timeout=3)
 
 
 @pytest.fixture
