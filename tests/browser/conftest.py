@@ -14,7 +14,6 @@ import pytest
 from flask import Flask
 from playwright.sync_api import Browser, Page, sync_playwright
 from werkzeug.serving import make_server
-from werkzeug.wsgi import ClosingIterator
 
 from survey_app import create_app
 from survey_app.extensions import db
@@ -32,12 +31,11 @@ def browser() -> Iterator[Browser]:
 class LiveServer:
     """The app served by werkzeug in a background thread on a free loopback port.
 
-    ``stop`` waits up to 3 s for the requests still being answered (the browser may
-    leave one in flight when a test closes its page): the test then disposes the app's
-    engines, and a request finishing later would hand its connection to a pool that is
-    gone, leaving it to the garbage collector (a ResourceWarning in a later test). A
-    response the browser stopped reading can hold its thread longer; it holds no
-    database connection by then (Flask ends the app context before the body is sent).
+    ``stop`` waits up to 3 s for the app to finish the requests it is still answering
+    (the browser may leave one in flight when a test closes its page): the test then
+    disposes the app's engines, and a request finishing later would hand its connection
+    to a pool that is gone, leaving it to the garbage collector (a ResourceWarning in a
+    later test). Sending the answer is not waited for: the app is done with it by then.
     """
 
     def __init__(self, app: Flask) -> None:
@@ -58,12 +56,18 @@ class LiveServer:
             self._answering.add(key)
         try:
             body = self.app(environ, start_response)
-        except BaseException:
+            try:
+                # Read whole and closed here: werkzeug's server skips the close of what
+                # the app returned when the browser drops the connection (its clean-up
+                # fails on the dead socket first), leaving a static file's handle to the
+                # garbage collector (a ResourceWarning in whichever test runs then).
+                # No response of the app is endless, and these are small.
+                return [b"".join(body)]
+            finally:
+                if hasattr(body, "close"):
+                    body.close()
+        finally:
             self._done(key)
-            raise
-        # The server closes what the app returned once it is sent: the app's own
-        # close (a static file's handle), then this request's mark.
-        return ClosingIterator(body, [lambda: self._done(key)])
 
     def _done(self, key: int) -> None:
         with self._idle:
