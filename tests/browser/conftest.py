@@ -40,7 +40,7 @@ class LiveServer:
 
     def __init__(self, app: Flask) -> None:
         self.app = app
-        self._answering: set[int] = set()
+        self._answering = 0  # requests the app is still working on
         self._idle = threading.Condition()
         self._server = make_server("127.0.0.1", 0, self._counted, threaded=True)
         self.url = f"http://127.0.0.1:{self._server.server_port}"
@@ -51,9 +51,8 @@ class LiveServer:
         )
 
     def _counted(self, environ: dict, start_response: Any) -> Any:
-        key = id(environ)
         with self._idle:
-            self._answering.add(key)
+            self._answering += 1
         try:
             body = self.app(environ, start_response)
             try:
@@ -67,12 +66,9 @@ class LiveServer:
                 if hasattr(body, "close"):
                     body.close()
         finally:
-            self._done(key)
-
-    def _done(self, key: int) -> None:
-        with self._idle:
-            self._answering.discard(key)
-            self._idle.notify_all()
+            with self._idle:
+                self._answering -= 1
+                self._idle.notify_all()
 
     def start(self) -> None:
         self._thread.start()
@@ -81,7 +77,7 @@ class LiveServer:
         self._server.shutdown()
         self._thread.join(timeout=10)
         with self._idle:
-            self._idle.wait_for(lambda: not self._answering, timeout=3)
+            self._idle.wait_for(lambda: self._answering == 0, timeout=3)
 
 
 @pytest.fixture

@@ -59,7 +59,9 @@ def assert_same_version_unchanged(old_checksum: str, new: Questionnaire) -> None
 
 # libyaml's parser where PyYAML was built with it (the wheels are): the same safe
 # construction in Python, about ten times faster to read the shipped questionnaires.
-_SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_SafeLoader: type[yaml.SafeLoader | yaml.CSafeLoader] = getattr(
+    yaml, "CSafeLoader", yaml.SafeLoader
+)
 
 
 class _StrictLoader(_SafeLoader):

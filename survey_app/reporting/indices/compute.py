@@ -180,7 +180,8 @@ def _sums(
         return (wave.id, version, filters, by_field, by_channel, *weighting)
 
     memo = request_memo()
-    held = {w.id: memo[key(w)] for w in waves if memo is not None and key(w) in memo}
+    keys = {w.id: key(w) for w in waves}
+    held = {i: memo[k] for i, k in keys.items() if memo is not None and k in memo}
     missing = [w for w in waves if w.id not in held]
     if missing:
         ids = [w.id for w in missing]
@@ -208,7 +209,7 @@ def _sums(
                 split[row[0]][column].append(row)
         for wave in missing:
             held[wave.id] = (*split[wave.id], codes)
-            memo[key(wave)] = held[wave.id]
+            memo[keys[wave.id]] = held[wave.id]
     out: _Sums = ([], [], [], {})
     for wave in waves:
         items, respondents, psus, codes = held[wave.id]
