@@ -176,11 +176,13 @@ def measure_pages(base: str, n_requests: int) -> list[dict[str, Any]]:
     return out
 
 
-def measure_raw(base: str, n_requests: int) -> list[dict[str, Any]]:
+def measure_raw(
+    base: str, n_requests: int, units: list[str], names: list[str]
+) -> list[dict[str, Any]]:
     session = leader_session(base)
     out = []
-    for unit in ("P", "C00"):
-        for name in ("api", "overview"):
+    for unit in units:
+        for name in names:
             path = pages(unit)[name]
             runs = [timed(session, base + path) for _ in range(n_requests)]
             seconds = [s for s, _ in runs]
@@ -249,24 +251,38 @@ def run_database(name: str, url: str, folder: Path, n: int, args: argparse.Names
         else:
             bi.load_postgres(db.engine, data, refs)
         out["load"] = time.perf_counter() - t0
+        progress(f"{name}: loaded {n:,} responses in {out['load']:.1f} s")
         t0 = time.perf_counter()
         out["folded"] = figure_store.rebuild()
         out["rebuild"] = time.perf_counter() - t0
+        progress(f"{name}: rebuild {out['rebuild']:.1f} s ({out['folded']:,} folded)")
         out["disk"] = disk_size(url, db.engine)
         if not args.skip_verify:
             t0 = time.perf_counter()
             compared, mismatches = figure_store.verify()
             out["verify"] = time.perf_counter() - t0
             out["compared"], out["mismatches"] = compared, len(mismatches)
+            progress(f"{name}: verify {out['verify']:.1f} s, {compared:,} figures, "
+                     f"{len(mismatches)} differences")  # fmt: skip
         db.session.remove()
         db.engine.dispose()
     log = folder / f"{name}-gunicorn.log"
     with serve(url, instance, store=True, log=log) as base:
         out["pages"] = measure_pages(base, args.requests)
+        for p in out["pages"]:
+            progress(f"{name}: {p['unit']} {p['page']}: cold {1000 * p['cold']:.0f} ms, "
+                     f"p50 {1000 * p['p50']:.0f} ms, p95 {1000 * p['p95']:.0f} ms")  # fmt: skip
         out["visibility"] = visibility(app, base, refs)
     with serve(url, instance, store=False, log=log) as base:
-        out["raw"] = measure_raw(base, args.raw_requests)
+        out["raw"] = measure_raw(
+            base, args.raw_requests, args.raw_units.split(","), args.raw_pages.split(",")
+        )
     return out
+
+
+def progress(message: str) -> None:
+    """A line on the way (a long run's phases, in case it is stopped before the end)."""
+    print(f"[{datetime.now(UTC):%H:%M:%S}] {message}", flush=True)
 
 
 def report(name: str, r: dict[str, Any]) -> None:
@@ -303,6 +319,8 @@ def main() -> None:
     parser.add_argument("--databases", default="sqlite,postgresql")
     parser.add_argument("--requests", type=int, default=50, help="warm requests per URL")
     parser.add_argument("--raw-requests", type=int, default=5, help="raw requests per URL")
+    parser.add_argument("--raw-units", default="P,C00", help="units timed raw")
+    parser.add_argument("--raw-pages", default="api,overview", help="pages timed raw")
     parser.add_argument("--seed", type=int, default=6)
     parser.add_argument("--pg-url", default="", help="use this PostgreSQL server instead")
     parser.add_argument("--skip-verify", action="store_true")

@@ -24,7 +24,9 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
+    Text,
     UniqueConstraint,
     Uuid,
     false,
@@ -319,3 +321,45 @@ class FigureSum(db.Model):
     a: Mapped[float] = mapped_column(Float)
     b: Mapped[float] = mapped_column(Float)
     c: Mapped[float] = mapped_column(Float)
+
+
+class FigureCell(db.Model):
+    """The figure store's sums per wave x unit x stratum x PSU, every statistic in one row.
+
+    The same sums as :class:`FigureSum` without the split by procedure field and
+    channel, which only the breakdowns need: what every page's default figures read,
+    one row per PSU instead of one per PSU, field, channel and statistic. ``stats``
+    names the statistics (``FigureSum.stat`` keys, joined by ``;``) and ``sums`` holds
+    their ``a, b, c`` in that order as little-endian float64
+    (:mod:`survey_app.reporting.figure_store` writes them, :mod:`.indices.stored`
+    reads them).
+    """
+
+    __tablename__ = "figure_cells"
+    __table_args__ = (
+        UniqueConstraint("wave_id", "unit_id", "stratum", "psu", name="uq_figure_cells_cell"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    wave_id: Mapped[int] = mapped_column(ForeignKey("waves.id", ondelete="CASCADE"))
+    unit_id: Mapped[int] = mapped_column(Integer)
+    stratum: Mapped[str] = mapped_column(String(64))
+    psu: Mapped[str] = mapped_column(String(64))
+    stats: Mapped[str] = mapped_column(Text)
+    sums: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class FigureCount(db.Model):
+    """The responses folded into the figure store per wave x unit: how many, and when
+    the last of them arrived (flagged or not yet folded responses are counted from their
+    rows). The collection table and the lists of waves with data read these instead of
+    counting every response."""
+
+    __tablename__ = "figure_counts"
+    __table_args__ = (UniqueConstraint("wave_id", "unit_id", name="uq_figure_counts_cell"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    wave_id: Mapped[int] = mapped_column(ForeignKey("waves.id", ondelete="CASCADE"))
+    unit_id: Mapped[int] = mapped_column(Integer)
+    responses: Mapped[int] = mapped_column(Integer)
+    last_received: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -2,21 +2,25 @@
 
 Every published figure is a smooth function of weighted sums per wave x unit x stratum
 x PSU (:mod:`survey_app.reporting.indices`). Instead of summing the answer rows again
-for every page, the sums of the responses already counted live in ``figure_sums``
-(:class:`survey_app.models.FigureSum`), and each page adds to them the responses not
-folded in yet, read from their rows. So a figure is exact at every moment (a response
+for every page, the sums of the responses already counted are kept twice: per PSU,
+every statistic in one row (``figure_cells``, :class:`survey_app.models.FigureCell`),
+which the default figures read; and split by procedure field, channel and statistic
+(``figure_sums``, :class:`survey_app.models.FigureSum`) for the breakdowns. The
+responses folded per wave and unit are counted in ``figure_counts`` (the collection
+table and the wave lists, :mod:`survey_app.reporting.tallies`). Each page adds the
+responses not folded in yet, read from their rows. So a figure is exact at every moment (a response
 counts from the moment it is stored), and the rows read per page stay few.
 
 Folding (:func:`refresh`, ``flask --app survey_app figures refresh``, run by the
 scheduler every minute) takes a batch of responses not folded yet, marks them folded,
-and adds their sums to ``figure_sums`` in the same transaction: each response is in
+and adds their sums to the store in the same transaction: each response is in
 the sums or read from its row, never both, never neither. Two folds at once cannot
-take the same responses (PostgreSQL: ``FOR UPDATE SKIP LOCKED``; SQLite: one writer,
-and a fold that finds a response already claimed rolls back).
+take the same responses: folds are serialized (PostgreSQL: an advisory lock; SQLite:
+one writer), and a fold that finds a response already claimed rolls back.
 
 What can change a folded response's share is rebuilt, not patched: a burst decision
 that flags a response again, a deletion. :func:`rebuild` empties a wave's sums and
-unfolds its responses, then folds them again (``flask figures rebuild [--wave W]``).
+folds all its responses again with one aggregation (``flask figures rebuild [--wave W]``).
 :func:`verify` (``flask figures verify [--wave W]``) recomputes every figure of a wave
 from the rows alone and compares.
 
@@ -33,23 +37,29 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 from flask import current_app
-from sqlalchemy import delete, select, update
+from sqlalchemy import and_, bindparam, case, delete, func, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.elements import ColumnElement
 
 from survey_app.collection import scoring
 from survey_app.collection.scoring import IndexRequestError
 from survey_app.extensions import db
-from survey_app.models import FigureSum, Response, Unit, Wave
+from survey_app.models import FigureCell, FigureCount, FigureSum, Response, Unit, Wave
 from survey_app.reporting.indices.compute import compute
 from survey_app.reporting.indices.figures import IndexResult
 from survey_app.reporting.indices.sql import Filters, aggregate
-from survey_app.reporting.indices.stored import answered_key
+from survey_app.reporting.indices.stored import answered_key, not_folded
 
 #: Responses folded per transaction.
 BATCH = 2000
 #: Rows per INSERT (SQLite allows 32,766 parameters in one statement).
 ROWS_PER_STATEMENT = 1000
+#: The advisory lock every fold takes on PostgreSQL (:func:`_lock_folds`).
+FOLD_LOCK = 0x46_49_47_53  # "FIGS"
+#: Cells read per query when a fold adds to them.
+CELLS_PER_QUERY = 500
 #: Relative difference :func:`verify` accepts between the stored and the row figures.
 TOLERANCE = 1e-12
 
@@ -68,6 +78,7 @@ def refresh(limit: int | None = None) -> int:
 def _fold_batch() -> int:
     """Fold one batch: the count folded, 0 when none is left, -1 when another fold
     claimed some of them first (this batch is rolled back; the caller tries again)."""
+    _lock_folds()
     query = (
         select(Response.id, Response.wave_id)
         .where(
@@ -95,20 +106,25 @@ def _fold_batch() -> int:
     by_wave: dict[int, list[int]] = {}
     for response_id, wave_id in rows:
         by_wave.setdefault(wave_id, []).append(response_id)
+    _count(Response.id.in_(ids))
     for wave_id, wave_ids in by_wave.items():
         wave = db.session.get(Wave, wave_id)
         if wave is not None:
-            _add(_sums(wave, wave_ids))
+            rows, keys = _sums(wave, Response.id.in_(wave_ids))
+            _add(rows)
+            _add_cells(wave_id, rows, keys)
     db.session.commit()
     return len(ids)
 
 
-def _sums(wave: Wave, response_ids: Sequence[int]) -> list[dict[str, Any]]:
-    """The figure_sums rows of some responses of one wave (design weights)."""
+def _sums(wave: Wave, only: ColumnElement[bool]) -> tuple[list[dict[str, Any]], list[str]]:
+    """The figure_sums rows of the responses of one wave matching ``only`` (design
+    weights), and the statistics of the wave's answer groups
+    (:func:`.indices.stored.answered_key`)."""
     try:
         layout = scoring.waves_layout([wave])
     except IndexRequestError:
-        return []  # a questionnaire without an index: no figure to keep sums for
+        return [], []  # a questionnaire without an index: no figure to keep sums for
     item_rows, respondent_rows, _psus, _items = aggregate(
         layout,
         wave.kind,
@@ -119,7 +135,7 @@ def _sums(wave: Wave, response_ids: Sequence[int]) -> list[dict[str, Any]]:
         True,
         True,
         [],
-        Response.id.in_(list(response_ids)),
+        only,
     )
     keys = [answered_key(layout, g) for g in scoring.answer_groups(layout)]
     out = []
@@ -147,7 +163,7 @@ def _sums(wave: Wave, response_ids: Sequence[int]) -> list[dict[str, Any]]:
             an, aw, aww = answered[3 * k : 3 * k + 3]
             if an:
                 out.append({**cell(row), "stat": key, "a": float(an), "b": aw, "c": aww})
-    return out
+    return out, keys
 
 
 def _add(rows: list[dict[str, Any]]) -> None:
@@ -174,18 +190,150 @@ def _add(rows: list[dict[str, Any]]) -> None:
         db.session.execute(statement, rows[start : start + ROWS_PER_STATEMENT])
 
 
+def _count(only: ColumnElement[bool]) -> None:
+    """Add the responses matching ``only`` to figure_counts (per wave x unit: how many,
+    the last arrival)."""
+    rows = [
+        {"wave_id": w, "unit_id": u, "responses": n, "last_received": last}
+        for w, u, n, last in db.session.execute(
+            select(Response.wave_id, Response.unit_id, func.count(), func.max(Response.received_at))
+            .where(only)
+            .group_by(Response.wave_id, Response.unit_id)
+        )
+    ]
+    if not rows:
+        return
+    table = FigureCount.__table__
+    insert = postgresql.insert if db.engine.dialect.name == "postgresql" else sqlite.insert
+    statement = insert(table)
+    statement = statement.on_conflict_do_update(
+        index_elements=["wave_id", "unit_id"],
+        set_={
+            "responses": table.c.responses + statement.excluded.responses,
+            "last_received": case(
+                (statement.excluded.last_received > table.c.last_received,
+                 statement.excluded.last_received),
+                else_=table.c.last_received,
+            ),
+        },
+    )  # fmt: skip
+    db.session.execute(statement, rows)
+
+
+def _add_cells(wave_id: int, rows: list[dict[str, Any]], group_keys: list[str]) -> None:
+    """Add ``rows`` (figure_sums rows of one wave) to figure_cells, summed over
+    procedure field and channel: each PSU's row gets the sums added to its vector, or
+    is created. Every cell carries every answer group's statistic (zeros included), so
+    a reader can tell a cell folded under another index rule by its ``stats``.
+
+    The cells are read and written back in the fold's transaction; folds are
+    serialized (:func:`_lock_folds`), so no other fold changes them meanwhile."""
+    if not rows:
+        return
+    cells: dict[tuple[int, str, str], dict[str, list[float]]] = {}
+    for row in rows:
+        stats = cells.setdefault((row["unit_id"], row["stratum"], row["psu"]), {})
+        sums = stats.setdefault(row["stat"], [0.0, 0.0, 0.0])
+        sums[0] += row["a"]
+        sums[1] += row["b"]
+        sums[2] += row["c"]
+    table = FigureCell.__table__
+    keys = sorted(cells)
+    held: dict[tuple[int, str, str], tuple[int, str, bytes]] = {}
+    for start in range(0, len(keys), CELLS_PER_QUERY):
+        chunk = keys[start : start + CELLS_PER_QUERY]
+        query = (
+            select(table.c.id, table.c.unit_id, table.c.stratum, table.c.psu, table.c.stats,
+                   table.c.sums)
+            .where(table.c.wave_id == wave_id,
+                   tuple_(table.c.unit_id, table.c.stratum, table.c.psu).in_(chunk))
+            .order_by(table.c.unit_id, table.c.stratum, table.c.psu)
+        )  # fmt: skip
+        for cell_id, unit_id, stratum, psu, stats, sums in db.session.execute(query):
+            held[(unit_id, stratum, psu)] = (cell_id, stats, sums)
+    changed, created = [], []
+    for key in keys:
+        stats = cells[key]
+        for group in group_keys:
+            stats.setdefault(group, [0.0, 0.0, 0.0])
+        if key in held:
+            cell_id, names, blob = held[key]
+            old = np.frombuffer(blob, dtype="<f8").reshape(-1, 3)
+            for name, sums in zip(names.split(";"), old, strict=True):
+                before = stats.setdefault(name, [0.0, 0.0, 0.0])
+                for k in range(3):
+                    before[k] += float(sums[k])
+        names = sorted(stats)
+        blob = np.array([stats[n] for n in names], dtype="<f8").tobytes()
+        if key in held:
+            changed.append({"cell_id": held[key][0], "stats": ";".join(names), "sums": blob})
+        else:
+            unit_id, stratum, psu = key
+            created.append({"wave_id": wave_id, "unit_id": unit_id, "stratum": stratum,
+                            "psu": psu, "stats": ";".join(names), "sums": blob})  # fmt: skip
+    if changed:
+        statement = (
+            update(table)
+            .where(table.c.id == bindparam("cell_id"))
+            .values(stats=bindparam("stats"), sums=bindparam("sums"))
+        )
+        db.session.connection().execute(statement, changed)
+    if created:
+        db.session.connection().execute(table.insert(), created)
+
+
 def rebuild(wave_ids: Iterable[int] | None = None) -> int:
-    """Empty the sums of ``wave_ids`` (None: every wave), unfold their responses and
-    fold them again; returns the number of responses folded."""
-    _empty(None if wave_ids is None else list(wave_ids))
+    """Fold the responses of ``wave_ids`` (None: every wave) again from nothing; returns
+    the number of responses folded (with any other wave's pending ones).
+
+    Each wave is one transaction (:func:`_refold`): its sums are deleted and all its
+    responses folded with one aggregation, not batch by batch."""
+    query = select(Wave.id).order_by(Wave.id)
+    if wave_ids is not None:
+        query = query.where(Wave.id.in_(list(wave_ids)))
+    total = sum(_refold(wave_id) for wave_id in db.session.scalars(query).all())
+    return total + refresh()
+
+
+def _refold(wave_id: int) -> int:
+    """Empty one wave's sums and fold every response of it that is not flagged, in one
+    transaction; returns the number folded.
+
+    Folds are serialized (:func:`_lock_folds`): on SQLite the first write takes the
+    database's one write lock, on PostgreSQL an advisory lock that every fold takes. So
+    no other fold commits while this one runs, and the responses marked folded here are
+    exactly the wave's responses with ``folded`` true when the sums are read (one that
+    arrives meanwhile is stored unfolded and waits for the next fold)."""
+    _lock_folds()
+    _empty_sums([wave_id])
+    claimed = db.session.execute(
+        update(Response)
+        .where(Response.wave_id == wave_id, not_folded(), Response.flagged.is_(False))
+        .values(folded=True)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    folded = and_(Response.wave_id == wave_id, Response.folded.is_(True))
+    wave = db.session.get(Wave, wave_id)
+    if wave is not None:
+        _count(folded)
+        rows, keys = _sums(wave, folded)
+        _add(rows)
+        _add_cells(wave_id, rows, keys)
     db.session.commit()
-    return refresh()
+    return max(int(claimed), 0)
+
+
+def _lock_folds() -> None:
+    """Serialize folds in the caller's transaction (PostgreSQL: an advisory lock
+    released at commit; SQLite has one writer at a time already)."""
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(select(func.pg_advisory_xact_lock(FOLD_LOCK)))
 
 
 def _empty(waves: list[int] | None) -> None:
     """Delete the sums of ``waves`` (None: all) and unfold their responses, in the
     caller's transaction: their figures are then read from the rows."""
-    sums = delete(FigureSum)
+    _empty_sums(waves)
     unfold = (
         update(Response)
         .where(Response.folded.is_(True))
@@ -193,10 +341,17 @@ def _empty(waves: list[int] | None) -> None:
         .execution_options(synchronize_session=False)
     )
     if waves is not None:
-        sums = sums.where(FigureSum.wave_id.in_(waves))
         unfold = unfold.where(Response.wave_id.in_(waves))
-    db.session.execute(sums)
     db.session.execute(unfold)
+
+
+def _empty_sums(waves: list[int] | None) -> None:
+    """Delete the sums, cells and counts of ``waves`` (None: all)."""
+    for model in (FigureSum, FigureCell, FigureCount):
+        statement = delete(model)
+        if waves is not None:
+            statement = statement.where(model.wave_id.in_(waves))
+        db.session.execute(statement)
 
 
 def unfold_responses(response_ids: Sequence[int]) -> None:

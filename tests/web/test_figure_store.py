@@ -14,11 +14,13 @@ no retention rule yet.
 
 from __future__ import annotations
 
+import threading
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from flask import Flask
+import numpy as np
+from flask import Flask, current_app
 from flask.testing import FlaskCliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -28,8 +30,21 @@ from survey_app.admin import accounts
 from survey_app.collection import desks, questionnaires, responses
 from survey_app.collection import questionnaire as spec
 from survey_app.extensions import db
-from survey_app.models import Channel, Desk, FigureSum, Response, Role, Unit, User, Wave, WaveKind
+from survey_app.models import (
+    Channel,
+    Desk,
+    FigureCell,
+    FigureCount,
+    FigureSum,
+    Response,
+    Role,
+    Unit,
+    User,
+    Wave,
+    WaveKind,
+)
 from survey_app.reporting import bursts, figure_store
+from survey_app.reporting.tallies import tallies
 from survey_app.weighting.published import active_schemes
 from survey_app.weighting.sample import load_sample
 from survey_app.weighting.schemes import activate, deactivate, save_scheme
@@ -124,6 +139,8 @@ def test_store_equals_rows_after_any_interleaving(
 ) -> None:
     # each example starts with nothing folded (hypothesis reuses the database)
     db.session.execute(FigureSum.__table__.delete())
+    db.session.execute(FigureCell.__table__.delete())
+    db.session.execute(FigureCount.__table__.delete())
     db.session.execute(Response.__table__.update().values(folded=False))
     db.session.commit()
     if db.session.scalar(select(func.count()).select_from(Wave)) == 0:
@@ -171,10 +188,25 @@ def test_store_equals_rows_after_any_interleaving(
     compared, mismatches = figure_store.verify()
     assert not mismatches, (operations, mismatches[:5])
     assert compared > 0
+    assert counted() == counted(store=False), operations
     # and after folding everything, the same again
     figure_store.refresh()
     compared, mismatches = figure_store.verify()
     assert not mismatches and compared > 0
+    assert counted() == counted(store=False)
+
+
+def counted(store: bool = True) -> list[tuple]:
+    """Every unit's responses per wave as the collection table and the wave lists read
+    them: from the store's tallies plus the unfolded rows, or (``store`` False) from
+    every response."""
+    config = current_app.config
+    before = config["FIGURE_STORE"]
+    config["FIGURE_STORE"] = store
+    try:
+        return sorted((t.unit_id, t.wave_id or 0, t.responses, t.last_received) for t in tallies())
+    finally:
+        config["FIGURE_STORE"] = before
 
 
 def test_fold_marks_each_response_once_and_the_cli_verifies(
@@ -191,6 +223,7 @@ def test_fold_marks_each_response_once_and_the_cli_verifies(
     assert "folded 0 responses" in again.output
     sums = db.session.scalar(select(func.sum(FigureSum.a)).where(FigureSum.stat == "r"))
     assert sums == stored  # every respondent counted once
+    assert cell_respondents() == stored  # in the per-PSU cells too
     checked = runner.invoke(args=["figures", "verify", "--lang", "en"])
     assert checked.exit_code == 0, checked.output
     assert " 0 differences" in checked.output
@@ -203,6 +236,47 @@ def test_fold_marks_each_response_once_and_the_cli_verifies(
     assert unknown.exit_code != 0 and "unknown wave: NOPE" in unknown.output
 
 
+def cell_respondents() -> float:
+    """The respondents the per-PSU cells hold (their "r" statistic's ``a``)."""
+    total = 0.0
+    for stats, sums in db.session.execute(select(FigureCell.stats, FigureCell.sums)):
+        names = stats.split(";")
+        total += float(np.frombuffer(sums, dtype="<f8").reshape(-1, 3)[names.index("r"), 0])
+    return total
+
+
+def test_a_tampered_cell_is_found(app: Flask, runner: FlaskCliRunner) -> None:
+    """The default figures read the per-PSU cells: one tampered cell is a difference."""
+    setup_data()
+    figure_store.refresh()
+    cell = db.session.scalar(select(FigureCell).order_by(FigureCell.id).limit(1))
+    sums = np.frombuffer(cell.sums, dtype="<f8").copy()
+    names = cell.stats.split(";")
+    first_item = next(k for k, name in enumerate(names) if name.startswith("i:"))
+    sums[3 * first_item] += 1.0  # one more satisfied answer's weight
+    cell.sums = sums.tobytes()
+    db.session.commit()
+    result = runner.invoke(args=["figures", "verify", "--lang", "en"])
+    assert result.exit_code == 1
+    assert " 0 differences" not in result.output
+
+
+def test_cells_of_another_index_rule_are_not_read(app: Flask) -> None:
+    """A cell without a statistic this layout needs (folded under another version's
+    rule) sends its wave to the rows: the figures stay those of the rows."""
+    setup_data()
+    figure_store.refresh()
+    for cell in db.session.scalars(select(FigureCell)):
+        names = cell.stats.split(";")
+        sums = np.frombuffer(cell.sums, dtype="<f8").reshape(-1, 3)
+        kept = [k for k, name in enumerate(names) if not name.startswith("a:")]
+        cell.stats = ";".join(names[k] for k in kept)
+        cell.sums = sums[kept].tobytes()
+    db.session.commit()
+    compared, mismatches = figure_store.verify()
+    assert compared > 0 and not mismatches
+
+
 def test_a_store_that_disagrees_is_found(app: Flask, runner: FlaskCliRunner) -> None:
     """verify can fail: one tampered sum is reported and the command exits 1."""
     setup_data()
@@ -213,3 +287,46 @@ def test_a_store_that_disagrees_is_found(app: Flask, runner: FlaskCliRunner) -> 
     result = runner.invoke(args=["figures", "verify", "--lang", "en"])
     assert result.exit_code == 1
     assert "differences" in result.output and " 0 differences" not in result.output
+
+
+def test_folds_and_rebuilds_at_once_count_each_response_once(app: Flask) -> None:
+    """Folds and rebuilds running side by side (the cron job while an administrator
+    rebuilds) while responses arrive: each response is folded exactly once, so the
+    store still equals the rows and the tallies the responses."""
+    _, waves, feedback = setup_data()
+    wave_ids = {k: w.id for k, w in waves.items()}
+    feedback_id = feedback.id
+    errors: list[BaseException] = []
+
+    def work(action: str) -> None:
+        with app.app_context():  # its own session: the objects above are not shared
+            try:
+                waves = {k: db.session.get(Wave, i) for k, i in wave_ids.items()}
+                feedback = db.session.get(Wave, feedback_id)
+                for step in range(3):
+                    if action == "add":
+                        add_responses(waves, feedback, 10, 500 + step)
+                    elif action == "fold":
+                        figure_store.refresh(limit=60)
+                    else:
+                        figure_store.rebuild([waves[1 + step % 3].id])
+            except BaseException as error:  # reported below, in the test's thread
+                errors.append(error)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=work, args=(a,)) for a in ("add", "fold", "rebuild")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=300)
+    assert not errors, errors
+    assert not any(thread.is_alive() for thread in threads)
+    compared, mismatches = figure_store.verify()
+    assert compared > 0 and not mismatches, mismatches[:5]
+    assert counted() == counted(store=False)
+    figure_store.refresh()
+    assert cell_respondents() == db.session.scalar(
+        select(func.count()).select_from(Response).where(Response.folded.is_(True))
+    )
+    assert counted() == counted(store=False)

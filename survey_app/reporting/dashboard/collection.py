@@ -1,17 +1,19 @@
 """Collection overview: responses per unit and wave within a user's scope.
 
-Counts are aggregated in SQL; no response is loaded into the web process.
+Counts come from the figure store's tallies (:mod:`survey_app.reporting.tallies`);
+no response is loaded into the web process.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from survey_app.access import scope_prefix
 from survey_app.extensions import db
-from survey_app.models import Response, Unit, User, Wave
+from survey_app.models import Unit, User, Wave
+from survey_app.reporting.tallies import tallies
 
 
 @dataclass(frozen=True)
@@ -23,27 +25,21 @@ class CollectionRow:
 
 
 def collection_table(user: User) -> list[CollectionRow]:
-    query = (
-        select(Response.unit_id, Response.wave_id, func.count(), func.max(Response.received_at))
-        .join(Unit, Unit.id == Response.unit_id)
-        .group_by(Response.unit_id, Response.wave_id)
-    )
-    prefix = scope_prefix(user)
-    if prefix is not None:
-        query = query.where(Unit.path.startswith(prefix, autoescape=True))
-    rows = db.session.execute(query).all()
-    units = {
-        u.id: u for u in db.session.scalars(select(Unit).where(Unit.id.in_({r[0] for r in rows})))
-    }
+    rows = tallies(scope_prefix(user))
+    unit_ids = {r.unit_id for r in rows}
+    units = {u.id: u for u in db.session.scalars(select(Unit).where(Unit.id.in_(unit_ids)))}
     waves = {
         w.id: w
         for w in db.session.scalars(
-            select(Wave).where(Wave.id.in_({r[1] for r in rows if r[1] is not None}))
+            select(Wave).where(Wave.id.in_({r.wave_id for r in rows if r.wave_id is not None}))
         )
     }
     table = [
-        CollectionRow(units[unit_id], waves.get(wave_id) if wave_id else None, count, last)
-        for unit_id, wave_id, count, last in rows
-    ]
+        CollectionRow(
+            units[r.unit_id], waves.get(r.wave_id) if r.wave_id else None, r.responses,
+            r.last_received,
+        )
+        for r in rows
+    ]  # fmt: skip
     table.sort(key=lambda r: (r.unit.path, r.wave.start_date.isoformat() if r.wave else ""))
     return table

@@ -11,11 +11,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from survey_app.access import can_see_unit
 from survey_app.extensions import db
-from survey_app.models import Response, Unit, UnitKind, User, Wave, WaveKind
+from survey_app.models import Unit, UnitKind, User, Wave, WaveKind
+from survey_app.reporting.tallies import tallies
 
 KIND_ORDER = (UnitKind.PROVINCE, UnitKind.DEPARTMENT, UnitKind.DISTRICT, UnitKind.COMMUNE)
 
@@ -94,14 +95,11 @@ class WaveInfo:
 
 
 def waves_of(unit: Unit) -> list[WaveInfo]:
-    """Waves with responses inside ``unit`` (and below), oldest first; one GROUP BY."""
-    query = (
-        select(Response.wave_id, func.count())
-        .join(Unit, Unit.id == Response.unit_id)
-        .where(Response.wave_id.is_not(None), Unit.path.startswith(unit.path, autoescape=True))
-        .group_by(Response.wave_id)
-    )
-    counts = dict(db.session.execute(query).all())
+    """Waves with responses inside ``unit`` (and below), oldest first."""
+    counts: dict[int, int] = {}
+    for tally in tallies(unit.path):
+        if tally.wave_id is not None:
+            counts[tally.wave_id] = counts.get(tally.wave_id, 0) + tally.responses
     waves = db.session.scalars(select(Wave).where(Wave.id.in_(list(counts))))
     infos = [WaveInfo(w, int(counts[w.id])) for w in waves]
     return sorted(infos, key=lambda i: (i.wave.start_date, i.wave.code))
@@ -127,11 +125,6 @@ def with_data(units: Sequence[Unit], wave: Wave) -> list[Unit]:
     """The units with at least one response in the wave (themselves or below)."""
     if not units:
         return []
-    query = (
-        select(Unit.path)
-        .join(Response, Response.unit_id == Unit.id)
-        .where(Response.wave_id == wave.id)
-        .distinct()
-    )
-    paths = list(db.session.scalars(query))
+    ids = {t.unit_id for t in tallies(None, wave.id) if t.responses}
+    paths = list(db.session.scalars(select(Unit.path).where(Unit.id.in_(ids))))
     return [u for u in units if any(p.startswith(u.path) for p in paths)]

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import or_
+from sqlalchemy.sql.elements import ColumnElement
 
 from analysis.indices import estimate_indices
 from analysis.variance import LonelyPSUError
@@ -24,9 +25,16 @@ from survey_app.extensions import db
 from survey_app.models import Desk, Response, Unit, Wave, WaveKind, WeightingScheme
 from survey_app.reporting.indices.figures import IndexFigure, IndexResult, Inference
 from survey_app.reporting.indices.shared_sums import request_memo
-from survey_app.reporting.indices.sql import Filters, aggregate
-from survey_app.reporting.indices.statistics import sufficient_statistics
-from survey_app.reporting.indices.stored import stored_rows, stored_waves
+from survey_app.reporting.indices.sql import Filters, aggregate, item_codes
+from survey_app.reporting.indices.statistics import Cells, cells_from_rows, sufficient_statistics
+from survey_app.reporting.indices.stored import (
+    not_folded,
+    store_on,
+    stored_cells,
+    stored_rows,
+    stored_waves,
+    unfolded_waves,
+)
 from survey_app.reporting.indices.weighted import published_designs
 from survey_app.weighting.published import active_schemes
 
@@ -79,15 +87,12 @@ def compute(
     schemes = active_schemes(wave_ids)
     published = published_designs(waves, schemes)
     filters = Filters(field_id, channel)
-    stored = set(stored_waves([w for w in wave_ids if w not in schemes], layout))
-    item_rows, respondent_rows, psu_counts, item_codes = _sums(
-        layout, kind, waves, schemes, filters, by_field, by_channel, set(published), stored
+    cells, psu_rows = _sums(
+        layout, kind, waves, schemes, filters, by_field, by_channel, set(published)
     )
     totals, domains, fpc_waves = sufficient_statistics(
-        item_rows,
-        respondent_rows,
-        psu_counts,
-        item_codes,
+        cells,
+        psu_rows,
         units,
         layout,
         shared_psus,
@@ -149,9 +154,6 @@ def compute(
     )
 
 
-_Sums = tuple[list, list, list, dict[int, str]]
-
-
 def _sums(
     layout: Layout,
     kind: WaveKind,
@@ -161,22 +163,23 @@ def _sums(
     by_field: bool,
     by_channel: bool,
     calibrated: set[int],
-    stored: set[int],
-) -> _Sums:
-    """The rows of :func:`.sql.aggregate` for ``waves``, each wave's folded responses
-    from the figure store's sums when the wave is in ``stored``.
+) -> tuple[Cells, list]:
+    """The sums per design cell of ``waves`` and the PSUs of each wave.
 
-    Responses the figure store has folded are read from its sums, the rest from the
-    rows; a wave with an active scheme is read from its rows (its weights are the
-    scheme's, and calibration needs each respondent). During a GET request each wave's
-    rows are kept (:mod:`.shared_sums`) and a later computation of the same page reads
-    only the waves it does not hold yet, all of them in one aggregation.
+    Responses the figure store has folded are read from its sums (per PSU for the
+    default figures, split by field and channel for a breakdown or a filter), the rest
+    from the rows; a wave with an active scheme is read from its rows (its weights are
+    the scheme's, and calibration needs each respondent), and so is a wave whose sums
+    lack a statistic this layout needs. During a GET request each wave's sums are kept
+    (:mod:`.shared_sums`) and a later computation of the same page reads only the
+    waves it does not hold yet.
     """
     version = (layout.questionnaire.slug, layout.questionnaire.version)
+    store = store_on()
 
     def key(wave: Wave) -> tuple:
         scheme = schemes.get(wave.id)
-        weighting = (scheme.id if scheme else None, wave.id in calibrated, wave.id in stored)
+        weighting = (scheme.id if scheme else None, wave.id in calibrated, store)
         return (wave.id, version, filters, by_field, by_channel, *weighting)
 
     memo = request_memo()
@@ -184,40 +187,83 @@ def _sums(
     held = {i: memo[k] for i, k in keys.items() if memo is not None and k in memo}
     missing = [w for w in waves if w.id not in held]
     if missing:
-        ids = [w.id for w in missing]
-        folded = [i for i in ids if i in stored]
-        items, respondents, psus, codes = aggregate(
+        read = _read(layout, kind, missing, schemes, filters, by_field, by_channel, calibrated)
+        if memo is None:  # nothing to keep
+            return read
+        cells, psu_rows = read
+        wave_of_cell = cells.keys["wave_id"].to_numpy()
+        for wave in missing:
+            mine = wave_of_cell == wave.id
+            held[wave.id] = (
+                Cells(
+                    cells.keys[mine].reset_index(drop=True), cells.counts[mine], cells.values[mine]
+                ),
+                [row for row in psu_rows if row[0] == wave.id],
+            )
+            memo[keys[wave.id]] = held[wave.id]
+    parts = [held[wave.id] for wave in waves]
+    return Cells.concat([p[0] for p in parts]), [row for p in parts for row in p[1]]
+
+
+def _read(
+    layout: Layout,
+    kind: WaveKind,
+    waves: Sequence[Wave],
+    schemes: dict[int, WeightingScheme],
+    filters: Filters,
+    by_field: bool,
+    by_channel: bool,
+    calibrated: set[int],
+) -> tuple[Cells, list]:
+    """:func:`_sums` for the waves not held yet: the store's sums, then the rows."""
+    ids = [w.id for w in waves]
+    questionnaires = list({w.questionnaire_id for w in waves})
+    codes = item_codes(layout, questionnaires)
+    candidates = [i for i in ids if i not in schemes] if store_on() else []
+    coarse = not (by_field or by_channel or filters.field_id is not None or filters.channel)
+    parts: list[Cells] = []
+    psu_rows: list = []
+    if coarse:
+        stored_part, stored_psus, stored = stored_cells(candidates, layout, codes)
+    else:
+        stored = set(stored_waves(candidates, layout))
+    # the waves read from their rows: all of those not stored, the unfolded of the others
+    pending = unfolded_waves([i for i in ids if i in stored])
+    read = [i for i in ids if i not in stored or i in pending]
+    if read:
+        items, respondents, psus, _ = aggregate(
             layout,
             kind,
-            ids,
-            list({w.questionnaire_id for w in missing}),
-            [schemes[i].id for i in ids if i in schemes],
+            read,
+            questionnaires,
+            [schemes[i].id for i in read if i in schemes],
             filters,
             by_field,
             by_channel,
-            [i for i in ids if i in calibrated],
-            or_(Response.wave_id.not_in(folded), Response.folded.is_(False)) if folded else None,
+            [i for i in read if i in calibrated],
+            _unfolded(read, [i for i in read if i in stored]),
         )
-        if folded:
-            more = stored_rows(folded, layout, filters, by_field, by_channel, codes)
-            items, respondents, psus = items + more[0], respondents + more[1], psus + more[2]
-        if memo is None:  # nothing to keep: the rows as read, in one piece
-            return items, respondents, psus, codes
-        split: dict[int, tuple[list, list, list]] = {w.id: ([], [], []) for w in missing}
-        for column, rows in enumerate((items, respondents, psus)):
-            for row in rows:  # every row starts with its wave's id
-                split[row[0]][column].append(row)
-        for wave in missing:
-            held[wave.id] = (*split[wave.id], codes)
-            memo[keys[wave.id]] = held[wave.id]
-    out: _Sums = ([], [], [], {})
-    for wave in waves:
-        items, respondents, psus, codes = held[wave.id]
-        out[0].extend(items)
-        out[1].extend(respondents)
-        out[2].extend(psus)
-        out[3].update(codes)
-    return out
+        parts.append(cells_from_rows(items, respondents, codes, layout, by_field, by_channel))
+        psu_rows += psus
+    if stored and coarse:
+        parts.append(stored_part)
+        psu_rows += stored_psus
+    elif stored:
+        more = stored_rows(sorted(stored), layout, filters, by_field, by_channel, codes)
+        parts.append(cells_from_rows(more[0], more[1], codes, layout, by_field, by_channel))
+        psu_rows += more[2]
+    if not parts:
+        parts.append(cells_from_rows([], [], codes, layout, by_field, by_channel))
+    return Cells.concat(parts), psu_rows
+
+
+def _unfolded(wave_ids: list[int], folded: list[int]) -> ColumnElement[bool] | None:
+    """The responses of ``wave_ids`` to read from their rows: all of a wave not in
+    ``folded``, the responses not folded yet of the others."""
+    if not folded:
+        return None
+    rest = [i for i in wave_ids if i not in folded]
+    return or_(Response.wave_id.in_(rest), not_folded()) if rest else not_folded()
 
 
 def _lonely_rule(waves: Sequence[Wave]) -> str:

@@ -65,7 +65,9 @@ class _DesignKeys:
     condition: ColumnElement[bool] | None = None
 
 
-def _design_keys(kind: WaveKind, wave_ids: list[int]) -> list[_DesignKeys]:
+def _design_keys(
+    kind: WaveKind, wave_ids: list[int], only: ColumnElement[bool] | None
+) -> list[_DesignKeys]:
     """How stratum and PSU are read from the responses; the queries run once per entry.
 
     Field surveys group by the plain ``stratum`` and ``psu`` columns, so the planner
@@ -80,7 +82,13 @@ def _design_keys(kind: WaveKind, wave_ids: list[int]) -> list[_DesignKeys]:
         keys = [_DesignKeys([stratum, Response.psu.label("psu")], [Response.stratum, Response.psu],
                             with_psu)]  # fmt: skip
         without_psu = db.session.scalar(
-            select(exists().where(Response.wave_id.in_(wave_ids), Response.psu.is_(None)))
+            select(
+                exists().where(
+                    Response.wave_id.in_(wave_ids),
+                    Response.psu.is_(None),
+                    *([only] if only is not None else []),
+                )
+            )
         )
         if without_psu:
             own = cast(Response.id, db.String).label("psu")
@@ -118,6 +126,19 @@ class Filters:
         return query
 
 
+def item_codes(layout: Layout, questionnaire_ids: list[int]) -> dict[int, str]:
+    """The index items of the questionnaires (their versions), code by item id."""
+    return {
+        item_id: code
+        for item_id, code in db.session.execute(
+            select(QuestionnaireItem.id, QuestionnaireItem.code).where(
+                QuestionnaireItem.questionnaire_id.in_(questionnaire_ids),
+                QuestionnaireItem.code.in_(layout.columns.items),
+            )
+        )
+    }
+
+
 def aggregate(
     layout: Layout,
     kind: WaveKind,
@@ -136,15 +157,7 @@ def aggregate(
     variance) are grouped one by one (column ``rid``, their id); the others have
     ``rid`` -1 and are summed per PSU. ``only`` restricts the responses read (the
     figure store reads the responses it has not folded yet, and folds by batch)."""
-    items = {
-        item.id: item.code
-        for item in db.session.scalars(
-            select(QuestionnaireItem).where(
-                QuestionnaireItem.questionnaire_id.in_(questionnaire_ids),
-                QuestionnaireItem.code.in_(layout.columns.items),
-            )
-        )
-    }
+    items = item_codes(layout, questionnaire_ids)
     weight = _weight_expression(scheme_ids)
     breakdown = _breakdown_columns(by_field, by_channel)
     # Items that share their satisfied levels (or their points) share one condition, so
@@ -219,7 +232,7 @@ def aggregate(
         rid = rid.label("rid")
     else:
         rid = literal(-1).label("rid")
-    for design in _design_keys(kind, wave_ids):
+    for design in _design_keys(kind, wave_ids, only):
         keys = [Response.wave_id, Response.unit_id, *design.columns, rid, *breakdown]
         group = [Response.wave_id, Response.unit_id, *design.group_by, *respondent, *breakdown]
         # Flagged responses (unreviewed or excluded bursts) never reach a figure.
@@ -268,13 +281,13 @@ def aggregate(
             .where(*where)
             .group_by(Response.wave_id, *design.group_by)
         )
-        item_rows += _fetch(connection, item_query)
-        respondent_rows += _fetch(connection, respondent_query)
-        psu_rows += _fetch(connection, psu_query)
+        item_rows += fetch(connection, item_query)
+        respondent_rows += fetch(connection, respondent_query)
+        psu_rows += fetch(connection, psu_query)
     return item_rows, respondent_rows, psu_rows, items
 
 
-def _fetch(connection: Connection, query: Select) -> list[tuple]:
+def fetch(connection: Connection, query: Select) -> list[tuple]:
     """The rows as the driver gives them, in one bulk fetch: plain tuples, not
     SQLAlchemy rows (building those, and running their result processors, cost more
     than the query on the demo's per-respondent PSUs). The values are numbers and

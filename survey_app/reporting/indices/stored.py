@@ -1,19 +1,27 @@
-"""The figure store's sums read back as the rows the aggregation query returns.
+"""The figure store's sums read back for the estimator.
 
 :mod:`survey_app.reporting.figure_store` keeps each wave's folded responses as sums
-per design cell; :func:`stored_waves` says which waves can be read from them and
-:func:`stored_rows` returns them in the shape of :func:`.sql.aggregate`'s rows.
+per design cell, twice: per PSU (``figure_cells``, every statistic in one row), which
+:func:`stored_cells` returns as :class:`.statistics.Cells` for the default figures;
+and per PSU, procedure field, channel and statistic (``figure_sums``) for the
+breakdowns, which :func:`stored_waves` and :func:`stored_rows` return in the shape of
+:func:`.sql.aggregate`'s rows. :func:`unfolded_waves` says which waves have responses
+not folded yet (read from their rows).
 """
 
 from __future__ import annotations
 
+import numpy as np
+import pandas as pd
 from flask import current_app
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, literal_column, or_, select
+from sqlalchemy.sql.elements import ColumnElement
 
 from survey_app.collection.scoring import Layout, answer_groups
 from survey_app.extensions import db
-from survey_app.models import FigureSum
-from survey_app.reporting.indices.sql import Filters
+from survey_app.models import FigureCell, FigureSum, Response
+from survey_app.reporting.indices.sql import Filters, fetch
+from survey_app.reporting.indices.statistics import Cells, count_width, key_columns
 
 
 def answered_key(layout: Layout, group: tuple[int, ...]) -> str:
@@ -104,3 +112,91 @@ def _cell_values(cell: tuple, by_field: bool) -> tuple:
     if by_field and rest and rest[0] == -1:
         rest[0] = None
     return (wave_id, unit_id, stratum, psu, *rest)
+
+
+def store_on() -> bool:
+    return bool(current_app.config.get("FIGURE_STORE", True))
+
+
+def not_folded() -> ColumnElement[bool]:
+    """``NOT responses.folded``: the predicate of the partial index
+    ``ix_responses_unfolded`` as written there (SQLAlchemy writes ``not_(folded)`` as
+    ``folded = 0`` on SQLite, which the index does not match, and the database then
+    reads every response of the wave)."""
+    return literal_column("NOT responses.folded")
+
+
+def unfolded_waves(wave_ids: list[int]) -> set[int]:
+    """Those of ``wave_ids`` with a response not folded yet (nor flagged)."""
+    if not wave_ids:
+        return set()
+    return set(
+        db.session.scalars(
+            select(Response.wave_id)
+            .where(Response.wave_id.in_(wave_ids), not_folded(), Response.flagged.is_(False))
+            .distinct()
+        )
+    )
+
+
+def stored_cells(
+    wave_ids: list[int], layout: Layout, item_codes: dict[int, str]
+) -> tuple[Cells, list[tuple], set[int]]:
+    """The folded sums of ``wave_ids`` per PSU (``figure_cells``), the PSUs they hold,
+    and the waves read from them.
+
+    A wave is read from its cells unless one of them lacks a statistic this layout
+    needs (folded under another version's index rule): then it is read from its rows,
+    all of them. A wave without cells has nothing folded and is read from the rows
+    it has. Each cell's vector is decoded in bulk: the cells that name the same
+    statistics (usually all) share one ``frombuffer``.
+    """
+    keys = key_columns(False, False)
+    width = count_width(layout)
+    empty = Cells(
+        pd.DataFrame(columns=keys), np.zeros((0, width)), np.zeros((0, layout.columns.width))
+    )
+    if not wave_ids or not store_on():
+        return empty, [], set()
+    table = FigureCell.__table__
+    rows = fetch(
+        db.session.connection(),
+        select(table.c.wave_id, table.c.unit_id, table.c.stratum, table.c.psu, table.c.stats,
+               table.c.sums).where(table.c.wave_id.in_(wave_ids)),
+    )  # fmt: skip
+    groups = [answered_key(layout, g) for g in answer_groups(layout)]
+    needed = set(groups)
+    by_stats: dict[str, list[int]] = {}
+    for position, row in enumerate(rows):
+        by_stats.setdefault(row[4], []).append(position)
+    unusable = {
+        rows[p][0] for stats, positions in by_stats.items()
+        if not needed <= set(stats.split(";")) for p in positions
+    }  # fmt: skip
+    kept = [p for p, row in enumerate(rows) if row[0] not in unusable]
+    place = {p: k for k, p in enumerate(kept)}
+    counts = np.zeros((len(kept), width))
+    values = np.zeros((len(kept), layout.columns.width))
+    for stats, positions in by_stats.items():
+        positions = [p for p in positions if p in place]
+        if not positions:
+            continue
+        names = stats.split(";")
+        block = np.frombuffer(b"".join(bytes(rows[p][5]) for p in positions), dtype="<f8")
+        block = block.reshape(len(positions), 3 * len(names))
+        targets = np.array([place[p] for p in positions])
+        for j, name in enumerate(names):
+            source = block[:, 3 * j : 3 * j + 3]
+            if name == "r":
+                counts[targets, 0:3] = source
+            elif name in needed:
+                k = 3 + 3 * groups.index(name)
+                counts[targets, k : k + 3] = source
+            elif name.startswith("i:") and int(name[2:]) in item_codes:
+                first = layout.columns.column(item_codes[int(name[2:])], "S")
+                values[targets, first : first + 3] += source
+    frame = pd.DataFrame([rows[p][:4] for p in kept], columns=keys[:4])
+    frame["rid"] = -1
+    psus = sorted({(row[0], row[2], row[3]) for row in (rows[p] for p in kept)})
+    read = {w for w in wave_ids if w not in unusable}
+    return Cells(frame, counts, values), psus, read

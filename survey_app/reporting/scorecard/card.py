@@ -35,6 +35,7 @@ from survey_app.reporting.scorecard.counts import (
     dissatisfaction_reasons,
     response_volumes,
 )
+from survey_app.reporting.tallies import tallies
 
 
 class ScorecardError(LookupError):
@@ -114,12 +115,7 @@ def unit_waves(unit: Unit, wave: Wave) -> list[Wave]:
             Wave.kind == wave.kind,
             Questionnaire.slug == slug,
             Wave.start_date <= wave.start_date,
-            Wave.id.in_(
-                select(Response.wave_id)
-                .join(Unit, Unit.id == Response.unit_id)
-                .where(Unit.path.startswith(unit.path, autoescape=True))
-                .distinct()
-            ),
+            Wave.id.in_({t.wave_id for t in tallies(unit.path) if t.wave_id is not None}),
         )
         .order_by(Wave.start_date, Wave.id)
     )
