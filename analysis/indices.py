@@ -34,6 +34,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
+from functools import cached_property
 from typing import Any, Literal
 
 import numpy as np
@@ -42,7 +43,7 @@ from scipy import sparse
 from analysis.ci import ProportionInput, proportion_interval, wald_interval
 from analysis.compare import Contrast, Trend, t_test, trend_slope_gradient
 from analysis.design import Design
-from analysis.variance import design_covariance, stratified_covariance
+from analysis.variance import LonelyPSUError, design_covariance, stratified_covariance
 
 TotalKind = Literal["S", "V", "P"]
 IndexKind = Literal["rate", "score"]
@@ -441,11 +442,16 @@ def domain_degf(totals: PSUTotals) -> np.ndarray:
     only PSUs and strata with members in the domain (survey 4.x).
     """
     present = totals.n > 0
-    out = np.zeros(totals.n_domains)
-    for d in range(totals.n_domains):
-        rows = present & (totals.domain == d)
-        out[d] = np.unique(totals.psu[rows]).size - np.unique(totals.stratum[rows]).size
-    return out
+    domain = totals.domain[present].astype(np.int64)
+
+    def distinct_per_domain(labels: np.ndarray) -> np.ndarray:
+        # one sort of the labels, then the distinct (domain, label) pairs per domain
+        _, code = np.unique(labels[present], return_inverse=True)
+        width = int(code.max(initial=0)) + 1
+        pairs = np.unique(domain * width + code.ravel())
+        return np.bincount(pairs // width, minlength=totals.n_domains).astype(float)
+
+    return distinct_per_domain(totals.psu) - distinct_per_domain(totals.stratum)
 
 
 def _domain_sums(totals: PSUTotals, column: np.ndarray) -> np.ndarray:
@@ -522,9 +528,21 @@ class _ScoreDesign:
             z = z.toarray() + calibrated.residual_psu_totals(
                 row_scores, domain, n_domains, self.respondent_psu, self.n_psus
             )
-        return stratified_covariance(
-            z, self.strata, n_psu=self.n_h, popsize=self.popsize, lonely_psu=lonely_psu
-        )
+        # strata as integer codes (sorting the labels once, not once per formula); a
+        # lonely stratum is reported by its label
+        labels, codes = self.stratum_codes
+        try:
+            return stratified_covariance(
+                z, codes, n_psu=self.n_h, popsize=self.popsize, lonely_psu=lonely_psu
+            )
+        except LonelyPSUError as error:
+            raise LonelyPSUError(labels[int(error.stratum)], error.stage) from None
+
+    @cached_property
+    def stratum_codes(self) -> tuple[np.ndarray, np.ndarray]:
+        """The strata's labels (sorted) and each PSU's code among them."""
+        labels, codes = np.unique(self.strata, return_inverse=True)
+        return labels, codes.ravel()
 
 
 def estimate_indices(

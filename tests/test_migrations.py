@@ -18,6 +18,7 @@ EXPECTED_TABLES = {
     "wave_frame", "app_settings", "rate_limits",
     "alerts", "alert_preferences", "alert_subscriptions", "alert_receipts", "digest_log",
     "small_area_settings", "figure_sums", "figure_cells", "figure_counts",
+    "figure_stat_lists",
 }  # fmt: skip
 
 

@@ -1,5 +1,5 @@
 """figure cells and counts: the figure store's sums per PSU, every statistic in one row;
-responses folded per wave and unit
+responses folded per wave, unit and channel
 
 Revision ID: 0008
 Revises: 0007
@@ -27,6 +27,13 @@ DOWNGRADE_DROPS = {
 
 def upgrade():
     op.create_table(
+        "figure_stat_lists",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("names", sa.Text(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_figure_stat_lists")),
+        sa.UniqueConstraint("names", name=op.f("uq_figure_stat_lists_names")),
+    )
+    op.create_table(
         "figure_cells",
         sa.Column(
             "id",
@@ -38,13 +45,18 @@ def upgrade():
         sa.Column("unit_id", sa.Integer(), nullable=False),
         sa.Column("stratum", sa.String(length=64), nullable=False),
         sa.Column("psu", sa.String(length=64), nullable=False),
-        sa.Column("stats", sa.Text(), nullable=False),
+        sa.Column("stats_id", sa.Integer(), nullable=False),
         sa.Column("sums", sa.LargeBinary(), nullable=False),
         sa.ForeignKeyConstraint(
             ["wave_id"],
             ["waves.id"],
             name=op.f("fk_figure_cells_wave_id_waves"),
             ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["stats_id"],
+            ["figure_stat_lists.id"],
+            name=op.f("fk_figure_cells_stats_id_figure_stat_lists"),
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_figure_cells")),
         sa.UniqueConstraint("wave_id", "unit_id", "stratum", "psu", name="uq_figure_cells_cell"),
@@ -59,7 +71,10 @@ def upgrade():
         ),
         sa.Column("wave_id", sa.Integer(), nullable=False),
         sa.Column("unit_id", sa.Integer(), nullable=False),
+        sa.Column("channel", sa.String(length=16), nullable=False),
         sa.Column("responses", sa.Integer(), nullable=False),
+        sa.Column("first_submitted", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("last_submitted", sa.DateTime(timezone=True), nullable=False),
         sa.Column("last_received", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["wave_id"],
@@ -68,7 +83,7 @@ def upgrade():
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_figure_counts")),
-        sa.UniqueConstraint("wave_id", "unit_id", name="uq_figure_counts_cell"),
+        sa.UniqueConstraint("wave_id", "unit_id", "channel", name="uq_figure_counts_cell"),
     )
     # The folded responses are not in the new table: empty the store and unfold them
     # (read from their rows until the next `figures refresh` folds them into both).
@@ -83,3 +98,4 @@ def upgrade():
 def downgrade():
     op.drop_table("figure_counts")
     op.drop_table("figure_cells")
+    op.drop_table("figure_stat_lists")

@@ -328,11 +328,11 @@ class FigureCell(db.Model):
 
     The same sums as :class:`FigureSum` without the split by procedure field and
     channel, which only the breakdowns need: what every page's default figures read,
-    one row per PSU instead of one per PSU, field, channel and statistic. ``stats``
-    names the statistics (``FigureSum.stat`` keys, joined by ``;``) and ``sums`` holds
-    their ``a, b, c`` in that order as little-endian float64
-    (:mod:`survey_app.reporting.figure_store` writes them, :mod:`.indices.stored`
-    reads them).
+    one row per PSU instead of one per PSU, field, channel and statistic. ``stats_id``
+    names the statistics (a :class:`FigureStatList`, shared by the cells that hold the
+    same ones) and ``sums`` holds their ``a, b, c`` in that order as little-endian
+    float64 (:mod:`survey_app.reporting.figure_store` writes them,
+    :mod:`.indices.stored` reads them).
     """
 
     __tablename__ = "figure_cells"
@@ -345,21 +345,37 @@ class FigureCell(db.Model):
     unit_id: Mapped[int] = mapped_column(Integer)
     stratum: Mapped[str] = mapped_column(String(64))
     psu: Mapped[str] = mapped_column(String(64))
-    stats: Mapped[str] = mapped_column(Text)
+    stats_id: Mapped[int] = mapped_column(ForeignKey("figure_stat_lists.id"))
     sums: Mapped[bytes] = mapped_column(LargeBinary)
 
 
+class FigureStatList(db.Model):
+    """The statistics of a :class:`FigureCell`'s vector, in order: ``FigureSum.stat``
+    keys joined by ``;`` (one row per distinct list, usually one per index rule)."""
+
+    __tablename__ = "figure_stat_lists"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    names: Mapped[str] = mapped_column(Text, unique=True)
+
+
 class FigureCount(db.Model):
-    """The responses folded into the figure store per wave x unit: how many, and when
-    the last of them arrived (flagged or not yet folded responses are counted from their
-    rows). The collection table and the lists of waves with data read these instead of
-    counting every response."""
+    """The responses folded into the figure store per wave x unit x channel: how many,
+    the first and last submission time and the last arrival (flagged or not yet folded
+    responses are counted from their rows). The collection table, the scorecard's
+    volumes and the lists of waves with data read these instead of counting every
+    response."""
 
     __tablename__ = "figure_counts"
-    __table_args__ = (UniqueConstraint("wave_id", "unit_id", name="uq_figure_counts_cell"),)
+    __table_args__ = (
+        UniqueConstraint("wave_id", "unit_id", "channel", name="uq_figure_counts_cell"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     wave_id: Mapped[int] = mapped_column(ForeignKey("waves.id", ondelete="CASCADE"))
     unit_id: Mapped[int] = mapped_column(Integer)
+    channel: Mapped[str] = mapped_column(String(16))
     responses: Mapped[int] = mapped_column(Integer)
+    first_submitted: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_submitted: Mapped[datetime] = mapped_column(UTCDateTime())
     last_received: Mapped[datetime] = mapped_column(UTCDateTime())

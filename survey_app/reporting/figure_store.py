@@ -46,11 +46,19 @@ from sqlalchemy.sql.elements import ColumnElement
 from survey_app.collection import scoring
 from survey_app.collection.scoring import IndexRequestError
 from survey_app.extensions import db
-from survey_app.models import FigureCell, FigureCount, FigureSum, Response, Unit, Wave
+from survey_app.models import (
+    FigureCell,
+    FigureCount,
+    FigureStatList,
+    FigureSum,
+    Response,
+    Unit,
+    Wave,
+)
 from survey_app.reporting.indices.compute import compute
 from survey_app.reporting.indices.figures import IndexResult
 from survey_app.reporting.indices.sql import Filters, aggregate
-from survey_app.reporting.indices.stored import answered_key, not_folded
+from survey_app.reporting.indices.stored import answered_key, not_folded, stat_lists
 
 #: Responses folded per transaction.
 BATCH = 2000
@@ -191,32 +199,41 @@ def _add(rows: list[dict[str, Any]]) -> None:
 
 
 def _count(only: ColumnElement[bool]) -> None:
-    """Add the responses matching ``only`` to figure_counts (per wave x unit: how many,
-    the last arrival)."""
+    """Add the responses matching ``only`` to figure_counts (per wave x unit x channel:
+    how many, the first and last submission, the last arrival)."""
     rows = [
-        {"wave_id": w, "unit_id": u, "responses": n, "last_received": last}
-        for w, u, n, last in db.session.execute(
-            select(Response.wave_id, Response.unit_id, func.count(), func.max(Response.received_at))
+        {"wave_id": w, "unit_id": u, "channel": str(getattr(c, "value", c)), "responses": n,
+         "first_submitted": first, "last_submitted": last, "last_received": received}
+        for w, u, c, n, first, last, received in db.session.execute(
+            select(Response.wave_id, Response.unit_id, Response.channel, func.count(),
+                   func.min(Response.submitted_at), func.max(Response.submitted_at),
+                   func.max(Response.received_at))
             .where(only)
-            .group_by(Response.wave_id, Response.unit_id)
+            .group_by(Response.wave_id, Response.unit_id, Response.channel)
         )
-    ]
+    ]  # fmt: skip
     if not rows:
         return
     table = FigureCount.__table__
     insert = postgresql.insert if db.engine.dialect.name == "postgresql" else sqlite.insert
     statement = insert(table)
+    new = statement.excluded
+
+    def later(name: str) -> ColumnElement:
+        return case((new[name] > table.c[name], new[name]), else_=table.c[name])
+
     statement = statement.on_conflict_do_update(
-        index_elements=["wave_id", "unit_id"],
+        index_elements=["wave_id", "unit_id", "channel"],
         set_={
-            "responses": table.c.responses + statement.excluded.responses,
-            "last_received": case(
-                (statement.excluded.last_received > table.c.last_received,
-                 statement.excluded.last_received),
-                else_=table.c.last_received,
+            "responses": table.c.responses + new.responses,
+            "first_submitted": case(
+                (new.first_submitted < table.c.first_submitted, new.first_submitted),
+                else_=table.c.first_submitted,
             ),
+            "last_submitted": later("last_submitted"),
+            "last_received": later("last_received"),
         },
-    )  # fmt: skip
+    )
     db.session.execute(statement, rows)
 
 
@@ -224,7 +241,7 @@ def _add_cells(wave_id: int, rows: list[dict[str, Any]], group_keys: list[str]) 
     """Add ``rows`` (figure_sums rows of one wave) to figure_cells, summed over
     procedure field and channel: each PSU's row gets the sums added to its vector, or
     is created. Every cell carries every answer group's statistic (zeros included), so
-    a reader can tell a cell folded under another index rule by its ``stats``.
+    a reader can tell a cell folded under another index rule by its statistics.
 
     The cells are read and written back in the fold's transaction; folds are
     serialized (:func:`_lock_folds`), so no other fold changes them meanwhile."""
@@ -239,47 +256,62 @@ def _add_cells(wave_id: int, rows: list[dict[str, Any]], group_keys: list[str]) 
         sums[2] += row["c"]
     table = FigureCell.__table__
     keys = sorted(cells)
-    held: dict[tuple[int, str, str], tuple[int, str, bytes]] = {}
+    held: dict[tuple[int, str, str], tuple[int, int, bytes]] = {}
     for start in range(0, len(keys), CELLS_PER_QUERY):
         chunk = keys[start : start + CELLS_PER_QUERY]
         query = (
-            select(table.c.id, table.c.unit_id, table.c.stratum, table.c.psu, table.c.stats,
+            select(table.c.id, table.c.unit_id, table.c.stratum, table.c.psu, table.c.stats_id,
                    table.c.sums)
             .where(table.c.wave_id == wave_id,
                    tuple_(table.c.unit_id, table.c.stratum, table.c.psu).in_(chunk))
             .order_by(table.c.unit_id, table.c.stratum, table.c.psu)
         )  # fmt: skip
-        for cell_id, unit_id, stratum, psu, stats, sums in db.session.execute(query):
-            held[(unit_id, stratum, psu)] = (cell_id, stats, sums)
+        for cell_id, unit_id, stratum, psu, stats_id, sums in db.session.execute(query):
+            held[(unit_id, stratum, psu)] = (cell_id, stats_id, sums)
+    lists = stat_lists({held[key][1] for key in held})
     changed, created = [], []
     for key in keys:
         stats = cells[key]
         for group in group_keys:
             stats.setdefault(group, [0.0, 0.0, 0.0])
         if key in held:
-            cell_id, names, blob = held[key]
+            cell_id, stats_id, blob = held[key]
             old = np.frombuffer(blob, dtype="<f8").reshape(-1, 3)
-            for name, sums in zip(names.split(";"), old, strict=True):
+            for name, sums in zip(lists[stats_id], old, strict=True):
                 before = stats.setdefault(name, [0.0, 0.0, 0.0])
                 for k in range(3):
                     before[k] += float(sums[k])
         names = sorted(stats)
         blob = np.array([stats[n] for n in names], dtype="<f8").tobytes()
+        stats_id = stat_list_id(names)
         if key in held:
-            changed.append({"cell_id": held[key][0], "stats": ";".join(names), "sums": blob})
+            changed.append({"cell_id": held[key][0], "stats_id": stats_id, "sums": blob})
         else:
             unit_id, stratum, psu = key
             created.append({"wave_id": wave_id, "unit_id": unit_id, "stratum": stratum,
-                            "psu": psu, "stats": ";".join(names), "sums": blob})  # fmt: skip
+                            "psu": psu, "stats_id": stats_id, "sums": blob})  # fmt: skip
     if changed:
         statement = (
             update(table)
             .where(table.c.id == bindparam("cell_id"))
-            .values(stats=bindparam("stats"), sums=bindparam("sums"))
+            .values(stats_id=bindparam("stats_id"), sums=bindparam("sums"))
         )
         db.session.connection().execute(statement, changed)
     if created:
         db.session.connection().execute(table.insert(), created)
+
+
+def stat_list_id(names: list[str]) -> int:
+    """The id of the list ``names`` (created when new; folds are serialized, so no
+    other fold creates it meanwhile)."""
+    text = ";".join(names)
+    found = db.session.scalar(select(FigureStatList.id).where(FigureStatList.names == text))
+    if found is not None:
+        return found
+    row = FigureStatList(names=text)
+    db.session.add(row)
+    db.session.flush()
+    return row.id
 
 
 def rebuild(wave_ids: Iterable[int] | None = None) -> int:

@@ -1,20 +1,22 @@
 """How many responses each unit has in each wave, without counting every response.
 
-The figure store's fold keeps ``figure_counts`` (responses folded per wave x unit and
-the last arrival among them, :mod:`survey_app.reporting.figure_store`); the responses
-not folded (flagged, outside any wave, or waiting for the next fold) are counted from
-their rows through the partial index ``ix_responses_unfolded``. So the collection
-table and the lists of waves with data read a few rows per unit and wave, however
-many responses there are. With ``FIGURE_STORE`` off every response is counted from
-its row, as the store's figures are then.
+The figure store's fold keeps ``figure_counts`` (responses folded per wave x unit x
+channel, their first and last submission and last arrival,
+:mod:`survey_app.reporting.figure_store`); the responses not folded (flagged, outside
+any wave, or waiting for the next fold) are counted from their rows through the
+partial index ``ix_responses_unfolded``. So the collection table, the scorecard's
+volumes and the lists of waves with data read a few rows per unit and wave, however
+many responses there are. With ``FIGURE_STORE`` off every response is counted from its
+row, as the store's figures are then.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Integer, column, func, select, text
+from sqlalchemy import Integer, String, case, column, func, select, text
 
 from survey_app.extensions import db
 from survey_app.models import FigureCount, Response, Unit
@@ -24,64 +26,106 @@ from survey_app.reporting.indices.stored import store_on
 
 @dataclass(frozen=True)
 class Tally:
+    """Responses of one unit in one wave (None: outside any) by one channel (or all)."""
+
     unit_id: int
     wave_id: int | None
+    channel: str
     responses: int
+    flagged: int
+    first_submitted: datetime
+    last_submitted: datetime
     last_received: datetime
+
+    def plus(self, other: Tally) -> Tally:
+        return Tally(
+            self.unit_id,
+            self.wave_id,
+            self.channel if self.channel == other.channel else "",
+            self.responses + other.responses,
+            self.flagged + other.flagged,
+            min(self.first_submitted, other.first_submitted),
+            max(self.last_submitted, other.last_submitted),
+            max(self.last_received, other.last_received),
+        )
 
 
 def tallies(prefix: str | None = None, wave_id: int | None = None) -> list[Tally]:
-    """Responses per (unit, wave) of the units whose path starts with ``prefix`` (all
-    when None), of one wave or of every wave (``wave_id`` None for those outside any)."""
+    """Responses per (unit, wave, channel) of the units whose path starts with
+    ``prefix`` (all when None), of one wave or of every wave."""
     if not store_on():
-        query = select(
-            Response.unit_id, Response.wave_id, func.count(), func.max(Response.received_at)
-        ).group_by(Response.unit_id, Response.wave_id)
+        columns = _columns(Response.unit_id, Response.wave_id, Response.channel)
+        query = select(*columns).group_by(Response.unit_id, Response.wave_id, Response.channel)
         if prefix is not None:
             query = query.join(Unit, Unit.id == Response.unit_id).where(
                 Unit.path.startswith(prefix, autoescape=True)
             )
         if wave_id is not None:
             query = query.where(Response.wave_id == wave_id)
-        return [Tally(*row) for row in db.session.execute(query)]
+        return [_tally(row) for row in db.session.execute(query)]
+    table = FigureCount
     folded = select(
-        FigureCount.unit_id, FigureCount.wave_id, FigureCount.responses, FigureCount.last_received
-    )
+        table.unit_id, table.wave_id, table.channel, table.responses, 0,
+        table.first_submitted, table.last_submitted, table.last_received,
+    )  # fmt: skip
     if prefix is not None:
-        folded = folded.join(Unit, Unit.id == FigureCount.unit_id).where(
+        folded = folded.join(Unit, Unit.id == table.unit_id).where(
             Unit.path.startswith(prefix, autoescape=True)
         )
     if wave_id is not None:
-        folded = folded.where(FigureCount.wave_id == wave_id)
-    merged: dict[tuple[int, int | None], Tally] = {}
-    for row in [*db.session.execute(folded), *_unfolded(prefix, wave_id)]:
-        tally = Tally(*row)
-        before = merged.get((tally.unit_id, tally.wave_id))
-        if before is not None:
-            tally = Tally(
-                tally.unit_id,
-                tally.wave_id,
-                before.responses + tally.responses,
-                max(before.last_received, tally.last_received),
-            )
-        merged[(tally.unit_id, tally.wave_id)] = tally
+        folded = folded.where(table.wave_id == wave_id)
+    rows = [_tally(row) for row in [*db.session.execute(folded), *_unfolded(prefix, wave_id)]]
+    return combine(rows, lambda t: (t.unit_id, t.wave_id, t.channel))
+
+
+def combine(rows: Iterable[Tally], key: Callable[[Tally], Hashable]) -> list[Tally]:
+    """The tallies summed by ``key`` (e.g. per unit and wave over the channels)."""
+    merged: dict[Hashable, Tally] = {}
+    for tally in rows:
+        before = merged.get(key(tally))
+        merged[key(tally)] = tally if before is None else before.plus(tally)
     return list(merged.values())
 
 
+def _columns(unit, wave, channel) -> list:  # type: ignore[no-untyped-def]
+    return [
+        unit, wave, channel, func.count(),
+        func.sum(case((Response.flagged.is_(True), 1), else_=0)),
+        func.min(Response.submitted_at), func.max(Response.submitted_at),
+        func.max(Response.received_at),
+    ]  # fmt: skip
+
+
+def _tally(row: tuple) -> Tally:
+    unit_id, wave_id, channel, responses, flagged, first, last, received = row
+    return Tally(
+        int(unit_id), wave_id, str(getattr(channel, "value", channel)), int(responses),
+        int(flagged or 0), first, last, received,
+    )  # fmt: skip
+
+
 def _unfolded(prefix: str | None, wave_id: int | None) -> list[tuple]:
-    """The responses not folded, per (unit, wave), read through their partial index.
+    """The responses not folded, per (unit, wave, channel), read through their partial
+    index.
 
     SQLite's planner prefers ``ix_responses_wave_unit`` (it matches the grouping) and
     then reads every response: the index is named for it (``INDEXED BY``)."""
     hint = " INDEXED BY ix_responses_unfolded" if db.engine.dialect.name == "sqlite" else ""
     where = " AND wave_id = :wave" if wave_id is not None else ""
     query = text(
-        "SELECT unit_id, wave_id, count(*) AS responses, max(received_at) AS last_received "
-        f"FROM responses{hint} WHERE NOT folded{where} GROUP BY unit_id, wave_id"
+        "SELECT unit_id, wave_id, channel, count(*) AS responses, "
+        "sum(CASE WHEN flagged THEN 1 ELSE 0 END) AS flagged, "
+        "min(submitted_at) AS first_submitted, max(submitted_at) AS last_submitted, "
+        "max(received_at) AS last_received "
+        f"FROM responses{hint} WHERE NOT folded{where} GROUP BY unit_id, wave_id, channel"
     ).columns(
         column("unit_id", Integer),
         column("wave_id", Integer),
+        column("channel", String),
         column("responses", Integer),
+        column("flagged", Integer),
+        column("first_submitted", UTCDateTime()),
+        column("last_submitted", UTCDateTime()),
         column("last_received", UTCDateTime()),
     )
     rows = list(db.session.execute(query, {"wave": wave_id} if wave_id is not None else {}))

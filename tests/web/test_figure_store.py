@@ -44,6 +44,7 @@ from survey_app.models import (
     WaveKind,
 )
 from survey_app.reporting import bursts, figure_store
+from survey_app.reporting.indices.stored import stat_lists
 from survey_app.reporting.tallies import tallies
 from survey_app.weighting.published import active_schemes
 from survey_app.weighting.sample import load_sample
@@ -239,8 +240,10 @@ def test_fold_marks_each_response_once_and_the_cli_verifies(
 def cell_respondents() -> float:
     """The respondents the per-PSU cells hold (their "r" statistic's ``a``)."""
     total = 0.0
-    for stats, sums in db.session.execute(select(FigureCell.stats, FigureCell.sums)):
-        names = stats.split(";")
+    cells = list(db.session.execute(select(FigureCell.stats_id, FigureCell.sums)))
+    lists = stat_lists({stats_id for stats_id, _ in cells})
+    for stats_id, sums in cells:
+        names = lists[stats_id]
         total += float(np.frombuffer(sums, dtype="<f8").reshape(-1, 3)[names.index("r"), 0])
     return total
 
@@ -251,7 +254,7 @@ def test_a_tampered_cell_is_found(app: Flask, runner: FlaskCliRunner) -> None:
     figure_store.refresh()
     cell = db.session.scalar(select(FigureCell).order_by(FigureCell.id).limit(1))
     sums = np.frombuffer(cell.sums, dtype="<f8").copy()
-    names = cell.stats.split(";")
+    names = stat_lists([cell.stats_id])[cell.stats_id]
     first_item = next(k for k, name in enumerate(names) if name.startswith("i:"))
     sums[3 * first_item] += 1.0  # one more satisfied answer's weight
     cell.sums = sums.tobytes()
@@ -267,10 +270,10 @@ def test_cells_of_another_index_rule_are_not_read(app: Flask) -> None:
     setup_data()
     figure_store.refresh()
     for cell in db.session.scalars(select(FigureCell)):
-        names = cell.stats.split(";")
+        names = stat_lists([cell.stats_id])[cell.stats_id]
         sums = np.frombuffer(cell.sums, dtype="<f8").reshape(-1, 3)
         kept = [k for k, name in enumerate(names) if not name.startswith("a:")]
-        cell.stats = ";".join(names[k] for k in kept)
+        cell.stats_id = figure_store.stat_list_id([names[k] for k in kept])
         cell.sums = sums[kept].tobytes()
     db.session.commit()
     compared, mismatches = figure_store.verify()

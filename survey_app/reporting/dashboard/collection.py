@@ -13,7 +13,7 @@ from sqlalchemy import select
 from survey_app.access import scope_prefix
 from survey_app.extensions import db
 from survey_app.models import Unit, User, Wave
-from survey_app.reporting.tallies import tallies
+from survey_app.reporting.tallies import combine, tallies
 
 
 @dataclass(frozen=True)
@@ -25,7 +25,7 @@ class CollectionRow:
 
 
 def collection_table(user: User) -> list[CollectionRow]:
-    rows = tallies(scope_prefix(user))
+    rows = combine(tallies(scope_prefix(user)), lambda t: (t.unit_id, t.wave_id))
     unit_ids = {r.unit_id for r in rows}
     units = {u.id: u for u in db.session.scalars(select(Unit).where(Unit.id.in_(unit_ids)))}
     waves = {

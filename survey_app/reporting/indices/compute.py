@@ -192,13 +192,16 @@ def _sums(
             return read
         cells, psu_rows = read
         wave_of_cell = cells.keys["wave_id"].to_numpy()
+        psus_of: dict[int, list] = {w.id: [] for w in missing}
+        for row in psu_rows:  # every row starts with its wave's id
+            psus_of[row[0]].append(row)
         for wave in missing:
             mine = wave_of_cell == wave.id
             held[wave.id] = (
                 Cells(
                     cells.keys[mine].reset_index(drop=True), cells.counts[mine], cells.values[mine]
                 ),
-                [row for row in psu_rows if row[0] == wave.id],
+                psus_of[wave.id],
             )
             memo[keys[wave.id]] = held[wave.id]
     parts = [held[wave.id] for wave in waves]

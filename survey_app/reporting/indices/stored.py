@@ -11,6 +11,8 @@ not folded yet (read from their rows).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 import pandas as pd
 from flask import current_app
@@ -19,7 +21,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from survey_app.collection.scoring import Layout, answer_groups
 from survey_app.extensions import db
-from survey_app.models import FigureCell, FigureSum, Response
+from survey_app.models import FigureCell, FigureStatList, FigureSum, Response
 from survey_app.reporting.indices.sql import Filters, fetch
 from survey_app.reporting.indices.statistics import Cells, count_width, key_columns
 
@@ -161,27 +163,28 @@ def stored_cells(
     table = FigureCell.__table__
     rows = fetch(
         db.session.connection(),
-        select(table.c.wave_id, table.c.unit_id, table.c.stratum, table.c.psu, table.c.stats,
-               table.c.sums).where(table.c.wave_id.in_(wave_ids)),
+        select(table.c.wave_id, table.c.unit_id, table.c.stratum, table.c.psu,
+               table.c.stats_id, table.c.sums).where(table.c.wave_id.in_(wave_ids)),
     )  # fmt: skip
     groups = [answered_key(layout, g) for g in answer_groups(layout)]
     needed = set(groups)
-    by_stats: dict[str, list[int]] = {}
+    by_stats: dict[int, list[int]] = {}
     for position, row in enumerate(rows):
         by_stats.setdefault(row[4], []).append(position)
+    lists = stat_lists(by_stats)
     unusable = {
-        rows[p][0] for stats, positions in by_stats.items()
-        if not needed <= set(stats.split(";")) for p in positions
+        rows[p][0] for stats_id, positions in by_stats.items()
+        if not needed <= set(lists[stats_id]) for p in positions
     }  # fmt: skip
     kept = [p for p, row in enumerate(rows) if row[0] not in unusable]
     place = {p: k for k, p in enumerate(kept)}
     counts = np.zeros((len(kept), width))
     values = np.zeros((len(kept), layout.columns.width))
-    for stats, positions in by_stats.items():
+    for stats_id, positions in by_stats.items():
         positions = [p for p in positions if p in place]
         if not positions:
             continue
-        names = stats.split(";")
+        names = lists[stats_id]
         block = np.frombuffer(b"".join(bytes(rows[p][5]) for p in positions), dtype="<f8")
         block = block.reshape(len(positions), 3 * len(names))
         targets = np.array([place[p] for p in positions])
@@ -200,3 +203,12 @@ def stored_cells(
     psus = sorted({(row[0], row[2], row[3]) for row in (rows[p] for p in kept)})
     read = {w for w in wave_ids if w not in unusable}
     return Cells(frame, counts, values), psus, read
+
+
+def stat_lists(ids: Iterable[int]) -> dict[int, list[str]]:
+    """The statistics each :class:`FigureStatList` names, in order."""
+    ids = list(ids)
+    if not ids:
+        return {}
+    query = select(FigureStatList.id, FigureStatList.names).where(FigureStatList.id.in_(ids))
+    return {i: names.split(";") for i, names in db.session.execute(query)}

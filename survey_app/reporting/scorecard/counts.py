@@ -20,6 +20,7 @@ from survey_app.collection import questionnaire as spec
 from survey_app.collection import questionnaires
 from survey_app.extensions import db
 from survey_app.models import AnswerValue, Questionnaire, QuestionnaireItem, Response, Unit, Wave
+from survey_app.reporting.tallies import combine, tallies
 
 TOP_REASONS = 5
 
@@ -47,24 +48,16 @@ def _scope(query, unit: Unit):
 
 
 def response_volumes(unit: Unit, wave: Wave) -> Volumes:
-    """Responses of the unit (and below) in the wave, by channel, in one GROUP BY."""
-    query = select(
-        Response.channel,
-        func.count(),
-        func.sum(func.cast(Response.flagged, db.Integer)),
-        func.min(Response.submitted_at),
-        func.max(Response.submitted_at),
-    ).where(Response.wave_id == wave.id)
-    rows = db.session.execute(_scope(query, unit).group_by(Response.channel)).all()
-    by_channel = {str(getattr(r[0], "value", r[0])): int(r[1]) for r in rows}
-    firsts = [r[3] for r in rows if r[3] is not None]
-    lasts = [r[4] for r in rows if r[4] is not None]
+    """Responses of the unit (and below) in the wave, by channel (the figure store's
+    tallies, :mod:`survey_app.reporting.tallies`)."""
+    rows = combine(tallies(unit.path, wave.id), lambda t: t.channel)
+    by_channel = {t.channel: t.responses for t in rows}
     return Volumes(
         responses=sum(by_channel.values()),
         by_channel=dict(sorted(by_channel.items(), key=lambda kv: -kv[1])),
-        flagged=sum(int(r[2] or 0) for r in rows),
-        first=min(firsts) if firsts else None,
-        last=max(lasts) if lasts else None,
+        flagged=sum(t.flagged for t in rows),
+        first=min((t.first_submitted for t in rows), default=None),
+        last=max((t.last_submitted for t in rows), default=None),
     )
 
 
