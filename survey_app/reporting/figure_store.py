@@ -39,7 +39,7 @@ from typing import Any
 
 import numpy as np
 from flask import current_app
-from sqlalchemy import and_, bindparam, case, delete, func, select, tuple_, update
+from sqlalchemy import and_, bindparam, case, delete, func, select, text, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -66,6 +66,8 @@ BATCH = 2000
 ROWS_PER_STATEMENT = 1000
 #: The advisory lock every fold takes on PostgreSQL (:func:`_lock_folds`).
 FOLD_LOCK = 0x46_49_47_53  # "FIGS"
+#: Memory for one wave's aggregation during a rebuild (PostgreSQL ``work_mem``).
+REBUILD_WORK_MEM = "256MB"
 #: Cells read per query when a fold adds to them.
 CELLS_PER_QUERY = 500
 #: Relative difference :func:`verify` accepts between the stored and the row figures.
@@ -304,11 +306,11 @@ def _add_cells(wave_id: int, rows: list[dict[str, Any]], group_keys: list[str]) 
 def stat_list_id(names: list[str]) -> int:
     """The id of the list ``names`` (created when new; folds are serialized, so no
     other fold creates it meanwhile)."""
-    text = ";".join(names)
-    found = db.session.scalar(select(FigureStatList.id).where(FigureStatList.names == text))
+    joined = ";".join(names)
+    found = db.session.scalar(select(FigureStatList.id).where(FigureStatList.names == joined))
     if found is not None:
         return found
-    row = FigureStatList(names=text)
+    row = FigureStatList(names=joined)
     db.session.add(row)
     db.session.flush()
     return row.id
@@ -324,6 +326,11 @@ def rebuild(wave_ids: Iterable[int] | None = None) -> int:
     if wave_ids is not None:
         query = query.where(Wave.id.in_(list(wave_ids)))
     total = sum(_refold(wave_id) for wave_id in db.session.scalars(query).all())
+    if db.engine.dialect.name == "postgresql":
+        # `folded` changed on every row: fresh statistics, so that pages find the few
+        # unfolded responses through their partial index rather than scanning the waves
+        db.session.execute(text("ANALYZE responses"))
+        db.session.commit()
     return total + refresh()
 
 
@@ -337,6 +344,12 @@ def _refold(wave_id: int) -> int:
     exactly the wave's responses with ``folded`` true when the sums are read (one that
     arrives meanwhile is stored unfolded and waits for the next fold)."""
     _lock_folds()
+    if db.engine.dialect.name == "postgresql":
+        # The statistics of `folded` are those of before the update (all false after a
+        # load): PostgreSQL would expect a few rows and loop over them; one wave's
+        # aggregation is a hash job, given memory for it.
+        db.session.execute(text("SET LOCAL enable_nestloop = off"))
+        db.session.execute(text(f"SET LOCAL work_mem = '{REBUILD_WORK_MEM}'"))
     _empty_sums([wave_id])
     claimed = db.session.execute(
         update(Response)
