@@ -222,7 +222,7 @@ def _read(
     ids = [w.id for w in waves]
     questionnaires = list({w.questionnaire_id for w in waves})
     codes = item_codes(layout, questionnaires)
-    candidates = [i for i in ids if i not in schemes] if store_on() else []
+    candidates = [i for i in ids if i not in schemes]  # both readers check store_on()
     coarse = not (by_field or by_channel or filters.field_id is not None or filters.channel)
     parts: list[Cells] = []
     psu_rows: list = []

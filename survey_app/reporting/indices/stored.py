@@ -31,6 +31,11 @@ def answered_key(layout: Layout, group: tuple[int, ...]) -> str:
     return "a:" + ",".join(sorted({layout.columns.items[c // 3] for c in group}))
 
 
+def store_on() -> bool:
+    """Whether figures read the store (``FIGURE_STORE``, on by default)."""
+    return bool(current_app.config.get("FIGURE_STORE", True))
+
+
 def stored_waves(wave_ids: list[int], layout: Layout) -> list[int]:
     """The waves whose folded responses are read from the figure store.
 
@@ -38,7 +43,7 @@ def stored_waves(wave_ids: list[int], layout: Layout) -> list[int]:
     statistic this layout needs (sums folded under another version's index rule): it
     is read from its rows, all of them.
     """
-    if not wave_ids or not current_app.config.get("FIGURE_STORE", True):
+    if not wave_ids or not store_on():
         return []
     needed = {answered_key(layout, g) for g in answer_groups(layout)}
     # one query: a wave with sums has "r" rows (every folded respondent makes one)
@@ -114,10 +119,6 @@ def _cell_values(cell: tuple, by_field: bool) -> tuple:
     if by_field and rest and rest[0] == -1:
         rest[0] = None
     return (wave_id, unit_id, stratum, psu, *rest)
-
-
-def store_on() -> bool:
-    return bool(current_app.config.get("FIGURE_STORE", True))
 
 
 def not_folded() -> ColumnElement[bool]:
