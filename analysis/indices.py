@@ -33,8 +33,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, fields
-from functools import cached_property
+from dataclasses import dataclass, field, fields, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -315,6 +314,9 @@ class PSUTotals:
         Number of PSUs in the population of a stratum, for the finite population
         correction (R's ``fpc``); strata not named get none (sampling with
         replacement, or an unknown population).
+    stratum_names : Mapping, optional
+        What to call a stratum in messages (a stratum with a single PSU), when its
+        label is a code (integers sort faster than text); others are called by label.
     """
 
     domain: np.ndarray
@@ -331,6 +333,7 @@ class PSUTotals:
     )
     calibrated: CalibratedRespondents | None = None
     popsize: Mapping[Any, float] = field(default_factory=dict)
+    stratum_names: Mapping[Any, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         r = self.values.shape[0]
@@ -355,6 +358,35 @@ class PSUTotals:
     def degf(self) -> int:
         """Design degrees of freedom: PSUs minus strata (R's ``degf``)."""
         return int(sum(self.n_psu.values()) - len(self.n_psu))
+
+    def restricted(self, domains: Sequence[int]) -> PSUTotals:
+        """The rows of some domains only, recoded ``0 .. len(domains) - 1`` in the
+        order given; the design (PSUs and strata sampled, population sizes, weighted
+        respondents) stays whole.
+
+        Every estimate of those domains is unchanged: a row outside a domain enters
+        its variance with a zero score, and the PSUs without rows still count through
+        ``n_psu`` (domain estimation, Lumley 2010, sec. 2.3.1).
+        """
+        code = np.full(self.n_domains, -1, dtype=np.int64)
+        code[np.asarray(domains, dtype=np.int64)] = np.arange(len(domains))
+        keep = code[self.domain] >= 0
+        calibrated = self.calibrated
+        if calibrated is not None:
+            calibrated = replace(calibrated, row=calibrated.row[keep])
+        return replace(
+            self,
+            domain=code[self.domain[keep]],
+            stratum=self.stratum[keep],
+            psu=self.psu[keep],
+            values=self.values[keep],
+            n=self.n[keep],
+            sum_w=self.sum_w[keep],
+            sum_w2=self.sum_w2[keep],
+            n_domains=len(domains),
+            answered={k: (n[keep], w[keep], w2[keep]) for k, (n, w, w2) in self.answered.items()},
+            calibrated=calibrated,
+        )
 
 
 def points(value: float, kind: str) -> float:
@@ -458,9 +490,24 @@ def _domain_sums(totals: PSUTotals, column: np.ndarray) -> np.ndarray:
     return np.bincount(totals.domain, weights=column, minlength=totals.n_domains)
 
 
+def _domain_totals(totals: PSUTotals) -> np.ndarray:
+    """Each domain's totals of every item column (``n_domains x k``): one sparse
+    product, not ``np.add.at`` (which loops element by element over a 2-D target)."""
+    rows = totals.values.shape[0]
+    member = sparse.csr_matrix(
+        (np.ones(rows), (totals.domain, np.arange(rows))), shape=(totals.n_domains, rows)
+    )
+    width = totals.values.shape[1]
+    return np.asarray(member @ totals.values, dtype=np.float64).reshape(totals.n_domains, width)
+
+
 def _kish(sum_w: np.ndarray, sum_w2: np.ndarray) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(sum_w2 > 0, sum_w**2 / sum_w2, 0.0)
+
+
+#: Up to this many PSU x domain cells the variance's PSU totals are a dense array.
+_DENSE_CELLS = 2_000_000
 
 
 @dataclass(frozen=True)
@@ -473,9 +520,11 @@ class _ScoreDesign:
     psu_codes: np.ndarray
     respondent_psu: np.ndarray
     n_psus: int
-    strata: np.ndarray
+    stratum_labels: np.ndarray
+    psu_stratum: np.ndarray
     n_h: np.ndarray
     popsize: np.ndarray | None
+    stratum_names: Mapping[Any, str]
 
     @classmethod
     def of(cls, totals: PSUTotals) -> _ScoreDesign:
@@ -486,20 +535,27 @@ class _ScoreDesign:
             strata = np.concatenate([strata, calibrated.stratum])
         psu_labels, all_codes = np.unique(labels, return_inverse=True)
         rows = totals.psu.shape[0]
-        psu_stratum = np.empty(psu_labels.shape[0], dtype=object)
+        psu_stratum = np.empty(psu_labels.shape[0], dtype=strata.dtype)
         psu_stratum[all_codes] = strata
-        n_h = np.array([totals.n_psu[s] for s in psu_stratum], dtype=float)
+        # each stratum's counts looked up once, then spread over its PSUs
+        stratum_labels, stratum_of_psu = np.unique(psu_stratum, return_inverse=True)
+        stratum_of_psu = stratum_of_psu.ravel()
+        n_h = np.array([totals.n_psu[s] for s in stratum_labels.tolist()], dtype=float)
         popsize = None
         if totals.popsize:
-            popsize = np.array([totals.popsize.get(s, np.inf) for s in psu_stratum], dtype=float)
+            popsize = np.array(
+                [totals.popsize.get(s, np.inf) for s in stratum_labels.tolist()], dtype=float
+            )[stratum_of_psu]
         return cls(
             calibrated,
             all_codes[:rows],
             all_codes[rows:],
             psu_labels.shape[0],
-            psu_stratum.astype(str),
-            n_h,
+            stratum_labels,
+            stratum_of_psu,
+            n_h[stratum_of_psu],
             popsize,
+            totals.stratum_names,
         )
 
     def covariance(
@@ -515,34 +571,39 @@ class _ScoreDesign:
         :func:`~analysis.variance.stratified_covariance` with the fpc and the rule for
         strata with a single PSU. Every estimator of this module goes through here."""
         calibrated = self.calibrated
-        # PSU x domain totals; sparse, as a PSU usually meets few domains (duplicates add up)
-        summed = np.ones_like(row_scores, dtype=bool)
-        if calibrated is not None:
-            summed = calibrated.row < 0
-        z = sparse.csr_matrix(
-            (row_scores[summed], (self.psu_codes[summed], domain[summed])),
-            shape=(self.n_psus, n_domains),
-        )
+        z: Any
+        if calibrated is None and self.n_psus * n_domains <= _DENSE_CELLS:
+            # few domains: a dense PSU x domain table, summed by one bincount
+            z = np.bincount(
+                self.psu_codes * n_domains + domain,
+                weights=row_scores,
+                minlength=self.n_psus * n_domains,
+            ).reshape(self.n_psus, n_domains)
+        else:
+            # PSU x domain totals; sparse, as a PSU usually meets few domains (duplicates
+            # add up)
+            summed = np.ones_like(row_scores, dtype=bool)
+            if calibrated is not None:
+                summed = calibrated.row < 0
+            z = sparse.csr_matrix(
+                (row_scores[summed], (self.psu_codes[summed], domain[summed])),
+                shape=(self.n_psus, n_domains),
+            )
         if calibrated is not None:
             # weighted samples: their respondents' residuals, then PSU sums (dense)
             z = z.toarray() + calibrated.residual_psu_totals(
                 row_scores, domain, n_domains, self.respondent_psu, self.n_psus
             )
-        # strata as integer codes (sorting the labels once, not once per formula); a
-        # lonely stratum is reported by its label
-        labels, codes = self.stratum_codes
+        # strata as integer codes (sorted once, not once per formula); a lonely stratum
+        # is reported by its label
         try:
             return stratified_covariance(
-                z, codes, n_psu=self.n_h, popsize=self.popsize, lonely_psu=lonely_psu
+                z, self.psu_stratum, n_psu=self.n_h, popsize=self.popsize, lonely_psu=lonely_psu
             )
         except LonelyPSUError as error:
-            raise LonelyPSUError(labels[int(error.stratum)], error.stage) from None
-
-    @cached_property
-    def stratum_codes(self) -> tuple[np.ndarray, np.ndarray]:
-        """The strata's labels (sorted) and each PSU's code among them."""
-        labels, codes = np.unique(self.strata, return_inverse=True)
-        return labels, codes.ravel()
+            label = self.stratum_labels[int(error.stratum)]
+            name = self.stratum_names.get(label, label)
+            raise LonelyPSUError(name, error.stage) from None
 
 
 def estimate_indices(
@@ -594,8 +655,7 @@ def estimate_indices(
     ``design$postStrata`` (Deville & Särndal 1992; Lumley 2010, sec. 7.4).
     """
     design = _ScoreDesign.of(totals)
-    domain_totals = np.zeros((totals.n_domains, totals.values.shape[1]))
-    np.add.at(domain_totals, totals.domain, totals.values)
+    domain_totals = _domain_totals(totals)
     n = _domain_sums(totals, totals.n.astype(float))
     sum_w = _domain_sums(totals, totals.sum_w)
     sum_w2 = _domain_sums(totals, totals.sum_w2)
@@ -724,8 +784,7 @@ def estimate_trend(
     """
     if len(times) != totals.n_domains:
         raise ValueError(f"{len(times)} times for {totals.n_domains} domains")
-    domain_totals = np.zeros((totals.n_domains, totals.values.shape[1]))
-    np.add.at(domain_totals, totals.domain, totals.values)
+    domain_totals = _domain_totals(totals)
     if len(formula.terms) == 1:  # one ratio: weight by its denominator, as svyglm
         row_weight = totals.values[:, list(formula.terms[0].den)].sum(axis=1)
     else:

@@ -7,6 +7,8 @@ with it to 1e-10 on simulated stratified cluster data with domains.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -18,6 +20,7 @@ from analysis.indices import (
     build_formulas,
     difference,
     estimate_indices,
+    estimate_trend,
 )
 from analysis.variance import design_covariance
 from tests.helpers.index_data import ASPECTS, ITEMS, row_columns, simulate, sufficient_statistics
@@ -130,3 +133,38 @@ def test_difference_of_independent_estimates() -> None:
     assert result.p_value < 0.001
     same = difference(0.5, 0.5, 0.01, 0.01, 0.01, df=10)
     assert same.se == 0.0 and same.p_value == 1.0
+
+
+def test_restricted_totals_keep_their_domains_estimates(data: dict[str, np.ndarray]) -> None:
+    """Dropping the rows of other domains changes none of the kept domains' figures or
+    trend: their rows enter the variance with zero scores, and ``n_psu`` keeps every
+    PSU of the design (the overview's trend is read from its series this way)."""
+    layout = ItemColumns(ITEMS)
+    formulas = build_formulas(ASPECTS, layout)
+    totals = sufficient_statistics(data, layout, 4)
+    kept = [3, 1]
+    restricted = totals.restricted(kept)
+    assert restricted.n_domains == 2 and restricted.values.shape[0] < totals.values.shape[0]
+    whole, part = estimate_indices(totals, formulas), estimate_indices(restricted, formulas)
+    for formula in formulas:
+        for new, old in enumerate(kept):
+            a = part.get(formula.code, formula.kind, new)
+            b = whole.get(formula.code, formula.kind, old)
+            assert (a.value, a.se, a.df, a.n, a.n_eff) == pytest.approx(
+                (b.value, b.se, b.df, b.n, b.n_eff), rel=1e-12
+            )
+        cov_part = part.covariance[(formula.code, formula.kind)]
+        cov_whole = whole.covariance[(formula.code, formula.kind)][np.ix_(kept, kept)]
+        np.testing.assert_allclose(cov_part, cov_whole, rtol=1e-12, atol=1e-18)
+    slope = estimate_trend(restricted, formulas[0], [2018.0, 2019.0])
+    # the same two domains alone, built from their respondents only
+    inside = np.isin(data["domain"], kept)
+    alone = {k: v[inside] for k, v in data.items()}
+    alone["domain"] = np.where(alone["domain"] == kept[0], 0, 1)
+    own = sufficient_statistics(alone, layout, 2)
+    # n_psu from the whole design: the other domains' PSUs still count
+    own = replace(own, n_psu=totals.n_psu)
+    expected = estimate_trend(own, formulas[0], [2018.0, 2019.0])
+    assert (slope.value, slope.se, slope.df) == pytest.approx(
+        (expected.value, expected.se, expected.df), rel=1e-10
+    )

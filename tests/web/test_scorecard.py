@@ -150,8 +150,14 @@ def test_trend_and_change_are_those_of_comparisons(app: Flask, panel: bool) -> N
     assert (same.slope, same.se, same.p_value) == pytest.approx(
         (trend.slope, trend.se, trend.p_value), rel=1e-9
     )
-    with pytest.raises(ValueError, match="other units"):
-        trends.trend_of(compute(waves, [town, *town.children]), town, waves)
+    # A result that holds other units too (the overview's series): the town's domains
+    # alone give the same trend.
+    among = compute(waves, [*town.children, town], shared_psus=panel)
+    assert len({d.unit_id for d in among.domains}) > 1
+    mixed = trends.trend_of(among, town, waves)
+    assert (mixed.slope, mixed.se, mixed.p_value) == pytest.approx(
+        (trend.slope, trend.se, trend.p_value), rel=1e-9
+    )
 
 
 def test_pdf_download_is_the_same_page(client: FlaskClient) -> None:

@@ -64,15 +64,27 @@ def require_answers(result: IndexResult, unit: Unit, waves: Sequence[Wave]) -> N
 
 
 def change(
-    unit: Unit, before: Wave, after: Wave, *, code: str = "overall", kind: str = "rate"
+    unit: Unit,
+    before: Wave,
+    after: Wave,
+    *,
+    code: str = "overall",
+    kind: str = "rate",
+    within: IndexResult | None = None,
 ) -> Change:
     """The change of an index of a unit between two waves, with CI and p-value.
 
     Independent waves get a zero covariance; waves that share PSUs are analysed as
-    one design so the covariance of the two estimates is used.
+    one design so the covariance of the two estimates is used. ``within`` is a page's
+    figures already computed for the unit in both waves, each an independent sample
+    (the default ``shared_psus=False``): independent waves are compared there, not
+    computed again.
     """
     shared = waves_share_psus(before, after)
-    result = compute([before, after], [unit], shared_psus=shared)
+    if within is not None and not shared:
+        result = within
+    else:
+        result = compute([before, after], [unit], shared_psus=shared)
     require_answers(result, unit, [before, after])
     return _change_in(result, unit, before, after, code, kind, shared)
 

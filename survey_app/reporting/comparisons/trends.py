@@ -53,13 +53,28 @@ class TrendResult(Trend):
 
 
 def trend(
-    unit: Unit, waves: Sequence[Wave], *, code: str = "overall", kind: str = "rate"
+    unit: Unit,
+    waves: Sequence[Wave],
+    *,
+    code: str = "overall",
+    kind: str = "rate",
+    within: IndexResult | None = None,
 ) -> TrendResult:
-    """Slope per year across three or more waves (design-based, svyglm-style)."""
+    """Slope per year across three or more waves (design-based, svyglm-style).
+
+    ``within`` is a page's figures already computed for the unit in every wave, each
+    an independent sample (the default ``shared_psus=False``): independent waves are
+    estimated from it (:func:`trend_of`), not computed again. Waves declared a panel
+    are one joint design, whose covariances such figures do not hold.
+    """
     if len(waves) < 3:
         raise IndexRequestError(_("A trend needs three or more waves."))
     ordered = sorted(waves, key=lambda w: w.start_date)
-    result = compute(ordered, [unit], shared_psus=is_panel(ordered))
+    panel = is_panel(ordered)
+    if within is not None and not panel:
+        result = within
+    else:
+        result = compute(ordered, [unit], shared_psus=panel)
     return trend_of(result, unit, ordered, code=code, kind=kind)
 
 
@@ -79,10 +94,12 @@ def trend_of(
 ) -> TrendResult:
     """The trend of :func:`trend` from a result already computed for ``unit`` in the
     waves ``ordered`` (oldest first; as one design when :func:`is_panel`), so a page
-    that holds the figures does not query them again. The result holds the figures of
-    ``unit`` alone (one domain per wave), as the trend is estimated from its totals."""
-    if any(domain.unit_id != unit.id for domain in result.domains):
-        raise ValueError(f"the result holds other units than {unit.code}: no trend of {unit.code}")
+    that holds the figures does not compute them again. The result may hold other
+    units too (the overview's series): the trend is estimated from the totals of the
+    unit's domains (:meth:`~analysis.indices.PSUTotals.restricted`), one per wave."""
+    mine = [i for i, domain in enumerate(result.domains) if domain.unit_id == unit.id]
+    if any(result.domains[i].field_id is not None or result.domains[i].channel for i in mine):
+        raise ValueError(f"the result breaks {unit.code} down: no trend of its figure")
     require_answers(result, unit, ordered)
     formula = next(f for f in result.formulas if f.code == code and f.kind == kind)
     figures = tuple(result.figure(DomainKey(unit.id, w.id), code, kind) for w in ordered)
@@ -96,12 +113,15 @@ def trend_of(
                 waves=", ".join(undefined),
             )
         )
-    times = [wave_time(next(w for w in ordered if w.id == d.wave_id)) for d in result.domains]
+    times = [wave_time(next(w for w in ordered if w.id == result.domains[i].wave_id)) for i in mine]
     if len(set(times)) < 2:
         raise IndexRequestError(
             _("A trend needs waves at two or more different times; these waves share one.")
         )
     # The waves' own rule for a stratum with a single PSU, as their figures (not R's
     # default "fail", which answered the overview with a 500).
-    estimate = estimate_trend(result.totals, formula, times, lonely_psu=figures[0].lonely_psu)
+    totals = result.totals
+    if len(mine) < len(result.domains):
+        totals = totals.restricted(mine)
+    estimate = estimate_trend(totals, formula, times, lonely_psu=figures[0].lonely_psu)
     return TrendResult(**asdict(estimate), unit=unit, waves=tuple(ordered), figures=figures)

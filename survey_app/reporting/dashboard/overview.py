@@ -190,10 +190,11 @@ def _overview_trend(
     the waves' figures cannot be computed (the overview shows the reason)."""
     trend_sentence = None
     focus_change = None
+    found = None
     if waves:
-        result = safe_compute(waves, shown)
-        if result is not None:
-            result = visibility.for_viewer(result, user)
+        found = safe_compute(waves, shown)
+        if found is not None:
+            result = visibility.for_viewer(found, user)
             computed[waves[-1].id] = result
             for u in shown:
                 points = tuple(
@@ -208,7 +209,8 @@ def _overview_trend(
             changes.extend(sorted(significant, key=lambda c: -abs(c.difference.value)))
         if len(waves) >= 3:
             try:
-                found_trend = trends.trend(unit, waves)
+                # the series' figures hold the unit in every wave (shown includes it)
+                found_trend = trends.trend(unit, waves, within=found)
             except KeyError:  # the unit has no figure in one of the waves: no trend line
                 found_trend = None
             except IndexRequestError:

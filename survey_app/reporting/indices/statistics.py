@@ -12,14 +12,14 @@ each stratum where the sample frame states them.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 from scipy import sparse
 from sqlalchemy import select
 
-from analysis.indices import PSUTotals
+from analysis.indices import CalibratedRespondents, PSUTotals
 from survey_app.collection.scoring import Layout, answer_groups
 from survey_app.extensions import db
 from survey_app.models import Unit
@@ -121,9 +121,8 @@ def sufficient_statistics(
     """
     breakdown = key_columns(by_field, by_channel)[5:]
     keys = cells.keys
-    prefix = "" if shared_psus else keys["wave_id"].astype(str) + "|"
-    stratum_label = (prefix + keys["stratum"].astype(str)).to_numpy(dtype=object)
-    psu_label = (stratum_label + "|" + keys["psu"].astype(str)).to_numpy(dtype=object)
+    psus = pd.DataFrame(psu_rows, columns=["wave_id", "stratum", "psu"])
+    codes = DesignCodes.of(keys, psus, shared_psus)
     all_units = list(db.session.execute(select(Unit.id, Unit.path)))
     rollup = pd.DataFrame(
         [(uid, unit.id) for unit in units for uid, path in all_units if path.startswith(unit.path)],
@@ -141,13 +140,13 @@ def sufficient_statistics(
     domain_code = (
         domain_frame.astype(object).groupby(list(domain_frame), sort=False, dropna=False).ngroup()
     ).to_numpy(dtype=np.int64)
-    psu_code, psu_uniques = pd.factorize(psu_label)
+    psu_code, n_psus = codes.cell_psu, len(codes.psu_text)
     rid = keys["rid"].to_numpy(dtype=np.int64)
     rid_code, rid_uniques = pd.factorize(rid)
     # a cell is (domain, PSU) or, for a weighted wave's respondent, (domain, PSU, id)
-    combined = (domain_code * max(len(psu_uniques), 1) + psu_code[row]) * max(
-        len(rid_uniques), 1
-    ) + rid_code[row]
+    combined = (domain_code * max(n_psus, 1) + psu_code[row]) * max(len(rid_uniques), 1) + rid_code[
+        row
+    ]
     cell_code, _ = pd.factorize(combined)
     n_cells = int(cell_code.max()) + 1 if cell_code.size else 0
     _, first = np.unique(cell_code, return_index=True)
@@ -165,11 +164,8 @@ def sufficient_statistics(
         )
         for j in domain_first
     ]
-    psus = pd.DataFrame(psu_rows, columns=["wave_id", "stratum", "psu"])
-    psu_prefix = "" if shared_psus else psus["wave_id"].astype(str) + "|"
-    psus["stratum_label"] = psu_prefix + psus["stratum"].astype(str)
-    psus["psu_label"] = psus["stratum_label"] + "|" + psus["psu"].astype(str)
-    n_psu = psus.drop_duplicates("psu_label").groupby("stratum_label").size().to_dict()
+    psus["stratum_label"] = codes.sampled_stratum
+    n_psu = pd.Series(codes.sampled_psu).groupby(codes.sampled_stratum).nunique().to_dict()
     popsize, fpc_waves = _popsize(psus, n_psu, sample_frames)
     groups = answer_groups(layout)
     answered = {
@@ -179,19 +175,100 @@ def sufficient_statistics(
     cell_rid = rid[first_row]
     totals = PSUTotals(
         domain=domain_code[first],
-        stratum=stratum_label[first_row],
-        psu=psu_label[first_row],
+        stratum=codes.cell_stratum[first_row],
+        psu=psu_code[first_row],
         values=values,
         n=counts[:, 0].astype(np.int64),
         sum_w=counts[:, 1],
         sum_w2=counts[:, 2],
-        n_psu={str(k): int(v) for k, v in n_psu.items()},
+        n_psu={int(k): int(v) for k, v in n_psu.items()},
         n_domains=len(domains),
         answered=answered,
-        calibrated=calibrated_respondents(published, cell_rid, shared_psus),
+        calibrated=codes.coded(calibrated_respondents(published, cell_rid, shared_psus)),
         popsize=popsize,
+        stratum_names=dict(enumerate(codes.stratum_names)),
     )
     return totals, domains, fpc_waves
+
+
+@dataclass(frozen=True)
+class DesignCodes:
+    """Strata and PSUs as integer codes, the estimator's labels.
+
+    A stratum is a wave's stratum (or, for waves sharing PSUs, the stratum of every
+    wave); a PSU is a stratum's PSU. The codes cover the cells' keys and every sampled
+    PSU (``psu_rows``): integers sort and count far faster than the ``"wave|stratum"``
+    texts they stand for. The texts are kept for messages (:attr:`stratum_names`) and
+    to code the weighted waves' respondents, who carry them (:meth:`coded`).
+    """
+
+    cell_stratum: np.ndarray
+    cell_psu: np.ndarray
+    sampled_stratum: np.ndarray
+    sampled_psu: np.ndarray
+    stratum_names: list[str]
+    #: for each PSU code, its stratum's code and its own label as text
+    psu_stratum: np.ndarray
+    psu_text: np.ndarray
+
+    @classmethod
+    def of(cls, keys: pd.DataFrame, psus: pd.DataFrame, shared_psus: bool) -> DesignCodes:
+        wave = np.concatenate(
+            [keys["wave_id"].to_numpy(dtype=np.int64), psus["wave_id"].to_numpy(dtype=np.int64)]
+        )
+        if shared_psus:
+            wave = np.zeros_like(wave)
+        stratum_text = _texts(keys["stratum"], psus["stratum"])
+        psu_text = _texts(keys["psu"], psus["psu"])
+        stratum_key, stratum_values = pd.factorize(stratum_text)
+        psu_key, psu_values = pd.factorize(psu_text)
+        stratum_code = pd.factorize(wave * len(stratum_values) + stratum_key)[0]
+        psu_code = pd.factorize(stratum_code * max(len(psu_values), 1) + psu_key)[0]
+        # the texts the weighted waves' respondents carry: "wave|stratum" ("stratum"
+        # when the waves share PSUs) and "<stratum>|psu"
+        first = np.unique(stratum_code, return_index=True)[1]
+        names = [str(t) for t in stratum_text[first]]
+        if not shared_psus:
+            names = [f"{w}|{t}" for w, t in zip(wave[first].tolist(), names, strict=True)]
+        psu_first = np.unique(psu_code, return_index=True)[1]
+        n = len(keys)
+        return cls(
+            stratum_code[:n],
+            psu_code[:n],
+            stratum_code[n:],
+            psu_code[n:],
+            names,
+            stratum_code[psu_first],
+            psu_text[psu_first],
+        )
+
+    def coded(self, respondents: CalibratedRespondents | None) -> CalibratedRespondents | None:
+        """The weighted waves' respondents with these codes for their labels (a label
+        not among them gets a code of its own)."""
+        if respondents is None:
+            return None
+        strata = {name: code for code, name in enumerate(self.stratum_names)}
+        names = self.stratum_names
+        psus = {
+            f"{names[s]}|{t}": code
+            for code, (s, t) in enumerate(
+                zip(self.psu_stratum.tolist(), self.psu_text.tolist(), strict=True)
+            )
+        }
+
+        def code_of(labels: np.ndarray, known: dict[str, int]) -> np.ndarray:
+            return np.array([known.setdefault(str(x), len(known)) for x in labels], dtype=np.int64)
+
+        return replace(
+            respondents,
+            stratum=code_of(respondents.stratum, strata),
+            psu=code_of(respondents.psu, psus),
+        )
+
+
+def _texts(*columns: pd.Series) -> np.ndarray:
+    """Stratum or PSU labels as text (the store and the rows may type them apart)."""
+    return np.concatenate([c.astype(str).to_numpy(dtype=object) for c in columns])
 
 
 def _field(value: object) -> int | None:

@@ -151,7 +151,7 @@ def build(unit: Unit, wave: Wave, lang: str, viewer: User | None = None) -> Scor
     )
     trend_sentence = _trend_sentence(unit, trend, result)
     previous = trend[-2].wave if len(trend) >= 2 and trend[-1].wave.id == wave.id else None
-    change = changes.change(unit, previous, wave) if previous is not None else None
+    change = changes.change(unit, previous, wave, within=result) if previous is not None else None
     hides = not visibility.shows_unreportable(viewer)
     shown_trend = tuple(TrendPoint(p.wave, visibility.visible(p.figure, viewer)) for p in trend)
     change_hidden = False
@@ -189,18 +189,12 @@ def _visible_line(line: IndexLine, viewer: User | None) -> IndexLine:
 def _trend_sentence(unit: Unit, trend: tuple[TrendPoint, ...], result: IndexResult) -> str | None:
     """The trend across three or more waves: :func:`trends.trend`'s estimate and words.
 
-    Independent waves: estimated from the sufficient statistics already computed for
-    the page (the same waves and unit, :func:`trends.trend_of`), so the page does
-    not query them again. Waves declared a panel are one joint design, whose
-    covariances the page's figures (each wave on its own) do not hold: the trend is
-    computed as :func:`trends.trend` computes it.
+    Independent waves: estimated from the figures already computed for the page
+    (``within``); waves declared a panel as one joint design.
     """
     if len(trend) < 3 or len(trend) != len(result.domains):
         return None
-    waves = [p.wave for p in trend]
-    if trends.is_panel(waves):
-        return trends.trend(unit, waves).sentence()
-    return trends.trend_of(result, unit, waves).sentence()
+    return trends.trend(unit, [p.wave for p in trend], within=result).sentence()
 
 
 def _has(result: IndexResult, key: DomainKey, code: str) -> bool:
