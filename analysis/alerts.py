@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import numpy as np
-from scipy import stats
+from scipy import special
 
 from analysis.compare import holm_adjust
 from analysis.design import Design
@@ -174,7 +174,7 @@ def rate_anomaly(count: int, history: Sequence[int]) -> RateCheck:
     var = float(past.var(ddof=1)) if past.size > 1 else math.nan
     sd = math.sqrt(max(var if not math.isnan(var) else 0.0, mean, 1.0))
     z = (count - mean) / sd
-    return RateCheck(count, mean, sd, z, float(2 * stats.norm.sf(abs(z))))
+    return RateCheck(count, mean, sd, z, float(2 * special.ndtr(-abs(z))))  # normal tails
 
 
 def detection_power(
@@ -228,11 +228,14 @@ def detection_power(
             spread += cluster_size * drop**2 * share * (1 - share)
     se = math.sqrt(deff * (after * (1 - after) + baseline * (1 - baseline) + spread) / n)
     tail = alpha / (2 * family)
-    z = stats.norm.isf(tail) if df is None else stats.t.isf(tail, df)
+    # the normal or Student's t upper quantile (as scipy.stats' isf evaluates them)
+    z = -special.ndtri(tail) if df is None else -special.stdtrit(df, tail)
     bar = max(z * se, min_change / 100.0)
     if df is None:
-        return float(stats.norm.cdf((expected - bar) / se))
+        return float(special.ndtr((expected - bar) / se))
     # the estimated SE is itself uncertain: the t statistic is noncentral t
+    from scipy import stats  # the noncentral t only here; scipy.stats is slow to import
+
     return float(stats.nct.sf(bar / se, df, expected / se))
 
 

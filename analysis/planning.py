@@ -38,7 +38,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from scipy import stats
+from scipy import special
 
 __all__ = ["SampleSize", "margin_of_error", "normal_quantile", "sample_size"]
 
@@ -47,7 +47,7 @@ def normal_quantile(level: float) -> float:
     """Two-sided normal quantile ``z`` for a confidence level (1.959964 for 0.95)."""
     if not 0 < level < 1:
         raise ValueError(f"confidence level must be between 0 and 1, got {level!r}")
-    return float(stats.norm.ppf(0.5 + level / 2))
+    return float(special.ndtri(0.5 + level / 2))  # the normal quantile
 
 
 def _check(p: float, deff: float, population: float | None) -> None:

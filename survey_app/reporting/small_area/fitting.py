@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 from flask import current_app
 from flask_babel import gettext as _
-from scipy.stats import norm
+from scipy import special
 
 from analysis.small_area import FH_METHODS, fay_herriot, gvf_proportions
 from survey_app.models import (
@@ -168,7 +168,7 @@ def estimate(
         raise SmallAreaError(
             _("The model cannot be fitted: %(reason)s", reason=str(error))
         ) from None
-    z = float(norm.ppf(0.5 + level / 2))
+    z = float(special.ndtri(0.5 + level / 2))  # the normal quantile
     max_cv = float(current_app.config["MAX_SMALL_AREA_CV"])
     residuals = fit.residuals
     rows = []
