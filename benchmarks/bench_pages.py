@@ -237,25 +237,29 @@ def run_database(name: str, url: str, folder: Path, n: int, args: argparse.Names
     from survey_app.extensions import db
     from survey_app.reporting import figure_store
 
-    data = bi.simulate(n, args.seed, n_criteria=23)
     instance = folder / name
     instance.mkdir(exist_ok=True)
     app = bi.make_app(url, instance)
     out: dict[str, Any] = {"n": n}
+    refs = None
     with app.app_context():
-        refs = reference_rows()
-        t0 = time.perf_counter()
-        if name == "sqlite":
-            db.engine.dispose()
-            bi.load_sqlite(Path(url.removeprefix("sqlite:///")), data, refs)
+        if args.loaded:  # an earlier run's database (--pg-url): time its pages again
+            out["load"] = out["rebuild"] = out["folded"] = 0
         else:
-            bi.load_postgres(db.engine, data, refs)
-        out["load"] = time.perf_counter() - t0
-        progress(f"{name}: loaded {n:,} responses in {out['load']:.1f} s")
-        t0 = time.perf_counter()
-        out["folded"] = figure_store.rebuild()
-        out["rebuild"] = time.perf_counter() - t0
-        progress(f"{name}: rebuild {out['rebuild']:.1f} s ({out['folded']:,} folded)")
+            data = bi.simulate(n, args.seed, n_criteria=23)
+            refs = reference_rows()
+            t0 = time.perf_counter()
+            if name == "sqlite":
+                db.engine.dispose()
+                bi.load_sqlite(Path(url.removeprefix("sqlite:///")), data, refs)
+            else:
+                bi.load_postgres(db.engine, data, refs)
+            out["load"] = time.perf_counter() - t0
+            progress(f"{name}: loaded {n:,} responses in {out['load']:.1f} s")
+            t0 = time.perf_counter()
+            out["folded"] = figure_store.rebuild()
+            out["rebuild"] = time.perf_counter() - t0
+            progress(f"{name}: rebuild {out['rebuild']:.1f} s ({out['folded']:,} folded)")
         out["disk"] = disk_size(url, db.engine)
         if not args.skip_verify:
             t0 = time.perf_counter()
@@ -272,11 +276,14 @@ def run_database(name: str, url: str, folder: Path, n: int, args: argparse.Names
         for p in out["pages"]:
             progress(f"{name}: {p['unit']} {p['page']}: cold {1000 * p['cold']:.0f} ms, "
                      f"p50 {1000 * p['p50']:.0f} ms, p95 {1000 * p['p95']:.0f} ms")  # fmt: skip
-        out["visibility"] = visibility(app, base, refs)
-    with serve(url, instance, store=False, log=log) as base:
-        out["raw"] = measure_raw(
-            base, args.raw_requests, args.raw_units.split(","), args.raw_pages.split(",")
-        )
+        if refs is not None:
+            out["visibility"] = visibility(app, base, refs)
+    out["raw"] = []
+    if args.raw_requests > 0:
+        with serve(url, instance, store=False, log=log) as base:
+            out["raw"] = measure_raw(
+                base, args.raw_requests, args.raw_units.split(","), args.raw_pages.split(",")
+            )
     return out
 
 
@@ -305,7 +312,9 @@ def report(name: str, r: dict[str, Any]) -> None:
         print(f"| {p['unit']} | {p['page']} | {1000 * p['p50']:.0f} | {1000 * p['p95']:.0f} | "
               f"{1000 * s['p50']:.0f} | {p['p50'] / s['p50']:.0f}x | "
               f"{','.join(map(str, p['status']))} |")  # fmt: skip
-    v = r["visibility"]
+    v = r.get("visibility")
+    if v is None:
+        return
     print(f"\nvisibility: stored in {1000 * v['store']:.0f} ms; the API showed it "
           f"{1000 * v['visible_after']:.0f} ms later (n {v['n_before']} -> {v['n_after']}, "
           f"before any fold); fold of {v['folded']} pending response(s): "
@@ -318,12 +327,20 @@ def main() -> None:
     parser.add_argument("--n-postgresql", type=int, default=10_000_000)
     parser.add_argument("--databases", default="sqlite,postgresql")
     parser.add_argument("--requests", type=int, default=50, help="warm requests per URL")
-    parser.add_argument("--raw-requests", type=int, default=5, help="raw requests per URL")
+    parser.add_argument(
+        "--raw-requests", type=int, default=5, help="raw requests per URL (0: none)"
+    )
     parser.add_argument("--raw-units", default="P,C00", help="units timed raw")
     parser.add_argument("--raw-pages", default="api,overview", help="pages timed raw")
     parser.add_argument("--seed", type=int, default=6)
     parser.add_argument("--pg-url", default="", help="use this PostgreSQL server instead")
     parser.add_argument("--skip-verify", action="store_true")
+    parser.add_argument(
+        "--loaded",
+        action="store_true",
+        help="with --pg-url: the database holds an earlier run's data; time its pages "
+        "again (no load, rebuild or visibility)",
+    )
     args = parser.parse_args()
     print(f"load average {os.getloadavg()[0]:.2f}")
     with tempfile.TemporaryDirectory(prefix="bench-pages.") as temporary:

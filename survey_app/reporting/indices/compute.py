@@ -24,7 +24,7 @@ from survey_app.collection.waves.design import stratum_psus
 from survey_app.extensions import db
 from survey_app.models import Desk, Response, Unit, Wave, WaveKind, WeightingScheme
 from survey_app.reporting.indices.figures import IndexFigure, IndexResult, Inference
-from survey_app.reporting.indices.shared_sums import request_memo
+from survey_app.reporting.indices.shared_sums import request_memo, within_request
 from survey_app.reporting.indices.sql import Filters, aggregate, item_codes
 from survey_app.reporting.indices.statistics import Cells, cells_from_rows, sufficient_statistics
 from survey_app.reporting.indices.stored import (
@@ -84,7 +84,7 @@ def compute(
     kind = kinds.pop()
     layout = waves_layout(waves)
     wave_ids = [wave.id for wave in waves]
-    schemes = active_schemes(wave_ids)
+    schemes = within_request(("schemes", *wave_ids), lambda: active_schemes(wave_ids))
     published = published_designs(waves, schemes)
     filters = Filters(field_id, channel)
     cells, psu_rows = _sums(
@@ -99,7 +99,11 @@ def compute(
         by_field,
         by_channel,
         published,
-        {wave.id: stratum_psus(wave) for wave in waves if wave.kind == WaveKind.FIELD_SURVEY},
+        {
+            wave.id: within_request(("stratum_psus", wave.id), lambda w=wave: stratum_psus(w))
+            for wave in waves
+            if wave.kind == WaveKind.FIELD_SURVEY
+        },
     )
     rule = _lonely_rule(waves)
     try:

@@ -13,7 +13,12 @@ two computations) every call reads again.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable
+from typing import TypeVar
+
 from flask import g, has_app_context, request
+
+T = TypeVar("T")
 
 
 def share_within_request() -> None:
@@ -25,3 +30,15 @@ def share_within_request() -> None:
 def request_memo() -> dict | None:
     """The sums kept in this GET request, by key; None outside such a request."""
     return g.get("wave_sums") if has_app_context() else None
+
+
+def within_request(key: Hashable, make: Callable[[], T]) -> T:
+    """``make()``, read once per GET request under ``key`` (every call outside such a
+    request): what each computation of a page reads besides the sums (the units'
+    paths, a wave's sample frame, the active schemes) is read once for the page."""
+    memo = request_memo()
+    if memo is None:
+        return make()
+    if key not in memo:
+        memo[key] = make()
+    return memo[key]

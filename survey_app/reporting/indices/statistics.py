@@ -24,6 +24,7 @@ from survey_app.collection.scoring import Layout, answer_groups
 from survey_app.extensions import db
 from survey_app.models import Unit
 from survey_app.reporting.indices.figures import DomainKey
+from survey_app.reporting.indices.shared_sums import within_request
 from survey_app.reporting.indices.weighted import calibrated_respondents
 from survey_app.weighting.published import PublishedDesign
 
@@ -123,7 +124,9 @@ def sufficient_statistics(
     keys = cells.keys
     psus = pd.DataFrame(psu_rows, columns=["wave_id", "stratum", "psu"])
     codes = DesignCodes.of(keys, psus, shared_psus)
-    all_units = list(db.session.execute(select(Unit.id, Unit.path)))
+    all_units = within_request(
+        "unit_paths", lambda: [tuple(row) for row in db.session.execute(select(Unit.id, Unit.path))]
+    )
     rollup = pd.DataFrame(
         [(uid, unit.id) for unit in units for uid, path in all_units if path.startswith(unit.path)],
         columns=["unit_id", "target"],
