@@ -245,6 +245,7 @@ def run_database(name: str, url: str, folder: Path, n: int, args: argparse.Names
     with app.app_context():
         if args.loaded:  # an earlier run's database (--pg-url): time its pages again
             out["load"] = out["rebuild"] = out["folded"] = 0
+            out["n"] = db.session.execute(text("SELECT count(*) FROM responses")).scalar()
         else:
             data = bi.simulate(n, args.seed, n_criteria=23)
             refs = reference_rows()

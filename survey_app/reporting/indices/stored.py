@@ -166,29 +166,37 @@ def stored_cells(
         db.session.connection(),
         select(table.c.wave_id, table.c.unit_id, table.c.stratum, table.c.psu,
                table.c.stats_id, table.c.sums).where(table.c.wave_id.in_(wave_ids)),
+        binary=True,
     )  # fmt: skip
     groups = [answered_key(layout, g) for g in answer_groups(layout)]
     needed = set(groups)
-    by_stats: dict[int, list[int]] = {}
-    for position, row in enumerate(rows):
-        by_stats.setdefault(row[4], []).append(position)
-    lists = stat_lists(by_stats)
+    if not rows:
+        return empty, [], set(wave_ids)
+    # columns at once (one pass in C), then the cells of each statistics list
+    wave, unit, stratum, psu, stats, sums = zip(*rows, strict=True)
+    wave_of = np.fromiter(wave, dtype=np.int64, count=len(rows))
+    stats_of = np.fromiter(stats, dtype=np.int64, count=len(rows))
+    stats_ids = np.unique(stats_of)
+    lists = stat_lists(stats_ids.tolist())
     unusable = {
-        rows[p][0] for stats_id, positions in by_stats.items()
-        if not needed <= set(lists[stats_id]) for p in positions
-    }  # fmt: skip
-    kept = [p for p, row in enumerate(rows) if row[0] not in unusable]
-    place = {p: k for k, p in enumerate(kept)}
-    counts = np.zeros((len(kept), width))
-    values = np.zeros((len(kept), layout.columns.width))
-    for stats_id, positions in by_stats.items():
-        positions = [p for p in positions if p in place]
-        if not positions:
+        int(w)
+        for stats_id in stats_ids.tolist()
+        if not needed <= set(lists[stats_id])
+        for w in np.unique(wave_of[stats_of == stats_id]).tolist()
+    }
+    kept = ~np.isin(wave_of, list(unusable)) if unusable else np.ones(len(rows), dtype=bool)
+    place = np.cumsum(kept) - 1  # a kept row's position among the kept
+    n_kept = int(kept.sum())
+    counts = np.zeros((n_kept, width))
+    values = np.zeros((n_kept, layout.columns.width))
+    for stats_id in stats_ids.tolist():
+        positions = np.flatnonzero((stats_of == stats_id) & kept)
+        if not positions.size:
             continue
         names = lists[stats_id]
-        block = np.frombuffer(b"".join(bytes(rows[p][5]) for p in positions), dtype="<f8")
-        block = block.reshape(len(positions), 3 * len(names))
-        targets = np.array([place[p] for p in positions])
+        block = np.frombuffer(b"".join([bytes(sums[p]) for p in positions.tolist()]), dtype="<f8")
+        block = block.reshape(positions.size, 3 * len(names))
+        targets = place[positions]
         for j, name in enumerate(names):
             source = block[:, 3 * j : 3 * j + 3]
             if name == "r":
@@ -199,9 +207,13 @@ def stored_cells(
             elif name.startswith("i:") and int(name[2:]) in item_codes:
                 first = layout.columns.column(item_codes[int(name[2:])], "S")
                 values[targets, first : first + 3] += source
-    frame = pd.DataFrame([rows[p][:4] for p in kept], columns=keys[:4])
+    frame = pd.DataFrame({"wave_id": wave_of, "unit_id": unit, "stratum": stratum, "psu": psu})[
+        kept
+    ].reset_index(drop=True)
     frame["rid"] = -1
-    psus = sorted({(row[0], row[2], row[3]) for row in (rows[p] for p in kept)})
+    # the PSUs of the kept cells, each once, in the order read
+    design = frame[["wave_id", "stratum", "psu"]]
+    psus = list(dict.fromkeys(zip(*(design[c].tolist() for c in design), strict=True)))
     read = {w for w in wave_ids if w not in unusable}
     return Cells(frame, counts, values), psus, read
 
