@@ -91,9 +91,9 @@ def _fold_batch() -> int:
     _lock_folds()
     query = (
         select(Response.id, Response.wave_id)
-        .where(
-            Response.folded.is_(False), Response.flagged.is_(False), Response.wave_id.is_not(None)
-        )
+        # NOT folded: the partial index's own predicate (``folded IS false`` read every
+        # partition: 25.8 s for one pending response at 10M, 1 s at 1M)
+        .where(not_folded(), Response.flagged.is_(False), Response.wave_id.is_not(None))
         .order_by(Response.id)
         .limit(BATCH)
     )
