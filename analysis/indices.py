@@ -42,7 +42,12 @@ from scipy import sparse
 from analysis.ci import ProportionInput, proportion_interval, wald_interval
 from analysis.compare import Contrast, Trend, t_test, trend_slope_gradient
 from analysis.design import Design
-from analysis.variance import LonelyPSUError, design_covariance, stratified_covariance
+from analysis.variance import (
+    LonelyPSUError,
+    design_covariance,
+    group_sum,
+    stratified_covariance,
+)
 
 TotalKind = Literal["S", "V", "P"]
 IndexKind = Literal["rate", "score"]
@@ -491,14 +496,11 @@ def _domain_sums(totals: PSUTotals, column: np.ndarray) -> np.ndarray:
 
 
 def _domain_totals(totals: PSUTotals) -> np.ndarray:
-    """Each domain's totals of every item column (``n_domains x k``): one sparse
-    product, not ``np.add.at`` (which loops element by element over a 2-D target)."""
-    rows = totals.values.shape[0]
-    member = sparse.csr_matrix(
-        (np.ones(rows), (totals.domain, np.arange(rows))), shape=(totals.n_domains, rows)
+    """Each domain's totals of every item column (``n_domains x k``), by the shared
+    sparse group sum (not ``np.add.at``, which loops element by element)."""
+    return group_sum(totals.values, totals.domain, totals.n_domains).reshape(
+        totals.n_domains, totals.values.shape[1]
     )
-    width = totals.values.shape[1]
-    return np.asarray(member @ totals.values, dtype=np.float64).reshape(totals.n_domains, width)
 
 
 def _kish(sum_w: np.ndarray, sum_w2: np.ndarray) -> np.ndarray:
