@@ -12,6 +12,7 @@ from survey_app import demo
 from survey_app.cli.common import CliError, count_text, speaking_english
 from survey_app.cli.language import N_, SurveyGroup
 from survey_app.collection.waves.lookups import get_wave
+from survey_app.reporting import figure_store
 from survey_app.reporting.export import entry as export_entry
 from survey_app.reporting.export.rows import FORMATS
 
@@ -95,3 +96,6 @@ def demo_seed(if_empty: bool, rng_seed: int, credentials: str | None) -> None:
     summary = demo.seed(rng_seed=rng_seed, credentials_path=path)
     for line in summary:
         click.echo(line)
+    # What the scheduler's `figures refresh` would do within a minute (docs/operations.md):
+    # the demo starts as a running site is, its responses in the figure store.
+    click.echo(_("folded %(n)s responses", n=count_text(figure_store.refresh())))

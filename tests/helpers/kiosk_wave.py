@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from survey_app.extensions import db
 from survey_app.models import Desk, LonelyPSU, Response, Unit, Wave, WaveKind
+from survey_app.reporting import figure_store
 
 
 def one_day_desk_under_fail_rule() -> tuple[Wave, Unit]:
@@ -26,6 +27,9 @@ def one_day_desk_under_fail_rule() -> tuple[Wave, Unit]:
     response = db.session.scalars(
         select(Response).where(Response.wave_id == wave.id, Response.flagged.is_(False)).limit(1)
     ).one()
+    # The demo's responses are folded: the figure store forgets the wave's sums before
+    # the row changes, as the app does before a folded response's flag changes.
+    figure_store.unfold_responses([response.id])
     response.desk_id = desk.id
     wave.lonely_psu = LonelyPSU.FAIL
     return wave, ward

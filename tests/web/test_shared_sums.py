@@ -37,6 +37,13 @@ def aggregation_queries(app: Flask) -> Iterator[collections.Counter]:
         event.remove(engine, "before_cursor_execute", count)
 
 
+@pytest.fixture(autouse=True)
+def figures_from_rows(app_config: dict[str, Any]) -> None:
+    """The figure store off: the demo's responses are folded, and these tests count the
+    aggregations over the answers that every figure then runs."""
+    app_config["FIGURE_STORE"] = False
+
+
 @pytest.mark.demo
 @pytest.mark.parametrize(
     "url",

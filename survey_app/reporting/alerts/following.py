@@ -54,7 +54,8 @@ def _scope_paths(user: User) -> tuple[str, ...]:
 def following(user: User) -> Following:
     pref = preference(user)
     if not pref.customised:
-        roots = {rule: _scope_paths(user) for rule in AlertRule}
+        paths = _scope_paths(user)
+        roots = dict.fromkeys(AlertRule, paths)
     else:
         chosen: dict[AlertRule, list[str]] = defaultdict(list)
         rows = db.session.scalars(

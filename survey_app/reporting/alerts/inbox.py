@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import contains_eager
 
 from survey_app import audit
 from survey_app.extensions import db
@@ -37,6 +38,7 @@ def visible_alerts(user: User, *, open_only: bool = False) -> list[Alert]:
     query = (
         select(Alert)
         .join(Unit, Unit.id == Alert.unit_id)
+        .options(contains_eager(Alert.unit))  # the join's unit, not one query per alert
         .where(Alert.opened_at >= utcnow() - timedelta(days=RECENT_DAYS))
         .order_by(Alert.opened_at.desc(), Alert.id.desc())
     )
