@@ -24,7 +24,7 @@ from flask import Flask, current_app
 from flask.testing import FlaskCliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from survey_app.admin import accounts
 from survey_app.collection import desks, questionnaires, responses
@@ -235,6 +235,33 @@ def test_fold_marks_each_response_once_and_the_cli_verifies(
     )
     unknown = runner.invoke(args=["figures", "verify", "--wave", "NOPE", "--lang", "en"])
     assert unknown.exit_code != 0 and "unknown wave: NOPE" in unknown.output
+
+
+def test_the_fold_finds_the_pending_responses_through_the_partial_index(app: Flask) -> None:
+    """After a load whose statistics counted every response as unfolded, and a rebuild,
+    the fold's query reads the pending responses through the partial index
+    ``ix_responses_unfolded``, not the whole table in id order. (PostgreSQL names each
+    partition's copy of that index ``responses_w<wave>_wave_id_idx``.)"""
+    setup_data()
+    db.session.execute(text("ANALYZE responses"))  # the load's statistics: none folded
+    db.session.commit()
+    figure_store.rebuild()
+    query = figure_store.pending_query()
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(text("SET LOCAL enable_seqscan = off"))
+        explain, index = "EXPLAIN ", "_wave_id_idx on responses_w"
+    else:
+        explain, index = "EXPLAIN QUERY PLAN ", "USING INDEX ix_responses_unfolded"
+    compiled = query.compile(db.engine, compile_kwargs={"literal_binds": True})
+    plan = " ".join(str(row[-1]) for row in db.session.execute(text(explain + str(compiled))))
+    db.session.rollback()
+    assert index in plan, plan
+    # and it finds them: two responses unfolded again are the next batch
+    ids = db.session.scalars(select(Response.id).order_by(Response.id).limit(2)).all()
+    for response in db.session.scalars(select(Response).where(Response.id.in_(ids))):
+        response.folded = False
+    db.session.commit()
+    assert [row[0] for row in db.session.execute(query)] == list(ids)
 
 
 def cell_respondents() -> float:
