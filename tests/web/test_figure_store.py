@@ -257,7 +257,12 @@ def test_the_fold_finds_the_pending_responses_through_the_partial_index(app: Fla
     db.session.rollback()
     assert index in plan, plan
     # and it finds them: two responses unfolded again are the next batch
-    ids = db.session.scalars(select(Response.id).order_by(Response.id).limit(2)).all()
+    ids = db.session.scalars(
+        select(Response.id)
+        .where(Response.flagged.is_(False), Response.wave_id.is_not(None))
+        .order_by(Response.id)
+        .limit(2)
+    ).all()
     for response in db.session.scalars(select(Response).where(Response.id.in_(ids))):
         response.folded = False
     db.session.commit()
