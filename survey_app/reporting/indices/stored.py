@@ -184,7 +184,7 @@ def stored_cells(
         if not needed <= set(lists[stats_id])
         for w in np.unique(wave_of[stats_of == stats_id]).tolist()
     }
-    kept = ~np.isin(wave_of, list(unusable)) if unusable else np.ones(len(rows), dtype=bool)
+    kept = ~np.isin(wave_of, list(unusable))
     place = np.cumsum(kept) - 1  # a kept row's position among the kept
     n_kept = int(kept.sum())
     counts = np.zeros((n_kept, width))
@@ -207,7 +207,7 @@ def stored_cells(
             elif name.startswith("i:") and int(name[2:]) in item_codes:
                 first = layout.columns.column(item_codes[int(name[2:])], "S")
                 values[targets, first : first + 3] += source
-    frame = pd.DataFrame({"wave_id": wave_of, "unit_id": unit, "stratum": stratum, "psu": psu})[
+    frame = pd.DataFrame(dict(zip(keys[:4], (wave_of, unit, stratum, psu), strict=True)))[
         kept
     ].reset_index(drop=True)
     frame["rid"] = -1
