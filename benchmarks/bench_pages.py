@@ -241,10 +241,8 @@ def run_database(name: str, url: str, folder: Path, n: int, args: argparse.Names
     instance.mkdir(exist_ok=True)
     app = bi.make_app(url, instance)
     out: dict[str, Any] = {"n": n}
-    refs = None
     with app.app_context():
         if args.loaded:  # an earlier run's database (--pg-url): time its pages again
-            out["load"] = out["rebuild"] = out["folded"] = 0
             out["n"] = db.session.execute(text("SELECT count(*) FROM responses")).scalar()
         else:
             data = bi.simulate(n, args.seed, n_criteria=23)
@@ -277,7 +275,7 @@ def run_database(name: str, url: str, folder: Path, n: int, args: argparse.Names
         for p in out["pages"]:
             progress(f"{name}: {p['unit']} {p['page']}: cold {1000 * p['cold']:.0f} ms, "
                      f"p50 {1000 * p['p50']:.0f} ms, p95 {1000 * p['p95']:.0f} ms")  # fmt: skip
-        if refs is not None:
+        if not args.loaded:
             out["visibility"] = visibility(app, base, refs)
     out["raw"] = []
     if args.raw_requests > 0:
@@ -294,9 +292,9 @@ def progress(message: str) -> None:
 
 
 def report(name: str, r: dict[str, Any]) -> None:
-    print(f"\n## {name}: {r['n']:,} responses; load {r['load']:.1f} s; "
-          f"rebuild {r['rebuild']:.1f} s ({r['folded']:,} folded); "
-          f"disk {r['disk'] / 2**30:.2f} GiB")  # fmt: skip
+    built = (f"load {r['load']:.1f} s; rebuild {r['rebuild']:.1f} s ({r['folded']:,} folded)"
+             if "load" in r else "loaded and rebuilt by an earlier run")  # fmt: skip
+    print(f"\n## {name}: {r['n']:,} responses; {built}; disk {r['disk'] / 2**30:.2f} GiB")
     if "verify" in r:
         print(f"verify: {r['compared']:,} figures compared in {r['verify']:.1f} s, "
               f"{r['mismatches']} differences (tolerance 1e-12)")  # fmt: skip
@@ -343,6 +341,9 @@ def main() -> None:
         "again (no load, rebuild or visibility)",
     )
     args = parser.parse_args()
+    if args.loaded and (not args.pg_url or args.databases != "postgresql"):
+        parser.error("--loaded times a database an earlier run filled: it needs --pg-url "
+                     "and --databases postgresql")  # fmt: skip
     print(f"load average {os.getloadavg()[0]:.2f}")
     with tempfile.TemporaryDirectory(prefix="bench-pages.") as temporary:
         folder = Path(temporary)
