@@ -10,8 +10,13 @@ migration and listed here:
   so the client id and the dossier are unique over all waves through this table;
 - the unique constraints ``uq_responses_id_wave`` and
   ``uq_answer_values_response_item_value`` (the keys with the wave added), the foreign
-  keys of answers to (response, wave) and of answers and weights to ``response_keys``,
-  and the client-id index that replaces the unique constraint.
+  key of weights to ``response_keys``, and the client-id index that replaces the
+  unique constraint;
+- instead of foreign keys from answers (migration 0009: checked per row, they cost
+  most of a submission), the triggers ``answer_values_have_responses_*`` (each
+  statement's answer rows must have their response, of the same wave, in
+  ``response_keys``) and ``response_keys_release`` (a deleted response's answers go
+  with it).
 
 :func:`include_object` keeps Alembic's comparison of models and database (autogenerate,
 ``tests/test_migrations.py``) from reading these as differences to undo.
@@ -67,8 +72,7 @@ def partition_names(wave_id: int) -> tuple[str, str]:
 def detach_wave(connection: Connection, wave_id: int) -> tuple[str, str]:
     """Detach a wave's two partitions (PostgreSQL); returns their names, now plain tables.
 
-    The answers' partition goes first and loses its foreign keys (to the responses it is
-    leaving with, and to ``response_keys``), then the responses' partition. The client
+    The answers' partition goes first, then the responses' partition. The client
     ids stay in ``response_keys``, so a late resend of an archived response is still not
     stored twice; the wave's folded sums stay in ``figure_sums``. The caller commits.
     """
@@ -87,12 +91,6 @@ def detach_wave(connection: Connection, wave_id: int) -> tuple[str, str]:
     if attached != {responses, answers}:
         raise PartitionError(f"wave {wave_id} has no attached partitions {responses}, {answers}")
     connection.execute(text(f"ALTER TABLE answer_values DETACH PARTITION {answers}"))
-    connection.execute(
-        text(
-            f"ALTER TABLE {answers} DROP CONSTRAINT fk_answer_values_response_wave, "
-            "DROP CONSTRAINT fk_answer_values_response_id_response_keys"
-        )
-    )
     connection.execute(text(f"ALTER TABLE responses DETACH PARTITION {responses}"))
     # the detached tables keep the triggers' clones; an archive must not fire them
     connection.execute(text(f"DROP TRIGGER IF EXISTS response_keys_claim ON {responses}"))

@@ -5,7 +5,8 @@
   that the server now files under another wave (a wave created since) is "repeated",
   never a second row; a dossier used in one wave is refused in another.
 - PostgreSQL only: each wave's rows sit in its own partitions (made when the wave is
-  made), answers carry their response's wave, a response cannot change wave, deleting
+  made), answers carry their response's wave and cannot exist without it, a response
+  cannot change wave, deleting
   a response (as a retention rule would) takes its answers, weights and key with it,
   and a detached wave's client ids still count as taken.
 """
@@ -20,7 +21,7 @@ from flask import Flask
 from flask.testing import FlaskCliRunner
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import delete, func, select, text, update
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from survey_app.collection import questionnaires
 from survey_app.collection.responses import ResponseDraft, StoreOutcome, store
@@ -138,13 +139,47 @@ def test_a_deleted_response_takes_its_answers_and_key(two_waves: tuple[Wave, Wav
     first, second = two_waves
     client_id = uuid.uuid4()
     store(draft(first, client_id))
+    store(draft(second, uuid.uuid4()))  # another response, whose answers stay
+    kept = db.session.scalar(select(func.count()).select_from(AnswerValue))
     db.session.execute(delete(Response).where(Response.client_id == client_id))
     db.session.commit()
-    assert db.session.scalar(select(func.count()).select_from(AnswerValue)) == 0
+    assert db.session.scalar(select(func.count()).select_from(AnswerValue)) == kept - 2
     keys = db.session.scalar(text("SELECT count(*) FROM response_keys"))
-    assert keys == 0
+    assert keys == 1
     # as before partitioning: a deleted response's id may be stored again
     assert store(draft(second, client_id)) == StoreOutcome.CREATED
+
+
+@postgresql_only
+@pytest.mark.parametrize("wrong", ["response", "wave"])
+def test_an_answer_needs_its_response_in_its_wave(two_waves: tuple[Wave, Wave], wrong: str) -> None:
+    """Checked per statement by a trigger, not by foreign keys (migration 0009)."""
+    first, second = two_waves
+    client_id = uuid.uuid4()
+    store(draft(first, client_id))
+    response_id = db.session.scalar(select(Response.id).where(Response.client_id == client_id))
+    item_id = questionnaires.get("kiosk_quick", 1).items[0].id
+    row = {"response_id": response_id, "item_id": item_id, "value": 3, "wave_id": first.id}
+    row["response_id" if wrong == "response" else "wave_id"] = (
+        10**12 if wrong == "response" else second.id
+    )
+    with pytest.raises(IntegrityError, match="refers to no response of its wave"):
+        db.session.execute(AnswerValue.__table__.insert(), [row])
+    db.session.rollback()
+    # and no update may move an answer away from its response either
+    with pytest.raises(IntegrityError, match="refers to no response of its wave"):
+        db.session.execute(
+            update(AnswerValue)
+            .where(AnswerValue.response_id == response_id)
+            .values(response_id=10**12)
+        )
+    db.session.rollback()
+    # the right row is taken
+    db.session.execute(
+        AnswerValue.__table__.insert(),
+        [dict(row, **{"response_id": response_id, "wave_id": first.id})],
+    )
+    db.session.commit()
 
 
 @postgresql_only

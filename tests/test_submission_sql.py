@@ -24,6 +24,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import limits.storage.memory
+import psycopg
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
@@ -34,7 +35,7 @@ from limits.strategies import (
     MovingWindowRateLimiter,
     SlidingWindowCounterRateLimiter,
 )
-from sqlalchemy import delete, select
+from sqlalchemy import delete, event, select, text
 
 from survey_app import ratelimit_storage
 from survey_app.collection.responses import (
@@ -43,7 +44,7 @@ from survey_app.collection.responses import (
     coded_rows,
     response_row,
 )
-from survey_app.collection.submissions import burst, fast_path
+from survey_app.collection.submissions import burst, fast_path, prepared
 from survey_app.collection.submissions.context import Context, ContextKey, find_context
 from survey_app.collection.submissions.times import MAX_CLOCK_SKEW
 from survey_app.extensions import db, limiter
@@ -236,6 +237,67 @@ def test_the_received_at_limit_counts_in_both_rules(app: Flask) -> None:
         db.session.commit()
         assert python_flag(desks, SAME, BASE) is expected
         assert sql_flag(desks, SAME, BASE) is expected
+
+
+@postgresql_only
+def test_the_burst_check_reads_identical_answers_through_their_index(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both rules find the desk's identical answer sets by ``jsonb_hash`` through
+    ``ix_responses_desk_same_answers`` (migration 0010), under the generic plan that a
+    prepared statement gets, not by reading every response the desk received that day."""
+    desks = contexts(app)
+    received = datetime.now(UTC)
+    rows = [
+        stored_row(
+            desks.ql, {"mood": 1 + i % 5, "fu_wait": 1 + i % 7}, BASE - i * US * 10**6, received
+        )
+        for i in range(400)
+    ]
+    db.session.execute(Response.__table__.insert(), rows)
+    db.session.commit()
+    db.session.execute(text("ANALYZE responses"))
+    db.session.commit()
+    plans = []
+
+    def explain(statement: str, parameters: Any) -> None:
+        with db.engine.connect() as connection:
+            connection.exec_driver_sql("SET plan_cache_mode = force_generic_plan")
+            plan = connection.exec_driver_sql(f"EXPLAIN {statement}", parameters).scalars()
+            plans.append("\n".join(plan))
+            connection.exec_driver_sql("RESET plan_cache_mode")
+
+    # The Python rule (the general path): its query, as sent.
+    def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_rest: Any) -> None:
+        if statement.startswith("SELECT") and "jsonb_hash" in statement:
+            explain(statement, parameters)
+
+    event.listen(db.engine, "before_cursor_execute", capture)
+    try:
+        python_flag(desks, SAME, BASE)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", capture)
+    # The single statement: its SQL and arguments, as run.
+    real_run = prepared.run_insert
+
+    def run_and_explain(engine: Any, params: Any, *, counted: bool) -> Any:
+        raw = prepared._raw_insert(type(engine.dialect), counted)
+        with engine.connect() as connection:
+            cursor = connection.connection.driver_connection.cursor()
+            cursor.execute("SET plan_cache_mode = force_generic_plan")
+            raw_cursor = psycopg.RawCursor(connection.connection.driver_connection)
+            raw_cursor.execute("EXPLAIN " + raw.sql, raw.arguments(params))
+            plans.append("\n".join(row[0] for row in raw_cursor.fetchall()))
+            cursor.execute("RESET plan_cache_mode")
+        return real_run(engine, params, counted=counted)
+
+    monkeypatch.setattr(prepared, "run_insert", run_and_explain)
+    sql_flag(desks, SAME, BASE)
+    assert len(plans) == 2
+    for plan in plans:
+        conditions = [line for line in plan.splitlines() if "Index Cond" in line]
+        assert any("jsonb_hash(answers)" in line for line in conditions), plan
+        assert not any("received_at" in line for line in conditions), plan
 
 
 # --- the rate-limit storage ------------------------------------------------------------

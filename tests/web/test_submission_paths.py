@@ -146,7 +146,11 @@ def answer_codes(client_id: str) -> list[tuple[str, int]]:
     rows = db.session.execute(
         select(QuestionnaireItem.code, AnswerValue.value)
         .join(AnswerValue, AnswerValue.item_id == QuestionnaireItem.id)
-        .join(Response, Response.id == AnswerValue.response_id)
+        # the wave too: an answer row carries its response's (its partition on PostgreSQL)
+        .join(
+            Response,
+            (Response.id == AnswerValue.response_id) & (Response.wave_id == AnswerValue.wave_id),
+        )
         .where(Response.client_id == uuid.UUID(client_id))
     )
     return sorted((code, value) for code, value in rows)

@@ -150,7 +150,10 @@ def _burst_flag(
             responses.c.received_at >= bindparam("received_since", type_=DateTime(timezone=True)),
             responses.c.submitted_at >= bindparam("window_start", type_=DateTime(timezone=True)),
             responses.c.submitted_at <= bindparam("window_end", type_=DateTime(timezone=True)),
-            # JSONB equality is equality of content.
+            # JSONB equality is equality of content; equal contents have equal
+            # jsonb_hash, which leads to them through ix_responses_desk_same_answers.
+            func.jsonb_hash(responses.c.answers)
+            == func.jsonb_hash(bindparam("answers", type_=JSONB())),
             responses.c.answers == bindparam("answers", type_=JSONB()),
         )
         .union_all(select(at.label("at")))
