@@ -7,7 +7,9 @@ the server validates a submission's shape with (``collection/submissions/schema.
   document without one fails :func:`test_every_constraint_has_a_case`), and each case
   is caught by the schema's validator and refused by the API naming the field and the
   code, in Vietnamese by default and in English when asked;
-- a limit changed in the document changes what is served and what is accepted.
+- a limit changed in the document changes what is served and what is accepted;
+- the fast check that lets a valid payload through (``schema.fits``) never accepts
+  what the validator refuses (hypothesis, on payloads a field or two away from valid).
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from survey_app.collection.submissions import schema
 from survey_app.models import Response
@@ -180,3 +184,60 @@ def test_a_constraint_without_an_error_code_is_refused_at_start(
     schema.reload()
     with pytest.raises(LookupError, match="x-error-code"):
         schema.validator()
+
+
+#: Values at the edges of the schema's rules (1.0 is a number, not an integer), and any
+#: JSON value.
+EDGES = st.sampled_from([0, 1, True, "", "kiosk", "vi", "fr", UUID, UUID + "\n", "D" * 33])
+JSON = (
+    EDGES
+    | st.integers(-2, 2).map(float)
+    | st.recursive(
+        st.none()
+        | st.booleans()
+        | st.integers(-(2**40), 2**40)
+        | st.floats(allow_nan=False, allow_infinity=False)
+        | st.text(max_size=40),
+        lambda inner: (
+            st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+        ),
+        max_leaves=6,
+    )
+)
+#: Where a change goes: a field, or a field within ``questionnaire`` or ``answers``.
+PLACES = st.sampled_from(
+    [("id",), ("desk",), ("questionnaire",), ("answers",), ("channel",), ("lang",),
+     ("started_at",), ("submitted_at",), ("dossier",), ("colour",),
+     ("questionnaire", "slug"), ("questionnaire", "version"), ("questionnaire", "lang"),
+     ("answers", "mood"), ("answers", "positives"), ("answers", "MOOD"), ("answers", "")]
+)  # fmt: skip
+
+
+# No deadline: the first example may compile the fast check (after a reload).
+@settings(deadline=None, max_examples=400)
+@example(changes=[(("questionnaire", "version"), 1.0)], dropped=set())  # an integer, to JSON Schema
+@given(
+    changes=st.lists(st.tuples(PLACES, JSON), max_size=2),
+    dropped=st.sets(PLACES.filter(lambda place: len(place) == 1), max_size=1),
+)
+def test_the_fast_check_never_accepts_what_the_validator_refuses(
+    changes: list[tuple[tuple[str, ...], Any]], dropped: set[tuple[str, ...]]
+) -> None:
+    payload: dict[str, Any] = body()
+    for place, value in changes:
+        if len(place) == 1:
+            payload[place[0]] = value
+        elif isinstance(payload.get(place[0]), dict):
+            payload[place[0]] = {**payload[place[0]], place[1]: value}
+    for (name,) in dropped:
+        payload.pop(name, None)
+    refused = list(schema.validator().iter_errors(payload))
+    if schema.fits(payload):
+        assert refused == [], payload
+    assert schema.shape_problems(payload) == [] or refused
+
+
+def test_the_fast_check_lets_a_valid_payload_through() -> None:
+    """It must accept what is valid, or every submission pays for the slow walk."""
+    assert schema.fits(body()) and list(schema.validator().iter_errors(body())) == []
+    assert schema.fits(body(dossier="HS-1", answers={"mood": 5, "positives": ["nhanh"]}))

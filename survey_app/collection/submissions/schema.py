@@ -20,15 +20,25 @@ Each schema error becomes one problem at one field (``desk``, ``questionnaire.sl
 A field can fail several constraints (``["kiosk"]`` is neither text nor a channel): its
 type error is the one kept, else the first. Integers are JSON integers without a
 fraction (``1.0`` is not a version), as the document says.
+
+A valid payload is let through by :func:`fits`, the same schema compiled to Python
+code by ``fastjsonschema`` (0.02 ms against ``jsonschema``'s 0.2–0.5 ms, most of a
+kiosk submission's validation); only a payload it refuses is walked by ``jsonschema``
+for its problems. Where ``fastjsonschema`` reads the schema more loosely than the
+validator, :func:`fits` is made stricter, never looser: ``1.0`` is refused where only
+an integer is allowed, and ``uuid`` is checked by ``jsonschema``'s own format check
+(``tests/web/test_submission_schema.py`` checks that whatever :func:`fits` accepts the
+validator accepts too).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
+import fastjsonschema
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import ValidationError
 from jsonschema.protocols import Validator
@@ -99,9 +109,85 @@ def validator() -> Validator:
 
 
 def reload() -> None:
-    """Forget the built schema and validator (after the document changed)."""
+    """Forget the built schema and validators (after the document changed)."""
     components.cache_clear()
     validator.cache_clear()
+    _compiled.cache_clear()
+
+
+def _inlined(schema: Any) -> Any:
+    """``schema`` with every ``$ref`` replaced by the schema it names (the submission's
+    schemas do not refer to themselves), so that no reader's rule about keywords beside
+    a ``$ref`` matters."""
+    if isinstance(schema, Mapping):
+        if "$ref" in schema:
+            named = components()[str(schema["$ref"]).rsplit("/", 1)[-1]]
+            rest = {key: value for key, value in schema.items() if key != "$ref"}
+            return _inlined({**named, **rest})
+        return {key: _inlined(value) for key, value in schema.items()}
+    if isinstance(schema, list):
+        return [_inlined(value) for value in schema]
+    return schema
+
+
+def _integer_paths(schema: Mapping[str, Any], path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    """The property paths whose schema allows integers but no other number."""
+    found = []
+    kinds = schema.get("type", ())
+    kinds = [kinds] if isinstance(kinds, str) else list(kinds)
+    if "integer" in kinds and "number" not in kinds:
+        found.append(path)
+    for keyword, value in schema.items():
+        if keyword == "properties":
+            for name, sub in value.items():
+                found.extend(_integer_paths(sub, (*path, name)))
+        elif isinstance(value, Mapping) and keyword not in ANNOTATIONS and _integer_paths(value):
+            raise LookupError(f"{'/'.join(path)}/{keyword}: an integer the fast check misses")
+    return found
+
+
+def _formats(schema: Any) -> set[str]:
+    if isinstance(schema, Mapping):
+        named = {str(schema["format"])} if isinstance(schema.get("format"), str) else set()
+        return named.union(*(_formats(value) for value in schema.values()))
+    if isinstance(schema, list):
+        return set().union(*(_formats(value) for value in schema))
+    return set()
+
+
+@cache
+def _compiled() -> tuple[Callable[[Any], Any], tuple[tuple[str, ...], ...]]:
+    """The fast validator of ``Submission`` and the paths of its integer-only fields."""
+    validator()  # the same refusal of a constraint without an error code
+    inlined = _inlined(submission_schema())
+    checker = FormatChecker(formats=CHECKED_FORMATS)
+    formats: dict[str, Callable[[Any], bool]] = {
+        name: (lambda value, name=name: checker.conforms(value, name))
+        if name in CHECKED_FORMATS
+        else (lambda _value: True)
+        for name in _formats(inlined)
+    }
+    compiled = fastjsonschema.compile(
+        {"$schema": "http://json-schema.org/draft-07/schema#", **inlined}, formats=formats
+    )
+    return compiled, tuple(_integer_paths(inlined))
+
+
+def fits(payload: Any) -> bool:
+    """Whether ``payload`` fits the schema, by the fast validator (see the module
+    docstring); False may still be a fit, True always is."""
+    compiled, integer_paths = _compiled()
+    try:
+        compiled(payload)
+    except fastjsonschema.JsonSchemaException:
+        return False
+    for path in integer_paths:
+        value: Any = payload
+        for step in path:
+            value = value.get(step) if isinstance(value, Mapping) else None
+        if isinstance(value, float):
+            return False
+    return True
 
 
 def constraints() -> list[tuple[tuple[str, ...], str]]:
@@ -163,6 +249,8 @@ def max_length(*path: str) -> int:
 
 def shape_problems(payload: Mapping[str, Any]) -> list[ShapeProblem]:
     """Every field of ``payload`` that does not fit the schema, one problem per field."""
+    if fits(payload):
+        return []
     problems: dict[str, ShapeProblem] = {}
     for error in validator().iter_errors(payload):
         for problem in _problems(error):
