@@ -167,12 +167,20 @@ def existing_outcome(draft: ResponseDraft) -> StoreOutcome | None:
     )
     if stored is None:
         return None
-    candidate = replace(draft, wave_id=stored.wave_id)
+    return outcome_against(draft, stored.content_hash, stored.wave_id, stored.dossier_hash)
+
+
+def outcome_against(
+    draft: ResponseDraft, content_hash: str, wave_id: int | None, dossier_hash: str | None
+) -> StoreOutcome:
+    """REPEATED if ``draft`` is a retry of the stored response with these columns (the
+    rule of :func:`existing_outcome`), else CONFLICT."""
+    candidate = replace(draft, wave_id=wave_id)
     hashes = {candidate.content_hash()}
     if draft.dossier_hash is not None and "dossier_hash" in draft.extra_hash_fields:
         extra = {**draft.extra_hash_fields, "dossier_hash": draft.dossier_hash}
         hashes.add(replace(candidate, extra_hash_fields=extra).content_hash())
-    same = stored.dossier_hash == draft.dossier_hash and stored.content_hash in hashes
+    same = dossier_hash == draft.dossier_hash and content_hash in hashes
     return StoreOutcome.REPEATED if same else StoreOutcome.CONFLICT
 
 

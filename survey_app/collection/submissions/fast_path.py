@@ -17,6 +17,7 @@ from survey_app.collection.responses import (
     ResponseDraft,
     StoreOutcome,
     existing_outcome,
+    outcome_against,
     response_row,
 )
 from survey_app.collection.submissions import prepared
@@ -109,4 +110,8 @@ def store_at_once(
         raise OverLimitError(hit)
     if not row.context_holds:
         return None
+    if row.stored_content_hash is not None:  # a resend: the statement read the response
+        return outcome_against(
+            draft, row.stored_content_hash, row.stored_wave_id, row.stored_dossier_hash
+        )
     return existing_outcome(draft) or StoreOutcome.DUPLICATE_DOSSIER

@@ -53,7 +53,7 @@ def _raw_insert(dialect_class: type, counted: bool) -> RawStatement:
 
 def run_insert(engine: Engine, params: Mapping[str, Any], *, counted: bool) -> InsertResult:
     """Run :func:`insert_statement` on a connection of ``engine`` (the autocommit
-    submissions engine); its one row ``(id, context_holds, hits)``."""
+    submissions engine); its one row (see :func:`insert_statement`)."""
     raw = _raw_insert(type(engine.dialect), counted)
     arguments = raw.arguments(params)
     with engine.connect() as connection:
@@ -75,3 +75,6 @@ class InsertResult:
     id: int | None
     context_holds: bool
     hits: int | None
+    stored_content_hash: str | None
+    stored_wave_id: int | None
+    stored_dossier_hash: str | None

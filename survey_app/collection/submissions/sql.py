@@ -27,6 +27,7 @@ from typing import Any
 
 from sqlalchemy import (
     CTE,
+    BigInteger,
     Boolean,
     ColumnElement,
     Date,
@@ -41,6 +42,7 @@ from sqlalchemy import (
     and_,
     bindparam,
     case,
+    column,
     exists,
     false,
     func,
@@ -48,6 +50,7 @@ from sqlalchemy import (
     null,
     or_,
     select,
+    table,
     true,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
@@ -216,11 +219,14 @@ def rate_limit_hit() -> CTE:
 def insert_statement(counted: bool = False) -> Select[Any]:
     """PostgreSQL: check, flag and insert one response and its answers in one statement.
 
-    Returns one row ``(id, context_holds, hits)``: ``id`` is the new response's, or
-    NULL if nothing was stored; ``context_holds`` says whether the desk, the
-    questionnaire and the wave are what the parameters say. NULL with
-    ``context_holds`` true means that the client id or the dossier is taken (or, with
-    ``counted``, that ``hits`` is over ``limit_amount``). Parameters: the columns of
+    Returns one row ``(id, context_holds, hits, stored_content_hash, stored_wave_id,
+    stored_dossier_hash)``: ``id`` is the new response's, or NULL if nothing was stored;
+    ``context_holds`` says whether the desk, the questionnaire and the wave are what the
+    parameters say. NULL with ``context_holds`` true means that the client id or the
+    dossier is taken (or, with ``counted``, that ``hits`` is over ``limit_amount``);
+    the ``stored_*`` columns are then those of the response stored under this client
+    id, if the statement's snapshot sees one (NULL otherwise: a dossier taken, or a
+    response committed while this statement ran). Parameters: the columns of
     ``responses`` (as ``responses.response_row`` makes them, without
     ``flagged``/``flag_reason``), ``checksum``, ``check_token``, ``token_hash``,
     ``item_ids``, ``values``, ``day``, those of the burst rule and, with ``counted``,
@@ -324,8 +330,42 @@ def insert_statement(counted: bool = False) -> Select[Any]:
         ),
     )
     context_holds = exists(select(holding.c.id))
-    return select(
-        select(inserted.c.id).scalar_subquery().label("id"),
-        context_holds.label("context_holds"),
-        hits.label("hits"),
-    ).add_cte(answers.cte("answers"))
+    # When nothing was inserted, the response already stored under this client id (if
+    # this statement's snapshot sees it), so that a resend needs no second query.
+    keys = table(
+        "response_keys",
+        column("response_id", BigInteger()),
+        column("client_id", Uuid()),
+        column("wave_id", Integer()),
+    )
+    new_id = select(inserted.c.id).scalar_subquery()
+    stored = (
+        select(
+            responses.c.content_hash.label("stored_content_hash"),
+            responses.c.wave_id.label("stored_wave_id"),
+            responses.c.dossier_hash.label("stored_dossier_hash"),
+        )
+        .join_from(
+            keys,
+            responses,
+            and_(
+                responses.c.id == keys.c.response_id,
+                responses.c.wave_id.is_not_distinct_from(keys.c.wave_id),
+            ),
+        )
+        .where(keys.c.client_id == columns["client_id"], new_id.is_(None))
+        .subquery("stored")
+    )
+    one_row = select(literal(1).label("one")).subquery("one_row")
+    return (
+        select(
+            new_id.label("id"),
+            context_holds.label("context_holds"),
+            hits.label("hits"),
+            stored.c.stored_content_hash,
+            stored.c.stored_wave_id,
+            stored.c.stored_dossier_hash,
+        )
+        .select_from(one_row.outerjoin(stored, true()))
+        .add_cte(answers.cte("answers"))
+    )
