@@ -310,6 +310,7 @@ def load_postgres(engine: Any, data: dict[str, np.ndarray], refs: dict[str, Any]
         cur = raw.cursor()
         cur.execute("SET session_replication_role = replica")  # no triggers during COPY
         cur.execute("DROP INDEX ix_answer_values_item_value")
+        cur.execute("DROP INDEX ix_responses_desk_same_answers")  # built after, in bulk
         for responses, rows in response_chunks(data, refs, postgres=True):
             with cur.copy(f"COPY responses ({RESPONSE_COLUMNS}) FROM STDIN") as copy:
                 for record in responses:
@@ -323,6 +324,12 @@ def load_postgres(engine: Any, data: dict[str, np.ndarray], refs: dict[str, Any]
                           "FROM STDIN WITH (FORMAT binary)") as copy:  # fmt: skip
                 copy.write(binary_copy_rows(with_waves(rows, data, refs)))
         cur.execute("CREATE INDEX ix_answer_values_item_value ON answer_values (item_id, value)")
+        # as migration 0010 makes it
+        cur.execute(
+            "CREATE INDEX ix_responses_desk_same_answers ON responses "
+            "(desk_id, questionnaire_id, jsonb_hash(answers), submitted_at) "
+            "WHERE desk_id IS NOT NULL"
+        )
         cur.execute("SELECT setval('responses_id_seq', (SELECT max(id) FROM responses))")
         raw.commit()
         for table in ("responses", "answer_values", "response_keys"):

@@ -65,7 +65,12 @@ def plant_payloads(app: Flask) -> dict[str, list[str]]:
                 select(AnswerValue).where(AnswerValue.response_id == template.id)
             ):
                 db.session.add(
-                    AnswerValue(response_id=copy.id, item_id=value.item_id, value=value.value)
+                    AnswerValue(
+                        response_id=copy.id,
+                        item_id=value.item_id,
+                        value=value.value,
+                        wave_id=copy.wave_id,  # its response's (the partition on PostgreSQL)
+                    )
                 )
         db.session.commit()
         values = {
