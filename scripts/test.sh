@@ -56,7 +56,11 @@ echo "==> lint"
 source "$ROOT/scripts/pg.sh"
 # The server's data next to the tests' folders (tmpfs when there is room; see pg.sh).
 PG_PARENT="$(dirname "${TEST_TMP:-/tmp/x}")" pg_start
-trap 'pg_stop; rm -rf "$TEST_TMP"' EXIT
+# What the test processes share (tests/conftest.py): the spoken texts of espeak-ng, and
+# per database the demo province, seeded once by whichever process needs it first.
+SURVEY_TEST_SHARED="$(mktemp -d "${TEST_TMP:-/tmp}/shared.XXXXXX")"
+export SURVEY_TEST_SHARED
+trap 'pg_stop; rm -rf "$TEST_TMP" "$SURVEY_TEST_SHARED"' EXIT
 run_pass() {  # run_pass NAME DATABASE_URL(empty: SQLite) PYTEST_ARGS...
   local name="$1" url="$2"
   shift 2

@@ -9,6 +9,7 @@ Every test that needs the app gets its own freshly migrated database:
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import itertools
 import os
@@ -107,7 +108,9 @@ def espeak_once_per_text(tmp_path_factory: pytest.TempPathFactory) -> Iterator[N
     error), and what the app sees is the same: a new file per text, counted as made.
     """
     real = audio.synthesise
-    spoken = tmp_path_factory.mktemp("espeak")
+    shared = shared_folder()
+    spoken = shared / "espeak" if shared else tmp_path_factory.mktemp("espeak")
+    spoken.mkdir(exist_ok=True)
 
     def synthesise(lang: str, text: str, target: Path) -> None:
         if shutil.which(audio.ESPEAK) is None:
@@ -115,7 +118,11 @@ def espeak_once_per_text(tmp_path_factory: pytest.TempPathFactory) -> Iterator[N
             return
         made = spoken / (hashlib.sha256(f"{lang}\0{text}".encode()).hexdigest() + ".wav")
         if not made.is_file():
-            real(lang, text, made)
+            # another test process may be speaking it too: each writes its own file and
+            # renames it into place, so a reader never sees half a file
+            partial = made.with_suffix(f".{os.getpid()}.partial")
+            real(lang, text, partial)
+            partial.replace(made)
         shutil.copyfile(made, target)
 
     with pytest.MonkeyPatch.context() as patch:
@@ -162,12 +169,42 @@ def clone_database(template: str, destination: Path) -> str:
     return str(destination)
 
 
+def shared_folder() -> Path | None:
+    """The folder the test processes of one ``scripts/test.sh`` run share
+    (``SURVEY_TEST_SHARED``), or None when this process runs alone."""
+    shared = os.environ.get("SURVEY_TEST_SHARED")
+    return Path(shared) if shared else None
+
+
 @pytest.fixture(scope="session")
 def demo_template(
     migrated_template: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
-    """A migrated database holding the simulated demo province (``flask demo seed``)."""
-    folder = tmp_path_factory.mktemp("demo")
+    """A migrated database holding the simulated demo province (``flask demo seed``).
+
+    Under ``scripts/test.sh`` the two processes of a pass share it: the first to need it
+    seeds it, holding a lock, and the other copies it from there; it is left for the
+    script to remove with the test server and folders. Alone, each process seeds its own
+    and drops it at the end.
+    """
+    shared = shared_folder()
+    if shared is None:
+        yield from seeded_demo(migrated_template, tmp_path_factory.mktemp("demo"))
+        return
+    folder = shared / ("demo-postgresql" if using_postgresql() else "demo-sqlite")
+    folder.mkdir(exist_ok=True)
+    ready = folder / "ready"
+    with (folder.parent / f"{folder.name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if not ready.is_file():
+            seeded = seeded_demo(migrated_template, folder)
+            ready.write_text(next(seeded))  # not resumed: nothing is dropped
+    yield ready.read_text()
+
+
+def seeded_demo(migrated_template: str, folder: Path) -> Iterator[str]:
+    """Seed the demo into a copy of the migrated template in ``folder``; yields the
+    copy (a path, or a PostgreSQL database's name), dropped when resumed."""
     copy = clone_database(migrated_template, folder / "demo.sqlite3")
     url = pg_database_url(copy) if using_postgresql() else f"sqlite:///{copy}"
     with instance_path(folder):
