@@ -12,9 +12,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import func, literal, select
+from sqlalchemy import literal, select
 from sqlalchemy.dialects.postgresql import JSONB
 
+from survey_app.collection.submissions import sql
 from survey_app.collection.submissions.times import MAX_CLOCK_SKEW
 from survey_app.extensions import db
 from survey_app.models import Response
@@ -58,11 +59,7 @@ def is_burst(desk_id: int, questionnaire_id: int, answers: dict[str, Any], at: d
         # JSONB equality is equality of content: only the identical sets come back,
         # found by their hash through ix_responses_desk_same_answers (migration 0010).
         # (SQLite compares JSON as text, so there the comparison stays in Python.)
-        given = literal(answers, JSONB())
-        query = query.where(
-            func.jsonb_hash(responses.c.answers) == func.jsonb_hash(given),
-            responses.c.answers == given,
-        )
+        query = query.where(sql.same_answers(responses.c.answers, literal(answers, JSONB())))
     rows = connection.execute(query).all()
     times = [_as_utc(when) for stored, when in rows if stored == answers]
     if len(times) + 1 < count:

@@ -135,6 +135,13 @@ def context_statement() -> Select[Any]:
     )
 
 
+def same_answers(stored: ColumnElement[Any], given: ColumnElement[Any]) -> ColumnElement[bool]:
+    """PostgreSQL: whether stored answers are ``given`` (JSONB equality is equality of
+    content). Equal contents have equal ``jsonb_hash``, which finds them through
+    ``ix_responses_desk_same_answers`` (migration 0010); both burst rules use this."""
+    return and_(func.jsonb_hash(stored) == func.jsonb_hash(given), stored == given)
+
+
 def _burst_flag(
     responses: Any, desk_id: ColumnElement[Any], questionnaire_id: ColumnElement[Any]
 ) -> ColumnElement[bool]:
@@ -153,11 +160,7 @@ def _burst_flag(
             responses.c.received_at >= bindparam("received_since", type_=DateTime(timezone=True)),
             responses.c.submitted_at >= bindparam("window_start", type_=DateTime(timezone=True)),
             responses.c.submitted_at <= bindparam("window_end", type_=DateTime(timezone=True)),
-            # JSONB equality is equality of content; equal contents have equal
-            # jsonb_hash, which leads to them through ix_responses_desk_same_answers.
-            func.jsonb_hash(responses.c.answers)
-            == func.jsonb_hash(bindparam("answers", type_=JSONB())),
-            responses.c.answers == bindparam("answers", type_=JSONB()),
+            same_answers(responses.c.answers, bindparam("answers", type_=JSONB())),
         )
         .union_all(select(at.label("at")))
         .cte("identical")
