@@ -16,6 +16,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, date, datetime
 
+import psycopg
 import pytest
 from flask import Flask
 from flask.testing import FlaskCliRunner
@@ -180,6 +181,54 @@ def test_an_answer_needs_its_response_in_its_wave(two_waves: tuple[Wave, Wave], 
         [dict(row, **{"response_id": response_id, "wave_id": first.id})],
     )
     db.session.commit()
+
+
+@postgresql_only
+def test_the_answer_check_probes_the_keys_index_whatever_the_planner_prefers(
+    two_waves: tuple[Wave, Wave],
+) -> None:
+    """Migration 0011: the check is a subplan probing ``pk_response_keys`` per row.
+
+    Joins are made unattractive to the planner (``enable_nestloop`` off, on a fresh
+    session, so PL/pgSQL plans the check anew); the ``NOT EXISTS`` form of migration
+    0009 then read ``response_keys`` whole into a hash table, on every statement.
+    auto_explain reports the plan of the check as run inside the trigger.
+    """
+    first, _second = two_waves
+    client_id = uuid.uuid4()
+    store(draft(first, client_id))
+    db.session.commit()
+    response_id = db.session.scalar(select(Response.id).where(Response.client_id == client_id))
+    items = [item.id for item in questionnaires.get("kiosk_quick", 1).items[:3]]
+    url = db.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    plans: list[str] = []
+    with psycopg.connect(url) as connection:
+        connection.add_notice_handler(lambda notice: plans.append(notice.message_primary or ""))
+        for setting in (
+            "LOAD 'auto_explain'",
+            "SET auto_explain.log_min_duration = 0",
+            "SET auto_explain.log_nested_statements = on",
+            "SET auto_explain.log_level = notice",
+            "SET client_min_messages = notice",
+            "SET enable_nestloop = off",
+        ):
+            connection.execute(setting)
+        connection.execute(
+            "DELETE FROM answer_values WHERE response_id = %s AND wave_id = %s",
+            (response_id, first.id),
+        )
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                "INSERT INTO answer_values (response_id, item_id, value, wave_id) "
+                "VALUES (%s, %s, 3, %s)",
+                [(response_id, item_id, first.id) for item_id in items],
+            )
+        connection.rollback()
+    checks = [plan for plan in plans if "written" in plan and "response_keys" in plan]
+    assert checks, plans
+    for plan in checks:
+        assert "Index" in plan and "pk_response_keys" in plan, plan
+        assert "Seq Scan on response_keys" not in plan and "Hash" not in plan, plan
 
 
 @postgresql_only
