@@ -46,7 +46,7 @@ import tempfile
 import threading
 import time
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -141,14 +141,21 @@ def folding(env: dict[str, str], every: float, folds: list[dict[str, float]]) ->
         thread.join()
 
 
-def unfolded(url: str) -> tuple[int, datetime | None]:
-    """Acknowledged responses a fold would take (not folded, not flagged, in a wave),
-    and the oldest one's reception time."""
-    from sqlalchemy import create_engine, text
+def engine_for(url: str) -> Any:
+    """A SQLAlchemy engine for the benchmark's database (the app's URL rules)."""
+    from sqlalchemy import create_engine
 
     from survey_app.config import normalise_database_url
 
-    engine = create_engine(normalise_database_url(url))
+    return create_engine(normalise_database_url(url))
+
+
+def unfolded(url: str) -> tuple[int, datetime | None]:
+    """Acknowledged responses a fold would take (not folded, not flagged, in a wave),
+    and the oldest one's reception time."""
+    from sqlalchemy import text
+
+    engine = engine_for(url)
     try:
         with engine.connect() as connection:
             count, oldest = connection.execute(
@@ -167,16 +174,57 @@ def unfolded(url: str) -> tuple[int, datetime | None]:
 
 
 def create_ceiling_table(url: str) -> None:
-    from sqlalchemy import create_engine, text
+    from sqlalchemy import text
 
-    from survey_app.config import normalise_database_url
-
-    engine = create_engine(normalise_database_url(url))
+    engine = engine_for(url)
     serial = "BIGSERIAL" if url.startswith("postgresql") else "INTEGER"
     with engine.begin() as connection:
         connection.execute(
             text(f"CREATE TABLE bench_ceiling (id {serial} PRIMARY KEY, client_id VARCHAR(36))")
         )
+    engine.dispose()
+
+
+def add_past_waves(url: str, count: int) -> None:
+    """``count`` closed monthly waves of the load questionnaire before this year, as a
+    deployment gathers them over the years (on PostgreSQL each is a partition of the
+    responses and of the answers)."""
+    from sqlalchemy import text
+
+    engine = engine_for(url)
+    with engine.begin() as connection:
+        unit_id, questionnaire_id = connection.execute(
+            text(
+                "SELECT (SELECT id FROM units WHERE code = 'LT'), (SELECT id FROM "
+                "questionnaires WHERE slug = 'kiosk_quick' AND version = 1)"
+            )
+        ).one()
+        year = datetime.now(UTC).year - 1
+        for i in range(count):
+            start = datetime(year - i // 12, 12 - i % 12, 1).date()
+            end = (datetime(start.year + start.month // 12, start.month % 12 + 1, 1)).date()
+            connection.execute(
+                text(
+                    "INSERT INTO waves (code, name_vi, name_en, kind, questionnaire_id, "
+                    "unit_id, start_date, end_date, status, lonely_psu) VALUES (:code, "
+                    ":code, :code, 'continuous_feedback', :q, :u, :start, :end, 'closed', "
+                    "'adjust')"
+                ),
+                {
+                    "code": f"PAST-{i:04d}",
+                    "q": questionnaire_id,
+                    "u": unit_id,
+                    "start": start,
+                    "end": end - timedelta(days=1),
+                },
+            )
+    if url.startswith("postgresql"):
+        # Settled before the load, as an old installation's are: autovacuum's first
+        # pass over the new partitions and the checkpoint after their creation would
+        # otherwise run during the measurement.
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.execute(text("VACUUM ANALYZE"))
+            connection.execute(text("CHECKPOINT"))
     engine.dispose()
 
 
@@ -191,6 +239,8 @@ def run_one(kind: str, args: argparse.Namespace) -> dict[str, Any]:
             env = load_submit.server_environment(url, instance)
             env["BENCHMARK_CEILING"] = "1"
             tokens = load_submit.seed(env, args.desks)
+            if args.past_waves:
+                add_past_waves(url, args.past_waves)
             create_ceiling_table(url)
             token_file = work / "tokens.txt"
             token_file.write_text("".join(f"{d} {t}\n" for d, t in tokens.items()))
@@ -302,6 +352,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--desks", type=int, default=50, help="desks with a device token")
     parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers")
     parser.add_argument("--pg-url", default="", help="admin URL of a server to use instead")
+    parser.add_argument(
+        "--past-waves",
+        type=int,
+        default=0,
+        help="monthly waves before this year to add first (PostgreSQL: partitions)",
+    )
     parser.add_argument("--no-pg-fsync", dest="pg_fsync", action="store_false")
     parser.add_argument(
         "--fold-every", type=float, default=0.0,

@@ -48,7 +48,7 @@ from survey_app.collection.submissions import burst, fast_path, prepared
 from survey_app.collection.submissions.context import Context, ContextKey, find_context
 from survey_app.collection.submissions.times import MAX_CLOCK_SKEW
 from survey_app.extensions import db, limiter
-from survey_app.models import AnswerValue, Channel, Response
+from survey_app.models import AnswerValue, Channel, Response, Wave, WaveKind
 from survey_app.ratelimit_storage import DatabaseStorage, SweepingMemoryStorage
 from tests.helpers.databases import using_postgresql
 from tests.helpers.kiosk_api import Setup, body, post
@@ -71,11 +71,30 @@ BASE = datetime(2025, 3, 1, 3, 0, tzinfo=UTC)
 
 @dataclass(frozen=True)
 class Desks:
-    """The two desks of :class:`Setup` as the submission path sees them."""
+    """The two desks of :class:`Setup` as the submission path sees them, and the ids of
+    two other waves of their questionnaire (each a partition on PostgreSQL)."""
 
     ql: Context
     vi: Context
     token: str
+    other_waves: tuple[int, int]
+
+
+def other_wave(code: str, questionnaire_id: int, unit_id: int) -> int:
+    """A field survey of the questionnaire: not the submissions' wave (which is None)."""
+    wave = Wave(
+        code=code,
+        name_vi=f"Đợt {code}",
+        name_en=f"Wave {code}",
+        kind=WaveKind.FIELD_SURVEY,
+        questionnaire_id=questionnaire_id,
+        unit_id=unit_id,
+        start_date=date(2024, 1, 1),
+        end_date=date(2024, 12, 31),
+    )
+    db.session.add(wave)
+    db.session.commit()
+    return wave.id
 
 
 def contexts(app: Flask) -> Desks:
@@ -84,8 +103,14 @@ def contexts(app: Flask) -> Desks:
     ql = find_context(key)
     vi = find_context(ContextKey("VI-01", "kiosk_quick", 1, key.day))
     assert ql.desk is not None and vi.desk is not None and ql.codebook is not None
+    questionnaire_id, unit_id = ql.codebook.questionnaire_id, ql.desk.unit_id
+    waves = (
+        other_wave("OTHER-1", questionnaire_id, unit_id),
+        other_wave("OTHER-2", questionnaire_id, unit_id),
+    )
+    assert find_context(key) == ql  # field surveys are no submission's wave
     assert ql.wave_id is None  # no wave: the statement's wave check always holds
-    return Desks(ql, vi, setup.token)
+    return Desks(ql, vi, setup.token, waves)
 
 
 def kiosk_draft(
@@ -131,7 +156,9 @@ def sql_flag(desks: Desks, answers: dict[str, Any], at: datetime) -> bool:
 def python_flag(desks: Desks, answers: dict[str, Any], at: datetime) -> bool:
     context = desks.ql
     assert context.desk is not None and context.codebook is not None
-    flagged = burst.is_burst(context.desk.id, context.codebook.questionnaire_id, answers, at)
+    flagged = burst.is_burst(
+        context.desk.id, context.codebook.questionnaire_id, context.wave_id, answers, at
+    )
     db.session.rollback()
     return flagged
 
@@ -189,13 +216,16 @@ def test_the_sql_burst_rule_agrees_with_is_burst(app: Flask) -> None:
         db.session.execute(delete(Response))
         times = stored_times(rng, window)
         rows = [stored_row(desks.ql, SAME, moment, received) for moment in times]
-        # What must not count: other answers, another desk's identical ones, and rows
-        # received before ``at - window - MAX_CLOCK_SKEW`` (only BASE is checked for the
-        # last: one row received exactly at that limit counts, one a microsecond
-        # earlier does not).
+        # What must not count: other answers, another desk's identical ones, the desk's
+        # identical ones in another wave, and rows received before
+        # ``at - window - MAX_CLOCK_SKEW`` (only BASE is checked for the last: one row
+        # received exactly at that limit counts, one a microsecond earlier does not).
         for moment in rng.sample(times, min(len(times), 3)):
             rows.append(stored_row(desks.ql, OTHER, moment, received))
             rows.append(stored_row(desks.vi, SAME, moment, received))
+        for moment in times:
+            wave_id = desks.other_waves[0]
+            rows.append(dict(stored_row(desks.ql, SAME, moment, received), wave_id=wave_id))
         limit = BASE - window - skew
         rows.append(stored_row(desks.ql, SAME, BASE - window / 2, limit))
         rows.append(stored_row(desks.ql, SAME, BASE - window / 3, limit - US))
@@ -298,6 +328,10 @@ def test_the_burst_check_reads_identical_answers_through_their_index(
         conditions = [line for line in plan.splitlines() if "Index Cond" in line]
         assert any("jsonb_hash(answers)" in line for line in conditions), plan
         assert not any("received_at" in line for line in conditions), plan
+        # Only the submission's wave is opened (no wave here: the default partition),
+        # not every wave's partition (desks.other_waves are two more).
+        assert "responses_default" in plan, plan
+        assert not any(f"responses_w{wave}" in plan for wave in desks.other_waves), plan
 
 
 # --- the rate-limit storage ------------------------------------------------------------

@@ -57,7 +57,7 @@ Rules
   requests with an invalid token in a separate bucket), in Flask-Limiter's shared
   storage with its strategy; every attempt counts, valid or not.
 - Bursts: when a desk has received ``BURST_COUNT`` identical answer sets (this one
-  included) to one questionnaire whose ``submitted_at`` times fit in
+  included) to one questionnaire in one wave whose ``submitted_at`` times fit in
   ``BURST_WINDOW_S`` seconds, the response is still stored (201) but with
   ``flagged=True`` and ``flag_reason="burst"`` for the survey team to review. The
   client is not told. ``BURST_COUNT`` 0 turns this off.

@@ -34,11 +34,20 @@ def burst_settings() -> tuple[int, timedelta]:
     return count, timedelta(seconds=float(current_app.config.get("BURST_WINDOW_S", 120)))
 
 
-def is_burst(desk_id: int, questionnaire_id: int, answers: dict[str, Any], at: datetime) -> bool:
+def is_burst(
+    desk_id: int,
+    questionnaire_id: int,
+    wave_id: int | None,
+    answers: dict[str, Any],
+    at: datetime,
+) -> bool:
     """Whether this answer set completes a burst of identical ones from the desk.
 
-    A burst is ``BURST_COUNT`` identical answer sets, this one included, whose
-    ``submitted_at`` times fit in a window of ``BURST_WINDOW_S`` seconds.
+    A burst is ``BURST_COUNT`` identical answer sets to one questionnaire in one wave,
+    this one included, whose ``submitted_at`` times fit in a window of
+    ``BURST_WINDOW_S`` seconds. (Within one wave: on PostgreSQL each wave is a
+    partition, and a check that looked across waves opened every wave's partition at
+    every submission.)
     """
     count, window = burst_settings()
     if count <= 0:
@@ -47,6 +56,7 @@ def is_burst(desk_id: int, questionnaire_id: int, answers: dict[str, Any], at: d
         return True
     responses = Response.__table__
     query = select(responses.c.answers, responses.c.submitted_at).where(
+        responses.c.wave_id == wave_id,  # IS NULL for None
         responses.c.desk_id == desk_id,
         responses.c.questionnaire_id == questionnaire_id,
         # received_at first: it leads the (desk_id, received_at) index.

@@ -146,7 +146,7 @@ def _store(draft: ResponseDraft, rows: list[tuple[int, int]]) -> SubmitResult:
     its own transaction."""
     # Looked for on retries too (one query either way); a retry stores nothing.
     if draft.desk_id is not None and is_burst(
-        draft.desk_id, draft.questionnaire_id, draft.answers, draft.submitted_at
+        draft.desk_id, draft.questionnaire_id, draft.wave_id, draft.answers, draft.submitted_at
     ):
         draft = replace(draft, flag_reason=BURST_FLAG)
     return outcome_result(store(draft, rows=rows), draft.client_id)

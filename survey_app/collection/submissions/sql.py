@@ -142,19 +142,30 @@ def same_answers(stored: ColumnElement[Any], given: ColumnElement[Any]) -> Colum
     return and_(func.jsonb_hash(stored) == func.jsonb_hash(given), stored == given)
 
 
+def in_wave(responses: Any, wave_id: ColumnElement[Any]) -> ColumnElement[bool]:
+    """PostgreSQL: the rows of ``responses`` in the wave ``wave_id`` (a parameter),
+    written so that the planner keeps only that wave's partition (and, for a NULL wave,
+    the default one) when the statement starts, instead of opening every wave's."""
+    return or_(
+        responses.c.wave_id == wave_id, and_(wave_id.is_(None), responses.c.wave_id.is_(None))
+    )
+
+
 def _burst_flag(
     responses: Any, desk_id: ColumnElement[Any], questionnaire_id: ColumnElement[Any]
 ) -> ColumnElement[bool]:
     """Whether the new response completes a burst (see :func:`.burst.is_burst`).
 
     Parameters: ``burst_count`` (0 turns the rule off), ``window``, ``received_since``,
-    ``window_start`` (``submitted_at - window``), ``window_end`` and ``answers``.
+    ``window_start`` (``submitted_at - window``), ``window_end``, ``answers`` and
+    ``wave_id``.
     """
     at = bindparam("submitted_at", type_=DateTime(timezone=True))
     window = bindparam("window", type_=Interval())
     identical = (
         select(responses.c.submitted_at.label("at"))
         .where(
+            in_wave(responses, bindparam("wave_id", type_=Integer())),
             responses.c.desk_id == desk_id,
             responses.c.questionnaire_id == questionnaire_id,
             responses.c.received_at >= bindparam("received_since", type_=DateTime(timezone=True)),
@@ -228,8 +239,9 @@ def insert_statement(counted: bool = False) -> Select[Any]:
     parameters say. NULL with ``context_holds`` true means that the client id or the
     dossier is taken (or, with ``counted``, that ``hits`` is over ``limit_amount``);
     the ``stored_*`` columns are then those of the response stored under this client
-    id, if the statement's snapshot sees one (NULL otherwise: a dossier taken, or a
-    response committed while this statement ran). Parameters: the columns of
+    id in this response's wave, if the statement's snapshot sees one (NULL otherwise: a
+    dossier taken, a response committed while this statement ran, or one filed under
+    another wave). Parameters: the columns of
     ``responses`` (as ``responses.response_row`` makes them, without
     ``flagged``/``flag_reason``), ``checksum``, ``check_token``, ``token_hash``,
     ``item_ids``, ``values``, ``day``, those of the burst rule and, with ``counted``,
@@ -339,24 +351,23 @@ def insert_statement(counted: bool = False) -> Select[Any]:
         "response_keys",
         column("response_id", BigInteger()),
         column("client_id", Uuid()),
-        column("wave_id", Integer()),
     )
     new_id = select(inserted.c.id).scalar_subquery()
+    # Looked for in this response's wave only, so that one partition is opened, not
+    # every wave's: a resend filed under another wave (one created since) is found by
+    # the caller's lookup instead (store_at_once).
+    stored_id = (
+        select(keys.c.response_id)
+        .where(keys.c.client_id == columns["client_id"], new_id.is_(None))
+        .scalar_subquery()
+    )
     stored = (
         select(
             responses.c.content_hash.label("stored_content_hash"),
             responses.c.wave_id.label("stored_wave_id"),
             responses.c.dossier_hash.label("stored_dossier_hash"),
         )
-        .join_from(
-            keys,
-            responses,
-            and_(
-                responses.c.id == keys.c.response_id,
-                responses.c.wave_id.is_not_distinct_from(keys.c.wave_id),
-            ),
-        )
-        .where(keys.c.client_id == columns["client_id"], new_id.is_(None))
+        .where(responses.c.id == stored_id, in_wave(responses, wave_id))
         .subquery("stored")
     )
     one_row = select(literal(1).label("one")).subquery("one_row")
