@@ -30,11 +30,18 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Connection, text
+from sqlalchemy import BigInteger, Connection, Integer, TableClause, Uuid, column, table, text
 
 PARTITIONED = ("responses", "answer_values")
 #: Tables the migration adds on PostgreSQL beyond the models.
 EXTRA_TABLES = ("response_keys",)
+#: ``response_keys`` for queries (PostgreSQL only): a response's client id and wave.
+RESPONSE_KEYS: TableClause = table(
+    "response_keys",
+    column("response_id", BigInteger()),
+    column("client_id", Uuid()),
+    column("wave_id", Integer()),
+)
 #: Partition names: responses_w12, answer_values_default, ...
 PARTITION_KEYED = ("index", "unique_constraint", "foreign_key_constraint")
 PARTITION_NAME = re.compile(r"^(responses|answer_values)_(w\d+|default)$")

@@ -15,17 +15,18 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, date, datetime
+from typing import Any
 
 import psycopg
 import pytest
 from flask import Flask
 from flask.testing import FlaskCliRunner
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import delete, func, select, text, update
+from sqlalchemy import delete, event, func, select, text, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from survey_app.collection import questionnaires
-from survey_app.collection.responses import ResponseDraft, StoreOutcome, store
+from survey_app.collection.responses import ResponseDraft, StoreOutcome, existing_outcome, store
 from survey_app.extensions import db
 from survey_app.models import AnswerValue, Channel, Response, Unit, Wave, WaveKind
 from tests.helpers.databases import using_postgresql
@@ -229,6 +230,35 @@ def test_the_answer_check_probes_the_keys_index_whatever_the_planner_prefers(
     for plan in checks:
         assert "Index" in plan and "pk_response_keys" in plan, plan
         assert "Seq Scan on response_keys" not in plan and "Hash" not in plan, plan
+
+
+@postgresql_only
+def test_a_stored_response_is_read_from_its_waves_partition_only(
+    two_waves: tuple[Wave, Wave],
+) -> None:
+    """``existing_outcome`` finds the wave in ``response_keys`` first, so the response
+    is read from one partition, not by client id from every wave's."""
+    first, second = two_waves
+    client_id = uuid.uuid4()
+    store(draft(first, client_id))
+    db.session.commit()
+    plans: list[str] = []
+
+    def explain(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_rest: Any) -> None:
+        if statement.startswith("SELECT") and "FROM responses" in statement:
+            with db.engine.connect() as connection:
+                plan = connection.exec_driver_sql(f"EXPLAIN {statement}", parameters).scalars()
+                plans.append("\n".join(plan))
+
+    event.listen(db.engine, "before_cursor_execute", explain)
+    try:
+        outcome = existing_outcome(draft(second, client_id))
+    finally:
+        event.remove(db.engine, "before_cursor_execute", explain)
+    assert outcome == StoreOutcome.REPEATED
+    assert len(plans) == 1
+    assert f"responses_w{first.id}" in plans[0], plans[0]
+    assert f"responses_w{second.id}" not in plans[0], plans[0]
 
 
 @postgresql_only

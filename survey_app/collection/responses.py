@@ -27,6 +27,7 @@ from survey_app.collection.questionnaire.coding import encode_clean_answers
 from survey_app.extensions import db
 from survey_app.models import AnswerValue, Channel, Questionnaire, Response
 from survey_app.models._types import utcnow
+from survey_app.partitions import RESPONSE_KEYS
 
 
 class StoreOutcome(enum.StrEnum):
@@ -156,15 +157,19 @@ def existing_outcome(draft: ResponseDraft) -> StoreOutcome | None:
     stored hash of that form is recognised too.
     """
     table = Response.__table__
-    stored = (
-        db.session.connection()
-        .execute(
-            select(table.c.content_hash, table.c.wave_id, table.c.dossier_hash).where(
-                table.c.client_id == draft.client_id
-            )
-        )
-        .first()
+    connection = db.session.connection()
+    query = select(table.c.content_hash, table.c.wave_id, table.c.dossier_hash).where(
+        table.c.client_id == draft.client_id
     )
+    if connection.dialect.name == "postgresql":
+        # The key row names the wave, so one partition is read, not every wave's.
+        key = connection.execute(
+            select(RESPONSE_KEYS.c.wave_id).where(RESPONSE_KEYS.c.client_id == draft.client_id)
+        ).first()
+        if key is None:
+            return None
+        query = query.where(table.c.wave_id == key.wave_id)  # IS NULL for None
+    stored = connection.execute(query).first()
     if stored is None:
         return None
     return outcome_against(draft, stored.content_hash, stored.wave_id, stored.dossier_hash)

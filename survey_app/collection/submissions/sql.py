@@ -27,7 +27,6 @@ from typing import Any
 
 from sqlalchemy import (
     CTE,
-    BigInteger,
     Boolean,
     ColumnElement,
     Date,
@@ -42,7 +41,6 @@ from sqlalchemy import (
     and_,
     bindparam,
     case,
-    column,
     exists,
     false,
     func,
@@ -50,7 +48,6 @@ from sqlalchemy import (
     null,
     or_,
     select,
-    table,
     true,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
@@ -66,6 +63,7 @@ from survey_app.models import (
     Wave,
     WaveKind,
 )
+from survey_app.partitions import RESPONSE_KEYS
 
 
 def wave_subquery(
@@ -347,11 +345,7 @@ def insert_statement(counted: bool = False) -> Select[Any]:
     context_holds = exists(select(holding.c.id))
     # When nothing was inserted, the response already stored under this client id (if
     # this statement's snapshot sees it), so that a resend needs no second query.
-    keys = table(
-        "response_keys",
-        column("response_id", BigInteger()),
-        column("client_id", Uuid()),
-    )
+    keys = RESPONSE_KEYS
     new_id = select(inserted.c.id).scalar_subquery()
     # Looked for in this response's wave only, so that one partition is opened, not
     # every wave's: a resend filed under another wave (one created since) is found by
