@@ -27,7 +27,7 @@ migration and listed here:
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from sqlalchemy import BigInteger, Connection, Integer, TableClause, Uuid, column, table, text
@@ -42,6 +42,8 @@ RESPONSE_KEYS: TableClause = table(
     column("client_id", Uuid()),
     column("wave_id", Integer()),
 )
+#: Rows stored at once from which the bulk load refreshes the statistics (:func:`analyze_waves`).
+ANALYZE_AFTER = 500
 #: Partition names: responses_w12, answer_values_default, ...
 PARTITION_KEYED = ("index", "unique_constraint", "foreign_key_constraint")
 PARTITION_NAME = re.compile(r"^(responses|answer_values)_(w\d+|default)$")
@@ -74,6 +76,26 @@ def include_object(dialect_name: str) -> Callable[[Any, str | None, str, bool, A
 def partition_names(wave_id: int) -> tuple[str, str]:
     """The wave's partitions of ``responses`` and ``answer_values``."""
     return f"responses_w{wave_id}", f"answer_values_w{wave_id}"
+
+
+def analyze_waves(connection: Connection, wave_ids: Iterable[int | None]) -> None:
+    """Fresh planner statistics for the waves' partitions and ``response_keys``
+    (PostgreSQL; nothing elsewhere), after a bulk load (:data:`ANALYZE_AFTER` rows).
+
+    A partition made by the load has none until autovacuum's next visit, up to a
+    minute later: the fold that follows then planned its aggregation over the
+    loaded rows as if the tables were empty (72 s instead of 0.16 s for the demo's
+    kiosk wave). ``None`` is the default partition (rows without a wave).
+    """
+    if connection.dialect.name != "postgresql":
+        return
+    waves = set(wave_ids)
+    tables = ["response_keys"]
+    for wave_id in sorted(w for w in waves if w is not None):
+        tables.extend(partition_names(wave_id))
+    if None in waves:
+        tables.extend(["responses_default", "answer_values_default"])
+    connection.execute(text("ANALYZE " + ", ".join(tables)))
 
 
 def detach_wave(connection: Connection, wave_id: int) -> tuple[str, str]:

@@ -22,13 +22,20 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskCliRunner
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import delete, event, func, select, text, update
+from sqlalchemy import bindparam, delete, event, func, select, text, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from survey_app.collection import questionnaires
-from survey_app.collection.responses import ResponseDraft, StoreOutcome, existing_outcome, store
+from survey_app.collection.responses import (
+    ResponseDraft,
+    StoreOutcome,
+    existing_outcome,
+    store,
+    store_many,
+)
 from survey_app.extensions import db
 from survey_app.models import AnswerValue, Channel, Response, Unit, Wave, WaveKind
+from survey_app.partitions import ANALYZE_AFTER, partition_names
 from tests.helpers.databases import using_postgresql
 from tests.helpers.kiosk_api import Setup
 
@@ -122,6 +129,37 @@ def test_rows_sit_in_their_waves_partitions(two_waves: tuple[Wave, Wave]) -> Non
     ).all()
     assert answers == [(f"answer_values_w{first.id}", 4), (f"answer_values_w{second.id}", 2)]
     assert db.session.scalar(select(func.count()).select_from(AnswerValue)) == 6
+
+
+@postgresql_only
+def test_a_bulk_load_leaves_the_planner_statistics_of_what_it_loaded(
+    two_waves: tuple[Wave, Wave],
+) -> None:
+    """A fold right after a bulk load (demo seed, paper import) must not be planned as
+    if the new partitions were empty: the load ANALYZEs them, and only them."""
+    first, second = two_waves
+    assert store_many([draft(first, uuid.uuid4()) for _ in range(ANALYZE_AFTER)]) == ANALYZE_AFTER
+    assert store_many([draft(second, uuid.uuid4()) for _ in range(3)]) == 3
+    db.session.execute(text("SELECT pg_stat_clear_snapshot()"))
+    names = [*partition_names(first.id), *partition_names(second.id)]
+    analyzed = dict(
+        db.session.execute(
+            text(
+                "SELECT relname, analyze_count FROM pg_stat_user_tables WHERE relname IN :names"
+            ).bindparams(bindparam("names", expanding=True)),
+            {"names": names},
+        ).all()
+    )
+    responses_1, answers_1 = partition_names(first.id)
+    responses_2, answers_2 = partition_names(second.id)
+    assert analyzed == {responses_1: 1, answers_1: 1, responses_2: 0, answers_2: 0}
+    seen = dict(
+        db.session.execute(
+            text("SELECT relname, reltuples FROM pg_class WHERE relname IN (:r, :a)"),
+            {"r": responses_1, "a": answers_1},
+        ).all()
+    )
+    assert seen == {responses_1: ANALYZE_AFTER, answers_1: 2 * ANALYZE_AFTER}
 
 
 @postgresql_only

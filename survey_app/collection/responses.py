@@ -27,7 +27,7 @@ from survey_app.collection.questionnaire.coding import encode_clean_answers
 from survey_app.extensions import db
 from survey_app.models import AnswerValue, Channel, Questionnaire, Response
 from survey_app.models._types import utcnow
-from survey_app.partitions import RESPONSE_KEYS
+from survey_app.partitions import ANALYZE_AFTER, RESPONSE_KEYS, analyze_waves
 
 
 class StoreOutcome(enum.StrEnum):
@@ -274,6 +274,8 @@ def store_many(
     """Validate every draft, then insert all of them in one transaction (or none).
 
     Used by the demo simulation and bulk imports; ids must be new. Returns the count.
+    A load of :data:`.partitions.ANALYZE_AFTER` responses or more ends by refreshing the
+    planner's statistics of the partitions it wrote (PostgreSQL).
     ``enforce_required=False`` accepts blank required items (paper forms entered as
     they are). ``rows``, one per draft, are their answer rows if the caller has
     validated and encoded the answers already (:func:`item_rows`), as :func:`store`
@@ -319,4 +321,7 @@ def store_many(
     except Exception:
         db.session.rollback()
         raise
+    if count >= ANALYZE_AFTER:
+        analyze_waves(db.session.connection(), {draft.wave_id for draft, _ in prepared})
+        db.session.commit()
     return count
