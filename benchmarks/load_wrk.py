@@ -26,9 +26,13 @@ response not folded yet when the load stops, how long after the load stopped eve
 acknowledged response was folded (one more refresh), and ``figures verify`` (the
 store against the rows). A response counts in the figures as soon as it is stored
 either way: pages add the unfolded rows (survey_app/reporting/figure_store.py).
+With ``--resident`` the folds come from one ``figures refresh --every N`` process (the
+resident form, docs/operations.md) instead of a process started per fold; it prints
+that process's folds and CPU in total.
 
     .venv/bin/python benchmarks/load_wrk.py                       # PostgreSQL, 50 connections
     .venv/bin/python benchmarks/load_wrk.py --fold-every 10       # with the figure store kept
+    .venv/bin/python benchmarks/load_wrk.py --fold-every 10 --resident
     .venv/bin/python benchmarks/load_wrk.py --connections 8 --duration 20
     .venv/bin/python benchmarks/load_wrk.py --db sqlite --connections 20 --duration 20
 """
@@ -40,6 +44,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -139,6 +144,34 @@ def folding(env: dict[str, str], every: float, folds: list[dict[str, float]]) ->
     finally:
         stop.set()
         thread.join()
+
+
+@contextmanager
+def resident_folding(env: dict[str, str], every: float, folds: list[dict[str, float]]) -> Any:
+    """Run one ``figures refresh --every`` process until the block ends (SIGTERM), and
+    append its total: the folds that folded something, what they folded, its CPU."""
+    with tempfile.TemporaryFile("w+") as out:
+        proc = subprocess.Popen(
+            [str(load_submit.VENV_BIN / "flask"), "--app", "survey_app", "figures", "refresh",
+             "--every", str(every)],
+            env={**env, "SURVEY_LANG": "en"}, cwd=load_submit.ROOT, stdout=out,
+            stderr=subprocess.STDOUT, text=True,
+        )  # fmt: skip
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            _pid, status, usage = os.wait4(proc.pid, 0)
+            out.seek(0)
+            text = out.read()
+    if os.waitstatus_to_exitcode(status) != 0:
+        sys.exit(f"figures refresh --every failed: {text[-2000:]}")
+    counts = [int(m.replace(",", "")) for m in re.findall(r"folded ([\d,]+)", text)]
+    folds.append(
+        {"folded": sum(counts), "folds": len(counts), "wall_s": time.perf_counter() - started,
+         "cpu_s": usage.ru_utime + usage.ru_stime}
+    )  # fmt: skip
 
 
 def engine_for(url: str) -> Any:
@@ -254,7 +287,8 @@ def run_one(kind: str, args: argparse.Namespace) -> dict[str, Any]:
                     # Catch up with the first phase's responses first (not measured), so
                     # the folds during the load take what arrives, as cron's would.
                     fold["caught_up_before"] = flask_command(env, "figures", "refresh")[0].strip()
-                    with folding(env, args.fold_every, folds):
+                    keeping = resident_folding if args.resident else folding
+                    with keeping(env, args.fold_every, folds):
                         folded = run_wrk(base, HERE / "wrk_submit.lua", args, str(token_file),
                                          str(acked_dir))  # fmt: skip
                         stopped = time.perf_counter()
@@ -317,6 +351,14 @@ def phase_figures(phase: dict[str, Any], ceiling_rate: float) -> dict[str, Any]:
     }
 
 
+def fold_text(fold: dict[str, float]) -> str:
+    cpu = f"({fold['cpu_s']:.2f} s CPU)"
+    if "folds" in fold:  # --resident: the one process's total
+        folds = f"{fold['folds']:.0f} folds of {fold['folded']:.0f}"
+        return f"one process, {folds} in {fold['wall_s']:.2f} s {cpu}"
+    return f"{fold['folded']:.0f} in {fold['wall_s']:.2f} s {cpu}"
+
+
 def fold_lag(
     url: str,
     env: dict[str, str],
@@ -333,9 +375,7 @@ def fold_lag(
     _text, wall, cpu = flask_command(env, "figures", "refresh")
     left, _oldest = unfolded(url)
     return {
-        "folds_during_load": [
-            f"{f['folded']:.0f} in {f['wall_s']:.2f} s ({f['cpu_s']:.2f} s CPU)" for f in folds
-        ],
+        "folds_during_load": [fold_text(f) for f in folds],
         "unfolded_at_stop": waiting,
         "oldest_unfolded_age_at_stop_s": round(age, 2),
         "all_folded_after_stop_s": round(time.perf_counter() - stopped, 2) if not left else None,
@@ -362,6 +402,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--fold-every", type=float, default=0.0,
         help="seconds between figure-store refreshes in a second submission phase (0: none)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--resident", action="store_true",
+        help="with --fold-every: one 'figures refresh --every N' process instead of one per fold",
     )  # fmt: skip
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)

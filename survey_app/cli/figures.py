@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import signal
+import time
+
 import click
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -12,6 +15,9 @@ from survey_app.cli.language import N_, SurveyGroup
 from survey_app.extensions import db
 from survey_app.models import Wave
 from survey_app.reporting import figure_store
+
+#: How often ``figures refresh --every`` looks for a stop signal while it waits.
+WAKE_S = 0.1
 
 
 @click.group(
@@ -34,8 +40,38 @@ def _wave_ids(codes: tuple[str, ...]) -> list[int] | None:
 @figures_group.command(
     "refresh", help=N_("Fold the responses stored since the last run (what the scheduler runs).")
 )
-def figures_refresh() -> None:
-    click.echo(_("folded %(n)s responses", n=count_text(figure_store.refresh())))
+@click.option(
+    "--every",
+    type=click.FloatRange(min=0, min_open=True),
+    metavar="SECONDS",
+    help=N_(
+        "Keep running: fold again every SECONDS until stopped (SIGTERM or Ctrl-C, which "
+        "wait for the fold under way); a line for each fold that folded something."
+    ),
+)
+def figures_refresh(every: float | None) -> None:
+    def report(folded: int) -> None:
+        click.echo(_("folded %(n)s responses", n=count_text(folded)))
+
+    if every is None:
+        report(figure_store.refresh())
+        return
+    # A stop signal only marks the loop to end between folds, never inside one.
+    stopping: list[int] = []
+    stops = (signal.SIGTERM, signal.SIGINT)
+    before = {s: signal.signal(s, lambda signum, _frame: stopping.append(signum)) for s in stops}
+
+    def wait(seconds: float) -> bool:
+        until = time.monotonic() + seconds
+        while not stopping and time.monotonic() < until:
+            time.sleep(min(WAKE_S, max(0.0, until - time.monotonic())))
+        return bool(stopping)
+
+    try:
+        figure_store.keep_refreshing(every, wait, report)
+    finally:
+        for s, handler in before.items():
+            signal.signal(s, handler)
 
 
 @figures_group.command(

@@ -12,11 +12,12 @@ responses not folded in yet, read from their rows. So a figure is exact at every
 counts from the moment it is stored), and the rows read per page stay few.
 
 Folding (:func:`refresh`, ``flask --app survey_app figures refresh``, run by the
-scheduler every minute) takes a batch of responses not folded yet, marks them folded,
-and adds their sums to the store in the same transaction: each response is in
-the sums or read from its row, never both, never neither. Two folds at once cannot
-take the same responses: folds are serialized (PostgreSQL: an advisory lock; SQLite:
-one writer), and a fold that finds a response already claimed rolls back.
+scheduler every minute, or resident with ``--every``, :func:`keep_refreshing`) takes a
+batch of responses not folded yet, marks them folded, and adds their sums to the store
+in the same transaction: each response is in the sums or read from its row, never
+both, never neither. Two folds at once cannot take the same responses: folds are
+serialized (PostgreSQL: an advisory lock; SQLite: one writer), and a fold that finds a
+response already claimed rolls back.
 
 What can change a folded response's share is rebuilt, not patched: a burst decision
 that flags a response again, a deletion. :func:`rebuild` empties a wave's sums and
@@ -33,7 +34,8 @@ whose weights are the scheme's (and whose calibration needs each respondent).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+import time
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -83,6 +85,29 @@ def refresh(limit: int | None = None) -> int:
             break
         total += max(folded, 0)
     return total
+
+
+def keep_refreshing(
+    every: float, wait: Callable[[float], bool], report: Callable[[int], None]
+) -> None:
+    """Fold, then again every ``every`` seconds, until ``wait(seconds)`` returns True
+    (``flask figures refresh --every``; the command's ``wait`` returns on SIGTERM or
+    Ctrl-C, which never interrupt a fold).
+
+    One process that stays, instead of one started by the scheduler per fold: a start
+    costs about 3 s of CPU (imports and the app), however few responses it then folds,
+    so a fold every 10 s from cron-like starts would keep a third of a core busy. A fold
+    that fails ends the loop with its error (the service manager restarts the process);
+    ``report`` gets the count of each fold that folded something.
+    """
+    while True:
+        started = time.monotonic()
+        folded = refresh()
+        db.session.remove()  # the next fold starts on a fresh session, as a new process would
+        if folded:
+            report(folded)
+        if wait(max(0.0, every - (time.monotonic() - started))):
+            return
 
 
 def pending_query() -> Select[Any]:

@@ -14,8 +14,14 @@ no retention rule yet.
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 import threading
+import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -235,6 +241,60 @@ def test_fold_marks_each_response_once_and_the_cli_verifies(
     )
     unknown = runner.invoke(args=["figures", "verify", "--wave", "NOPE", "--lang", "en"])
     assert unknown.exit_code != 0 and "unknown wave: NOPE" in unknown.output
+
+
+def unfolded_count() -> int:
+    db.session.rollback()  # a new snapshot: the folds commit in another process
+    query = select(func.count()).select_from(Response)
+    return int(db.session.scalar(query.where(Response.folded.is_(False))) or 0)
+
+
+def wait_for(condition: Callable[[], bool], what: str, process: subprocess.Popen) -> None:
+    deadline = time.monotonic() + 120
+    while not condition():
+        if process.poll() is not None:
+            raise AssertionError(f"refresh --every exited: {process.communicate()}")
+        assert time.monotonic() < deadline, what
+        time.sleep(0.1)
+
+
+def test_refresh_every_stays_folds_what_arrives_and_stops_on_sigterm(
+    app: Flask, tmp_path: Path
+) -> None:
+    _units, waves, feedback = setup_data()
+    stored = int(db.session.scalar(select(func.count()).select_from(Response)) or 0)
+    db.session.commit()
+    env = {
+        **os.environ,
+        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+        "SURVEY_INSTANCE_PATH": str(tmp_path),
+    }
+    flask = str(Path(sys.executable).with_name("flask"))
+    command = [flask, "--app", "survey_app", "figures", "refresh", "--every", "0.2", "--lang", "en"]
+    process = subprocess.Popen(
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        wait_for(lambda: unfolded_count() == 0, "the first fold", process)
+        added = len(add_responses(waves, feedback, 3, seed=1))  # after the first fold
+        wait_for(lambda: unfolded_count() == 0, "a fold of what arrived since", process)
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 0, err
+    # one line per fold that folded something: the first, then the three new ones
+    assert out.splitlines() == [f"folded {stored:,} responses", f"folded {added} responses"]
+    compared, mismatches = figure_store.verify()
+    assert compared > 0 and not mismatches
+
+
+def test_refresh_every_refuses_a_period_that_is_not_positive(runner: FlaskCliRunner) -> None:
+    for period in ("0", "-5", "soon"):
+        result = runner.invoke(args=["figures", "refresh", "--every", period, "--lang", "en"])
+        assert result.exit_code == 2 and "--every" in result.output, result.output
 
 
 def test_the_fold_finds_the_pending_responses_through_the_partial_index(app: Flask) -> None:
