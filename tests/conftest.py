@@ -33,6 +33,7 @@ from tests.helpers.databases import (
     IsolatedClient,
     base_config,
     dispose_engines,
+    pg_copy_strategy,
     pg_database_url,
     pg_execute,
     using_postgresql,
@@ -163,7 +164,7 @@ def clone_database(template: str, destination: Path) -> str:
     """Copy a template database; returns the copy's URL (PostgreSQL: its name)."""
     if using_postgresql():
         name = f"survey_test_{os.getpid()}_{next(_counter)}"
-        pg_execute(f"CREATE DATABASE {name} TEMPLATE {template}")
+        pg_execute(f"CREATE DATABASE {name} TEMPLATE {template}{pg_copy_strategy()}")
         return name
     shutil.copyfile(template, destination)
     return str(destination)

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import contextvars
 import os
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
 from survey_app.extensions import db
@@ -32,13 +33,30 @@ def base_config(database_url: str, instance_path: Path) -> dict[str, Any]:
     }
 
 
+@cache
+def _pg_admin() -> Engine:
+    """One pooled connection per test process for CREATE and DROP DATABASE (a new
+    connection per statement cost a server process each, twice per test)."""
+    return create_engine(
+        PG_ADMIN_URL, isolation_level="AUTOCOMMIT", pool_size=1, max_overflow=0,
+        pool_pre_ping=True,
+    )  # fmt: skip
+
+
 def pg_execute(statement: str) -> None:
-    engine = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    try:
-        with engine.connect() as connection:
-            connection.execute(text(statement))
-    finally:
-        engine.dispose()
+    with _pg_admin().connect() as connection:
+        connection.execute(text(statement))
+
+
+@cache
+def pg_copy_strategy() -> str:
+    """``STRATEGY FILE_COPY`` for ``CREATE DATABASE … TEMPLATE`` where the server has it
+    (PostgreSQL 15+): the default since 15 (WAL_LOG) writes every page of the copy to
+    the WAL; the file copy took 0.15-0.18 s instead of 0.25-0.44 s for the demo's
+    database on the test script's server (tmpfs, fsync off)."""
+    with _pg_admin().connect() as connection:
+        version = int(connection.execute(text("SHOW server_version_num")).scalar_one())
+    return " STRATEGY FILE_COPY" if version >= 150000 else ""
 
 
 def pg_database_url(name: str) -> str:
