@@ -36,6 +36,7 @@ from tests.helpers.databases import (
     pg_copy_strategy,
     pg_database_url,
     pg_execute,
+    uses_database,
     using_postgresql,
 )
 
@@ -72,6 +73,22 @@ if os.environ.get("CI"):
 # and each hash cost 50-100 ms. The hash still starts with "scrypt:" and a wrong
 # password is still refused. The reliability tests' gunicorn keeps the real cost.
 accounts.PASSWORD_METHOD = "scrypt:4096:8:1"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The PostgreSQL pass runs the tests that use a database; the others (the R
+    comparisons of ``analysis/``, questionnaire parsing, the command lines on files,
+    simulations) run once, in the SQLite pass: they run the same code either way.
+    ``SURVEY_TEST_EVERY_TEST=1`` runs them on the PostgreSQL pass too."""
+    if not using_postgresql() or os.environ.get("SURVEY_TEST_EVERY_TEST"):
+        return
+    kept, left = [], []
+    for item in items:
+        uses = uses_database(set(getattr(item, "fixturenames", ())), item.path)
+        (kept if uses else left).append(item)
+    if left:
+        config.hook.pytest_deselected(items=left)
+        items[:] = kept
 
 
 @contextlib.contextmanager

@@ -1,5 +1,6 @@
-"""The test suite's own house: test modules never import each other, and in CI the
-property-based tests draw the same examples every run.
+"""The test suite's own house: test modules never import each other, in CI the
+property-based tests draw the same examples every run, and the PostgreSQL pass leaves
+out only tests that reach no database.
 
 Code shared by several test modules lives in ``tests/helpers/`` (plain functions and
 constants) or in a ``conftest.py`` (fixtures). A test module or a conftest may import
@@ -21,7 +22,10 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 from hypothesis import settings
+
+from tests.helpers.databases import uses_database
 
 ROOT = Path(__file__).resolve().parent.parent
 TESTS = ROOT / "tests"
@@ -136,3 +140,19 @@ def test_in_ci_hypothesis_draws_the_same_examples_every_run() -> None:
     can be reproduced. Locally (CI unset) new examples are drawn."""
     assert settings.get_profile("ci").derandomize
     assert settings.default.derandomize == bool(os.environ.get("CI"))
+
+
+def test_the_postgresql_pass_keeps_every_test_that_reaches_a_database(
+    request: pytest.FixtureRequest,
+) -> None:
+    """A test is left out of the PostgreSQL pass only when neither its fixtures (closed
+    over) nor its module reach a database: then it runs the same code on either."""
+    here = Path(__file__)
+    assert not uses_database(set(request.fixturenames), here)  # this very test
+    assert uses_database({"client", "app", "app_config", "database_url", "tmp_path"}, here)
+    assert uses_database({"make_app"}, here) and uses_database({"demo_template"}, here)
+    assert uses_database(set(), TESTS / "test_partitions.py")  # asks which database it is on
+    assert uses_database(
+        set(), TESTS / "reliability" / "test_backup.py"
+    )  # makes a database of its own
+    assert not uses_database(set(), TESTS / "analysis" / "test_estimation_golden.py")

@@ -23,6 +23,25 @@ def using_postgresql() -> bool:
     return bool(PG_ADMIN_URL)
 
 
+#: The fixtures through which a test reaches a database (``app``, ``client``, ``runner``
+#: and the browser's and reliability tests' servers all ask for ``database_url``).
+DATABASE_FIXTURES = frozenset({"database_url", "make_app", "migrated_template", "demo_template"})
+#: Words of a test module that reaches PostgreSQL in its own way.
+POSTGRESQL_WORDS = ("using_postgresql", "TEST_DATABASE_URL", "PG_ADMIN_URL", "pg_execute")
+
+
+@cache
+def _mentions_postgresql(module: Path) -> bool:
+    text = module.read_text(encoding="utf-8")
+    return any(word in text for word in POSTGRESQL_WORDS)
+
+
+def uses_database(fixture_names: set[str], module: Path) -> bool:
+    """Whether a test (its fixtures, closed over, and its module) reaches a database:
+    the PostgreSQL pass runs only these (tests/conftest.py)."""
+    return bool(DATABASE_FIXTURES & fixture_names) or _mentions_postgresql(module)
+
+
 def base_config(database_url: str, instance_path: Path) -> dict[str, Any]:
     return {
         "TESTING": True,

@@ -27,7 +27,6 @@ every run.
 from __future__ import annotations
 
 import math
-import os
 
 import numpy as np
 import pytest
@@ -43,13 +42,6 @@ BASELINE = 0.75
 DROP = 0.10
 MIN_CHANGE = 5.0
 ALPHA = 0.05
-
-
-# No database here: the simulation runs once, on the SQLite pass of scripts/test.sh.
-pytestmark = pytest.mark.skipif(
-    bool(os.environ.get("TEST_DATABASE_URL")),
-    reason="no database involved: run on the SQLite pass only",
-)
 
 
 def overall_rate() -> IndexFormula:
