@@ -95,8 +95,8 @@ def keep_refreshing(
     Ctrl-C, which never interrupt a fold).
 
     One process that stays, instead of one started by the scheduler per fold: a start
-    costs about 3 s of CPU (imports and the app), however few responses it then folds,
-    so a fold every 10 s from cron-like starts would keep a third of a core busy. A fold
+    costs about 4 s of CPU (imports and the app), however few responses it then folds,
+    so a fold every 10 s from cron-like starts would keep 40% of a core busy. A fold
     that fails ends the loop with its error (the service manager restarts the process);
     ``report`` gets the count of each fold that folded something.
     """
