@@ -307,6 +307,7 @@ def _add_cells(wave_id: int, rows: list[dict[str, Any]], group_keys: list[str]) 
         for cell_id, unit_id, stratum, psu, stats_id, sums in db.session.execute(query):
             held[(unit_id, stratum, psu)] = (cell_id, stats_id, sums)
     lists = stat_lists({held[key][1] for key in held})
+    list_ids: dict[tuple[str, ...], int] = {}  # a query per distinct list, not per cell
     changed, created = [], []
     for key in keys:
         stats = cells[key]
@@ -321,7 +322,9 @@ def _add_cells(wave_id: int, rows: list[dict[str, Any]], group_keys: list[str]) 
                     before[k] += float(sums[k])
         names = sorted(stats)
         blob = np.array([stats[n] for n in names], dtype="<f8").tobytes()
-        stats_id = stat_list_id(names)
+        if tuple(names) not in list_ids:
+            list_ids[tuple(names)] = stat_list_id(names)
+        stats_id = list_ids[tuple(names)]
         if key in held:
             changed.append({"cell_id": held[key][0], "stats_id": stats_id, "sums": blob})
         else:
