@@ -151,7 +151,9 @@ def test_the_calibration_matters_on_these_data(app: Flask) -> None:
     result = compute(ordered, [d1])
     assert result.totals.calibrated is not None
     formula = next(f for f in result.formulas if (f.code, f.kind) == ("overall", "rate"))
-    times = [trends.wave_time(w) for w in ordered]
+    # one domain per wave, in the order the database returned them (not the waves')
+    by_id = {w.id: w for w in ordered}
+    times = [trends.wave_time(by_id[domain.wave_id]) for domain in result.domains]
     fixed = estimate_trend(replace(result.totals, calibrated=None), formula, times)
     assert fixed.slope == pytest.approx(r["slope"], rel=1e-8)
     assert abs(fixed.se / r["se"] - 1) > 1e-3
