@@ -30,9 +30,15 @@ With ``--resident`` the folds come from one ``figures refresh --every N`` proces
 resident form, docs/operations.md) instead of a process started per fold; it prints
 that process's folds and CPU in total.
 
+``--warmup SECONDS`` first drives both endpoints for that long, unmeasured: a worker's
+first response of each desk and day goes the general way (it finds the desk's context,
+then remembers it), and a 20-s phase that starts cold counts those 200 slow requests
+(4 workers x 50 desks) in its throughput and its p99.
+
     .venv/bin/python benchmarks/load_wrk.py                       # PostgreSQL, 50 connections
     .venv/bin/python benchmarks/load_wrk.py --fold-every 10       # with the figure store kept
     .venv/bin/python benchmarks/load_wrk.py --fold-every 10 --resident
+    .venv/bin/python benchmarks/load_wrk.py --warmup 10 --past-waves 120
     .venv/bin/python benchmarks/load_wrk.py --connections 8 --duration 20
     .venv/bin/python benchmarks/load_wrk.py --db sqlite --connections 20 --duration 20
 """
@@ -261,6 +267,13 @@ def add_past_waves(url: str, count: int) -> None:
     engine.dispose()
 
 
+def warm_up(base: str, args: argparse.Namespace, token_file: Path, acked_dir: Path) -> None:
+    """Both endpoints under the same load for ``--warmup`` seconds each, not measured."""
+    warm = argparse.Namespace(**{**vars(args), "duration": args.warmup})
+    run_wrk(base, HERE / "wrk_submit.lua", warm, str(token_file), str(acked_dir))
+    run_wrk(base, HERE / "wrk_ceiling.lua", warm)
+
+
 def run_one(kind: str, args: argparse.Namespace) -> dict[str, Any]:
     work = Path(tempfile.mkdtemp(prefix=f"survey-wrk-{kind}."))
     instance = work / "instance"
@@ -280,6 +293,8 @@ def run_one(kind: str, args: argparse.Namespace) -> dict[str, Any]:
             folds: list[dict[str, float]] = []
             fold: dict[str, Any] = {}
             with load_submit.gunicorn(env, args, work / "gunicorn.log") as base:
+                if args.warmup > 0:
+                    warm_up(base, args, token_file, acked_dir)
                 submit = run_wrk(base, HERE / "wrk_submit.lua", args, str(token_file),
                                  str(acked_dir))  # fmt: skip
                 ceiling = run_wrk(base, HERE / "wrk_ceiling.lua", args)
@@ -407,6 +422,9 @@ def main(argv: list[str] | None = None) -> int:
         "--resident", action="store_true",
         help="with --fold-every: one 'figures refresh --every N' process instead of one per fold",
     )  # fmt: skip
+    parser.add_argument(
+        "--warmup", type=int, default=0, help="seconds of unmeasured load on each endpoint first"
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     args.worker_class, args.threads = "sync", 1  # gunicorn: sync workers, one thread
