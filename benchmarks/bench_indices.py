@@ -316,10 +316,10 @@ def load_postgres(engine: Any, data: dict[str, np.ndarray], refs: dict[str, Any]
                 for record in responses:
                     copy.write_row(record)
             # the keys the claim trigger would have written (it is off during COPY)
-            with cur.copy("COPY response_keys (response_id, client_id, wave_id) "
+            with cur.copy("COPY response_keys (response_id, client_id, wave_id, content_hash) "
                           "FROM STDIN") as copy:  # fmt: skip
                 for record in responses:
-                    copy.write_row((record[0], record[1], record[4]))
+                    copy.write_row((record[0], record[1], record[4], record[10]))
             with cur.copy("COPY answer_values (response_id, item_id, value, wave_id) "
                           "FROM STDIN WITH (FORMAT binary)") as copy:  # fmt: skip
                 copy.write(binary_copy_rows(with_waves(rows, data, refs)))

@@ -5,9 +5,10 @@ On PostgreSQL both tables are LIST-partitioned by ``wave_id``: one partition per
 default partition for rows without a wave. What the models cannot say is made by the
 migration and listed here:
 
-- ``response_keys`` (client id, dossier, one row per response), kept by triggers on
-  ``responses``: unique constraints of a partitioned table must hold the partition key,
-  so the client id and the dossier are unique over all waves through this table;
+- ``response_keys`` (client id, dossier, wave and content hash, one row per response),
+  kept by triggers on ``responses``: unique constraints of a partitioned table must
+  hold the partition key, so the client id and the dossier are unique over all waves
+  through this table; a resend is recognised from it alone (migration 0012);
 - the unique constraints ``uq_responses_id_wave`` and
   ``uq_answer_values_response_item_value`` (the keys with the wave added), the foreign
   key of weights to ``response_keys``, and the client-id index that replaces the
@@ -30,17 +31,30 @@ import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from sqlalchemy import BigInteger, Connection, Integer, TableClause, Uuid, column, table, text
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    Integer,
+    String,
+    TableClause,
+    Uuid,
+    column,
+    table,
+    text,
+)
 
 PARTITIONED = ("responses", "answer_values")
 #: Tables the migration adds on PostgreSQL beyond the models.
 EXTRA_TABLES = ("response_keys",)
-#: ``response_keys`` for queries (PostgreSQL only): a response's client id and wave.
+#: ``response_keys`` for queries (PostgreSQL only): a response's client id, wave,
+#: dossier hash and content hash (copies kept by triggers, migrations 0007 and 0012).
 RESPONSE_KEYS: TableClause = table(
     "response_keys",
     column("response_id", BigInteger()),
     column("client_id", Uuid()),
     column("wave_id", Integer()),
+    column("dossier_hash", String()),
+    column("content_hash", String()),
 )
 #: Rows stored at once from which the bulk load refreshes the statistics (:func:`analyze_waves`).
 ANALYZE_AFTER = 500
@@ -73,9 +87,12 @@ def include_object(dialect_name: str) -> Callable[[Any, str | None, str, bool, A
     return include
 
 
-def partition_names(wave_id: int) -> tuple[str, str]:
-    """The wave's partitions of ``responses`` and ``answer_values``."""
-    return f"responses_w{wave_id}", f"answer_values_w{wave_id}"
+def partition_names(wave_id: int | None) -> tuple[str, str]:
+    """The wave's partitions of ``responses`` and ``answer_values`` (``None``: the
+    default partitions, the rows without a wave)."""
+    if wave_id is None:
+        return "responses_default", "answer_values_default"
+    return f"responses_w{int(wave_id)}", f"answer_values_w{int(wave_id)}"
 
 
 def analyze_waves(connection: Connection, wave_ids: Iterable[int | None]) -> None:
@@ -91,10 +108,8 @@ def analyze_waves(connection: Connection, wave_ids: Iterable[int | None]) -> Non
         return
     waves = set(wave_ids)
     tables = ["response_keys"]
-    for wave_id in sorted(w for w in waves if w is not None):
+    for wave_id in sorted(waves, key=lambda wave: (wave is None, wave or 0)):
         tables.extend(partition_names(wave_id))
-    if None in waves:
-        tables.extend(["responses_default", "answer_values_default"])
     connection.execute(text("ANALYZE " + ", ".join(tables)))
 
 

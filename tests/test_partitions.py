@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -271,32 +272,52 @@ def test_the_answer_check_probes_the_keys_index_whatever_the_planner_prefers(
 
 
 @postgresql_only
-def test_a_stored_response_is_read_from_its_waves_partition_only(
+def test_a_resend_is_told_from_the_keys_without_reading_a_partition(
     two_waves: tuple[Wave, Wave],
 ) -> None:
-    """``existing_outcome`` finds the wave in ``response_keys`` first, so the response
-    is read from one partition, not by client id from every wave's."""
+    """``existing_outcome`` compares a resend with the stored key row (client id, wave,
+    dossier and content hash, migration 0012): no partition of ``responses`` is read,
+    and a changed answer is still a conflict."""
     first, second = two_waves
     client_id = uuid.uuid4()
     store(draft(first, client_id))
     db.session.commit()
-    plans: list[str] = []
+    statements: list[str] = []
 
-    def explain(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_rest: Any) -> None:
-        if statement.startswith("SELECT") and "FROM responses" in statement:
-            with db.engine.connect() as connection:
-                plan = connection.exec_driver_sql(f"EXPLAIN {statement}", parameters).scalars()
-                plans.append("\n".join(plan))
+    def seen(_conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
+        statements.append(statement)
 
-    event.listen(db.engine, "before_cursor_execute", explain)
+    resend = draft(second, client_id)
+    changed = replace(resend, answers={"mood": 1})
+    event.listen(db.engine, "before_cursor_execute", seen)
     try:
-        outcome = existing_outcome(draft(second, client_id))
+        repeated, conflict = existing_outcome(resend), existing_outcome(changed)
     finally:
-        event.remove(db.engine, "before_cursor_execute", explain)
-    assert outcome == StoreOutcome.REPEATED
-    assert len(plans) == 1
-    assert f"responses_w{first.id}" in plans[0], plans[0]
-    assert f"responses_w{second.id}" not in plans[0], plans[0]
+        event.remove(db.engine, "before_cursor_execute", seen)
+    assert (repeated, conflict) == (StoreOutcome.REPEATED, StoreOutcome.CONFLICT)
+    assert statements and all("response_keys" in statement for statement in statements)
+    assert not any("FROM responses" in statement for statement in statements), statements
+
+
+@postgresql_only
+def test_the_keys_keep_each_responses_content_hash(two_waves: tuple[Wave, Wave]) -> None:
+    """``response_keys.content_hash`` is the response's, however it was stored (one by
+    one or in bulk), and follows an update of the response's."""
+    first, second = two_waves
+    store(draft(first, uuid.uuid4()))
+    store_many([draft(second, uuid.uuid4()) for _ in range(3)])
+    db.session.commit()
+    differing = text(
+        "SELECT count(*) FROM responses AS r JOIN response_keys AS k ON k.response_id = r.id "
+        "WHERE k.content_hash IS DISTINCT FROM r.content_hash"
+    )
+    keys = text("SELECT count(*) FROM response_keys WHERE content_hash IS NOT NULL")
+    assert db.session.scalar(differing) == 0
+    assert db.session.scalar(keys) == 4
+    db.session.execute(update(Response).values(content_hash="0" * 64))
+    db.session.commit()
+    assert db.session.scalar(differing) == 0
+    assert db.session.scalar(text("SELECT min(content_hash) FROM response_keys")) == "0" * 64
 
 
 @postgresql_only
@@ -311,8 +332,8 @@ def test_a_detached_waves_ids_stay_taken(
     assert result.exit_code == 0, result.output
     assert f"responses_w{first.id}" in result.output
     assert count_of(client_id) == 0  # archived: out of the live tables
-    # not stored again; with the row archived there is no content to call it a retry by
-    assert store(draft(second, client_id)) != StoreOutcome.CREATED
+    # not stored again: its key row stays, with the content that makes it a retry
+    assert store(draft(second, client_id)) == StoreOutcome.REPEATED
     assert count_of(client_id) == 0
 
 

@@ -311,7 +311,7 @@ def test_the_burst_check_reads_identical_answers_through_their_index(
     real_run = prepared.run_insert
 
     def run_and_explain(engine: Any, params: Any, *, counted: bool) -> Any:
-        raw = prepared._raw_insert(type(engine.dialect), counted)
+        raw = prepared._raw_insert(type(engine.dialect), counted, params["wave_id"])
         with engine.connect() as connection:
             cursor = connection.connection.driver_connection.cursor()
             cursor.execute("SET plan_cache_mode = force_generic_plan")
@@ -332,6 +332,61 @@ def test_the_burst_check_reads_identical_answers_through_their_index(
         # not every wave's partition (desks.other_waves are two more).
         assert "responses_default" in plan, plan
         assert not any(f"responses_w{wave}" in plan for wave in desks.other_waves), plan
+
+
+@postgresql_only
+def test_the_single_statement_locks_the_same_relations_however_many_waves(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A prepared statement's generic plan locks every partition of every partitioned
+    table it reads, before pruning them: the statement read ``responses`` (burst check,
+    resend lookup) and took about 1,000 locks per submission with 122 waves. It now
+    reads its wave's partition and ``response_keys``, so it locks the same relations
+    with 30 more waves (each a partition of ``responses`` and of ``answer_values``)."""
+    desks = contexts(app)
+    locked: list[set[str]] = []
+    real_run = prepared.run_insert
+
+    def run_and_list_locks(engine: Any, params: Any, *, counted: bool) -> Any:
+        raw = prepared._raw_insert(type(engine.dialect), counted, params["wave_id"])
+        arguments = raw.arguments({**params, "client_id": uuid.uuid4()})
+        with engine.connect() as connection:
+            driver = connection.connection.driver_connection
+            # The first transaction prepares the statement (the app's generic plan) and
+            # plans the triggers' queries; the second one's locks are those of a run.
+            for _ in range(2):
+                driver.execute("BEGIN")
+                with psycopg.RawCursor(driver) as cursor:
+                    cursor.execute(raw.sql, arguments, prepare=True)
+                    cursor.execute(
+                        "SELECT relation::regclass::text FROM pg_locks "
+                        "WHERE pid = pg_backend_pid() AND locktype = 'relation'"
+                    )
+                    held = {row[0] for row in cursor.fetchall()} - {"pg_locks"}
+                driver.execute("ROLLBACK")
+            locked.append(held)
+        return real_run(engine, params, counted=counted)
+
+    monkeypatch.setattr(prepared, "run_insert", run_and_list_locks)
+    sql_flag(desks, SAME, BASE)
+    assert desks.ql.codebook is not None and desks.ql.desk is not None
+    more = [
+        other_wave(f"MORE-{i}", desks.ql.codebook.questionnaire_id, desks.ql.desk.unit_id)
+        for i in range(30)
+    ]
+    partitions = {
+        row[0]
+        for row in db.session.execute(
+            text("SELECT inhrelid::regclass::text FROM pg_inherits "
+                 "WHERE inhparent = 'responses'::regclass")
+        )
+    }  # fmt: skip
+    assert {f"responses_w{wave}" for wave in more} <= partitions
+    sql_flag(desks, SAME, BASE)
+    first, second = locked
+    assert first == second
+    assert "responses_default" in first and "response_keys" in first
+    assert not any(name.startswith("responses_w") for name in first), sorted(first)
 
 
 # --- the rate-limit storage ------------------------------------------------------------

@@ -156,19 +156,12 @@ def existing_outcome(draft: ResponseDraft) -> StoreOutcome | None:
     (keyed) hash column; earlier versions put that hash into the content hash, so a
     stored hash of that form is recognised too.
     """
-    table = Response.__table__
     connection = db.session.connection()
+    # PostgreSQL: the key row holds the columns compared, so no partition is read.
+    table = RESPONSE_KEYS if connection.dialect.name == "postgresql" else Response.__table__
     query = select(table.c.content_hash, table.c.wave_id, table.c.dossier_hash).where(
         table.c.client_id == draft.client_id
     )
-    if connection.dialect.name == "postgresql":
-        # The key row names the wave, so one partition is read, not every wave's.
-        key = connection.execute(
-            select(RESPONSE_KEYS.c.wave_id).where(RESPONSE_KEYS.c.client_id == draft.client_id)
-        ).first()
-        if key is None:
-            return None
-        query = query.where(table.c.wave_id == key.wave_id)  # IS NULL for None
     stored = connection.execute(query).first()
     if stored is None:
         return None

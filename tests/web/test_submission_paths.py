@@ -28,7 +28,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select, text
 
-from survey_app import SUBMISSIONS_BIND, create_app
+from survey_app import SUBMISSIONS_BIND, create_app, partitions
 from survey_app.admin import accounts
 from survey_app.admin import console as admin
 from survey_app.collection import desks
@@ -503,6 +503,16 @@ def test_burst_count_one_flags_everything_and_zero_nothing(
 # --- the rate limit, counted by the statement itself -------------------------------------
 
 
+def desk_hits(code: str) -> list[int]:
+    """The rate-limit counters of the desk (one per window)."""
+    desk_id = db.session.scalar(select(Desk.id).where(Desk.code == code))
+    counts = db.session.execute(
+        text("SELECT count FROM rate_limits WHERE key LIKE :key"),
+        {"key": f"%/desk:{desk_id}/%"},
+    ).scalars()
+    return list(counts)
+
+
 @pytest.fixture
 def limited_to_three(app_config: dict[str, Any]) -> None:
     app_config.update(RATELIMIT_ENABLED=True, RATELIMIT_SUBMIT_KIOSK="3 per minute")
@@ -523,11 +533,31 @@ def test_the_statement_counts_the_rate_limit_and_stores_nothing_over_it(
     # On PostgreSQL the two were stored by the statement and the third was refused by
     # it (OverLimitError, before an outcome); on SQLite the limiter refused it.
     assert paths.take() == (((CREATED, CREATED), 0) if fast else ((), 2))
-    desk_id = db.session.scalar(select(Desk.id).where(Desk.code == "QL-01"))
-    counts = db.session.execute(
-        text("SELECT count FROM rate_limits WHERE key LIKE :key"),
-        {"key": f"%/desk:{desk_id}/%"},
-    ).scalars()
-    assert list(counts) == [4]
+    assert desk_hits("QL-01") == [4]
     again = post(client, kiosk(4), setup.token)
     assert again.status_code == 429 and 1 <= int(again.headers["Retry-After"]) <= 60
+
+
+@pytest.mark.skipif(not using_postgresql(), reason="partitions exist on PostgreSQL only")
+def test_a_wave_whose_partition_was_archived_is_stored_by_the_slow_path(
+    limited_to_three: None, client: FlaskClient, setup: Setup, paths: Paths
+) -> None:
+    """The statement names its wave's partition (its burst check reads only that one).
+    Once the partition is archived (detached and dropped, docs/operations.md), the
+    statement fails before storing or counting anything: the slow path stores the
+    response (in the default partition), the hit is still counted once, and the limit
+    still holds."""
+    first = warm(client, setup, paths)  # hit 1
+    wave_id = stored(first["id"]).wave_id
+    assert wave_id is not None
+    db.session.commit()  # the session's read holds the partition (DETACH would wait)
+    with db.engine.begin() as connection:
+        responses, answers = partitions.detach_wave(connection, wave_id)
+        connection.execute(text(f"DROP TABLE {answers}, {responses}"))
+    payloads = [kiosk(seconds) for seconds in (1, 2, 3)]
+    codes = [post(client, payload, setup.token).status_code for payload in payloads]
+    assert codes == [201, 201, 429]
+    assert paths.take() == ((None, None), 2)
+    assert [stored(p["id"]).wave_id for p in payloads[:2]] == [wave_id, wave_id]
+    assert count(Response) == 2  # the first went with its partition; none of the third
+    assert desk_hits("QL-01") == [4]

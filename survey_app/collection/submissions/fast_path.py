@@ -9,6 +9,7 @@ nothing if it changed, and the request then goes the general way
 
 from __future__ import annotations
 
+import psycopg
 from flask import current_app
 
 from survey_app.collection import desks as desk_service
@@ -80,8 +81,8 @@ def store_at_once(
     -------
     StoreOutcome | None
         CREATED; REPEATED, CONFLICT or DUPLICATE_DOSSIER when the context held but
-        the id or the dossier was taken; None when the context did not hold (the
-        caller then decides afresh).
+        the id or the dossier was taken; None when the context did not hold, or the
+        wave's partition is gone (the caller then decides afresh).
     """
     count, window = burst_settings()
     params = response_row(draft)
@@ -103,7 +104,14 @@ def store_at_once(
     if hit is not None:
         params.update(hit.params())
     # The app's autocommit engine for this statement (survey_app.add_submissions_bind).
-    row = prepared.run_insert(db.engines[SUBMISSIONS_BIND], params, counted=hit is not None)
+    try:
+        row = prepared.run_insert(db.engines[SUBMISSIONS_BIND], params, counted=hit is not None)
+    except psycopg.errors.UndefinedTable:
+        # The statement names the wave's partition, which was archived (detached and
+        # dropped) since: nothing was stored or counted; the caller decides afresh.
+        if hit is not None:
+            hit.count()
+        return None
     if row.id is not None:
         return StoreOutcome.CREATED
     if hit is not None and row.hits > hit.item.amount:

@@ -4,14 +4,17 @@
 compiled once per process with PostgreSQL's own ``$n`` placeholders, executed by a
 ``psycopg.RawCursor`` as a prepared statement, so neither SQLAlchemy's execution nor
 psycopg's client-side rewriting of the statement runs per response (psycopg caches that
-rewriting only for statements under 4 kB, and this one is about that long).
+rewriting only for statements under 4 kB, and this one is about that long). There is
+one statement per wave (its burst check names the wave's partition); psycopg keeps up
+to 100 prepared statements per connection, and a deployment has one open
+continuous-feedback wave per questionnaire and month.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from functools import cache
+from functools import lru_cache
 from typing import Any
 
 import psycopg
@@ -40,9 +43,10 @@ class RawStatement:
         return values
 
 
-@cache
-def _raw_insert(dialect_class: type, counted: bool) -> RawStatement:
-    compiled = insert_statement(counted).compile(dialect=dialect_class(paramstyle="numeric_dollar"))
+@lru_cache(maxsize=256)
+def _raw_insert(dialect_class: type, counted: bool, wave_id: int | None) -> RawStatement:
+    statement = insert_statement(counted, wave_id)
+    compiled = statement.compile(dialect=dialect_class(paramstyle="numeric_dollar"))
     return RawStatement(
         sql=str(compiled),
         names=tuple(compiled.positiontup or ()),
@@ -53,8 +57,9 @@ def _raw_insert(dialect_class: type, counted: bool) -> RawStatement:
 
 def run_insert(engine: Engine, params: Mapping[str, Any], *, counted: bool) -> InsertResult:
     """Run :func:`insert_statement` on a connection of ``engine`` (the autocommit
-    submissions engine); its one row (see :func:`insert_statement`)."""
-    raw = _raw_insert(type(engine.dialect), counted)
+    submissions engine), the one of the wave ``params["wave_id"]``; its one row (see
+    :func:`insert_statement`)."""
+    raw = _raw_insert(type(engine.dialect), counted, params["wave_id"])
     arguments = raw.arguments(params)
     with engine.connect() as connection:
         driver = connection.connection.driver_connection

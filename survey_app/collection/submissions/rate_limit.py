@@ -80,6 +80,18 @@ class LimitHit:
             "limit_now": now,
         }
 
+    def count(self) -> None:
+        """Count the hit through the limiter, as :func:`rate_limited` does, when the
+        statement that would have counted it did not run.
+
+        Raises
+        ------
+        OverLimitError
+            When the hit is over its limit.
+        """
+        if not limiter.limiter.hit(self.item, "submit", self.key):
+            raise OverLimitError(self)
+
 
 class OverLimitError(Exception):
     """The single statement counted a hit over its limit (nothing was stored)."""
