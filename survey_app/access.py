@@ -66,8 +66,13 @@ def visible_units(user: User) -> list[Unit]:
 
 
 def can_see_unit(user: User, unit: Unit) -> bool:
-    prefix = scope_prefix(user)
-    return prefix is None or unit.path.startswith(prefix)
+    return in_scope(scope_prefix(user), unit.path)
+
+
+def in_scope(prefix: str | None, path: str) -> bool:
+    """Whether the unit of ``path`` lies in the scope of ``prefix`` (:func:`scope_prefix`),
+    for callers that hold the prefix already."""
+    return prefix is None or path.startswith(prefix)
 
 
 def overlaps_scope(user: User, unit: Unit) -> bool:

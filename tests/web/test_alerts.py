@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import os
+import random
 import subprocess
 import sys
 import uuid
@@ -26,7 +27,15 @@ from survey_app.extensions import db
 from survey_app.models import Alert, AlertRule, AuditLog, Response, Role, Unit, User
 from survey_app.reporting import bursts
 from survey_app.reporting.alerts.episodes import run as run_alerts
-from survey_app.reporting.alerts.inbox import recipients, visible_alerts
+from survey_app.reporting.alerts.following import following
+from survey_app.reporting.alerts.inbox import (
+    RECENT_DAYS,
+    acknowledge,
+    acknowledged_ids,
+    recipients,
+    unread_count,
+    visible_alerts,
+)
 from survey_app.reporting.alerts.settings import (
     SettingsError,
     preference,
@@ -452,3 +461,55 @@ def test_a_rule_that_cannot_compute_keeps_its_open_episodes_open(app: Flask) -> 
     assert report.problems == []
     db.session.refresh(earlier)
     assert earlier.closed_at is not None
+
+
+def test_the_database_lists_and_counts_what_following_sees(app: Flask) -> None:
+    """``visible_alerts`` and the bell's ``unread_count`` ask the database
+    (``Following.seen``, SQL); ``Following.sees`` decides one alert in Python (the
+    e-mail recipients, the alert page). Both must say the same: alerts of every rule
+    at random units, sizes on both sides of each minimum change and on it, some older
+    than the centre's window, some acknowledged, for readers following their whole
+    scope and readers following chosen rules and units."""
+    rng = random.Random(20261204)
+    run_alerts()
+    units = list(db.session.scalars(select(Unit)))
+    sizes = [None, -8.0, -6.0, -5.0, -5.0 + 1e-12, -4.999, -3.0, 7.5]
+    old = datetime.now(UTC) - timedelta(days=RECENT_DAYS + 5)
+    for i in range(150):
+        db.session.add(
+            Alert(
+                rule=rng.choice(list(AlertRule)), subject=f"agree-{i}", episode=1,
+                unit_id=rng.choice(units).id, size=rng.choice(sizes), details={},
+                **({"opened_at": old} if i % 10 == 0 else {}),
+            )
+        )  # fmt: skip
+    accounts.create_user("admin_agree", PASSWORD, Role.ADMIN, None)
+    db.session.commit()
+    alerts = list(db.session.scalars(select(Alert)))
+    cutoff = datetime.now(UTC) - timedelta(days=RECENT_DAYS)
+    recent = [a for a in alerts if a.opened_at.replace(tzinfo=UTC) >= cutoff]
+    assert len(recent) < len(alerts)
+    settings = [
+        None,
+        dict(min_change=5, follow_all=False, subscriptions=[("index_drop", "NA-HM")]),
+        dict(
+            min_change=0, follow_all=False,
+            subscriptions=[("burst", "HM-QD"), ("funnel", "NA-HM")],
+        ),
+        dict(min_change=6, follow_all=True, subscriptions=[]),
+    ]  # fmt: skip
+    checked = 0
+    for name in ("leader", "leader_qn", "admin_agree"):
+        reader = user(name)
+        for chosen in settings if name == "leader" else [None, settings[-1]]:
+            if chosen is not None:
+                save_settings(reader, email=False, digest=False, address=None, **chosen)
+            mine = following(reader)
+            expected = {a.id for a in recent if mine.sees(a)}
+            assert {a.id for a in visible_alerts(reader)} == expected
+            for alert_id in rng.sample(sorted(expected), len(expected) // 3):
+                acknowledge(reader, alert_id)
+            acknowledged = acknowledged_ids(reader, [a for a in recent if a.id in expected])
+            assert unread_count(reader) == len(expected) - len(acknowledged)
+            checked += len(expected)
+    assert checked > 100

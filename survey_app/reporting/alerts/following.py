@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, false, func, or_, select
 
-from survey_app.access import READERS, can_see_unit
+from survey_app.access import READERS, in_scope, scope_prefix
 from survey_app.extensions import db
 from survey_app.models import (
     Alert,
@@ -28,14 +29,16 @@ from survey_app.reporting.dashboard import scope
 
 @dataclass(frozen=True)
 class Following:
-    """What one reader follows: rule -> unit paths (each with everything below it)."""
+    """What one reader follows: rule -> unit paths (each with everything below it);
+    ``scope`` is the path prefix of the units they may see (None: all)."""
 
     user: User
     min_change: float
     roots: dict[AlertRule, tuple[str, ...]]
+    scope: str | None
 
     def follows(self, rule: AlertRule, unit: Unit) -> bool:
-        if not can_see_unit(self.user, unit):
+        if not in_scope(self.scope, unit.path):
             return False
         return any(unit.path.startswith(path) for path in self.roots.get(rule, ()))
 
@@ -46,6 +49,41 @@ class Following:
             return abs(alert.size) + 1e-9 >= self.min_change
         return True
 
+    def seen(self) -> ColumnElement[bool]:
+        """:meth:`sees` in SQL, over ``alerts`` joined with their ``units``, so that a
+        reader's alerts are listed and counted by the database, not loaded one by one
+        (``tests/web/test_alerts.py`` checks that both say the same)."""
+        roots = tuple(sorted((rule.value, paths) for rule, paths in self.roots.items() if paths))
+        return _seen(roots, self.scope, self.min_change)
+
+
+@lru_cache(maxsize=1024)
+def _seen(
+    roots: tuple[tuple[str, tuple[str, ...]], ...], scope: str | None, min_change: float
+) -> ColumnElement[bool]:
+    """The clause of :meth:`Following.seen`, built once per distinct following (every
+    page's bell asks for it)."""
+    if not roots:
+        return false()
+    followed = [
+        and_(
+            Alert.rule == AlertRule(rule),
+            or_(*(Unit.path.startswith(path, autoescape=True) for path in paths)),
+        )
+        for rule, paths in roots
+    ]
+    conditions = [or_(*followed)]
+    if scope is not None:
+        conditions.append(Unit.path.startswith(scope, autoescape=True))
+    conditions.append(
+        or_(
+            Alert.rule != AlertRule.INDEX_DROP,
+            Alert.size.is_(None),
+            func.abs(Alert.size) + 1e-9 >= min_change,
+        )
+    )
+    return and_(*conditions)
+
 
 def _scope_paths(user: User) -> tuple[str, ...]:
     return tuple(unit.path for unit in scope.scope_tops(user))
@@ -53,6 +91,7 @@ def _scope_paths(user: User) -> tuple[str, ...]:
 
 def following(user: User) -> Following:
     pref = preference(user)
+    prefix = scope_prefix(user)
     if not pref.customised:
         paths = _scope_paths(user)
         roots = dict.fromkeys(AlertRule, paths)
@@ -62,11 +101,11 @@ def following(user: User) -> Following:
             select(AlertSubscription).where(AlertSubscription.user_id == user.id)
         )
         for row in rows:
-            if can_see_unit(user, row.unit):
+            if in_scope(prefix, row.unit.path):
                 chosen[row.rule].append(row.unit.path)
         roots = {rule: tuple(paths) for rule, paths in chosen.items()}
     min_change = pref.min_change if pref.min_change is not None else DEFAULT_MIN_CHANGE
-    return Following(user, float(min_change), roots)
+    return Following(user, float(min_change), roots, prefix)
 
 
 def readers() -> list[User]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, exists, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager
 
@@ -32,22 +32,24 @@ def recipients(alert: Alert) -> list[User]:
     return [user for user in readers() if following(user).sees(alert)]
 
 
+def _recent_seen(user: User) -> ColumnElement[bool]:
+    """The alerts of the last :data:`RECENT_DAYS` that the user follows within their
+    scope (over ``alerts`` joined with ``units``)."""
+    return and_(Alert.opened_at >= utcnow() - timedelta(days=RECENT_DAYS), following(user).seen())
+
+
 def visible_alerts(user: User, *, open_only: bool = False) -> list[Alert]:
     """The alerts the user follows within their scope, newest first."""
-    mine = following(user)
     query = (
         select(Alert)
         .join(Unit, Unit.id == Alert.unit_id)
         .options(contains_eager(Alert.unit))  # the join's unit, not one query per alert
-        .where(Alert.opened_at >= utcnow() - timedelta(days=RECENT_DAYS))
+        .where(_recent_seen(user))
         .order_by(Alert.opened_at.desc(), Alert.id.desc())
     )
     if open_only:
         query = query.where(Alert.closed_at.is_(None))
-    paths = {p for roots in mine.roots.values() for p in roots}
-    if not paths:
-        return []
-    return [alert for alert in db.session.scalars(query) if mine.sees(alert)]
+    return list(db.session.scalars(query))
 
 
 def acknowledged_ids(user: User, alerts: Sequence[Alert]) -> set[int]:
@@ -62,8 +64,20 @@ def acknowledged_ids(user: User, alerts: Sequence[Alert]) -> set[int]:
 
 
 def unread_count(user: User) -> int:
-    alerts = visible_alerts(user)
-    return len(alerts) - len(acknowledged_ids(user, alerts))
+    """How many of :func:`visible_alerts` the user has not acknowledged (the bell of
+    every page: one count, whatever the number of alerts)."""
+    acknowledged = exists().where(
+        AlertReceipt.alert_id == Alert.id,
+        AlertReceipt.user_id == user.id,
+        AlertReceipt.acknowledged_at.is_not(None),
+    )
+    query = (
+        select(func.count())
+        .select_from(Alert)
+        .join(Unit, Unit.id == Alert.unit_id)
+        .where(_recent_seen(user), ~acknowledged)
+    )
+    return int(db.session.scalar(query) or 0)
 
 
 def get(user: User, alert_id: int) -> Alert:
