@@ -85,17 +85,16 @@ def _seen(
     return and_(*conditions)
 
 
-def _scope_paths(user: User) -> tuple[str, ...]:
-    return tuple(unit.path for unit in scope.scope_tops(user))
-
-
 def following(user: User) -> Following:
     pref = preference(user)
-    prefix = scope_prefix(user)
     if not pref.customised:
-        paths = _scope_paths(user)
-        roots = dict.fromkeys(AlertRule, paths)
+        tops = scope.scope_tops(user)
+        # Asked while ``tops`` holds the user's unit, which the session then has at hand
+        # (it keeps no object nothing refers to): one read of the unit, not two.
+        prefix = scope_prefix(user)
+        roots = dict.fromkeys(AlertRule, tuple(unit.path for unit in tops))
     else:
+        prefix = scope_prefix(user)
         chosen: dict[AlertRule, list[str]] = defaultdict(list)
         rows = db.session.scalars(
             select(AlertSubscription).where(AlertSubscription.user_id == user.id)
