@@ -79,16 +79,39 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """The PostgreSQL pass runs the tests that use a database; the others (the R
     comparisons of ``analysis/``, questionnaire parsing, the command lines on files,
     simulations) run once, in the SQLite pass: they run the same code either way.
-    ``SURVEY_TEST_EVERY_TEST=1`` runs them on the PostgreSQL pass too."""
+
+    A test marked ``same_on_every_database("lang", "size")`` runs on the PostgreSQL
+    pass with the first value of those parameters only (each other parameter's values
+    all run): they change what the browser shows (a language, a screen size, a display
+    mode), not what the database is asked. ``SURVEY_TEST_EVERY_TEST=1`` runs every test
+    and every parameter on the PostgreSQL pass too."""
     if not using_postgresql() or os.environ.get("SURVEY_TEST_EVERY_TEST"):
         return
     kept, left = [], []
+    variants: set[tuple[str, ...]] = set()
     for item in items:
         uses = uses_database(set(getattr(item, "fixturenames", ())), item.path)
+        if uses and (variant := _database_variant(item)) is not None:
+            uses = variant not in variants
+            variants.add(variant)
         (kept if uses else left).append(item)
     if left:
         config.hook.pytest_deselected(items=left)
         items[:] = kept
+
+
+def _database_variant(item: pytest.Item) -> tuple[str, ...] | None:
+    """What a test marked ``same_on_every_database`` asks of the database: the test
+    and the values of its other parameters (None for a test not so marked)."""
+    marker = item.get_closest_marker("same_on_every_database")
+    callspec = getattr(item, "callspec", None)
+    if marker is None or callspec is None:
+        return None
+    unknown = set(marker.args) - set(callspec.params)
+    assert not unknown, f"{item.nodeid}: no parameter {sorted(unknown)}"
+    others = sorted((name, repr(value)) for name, value in callspec.params.items()
+                    if name not in marker.args)  # fmt: skip
+    return (str(item.path), getattr(item, "originalname", item.name), repr(others))
 
 
 @contextlib.contextmanager

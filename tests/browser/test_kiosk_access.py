@@ -132,6 +132,7 @@ def walk(page: Page, lang: str, mood: str, reason: str) -> list[str]:
     return seen
 
 
+@pytest.mark.same_on_every_database("size", "lang")
 @pytest.mark.parametrize("lang", ["vi", "en"])
 @pytest.mark.parametrize("size", list(VIEWPORTS))
 def test_count_never_changes_and_the_review_comes_before_sending(
@@ -165,6 +166,7 @@ def test_count_never_changes_and_the_review_comes_before_sending(
         assert {r["lang"] for r in stored} == {lang}
 
 
+@pytest.mark.same_on_every_database("lang")
 @pytest.mark.parametrize("lang", ["vi", "en"])
 def test_offline_the_thanks_screen_says_the_answers_wait_on_the_tablet(
     live_server: Any, live_app: Flask, browser: Browser, lang: str
@@ -295,6 +297,7 @@ def no_overflow(page: Page) -> None:
     assert page.evaluate(OVERFLOW) == []
 
 
+@pytest.mark.same_on_every_database("size", "lang")
 @pytest.mark.parametrize("lang", ["vi", "en"])
 @pytest.mark.parametrize("size", list(VIEWPORTS))
 def test_larger_text_at_200_percent_leaves_nothing_outside(
@@ -324,6 +327,7 @@ def test_larger_text_at_200_percent_leaves_nothing_outside(
         no_overflow(page)
 
 
+@pytest.mark.same_on_every_database("size", "mode")
 @pytest.mark.parametrize(
     ("size", "mode"),
     [(size, mode) for size in VIEWPORTS for mode in ("normal", "contrast")]
@@ -399,6 +403,7 @@ def tab_to(page: Page, text: str, limit: int = 40) -> None:
     raise AssertionError(f"{text!r} not reached with Tab")
 
 
+@pytest.mark.same_on_every_database("size")
 @pytest.mark.parametrize("size", list(VIEWPORTS))
 def test_keyboard_alone_completes_the_survey(
     live_server: Any, live_app: Flask, browser: Browser, size: str

@@ -57,6 +57,7 @@ def pages(browser: Browser) -> Iterator[Any]:
         page.context.close()
 
 
+@pytest.mark.same_on_every_database("lang")
 @pytest.mark.parametrize("lang", ["vi", "en"])
 def test_the_camera_button_saves_a_png_under_the_csp(
     live_server: Any, live_app: Flask, pages: Any, lang: str
@@ -116,6 +117,7 @@ def overflow(page: Page) -> dict[str, Any] | None:
     return None if fits else widths
 
 
+@pytest.mark.same_on_every_database("lang")
 @pytest.mark.parametrize("lang", ["vi", "en"])
 def test_every_leader_page_fits_a_phone(
     live_server: Any, live_app: Flask, pages: Any, lang: str
@@ -160,6 +162,7 @@ def test_every_page_fits_a_laptop_and_has_no_serious_accessibility_violation(
     assert inaccessible == {}
 
 
+@pytest.mark.same_on_every_database("lang")
 @pytest.mark.parametrize("lang", ["vi", "en"])
 def test_the_ranking_at_equal_n_is_a_caterpillar_plot(
     live_server: Any, live_app: Flask, pages: Any, lang: str

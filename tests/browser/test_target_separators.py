@@ -97,6 +97,7 @@ def test_vietnamese_thousands_are_read_as_thousands(
     assert errors == []
 
 
+@pytest.mark.same_on_every_database("lang", "preview", "readings")
 @pytest.mark.parametrize(
     ("lang", "preview", "readings"),
     [

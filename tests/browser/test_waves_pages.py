@@ -267,6 +267,7 @@ def fill_wave_form(
     form.get_by_role("button", name=w.create).click()
 
 
+@pytest.mark.same_on_every_database("w")
 @pytest.mark.parametrize("w", [VI, EN], ids=["vi", "en"])
 def test_the_survey_team_walks_the_wave_pages(
     live_server: Any, live_app: Flask, page: Page, w: Words

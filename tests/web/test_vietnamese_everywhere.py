@@ -28,7 +28,6 @@ import csv
 import html
 import io
 import json
-import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -309,11 +308,9 @@ def walk(app: Flask, lang: str) -> Walk:
 
 # Both languages on SQLite; on the PostgreSQL pass Vietnamese only (the database does
 # not change which language a page speaks; it does change the data pages show).
-LANGS = ["vi"] if os.environ.get("TEST_DATABASE_URL") else ["vi", "en"]
-
-
 @pytest.mark.slow
-@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.same_on_every_database("lang")
+@pytest.mark.parametrize("lang", ["vi", "en"])
 def test_no_english_on_vietnamese_pages_and_no_vietnamese_on_english_ones(
     app: Flask, client: FlaskClient, lang: str
 ) -> None:
