@@ -21,6 +21,7 @@ from sqlalchemy import Connection, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from survey_app import bulk
 from survey_app.collection import questionnaire as spec
 from survey_app.collection import questionnaires
 from survey_app.collection.questionnaire.coding import encode_clean_answers
@@ -28,6 +29,9 @@ from survey_app.extensions import db
 from survey_app.models import AnswerValue, Channel, Questionnaire, Response
 from survey_app.models._types import utcnow
 from survey_app.partitions import ANALYZE_AFTER, RESPONSE_KEYS, analyze_waves
+
+#: The columns of an answer row as :func:`store_many` writes them.
+ANSWER_COLUMNS = ("response_id", "item_id", "value", "wave_id")
 
 
 class StoreOutcome(enum.StrEnum):
@@ -286,7 +290,9 @@ def store_many(
     try:
         for start in range(0, len(prepared), batch_size):
             chunk = prepared[start : start + batch_size]
-            # Core inserts (no ORM unit of work): one multi-row statement per batch.
+            # Core inserts (no ORM unit of work): the responses as one multi-row
+            # statement per batch (RETURNING their ids), and on PostgreSQL their answers
+            # as arrays (an executemany would send one INSERT per answer row).
             table = Response.__table__
             ids = (
                 db.session.execute(
@@ -307,7 +313,11 @@ def store_many(
                 for response_id, (draft, coded) in zip(ids, chunk, strict=True)
                 for item_id, value in coded
             ]
-            if values:
+            if values and db.engine.dialect.name == "postgresql":
+                answers = bulk.array_insert(AnswerValue.__table__, ANSWER_COLUMNS)
+                for batch in bulk.array_batches(values, ANSWER_COLUMNS):
+                    db.session.execute(answers, batch)
+            elif values:
                 db.session.execute(AnswerValue.__table__.insert(), values)
             count += len(chunk)
         db.session.commit()

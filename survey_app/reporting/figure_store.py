@@ -45,6 +45,7 @@ from sqlalchemy import Select, and_, bindparam, case, delete, func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.elements import ColumnElement
 
+from survey_app import bulk
 from survey_app.collection import scoring
 from survey_app.collection.scoring import IndexRequestError
 from survey_app.extensions import db
@@ -216,24 +217,39 @@ def _add(rows: list[dict[str, Any]]) -> None:
     """Add ``rows`` to figure_sums (insert, or add to the row of the same cell)."""
     if not rows:
         return
-    dialect = db.engine.dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     key = ["wave_id", "unit_id", "stratum", "psu", "field_id", "channel", "stat"]
+    # One row per cell: the aggregation gives a row per respondent, and one statement
+    # may not meet the same cell twice with ON CONFLICT DO UPDATE.
+    merged: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for row in rows:
+        cell = tuple(row[name] for name in key)
+        if (held := merged.get(cell)) is None:
+            merged[cell] = dict(row)
+        else:
+            for name in ("a", "b", "c"):
+                held[name] += row[name]
+    cells = list(merged.values())
     sums = FigureSum.__table__
-    statement = insert(sums)
-    # One statement with many parameter sets (executemany; SQLAlchemy batches it into
-    # multi-row VALUES on PostgreSQL): compiled once, not once per 1,000 rows with a
-    # bind parameter per value, which cost most of a rebuild's time.
+    names = [*key, "a", "b", "c"]
+    if db.engine.dialect.name == "postgresql":
+        statement = bulk.array_insert(sums, names)
+        batches: list[Any] = list(bulk.array_batches(cells, names))
+    else:
+        # One statement with many parameter sets (executemany, run in the process by
+        # SQLite): compiled once, not once per 1,000 rows with a bind parameter per
+        # value, which cost most of a rebuild's time.
+        statement = sqlite.insert(sums)
+        batches = [
+            cells[start : start + ROWS_PER_STATEMENT]
+            for start in range(0, len(cells), ROWS_PER_STATEMENT)
+        ]
+    excluded = statement.excluded
     statement = statement.on_conflict_do_update(
         index_elements=key,
-        set_={
-            "a": sums.c.a + statement.excluded.a,
-            "b": sums.c.b + statement.excluded.b,
-            "c": sums.c.c + statement.excluded.c,
-        },
+        set_={"a": sums.c.a + excluded.a, "b": sums.c.b + excluded.b, "c": sums.c.c + excluded.c},
     )
-    for start in range(0, len(rows), ROWS_PER_STATEMENT):
-        db.session.execute(statement, rows[start : start + ROWS_PER_STATEMENT])
+    for batch in batches:
+        db.session.execute(statement, batch)
 
 
 def _count(only: ColumnElement[bool]) -> None:
