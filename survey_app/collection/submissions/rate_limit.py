@@ -24,6 +24,9 @@ from survey_app.collection.submissions.result import SubmitResult, error_result
 from survey_app.extensions import limiter
 from survey_app.ratelimit_storage import DatabaseStorage
 
+#: The limiter's namespace of submission hits (part of each counter's key).
+NAMESPACE = "submit"
+
 
 @cache
 def _limit(text: str) -> RateLimitItem:
@@ -74,7 +77,7 @@ class LimitHit:
         now = time.time()
         self.storage.sweep(now)
         return {
-            "limit_key": self.storage.storage_key(self.item.key_for("submit", self.key)),
+            "limit_key": self.storage.storage_key(self.item.key_for(NAMESPACE, self.key)),
             "limit_amount": self.item.amount,
             "limit_expires_at": now + self.item.get_expiry(),
             "limit_now": now,
@@ -89,7 +92,7 @@ class LimitHit:
         OverLimitError
             When the hit is over its limit.
         """
-        if not limiter.limiter.hit(self.item, "submit", self.key):
+        if not counted(self.item, self.key):
             raise OverLimitError(self)
 
 
@@ -126,14 +129,18 @@ def rate_limited(
     if not _limiting():
         return None
     item, key = _limit_for(desk, device_token, client_ip)
-    if limiter.limiter.hit(item, "submit", key):
-        return None
-    return too_many(item, key)
+    return None if counted(item, key) else too_many(item, key)
+
+
+def counted(item: RateLimitItem, key: str) -> bool:
+    """Count one attempt of ``key`` through the limiter; whether it is within ``item``.
+    (The single insert statement counts it itself instead: :class:`LimitHit`.)"""
+    return limiter.limiter.hit(item, NAMESPACE, key)
 
 
 def too_many(item: RateLimitItem, key: str) -> SubmitResult:
     """429 with the seconds until the window of ``key`` ends (Retry-After)."""
-    reset_at = limiter.limiter.get_window_stats(item, "submit", key).reset_time
+    reset_at = limiter.limiter.get_window_stats(item, NAMESPACE, key).reset_time
     retry_after = max(1, math.ceil(reset_at - time.time()))
     result = error_result(
         429,
