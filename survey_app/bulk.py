@@ -19,6 +19,8 @@ from sqlalchemy import Table, bindparam, func, select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import Insert
 
+from survey_app.extensions import db
+
 #: Rows per statement.
 ARRAY_ROWS = 10_000
 
@@ -40,3 +42,17 @@ def array_batches(
     for start in range(0, len(rows), size):
         batch = rows[start : start + size]
         yield {name: [row[name] for row in batch] for name in names}
+
+
+def insert_rows(table: Table, rows: Sequence[Mapping[str, Any]], names: Sequence[str]) -> None:
+    """Insert ``rows`` (each a mapping with the columns ``names``) in the session's
+    transaction: on PostgreSQL as :func:`array_insert` statements, on SQLite by
+    ``executemany`` (which runs in the process)."""
+    if not rows:
+        return
+    if db.engine.dialect.name != "postgresql":
+        db.session.execute(table.insert(), list(rows))
+        return
+    statement = array_insert(table, names)
+    for batch in array_batches(rows, names):
+        db.session.execute(statement, batch)

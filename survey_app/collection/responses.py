@@ -313,12 +313,7 @@ def store_many(
                 for response_id, (draft, coded) in zip(ids, chunk, strict=True)
                 for item_id, value in coded
             ]
-            if values and db.engine.dialect.name == "postgresql":
-                answers = bulk.array_insert(AnswerValue.__table__, ANSWER_COLUMNS)
-                for batch in bulk.array_batches(values, ANSWER_COLUMNS):
-                    db.session.execute(answers, batch)
-            elif values:
-                db.session.execute(AnswerValue.__table__.insert(), values)
+            bulk.insert_rows(AnswerValue.__table__, values, ANSWER_COLUMNS)
             count += len(chunk)
         db.session.commit()
     except Exception:

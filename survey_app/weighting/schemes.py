@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from survey_app import access, audit
+from survey_app import access, audit, bulk
 from survey_app.extensions import db
 from survey_app.models import (
     AuditLog,
@@ -77,12 +77,13 @@ def save_scheme(
     try:
         db.session.add(scheme)
         db.session.flush()
-        db.session.execute(
-            insert(ResponseWeight),
+        bulk.insert_rows(
+            ResponseWeight.__table__,
             [
                 {"scheme_id": scheme.id, "response_id": int(i), "weight": float(w)}
                 for i, w in zip(sample.response_ids, result.weights, strict=True)
             ],
+            ("scheme_id", "response_id", "weight"),
         )
         _audit(
             "weighting.create",
