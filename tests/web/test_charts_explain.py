@@ -9,6 +9,7 @@ import json
 import re
 from dataclasses import replace
 
+import plotly.graph_objects as go
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
@@ -103,3 +104,10 @@ def test_the_kiosk_monitor_draws_one_panel_per_desk(app: Flask, client: FlaskCli
         assert len(set(axes)) == len(desks)  # one panel each
         titles = [a["text"] for a in figure["layout"]["annotations"]]
         assert titles == [t["name"] for t in per_desk]
+        for x, y in axes:  # each panel's axes are laid out, anchored to each other
+            x_axis = figure["layout"]["xaxis" + x[1:]]
+            y_axis = figure["layout"]["yaxis" + y[1:]]
+            assert (x_axis["anchor"], y_axis["anchor"]) == (y, x)
+        # Built as plain dicts (charts_kiosk): plotly's own validation accepts every
+        # property and changes nothing.
+        assert json.loads(go.Figure(figure).to_json()) == figure

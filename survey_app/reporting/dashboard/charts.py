@@ -10,7 +10,10 @@ Figures that do not meet the reporting rule are left out of the charts.
 
 from __future__ import annotations
 
+from typing import Any
+
 import plotly.graph_objects as go
+import plotly.io as pio
 
 PALETTE = (
     "#0b5c8a",
@@ -29,9 +32,13 @@ EMPHASIS_COLOUR = "#0b2f4a"  # the unit being viewed
 FONT = "Noto Sans, Segoe UI, Roboto, Helvetica Neue, Arial, sans-serif"
 
 
-def html_safe_json(figure: go.Figure) -> str:
-    """The figure's JSON with ``<``, ``>`` and ``&`` escaped (still valid JSON)."""
-    text = figure.to_json()
+def html_safe_json(figure: go.Figure | dict[str, Any]) -> str:
+    """The figure's JSON with ``<``, ``>`` and ``&`` escaped (still valid JSON); a plain
+    dict is encoded as plotly encodes its figures."""
+    if isinstance(figure, go.Figure):
+        text = figure.to_json()
+    else:
+        text = pio.to_json(figure, validate=False)
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
