@@ -8,17 +8,23 @@ from __future__ import annotations
 
 import struct
 import zlib
+from functools import lru_cache
 
 import qrcode
 from qrcode.constants import ERROR_CORRECT_M
 
 
-def matrix(data: str, border: int = 4) -> list[list[bool]]:
-    """The QR modules of ``data`` (True = dark), with a quiet zone of ``border`` modules."""
+@lru_cache(maxsize=512)
+def matrix(data: str, border: int = 4) -> tuple[tuple[bool, ...], ...]:
+    """The QR modules of ``data`` (True = dark), with a quiet zone of ``border`` modules.
+
+    Kept per process (512 codes): a code depends only on its text, and ``qrcode`` takes
+    about 30 ms to choose its version and mask (a desk page, its poster and its downloads
+    draw the same code)."""
     code = qrcode.QRCode(error_correction=ERROR_CORRECT_M, border=border)
     code.add_data(data)
     code.make(fit=True)
-    return [[bool(cell) for cell in row] for row in code.get_matrix()]
+    return tuple(tuple(bool(cell) for cell in row) for row in code.get_matrix())
 
 
 def svg(data: str, *, title: str = "", size: str = "100%") -> str:
