@@ -256,6 +256,25 @@ def test_yes_and_no_stay_strings_but_comma_is_explained(tmp_path: Path) -> None:
     assert "put texts with commas in quotes" in error.reason
 
 
+def test_a_file_changed_in_place_is_read_again(tmp_path: Path) -> None:
+    # Validated files are kept per process by name and text (loading._validated): the
+    # same name with a new text, or a valid file made invalid, is never answered from
+    # what was kept.
+    data = minimal()
+    path = write(tmp_path / "same.yaml", yaml.safe_dump(data, allow_unicode=True))
+    assert load_questionnaire(path).version == 1
+    data["version"] = 2
+    write(path, yaml.safe_dump(data, allow_unicode=True))
+    assert load_questionnaire(path).version == 2
+    item_of(data, 0)["type"] = "stars"
+    write(path, yaml.safe_dump(data, allow_unicode=True))
+    with pytest.raises(QuestionnaireError, match="unknown item type 'stars'"):
+        load_questionnaire(path)
+    data = minimal()
+    write(path, yaml.safe_dump(data, allow_unicode=True))
+    assert load_questionnaire(path) == Questionnaire.from_dict(minimal())
+
+
 def test_json_files_load(tmp_path: Path) -> None:
     path = write(tmp_path / "demo.json", json.dumps(minimal(), ensure_ascii=False))
     assert load_questionnaire(path) == Questionnaire.from_dict(minimal())

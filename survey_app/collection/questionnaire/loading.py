@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -110,21 +111,46 @@ def _json_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 def read_file(path: Path) -> Any:
     """The parsed content of a questionnaire file (YAML or JSON), before validation."""
-    text = path.read_text(encoding="utf-8")
-    if path.suffix == ".json":
+    return _decode(path.read_text(encoding="utf-8"), path.suffix)
+
+
+def _decode(text: str, suffix: str) -> Any:
+    if suffix == ".json":
         return json.loads(text, object_pairs_hook=_json_object)
     return yaml.load(text, Loader=_StrictLoader)  # a SafeLoader subclass: safe
+
+
+class _UnreadableError(Exception):
+    """The file's text is not valid YAML or JSON (the reason in one line)."""
+
+
+@lru_cache(maxsize=64)
+def _validated(name: str, suffix: str, text: str) -> Questionnaire:
+    """A file's text decoded and validated, kept per process by file name and text.
+
+    A questionnaire is immutable (frozen dataclasses of tuples) and depends only on
+    these three, so the same files loaded again (every app start, every reload, each
+    desk set up in the tests) are not decoded again: the YAML constructor was 3.5 % of a
+    test run's CPU. Failures are not kept: their messages follow the reader's language.
+    """
+    try:
+        data = _decode(text, suffix)
+    except (ValueError, yaml.YAMLError) as exc:
+        raise _UnreadableError(" ".join(str(exc).split())) from exc
+    return QuestionnaireParser(name).questionnaire(data)
 
 
 def _load(path: Path) -> tuple[Questionnaire | None, list[ErrorDetail]]:
     name = str(path)
     try:
-        data = read_file(path)
-    except (OSError, ValueError, yaml.YAMLError) as exc:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, ValueError) as exc:
         reason = " ".join(str(exc).split())
         return None, [ErrorDetail(name, "", _("cannot read the file: %(reason)s", reason=reason))]
     try:
-        return QuestionnaireParser(name).questionnaire(data), []
+        return _validated(name, path.suffix, text), []
+    except _UnreadableError as exc:
+        return None, [ErrorDetail(name, "", _("cannot read the file: %(reason)s", reason=str(exc)))]
     except QuestionnaireError as exc:
         return None, exc.errors
 
