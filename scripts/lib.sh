@@ -26,7 +26,7 @@ ensure_debian_packages() {
 # The interpreter the virtual environment is made from: $SURVEY_PYTHON when set; else
 # the distribution's /usr/bin/python3 when it is 3.11 or newer (Debian builds it with
 # profile-guided and link-time optimisation; an interpreter that pyenv or a plain
-# ./configure built has neither, and the test suite took 12-18 % more CPU under it);
+# ./configure built has neither: heavy test files took 13-22 % more CPU under it);
 # else python3 on PATH.
 base_python() {
     if [ -n "${SURVEY_PYTHON:-}" ]; then
