@@ -121,7 +121,7 @@ def _decode(text: str, suffix: str) -> Any:
 
 
 class _UnreadableError(Exception):
-    """The file's text is not valid YAML or JSON (the reason in one line)."""
+    """The file's text is not valid YAML or JSON."""
 
 
 @lru_cache(maxsize=64)
@@ -136,7 +136,7 @@ def _validated(name: str, suffix: str, text: str) -> Questionnaire:
     try:
         data = _decode(text, suffix)
     except (ValueError, yaml.YAMLError) as exc:
-        raise _UnreadableError(" ".join(str(exc).split())) from exc
+        raise _UnreadableError(str(exc)) from exc
     return QuestionnaireParser(name).questionnaire(data)
 
 
@@ -145,14 +145,18 @@ def _load(path: Path) -> tuple[Questionnaire | None, list[ErrorDetail]]:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, ValueError) as exc:
-        reason = " ".join(str(exc).split())
-        return None, [ErrorDetail(name, "", _("cannot read the file: %(reason)s", reason=reason))]
+        return None, _unreadable(name, exc)
     try:
         return _validated(name, path.suffix, text), []
     except _UnreadableError as exc:
-        return None, [ErrorDetail(name, "", _("cannot read the file: %(reason)s", reason=str(exc)))]
+        return None, _unreadable(name, exc)
     except QuestionnaireError as exc:
         return None, exc.errors
+
+
+def _unreadable(name: str, exc: Exception) -> list[ErrorDetail]:
+    reason = " ".join(str(exc).split())
+    return [ErrorDetail(name, "", _("cannot read the file: %(reason)s", reason=reason))]
 
 
 def load_questionnaire(path: str | Path) -> Questionnaire:
