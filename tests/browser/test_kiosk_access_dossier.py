@@ -90,6 +90,45 @@ def test_the_kiosk_does_not_ask_unless_the_desk_says_so(
         context.close()
 
 
+# Press "Review and send" while the chosen face waits its 250 ms to move on, and hold
+# the finger there 600 ms; the question must not change under the finger.
+PRESS_DURING_THE_WAIT = """
+() => new Promise((resolve) => {
+  const face = [...document.querySelectorAll("#k-answer button")].find(
+    (b) => b.textContent.trim() === "Rất hài lòng");
+  const target = document.getElementById("k-send-now");
+  face.click(); // shows "Review and send", and starts the wait
+  const before = target.getBoundingClientRect();
+  target.dispatchEvent(new PointerEvent("pointerdown", {bubbles: true, composed: true}));
+  setTimeout(() => {
+    const after = target.getBoundingClientRect();
+    resolve({
+      moved: before.top !== after.top || before.left !== after.left,
+      progress: document.getElementById("k-progress").textContent,
+    });
+  }, 600);
+})
+"""
+
+
+def test_a_tap_begun_while_an_answer_waits_to_move_on_lands_where_it_was_aimed(
+    live_server: Any, live_app: Flask, browser: Browser
+) -> None:
+    token = seed_desk(live_app, token=True)
+    context = browser.new_context(locale="vi-VN", viewport={"width": 1024, "height": 768})
+    page = context.new_page()
+    try:
+        page.goto(f"{live_server.url}/kiosk/Q-C#token={token}")
+        expect(page.get_by_role("button", name="Rất hài lòng", exact=True)).to_be_visible()
+        seen = page.evaluate(PRESS_DURING_THE_WAIT)
+        assert seen == {"moved": False, "progress": "Câu 1/5"}, seen
+        page.get_by_role("button", name="Xem lại và gửi").click()
+        expect(page.locator("#kiosk-review")).to_be_visible()
+        expect(page.locator("#k-review-list")).to_contain_text("Rất hài lòng")
+    finally:
+        context.close()
+
+
 def test_back_after_sending_on_the_phone_starts_a_fresh_form(
     live_server: Any, live_app: Flask, browser: Browser
 ) -> None:

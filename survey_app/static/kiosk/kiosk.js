@@ -1085,6 +1085,16 @@
     document.addEventListener(type, touched, true);
   });
   document.addEventListener("pointerdown", fullscreen, true);
+  // A new tap while a chosen face waits to move on cancels the move: the next question
+  // would shift the buttons under the finger, and the tap (on "Review and send", say)
+  // would end on something else. A tap on an answer starts the wait again.
+  document.addEventListener(
+    "pointerdown",
+    function () {
+      clearTimeout(advanceTimer);
+    },
+    true
+  );
   window.addEventListener("online", flush);
   setInterval(flush, cfg.timeouts.retry * 1000);
 
