@@ -3,11 +3,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
 from flask import Flask
-from playwright.sync_api import Browser, expect
+from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
 
 from survey_app.extensions import db
@@ -31,6 +33,19 @@ def dossier_hashes(app: Flask) -> list[str | None]:
         hashes = list(db.session.scalars(select(Response.dossier_hash).order_by(Response.id)))
         db.session.remove()
     return hashes
+
+
+@contextmanager
+def enrolled_kiosk(live_server: Any, live_app: Flask, browser: Browser) -> Iterator[Page]:
+    """The demo desk's kiosk on a landscape tablet, enrolled with its token."""
+    token = seed_desk(live_app, token=True)
+    context = browser.new_context(locale="vi-VN", viewport={"width": 1024, "height": 768})
+    page = context.new_page()
+    try:
+        page.goto(f"{live_server.url}/kiosk/Q-C#token={token}")
+        yield page
+    finally:
+        context.close()
 
 
 def test_the_kiosk_asks_for_the_dossier_on_a_number_pad(
@@ -77,17 +92,11 @@ def test_the_kiosk_asks_for_the_dossier_on_a_number_pad(
 def test_the_kiosk_does_not_ask_unless_the_desk_says_so(
     live_server: Any, live_app: Flask, browser: Browser
 ) -> None:
-    token = seed_desk(live_app, token=True)
-    context = browser.new_context(locale="vi-VN", viewport={"width": 1024, "height": 768})
-    page = context.new_page()
-    try:
-        page.goto(f"{live_server.url}/kiosk/Q-C#token={token}")
+    with enrolled_kiosk(live_server, live_app, browser) as page:
         page.get_by_role("button", name="Rất hài lòng", exact=True).click()
         page.get_by_role("button", name="Xem lại và gửi").click()
         expect(page.locator("#kiosk-review")).to_be_visible()
         expect(page.locator("#k-dossier")).to_be_hidden()
-    finally:
-        context.close()
 
 
 # Press "Review and send" while the chosen face waits its 250 ms to move on, and hold
@@ -114,19 +123,13 @@ PRESS_DURING_THE_WAIT = """
 def test_a_tap_begun_while_an_answer_waits_to_move_on_lands_where_it_was_aimed(
     live_server: Any, live_app: Flask, browser: Browser
 ) -> None:
-    token = seed_desk(live_app, token=True)
-    context = browser.new_context(locale="vi-VN", viewport={"width": 1024, "height": 768})
-    page = context.new_page()
-    try:
-        page.goto(f"{live_server.url}/kiosk/Q-C#token={token}")
+    with enrolled_kiosk(live_server, live_app, browser) as page:
         expect(page.get_by_role("button", name="Rất hài lòng", exact=True)).to_be_visible()
         seen = page.evaluate(PRESS_DURING_THE_WAIT)
         assert seen == {"moved": False, "progress": "Câu 1/5"}, seen
         page.get_by_role("button", name="Xem lại và gửi").click()
         expect(page.locator("#kiosk-review")).to_be_visible()
         expect(page.locator("#k-review-list")).to_contain_text("Rất hài lòng")
-    finally:
-        context.close()
 
 
 def test_back_after_sending_on_the_phone_starts_a_fresh_form(
