@@ -11,6 +11,15 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
 
+# The test processes (the pytest runs, and the command lines, servers and helpers they
+# start) keep Python's bytecode cache even where PYTHONDONTWRITEBYTECODE is set (it is on
+# these machines): without it each process compiled the app's and the tests'
+# modules from source again, and pytest rewrote every test module's assertions again
+# (measured: `scripts/test.sh --fast` 67-71 s without the cache, 55-60 s with it;
+# collecting the whole suite 9.3 s against 5.1 s). The cache goes into __pycache__
+# folders, which git ignores.
+unset PYTHONDONTWRITEBYTECODE
+
 # The tests' temporary folders (per-test SQLite copies, instance folders) on tmpfs when
 # there is room: SQLite runs with synchronous=FULL, and on disk every commit waits for
 # fsync (measured: tests/web/test_admin.py, test_access_map.py, test_sessions.py took
