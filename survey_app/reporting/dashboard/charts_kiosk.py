@@ -77,16 +77,18 @@ def kiosk_charts(monitor: KioskMonitor, lang: str) -> tuple[str, str]:
                 **place,
             }
         )
-    volume_layout = _multiples_layout(
-        lang, _("Responses per day (× marks a day with a flagged burst)"), len(shown)
+    _lay_out(
+        volume,
+        _multiples_layout(
+            lang, _("Responses per day (× marks a day with a flagged burst)"), len(shown)
+        ),
+        {"rangemode": "tozero"},
     )
-    _update(volume["layout"], volume_layout)
-    _update_yaxes(volume["layout"], {"rangemode": "tozero"})
-    rate_layout = _multiples_layout(
-        lang, _("Satisfied over the last seven days, by desk"), len(shown)
+    _lay_out(
+        rate,
+        _multiples_layout(lang, _("Satisfied over the last seven days, by desk"), len(shown)),
+        {"range": [0, 1], "tickformat": ".0%"},
     )
-    _update(rate["layout"], rate_layout)
-    _update_yaxes(rate["layout"], {"range": [0, 1], "tickformat": ".0%"})
     return html_safe_json(volume), html_safe_json(rate)
 
 
@@ -135,11 +137,13 @@ def _update(target: dict[str, Any], changes: dict[str, Any]) -> None:
             target[key] = value
 
 
-def _update_yaxes(layout: dict[str, Any], changes: dict[str, Any]) -> None:
-    """Plotly's ``update_yaxes``: the same change on every panel's y axis."""
-    for key, axis in layout.items():
+def _lay_out(figure: dict[str, Any], layout: dict[str, Any], y_axes: dict[str, Any]) -> None:
+    """Plotly's ``update_layout(layout)`` then ``update_yaxes(y_axes)``: the same change
+    on every panel's y axis."""
+    _update(figure["layout"], layout)
+    for key, axis in figure["layout"].items():
         if key.startswith("yaxis"):
-            _update(axis, changes)
+            _update(axis, y_axes)
 
 
 def _multiples_layout(lang: str, title: str, panels: int) -> dict[str, Any]:
