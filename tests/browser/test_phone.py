@@ -85,3 +85,29 @@ def test_phone_pages_are_accessible(live_server: Any, live_app: Flask, browser: 
         assert_accessible(page)
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("scripts", [True, False], ids=["js", "no-js"])
+def test_the_reading_tools_are_in_place_before_the_deferred_script_runs(
+    live_server: Any, live_app: Flask, browser: Browser, scripts: bool
+) -> None:
+    """The tools above the form show from the first paint (citizen.js, in <head>), not
+    when phone.js runs after parsing: shown then, they pushed the answers down under a
+    finger already on its way (a tap began on one place and ended on another). Here
+    phone.js never arrives; without JavaScript the tools, which need it, stay hidden."""
+    seed_desk(live_app)
+    context = browser.new_context(
+        locale="vi-VN", viewport={"width": 390, "height": 844}, java_script_enabled=scripts
+    )
+    page = context.new_page()
+    try:
+        page.route("**/kiosk/phone.js", lambda route: route.abort())
+        page.goto(live_server.url + "/s/Q-C")
+        expect(page.get_by_text("Trang 1/3")).to_be_visible()
+        larger = page.get_by_role("button", name="Chữ to")
+        if scripts:
+            expect(larger).to_be_visible()
+        else:
+            expect(larger).to_be_hidden()
+    finally:
+        context.close()

@@ -2,7 +2,8 @@
  * Citizens' forms (kiosk and phone): display modes and read-aloud.
  *
  * Loaded in <head> without defer, so the chosen display mode is on <html> before the
- * page is drawn (no flash of small text). The modes persist in localStorage:
+ * page is drawn (no flash of small text), and so is the mark (data-citizen-js) that shows
+ * the controls needing this script. The modes persist in localStorage:
  * "large" (larger text) and "contrast" (high contrast), toggled by any button with
  * data-display="large|contrast" (aria-pressed tells its state).
  *
@@ -16,6 +17,9 @@
   var KEY = "citizen-display-v1";
   var MODES = ["large", "contrast"];
   var root = document.documentElement;
+  // Controls that need this script ([data-needs-js], citizen.css) show from the first
+  // paint: shown later, they pushed the form down under a finger already on its way.
+  root.setAttribute("data-citizen-js", "");
 
   function load() {
     try {

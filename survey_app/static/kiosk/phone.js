@@ -9,7 +9,7 @@
  * carried by the form's signed "resume" field), so the server stores them once.
  * A kept answer is also resent when any page of the form is opened later.
  *
- * It also shows the read-aloud and display buttons (citizen.js plays and toggles),
+ * It also wires the read-aloud buttons (citizen.js plays them and toggles the display),
  * and a page brought back from the browser's cache by Back is fetched again, so Back
  * after sending starts a fresh form instead of showing the old answers.
  */
@@ -150,9 +150,6 @@
   }
 
   function tools() {
-    Array.prototype.forEach.call(document.querySelectorAll("[data-needs-js]"), function (box) {
-      box.hidden = false;
-    });
     Array.prototype.forEach.call(document.querySelectorAll("[data-listen]"), function (button) {
       button.addEventListener("click", function () {
         if (window.citizenAudio.playing()) { window.citizenAudio.stop(); return; }
