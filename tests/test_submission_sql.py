@@ -332,6 +332,11 @@ def test_the_burst_check_reads_identical_answers_through_their_index(
         # not every wave's partition (desks.other_waves are two more).
         assert "responses_default" in plan, plan
         assert not any(f"responses_w{wave}" in plan for wave in desks.other_waves), plan
+    # The statement counts each identical time's window in one pass over the sorted
+    # times (a window aggregate), not by scanning the times again for each time (the
+    # identical times read twice, once per time and once to count).
+    assert "WindowAgg" in plans[1], plans[1]
+    assert plans[1].count("CTE Scan on identical") < 2, plans[1]
 
 
 @postgresql_only

@@ -36,6 +36,8 @@ from sqlalchemy import (
     Date,
     DateTime,
     Float,
+    FrameClause,
+    FrameClauseType,
     Integer,
     Interval,
     ScalarSelect,
@@ -181,18 +183,18 @@ def _burst_flag(
         .union_all(select(at.label("at")))
         .cte("identical")
     )
-    start, other = identical.alias("start"), identical.alias("other")
-    in_window = (
-        select(func.count())
-        .select_from(other)
-        .where(other.c.at >= start.c.at, other.c.at <= start.c.at + window)
-        .correlate(start)
-        .scalar_subquery()
-    )
+    # Each time's count of identical times in [it, it + window], ties included (a RANGE
+    # frame starts at the first of the current row's peers), in one pass over the sorted
+    # times. (A count per candidate start, as before, read the times again for each
+    # start it tried: usually one, at worst every one.)
+    frame = FrameClause(None, window, FrameClauseType.CURRENT, FrameClauseType.FOLLOWING)
+    counted = select(
+        identical.c.at, func.count().over(order_by=identical.c.at, range_=frame).label("n")
+    ).subquery("counted")
     some_window = exists().where(
-        start.c.at <= at,
-        start.c.at >= bindparam("window_start"),
-        in_window >= bindparam("burst_count", type_=Integer()),
+        counted.c.at <= at,
+        counted.c.at >= bindparam("window_start"),
+        counted.c.n >= bindparam("burst_count", type_=Integer()),
     )
     return and_(bindparam("burst_count") > 0, some_window)
 
