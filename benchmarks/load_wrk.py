@@ -59,6 +59,7 @@ import time
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from statistics import median
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -295,9 +296,12 @@ def run_one(kind: str, args: argparse.Namespace) -> dict[str, Any]:
             with load_submit.gunicorn(env, args, work / "gunicorn.log") as base:
                 if args.warmup > 0:
                     warm_up(base, args, token_file, acked_dir)
-                submit = run_wrk(base, HERE / "wrk_submit.lua", args, str(token_file),
-                                 str(acked_dir))  # fmt: skip
-                ceiling = run_wrk(base, HERE / "wrk_ceiling.lua", args)
+                submits, ceilings = [], []
+                for _round in range(args.rounds):
+                    submits.append(run_wrk(base, HERE / "wrk_submit.lua", args,
+                                           str(token_file), str(acked_dir)))  # fmt: skip
+                    ceilings.append(run_wrk(base, HERE / "wrk_ceiling.lua", args))
+                submit, ceiling = merge_phases(submits), merge_phases(ceilings)
                 if args.fold_every > 0:
                     # Catch up with the first phase's responses first (not measured), so
                     # the folds during the load take what arrives, as cron's would.
@@ -331,6 +335,7 @@ def run_one(kind: str, args: argparse.Namespace) -> dict[str, Any]:
         "workers": args.workers,
         "connections": args.connections,
         **phase_figures(submit, ceiling_rate),
+        **round_figures(submits, ceilings),
         "ceiling_statuses": ceiling_statuses,
         "ceiling_per_s": round(ceiling_rate, 1),
         "ceiling_p50_ms": ceiling.get("p50"),
@@ -346,6 +351,48 @@ def run_one(kind: str, args: argparse.Namespace) -> dict[str, Any]:
     result["repeated_answered_200"] = repeated
     result.update(check)
     return result
+
+
+def merge_phases(phases: list[dict[str, Any]]) -> dict[str, Any]:
+    """Several wrk runs of one endpoint as one: counts, durations and CPU added up,
+    each latency percentile the worst of the runs, the load average before the first
+    and after the last."""
+    if len(phases) == 1:
+        return phases[0]
+    merged: dict[str, Any] = {
+        "load_before": phases[0]["load_before"],
+        "load_after": phases[-1]["load_after"],
+        "statuses": {},
+        "cpu_s": {},
+    }
+    for phase in phases:
+        for key in ("requests", "duration_s", "errors"):
+            merged[key] = merged.get(key, 0) + phase.get(key, 0)
+        for key in ("p50", "p95", "p99"):
+            merged[key] = max(merged.get(key, 0), phase.get(key, 0))
+        for status, count in phase.get("statuses", {}).items():
+            merged["statuses"][status] = merged["statuses"].get(status, 0) + count
+        for name, seconds in phase["cpu_s"].items():
+            merged["cpu_s"][name] = merged["cpu_s"].get(name, 0) + seconds
+    return merged
+
+
+def round_figures(submits: list[dict[str, Any]], ceilings: list[dict[str, Any]]) -> dict[str, Any]:
+    """With ``--rounds`` above 1, each round's ratio (its submission phase against the
+    ceiling phase that followed it) and their median: this VM's speed drifts by a
+    quarter within minutes, and a ratio of two phases minutes apart drifts with it."""
+    if len(submits) == 1:
+        return {}
+    ratios = []
+    for submit, ceiling in zip(submits, ceilings, strict=True):
+        accepted = submit.get("statuses", {}).get(201, 0) / submit["duration_s"]
+        ceiling_rate = ceiling.get("statuses", {}).get(204, 0) / ceiling["duration_s"]
+        ratios.append(round(accepted / ceiling_rate, 3) if ceiling_rate else 0.0)
+    return {
+        "round_ratios": ratios,
+        "ratio_median": round(median(ratios), 3),
+        "round_p99_ms": [submit.get("p99") for submit in submits],
+    }
 
 
 def phase_figures(phase: dict[str, Any], ceiling_rate: float) -> dict[str, Any]:
@@ -425,8 +472,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--warmup", type=int, default=0, help="seconds of unmeasured load on each endpoint first"
     )
+    parser.add_argument(
+        "--rounds", type=int, default=1,
+        help="submission and ceiling phases, alternated this many times (totals, each "
+        "round's ratio and their median)",
+    )  # fmt: skip
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
     args.worker_class, args.threads = "sync", 1  # gunicorn: sync workers, one thread
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed: apt-get install wrk")
