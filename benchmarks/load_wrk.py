@@ -35,10 +35,15 @@ first response of each desk and day goes the general way (it finds the desk's co
 then remembers it), and a 20-s phase that starts cold counts those 200 slow requests
 (4 workers x 50 desks) in its throughput and its p99.
 
+``--rounds N`` alternates the submission and ceiling phases N times: the figures are
+the totals (each latency percentile the worst round's), with each round's ratio and
+their median, since this VM's speed drifts within a minute.
+
     .venv/bin/python benchmarks/load_wrk.py                       # PostgreSQL, 50 connections
     .venv/bin/python benchmarks/load_wrk.py --fold-every 10       # with the figure store kept
     .venv/bin/python benchmarks/load_wrk.py --fold-every 10 --resident
     .venv/bin/python benchmarks/load_wrk.py --warmup 10 --past-waves 120
+    .venv/bin/python benchmarks/load_wrk.py --warmup 5 --duration 10 --rounds 5
     .venv/bin/python benchmarks/load_wrk.py --connections 8 --duration 20
     .venv/bin/python benchmarks/load_wrk.py --db sqlite --connections 20 --duration 20
 """
