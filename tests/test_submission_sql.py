@@ -270,6 +270,21 @@ def test_the_received_at_limit_counts_in_both_rules(app: Flask) -> None:
 
 
 @postgresql_only
+@pytest.mark.parametrize("burst_count", [1, 2])
+def test_a_negative_window_finds_no_burst_in_either_rule(app: Flask, burst_count: int) -> None:
+    """A negative ``BURST_WINDOW_S`` (a mistaken setting) holds no time: neither rule
+    flags, and the single statement still stores (PostgreSQL refuses a window frame of
+    negative length, so the rule must not reach it)."""
+    desks = contexts(app)
+    app.config.update(BURST_COUNT=burst_count, BURST_WINDOW_S=-60)
+    row = stored_row(desks.ql, SAME, BASE, datetime.now(UTC))
+    db.session.execute(Response.__table__.insert(), [row])
+    db.session.commit()
+    assert python_flag(desks, SAME, BASE) is False
+    assert sql_flag(desks, SAME, BASE) is False
+
+
+@postgresql_only
 def test_the_burst_check_reads_identical_answers_through_their_index(
     app: Flask, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -30,9 +30,17 @@ def _as_utc(moment: datetime) -> datetime:
 
 
 def burst_settings() -> tuple[int, timedelta]:
-    """``BURST_COUNT`` and ``BURST_WINDOW_S`` as a count and a window."""
+    """``BURST_COUNT`` and ``BURST_WINDOW_S`` as a count and a window.
+
+    A window of negative length holds no time, so a negative ``BURST_WINDOW_S`` finds
+    no burst: it gives a count of 0 (the rule off) and an empty window, in both rules
+    alike (PostgreSQL refuses a window frame of negative length).
+    """
     count = int(current_app.config.get("BURST_COUNT", 5))
-    return count, timedelta(seconds=float(current_app.config.get("BURST_WINDOW_S", 120)))
+    window = timedelta(seconds=float(current_app.config.get("BURST_WINDOW_S", 120)))
+    if window < timedelta(0):
+        return 0, timedelta(0)
+    return count, window
 
 
 def is_burst(
