@@ -334,7 +334,7 @@ def run_one(kind: str, args: argparse.Namespace) -> dict[str, Any]:
     finally:
         shutil.rmtree(work, ignore_errors=True)
     ceiling_statuses = ceiling.get("statuses", {})
-    ceiling_rate = ceiling_statuses.get(204, 0) / ceiling["duration_s"]
+    ceiling_rate = per_second(ceiling, 204)
     result: dict[str, Any] = {
         "database": kind,
         "workers": args.workers,
@@ -356,6 +356,12 @@ def run_one(kind: str, args: argparse.Namespace) -> dict[str, Any]:
     result["repeated_answered_200"] = repeated
     result.update(check)
     return result
+
+
+def per_second(phase: dict[str, Any], status: int) -> float:
+    """Answers with ``status`` per second of a wrk phase (201: accepted responses; 204:
+    the ceiling's inserts)."""
+    return phase.get("statuses", {}).get(status, 0) / phase["duration_s"]
 
 
 def merge_phases(phases: list[dict[str, Any]]) -> dict[str, Any]:
@@ -390,9 +396,8 @@ def round_figures(submits: list[dict[str, Any]], ceilings: list[dict[str, Any]])
         return {}
     ratios = []
     for submit, ceiling in zip(submits, ceilings, strict=True):
-        accepted = submit.get("statuses", {}).get(201, 0) / submit["duration_s"]
-        ceiling_rate = ceiling.get("statuses", {}).get(204, 0) / ceiling["duration_s"]
-        ratios.append(round(accepted / ceiling_rate, 3) if ceiling_rate else 0.0)
+        ceiling_rate = per_second(ceiling, 204)
+        ratios.append(round(per_second(submit, 201) / ceiling_rate, 3) if ceiling_rate else 0.0)
     return {
         "round_ratios": ratios,
         "ratio_median": round(median(ratios), 3),
@@ -403,7 +408,7 @@ def round_figures(submits: list[dict[str, Any]], ceilings: list[dict[str, Any]])
 def phase_figures(phase: dict[str, Any], ceiling_rate: float) -> dict[str, Any]:
     """Rate, latency, CPU and load average of one submission phase."""
     statuses = phase.get("statuses", {})
-    accepted = statuses.get(201, 0) / phase["duration_s"]
+    accepted = per_second(phase, 201)
     return {
         "duration_s": phase["duration_s"],
         "statuses": statuses,
