@@ -118,3 +118,54 @@ def test_quang_ngai_ranking_and_unit_comparison(
     assert sentence.startswith("Sở Lao động – Thương binh và Xã hội ")
     assert "điểm phần trăm" in sentence and "thống kê" in sentence
     assert errors == []
+
+
+def axis_ticks(page: Page, chart_id: str, axis: str) -> list[tuple[float, str]]:
+    """The (value, label) of each tick plotly.js drew on ``axis`` of the chart."""
+    page.wait_for_selector(f"#{chart_id} .main-svg")
+    return [
+        (tick["x"], tick["text"])
+        for tick in page.evaluate(
+            f"""() => document.getElementById("{chart_id}")._fullLayout.{axis}._vals
+                .map(t => ({{x: t.x, text: t.text}}))"""
+        )
+    ]
+
+
+def read_percent(label: str) -> tuple[float, int]:
+    """A Vietnamese percentage label ("81,5%") as (value in points, its decimals)."""
+    assert label.endswith("%"), label
+    number = label[:-1].replace(".", "").replace(",", ".")
+    return float(number), len(number.partition(".")[2])
+
+
+@pytest.mark.demo
+def test_percentage_axes_label_every_tick_distinctly_at_any_zoom(
+    live_server: Any, live_app: Flask, desktop: tuple[Page, list[str]]
+) -> None:
+    """An index between 81% and 83% once had ticks half a point apart labelled with no
+    decimals: "83%, 82%, 82%, 81%". Each tick's label must be its value, rounded to
+    the decimals that tell it from its neighbours, however far the reader zooms."""
+    page, errors = desktop
+    log_in(page, live_server, live_app, "province_leader", "QNG")
+    ranking = "/dashboard/ranking?unit=QNG&group=department&wave=QN-2022"
+    decimals_seen: set[int] = set()
+    for url, chart, axis in (
+        ("/dashboard/", "trend-chart", "yaxis"),
+        (ranking, "caterpillar-chart", "xaxis"),
+    ):
+        page.goto(live_server.url + url)
+        for low, high in ((0.0, 1.0), (0.79, 0.84), (0.81, 0.83), (0.815, 0.825), (0.8151, 0.8163)):
+            page.evaluate(
+                f"""() => Plotly.relayout("{chart}", {{"{axis}.range": [{low}, {high}]}})"""
+            )
+            ticks = axis_ticks(page, chart, axis)
+            assert len(ticks) >= 2, (chart, low, high, ticks)
+            labels = [label for _value, label in ticks]
+            assert len(set(labels)) == len(labels), (chart, low, high, labels)
+            for value, label in ticks:
+                shown, decimals = read_percent(label)
+                decimals_seen.add(decimals)
+                assert abs(shown - 100 * value) <= 0.5 * 10**-decimals + 1e-9, (label, value)
+    assert decimals_seen == {0, 1, 2}
+    assert errors == []

@@ -42,6 +42,22 @@ def html_safe_json(figure: go.Figure | dict[str, Any]) -> str:
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
+#: A percentage axis's tick labels: as many decimals as the spacing of its ticks needs.
+#: Plotly spaces ticks 1, 2 or 5 times a power of ten apart, so a narrow range (an
+#: overall index between 81% and 83%) gets ticks half a point apart, and with no
+#: decimals two of them read "82%". Plotly takes the first stop whose range holds the
+#: axis's tick spacing (``dtick``), also after the reader zooms in; the bounds sit
+#: between the spacings it can choose (0.05 points or less: two decimals; 0.1 to 0.5
+#: points: one; 1 point or more: none).
+PERCENT_TICKS: dict[str, Any] = {
+    "tickformatstops": [
+        {"dtickrange": [None, 0.0007], "value": ".2%"},
+        {"dtickrange": [None, 0.007], "value": ".1%"},
+        {"dtickrange": [None, None], "value": ".0%"},
+    ]
+}
+
+
 def chart_layout(lang: str, title: str, y_title: str, percent: bool = True) -> dict:
     return {
         "title": {"text": title, "x": 0, "xanchor": "left", "font": {"size": 16}},
@@ -52,7 +68,7 @@ def chart_layout(lang: str, title: str, y_title: str, percent: bool = True) -> d
         "margin": {"l": 60, "r": 20, "t": 50, "b": 60},
         "yaxis": {
             "title": {"text": y_title},
-            "tickformat": ".0%" if percent else ",d",
+            **(PERCENT_TICKS if percent else {"tickformat": ",d"}),
             "gridcolor": "#dde3e8",
             "zeroline": False,
         },

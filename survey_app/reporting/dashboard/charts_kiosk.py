@@ -11,7 +11,12 @@ from typing import Any
 from flask_babel import gettext as _
 from plotly.subplots import make_subplots
 
-from survey_app.reporting.dashboard.charts import PALETTE, chart_layout, html_safe_json
+from survey_app.reporting.dashboard.charts import (
+    PALETTE,
+    PERCENT_TICKS,
+    chart_layout,
+    html_safe_json,
+)
 from survey_app.reporting.dashboard.kiosk import KioskMonitor
 
 
@@ -87,7 +92,7 @@ def kiosk_charts(monitor: KioskMonitor, lang: str) -> tuple[str, str]:
     _lay_out(
         rate,
         _multiples_layout(lang, _("Satisfied over the last seven days, by desk"), len(shown)),
-        {"range": [0, 1], "tickformat": ".0%"},
+        {"range": [0, 1], **PERCENT_TICKS},
     )
     return html_safe_json(volume), html_safe_json(rate)
 

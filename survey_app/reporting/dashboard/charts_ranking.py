@@ -6,7 +6,12 @@ from __future__ import annotations
 import plotly.graph_objects as go
 from flask_babel import gettext as _
 
-from survey_app.reporting.dashboard.charts import REFERENCE_COLOUR, chart_layout, html_safe_json
+from survey_app.reporting.dashboard.charts import (
+    PERCENT_TICKS,
+    REFERENCE_COLOUR,
+    chart_layout,
+    html_safe_json,
+)
 from survey_app.reporting.dashboard.ranking import RankingPage
 
 
@@ -186,7 +191,7 @@ def caterpillar_chart(page: RankingPage, lang: str) -> str:
     }
     layout["xaxis"] = {
         "title": {"text": _("Satisfied")},
-        "tickformat": ".0%",
+        **PERCENT_TICKS,
         "gridcolor": "#dde3e8",
         "zeroline": False,
     }
