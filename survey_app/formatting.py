@@ -13,17 +13,17 @@ from __future__ import annotations
 
 import math
 from datetime import date, datetime
+from decimal import Decimal
 from numbers import Real
 
-from flask_babel import format_date, format_datetime, format_decimal, format_percent
+from babel.numbers import get_decimal_symbol
+from flask_babel import format_date, format_datetime, format_decimal, format_percent, get_locale
 from flask_babel import gettext as _
 
 from survey_app.extensions import LANGUAGES
 
 
 def _lang() -> str:
-    from flask_babel import get_locale
-
     locale = get_locale()
     language = str(locale.language) if locale is not None else "vi"
     return language if language in LANGUAGES else "vi"
@@ -36,6 +36,22 @@ def number(value: float | int | None, digits: int | None = None) -> str:
     if digits is None:
         return format_decimal(value)
     return format_decimal(value, format="#,##0." + "0" * digits if digits else "#,##0")
+
+
+def editable(value: float) -> str:
+    """A number to be typed back into a form field: the reader's decimal sign, no
+    thousands separator and no rounding (``1,5`` / ``1.5``, ``5000``, ``0,0000001``).
+
+    :func:`survey_app.numbers.parse_number` must read it back as ``value``: a lone
+    separator before exactly three digits means thousands there (or is refused), so
+    such a fraction gets a fourth digit (``1,1250``, not ``1,125``).
+    """
+    text = format(Decimal(repr(float(value))), "f")  # every digit of the float, no more
+    whole, _point, fraction = text.partition(".")
+    fraction = fraction.rstrip("0")
+    if len(fraction) == 3 and whole.lstrip("-") != "0":
+        fraction += "0"
+    return whole + (get_decimal_symbol(get_locale() or "vi") + fraction if fraction else "")
 
 
 def percent(value: float | None, digits: int = 1) -> str:

@@ -6,8 +6,11 @@ from datetime import UTC, date, datetime
 
 from flask import Flask
 from flask_babel import force_locale
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from survey_app import formatting
+from survey_app.numbers import parse_number
 
 
 def test_vietnamese_and_english_forms(app: Flask) -> None:
@@ -53,3 +56,31 @@ def test_the_template_filters_use_it(app: Flask) -> None:
             "{{ 44606|number }} {{ 0.78|pct }} {{ d|date_short }} {{ none|value }}"
         ).render(d=date(2026, 12, 2), none=None)
     assert rendered == "44.606 78,0% 02/12/2026 —"
+
+
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    value=st.floats(allow_nan=False, allow_infinity=False)
+    | st.decimals(min_value=-(10**7), max_value=10**7, places=3).map(float),
+    lang=st.sampled_from(["vi", "en"]),
+)
+def test_a_form_field_reads_back_the_number_it_shows(app: Flask, value: float, lang: str) -> None:
+    """What a number field shows (``formatting.editable``) is read back as the same
+    number by the one rule that reads typed numbers (``numbers.parse_number``): no
+    thousands separator, the reader's decimal sign, no rounding, and never a lone
+    separator before exactly three digits (which that rule reads as thousands)."""
+    with force_locale(lang):
+        shown = formatting.editable(value)
+        assert parse_number(shown) == value, shown
+        assert ("." if lang == "vi" else ",") not in shown
+
+
+def test_what_a_number_field_shows(app: Flask) -> None:
+    with force_locale("vi"):
+        assert [formatting.editable(v) for v in (1.5, 5000.0, 1e-7, 1.125, 0.125, 2.0)] == [
+            "1,5", "5000", "0,0000001", "1,1250", "0,125", "2",
+        ]  # fmt: skip
+    with force_locale("en"):
+        assert formatting.editable(1.5) == "1.5" and formatting.editable(1.125) == "1.1250"

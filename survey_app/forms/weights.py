@@ -26,14 +26,18 @@ from wtforms.validators import (
 )
 from wtforms.widgets import TextInput
 
+from survey_app import formatting
 from survey_app.forms.base import Form
 from survey_app.forms.fields import BoundedIntegerField
+from survey_app.numbers import AmbiguousNumberError, NumberError, parse_number
 from survey_app.weighting.spec import METHODS
 from survey_app.weighting.targets import LIMITS as TARGET_LIMITS
 
 
 class NumberField(Field):
-    """A decimal number typed with a point or a comma (0.5 or 0,5), empty allowed."""
+    """A decimal number, empty allowed, read by the one rule of
+    :func:`survey_app.numbers.parse_number` (``0,5`` and ``0.5``, ``1.500`` and ``1 500``;
+    ``5,000`` is refused with its two readings), and shown the reader's way."""
 
     widget = TextInput()
 
@@ -44,20 +48,18 @@ class NumberField(Field):
     def _value(self) -> str:
         if self.raw_data:
             return str(self.raw_data[0])
-        return "" if self.data is None else f"{self.data:g}"
+        return "" if self.data is None else formatting.editable(self.data)
 
     def process_formdata(self, valuelist: list[str]) -> None:
         self.data = None
         if not valuelist or not valuelist[0].strip():
             return
-        text = valuelist[0].strip().replace(" ", "").replace(",", ".")
         try:
-            value = float(text)
-        except ValueError:
+            self.data = parse_number(valuelist[0])
+        except AmbiguousNumberError as error:
+            raise ValueError(str(error)) from None
+        except NumberError:
             raise ValueError(_l("Enter a number, for example 0.5 or 0,5.")) from None
-        if value != value or value in (float("inf"), float("-inf")):
-            raise ValueError(_l("Enter a number, for example 0.5 or 0,5."))
-        self.data = value
 
 
 def _positive(form: FlaskForm, field: Field) -> None:

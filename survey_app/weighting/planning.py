@@ -17,6 +17,7 @@ from analysis.planning import SampleSize, margin_of_error, sample_size
 from survey_app import access
 from survey_app.extensions import db
 from survey_app.models import Unit, User
+from survey_app.numbers import AmbiguousNumberError, NumberError, parse_number
 
 MAX_LINES = 500
 
@@ -66,9 +67,16 @@ class Plan:
 
 
 def _whole(text: str) -> int | None:
-    """A whole number written with or without thousands separators (5200, 5.200, 5 200)."""
-    digits = text.replace(" ", "").replace(".", "").replace(",", "").replace("\u00a0", "")
-    return int(digits) if digits.isdigit() else None
+    """A whole number of at least 0, read by :func:`survey_app.numbers.parse_number`
+    (5200, 5.200, 5 200, 1.234.567); ``5,200`` reads as 5200, the one reading of it
+    that is whole. None for anything else (``5,2``, ``1.5``, ``-3``)."""
+    try:
+        value = parse_number(text)
+    except AmbiguousNumberError as error:
+        value = error.readings[0]
+    except NumberError:
+        return None
+    return int(value) if value >= 0 and value.is_integer() else None
 
 
 def parse_units(text: str) -> tuple[list[UnitLine], list[str]]:

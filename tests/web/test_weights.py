@@ -501,6 +501,46 @@ def test_form_errors_keep_the_page(analyst: FlaskClient) -> None:
     assert stored_count() == (0, 0, 0)
 
 
+def test_number_fields_read_numbers_either_way_and_refuse_the_ambiguous(
+    analyst: FlaskClient,
+) -> None:
+    """The console's number fields read typed numbers by the one rule of uploads
+    (survey_app.numbers): "1.500" is Vietnamese for 1500, "1 500" is 1500 too, and
+    "5,000" (English 5000, or Vietnamese 5) is refused with both readings. They once
+    replaced the comma by a point: both "1.500" and "5,000" became 1.5 and 5, and a
+    highest weight of 5 trimmed every weight, silently."""
+    body = margins_csv(margins(sample(), ["gender", "age_group"]))
+    for typed, upper in (
+        ("1.500", 1500.0),
+        ("1 500", 1500.0),
+        ("100,5", 100.5),
+        ("1.125,5", 1125.5),
+    ):
+        page = upload(analyst, body, trim_lower="40,5", trim_upper=typed)
+        assert page.status_code == 200, (typed, text_of(page)[:500])
+        trim = json.loads(hidden_spec(text_of(page)))["trim"]
+        assert (trim["lower"], trim["upper"]) == (40.5, upper), typed
+    ambiguous = upload(analyst, body, trim_upper="5,000")
+    assert ambiguous.status_code == 422
+    assert "can be read two ways: 5000" in text_of(ambiguous)
+    assert 'value="5,000"' in text_of(ambiguous)  # the field keeps what was typed
+    assert upload(analyst, body, trim_upper="năm").status_code == 422
+    assert stored_count() == (0, 0, 0)
+
+
+def test_number_fields_show_numbers_the_readers_way(analyst: FlaskClient) -> None:
+    """The planner's defaults in the page's language, read back the same when sent."""
+    for lang, deff in (("vi", "1,5"), ("en", "1.5")):
+        page = text_of(analyst.get(f"/analyst/planner/?lang={lang}"))
+        field = re.search(r'<input[^>]*name="deff"[^>]*>', page)
+        assert field is not None and f'value="{deff}"' in field.group(0), (lang, field)
+        sent = analyst.get(
+            "/analyst/planner/",
+            query_string={"lang": lang, "deff": deff, "margin": "5", "proportion": "50"},
+        )
+        assert sent.status_code == 200, (lang, text_of(sent)[:300])
+
+
 def test_negative_calibrated_weights_are_refused(analyst: FlaskClient) -> None:
     """Unbounded linear calibration (GREG) to far-off totals of two variables gives
     negative weights, which cannot be stored: refused with a hint to set bounds."""
@@ -717,6 +757,24 @@ def test_planner_errors(analyst: FlaskClient) -> None:
     assert "Line 1: more interviews are planned than the population holds." in page
     assert "Line 2: the unit has no name." in page
     assert "Line 3: the population “x” is not a whole number of at least 2." in page
+
+
+def test_planner_reads_counts_by_the_numbers_rule(analyst: FlaskClient) -> None:
+    """Populations and planned interviews are whole numbers written either way; "5,2"
+    once lost its comma and planned for 52 people."""
+    units = "A; 5.200; 48\nB; 5,200; 1 000\nC; 5,2; 3\nD; 1.5; 3\nE; -3; 1"
+    page = text_of(analyst.get("/analyst/planner/", query_string={
+        "lang": "en", "margin": "5", "proportion": "50", "deff": "1", "units": units}))  # fmt: skip
+    assert "Line 3: the population “5,2” is not a whole number of at least 2." in page
+    assert "Line 4: the population “1.5” is not a whole number of at least 2." in page
+    assert "Line 5: the population “-3” is not a whole number of at least 2." in page
+    assert "Line 1:" not in page and "Line 2:" not in page
+    both = analyst.get("/analyst/planner/", query_string={
+        "lang": "en", "margin": "5", "proportion": "50", "deff": "1",
+        "units": "A; 5.200; 48\nB; 5,200; 1 000"})  # fmt: skip
+    assert both.status_code == 200
+    # N = 5200 for both: 384.15 / (1 + 383.15/5200) = 357.8 -> 358
+    assert re.findall(r'data-key="needed">([^<]*)<', text_of(both)) == ["358", "358"]
 
 
 # ------------------------------------------------------------------ assets
