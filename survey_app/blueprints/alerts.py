@@ -13,6 +13,7 @@ from werkzeug.wrappers import Response
 from survey_app.access import READERS, role_required
 from survey_app.i18n import current_lang, safe_next
 from survey_app.models import Alert, AlertRule, Role, Unit
+from survey_app.numbers import NumberError, parse_number
 from survey_app.reporting.alerts import inbox, wording
 from survey_app.reporting.alerts.settings import (
     SettingsError,
@@ -112,8 +113,8 @@ def settings() -> str | Response | tuple[str, int]:
     if request.method == "POST":
         form = request.form
         try:
-            min_change = float(form.get("min_change", "").replace(",", "."))
-        except ValueError:
+            min_change = parse_number(form.get("min_change", ""))
+        except NumberError:
             min_change = math.nan
         pairs = []
         for value in form.getlist("follow"):

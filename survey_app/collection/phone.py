@@ -29,6 +29,7 @@ from werkzeug.datastructures import MultiDict
 from survey_app.collection import questionnaire as spec
 from survey_app.collection.kiosk import FormQuestionnaire
 from survey_app.models import Desk
+from survey_app.numbers import NumberError, parse_number
 
 SESSION_KEY = "phone"
 RESUME_SALT = "survey_app.phone.resume"
@@ -199,12 +200,13 @@ def parse_section(section: spec.Section, form: MultiDict[str, str]) -> dict[str,
 
 
 def _number(raw: str) -> Any:
-    text = raw.replace(",", ".")
+    """A typed number by :func:`survey_app.numbers.parse_number` (``1,5``; ``150.000`` is
+    Vietnamese for 150000); kept as text if it is none, or ambiguous (``150,000``)."""
     try:
-        value = float(text)
-    except ValueError:
+        value = parse_number(raw)
+    except NumberError:
         return raw
-    return int(value) if value.is_integer() and "." not in text else value
+    return int(value) if value.is_integer() else value
 
 
 def merge(

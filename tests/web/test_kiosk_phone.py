@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -204,6 +205,23 @@ def test_phone_form_works_with_sipas(app: Flask, client: FlaskClient, desk: Desk
     assert "Cảm ơn Ông/Bà!" in text_of(last)
     [row] = stored()
     assert row.answers["acc1"] == 4 and row.questionnaire_id == questionnaires.latest("sipas").id  # type: ignore[union-attr]
+
+
+def test_phone_number_answers_are_read_either_way(app: Flask) -> None:
+    """A typed number is read by the rule of survey_app.numbers: "12.000" is Vietnamese
+    for twelve thousand (out of range for the visits asked), not 12 as it was once
+    read; an ambiguous "12,000" stays text, which validation refuses."""
+    from werkzeug.datastructures import MultiDict
+
+    from survey_app.collection.phone import parse_section
+
+    q = spec.load_questionnaire(Path(__file__).resolve().parents[2] / "questionnaires/sipas.yaml")
+    section = next(s for s in q.sections if any(i.code == "trips" for i in s.items))
+    read = {
+        typed: parse_section(section, MultiDict({"trips": typed}))["trips"]
+        for typed in ("3", "3,0", " 12.000 ", "1,5", "12,000", "ba")
+    }
+    assert read == {"3": 3, "3,0": 3, " 12.000 ": 12000, "1,5": 1.5, "12,000": "12,000", "ba": "ba"}
 
 
 def test_phone_comment_warns_against_personal_data(

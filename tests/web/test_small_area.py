@@ -280,3 +280,20 @@ def test_switch_is_audited_and_refuses_a_model_that_does_not_fit(
     assert [e.action for e in entries] == ["small_area.enable", "small_area.disable"]
     assert entries[0].username == "sae_analyst" and entries[0].details["method"] == "reml"
     assert analyst.get(BASE + "switch").status_code == 302
+
+
+def test_covariate_numbers_are_read_either_way(app: Flask) -> None:
+    """A Vietnamese spreadsheet groups thousands with a point: "12.345" households are
+    12345, not 12.3 (as the cell was once read), and "1.234.567" is a number, not a
+    problem; "12,345" (English 12345 or Vietnamese 12.345) is refused with both."""
+    vietnamese = "unit_code;households;poor\nHM-MH;12.345;0,25\nHM-QD;1.234.567;0.3\n"
+    with app.test_request_context("/?lang=en"):
+        upload = covariates.read_covariate_file(vietnamese.encode(), "cov.csv")
+        assert upload.values == {
+            "households": {"HM-MH": 12345.0, "HM-QD": 1234567.0},
+            "poor": {"HM-MH": 0.25, "HM-QD": 0.3},
+        }
+        with pytest.raises(spreadsheets.SpreadsheetError) as exc:
+            covariates.read_covariate_file(b"unit_code;households\nHM-MH;12,345\n", "cov.csv")
+    [message] = [str(p) for p in exc.value.problems]
+    assert "B2" in message and "can be read two ways: 12345" in message

@@ -21,6 +21,7 @@ from survey_app.models import (
     Wave,
     WaveKind,
 )
+from survey_app.numbers import AmbiguousNumberError, NumberError, parse_number
 from survey_app.reporting.indices.compute import compute
 from survey_app.reporting.indices.figures import DomainKey, IndexFigure
 from survey_app.reporting.small_area.results import (
@@ -160,31 +161,34 @@ def covariate_options(
     return options
 
 
-def _number(value: Any) -> float | None:
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        return float(value) if math.isfinite(float(value)) else None
-    text = str(value).strip().replace(" ", "").replace(",", ".")
-    if not text:
-        return None
-    try:
-        number = float(text)
-    except ValueError:
-        return None
-    return number if math.isfinite(number) else None
+def _number(value: Any) -> float:
+    """A covariate cell: a spreadsheet's own number, or text read by
+    :func:`survey_app.numbers.parse_number` (``12.345`` is Vietnamese for 12345).
+
+    Raises :class:`NumberError`, whose message is the reader's (an ambiguous
+    ``12,345`` gives both readings).
+    """
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if math.isfinite(float(value)):
+            return float(value)
+    elif not isinstance(value, bool):
+        try:
+            return parse_number(str(value))
+        except AmbiguousNumberError:
+            raise
+        except NumberError:
+            pass
+    raise NumberError(_("Not a number."))
 
 
 def read_covariate_file(data: bytes, filename: str) -> UploadedCovariates:
     """Per-commune covariates from a CSV or XLSX file.
 
     The header has ``unit_code`` and one column per covariate (a name of letters,
-    digits and ``_``, up to 40 characters); every other cell is a number (a decimal
-    point or comma). Empty cells are allowed (that commune then lacks the
-    covariate). Raises :class:`spreadsheets.SpreadsheetError` listing the problems
-    by row and column.
+    digits and ``_``, up to 40 characters); every other cell is a number, written
+    either way (:func:`survey_app.numbers.parse_number`). Empty cells are allowed (that
+    commune then lacks the covariate). Raises :class:`spreadsheets.SpreadsheetError`
+    listing the problems by row and column.
     """
     rows = spreadsheets.read_sheet(data, filename, COVARIATE_LIMITS)
     problem = spreadsheets.Problem
@@ -236,11 +240,10 @@ def read_covariate_file(data: bytes, filename: str) -> UploadedCovariates:
             cell = cells[i]
             if cell is None or not str(cell).strip():
                 continue
-            number = _number(cell)
-            if number is None:
-                problems.append(problem(r, i + 1, _("Not a number.")))
-            else:
-                values[name][code] = number
+            try:
+                values[name][code] = _number(cell)
+            except NumberError as error:
+                problems.append(problem(r, i + 1, str(error)))
     if problems:
         raise spreadsheets.SpreadsheetError(problems[: spreadsheets.MAX_PROBLEMS])
     return UploadedCovariates(filename=filename, values=values)
