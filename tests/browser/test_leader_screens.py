@@ -117,6 +117,34 @@ def overflow(page: Page) -> dict[str, Any] | None:
     return None if fits else widths
 
 
+#: The smallest a form control may be drawn, in CSS pixels: a touch target of 44 px
+#: (WCAG 2.5.5) less what a browser's own rounding takes; a box to tick of 18 px; text
+#: of 16 px (the root is 18 px). Buttons drawn as links (``button.link``) are text;
+#: plotly.js's own toolbar over a chart (``.modebar``) is left to plotly.js.
+SMALLEST = {"target": 40, "box": 18, "text": 16}
+
+
+def small_controls(page: Page) -> list[str]:
+    """The form controls of the page's main part drawn smaller than :data:`SMALLEST`."""
+    return page.evaluate(
+        """(least) => [...document.querySelectorAll(
+              'main button, main select, main textarea, main input')]
+            .filter(e => e.type !== 'hidden' && !e.classList.contains('link')
+                         && !e.closest('.modebar') && e.getClientRects().length > 0)
+            .map(e => {
+              const box = e.getBoundingClientRect();
+              const font = parseFloat(getComputedStyle(e).fontSize);
+              const tick = e.type === 'checkbox' || e.type === 'radio';
+              const small = tick ? Math.min(box.width, box.height) < least.box
+                : box.height < least.target || font < least.text;
+              return small ? `${e.tagName.toLowerCase()}${e.id ? '#' + e.id : ''}`
+                + `[${e.name || e.type}] ${Math.round(box.width)}x${Math.round(box.height)}`
+                + ` ${font}px` : null;
+            }).filter(Boolean)""",
+        SMALLEST,
+    )
+
+
 @pytest.mark.same_on_every_database("lang")
 @pytest.mark.parametrize("lang", ["vi", "en"])
 def test_every_leader_page_fits_a_phone(
@@ -144,22 +172,27 @@ ALSO_MET = ["/auth/password", "/dashboard/ranking?unit=NA-HM&wave=HM-2018-12", "
 def test_every_page_fits_a_laptop_and_has_no_serious_accessibility_violation(
     live_server: Any, live_app: Flask, pages: Any, role: Role
 ) -> None:
-    """1366 x 768 (the audit log's long details and the analysts' tables included), and
-    axe-core on the same visit of each page."""
+    """1366 x 768 (the audit log's long details and the analysts' tables included),
+    axe-core on the same visit of each page, and form controls large enough to read
+    and to tap (the wave, alert and small-area pages once drew the browser's own tiny
+    selects, date fields and buttons)."""
     page, _errors = pages("vi", 1366, 768)
     log_in(page, live_server, live_app, role, None, "vi")
-    wide, inaccessible = {}, {}
+    wide, inaccessible, tiny = {}, {}, {}
     for path in [*pages_of(live_app, role), *ALSO_MET]:
         page.goto(f"{live_server.url}{path}")
         drawn(page)
         if (widths := overflow(page)) is not None:
             wide[path] = widths
+        if small := small_controls(page):
+            tiny[path] = small
         try:
             assert_accessible(page)
         except AssertionError as error:
             inaccessible[path] = str(error)[:600]
     assert wide == {}, "\n".join(f"{p}: {w}" for p, w in wide.items())
     assert inaccessible == {}
+    assert tiny == {}, "\n".join(f"{p}: {c}" for p, c in tiny.items())
 
 
 @pytest.mark.same_on_every_database("lang")
