@@ -469,6 +469,51 @@ def import_rows(wave_code: str, rows: list[list[str]], header: list[str], user: 
     assert report.ok, report.issues[:3]
 
 
+def test_the_wave_page_counts_psus_as_the_estimators_do(client: FlaskClient, area: None) -> None:
+    """A response recorded without a PSU is a PSU of its own, as the estimators take it
+    (the wave page once said "0 PSUs" for a survey of 3,050 such responses), and a
+    feedback period has a stratum per desk and a PSU per desk and day."""
+    from survey_app.collection.waves.lookups import list_waves
+
+    create_field_wave(
+        code="HM-25-05", name_vi="Đợt 1", name_en="Round 1", questionnaire="sipas",
+        unit_code="HM", start=date(2025, 5, 1), end=date(2025, 5, 31),
+    )  # fmt: skip
+    analyst = db.session.scalar(select(User).where(User.username == "analyst"))
+    header, rows = sipas_rows(40, np.random.default_rng(3))
+    for i, row in enumerate(rows):
+        if i % 4 == 0:
+            row[4] = ""  # 10 responses without a PSU
+    import_rows("HM-25-05", rows, header, analyst)
+    responses = db.session.scalars(select(Response).join(Wave).where(Wave.code == "HM-25-05"))
+    psus = {(r.stratum, r.psu if r.psu is not None else f"own {r.id}") for r in responses}
+    assert len(psus) == 10 + 12  # 30 with a PSU, 12 of the 16 labels among them
+    kiosk = questionnaires.latest("kiosk_quick")
+    token = invoke_token(client, "QL-01", "HM-QL")
+    for i in range(9):  # three days at one desk
+        payload = {
+            "id": str(uuid.uuid4()), "desk": "QL-01",
+            "questionnaire": {"slug": "kiosk_quick", "version": kiosk.version},
+            "answers": {"mood": 4}, "channel": "kiosk", "lang": "vi",
+            "submitted_at": f"2025-05-{1 + i % 3:02d}T09:{i:02d}:00+07:00",
+        }  # fmt: skip
+        sent = client.post("/api/v1/responses", json=payload, headers={"Authorization": token})
+        assert sent.status_code == 201, sent.get_json()
+    counts = {row.wave.kind: (row.responses, row.strata, row.psus) for row in list_waves()}
+    assert counts == {WaveKind.FIELD_SURVEY: (40, 2, 22), WaveKind.CONTINUOUS_FEEDBACK: (9, 1, 3)}
+    login(client, "analyst")
+    page = text_of(client.get("/analyst/waves/HM-25-05?lang=en"))
+    assert "40 (2 strata, 22 PSUs)" in page
+
+
+def invoke_token(client: FlaskClient, code: str, unit: str) -> str:
+    """A new desk's device token, as the Authorization header of its kiosk."""
+    from survey_app.collection import desks
+
+    desks.create_desk(code, unit, code)
+    return f"Bearer {desks.issue_token(code)}"
+
+
 @pytest.mark.parametrize("panel", [False, True])
 def test_a_change_uses_the_declared_design_not_repeated_labels(area: None, panel: bool) -> None:
     """Two waves with the same PSU labels: independent unless declared a panel."""

@@ -6,13 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import String, case, cast, func, select
 
 from survey_app import access
 from survey_app.access import can_see_unit, overlaps_scope
 from survey_app.collection.waves.errors import WaveError
 from survey_app.extensions import db
-from survey_app.models import Response, Unit, User, Wave
+from survey_app.models import Response, Unit, User, Wave, WaveKind
 
 
 @dataclass(frozen=True)
@@ -37,15 +37,27 @@ def find_unit(code: str, user: User | None) -> Unit:
 
 
 def _counts(wave_ids: list[int] | None = None) -> dict[int, tuple[int, int, int]]:
-    """Responses, strata and PSUs (distinct stratum and PSU pairs) per wave."""
+    """Responses, strata and PSUs per wave, as the estimators read the design
+    (``survey_app.reporting.indices.sql``): a field survey's response without a PSU is a
+    PSU of its own (R's ``ids = ~1``), and responses without a stratum are one stratum;
+    continuous feedback has a stratum per desk and a PSU per desk and day."""
+    feedback = Wave.kind == WaveKind.CONTINUOUS_FEEDBACK
+    desk = cast(func.coalesce(Response.desk_id, -Response.unit_id), String)
+    stratum = func.coalesce(Response.stratum, "")
+    stratum_key = case((feedback, desk), else_=stratum)
+    psu_key = case(
+        (feedback, desk + "|" + cast(func.date(Response.submitted_at), String)),
+        (Response.psu.is_(None), "#" + cast(Response.id, String)),  # no "|": no clash
+        else_=stratum + "|" + Response.psu,
+    )
     query = (
         select(
             Response.wave_id,
             func.count(),
-            func.count(func.distinct(Response.stratum)),
-            func.count(func.distinct(Response.stratum + "|" + Response.psu)),
+            func.count(func.distinct(stratum_key)),
+            func.count(func.distinct(psu_key)),
         )
-        .where(Response.wave_id.is_not(None))
+        .join(Wave, Wave.id == Response.wave_id)
         .group_by(Response.wave_id)
     )
     if wave_ids is not None:
