@@ -86,6 +86,14 @@ def figure_json(figure: IndexFigure, units: dict[int, Unit], waves: dict[int, Wa
     }
 
 
+def required(name: str, value: str | None) -> str:
+    """A parameter that must be given: 400 ``missing_parameter`` naming it, not a 404
+    for a unit or wave with an empty code."""
+    if not value:
+        raise QueryError(400, "missing_parameter", _("Give the parameter %(name)s.", name=name))
+    return value
+
+
 def units_for(user: User, codes: Sequence[str]) -> list[Unit]:
     if not codes:
         raise QueryError(400, "missing_parameter", _("Name at least one unit."))
@@ -193,8 +201,8 @@ def change(
 ) -> dict[str, Any]:
     """The change of one unit's index between two waves."""
     check_choice("kind", kind, KINDS)
-    (unit,) = units_for(user, [unit_code])
-    first, second = waves_for(user, [before, after])
+    (unit,) = units_for(user, [required("unit", unit_code)])
+    first, second = waves_for(user, [required("from", before), required("to", after)])
     try:
         result = changes.change(unit, first, second, code=index, kind=kind)
     except IndexRequestError as error:
@@ -244,7 +252,7 @@ def trend(
 ) -> dict[str, Any]:
     """Slope per year of one unit's index across three or more waves."""
     check_choice("kind", kind, KINDS)
-    (unit,) = units_for(user, [unit_code])
+    (unit,) = units_for(user, [required("unit", unit_code)])
     waves = waves_for(user, wave_codes)
     try:
         result = trends.trend(unit, waves, code=index, kind=kind)
@@ -290,8 +298,8 @@ def ranking(
     """Rank the units directly under ``parent_code`` (optionally of one kind)."""
     check_choice("kind", kind, KINDS)
     check_choice("unit_kind", unit_kind or None, UNIT_KINDS)
-    (parent,) = units_for(user, [parent_code])
-    (wave,) = waves_for(user, [wave_code])
+    (parent,) = units_for(user, [required("parent", parent_code)])
+    (wave,) = waves_for(user, [required("wave", wave_code)])
     previous_wave = waves_for(user, [previous])[0] if previous else None
     query = select(Unit).where(Unit.parent_id == parent.id).order_by(Unit.code)
     if unit_kind:
