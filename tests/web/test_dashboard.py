@@ -82,7 +82,7 @@ def wave(code: str) -> Wave:
 
 def read_csv(response: Any) -> list[list[str]]:
     assert response.status_code == 200
-    assert response.mimetype == "text/csv"
+    assert response.headers["Content-Type"] == "text/csv; charset=utf-8"  # said once
     body = response.get_data()
     assert body.startswith("\ufeff".encode())  # spreadsheet programs read UTF-8
     return list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))

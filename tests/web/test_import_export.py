@@ -213,7 +213,9 @@ def test_export_round_trip(client: FlaskClient, province: Wave, tmp_path: Path) 
     assert codebook["acc1"][1].value == definition.item("acc1").label.en
     assert codebook["acc1"][3].value.startswith("1 = Very dissatisfied; 2 = Dissatisfied")
 
-    text = client.get("/analyst/data/export/W-1.csv").data.decode("utf-8-sig")
+    exported = client.get("/analyst/data/export/W-1.csv")
+    assert exported.headers["Content-Type"] == "text/csv; charset=utf-8"  # the charset once
+    text = exported.data.decode("utf-8-sig")
     rows = list(csv.DictReader(io.StringIO(text)))
     assert [(r["unit_code"], r["acc1"], r["acc2"]) for r in rows] == [
         ("X-A", "4", "5"),
