@@ -74,20 +74,38 @@ def trend_svg(card: Scorecard, lang: str) -> Markup:
                 f'fill="{fill}" stroke="#0b5c8a" stroke-width="2"/>'
             )
         if fig.reportable:
+            # Above the interval's top, clear of the line that runs through the point.
             parts.append(
-                f'<text x="{cx + 10:.1f}" y="{y(fig.value) + 4:.1f}" font-size="12" '
-                f'fill="#1b2733">{escape(formatting.index_value(fig.value, fig.kind))}</text>'
+                f'<text x="{cx:.1f}" y="{y(fig.ci_high) - 6:.1f}" text-anchor="middle" '
+                f'font-size="12" fill="#1b2733">'
+                f"{escape(formatting.index_value(fig.value, fig.kind))}</text>"
             )
         label = _wave_label(point.wave, lang)
+        tx, anchor = _label_position(cx, label, width)
         for row, text in enumerate(label):
             last = row == len(label) - 1  # the month, smaller and grey
             parts.append(
-                f'<text x="{cx:.1f}" y="{height - bottom + 16 + 13 * row}" text-anchor="middle" '
-                f'font-size="{10 if last else 11}" fill="{"#5b6b7a" if last else "#1b2733"}">'
-                f"{escape(text)}</text>"
+                f'<text x="{tx:.1f}" y="{height - bottom + 16 + 13 * row}" '
+                f'text-anchor="{anchor}" font-size="{10 if last else 11}" '
+                f'fill="{"#5b6b7a" if last else "#1b2733"}">{escape(text)}</text>'
             )
     parts.append("</svg>")
     return Markup("".join(parts))  # every text above is escaped
+
+
+#: The width of a character of the labels' 11 px Noto Sans, on average, in SVG units.
+CHAR_WIDTH = 6.2
+
+
+def _label_position(cx: float, lines: list[str], width: float) -> tuple[float, str]:
+    """Where a label centred under its point would leave the chart (the first and the
+    last waves' long names), it is aligned with the chart's edge instead."""
+    half = CHAR_WIDTH * max(len(line) for line in lines) / 2
+    if cx - half < 2:
+        return 2, "start"
+    if cx + half > width - 2:
+        return width - 2, "end"
+    return cx, "middle"
 
 
 def _wave_label(wave: Wave, lang: str, width: int = 30) -> list[str]:
