@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from flask_babel import force_locale
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
@@ -364,6 +365,32 @@ def test_field_waves_are_compared_once_closed_with_the_comparisons_service(app: 
     assert not [a for a in field if a.unit.path.startswith(hoang_mai.path)]
 
 
+def test_alerts_name_units_and_waves_as_readers_know_them(app: Flask) -> None:
+    """A leader reads "the funnel-plot limits of Quảng Ngãi province" and "from
+    Satisfaction survey 2021 to …", not the codes QNG and QN-2021 they once showed."""
+    from survey_app.models import Wave, WaveKind, WaveStatus
+    from survey_app.reporting.alerts import wording
+
+    for wave in db.session.scalars(select(Wave).where(Wave.kind == WaveKind.FIELD_SURVEY)):
+        wave.status = WaveStatus.CLOSED
+    db.session.commit()
+    report = run_alerts()
+    funnel = next(a for a in report.opened if a.rule == AlertRule.FUNNEL)
+    fall = next(a for a in report.opened if a.details.get("source") == "field")
+    parent = db.session.scalar(select(Unit).where(Unit.code == funnel.details["parent"]))
+    waves = {w.code: w for w in db.session.scalars(select(Wave))}
+    for lang in ("vi", "en"):
+        with app.test_request_context(), force_locale(lang):
+            title = wording.title(funnel, lang)
+            assert title.endswith(parent.name(lang)), title
+            said = wording.sentence(funnel)
+            assert waves[funnel.details["wave"]].name(lang) in said, said
+            said = wording.sentence(fall)
+            named = [waves[fall.details[key]].name(lang) for key in ("before_wave", "after_wave")]
+            assert all(name in said for name in named), said
+            assert "QN-2021" not in said and "QN-2022" not in said
+
+
 NOW = datetime(2026, 12, 2, 3, 0, tzinfo=UTC)  # Wednesday 10:00 in Hà Nội
 
 
@@ -432,6 +459,10 @@ def test_a_day_with_far_more_responses_than_the_desks_usual_is_a_rate_anomaly(
     [anomaly] = desk_alerts(AlertRule.RATE_ANOMALY)
     assert anomaly.desk_id == desk_id and anomaly.details["day"] == "2026-12-01"
     assert anomaly.details["count"] >= 40 and anomaly.details["p_value"] < 0.001
+    from survey_app.reporting.alerts import wording
+
+    with app.test_request_context(), force_locale("vi"):
+        assert " ngày 01/12/2026" in wording.sentence(anomaly)  # the reader's date, not ISO
 
 
 def test_a_rule_that_cannot_compute_keeps_its_open_episodes_open(app: Flask) -> None:

@@ -7,14 +7,17 @@ e-mail and the digest say the same thing.
 from __future__ import annotations
 
 from dataclasses import fields
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from flask_babel import gettext as _
+from sqlalchemy import select
 
 from analysis.indices import Difference
 from survey_app import formatting
-from survey_app.models import Alert, AlertRule
+from survey_app.extensions import db
+from survey_app.i18n import current_lang
+from survey_app.models import Alert, AlertRule, Unit, Wave
 from survey_app.reporting.comparisons import wording
 
 
@@ -38,6 +41,18 @@ def difference(details: dict[str, Any]) -> Difference:
     return Difference(**{f.name: d[f.name] for f in fields(Difference)})
 
 
+def unit_name(code: str, lang: str) -> str:
+    """A unit the details name by its code, as readers know it (the code if it is gone)."""
+    unit = db.session.scalar(select(Unit).where(Unit.code == code)) if code else None
+    return unit.name(lang) if unit is not None else code
+
+
+def wave_name(code: str, lang: str) -> str:
+    """A wave the details name by its code, by its name (the code if it is gone)."""
+    wave = db.session.scalar(select(Wave).where(Wave.code == code)) if code else None
+    return wave.name(lang) if wave is not None else code
+
+
 def index_label(alert: Alert, lang: str) -> str:
     label = alert.details.get("label") or {}
     return str(label.get(lang) or alert.details.get("code", ""))
@@ -54,11 +69,12 @@ def title(alert: Alert, lang: str) -> str:
             size=formatting.number(abs(alert.size or 0.0), 1),
         )
     if alert.rule == AlertRule.FUNNEL:
+        parent = unit_name(details.get("parent", ""), lang)
         if details.get("side") == "below":
             return _("%(unit)s is below the funnel-plot limits of %(parent)s", unit=unit,
-                     parent=details.get("parent", ""))  # fmt: skip
+                     parent=parent)  # fmt: skip
         return _("%(unit)s is above the funnel-plot limits of %(parent)s", unit=unit,
-                 parent=details.get("parent", ""))  # fmt: skip
+                 parent=parent)  # fmt: skip
     desk = details.get("desk") or unit
     if alert.rule == AlertRule.SILENT_DESK:
         return _("Desk %(desk)s (%(unit)s) has been silent", desk=desk, unit=unit)
@@ -73,12 +89,13 @@ def _when(value: str) -> str:
 
 def sentence(alert: Alert) -> str:
     """The plain-language sentence with the figure, its interval and how sure it is."""
-    d = alert.details
+    d, lang = alert.details, current_lang()
     if alert.rule == AlertRule.INDEX_DROP:
         change = wording.change_sentence(difference(d), d.get("kind", "rate"))
         if d.get("source") == "field":
-            period = _("from wave %(before)s to wave %(after)s", before=d["before_wave"],
-                       after=d["after_wave"])  # fmt: skip
+            period = _("from %(before)s to %(after)s",
+                       before=wave_name(d["before_wave"], lang),
+                       after=wave_name(d["after_wave"], lang))  # fmt: skip
         else:
             period = _(
                 "in the last %(days)s days against the %(days)s days before",
@@ -99,9 +116,9 @@ def sentence(alert: Alert) -> str:
         )
     if alert.rule == AlertRule.FUNNEL:
         return _(
-            "In wave %(wave)s the unit's figure %(value)s (95%% CI %(ci)s) lies outside the "
+            "In %(wave)s the unit's figure %(value)s (95%% CI %(ci)s) lies outside the "
             "99.8%% limits %(low)s–%(high)s around %(target)s for its effective n of %(n)s.",
-            wave=d["wave"],
+            wave=wave_name(d["wave"], lang),
             value=formatting.percent(d["value"]),
             ci=interval(d),
             low=formatting.percent(d["lower998"]),
@@ -128,7 +145,7 @@ def sentence(alert: Alert) -> str:
         "%(count)s responses on %(day)s, against %(mean)s on average on the same weekday "
         "of the %(weeks)s weeks before (p = %(p)s).",
         count=d["count"],
-        day=d["day"],
+        day=formatting.day(date.fromisoformat(d["day"])),
         mean=formatting.number(d["mean"], 1),
         weeks=d["weeks"],
         p=formatting.number(d["p_value"], 4),
