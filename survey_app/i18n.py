@@ -62,6 +62,7 @@ def register_filters(app: Flask) -> None:
     app.jinja_env.filters["datetime_short"] = formatting.moment
     app.jinja_env.filters["date_short"] = formatting.day
     app.jinja_env.filters["value"] = formatting.value
+    app.jinja_env.filters["editable"] = formatting.editable
     from survey_app.public_address import poster_warning
 
     app.jinja_env.globals["poster_warning"] = poster_warning

@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import format_decimal
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
@@ -42,7 +41,6 @@ def helpers() -> dict[str, object]:
         "rule_name": wording.rule_name,
         "interval": wording.interval,
         "explain_url": explain_url,
-        "format_decimal": format_decimal,
     }
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
@@ -30,7 +29,6 @@ def index() -> str:
         "bursts/index.html",
         bursts=burst_service.bursts(current_user),
         status_text=status_text,
-        when=lambda moment: format_datetime(moment, "short"),
         pending=burst_service.BURST,
     )
 

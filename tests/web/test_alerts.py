@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import os
 import random
+import re
 import subprocess
 import sys
 import uuid
@@ -265,6 +266,12 @@ def test_settings_page_refuses_units_outside_the_scope_and_bad_numbers(
     pref = preference(user("leader"))
     assert pref.min_change == 7.5 and pref.customised and not pref.digest
     assert subscription_pairs(user("leader")) == {("burst", "NA-HM")}
+    # The page shows what was saved, to the last digit, the reader's way: 2.25 once
+    # showed as "2,3" and was saved as 2.3 the next time the form was sent.
+    client.post("/alerts/settings", data={"min_change": "2,25", "follow_all": "on"})
+    for lang, shown in (("vi", "2,25"), ("en", "2.25")):
+        page = client.get(f"/alerts/settings?lang={lang}").get_data(as_text=True)
+        assert re.search(rf'id="min_change"[^>]*value="{re.escape(shown)}"', page), lang
 
 
 def test_a_real_fall_in_a_communes_kiosk_feedback_fires_and_closes_when_it_ends(

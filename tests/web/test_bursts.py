@@ -8,8 +8,10 @@ import html
 
 import pytest
 from flask.testing import FlaskClient
+from flask_babel import force_locale
 from sqlalchemy import func, select
 
+from survey_app import formatting
 from survey_app.extensions import db
 from survey_app.models import AuditLog, Response, Role, Unit, Wave
 from survey_app.reporting.indices.compute import compute
@@ -101,6 +103,9 @@ def test_review_page_lists_bursts_within_scope_only(client: FlaskClient) -> None
     assert page.count('class="burst"') == 1  # the eight responses are one burst
     assert "Phường Quỳnh Dị" in page and "Chờ xem xét (chưa tính)" in page
     assert "<code>mood</code>: 5" in page
+    first = db.session.scalar(select(func.min(Response.submitted_at)).where(Response.flagged))
+    with client.application.test_request_context(), force_locale("vi"):
+        assert formatting.moment(first) in page  # the house's "20/11/2026 10:00", not "20/11/26"
     english = html.unescape(client.get("/analyst/bursts/?lang=en").get_data(as_text=True))
     assert "Waiting for review (not counted)" in english
     for bad in ({"ids": ids, "decision": "delete"}, {"ids": "x", "decision": "keep"}):
