@@ -236,6 +236,12 @@ SCHEMAS: dict[str, Any] = {
                 "description": "Units left out of a leader's ranking: their figure fails "
                 "the reporting rule (not enough data).",
             },
+            "no_data": {
+                "type": "array",
+                "items": {"type": "string"},
+                "description": "Units under the parent with no answer in the wave: not "
+                "ranked (as on the ranking page). Fewer than two units with answers: 422.",
+            },
             "rows": {"type": "array", "items": {"type": "object"}},
             "funnel": {"type": "object"},
         },

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from survey_app.extensions import db
-from survey_app.models import Role, Unit, Wave
+from survey_app.models import Role, Unit, UnitKind, Wave, WaveKind
 from survey_app.reporting.indices.compute import compute
 from survey_app.reporting.indices.figures import DomainKey
 from tests.helpers.accounts import login
@@ -82,6 +84,33 @@ def test_ranking_of_quang_ngai_departments(client: FlaskClient) -> None:
     assert labour["rank_low"] <= labour["rank"] <= labour["rank_high"]
     assert labour["rank_change"] == labour["previous_rank"] - labour["rank"]
     assert body["multiple_comparisons"] == "holm" and body["funnel"]["n_eff"]
+
+
+def test_a_ranking_leaves_out_units_without_answers_as_the_page_does(
+    client: FlaskClient,
+) -> None:
+    """Most departments have no kiosk: the page ranks those that have answers, and the
+    API once refused the whole ranking (422, "no data for …" and 16 codes)."""
+    login(client, "qn_analyst", Role.ANALYST, "QNG")
+    qng = db.session.scalar(select(Unit).where(Unit.code == "QNG"))
+    kiosk = db.session.scalar(
+        select(Wave).where(Wave.kind == WaveKind.CONTINUOUS_FEEDBACK, Wave.unit_id == qng.id)
+    )
+    query = f"parent=QNG&wave={kiosk.code}&unit_kind=department"
+    answer = client.get(f"/api/v1/rankings?{query}")
+    assert answer.status_code == 200, answer.get_json()
+    body = answer.get_json()
+    ranked = {row["unit"] for row in body["rows"]}
+    page = client.get(f"/dashboard/ranking?unit=QNG&group=department&wave={kiosk.code}")
+    assert ranked == set(re.findall(r'<tr[^>]*data-unit="([^"]+)"', page.get_data(as_text=True)))
+    departments = {u.code for u in qng.children if u.kind == UnitKind.DEPARTMENT}
+    assert len(ranked) >= 2 and ranked.isdisjoint(body["no_data"])
+    assert ranked | set(body["no_data"]) == departments and len(body["no_data"]) > len(ranked)
+    # One district with a kiosk: no ranking, said as the page says it, in either language.
+    for lang, said in (("en", "At least two units with answers"), ("vi", "Cần ít nhất hai")):
+        one = client.get(f"/api/v1/rankings?parent=QNG&wave={kiosk.code}&unit_kind=district"
+                         f"&lang={lang}")  # fmt: skip
+        assert one.status_code == 422 and one.get_json()["message"].startswith(said), lang
 
 
 @pytest.mark.parametrize(
