@@ -22,8 +22,10 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import select
 
-from survey_app import audit
+from survey_app import audit, formatting
 from survey_app.access import scope_prefix
+from survey_app.collection import questionnaire as spec
+from survey_app.collection import questionnaires
 from survey_app.extensions import db
 from survey_app.models import Desk, Response, Unit, User
 from survey_app.reporting import figure_store
@@ -64,6 +66,26 @@ class Burst:
     @property
     def answers(self) -> dict[str, Any]:
         return self.responses[0].answers
+
+    def shown_answers(self, lang: str) -> list[tuple[str, str]]:
+        """(item code, the answer as the citizen saw it) in the questionnaire's order:
+        a level with its label (``5 – Rất hài lòng``), options by their labels."""
+        definition = questionnaires.parsed(self.responses[0].questionnaire)
+        items = definition.items_by_code
+        codes = [c for c in definition.item_codes if c in self.answers]
+        codes += [c for c in self.answers if c not in items]
+        return [(code, _answer_text(items.get(code), self.answers[code], lang)) for code in codes]
+
+
+def _answer_text(item: spec.Item | None, value: Any, lang: str) -> str:
+    if item is not None and item.type in spec.SCALE_TYPES and isinstance(value, int):
+        label = item.value_labels(lang).get(value)
+        return f"{value} – {label}" if label else formatting.value(value)
+    if item is not None and item.type in spec.CHOICE_TYPES:
+        labels = {option.code: option.label.get(lang) for option in item.options}
+        chosen = value if isinstance(value, list) else [value]
+        return ", ".join(labels.get(code, str(code)) for code in chosen)
+    return formatting.value(value)
 
 
 def _utc(moment: datetime) -> datetime:

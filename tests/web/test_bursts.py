@@ -102,7 +102,7 @@ def test_review_page_lists_bursts_within_scope_only(client: FlaskClient) -> None
     page = html.unescape(client.get("/analyst/bursts/").get_data(as_text=True))
     assert page.count('class="burst"') == 1  # the eight responses are one burst
     assert "Phường Quỳnh Dị" in page and "Chờ xem xét (chưa tính)" in page
-    assert "<code>mood</code>: 5" in page
+    assert "<code>mood</code>: 5 – Rất hài lòng" in page  # the level with its label
     first = db.session.scalar(select(func.min(Response.submitted_at)).where(Response.flagged))
     with client.application.test_request_context(), force_locale("vi"):
         assert formatting.moment(first) in page  # the house's "20/11/2026 10:00", not "20/11/26"
@@ -112,3 +112,21 @@ def test_review_page_lists_bursts_within_scope_only(client: FlaskClient) -> None
         assert client.post("/analyst/bursts/review", data=bad).status_code == 404
     decisions = select(func.count()).where(AuditLog.action.like("burst.%"))
     assert db.session.scalar(decisions) == 0
+
+
+def test_a_bursts_answers_read_as_the_citizen_saw_them(client: FlaskClient) -> None:
+    """Levels with their labels and options by their labels, in either language."""
+    from pathlib import Path
+
+    from survey_app.collection import questionnaire as spec
+    from survey_app.reporting.bursts import _answer_text
+
+    definition = spec.load_questionnaire(
+        Path(__file__).resolve().parents[2] / "questionnaires/kiosk_quick.yaml"
+    )
+    mood, problems = definition.item("mood"), definition.item("problems")
+    with client.application.test_request_context():
+        assert _answer_text(mood, 1, "en") == "1 – " + mood.value_labels("en")[1]
+        assert _answer_text(problems, ["cho_lau", "thai_do"], "en") == "Long wait, Unfriendly staff"
+        assert _answer_text(problems, ["cho_lau"], "vi") == "Phải chờ lâu"
+        assert _answer_text(None, 3, "vi") == "3"  # an item no longer in the questionnaire
