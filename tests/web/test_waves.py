@@ -489,7 +489,7 @@ def test_the_wave_page_counts_psus_as_the_estimators_do(client: FlaskClient, are
     psus = {(r.stratum, r.psu if r.psu is not None else f"own {r.id}") for r in responses}
     assert len(psus) == 10 + 12  # 30 with a PSU, 12 of the 16 labels among them
     kiosk = questionnaires.latest("kiosk_quick")
-    token = invoke_token(client, "QL-01", "HM-QL")
+    token = desk_token("QL-01", "HM-QL")
     for i in range(9):  # three days at one desk
         payload = {
             "id": str(uuid.uuid4()), "desk": "QL-01",
@@ -506,7 +506,7 @@ def test_the_wave_page_counts_psus_as_the_estimators_do(client: FlaskClient, are
     assert "40 (2 strata, 22 PSUs)" in page
 
 
-def invoke_token(client: FlaskClient, code: str, unit: str) -> str:
+def desk_token(code: str, unit: str) -> str:
     """A new desk's device token, as the Authorization header of its kiosk."""
     from survey_app.collection import desks
 
