@@ -54,6 +54,13 @@ def editable(value: float) -> str:
     return whole + (get_decimal_symbol(get_locale() or "vi") + fraction if fraction else "")
 
 
+def chart_separators(lang: str) -> str:
+    """Plotly's ``layout.separators`` (decimal sign, then thousands): plotly.js writes a
+    chart's ticks and hover figures itself, so each figure carries the reader's way
+    (``0,5`` and ``1.200`` in Vietnamese)."""
+    return ",." if lang == "vi" else ".,"
+
+
 def percent(value: float | None, digits: int = 1) -> str:
     """A proportion as a percentage: 0.78 → ``78,0%`` / ``78.0%``."""
     if value is None or (isinstance(value, float) and math.isnan(value)):

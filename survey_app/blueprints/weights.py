@@ -64,7 +64,7 @@ def _page(
         schemes=schemes.list_schemes(wave),
         history=schemes.history(wave),
         result=result,
-        figure=histogram(result, sample) if result is not None else None,
+        figure=histogram(result, sample, current_lang()) if result is not None else None,
         errors=errors or [],
         methods=METHODS,
         lang=current_lang(),

@@ -219,7 +219,7 @@ def _implausible(sample: WaveSample, weights: np.ndarray) -> list[str]:
     return out
 
 
-def histogram(result: Preview, sample: WaveSample) -> dict[str, Any]:
+def histogram(result: Preview, sample: WaveSample, lang: str) -> dict[str, Any]:
     """The Plotly figure of the new and the design weights (overlaid histograms)."""
     return {
         "data": [
@@ -239,6 +239,7 @@ def histogram(result: Preview, sample: WaveSample) -> dict[str, Any]:
             },
         ],
         "layout": {
+            "separators": formatting.chart_separators(lang),
             "barmode": "overlay",
             "xaxis": {"title": {"text": _("Weight")}},
             "yaxis": {"title": {"text": _("Respondents")}},

@@ -23,6 +23,13 @@ pytestmark = [pytest.mark.browser, pytest.mark.demo]
 PASSWORD = "correct-horse-battery"
 
 
+def residual_ticks(page: Page) -> list[str]:
+    """The labels plotly.js drew on the residual plot's vertical axis."""
+    return page.evaluate(
+        "() => document.getElementById('residual-plot')._fullLayout.yaxis._vals.map(t => t.text)"
+    )
+
+
 def test_fit_and_switch_on_in_both_languages(live_server: Any, live_app: Flask, page: Page) -> None:
     with live_app.app_context():
         accounts.create_user("hm_analyst", PASSWORD, Role.ANALYST, "NA-HM")
@@ -54,6 +61,9 @@ def test_fit_and_switch_on_in_both_languages(live_server: Any, live_app: Flask, 
     )
     points = page.evaluate("() => document.getElementById('residual-plot').data[0].y.length")
     assert points == 10
+    # plotly.js writes the ticks itself: the reader's decimal sign ("0,5"; it wrote "0.5")
+    ticks = residual_ticks(page)
+    assert any("," in t for t in ticks) and not any("." in t for t in ticks), ticks
     assert any("/assets/plotly.min.js" in url for url in requested)
     assert all(url.startswith(live_server.url) for url in requested), requested
     accessible(page)
@@ -78,6 +88,8 @@ def test_fit_and_switch_on_in_both_languages(live_server: Any, live_app: Flask, 
         "() => { const d = document.getElementById('residual-plot');"
         " return d && d.data && d.querySelector('svg.main-svg'); }"
     )
+    ticks = residual_ticks(page)
+    assert any("." in t for t in ticks) and not any("," in t for t in ticks), ticks
     accessible(page)
     assert errors == []
 

@@ -202,6 +202,10 @@ def test_rake_preview_matches_analysis_and_stores_nothing(analyst: FlaskClient) 
     assert histogram["data"][0]["type"] == "histogram"
     np.testing.assert_allclose(histogram["data"][0]["x"], expected.weights, rtol=1e-6)
     np.testing.assert_allclose(histogram["data"][1]["x"], design, rtol=1e-6)
+    # plotly.js writes the axis numbers: with the reader's decimal sign and grouping
+    assert histogram["layout"]["separators"] == ".,"
+    vietnamese = figure(text_of(upload(analyst, margins_csv(wanted), lang="vi")))
+    assert vietnamese["layout"]["separators"] == ",."
     # the margins table: weighted shares meet the targets, sample shares are the counts
     for name, level, target in wanted:
         row = re.search(

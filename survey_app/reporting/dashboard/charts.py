@@ -15,6 +15,8 @@ from typing import Any
 import plotly.graph_objects as go
 import plotly.io as pio
 
+from survey_app import formatting
+
 PALETTE = (
     "#0b5c8a",
     "#c2571a",
@@ -62,7 +64,7 @@ def chart_layout(lang: str, title: str, y_title: str, percent: bool = True) -> d
     return {
         "title": {"text": title, "x": 0, "xanchor": "left", "font": {"size": 16}},
         "font": {"family": FONT, "size": 13, "color": "#1b2733"},
-        "separators": ",." if lang == "vi" else ".,",
+        "separators": formatting.chart_separators(lang),
         "paper_bgcolor": "#ffffff",
         "plot_bgcolor": "#ffffff",
         "margin": {"l": 60, "r": 20, "t": 50, "b": 60},

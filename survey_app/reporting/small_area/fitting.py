@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 from scipy import special
 
 from analysis.small_area import FH_METHODS, fay_herriot, gvf_proportions
+from survey_app import formatting
 from survey_app.models import (
     Unit,
     Wave,
@@ -274,6 +275,7 @@ def residual_figure(result: SmallAreaResult, lang: str) -> dict[str, Any]:
             },
         ],
         "layout": {
+            "separators": formatting.chart_separators(lang),
             "xaxis": {"title": {"text": _("Synthetic (regression) estimate, %")}},
             "yaxis": {"title": {"text": _("Standardised residual")}, "zeroline": False},
             "margin": {"l": 60, "r": 20, "t": 20, "b": 50},
