@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskCliRunner
 from sqlalchemy import func, select
 
 from survey_app.collection.desks import desk_for_token, hash_token
 from survey_app.extensions import db
-from survey_app.models import AuditLog, Desk, Questionnaire, Response, Role, Unit, User
+from survey_app.models import AuditLog, Desk, Questionnaire, Response, Role, Unit, User, Wave
 from tests.helpers.cli_setup import UNITS_CSV, import_units
 
 
@@ -133,6 +135,23 @@ def test_demo_seed_is_idempotent(runner: FlaskCliRunner, tmp_path: Path) -> None
     skipped = runner.invoke(args=["demo", "seed", "--if-empty"])
     assert "không nạp dữ liệu mẫu" in skipped.output
     assert count(AuditLog) > 0
+
+
+@pytest.mark.demo
+def test_demo_seed_on_a_later_day_adds_no_second_month_of_kiosk_feedback(
+    app: Flask, tmp_path: Path
+) -> None:
+    """The kiosk feedback wave is named by its first day, so seeding again the next
+    day (or after midnight, as CI once did) found no wave of that name and simulated a
+    second 30 days over the first: 9,022 responses became 10,554."""
+    from survey_app.demo import seeding
+
+    before = count(Response), count(Wave)
+    later = datetime.now(UTC).date() + timedelta(days=3)
+    report = seeding.seed(7, tmp_path / "creds.txt", today=later)
+    assert (count(Response), count(Wave)) == before
+    kiosk = [line for line in report if line.startswith("đợt KIOSK-")]
+    assert len(kiosk) == 2 and all("đã có phiếu trả lời" in line for line in kiosk), report
 
 
 def test_demo_seed_writes_the_demo_passwords(runner: FlaskCliRunner, tmp_path: Path) -> None:

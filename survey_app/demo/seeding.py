@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import exists, func, select
 
 from survey_app import formatting
 from survey_app.admin import accounts, units
@@ -62,8 +62,12 @@ def database_is_empty() -> bool:
     return db.session.scalar(select(func.count()).select_from(Unit)) == 0
 
 
-def seed(rng_seed: int, credentials_path: Path) -> list[str]:
-    """Create the demo; every step skips what already exists."""
+def seed(rng_seed: int, credentials_path: Path, today: date | None = None) -> list[str]:
+    """Create the demo; every step skips what already exists, on any later day too.
+
+    ``today`` (by default the current UTC date) ends the simulated 30 days of kiosk
+    feedback.
+    """
     rng = np.random.default_rng(rng_seed)
     report = questionnaires.load_folder(Path(current_app.config["QUESTIONNAIRE_DIR"]))
     all_units = HOANG_MAI + quang_ngai_units()
@@ -74,7 +78,7 @@ def seed(rng_seed: int, credentials_path: Path) -> list[str]:
     qn_truth = quang_ngai_true_rates(rng)
     report.extend(_seed_hoang_mai(rng))
     report.extend(_seed_quang_ngai(qn_truth, rng))
-    report.extend(_seed_kiosk_feedback(qn_truth, rng))
+    report.extend(_seed_kiosk_feedback(qn_truth, rng, today or datetime.now(UTC).date()))
     return report
 
 
@@ -312,9 +316,8 @@ def _seed_quang_ngai(truth: dict[str, tuple[float, float]], rng: np.random.Gener
 
 
 def _seed_kiosk_feedback(
-    qn_truth: dict[str, tuple[float, float]], rng: np.random.Generator
+    qn_truth: dict[str, tuple[float, float]], rng: np.random.Generator, today: date
 ) -> list[str]:
-    today = datetime.now(UTC).date()
     start = today - timedelta(days=KIOSK_DAYS - 1)
     hm_communes = [s for s in HOANG_MAI if s.parent == "NA-HM"]
     hm_rates = HOANG_MAI_WAVES[-1].true_rate + centred(
@@ -336,6 +339,12 @@ def _seed_kiosk_feedback(
     )
     report = []
     for code, province, name, unit_rates in plans:
+        # The wave is named by its first day: seeded on an earlier day, it has another
+        # name, and seeding again must not simulate a second month over the first.
+        earlier = _seeded_kiosk_wave(province)
+        if earlier is not None:
+            report.append(_("wave %(code)s: already has responses", code=earlier))
+            continue
         ws = WaveSpec(
             code,
             f"Phản hồi tại quầy – {name}, 30 ngày",
@@ -356,6 +365,20 @@ def _seed_kiosk_feedback(
             )
         )
     return report
+
+
+def _seeded_kiosk_wave(province: str) -> str | None:
+    """The code of the province's simulated kiosk feedback if it was seeded, any day."""
+    return db.session.scalar(
+        select(Wave.code)
+        .where(
+            Wave.kind == WaveKind.CONTINUOUS_FEEDBACK,
+            Wave.code.startswith(f"KIOSK-{province}-", autoescape=True),
+            exists().where(Response.wave_id == Wave.id),
+        )
+        .order_by(Wave.code)
+        .limit(1)
+    )
 
 
 def _kiosk_drafts(
