@@ -193,8 +193,24 @@ SCHEMAS: dict[str, Any] = {
     "IndexTable": {
         "type": "object",
         "properties": {
-            "figures": {"type": "array", "items": {"$ref": "#/components/schemas/IndexFigure"}}
+            "figures": {"type": "array", "items": {"$ref": "#/components/schemas/IndexFigure"}},
+            "no_data": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "unit": {"type": "string"},
+                        "wave": {"type": "string"},
+                        "message": {"type": "string"},
+                    },
+                    "required": ["unit", "wave", "message"],
+                },
+                "description": "Unit and wave pairs asked for that have no figure: the unit "
+                "has no answers in the wave (or none of the `field` or `channel` asked for). "
+                "Each with the reason in the request's language.",
+            },
         },
+        "required": ["figures", "no_data"],
     },
     "Change": {
         "type": "object",

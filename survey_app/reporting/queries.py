@@ -188,7 +188,37 @@ def index_table(
         for f in result.figures
         if (index is None or f.code == index) and (kind is None or f.kind == kind)
     ]
-    return {"figures": figures}
+    return {
+        "figures": figures,
+        "no_data": _no_data(result, units, waves, filtered=bool(field or channel)),
+    }
+
+
+def _no_data(
+    result: IndexResult, units: Sequence[Unit], waves: Sequence[Wave], *, filtered: bool
+) -> list[dict[str, str]]:
+    """The unit and wave pairs asked for that have no figure because the unit has no
+    answers in the wave (or none of the procedure field or channel asked for), each with
+    the reason: a script reads why a pair is missing instead of an empty list."""
+    present = {(domain.unit_id, domain.wave_id) for domain in result.domains}
+    missing = []
+    for unit in units:
+        for wave in waves:
+            if (unit.id, wave.id) in present:
+                continue
+            if filtered:
+                message = _(
+                    "%(unit)s has no answers in wave %(wave)s for the procedure field or "
+                    "channel asked for.",
+                    unit=unit.code,
+                    wave=wave.code,
+                )
+            else:
+                message = _(
+                    "%(unit)s has no answers in wave %(wave)s.", unit=unit.code, wave=wave.code
+                )
+            missing.append({"unit": unit.code, "wave": wave.code, "message": message})
+    return missing
 
 
 def change(

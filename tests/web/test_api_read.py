@@ -170,3 +170,46 @@ def test_openapi_documents_the_read_endpoints(client: FlaskClient) -> None:
     document = client.get("/api/v1/openapi.json").get_json()
     validate(document)
     assert {"/indices", "/changes", "/trends", "/rankings"} <= set(document["paths"])
+
+
+def test_indices_say_which_pairs_have_no_answers_and_why(client: FlaskClient) -> None:
+    """A unit and wave without answers was left out of "figures" without a word: a script
+    asking for a department's kiosk feedback got {"figures": []} and could not tell an
+    empty answer from a failure."""
+    login(client, "qn_leader", Role.LEADER, "QNG")
+    kiosk = db.session.scalars(select(Wave).where(Wave.code.startswith("KIOSK-QNG"))).one()
+    departments = db.session.scalars(
+        select(Unit).where(Unit.kind == UnitKind.DEPARTMENT, Unit.code.startswith("QNG-"))
+    ).all()
+    codes = sorted(u.code for u in departments)
+    query = "&".join(f"unit={code}" for code in codes)
+    body = client.get(f"/api/v1/indices?{query}&wave={kiosk.code}&index=overall&kind=rate")
+    assert body.status_code == 200
+    answered = {f["unit"] for f in body.get_json()["figures"]}
+    missing = body.get_json()["no_data"]
+    # every unit asked for is a figure or listed with its reason, never both
+    assert answered | {m["unit"] for m in missing} == set(codes)
+    assert not answered & {m["unit"] for m in missing}
+    with_answers = {d.unit_id for d in compute([kiosk], list(departments)).domains}
+    assert answered == {u.code for u in departments if u.id in with_answers}
+    assert missing and answered  # the demo's departments: some have kiosks, most not
+    first = missing[0]
+    assert first["wave"] == kiosk.code
+    assert first["message"] == f"{first['unit']} không có câu trả lời nào trong đợt {kiosk.code}."
+
+    english = client.get(
+        f"/api/v1/indices?unit={first['unit']}&wave={kiosk.code}&lang=en&channel=kiosk"
+    ).get_json()
+    assert english == {
+        "figures": [],
+        "no_data": [
+            {
+                "unit": first["unit"],
+                "wave": kiosk.code,
+                "message": f"{first['unit']} has no answers in wave {kiosk.code} for the "
+                "procedure field or channel asked for.",
+            }
+        ],
+    }
+    field_survey = client.get(f"/api/v1/indices?{query}&wave=QN-2022&index=overall").get_json()
+    assert field_survey["figures"] and field_survey["no_data"] == []  # all were surveyed
