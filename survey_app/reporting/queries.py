@@ -22,7 +22,6 @@ from survey_app.models import Channel, ProcedureField, Unit, UnitKind, User, Wav
 from survey_app.openapi.common import echo
 from survey_app.reporting import visibility
 from survey_app.reporting.comparisons import changes, rankings, trends
-from survey_app.reporting.dashboard.scope import with_data
 from survey_app.reporting.indices.compute import compute
 from survey_app.reporting.indices.figures import IndexFigure, IndexResult
 
@@ -336,15 +335,9 @@ def ranking(
     if unit_kind:
         query = query.where(Unit.kind == UnitKind(unit_kind))
     children = list(db.session.scalars(query))
-    # As the ranking page, the scorecard and the funnel alert: only the units with
-    # answers in the wave are ranked; the others are listed in "no_data".
-    answered = with_data(children, wave)
-    too_few = _("At least two units with answers in this wave are needed for a ranking.")
-    if len(answered) < 2:
-        raise QueryError(422, "cannot_compute", too_few)
     try:
         result = rankings.ranking(
-            answered,
+            children,
             wave,
             parent,
             previous_wave=previous_wave,
@@ -352,8 +345,6 @@ def ranking(
             kind=kind,
             reportable_only=not visibility.shows_unreportable(user),
         )
-    except rankings.TooFewToRank as error:  # for a leader, too few meet the reporting rule
-        raise QueryError(422, "cannot_compute", too_few) from error
     except IndexRequestError as error:
         raise QueryError(422, "cannot_compute", str(error)) from error
     except KeyError as error:
@@ -365,7 +356,8 @@ def ranking(
         "overall": figure_json(overall, unit_map, wave_map),
         # Units left unranked because their figure fails the reporting rule (leaders).
         "not_ranked": [u.code for u in result.hidden],
-        "no_data": [u.code for u in children if u not in answered],
+        # Units without answers in the wave: not ranked (as on the ranking page).
+        "no_data": [u.code for u in result.no_data],
         "multiple_comparisons": "holm",
         "rank_interval": {
             "level": result.ranking.level,

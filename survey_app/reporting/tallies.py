@@ -12,14 +12,14 @@ row, as the store's figures are then.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Integer, String, case, column, func, select, text
 
 from survey_app.extensions import db
-from survey_app.models import FigureCount, Response, Unit
+from survey_app.models import FigureCount, Response, Unit, Wave
 from survey_app.models._types import UTCDateTime
 from survey_app.reporting.indices.stored import store_on
 
@@ -76,6 +76,15 @@ def tallies(prefix: str | None = None, wave_id: int | None = None) -> list[Tally
         folded = folded.where(table.wave_id == wave_id)
     rows = [_tally(row) for row in [*db.session.execute(folded), *_unfolded(prefix, wave_id)]]
     return combine(rows, lambda t: (t.unit_id, t.wave_id, t.channel))
+
+
+def with_data(units: Sequence[Unit], wave: Wave) -> list[Unit]:
+    """The units with at least one response in the wave (themselves or below)."""
+    if not units:
+        return []
+    ids = {t.unit_id for t in tallies(None, wave.id) if t.responses}
+    paths = list(db.session.scalars(select(Unit.path).where(Unit.id.in_(ids))))
+    return [u for u in units if any(p.startswith(u.path) for p in paths)]
 
 
 def combine(rows: Iterable[Tally], key: Callable[[Tally], Hashable]) -> list[Tally]:

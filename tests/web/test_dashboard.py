@@ -22,6 +22,7 @@ from survey_app import formatting
 from survey_app.admin import accounts
 from survey_app.extensions import db
 from survey_app.models import Desk, Response, Role, Unit, Wave
+from survey_app.reporting import figure_store
 from survey_app.reporting.comparisons import changes, rankings, wording
 from survey_app.reporting.dashboard import figures
 from survey_app.reporting.dashboard.kiosk import MONITOR_DAYS
@@ -338,6 +339,67 @@ def test_quang_ngai_ranking_page(app: Flask, client: FlaskClient) -> None:
     assert "Huyện Bình Sơn" in districts and "Sở Tư pháp" not in districts
     assert client.get("/dashboard/ranking?unit=QNG&group=nothing").status_code == 404
     assert client.get("/dashboard/ranking?unit=QNG&index=aspect:nope").status_code == 404
+
+
+@pytest.mark.demo
+def test_a_unit_new_since_the_previous_wave_is_ranked_without_a_previous_rank(
+    app: Flask, client: FlaskClient
+) -> None:
+    """A department with no answers in the previous wave (new since, or not surveyed)
+    made the whole ranking "cannot be computed: no data in wave QN-2021"; it is now
+    ranked with no previous rank, and the others keep their ranks among themselves."""
+    login(client, role=Role.ADMIN, unit=None)
+    province, justice = unit("QNG"), unit("QNG-STP")
+    elsewhere = Unit(code="ELSEWHERE", name_vi="Nơi khác", name_en="Elsewhere", kind=justice.kind)
+    db.session.add(elsewhere)
+    db.session.flush()
+    elsewhere.path = f"/{elsewhere.id}/"
+    moved = db.session.scalars(
+        select(Response.id).where(
+            Response.unit_id == justice.id, Response.wave_id == wave("QN-2021").id
+        )
+    ).all()
+    assert moved
+    figure_store.unfold_responses(moved)  # as the app does before a folded row changes
+    for response in db.session.scalars(select(Response).where(Response.id.in_(moved))):
+        response.unit_id = elsewhere.id
+    db.session.commit()
+
+    page = text_of(client.get("/dashboard/ranking?unit=QNG&group=department&wave=QN-2022"))
+    departments = [u for u in children(province) if u.kind.value == "department"]
+    assert "Không tính được" not in page
+    assert len(re.findall(r'<tr data-unit="QNG-', page)) == len(departments)
+    with app.test_request_context("/?lang=vi"):
+        now = rankings.ranking(
+            departments, wave("QN-2022"), province, previous_wave=wave("QN-2021")
+        )
+        before = rankings.ranking(
+            [u for u in departments if u != justice], wave("QN-2021"), province
+        )
+    assert next(r for r in now.rows if r.unit == justice).previous_rank is None
+    assert {r.unit.code: r.previous_rank for r in now.rows if r.unit != justice} == {
+        r.unit.code: r.rank for r in before.rows
+    }
+    api = client.get(
+        "/api/v1/rankings?parent=QNG&wave=QN-2022&previous=QN-2021&unit_kind=department"
+    ).get_json()
+    assert next(r for r in api["rows"] if r["unit"] == "QNG-STP")["previous_rank"] is None
+
+
+@pytest.mark.demo
+def test_the_ranking_page_names_the_units_without_answers(client: FlaskClient) -> None:
+    login(client, unit="QNG")
+    kiosk = db.session.scalars(select(Wave).where(Wave.code.startswith("KIOSK-QNG"))).one()
+    page = text_of(client.get(f"/dashboard/ranking?unit=QNG&group=department&wave={kiosk.code}"))
+    api = client.get(
+        f"/api/v1/rankings?parent=QNG&wave={kiosk.code}&unit_kind=department"
+    ).get_json()
+    assert api["no_data"]  # most departments have no kiosk
+    listed = re.search(r'<p id="no-data" class="muted">([^<]*)</p>', page).group(1)
+    assert listed.startswith("Chưa có câu trả lời trong đợt này: ")
+    names = [unit(code).name_vi for code in api["no_data"]]  # some hold a comma
+    assert all(name in listed for name in names)
+    assert len(listed) == len("Chưa có câu trả lời trong đợt này: " + ", ".join(names))
 
 
 # ----------------------------------------------------------------------------- comparison

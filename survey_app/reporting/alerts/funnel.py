@@ -28,10 +28,10 @@ def funnel_findings(followings: Sequence[Following], report: RunReport) -> list[
             if not series:
                 continue
             wave = series[-1]
-            # as the ranking page: only children with responses in the wave are ranked
-            children = scope.with_data(scope.children(parent), wave)
             try:
-                ranking = rankings.ranking(children, wave, parent, reportable_only=True)
+                ranking = rankings.ranking(
+                    scope.children(parent), wave, parent, reportable_only=True
+                )
             except rankings.TooFewToRank:
                 continue
             except IndexRequestError as error:

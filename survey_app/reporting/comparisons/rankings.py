@@ -17,6 +17,7 @@ from survey_app.models import Unit, Wave
 from survey_app.reporting.comparisons.wording import SIGNIFICANCE
 from survey_app.reporting.indices.compute import compute
 from survey_app.reporting.indices.figures import DomainKey, IndexFigure, IndexResult
+from survey_app.reporting.tallies import with_data
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,8 @@ class RankingResult:
     funnel: dict[str, list[float]]
     # Units left out because their figure fails the reporting rule (reportable_only).
     hidden: tuple[Unit, ...] = ()
+    # Units left out because they have no answers in the wave.
+    no_data: tuple[Unit, ...] = ()
 
 
 def _ranks(
@@ -78,6 +81,10 @@ class TooFewToRank(IndexRequestError):  # noqa: N818 (an IndexRequestError, name
     rule, or without data): a page says so instead of showing a ranking."""
 
 
+def _too_few() -> TooFewToRank:
+    return TooFewToRank(_("At least two units with answers in this wave are needed for a ranking."))
+
+
 def ranking(
     units: Sequence[Unit],
     wave: Wave,
@@ -94,24 +101,34 @@ def ranking(
     ``overall_unit`` is the reference (e.g. the province): each unit is compared with
     it using the joint covariance (a unit is part of the overall figure).
 
+    Only the units with answers in the wave are ranked; the others are listed in
+    ``no_data`` (every page, the scorecard, the funnel alert and the API rank this way).
     With ``reportable_only`` (what a leader sees, :func:`visibility.visible`), units whose
     figure fails the reporting rule are not ranked at all (listed in ``hidden``), so
-    the other ranks leave no gap that would place them; previous ranks are then taken
-    among the units whose previous figure meets the rule.
+    the other ranks leave no gap that would place them. Previous ranks are taken among
+    the units that have a figure in ``previous_wave`` (meeting the rule with
+    ``reportable_only``); a unit without one has no previous rank.
+
+    Raises
+    ------
+    TooFewToRank
+        Fewer than two units to rank; its message is the reader's.
     """
-    if not units:
-        raise TooFewToRank("no unit to rank")
+    answered = with_data(units, wave)
+    no_data = tuple(u for u in units if u not in answered)
+    units = answered
+    if len(units) < 2:
+        raise _too_few()
     result = compute([wave], [*units, overall_unit])
     hidden: list[Unit] = []
     if reportable_only:
         hidden = [u for u in units if not _reportable(result, u, wave, code, kind)]
         units = [u for u in units if u not in hidden]
         if len(units) < 2:
-            raise TooFewToRank("fewer than two units meet the reporting rule")
+            raise _too_few()
     figures, values, cov = _ranks(result, units, wave, code, kind)
-    if np.isnan(values).any():
-        missing = [u.code for u, f in zip(units, figures, strict=True) if math.isnan(f.value)]
-        raise TooFewToRank(f"no data for units {', '.join(missing)}")
+    if np.isnan(values).any():  # answers, but none valid for this index
+        raise _too_few()
     if not np.isfinite(cov).all():
         # A figure without a standard error (a unit whose sample gives no variance
         # estimate) has no rank interval: say which, rather than draw from nothing.
@@ -143,17 +160,11 @@ def ranking(
             )
         )
     adjusted = holm_adjust([d.p_value for d in differences])
-    previous: dict[int, int] = {}
-    if previous_wave is not None:
-        before = compute([previous_wave], list(units))
-        prior, prior_values, _cov = _ranks(before, units, previous_wave, code, kind)
-        if reportable_only:
-            ok = [i for i, f in enumerate(prior) if f.reportable]
-            order = np.argsort(np.argsort(-prior_values[ok], kind="stable"), kind="stable") + 1
-            previous = {units[i].id: int(r) for i, r in zip(ok, order, strict=True)}
-        elif not np.isnan(prior_values).any():
-            order = np.argsort(np.argsort(-prior_values, kind="stable"), kind="stable") + 1
-            previous = {u.id: int(r) for u, r in zip(units, order, strict=True)}
+    previous = (
+        {}
+        if previous_wave is None
+        else _previous_ranks(units, previous_wave, code, kind, reportable_only)
+    )
     rows = [
         RankRow(
             unit,
@@ -180,7 +191,34 @@ def ranking(
             "lower998": limits.lower998.tolist(),
             "upper998": limits.upper998.tolist(),
         }
-    return RankingResult(wave, overall_unit, overall, tuple(rows), simulated, funnel, tuple(hidden))
+    return RankingResult(
+        wave, overall_unit, overall, tuple(rows), simulated, funnel, tuple(hidden), no_data
+    )
+
+
+def _previous_ranks(
+    units: Sequence[Unit], wave: Wave, code: str, kind: str, reportable_only: bool
+) -> dict[int, int]:
+    """Ranks in an earlier wave among the units with a figure there (meeting the
+    reporting rule with ``reportable_only``), by unit id; ties keep the units' order.
+    A unit new since, or without answers then, has none, and the others keep theirs."""
+    before_units = with_data(units, wave)
+    if not before_units:
+        return {}
+    before = compute([wave], before_units)
+    values: list[tuple[int, float]] = []
+    for unit in before_units:
+        try:
+            figure = before.figure(DomainKey(unit.id, wave.id), code, kind)
+        except KeyError:  # answers, but none valid for this index
+            continue
+        if math.isnan(figure.value) or (reportable_only and not figure.reportable):
+            continue
+        values.append((unit.id, figure.value))
+    order = np.argsort(
+        np.argsort(-np.array([v for _id, v in values]), kind="stable"), kind="stable"
+    )
+    return {unit_id: int(rank) + 1 for (unit_id, _value), rank in zip(values, order, strict=True)}
 
 
 def _reportable(result: IndexResult, unit: Unit, wave: Wave, code: str, kind: str) -> bool:

@@ -26,7 +26,6 @@ from survey_app.reporting.dashboard.scope import (
     focus_unit,
     wave_in,
     waves_of,
-    with_data,
 )
 from survey_app.reporting.indices.figures import cannot_compute_message
 from survey_app.reporting.tables import Table
@@ -139,25 +138,19 @@ def ranking_page(
             and i.wave.start_date < wave.start_date
         ]
         previous = same[-1] if same else None
-        ranked = with_data(units, wave)
-        if len(ranked) < 2:
-            message = _("At least two units with answers in this wave are needed for a ranking.")
-        else:
-            try:
-                result = rankings.ranking(
-                    ranked,
-                    wave,
-                    parent,
-                    previous_wave=previous,
-                    code=code,
-                    reportable_only=not visibility.shows_unreportable(user),
-                )
-            except rankings.TooFewToRank:
-                message = _(
-                    "At least two units with answers in this wave are needed for a ranking."
-                )
-            except IndexRequestError as error:  # e.g. a lonely PSU under the rule 'fail'
-                message = cannot_compute_message(error)
+        try:
+            result = rankings.ranking(
+                units,
+                wave,
+                parent,
+                previous_wave=previous,
+                code=code,
+                reportable_only=not visibility.shows_unreportable(user),
+            )
+        except rankings.TooFewToRank as error:
+            message = str(error)
+        except IndexRequestError as error:  # e.g. a lonely PSU under the rule 'fail'
+            message = cannot_compute_message(error)
         if result is not None:
             overall = visibility.visible(result.overall, user)
             # The funnel's limits are centred on the overall value: none when it is hidden.

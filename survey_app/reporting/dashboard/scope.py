@@ -119,12 +119,3 @@ def series_of(infos: Sequence[WaveInfo], kind: WaveKind, slug: str | None = None
         return []
     slug = slug or waves[-1].questionnaire.slug
     return [w for w in waves if w.questionnaire.slug == slug]
-
-
-def with_data(units: Sequence[Unit], wave: Wave) -> list[Unit]:
-    """The units with at least one response in the wave (themselves or below)."""
-    if not units:
-        return []
-    ids = {t.unit_id for t in tallies(None, wave.id) if t.responses}
-    paths = list(db.session.scalars(select(Unit.path).where(Unit.id.in_(ids))))
-    return [u for u in units if any(p.startswith(u.path) for p in paths)]

@@ -26,7 +26,6 @@ from survey_app.reporting.dashboard.figures import (
     index_lines,
     scheme_text,
 )
-from survey_app.reporting.dashboard.scope import with_data
 from survey_app.reporting.indices.compute import compute
 from survey_app.reporting.indices.figures import DomainKey, IndexResult, Inference
 from survey_app.reporting.scorecard.counts import (
@@ -222,26 +221,17 @@ def sibling_rank(
             .order_by(Unit.code)
         )
     )
-    present = with_data(siblings, wave)
-    if len(present) < 2 or unit not in present:
-        return None
     parent = db.session.get(Unit, unit.parent_id)
     assert parent is not None  # parent_id is a foreign key
     try:
         ranked = rankings.ranking(
-            present, wave, parent, previous_wave=previous, reportable_only=reportable_only
+            siblings, wave, parent, previous_wave=previous, reportable_only=reportable_only
         )
-    except (IndexRequestError, KeyError):
-        if previous is None:
-            return None
-        # Not every sibling has data in the previous wave: rank without rank changes.
-        try:
-            ranked = rankings.ranking(present, wave, parent, reportable_only=reportable_only)
-        except IndexRequestError:
-            return None  # fewer than two units meet the reporting rule
+    except IndexRequestError:
+        return None  # fewer than two units to rank, or a figure that cannot be computed
     row = next((r for r in ranked.rows if r.unit.id == unit.id), None)
     if row is None:
-        return None  # the unit's own figure fails the reporting rule
+        return None  # the unit has no answers, or its figure fails the reporting rule
     return RankLine(
         row.rank, row.rank_low, row.rank_high, len(ranked.rows), row.previous_rank, row.flag, parent
     )
