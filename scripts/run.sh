@@ -14,6 +14,9 @@ export FLASK_APP=survey_app
 "$VENV/bin/flask" db upgrade
 "$VENV/bin/flask" questionnaires load
 "$VENV/bin/flask" demo seed --if-empty
+# What cron does every 15 minutes in production (docs/operations.md): without it the
+# demo's notification centre stayed empty until someone ran the command by hand.
+"$VENV/bin/flask" alerts run
 
 PORT="${PORT:-5000}"
 echo

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -12,8 +13,10 @@ from sqlalchemy import func, select
 
 from survey_app.collection.desks import desk_for_token, hash_token
 from survey_app.extensions import db
-from survey_app.models import AuditLog, Desk, Questionnaire, Response, Role, Unit, User, Wave
+from survey_app.models import Alert, AuditLog, Desk, Questionnaire, Response, Role, Unit, User, Wave
 from tests.helpers.cli_setup import UNITS_CSV, import_units
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def count(model: type) -> int:
@@ -152,6 +155,23 @@ def test_demo_seed_on_a_later_day_adds_no_second_month_of_kiosk_feedback(
     assert (count(Response), count(Wave)) == before
     kiosk = [line for line in report if line.startswith("đợt KIOSK-")]
     assert len(kiosk) == 2 and all("đã có phiếu trả lời" in line for line in kiosk), report
+
+
+@pytest.mark.demo
+def test_the_run_script_leaves_the_demo_with_its_alerts(runner: FlaskCliRunner) -> None:
+    """scripts/run.sh's commands, in its order, on the seeded demo: the alert rules are
+    evaluated after the seed, so the leaders' notification centre is not empty until
+    someone runs `flask alerts run` by hand."""
+    script = (ROOT / "scripts" / "run.sh").read_text(encoding="utf-8")
+    commands = re.findall(r'^"\$VENV/bin/flask" (.+)$', script, re.MULTILINE)
+    assert commands.index("alerts run") > commands.index("demo seed --if-empty")
+    assert count(Alert) == 0
+    for command in commands:
+        if command == "db upgrade":
+            continue  # the test's database is migrated already
+        result = runner.invoke(args=command.split())
+        assert result.exit_code == 0, (command, result.output)
+    assert count(Alert) > 0
 
 
 def test_demo_seed_writes_the_demo_passwords(runner: FlaskCliRunner, tmp_path: Path) -> None:
