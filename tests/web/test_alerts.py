@@ -21,7 +21,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from flask_babel import force_locale
-from sqlalchemy import func, select
+from sqlalchemy import delete, event, func, select
 from sqlalchemy.exc import IntegrityError
 
 from survey_app.admin import accounts
@@ -551,3 +551,44 @@ def test_the_database_lists_and_counts_what_following_sees(app: Flask) -> None:
             assert unread_count(reader) == len(expected) - len(acknowledged)
             checked += len(expected)
     assert checked > 100
+
+
+def test_the_alert_list_reads_each_named_unit_once(app: Flask, client: FlaskClient) -> None:
+    """Each funnel alert's title names its parent: the list looked the parent up once per
+    alert, so a province with forty departments outside their limits ran forty lookups."""
+    province = db.session.scalar(select(Unit).where(Unit.code == "QNG"))
+    departments = db.session.scalars(select(Unit).where(Unit.parent_id == province.id)).all()
+    login(client, "qn_reader", Role.LEADER, "QNG")
+
+    def statements_for_the_list(how_many: int) -> int:
+        for department in departments[:how_many]:
+            db.session.add(
+                Alert(
+                    rule=AlertRule.FUNNEL,
+                    subject=f"list-{department.code}",
+                    episode=1,
+                    unit_id=department.id,
+                    details={"parent": "QNG", "side": "below"},
+                )
+            )
+        db.session.commit()
+        seen: list[str] = []
+
+        def count(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+            seen.append(statement)
+
+        event.listen(db.engine, "before_cursor_execute", count)
+        try:
+            page = client.get("/alerts/?lang=vi")
+        finally:
+            event.remove(db.engine, "before_cursor_execute", count)
+        assert page.status_code == 200
+        text = html.unescape(page.get_data(as_text=True))
+        assert text.count("nằm dưới giới hạn biểu đồ phễu của Tỉnh Quảng Ngãi") >= how_many
+        return len(seen)
+
+    few = statements_for_the_list(2)
+    db.session.execute(delete(Alert).where(Alert.subject.startswith("list-")))
+    db.session.commit()
+    many = statements_for_the_list(12)
+    assert many == few

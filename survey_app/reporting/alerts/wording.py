@@ -19,6 +19,7 @@ from survey_app.extensions import db
 from survey_app.i18n import current_lang
 from survey_app.models import Alert, AlertRule, Unit, Wave
 from survey_app.reporting.comparisons import wording
+from survey_app.reporting.indices.shared_sums import within_request
 
 
 def rule_name(rule: AlertRule) -> str:
@@ -42,15 +43,27 @@ def difference(details: dict[str, Any]) -> Difference:
 
 
 def unit_name(code: str, lang: str) -> str:
-    """A unit the details name by its code, as readers know it (the code if it is gone)."""
-    unit = db.session.scalar(select(Unit).where(Unit.code == code)) if code else None
+    """A unit the details name by its code, as readers know it (the code if it is gone).
+
+    Looked up once per page (the alert list names the same parent in each funnel alert).
+    """
+    unit = _by_code(Unit, code)
     return unit.name(lang) if unit is not None else code
 
 
 def wave_name(code: str, lang: str) -> str:
     """A wave the details name by its code, by its name (the code if it is gone)."""
-    wave = db.session.scalar(select(Wave).where(Wave.code == code)) if code else None
+    wave = _by_code(Wave, code)
     return wave.name(lang) if wave is not None else code
+
+
+def _by_code(model: type[Unit] | type[Wave], code: str) -> Unit | Wave | None:
+    if not code:
+        return None
+    return within_request(
+        ("alert wording", model.__name__, code),
+        lambda: db.session.scalar(select(model).where(model.code == code)),
+    )
 
 
 def index_label(alert: Alert, lang: str) -> str:
