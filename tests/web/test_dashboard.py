@@ -342,6 +342,24 @@ def test_quang_ngai_ranking_page(app: Flask, client: FlaskClient) -> None:
 
 
 @pytest.mark.demo
+def test_a_tables_shared_design_is_stated_once_not_on_every_row(client: FlaskClient) -> None:
+    """Every row of the unit page's tables repeated the wave's inference and lonely-PSU
+    rule (and the index table its weighting): 18 departments, 18 identical sentences."""
+    login(client, unit="QNG")
+    page = text_of(client.get("/dashboard/unit/QNG?wave=QN-2022"))
+    rule = "suy luận theo thiết kế mẫu; tầng chỉ có một PSU: adjust"
+    groups = re.findall(r'<section aria-labelledby="group-', page)
+    assert len(groups) == 2  # departments and districts
+    # once above the index table, once under each group's table
+    assert page.count(rule) == 1 + len(groups)
+    assert page.count("Cách suy luận cho mọi đơn vị trên: " + rule) == len(groups)
+    assert '<th scope="col">Cách suy luận</th>' not in page
+    assert '<th scope="col">Trọng số</th>' not in page
+    english = text_of(client.get("/dashboard/unit/QNG?wave=QN-2022&lang=en"))
+    assert english.count("Inference for every unit above: design-based") == len(groups)
+
+
+@pytest.mark.demo
 def test_a_unit_new_since_the_previous_wave_is_ranked_without_a_previous_rank(
     app: Flask, client: FlaskClient
 ) -> None:

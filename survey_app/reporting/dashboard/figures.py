@@ -7,7 +7,7 @@ anything itself. The templates read the formats through ``views`` (this module).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
@@ -130,6 +130,17 @@ def inference_text(figure: IndexFigure) -> str:
     if figure.fpc:
         text += "; " + _("finite population correction")
     return text
+
+
+def common(
+    figures: Sequence[IndexFigure | None], describe: Callable[[IndexFigure], str]
+) -> str | None:
+    """What ``describe`` (:func:`inference_text`, :func:`scheme_text`) says of every
+    figure of a table when it says the same of all, else None: a table of one wave's
+    figures states its design once, not on every row (the inference still differs per
+    row where small-area estimates replace some figures)."""
+    texts = {describe(figure) for figure in figures if figure is not None}
+    return texts.pop() if len(texts) == 1 else None
 
 
 def not_enough_data() -> str:
