@@ -30,6 +30,22 @@ def residual_ticks(page: Page) -> list[str]:
     )
 
 
+def overlapping_labels(page: Page) -> list[list[str]]:
+    """Pairs of communes whose labels, as drawn on the residual plot, overlap."""
+    return page.evaluate(
+        """() => {
+          const texts = [...document.querySelectorAll('#residual-plot g.textpoint text')];
+          const boxes = texts.map(t => [t.textContent, t.getBoundingClientRect()]);
+          const pairs = [];
+          boxes.forEach(([a, p], i) => boxes.slice(i + 1).forEach(([b, q]) => {
+            if (p.left < q.right && q.left < p.right && p.top < q.bottom && q.top < p.bottom)
+              pairs.push([a, b]);
+          }));
+          return boxes.length ? pairs : [['no labels drawn']];
+        }"""
+    )
+
+
 def test_fit_and_switch_on_in_both_languages(live_server: Any, live_app: Flask, page: Page) -> None:
     with live_app.app_context():
         accounts.create_user("hm_analyst", PASSWORD, Role.ANALYST, "NA-HM")
@@ -64,6 +80,9 @@ def test_fit_and_switch_on_in_both_languages(live_server: Any, live_app: Flask, 
     # plotly.js writes the ticks itself: the reader's decimal sign ("0,5"; it wrote "0.5")
     ticks = residual_ticks(page)
     assert any("," in t for t in ticks) and not any("." in t for t in ticks), ticks
+    # each commune's label is placed where it overlaps no other (two of the demo's
+    # ten overlapped when all sat above their point)
+    assert overlapping_labels(page) == []
     assert any("/assets/plotly.min.js" in url for url in requested)
     assert all(url.startswith(live_server.url) for url in requested), requested
     accessible(page)
@@ -90,6 +109,7 @@ def test_fit_and_switch_on_in_both_languages(live_server: Any, live_app: Flask, 
     )
     ticks = residual_ticks(page)
     assert any("." in t for t in ticks) and not any("," in t for t in ticks), ticks
+    assert overlapping_labels(page) == []
     accessible(page)
     assert errors == []
 

@@ -297,3 +297,17 @@ def test_covariate_numbers_are_read_either_way(app: Flask) -> None:
             covariates.read_covariate_file(b"unit_code;households\nHM-MH;12,345\n", "cov.csv")
     [message] = [str(p) for p in exc.value.problems]
     assert "B2" in message and "can be read two ways: 12345" in message
+
+
+def test_residual_labels_of_neighbours_go_to_different_sides() -> None:
+    """Two communes with nearly the same fitted value and residual: their labels were
+    both drawn above the points, one over the other (the demo's Quỳnh Liên and Quỳnh
+    Vinh); a point at the left edge does not centre its label off the plot."""
+    xs, ys = [74.09, 73.73, 80.0, 82.7], [0.21, 0.20, 1.0, -1.0]
+    texts = ["Xã Quỳnh Liên", "Xã Quỳnh Vinh", "Phường Mai Hùng", "Xã Quỳnh Lộc"]
+    chosen = fitting.label_positions(xs, ys, texts)
+    assert chosen[0] != chosen[1]
+    assert chosen[1] != "top center"  # at the left edge, half of it would be cut off
+    assert chosen[2] == "top center"  # alone: its label sits above it
+    assert fitting.label_positions([], [], []) == []
+    assert len(fitting.label_positions([1.0], [1.0], ["x"])) == 1  # no range to scale by

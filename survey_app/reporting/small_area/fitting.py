@@ -247,19 +247,100 @@ def estimate(
     )
 
 
+#: The residual plot's drawing area at a laptop's width, in pixels, and its labels'
+#: size (Plotly's 12 px font): what :func:`label_positions` places labels in.
+PLOT_WIDTH, PLOT_HEIGHT = 1000.0, 310.0
+CHAR_WIDTH, LABEL_HEIGHT, MARKER_GAP, LABEL_MARGIN = 6.6, 14.0, 6.0, 2.0
+#: Where a label may go around its point, in order of preference.
+POSITIONS = ("top center", "bottom center", "middle right", "middle left",
+             "top right", "top left", "bottom right", "bottom left")  # fmt: skip
+
+
+def label_positions(xs: Sequence[float], ys: Sequence[float], texts: Sequence[str]) -> list[str]:
+    """A Plotly ``textposition`` for each point, so that its label overlaps no label
+    placed before it and no other point, stays inside the plot and, where it can, off
+    the line at 0: the first position of :data:`POSITIONS` that does, else the one that
+    overlaps least (crossing the dotted line counts for little). Points are placed from
+    left to right, on the plot's nominal size, as Plotly's autorange pads it."""
+    if not xs:
+        return []
+    pad_x = (max(xs) - min(xs)) * 0.07 or 1.0
+    pad_y = (max(ys) - min(ys)) * 0.1 or 1.0
+    x0, x1, y0, y1 = min(xs) - pad_x, max(xs) + pad_x, min(ys) - pad_y, max(ys) + pad_y
+    centres = [
+        ((x - x0) / (x1 - x0) * PLOT_WIDTH, (y1 - y) / (y1 - y0) * PLOT_HEIGHT)
+        for x, y in zip(xs, ys, strict=True)
+    ]
+    markers = [(px - 5, py - 5, px + 5, py + 5) for px, py in centres]
+    zero = (y1 - 0) / (y1 - y0) * PLOT_HEIGHT  # the dotted line at 0, across the plot
+    line = (0.0, zero - 1, PLOT_WIDTH, zero + 1)
+    placed: list[tuple[float, float, float, float]] = []
+    chosen = [""] * len(xs)
+    for i in sorted(range(len(xs)), key=lambda k: xs[k]):
+        width = CHAR_WIDTH * len(texts[i])
+        options = [_label_box(centres[i], width, position) for position in POSITIONS]
+        obstacles = [*placed, *(box for k, box in enumerate(markers) if k != i)]
+        costs = [_cost(box, obstacles) + 0.05 * _overlap(box, line) for box in options]
+        best = costs.index(min(costs))  # the first of the least overlapping
+        chosen[i] = POSITIONS[best]
+        placed.append(options[best])
+    return chosen
+
+
+def _cost(box: tuple[float, float, float, float], obstacles: list) -> float:
+    """How much of a label's box overlaps the obstacles, and lies outside the plot
+    (weighted to count as much as overlapping a label of its height)."""
+    outside = max(0.0, -box[0]) + max(0.0, box[2] - PLOT_WIDTH)
+    outside += max(0.0, -box[1]) + max(0.0, box[3] - PLOT_HEIGHT)
+    return sum(_overlap(box, other) for other in obstacles) + outside * LABEL_HEIGHT
+
+
+def _label_box(
+    centre: tuple[float, float], width: float, position: str
+) -> tuple[float, float, float, float]:
+    """The box (left, top, right, bottom, in pixels) of a label at ``position``."""
+    px, py = centre
+    vertical, horizontal = position.split()
+    if vertical == "top":
+        top = py - MARKER_GAP - LABEL_HEIGHT
+    elif vertical == "bottom":
+        top = py + MARKER_GAP
+    else:
+        top = py - LABEL_HEIGHT / 2
+    if horizontal == "center":
+        left = px - width / 2
+    elif horizontal == "right":
+        left = px + (MARKER_GAP if vertical == "middle" else 0)
+    else:
+        left = px - width - (MARKER_GAP if vertical == "middle" else 0)
+    return left, top, left + width, top + LABEL_HEIGHT
+
+
+def _overlap(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> float:
+    """The area two boxes share, each widened by :data:`LABEL_MARGIN` (the drawn text
+    reaches a little beyond its nominal box)."""
+    m = 2 * LABEL_MARGIN
+    return max(0.0, min(a[2], b[2]) - max(a[0], b[0]) + m) * max(
+        0.0, min(a[3], b[3]) - max(a[1], b[1]) + m
+    )
+
+
 def residual_figure(result: SmallAreaResult, lang: str) -> dict[str, Any]:
-    """Plotly figure: standardised residuals against the synthetic (fitted) values."""
+    """Plotly figure: standardised residuals against the synthetic (fitted) values, each
+    point labelled with its commune where the label overlaps nothing else."""
     points = [c for c in result.communes if c.residual is not None]
     xs = [round(c.synthetic * 100, 3) for c in points]
+    ys = [round(c.residual, 4) for c in points if c.residual is not None]
+    names = [c.name(lang) for c in points]
     return {
         "data": [
             {
                 "type": "scatter",
                 "mode": "markers+text",
                 "x": xs,
-                "y": [round(c.residual, 4) for c in points if c.residual is not None],
-                "text": [c.name(lang) for c in points],
-                "textposition": "top center",
+                "y": ys,
+                "text": names,
+                "textposition": label_positions(xs, ys, names),
                 "marker": {"color": "#0b5c8a", "size": 9},
                 "name": _("Communes"),
                 "hovertemplate": "%{text}<br>%{x:.1f} · %{y:.2f}<extra></extra>",
