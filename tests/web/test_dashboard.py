@@ -424,6 +424,28 @@ def test_the_ranking_page_names_the_units_without_answers(client: FlaskClient) -
 
 
 @pytest.mark.demo
+def test_the_compare_tab_opens_on_the_latest_change(app: Flask, client: FlaskClient) -> None:
+    """The tab opened an empty form ("—" for both waves) and showed nothing until the
+    leader chose two waves; it now compares the unit's last two field surveys, as the
+    overview's latest change does, and another unit chosen without waves gets its own."""
+    login(client)
+    page = text_of(client.get("/dashboard/compare"))
+    with app.test_request_context("/?lang=vi"):
+        latest = changes.change(unit("NA-HM"), wave("HM-2018-05"), wave("HM-2018-12"))
+        assert latest.sentence() in page
+    assert '<option value="HM-2018-05" selected>' in page
+    assert '<option value="HM-2018-12" selected>' in page
+    ward = text_of(client.get("/dashboard/compare?unit_a=HM-QT&wave_a=&wave_b="))
+    assert '<option value="HM-QT" selected>' in ward
+    assert '<option value="HM-2018-05" selected>' in ward
+    assert '<option value="HM-2018-12" selected>' in ward
+    # a ward's figures fail the reporting rule for a leader: said, not a blank page
+    assert "không đáp ứng quy tắc công bố" in ward or "chưa đủ dữ liệu" in ward
+    # two units in one wave: nothing to default to until the second unit is chosen
+    assert "Chênh lệch" not in text_of(client.get("/dashboard/compare?mode=units"))
+
+
+@pytest.mark.demo
 def test_comparison_of_two_waves_and_of_two_units(app: Flask, client: FlaskClient) -> None:
     login(client)
     town = unit("NA-HM")

@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from analysis.indices import Difference
 from survey_app.collection.scoring import IndexRequestError
 from survey_app.extensions import db
-from survey_app.models import Unit, User, Wave
+from survey_app.models import Unit, User, Wave, WaveKind
 from survey_app.reporting import visibility
 from survey_app.reporting.comparisons import changes, wording
 from survey_app.reporting.dashboard.figures import (
@@ -25,6 +25,7 @@ from survey_app.reporting.dashboard.scope import (
     children,
     focus_unit,
     scope_tops,
+    series_of,
     unit_in_scope,
     wave_in,
     waves_of,
@@ -94,7 +95,11 @@ def comparison_page(
     index_code: str | None,
     lang: str,
 ) -> ComparisonPage:
-    """Two waves of one unit, or two units in one wave: difference, CI, p and sentence."""
+    """Two waves of one unit, or two units in one wave: difference, CI, p and sentence.
+
+    Two waves of one unit with none chosen compare its last two field surveys (the
+    change the overview reports), so the page never opens empty where there is one.
+    """
     mode = mode or "waves"
     if mode not in ("waves", "units"):
         raise ScopeError(404, f"mode {mode}")
@@ -105,6 +110,12 @@ def comparison_page(
     infos = waves_of(a) if mode == "waves" else waves_of(_common_ancestor(a, b) if b else a)
     wa = wave_in(infos, wave_a) if wave_a else None
     wb = wave_in(infos, wave_b) if (wave_b and mode == "waves") else None
+    if mode == "waves" and wa is None and wb is None:
+        # Opened without waves (the tab, or another unit chosen): the unit's latest
+        # change, as the overview tells it: its last two field surveys of one series.
+        series = series_of(infos, WaveKind.FIELD_SURVEY)
+        if len(series) >= 2:
+            wa, wb = series[-2], series[-1]
     code = index_code or "overall"
     first = second = None
     diff = None
