@@ -523,6 +523,10 @@ def test_kiosk_monitor_flags_bursts_and_silent_desks(app: Flask, client: FlaskCl
     assert int(row[2]) == expected and row[5] == "8" and row[7] == "đang gửi"
     silent = next(r for r in rows if r[1] == "Xã Quỳnh Trang")
     assert silent[7] == "đã ngừng gửi"
+    # what a leader must act on comes first: stopped, then sending, then never sent
+    order = {"đã ngừng gửi": 0, "đang gửi": 1, "chưa từng gửi": 2}
+    statuses = [order[r[7]] for r in rows[1:]]
+    assert statuses == sorted(statuses) and statuses[0] == 0
     volume = plotly_figure(page, "volume-chart")
     assert desk.name in [t["name"] for t in volume["data"]]
     trace = next(t for t in volume["data"] if t["name"] == desk.name)
@@ -536,3 +540,7 @@ def test_an_admin_sees_every_province(client: FlaskClient) -> None:
     assert '<option value="QNG"' in page and '<option value="NA"' in page
     assert client.get("/dashboard/?unit=QNG").status_code == 200
     assert client.get("/dashboard/kiosk?unit=QNG").status_code == 200
+    # Quảng Ngãi's desks that sent come before the many that never did
+    qn = read_csv(client.get("/dashboard/download/kiosk.csv?unit=QNG"))
+    assert qn[1][7] == "đang gửi" and qn[-1][7] == "chưa từng gửi"
+    assert [r[7] for r in qn[1:]].count("chưa từng gửi") > 2

@@ -23,7 +23,7 @@ from survey_app.models import (
     User,
 )
 from survey_app.reporting.dashboard.figures import cell_points
-from survey_app.reporting.dashboard.scope import focus_unit, scope_tops
+from survey_app.reporting.dashboard.scope import focus_unit, scope_tops, unit_sort_key
 from survey_app.reporting.tables import Table
 
 MONITOR_DAYS = 30
@@ -218,7 +218,16 @@ def kiosk_monitor(user: User, unit_code: str | None, today: date | None = None) 
             seen = seen.replace(tzinfo=UTC)
         stopped = seen is not None and seen.date() <= today - timedelta(days=STOPPED_AFTER_DAYS)
         rows.append(DeskRow(desk, desk_unit, tuple(series), seen, stopped, min_answers))
+    rows.sort(key=_monitor_order)
     return KioskMonitor(unit, tuple(scope_tops(user)), start, today, tuple(rows), min_answers)
+
+
+def _monitor_order(row: DeskRow) -> tuple[int, tuple[int, str], str]:
+    """Desks that stopped sending first (what a leader must act on), then those sending,
+    then those that never sent; within each, by unit (as the dashboard lists units)
+    and desk code."""
+    status = 0 if row.stopped else (2 if row.last_response is None else 1)
+    return status, unit_sort_key(row.unit), row.desk.code
 
 
 def _as_date(value: object) -> date:

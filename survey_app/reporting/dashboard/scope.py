@@ -29,7 +29,7 @@ class ScopeError(LookupError):
         self.status = status
 
 
-def _unit_sort_key(unit: Unit) -> tuple[int, str]:
+def unit_sort_key(unit: Unit) -> tuple[int, str]:
     return (KIND_ORDER.index(unit.kind), unit.name_vi)
 
 
@@ -39,7 +39,7 @@ def scope_tops(user: User) -> list[Unit]:
         unit = db.session.get(Unit, user.unit_id)
         return [unit] if unit is not None else []
     return sorted(
-        db.session.scalars(select(Unit).where(Unit.parent_id.is_(None))), key=_unit_sort_key
+        db.session.scalars(select(Unit).where(Unit.parent_id.is_(None))), key=unit_sort_key
     )
 
 
@@ -80,7 +80,7 @@ def breadcrumbs(user: User, unit: Unit) -> list[Unit]:
 
 def children(unit: Unit) -> list[Unit]:
     return sorted(
-        db.session.scalars(select(Unit).where(Unit.parent_id == unit.id)), key=_unit_sort_key
+        db.session.scalars(select(Unit).where(Unit.parent_id == unit.id)), key=unit_sort_key
     )
 
 
