@@ -32,6 +32,10 @@ The stories
    desks and three Quảng Ngãi desks, Poisson daily volumes, one burst of identical
    answers flagged for the survey team, and one desk that stopped sending a week ago.
 
+Every simulated field survey is closed the day after its fieldwork ended, as its
+survey team would have done: its figures are final, and the index-drop alerts compare
+the last two closed waves of a questionnaire.
+
 The response model
 ------------------
 A unit's true rate ``p`` is the share of satisfied answers in its population. Within

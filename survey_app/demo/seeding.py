@@ -55,6 +55,7 @@ from survey_app.models import (
     User,
     Wave,
     WaveKind,
+    WaveStatus,
 )
 
 
@@ -246,6 +247,7 @@ def _seed_hoang_mai(rng: np.random.Generator) -> list[str]:
                         (commune.code, f"{commune.code}-T{g + 1:02d}", weight, p_group, f"{g}/{i}")
                     )
         count = responses.store_many(_field_drafts(wave, ws, drafts, rng))
+        _close_after_fieldwork(wave, ws)
         report.append(
             _(
                 "wave %(code)s: %(count)s responses simulated (true rate %(rate)s)",
@@ -255,6 +257,15 @@ def _seed_hoang_mai(rng: np.random.Generator) -> list[str]:
             )
         )
     return report
+
+
+def _close_after_fieldwork(wave: Wave, ws: WaveSpec) -> None:
+    """A simulated field survey is one whose fieldwork ended long ago: closed the day
+    after its last day, as its survey team would have (its figures are final, and the
+    alerts compare the last two closed waves)."""
+    wave.status = WaveStatus.CLOSED
+    wave.closed_at = datetime.combine(ws.end + timedelta(days=1), time(), tzinfo=UTC)
+    db.session.commit()
 
 
 def _field_drafts(
@@ -302,6 +313,7 @@ def _seed_quang_ngai(truth: dict[str, tuple[float, float]], rng: np.random.Gener
                 (s.code, None, s.transactions / n, truth[s.code][year], str(i)) for i in range(n)
             ]
         count = responses.store_many(_field_drafts(wave, ws, plan, rng))
+        _close_after_fieldwork(wave, ws)
         report.append(
             _(
                 "wave %(code)s: %(count)s responses simulated",

@@ -348,9 +348,14 @@ def test_field_waves_are_compared_once_closed_with_the_comparisons_service(app: 
     from survey_app.models import Wave, WaveKind, WaveStatus
     from survey_app.reporting.comparisons import changes
 
+    field_waves = list(db.session.scalars(select(Wave).where(Wave.kind == WaveKind.FIELD_SURVEY)))
+    assert all(w.status == WaveStatus.CLOSED for w in field_waves)  # the demo's, finished
+    for wave in field_waves:
+        wave.status = WaveStatus.OPEN
+    db.session.commit()
     before = run_alerts()
     assert not any(a.details.get("source") == "field" for a in before.opened)
-    for wave in db.session.scalars(select(Wave).where(Wave.kind == WaveKind.FIELD_SURVEY)):
+    for wave in field_waves:
         wave.status = WaveStatus.CLOSED
     db.session.commit()
     report = run_alerts()
