@@ -145,6 +145,27 @@ def small_controls(page: Page) -> list[str]:
     )
 
 
+def broken_menu_items(page: Page) -> list[str]:
+    """The header's menu texts drawn on more than one line ("Bảng điều / khiển": the
+    staff menu once squeezed every item to wrap inside itself)."""
+    return page.evaluate(
+        """() => {
+          const walker = document.createTreeWalker(
+            document.querySelector('.site-header'), NodeFilter.SHOW_TEXT);
+          const broken = [];
+          for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+            if (!node.textContent.trim()) continue;
+            const range = document.createRange();
+            range.selectNodeContents(node);
+            const tops = [...range.getClientRects()].map(r => r.top);
+            if (tops.length && Math.max(...tops) - Math.min(...tops) > 2)
+              broken.push(node.textContent.trim());
+          }
+          return broken;
+        }"""
+    )
+
+
 @pytest.mark.same_on_every_database("lang")
 @pytest.mark.parametrize("lang", ["vi", "en"])
 def test_every_leader_page_fits_a_phone(
@@ -158,6 +179,8 @@ def test_every_leader_page_fits_a_phone(
     for path in paths:
         page.goto(f"{live_server.url}{path}")
         drawn(page)
+        if path == paths[0]:  # every page's header: one look is enough
+            assert broken_menu_items(page) == []
         if (widths := overflow(page)) is not None:
             wide[path] = widths
     assert wide == {}, "\n".join(f"{p}: {w}" for p, w in wide.items())
@@ -173,15 +196,17 @@ def test_every_page_fits_a_laptop_and_has_no_serious_accessibility_violation(
     live_server: Any, live_app: Flask, pages: Any, role: Role
 ) -> None:
     """1366 x 768 (the audit log's long details and the analysts' tables included),
-    axe-core on the same visit of each page, and form controls large enough to read
-    and to tap (the wave, alert and small-area pages once drew the browser's own tiny
-    selects, date fields and buttons)."""
+    axe-core on the same visit of each page, form controls large enough to read and to
+    tap (the wave, alert and small-area pages once drew the browser's own tiny selects,
+    date fields and buttons), and a menu whose items each stay on one line."""
     page, _errors = pages("vi", 1366, 768)
     log_in(page, live_server, live_app, role, None, "vi")
     wide, inaccessible, tiny = {}, {}, {}
     for path in [*pages_of(live_app, role), *ALSO_MET]:
         page.goto(f"{live_server.url}{path}")
         drawn(page)
+        if path == "/auth/password":  # every page's header: one look is enough
+            assert broken_menu_items(page) == []
         if (widths := overflow(page)) is not None:
             wide[path] = widths
         if small := small_controls(page):
