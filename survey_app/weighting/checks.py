@@ -102,7 +102,7 @@ def _check_long(sample: WaveSample, targets: TargetRows, errors: list[RowError])
                     TARGET,
                     _(
                         "%(count)s respondents have %(name)s = %(level)s but its target is 0.",
-                        count=level.respondents,
+                        count=formatting.number(level.respondents),
                         name=name,
                         level=code,
                     ),
@@ -127,7 +127,7 @@ def _check_long(sample: WaveSample, targets: TargetRows, errors: list[RowError])
                             name=name,
                             level=level.code,
                             label=level.label(current_lang()),
-                            count=level.respondents,
+                            count=formatting.number(level.respondents),
                         ),
                     )
                 )
@@ -214,7 +214,7 @@ def _check_cells(sample: WaveSample, targets: TargetRows, errors: list[RowError]
                     TARGET,
                     _(
                         "%(count)s respondents are in the cell %(cell)s but its target is 0.",
-                        count=count,
+                        count=formatting.number(count),
                         cell=cell,
                     ),
                 )
@@ -231,7 +231,7 @@ def _check_cells(sample: WaveSample, targets: TargetRows, errors: list[RowError]
                 _(
                     "The cell %(cell)s has %(count)s respondents but no target.",
                     cell=_describe_cell(names, labels),
-                    count=n,
+                    count=formatting.number(n),
                 ),
             )
         )
@@ -242,7 +242,7 @@ def _check_cells(sample: WaveSample, targets: TargetRows, errors: list[RowError]
                 None,
                 _(
                     "… and %(count)s more cells without a target.",
-                    count=len(uncovered) - MAX_LISTED,
+                    count=formatting.number(len(uncovered) - MAX_LISTED),
                 ),
             )
         )

@@ -25,6 +25,7 @@ from analysis.weighting import (
     trim_weights,
     weight_diagnostics,
 )
+from survey_app import formatting
 from survey_app.spreadsheets import RowError
 from survey_app.weighting.checks import Checked
 from survey_app.weighting.errors import WeightingInputError
@@ -66,7 +67,7 @@ def weigh(sample: WaveSample, options: WeightingSpec, checked: Checked) -> list[
                                 "%(count)s weights came out zero or negative: set bounds on "
                                 "the calibration factors (for example 0.3 to 3) or use raking "
                                 "calibration.",
-                                count=bad,
+                                count=formatting.number(bad),
                             ),
                         )
                     ]

@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 from flask_babel import gettext as _
 
+from survey_app import formatting
 from survey_app.spreadsheets import RowError
 from survey_app.weighting.errors import WeightingInputError
 from survey_app.weighting.sample import WaveSample, unknown_variable
@@ -57,7 +58,12 @@ def template_rows(
         raise WeightingInputError(
             [
                 RowError(
-                    None, None, _("Too many cells (%(count)s): choose fewer variables.", count=size)
+                    None,
+                    None,
+                    _(
+                        "Too many cells (%(count)s): choose fewer variables.",
+                        count=formatting.number(size),
+                    ),
                 )
             ]
         )

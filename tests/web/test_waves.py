@@ -35,6 +35,7 @@ from survey_app.models import (
     FeedbackSeries,
     LonelyPSU,
     Response,
+    Role,
     Unit,
     User,
     Wave,
@@ -593,3 +594,16 @@ def test_a_new_desk_with_one_day_of_answers_keeps_the_units_figures(
     figures = {(f["unit"], f["index"]): f for f in answer.get_json()["figures"]}
     assert figures[("HM-QT", "overall")]["n"] == 10
     assert figures[("HM", "overall")]["n"] == 60 and figures[("HM", "overall")]["se"] > 0
+
+
+@pytest.mark.demo
+def test_the_wave_page_writes_its_counts_the_readers_way(client: FlaskClient) -> None:
+    """Quảng Ngãi's 2022 survey has 3,050 responses, each its own PSU: the page read
+    "3.050 (31 tầng, 3050 PSU)", the PSUs without the thousands separator."""
+    from tests.helpers.accounts import login as log_in
+
+    log_in(client, "qn_team", Role.ANALYST, "QNG")
+    vietnamese = text_of(client.get("/analyst/waves/QN-2022"))
+    assert "3.050 (31 tầng, 3.050 PSU)" in vietnamese
+    english = text_of(client.get("/analyst/waves/QN-2022?lang=en"))
+    assert "3,050 (31 strata, 3,050 PSUs)" in english
