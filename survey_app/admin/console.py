@@ -411,7 +411,9 @@ def reload_questionnaires(actor: User) -> list[str]:
     every unit. Raises :class:`AdminError` with one line per problem.
     """
     if actor.unit_id is not None:
-        raise AdminError(_("Only an administrator for the whole province can load questionnaires."))
+        raise AdminError(
+            _("Only an administrator of every unit (no unit scope) can load questionnaires.")
+        )
     from survey_app.collection import audio, read_aloud
 
     folder = Path(current_app.config["QUESTIONNAIRE_DIR"])

@@ -400,7 +400,7 @@ def users() -> str:
 def user_new() -> Response | str:
     form = UserForm()
     form.role.choices = list(role_labels().items())
-    form.unit.choices = _unit_choices(none_label=_("(whole province: no unit scope)"))
+    form.unit.choices = _unit_choices(none_label=_("(every unit: no unit scope)"))
     return _form_page(
         form,
         lambda: admin_service.create_user(

@@ -4,6 +4,7 @@ account security settings (cookies, login rate limit)."""
 from __future__ import annotations
 
 import io
+import re
 import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -238,6 +239,20 @@ def test_a_scoped_admin_sees_and_creates_users_only_within_scope(client: FlaskCl
         client.post("/admin/users/new", data=base | {"username": "ok", "unit": "C1"}).status_code
         == 302
     )
+
+
+@pytest.mark.usefixtures("hierarchy")
+def test_an_account_without_a_unit_is_said_to_see_every_unit(client: FlaskClient) -> None:
+    """An account without a unit sees every unit of the installation (the demo holds two
+    provinces), but the users page and the form called it "whole province"."""
+    accounts.create_user("second_province", PASSWORD, Role.LEADER, "C3")
+    login(client, "root_admin")
+    page = text_of(client.get("/admin/users/"))
+    row = re.search(r"<tr>\s*<td>root_admin</td>(.*?)</tr>", page, re.S)
+    assert row is not None and "Mọi đơn vị" in row.group(1)
+    assert "Toàn tỉnh" not in page and "toàn tỉnh" not in page
+    form = text_of(client.get("/admin/users/new"))
+    assert '<option value="">(mọi đơn vị: không giới hạn phạm vi)</option>' in form
 
 
 # ------------------------------------------------------------------------- desks
