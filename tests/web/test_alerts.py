@@ -597,3 +597,20 @@ def test_the_alert_list_reads_each_named_unit_once(app: Flask, client: FlaskClie
     db.session.commit()
     many = statements_for_the_list(12)
     assert many == few
+
+
+def test_alerts_raised_together_are_listed_largest_fall_first(client: FlaskClient) -> None:
+    """One run raises many alerts at the same moment; the list showed them in the order
+    they were stored (a funnel alert, then falls of 16, 21, 14 and 16 points); now the
+    falls come first, the largest first, then the funnel, then the desks."""
+    from survey_app.reporting.alerts.inbox import RULE_ORDER
+
+    run_alerts()
+    login(client, "qn_reader", Role.LEADER, "QNG")
+    page = client.get("/alerts/").get_data(as_text=True)
+    listed = [db.session.get(Alert, int(i)) for i in re.findall(r'data-alert="(\d+)"', page)]
+    rules = [a.rule for a in listed]
+    assert AlertRule.INDEX_DROP in rules and AlertRule.FUNNEL in rules
+    assert rules == sorted(rules, key=RULE_ORDER.index)
+    falls = [a.size for a in listed if a.rule == AlertRule.INDEX_DROP]
+    assert len(falls) >= 2 and falls == sorted(falls)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import timedelta
 
-from sqlalchemy import ColumnElement, and_, exists, func, select
+from sqlalchemy import ColumnElement, and_, case, exists, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager
 
@@ -14,6 +14,7 @@ from survey_app.extensions import db
 from survey_app.models import (
     Alert,
     AlertReceipt,
+    AlertRule,
     Unit,
     User,
 )
@@ -38,14 +39,33 @@ def _recent_seen(user: User) -> ColumnElement[bool]:
     return and_(Alert.opened_at >= utcnow() - timedelta(days=RECENT_DAYS), following(user).seen())
 
 
+#: The order of the rules among alerts raised at the same moment (one run raises
+#: many): the falls of an index first, then the units outside their funnel limits,
+#: then what concerns a desk.
+RULE_ORDER = (
+    AlertRule.INDEX_DROP,
+    AlertRule.FUNNEL,
+    AlertRule.SILENT_DESK,
+    AlertRule.RATE_ANOMALY,
+    AlertRule.BURST,
+)
+
+
 def visible_alerts(user: User, *, open_only: bool = False) -> list[Alert]:
-    """The alerts the user follows within their scope, newest first."""
+    """The alerts the user follows within their scope, newest first; those raised at
+    the same moment by :data:`RULE_ORDER`, the largest fall first."""
+    rule_rank = case({rule: rank for rank, rule in enumerate(RULE_ORDER)}, value=Alert.rule)
     query = (
         select(Alert)
         .join(Unit, Unit.id == Alert.unit_id)
         .options(contains_eager(Alert.unit))  # the join's unit, not one query per alert
         .where(_recent_seen(user))
-        .order_by(Alert.opened_at.desc(), Alert.id.desc())
+        .order_by(
+            Alert.opened_at.desc(),
+            rule_rank,
+            Alert.size.asc().nulls_last(),
+            Alert.id.desc(),
+        )
     )
     if open_only:
         query = query.where(Alert.closed_at.is_(None))
