@@ -38,6 +38,7 @@ def helpers() -> dict[str, object]:
     return {
         "alert_title": lambda alert: wording.title(alert, current_lang()),
         "alert_sentence": wording.sentence,
+        "alert_period": wording.period,
         "rule_name": wording.rule_name,
         "interval": wording.interval,
         "explain_url": explain_url,

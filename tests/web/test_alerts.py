@@ -327,7 +327,9 @@ def test_a_real_fall_in_a_communes_kiosk_feedback_fires_and_closes_when_it_ends(
     assert "Quỳnh Thiện" in page and "giảm" in page and "KTC 95%" in page
     assert "hiệu chỉnh Holm" in page
     english = html.unescape(client.get(f"/alerts/{alert.id}?lang=en").get_data(as_text=True))
-    assert "statistically significant" in english and "Holm-adjusted p" in english
+    assert "statistically significant" in english and "After Holm's adjustment" in english
+    # the windows are the reader's dates, not ISO ones
+    assert "(18/11/2026 – 01/12/2026)" in page and "2026-11-18" not in page
     # the answers put back: the condition ends and the episode closes
     for response_id, item_id, value in saved:
         db.session.execute(
@@ -401,6 +403,9 @@ def test_alerts_name_units_and_waves_as_readers_know_them(app: Flask) -> None:
             named = [waves[fall.details[key]].name(lang) for key in ("before_wave", "after_wave")]
             assert all(name in said for name in named), said
             assert "QN-2021" not in said and "QN-2022" not in said
+            # a tiny p reads "p < 0,001", as on the dashboard, never "p = 0,000"
+            assert fall.details["p_adjusted"] >= 0.001 or "p < 0" in said, said
+            assert "= 0,000" not in said and "= 0.000" not in said
 
 
 NOW = datetime(2026, 12, 2, 3, 0, tzinfo=UTC)  # Wednesday 10:00 in Hà Nội

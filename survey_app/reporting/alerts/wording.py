@@ -96,6 +96,17 @@ def title(alert: Alert, lang: str) -> str:
     return _("Desk %(desk)s (%(unit)s): unusual number of responses", desk=desk, unit=unit)
 
 
+def period(alert: Alert, which: str) -> str:
+    """The period of an index drop's ``before`` or ``after`` figure as readers know
+    it: the wave's name for a field survey, the window's first and last days for
+    continuous feedback."""
+    d = alert.details
+    if d.get("source") == "field":
+        return wave_name(d[f"{which}_wave"], current_lang())
+    first, last = (formatting.day(date.fromisoformat(day)) for day in d[f"{which}_window"])
+    return f"{first} – {last}"
+
+
 def _when(value: str) -> str:
     return formatting.moment(datetime.fromisoformat(value))
 
@@ -116,16 +127,16 @@ def sentence(alert: Alert) -> str:
             )
         return _(
             "The index %(change)s %(period)s: %(before)s (95%% CI %(before_ci)s) to "
-            "%(after)s (95%% CI %(after_ci)s). Holm-adjusted p = %(p_adj)s over %(family)s "
-            "tests.",
+            "%(after)s (95%% CI %(after_ci)s). After Holm's adjustment over %(family)s "
+            "tests, %(p_adj)s.",
             change=change,
             period=period,
             before=formatting.percent(d["before"]["value"]),
             before_ci=interval(d["before"]),
             after=formatting.percent(d["after"]["value"]),
             after_ci=interval(d["after"]),
-            p_adj=formatting.number(d["p_adjusted"], 3),
-            family=d["family"],
+            p_adj=wording.format_p(d["p_adjusted"]),
+            family=formatting.number(d["family"]),
         )
     if alert.rule == AlertRule.FUNNEL:
         return _(
@@ -156,12 +167,12 @@ def sentence(alert: Alert) -> str:
         )
     return _(
         "%(count)s responses on %(day)s, against %(mean)s on average on the same weekday "
-        "of the %(weeks)s weeks before (p = %(p)s).",
+        "of the %(weeks)s weeks before (%(p)s).",
         count=d["count"],
         day=formatting.day(date.fromisoformat(d["day"])),
         mean=formatting.number(d["mean"], 1),
         weeks=d["weeks"],
-        p=formatting.number(d["p_value"], 4),
+        p=wording.format_p(d["p_value"]),
     )
 
 
