@@ -13,7 +13,18 @@ from sqlalchemy import func, select
 
 from survey_app.collection.desks import desk_for_token, hash_token
 from survey_app.extensions import db
-from survey_app.models import Alert, AuditLog, Desk, Questionnaire, Response, Role, Unit, User, Wave
+from survey_app.models import (
+    Alert,
+    AuditLog,
+    Channel,
+    Desk,
+    Questionnaire,
+    Response,
+    Role,
+    Unit,
+    User,
+    Wave,
+)
 from tests.helpers.cli_setup import UNITS_CSV, import_units
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -172,6 +183,24 @@ def test_the_run_script_leaves_the_demo_with_its_alerts(runner: FlaskCliRunner) 
         result = runner.invoke(args=command.split())
         assert result.exit_code == 0, (command, result.output)
     assert count(Alert) > 0
+
+
+@pytest.mark.demo
+def test_the_demos_answering_kiosks_are_enrolled_before_their_first_answer(app: Flask) -> None:
+    """The desks page said "not enrolled" of every demo desk, also of those whose kiosk
+    sent answers every day of the simulated month."""
+    first_answer = dict(
+        db.session.execute(
+            select(Response.desk_id, func.min(Response.submitted_at))
+            .where(Response.channel == Channel.KIOSK)
+            .group_by(Response.desk_id)
+        ).all()
+    )
+    assert len(first_answer) >= 10
+    for desk in db.session.scalars(select(Desk).where(Desk.id.in_(first_answer))):
+        assert desk.token_hash is not None, desk.code
+        issued = desk.token_issued_at.replace(tzinfo=first_answer[desk.id].tzinfo)
+        assert issued < first_answer[desk.id], desk.code
 
 
 def test_demo_seed_writes_the_demo_passwords(runner: FlaskCliRunner, tmp_path: Path) -> None:

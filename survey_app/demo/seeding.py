@@ -19,6 +19,7 @@ from sqlalchemy import exists, func, select
 
 from survey_app import formatting
 from survey_app.admin import accounts, units
+from survey_app.collection import desks as desk_service
 from survey_app.collection import questionnaires, responses
 from survey_app.demo.model import (
     BURST_DESK_UNIT,
@@ -369,6 +370,7 @@ def _seed_kiosk_feedback(
             report.append(_("wave %(code)s: already has responses", code=code))
             continue
         count = responses.store_many(_kiosk_drafts(wave, start, unit_rates, rng))
+        _enrol_kiosks([unit_code for unit_code, _rate in unit_rates], start)
         report.append(
             _(
                 "wave %(code)s: %(count)s responses simulated",
@@ -377,6 +379,19 @@ def _seed_kiosk_feedback(
             )
         )
     return report
+
+
+def _enrol_kiosks(unit_codes: list[str], start: date) -> None:
+    """The desks whose kiosks the simulation had answering are enrolled, as the day
+    before the feedback began: the desks page said "not enrolled" of desks that sent
+    answers every day. Their tokens are not kept (no tablet of the demo needs one; an
+    administrator enrols a real tablet with a new one)."""
+    unit_ids = {u.code: u.id for u in db.session.scalars(select(Unit))}
+    ids = [unit_ids[code] for code in unit_codes]
+    for desk in db.session.scalars(select(Desk).where(Desk.unit_id.in_(ids))):
+        desk_service.issue_token(desk.code)
+        desk.token_issued_at = datetime.combine(start - timedelta(days=1), time(8, 0), tzinfo=UTC)
+    db.session.commit()
 
 
 def _seeded_kiosk_wave(province: str) -> str | None:
