@@ -388,8 +388,8 @@ def _enrol_kiosks(unit_codes: list[str], start: date) -> None:
     administrator enrols a real tablet with a new one)."""
     unit_ids = {u.code: u.id for u in db.session.scalars(select(Unit))}
     ids = [unit_ids[code] for code in unit_codes]
-    for desk in db.session.scalars(select(Desk).where(Desk.unit_id.in_(ids))):
-        desk_service.issue_token(desk.code)
+    for desk in list(db.session.scalars(select(Desk).where(Desk.unit_id.in_(ids)))):
+        desk_service.issue_token(desk.code)  # commits
         desk.token_issued_at = datetime.combine(start - timedelta(days=1), time(8, 0), tzinfo=UTC)
     db.session.commit()
 
