@@ -60,8 +60,10 @@ def test_field_survey_scorecard_in_vietnamese(client: FlaskClient) -> None:
     chart = page[start : page.index("</svg>", start)]
     assert "Khảo sát SIPAS năm 2017" in chart and "HM-2017" not in chart
     assert "10/2017" in chart
-    # A field survey has no dissatisfaction item: no list of criteria as "reasons".
-    assert "Không có lý do chưa hài lòng nào được nêu." in page
+    # A field survey has no dissatisfaction item: no list of criteria as "reasons", and
+    # the card says the question was not asked (it said "no reason was given").
+    assert "Bảng hỏi này không hỏi lý do chưa hài lòng." in page
+    assert "Không có lý do chưa hài lòng nào được nêu." not in page
     assert "Những lý do chưa hài lòng thường gặp nhất" in page
     assert "<script>" not in page and "onclick" not in page
 

@@ -66,7 +66,8 @@ class Scorecard:
     change: changes.Change | None
     rank: RankLine | None
     volumes: Volumes
-    reasons: tuple[Reason, ...]
+    # None: the questionnaire asks for no reasons (not the same as none given)
+    reasons: tuple[Reason, ...] | None
     # The change exists but a figure of it is hidden from the viewer (reporting rule).
     change_hidden: bool = False
 
@@ -173,9 +174,13 @@ def build(unit: Unit, wave: Wave, lang: str, viewer: User | None = None) -> Scor
         change=change,
         rank=rank,
         volumes=volumes,
-        reasons=tuple(dissatisfaction_reasons(unit, wave, lang, volumes.responses)),
+        reasons=_tuple_or_none(dissatisfaction_reasons(unit, wave, lang, volumes.responses)),
         change_hidden=change_hidden,
     )
+
+
+def _tuple_or_none(reasons: list[Reason] | None) -> tuple[Reason, ...] | None:
+    return None if reasons is None else tuple(reasons)
 
 
 def _visible_line(line: IndexLine, viewer: User | None) -> IndexLine:

@@ -75,13 +75,18 @@ def reason_items(definition: spec.Questionnaire) -> list[str]:
     return choices
 
 
-def dissatisfaction_reasons(unit: Unit, wave: Wave, lang: str, responses: int) -> list[Reason]:
+def dissatisfaction_reasons(
+    unit: Unit, wave: Wave, lang: str, responses: int
+) -> list[Reason] | None:
     """The most frequent reasons for dissatisfaction, counted in SQL per option of the
-    dissatisfaction items (:func:`reason_items`)."""
+    dissatisfaction items (:func:`reason_items`); None when the wave's questionnaire
+    asks for none (the SIPAS questionnaire), which is not the same as none given."""
     row = db.session.get(Questionnaire, wave.questionnaire_id)
     assert row is not None  # a foreign key
     definition = questionnaires.parsed(row)
     choices = reason_items(definition)
+    if not choices:
+        return None
     ids = {
         item.id: item.code
         for item in db.session.scalars(
