@@ -386,7 +386,7 @@ def _enrol_kiosks(unit_codes: list[str], start: date) -> None:
     before the feedback began: the desks page said "not enrolled" of desks that sent
     answers every day. Their tokens are not kept (no tablet of the demo needs one; an
     administrator enrols a real tablet with a new one)."""
-    unit_ids = {u.code: u.id for u in db.session.scalars(select(Unit))}
+    unit_ids = _unit_ids()
     ids = [unit_ids[code] for code in unit_codes]
     for desk in list(db.session.scalars(select(Desk).where(Desk.unit_id.in_(ids)))):
         desk_service.issue_token(desk.code)  # commits
