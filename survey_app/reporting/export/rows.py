@@ -30,11 +30,12 @@ from survey_app.models import (
     Wave,
     WeightingScheme,
 )
+from survey_app.reporting.tables import CSV_MIMETYPE, XLSX_MIMETYPE
 from survey_app.weighting import scheme_commands
 
 FORMATS = {
-    "csv": "text/csv",  # Werkzeug adds "; charset=utf-8" to a text/* type
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "csv": CSV_MIMETYPE,
+    "xlsx": XLSX_MIMETYPE,
     "sav": "application/x-spss-sav",
 }
 CODEBOOK_FORMATS = ("csv", "xlsx")
