@@ -15,7 +15,7 @@ from pypdf import PdfReader
 
 from survey_app.admin import accounts
 from survey_app.models import Role
-from tests.helpers.browser import assert_accessible
+from tests.helpers.browser import assert_accessible, overlapping
 
 pytestmark = [pytest.mark.browser, pytest.mark.demo]
 
@@ -105,13 +105,7 @@ def test_the_trend_charts_texts_stay_inside_it_and_apart(
         # above and below is empty (lines of 11 px text 13 px apart touch, not overlap).
         inked = [{**t, "t": t["t"] + (t["b"] - t["t"]) / 5, "b": t["b"] - (t["b"] - t["t"]) / 5}
                  for t in texts]  # fmt: skip
-        overlapping = [
-            (a["text"], b["text"])
-            for i, a in enumerate(inked)
-            for b in inked[i + 1 :]
-            if a["l"] < b["r"] and b["l"] < a["r"] and a["t"] < b["b"] and b["t"] < a["b"]
-        ]
-        assert overlapping == [], (path, overlapping)
+        assert overlapping(inked) == [], (path, overlapping(inked))
         values = [t for t in texts if t["text"].endswith("%") and t["text"][0].isdigit()]
         values = [t for t in values if t["text"] not in ("0%", "25%", "50%", "75%", "100%")]
         assert values, path

@@ -16,7 +16,7 @@ from survey_app.admin import accounts
 from survey_app.extensions import db
 from survey_app.models import AuditLog, Role, SmallAreaSetting
 from tests.helpers.browser import accessible_where_installed as accessible
-from tests.helpers.browser import page_errors
+from tests.helpers.browser import overlapping, page_errors
 
 pytestmark = [pytest.mark.browser, pytest.mark.demo]
 
@@ -30,20 +30,15 @@ def residual_ticks(page: Page) -> list[str]:
     )
 
 
-def overlapping_labels(page: Page) -> list[list[str]]:
+def overlapping_labels(page: Page) -> list[tuple[str, str]]:
     """Pairs of communes whose labels, as drawn on the residual plot, overlap."""
-    return page.evaluate(
-        """() => {
-          const texts = [...document.querySelectorAll('#residual-plot g.textpoint text')];
-          const boxes = texts.map(t => [t.textContent, t.getBoundingClientRect()]);
-          const pairs = [];
-          boxes.forEach(([a, p], i) => boxes.slice(i + 1).forEach(([b, q]) => {
-            if (p.left < q.right && q.left < p.right && p.top < q.bottom && q.top < p.bottom)
-              pairs.push([a, b]);
-          }));
-          return boxes.length ? pairs : [['no labels drawn']];
-        }"""
+    boxes = page.evaluate(
+        """() => [...document.querySelectorAll('#residual-plot g.textpoint text')].map(t => {
+              const b = t.getBoundingClientRect();
+              return {text: t.textContent, l: b.left, r: b.right, t: b.top, b: b.bottom};
+            })"""
     )
+    return overlapping(boxes) if boxes else [("no labels drawn", "")]
 
 
 def test_fit_and_switch_on_in_both_languages(live_server: Any, live_app: Flask, page: Page) -> None:

@@ -6,6 +6,7 @@
   server's database.
 - ``responses``: what the live server stored.
 - ``drawn``: wait until a page has loaded and drawn its charts.
+- ``overlapping``: the pairs of drawn texts whose boxes overlap.
 - ``assert_accessible``: axe-core run in the page (installed by ``fetch_axe.sh`` into
   the git-ignored ``tests/browser/.axe/``), no serious or critical violations allowed.
 """
@@ -113,3 +114,14 @@ def accessible_where_installed(page: Page) -> None:
     skipping the rest of the test where it is not."""
     if AXE.exists():
         assert_accessible(page)
+
+
+def overlapping(boxes: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """The pairs of texts whose boxes (``text`` and the edges ``l``, ``r``, ``t``, ``b``,
+    as a test read them from ``getBoundingClientRect``) overlap."""
+    return [
+        (a["text"], b["text"])
+        for i, a in enumerate(boxes)
+        for b in boxes[i + 1 :]
+        if a["l"] < b["r"] and b["l"] < a["r"] and a["t"] < b["b"] and b["t"] < a["b"]
+    ]
