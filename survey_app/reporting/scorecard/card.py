@@ -174,13 +174,9 @@ def build(unit: Unit, wave: Wave, lang: str, viewer: User | None = None) -> Scor
         change=change,
         rank=rank,
         volumes=volumes,
-        reasons=_tuple_or_none(dissatisfaction_reasons(unit, wave, lang, volumes.responses)),
+        reasons=dissatisfaction_reasons(unit, wave, lang, volumes.responses),
         change_hidden=change_hidden,
     )
-
-
-def _tuple_or_none(reasons: list[Reason] | None) -> tuple[Reason, ...] | None:
-    return None if reasons is None else tuple(reasons)
 
 
 def _visible_line(line: IndexLine, viewer: User | None) -> IndexLine:

@@ -77,7 +77,7 @@ def reason_items(definition: spec.Questionnaire) -> list[str]:
 
 def dissatisfaction_reasons(
     unit: Unit, wave: Wave, lang: str, responses: int
-) -> list[Reason] | None:
+) -> tuple[Reason, ...] | None:
     """The most frequent reasons for dissatisfaction, counted in SQL per option of the
     dissatisfaction items (:func:`reason_items`); None when the wave's questionnaire
     asks for none (the SIPAS questionnaire), which is not the same as none given."""
@@ -97,7 +97,7 @@ def dissatisfaction_reasons(
         )
     }
     if not ids:
-        return []
+        return ()
     query = (
         select(AnswerValue.item_id, AnswerValue.value, func.count())
         .join(Response, Response.id == AnswerValue.response_id)
@@ -109,6 +109,6 @@ def dissatisfaction_reasons(
         label = definition.item(ids[item_id]).options[value - 1].label.get(lang)
         counts[label] = counts.get(label, 0) + int(count)
     ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_REASONS]
-    return [
+    return tuple(
         Reason(label, count, count / responses if responses else 0.0) for label, count in ranked
-    ]
+    )
