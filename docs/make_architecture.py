@@ -29,8 +29,8 @@ LAYERS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
     (
         "app",
         "App factory, CLI, demo",
-        "create_app, security headers, `flask` commands, the demo simulation",
-        ("survey_app", "survey_app.cli", "survey_app.security", "survey_app.demo"),
+        "create_app, `flask` commands, the demo simulation",
+        ("survey_app", "survey_app.cli", "survey_app.demo"),
     ),
     (
         "web",
@@ -67,9 +67,9 @@ LAYERS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
         "core",
         "Core rules",
         "scope (access), audit log, formatting, numbers, spreadsheets, API schema, settings,"
-        " bulk inserts",
+        " bulk inserts, security headers",
         ("survey_app.access", "survey_app.audit", "survey_app.formatting", "survey_app.numbers",
-         "survey_app.spreadsheets", "survey_app.i18n", "survey_app.edge",
+         "survey_app.spreadsheets", "survey_app.i18n", "survey_app.edge", "survey_app.security",
          "survey_app.public_address", "survey_app.openapi", "survey_app.partitions",
          "survey_app.bulk",
          "survey_app.config"),

@@ -52,6 +52,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = load_or_create_secret_key(app.instance_path)
 
+    register_submission_lane(app)
     register_proxies(app)
     register_edge(app)
     register_extensions(app)
@@ -61,6 +62,15 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     register_template_helpers(app)
     register_security(app)
     return app
+
+
+def register_submission_lane(app: Flask) -> None:
+    """``POST /api/v1/responses`` answered by its view without Flask's per-request hooks
+    (survey_app/blueprints/submission_lane.py); inside ProxyFix, which gives it the
+    client's address, and the edge's body time limit."""
+    from survey_app.blueprints.submission_lane import SubmissionLane
+
+    app.wsgi_app = SubmissionLane(app, app.wsgi_app)  # type: ignore[method-assign]
 
 
 def register_proxies(app: Flask) -> None:

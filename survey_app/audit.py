@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import has_request_context, request
+from flask import g, has_app_context, has_request_context, request
 from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -46,10 +46,21 @@ def record(
         username=user.username if user is not None else username,
         target=target,
         details=details or {},
-        ip=request.remote_addr if has_request_context() else None,
+        ip=_client_address(),
     )
     db.session.add(entry)
     return entry
+
+
+#: Where work outside a request context on behalf of a client (the submission lane,
+#: survey_app/blueprints/submission_lane.py) keeps the client's address in ``g``.
+CLIENT_ADDRESS = "client_address"
+
+
+def _client_address() -> str | None:
+    if has_request_context():
+        return request.remote_addr
+    return g.get(CLIENT_ADDRESS) if has_app_context() else None
 
 
 # What the audit log page shows: actions and detail names in the reader's language.

@@ -131,6 +131,9 @@ class Config:
         self.FIGURE_STORE = _env_bool("FIGURE_STORE", True)
         # benchmarks/load_wrk.py's ceiling endpoint (POST /bench/insert); never in production
         self.BENCHMARK_CEILING = _env_bool("BENCHMARK_CEILING", False)
+        # POST /api/v1/responses answered by its view without Flask's per-request hooks
+        # (survey_app/blueprints/submission_lane.py); false sends it through Flask.
+        self.SUBMISSION_LANE = _env_bool("SUBMISSION_LANE", True)
         self.RATELIMIT_SUBMIT_PHONE = os.environ.get("RATELIMIT_SUBMIT_PHONE", "10 per minute")
         # BURST_COUNT identical answer sets from one desk within BURST_WINDOW_S seconds are
         # stored flagged "burst" for review (0 turns this off).

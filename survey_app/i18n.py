@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from functools import cache
 from urllib.parse import urlencode, urlsplit
 
+from babel import Locale
 from flask import Flask, current_app, request, session
 from flask_babel import get_locale
 
@@ -13,6 +15,13 @@ from survey_app.extensions import LANGUAGES
 def current_lang() -> str:
     locale = get_locale()
     return str(locale.language) if locale is not None else "vi"
+
+
+@cache
+def babel_locale(lang: str) -> Locale:
+    """The Babel locale of a language code, parsed once: ``force_locale`` parses a
+    string on every call, and a submission forces its language twice."""
+    return Locale.parse(lang)
 
 
 def switch_url(lang: str) -> str:

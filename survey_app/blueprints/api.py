@@ -13,6 +13,7 @@ from flask import Blueprint, jsonify, request
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user
+from werkzeug.datastructures import Authorization, LanguageAccept
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
@@ -20,8 +21,9 @@ from survey_app import errors, openapi
 from survey_app.access import READERS
 from survey_app.collection.submissions.body import parse_request_body
 from survey_app.collection.submissions.entry import submit
-from survey_app.collection.submissions.result import RequestBodyError
+from survey_app.collection.submissions.result import RequestBodyError, SubmitResult
 from survey_app.extensions import LANGUAGES, csrf
+from survey_app.i18n import babel_locale
 from survey_app.models import User
 from survey_app.reporting import queries
 
@@ -29,27 +31,50 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
 
 
+def preferred_language(accept: LanguageAccept) -> str:
+    """vi or en from an Accept-Language header; vi when neither is asked for."""
+    return accept.best_match(LANGUAGES, default="vi") or "vi"
+
+
 def accept_language() -> str:
-    """vi or en from the Accept-Language header; vi when neither is asked for."""
-    return request.accept_languages.best_match(LANGUAGES, default="vi") or "vi"
+    """vi or en from the request's Accept-Language header."""
+    return preferred_language(request.accept_languages)
 
 
-def bearer_token() -> str | None:
-    auth = request.authorization
+def bearer_of(auth: Authorization | None) -> str | None:
+    """The token of an ``Authorization: Bearer`` header, else None."""
     if auth is None or auth.type != "bearer" or not auth.token:
         return None
     return auth.token
 
 
+def bearer_token() -> str | None:
+    return bearer_of(request.authorization)
+
+
+def answer_submission(
+    raw: bytes, mimetype: str, *, language: str, device_token: str | None, client_ip: str | None
+) -> SubmitResult:
+    """The answer to ``POST /api/v1/responses``: the view's and the submission lane's
+    (survey_app/blueprints/submission_lane.py), with messages in ``language`` unless the
+    body's ``lang`` asks for the other one."""
+    with force_locale(babel_locale(language)):
+        try:
+            payload = parse_request_body(raw, mimetype)
+        except RequestBodyError as error:
+            return error.result
+        return submit(payload, device_token=device_token, client_ip=client_ip)
+
+
 @bp.post("/responses")
 def submit_response() -> tuple[Response, int, dict[str, str]]:
-    with force_locale(accept_language()):
-        try:
-            payload = parse_request_body(request.get_data(cache=False), request.mimetype)
-        except RequestBodyError as error:
-            result = error.result
-        else:
-            result = submit(payload, device_token=bearer_token(), client_ip=request.remote_addr)
+    result = answer_submission(
+        request.get_data(cache=False),
+        request.mimetype,
+        language=accept_language(),
+        device_token=bearer_token(),
+        client_ip=request.remote_addr,
+    )
     return jsonify(result.body), result.status, result.headers
 
 

@@ -26,6 +26,7 @@ import hashlib
 import hmac
 import logging
 import secrets
+from functools import lru_cache
 
 from flask import current_app
 from sqlalchemy import select
@@ -62,8 +63,10 @@ def key_bytes(text: str) -> bytes:
     return text.encode("utf-8")
 
 
+@lru_cache(maxsize=16)
 def fingerprint(key: bytes) -> str:
-    """HMAC-SHA256 (hex) of a fixed label under the key: names the key, reveals nothing."""
+    """HMAC-SHA256 (hex) of a fixed label under the key: names the key, reveals nothing.
+    (Kept per key: :func:`check` compares it on every submission.)"""
     return hmac.new(key, FINGERPRINT_LABEL, hashlib.sha256).hexdigest()
 
 

@@ -177,7 +177,9 @@ def _holds_forbidden(value: Any) -> bool:
     """Whether any text in a JSON value (keys included) holds a forbidden character."""
     if isinstance(value, str):
         return forbidden_in(value, multiline=True)
-    if isinstance(value, Mapping):
+    if value is None or isinstance(value, int | float):  # bool is an int
+        return False
+    if isinstance(value, dict | Mapping):  # a dict is decided without the ABC
         return any(_holds_forbidden(k) or _holds_forbidden(v) for k, v in value.items())
     if isinstance(value, list):
         return any(_holds_forbidden(v) for v in value)

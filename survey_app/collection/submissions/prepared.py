@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any
 
 import psycopg
@@ -34,12 +34,16 @@ class RawStatement:
     constants: Mapping[str, Any]
     processors: Mapping[str, Callable[[Any], Any]]
 
+    @cached_property
+    def _plan(self) -> tuple[tuple[str, Callable[[Any], Any] | None], ...]:
+        return tuple((name, self.processors.get(name)) for name in self.names)
+
     def arguments(self, params: Mapping[str, Any]) -> list[Any]:
         values = []
-        for name in self.names:
-            value = params[name] if name in params else self.constants[name]
-            process = self.processors.get(name)
-            values.append(process(value) if process is not None else value)
+        constants = self.constants
+        for name, process in self._plan:
+            value = params[name] if name in params else constants[name]
+            values.append(value if process is None else process(value))
         return values
 
 
