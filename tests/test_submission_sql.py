@@ -354,6 +354,60 @@ def test_the_burst_check_reads_identical_answers_through_their_index(
     assert plans[1].count("CTE Scan on identical") < 2, plans[1]
 
 
+def _plan_nodes(node: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    yield node
+    for child in node.get("Plans", ()):
+        yield from _plan_nodes(child)
+
+
+@postgresql_only
+def test_a_flood_of_identical_answers_is_flagged_by_reading_a_few(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """300 identical answer sets from the desk in the last 100 s (a stuck button): the
+    single statement flags the next one after reading BURST_COUNT - 1 of them, and
+    never runs the window count over all 300 (EXPLAIN ANALYZE of the statement as run,
+    rolled back)."""
+    desks = contexts(app)
+    app.config.update(BURST_COUNT=5, BURST_WINDOW_S=120)
+    received = datetime.now(UTC)
+    rows = [
+        stored_row(desks.ql, SAME, BASE - i * timedelta(seconds=1) / 3, received)
+        for i in range(300)
+    ]
+    db.session.execute(Response.__table__.insert(), rows)
+    db.session.commit()
+    db.session.execute(text("ANALYZE responses"))
+    db.session.commit()
+    analysed: list[dict[str, Any]] = []
+    real_run = prepared.run_insert
+
+    def run_and_analyse(engine: Any, params: Any, *, counted: bool) -> Any:
+        raw = prepared._raw_insert(type(engine.dialect), counted, params["wave_id"])
+        with engine.connect() as connection:
+            driver = connection.connection.driver_connection
+            with driver.transaction(force_rollback=True):
+                driver.execute("SET LOCAL plan_cache_mode = force_generic_plan")
+                cursor = psycopg.RawCursor(driver)
+                cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + raw.sql, raw.arguments(params))
+                analysed.append(cursor.fetchone()[0][0]["Plan"])
+        return real_run(engine, params, counted=counted)
+
+    monkeypatch.setattr(prepared, "run_insert", run_and_analyse)
+    assert sql_flag(desks, SAME, BASE + US) is True
+    (plan,) = analysed
+    nodes = list(_plan_nodes(plan))
+    # The desk's identical answer sets, read through their index (migration 0010).
+    scans = [n for n in nodes if "jsonb_hash" in n.get("Index Name", "")]
+    assert scans, plan
+    read = sum(
+        n["Actual Loops"] * (n["Actual Rows"] + n.get("Rows Removed by Filter", 0)) for n in scans
+    )
+    assert read == 4, scans
+    windows = [n for n in nodes if n["Node Type"] == "WindowAgg"]
+    assert windows and all(n["Actual Loops"] == 0 for n in windows), windows
+
+
 @postgresql_only
 def test_the_single_statement_locks_the_same_relations_however_many_waves(
     app: Flask, monkeypatch: pytest.MonkeyPatch

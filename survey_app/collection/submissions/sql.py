@@ -169,21 +169,40 @@ def _burst_flag(
     """
     at = bindparam("submitted_at", type_=DateTime(timezone=True))
     window = bindparam("window", type_=Interval())
+    window_start = bindparam("window_start", type_=DateTime(timezone=True))
+    burst_count = bindparam("burst_count", type_=Integer())
+    same = (
+        in_wave(responses, bindparam("wave_id", type_=Integer())),
+        responses.c.desk_id == desk_id,
+        responses.c.questionnaire_id == questionnaire_id,
+        responses.c.received_at >= bindparam("received_since", type_=DateTime(timezone=True)),
+        same_answers(responses.c.answers, bindparam("answers", type_=JSONB())),
+    )
+    # Enough identical times in [at - window, at] make a burst with this one (the
+    # window that starts at the first of them holds them all and ``at``): found by
+    # reading at most BURST_COUNT - 1 of them through the index, however many there are.
+    # A desk sending the same answers without pause (a stuck button, a flood) costs
+    # each request that much, not a count over every identical time in the window.
+    needed = func.greatest(burst_count - 1, 0)
+    recent = (
+        select(literal(1).label("one"))
+        .where(*same, responses.c.submitted_at >= window_start, responses.c.submitted_at <= at)
+        .limit(needed)
+        .subquery("recent")
+    )
+    trailing = select(func.count()).select_from(recent).scalar_subquery() >= needed
     identical = (
         select(responses.c.submitted_at.label("at"))
         .where(
-            in_wave(responses, bindparam("wave_id", type_=Integer())),
-            responses.c.desk_id == desk_id,
-            responses.c.questionnaire_id == questionnaire_id,
-            responses.c.received_at >= bindparam("received_since", type_=DateTime(timezone=True)),
-            responses.c.submitted_at >= bindparam("window_start", type_=DateTime(timezone=True)),
+            *same,
+            responses.c.submitted_at >= window_start,
             responses.c.submitted_at <= bindparam("window_end", type_=DateTime(timezone=True)),
-            same_answers(responses.c.answers, bindparam("answers", type_=JSONB())),
         )
         .union_all(select(at.label("at")))
         .cte("identical")
     )
-    # Each time's count of identical times in [it, it + window], ties included (a RANGE
+    # Otherwise (few identical times, or this one earlier than some of them): each
+    # time's count of identical times in [it, it + window], ties included (a RANGE
     # frame starts at the first of the current row's peers), in one pass over the sorted
     # times. (A count per candidate start, as before, read the times again for each
     # start it tried: usually one, at worst every one.)
@@ -193,10 +212,10 @@ def _burst_flag(
     ).subquery("counted")
     some_window = exists().where(
         counted.c.at <= at,
-        counted.c.at >= bindparam("window_start"),
-        counted.c.n >= bindparam("burst_count", type_=Integer()),
+        counted.c.at >= window_start,
+        counted.c.n >= burst_count,
     )
-    return and_(bindparam("burst_count") > 0, some_window)
+    return and_(burst_count > 0, or_(trailing, some_window))
 
 
 def rate_limit_hit() -> CTE:
