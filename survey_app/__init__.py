@@ -118,6 +118,8 @@ def add_submissions_bind(app: Flask) -> None:
     binds[SUBMISSIONS_BIND] = {
         "url": uri,
         "isolation_level": "AUTOCOMMIT",
+        # No transaction is ever left open on it, so nothing to roll back on return.
+        "pool_reset_on_return": None,
         "connect_args": {"options": "-c plan_cache_mode=force_generic_plan"},
     }
     app.config["SQLALCHEMY_BINDS"] = binds

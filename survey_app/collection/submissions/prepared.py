@@ -65,15 +65,18 @@ def run_insert(engine: Engine, params: Mapping[str, Any], *, counted: bool) -> I
     :func:`insert_statement`)."""
     raw = _raw_insert(type(engine.dialect), counted, params["wave_id"])
     arguments = raw.arguments(params)
-    with engine.connect() as connection:
-        driver = connection.connection.driver_connection
-        try:
-            with psycopg.RawCursor(driver) as cursor:
-                cursor.execute(raw.sql, arguments, prepare=True)
-                row = cursor.fetchone()
-        except psycopg.OperationalError:
-            connection.invalidate()  # a broken connection does not go back to the pool
-            raise
+    # The pool's connection itself, without SQLAlchemy's Connection around it (nothing
+    # here uses it); close() gives it back to the pool.
+    pooled = engine.raw_connection()
+    try:
+        with psycopg.RawCursor(pooled.driver_connection) as cursor:
+            cursor.execute(raw.sql, arguments, prepare=True)
+            row = cursor.fetchone()
+    except psycopg.OperationalError:
+        pooled.invalidate()  # a broken connection does not go back to the pool
+        raise
+    finally:
+        pooled.close()
     if row is None:
         raise RuntimeError("the insert statement returned no row")
     return InsertResult(*row)
