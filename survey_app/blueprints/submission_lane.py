@@ -38,7 +38,7 @@ Anything else goes to Flask unchanged:
 ``tests/web/test_submission_lane.py`` checks that the lane answers exactly what Flask
 answers, and that the app's hooks are the ones listed in :data:`SKIPPED_HOOKS`; a new
 hook makes that test fail until it has been considered here. Measured in
-benchmarks/README.md ("Load").
+benchmarks/README.md ("Submissions with a C load generator", "The submission lane").
 """
 
 from __future__ import annotations
