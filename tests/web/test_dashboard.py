@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from flask_babel import force_locale
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
@@ -490,6 +491,34 @@ def test_comparison_of_two_waves_and_of_two_units(app: Flask, client: FlaskClien
         )
     )
     assert "Không thể so sánh" in mixed  # field survey and kiosk feedback are never pooled
+
+
+@pytest.mark.demo
+def test_two_figures_with_one_design_state_it_once(app: Flask, client: FlaskClient) -> None:
+    """Two wards of one wave share the weighting and the inference: the table drops
+    both columns and says them once under it, instead of on both rows."""
+    login(client)
+    app.config["MIN_EFFECTIVE_N"] = 1
+    app.config["MAX_CI_HALF_WIDTH"] = 100
+    for lang, header, lead in (
+        ("vi", "Cách suy luận", "Cả hai số liệu:"),
+        ("en", "Inference", "Both figures:"),
+    ):
+        page = text_of(
+            client.get(
+                "/dashboard/compare?mode=units&unit_a=HM-QT&unit_b=HM-MH&wave_a=HM-2018-12"
+                f"&lang={lang}"
+            )
+        )
+        table = page[page.index('<table class="data">') : page.index("</table>")]
+        assert f'<th scope="col">{header}</th>' not in table
+        with force_locale(lang):
+            figure = compute([wave("HM-2018-12")], [unit("HM-QT")]).figure(
+                DomainKey(unit("HM-QT").id, wave("HM-2018-12").id)
+            )
+            basis = f"{figures.scheme_text(figure)} · {figures.inference_text(figure)}"
+        assert page.count(basis) == 1, lang
+        assert f'<p class="basis-line" id="shared-basis">{lead} {basis}</p>' in page
 
 
 def _kiosk_wave() -> str:
