@@ -19,6 +19,8 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -179,6 +181,83 @@ def test_the_lane_answers_as_flask(
     through_flask, through_lane = _both(app, client, setup, CASES[name])
     assert through_lane == through_flask
     assert through_lane[0] < 500
+
+
+#: Any JSON value, small; and where a change goes in a valid body.
+ANY_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-3, 40) | st.floats(-2, 2) | st.text(max_size=12),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3)
+    ),
+    max_leaves=5,
+)
+FIELDS = ("id", "desk", "questionnaire", "answers", "channel", "lang", "started_at", "submitted_at")
+ANSWERS = ("mood", "positives", "problems", "fu_wait", "nonsense")
+
+
+def _fresh(payload: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """The payload with a new client id if it has a valid one (so that both sends store)."""
+    try:
+        uuid.UUID(str(payload.get("id")))
+    except ValueError:
+        return payload, []
+    fresh = {**payload, "id": str(uuid.uuid4())}
+    return fresh, [fresh["id"]]
+
+
+@settings(
+    deadline=None,
+    max_examples=60,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    changes=st.dictionaries(st.sampled_from(FIELDS), ANY_JSON, max_size=2),
+    answers=st.dictionaries(st.sampled_from(ANSWERS), ANY_JSON, max_size=2),
+    dropped=st.sets(st.sampled_from(FIELDS), max_size=1),
+    language=st.sampled_from(["", "en", "vi", "en-US,en;q=0.5", "fr", "*", "vi;q=0.1, en"]),
+    authorization=st.sampled_from(["valid", "lower-case", "other", "none", "basic", "empty"]),
+    content_type=st.sampled_from(
+        ["application/json", "application/json; charset=utf-8", "APPLICATION/JSON"]
+    ),
+)
+def test_any_submission_is_answered_alike(
+    app: Flask,
+    client: FlaskClient,
+    setup: Setup,
+    changes: dict[str, Any],
+    answers: dict[str, Any],
+    dropped: set[str],
+    language: str,
+    authorization: str,
+    content_type: str,
+) -> None:
+    """Random bodies, languages, credentials and content types: the lane's answer is
+    Flask's (status, headers, body)."""
+    payload = body(answers={"mood": 4, **answers})
+    payload.update(changes)
+    for name in dropped:
+        payload.pop(name, None)
+    headers = {
+        "valid": {"Authorization": f"Bearer {setup.token}"},
+        "lower-case": {"Authorization": f"bearer {setup.token}"},
+        "other": {"Authorization": f"Bearer {setup.other_token}"},
+        "none": {},
+        "basic": {"Authorization": "Basic dXNlcjpwYXNz"},
+        "empty": {"Authorization": "Bearer "},
+    }[authorization]
+    if language:
+        headers["Accept-Language"] = language
+    answered = []
+    for lane in (False, True):
+        app.config["SUBMISSION_LANE"] = lane
+        sent, ids = _fresh(payload)
+        response = client.post(
+            PATH, data=json.dumps(sent), content_type=content_type, headers=headers
+        )
+        answered.append(_answer(response, ids))
+    app.config["SUBMISSION_LANE"] = True
+    assert answered[1] == answered[0]
+    assert answered[1][0] < 500
 
 
 def test_every_case_is_taken_by_the_lane(
