@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from flask_limiter.util import get_qualified_name
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
@@ -28,7 +29,7 @@ from survey_app import create_app
 from survey_app.blueprints import submission_lane
 from survey_app.blueprints.submission_lane import PATH, SKIPPED_HOOKS, SubmissionLane
 from survey_app.edge import BodyTimeout
-from survey_app.extensions import db
+from survey_app.extensions import db, limiter
 from survey_app.models import AuditLog, Response
 from tests.helpers.databases import IsolatedClient, dispose_engines
 from tests.helpers.kiosk_api import Setup, body, count, post
@@ -380,6 +381,25 @@ def test_the_skipped_hooks_are_the_apps_hooks(app_config: dict[str, Any]) -> Non
         assert not application.url_value_preprocessors
         assert not application.url_default_functions
         assert names == set(SKIPPED_HOOKS) | {"set_security_headers"}
+    finally:
+        with application.app_context():
+            dispose_engines()
+
+
+def test_the_submission_route_has_no_flask_limiter_limit(app_config: dict[str, Any]) -> None:
+    """The lane skips Flask-Limiter's check because nothing would be checked: no limit
+    on the route, its blueprint, or the whole app (the service counts submissions
+    itself, collection/submissions/rate_limit.py). A limit added to any of them fails
+    here; the kiosk's own check endpoint shows that a decorated route would be seen."""
+    application = create_app(app_config | {"RATELIMIT_ENABLED": True})
+    try:
+        manager = limiter.limit_manager
+        view = application.view_functions["api.submit_response"]
+        assert manager.decorated_limits(get_qualified_name(view)) == []
+        assert manager.blueprint_limits(application, "api") == []
+        assert manager.application_limits == [] and manager.default_limits == []
+        kiosk_check = application.view_functions["kiosk.check"]
+        assert manager.decorated_limits(get_qualified_name(kiosk_check)) != []
     finally:
         with application.app_context():
             dispose_engines()
