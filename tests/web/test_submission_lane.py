@@ -3,9 +3,11 @@
 ``survey_app/blueprints/submission_lane.py`` answers the kiosks' JSON submissions in
 an application context, without Flask's request hooks. Each case here is sent twice,
 once through Flask (``SUBMISSION_LANE`` false) and once through the lane, with fresh
-ids, and the two answers must be the same: status, headers (but ``Date``) and body
-(the client's id replaced). The rest checks what the lane leaves to Flask, that the
-hooks it skips are the ones it lists, and what it does when it fails.
+ids, and the two answers must be the same: status, headers (but ``Date`` and Flask's
+``Vary: Cookie``, see :data:`UNCOMPARED`) and body (the client's id replaced); a
+property test does the same with random bodies and headers. The rest checks what the
+lane leaves to Flask, that the hooks it skips are the ones it lists (and that the
+route has no Flask-Limiter limit), and what it does when it fails.
 """
 
 from __future__ import annotations
