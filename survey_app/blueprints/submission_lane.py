@@ -33,7 +33,8 @@ Anything else goes to Flask unchanged:
 - an exception while answering. It is logged, and Flask runs the request again from
   the body kept in memory, so its error handlers answer as before. A response stored
   by the first try is answered 200 "repeated": the client's id makes a submission
-  idempotent.
+  idempotent. (The rate-limit hit of the first try, if it was counted, then counts
+  twice; only after an exception.)
 
 ``tests/web/test_submission_lane.py`` checks that the lane answers exactly what Flask
 answers, and that the app's hooks are the ones listed in :data:`SKIPPED_HOOKS`; a new
