@@ -41,6 +41,8 @@ from werkzeug.exceptions import RequestTimeout
 from werkzeug.routing import IntegerConverter, Map
 from werkzeug.wrappers import Response
 
+from survey_app.i18n import preferred_language
+
 #: Characters no text sent to the app may hold: C0 controls, DEL, C1 controls and
 #: lone surrogates.
 FORBIDDEN = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
@@ -105,8 +107,7 @@ def refuse_forbidden_characters() -> tuple[Response | str, int] | None:
     """``before_request``: 400 for text holding a forbidden character, else nothing."""
     if request.path.startswith("/api/"):
         # The API speaks the Accept-Language language (survey_app.blueprints.api).
-        language = request.accept_languages.best_match(("vi", "en"), default="vi") or "vi"
-        with force_locale(language):
+        with force_locale(preferred_language(request.accept_languages)):
             message = _first_forbidden()
             if message is None:
                 return None

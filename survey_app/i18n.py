@@ -8,6 +8,7 @@ from urllib.parse import urlencode, urlsplit
 from babel import Locale
 from flask import Flask, current_app, request, session
 from flask_babel import get_locale
+from werkzeug.datastructures import LanguageAccept
 
 from survey_app.extensions import LANGUAGES
 
@@ -15,6 +16,12 @@ from survey_app.extensions import LANGUAGES
 def current_lang() -> str:
     locale = get_locale()
     return str(locale.language) if locale is not None else "vi"
+
+
+def preferred_language(accept: LanguageAccept) -> str:
+    """vi or en from an Accept-Language header; vi when neither is asked for (the API's
+    messages, survey_app/blueprints/api.py, and the edge's refusals of API requests)."""
+    return accept.best_match(LANGUAGES, default="vi") or "vi"
 
 
 @cache

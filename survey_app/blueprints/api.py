@@ -13,7 +13,7 @@ from flask import Blueprint, jsonify, request
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user
-from werkzeug.datastructures import Authorization, LanguageAccept
+from werkzeug.datastructures import Authorization
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
@@ -23,17 +23,12 @@ from survey_app.collection.submissions.body import parse_request_body
 from survey_app.collection.submissions.entry import submit
 from survey_app.collection.submissions.result import RequestBodyError, SubmitResult
 from survey_app.extensions import LANGUAGES, csrf
-from survey_app.i18n import babel_locale
+from survey_app.i18n import babel_locale, preferred_language
 from survey_app.models import User
 from survey_app.reporting import queries
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
-
-
-def preferred_language(accept: LanguageAccept) -> str:
-    """vi or en from an Accept-Language header; vi when neither is asked for."""
-    return accept.best_match(LANGUAGES, default="vi") or "vi"
 
 
 def accept_language() -> str:

@@ -54,7 +54,8 @@ from werkzeug.datastructures import Authorization, LanguageAccept
 from werkzeug.http import HTTP_STATUS_CODES, parse_accept_header, parse_options_header
 
 from survey_app.audit import CLIENT_ADDRESS
-from survey_app.blueprints.api import answer_submission, bearer_of, preferred_language
+from survey_app.blueprints.api import answer_submission, bearer_of
+from survey_app.i18n import preferred_language
 from survey_app.security import headers_for
 
 logger = logging.getLogger(__name__)
