@@ -20,9 +20,11 @@ it the button silently did nothing. Images only; no script comes from a blob.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask, Response, current_app
+from werkzeug.datastructures import Headers
 
 CONTENT_SECURITY_POLICY = "; ".join(
     (
@@ -50,20 +52,27 @@ DEFAULT_HEADERS: dict[str, str] = {
 }
 
 
-def headers_for(config: dict[str, Any]) -> dict[str, str | None]:
+def headers_for(config: Mapping[str, Any]) -> dict[str, str | None]:
     """The headers to set, after the ``SECURITY_HEADERS`` overrides in ``config``."""
     headers: dict[str, str | None] = dict(DEFAULT_HEADERS)
     headers.update(config.get("SECURITY_HEADERS") or {})
     return headers
 
 
+def add_security_headers(headers: Headers, config: Mapping[str, Any]) -> None:
+    """Add the headers to ``headers`` unless already there; a header configured as None
+    is removed. (Flask's responses get them from :func:`set_security_headers`; the
+    submission lane, survey_app/blueprints/submission_lane.py, calls this itself.)"""
+    for name, value in headers_for(config).items():
+        if value is None:
+            headers.pop(name, None)
+        elif name not in headers:
+            headers[name] = value
+
+
 def set_security_headers(response: Response) -> Response:
     """``after_request`` hook: add the headers unless a view already set them."""
-    for name, value in headers_for(current_app.config).items():
-        if value is None:
-            response.headers.pop(name, None)
-        elif name not in response.headers:
-            response.headers[name] = value
+    add_security_headers(response.headers, current_app.config)
     return response
 
 

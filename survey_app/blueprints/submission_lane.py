@@ -50,18 +50,20 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from flask import Flask, g
-from werkzeug.datastructures import Authorization, LanguageAccept
+from werkzeug.datastructures import Authorization, Headers, LanguageAccept
 from werkzeug.http import HTTP_STATUS_CODES, parse_accept_header, parse_options_header
 
 from survey_app.audit import CLIENT_ADDRESS
 from survey_app.blueprints.api import answer_submission, bearer_of
 from survey_app.i18n import preferred_language
-from survey_app.security import headers_for
+from survey_app.security import add_security_headers
 
 logger = logging.getLogger(__name__)
 
 #: The path the lane answers (the route of ``api.submit_response``).
 PATH = "/api/v1/responses"
+#: The content type of the requests it answers.
+JSON_MIMETYPE = "application/json"
 
 #: The app's request hooks, by name, that do nothing for a request the lane takes, and
 #: why; the lane skips them (the security headers it sets itself).
@@ -113,7 +115,7 @@ class SubmissionLane:
             return None
         mimetype, _options = parse_options_header(environ.get("CONTENT_TYPE", ""))
         length = environ.get("CONTENT_LENGTH", "")
-        if mimetype.lower() != "application/json" or not length.isascii():
+        if mimetype.lower() != JSON_MIMETYPE or not length.isascii():
             return None
         if not length.isdigit():
             return None
@@ -147,7 +149,6 @@ class SubmissionLane:
         application context. The body is the app's JSON as ``jsonify`` writes it, the
         headers are a JSON response's, the security headers and the result's own."""
         app = self.app
-        mimetype, _options = parse_options_header(environ.get("CONTENT_TYPE", ""))
         languages = parse_accept_header(environ.get("HTTP_ACCEPT_LANGUAGE"), LanguageAccept)
         authorization = Authorization.from_header(environ.get("HTTP_AUTHORIZATION"))
         client_ip = environ.get("REMOTE_ADDR")
@@ -155,19 +156,17 @@ class SubmissionLane:
             g.setdefault(CLIENT_ADDRESS, client_ip)
             result = answer_submission(
                 raw,
-                mimetype.lower(),
+                JSON_MIMETYPE,  # the only content type the lane takes (body_length)
                 language=preferred_language(languages),
                 device_token=bearer_of(authorization),
                 client_ip=client_ip,
             )
             data = _json_body(app, result.body)
-        headers = [("Content-Type", app.json.mimetype), ("Content-Length", str(len(data)))]
-        headers += result.headers.items()
-        given = {name.lower() for name, _value in headers}
-        for name, value in headers_for(app.config).items():
-            if value is not None and name.lower() not in given:  # as set_security_headers
-                headers.append((name, value))
-        return f"{result.status} {HTTP_STATUS_CODES[result.status].upper()}", headers, data
+        headers = Headers([("Content-Type", app.json.mimetype), ("Content-Length", str(len(data)))])
+        headers.update(result.headers)  # as Flask's make_response does with a view's
+        add_security_headers(headers, app.config)
+        status = f"{result.status} {HTTP_STATUS_CODES[result.status].upper()}"
+        return status, headers.to_wsgi_list(), data
 
 
 def _json_body(app: Flask, body: dict[str, Any]) -> bytes:

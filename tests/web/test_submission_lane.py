@@ -144,6 +144,23 @@ def _charset(client: FlaskClient, setup: Setup) -> tuple[Any, list[str]]:
     return response, [payload["id"]]
 
 
+def _configured_headers(client: FlaskClient, setup: Setup) -> tuple[Any, list[str]]:
+    """SECURITY_HEADERS removing one header (also from the result's own) and adding one."""
+    client.application.config["SECURITY_HEADERS"] = {
+        "X-Frame-Options": None,
+        "Retry-After": None,
+        "Permissions-Policy": "camera=()",
+    }
+    payload = body()
+    try:
+        response = post(client, payload, setup.token)
+    finally:
+        client.application.config.pop("SECURITY_HEADERS")
+    assert response.headers["Permissions-Policy"] == "camera=()"
+    assert "X-Frame-Options" not in response.headers
+    return response, [payload["id"]]
+
+
 def _short_body(client: FlaskClient, setup: Setup) -> tuple[Any, list[str]]:
     payload = body()
     data = json.dumps(payload).encode()
@@ -172,6 +189,7 @@ CASES: dict[str, Case] = {
     "unknown desk": _unknown_desk,
     "phone": _phone,
     "content type with charset": _charset,
+    "configured security headers": _configured_headers,
     "body shorter than Content-Length": _short_body,
 }
 
