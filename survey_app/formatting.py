@@ -22,6 +22,12 @@ from flask_babel import gettext as _
 
 from survey_app.extensions import LANGUAGES
 
+#: The minus sign of every number shown: U+2212, as plotly.js writes it on the charts'
+#: axes (a hyphen-minus is narrower than the plus sign, and a screen reader may read it
+#: as a dash). :func:`survey_app.numbers.parse_number` reads it back, so a figure
+#: copied from a page can be typed into a form.
+MINUS = "\u2212"
+
 
 def _lang() -> str:
     locale = get_locale()
@@ -29,13 +35,19 @@ def _lang() -> str:
     return language if language in LANGUAGES else "vi"
 
 
+def _minus(text: str) -> str:
+    """A formatted number with :data:`MINUS` for its minus sign."""
+    return MINUS + text[1:] if text.startswith("-") else text
+
+
 def number(value: float | int | None, digits: int | None = None) -> str:
-    """``44.606`` / ``44,606``; with ``digits`` exactly that many decimals (``1,5``)."""
+    """``44.606`` / ``44,606``; with ``digits`` exactly that many decimals (``1,5``);
+    a negative number with :data:`MINUS` (``−0,5``)."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "—"
     if digits is None:
-        return format_decimal(value)
-    return format_decimal(value, format="#,##0." + "0" * digits if digits else "#,##0")
+        return _minus(format_decimal(value))
+    return _minus(format_decimal(value, format="#,##0." + "0" * digits if digits else "#,##0"))
 
 
 def editable(value: float) -> str:
@@ -65,15 +77,18 @@ def percent(value: float | None, digits: int = 1) -> str:
     """A proportion as a percentage: 0.78 → ``78,0%`` / ``78.0%``."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "—"
-    return format_percent(value, format="#,##0." + "0" * digits + "%" if digits else "#,##0%")
+    return _minus(
+        format_percent(value, format="#,##0." + "0" * digits + "%" if digits else "#,##0%")
+    )
 
 
 def signed(value: float | None, digits: int = 1) -> str:
-    """A difference with its sign: ``+12,9`` / ``-3,0`` (``+12.9`` / ``-3.0``)."""
+    """A difference with its sign: ``+12,9`` / ``−3,0`` (``+12.9`` / ``−3.0``), the
+    minus being :data:`MINUS`, as on the charts."""
     if value is None or math.isnan(value):
         return "—"
     pattern = "#,##0." + "0" * digits if digits else "#,##0"
-    return format_decimal(value, format=f"+{pattern};-{pattern}")
+    return format_decimal(value, format=f"+{pattern};{MINUS}{pattern}")
 
 
 def index_value(value: float | None, kind: str, digits: int = 1) -> str:

@@ -21,6 +21,8 @@ text            value      why
 ``36.8``        36.8
 ``0,065``       0.065      a zero before the separator: decimal
 ``36,800``      refused    English 36800 or Vietnamese 36.8
+``−2,5``        -2.5       the minus sign the pages show (U+2212),
+                           as well as ``-2,5``
 ==============  =========  ===============================================
 
 A lone comma before exactly three digits is the only ambiguous spelling: the message
@@ -34,6 +36,10 @@ import math
 import re
 
 from flask_babel import gettext as _
+
+#: A minus: the hyphen-minus typed, and U+2212, the one the app's pages show
+#: (``survey_app.formatting.MINUS``).
+_MINUS_SIGNS = ("-", "\u2212")
 
 _DIGITS = re.compile(r"\d+")
 _SPACES = re.compile(r"[\s\u00a0\u202f\u2009]+")
@@ -88,12 +94,12 @@ def parse_number(text: str) -> float:
     raw = str(text)
     body = _SPACES.sub("", raw.strip())
     sign = ""
-    if body[:1] in ("+", "-"):
+    if body[:1] == "+" or body[:1] in _MINUS_SIGNS:
         sign, body = body[0], body[1:]
     value = _read(body, raw)
     if value is None:
         raise NumberError(_("“%(text)s” is not a number.", text=raw.strip()))
-    return -value if sign == "-" else value
+    return -value if sign in _MINUS_SIGNS else value
 
 
 def _read(body: str, raw: str) -> float | None:

@@ -39,14 +39,19 @@ def test_index_figures_and_differences(app: Flask) -> None:
         assert formatting.index_value(0.772, "rate") == "77,2%"
         assert formatting.index_value(68.44, "score") == "68,4"
         assert formatting.index_value(float("nan"), "rate") == "—"
-        assert formatting.signed(12.94) == "+12,9" and formatting.signed(-3.0) == "-3,0"
+        assert formatting.signed(12.94) == "+12,9" and formatting.signed(-3.0) == "\u22123,0"
         assert formatting.signed(1234.5) == "+1.234,5"
+        # Every negative number shown has the charts' minus sign (U+2212).
+        assert formatting.number(-1234.5, 1) == "\u22121.234,5"
+        assert formatting.number(-3) == "\u22123" and formatting.percent(-0.021) == "\u22122,1%"
+        assert parse_number(formatting.number(-1234.5, 1)) == -1234.5  # read back
         assert formatting.month(date(2026, 12, 2)) == "12/2026"
         assert formatting.interval(0.755, 0.802) == "75,5% – 80,2%"
         assert formatting.interval(68.44, 71.0, "score") == "68,4 – 71,0"
     with force_locale("en"):
         assert formatting.index_value(0.772, "rate") == "77.2%"
-        assert formatting.signed(-0.04) == "-0.0" and formatting.signed(None) == "—"
+        assert formatting.signed(-0.04) == "\u22120.0" and formatting.signed(None) == "—"
+        assert parse_number(formatting.signed(-1234.5)) == -1234.5
         assert formatting.month(date(2026, 12, 2)) == "Dec 2026"
 
 

@@ -27,6 +27,8 @@ from survey_app.numbers import AmbiguousNumberError, NumberError, parse_number
         ("0.354", 0.354),
         (",5", 0.5),
         ("-2,5", -2.5),
+        ("\u22122,5", -2.5),  # the minus sign the app's pages show
+        ("\u22121.234,5", -1234.5),
         ("+7", 7.0),
         ("1e3", 1000.0),
         ("2.5E-4", 0.00025),
@@ -39,7 +41,19 @@ def test_unambiguous_spellings(app: Flask, text: str, value: float) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["", "abc", "1.23.4", "1,23,456", "1.234,5.6", "12,34.5", "36,8,00", "inf", "nan", "--1"],
+    [
+        "",
+        "abc",
+        "1.23.4",
+        "1,23,456",
+        "1.234,5.6",
+        "12,34.5",
+        "36,8,00",
+        "inf",
+        "nan",
+        "--1",
+        "\u2212-1",
+    ],
 )
 def test_not_numbers(app: Flask, text: str) -> None:
     with pytest.raises(NumberError) as raised:
