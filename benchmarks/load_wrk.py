@@ -280,7 +280,7 @@ def settle(url: str) -> None:
     A table that has never been analysed has none. The submission statement is
     prepared once per connection with a generic plan, and planned for empty tables
     it reads the burst check through whichever index of the new partition came
-    first (measured: 0.84-1.04 ms of PostgreSQL CPU per request, instead of 0.55-0.59).
+    first (measured: 0.84-1.04 ms of PostgreSQL CPU per request, instead of 0.51-0.61).
     Autovacuum gives the tables statistics within about a minute of the first rows,
     and the plans are made again then: with a 90-s warm-up and no settling, the ratio
     was the settled one. Settling after the warm-up measures that steady state
