@@ -218,6 +218,7 @@ def register_commands(app: Flask) -> None:
 
 
 def register_template_helpers(app: Flask) -> None:
-    from survey_app import i18n
+    from survey_app import formatting, i18n
 
     i18n.register(app)
+    formatting.register_filters(app)

@@ -17,22 +17,17 @@ from decimal import Decimal
 from numbers import Real
 
 from babel.numbers import get_decimal_symbol
+from flask import Flask
 from flask_babel import format_date, format_datetime, format_decimal, format_percent, get_locale
 from flask_babel import gettext as _
 
-from survey_app.extensions import LANGUAGES
+from survey_app.i18n import current_lang
 
 #: The minus sign of every number shown: U+2212, as plotly.js writes it on the charts'
 #: axes (a hyphen-minus is narrower than the plus sign, and a screen reader may read it
 #: as a dash). :func:`survey_app.numbers.parse_number` reads it back, so a figure
 #: copied from a page can be typed into a form.
 MINUS = "\u2212"
-
-
-def _lang() -> str:
-    locale = get_locale()
-    language = str(locale.language) if locale is not None else "vi"
-    return language if language in LANGUAGES else "vi"
 
 
 def _minus(text: str) -> str:
@@ -88,7 +83,7 @@ def signed(value: float | None, digits: int = 1) -> str:
     if value is None or math.isnan(value):
         return "—"
     pattern = "#,##0." + "0" * digits if digits else "#,##0"
-    return format_decimal(value, format=f"+{pattern};{MINUS}{pattern}")
+    return _minus(format_decimal(value, format=f"+{pattern};-{pattern}"))
 
 
 def index_value(value: float | None, kind: str, digits: int = 1) -> str:
@@ -108,19 +103,19 @@ def day(value: object) -> str:
         value = value.date()
     if not isinstance(value, date):
         return "—" if value is None else str(value)
-    return format_date(value, "dd/MM/yyyy" if _lang() == "vi" else "medium")
+    return format_date(value, "dd/MM/yyyy" if current_lang() == "vi" else "medium")
 
 
 def month(value: date) -> str:
     """A month: ``12/2026`` in Vietnamese; ``Dec 2026`` in English (chart axes)."""
-    return format_date(value, "MM/yyyy" if _lang() == "vi" else "MMM yyyy")
+    return format_date(value, "MM/yyyy" if current_lang() == "vi" else "MMM yyyy")
 
 
 def moment(value: object) -> str:
     """``02/12/2026 14:05`` in Vietnamese; the locale's short form in English."""
     if not isinstance(value, datetime):
         return day(value)
-    return format_datetime(value, "dd/MM/yyyy HH:mm" if _lang() == "vi" else "short")
+    return format_datetime(value, "dd/MM/yyyy HH:mm" if current_lang() == "vi" else "short")
 
 
 def value(item: object) -> str:
@@ -149,3 +144,13 @@ def value(item: object) -> str:
     if isinstance(item, dict):
         return "; ".join(f"{k}: {value(v)}" for k, v in item.items())
     return str(item)
+
+
+def register_filters(app: Flask) -> None:
+    """The template filters: numbers and dates through this module."""
+    app.jinja_env.filters["pct"] = percent
+    app.jinja_env.filters["number"] = number
+    app.jinja_env.filters["datetime_short"] = moment
+    app.jinja_env.filters["date_short"] = day
+    app.jinja_env.filters["value"] = value
+    app.jinja_env.filters["editable"] = editable

@@ -14,8 +14,11 @@ from survey_app.extensions import LANGUAGES
 
 
 def current_lang() -> str:
+    """The language in force (the request's, or one forced around the call): vi or en;
+    vi outside a request or for any other locale."""
     locale = get_locale()
-    return str(locale.language) if locale is not None else "vi"
+    language = str(locale.language) if locale is not None else "vi"
+    return language if language in LANGUAGES else "vi"
 
 
 def preferred_language(accept: LanguageAccept) -> str:
@@ -66,19 +69,6 @@ def register(app: Flask) -> None:
             "languages": current_app.config["LANGUAGES"],
         }
 
-    register_filters(app)
-
-
-def register_filters(app: Flask) -> None:
-    """Numbers and dates through survey_app.formatting (Babel, the current locale)."""
-    from survey_app import formatting
-
-    app.jinja_env.filters["pct"] = formatting.percent
-    app.jinja_env.filters["number"] = formatting.number
-    app.jinja_env.filters["datetime_short"] = formatting.moment
-    app.jinja_env.filters["date_short"] = formatting.day
-    app.jinja_env.filters["value"] = formatting.value
-    app.jinja_env.filters["editable"] = formatting.editable
     from survey_app.public_address import poster_warning
 
     app.jinja_env.globals["poster_warning"] = poster_warning

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from flask_babel import force_locale, get_locale
+from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from survey_app.collection.responses import ResponseDraft, store
@@ -36,15 +36,8 @@ from survey_app.collection.submissions.result import (
 from survey_app.collection.submissions.times import local_day
 from survey_app.collection.waves.feedback_periods import ensure_feedback_period
 from survey_app.extensions import LANGUAGES
-from survey_app.i18n import babel_locale
+from survey_app.i18n import babel_locale, current_lang
 from survey_app.models import Channel
-
-
-def _current_lang() -> str:
-    """The locale in force (the request's, or one forced around the call), else vi."""
-    locale = get_locale()
-    language = str(locale.language) if locale is not None else "vi"
-    return language if language in LANGUAGES else "vi"
 
 
 def submit(
@@ -70,7 +63,7 @@ def submit(
         data's. Messages are in the submission's ``lang``, else the current locale.
     """
     requested = payload.get("lang") if isinstance(payload, dict) else None
-    lang = requested if requested in LANGUAGES else _current_lang()
+    lang = requested if requested in LANGUAGES else current_lang()
     with force_locale(babel_locale(lang)):
         refused = dossier_key_refusal()
         if refused is not None:
