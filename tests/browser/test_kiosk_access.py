@@ -21,7 +21,14 @@ from flask import Flask
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from survey_app.collection import read_aloud
-from tests.helpers.browser import CHROMIUM, CHROMIUM_ARGS, assert_accessible, responses, seed_desk
+from tests.helpers.browser import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    assert_accessible,
+    foreign_fonts,
+    responses,
+    seed_desk,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -360,10 +367,12 @@ def test_axe_finds_nothing_serious_in_each_display_mode(
         assert_accessible(page)
         page.goto(f"{live_server.url}/s/Q-C")
         assert_accessible(page)
+        assert foreign_fonts(page) == []  # its fields and buttons in the page's font
         page.goto(f"{live_server.url}/s/")
         if "contrast" in mode:  # the choice holds on the desk list too
             expect(page.locator("html")).to_have_class(re.compile("display-contrast"))
         assert_accessible(page)
+        assert foreign_fonts(page) == []  # the search field was in Arial
         # The header's links show their focus there too.
         tab_to(page, "English")
 

@@ -6,6 +6,7 @@
   server's database.
 - ``responses``: what the live server stored.
 - ``drawn``: wait until a page has loaded and drawn its charts.
+- ``foreign_fonts``: the form controls not drawn in the page's font.
 - ``overlapping``: the pairs of drawn texts whose boxes overlap.
 - ``assert_accessible``: axe-core run in the page (installed by ``fetch_axe.sh`` into
   the git-ignored ``tests/browser/.axe/``), no serious or critical violations allowed.
@@ -114,6 +115,22 @@ def accessible_where_installed(page: Page) -> None:
     skipping the rest of the test where it is not."""
     if AXE.exists():
         assert_accessible(page)
+
+
+def foreign_fonts(page: Page) -> list[str]:
+    """The form controls drawn in another font than the page's (browsers give buttons
+    and fields their own system font: every staff page's buttons were in Arial)."""
+    return page.evaluate(
+        """() => {
+          const font = getComputedStyle(document.body).fontFamily;
+          return [...document.querySelectorAll('button, select, textarea, input')]
+            .filter(e => !['hidden', 'checkbox', 'radio'].includes(e.type)
+                         && !e.closest('.modebar') && e.getClientRects().length > 0)
+            .filter(e => getComputedStyle(e).fontFamily !== font)
+            .map(e => `${e.tagName.toLowerCase()}[${e.name || e.type}] `
+                      + getComputedStyle(e).fontFamily);
+        }"""
+    )
 
 
 def overlapping(boxes: list[dict[str, Any]]) -> list[tuple[str, str]]:
