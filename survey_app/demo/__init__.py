@@ -32,6 +32,11 @@ The stories
    desks and three Quảng Ngãi desks, Poisson daily volumes, one burst of identical
    answers flagged for the survey team, and one desk that stopped sending a week ago.
 
+Interviews take place on a uniformly drawn day of the fieldwork, between 08:00 and
+18:00 Vietnam time; kiosk and phone answers between 08:00 and 17:00, the desks'
+opening hours. (Drawn in UTC from 08:00, the interviews once ran to 01:00 at night,
+and a wave's last ones fell on the day after its end in local time.)
+
 Every simulated field survey is closed the day after its fieldwork ended, as its
 survey team would have done: its figures are final, and the index-drop alerts compare
 the last two closed waves of a questionnaire.

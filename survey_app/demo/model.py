@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, time
 from typing import Any
 
 import numpy as np
@@ -207,6 +207,11 @@ FIELDS: tuple[tuple[str, str, str, str, tuple[tuple[str, str, str], ...]], ...] 
     ),
 )
 
+#: When the simulated desks open and interviewers start, in UTC: 08:00 in Vietnam
+#: (UTC+7). Field interviews run until 18:00, kiosk answers until 17:00 local time.
+OPENING_UTC = time(1, 0)
+FIELD_DAY_MINUTES = 10 * 60
+KIOSK_DAY_MINUTES = 9 * 60
 KIOSK_DAYS = 30
 KIOSK_DAILY_MEAN = 4.0
 KIOSK_QN_UNITS = ("QNG-SLDTBXH", "QNG-STTTT", "QNG-BS")

@@ -24,14 +24,17 @@ from survey_app.collection import questionnaires, responses
 from survey_app.demo.model import (
     BURST_DESK_UNIT,
     DEMO_NAMESPACE,
+    FIELD_DAY_MINUTES,
     FIELDS,
     HM_GROUPS_SAMPLED,
     HM_PER_GROUP,
     HOANG_MAI,
     HOANG_MAI_WAVES,
     KIOSK_DAILY_MEAN,
+    KIOSK_DAY_MINUTES,
     KIOSK_DAYS,
     KIOSK_QN_UNITS,
+    OPENING_UTC,
     QN_PER_DEPARTMENT,
     QN_PER_DISTRICT,
     QN_WAVES,
@@ -281,8 +284,8 @@ def _field_drafts(
     days = (ws.end - ws.start).days + 1
     for unit_code, psu, weight, p_true, key in plan:
         answers = simulate_answers(definition, float(np.clip(p_true, 0.02, 0.98)), rng)
-        moment = datetime.combine(ws.start, time(8, 0), tzinfo=UTC) + timedelta(
-            days=int(rng.integers(0, days)), minutes=int(rng.integers(0, 600))
+        moment = datetime.combine(ws.start, OPENING_UTC, tzinfo=UTC) + timedelta(
+            days=int(rng.integers(0, days)), minutes=int(rng.integers(0, FIELD_DAY_MINUTES))
         )
         yield responses.ResponseDraft(
             client_id=uuid.uuid5(DEMO_NAMESPACE, f"{ws.code}/{unit_code}/{key}"),
@@ -417,8 +420,8 @@ def _kiosk_drafts(
         days = KIOSK_DAYS - 7 if unit_code == STOPPED_DESK_UNIT else KIOSK_DAYS
         for day in range(days):
             for i in range(int(rng.poisson(KIOSK_DAILY_MEAN))):
-                moment = datetime.combine(start + timedelta(days=day), time(1, 0), tzinfo=UTC)
-                moment += timedelta(minutes=int(rng.integers(0, 9 * 60)))
+                moment = datetime.combine(start + timedelta(days=day), OPENING_UTC, tzinfo=UTC)
+                moment += timedelta(minutes=int(rng.integers(0, KIOSK_DAY_MINUTES)))
                 yield _kiosk_draft(
                     wave,
                     unit_ids[unit_code],

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, time
 from itertools import pairwise
+from zoneinfo import ZoneInfo
 
 import pytest
 from flask import Flask
@@ -12,7 +14,7 @@ from sqlalchemy import select
 
 from survey_app import demo
 from survey_app.extensions import db
-from survey_app.models import Unit, Wave
+from survey_app.models import Channel, Response, Unit, Wave
 from survey_app.reporting.comparisons import changes, rankings, trends
 from survey_app.reporting.indices.compute import compute
 from survey_app.reporting.indices.figures import DomainKey
@@ -109,3 +111,25 @@ def test_true_rank_schedule_follows_the_press() -> None:
         order = sorted(departments, key=lambda code: -truth[code][year])
         assert order.index("QNG-SLDTBXH") + 1 == (12, 2)[year]
         assert order.index("QNG-STTTT") + 1 == (16, 3)[year]
+
+
+@pytest.mark.demo
+def test_every_simulated_answer_is_given_in_opening_hours_within_its_wave(app: Flask) -> None:
+    """Vietnam time (UTC+7): interviews 08:00-18:00, kiosk and phone answers
+    08:00-17:00, each on a day of its wave. Drawn from 08:00 UTC, interviews once ran
+    to 01:00 at night and a field wave's last ones fell after its end date."""
+    vietnam = ZoneInfo("Asia/Ho_Chi_Minh")
+    with app.app_context():
+        rows = db.session.execute(
+            select(Response.submitted_at, Response.channel, Wave.start_date, Wave.end_date).join(
+                Wave, Wave.id == Response.wave_id
+            )
+        ).all()
+    assert len(rows) > 9000
+    outside = []
+    for submitted, channel, start, end in rows:
+        local = submitted.replace(tzinfo=submitted.tzinfo or UTC).astimezone(vietnam)
+        closing = time(18) if channel is Channel.FIELD else time(17)
+        if not (time(8) <= local.time() <= closing and start <= local.date() <= end):
+            outside.append((local.isoformat(), channel.value, start, end))
+    assert outside == [], outside[:5]
