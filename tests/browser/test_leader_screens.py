@@ -169,6 +169,23 @@ def broken_buttons(page: Page) -> list[str]:
     )
 
 
+def touching_cards(page: Page) -> list[str]:
+    """Cards (and data tables) one under another in the page's main part with no space
+    between them (the small-area page's sections touched)."""
+    return page.evaluate(
+        """() => {
+          const shown = [...document.querySelector('main').children]
+            .filter(e => e.getClientRects().length > 0);
+          const card = e => e.classList.contains('card') || e.matches('table.data');
+          return shown.slice(1).map((e, i) => [shown[i], e])
+            .filter(([a, b]) => card(a) && card(b)
+                    && b.getBoundingClientRect().top - a.getBoundingClientRect().bottom < 8)
+            .map(([a, b]) => `${a.tagName.toLowerCase()}.${a.className} / `
+                             + `${b.tagName.toLowerCase()}.${b.className}`);
+        }"""
+    )
+
+
 def broken_menu_items(page: Page) -> list[str]:
     """The header's menu texts drawn on more than one line ("Bảng điều / khiển": the
     staff menu once squeezed every item to wrap inside itself)."""
@@ -242,10 +259,10 @@ def test_every_page_fits_a_laptop_and_has_no_serious_accessibility_violation(
     axe-core on the same visit of each page, form controls large enough to read and to
     tap (the wave, alert and small-area pages once drew the browser's own tiny selects,
     date fields and buttons) and written in the page's font, buttons whose labels stay
-    on one line, and a menu whose items each stay on one line."""
+    on one line, cards apart, and a menu whose items each stay on one line."""
     page, _errors = pages("vi", 1366, 768)
     log_in(page, live_server, live_app, role, None, "vi")
-    wide, inaccessible, tiny, other_font, two_lines = {}, {}, {}, {}, {}
+    wide, inaccessible, tiny, other_font, two_lines, no_space = {}, {}, {}, {}, {}, {}
     for path in [*pages_of(live_app, role), *ALSO_MET]:
         page.goto(f"{live_server.url}{path}")
         drawn(page)
@@ -259,6 +276,8 @@ def test_every_page_fits_a_laptop_and_has_no_serious_accessibility_violation(
             other_font[path] = fonts
         if broken := broken_buttons(page):
             two_lines[path] = broken
+        if touching := touching_cards(page):
+            no_space[path] = touching
         try:
             assert_accessible(page)
         except AssertionError as error:
@@ -268,6 +287,7 @@ def test_every_page_fits_a_laptop_and_has_no_serious_accessibility_violation(
     assert tiny == {}, "\n".join(f"{p}: {c}" for p, c in tiny.items())
     assert other_font == {}, "\n".join(f"{p}: {c}" for p, c in other_font.items())
     assert two_lines == {}, "\n".join(f"{p}: {c}" for p, c in two_lines.items())
+    assert no_space == {}, "\n".join(f"{p}: {c}" for p, c in no_space.items())
 
 
 @pytest.mark.same_on_every_database("lang")
