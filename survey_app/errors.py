@@ -6,6 +6,7 @@ from urllib.parse import urlsplit
 
 from flask import Flask, current_app, flash, jsonify, redirect, render_template, request
 from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.wrappers import Response
 
@@ -64,6 +65,22 @@ def handle_http_error(error: HTTPException) -> tuple[Response | str, int] | Resp
     return render_template("error.html", code=code, message=message), code
 
 
+def handle_csrf_error(error: CSRFError) -> tuple[Response | str, int] | Response:
+    """A form sent without a valid CSRF token: usually a page left open longer than the
+    token lives (``WTF_CSRF_TIME_LIMIT``, an hour) or past the end of its session. Back
+    to the page it came from, if on this site, saying so (the phone form keeps the
+    answers of its earlier pages in the session); otherwise the error page says it."""
+    message = _(
+        "This page had been open too long, or its session had ended, so nothing was "
+        "sent. Please send it again."
+    )
+    back = _same_site_referrer()
+    if back is not None and request.method == "POST":
+        flash(message, "error")
+        return redirect(back, 303)
+    return render_template("error.html", code=400, message=message), 400
+
+
 def handle_cannot_compute(error: Exception) -> tuple[Response | str, int]:
     """A page whose figures cannot be computed (e.g. a lonely PSU under the rule
     'fail') answers 422 with the reason, not 500 and not an empty page."""
@@ -84,5 +101,6 @@ def register(app: Flask) -> None:
     from survey_app.collection.scoring import IndexRequestError
 
     app.register_error_handler(HTTPException, handle_http_error)
+    app.register_error_handler(CSRFError, handle_csrf_error)
     app.register_error_handler(IndexRequestError, handle_cannot_compute)
     app.register_error_handler(Exception, handle_unexpected)

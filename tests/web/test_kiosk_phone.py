@@ -270,6 +270,38 @@ def test_phone_form_needs_the_csrf_token(app_config: dict[str, Any]) -> None:
             engine.dispose()
 
 
+def test_an_expired_phone_page_comes_back_with_the_answers_before_it(
+    app_config: dict[str, Any],
+) -> None:
+    """A citizen who leaves the form open past the token's hour: the page they sent
+    comes back saying why, and the pages they had sent before keep their answers."""
+    from survey_app import create_app
+
+    app_config["WTF_CSRF_ENABLED"] = True
+    application = create_app(app_config)
+    with application.app_context():
+        make_desk(application)
+        client = application.test_client()
+        page = text_of(client.get("/s/Q-C"))
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+        first = client.post("/s/Q-C", data={"csrf_token": csrf, "step": "rating", "mood": "4"})
+        second_page = first.headers["Location"]
+        late = client.post(
+            second_page,
+            data={"csrf_token": "expired", "step": second_page.rsplit("=", 1)[-1]},
+            headers={"Referer": f"http://localhost{second_page}"},
+        )
+        assert late.status_code == 303 and late.headers["Location"] == second_page
+        again = text_of(client.get(second_page))
+        assert "Trang này đã mở quá lâu" in again
+        assert stored() == []
+        rating = text_of(client.get("/s/Q-C?step=rating"))
+        assert re.search(r'value="4"[^>]*checked', rating), "the first page's answer was lost"
+        db.session.remove()
+        for engine in db.engines.values():  # the submissions engine too
+            engine.dispose()
+
+
 def test_phone_entry_links_each_desk(client: FlaskClient, desk: Desk) -> None:
     assert 'href="/s/Q-C"' in text_of(client.get("/s/"))
 

@@ -131,6 +131,40 @@ def test_login_form_has_csrf_protection(app: Flask, client: FlaskClient) -> None
     assert 'name="csrf_token"' in page
 
 
+EXPIRED_VI = "Trang này đã mở quá lâu hoặc phiên làm việc đã kết thúc"
+EXPIRED_EN = "This page had been open too long, or its session had ended"
+
+
+def test_a_form_sent_without_a_valid_token_goes_back_to_its_page_saying_why(
+    app: Flask, client: FlaskClient
+) -> None:
+    """A token expires after an hour (or with its session): the form's page again, with
+    the reason, not "Error 400: the request could not be understood"."""
+    app.config["WTF_CSRF_ENABLED"] = True
+    accounts.create_user("leader1", PASSWORD, Role.LEADER)
+    form = {"csrf_token": "expired", "username": "leader1", "password": PASSWORD}
+    back = client.post("/auth/login", data=form, headers={"Referer": "http://localhost/auth/login"})
+    assert back.status_code == 303 and back.headers["Location"] == "/auth/login"
+    page = text_of(client.get("/auth/login"))
+    assert EXPIRED_VI in page and 'name="csrf_token"' in page
+    client.get("/auth/login?lang=en")
+    client.post("/auth/login", data=form, headers={"Referer": "http://localhost/auth/login"})
+    assert EXPIRED_EN in text_of(client.get("/auth/login"))
+    # Nothing was done: not logged in.
+    assert client.get("/dashboard/").status_code == 302
+
+
+@pytest.mark.parametrize("referrer", [None, "https://elsewhere.example/auth/login"])
+def test_a_form_without_a_valid_token_from_no_page_of_ours_is_refused_saying_why(
+    app: Flask, client: FlaskClient, referrer: str | None
+) -> None:
+    app.config["WTF_CSRF_ENABLED"] = True
+    headers = {"Referer": referrer} if referrer else {}
+    refused = client.post("/auth/login", data={"username": "x", "password": "y"}, headers=headers)
+    assert refused.status_code == 400 and "Location" not in refused.headers
+    assert EXPIRED_VI in text_of(refused)
+
+
 @pytest.fixture
 def rate_limited(app_config: dict[str, object]) -> None:
     app_config["RATELIMIT_ENABLED"] = True
