@@ -36,3 +36,19 @@ def test_stylesheet_is_served_locally(live_server: object, page: Page) -> None:
     assert any(url.endswith("/static/css/app.css") for url in requested)
     base = live_server.url  # type: ignore[attr-defined]
     assert all(url.startswith(base) for url in requested), requested
+
+
+def test_a_login_form_left_open_too_long_comes_back_saying_why(
+    live_server: object, page: Page
+) -> None:
+    """The browser sends the page it came from (the Referrer-Policy allows it on this
+    site), so an expired CSRF token brings the reader back to the form, told why."""
+    page.goto(live_server.url + "/auth/login")  # type: ignore[attr-defined]
+    page.locator("input[name=csrf_token]").evaluate("input => { input.value = 'expired'; }")
+    page.fill("input[name=username]", "someone")
+    page.fill("input[name=password]", "a password of some length")
+    page.locator("form button[type=submit]").last.click()
+    expect(page.get_by_role("heading", name="Đăng nhập")).to_be_visible()
+    expect(page.locator("main")).to_contain_text(
+        "Trang này đã mở quá lâu hoặc phiên làm việc đã kết thúc"
+    )
