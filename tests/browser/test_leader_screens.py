@@ -213,8 +213,8 @@ def broken_menu_items(page: Page) -> list[str]:
 #: Who is looked at on which screen: a leader on a phone in both languages and on a
 #: tablet held upright (768 px: in English, the ranking's and the kiosk page's tables
 #: once widened the page), an administrator on both (the users' list once did, by the
-#: text it keeps for screen readers; a questionnaire's checksum, the poster's QR code
-#: and the weighting schemes' table too).
+#: text it keeps for screen readers and by its width; a questionnaire's checksum and the
+#: poster's QR code too).
 NARROW_SCREENS = [
     (Role.LEADER, 390, "vi"),
     (Role.LEADER, 390, "en"),
