@@ -34,15 +34,26 @@ def wants_json() -> bool:
     return request.path.startswith("/api/")
 
 
+def _back_to_form(message: str, fallback: str | None = None) -> Response | None:
+    """A form's POST refused as a whole: back to the page it came from on this site
+    (else to ``fallback``), with ``message`` shown there. None for the API, another
+    method, or nowhere to go back to."""
+    if wants_json() or request.method != "POST":
+        return None
+    back = _same_site_referrer() or fallback
+    if back is None:
+        return None
+    flash(message, "error")
+    return redirect(back, 303)
+
+
 def too_large_back_to_form() -> Response | None:
     """A form upload beyond MAX_CONTENT_LENGTH goes back to the form with a message
     stating the limit (the browser shows the form again, not a bare 413 page)."""
-    if wants_json() or request.method != "POST":
-        return None
     limit = current_app.config.get("MAX_CONTENT_LENGTH")
     size = formatting.number(round(limit / (1024 * 1024), 1)) if limit else "—"
-    flash(_("The file is too large: uploads are limited to %(size)s MB.", size=size), "error")
-    return redirect(_same_site_referrer() or request.path, 303)
+    message = _("The file is too large: uploads are limited to %(size)s MB.", size=size)
+    return _back_to_form(message, fallback=request.path)
 
 
 def _same_site_referrer() -> str | None:
@@ -74,11 +85,7 @@ def handle_csrf_error(error: CSRFError) -> tuple[Response | str, int] | Response
         "This page had been open too long, or its session had ended, so nothing was "
         "sent. Please send it again."
     )
-    back = _same_site_referrer()
-    if back is not None and request.method == "POST":
-        flash(message, "error")
-        return redirect(back, 303)
-    return render_template("error.html", code=400, message=message), 400
+    return _back_to_form(message) or (render_template("error.html", code=400, message=message), 400)
 
 
 def handle_cannot_compute(error: Exception) -> tuple[Response | str, int]:

@@ -7,12 +7,13 @@ from datetime import UTC, date, datetime
 from typing import IO, Any
 
 import click
-from flask_babel import force_locale, get_locale
+from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from survey_app import formatting
 from survey_app.cli.language import N_, cli_language
 from survey_app.extensions import LANGUAGES
+from survey_app.i18n import current_lang
 
 
 def choose_language(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
@@ -37,8 +38,7 @@ def language_option() -> click.Option:
 
 
 def speaking_english() -> bool:
-    locale = get_locale()
-    return locale is not None and locale.language == "en"
+    return current_lang() == "en"
 
 
 def count_text(value: int) -> str:
