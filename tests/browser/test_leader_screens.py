@@ -212,10 +212,9 @@ def broken_menu_items(page: Page) -> list[str]:
 
 #: Who is looked at on which screen: a leader on a phone in both languages and on a
 #: tablet held upright (768 px: in English, the ranking's and the kiosk page's tables
-#: once widened the page), an administrator on both, the tablet in English (the
-#: users' list once did, by the
-#: text it keeps for screen readers and by its width; a questionnaire's checksum and the
-#: poster's QR code too).
+#: once widened the page), an administrator on both, the tablet in English (the users'
+#: list once did, by the text it keeps for screen readers and by its width; so did a
+#: questionnaire's checksum, the poster's QR code and, in English, the bursts table).
 NARROW_SCREENS = [
     (Role.LEADER, 390, "vi"),
     (Role.LEADER, 390, "en"),
