@@ -141,7 +141,7 @@ def environment_restored() -> Iterator[None]:
 
 @pytest.fixture(scope="session", autouse=True)
 def espeak_once_per_text(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """espeak-ng speaks each (language, text) once per session; later loads copy its WAV.
+    """espeak-ng speaks each (language, text) once per session; later loads copy its file.
 
     ``flask questionnaires load`` makes the audio of some 150 texts (about 3 s) and many
     tests load the questionnaires into their fresh instance folder. The first
@@ -157,7 +157,7 @@ def espeak_once_per_text(tmp_path_factory: pytest.TempPathFactory) -> Iterator[N
         if shutil.which(audio.ESPEAK) is None:
             real(lang, text, target)  # the error a missing espeak-ng gives
             return
-        made = spoken / (hashlib.sha256(f"{lang}\0{text}".encode()).hexdigest() + ".wav")
+        made = spoken / (hashlib.sha256(f"{lang}\0{text}".encode()).hexdigest() + target.suffix)
         if not made.is_file():
             # another test process may be speaking it too: each writes its own file and
             # renames it into place, so a reader never sees half a file

@@ -91,7 +91,7 @@ def audio(name: str) -> Response:
     path = audio_service.file_path(name) or abort(404)
     response = send_file(
         io.BytesIO(path.read_bytes()),
-        mimetype="audio/wav",
+        mimetype=audio_service.media_type(name),
         etag=path.stem,
         last_modified=path.stat().st_mtime,
         max_age=31_536_000,

@@ -3,10 +3,14 @@
 Every question, answer label and screen message of every loaded questionnaire gets a
 Vietnamese and an English recording when questionnaires are loaded (``flask
 questionnaires load``). They are made offline with Debian's ``espeak-ng`` (voices
-``vi`` and ``en``), written as WAV into ``instance/audio/`` under a name derived from
-the text's checksum, so an unchanged text is never generated twice and a file's
-content never changes under its name (the files are served with a long cache and the
-kiosk's service worker keeps them for offline use).
+``vi`` and ``en``), encoded as MP3 (variable bit rate, about 48 kbit/s: :data:`ENCODING`)
+and written into ``instance/audio/`` under a name derived from the text's checksum, so
+an unchanged text is never generated twice and a file's content never changes under
+its name (the files are served with a long cache and the kiosk's service worker keeps
+them for offline use). Each kiosk downloads every file once: for the shipped
+questionnaires, 140 files, 315 s of speech: 13.9 MB as espeak-ng's WAV, 1.8 MB as MP3
+(on a 2 Mbit/s connection, about 7 s instead of a minute). MP3 rather than Ogg Opus,
+because every tablet and phone browser plays it, older Safari included.
 
 A questionnaire file may name a recorded human voice for any of its texts (top-level
 ``audio:`` mapping, ``{vi: {text: file}, en: {text: file}}``, paths relative to the
@@ -20,6 +24,7 @@ up there (:func:`urls_for`) and show a speaker button only where a file exists.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import shutil
@@ -31,6 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import soundfile
 from flask import current_app
 from flask_babel import gettext as _
 
@@ -45,7 +51,25 @@ ESPEAK = "espeak-ng"
 VOICES: Mapping[str, str] = {"vi": "vi", "en": "en"}
 #: Words per minute: a little slower than espeak-ng's 175, for listeners who need it.
 SPEED = 150
-RECORDING_SUFFIXES = frozenset({".wav", ".ogg", ".oga", ".opus", ".mp3", ".m4a", ".webm"})
+#: How a synthetic voice is stored: MP3 at libsndfile's compression level 0.6 of a
+#: variable bit rate (LAME's VBR: about 48 kbit/s for espeak-ng's 22,050 Hz speech; 0.9
+#: gave 34 kbit/s; the WAV is 353). The encoding is part of each file's name
+#: (:func:`text_key`), so a changed one makes new files.
+COMPRESSION = 0.6
+ENCODING = f"mp3-vbr-{COMPRESSION}"
+SUFFIX = ".mp3"
+#: The media type of each sound file the cache may hold, by suffix: the synthetic
+#: voices and the recorded ones a questionnaire names.
+MEDIA_TYPES: Mapping[str, str] = {
+    ".mp3": "audio/mpeg",
+    ".wav": "audio/wav",
+    ".ogg": "audio/ogg",
+    ".oga": "audio/ogg",
+    ".opus": "audio/ogg",
+    ".m4a": "audio/mp4",
+    ".webm": "audio/webm",
+}
+RECORDING_SUFFIXES = frozenset(MEDIA_TYPES)
 RECORDING_MAX_BYTES = 20 * 1024 * 1024
 
 
@@ -90,8 +114,8 @@ def normalise(text: str) -> str:
 
 
 def text_key(lang: str, text: str) -> str:
-    """The checksum naming a text's generated file (voice and speed included)."""
-    source = f"{ESPEAK}|{VOICES[lang]}|{SPEED}|{normalise(text)}"
+    """The checksum naming a text's generated file (voice, speed and encoding included)."""
+    source = f"{ESPEAK}|{VOICES[lang]}|{SPEED}|{ENCODING}|{normalise(text)}"
     return hashlib.sha256(source.encode("utf-8")).hexdigest()[:40]
 
 
@@ -124,29 +148,43 @@ def unique(texts: Iterable[str]) -> list[str]:
 
 
 def synthesise(lang: str, text: str, target: Path) -> None:
-    """Write ``text`` spoken in ``lang`` to ``target`` (WAV) with espeak-ng."""
+    """Write ``text`` spoken in ``lang`` to ``target`` with espeak-ng, as MP3
+    (:data:`ENCODING`)."""
     engine = shutil.which(ESPEAK)
     if engine is None:
         raise AudioError(
             "espeak-ng is not installed: install the Debian package espeak-ng "
             "(scripts/run.sh does) and load the questionnaires again"
         )
-    with tempfile.NamedTemporaryFile(dir=target.parent, suffix=".part", delete=False) as tmp:
-        part = Path(tmp.name)
     try:
         # The text goes on stdin: never parsed as options, whatever it starts with.
-        subprocess.run(
-            [engine, "-v", VOICES[lang], "-s", str(SPEED), "-w", str(part), "--stdin"],
+        spoken = subprocess.run(
+            [engine, "-v", VOICES[lang], "-s", str(SPEED), "--stdout", "--stdin"],
             input=text.encode("utf-8"),
             check=True,
             capture_output=True,
             timeout=60,
-        )
-        os.replace(part, target)
+        ).stdout
     except (subprocess.SubprocessError, OSError) as error:
         raise AudioError(f"espeak-ng failed for {text[:60]!r} ({lang}): {error}") from error
+    with tempfile.NamedTemporaryFile(dir=target.parent, suffix=".part", delete=False) as tmp:
+        part = Path(tmp.name)
+    try:
+        samples, rate = soundfile.read(io.BytesIO(spoken))
+        soundfile.write(
+            part, samples, rate, format="MP3", subtype="MPEG_LAYER_III",
+            bitrate_mode="VARIABLE", compression_level=COMPRESSION,
+        )  # fmt: skip
+        os.replace(part, target)
+    except (soundfile.SoundFileError, OSError) as error:
+        raise AudioError(f"encoding the audio of {text[:60]!r} ({lang}) failed: {error}") from error
     finally:
         part.unlink(missing_ok=True)
+
+
+def media_type(name: str) -> str:
+    """The media type of the cached file ``name``, by its suffix."""
+    return MEDIA_TYPES.get(Path(name).suffix.lower(), "application/octet-stream")
 
 
 def _copy_recording(source: Path, cache: Path) -> str:
@@ -226,7 +264,7 @@ def build(
                 entries[text] = _copy_recording(recorded[lang][text], cache)
                 report.recorded += 1
                 continue
-            name = text_key(lang, text) + ".wav"
+            name = text_key(lang, text) + SUFFIX
             if (cache / name).is_file():
                 report.reused += 1
             else:

@@ -1,20 +1,23 @@
 """Read-aloud audio (issue 17): made by ``flask questionnaires load`` with espeak-ng.
 
 Every text of the shipped questionnaires and every screen message of the kiosk and the
-phone form has a file in Vietnamese and English; each decodes as WAV (stdlib ``wave``)
-with a plausible duration for its text; recorded voices named in a questionnaire file
-take precedence; the files are served with a long cache and nothing else is.
+phone form has a file in Vietnamese and English; each decodes as MP3 (``soundfile``) with
+a plausible duration for its text, at a bit rate a kiosk's connection can fetch; recorded
+voices named in a questionnaire file take precedence and are served with their own
+media type; the files are served with a long cache and nothing else is.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import shutil
-import wave
 from pathlib import Path
 
+import numpy as np
 import pytest
+import soundfile
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 
@@ -27,11 +30,16 @@ pytestmark = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espea
 QUESTIONNAIRES = Path(__file__).resolve().parents[2] / "questionnaires"
 
 
-def wav_seconds(path: Path) -> float:
-    with wave.open(str(path), "rb") as sound:
-        assert sound.getnchannels() == 1 and sound.getsampwidth() == 2
-        assert sound.getframerate() >= 16000
-        return sound.getnframes() / sound.getframerate()
+#: The most a spoken second may weigh: 64 kbit/s (espeak-ng's WAV is 353 kbit/s; the
+#: kiosk downloads every file of its questionnaire for offline use).
+MAX_BYTES_PER_SECOND = 8000
+
+
+def spoken_seconds(path: Path) -> float:
+    """The duration of a synthetic voice's file, which must be mono MP3 of 16 kHz or more."""
+    info = soundfile.info(str(path))
+    assert (info.format, info.channels) == ("MP3", 1) and info.samplerate >= 16000, info
+    return info.duration
 
 
 def plausible(text: str, seconds: float) -> bool:
@@ -47,7 +55,7 @@ def test_load_makes_audio_for_every_text_in_both_languages(
     assert result.exit_code == 0, result.output
     assert re.search(r"âm thanh: [\d.]+ văn bản \(en, vi\): tạo mới [\d.]+", result.output)
     manifest = audio.read_manifest()
-    checked = 0
+    checked, seconds_in_all, bytes_in_all = 0, 0.0, 0
     for q in spec.load_directory(QUESTIONNAIRES):
         for lang in ("vi", "en"):
             texts = audio.questionnaire_texts(q, lang) + read_aloud.spoken_texts(lang)
@@ -55,15 +63,18 @@ def test_load_makes_audio_for_every_text_in_both_languages(
             for text in texts:
                 name = manifest[lang].get(text)
                 assert name, f"no audio for {lang}: {text!r}"
-                seconds = wav_seconds(audio.folder() / name)
+                seconds = spoken_seconds(audio.folder() / name)
                 assert plausible(text, seconds), (lang, text, seconds)
                 checked += 1
+                seconds_in_all += seconds
+                bytes_in_all += (audio.folder() / name).stat().st_size
     assert checked > 300
+    assert bytes_in_all / seconds_in_all <= MAX_BYTES_PER_SECOND
     # The shipped questions themselves, by their wording, in both languages.
     mood_vi = "Ông/Bà hài lòng ở mức nào với việc giải quyết thủ tục hôm nay?"
     mood_en = "How satisfied are you with how your procedure was handled today?"
-    assert wav_seconds(audio.folder() / manifest["vi"][mood_vi]) > 2.0
-    assert wav_seconds(audio.folder() / manifest["en"][mood_en]) > 2.0
+    assert spoken_seconds(audio.folder() / manifest["vi"][mood_vi]) > 2.0
+    assert spoken_seconds(audio.folder() / manifest["en"][mood_en]) > 2.0
     # Vietnamese and English files of the same question differ.
     assert manifest["vi"][mood_vi] != manifest["en"][mood_en]
     # A second load reuses every file.
@@ -83,22 +94,22 @@ def small_questionnaire(folder: Path, audio_entry: str = "") -> None:
 
 
 def recording(path: Path, seconds: float) -> bytes:
-    with wave.open(str(path), "wb") as sound:
-        sound.setnchannels(1)
-        sound.setsampwidth(2)
-        sound.setframerate(16000)
-        sound.writeframes(b"\x00\x01" * int(16000 * seconds))
+    """A recorded voice (a tone), in the format its suffix names."""
+    tone = 0.2 * np.sin(np.arange(int(16000 * seconds)) * 2 * np.pi * 440 / 16000)
+    soundfile.write(str(path), tone, 16000)
     return path.read_bytes()
 
 
+@pytest.mark.parametrize(("suffix", "media_type"), [(".wav", "audio/wav"), (".ogg", "audio/ogg")])
 def test_a_recorded_voice_takes_precedence(
-    app: Flask, runner: FlaskCliRunner, tmp_path: Path
-) -> None:
+    app: Flask, client: FlaskClient, runner: FlaskCliRunner, tmp_path: Path, suffix: str,
+    media_type: str,
+) -> None:  # fmt: skip
     folder = tmp_path / "forms"
     (folder / "voices").mkdir(parents=True)
-    data = recording(folder / "voices" / "q1-vi.wav", 1.5)
+    data = recording(folder / "voices" / f"q1-vi{suffix}", 1.5)
     small_questionnaire(
-        folder, 'audio:\n  vi:\n    "Ông/Bà có hài lòng không?": voices/q1-vi.wav\n'
+        folder, f'audio:\n  vi:\n    "Ông/Bà có hài lòng không?": voices/q1-vi{suffix}\n'
     )
     result = runner.invoke(args=["questionnaires", "load", "--dir", str(folder)])
     assert result.exit_code == 0, result.output
@@ -106,15 +117,17 @@ def test_a_recorded_voice_takes_precedence(
     manifest = audio.read_manifest()
     recorded = manifest["vi"]["Ông/Bà có hài lòng không?"]
     assert (audio.folder() / recorded).read_bytes() == data
+    with client.get(f"/kiosk/audio/{recorded}") as served:  # in its own format
+        assert (served.status_code, served.mimetype, served.data) == (200, media_type, data)
     # English has no recording: espeak-ng's voice.
-    assert wav_seconds(audio.folder() / manifest["en"]["Are you satisfied?"]) > 0.5
+    assert spoken_seconds(audio.folder() / manifest["en"]["Are you satisfied?"]) > 0.5
     # Without the recording, the synthetic voice comes back.
     small_questionnaire(folder)
     # (same slug and version, changed file: it holds no responses, so it may be updated)
     result = runner.invoke(args=["questionnaires", "load", "--dir", str(folder)])
     assert result.exit_code == 0, result.output
     name = audio.read_manifest()["vi"]["Ông/Bà có hài lòng không?"]
-    assert name != recorded and wav_seconds(audio.folder() / name) > 0.5
+    assert name != recorded and spoken_seconds(audio.folder() / name) > 0.5
 
 
 def test_a_recorded_voice_that_is_missing_is_an_error(
@@ -154,13 +167,13 @@ def test_pages_carry_the_audio_and_files_are_served_with_a_long_cache(
         re.search(r'id="kiosk-config">(.*?)</script>', page, re.S).group(1)  # type: ignore[union-attr]
     )
     url = config["audio"]["vi"]["Rất hài lòng"]
-    assert url.startswith("/kiosk/audio/") and url.endswith(".wav")
+    assert url.startswith("/kiosk/audio/") and url.endswith(".mp3")
     assert "Tap the face that fits best." in config["audio"]["en"]
     with client.get(url) as served:
-        assert served.status_code == 200 and served.mimetype in ("audio/wav", "audio/x-wav")
+        assert served.status_code == 200 and served.mimetype == "audio/mpeg"
         assert "immutable" in served.headers["Cache-Control"]
         assert "max-age=31536000" in served.headers["Cache-Control"]
-        assert served.data[:4] == b"RIFF"
+        assert soundfile.info(io.BytesIO(served.data)).format == "MP3"
         whole, etag = served.data, served.headers["ETag"]
     # Browsers fetch audio in ranges and revalidate by ETag.
     with client.get(url, headers={"Range": "bytes=4-11"}) as part:
@@ -185,4 +198,4 @@ def test_the_admins_reload_makes_the_audio_too(app: Flask, tmp_path: Path) -> No
     report = admin.reload_questionnaires(root)
     assert report[0] == "tiny v1: đã nạp" and report[-1].startswith("âm thanh: ")  # vi: the default
     name = audio.read_manifest()["en"]["Are you satisfied?"]
-    assert wav_seconds(audio.folder() / name) > 0.5
+    assert spoken_seconds(audio.folder() / name) > 0.5
