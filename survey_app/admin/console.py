@@ -435,7 +435,7 @@ def reload_questionnaires(actor: User) -> list[str]:
     try:
         return report + read_aloud.build_folder(folder).lines()
     except audio.AudioError as error:
-        return [*report, f"audio: {error}"]
+        return [*report, _("audio: %(error)s", error=error)]
 
 
 # ----------------------------------------------------------------------- audit log

@@ -153,8 +153,10 @@ def synthesise(lang: str, text: str, target: Path) -> None:
     engine = shutil.which(ESPEAK)
     if engine is None:
         raise AudioError(
-            "espeak-ng is not installed: install the Debian package espeak-ng "
-            "(scripts/run.sh does) and load the questionnaires again"
+            _(
+                "espeak-ng is not installed: install the Debian package espeak-ng "
+                "(scripts/run.sh does) and load the questionnaires again"
+            )
         )
     try:
         # The text goes on stdin: never parsed as options, whatever it starts with.
@@ -166,7 +168,14 @@ def synthesise(lang: str, text: str, target: Path) -> None:
             timeout=60,
         ).stdout
     except (subprocess.SubprocessError, OSError) as error:
-        raise AudioError(f"espeak-ng failed for {text[:60]!r} ({lang}): {error}") from error
+        raise AudioError(
+            _(
+                "espeak-ng failed for %(text)s (%(lang)s): %(error)s",
+                text=repr(text[:60]),
+                lang=lang,
+                error=error,
+            )
+        ) from error
     with tempfile.NamedTemporaryFile(dir=target.parent, suffix=".part", delete=False) as tmp:
         part = Path(tmp.name)
     try:
@@ -177,7 +186,14 @@ def synthesise(lang: str, text: str, target: Path) -> None:
         )  # fmt: skip
         os.replace(part, target)
     except (soundfile.SoundFileError, OSError) as error:
-        raise AudioError(f"encoding the audio of {text[:60]!r} ({lang}) failed: {error}") from error
+        raise AudioError(
+            _(
+                "the audio of %(text)s (%(lang)s) could not be encoded: %(error)s",
+                text=repr(text[:60]),
+                lang=lang,
+                error=error,
+            )
+        ) from error
     finally:
         part.unlink(missing_ok=True)
 
@@ -191,14 +207,20 @@ def _copy_recording(source: Path, cache: Path) -> str:
     """Copy a recorded voice into the cache under its content checksum; its file name."""
     if source.suffix.lower() not in RECORDING_SUFFIXES:
         raise AudioError(
-            f"{source}: recorded voices must be one of {', '.join(sorted(RECORDING_SUFFIXES))}"
+            _(
+                "%(file)s: recorded voices must be one of %(suffixes)s",
+                file=source,
+                suffixes=", ".join(sorted(RECORDING_SUFFIXES)),
+            )
         )
     try:
         data = source.read_bytes()
     except OSError as error:
-        raise AudioError(f"{source}: cannot read the recorded voice ({error})") from error
+        raise AudioError(
+            _("%(file)s: cannot read the recorded voice (%(error)s)", file=source, error=error)
+        ) from error
     if not data or len(data) > RECORDING_MAX_BYTES:
-        raise AudioError(f"{source}: empty or larger than 20 MB")
+        raise AudioError(_("%(file)s: empty or larger than 20 MB", file=source))
     name = "rec-" + hashlib.sha256(data).hexdigest()[:40] + source.suffix.lower()
     target = cache / name
     if not target.exists():
@@ -222,13 +244,19 @@ def recordings_of(q: spec.Questionnaire) -> dict[str, dict[str, Path]]:
     if entry is None:
         return {}
     if not isinstance(entry, dict) or not set(entry) <= set(LANGUAGES):
-        raise AudioError(f"{path}: 'audio' must map vi/en to {{text: recorded file}}")
+        raise AudioError(_("%(file)s: 'audio' must map vi/en to {text: recorded file}", file=path))
     result: dict[str, dict[str, Path]] = {}
     for lang, files in entry.items():
         if not isinstance(files, dict) or not all(
             isinstance(k, str) and isinstance(v, str) for k, v in files.items()
         ):
-            raise AudioError(f"{path}: audio.{lang} must map each text to a file name")
+            raise AudioError(
+                _(
+                    "%(file)s: audio.%(lang)s must map each text to a file name",
+                    file=path,
+                    lang=lang,
+                )
+            )
         result[lang] = {normalise(text): path.parent / name for text, name in files.items()}
     return result
 

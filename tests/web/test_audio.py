@@ -130,26 +130,40 @@ def test_a_recorded_voice_takes_precedence(
     assert name != recorded and spoken_seconds(audio.folder() / name) > 0.5
 
 
+#: What the load says, in each language, when a recorded voice cannot be read and when
+#: the ``audio`` entry names another language than vi and en.
+UNREADABLE = {"vi": "không đọc được giọng ghi âm", "en": "cannot read the recorded voice"}
+NOT_VI_EN = {"vi": "mục 'audio' phải gán cho vi/en", "en": "'audio' must map vi/en"}
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
 def test_a_recorded_voice_that_is_missing_is_an_error(
-    app: Flask, runner: FlaskCliRunner, tmp_path: Path
+    app: Flask, runner: FlaskCliRunner, tmp_path: Path, lang: str
 ) -> None:
+    load = ["questionnaires", "load", "--dir", str(tmp_path), "--lang", lang]
     small_questionnaire(tmp_path, 'audio:\n  vi:\n    "Phiếu nhỏ": voices/none.wav\n')
-    result = runner.invoke(args=["questionnaires", "load", "--dir", str(tmp_path)])
+    result = runner.invoke(args=load)
     assert result.exit_code != 0
-    assert "none.wav" in result.output and "cannot read" in result.output
+    assert "none.wav" in result.output and UNREADABLE[lang] in result.output
     small_questionnaire(tmp_path, "audio:\n  fr: {}\n")
-    result = runner.invoke(args=["questionnaires", "load", "--dir", str(tmp_path)])
-    assert result.exit_code != 0 and "'audio' must map vi/en" in result.output
+    result = runner.invoke(args=load)
+    assert result.exit_code != 0 and NOT_VI_EN[lang] in result.output
 
 
+@pytest.mark.parametrize(
+    ("lang", "said"),
+    [("vi", "Chưa cài espeak-ng: hãy cài gói Debian espeak-ng"),
+     ("en", "espeak-ng is not installed: install the Debian package espeak-ng")],
+)  # fmt: skip
 def test_without_espeak_the_load_says_what_to_install(
-    app: Flask, runner: FlaskCliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+    app: Flask, runner: FlaskCliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    lang: str, said: str,
+) -> None:  # fmt: skip
     small_questionnaire(tmp_path)
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))
-    result = runner.invoke(args=["questionnaires", "load", "--dir", str(tmp_path)])
+    result = runner.invoke(args=["questionnaires", "load", "--dir", str(tmp_path), "--lang", lang])
     assert result.exit_code != 0
-    assert "espeak-ng is not installed" in result.output
+    assert said in result.output
 
 
 def test_pages_carry_the_audio_and_files_are_served_with_a_long_cache(
@@ -199,3 +213,20 @@ def test_the_admins_reload_makes_the_audio_too(app: Flask, tmp_path: Path) -> No
     assert report[0] == "tiny v1: đã nạp" and report[-1].startswith("âm thanh: ")  # vi: the default
     name = audio.read_manifest()["en"]["Are you satisfied?"]
     assert spoken_seconds(audio.folder() / name) > 0.5
+
+
+def test_the_admins_reload_says_in_vietnamese_why_there_is_no_audio(
+    app: Flask, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The questionnaires are loaded; the report's last line says why the audio is not."""
+    from survey_app.admin import accounts
+    from survey_app.admin import console as admin
+    from survey_app.models import Role
+
+    small_questionnaire(tmp_path)
+    app.config["QUESTIONNAIRE_DIR"] = str(tmp_path)
+    root = accounts.create_user("root-admin", "correct-horse-battery", Role.ADMIN)
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    report = admin.reload_questionnaires(root)
+    assert report[0] == "tiny v1: đã nạp"
+    assert report[-1].startswith("âm thanh: Chưa cài espeak-ng: hãy cài gói Debian espeak-ng")
