@@ -121,7 +121,7 @@ def detach_wave(connection: Connection, wave_id: int) -> tuple[str, str]:
     stored twice; the wave's folded sums stay in ``figure_sums``. The caller commits.
     """
     if connection.dialect.name != "postgresql":
-        raise PartitionError("partitions exist on PostgreSQL only")
+        raise PartitionError("partitions exist on PostgreSQL only", reason="not_postgresql")
     responses, answers = partition_names(wave_id)
     attached = set(
         connection.execute(
@@ -133,7 +133,10 @@ def detach_wave(connection: Connection, wave_id: int) -> tuple[str, str]:
         ).scalars()
     )
     if attached != {responses, answers}:
-        raise PartitionError(f"wave {wave_id} has no attached partitions {responses}, {answers}")
+        raise PartitionError(
+            f"wave {wave_id} has no attached partitions {responses}, {answers}",
+            reason="not_attached",
+        )
     connection.execute(text(f"ALTER TABLE answer_values DETACH PARTITION {answers}"))
     connection.execute(text(f"ALTER TABLE responses DETACH PARTITION {responses}"))
     # the detached tables keep the triggers' clones; an archive must not fire them
@@ -144,4 +147,9 @@ def detach_wave(connection: Connection, wave_id: int) -> tuple[str, str]:
 
 
 class PartitionError(ValueError):
-    """A partition operation that cannot be done (no such partition, not PostgreSQL)."""
+    """A partition operation that cannot be done: ``reason`` is ``not_postgresql`` or
+    ``not_attached`` (the wave's partitions are not attached: detached already)."""
+
+    def __init__(self, message: str, *, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason

@@ -337,6 +337,31 @@ def test_a_detached_waves_ids_stay_taken(
     assert count_of(client_id) == 0
 
 
+#: What ``partitions detach`` says when it cannot, in each language.
+REFUSALS = {
+    "vi": {"not_postgresql": "phân vùng chỉ có trên PostgreSQL; cơ sở dữ liệu này là SQLite",
+           "not_attached": "không có phân vùng nào đang gắn: đã tách rồi?"},
+    "en": {"not_postgresql": "partitions exist on PostgreSQL only; this database is SQLite",
+           "not_attached": "has no attached partitions: detached already?"},
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_detach_says_why_it_cannot_in_the_command_lines_language(
+    two_waves: tuple[Wave, Wave], runner: FlaskCliRunner, lang: str
+) -> None:
+    """On SQLite there are no partitions; on PostgreSQL a wave detached once has none
+    left to detach."""
+    first, _second = two_waves
+    line = ["partitions", "detach", "--wave", first.code, "--lang", lang]
+    if using_postgresql():
+        assert runner.invoke(args=line).exit_code == 0
+    result = runner.invoke(args=line)
+    assert result.exit_code != 0
+    said = REFUSALS[lang]["not_attached" if using_postgresql() else "not_postgresql"]
+    assert said in result.output, result.output
+
+
 def test_the_migration_keeps_every_row_both_ways(two_waves: tuple[Wave, Wave]) -> None:
     """0007 down to 0006 and up again with responses stored: rows, waves and keys kept."""
     first, second = two_waves

@@ -27,6 +27,13 @@ def figures_group() -> None:
     pass
 
 
+def _partition_refusal(reason: str, code: str) -> str:
+    """Why a partition command did nothing, in the command line's language."""
+    if reason == "not_postgresql":
+        return _("partitions exist on PostgreSQL only; this database is SQLite")
+    return _("wave %(code)s has no attached partitions: detached already?", code=code)
+
+
 def _wave_ids(codes: tuple[str, ...]) -> list[int] | None:
     if not codes:
         return None
@@ -127,7 +134,7 @@ def partitions_detach(code: str) -> None:
         names = partitions.detach_wave(db.session.connection(), wave_id)
     except partitions.PartitionError as error:
         db.session.rollback()
-        raise CliError(str(error)) from None
+        raise CliError(_partition_refusal(error.reason, code)) from None
     db.session.commit()
     click.echo(_("detached %(tables)s", tables=", ".join(names)))
     archive = f"pg_dump --table={names[0]} --table={names[1]} > wave-{code}.sql"
