@@ -4,6 +4,7 @@ services' figures, downloads, formats in Vietnamese and English, "not enough dat
 from __future__ import annotations
 
 import csv
+import gzip
 import html
 import io
 import json
@@ -128,6 +129,22 @@ def test_plotly_is_served_by_the_app_with_cache_headers(client: FlaskClient) -> 
     assert b"plotly" in response.get_data()[:2000].lower()
     again = client.get("/assets/plotly.min.js", headers={"If-None-Match": response.headers["ETag"]})
     assert again.status_code == 304
+    # A browser that accepts gzip gets the same bundle compressed (a third of the bytes),
+    # as another representation: its own ETag, and caches told that it varies.
+    plain = response.get_data()
+    assert "Content-Encoding" not in response.headers
+    packed = client.get("/assets/plotly.min.js", headers={"Accept-Encoding": "gzip, deflate, br"})
+    assert packed.status_code == 200 and packed.headers["Content-Encoding"] == "gzip"
+    assert gzip.decompress(packed.get_data()) == plain and len(packed.get_data()) < len(plain) / 2
+    assert (
+        "Accept-Encoding" in packed.headers["Vary"]
+        and "Accept-Encoding" in response.headers["Vary"]
+    )
+    assert packed.headers["ETag"] != response.headers["ETag"]
+    assert (
+        client.get("/assets/plotly.min.js", headers={"Accept-Encoding": "gzip;q=0"}).get_data()
+        == plain
+    )
 
 
 @pytest.mark.demo
