@@ -40,6 +40,11 @@
       chosen.textContent = names.length ? names.join(", ") : none;
     }
     input.addEventListener("change", show);
+    if (input.form) {
+      input.form.addEventListener("reset", function () {
+        setTimeout(show); // the field is emptied after the event
+      });
+    }
     show();
   });
 })();
