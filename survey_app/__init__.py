@@ -31,6 +31,7 @@ from survey_app.extensions import (
     migrate,
     select_locale,
 )
+from survey_app.static_files import SurveyFlask
 
 MIGRATIONS_DIR = str(Path(__file__).resolve().parent.parent / "migrations")
 
@@ -44,7 +45,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         Settings applied on top of the environment-derived configuration.
     """
     instance_path = os.environ.get("SURVEY_INSTANCE_PATH") or None
-    app = Flask(__name__, instance_path=instance_path, instance_relative_config=True)
+    app = SurveyFlask(__name__, instance_path=instance_path, instance_relative_config=True)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config.from_mapping(Config(app.instance_path).as_dict())
     if test_config:

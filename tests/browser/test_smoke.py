@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -33,7 +35,7 @@ def test_stylesheet_is_served_locally(live_server: object, page: Page) -> None:
     requested: list[str] = []
     page.on("request", lambda request: requested.append(request.url))
     page.goto(live_server.url + "/")  # type: ignore[attr-defined]
-    assert any(url.endswith("/static/css/app.css") for url in requested)
+    assert any(urlsplit(url).path == "/static/css/app.css" for url in requested)
     base = live_server.url  # type: ignore[attr-defined]
     assert all(url.startswith(base) for url in requested), requested
 

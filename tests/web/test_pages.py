@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
+import re
+from pathlib import Path
+
 import pytest
-from flask import Flask
+from flask import Flask, url_for
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from survey_app import static_files
 from survey_app.admin import accounts, units
 from survey_app.extensions import db
 from survey_app.models import AuditLog, Role
@@ -24,6 +29,32 @@ def test_home_is_vietnamese_by_default(client: FlaskClient) -> None:
     assert "Khảo sát sự hài lòng của người dân" in page
     assert "Đánh giá bằng điện thoại" in page
     assert 'href="/?lang=en"' in page
+
+
+def test_static_files_are_named_by_content_and_cached_for_a_year(
+    app: Flask, client: FlaskClient, tmp_path: Path
+) -> None:
+    """Each page names its stylesheets and scripts with their content's digest; such an
+    address is cached for a year, one without it is asked again each time."""
+    page = text_of(client.get("/auth/login"))
+    named = dict(re.findall(r'"/static/([^"?]+)\?v=([0-9a-f]{12})"', page))
+    assert {"css/app.css", "css/forms.css", "js/files.js"} <= set(named)
+    folder = Path(app.static_folder or "")
+    for name, digest in named.items():
+        assert hashlib.sha256((folder / name).read_bytes()).hexdigest()[:12] == digest
+        with client.get(f"/static/{name}?v={digest}") as kept:
+            assert kept.status_code == 200 and kept.cache_control.max_age == 365 * 24 * 3600
+        with client.get(f"/static/{name}") as asked:
+            assert asked.status_code == 200 and asked.cache_control.no_cache
+    # A changed file has another address; a missing one gets none (and answers 404).
+    (tmp_path / "a.css").write_text("a {}", encoding="utf-8")
+    first = static_files.version(str(tmp_path), "a.css")
+    (tmp_path / "a.css").write_text("a { color: red }", encoding="utf-8")
+    assert first and static_files.version(str(tmp_path), "a.css") not in (None, first)
+    assert static_files.version(str(tmp_path), "missing.css") is None
+    assert static_files.version(str(tmp_path), "../a.css") is None
+    with app.test_request_context():
+        assert url_for("static", filename="no/such.css") == "/static/no/such.css"
 
 
 def test_language_switch_sticks_for_the_session(client: FlaskClient) -> None:
