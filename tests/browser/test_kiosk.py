@@ -3,6 +3,7 @@ enrolment, and answers given offline that survive a reload."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -195,3 +196,54 @@ def test_offline_answers_survive_a_reload_and_are_sent_once(
     stored = responses(live_app)
     assert sorted(r["answers"]["mood"] for r in stored) == [2, 5]
     assert len({r["id"] for r in stored}) == 2
+
+
+def cached_copies(page: Page, path: str) -> list[str]:
+    """The addresses the kiosk's cache holds for the static file ``path``."""
+    return page.evaluate(
+        """(path) => caches.open("kiosk-v1").then(cache => cache.keys())
+            .then(keys => keys.map(key => key.url)
+                              .filter(url => new URL(url).pathname === path))""",
+        path,
+    )
+
+
+def test_a_new_version_of_a_static_file_replaces_the_cached_one(
+    live_server: Any, live_app: Flask, tablet: tuple[BrowserContext, Page],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """Static files are named by their content (``?v=``, survey_app/static_files.py).
+    After an upgrade the kiosk must use the new file, not the copy its cache kept (a
+    match that ignored the query answered the oldest copy for ever), and offline the
+    copy it has."""
+    from survey_app import static_files
+
+    context, page = tablet
+    token = seed_desk(live_app, token=True)
+    open_kiosk(page, live_server, token)
+    expect(page.locator("#kiosk")).to_have_attribute("data-offline", "ready")
+    path = "/static/kiosk/kiosk.css"
+    (first,) = cached_copies(page, path)
+    assert "?v=" in first
+    # The upgrade: the same file under a new version (the server ignores the query).
+    monkeypatch.setattr(static_files, "version", lambda _folder, _name: "0123456789ab")
+    open_kiosk(page, live_server, token, query="thanks=3")  # another address: a new load
+    expect(page.locator("#k-question")).to_have_text(MOOD_VI)
+    served = page.evaluate(
+        "(path) => performance.getEntriesByType('resource')"
+        ".map(r => r.name).filter(n => new URL(n).pathname === path)",
+        path,
+    )
+    assert set(served) == {f"{live_server.url}{path}?v=0123456789ab"}
+    # The cache keeps the new version only (the worker stores it after answering).
+    wanted = [f"{live_server.url}{path}?v=0123456789ab"]
+    deadline = time.monotonic() + 10
+    while (kept := cached_copies(page, path)) != wanted and time.monotonic() < deadline:
+        page.wait_for_timeout(100)
+    assert kept == wanted
+    # Offline, the page and its files come from the cache, the new version included.
+    context.set_offline(True)
+    page.reload()
+    expect(page.locator("#k-question")).to_have_text(MOOD_VI)
+    laid_out = "() => getComputedStyle(document.querySelector('.kiosk-app')).display"
+    assert page.evaluate(laid_out) == "flex"  # kiosk.css (a plain div is a block)

@@ -3,8 +3,8 @@
  *
  * Kiosk pages: network first, falling back to the cached copy, so a reload without a
  * connection still shows the form (the kiosk script stores the page and its assets in
- * the cache once the worker is ready). Static assets: cached copy first, refreshed in
- * the background. Read-aloud files (/kiosk/audio/, named by their checksum, so never
+ * the cache once the worker is ready). Static assets: by their versioned address (see
+ * staticFile). Read-aloud files (/kiosk/audio/, named by their checksum, so never
  * changed): cached copy first. Everything else (the token check, the submission API) goes to the
  * network untouched.
  */
@@ -40,20 +40,52 @@ function networkFirst(request) {
   });
 }
 
-function cacheFirst(request) {
+// Static files are named by their content (?v=<digest>, survey_app/static_files.py), so
+// the copy kept under the exact address is the right one, and a new version has a new
+// address: it comes from the network, and replaces the older versions of its file (a
+// match that ignored the query returned the oldest copy for ever). Offline, any version
+// of the file is better than none. An address without a version (a page cached before
+// versions existed) is answered from the cache and refreshed in the background.
+function staticFile(request) {
+  var versioned = new URL(request.url).searchParams.has("v");
   return caches.open(CACHE).then(function (cache) {
-    return cache.match(request, { ignoreSearch: true }).then(function (cached) {
-      var refresh = fetch(request)
-        .then(function (response) {
-          if (response.ok) cache.put(request, response.clone());
-          return response;
-        })
-        .catch(function () {
-          return cached || Response.error();
+    return cache.match(request).then(function (exact) {
+      if (exact && versioned) return exact;
+      var fresh = fetch(request).then(function (response) {
+        if (response.ok) keepOnly(cache, request, response.clone());
+        return response;
+      });
+      if (exact) {
+        fresh.catch(function () {});
+        return exact;
+      }
+      return fresh.catch(function () {
+        return cache.match(request, { ignoreSearch: true }).then(function (other) {
+          return other || Response.error();
         });
-      return cached || refresh;
+      });
     });
   });
+}
+
+// Keep ``response`` as the only copy of its file (whatever the version in the query).
+function keepOnly(cache, request, response) {
+  return cache
+    .keys(request, { ignoreSearch: true })
+    .then(function (keys) {
+      return Promise.all(
+        keys
+          .filter(function (key) {
+            return key.url !== request.url;
+          })
+          .map(function (key) {
+            return cache.delete(key);
+          })
+      );
+    })
+    .then(function () {
+      return cache.put(request, response);
+    });
 }
 
 function cachedFile(request) {
@@ -79,7 +111,7 @@ self.addEventListener("fetch", function (event) {
   if (request.mode === "navigate") {
     event.respondWith(networkFirst(request));
   } else if (url.pathname.indexOf("/static/") >= 0) {
-    event.respondWith(cacheFirst(request));
+    event.respondWith(staticFile(request));
   } else if (url.pathname.indexOf("/kiosk/audio/") >= 0) {
     event.respondWith(cachedFile(request));
   }
