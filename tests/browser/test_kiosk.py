@@ -11,6 +11,7 @@ import pytest
 from flask import Flask
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
+from survey_app import static_files
 from tests.helpers.browser import assert_accessible, page_errors, responses, seed_desk
 
 pytestmark = pytest.mark.browser
@@ -216,8 +217,6 @@ def test_a_new_version_of_a_static_file_replaces_the_cached_one(
     After an upgrade the kiosk must use the new file, not the copy its cache kept (a
     match that ignored the query answered the oldest copy for ever), and offline the
     copy it has."""
-    from survey_app import static_files
-
     context, page = tablet
     token = seed_desk(live_app, token=True)
     open_kiosk(page, live_server, token)
