@@ -13,27 +13,33 @@ value gets the same message. Argument types raise ``argparse.ArgumentTypeError``
 from __future__ import annotations
 
 import argparse
+import io
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
 
 import numpy as np
 import pandas as pd
 
+from analysis import csv_dialect
 from analysis.design import LONELY_PSU_RULES, Design
 
 __all__ = [
     "add_design_arguments",
     "at_least_two",
     "columns",
+    "decimal_of",
+    "decoded",
     "design_from_args",
     "finite_number",
     "json_number",
     "level",
     "number_pair",
     "numeric_column",
+    "read_bytes",
     "read_text_csv",
+    "refuse_points",
     "text_column",
 ]
 
@@ -87,22 +93,54 @@ def numeric_column(
     row numbers (header = row 1) name the offending cells."""
     text = text_column(frame, name, option)
     empty = text == ""
+    if decimal_of(frame) == ",":
+        # a point is no decimal sign here ("1.500" is not 1.5): such a cell is no number
+        text = text.where(~text.str.contains(".", regex=False), "x").str.replace(",", ".")
     values = pd.to_numeric(text.where(~empty, None), errors="coerce").to_numpy(float)
     empty_cells = empty.to_numpy()
-    for bad, what in (
-        (~empty_cells & ~np.isfinite(values), "not a finite number"),
-        (empty_cells & (not allow_empty), "empty"),
+    for bad, what, note in (
+        (~empty_cells & ~np.isfinite(values), "not a finite number", _decimal_note(frame)),
+        (empty_cells & (not allow_empty), "empty", ""),
     ):
         if bad.any():
             rows = ", ".join(str(i + 2) for i in np.flatnonzero(bad)[:5])
             more = " ..." if bad.sum() > 5 else ""
-            raise ValueError(f"column {name!r}: {what} in row {rows}{more}")
+            raise ValueError(f"column {name!r}: {what} in row {rows}{more}{note}")
     return values
 
 
-def finite_number(text: str) -> float | None:
-    """The finite number ``text`` spells (Python's ``float`` syntax), else None: the
-    reading of every number in an argument or a targets file."""
+def refuse_points(frame: pd.DataFrame, names: Sequence[str]) -> None:
+    """In a file that writes decimals with a comma, a number column must not hold a
+    point: Excel writes a thousands separator there ("1.500" is 1500), so such a cell is
+    refused rather than read as 1.5. ``ValueError`` naming the column and its rows."""
+    if decimal_of(frame) != ",":
+        return
+    for name in names:
+        if name not in frame.columns or pd.api.types.is_numeric_dtype(frame[name]):
+            continue
+        bad = frame[name].astype(str).str.contains(".", regex=False).to_numpy()
+        if bad.any():
+            rows = ", ".join(str(i + 2) for i in np.flatnonzero(bad)[:5])
+            more = " ..." if bad.sum() > 5 else ""
+            note = _decimal_note(frame)
+            raise ValueError(f"column {name!r}: not a finite number in row {rows}{more}{note}")
+
+
+def _decimal_note(frame: pd.DataFrame) -> str:
+    """What a refusal of a number adds when the file writes decimals with a comma."""
+    if decimal_of(frame) != ",":
+        return ""
+    return " (the file is delimited by ';', so its decimals are written with a comma, 1,5)"
+
+
+def finite_number(text: str, decimal: str = ".") -> float | None:
+    """The finite number ``text`` spells (Python's ``float`` syntax, with ``decimal`` as
+    its decimal sign), else None: the reading of every number in an argument or a
+    targets file."""
+    if decimal == ",":
+        if "." in text:
+            return None
+        text = text.replace(",", ".")
     try:
         value = float(text)
     except ValueError:
@@ -151,14 +189,46 @@ def design_from_args(frame: pd.DataFrame, args: argparse.Namespace) -> Design:
     )
 
 
-def read_text_csv(path: str | Path) -> pd.DataFrame:
-    """A CSV file with every cell as text (empty cells ``""``, spaces after a comma
-    dropped); ``ValueError`` naming the file when it cannot be read."""
+def read_bytes(path: str | Path, limit: int = -1) -> bytes:
+    """The file's bytes (its first ``limit`` bytes when given); ``ValueError`` naming
+    the file when there is none to read."""
     try:
-        return pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
+        with Path(path).open("rb") as file:
+            return file.read(limit)
     except FileNotFoundError:
         raise ValueError(f"{path}: no such file") from None
     except IsADirectoryError:
         raise ValueError(f"{path}: is a directory, not a CSV file") from None
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+    except OSError as exc:
+        raise ValueError(f"{path}: cannot be read ({exc.strerror})") from None
+
+
+def decoded(path: str | Path, data: bytes) -> str:
+    """The text of a CSV file's bytes (:func:`analysis.csv_dialect.decode`)."""
+    try:
+        return csv_dialect.decode(data)
+    except csv_dialect.NotTextError as exc:
         raise ValueError(f"{path}: not a readable CSV file ({exc})") from None
+
+
+def read_text_csv(path: str | Path) -> pd.DataFrame:
+    """A CSV file with every cell as text (empty cells ``""``, spaces after a delimiter
+    dropped), in the encodings and with the delimiters spreadsheet programs write
+    (:mod:`analysis.csv_dialect`); ``frame.attrs["decimal"]`` is its decimal sign, which
+    :func:`numeric_column` and :func:`finite_number` read. ``ValueError`` naming the
+    file when it cannot be read."""
+    text = decoded(path, read_bytes(path))
+    sep = csv_dialect.delimiter(text)
+    try:
+        frame = pd.read_csv(
+            io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, skipinitialspace=True
+        )
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise ValueError(f"{path}: not a readable CSV file ({exc})") from None
+    frame.attrs["decimal"] = csv_dialect.decimal_sign(sep)
+    return frame
+
+
+def decimal_of(frame: pd.DataFrame) -> str:
+    """The decimal sign of the file ``frame`` was read from (``.`` unless it says)."""
+    return str(frame.attrs.get("decimal", "."))

@@ -37,6 +37,7 @@ import pandas as pd
 from analysis.cli_args import (
     add_design_arguments,
     columns,
+    decimal_of,
     design_from_args,
     finite_number,
     number_pair,
@@ -95,7 +96,7 @@ def read_cell_targets(path: str | Path, by: Sequence[str]) -> dict[Hashable, flo
     for i, values in enumerate(table.to_dict("records"), start=2):
         cell = tuple(str(values[c]).strip() for c in by)
         key: Hashable = cell if len(by) > 1 else cell[0]
-        target = finite_number(values["target"])
+        target = finite_number(values["target"], decimal_of(table))
         if any(v == "" for v in cell):
             problems.append(f"row {i}: empty cell label")
         elif target is None or target < 0:
@@ -130,7 +131,7 @@ def read_long_targets(
         zip(table["variable"], table["level"], table["target"], strict=True), start=2
     ):
         variable, level = variable.strip(), level.strip()
-        target = finite_number(text)
+        target = finite_number(text, decimal_of(table))
         if variable == "":
             problems.append(f"row {i}: empty variable")
             continue

@@ -30,12 +30,10 @@ BOM or Windows-1258 (:func:`decode_text`); the delimiter is detected (``,`` ``;`
 
 from __future__ import annotations
 
-import codecs
 import csv
 import io
 import itertools
 import re
-import unicodedata
 import zipfile
 from collections.abc import Generator, Iterable, Iterator, Sequence
 from contextlib import closing
@@ -50,12 +48,14 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from openpyxl.utils import get_column_letter
 
+from analysis import csv_dialect
+
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 QUOTE = "'"
 # Characters an XLSX (XML 1.0) file cannot hold, or that cannot be encoded as UTF-8.
 _UNWRITABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 # Characters refused in uploads: C0 except tab/LF/CR, DEL, C1, surrogates, non-characters.
-_REFUSED = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+_REFUSED = csv_dialect.CONTROL
 XLSX_MAGIC = b"PK\x03\x04"
 OLE_MAGIC = b"\xd0\xcf\x11\xe0"  # old .xls
 MAX_PROBLEMS = 50
@@ -385,31 +385,13 @@ def read_text(text: str, limits: Limits) -> list[list[str]]:
 
 
 def decode_text(data: bytes) -> str:
-    """The text of an uploaded CSV file, in the encodings Vietnamese offices produce.
-
-    UTF-8 (with or without Excel's BOM); UTF-16 with its BOM (Excel's "Unicode text");
-    otherwise Windows-1258, the code page of Vietnamese Windows, which Excel uses for a
-    plain "CSV (comma delimited)" there. Windows-1258 writes most accented letters as a
-    base letter plus a combining tone mark, so the text is normalised to NFC (one code
-    point per letter, as typed on a form). Bytes that are not text in any of these
-    (control characters, undefined code points) are refused.
-    """
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        try:
-            return data.decode("utf-16")
-        except UnicodeDecodeError:
-            raise _not_text() from None
+    """The text of an uploaded CSV file: UTF-8, UTF-16 with its BOM or Windows-1258
+    (normalised to NFC), as :func:`analysis.csv_dialect.decode` reads every CSV file;
+    anything else is refused in the reader's language."""
     try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        pass
-    try:
-        text = data.decode("cp1258")
-    except UnicodeDecodeError:
+        return csv_dialect.decode(data)
+    except csv_dialect.NotTextError:
         raise _not_text() from None
-    if _REFUSED.search(text):  # binary data, not a legacy-encoded sheet
-        raise _not_text()
-    return unicodedata.normalize("NFC", text)
 
 
 def _not_text() -> SpreadsheetError:
@@ -422,9 +404,8 @@ def _csv_rows(data: bytes, limits: Limits) -> Generator[list[str]]:
 
 def _text_rows(text: str, limits: Limits) -> Generator[list[str]]:
     """CSV rows read as a stream; the delimiter (``,`` ``;`` or tab) is the one the
-    first line uses most."""
-    first = text.split("\n", 1)[0]
-    delimiter = max((",", ";", "\t"), key=first.count)
+    first line uses most (:func:`analysis.csv_dialect.delimiter`)."""
+    delimiter = csv_dialect.delimiter(text)
     reader = csv.reader(io.StringIO(text), delimiter=delimiter, skipinitialspace=True)
     for number in itertools.count(1):  # records, as a spreadsheet program numbers rows
         try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -26,6 +27,7 @@ from survey_app.models import (
     Wave,
 )
 from tests.helpers.cli_setup import UNITS_CSV, import_units
+from tests.helpers.encodings import windows_1258
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -53,6 +55,38 @@ def test_units_import_refuses_a_bad_file_whole(runner: FlaskCliRunner, tmp_path:
     assert "Dòng 6, cột name_vi" in result.output  # vi: the default language
     assert "Dòng 7, cột kind" in result.output
     assert "Dòng 7, cột parent_code" in result.output
+    assert count(Unit) == 0
+
+
+def test_units_import_reads_a_vietnamese_excel_csv(runner: FlaskCliRunner, tmp_path: Path) -> None:
+    """Excel with Vietnamese settings saves ";"-delimited Windows-1258 (tone marks as
+    combining characters); the command read only UTF-8 and stopped with a traceback."""
+    path = tmp_path / "units.csv"
+    path.write_bytes(windows_1258(UNITS_CSV.replace(",", ";")))
+    result = runner.invoke(args=["units", "import", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "đã tạo 4 đơn vị" in result.output
+    names = {u.name_vi for u in db.session.scalars(select(Unit))}
+    expected = {row.split(",")[1] for row in UNITS_CSV.splitlines()[1:]}
+    assert names == {unicodedata.normalize("NFC", name) for name in expected}
+
+
+@pytest.mark.parametrize(
+    ("lang", "expected"),
+    [
+        ("vi", "Lỗi: Tệp không phải văn bản UTF-8"),
+        ("en", "Error: The file is not UTF-8 text"),
+    ],
+)
+def test_units_import_refuses_a_file_that_is_not_text(
+    runner: FlaskCliRunner, tmp_path: Path, lang: str, expected: str
+) -> None:
+    path = tmp_path / "units.csv"
+    path.write_bytes(b"code,name_vi\n\x81\x90,x\n")  # no text in any encoding read
+    result = runner.invoke(args=["units", "import", "--lang", lang, str(path)])
+    assert result.exit_code == 1
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert expected in result.output
     assert count(Unit) == 0
 
 

@@ -7,6 +7,7 @@ import sys
 import click
 from flask_babel import gettext as _
 
+from survey_app import spreadsheets
 from survey_app.admin import accounts, units
 from survey_app.cli.common import CliError, count_text
 from survey_app.cli.language import N_, ReadFile, SurveyGroup
@@ -21,10 +22,15 @@ def units_group() -> None:
 @units_group.command(
     "import", help=N_("Import units from a CSV file: code,name_vi,name_en,kind,parent_code.")
 )
-@click.argument("file", type=ReadFile("r", encoding="utf-8-sig"))
+@click.argument("file", type=ReadFile("rb"))
 def units_import(file: click.utils.LazyFile) -> None:
+    # The encodings the console's import reads too (UTF-8, UTF-16, Windows-1258).
     try:
-        created, updated = units.import_units(units.read_units_csv(file.read()))
+        text = spreadsheets.decode_text(file.read())
+    except spreadsheets.SpreadsheetError as error:
+        raise CliError(str(error.problems[0])) from error
+    try:
+        created, updated = units.import_units(units.read_units_csv(text))
     except units.UnitImportError as error:
         for problem in error.errors:
             click.echo(str(problem), err=True)

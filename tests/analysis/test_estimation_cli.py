@@ -106,7 +106,7 @@ def test_bad_arguments_exit_2(argv: list[str], capsys: pytest.CaptureFixture) ->
 
 def test_missing_file_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     assert main(["estimate", str(tmp_path / "none.csv"), "--weights", "w", "--mean", "y"]) == 2
-    assert "cannot read" in capsys.readouterr().err
+    assert "none.csv: no such file" in capsys.readouterr().err
 
 
 def test_parser_has_one_function_per_subcommand() -> None:

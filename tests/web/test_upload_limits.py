@@ -24,6 +24,7 @@ from flask_babel import force_locale
 
 from survey_app import spreadsheets
 from survey_app.models import Role, Unit
+from tests.helpers.encodings import OFFICE_ENCODINGS, windows_1258
 from tests.helpers.paper_import import (
     CLEAN,
     HEADER,
@@ -148,38 +149,10 @@ def test_a_cell_written_neutralised_reads_back_as_written(app: Flask) -> None:
     assert spreadsheets.read_sheet(written, "x.csv", LIMITS)[1] == ["=1+1", "-2.5"]
 
 
-#: The five combining tone marks Windows-1258 has (grave, acute, tilde, hook, dot below).
-TONES = "\u0300\u0301\u0303\u0309\u0323"
-
-
-def windows_1258(text: str) -> bytes:
-    """``text`` as Vietnamese Windows writes it: a precomposed letter where the code page
-    has one, else the letter without its tone mark followed by the combining tone."""
-    out = bytearray()
-    for char in text:
-        try:
-            out += char.encode("cp1258")
-        except UnicodeEncodeError:
-            marks = unicodedata.normalize("NFD", char)
-            tone = next(m for m in marks if m in TONES)
-            base = unicodedata.normalize("NFC", marks.replace(tone, ""))
-            out += (base + tone).encode("cp1258")
-    return bytes(out)
-
-
 SHEET = "đơn_vị;dân_số;ghi_chú\nPhường Nguyễn Trãi;36.800;Quỳnh, Hội\nXã Ân Hữu;5.200;ổn định\n"
 
 
-@pytest.mark.parametrize(
-    "encode",
-    [
-        lambda t: t.encode("utf-8"),
-        lambda t: t.encode("utf-8-sig"),
-        lambda t: t.encode("utf-16"),
-        windows_1258,
-    ],
-    ids=["UTF-8", "UTF-8 with BOM", "UTF-16 (Excel's Unicode text)", "Windows-1258"],
-)
+@pytest.mark.parametrize("encode", OFFICE_ENCODINGS.values(), ids=OFFICE_ENCODINGS.keys())
 def test_csv_encodings_of_vietnamese_offices_read_alike(app: Flask, encode: Callable) -> None:
     expected = [line.split(";") for line in SHEET.splitlines()]
     assert spreadsheets.read_sheet(encode(SHEET), "don_vi.csv", LIMITS) == expected
