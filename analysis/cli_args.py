@@ -29,6 +29,7 @@ __all__ = [
     "add_design_arguments",
     "at_least_two",
     "columns",
+    "decimal_note",
     "decimal_of",
     "decoded",
     "design_from_args",
@@ -99,7 +100,7 @@ def numeric_column(
     values = pd.to_numeric(text.where(~empty, None), errors="coerce").to_numpy(float)
     empty_cells = empty.to_numpy()
     for bad, what, note in (
-        (~empty_cells & ~np.isfinite(values), "not a finite number", _decimal_note(frame)),
+        (~empty_cells & ~np.isfinite(values), "not a finite number", decimal_note(frame)),
         (empty_cells & (not allow_empty), "empty", ""),
     ):
         if bad.any():
@@ -122,15 +123,19 @@ def refuse_points(frame: pd.DataFrame, names: Sequence[str]) -> None:
         if bad.any():
             rows = ", ".join(str(i + 2) for i in np.flatnonzero(bad)[:5])
             more = " ..." if bad.sum() > 5 else ""
-            note = _decimal_note(frame)
+            note = decimal_note(frame)
             raise ValueError(f"column {name!r}: not a finite number in row {rows}{more}{note}")
 
 
-def _decimal_note(frame: pd.DataFrame) -> str:
-    """What a refusal of a number adds when the file writes decimals with a comma."""
+def decimal_note(frame: pd.DataFrame) -> str:
+    """What a refusal of a number adds when the file writes decimals with a comma
+    (empty otherwise)."""
     if decimal_of(frame) != ",":
         return ""
-    return " (the file is delimited by ';', so its decimals are written with a comma, 1,5)"
+    return (
+        " (the file is delimited by ';': write its numbers with a decimal comma and no"
+        " thousands separator, as 1500 or 1,5)"
+    )
 
 
 def finite_number(text: str, decimal: str = ".") -> float | None:

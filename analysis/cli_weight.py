@@ -37,6 +37,7 @@ import pandas as pd
 from analysis.cli_args import (
     add_design_arguments,
     columns,
+    decimal_note,
     decimal_of,
     design_from_args,
     finite_number,
@@ -100,7 +101,8 @@ def read_cell_targets(path: str | Path, by: Sequence[str]) -> dict[Hashable, flo
         if any(v == "" for v in cell):
             problems.append(f"row {i}: empty cell label")
         elif target is None or target < 0:
-            problems.append(f"row {i}: target {values['target']!r} is not a number >= 0")
+            note = decimal_note(table)
+            problems.append(f"row {i}: target {values['target']!r} is not a number >= 0{note}")
         elif key in targets:
             problems.append(f"row {i}: duplicate cell {key!r}")
         else:
@@ -136,7 +138,7 @@ def read_long_targets(
             problems.append(f"row {i}: empty variable")
             continue
         if target is None:
-            problems.append(f"row {i}: target {text!r} is not a number")
+            problems.append(f"row {i}: target {text!r} is not a number{decimal_note(table)}")
             continue
         current = out.get(variable)
         if level == "":

@@ -166,7 +166,7 @@ def test_a_point_in_a_semicolon_file_is_refused(
     assert status == 2
     err = capsys.readouterr().err
     assert "column 'trọng_số': not a finite number in row 2" in err
-    assert "decimals are written with a comma" in err
+    assert "with a decimal comma and no thousands separator, as 1500 or 1,5" in err
     assert not (tmp_path / "out.csv").exists()
 
 
@@ -179,7 +179,8 @@ def test_a_point_in_a_semicolon_targets_file_is_refused(
     argv = ["weight", data, "--weights", "trọng_số", "--poststratify", "phường"]
     status, _ = run([*argv, "--targets", str(targets), "--out", str(tmp_path / "o.csv")])
     assert status == 2
-    assert "target '1.500' is not a number >= 0" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "target '1.500' is not a number >= 0 (the file is delimited by ';'" in err
 
 
 def test_text_that_is_no_encoding_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
