@@ -104,9 +104,7 @@ def numeric_column(
         (empty_cells & (not allow_empty), "empty", ""),
     ):
         if bad.any():
-            rows = ", ".join(str(i + 2) for i in np.flatnonzero(bad)[:5])
-            more = " ..." if bad.sum() > 5 else ""
-            raise ValueError(f"column {name!r}: {what} in row {rows}{more}{note}")
+            raise ValueError(f"column {name!r}: {what} in row {_rows(bad)}{note}")
     return values
 
 
@@ -121,10 +119,14 @@ def refuse_points(frame: pd.DataFrame, names: Sequence[str]) -> None:
             continue
         bad = frame[name].astype(str).str.contains(".", regex=False).to_numpy()
         if bad.any():
-            rows = ", ".join(str(i + 2) for i in np.flatnonzero(bad)[:5])
-            more = " ..." if bad.sum() > 5 else ""
             note = decimal_note(frame)
-            raise ValueError(f"column {name!r}: not a finite number in row {rows}{more}{note}")
+            raise ValueError(f"column {name!r}: not a finite number in row {_rows(bad)}{note}")
+
+
+def _rows(bad: np.ndarray) -> str:
+    """The file's row numbers (header = row 1) of the first five ``bad`` cells."""
+    rows = ", ".join(str(i + 2) for i in np.flatnonzero(bad)[:5])
+    return rows + (" ..." if bad.sum() > 5 else "")
 
 
 def decimal_note(frame: pd.DataFrame) -> str:
