@@ -120,6 +120,27 @@ def overflow(page: Page) -> dict[str, Any] | None:
     return None if fits else widths
 
 
+def unreachable_scrollers(page: Page) -> list[str]:
+    """Boxes that scroll sideways at this width (a wide table on a phone) but that a
+    keyboard cannot reach or a screen reader cannot name: each must be focusable
+    (``tabindex="0"``), a region, and named, by a heading that exists or by its own
+    label (WCAG 2.1.1; axe's scrollable-region-focusable)."""
+    return page.evaluate(
+        """() => [...document.querySelectorAll('body *')].filter(e => {
+            const x = getComputedStyle(e).overflowX;
+            return (x === 'auto' || x === 'scroll') && e.scrollWidth > e.clientWidth + 1;
+          }).filter(e => {
+            const named = e.getAttribute('aria-labelledby');
+            const heading = named && document.getElementById(named);
+            const name = heading ? heading.textContent : e.getAttribute('aria-label');
+            return !(e.tabIndex >= 0 && e.getAttribute('role') === 'region'
+                     && name && name.trim());
+          }).map(e => e.tagName + '.' + [...e.classList].join('.') + ' > '
+                      + (e.firstElementChild ? e.firstElementChild.tagName
+                         + (e.firstElementChild.id ? '#' + e.firstElementChild.id : '') : ''))"""
+    )
+
+
 #: The smallest a form control may be drawn, in CSS pixels: a touch target of 44 px
 #: (WCAG 2.5.5) less what a browser's own rounding takes; a box to tick of 18 px; text
 #: of 16 px (the root is 18 px). Buttons drawn as links (``button.link``) are text;
@@ -243,7 +264,8 @@ def test_every_page_fits_a_phone_and_a_tablet(
     else:  # the leader's pages are the leader's runs' to look at
         paths = pages_of(live_app, role, but_not=Role.LEADER)
         assert "/admin/users/" in paths and "/dashboard/ranking" not in paths
-    wide = {}
+    wide: dict[str, Any] = {}
+    unreachable: dict[str, list[str]] = {}
     for path in paths:
         page.goto(f"{live_server.url}{path}")
         drawn(page)
@@ -251,7 +273,10 @@ def test_every_page_fits_a_phone_and_a_tablet(
             assert broken_menu_items(page) == []
         if (widths := overflow(page)) is not None:
             wide[path] = widths
+        if boxes := unreachable_scrollers(page):
+            unreachable[path] = boxes
     assert wide == {}, "\n".join(f"{p}: {w}" for p, w in wide.items())
+    assert unreachable == {}, "\n".join(f"{p}: {b}" for p, b in unreachable.items())
 
 
 # Pages every account meets that pages_of does not list: its own password form (open to
