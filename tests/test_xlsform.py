@@ -8,6 +8,7 @@ KoboToolbox.
 from __future__ import annotations
 
 import unicodedata
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -375,6 +376,29 @@ def test_labels_need_both_languages_in_language_columns(tmp_path: Path) -> None:
         "settings sheet, column x_title::Vietnamese (vi): missing x_title: give it in "
         "Vietnamese (x_title::Vietnamese (vi)) and English (x_title::English (en))"
     ]
+
+
+def test_a_damaged_or_renamed_workbook_is_named_as_such(
+    tmp_path: Path, runner: FlaskCliRunner
+) -> None:
+    """pyxform's reason for these was "'definition' was not recognized as a supported
+    type. Must be one of: .xlsx, ..." for a file named .xlsx."""
+    renamed = tmp_path / "renamed.xlsx"
+    renamed.write_text("type,name\n", encoding="utf-8")
+    other_zip = tmp_path / "other.xlsx"
+    with zipfile.ZipFile(other_zip, "w") as archive:
+        archive.writestr("a.txt", "not a workbook")
+    vi = "tệp bảng tính: không phải bảng tính Excel (.xlsx) đọc được"  # the app's default
+    for path in (renamed, other_zip):
+        assert problems(path) == [vi]
+    out = tmp_path / "form.yaml"
+    args = ["questionnaires", "import-xlsform", str(renamed), "--out", str(out)]
+    for lang, expected in (("vi", vi), ("en", "the workbook: not a readable Excel workbook")):
+        result = runner.invoke(args=[*args, "--lang", lang])
+        assert result.exit_code == 1
+        assert expected in result.output
+        assert "pyxform" not in result.output
+    assert not out.exists()
 
 
 def test_unreadable_forms(tmp_path: Path) -> None:

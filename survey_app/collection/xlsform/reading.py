@@ -7,6 +7,7 @@ validates it; every problem is reported with its sheet, row and column.
 from __future__ import annotations
 
 import re
+import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,6 +71,13 @@ class Importer(ItemReader, IndexReader):
             raise XLSFormError(
                 self.file,
                 [XLSFormProblem(Location(""), _("only .xlsx files are supported"))],
+            )
+        if not _is_workbook(path):
+            # pyxform's own reason for this ("'definition' was not recognized as a
+            # supported type. Must be one of: .xlsx, ...") names the wrong cause
+            raise XLSFormError(
+                self.file,
+                [XLSFormProblem(Location(""), _("not a readable Excel workbook (.xlsx)"))],
             )
         try:
             book = get_xlsform(xlsform=str(path))
@@ -251,6 +259,16 @@ def _pyxform_problem(exc: PyXFormError) -> XLSFormProblem:
         return XLSFormProblem(Location(""), _("pyxform cannot read it: %(reason)s", reason=reason))
     location = Location(match.group(2) or "survey", int(match.group(1)))
     return XLSFormProblem(location, f"pyxform: {reason[match.end() :]}")
+
+
+def _is_workbook(path: Path) -> bool:
+    """Whether ``path`` is a zip archive holding a workbook part (an ``.xlsx`` file),
+    not a damaged file or another format renamed."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return "xl/workbook.xml" in archive.namelist()
+    except (zipfile.BadZipFile, OSError):
+        return False
 
 
 def read_xlsform(
