@@ -22,6 +22,8 @@ from typing import Any
 from flask import Flask, request
 from werkzeug.security import safe_join
 
+#: The cache lifetime of anything named by its content (static files, plotly.js, the
+#: read-aloud files): 31,536,000 s.
 ONE_YEAR = 365 * 24 * 3600
 #: The query argument that names a static file's content.
 VERSION_ARG = "v"

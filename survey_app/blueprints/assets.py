@@ -20,9 +20,9 @@ from importlib import resources
 import plotly
 from flask import Blueprint, Response, request, url_for
 
-bp = Blueprint("assets", __name__, url_prefix="/assets")
+from survey_app.static_files import ONE_YEAR
 
-ONE_YEAR = 365 * 24 * 3600
+bp = Blueprint("assets", __name__, url_prefix="/assets")
 
 
 def plotly_url() -> str:

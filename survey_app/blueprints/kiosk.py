@@ -30,6 +30,7 @@ from survey_app.collection import kiosk as kiosk_service
 from survey_app.collection import read_aloud
 from survey_app.extensions import limiter
 from survey_app.i18n import current_lang
+from survey_app.static_files import ONE_YEAR
 
 bp = Blueprint("kiosk", __name__, url_prefix="/kiosk")
 
@@ -94,10 +95,10 @@ def audio(name: str) -> Response:
         mimetype=audio_service.media_type(name),
         etag=path.stem,
         last_modified=path.stat().st_mtime,
-        max_age=31_536_000,
+        max_age=ONE_YEAR,
         conditional=True,
     )
-    response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+    response.headers["Cache-Control"] = f"public, max-age={ONE_YEAR}, immutable"
     return response
 
 
