@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import numpy as np
@@ -68,7 +68,9 @@ class Estimate:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly dictionary (non-finite floats become ``None``)."""
-        return {k: _json_value(v) for k, v in asdict(self).items()}
+        # _json_value copies ``by``; asdict's deep copy of every field cost the command
+        # line about 0.06 ms per domain
+        return {f.name: _json_value(getattr(self, f.name)) for f in fields(self)}
 
 
 @dataclass(frozen=True, eq=False)
