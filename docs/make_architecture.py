@@ -67,11 +67,11 @@ LAYERS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
         "core",
         "Core rules",
         "scope (access), audit log, formatting, numbers, spreadsheets, API schema, settings,"
-        " bulk inserts, security headers, content-named static files",
+        " bulk inserts, security headers, content-named static files, the plotly.js bundle",
         ("survey_app.access", "survey_app.audit", "survey_app.formatting", "survey_app.numbers",
          "survey_app.spreadsheets", "survey_app.i18n", "survey_app.edge", "survey_app.security",
          "survey_app.public_address", "survey_app.openapi", "survey_app.partitions",
-         "survey_app.bulk", "survey_app.static_files",
+         "survey_app.bulk", "survey_app.static_files", "survey_app.plotly_bundle",
          "survey_app.config"),
     ),
     (

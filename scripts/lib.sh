@@ -69,6 +69,12 @@ ensure_venv() {
 }
 
 # Compile the message catalogues (.po -> .mo); the .mo files are build products.
+# plotly.js's basic bundle for the charts (survey_app/plotly_bundle.py), from the npm
+# registry into survey_app/vendor/ (git ignores it); fails when it cannot be fetched.
+fetch_plotly() {
+    "$VENV/bin/python" "$ROOT/scripts/fetch_plotly.py"
+}
+
 compile_translations() {
     "$VENV/bin/pybabel" compile -q -d "$ROOT/survey_app/translations" 2>/dev/null \
         || "$VENV/bin/pybabel" compile -d "$ROOT/survey_app/translations"

@@ -49,6 +49,7 @@ ensure_debian_packages nginx openssl  # tests/reliability/test_nginx.py (docs/ng
 command -v npm >/dev/null 2>&1 || ensure_debian_packages npm
 ensure_venv requirements-dev.txt
 compile_translations
+fetch_plotly  # tests/test_plotly_bundle.py checks the charts load the basic bundle
 bash tests/browser/fetch_axe.sh  # axe-core for the accessibility checks, served locally
 
 echo "==> lint"

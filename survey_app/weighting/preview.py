@@ -9,6 +9,7 @@ variance adjustment as the published figures (:mod:`survey_app.weighting.publish
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -219,28 +220,55 @@ def _implausible(sample: WaveSample, weights: np.ndarray) -> list[str]:
     return out
 
 
+#: At most this many bars in the weights' histogram (numpy's "auto" rule may ask for
+#: hundreds on a large wave: bars too thin to see or to point at).
+MAX_BINS = 60
+
+
 def histogram(result: Preview, sample: WaveSample, lang: str) -> dict[str, Any]:
-    """The Plotly figure of the new and the design weights (overlaid histograms)."""
+    """The Plotly figure of the new and the design weights: overlaid histograms.
+
+    The bins are counted here, on edges shared by both weights (numpy's "auto" rule, at
+    most :data:`MAX_BINS`), and drawn as bars: the charts' plotly.js bundle (the basic
+    one) has no histogram trace, and the page carries one count per bin instead of
+    every respondent's two weights. Pointing at a bar names its range of weights in
+    the reader's numbers."""
+    # to 6 decimals, as the weights are shown: the same weights read from a CSV and an
+    # XLSX file (their last bits may differ) make the same figure
+    new = np.round(np.asarray(result.weights, dtype=np.float64), 6)
+    design = np.round(np.asarray(sample.design_weights, dtype=np.float64), 6)
+    edges = np.histogram_bin_edges(np.concatenate([new, design]), bins="auto")
+    if edges.size - 1 > MAX_BINS:
+        edges = np.linspace(edges[0], edges[-1], MAX_BINS + 1)
+    widths = np.diff(edges)
+    digits = min(6, max(0, 1 - math.floor(math.log10(float(widths.min())))))
+    ranges = [
+        f"{formatting.number(low, digits)}–{formatting.number(high, digits)}"
+        for low, high in itertools.pairwise(edges.tolist())
+    ]
+
+    def bars(weights: np.ndarray, name: str, opacity: float, color: str) -> dict[str, Any]:
+        return {
+            "type": "bar",
+            "x": (edges[:-1] + widths / 2).tolist(),
+            "y": np.histogram(weights, edges)[0].tolist(),
+            "width": widths.tolist(),
+            "customdata": ranges,
+            "hovertemplate": "%{customdata}: %{y}<extra>%{fullData.name}</extra>",
+            "name": name,
+            "opacity": opacity,
+            "marker": {"color": color},
+        }
+
     return {
         "data": [
-            {
-                "type": "histogram",
-                "x": [round(float(w), 6) for w in result.weights],
-                "name": _("New weights"),
-                "opacity": 0.75,
-                "marker": {"color": "#0b5c8a"},
-            },
-            {
-                "type": "histogram",
-                "x": [round(float(w), 6) for w in sample.design_weights],
-                "name": _("Design weights"),
-                "opacity": 0.45,
-                "marker": {"color": "#c7711e"},
-            },
+            bars(new, _("New weights"), 0.75, "#0b5c8a"),
+            bars(design, _("Design weights"), 0.45, "#c7711e"),
         ],
         "layout": {
             "separators": formatting.chart_separators(lang),
             "barmode": "overlay",
+            "bargap": 0,
             "xaxis": {"title": {"text": _("Weight")}},
             "yaxis": {"title": {"text": _("Respondents")}},
             "margin": {"l": 60, "r": 20, "t": 20, "b": 50},

@@ -16,7 +16,7 @@ from survey_app.admin import accounts
 from survey_app.extensions import db
 from survey_app.models import AuditLog, Role, SmallAreaSetting
 from tests.helpers.browser import accessible_where_installed as accessible
-from tests.helpers.browser import overlapping, page_errors
+from tests.helpers.browser import overlapping, page_errors, unknown_traces
 
 pytestmark = [pytest.mark.browser, pytest.mark.demo]
 
@@ -72,6 +72,7 @@ def test_fit_and_switch_on_in_both_languages(live_server: Any, live_app: Flask, 
     )
     points = page.evaluate("() => document.getElementById('residual-plot').data[0].y.length")
     assert points == 10
+    assert unknown_traces(page) == []
     # plotly.js writes the ticks itself: the reader's decimal sign ("0,5"; it wrote "0.5")
     ticks = residual_ticks(page)
     assert any("," in t for t in ticks) and not any("." in t for t in ticks), ticks

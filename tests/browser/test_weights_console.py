@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from survey_app.extensions import db
 from survey_app.models import ResponseWeight, WeightingScheme
 from tests.helpers.browser import accessible_where_installed as accessible
+from tests.helpers.browser import unknown_traces
 from tests.helpers.weights_console import (
     WAVE,
     csv_bytes,
@@ -68,9 +69,10 @@ def test_upload_preview_save_and_activate(live_server: Any, live_app: Flask, pag
     )
     traces = page.evaluate(
         "() => document.getElementById('weights-histogram').data"
-        ".map(t => ({type: t.type, n: t.x.length}))"
+        ".map(t => ({type: t.type, n: t.y.reduce((a, b) => a + b, 0)}))"
     )
-    assert traces == [{"type": "histogram", "n": 480}, {"type": "histogram", "n": 480}]
+    assert traces == [{"type": "bar", "n": 480}, {"type": "bar", "n": 480}]
+    assert unknown_traces(page) == []
     assert any("/assets/plotly.min.js" in url for url in requested)
     assert all(url.startswith(live_server.url) for url in requested), requested
     accessible(page)

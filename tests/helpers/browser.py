@@ -5,7 +5,8 @@
 - ``seed_desk``: a commune, desk ``Q-C`` and the shipped questionnaires in the live
   server's database.
 - ``responses``: what the live server stored.
-- ``drawn``: wait until a page has loaded and drawn its charts.
+- ``drawn``: wait until a page has loaded and drawn its charts, each trace by a module
+  of the plotly.js bundle served (``unknown_traces``).
 - ``foreign_fonts``: the form controls not drawn in the page's font.
 - ``overlapping``: the pairs of drawn texts whose boxes overlap.
 - ``assert_accessible``: axe-core run in the page (installed by ``fetch_axe.sh`` into
@@ -83,6 +84,20 @@ def drawn(page: Page) -> None:
     page.wait_for_function(
         "() => [...document.querySelectorAll('.plotly-chart')]"
         ".every(div => div.querySelector('.main-svg'))"
+    )
+    unknown = unknown_traces(page)
+    assert unknown == [], f"{page.url}: trace types the plotly.js bundle lacks: {unknown}"
+
+
+def unknown_traces(page: Page) -> list[str]:
+    """The charts' traces whose type the served plotly.js bundle does not hold, as
+    ``"<chart id>: <type>"``. plotly.js draws such a trace as nothing: it makes it an
+    invisible scatter trace, without an error (the app serves plotly.js's basic bundle,
+    :mod:`survey_app.plotly_bundle`)."""
+    return page.evaluate(
+        """() => [...document.querySelectorAll('.js-plotly-plot')].flatMap(div =>
+            (div._fullData || []).filter(t => (t._input.type || 'scatter') !== t.type)
+                .map(t => `${div.id}: ${t._input.type}`))"""
     )
 
 
