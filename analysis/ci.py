@@ -27,6 +27,7 @@ import numpy as np
 from scipy import special
 
 from analysis._text import show
+from analysis.i18n import _
 
 
 def t_quantile(level: float, df: float) -> float:
@@ -43,7 +44,7 @@ def t_quantile(level: float, df: float) -> float:
 
 def _check_level(level: float) -> None:
     if not 0 < level < 1:
-        raise ValueError(f"level must be between 0 and 1, got {show(level)}")
+        raise ValueError(_("level must be between 0 and 1, got %(level)s", level=show(level)))
 
 
 @dataclass(frozen=True)
@@ -274,8 +275,11 @@ def proportion_interval(method: str, x: ProportionInput) -> tuple[float, float]:
         fn = PROPORTION_METHODS[method]
     except (KeyError, TypeError):
         raise ValueError(
-            f"unknown proportion CI method {method!r}; valid methods: "
-            f"{', '.join(PROPORTION_METHODS)}"
+            _(
+                "unknown proportion CI method %(method)s; valid methods: %(methods)s",
+                method=repr(method),
+                methods=", ".join(PROPORTION_METHODS),
+            )
         ) from None
     _check_level(x.level)
     if x.p == 0 or x.p == 1:
@@ -295,8 +299,11 @@ def wald_interval(
     """
     if method not in INTERVAL_METHODS:
         raise ValueError(
-            f"unknown CI method {method!r} for this estimate; valid methods: "
-            f"{', '.join(INTERVAL_METHODS)}"
+            _(
+                "unknown CI method %(method)s for this estimate; valid methods: %(methods)s",
+                method=repr(method),
+                methods=", ".join(INTERVAL_METHODS),
+            )
         )
     q = t_quantile(level, math.inf if method == "normal" else df)
     return value - q * se, value + q * se

@@ -12,6 +12,14 @@
 The result goes to standard output. Bad arguments or data print one clear message
 on standard error and exit with status 2 (as ``argparse`` does for usage errors).
 
+Messages and help are in Vietnamese unless ``--lang en`` (before or after the command's
+name) or ``SURVEY_LANG=en`` (the variable the web app's ``flask`` commands read) asks
+for English: the library's own messages through :mod:`analysis.i18n`, and argparse's
+("usage:", "the following arguments are required") through the standard library's
+``gettext``, which argparse calls in the global text domain. :func:`argparse_speaking`
+points that domain at the library's catalogue and the ``LANGUAGE`` variable at the
+chosen language while the command runs, and puts both back afterwards.
+
 Each subcommand is one ``add_<name>_parser(subparsers)`` function that registers
 its options and sets ``handler``; :func:`build_parser` calls them in turn, so a new
 subcommand is a new function plus one line in :data:`SUBCOMMANDS`.
@@ -21,10 +29,14 @@ from __future__ import annotations
 
 import argparse
 import codecs
+import gettext
 import io
 import json
+import os
+import re
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import pandas as pd
@@ -45,6 +57,7 @@ from analysis.cli_args import (
 from analysis.cli_fh import add_fh_parser
 from analysis.design import Design
 from analysis.estimators import mean, proportion, ratio, total
+from analysis.i18n import DOMAIN, LANGUAGES, LOCALE_DIR, N_, _, catalogue, speaking
 from analysis.replicates import ReplicateDesign, bootstrap, jk1, jkn
 from analysis.results import DomainEstimates, Estimate
 
@@ -68,35 +81,56 @@ def add_estimate_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Register the ``estimate`` subcommand."""
     p = subparsers.add_parser(
         "estimate",
-        help="estimate a mean, total, proportion or ratio with its standard error",
-        description="Design-based estimates as R's survey package computes them.",
+        help=_("estimate a mean, total, proportion or ratio with its standard error"),
+        description=_("Design-based estimates as R's survey package computes them."),
     )
-    p.add_argument("data", metavar="DATA.csv")
+    p.add_argument("data", metavar="DATA.csv", help=_("the data, one row per respondent"))
     add_design_arguments(p)
     what = p.add_mutually_exclusive_group(required=True)
-    what.add_argument("--mean", metavar="COL")
-    what.add_argument("--total", metavar="COL")
-    what.add_argument("--proportion", metavar="COL[=LEVEL]")
-    what.add_argument("--ratio", metavar="NUM/DEN")
-    p.add_argument("--by", type=columns, metavar="COL[,COL...]", help="domain columns")
+    what.add_argument("--mean", metavar="COL", help=_("the mean of this column"))
+    what.add_argument("--total", metavar="COL", help=_("the total of this column"))
+    what.add_argument(
+        "--proportion",
+        metavar="COL[=LEVEL]",
+        help=_("the proportion of each level of this column (or of LEVEL)"),
+    )
+    what.add_argument(
+        "--ratio", metavar="NUM/DEN", help=_("the ratio of the totals of two columns")
+    )
+    p.add_argument("--by", type=columns, metavar="COL[,COL...]", help=_("domain columns"))
     p.add_argument(
         "--ci-method",
         metavar="METHOD",
-        help=f"proportions: {', '.join(PROPORTION_METHODS)} (default logit); "
-        f"others: {', '.join(INTERVAL_METHODS)} (default t)",
+        help=_(
+            "proportions: %(proportion_methods)s (default logit); others: %(methods)s (default t)",
+            proportion_methods=", ".join(PROPORTION_METHODS),
+            methods=", ".join(INTERVAL_METHODS),
+        ),
     )
-    p.add_argument("--level", type=level, default=0.95)
+    p.add_argument("--level", type=level, default=0.95, help=_("confidence level (default 0.95)"))
     p.add_argument(
         "--deff",
         choices=("true", "replace"),
         default="true",
-        help="design effect against SRS without replacement (true, R's deff=TRUE) "
-        'or with replacement (replace, R\'s deff="replace")',
+        help=_(
+            "design effect against SRS without replacement (true, R's deff=TRUE) "
+            'or with replacement (replace, R\'s deff="replace")'
+        ),
     )
-    p.add_argument("--replicates", choices=sorted(REPLICATE_BUILDERS))
-    p.add_argument("--n-replicates", type=at_least_two, default=50, metavar="N")
-    p.add_argument("--seed", type=int, metavar="S")
-    p.add_argument("--format", choices=("json", "csv"), default="json")
+    p.add_argument(
+        "--replicates",
+        choices=sorted(REPLICATE_BUILDERS),
+        help=_("standard errors from replicate weights made this way"),
+    )
+    p.add_argument(
+        "--n-replicates",
+        type=at_least_two,
+        default=50,
+        metavar="N",
+        help=_("bootstrap replicates (default 50)"),
+    )
+    p.add_argument("--seed", type=int, metavar="S", help=_("seed of the bootstrap"))
+    p.add_argument("--format", choices=("json", "csv"), default="json", help=_("output format"))
     hooks = _weighting_hooks()
     if hooks is not None:
         hooks[0](p)
@@ -123,7 +157,7 @@ def _estimate(args: argparse.Namespace, design: Design | ReplicateDesign) -> Est
     if args.ratio is not None:
         num, sep, den = args.ratio.partition("/")
         if not sep or not num or not den:
-            raise ValueError(f"--ratio needs NUM/DEN, got {args.ratio!r}")
+            raise ValueError(_("--ratio needs NUM/DEN, got %(text)s", text=repr(args.ratio)))
         return ratio(design, num, den, ci_method=method, **common)
     if args.total is not None:
         return total(design, args.total, ci_method=method, **common)
@@ -211,7 +245,9 @@ def run_estimate(args: argparse.Namespace, out: Any = None) -> int:
             pd.errors.EmptyDataError,
             UnicodeDecodeError,
         ) as exc:
-            raise ValueError(f"cannot read {args.data!r}: {exc}") from None
+            raise ValueError(
+                _("cannot read %(path)s: %(reason)s", path=repr(args.data), reason=exc)
+            ) from None
         refuse_points(frame, numeric_columns(args))
         design: Design | ReplicateDesign = design_from_args(frame, args)
         hooks = _weighting_hooks()
@@ -221,7 +257,7 @@ def run_estimate(args: argparse.Namespace, out: Any = None) -> int:
             design = REPLICATE_BUILDERS[args.replicates](design, args.n_replicates, args.seed)
         result = _estimate(args, design)
     except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(_("error: %(message)s", message=exc), file=sys.stderr)
         return 2
     records = _records(result)
     if args.format == "json":
@@ -260,23 +296,120 @@ def _weight_subcommand() -> Callable[[Any], argparse.ArgumentParser] | None:
     return add_weight_parser
 
 
+#: argparse's own messages that a user of these commands can meet (argparse looks them
+#: up with ``gettext`` in the global text domain); marked here for the catalogue.
+#: ``tests/analysis/test_cli_language.py`` checks them against argparse's source.
+ARGPARSE_MESSAGES = (
+    N_("usage: "),
+    N_("positional arguments"),
+    N_("options"),
+    N_("show this help message and exit"),
+    N_("%(prog)s: error: %(message)s\n"),
+    N_("argument %(argument_name)s: %(message)s"),
+    N_("the following arguments are required: %s"),
+    N_("one of the arguments %s is required"),
+    N_("not allowed with argument %s"),
+    N_("unrecognized arguments: %s"),
+    N_("ambiguous option: %(option)s could match %(matches)s"),
+    N_("expected one argument"),
+    N_("ignored explicit argument %r"),
+    N_("invalid choice: %(value)r (choose from %(choices)s)"),
+    N_("invalid %(type)s value: %(value)r"),
+    N_("unknown parser %(parser_name)r (choices: %(choices)s)"),
+)
+
+#: The environment variable that chooses the language (the web app's commands read it).
+LANGUAGE_VARIABLE = "SURVEY_LANG"
+
+
+def add_language_argument(parser: argparse.ArgumentParser) -> None:
+    """``--lang vi|en``: read ahead of the parser (:func:`chosen_language`), accepted
+    here so that argparse lets it stand before or after the command's name."""
+    parser.add_argument(
+        "--lang",
+        choices=LANGUAGES,
+        default=argparse.SUPPRESS,
+        help=_("language of the messages (default vi, or SURVEY_LANG)"),
+    )
+
+
+def chosen_language(argv: Sequence[str]) -> str:
+    """The last valid ``--lang X``/``--lang=X`` before ``--``, else ``SURVEY_LANG``
+    (``vi``, ``en``, ``en_US.UTF-8``...), else Vietnamese. An invalid ``--lang`` is left
+    to argparse's refusal (in the language otherwise chosen); an invalid
+    ``SURVEY_LANG`` is a ``ValueError`` in both languages."""
+    found = None
+    for i, arg in enumerate(argv):
+        if arg == "--":
+            break
+        value = argv[i + 1] if arg == "--lang" and i + 1 < len(argv) else None
+        if arg.startswith("--lang="):
+            value = arg.partition("=")[2]
+        if value in LANGUAGES:
+            found = value
+    if found:
+        return found
+    raw = os.environ.get(LANGUAGE_VARIABLE, "").strip()
+    if not raw:
+        return LANGUAGES[0]
+    lang = re.split(r"[_.@-]", raw, maxsplit=1)[0].lower()
+    if lang not in LANGUAGES:
+        raise ValueError(f"{LANGUAGE_VARIABLE}={raw}: chọn vi hoặc en / choose vi or en")
+    return lang
+
+
+@contextmanager
+def argparse_speaking(lang: str) -> Iterator[None]:
+    """argparse's messages in ``lang`` inside the block: the global text domain is the
+    library's catalogue and ``LANGUAGE`` is ``lang``; both are put back afterwards."""
+    domain, variable = gettext.textdomain(), os.environ.get("LANGUAGE")
+    gettext.bindtextdomain(DOMAIN, str(LOCALE_DIR))
+    gettext.textdomain(DOMAIN)
+    os.environ["LANGUAGE"] = lang
+    try:
+        yield
+    finally:
+        gettext.textdomain(domain)
+        if variable is None:
+            os.environ.pop("LANGUAGE", None)
+        else:
+            os.environ["LANGUAGE"] = variable
+
+
 def build_parser() -> argparse.ArgumentParser:
-    """The ``python -m analysis`` parser with every subcommand."""
+    """The ``python -m analysis`` parser with every subcommand, in the current language."""
     parser = argparse.ArgumentParser(
         prog="python -m analysis",
-        description="Survey estimates that match R's survey package.",
+        description=_("Survey estimates that match R's survey package."),
     )
+    add_language_argument(parser)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     registrars = list(SUBCOMMANDS)
     weight = _weight_subcommand()
     if weight is not None:
         registrars.append(weight)
     for register in registrars:
-        register(sub)
+        add_language_argument(register(sub))
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit status (argparse exits with 2 on usage errors)."""
-    args = build_parser().parse_args(argv)
-    return int(args.handler(args))
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    try:
+        lang = chosen_language(arguments)
+    except ValueError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    try:
+        catalogue(lang)
+    except OSError:
+        print(
+            f"{LOCALE_DIR}: the Vietnamese messages are not compiled: run scripts/run.sh, "
+            "or pybabel compile -D analysis -d analysis/translations",
+            file=sys.stderr,
+        )
+        return 2
+    with speaking(lang), argparse_speaking(lang):
+        args = build_parser().parse_args(arguments)
+        return int(args.handler(args))

@@ -24,6 +24,7 @@ import pandas as pd
 
 from analysis import csv_dialect
 from analysis.design import LONELY_PSU_RULES, Design
+from analysis.i18n import _
 
 __all__ = [
     "add_design_arguments",
@@ -36,6 +37,7 @@ __all__ = [
     "finite_number",
     "json_number",
     "level",
+    "not_a_number",
     "number_pair",
     "numeric_column",
     "read_bytes",
@@ -51,7 +53,7 @@ def columns(text: str) -> list[str]:
     """``COL[,COL...]``: column names, spaces around them dropped; none may be empty."""
     cols = [c.strip() for c in text.split(",")]
     if not all(cols):
-        raise argparse.ArgumentTypeError(f"empty column name in {text!r}")
+        raise argparse.ArgumentTypeError(_("empty column name in %(text)s", text=repr(text)))
     return cols
 
 
@@ -59,22 +61,26 @@ def _converted(text: str, convert: Callable[[str], T], problem: str) -> T:
     try:
         return convert(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{problem}, got {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            _("%(problem)s, got %(text)s", problem=problem, text=repr(text))
+        ) from None
 
 
 def level(text: str) -> float:
     """A confidence level strictly between 0 and 1."""
-    value = _converted(text, float, "level must be a number")
+    value = _converted(text, float, _("level must be a number"))
     if not 0 < value < 1:
-        raise argparse.ArgumentTypeError(f"level must be between 0 and 1, got {value}")
+        raise argparse.ArgumentTypeError(
+            _("level must be between 0 and 1, got %(value)s", value=value)
+        )
     return value
 
 
 def at_least_two(text: str) -> int:
     """A whole number of at least 2 (e.g. a number of replicates)."""
-    value = _converted(text, int, "expected a whole number")
+    value = _converted(text, int, _("expected a whole number"))
     if value < 2:
-        raise argparse.ArgumentTypeError(f"need at least 2, got {value}")
+        raise argparse.ArgumentTypeError(_("need at least 2, got %(value)s", value=value))
     return value
 
 
@@ -83,7 +89,14 @@ def text_column(frame: pd.DataFrame, name: str, option: str) -> pd.Series:
     ``ValueError`` naming the option and listing the columns when there is none."""
     if name not in frame.columns:
         listing = ", ".join(map(str, frame.columns))
-        raise ValueError(f"{option} {name!r}: no such column (columns: {listing})")
+        raise ValueError(
+            _(
+                "%(option)s %(name)s: no such column (columns: %(listing)s)",
+                option=option,
+                name=repr(name),
+                listing=listing,
+            )
+        )
     return frame[name].str.strip()
 
 
@@ -99,12 +112,13 @@ def numeric_column(
         text = text.where(~text.str.contains(".", regex=False), "x").str.replace(",", ".")
     values = pd.to_numeric(text.where(~empty, None), errors="coerce").to_numpy(float)
     empty_cells = empty.to_numpy()
-    for bad, what, note in (
-        (~empty_cells & ~np.isfinite(values), "not a finite number", decimal_note(frame)),
-        (empty_cells & (not allow_empty), "empty", ""),
-    ):
-        if bad.any():
-            raise ValueError(f"column {name!r}: {what} in row {_rows(bad)}{note}")
+    not_number = ~empty_cells & ~np.isfinite(values)
+    if not_number.any():
+        raise not_a_number(frame, name, not_number)
+    if not allow_empty and empty_cells.any():
+        raise ValueError(
+            _("column %(name)s: empty in row %(rows)s", name=repr(name), rows=_rows(empty_cells))
+        )
     return values
 
 
@@ -119,8 +133,16 @@ def refuse_points(frame: pd.DataFrame, names: Sequence[str]) -> None:
             continue
         bad = frame[name].astype(str).str.contains(".", regex=False).to_numpy()
         if bad.any():
-            note = decimal_note(frame)
-            raise ValueError(f"column {name!r}: not a finite number in row {_rows(bad)}{note}")
+            raise not_a_number(frame, name, bad)
+
+
+def not_a_number(frame: pd.DataFrame, name: str, bad: np.ndarray) -> ValueError:
+    """The refusal of the cells ``bad`` of column ``name``, which are no finite number
+    (with :func:`decimal_note`)."""
+    return ValueError(
+        _("column %(name)s: not a finite number in row %(rows)s", name=repr(name), rows=_rows(bad))
+        + decimal_note(frame)
+    )
 
 
 def _rows(bad: np.ndarray) -> str:
@@ -134,7 +156,7 @@ def decimal_note(frame: pd.DataFrame) -> str:
     (empty otherwise)."""
     if decimal_of(frame) != ",":
         return ""
-    return (
+    return _(
         " (the file is delimited by ';': write its numbers with a decimal comma and no"
         " thousands separator, as 1500 or 1,5)"
     )
@@ -166,21 +188,32 @@ def number_pair(text: str) -> tuple[float, float]:
     lo = finite_number(parts[0]) if len(parts) == 2 else None
     hi = finite_number(parts[1]) if len(parts) == 2 else None
     if lo is None or hi is None:
-        raise argparse.ArgumentTypeError(f"expected LO,HI (two numbers), got {text!r}")
+        raise argparse.ArgumentTypeError(
+            _("expected LO,HI (two numbers), got %(text)s", text=repr(text))
+        )
     if not lo < hi:
-        raise argparse.ArgumentTypeError(f"need LO < HI, got {text!r}")
+        raise argparse.ArgumentTypeError(_("need LO < HI, got %(text)s", text=repr(text)))
     return lo, hi
 
 
 def add_design_arguments(parser: argparse.ArgumentParser) -> None:
     """The design options ``--weights --strata --ids --fpc --nest --lonely-psu``, as
     :func:`design_from_args` reads them (R's ``svydesign`` arguments)."""
-    parser.add_argument("--weights", required=True, metavar="COL", help="sample weights")
-    parser.add_argument("--strata", metavar="COL")
-    parser.add_argument("--ids", type=columns, metavar="COL[,COL...]", help="cluster ids per stage")
-    parser.add_argument("--fpc", type=columns, metavar="COL[,COL...]", help="fpc per stage")
-    parser.add_argument("--nest", action="store_true", help="cluster ids are reused across strata")
-    parser.add_argument("--lonely-psu", default="fail", choices=LONELY_PSU_RULES)
+    parser.add_argument("--weights", required=True, metavar="COL", help=_("sample weights"))
+    parser.add_argument("--strata", metavar="COL", help=_("strata"))
+    parser.add_argument(
+        "--ids", type=columns, metavar="COL[,COL...]", help=_("cluster ids per stage")
+    )
+    parser.add_argument("--fpc", type=columns, metavar="COL[,COL...]", help=_("fpc per stage"))
+    parser.add_argument(
+        "--nest", action="store_true", help=_("cluster ids are reused across strata")
+    )
+    parser.add_argument(
+        "--lonely-psu",
+        default="fail",
+        choices=LONELY_PSU_RULES,
+        help=_("variance of a stratum with one PSU, as R's survey.lonely.psu"),
+    )
 
 
 def design_from_args(frame: pd.DataFrame, args: argparse.Namespace) -> Design:
@@ -203,11 +236,13 @@ def read_bytes(path: str | Path, limit: int = -1) -> bytes:
         with Path(path).open("rb") as file:
             return file.read(limit)
     except FileNotFoundError:
-        raise ValueError(f"{path}: no such file") from None
+        raise ValueError(_("%(path)s: no such file", path=path)) from None
     except IsADirectoryError:
-        raise ValueError(f"{path}: is a directory, not a CSV file") from None
+        raise ValueError(_("%(path)s: is a directory, not a CSV file", path=path)) from None
     except OSError as exc:
-        raise ValueError(f"{path}: cannot be read ({exc.strerror})") from None
+        raise ValueError(
+            _("%(path)s: cannot be read (%(reason)s)", path=path, reason=exc.strerror)
+        ) from None
 
 
 def decoded(path: str | Path, data: bytes) -> str:
@@ -215,7 +250,9 @@ def decoded(path: str | Path, data: bytes) -> str:
     try:
         return csv_dialect.decode(data)
     except csv_dialect.NotTextError as exc:
-        raise ValueError(f"{path}: not a readable CSV file ({exc})") from None
+        raise ValueError(
+            _("%(path)s: not a readable CSV file (%(reason)s)", path=path, reason=exc)
+        ) from None
 
 
 def read_text_csv(path: str | Path) -> pd.DataFrame:
@@ -231,7 +268,9 @@ def read_text_csv(path: str | Path) -> pd.DataFrame:
             io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, skipinitialspace=True
         )
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise ValueError(f"{path}: not a readable CSV file ({exc})") from None
+        raise ValueError(
+            _("%(path)s: not a readable CSV file (%(reason)s)", path=path, reason=exc)
+        ) from None
     frame.attrs["decimal"] = csv_dialect.decimal_sign(sep)
     return frame
 

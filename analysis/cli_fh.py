@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.cli_args import columns, json_number, numeric_column, read_text_csv, text_column
+from analysis.i18n import _
 from analysis.small_area import (
     FH_METHODS,
     arcsin_back_transform,
@@ -49,25 +50,31 @@ def add_fh_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Register the ``fh`` subcommand on an ``argparse`` subparsers object."""
     p = subparsers.add_parser(
         "fh",
-        help="small-area estimates (Fay-Herriot EBLUP with MSE)",
-        description="Fay-Herriot area-level model: EBLUP, MSE (Prasad-Rao for REML, "
-        "Datta-Lahiri for ML) and synthetic estimates for areas without a sample.",
+        help=_("small-area estimates (Fay-Herriot EBLUP with MSE)"),
+        description=_(
+            "Fay-Herriot area-level model: EBLUP, MSE (Prasad-Rao for REML, "
+            "Datta-Lahiri for ML) and synthetic estimates for areas without a sample."
+        ),
     )
     p.add_argument("data", metavar="AREAS.csv")
-    p.add_argument("--direct", required=True, metavar="COL", help="direct estimates")
+    p.add_argument("--direct", required=True, metavar="COL", help=_("direct estimates"))
     p.add_argument(
         "--variance",
         metavar="COL",
-        help="sampling variances of the direct estimates (not used with --transform arcsin)",
+        help=_("sampling variances of the direct estimates (not used with --transform arcsin)"),
     )
     p.add_argument(
-        "--covariates", required=True, type=columns, metavar="a,b", help="covariate columns"
+        "--covariates", required=True, type=columns, metavar="a,b", help=_("covariate columns")
     )
-    p.add_argument("--area", metavar="COL", help="area labels (default: row numbers)")
-    p.add_argument("--method", choices=FH_METHODS, default="reml")
-    p.add_argument("--transform", choices=("arcsin",), help="arcsine-square-root for proportions")
-    p.add_argument("--n", metavar="COL", help="effective sample size (with --transform arcsin)")
-    p.add_argument("--format", choices=("json", "csv"), default="json")
+    p.add_argument("--area", metavar="COL", help=_("area labels (default: row numbers)"))
+    p.add_argument(
+        "--method", choices=FH_METHODS, default="reml", help=_("how sigma2_u is estimated")
+    )
+    p.add_argument(
+        "--transform", choices=("arcsin",), help=_("arcsine-square-root for proportions")
+    )
+    p.add_argument("--n", metavar="COL", help=_("effective sample size (with --transform arcsin)"))
+    p.add_argument("--format", choices=("json", "csv"), default="json", help=_("output format"))
     p.set_defaults(handler=run_fh)
     return p
 
@@ -75,7 +82,7 @@ def add_fh_parser(subparsers: Any) -> argparse.ArgumentParser:
 def _read(path: str) -> pd.DataFrame:
     frame = read_text_csv(path)
     if frame.empty:
-        raise ValueError(f"{path}: no area rows")
+        raise ValueError(_("%(path)s: no area rows", path=path))
     return frame
 
 
@@ -83,11 +90,11 @@ def _fit(args: argparse.Namespace) -> tuple[dict[str, Any], list[str]]:
     """The payload of the JSON output, and notes for standard error."""
     notes: list[str] = []
     if args.transform and not args.n:
-        raise ValueError("--transform arcsin needs --n COL (the effective sample size)")
+        raise ValueError(_("--transform arcsin needs --n COL (the effective sample size)"))
     if args.n and not args.transform:
-        raise ValueError("--n is only used with --transform arcsin")
+        raise ValueError(_("--n is only used with --transform arcsin"))
     if not args.transform and not args.variance:
-        raise ValueError("--variance COL is required (the sampling variance of --direct)")
+        raise ValueError(_("--variance COL is required (the sampling variance of --direct)"))
     frame = _read(args.data)
     direct = numeric_column(frame, args.direct, "--direct", allow_empty=True)
     sampled = ~np.isnan(direct)
@@ -95,22 +102,36 @@ def _fit(args: argparse.Namespace) -> tuple[dict[str, Any], list[str]]:
         labels = text_column(frame, args.area, "--area").tolist()
         blank = [str(i + 2) for i, a in enumerate(labels) if a == ""]
         if blank:
-            raise ValueError(f"column {args.area!r}: empty area label in row {', '.join(blank)}")
+            raise ValueError(
+                _(
+                    "column %(name)s: empty area label in row %(rows)s",
+                    name=repr(args.area),
+                    rows=", ".join(blank),
+                )
+            )
         seen: set[str] = set()
         dupes = sorted({a for a in labels if a in seen or seen.add(a)})
         if dupes:
-            raise ValueError(f"column {args.area!r}: area labels repeat: {', '.join(dupes)}")
+            raise ValueError(
+                _(
+                    "column %(name)s: area labels repeat: %(labels)s",
+                    name=repr(args.area),
+                    labels=", ".join(dupes),
+                )
+            )
     else:
         labels = [str(i + 1) for i in range(len(frame))]
     covs = [numeric_column(frame, c, "--covariates", allow_empty=False) for c in args.covariates]
     if len(set(args.covariates)) != len(args.covariates):
-        raise ValueError("--covariates: a column is named twice")
+        raise ValueError(_("--covariates: a column is named twice"))
     x = np.column_stack([np.ones(len(frame)), *covs])
     if args.transform:
         if args.variance:
             notes.append(
-                "with --transform arcsin the sampling variance is 1/(4 n) from --n; "
-                "--variance is not used"
+                _(
+                    "with --transform arcsin the sampling variance is 1/(4 n) from --n; "
+                    "--variance is not used"
+                )
             )
         n = numeric_column(frame, args.n, "--n", allow_empty=True)
         y, psi = arcsin_transform(direct, n)
@@ -121,7 +142,11 @@ def _fit(args: argparse.Namespace) -> tuple[dict[str, Any], list[str]]:
         if missing.any():
             rows = ", ".join(str(i + 2) for i in np.flatnonzero(missing)[:5])
             raise ValueError(
-                f"column {args.variance!r}: empty in row {rows}, which has a direct estimate"
+                _(
+                    "column %(name)s: empty in row %(rows)s, which has a direct estimate",
+                    name=repr(args.variance),
+                    rows=rows,
+                )
             )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -136,13 +161,16 @@ def _fit(args: argparse.Namespace) -> tuple[dict[str, Any], list[str]]:
     notes.extend(str(w.message) for w in caught)
     if fit.at_zero:
         notes.append(
-            f"sigma2_u is 0 ({args.method.upper()} estimate at the boundary): every EBLUP "
-            "is the synthetic estimate"
+            _(
+                "sigma2_u is 0 (%(method)s estimate at the boundary): every EBLUP "
+                "is the synthetic estimate",
+                method=args.method.upper(),
+            )
         )
     eblup, mse, synthetic = fit.eblup, fit.mse, fit.synthetic
     if args.transform:
         eblup, mse = arcsin_back_transform(fit.eblup, fit.mse)
-        synthetic, _ = arcsin_back_transform(fit.synthetic, fit.synthetic_mse)
+        synthetic = arcsin_back_transform(fit.synthetic, fit.synthetic_mse)[0]
     payload = {
         "method": fit.method,
         "sigma2_u": fit.sigma2_u,
@@ -171,10 +199,10 @@ def run_fh(args: argparse.Namespace, out: Any = None) -> int:
     try:
         payload, notes = _fit(args)
     except (ValueError, np.linalg.LinAlgError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(_("error: %(message)s", message=exc), file=sys.stderr)
         return 2
     for note in notes:
-        print(f"note: {note}", file=sys.stderr)
+        print(_("note: %(message)s", message=note), file=sys.stderr)
     if args.format == "json":
         out.write(json.dumps(payload, indent=2) + "\n")
     else:

@@ -46,6 +46,7 @@ from analysis.cli_args import (
     read_text_csv,
     text_column,
 )
+from analysis.i18n import _
 from analysis.weighting import (
     CALIBRATION_FUNCTIONS,
     CalibrationConvergenceError,
@@ -61,7 +62,6 @@ __all__ = [
     "add_adjustment_arguments",
     "add_weight_parser",
     "adjust_design_from_args",
-    "main",
     "read_cell_targets",
     "read_long_targets",
     "run_weight",
@@ -91,7 +91,7 @@ def read_cell_targets(path: str | Path, by: Sequence[str]) -> dict[Hashable, flo
     table = read_text_csv(path)
     missing = [c for c in [*by, "target"] if c not in table.columns]
     if missing:
-        raise TargetFileError(path, [f"missing column(s): {', '.join(missing)}"])
+        raise TargetFileError(path, [_("missing column(s): %(names)s", names=", ".join(missing))])
     problems: list[str] = []
     targets: dict[Hashable, float] = {}
     for i, values in enumerate(table.to_dict("records"), start=2):
@@ -99,18 +99,24 @@ def read_cell_targets(path: str | Path, by: Sequence[str]) -> dict[Hashable, flo
         key: Hashable = cell if len(by) > 1 else cell[0]
         target = finite_number(values["target"], decimal_of(table))
         if any(v == "" for v in cell):
-            problems.append(f"row {i}: empty cell label")
+            problems.append(_("row %(row)s: empty cell label", row=i))
         elif target is None or target < 0:
-            note = decimal_note(table)
-            problems.append(f"row {i}: target {values['target']!r} is not a number >= 0{note}")
+            problems.append(
+                _(
+                    "row %(row)s: target %(text)s is not a number >= 0",
+                    row=i,
+                    text=repr(values["target"]),
+                )
+                + decimal_note(table)
+            )
         elif key in targets:
-            problems.append(f"row {i}: duplicate cell {key!r}")
+            problems.append(_("row %(row)s: duplicate cell %(cell)s", row=i, cell=repr(key)))
         else:
             targets[key] = target
     if problems:
         raise TargetFileError(path, problems)
     if not targets:
-        raise TargetFileError(path, ["no rows"])
+        raise TargetFileError(path, [_("no rows")])
     return targets
 
 
@@ -126,7 +132,7 @@ def read_long_targets(
     table = read_text_csv(path)
     missing = [c for c in ("variable", "level", "target") if c not in table.columns]
     if missing:
-        raise TargetFileError(path, [f"missing column(s): {', '.join(missing)}"])
+        raise TargetFileError(path, [_("missing column(s): %(names)s", names=", ".join(missing))])
     problems: list[str] = []
     out: dict[str, Any] = {}
     for i, (variable, level, text) in enumerate(
@@ -135,32 +141,50 @@ def read_long_targets(
         variable, level = variable.strip(), level.strip()
         target = finite_number(text, decimal_of(table))
         if variable == "":
-            problems.append(f"row {i}: empty variable")
+            problems.append(_("row %(row)s: empty variable", row=i))
             continue
         if target is None:
-            problems.append(f"row {i}: target {text!r} is not a number{decimal_note(table)}")
+            problems.append(
+                _("row %(row)s: target %(text)s is not a number", row=i, text=repr(text))
+                + decimal_note(table)
+            )
             continue
         current = out.get(variable)
         if level == "":
             if not allow_numeric:
-                problems.append(f"row {i}: empty level (margins need a level per row)")
+                problems.append(_("row %(row)s: empty level (margins need a level per row)", row=i))
             elif current is not None:
-                problems.append(f"row {i}: {variable!r} appears more than once")
+                problems.append(
+                    _("row %(row)s: %(name)s appears more than once", row=i, name=repr(variable))
+                )
             else:
                 out[variable] = target
             continue
         if target < 0:
-            problems.append(f"row {i}: target {text!r} is negative")
+            problems.append(_("row %(row)s: target %(text)s is negative", row=i, text=repr(text)))
         elif isinstance(current, float):
-            problems.append(f"row {i}: {variable!r} has both a numeric total and levels")
+            problems.append(
+                _(
+                    "row %(row)s: %(name)s has both a numeric total and levels",
+                    row=i,
+                    name=repr(variable),
+                )
+            )
         elif current is not None and level in current:
-            problems.append(f"row {i}: duplicate level {variable}={level}")
+            problems.append(
+                _(
+                    "row %(row)s: duplicate level %(name)s=%(level)s",
+                    row=i,
+                    name=variable,
+                    level=level,
+                )
+            )
         else:
             out.setdefault(variable, {})[level] = target
     if problems:
         raise TargetFileError(path, problems)
     if not out:
-        raise TargetFileError(path, ["no rows"])
+        raise TargetFileError(path, [_("no rows")])
     return out
 
 
@@ -169,39 +193,41 @@ def read_long_targets(
 
 def add_adjustment_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the weighting options (shared by ``weight`` and ``estimate``) to ``parser``."""
-    group = parser.add_argument_group("weighting")
+    group = parser.add_argument_group(_("weighting"))
     method = group.add_mutually_exclusive_group()
     method.add_argument(
         "--poststratify",
         type=columns,
         metavar="COL[,COL...]",
-        help="post-stratify to the cells of these columns (needs --targets)",
+        help=_("post-stratify to the cells of these columns (needs --targets)"),
     )
-    method.add_argument("--rake", action="store_true", help="rake to the margins of --margins")
+    method.add_argument("--rake", action="store_true", help=_("rake to the margins of --margins"))
     method.add_argument(
         "--calibrate",
         choices=sorted(CALIBRATION_FUNCTIONS),
-        help="calibrate to --totals with this distance",
+        help=_("calibrate to --totals with this distance"),
     )
-    group.add_argument("--targets", metavar="TARGETS.csv", help="cell counts: COLS...,target")
-    group.add_argument("--partial", action="store_true", help="ignore empty sample cells")
-    group.add_argument("--margins", metavar="MARGINS.csv", help="variable,level,target")
-    group.add_argument("--max-iter", type=int, default=10, help="raking passes (default 10)")
+    group.add_argument("--targets", metavar="TARGETS.csv", help=_("cell counts: COLS...,target"))
+    group.add_argument("--partial", action="store_true", help=_("ignore empty sample cells"))
+    group.add_argument("--margins", metavar="MARGINS.csv", help=_("variable,level,target"))
+    group.add_argument("--max-iter", type=int, default=10, help=_("raking passes (default 10)"))
     group.add_argument(
         "--epsilon",
         type=float,
         default=1.0,
-        help="raking tolerance: weighted units, or relative to the weight total if < 1",
+        help=_("raking tolerance: weighted units, or relative to the weight total if < 1"),
     )
     group.add_argument(
-        "--totals", metavar="TOTALS.csv", help="variable,level,target (empty level: numeric)"
+        "--totals", metavar="TOTALS.csv", help=_("variable,level,target (empty level: numeric)")
     )
     group.add_argument(
-        "--bounds", type=number_pair, metavar="LO,HI", help="bounds on calibration factors g"
+        "--bounds", type=number_pair, metavar="LO,HI", help=_("bounds on calibration factors g")
     )
-    group.add_argument("--trim", type=number_pair, metavar="LO,HI", help="trim weights to [LO, HI]")
     group.add_argument(
-        "--strict", action="store_true", help="repeat trimming until all weights are inside"
+        "--trim", type=number_pair, metavar="LO,HI", help=_("trim weights to [LO, HI]")
+    )
+    group.add_argument(
+        "--strict", action="store_true", help=_("repeat trimming until all weights are inside")
     )
 
 
@@ -209,19 +235,24 @@ def add_weight_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Register the ``weight`` subcommand on an ``argparse`` subparsers object."""
     parser = subparsers.add_parser(
         "weight",
-        help="adjust sample weights (post-stratify, rake, calibrate, trim)",
-        description=__doc__.split("\n\n")[0] if __doc__ else None,
+        help=_("adjust sample weights (post-stratify, rake, calibrate, trim)"),
+        description=_(
+            "Adjust sample weights as R's survey package does (postStratify, rake,"
+            " calibrate, trimWeights) and write the data with the new weight column."
+        ),
     )
     parser.add_argument("data", metavar="DATA.csv")
     add_design_arguments(parser)
     add_adjustment_arguments(parser)
-    parser.add_argument("--out", required=True, metavar="OUT.csv")
-    parser.add_argument("--report", metavar="REPORT.json")
+    parser.add_argument(
+        "--out", required=True, metavar="OUT.csv", help=_("the data with the new weights")
+    )
+    parser.add_argument("--report", metavar="REPORT.json", help=_("what each step did, as JSON"))
     parser.add_argument(
         "--new-weights",
         default="adjusted_weight",
         metavar="NAME",
-        help="name of the new weight column (default adjusted_weight)",
+        help=_("name of the new weight column (default adjusted_weight)"),
     )
     parser.set_defaults(handler=run_weight)
     return parser
@@ -232,11 +263,11 @@ def add_weight_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 def _check_options(args: argparse.Namespace) -> None:
     if args.poststratify and not args.targets:
-        raise ValueError("--poststratify needs --targets TARGETS.csv")
+        raise ValueError(_("--poststratify needs --targets TARGETS.csv"))
     if args.rake and not args.margins:
-        raise ValueError("--rake needs --margins MARGINS.csv")
+        raise ValueError(_("--rake needs --margins MARGINS.csv"))
     if args.calibrate and not args.totals:
-        raise ValueError("--calibrate needs --totals TOTALS.csv")
+        raise ValueError(_("--calibrate needs --totals TOTALS.csv"))
     stray = [
         name
         for name, value, ok in [
@@ -250,7 +281,9 @@ def _check_options(args: argparse.Namespace) -> None:
         if value and not ok
     ]
     if stray:
-        raise ValueError(f"{', '.join(stray)} given without the option it belongs to")
+        raise ValueError(
+            _("%(options)s given without the option it belongs to", options=", ".join(stray))
+        )
 
 
 def _variables(frame: pd.DataFrame, names: Sequence[str], option: str) -> dict[str, np.ndarray]:
@@ -293,16 +326,21 @@ def _steps(
         except CalibrationConvergenceError as exc:
             # the library's advice names its keyword arguments; say it in this CLI's flags
             if args.bounds is not None:
-                advice = (
-                    f"the totals cannot be met with factors within --bounds "
-                    f"{args.bounds[0]:g},{args.bounds[1]:g}: widen --bounds or drop it"
+                advice = _(
+                    "the totals cannot be met with factors within --bounds %(bounds)s:"
+                    " widen --bounds or drop it",
+                    bounds=f"{args.bounds[0]:g},{args.bounds[1]:g}",
                 )
             else:
-                advice = f"check the totals in --totals {args.totals}"
+                advice = _("check the totals in --totals %(path)s", path=args.totals)
             raise ValueError(
-                f"calibration failed to converge in {exc.iterations} iterations "
-                f"(largest relative miss of a total {exc.eps:.6g}); {advice}. "
-                "No weights were written."
+                _(
+                    "calibration failed to converge in %(iterations)s iterations (largest"
+                    " relative miss of a total %(miss)s); %(advice)s. No weights were written.",
+                    iterations=exc.iterations,
+                    miss=f"{exc.eps:.6g}",
+                    advice=advice,
+                )
             ) from None
     if args.trim:
         current = steps[-1].weights if steps else weights
@@ -339,7 +377,7 @@ def adjust_design_from_args(design: Any, frame: pd.DataFrame, args: argparse.Nam
 
 def _print_warnings(caught: Sequence[warnings.WarningMessage]) -> None:
     for w in caught:
-        print(f"warning: {w.message}", file=sys.stderr)
+        print(_("warning: %(message)s", message=w.message), file=sys.stderr)
 
 
 def run_weight(args: argparse.Namespace) -> int:
@@ -347,9 +385,14 @@ def run_weight(args: argparse.Namespace) -> int:
     try:
         frame = read_text_csv(args.data)
         if args.new_weights in frame.columns:
-            raise ValueError(f"column {args.new_weights!r} already exists (use --new-weights)")
+            raise ValueError(
+                _(
+                    "column %(name)s already exists (use --new-weights)",
+                    name=repr(args.new_weights),
+                )
+            )
         if not (args.poststratify or args.rake or args.calibrate or args.trim):
-            raise ValueError("give a method (--poststratify, --rake, --calibrate) or --trim")
+            raise ValueError(_("give a method (--poststratify, --rake, --calibrate) or --trim"))
         weights = numeric_column(frame, args.weights, "--weights")
         design = None
         if args.strata or args.ids or args.fpc:
@@ -363,7 +406,7 @@ def run_weight(args: argparse.Namespace) -> int:
             steps = _steps(frame, weights, args)
         _print_warnings(caught)
     except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(_("error: %(message)s", message=exc), file=sys.stderr)
         return 2
     out = frame.copy()
     out[args.new_weights] = [repr(float(v)) for v in steps[-1].weights]
@@ -379,16 +422,3 @@ def run_weight(args: argparse.Namespace) -> int:
         }
         Path(args.report).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     return 0
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Standalone entry point: ``python -m analysis.cli_weight weight ...``."""
-    parser = argparse.ArgumentParser(prog="python -m analysis")
-    sub = parser.add_subparsers(dest="command", required=True)
-    add_weight_parser(sub)
-    args = parser.parse_args(argv)
-    return args.handler(args)
-
-
-if __name__ == "__main__":  # pragma: no cover
-    raise SystemExit(main())

@@ -27,6 +27,7 @@ from scipy import special
 
 from analysis._text import show
 from analysis.ci import wald_interval
+from analysis.i18n import _
 
 
 @dataclass(frozen=True)
@@ -82,9 +83,9 @@ def trend_slope_gradient(
     w = np.asarray(weights, dtype=float)
     v = np.asarray(values, dtype=float)
     if t.shape != w.shape or t.shape != v.shape or t.ndim != 1:
-        raise ValueError("times, weights and values must be 1-dimensional and equally long")
+        raise ValueError(_("times, weights and values must be 1-dimensional and equally long"))
     if np.unique(t).shape[0] < 2:
-        raise ValueError("a trend needs at least two distinct times")
+        raise ValueError(_("a trend needs at least two distinct times"))
     # The slope does not change when time is shifted by a constant; centring avoids
     # the cancellation in S0 S2 - S1^2 for calendar years (t ~ 2018).
     t = t - t.mean()
@@ -175,9 +176,15 @@ def rank_intervals(
     cov = np.asarray(covariance, dtype=float)
     k = theta.shape[0]
     if cov.shape != (k, k):
-        raise ValueError(f"covariance has shape {cov.shape}, expected ({k}, {k})")
+        raise ValueError(
+            _(
+                "covariance has shape %(shape)s, expected (%(k)s, %(k)s)",
+                shape=str(cov.shape),
+                k=k,
+            )
+        )
     if not (np.isfinite(theta).all() and np.isfinite(cov).all()):
-        raise ValueError("estimates and covariance must be finite")
+        raise ValueError(_("estimates and covariance must be finite"))
     eigenvalues, eigenvectors = np.linalg.eigh((cov + cov.T) / 2)
     root = eigenvectors * np.sqrt(np.clip(eigenvalues, 0.0, None))
     rng = np.random.default_rng(seed)
@@ -229,7 +236,9 @@ def funnel_limits(target: float, n_eff: Sequence[float]) -> FunnelLimits:
     makes the limits reflect weighting and clustering.
     """
     if not 0 < target < 1:
-        raise ValueError(f"target must lie strictly between 0 and 1, got {show(target)}")
+        raise ValueError(
+            _("target must lie strictly between 0 and 1, got %(target)s", target=show(target))
+        )
     n = np.asarray(n_eff, dtype=float)
     spread = np.sqrt(target * (1 - target) / np.where(n > 0, n, np.nan))
 

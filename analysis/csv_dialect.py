@@ -26,6 +26,8 @@ import codecs
 import re
 import unicodedata
 
+from analysis.i18n import _
+
 __all__ = ["CONTROL", "DELIMITERS", "NotTextError", "decimal_sign", "decode", "delimiter"]
 
 DELIMITERS = (",", ";", "\t")
@@ -38,7 +40,7 @@ class NotTextError(ValueError):
     """The bytes are not text in UTF-8, UTF-16 (with its BOM) or Windows-1258."""
 
     def __init__(self) -> None:
-        super().__init__("not text in UTF-8, UTF-16 (with its BOM) or Windows-1258")
+        super().__init__(_("not text in UTF-8, UTF-16 (with its BOM) or Windows-1258"))
 
 
 def decode(data: bytes) -> str:

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from analysis._text import show
+from analysis.i18n import _
 
 LONELY_PSU_RULES: tuple[str, ...] = ("fail", "remove", "adjust", "average", "certainty")
 """Valid values of ``lonely_psu``, as R's ``options(survey.lonely.psu=)``."""
@@ -254,7 +255,7 @@ class Design:
             column does not exist.
         """
         if not isinstance(frame, pd.DataFrame):
-            raise ValueError("frame must be a pandas DataFrame")
+            raise ValueError(_("frame must be a pandas DataFrame"))
         id_cols = [ids] if isinstance(ids, str) else list(ids or [])
         fpc_cols = [fpc] if isinstance(fpc, str) else list(fpc or [])
         for role, col in (
@@ -263,7 +264,9 @@ class Design:
             + [("fpc", c) for c in fpc_cols]
         ):
             if col is not None and col not in frame.columns:
-                raise ValueError(f"{role} column {col!r} is not in the data")
+                raise ValueError(
+                    _("%(role)s column %(name)s is not in the data", role=role, name=repr(col))
+                )
         names = {"weights": weights, "strata": strata or "strata"}
         names.update({f"ids{i}": c for i, c in enumerate(id_cols)})
         names.update({f"fpc{i}": c for i, c in enumerate(fpc_cols)})
@@ -378,16 +381,34 @@ def factorize(values: Any, name: str, n: int | None = None) -> tuple[np.ndarray,
     """
     arr = np.asarray(values)
     if arr.ndim != 1:
-        raise ValueError(f"column {name!r} must be one-dimensional, got shape {arr.shape}")
+        raise ValueError(
+            _(
+                "column %(name)s must be one-dimensional, got shape %(shape)s",
+                name=repr(name),
+                shape=str(arr.shape),
+            )
+        )
     if n is not None and arr.shape[0] != n:
-        raise ValueError(f"column {name!r} has {arr.shape[0]} rows, expected {n}")
+        raise ValueError(
+            _(
+                "column %(name)s has %(rows)s rows, expected %(n)s",
+                name=repr(name),
+                rows=arr.shape[0],
+                n=n,
+            )
+        )
     if arr.dtype.kind in "iub":
         return sorted_codes(arr)
     codes, uniques = pd.factorize(pd.Series(arr), sort=True, use_na_sentinel=True)
     if (codes < 0).any():
         bad = np.flatnonzero(codes < 0)
         raise ValueError(
-            f"column {name!r} has {bad.size} missing value(s) (first at row {int(bad[0])})"
+            _(
+                "column %(name)s has %(count)s missing value(s) (first at row %(row)s)",
+                name=repr(name),
+                count=bad.size,
+                row=int(bad[0]),
+            )
         )
     return codes.astype(np.int64), np.asarray(uniques)
 
@@ -411,25 +432,43 @@ def _check_weights(weights: Any, n: int | None, name: str) -> np.ndarray:
     try:
         w = np.asarray(weights, dtype=np.float64)
     except (TypeError, ValueError) as exc:
-        raise ValueError(f"weights column {name!r} is not numeric") from exc
+        raise ValueError(_("weights column %(name)s is not numeric", name=repr(name))) from exc
     if w.ndim != 1:
-        raise ValueError(f"weights column {name!r} must be one-dimensional")
+        raise ValueError(_("weights column %(name)s must be one-dimensional", name=repr(name)))
     if n is not None and w.shape[0] != n:
-        raise ValueError(f"weights column {name!r} has {w.shape[0]} rows, expected {n}")
+        raise ValueError(
+            _(
+                "weights column %(name)s has %(rows)s rows, expected %(n)s",
+                name=repr(name),
+                rows=w.shape[0],
+                n=n,
+            )
+        )
     if w.shape[0] == 0:
-        raise ValueError("the design has no rows")
+        raise ValueError(_("the design has no rows"))
     if np.isnan(w).any():
         bad = np.flatnonzero(np.isnan(w))
         raise ValueError(
-            f"weights column {name!r} has {bad.size} missing value(s) (first at row {int(bad[0])})"
+            _(
+                "weights column %(name)s has %(count)s missing value(s) (first at row %(row)s)",
+                name=repr(name),
+                count=bad.size,
+                row=int(bad[0]),
+            )
         )
     if not np.isfinite(w).all():
-        raise ValueError(f"weights column {name!r} has infinite values")
+        raise ValueError(_("weights column %(name)s has infinite values", name=repr(name)))
     if (w <= 0).any():
         bad = np.flatnonzero(w <= 0)
         raise ValueError(
-            f"weights column {name!r} has {bad.size} non-positive value(s) "
-            f"(first at row {int(bad[0])}: {float(w[bad[0]]):g})"
+            _(
+                "weights column %(name)s has %(count)s non-positive value(s) "
+                "(first at row %(row)s: %(value)s)",
+                name=repr(name),
+                count=bad.size,
+                row=int(bad[0]),
+                value=format(float(w[bad[0]]), "g"),
+            )
         )
     return w
 
@@ -454,22 +493,36 @@ def _fpc_popsize(
         try:
             a = np.asarray(v, dtype=np.float64)
         except (TypeError, ValueError) as exc:
-            raise ValueError(f"fpc column {name!r} is not numeric") from exc
+            raise ValueError(_("fpc column %(name)s is not numeric", name=repr(name))) from exc
         if a.shape != (n,):
-            raise ValueError(f"fpc column {name!r} has {a.shape[0]} rows, expected {n}")
+            raise ValueError(
+                _(
+                    "fpc column %(name)s has %(rows)s rows, expected %(n)s",
+                    name=repr(name),
+                    rows=a.shape[0],
+                    n=n,
+                )
+            )
         if np.isnan(a).any():
             bad = np.flatnonzero(np.isnan(a))
             raise ValueError(
-                f"fpc column {name!r} has {bad.size} missing value(s) (first at row {int(bad[0])})"
+                _(
+                    "fpc column %(name)s has %(count)s missing value(s) (first at row %(row)s)",
+                    name=repr(name),
+                    count=bad.size,
+                    row=int(bad[0]),
+                )
             )
         if (a <= 0).any():
-            raise ValueError(f"fpc column {name!r} has non-positive values")
+            raise ValueError(_("fpc column %(name)s has non-positive values", name=repr(name)))
         arrays.append(a)
     is_popsize = any((a > 1).any() for a in arrays)
     if is_popsize and any((a < 1).any() for a in arrays):
         raise ValueError(
-            "fpc mixes population sizes (>1) and sampling fractions (<1); "
-            "give all stages the same kind, as R requires"
+            _(
+                "fpc mixes population sizes (>1) and sampling fractions (<1); "
+                "give all stages the same kind, as R requires"
+            )
         )
     out = []
     for i, (cluster, group, n_groups) in enumerate(stages_codes):
@@ -486,16 +539,38 @@ def _fpc_popsize(
         np.maximum.at(hi, group_of_row, a)
         if (hi - lo > 1e-9 * np.maximum(1.0, np.abs(hi))).any():
             g = int(np.flatnonzero(hi - lo > 1e-9 * np.maximum(1.0, np.abs(hi)))[0])
-            where = "stratum" if i == 0 else f"stage-{i} unit"
-            raise ValueError(
-                f"fpc column {name!r} varies within a {where} (group {g}: {lo[g]} vs {hi[g]})"
-            )
+            if i == 0:
+                message = _(
+                    "fpc column %(name)s varies within a stratum (group %(group)s: "
+                    "%(low)s vs %(high)s)",
+                    name=repr(name),
+                    group=g,
+                    low=str(lo[g]),
+                    high=str(hi[g]),
+                )
+            else:
+                message = _(
+                    "fpc column %(name)s varies within a stage-%(level)s unit (group %(group)s: "
+                    "%(low)s vs %(high)s)",
+                    name=repr(name),
+                    level=i,
+                    group=g,
+                    low=str(lo[g]),
+                    high=str(hi[g]),
+                )
+            raise ValueError(message)
         popsize = hi if is_popsize else n_sampled / hi
         if (popsize < n_sampled - 1e-9).any():
             g = int(np.flatnonzero(popsize < n_sampled - 1e-9)[0])
             raise ValueError(
-                f"fpc column {name!r} implies more than 100% sampling: population size "
-                f"{popsize[g]:g} < {int(n_sampled[g])} sampled units in a group at stage {i + 1}"
+                _(
+                    "fpc column %(name)s implies more than 100%% sampling: population size "
+                    "%(popsize)s < %(sampled)s sampled units in a group at stage %(stage)s",
+                    name=repr(name),
+                    popsize=format(popsize[g], "g"),
+                    sampled=int(n_sampled[g]),
+                    stage=i + 1,
+                )
             )
         out.append(popsize)
     return out
@@ -514,15 +589,24 @@ def _build(
 ) -> Design:
     if lonely_psu not in LONELY_PSU_RULES:
         raise ValueError(
-            f"unknown lonely_psu rule {lonely_psu!r}; valid rules: {', '.join(LONELY_PSU_RULES)}"
+            _(
+                "unknown lonely_psu rule %(rule)s; valid rules: %(rules)s",
+                rule=repr(lonely_psu),
+                rules=", ".join(LONELY_PSU_RULES),
+            )
         )
     w = _check_weights(weights, None, names["weights"])
     n = w.shape[0]
     if data is not None and len(data) != n:
-        raise ValueError(f"data has {len(data)} rows, expected {n}")
+        raise ValueError(_("data has %(rows)s rows, expected %(n)s", rows=len(data), n=n))
     for adj in adjustments:
         if not isinstance(adj, Adjustment):
-            raise ValueError(f"adjustment {adj!r} has no residualize(scores, weights) method")
+            raise ValueError(
+                _(
+                    "adjustment %(adjustment)s has no residualize(scores, weights) method",
+                    adjustment=repr(adj),
+                )
+            )
     if strata is None:
         strata_codes = np.zeros(n, dtype=np.int64)
         strata_labels = np.array([1])
@@ -530,7 +614,11 @@ def _build(
         strata_codes, strata_labels = factorize(strata, names["strata"], n)
     if len(fpc_list) > max(len(ids_list), 1):
         raise ValueError(
-            f"{len(fpc_list)} fpc columns but only {max(len(ids_list), 1)} stage(s) of ids"
+            _(
+                "%(fpc)s fpc columns but only %(stages)s stage(s) of ids",
+                fpc=len(fpc_list),
+                stages=max(len(ids_list), 1),
+            )
         )
     id_codes = [factorize(v, names[f"ids{i}"], n)[0] for i, v in enumerate(ids_list)]
     if not id_codes:
@@ -547,9 +635,14 @@ def _build(
         if (per_id > 1).any():
             bad = int(np.flatnonzero(per_id > 1)[0])
             raise ValueError(
-                f"clusters in {names.get('ids0', 'ids[0]')!r} are not nested in strata "
-                f"{names['strata']!r} (a cluster appears in {int(per_id[bad])} strata); "
-                "use nest=True if cluster ids are reused across strata"
+                _(
+                    "clusters in %(ids)s are not nested in strata %(strata)s "
+                    "(a cluster appears in %(count)s strata); "
+                    "use nest=True if cluster ids are reused across strata",
+                    ids=repr(names.get("ids0", "ids[0]")),
+                    strata=repr(names["strata"]),
+                    count=int(per_id[bad]),
+                )
             )
     n_strata = len(strata_labels)
     stage_codes: list[tuple[np.ndarray, np.ndarray, int]] = [(c1, strat_of_c1, n_strata)]
@@ -588,7 +681,7 @@ def _build(
         names=names,
     )
     if stages[0].n_clusters == 1 and not (nest and strata is not None):
-        raise ValueError("the design has only one primary sampling unit")
+        raise ValueError(_("the design has only one primary sampling unit"))
     _check_lonely(design)
     return design
 
@@ -602,13 +695,27 @@ def _check_lonely(design: Design) -> None:
         lonely = (stage.n_sampled == 1) & (stage.fpc_factor >= CERTAINTY_TOLERANCE)
         if lonely.any():
             g = int(np.flatnonzero(lonely)[0])
+            rules = ", ".join(r for r in LONELY_PSU_RULES if r != "fail")
             if s == 0:
-                label = design.strata_labels[g]
-                what = f"stratum {show(label)} of {design.names['strata']!r}"
-            else:
-                what = f"a stage-{s} unit (code {g})"
+                raise ValueError(
+                    _(
+                        "stratum %(label)s of %(strata)s has only one sampled unit at stage "
+                        "%(stage)s and lonely_psu='fail'; choose one of %(rules)s "
+                        "(the --lonely-psu option of python -m analysis)",
+                        label=show(design.strata_labels[g]),
+                        strata=repr(design.names["strata"]),
+                        stage=s + 1,
+                        rules=rules,
+                    )
+                )
             raise ValueError(
-                f"{what} has only one sampled unit at stage {s + 1} and lonely_psu='fail'; "
-                f"choose one of {', '.join(r for r in LONELY_PSU_RULES if r != 'fail')} "
-                "(the --lonely-psu option of python -m analysis)"
+                _(
+                    "a stage-%(level)s unit (code %(code)s) has only one sampled unit at stage "
+                    "%(stage)s and lonely_psu='fail'; choose one of %(rules)s "
+                    "(the --lonely-psu option of python -m analysis)",
+                    level=s,
+                    code=g,
+                    stage=s + 1,
+                    rules=rules,
+                )
             )

@@ -36,6 +36,7 @@ from scipy import sparse, special
 from analysis._text import show
 from analysis.ci import ProportionInput, proportion_interval, wald_interval
 from analysis.design import CERTAINTY_TOLERANCE, Design, sorted_codes
+from analysis.i18n import _
 from analysis.replicates import ReplicateDesign
 from analysis.results import DomainEstimates, Estimate
 from analysis.variance import (
@@ -59,15 +60,28 @@ def _column(design: AnyDesign, value: Any, role: str) -> tuple[np.ndarray, str]:
     if isinstance(value, str):
         if design.data is None:
             raise ValueError(
-                f"{role} {value!r} is a column name but the design has no data; "
-                "build it with Design.from_frame or pass an array"
+                _(
+                    "%(role)s %(name)s is a column name but the design has no data; "
+                    "build it with Design.from_frame or pass an array",
+                    role=role,
+                    name=repr(value),
+                )
             )
         if value not in design.data.columns:
-            raise ValueError(f"{role} column {value!r} is not in the data")
+            raise ValueError(
+                _("%(role)s column %(name)s is not in the data", role=role, name=repr(value))
+            )
         return design.data[value].to_numpy(), value
     arr = np.asarray(value)
     if arr.ndim != 1 or arr.shape[0] != design.n:
-        raise ValueError(f"{role} must be a 1-d array of length {design.n}, got shape {arr.shape}")
+        raise ValueError(
+            _(
+                "%(role)s must be a 1-d array of length %(n)s, got shape %(shape)s",
+                role=role,
+                n=design.n,
+                shape=str(arr.shape),
+            )
+        )
     return arr, role
 
 
@@ -77,7 +91,7 @@ def _numeric(values: np.ndarray, name: str) -> np.ndarray:
     try:
         return pd.to_numeric(pd.Series(values), errors="raise").to_numpy(dtype=np.float64)
     except (TypeError, ValueError):
-        raise ValueError(f"column {name!r} is not numeric") from None
+        raise ValueError(_("column %(name)s is not numeric", name=repr(name))) from None
 
 
 @dataclass(frozen=True)
@@ -140,7 +154,9 @@ def domains(design: AnyDesign, by: Any | None) -> Domains:
             tuple(_scalar(u[p]) for u, p in zip(uniques_list, reversed(parts), strict=True))
         )
     if not labels:
-        raise ValueError("every row has a missing value in the by column(s): no domain to estimate")
+        raise ValueError(
+            _("every row has a missing value in the by column(s): no domain to estimate")
+        )
     return Domains(out, tuple(labels), tuple(names))
 
 
@@ -285,7 +301,13 @@ def _linearization_cov(
         for adj in design.adjustments:
             res = np.asarray(adj.residualize(block, design.weights), dtype=np.float64)
             if res.shape != block.shape:
-                raise ValueError(f"adjustment {adj!r} returned residuals of shape {res.shape}")
+                raise ValueError(
+                    _(
+                        "adjustment %(adjustment)s returned residuals of shape %(shape)s",
+                        adjustment=repr(adj),
+                        shape=str(res.shape),
+                    )
+                )
             block = res
         totals[:, a:b] = group_sum(block, last.cluster, last.n_clusters)
     return covariance_from_cluster_totals(design, totals)
@@ -350,12 +372,20 @@ def _fit(
     n = np.bincount(doms.codes[active], minlength=count)
     if (n == 0).any():
         empty = doms.labels[int(np.flatnonzero(n == 0)[0])]
-        where = (
-            f"domain {show(dict(zip(doms.names, empty, strict=True)))}"
-            if doms.names
-            else "the data"
+        if doms.names:
+            raise ValueError(
+                _(
+                    "domain %(domain)s has no non-missing values of %(label)s: empty domain",
+                    domain=show(dict(zip(doms.names, empty, strict=True))),
+                    label=repr(label),
+                )
+            )
+        raise ValueError(
+            _(
+                "the data has no non-missing values of %(label)s: empty domain",
+                label=repr(label),
+            )
         )
-        raise ValueError(f"{where} has no non-missing values of {label!r}: empty domain")
     dom = np.where(active, doms.codes, 0)
     w = np.where(active, design.weights, 0.0)
     yy = np.where(active, y, 0.0)
@@ -369,7 +399,9 @@ def _fit(
         xx = np.where(active, x, 0.0) if x is not None else active.astype(np.float64)
         t_den = np.bincount(dom, weights=w * xx, minlength=count)
         if (t_den == 0).any():
-            raise ValueError(f"the denominator of {label!r} sums to zero in a domain")
+            raise ValueError(
+                _("the denominator of %(label)s sums to zero in a domain", label=repr(label))
+            )
         est = t_num / t_den
         lin = (yy - est[dom] * xx) / t_den[dom]
     var_logit = None
@@ -515,9 +547,14 @@ def _run(
     deff: bool | str = True,
 ) -> Estimate | DomainEstimates:
     if not isinstance(design, (Design, ReplicateDesign)):
-        raise ValueError(f"design must be a Design or ReplicateDesign, got {type(design).__name__}")
+        raise ValueError(
+            _(
+                "design must be a Design or ReplicateDesign, got %(type)s",
+                type=type(design).__name__,
+            )
+        )
     if deff is not True and deff != "replace":
-        raise ValueError(f"deff must be True or 'replace', got {deff!r}")
+        raise ValueError(_("deff must be True or 'replace', got %(deff)s", deff=repr(deff)))
     doms = domains(design, by)
     fit = _fit(design, y, x, doms, statistic, variable, deff)
     return _package(
@@ -686,12 +723,18 @@ def proportion(
             else None
         )
         if numeric is None:
-            raise ValueError(f"column {name!r} is not binary; pass the level to estimate")
+            raise ValueError(
+                _("column %(name)s is not binary; pass the level to estimate", name=repr(name))
+            )
         seen = np.unique(numeric[~missing])
         if not np.isin(seen, (0.0, 1.0)).all():
             raise ValueError(
-                f"column {name!r} is not binary (values {seen[:6].tolist()}); "
-                "pass the level whose proportion is wanted"
+                _(
+                    "column %(name)s is not binary (values %(values)s); "
+                    "pass the level whose proportion is wanted",
+                    name=repr(name),
+                    values=str(seen[:6].tolist()),
+                )
             )
         indicator = numeric
         variable = name
@@ -702,11 +745,21 @@ def proportion(
                 target = float(level_value)
             except ValueError:
                 raise ValueError(
-                    f"level {level_value!r} is not a value of numeric column {name!r}"
+                    _(
+                        "level %(level)s is not a value of numeric column %(name)s",
+                        level=repr(level_value),
+                        name=repr(name),
+                    )
                 ) from None
         hit = (series == target).to_numpy()
         if not hit.any():
-            raise ValueError(f"level {level_value!r} does not occur in column {name!r}")
+            raise ValueError(
+                _(
+                    "level %(level)s does not occur in column %(name)s",
+                    level=repr(level_value),
+                    name=repr(name),
+                )
+            )
         indicator = np.where(missing, np.nan, hit.astype(np.float64))
         variable = f"{name}={level_value}"
     return _run(
@@ -799,7 +852,7 @@ def contrast(
     same scores (Lumley 2010, sec. 2.3.1, p. 29; Wolter 2007, p. 230).
     """
     if not isinstance(result, DomainEstimates):
-        raise ValueError("contrast needs domain estimates (call the estimator with by=)")
+        raise ValueError(_("contrast needs domain estimates (call the estimator with by=)"))
     size = len(result)
     if isinstance(coefficients, Mapping):
         c = np.zeros(size)
@@ -808,9 +861,15 @@ def contrast(
     else:
         c = np.asarray(coefficients, dtype=np.float64)
         if c.shape != (size,):
-            raise ValueError(f"need {size} coefficients (one per domain), got shape {c.shape}")
+            raise ValueError(
+                _(
+                    "need %(size)s coefficients (one per domain), got shape %(shape)s",
+                    size=size,
+                    shape=str(c.shape),
+                )
+            )
     if not np.isfinite(c).all():
-        raise ValueError("contrast coefficients must be finite")
+        raise ValueError(_("contrast coefficients must be finite"))
     value = float(c @ result.values)
     var = float(c @ result.covariance @ c)
     se = math.sqrt(max(var, 0.0))

@@ -42,6 +42,7 @@ from scipy import sparse
 from analysis.ci import ProportionInput, proportion_interval, wald_interval
 from analysis.compare import Contrast, Trend, t_test, trend_slope_gradient
 from analysis.design import Design
+from analysis.i18n import _
 from analysis.variance import (
     LonelyPSUError,
     design_covariance,
@@ -72,7 +73,7 @@ class ItemColumns:
         try:
             position = self.items.index(item)
         except ValueError:
-            raise ValueError(f"item {item!r} has no totals column") from None
+            raise ValueError(_("item %(item)s has no totals column", item=repr(item))) from None
         return 3 * position + "SVP".index(kind)
 
     def columns(self, items: Sequence[str], kind: TotalKind) -> tuple[int, ...]:
@@ -186,14 +187,26 @@ def build_formulas(
         ``overall`` (rate, score) first, then each aspect (rate, score).
     """
     if aspect_method not in ASPECT_METHODS:
-        raise ValueError(f"unknown aspect method {aspect_method!r}; valid: {ASPECT_METHODS}")
+        raise ValueError(
+            _(
+                "unknown aspect method %(method)s; valid: %(valid)s",
+                method=repr(aspect_method),
+                valid=ASPECT_METHODS,
+            )
+        )
     if overall_method not in OVERALL_METHODS:
-        raise ValueError(f"unknown overall method {overall_method!r}; valid: {OVERALL_METHODS}")
+        raise ValueError(
+            _(
+                "unknown overall method %(method)s; valid: %(valid)s",
+                method=repr(overall_method),
+                valid=OVERALL_METHODS,
+            )
+        )
     formulas: list[IndexFormula] = []
     for kind, total in (("rate", "S"), ("score", "P")):
         if overall_method == "item":
             if overall_item is None:
-                raise ValueError("overall method 'item' needs overall_item")
+                raise ValueError(_("overall method 'item' needs overall_item"))
             terms = [
                 RatioTerm(
                     1.0, (layout.column(overall_item, total),), (layout.column(overall_item, "V"),)
@@ -204,11 +217,15 @@ def build_formulas(
             terms = [RatioTerm(1.0, layout.columns(items, total), layout.columns(items, "V"))]
         else:
             if not aspects:
-                raise ValueError(f"overall method {overall_method!r} needs aspects")
+                raise ValueError(
+                    _("overall method %(method)s needs aspects", method=repr(overall_method))
+                )
             if overall_method == "weighted_mean_of_aspects":
                 weights = np.array([a.weight for a in aspects], dtype=float)
                 if np.isnan(weights).any() or (weights <= 0).any():
-                    raise ValueError("weighted_mean_of_aspects needs a positive weight per aspect")
+                    raise ValueError(
+                        _("weighted_mean_of_aspects needs a positive weight per aspect")
+                    )
                 coefs = weights / weights.sum()
             else:
                 coefs = np.full(len(aspects), 1.0 / len(aspects))
@@ -257,12 +274,12 @@ class CalibratedRespondents:
     def __post_init__(self) -> None:
         m = self.stratum.shape[0]
         if self.psu.shape != (m,):
-            raise ValueError("stratum and psu must have one entry per respondent")
+            raise ValueError(_("stratum and psu must have one entry per respondent"))
         if self.row.size and self.row.max() >= m:
-            raise ValueError(f"respondent codes must lie in -1 .. {m - 1}")
+            raise ValueError(_("respondent codes must lie in -1 .. %(last)s", last=m - 1))
         for members, _adjustment in self.adjustments:
             if members.size and (members.min() < 0 or members.max() >= m):
-                raise ValueError(f"adjustment members must lie in 0 .. {m - 1}")
+                raise ValueError(_("adjustment members must lie in 0 .. %(last)s", last=m - 1))
 
     def residual_psu_totals(
         self,
@@ -344,20 +361,28 @@ class PSUTotals:
         r = self.values.shape[0]
         for name in ("domain", "stratum", "psu", "n", "sum_w", "sum_w2"):
             if getattr(self, name).shape != (r,):
-                raise ValueError(f"{name} must have one entry per row ({r})")
+                raise ValueError(
+                    _("%(name)s must have one entry per row (%(rows)s)", name=name, rows=r)
+                )
         for columns, counts in self.answered.items():
             if any(np.shape(c) != (r,) for c in counts):
-                raise ValueError(f"answered counts of {columns} must have one entry per row ({r})")
+                raise ValueError(
+                    _(
+                        "answered counts of %(columns)s must have one entry per row (%(rows)s)",
+                        columns=columns,
+                        rows=r,
+                    )
+                )
         strata = self.stratum
         if self.calibrated is not None:
             if self.calibrated.row.shape != (r,):
-                raise ValueError(f"calibrated.row must have one entry per row ({r})")
+                raise ValueError(_("calibrated.row must have one entry per row (%(rows)s)", rows=r))
             strata = np.concatenate([strata, self.calibrated.stratum])
         missing = set(np.unique(strata).tolist()) - set(self.n_psu)
         if missing:
-            raise ValueError(f"n_psu has no count for strata {sorted(missing)}")
+            raise ValueError(_("n_psu has no count for strata %(strata)s", strata=sorted(missing)))
         if r and (self.domain.min() < 0 or self.domain.max() >= self.n_domains):
-            raise ValueError("domain codes must lie in 0 .. n_domains - 1")
+            raise ValueError(_("domain codes must lie in 0 .. n_domains - 1"))
 
     @property
     def degf(self) -> int:
@@ -483,7 +508,7 @@ def domain_degf(totals: PSUTotals) -> np.ndarray:
 
     def distinct_per_domain(labels: np.ndarray) -> np.ndarray:
         # one sort of the labels, then the distinct (domain, label) pairs per domain
-        _, code = np.unique(labels[present], return_inverse=True)
+        _unused, code = np.unique(labels[present], return_inverse=True)
         width = int(code.max(initial=0)) + 1
         pairs = np.unique(domain * width + code.ravel())
         return np.bincount(pairs // width, minlength=totals.n_domains).astype(float)
@@ -785,7 +810,13 @@ def estimate_trend(
     residual df for two coefficients.
     """
     if len(times) != totals.n_domains:
-        raise ValueError(f"{len(times)} times for {totals.n_domains} domains")
+        raise ValueError(
+            _(
+                "%(times)s times for %(domains)s domains",
+                times=len(times),
+                domains=totals.n_domains,
+            )
+        )
     domain_totals = _domain_totals(totals)
     if len(formula.terms) == 1:  # one ratio: weight by its denominator, as svyglm
         row_weight = totals.values[:, list(formula.terms[0].den)].sum(axis=1)
@@ -797,7 +828,7 @@ def estimate_trend(
     for d in range(totals.n_domains):
         values[d], gradients[d] = formula.value_and_gradient(domain_totals[d])
     if np.isnan(values).any():
-        raise ValueError("the index is undefined in some wave")
+        raise ValueError(_("the index is undefined in some wave"))
     slope, d_values, d_weights = trend_slope_gradient(times, wave_weight, values)
     row_scores = (
         d_values[totals.domain] * np.einsum("rk,rk->r", totals.values, gradients[totals.domain])
@@ -853,7 +884,13 @@ def estimate_on_design(
     """
     x = np.asarray(values, dtype=np.float64)
     if x.ndim != 2 or x.shape[0] != design.n:
-        raise ValueError(f"values must be n x k with n = {design.n} rows, got shape {x.shape}")
+        raise ValueError(
+            _(
+                "values must be n x k with n = %(rows)s rows, got shape %(shape)s",
+                rows=design.n,
+                shape=x.shape,
+            )
+        )
     w = design.weights
     weighted = x * w[:, None]
     value, gradient = formula.value_and_gradient(weighted.sum(axis=0))

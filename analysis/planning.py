@@ -40,23 +40,36 @@ from dataclasses import dataclass
 
 from scipy import special
 
+from analysis.i18n import _
+
 __all__ = ["SampleSize", "margin_of_error", "normal_quantile", "sample_size"]
 
 
 def normal_quantile(level: float) -> float:
     """Two-sided normal quantile ``z`` for a confidence level (1.959964 for 0.95)."""
     if not 0 < level < 1:
-        raise ValueError(f"confidence level must be between 0 and 1, got {level!r}")
+        raise ValueError(
+            _("confidence level must be between 0 and 1, got %(level)s", level=repr(level))
+        )
     return float(special.ndtri(0.5 + level / 2))  # the normal quantile
 
 
 def _check(p: float, deff: float, population: float | None) -> None:
     if not 0 < p < 1:
-        raise ValueError(f"expected proportion must be between 0 and 1 (exclusive), got {p!r}")
+        raise ValueError(
+            _(
+                "expected proportion must be between 0 and 1 (exclusive), got %(p)s",
+                p=repr(p),
+            )
+        )
     if not (deff > 0 and math.isfinite(deff)):
-        raise ValueError(f"design effect must be a positive number, got {deff!r}")
+        raise ValueError(
+            _("design effect must be a positive number, got %(deff)s", deff=repr(deff))
+        )
     if population is not None and not (population >= 2 and math.isfinite(population)):
-        raise ValueError(f"population size must be at least 2, got {population!r}")
+        raise ValueError(
+            _("population size must be at least 2, got %(population)s", population=repr(population))
+        )
 
 
 @dataclass(frozen=True)
@@ -129,7 +142,12 @@ def sample_size(
     278
     """
     if not 0 < margin < 1:
-        raise ValueError(f"margin of error must be between 0 and 1 (exclusive), got {margin!r}")
+        raise ValueError(
+            _(
+                "margin of error must be between 0 and 1 (exclusive), got %(margin)s",
+                margin=repr(margin),
+            )
+        )
     _check(p, deff, population)
     z = normal_quantile(level)
     n0 = z * z * p * (1 - p) * deff / (margin * margin)
@@ -183,9 +201,15 @@ def margin_of_error(
     """
     _check(p, deff, population)
     if not (n >= 1 and math.isfinite(n)):
-        raise ValueError(f"sample size must be at least 1, got {n!r}")
+        raise ValueError(_("sample size must be at least 1, got %(n)s", n=repr(n)))
     if population is not None and n > population:
-        raise ValueError(f"sample size {n:g} exceeds the population size {population:g}")
+        raise ValueError(
+            _(
+                "sample size %(n)s exceeds the population size %(population)s",
+                n=format(n, "g"),
+                population=format(population, "g"),
+            )
+        )
     z = normal_quantile(level)
     fpc = 1.0 if population is None else (population - n) / (population - 1)
     return z * math.sqrt(deff * p * (1 - p) * fpc / n)

@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.design import Design, _check_weights
+from analysis.i18n import _
 
 REPLICATE_TYPES: tuple[str, ...] = ("JK1", "JKn", "bootstrap", "BRR", "other")
 """Replicate types accepted for user-supplied weights (as ``svrepdesign(type=)``)."""
@@ -144,7 +145,7 @@ def jk1(design: Design) -> ReplicateDesign:
         If the design is stratified (use :func:`jkn`).
     """
     if design.has_strata:
-        raise ValueError("JK1 needs an unstratified design; use jkn() for a stratified one")
+        raise ValueError(_("JK1 needs an unstratified design; use jkn() for a stratified one"))
     fpc = _psu_strata(design)[2]
     n = design.n_psu
     factors = np.full((n, n), n / (n - 1.0))
@@ -174,7 +175,7 @@ def jkn(design: Design) -> ReplicateDesign:
         sampled.
     """
     if not design.has_strata:
-        raise ValueError("JKn needs a stratified design; use jk1() or bootstrap()")
+        raise ValueError(_("JKn needs a stratified design; use jk1() or bootstrap()"))
     stratum, n_h, fpc = _psu_strata(design)
     h_count = n_h.shape[0]
     npsu = stratum.shape[0]
@@ -200,7 +201,7 @@ def jkn(design: Design) -> ReplicateDesign:
         elif rule == "average":
             scale = npsu / factors.shape[1]
     if factors.shape[1] == 0:
-        raise ValueError("all strata were fully sampled: the design has no sampling variance")
+        raise ValueError(_("all strata were fully sampled: the design has no sampling variance"))
     return _from_design(design, factors, scale, rscales, "JKn")
 
 
@@ -238,7 +239,9 @@ def bootstrap(
     so golden tests compare bootstrap variances through user-supplied weights.
     """
     if replicates < 2:
-        raise ValueError(f"replicates must be at least 2, got {replicates}")
+        raise ValueError(
+            _("replicates must be at least 2, got %(replicates)s", replicates=replicates)
+        )
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     stratum, n_h, fpc = _psu_strata(design)
     npsu = stratum.shape[0]
@@ -299,19 +302,29 @@ def from_replicate_weights(
     """
     if type not in REPLICATE_TYPES:
         raise ValueError(
-            f"unknown replicate type {type!r}; valid types: {', '.join(REPLICATE_TYPES)}"
+            _(
+                "unknown replicate type %(type)s; valid types: %(types)s",
+                type=repr(type),
+                types=", ".join(REPLICATE_TYPES),
+            )
         )
     w = _check_weights(weights, None, "weights")
     rw = np.asarray(repweights, dtype=np.float64)
     if rw.ndim != 2 or rw.shape[0] != w.shape[0]:
-        raise ValueError(f"repweights must have shape ({w.shape[0]}, R), got {rw.shape}")
+        raise ValueError(
+            _(
+                "repweights must have shape (%(n)s, R), got %(shape)s",
+                n=w.shape[0],
+                shape=str(rw.shape),
+            )
+        )
     n_rep = rw.shape[1]
     if n_rep < 2:
-        raise ValueError("at least two replicate weights are needed")
+        raise ValueError(_("at least two replicate weights are needed"))
     if not np.isfinite(rw).all():
-        raise ValueError("repweights have missing or infinite values")
+        raise ValueError(_("repweights have missing or infinite values"))
     if (rw < 0).any():
-        raise ValueError("repweights have negative values")
+        raise ValueError(_("repweights have negative values"))
     factors = rw / w[:, None] if combined_weights else rw
     if scale is None:
         scale = {"JK1": (n_rep - 1) / n_rep, "bootstrap": 1 / (n_rep - 1), "BRR": 1 / n_rep}.get(
@@ -319,7 +332,7 @@ def from_replicate_weights(
         )
     if rscales is None:
         if type == "JKn":
-            raise ValueError("rscales must be given for JKn replicate weights")
+            raise ValueError(_("rscales must be given for JKn replicate weights"))
         rs = np.ones(n_rep)
     else:
         rs = np.broadcast_to(np.asarray(rscales, dtype=np.float64), (n_rep,)).copy()
@@ -351,7 +364,9 @@ def replicate_design_from_frame(
     """:func:`from_replicate_weights` with column names of ``frame``."""
     missing = [c for c in [weights, *repweights] if c not in frame.columns]
     if missing:
-        raise ValueError(f"columns not in the data: {', '.join(map(repr, missing))}")
+        raise ValueError(
+            _("columns not in the data: %(names)s", names=", ".join(map(repr, missing)))
+        )
     rep = from_replicate_weights(
         frame[weights].to_numpy(), frame[list(repweights)].to_numpy(), data=frame, **kwargs
     )

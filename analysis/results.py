@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from analysis._text import show
+from analysis.i18n import _
 
 
 @dataclass(frozen=True)
@@ -112,7 +113,13 @@ class DomainEstimates:
         for lab, est in zip(self.labels, self.estimates, strict=True):
             if lab == label:
                 return est
-        raise KeyError(f"no domain {show(label)}; domains: {show(list(self.labels))}")
+        raise KeyError(
+            _(
+                "no domain %(label)s; domains: %(labels)s",
+                label=show(label),
+                labels=show(list(self.labels)),
+            )
+        )
 
     def index(self, label: tuple[Any, ...] | Any) -> int:
         """Position of a domain label."""
@@ -120,7 +127,7 @@ class DomainEstimates:
         try:
             return self.labels.index(label)
         except ValueError:
-            raise KeyError(f"no domain {show(label)}") from None
+            raise KeyError(_("no domain %(label)s", label=show(label))) from None
 
     @property
     def values(self) -> np.ndarray:

@@ -42,6 +42,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from analysis._text import show
+from analysis.i18n import _
 
 __all__ = [
     "FH_METHODS",
@@ -132,10 +133,21 @@ def _as_matrix(covariates: ArrayLike, m: int) -> FloatArray:
     if x.ndim == 1:
         x = x[:, None]
     if x.ndim != 2 or x.shape[0] != m:
-        raise ValueError(f"covariates need one row per area ({m}), got shape {x.shape}")
+        raise ValueError(
+            _(
+                "covariates need one row per area (%(areas)s), got shape %(shape)s",
+                areas=m,
+                shape=x.shape,
+            )
+        )
     if not np.all(np.isfinite(x)):
         rows = np.flatnonzero(~np.all(np.isfinite(x), axis=1))
-        raise ValueError(f"covariates missing or not finite in area rows {show(rows.tolist())}")
+        raise ValueError(
+            _(
+                "covariates missing or not finite in area rows %(rows)s",
+                rows=show(rows.tolist()),
+            )
+        )
     return x
 
 
@@ -260,54 +272,84 @@ def fay_herriot(
     :math:`\\theta_d`.
     """
     if method not in FH_METHODS:
-        raise ValueError(f"method must be one of {', '.join(FH_METHODS)}, got {show(method)}")
+        raise ValueError(
+            _(
+                "method must be one of %(choices)s, got %(method)s",
+                choices=", ".join(FH_METHODS),
+                method=show(method),
+            )
+        )
     y_all = np.asarray(direct, dtype=float).ravel()
     m = y_all.size
     psi_all = np.asarray(variance, dtype=float).ravel()
     if psi_all.size != m:
-        raise ValueError(f"variance has {psi_all.size} values for {m} areas")
+        raise ValueError(
+            _("variance has %(values)s values for %(areas)s areas", values=psi_all.size, areas=m)
+        )
     x_all = _as_matrix(covariates, m)
     p = x_all.shape[1]
     area_labels = (
         tuple(str(a) for a in areas) if areas is not None else tuple(str(i + 1) for i in range(m))
     )
     if len(area_labels) != m:
-        raise ValueError(f"{len(area_labels)} area labels for {m} areas")
+        raise ValueError(
+            _("%(labels)s area labels for %(areas)s areas", labels=len(area_labels), areas=m)
+        )
     names = (
         tuple(covariate_names)
         if covariate_names is not None
         else tuple(f"x{j + 1}" for j in range(p))
     )
     if len(names) != p:
-        raise ValueError(f"{len(names)} covariate names for {p} covariate columns")
+        raise ValueError(
+            _(
+                "%(names)s covariate names for %(columns)s covariate columns",
+                names=len(names),
+                columns=p,
+            )
+        )
     if np.any(np.isinf(y_all)):
-        raise ValueError("direct estimates must be finite (leave an unsampled area empty)")
+        raise ValueError(_("direct estimates must be finite (leave an unsampled area empty)"))
     sampled = ~np.isnan(y_all)
     bad = sampled & ~(np.isfinite(psi_all) & (psi_all > 0))
     if np.any(bad):
         labels = [area_labels[i] for i in np.flatnonzero(bad)]
         raise ValueError(
-            f"sampling variance must be positive for every area with a direct estimate; "
-            f"not so for {show(labels)}"
+            _(
+                "sampling variance must be positive for every area with a direct estimate; "
+                "not so for %(areas)s",
+                areas=show(labels),
+            )
         )
     y, psi, x = y_all[sampled], psi_all[sampled], x_all[sampled]
     n_s = y.size
     if n_s <= p:
         raise ValueError(
-            f"{n_s} areas with a direct estimate for {p} coefficients: need more areas "
-            f"than covariates (with the intercept)"
+            _(
+                "%(areas)s areas with a direct estimate for %(coefficients)s coefficients: "
+                "need more areas than covariates (with the intercept)",
+                areas=n_s,
+                coefficients=p,
+            )
         )
     if np.linalg.matrix_rank(x) < p:
         raise ValueError(
-            "the covariates are collinear on the sampled areas (a constant column "
-            "besides the intercept, or one column a combination of others)"
+            _(
+                "the covariates are collinear on the sampled areas (a constant column "
+                "besides the intercept, or one column a combination of others)"
+            )
         )
 
     a, iterations, converged = _estimate_sigma2(y, x, psi, method, tol, max_iter)
     if not converged:
         warnings.warn(
-            f"Fay-Herriot {method.upper()} did not converge in {max_iter} iterations; "
-            f"sigma2_u = {a:.6g} is the last iterate",
+            _(
+                "Fay-Herriot %(method)s did not converge in %(iterations)s iterations; "
+                "sigma2_u = %(sigma2_u)s is the last iterate",
+                method=method.upper(),
+                iterations=max_iter,
+                sigma2_u=format(a, ".6g"),
+            ),
             RuntimeWarning,
             stacklevel=2,
         )
@@ -381,9 +423,11 @@ def arcsin_transform(proportion: ArrayLike, n_eff: ArrayLike) -> tuple[FloatArra
     n = np.asarray(n_eff, dtype=float)
     known = ~np.isnan(p)
     if np.any((p[known] < 0) | (p[known] > 1)):
-        raise ValueError("proportions must lie between 0 and 1 for the arcsine transform")
+        raise ValueError(_("proportions must lie between 0 and 1 for the arcsine transform"))
     if np.any(~(np.isfinite(n[known]) & (n[known] > 0))):
-        raise ValueError("the effective sample size must be positive where a proportion is given")
+        raise ValueError(
+            _("the effective sample size must be positive where a proportion is given")
+        )
     with np.errstate(invalid="ignore", divide="ignore"):
         y = np.arcsin(np.sqrt(p))
         psi = np.where(known, 1.0 / (4.0 * n), np.nan)
@@ -465,22 +509,26 @@ def benchmark(
     """
     if method not in BENCHMARK_METHODS:
         raise ValueError(
-            f"benchmark method must be one of {', '.join(BENCHMARK_METHODS)}, got {show(method)}"
+            _(
+                "benchmark method must be one of %(choices)s, got %(method)s",
+                choices=", ".join(BENCHMARK_METHODS),
+                method=show(method),
+            )
         )
     theta = np.asarray(estimate, dtype=float)
     w = np.asarray(weights, dtype=float)
     v = np.asarray(mse, dtype=float)
     if w.shape != theta.shape or v.shape != theta.shape:
-        raise ValueError("estimate, mse and weights need one value per area")
+        raise ValueError(_("estimate, mse and weights need one value per area"))
     if not (np.all(np.isfinite(w)) and np.all(w >= 0) and w.sum() > 0):
-        raise ValueError("benchmark weights must be non-negative with a positive sum")
+        raise ValueError(_("benchmark weights must be non-negative with a positive sum"))
     if not np.all(np.isfinite(theta)):
-        raise ValueError("every area needs an estimate to be benchmarked")
+        raise ValueError(_("every area needs an estimate to be benchmarked"))
     w = w / w.sum()
     current = float(w @ theta)
     if method == "ratio":
         if current == 0:
-            raise ValueError("ratio benchmarking is undefined when the estimates add up to 0")
+            raise ValueError(_("ratio benchmarking is undefined when the estimates add up to 0"))
         factor = target / current
         adjusted = theta * factor
         adjustment = factor
@@ -534,18 +582,22 @@ def gvf_smooth(
     nn = np.asarray(n, dtype=float)
     k = np.asarray(n_psu, dtype=float)
     if psi.shape != nn.shape or psi.shape != k.shape:
-        raise ValueError("variance, n and n_psu need one value per area")
+        raise ValueError(_("variance, n and n_psu need one value per area"))
     known = ~np.isnan(psi)
     if np.any(~(nn[known] > 0)):
-        raise ValueError("the sample size must be positive where a variance is given")
+        raise ValueError(_("the sample size must be positive where a variance is given"))
     reliable = known & (k >= min_psu) & (psi > 0)
     if reliable.sum() < 3:
         raise ValueError(
-            f"GVF smoothing needs at least 3 areas with {min_psu} or more PSUs, "
-            f"found {int(reliable.sum())}"
+            _(
+                "GVF smoothing needs at least 3 areas with %(min_psu)s or more PSUs, "
+                "found %(found)s",
+                min_psu=min_psu,
+                found=int(reliable.sum()),
+            )
         )
     design = np.column_stack([np.ones(reliable.sum()), np.log(nn[reliable])])
-    coef, *_ = np.linalg.lstsq(design, np.log(psi[reliable]), rcond=None)
+    coef, *_unused = np.linalg.lstsq(design, np.log(psi[reliable]), rcond=None)
     smoothed = known & (k < min_psu)
     out = psi.copy()
     out[smoothed] = np.exp(coef[0] + coef[1] * np.log(nn[smoothed]))
@@ -576,16 +628,19 @@ def gvf_proportions(
     nn = np.asarray(n, dtype=float)
     few = np.asarray(smooth, dtype=bool)
     if not (p.shape == psi.shape == nn.shape == few.shape):
-        raise ValueError("proportion, variance, n and smooth need one value per area")
+        raise ValueError(_("proportion, variance, n and smooth need one value per area"))
     known = ~np.isnan(p) & ~np.isnan(psi)
     if np.any((p[known] < 0) | (p[known] > 1)):
-        raise ValueError("proportions must lie between 0 and 1 for the proportion GVF")
+        raise ValueError(_("proportions must lie between 0 and 1 for the proportion GVF"))
     if np.any(~(nn[known] > 0)):
-        raise ValueError("the sample size must be positive where a proportion is given")
+        raise ValueError(_("the sample size must be positive where a proportion is given"))
     binomial = p[known] * (1 - p[known])
     if known.sum() < 2 or binomial.sum() <= 0:
         raise ValueError(
-            "the proportion GVF needs at least two areas with a proportion strictly between 0 and 1"
+            _(
+                "the proportion GVF needs at least two areas with a proportion strictly "
+                "between 0 and 1"
+            )
         )
     b = float(np.sum(psi[known] * nn[known]) / binomial.sum())
     p_bar = float(np.sum(p[known] * nn[known]) / nn[known].sum())

@@ -33,6 +33,7 @@ from scipy import sparse
 
 from analysis._text import show
 from analysis.design import CERTAINTY_TOLERANCE, LONELY_PSU_RULES, Design
+from analysis.i18n import _
 
 
 class LonelyPSUError(ValueError):
@@ -46,7 +47,11 @@ class LonelyPSUError(ValueError):
         self.stratum = show(stratum)
         self.stage = stage
         super().__init__(
-            f"stratum {self.stratum} has only one PSU at stage {stage} and lonely_psu='fail'"
+            _(
+                "stratum %(stratum)s has only one PSU at stage %(stage)s and lonely_psu='fail'",
+                stratum=self.stratum,
+                stage=stage,
+            )
         )
 
 
@@ -101,8 +106,10 @@ def _stage_covariance(
         raise LonelyPSUError(label, stage)
     if lonely.any() and lonely_psu == "average" and stage > 1:
         raise ValueError(
-            "lonely_psu='average' cannot average a lonely unit below the first stage "
-            "(R returns NaN there); use 'adjust', 'remove' or 'certainty'"
+            _(
+                "lonely_psu='average' cannot average a lonely unit below the first stage "
+                "(R returns NaN there); use 'adjust', 'remove' or 'certainty'"
+            )
         )
     with np.errstate(divide="ignore", invalid="ignore"):
         scale = np.where(n_g > 1, f * n_g / (n_g - 1.0), f)
@@ -197,7 +204,11 @@ def stratified_covariance(
     """
     if lonely_psu not in LONELY_PSU_RULES:
         raise ValueError(
-            f"unknown lonely_psu rule {lonely_psu!r}; valid rules: {', '.join(LONELY_PSU_RULES)}"
+            _(
+                "unknown lonely_psu rule %(rule)s; valid rules: %(rules)s",
+                rule=repr(lonely_psu),
+                rules=", ".join(LONELY_PSU_RULES),
+            )
         )
     # scipy sparse totals (many domains, each PSU in few) stay sparse: the core has a
     # one-pass form for them
@@ -206,29 +217,38 @@ def stratified_covariance(
     if z.ndim == 1:
         z = z[:, None]
     if z.ndim != 2:
-        raise ValueError(f"totals must be 1- or 2-dimensional, got shape {z.shape}")
+        raise ValueError(
+            _("totals must be 1- or 2-dimensional, got shape %(shape)s", shape=str(z.shape))
+        )
     m = z.shape[0]
     if not np.isfinite(z.data if sparse.issparse(z) else z).all():
-        raise ValueError("totals contain missing or infinite values")
+        raise ValueError(_("totals contain missing or infinite values"))
     if strata is None:
         codes = np.zeros(m, dtype=np.int64)
         labels = np.array([1])
     else:
         s = np.asarray(strata)
         if s.shape != (m,):
-            raise ValueError(f"strata has shape {s.shape}, expected ({m},)")
+            raise ValueError(
+                _(
+                    "%(name)s has shape %(shape)s, expected (%(m)s,)",
+                    name="strata",
+                    shape=str(s.shape),
+                    m=m,
+                )
+            )
         labels, codes = np.unique(s, return_inverse=True)
     h = labels.shape[0]
     present = np.bincount(codes, minlength=h).astype(np.float64)
     n_h = present if n_psu is None else _per_stratum(n_psu, codes, h, m, "n_psu")
     if (n_h < present).any():
-        raise ValueError("n_psu is smaller than the number of PSUs given in some stratum")
+        raise ValueError(_("n_psu is smaller than the number of PSUs given in some stratum"))
     if popsize is None:
         f = np.ones(h)
     else:
         big_n = _per_stratum(popsize, codes, h, m, "popsize")
         if (big_n < n_h).any():
-            raise ValueError("popsize is smaller than n_psu in some stratum")
+            raise ValueError(_("popsize is smaller than n_psu in some stratum"))
         with np.errstate(divide="ignore", invalid="ignore"):
             f = np.where(np.isinf(big_n), 1.0, (big_n - n_h) / big_n)
     return _stage_covariance(z, codes, h, n_h, f, lonely_psu, 1, group_labels=labels)
@@ -237,11 +257,18 @@ def stratified_covariance(
 def _per_stratum(values: Any, codes: np.ndarray, h: int, m: int, name: str) -> np.ndarray:
     v = np.asarray(values, dtype=np.float64)
     if v.shape != (m,):
-        raise ValueError(f"{name} has shape {v.shape}, expected ({m},)")
+        raise ValueError(
+            _(
+                "%(name)s has shape %(shape)s, expected (%(m)s,)",
+                name=name,
+                shape=str(v.shape),
+                m=m,
+            )
+        )
     out = np.zeros(h)
     out[codes] = v
     if (np.abs(v - out[codes]) > 1e-9 * np.maximum(1.0, np.abs(v))).any():
-        raise ValueError(f"{name} varies within a stratum")
+        raise ValueError(_("%(name)s varies within a stratum", name=name))
     return out
 
 
@@ -260,7 +287,13 @@ def cluster_totals(design: Design, scores: np.ndarray) -> np.ndarray:
         for adj in design.adjustments:
             block = np.asarray(adj.residualize(block, design.weights), dtype=np.float64)
             if block.shape != scores[:, a : a + _BLOCK_COLUMNS].shape:
-                raise ValueError(f"adjustment {adj!r} returned residuals of shape {block.shape}")
+                raise ValueError(
+                    _(
+                        "adjustment %(adjustment)s returned residuals of shape %(shape)s",
+                        adjustment=repr(adj),
+                        shape=str(block.shape),
+                    )
+                )
         out[:, a : a + _BLOCK_COLUMNS] = group_sum(block, last.cluster, last.n_clusters)
     return out
 
@@ -352,7 +385,13 @@ def design_covariance(design: Design, scores: Any) -> np.ndarray:
     if z.ndim == 1:
         z = z[:, None]
     if z.shape[0] != design.n:
-        raise ValueError(f"scores have {z.shape[0]} rows, the design has {design.n}")
+        raise ValueError(
+            _(
+                "scores have %(rows)s rows, the design has %(n)s",
+                rows=z.shape[0],
+                n=design.n,
+            )
+        )
     return covariance_from_cluster_totals(design, cluster_totals(design, z))
 
 
@@ -392,9 +431,12 @@ def replicate_covariance(
     if bad.any():
         # as svrVar with na.action=na.omit: e.g. a replicate in which a domain has no weight
         if bad.all():
-            raise ValueError("every replicate gave a missing estimate")
+            raise ValueError(_("every replicate gave a missing estimate"))
         warnings.warn(
-            f"{int(bad.sum())} replicates gave missing estimates and were discarded",
+            _(
+                "%(count)s replicates gave missing estimates and were discarded",
+                count=int(bad.sum()),
+            ),
             RuntimeWarning,
             stacklevel=2,
         )

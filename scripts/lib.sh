@@ -78,4 +78,7 @@ fetch_plotly() {
 compile_translations() {
     "$VENV/bin/pybabel" compile -q -d "$ROOT/survey_app/translations" 2>/dev/null \
         || "$VENV/bin/pybabel" compile -d "$ROOT/survey_app/translations"
+    # the statistics library's messages (python -m analysis; analysis/_i18n.py)
+    "$VENV/bin/pybabel" compile -q -D analysis -d "$ROOT/analysis/translations" 2>/dev/null \
+        || "$VENV/bin/pybabel" compile -D analysis -d "$ROOT/analysis/translations"
 }

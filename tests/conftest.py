@@ -128,6 +128,14 @@ def instance_path(folder: Path) -> Iterator[None]:
             os.environ["SURVEY_INSTANCE_PATH"] = before
 
 
+@pytest.fixture
+def analysis_cli_in_english(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``python -m analysis`` speaks English (``SURVEY_LANG=en``; its default is
+    Vietnamese), in process and in the processes a test starts: for the tests that
+    read its English messages. tests/analysis/test_cli_language.py reads both."""
+    monkeypatch.setenv("SURVEY_LANG", "en")
+
+
 @pytest.fixture(autouse=True)
 def environment_restored() -> Iterator[None]:
     """Each test ends with the environment it started with: what a test or the code it

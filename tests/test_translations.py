@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import ast
+import re
 import subprocess
 import sys
+import unicodedata
 from pathlib import Path
 
 from babel.messages.pofile import read_po
@@ -44,3 +47,54 @@ def test_translations_keep_placeholders() -> None:
             for name in str(text or "").split("%(")[1:]:
                 placeholder = "%(" + name.split(")")[0] + ")"
                 assert all(placeholder in string for string in strings), message.id
+
+
+# ---------------------------------------------------------------- the statistics library
+
+ANALYSIS_PO = ROOT / "analysis" / "translations" / "vi" / "LC_MESSAGES" / "analysis.po"
+#: Every placeholder of a printf-style message: ``%(name)s``, ``%s``, ``%r``, ``%%``...
+PLACEHOLDER = re.compile(r"%(?:\([^)]*\))?[-#0 +]*\d*(?:\.\d+)?[srdifgeEx%]")
+
+
+def test_every_message_of_the_library_is_translated(tmp_path: Path) -> None:
+    """python -m analysis prints the library's messages in Vietnamese (analysis/i18n.py):
+    each message marked in analysis/ has a translation that keeps its placeholders."""
+    pot = tmp_path / "analysis.pot"
+    subprocess.run(
+        [sys.executable, "-m", "babel.messages.frontend", "extract", "-k", "N_", "-o", str(pot),
+         "analysis"],
+        cwd=ROOT, check=True,
+    )  # fmt: skip
+    with pot.open("rb") as handle:
+        extracted = {m.id for m in read_po(handle) if m.id}
+    with ANALYSIS_PO.open("rb") as handle:
+        catalog = {m.id: m for m in read_po(handle, locale="vi") if m.id}
+    assert "usage: " in extracted and len(extracted) > 200  # the extraction really ran
+    missing = sorted(i for i in extracted if i not in catalog or not catalog[i].string)
+    assert missing == [], f"untranslated: {missing}"
+    fuzzy = sorted(i for i in extracted if catalog[i].fuzzy)
+    assert fuzzy == []
+    for msgid in extracted:
+        string = catalog[msgid].string
+        assert sorted(PLACEHOLDER.findall(msgid)) == sorted(PLACEHOLDER.findall(string)), msgid
+        assert unicodedata.is_normalized("NFC", string), msgid
+
+
+def test_no_code_of_the_library_hides_its_translator() -> None:
+    """A module that imports ``_`` (analysis/i18n.py) must not also bind the name ``_``
+    (``q, r, _ = ...``, ``for _ in``): inside such a function ``_("...")`` is the local
+    variable, and the refusal it should word fails with UnboundLocalError or TypeError."""
+    hidden = []
+    for path in sorted((ROOT / "analysis").rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        if not any(
+            isinstance(node, ast.ImportFrom) and any(alias.name == "_" for alias in node.names)
+            for node in tree.body
+        ):
+            continue
+        hidden += [
+            f"{path.relative_to(ROOT)}:{node.lineno}"
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Name) and node.id == "_" and isinstance(node.ctx, ast.Store)
+        ]
+    assert hidden == []

@@ -19,6 +19,8 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
+from analysis.i18n import _
+
 __all__ = [
     "CalibrationConvergenceError",
     "CellCoding",
@@ -140,14 +142,32 @@ def check_weights(weights: ArrayLike, name: str = "weights") -> NDArray[np.float
     """Return a float copy of ``weights`` after checking they are finite and positive."""
     w = np.array(weights, dtype=np.float64, copy=True)
     if w.ndim != 1:
-        raise ValueError(f"{name} must be one-dimensional, got shape {w.shape}")
+        raise ValueError(
+            _(
+                "%(name)s must be one-dimensional, got shape %(shape)s",
+                name=name,
+                shape=str(w.shape),
+            )
+        )
     if w.size == 0:
-        raise ValueError(f"{name} is empty")
+        raise ValueError(_("%(name)s is empty", name=name))
     bad = ~np.isfinite(w)
     if bad.any():
-        raise ValueError(f"{name}: {int(bad.sum())} missing or infinite value(s)")
+        raise ValueError(
+            _(
+                "%(name)s: %(count)s missing or infinite value(s)",
+                name=name,
+                count=int(bad.sum()),
+            )
+        )
     if (w <= 0).any():
-        raise ValueError(f"{name}: {int((w <= 0).sum())} value(s) are zero or negative")
+        raise ValueError(
+            _(
+                "%(name)s: %(count)s value(s) are zero or negative",
+                name=name,
+                count=int((w <= 0).sum()),
+            )
+        )
     return w
 
 
@@ -207,7 +227,13 @@ def relative_errors(achieved: NDArray[np.float64], target: NDArray[np.float64]) 
 def _as_labels(values: ArrayLike, name: str) -> np.ndarray:
     arr = np.asarray(values)
     if arr.ndim != 1:
-        raise ValueError(f"variable {name!r} must be one-dimensional, got shape {arr.shape}")
+        raise ValueError(
+            _(
+                "variable %(name)s must be one-dimensional, got shape %(shape)s",
+                name=repr(name),
+                shape=str(arr.shape),
+            )
+        )
     if arr.dtype.kind == "f":
         missing = np.isnan(arr)
     elif arr.dtype.kind == "O":
@@ -215,7 +241,13 @@ def _as_labels(values: ArrayLike, name: str) -> np.ndarray:
     else:
         missing = np.zeros(arr.shape, dtype=bool)
     if missing.any():
-        raise ValueError(f"variable {name!r} has {int(missing.sum())} missing value(s)")
+        raise ValueError(
+            _(
+                "variable %(name)s has %(count)s missing value(s)",
+                name=repr(name),
+                count=int(missing.sum()),
+            )
+        )
     return arr
 
 
@@ -284,30 +316,40 @@ def code_cells(
     """
     names = (variables,) if isinstance(variables, str) else tuple(variables)
     if not names:
-        raise ValueError("no cell variables given")
+        raise ValueError(_("no cell variables given"))
     if not targets:
-        raise ValueError(f"no targets given for {', '.join(names)}")
+        raise ValueError(_("no targets given for %(names)s", names=", ".join(names)))
     labels = tuple(targets.keys())
     values = np.array([float(targets[k]) for k in labels], dtype=np.float64)
     for label, value in zip(labels, values, strict=True):
         if not np.isfinite(value) or value < 0:
-            raise ValueError(f"target for {_describe(names, label)} is {value}: must be >= 0")
+            raise ValueError(
+                _(
+                    "target for %(cell)s is %(value)s: must be >= 0",
+                    cell=_describe(names, label),
+                    value=str(value),
+                )
+            )
     arrays = []
     for name in names:
         if name not in data:
-            raise ValueError(f"variable {name!r} is not in the data")
+            raise ValueError(_("variable %(name)s is not in the data", name=repr(name)))
         arrays.append(_as_labels(data[name], name))
     n = arrays[0].size
     if any(a.size != n for a in arrays):
-        raise ValueError(f"variables {', '.join(names)} have different lengths")
+        raise ValueError(_("variables %(names)s have different lengths", names=", ".join(names)))
     if len(names) == 1:
         codes = _codes(arrays[0], labels)
     else:
         for label in labels:
             if not isinstance(label, tuple) or len(label) != len(names):
                 raise ValueError(
-                    f"target key {label!r} must be a tuple of {len(names)} levels "
-                    f"({', '.join(names)})"
+                    _(
+                        "target key %(key)s must be a tuple of %(count)s levels (%(names)s)",
+                        key=repr(label),
+                        count=len(names),
+                        names=", ".join(names),
+                    )
                 )
         # mixed-radix code over the levels each variable takes in the targets
         per_var = [list(dict.fromkeys(lab[j] for lab in labels)) for j in range(len(names))]
@@ -329,8 +371,11 @@ def code_cells(
         first = tuple(a[bad[0]].item() if hasattr(a[bad[0]], "item") else a[bad[0]] for a in arrays)
         cell = first if len(names) > 1 else first[0]
         raise ValueError(
-            f"{bad.size} unit(s) fall in cells with no population target, "
-            f"e.g. {_describe(names, cell)}"
+            _(
+                "%(count)s unit(s) fall in cells with no population target, e.g. %(cell)s",
+                count=bad.size,
+                cell=_describe(names, cell),
+            )
         )
     return CellCoding(variables=names, labels=labels, codes=codes, targets=values)
 

@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from analysis.i18n import N_, _
+
 __all__ = ["Calibration", "PostStratification", "Raking", "group_sums"]
 
 #: Passes of within-margin centring R's ``svyrecvar`` applies for a raked design.
@@ -43,13 +45,19 @@ def _as_matrix(scores: ArrayLike) -> tuple[NDArray[np.float64], bool]:
     if x.ndim == 1:
         return x[:, None], True
     if x.ndim != 2:
-        raise ValueError(f"scores must be a vector or an n x k matrix, got shape {x.shape}")
+        raise ValueError(
+            _(
+                "scores must be a vector or an n x k matrix, got shape %(shape)s",
+                shape=str(x.shape),
+            )
+        )
     return x, False
 
 
-def _check_rows(x: NDArray[np.float64], n: int, what: str) -> None:
+def _check_rows(x: NDArray[np.float64], n: int, message: str) -> None:
+    """Raise ``message`` (marked with :func:`N_`; ``%(rows)s``, ``%(n)s``) on a row mismatch."""
     if x.shape[0] != n:
-        raise ValueError(f"scores have {x.shape[0]} rows but the {what} has {n} units")
+        raise ValueError(_(message, rows=x.shape[0], n=n))
 
 
 @dataclass(frozen=True, eq=False)
@@ -91,7 +99,11 @@ class PostStratification:
         not used: R uses the weights stored with the entry.
         """
         x, vector = _as_matrix(scores)
-        _check_rows(x, self.codes.size, "post-stratification")
+        _check_rows(
+            x,
+            self.codes.size,
+            N_("scores have %(rows)s rows but the post-stratification has %(n)s units"),
+        )
         psw = self.weights
         oldw = self.old_weights
         k = self.ncells
@@ -132,11 +144,15 @@ class Raking:
         x = x.copy()
         prepared = []
         for codes, psw in self.margins:
-            _check_rows(x, codes.size, "raking margin")
+            _check_rows(
+                x,
+                codes.size,
+                N_("scores have %(rows)s rows but the raking margin has %(n)s units"),
+            )
             k = int(codes.max()) + 1
             counts = np.bincount(codes, minlength=k).astype(np.float64)
             prepared.append((codes, psw, k, 1.0 / np.where(counts == 0, 1.0, counts)))
-        for _ in range(self.passes):
+        for _unused in range(self.passes):
             for codes, psw, k, inv_counts in prepared:
                 means = group_sums(codes, x / psw[:, None], k) * inv_counts[:, None]
                 x -= psw[:, None] * means[codes]
@@ -169,7 +185,11 @@ class Calibration:
     def residualize(self, scores: ArrayLike, weights: ArrayLike | None = None) -> np.ndarray:
         """Weighted least-squares residuals of ``scores``; ``weights`` unused."""
         x, vector = _as_matrix(scores)
-        _check_rows(x, self.scale.size, "calibration")
+        _check_rows(
+            x,
+            self.scale.size,
+            N_("scores have %(rows)s rows but the calibration has %(n)s units"),
+        )
         y = x / self.scale[:, None]
         y = y - self.basis @ (self.basis.T @ y)
         out = y * self.scale[:, None]

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from analysis.i18n import _
+
 from ._common import (
     CalibrationConvergenceError,
     WeightingConvergenceWarning,
@@ -62,7 +64,7 @@ def _logit_parts(u: NDArray[np.float64], lo: float, hi: float) -> tuple[np.ndarr
 
 
 def _logit_fm1(u: NDArray[np.float64], lo: float, hi: float) -> NDArray[np.float64]:
-    _, eau, den = _logit_parts(u, lo, hi)
+    _unused, eau, den = _logit_parts(u, lo, hi)
     with np.errstate(over="ignore", invalid="ignore"):
         return (lo * (hi - 1.0) + hi * (1.0 - lo) * eau) / den - 1.0
 
@@ -158,7 +160,9 @@ class AuxiliaryMatrix:
                 empty = (counts == 0) & (cells.targets > 0)
                 if empty.any():
                     bad = "; ".join(cells.describe(j) for j in np.flatnonzero(empty))
-                    raise ValueError(f"calibration level with no respondents: {bad}")
+                    raise ValueError(
+                        _("calibration level with no respondents: %(cells)s", cells=bad)
+                    )
                 keep = np.flatnonzero(counts > 0)
                 sizes.append((label, float(cells.targets.sum())))
                 for j in keep[1:]:
@@ -168,28 +172,47 @@ class AuxiliaryMatrix:
                 size = cells.codes.size
             else:
                 if not isinstance(key, str):
-                    raise ValueError(f"numeric total for {key!r} must be keyed by one name")
+                    raise ValueError(
+                        _("numeric total for %(key)s must be keyed by one name", key=repr(key))
+                    )
                 if key not in data:
-                    raise ValueError(f"variable {key!r} is not in the data")
+                    raise ValueError(_("variable %(name)s is not in the data", name=repr(key)))
                 x = np.asarray(data[key], dtype=np.float64)
                 if x.ndim != 1 or not np.isfinite(x).all():
-                    raise ValueError(f"numeric auxiliary {key!r} has missing or infinite values")
+                    raise ValueError(
+                        _(
+                            "numeric auxiliary %(name)s has missing or infinite values",
+                            name=repr(key),
+                        )
+                    )
                 if not math.isfinite(float(total)):
-                    raise ValueError(f"total for {key!r} is not finite")
+                    raise ValueError(_("total for %(name)s is not finite", name=repr(key)))
                 columns.append(x)
                 targets.append(float(total))
                 names.append(key)
                 size = x.size
             if n is not None and size != n:
-                raise ValueError(f"auxiliary {label!r} has {size} rows, others have {n}")
+                raise ValueError(
+                    _(
+                        "auxiliary %(name)s has %(rows)s rows, others have %(n)s",
+                        name=repr(label),
+                        rows=size,
+                        n=n,
+                    )
+                )
             n = size
         if n is None:
-            raise ValueError("no calibration totals given")
+            raise ValueError(_("no calibration totals given"))
         if sizes:
-            values = np.array([s for _, s in sizes])
+            values = np.array([s for _unused, s in sizes])
             if np.ptp(values) > total_rtol * np.abs(values).max():
                 listing = "; ".join(f"{name}: {s:.10g}" for name, s in sizes)
-                raise ValueError(f"population sizes implied by the totals disagree: {listing}")
+                raise ValueError(
+                    _(
+                        "population sizes implied by the totals disagree: %(listing)s",
+                        listing=listing,
+                    )
+                )
             columns.insert(0, np.ones(n))
             targets.insert(0, sizes[0][1])
             names.insert(0, "(Intercept)")
@@ -314,25 +337,41 @@ def calibrate_matrix(
     if mm.ndim == 1:
         mm = mm[:, None]
     if mm.ndim != 2 or mm.shape[0] != d.size:
-        raise ValueError(f"X must be n x p with n = {d.size} rows, got shape {mm.shape}")
+        raise ValueError(
+            _(
+                "X must be n x p with n = %(n)s rows, got shape %(shape)s",
+                n=d.size,
+                shape=str(mm.shape),
+            )
+        )
     if not np.isfinite(mm).all():
-        raise ValueError("X has missing or infinite values")
+        raise ValueError(_("X has missing or infinite values"))
     population = np.array(totals, dtype=np.float64, copy=True).reshape(-1)
     if population.size != mm.shape[1]:
-        raise ValueError(f"{population.size} totals for {mm.shape[1]} columns of X")
+        raise ValueError(
+            _(
+                "%(totals)s totals for %(columns)s columns of X",
+                totals=population.size,
+                columns=mm.shape[1],
+            )
+        )
     if not np.isfinite(population).all():
-        raise ValueError("totals must be finite")
+        raise ValueError(_("totals must be finite"))
     if calfun not in CALIBRATION_FUNCTIONS:
         valid = ", ".join(sorted(CALIBRATION_FUNCTIONS))
-        raise ValueError(f"unknown calfun {calfun!r}; valid: {valid}")
+        raise ValueError(
+            _("unknown calfun %(calfun)s; valid: %(valid)s", calfun=repr(calfun), valid=valid)
+        )
     fun = CALIBRATION_FUNCTIONS[calfun]
     lo, hi = (-np.inf, np.inf) if bounds is None else (float(bounds[0]), float(bounds[1]))
     if not lo < hi:
-        raise ValueError(f"bounds must satisfy lower < upper, got ({lo}, {hi})")
+        raise ValueError(
+            _("bounds must satisfy lower < upper, got (%(lower)s, %(upper)s)", lower=lo, upper=hi)
+        )
     if calfun == "logit" and not (np.isfinite(lo) and np.isfinite(hi) and lo < 1.0 < hi):
-        raise ValueError("logit calibration needs finite bounds with lower < 1 < upper")
+        raise ValueError(_("logit calibration needs finite bounds with lower < 1 < upper"))
     if maxit < 1:
-        raise ValueError(f"maxit must be >= 1, got {maxit}")
+        raise ValueError(_("maxit must be >= 1, got %(maxit)s", maxit=maxit))
 
     all_x, all_t = mm, population
     sample_total = mm.T @ d
@@ -350,14 +389,24 @@ def calibrate_matrix(
         )
         converged = failure is None
         if not converged:
-            msg = f"calibration failed to converge: eps={failure:.6g} in {iterations} iterations"
+            eps = format(failure, ".6g")
             if not force:
                 raise CalibrationConvergenceError(
-                    msg + "; widen the bounds or raise maxit, or pass force=True to keep "
-                    "the last weights",
+                    _(
+                        "calibration failed to converge: eps=%(eps)s in %(iterations)s "
+                        "iterations; widen the bounds or raise maxit, or pass force=True to "
+                        "keep the last weights",
+                        eps=eps,
+                        iterations=iterations,
+                    ),
                     failure,
                     iterations,
                 )
+            msg = _(
+                "calibration failed to converge: eps=%(eps)s in %(iterations)s iterations",
+                eps=eps,
+                iterations=iterations,
+            )
             warnings.warn(msg, WeightingConvergenceWarning, stacklevel=2)
             messages.append(msg)
     new = d * g
@@ -377,7 +426,7 @@ def _column_basis(a: NDArray[np.float64]) -> NDArray[np.float64]:
     """Orthonormal basis of the column space of ``a`` (rank from a pivoted QR, as R's qr)."""
     import scipy.linalg  # only calibration needs it; 27 ms of every command line's start
 
-    q, r, _ = scipy.linalg.qr(a, mode="economic", pivoting=True)
+    q, r, _unused = scipy.linalg.qr(a, mode="economic", pivoting=True)
     diag = np.abs(np.diag(r))
     rank = int(np.sum(diag > _QR_TOL * diag[0])) if diag.size and diag[0] > 0 else 0
     return np.ascontiguousarray(q[:, :rank])
@@ -395,8 +444,10 @@ def _regcalibrate(
         coef = np.linalg.solve(a.T @ a, population - sample_total)
     except np.linalg.LinAlgError as exc:
         raise ValueError(
-            "linear calibration failed: the auxiliaries are collinear "
-            "(drop a redundant total or variable)"
+            _(
+                "linear calibration failed: the auxiliaries are collinear "
+                "(drop a redundant total or variable)"
+            )
         ) from exc
     return 1.0 + mm @ coef
 
@@ -430,7 +481,10 @@ def _grake(
         ww = ww * scale
         sample_total = sample_total * scale
         if np.isfinite(lo) or np.isfinite(hi):
-            msg = f"bounds apply after the weights were rescaled by {scale:.3g}"
+            msg = _(
+                "bounds apply after the weights were rescaled by %(scale)s",
+                scale=format(scale, ".3g"),
+            )
             warnings.warn(msg, UserWarning, stacklevel=3)
             messages.append(msg)
     eta = np.zeros(mm.shape[1])

@@ -7,6 +7,8 @@ from collections.abc import Hashable, Mapping
 import numpy as np
 from numpy.typing import ArrayLike
 
+from analysis.i18n import _
+
 from ._common import WeightingResult, code_cells, frozen, relative_errors, weight_diagnostics
 
 __all__ = ["stage_weights", "stratum_weights"]
@@ -60,7 +62,7 @@ def stratum_weights(
             f"{cells.describe(j)} (N={cells.targets[j]:g}, n={n_h[j]})"
             for j in np.flatnonzero(small)
         )
-        raise ValueError(f"population size below the sample size: {bad}")
+        raise ValueError(_("population size below the sample size: %(strata)s", strata=bad))
     per_stratum = np.divide(cells.targets, n_h, out=np.zeros(k), where=sampled)
     w = per_stratum[cells.codes]
     achieved = np.bincount(cells.codes, weights=w, minlength=k)
@@ -104,16 +106,26 @@ def stage_weights(*probabilities: ArrayLike) -> WeightingResult:
     [20.0, 10.0]
     """
     if not probabilities:
-        raise ValueError("give the selection probabilities of at least one stage")
+        raise ValueError(_("give the selection probabilities of at least one stage"))
     arrays = [np.asarray(p, dtype=np.float64) for p in probabilities]
     n = arrays[0].size
     for s, p in enumerate(arrays, start=1):
         if p.ndim != 1 or p.size != n:
-            raise ValueError(f"stage {s}: probabilities must be a vector of length {n}")
+            raise ValueError(
+                _(
+                    "stage %(stage)s: probabilities must be a vector of length %(n)s",
+                    stage=s,
+                    n=n,
+                )
+            )
         bad = ~np.isfinite(p) | (p <= 0) | (p > 1)
         if bad.any():
             raise ValueError(
-                f"stage {s}: {int(bad.sum())} probability(ies) missing or outside (0, 1]"
+                _(
+                    "stage %(stage)s: %(count)s probability(ies) missing or outside (0, 1]",
+                    stage=s,
+                    count=int(bad.sum()),
+                )
             )
     prob = np.prod(np.stack(arrays), axis=0)
     w = 1.0 / prob

@@ -19,6 +19,7 @@ from typing import Any
 from numpy.typing import ArrayLike
 
 from analysis.design import Design
+from analysis.i18n import _
 
 from ._common import WeightingReport, WeightingResult
 from .calibrate import Bounds, calibrate
@@ -59,13 +60,15 @@ class AdjustedDesign:
 def _data(design: Design, data: Mapping[str, ArrayLike] | None) -> Mapping[str, Any]:
     if not isinstance(design, Design):
         raise ValueError(
-            "weighting needs a linearization Design; replicate-weight designs are not "
-            "supported (weight the full-sample design, then build replicates)"
+            _(
+                "weighting needs a linearization Design; replicate-weight designs are not "
+                "supported (weight the full-sample design, then build replicates)"
+            )
         )
     if data is not None:
         return data
     if design.data is None:
-        raise ValueError("the design has no data: pass data= with the weighting variables")
+        raise ValueError(_("the design has no data: pass data= with the weighting variables"))
     return design.data
 
 

@@ -8,6 +8,8 @@ from collections.abc import Hashable, Mapping, Sequence
 import numpy as np
 from numpy.typing import ArrayLike
 
+from analysis.i18n import _
+
 from ._common import (
     WeightingResult,
     check_weights,
@@ -77,7 +79,13 @@ def poststratify(
     w = check_weights(weights)
     cells = code_cells(data, by, targets)
     if cells.codes.size != w.size:
-        raise ValueError(f"data has {cells.codes.size} rows but weights has {w.size}")
+        raise ValueError(
+            _(
+                "data has %(rows)s rows but weights has %(n)s",
+                rows=cells.codes.size,
+                n=w.size,
+            )
+        )
     k = len(cells.labels)
     sample = np.bincount(cells.codes, weights=w, minlength=k)
     sample_zero = sample == 0
@@ -85,17 +93,22 @@ def poststratify(
     only_sample = pop_zero & ~sample_zero
     if only_sample.any():
         names = "; ".join(cells.describe(j) for j in np.flatnonzero(only_sample))
-        raise ValueError(f"cells with sample units but a population target of 0: {names}")
+        raise ValueError(
+            _("cells with sample units but a population target of 0: %(cells)s", cells=names)
+        )
     messages: list[str] = []
     only_pop = sample_zero & ~pop_zero
     if only_pop.any():
         names = "; ".join(cells.describe(j) for j in np.flatnonzero(only_pop))
         if not partial:
             raise ValueError(
-                f"empty sample cell(s) with a positive target: {names} "
-                "(use partial=True to ignore them)"
+                _(
+                    "empty sample cell(s) with a positive target: %(cells)s "
+                    "(use partial=True to ignore them)",
+                    cells=names,
+                )
             )
-        msg = f"empty sample cell(s) ignored (partial=True): {names}"
+        msg = _("empty sample cell(s) ignored (partial=True): %(cells)s", cells=names)
         warnings.warn(msg, UserWarning, stacklevel=2)
         messages.append(msg)
     ratio = np.divide(cells.targets, sample, out=np.ones(k), where=~sample_zero)

@@ -9,6 +9,8 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
+from analysis.i18n import _
+
 from ._common import (
     CellCoding,
     WeightingConvergenceWarning,
@@ -102,32 +104,40 @@ def rake(
     w0 = check_weights(weights)
     w = w0
     if not margins:
-        raise ValueError("rake needs at least one margin")
+        raise ValueError(_("rake needs at least one margin"))
     if maxit < 1:
-        raise ValueError(f"maxit must be >= 1, got {maxit}")
+        raise ValueError(_("maxit must be >= 1, got %(maxit)s", maxit=maxit))
     if not (epsilon > 0 and np.isfinite(epsilon)):
-        raise ValueError(f"epsilon must be a positive number, got {epsilon}")
+        raise ValueError(_("epsilon must be a positive number, got %(epsilon)s", epsilon=epsilon))
     coded: list[CellCoding] = []
     for key, targets in margins.items():
         cells = code_cells(data, key, targets)
         if cells.codes.size != w.size:
-            raise ValueError(f"data has {cells.codes.size} rows but weights has {w.size}")
+            raise ValueError(
+                _(
+                    "data has %(rows)s rows but weights has %(n)s",
+                    rows=cells.codes.size,
+                    n=w.size,
+                )
+            )
         counts = np.bincount(cells.codes, minlength=len(cells.labels))
         empty = (counts == 0) & (cells.targets > 0)
         if empty.any():
             names = "; ".join(cells.describe(j) for j in np.flatnonzero(empty))
-            raise ValueError(f"margin category with no respondents: {names}")
+            raise ValueError(_("margin category with no respondents: %(cells)s", cells=names))
         zero = (counts > 0) & (cells.targets == 0)
         if zero.any():
             names = "; ".join(cells.describe(j) for j in np.flatnonzero(zero))
-            raise ValueError(f"respondents in a margin category with target 0: {names}")
+            raise ValueError(
+                _("respondents in a margin category with target 0: %(cells)s", cells=names)
+            )
         coded.append(cells)
     totals = np.array([c.targets.sum() for c in coded])
     if np.ptp(totals) > total_rtol * np.abs(totals).max():
         listing = "; ".join(
             f"{'*'.join(c.variables)}: {t:.10g}" for c, t in zip(coded, totals, strict=True)
         )
-        raise ValueError(f"margin totals disagree: {listing}")
+        raise ValueError(_("margin totals disagree: %(listing)s", listing=listing))
 
     tol = epsilon * w.sum() if epsilon < 1 else epsilon
     # A unit's raking factor is a product of margin-cell ratios, so it depends only on
@@ -177,10 +187,15 @@ def rake(
         float(np.max(np.abs(a - c.targets))) for a, c in zip(achieved, coded, strict=True)
     )
     if not converged:
-        msg = (
-            f"raking did not converge after {passes} passes: largest change of a "
-            f"cell total in the last pass {delta:.6g} >= epsilon {tol:.6g}; "
-            f"largest margin error {_plain(abs_err)} weighted units ({_plain(100 * err)}%)"
+        msg = _(
+            "raking did not converge after %(passes)s passes: largest change of a "
+            "cell total in the last pass %(delta)s >= epsilon %(epsilon)s; "
+            "largest margin error %(error)s weighted units (%(percent)s%%)",
+            passes=passes,
+            delta=format(delta, ".6g"),
+            epsilon=format(tol, ".6g"),
+            error=_plain(abs_err),
+            percent=_plain(100 * err),
         )
         warnings.warn(msg, WeightingConvergenceWarning, stacklevel=2)
         messages.append(msg)
@@ -197,10 +212,13 @@ def rake(
             ),
             key=lambda item: abs(item[2]),
         )
-        msg = (
+        msg = _(
             "raking did not converge: the margins contradict each other and cannot all "
-            f"be met; largest margin error {_plain(abs_err)} weighted units "
-            f"({_plain(100 * err)}%) in {worst[0].describe(worst[1])}"
+            "be met; largest margin error %(error)s weighted units "
+            "(%(percent)s%%) in %(cell)s",
+            error=_plain(abs_err),
+            percent=_plain(100 * err),
+            cell=worst[0].describe(worst[1]),
         )
         warnings.warn(msg, WeightingConvergenceWarning, stacklevel=2)
         messages.append(msg)
@@ -240,6 +258,6 @@ def _joint_codes(coded: list[CellCoding]) -> tuple[np.ndarray, int]:
         joint, uniq = pd.factorize(code, sort=False)
         return joint.astype(np.int64), len(uniq)
     stacked = np.stack([c.codes for c in coded], axis=1)
-    _, joint = np.unique(stacked, axis=0, return_inverse=True)
+    _unused, joint = np.unique(stacked, axis=0, return_inverse=True)
     joint = joint.reshape(-1)
     return joint, int(joint.max()) + 1

@@ -7,6 +7,8 @@ import warnings
 import numpy as np
 from numpy.typing import ArrayLike
 
+from analysis.i18n import _
+
 from ._common import (
     WeightingConvergenceWarning,
     WeightingResult,
@@ -64,13 +66,21 @@ def trim_weights(
     w = check_weights(weights)
     lower, upper = float(lower), float(upper)
     if lower > upper:
-        raise ValueError(f"lower bound {lower} exceeds upper bound {upper}")
+        raise ValueError(
+            _("lower bound %(lower)s exceeds upper bound %(upper)s", lower=lower, upper=upper)
+        )
     n = w.size
     total = w.sum()
     if strict and (n * lower > total * (1 + 1e-12) or n * upper < total * (1 - 1e-12)):
         raise ValueError(
-            f"bounds [{lower}, {upper}] cannot hold the weight total {total:.10g} "
-            f"of {n} units; strict trimming would never finish"
+            _(
+                "bounds [%(lower)s, %(upper)s] cannot hold the weight total %(total)s "
+                "of %(n)s units; strict trimming would never finish",
+                lower=lower,
+                upper=upper,
+                total=format(total, ".10g"),
+                n=n,
+            )
         )
     trimmed = np.zeros(n, dtype=bool)
     passes = 0
@@ -84,7 +94,13 @@ def trim_weights(
             break
         inside = ~outside
         if not inside.any():
-            raise ValueError(f"every weight lies outside [{lower}, {upper}]: nothing to trim to")
+            raise ValueError(
+                _(
+                    "every weight lies outside [%(lower)s, %(upper)s]: nothing to trim to",
+                    lower=lower,
+                    upper=upper,
+                )
+            )
         clipped = np.clip(w, lower, upper)
         excess = float(np.sum(w - clipped))
         clipped[inside] += excess / int(inside.sum())
@@ -93,7 +109,10 @@ def trim_weights(
         passes += 1
     messages: list[str] = []
     if not converged:
-        msg = f"strict trimming stopped after {passes} passes with weights outside the bounds"
+        msg = _(
+            "strict trimming stopped after %(passes)s passes with weights outside the bounds",
+            passes=passes,
+        )
         warnings.warn(msg, WeightingConvergenceWarning, stacklevel=2)
         messages.append(msg)
     report = weight_diagnostics(

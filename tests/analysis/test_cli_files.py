@@ -28,6 +28,9 @@ from analysis.cli import main, read_data
 from analysis.cli_args import numeric_column, read_text_csv
 from tests.helpers.encodings import OFFICE_ENCODINGS, windows_1258
 
+# its English messages (python -m analysis speaks Vietnamese unless told otherwise)
+pytestmark = pytest.mark.usefixtures("analysis_cli_in_english")
+
 WARDS = ["Phường Bắc Hồng", "Phường Nguyễn Trãi", "Xã Quỳnh Liên", "Xã Ân Hữu"]
 
 

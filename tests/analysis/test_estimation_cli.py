@@ -14,6 +14,9 @@ import pytest
 
 from analysis.cli import build_parser, main
 
+# its English messages (python -m analysis speaks Vietnamese unless told otherwise)
+pytestmark = pytest.mark.usefixtures("analysis_cli_in_english")
+
 ROOT = Path(__file__).resolve().parents[2]
 CLUS1 = str(ROOT / "tests" / "reference" / "data" / "apiclus1.csv")
 GOLDEN = json.loads((ROOT / "tests" / "reference" / "golden_estimation.json").read_text())

@@ -16,6 +16,9 @@ import pytest
 
 from analysis.cli import main
 
+# its English messages (python -m analysis speaks Vietnamese unless told otherwise)
+pytestmark = pytest.mark.usefixtures("analysis_cli_in_english")
+
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "reference" / "data_fh"
 COMMUNES = str(DATA / "communes.csv")

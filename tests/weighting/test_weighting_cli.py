@@ -14,8 +14,12 @@ import numpy as np
 import pytest
 
 from analysis import mean
-from analysis.cli_weight import add_adjustment_arguments, adjust_design_from_args, main
+from analysis.cli import main
+from analysis.cli_weight import add_adjustment_arguments, adjust_design_from_args
 from tests.helpers.weighting_golden import DATA, base_design, case_by_name, frame
+
+# its English messages (python -m analysis speaks Vietnamese unless told otherwise)
+pytestmark = pytest.mark.usefixtures("analysis_cli_in_english")
 
 
 @pytest.fixture

@@ -1,0 +1,83 @@
+"""The library's messages in Vietnamese or English.
+
+Every message the library raises, warns or prints is written in English and marked
+with :func:`_`, which translates it into the current language with the catalogue
+``analysis/translations/<lang>/LC_MESSAGES/analysis.po`` (compiled to ``.mo`` by
+``scripts/run.sh`` and ``scripts/test.sh``; ``scripts/i18n.py update --domain analysis``
+keeps it in step with the code). Placeholders are named, as in the web app's messages:
+``_("weights column %(name)s is not numeric", name=show(name))``.
+
+The language is a context variable: English unless chosen, for programs that call the
+library; ``python -m analysis`` chooses Vietnamese unless told otherwise
+(:mod:`analysis.cli`), and the web app chooses the reader's language for each request
+and each ``flask`` command (:func:`set_language`, :func:`reset_language`).
+:func:`speaking` chooses it for a block of code.
+"""
+
+from __future__ import annotations
+
+import gettext
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar, Token
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+#: The languages of the messages; the first is the command line's default.
+LANGUAGES = ("vi", "en")
+#: The gettext domain of the library's catalogue.
+DOMAIN = "analysis"
+#: Where the catalogues are.
+LOCALE_DIR = Path(__file__).resolve().parent / "translations"
+
+_language: ContextVar[str] = ContextVar("analysis_language", default="en")
+
+
+@cache
+def catalogue(lang: str) -> gettext.NullTranslations:
+    """The compiled catalogue of ``lang`` (English: none, the messages as written)."""
+    if lang == "en":
+        return gettext.NullTranslations()
+    return gettext.translation(DOMAIN, LOCALE_DIR, languages=[lang])
+
+
+def _(msgid: str, /, **values: Any) -> str:
+    """``msgid`` in the current language, its ``%(name)s`` placeholders filled."""
+    text = catalogue(_language.get()).gettext(msgid)
+    return text % values if values else text
+
+
+def N_(message: str) -> str:  # noqa: N802 (the gettext name for a no-op marker)
+    """Mark ``message`` for the catalogue; it is translated where it is shown."""
+    return message
+
+
+def language() -> str:
+    """The current language of the messages."""
+    return _language.get()
+
+
+def set_language(lang: str) -> Token[str]:
+    """Messages in ``lang`` (``vi`` or ``en``) from now on in this context, until
+    :func:`reset_language` is given the token returned (a web request: from its start to
+    its teardown)."""
+    if lang not in LANGUAGES:
+        raise ValueError(f"unknown language {lang!r}: choose vi or en / chọn vi hoặc en")
+    catalogue(lang)  # a missing catalogue fails here, not in the middle of an error
+    return _language.set(lang)
+
+
+def reset_language(token: Token[str]) -> None:
+    """The language before the :func:`set_language` call that gave ``token``."""
+    _language.reset(token)
+
+
+@contextmanager
+def speaking(lang: str) -> Iterator[None]:
+    """Messages in ``lang`` (``vi`` or ``en``) inside the block."""
+    token = set_language(lang)
+    try:
+        yield
+    finally:
+        reset_language(token)
