@@ -6,10 +6,11 @@ from functools import cache
 from urllib.parse import urlencode, urlsplit
 
 from babel import Locale
-from flask import Flask, current_app, request, session
+from flask import Flask, current_app, g, request, session
 from flask_babel import get_locale
 from werkzeug.datastructures import LanguageAccept
 
+from analysis import i18n as library_language
 from survey_app.extensions import LANGUAGES
 
 
@@ -58,8 +59,30 @@ def remember_language() -> None:
         session["lang"] = lang
 
 
+def library_speaks_the_readers_language() -> None:
+    """The statistics library's messages (a reason a figure or a model cannot be
+    computed, quoted in a page) in the reader's language for this request."""
+    g.library_language = library_language.set_language(current_lang())
+
+
+def library_language_back(_error: BaseException | None) -> None:
+    token = g.pop("library_language", None)
+    if token is not None:
+        library_language.reset_language(token)
+
+
 def register(app: Flask) -> None:
+    try:
+        library_language.catalogue("vi")
+    except OSError as error:  # fail at start, not on every page
+        raise RuntimeError(
+            f"{library_language.LOCALE_DIR}: the statistics library's Vietnamese messages"
+            " are not compiled: run pybabel compile -D analysis -d analysis/translations"
+            " (scripts/run.sh does)"
+        ) from error
     app.before_request(remember_language)
+    app.before_request(library_speaks_the_readers_language)
+    app.teardown_request(library_language_back)
 
     @app.context_processor
     def inject_i18n() -> dict[str, object]:

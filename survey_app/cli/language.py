@@ -38,6 +38,7 @@ from typing import Any
 
 import click
 
+from analysis import i18n as library_language
 from survey_app.extensions import LANGUAGES
 
 #: The environment variable that sets the command line's language.
@@ -150,8 +151,13 @@ class SurveyGroup(SurveyCommand, click.Group):
         parent: click.Context | None = None,
         **extra: Any,
     ) -> click.Context:
-        speak(cli_language(language_in(args)))
-        return super().make_context(info_name, args, parent, **extra)
+        lang = cli_language(language_in(args))
+        speak(lang)
+        ctx = super().make_context(info_name, args, parent, **extra)
+        # the statistics library's messages too, until the command ends
+        token = library_language.set_language(lang)
+        ctx.call_on_close(lambda: library_language.reset_language(token))
+        return ctx
 
     def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         super().format_options(ctx, formatter)  # the translated options (not click.Group's)

@@ -825,3 +825,22 @@ def test_semicolon_csv_with_byte_order_mark_reads_like_comma_csv(analyst: FlaskC
     semicolon = upload(analyst, ("\ufeff" + text).encode("utf-8"))
     assert semicolon.status_code == 200, text_of(semicolon)
     assert figure(text_of(semicolon)) == figure(text_of(upload(analyst, margins_csv(wanted))))
+
+
+def test_a_reason_from_the_statistics_library_is_in_the_pages_language(
+    analyst: FlaskClient,
+) -> None:
+    """Calibration that cannot meet its totals within its bounds: the library's reason,
+    quoted in the page, is in the page's language (analysis.i18n, chosen per request)."""
+    extreme = [("gender", "nam", 35_000.0), ("gender", "nu", 100.0), ("gender", "_missing", 1100.0)]
+    bounds = {"bound_lower": "0.9", "bound_upper": "1.1"}
+    said = {}
+    for lang in ("vi", "en", "vi"):
+        response = upload(
+            analyst, margins_csv(extreme), method="calibrate-raking", lang=lang, **bounds
+        )
+        assert response.status_code == 422, lang
+        said.setdefault(lang, []).append(text_of(response))
+    assert "failed to converge" in said["en"][0] and "không hội tụ" not in said["en"][0]
+    assert all("không hội tụ" in page and "failed to converge" not in page for page in said["vi"])
+    assert stored_count() == (0, 0, 0)
