@@ -78,6 +78,9 @@ SKIPPED_HOOKS: dict[str, str] = {
     # cookie and its answer does not vary with one (nor is an answer to a POST cached).
     "_update_remember_cookie": "acts only on a session's remember flag",
     "__release_context": "releases what _check_request_limit held",
+    # The statistics library's language: a submission calls no code of analysis/.
+    "library_speaks_the_readers_language": "sets the statistics library's language",
+    "library_language_back": "puts back what library_speaks_the_readers_language set",
 }
 
 #: Configuration that gives every route a Flask-Limiter limit: the lane then steps aside.
