@@ -8,7 +8,7 @@ figures on the server (:mod:`survey_app.plotly_bundle`). Pages link it with
 bundle has another URL.
 
 A browser that accepts gzip (every one does) gets the bundle compressed once per
-process (the basic bundle: 0.36 MB; the full one: 1.5 MB), whether or not a proxy in
+process (the basic bundle: 0.40 MB; the full one: 1.5 MB), whether or not a proxy in
 front compresses (``docs/nginx/survey.conf`` does not).
 """
 
