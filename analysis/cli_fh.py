@@ -56,7 +56,7 @@ def add_fh_parser(subparsers: Any) -> argparse.ArgumentParser:
             "Datta-Lahiri for ML) and synthetic estimates for areas without a sample."
         ),
     )
-    p.add_argument("data", metavar="AREAS.csv")
+    p.add_argument("data", metavar="AREAS.csv", help=_("one row per area (commune)"))
     p.add_argument("--direct", required=True, metavar="COL", help=_("direct estimates"))
     p.add_argument(
         "--variance",

@@ -241,7 +241,7 @@ def add_weight_parser(subparsers: Any) -> argparse.ArgumentParser:
             " calibrate, trimWeights) and write the data with the new weight column."
         ),
     )
-    parser.add_argument("data", metavar="DATA.csv")
+    parser.add_argument("data", metavar="DATA.csv", help=_("the data, one row per respondent"))
     add_design_arguments(parser)
     add_adjustment_arguments(parser)
     parser.add_argument(
