@@ -17,7 +17,7 @@ and each ``flask`` command (:func:`set_language`, :func:`reset_language`).
 from __future__ import annotations
 
 import gettext
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar, Token
 from functools import cache
@@ -31,7 +31,7 @@ DOMAIN = "analysis"
 #: Where the catalogues are.
 LOCALE_DIR = Path(__file__).resolve().parent / "translations"
 
-_language: ContextVar[str] = ContextVar("analysis_language", default="en")
+_language: ContextVar[str | Callable[[], str]] = ContextVar("analysis_language", default="en")
 
 
 @cache
@@ -44,7 +44,7 @@ def catalogue(lang: str) -> gettext.NullTranslations:
 
 def _(msgid: str, /, **values: Any) -> str:
     """``msgid`` in the current language, its ``%(name)s`` placeholders filled."""
-    text = catalogue(_language.get()).gettext(msgid)
+    text = catalogue(language()).gettext(msgid)
     return text % values if values else text
 
 
@@ -55,20 +55,24 @@ def N_(message: str) -> str:  # noqa: N802 (the gettext name for a no-op marker)
 
 def language() -> str:
     """The current language of the messages."""
-    return _language.get()
+    chosen = _language.get()
+    lang = chosen() if callable(chosen) else chosen
+    return lang if lang in LANGUAGES else "en"
 
 
-def set_language(lang: str) -> Token[str]:
+def set_language(lang: str | Callable[[], str]) -> Token[str | Callable[[], str]]:
     """Messages in ``lang`` (``vi`` or ``en``) from now on in this context, until
-    :func:`reset_language` is given the token returned (a web request: from its start to
-    its teardown)."""
-    if lang not in LANGUAGES:
-        raise ValueError(f"unknown language {lang!r}: choose vi or en / chọn vi hoặc en")
-    catalogue(lang)  # a missing catalogue fails here, not in the middle of an error
+    :func:`reset_language` is given the token returned. ``lang`` may be a function that
+    gives the language each time a message is made: the web app's (a request's
+    language may change within it, e.g. for an API reply in its Accept-Language)."""
+    if not callable(lang):
+        if lang not in LANGUAGES:
+            raise ValueError(f"unknown language {lang!r}: choose vi or en / chọn vi hoặc en")
+        catalogue(lang)  # a missing catalogue fails here, not in the middle of an error
     return _language.set(lang)
 
 
-def reset_language(token: Token[str]) -> None:
+def reset_language(token: Token[str | Callable[[], str]]) -> None:
     """The language before the :func:`set_language` call that gave ``token``."""
     _language.reset(token)
 

@@ -61,8 +61,10 @@ def remember_language() -> None:
 
 def library_speaks_the_readers_language() -> None:
     """The statistics library's messages (a reason a figure or a model cannot be
-    computed, quoted in a page) in the reader's language for this request."""
-    g.library_language = library_language.set_language(current_lang())
+    computed, quoted in a page or an API reply) in the language in force when each is
+    made, as the app's own messages: the request's, or the one forced around the call
+    (the read API answers in the Accept-Language's language)."""
+    g.library_language = library_language.set_language(current_lang)
 
 
 def library_language_back(_error: BaseException | None) -> None:

@@ -844,3 +844,27 @@ def test_a_reason_from_the_statistics_library_is_in_the_pages_language(
     assert "failed to converge" in said["en"][0] and "không hội tụ" not in said["en"][0]
     assert all("không hội tụ" in page and "failed to converge" not in page for page in said["vi"])
     assert stored_count() == (0, 0, 0)
+
+
+def test_the_library_follows_the_language_in_force_within_a_request(app: Flask) -> None:
+    """Within a request the library speaks the language in force when its message is
+    made: the request's, or one forced around the call (the read API's
+    Accept-Language), as the app's own messages do; after the request, its default."""
+    from flask_babel import force_locale
+
+    from analysis import Design
+    from analysis.i18n import language
+
+    def refusal() -> str:
+        with pytest.raises(ValueError) as raised:
+            Design.from_arrays([1.0, 2.0], strata=[1])
+        return str(raised.value)
+
+    english = refusal()
+    with app.test_request_context("/?lang=vi"):
+        app.preprocess_request()  # the before-request hooks
+        vietnamese = refusal()
+        with force_locale("en"):
+            assert refusal() == english
+        assert refusal() == vietnamese != english
+    assert language() == "en" and refusal() == english
