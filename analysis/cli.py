@@ -33,7 +33,6 @@ import gettext
 import io
 import json
 import os
-import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -57,7 +56,17 @@ from analysis.cli_args import (
 from analysis.cli_fh import add_fh_parser
 from analysis.design import Design
 from analysis.estimators import mean, proportion, ratio, total
-from analysis.i18n import DOMAIN, LANGUAGES, LOCALE_DIR, N_, _, catalogue, speaking
+from analysis.i18n import (
+    DOMAIN,
+    LANGUAGES,
+    LOCALE_DIR,
+    N_,
+    _,
+    catalogue,
+    language_from_environment,
+    language_in,
+    speaking,
+)
 from analysis.replicates import ReplicateDesign, bootstrap, jk1, jkn
 from analysis.results import DomainEstimates, Estimate
 
@@ -318,12 +327,9 @@ ARGPARSE_MESSAGES = (
     N_("unknown parser %(parser_name)r (choices: %(choices)s)"),
 )
 
-#: The environment variable that chooses the language (the web app's commands read it).
-LANGUAGE_VARIABLE = "SURVEY_LANG"
-
 
 def add_language_argument(parser: argparse.ArgumentParser) -> None:
-    """``--lang vi|en``: read ahead of the parser (:func:`chosen_language`), accepted
+    """``--lang vi|en``: read ahead of the parser (:func:`analysis.i18n.language_in`), accepted
     here so that argparse lets it stand before or after the command's name."""
     parser.add_argument(
         "--lang",
@@ -331,31 +337,6 @@ def add_language_argument(parser: argparse.ArgumentParser) -> None:
         default=argparse.SUPPRESS,
         help=_("language of the messages (default vi, or SURVEY_LANG)"),
     )
-
-
-def chosen_language(argv: Sequence[str]) -> str:
-    """The last valid ``--lang X``/``--lang=X`` before ``--``, else ``SURVEY_LANG``
-    (``vi``, ``en``, ``en_US.UTF-8``...), else Vietnamese. An invalid ``--lang`` is left
-    to argparse's refusal (in the language otherwise chosen); an invalid
-    ``SURVEY_LANG`` is a ``ValueError`` in both languages."""
-    found = None
-    for i, arg in enumerate(argv):
-        if arg == "--":
-            break
-        value = argv[i + 1] if arg == "--lang" and i + 1 < len(argv) else None
-        if arg.startswith("--lang="):
-            value = arg.partition("=")[2]
-        if value in LANGUAGES:
-            found = value
-    if found:
-        return found
-    raw = os.environ.get(LANGUAGE_VARIABLE, "").strip()
-    if not raw:
-        return LANGUAGES[0]
-    lang = re.split(r"[_.@-]", raw, maxsplit=1)[0].lower()
-    if lang not in LANGUAGES:
-        raise ValueError(f"{LANGUAGE_VARIABLE}={raw}: chọn vi hoặc en / choose vi or en")
-    return lang
 
 
 @contextmanager
@@ -397,7 +378,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit status (argparse exits with 2 on usage errors)."""
     arguments = list(sys.argv[1:] if argv is None else argv)
     try:
-        lang = chosen_language(arguments)
+        lang = language_in(arguments) or language_from_environment()
     except ValueError as exc:
         print(exc, file=sys.stderr)
         return 2

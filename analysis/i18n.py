@@ -17,7 +17,9 @@ and each ``flask`` command (:func:`set_language`, :func:`reset_language`).
 from __future__ import annotations
 
 import gettext
-from collections.abc import Callable, Iterator
+import os
+import re
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar, Token
 from functools import cache
@@ -30,6 +32,10 @@ LANGUAGES = ("vi", "en")
 DOMAIN = "analysis"
 #: Where the catalogues are.
 LOCALE_DIR = Path(__file__).resolve().parent / "translations"
+
+#: The environment variable that chooses the command lines' language (``python -m
+#: analysis`` and the web app's ``flask`` commands alike).
+LANGUAGE_VARIABLE = "SURVEY_LANG"
 
 _language: ContextVar[str | Callable[[], str]] = ContextVar("analysis_language", default="en")
 
@@ -85,3 +91,34 @@ def speaking(lang: str) -> Iterator[None]:
         yield
     finally:
         reset_language(token)
+
+
+def language_in(args: Sequence[str]) -> str | None:
+    """The last valid ``--lang X`` / ``--lang=X`` before ``--`` on a command line, read
+    ahead of its parser (which refuses an invalid value itself, in the language
+    otherwise chosen); None when there is none."""
+    found = None
+    for i, arg in enumerate(args):
+        if arg == "--":
+            break
+        if arg == "--lang" and i + 1 < len(args):
+            value: str | None = args[i + 1]
+        elif arg.startswith("--lang="):
+            value = arg.partition("=")[2]
+        else:
+            continue
+        if value in LANGUAGES:
+            found = value
+    return found
+
+
+def language_from_environment() -> str:
+    """``SURVEY_LANG`` (``vi``, ``en``, ``en_US.UTF-8``...), else Vietnamese; an invalid
+    value is a ``ValueError`` worded in both languages (neither is chosen yet)."""
+    raw = os.environ.get(LANGUAGE_VARIABLE, "").strip()
+    if not raw:
+        return LANGUAGES[0]
+    lang = re.split(r"[_.@-]", raw, maxsplit=1)[0].lower()
+    if lang not in LANGUAGES:
+        raise ValueError(f"{LANGUAGE_VARIABLE}={raw}: chọn vi hoặc en / choose vi or en")
+    return lang

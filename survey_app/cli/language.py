@@ -30,19 +30,14 @@ from __future__ import annotations
 import gettext
 import inspect
 import os
-import re
 import sys
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import click
 
 from analysis import i18n as library_language
-from survey_app.extensions import LANGUAGES
 
-#: The environment variable that sets the command line's language.
-LANGUAGE_VARIABLE = "SURVEY_LANG"
 #: The standard library's default text domain, the one click's messages are looked up in.
 DOMAIN = "messages"
 TRANSLATIONS = Path(__file__).resolve().parent.parent / "translations"
@@ -55,36 +50,13 @@ def N_(text: str) -> str:  # noqa: N802 (the gettext name for a no-op marker)
 
 def cli_language(chosen: str | None = None) -> str:
     """``--lang`` if given, else ``SURVEY_LANG`` (``vi``, ``en``, ``en_US.UTF-8``...),
-    else Vietnamese."""
+    else Vietnamese (:func:`analysis.i18n.language_from_environment`)."""
     if chosen:
         return chosen
-    raw = os.environ.get(LANGUAGE_VARIABLE, "").strip()
-    if not raw:
-        return "vi"
-    lang = re.split(r"[_.@-]", raw, maxsplit=1)[0].lower()
-    if lang not in LANGUAGES:
-        # Neither language is chosen yet: both.
-        raise click.UsageError(f"{LANGUAGE_VARIABLE}={raw}: chọn vi hoặc en / choose vi or en")
-    return lang
-
-
-def language_in(args: Sequence[str]) -> str | None:
-    """The last valid ``--lang X`` / ``--lang=X`` before ``--``, read ahead of click.
-
-    An invalid value is left to click's own refusal (in the default language)."""
-    found = None
-    for i, arg in enumerate(args):
-        if arg == "--":
-            break
-        if arg == "--lang" and i + 1 < len(args):
-            value: str | None = args[i + 1]
-        elif arg.startswith("--lang="):
-            value = arg.partition("=")[2]
-        else:
-            continue
-        if value in LANGUAGES:
-            found = value
-    return found
+    try:
+        return library_language.language_from_environment()
+    except ValueError as error:
+        raise click.UsageError(str(error)) from None
 
 
 def speak(lang: str) -> None:
@@ -151,7 +123,7 @@ class SurveyGroup(SurveyCommand, click.Group):
         parent: click.Context | None = None,
         **extra: Any,
     ) -> click.Context:
-        lang = cli_language(language_in(args))
+        lang = cli_language(library_language.language_in(args))
         speak(lang)
         ctx = super().make_context(info_name, args, parent, **extra)
         # the statistics library's messages too, until the command ends
@@ -282,7 +254,7 @@ def speak_on_flask_command_line(app_commands: click.Group) -> None:
     if ctx is None or not isinstance(ctx.find_root().command, FlaskGroup):
         return
     try:
-        lang = cli_language(language_in(sys.argv[1:]))
+        lang = cli_language(library_language.language_in(sys.argv[1:]))
     except click.UsageError:
         lang = "vi"  # a wrong SURVEY_LANG is refused by the group the line enters
     speak(lang)
