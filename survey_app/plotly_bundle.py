@@ -23,9 +23,6 @@ from pathlib import Path
 
 #: Where ``scripts/fetch_plotly.py`` puts the basic bundle (git ignores it).
 VENDOR = Path(__file__).resolve().parent / "vendor"
-#: The trace types of plotly.js's basic bundle (plotly.js ``lib/index-basic.js``); the
-#: browser tests check that every chart's traces found their module.
-BASIC_TRACE_TYPES = frozenset({"scatter", "bar", "pie"})
 
 _VERSION = re.compile(rb"plotly\.js(?: \(basic - minified\))? v(\d+\.\d+\.\d+)")
 
