@@ -231,6 +231,11 @@ def test_rake_preview_matches_analysis_and_stores_nothing(analyst: FlaskClient) 
     assert histogram["layout"]["separators"] == ".,"
     vietnamese = figure(text_of(upload(analyst, margins_csv(wanted), lang="vi")))
     assert vietnamese["layout"]["separators"] == ",."
+    # a bar's range of weights, written by the server, in the reader's numbers too
+    english_ranges = new_bars["customdata"]
+    assert all("." in r and "," not in r for r in english_ranges), english_ranges
+    swapped = [r.translate(str.maketrans(".,", ",.")) for r in english_ranges]
+    assert vietnamese["data"][0]["customdata"] == swapped
     # the margins table: weighted shares meet the targets, sample shares are the counts
     for name, level, target in wanted:
         row = re.search(
