@@ -17,6 +17,7 @@ import pandas as pd
 from flask_babel import gettext as _
 
 from analysis.weighting import (
+    CalibrationConvergenceError,
     WeightingReport,
     WeightingResult,
     calibrate,
@@ -52,10 +53,7 @@ def weigh(sample: WaveSample, options: WeightingSpec, checked: Checked) -> list[
                     rake(w0, data, checked.margins, maxit=options.max_iter, epsilon=options.epsilon)
                 )
             else:
-                calfun = options.method.removeprefix("calibrate-")
-                steps.append(
-                    calibrate(w0, data, checked.margins, calfun=calfun, bounds=options.bounds)
-                )
+                steps.append(_calibrated(w0, data, checked, options))
             bad = int((steps[-1].weights <= 0).sum())
             if bad:
                 raise WeightingInputError(
@@ -88,6 +86,42 @@ def weigh(sample: WaveSample, options: WeightingSpec, checked: Checked) -> list[
                 [RowError(None, None, _("The weights could not be computed: %(error)s", error=exc))]
             ) from None
     return steps
+
+
+def _calibrated(
+    w0: np.ndarray, data: dict[str, np.ndarray], checked: Checked, options: WeightingSpec
+) -> WeightingResult:
+    """Calibration; when it cannot meet the targets, the reason in the console's terms.
+
+    The library's own advice names its keyword arguments (``maxit``, ``force=True``),
+    which the console does not offer: the analyst can widen or clear the bounds, or
+    correct the targets.
+    """
+    calfun = options.method.removeprefix("calibrate-")
+    try:
+        return calibrate(w0, data, checked.margins, calfun=calfun, bounds=options.bounds)
+    except CalibrationConvergenceError as exc:
+        said = _(
+            "Calibration did not meet the targets in %(iterations)s iterations (a target "
+            "still missed by %(miss)s of its value).",
+            iterations=formatting.number(exc.iterations),
+            miss=formatting.percent(exc.eps, digits=2),
+        )
+        if options.bounds is None:
+            advice = _(
+                "Check the targets: one may be out of the sample's reach, or two may "
+                "contradict each other."
+            )
+            field = None
+        else:
+            advice = _(
+                "The targets cannot be met with calibration factors between %(lower)s and "
+                "%(upper)s: widen the bounds or leave them empty.",
+                lower=formatting.number(options.bounds[0]),
+                upper=formatting.number(options.bounds[1]),
+            )
+            field = "bounds"
+        raise WeightingInputError([RowError(None, field, f"{said} {advice}")]) from None
 
 
 def final_report(

@@ -12,12 +12,14 @@ import html
 import io
 import json
 import re
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from flask_babel import force_locale
 from openpyxl import Workbook, load_workbook
 from sqlalchemy import func, select
 
@@ -34,6 +36,7 @@ from survey_app.models import (
 )
 from survey_app.reporting.indices.compute import compute
 from survey_app.reporting.indices.figures import DomainKey
+from survey_app.weighting.errors import WeightingInputError
 from survey_app.weighting.preview import preview as preview_scheme
 from survey_app.weighting.sample import WaveSample, load_sample
 from survey_app.weighting.spec import WeightingSpec
@@ -832,11 +835,13 @@ def test_semicolon_csv_with_byte_order_mark_reads_like_comma_csv(analyst: FlaskC
     assert figure(text_of(semicolon)) == figure(text_of(upload(analyst, margins_csv(wanted))))
 
 
-def test_a_reason_from_the_statistics_library_is_in_the_pages_language(
+def test_a_calibration_that_cannot_meet_its_targets_says_what_the_analyst_can_change(
     analyst: FlaskClient,
 ) -> None:
-    """Calibration that cannot meet its totals within its bounds: the library's reason,
-    quoted in the page, is in the page's language (analysis.i18n, chosen per request)."""
+    """Calibration that cannot meet its totals within its bounds: the page says so in its
+    language and in the console's terms (the bounds it was given, to widen or clear),
+    not with the library's advice, which names keyword arguments the console does not
+    offer (``maxit``, ``force=True``). Nothing is stored."""
     extreme = [("gender", "nam", 35_000.0), ("gender", "nu", 100.0), ("gender", "_missing", 1100.0)]
     bounds = {"bound_lower": "0.9", "bound_upper": "1.1"}
     said = {}
@@ -846,17 +851,63 @@ def test_a_reason_from_the_statistics_library_is_in_the_pages_language(
         )
         assert response.status_code == 422, lang
         said.setdefault(lang, []).append(text_of(response))
-    assert "failed to converge" in said["en"][0] and "không hội tụ" not in said["en"][0]
-    assert all("không hội tụ" in page and "failed to converge" not in page for page in said["vi"])
+    english, vietnamese = said["en"][0], said["vi"]
+    assert "Calibration did not meet the targets in" in english
+    assert "calibration factors between 0.9 and 1.1: widen the bounds or leave them empty" in (
+        english
+    )
+    for page in vietnamese:
+        assert "Hiệu chỉnh chưa đạt các mục tiêu sau" in page
+        assert "trong khoảng từ 0,9 đến 1,1: hãy nới rộng các cận" in page
+        assert "Calibration did not" not in page
+    for page in [english, *vietnamese]:
+        assert "maxit" not in page and "force=True" not in page
     assert stored_count() == (0, 0, 0)
+    # without bounds the same targets are met (raking calibration is raking)
+    assert upload(analyst, margins_csv(extreme), method="calibrate-raking").status_code == 200
+
+
+def test_calibration_without_bounds_that_cannot_meet_its_targets_says_check_the_targets(
+    app: Flask,
+) -> None:
+    """Without bounds the console's advice is the targets: here gender and age group are
+    tied in the sample (every man young, every woman old), so targets that agree in
+    total but not with that tie cannot be met by any weights."""
+    real = sample()
+    half = np.arange(real.n) < real.n // 2
+    gender = np.where(half, "nam", "nu").astype(object)
+    age = np.where(half, "a18_24", "a60_plus").astype(object)
+    tied_values = {"gender": gender, "age_group": age}
+    variables = tuple(
+        replace(v, levels=tuple(
+            replace(lv, respondents=int((tied_values[v.code] == lv.code).sum()))
+            for lv in v.levels))
+        if v.code in tied_values else v
+        for v in real.variables
+    )  # fmt: skip
+    tied = replace(real, values={**real.values, **tied_values}, variables=variables)
+    targets = [("gender", "nam", 100.0), ("gender", "nu", 100.0)]
+    targets += [("age_group", "a18_24", 150.0), ("age_group", "a60_plus", 50.0)]
+    spec = WeightingSpec("calibrate-raking", read_targets(margins_csv(targets), "m.csv"))
+    for lang, wanted in (
+        ("en", "Check the targets: one may be out of the sample's reach"),
+        ("vi", "Hãy kiểm tra các mục tiêu"),
+    ):
+        with (
+            app.test_request_context(),
+            force_locale(lang),
+            pytest.raises(WeightingInputError) as refused,
+        ):
+            preview_scheme(tied, spec)
+        (error,) = refused.value.errors
+        assert wanted in error.message and error.column is None
+        assert "maxit" not in error.message and "force=True" not in error.message
 
 
 def test_the_library_follows_the_language_in_force_within_a_request(app: Flask) -> None:
     """Within a request the library speaks the language in force when its message is
     made: the request's, or one forced around the call (the read API's
     Accept-Language), as the app's own messages do; after the request, its default."""
-    from flask_babel import force_locale
-
     from analysis import Design
     from analysis.i18n import language
 
