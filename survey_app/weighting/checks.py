@@ -332,21 +332,21 @@ def check(sample: WaveSample, options: WeightingSpec) -> Checked:
 
 
 def _check_options(options: WeightingSpec) -> list[RowError]:
-    errors = []
+    """The options' problems. They are not in the targets file, so they name no column
+    (the page's table would show the option's code, in English, as a column's name)."""
+    messages = []
     if options.method == "rake":
         if options.max_iter < 1:
-            errors.append(RowError(None, "max_iter", _("Iterations must be at least 1.")))
+            messages.append(_("Iterations must be at least 1."))
         if not options.epsilon > 0:
-            errors.append(RowError(None, "epsilon", _("The tolerance must be positive.")))
+            messages.append(_("The tolerance must be positive."))
     if options.bounds is not None and not options.bounds[0] < options.bounds[1]:
-        errors.append(
-            RowError(None, "bounds", _("The lower bound must be smaller than the upper bound."))
+        messages.append(
+            _("The lower bound of the calibration factor must be smaller than the upper bound.")
         )
     low, high = options.trim_lower, options.trim_upper
     if low is not None and high is not None and not low < high:
-        errors.append(
-            RowError(None, "trim", _("The lower bound must be smaller than the upper bound."))
-        )
+        messages.append(_("The lower trimming bound must be smaller than the upper one."))
     if (low is not None and low < 0) or (high is not None and high <= 0):
-        errors.append(RowError(None, "trim", _("Trimming bounds must be positive.")))
-    return errors
+        messages.append(_("Trimming bounds must be positive."))
+    return [RowError(None, None, message) for message in messages]

@@ -532,7 +532,15 @@ def test_form_errors_keep_the_page(analyst: FlaskClient) -> None:
     bad_bounds = upload(analyst, margins_csv(margins(sample(), ["gender"])),
                         method="calibrate-linear", bound_lower="2", bound_upper="1")  # fmt: skip
     assert bad_bounds.status_code == 422
-    assert "The lower bound must be smaller than the upper bound." in text_of(bad_bounds)
+    said = "The lower bound of the calibration factor must be smaller than the upper bound."
+    assert said in text_of(bad_bounds)
+    bad_trim = upload(analyst, margins_csv(margins(sample(), ["gender"])), lang="vi",
+                      trim_lower="5", trim_upper="2")  # fmt: skip
+    assert bad_trim.status_code == 422
+    assert "Cận cắt tỉa dưới phải nhỏ hơn cận trên." in text_of(bad_trim)
+    # an option is not a column of the file: the table names none (it named "trim")
+    columns = re.findall(r"<td class=\"num\">[^<]*</td><td>([^<]*)</td>", bad_trim.get_data(True))
+    assert columns and set(columns) == {"—"}
     one_bound = upload(analyst, b"x", method="calibrate-linear", bound_lower="0.5")
     assert "Give both bounds, or neither." in text_of(one_bound)
     assert stored_count() == (0, 0, 0)
