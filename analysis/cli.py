@@ -28,7 +28,6 @@ subcommand is a new function plus one line in :data:`SUBCOMMANDS`.
 from __future__ import annotations
 
 import argparse
-import codecs
 import gettext
 import io
 import json
@@ -40,7 +39,7 @@ from typing import Any
 
 import pandas as pd
 
-from analysis import csv_dialect
+from analysis import csv_dialect, read_ahead
 from analysis.ci import INTERVAL_METHODS, PROPORTION_METHODS
 from analysis.cli_args import (
     add_design_arguments,
@@ -205,24 +204,14 @@ def read_data(path: str) -> pd.DataFrame:
     pandas, whose errors the command reports, so the messages do not depend on the
     engine.
     """
-    head = read_bytes(path, 65536)
-    sep = csv_dialect.delimiter(head.decode("utf-8", errors="replace"))
-    decimal = csv_dialect.decimal_sign(sep)
+    head = read_bytes(path, read_ahead.HEAD_BYTES)
     try:
-        if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-            raise ValueError("UTF-16: pandas reads it once decoded")
-        import pyarrow as pa  # pandas' optional engine; imported only to read
-        from pyarrow import csv
-
-        table = csv.read_csv(
-            path,
-            parse_options=csv.ParseOptions(delimiter=sep),
-            convert_options=csv.ConvertOptions(decimal_point=decimal),
-        )
-        if any(pa.types.is_binary(field.type) for field in table.schema):
-            raise ValueError("not UTF-8: Arrow read bytes")
+        table = read_ahead.take(path, head)
+        if table is None:
+            table = read_ahead.arrow_table(path, head)
         # split_blocks: each column stays its own array (no copy into one 2-D block)
         frame = table.to_pandas(split_blocks=True, self_destruct=True)
+        decimal = read_ahead.dialect(head)[1]
     except (ImportError, ValueError, OSError, TypeError):
         text = decoded(path, read_bytes(path))
         sep = csv_dialect.delimiter(text)
