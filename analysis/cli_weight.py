@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import warnings
 from collections.abc import Hashable, Sequence
@@ -50,6 +51,7 @@ from analysis.i18n import _
 from analysis.weighting import (
     CALIBRATION_FUNCTIONS,
     CalibrationConvergenceError,
+    EmptyCellsError,
     WeightingResult,
     calibrate,
     poststratify,
@@ -268,6 +270,13 @@ def _check_options(args: argparse.Namespace) -> None:
         raise ValueError(_("--rake needs --margins MARGINS.csv"))
     if args.calibrate and not args.totals:
         raise ValueError(_("--calibrate needs --totals TOTALS.csv"))
+    # the library's own checks name its keyword arguments (maxit, epsilon)
+    if args.max_iter < 1:
+        raise ValueError(_("--max-iter must be at least 1, got %(value)s", value=args.max_iter))
+    if not (args.epsilon > 0 and math.isfinite(args.epsilon)):
+        raise ValueError(
+            _("--epsilon must be a positive number, got %(value)s", value=format(args.epsilon, "g"))
+        )
     stray = [
         name
         for name, value, ok in [
@@ -305,7 +314,18 @@ def _steps(
     if args.poststratify:
         targets = read_cell_targets(args.targets, args.poststratify)
         data = _variables(frame, args.poststratify, "--poststratify")
-        steps.append(poststratify(weights, data, args.poststratify, targets, partial=args.partial))
+        try:
+            steps.append(
+                poststratify(weights, data, args.poststratify, targets, partial=args.partial)
+            )
+        except EmptyCellsError as exc:  # the library's advice names its keyword argument
+            raise ValueError(
+                _(
+                    "empty sample cell(s) with a positive target: %(cells)s (--partial "
+                    "ignores them)",
+                    cells=exc.cells,
+                )
+            ) from None
     elif args.rake:
         margins = read_long_targets(args.margins, allow_numeric=False)
         data = _variables(frame, list(margins), "--margins")

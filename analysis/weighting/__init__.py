@@ -21,6 +21,7 @@ Lumley, T. (2010). Complex Surveys: A Guide to Analysis Using R, ch. 7. Wiley.
 
 from ._common import (
     CalibrationConvergenceError,
+    EmptyCellsError,
     WeightingConvergenceWarning,
     WeightingReport,
     WeightingResult,
@@ -38,6 +39,7 @@ __all__ = [
     "AuxiliaryMatrix",
     "Calibration",
     "CalibrationConvergenceError",
+    "EmptyCellsError",
     "PostStratification",
     "Raking",
     "WeightingConvergenceWarning",

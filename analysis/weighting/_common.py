@@ -24,6 +24,7 @@ from analysis.i18n import _
 __all__ = [
     "CalibrationConvergenceError",
     "CellCoding",
+    "EmptyCellsError",
     "WeightingConvergenceWarning",
     "WeightingReport",
     "WeightingResult",
@@ -52,6 +53,21 @@ class CalibrationConvergenceError(ValueError):
         super().__init__(message)
         self.eps = float(eps)
         self.iterations = int(iterations)
+
+
+class EmptyCellsError(ValueError):
+    """Post-stratification cells with a positive target and no sample unit (a
+    ``ValueError``; ``partial=True`` ignores them).
+
+    Attributes
+    ----------
+    cells : str
+        The cells, described as in the message (``"stype=X; stype=Y"``).
+    """
+
+    def __init__(self, message: str, cells: str) -> None:
+        super().__init__(message)
+        self.cells = cells
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from numpy.typing import ArrayLike
 from analysis.i18n import _
 
 from ._common import (
+    EmptyCellsError,
     WeightingResult,
     check_weights,
     code_cells,
@@ -101,12 +102,13 @@ def poststratify(
     if only_pop.any():
         names = "; ".join(cells.describe(j) for j in np.flatnonzero(only_pop))
         if not partial:
-            raise ValueError(
+            raise EmptyCellsError(
                 _(
                     "empty sample cell(s) with a positive target: %(cells)s "
                     "(use partial=True to ignore them)",
                     cells=names,
-                )
+                ),
+                names,
             )
         msg = _("empty sample cell(s) ignored (partial=True): %(cells)s", cells=names)
         warnings.warn(msg, UserWarning, stacklevel=2)

@@ -175,6 +175,14 @@ def test_bad_margins_file_lists_rows(apiclus1_csv, tmp_path, capsys):
             "--strict given without",
         ),
         ([], "give a method"),
+        (
+            ["--rake", "--margins", "margins_stype_schwide_compimp.csv", "--max-iter", "0"],
+            "--max-iter must be at least 1, got 0",
+        ),
+        (
+            ["--rake", "--margins", "margins_stype_schwide_compimp.csv", "--epsilon", "-1"],
+            "--epsilon must be a positive number, got -1",
+        ),
     ],
 )
 def test_bad_arguments_exit_2(options, message, apiclus1_csv, tmp_path, capsys):
@@ -190,6 +198,26 @@ def test_bad_arguments_exit_2(options, message, apiclus1_csv, tmp_path, capsys):
     ]
     assert main(argv) == 2
     assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("lang", ["en", "vi"])
+def test_an_empty_cell_names_the_cli_flag_not_the_librarys_argument(
+    lang, apiclus1_csv, tmp_path, capsys
+):
+    """A target for a cell without sample units: the command's advice is ``--partial``
+    (the library's names its keyword argument, ``partial=True``); with it, the weights
+    are written."""
+    targets = tmp_path / "targets.csv"
+    targets.write_text('"stype","target"\n"E",4421\n"H",755\n"M",1018\n"X",10\n')
+    out = tmp_path / "out.csv"
+    argv = ["--lang", lang, "weight", str(apiclus1_csv), "--weights", "w0",
+            "--poststratify", "stype", "--targets", str(targets), "--out", str(out)]  # fmt: skip
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "stype=X" in err and "--partial" in err and "partial=True" not in err
+    assert ("ô mẫu trống" in err) == (lang == "vi")
+    assert not out.exists()
+    assert main([*argv, "--partial"]) == 0 and out.exists()
 
 
 def test_argparse_errors_exit_2(apiclus1_csv, tmp_path):
