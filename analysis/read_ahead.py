@@ -7,9 +7,10 @@ interpreter's lock, so ``python -m analysis`` starts reading the file on a threa
 
 The file is a guess made before the arguments are parsed (:func:`guess`): the first
 argument after ``estimate`` that names a file. :func:`analysis.cli.read_data` uses the
-table (:func:`take`) only for the same path, unchanged since (size, modification time,
-inode) and read in the dialect it finds itself; otherwise, or when the guess failed
-in any way, it reads the file as usual and reports what is wrong with it.
+table (:func:`take`) only for the same path, unchanged since (device, inode, size,
+modification time and first bytes, so also the dialect it finds itself); otherwise, or
+when the guess failed in any way, it reads the file as usual and reports what is wrong
+with it.
 
 This module imports nothing heavy at import time; pyarrow is imported by :func:`start`
 before the thread starts, never by two threads at once.
