@@ -43,6 +43,7 @@ __all__ = [
     "read_bytes",
     "read_text_csv",
     "refuse_points",
+    "row_numbers",
     "text_column",
 ]
 
@@ -117,7 +118,11 @@ def numeric_column(
         raise not_a_number(frame, name, not_number)
     if not allow_empty and empty_cells.any():
         raise ValueError(
-            _("column %(name)s: empty in row %(rows)s", name=repr(name), rows=_rows(empty_cells))
+            _(
+                "column %(name)s: empty in row %(rows)s",
+                name=repr(name),
+                rows=row_numbers(empty_cells),
+            )
         )
     return values
 
@@ -140,13 +145,18 @@ def not_a_number(frame: pd.DataFrame, name: str, bad: np.ndarray) -> ValueError:
     """The refusal of the cells ``bad`` of column ``name``, which are no finite number
     (with :func:`decimal_note`)."""
     return ValueError(
-        _("column %(name)s: not a finite number in row %(rows)s", name=repr(name), rows=_rows(bad))
+        _(
+            "column %(name)s: not a finite number in row %(rows)s",
+            name=repr(name),
+            rows=row_numbers(bad),
+        )
         + decimal_note(frame)
     )
 
 
-def _rows(bad: np.ndarray) -> str:
-    """The file's row numbers (header = row 1) of the first five ``bad`` cells."""
+def row_numbers(bad: np.ndarray) -> str:
+    """The file's row numbers (header = row 1) of the first five ``bad`` cells, and
+    " ..." when there are more."""
     rows = ", ".join(str(i + 2) for i in np.flatnonzero(bad)[:5])
     return rows + (" ..." if bad.sum() > 5 else "")
 

@@ -34,7 +34,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis.cli_args import columns, json_number, numeric_column, read_text_csv, text_column
+from analysis.cli_args import (
+    columns,
+    json_number,
+    numeric_column,
+    read_text_csv,
+    row_numbers,
+    text_column,
+)
 from analysis.i18n import _
 from analysis.small_area import (
     FH_METHODS,
@@ -100,13 +107,13 @@ def _fit(args: argparse.Namespace) -> tuple[dict[str, Any], list[str]]:
     sampled = ~np.isnan(direct)
     if args.area:
         labels = text_column(frame, args.area, "--area").tolist()
-        blank = [str(i + 2) for i, a in enumerate(labels) if a == ""]
-        if blank:
+        blank = np.array([a == "" for a in labels], dtype=bool)
+        if blank.any():
             raise ValueError(
                 _(
                     "column %(name)s: empty area label in row %(rows)s",
                     name=repr(args.area),
-                    rows=", ".join(blank),
+                    rows=row_numbers(blank),
                 )
             )
         seen: set[str] = set()
@@ -140,12 +147,11 @@ def _fit(args: argparse.Namespace) -> tuple[dict[str, Any], list[str]]:
         psi = numeric_column(frame, args.variance, "--variance", allow_empty=True)
         missing = sampled & np.isnan(psi)
         if missing.any():
-            rows = ", ".join(str(i + 2) for i in np.flatnonzero(missing)[:5])
             raise ValueError(
                 _(
                     "column %(name)s: empty in row %(rows)s, which has a direct estimate",
                     name=repr(args.variance),
-                    rows=rows,
+                    rows=row_numbers(missing),
                 )
             )
     with warnings.catch_warnings(record=True) as caught:

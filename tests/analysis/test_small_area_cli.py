@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import subprocess
 import sys
 from contextlib import redirect_stdout
@@ -130,6 +131,11 @@ GOOD_ROWS = "".join(f"A{i},{0.5 + 0.02 * i},0.01,{i / 10}\n" for i in range(1, 8
          "column 'direct': not a finite number in row 9"),
         ("area,direct,variance,x\n" + GOOD_ROWS + "A1,0.5,0.01,1\n", [],
          "area labels repeat: A1"),
+        # many bad rows: the first five, then " ..." (as every refusal of a column)
+        ("area,direct,variance,x\n" + re.sub(r"^A\d", "", GOOD_ROWS, flags=re.M), [],
+         "column 'area': empty area label in row 2, 3, 4, 5, 6 ...\n"),
+        ("area,direct,variance,x\n" + GOOD_ROWS.replace(",0.01,", ",,"), [],
+         "column 'variance': empty in row 2, 3, 4, 5, 6 ..., which has a direct estimate"),
         ("area,direct,variance,x\nA1,0.5,0.01,1\nA2,0.6,0.01,2\n", [],
          "need more areas than covariates"),
         ("area,direct,variance,x\n" + GOOD_ROWS.replace(",0.", ",0.", 1), ["--covariates", "x,x"],
