@@ -56,11 +56,11 @@ echo "==> lint"
 "$VENV/bin/ruff" check .
 "$VENV/bin/ruff" format --check .
 
-# The two passes run side by side, each split in two halves (alternate test files), so
-# four pytest processes share the two cores to the end: one process per pass left the
-# PostgreSQL pass running alone, a core half idle, for its last third. The first SQLite
-# half prints as it goes; the other three print whole when they end. All run to the end
-# and the script fails if any failed. Extra arguments (e.g. -k units, or test paths)
+# The two passes run side by side, each split in parts (alternate test files;
+# SURVEY_TEST_PARTS, default 2), so that several pytest processes share the two cores to
+# the end: one process per pass left the PostgreSQL pass running alone, a core half
+# idle, for its last third. The first SQLite part prints as it goes; the others print
+# whole when they end. All run to the end and the script fails if any failed. Extra arguments (e.g. -k units, or test paths)
 # run each pass as one process. SURVEY_TEST_SEQUENTIAL=1 runs the two passes one after
 # the other, each as one process (for timing one pass alone).
 source "$ROOT/scripts/pg.sh"
@@ -80,10 +80,14 @@ run_pass() {  # run_pass NAME DATABASE_URL(empty: SQLite) PYTEST_ARGS...
     "$VENV/bin/pytest" $(basetemp "$name") --durations=15 "$@"
   fi
 }
-halves=("" "")
+# SURVEY_TEST_PARTS: how many processes each pass is split into (alternate test files).
+parts_per_pass="${SURVEY_TEST_PARTS:-2}"
+[[ "$parts_per_pass" =~ ^[1-9][0-9]*$ ]] || { echo "SURVEY_TEST_PARTS: a whole number" >&2; exit 2; }
+parts=()
 if (($# == 0)) && [[ -z "${SURVEY_TEST_SEQUENTIAL:-}" ]]; then
+  for ((i = 0; i < parts_per_pass; i++)); do parts+=(""); done
   mapfile -t test_files < <(find tests -name 'test_*.py' -not -path '*/.axe/*' | sort)
-  for i in "${!test_files[@]}"; do halves[i % 2]+=" ${test_files[i]}"; done
+  for i in "${!test_files[@]}"; do parts[i % parts_per_pass]+=" ${test_files[i]}"; done
 fi
 declare -A status=()
 if [[ -n "${SURVEY_TEST_SEQUENTIAL:-}" ]]; then
@@ -99,15 +103,20 @@ else
     run_pass "$@" >"${logs[$name]}" 2>&1 &
     pids[$name]=$!
   }
-  if [[ -n "${halves[0]}" ]]; then
-    echo "==> test suite on SQLite and PostgreSQL, each in two halves side by side" \
-      "(the first SQLite half prints as it goes, the others follow)"
-    background sqlite-2 "" ${halves[1]}
-    background postgresql-1 "$PG_URL" ${halves[0]}
-    background postgresql-2 "$PG_URL" ${halves[1]}
-    echo "==> test suite on SQLite, first half"
-    status[sqlite-1]=0; run_pass sqlite-1 "" ${halves[0]} || status[sqlite-1]=$?
-    order=(sqlite-2 postgresql-1 postgresql-2)
+  if ((${#parts[@]} > 0)); then
+    echo "==> test suite on SQLite and PostgreSQL, each in $parts_per_pass parts side by side" \
+      "(the first SQLite part prints as it goes, the others follow)"
+    order=()
+    for ((i = 1; i < ${#parts[@]}; i++)); do
+      background "sqlite-$((i + 1))" "" ${parts[i]}
+      order+=("sqlite-$((i + 1))")
+    done
+    for ((i = 0; i < ${#parts[@]}; i++)); do
+      background "postgresql-$((i + 1))" "$PG_URL" ${parts[i]}
+      order+=("postgresql-$((i + 1))")
+    done
+    echo "==> test suite on SQLite, part 1"
+    status[sqlite-1]=0; run_pass sqlite-1 "" ${parts[0]} || status[sqlite-1]=$?
   else
     echo "==> test suite on PostgreSQL, started alongside (its output follows the SQLite pass)"
     background postgresql "$PG_URL" "$@"
@@ -117,7 +126,7 @@ else
   fi
   for name in "${order[@]}"; do
     status[$name]=0; wait "${pids[$name]}" || status[$name]=$?
-    echo "==> test suite: ${name/-/, half }"
+    echo "==> test suite: ${name/-/, part }"
     cat "${logs[$name]}"
   done
 fi
