@@ -81,8 +81,8 @@ def _identity(path: str) -> tuple[int, int, int, int] | None:
 def guess(argv: Sequence[str]) -> str | None:
     """The data file of an ``estimate`` command line, or None: the first argument after
     ``estimate`` that is not an option and names a regular file of a size worth reading
-    ahead (:data:`MIN_BYTES` to :data:`MAX_BYTES`)."""
-    if "estimate" not in argv:
+    ahead (:data:`MIN_BYTES` to :data:`MAX_BYTES`). None when the command asks for help."""
+    if "estimate" not in argv or "-h" in argv or "--help" in argv:
         return None
     for token in list(argv)[list(argv).index("estimate") + 1 :]:
         if token.startswith("-"):

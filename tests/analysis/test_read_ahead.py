@@ -73,6 +73,7 @@ def test_the_guess_is_the_first_file_after_estimate(tmp_path: Path) -> None:
     assert read_ahead.guess(["estimate", "--weights", str(tmp_path), str(data)]) == str(data)
     # not an estimate, a file too small to be worth a thread, no file at all
     assert read_ahead.guess(["fh", str(data)]) is None
+    assert read_ahead.guess(["estimate", str(data), "--help"]) is None
     assert read_ahead.guess(["estimate", str(small), str(data)]) is None
     assert read_ahead.guess(["estimate", str(tmp_path / "none.csv")]) is None
     assert read_ahead.guess(["estimate", "nul\0byte"]) is None
