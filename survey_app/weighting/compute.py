@@ -112,7 +112,6 @@ def _calibrated(
                 "Check the targets: one may be out of the sample's reach, or two may "
                 "contradict each other."
             )
-            field = None
         else:
             advice = _(
                 "The targets cannot be met with calibration factors between %(lower)s and "
@@ -120,8 +119,8 @@ def _calibrated(
                 lower=formatting.number(options.bounds[0]),
                 upper=formatting.number(options.bounds[1]),
             )
-            field = "bounds"
-        raise WeightingInputError([RowError(None, field, f"{said} {advice}")]) from None
+        # not a column of the targets file: the errors table names none
+        raise WeightingInputError([RowError(None, None, f"{said} {advice}")]) from None
 
 
 def final_report(

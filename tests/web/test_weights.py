@@ -870,6 +870,7 @@ def test_a_calibration_that_cannot_meet_its_targets_says_what_the_analyst_can_ch
         assert "Calibration did not" not in page
     for page in [english, *vietnamese]:
         assert "maxit" not in page and "force=True" not in page
+        assert re.findall(r"<td class=\"num\">[^<]*</td><td>([^<]*)</td>", page) == ["—"]
     assert stored_count() == (0, 0, 0)
     # without bounds the same targets are met (raking calibration is raking)
     assert upload(analyst, margins_csv(extreme), method="calibrate-raking").status_code == 200
