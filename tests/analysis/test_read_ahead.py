@@ -9,6 +9,7 @@ read again.
 from __future__ import annotations
 
 import io
+import json
 import os
 import subprocess
 import sys
@@ -54,11 +55,15 @@ def in_process(argv: list[str]) -> tuple[int, str, str]:
 
 
 def command_line(argv: list[str]) -> tuple[int, str, str]:
+    """The real command line, its output block-buffered as on a user's machine (these
+    machines set PYTHONUNBUFFERED, under which a missing flush would go unnoticed)."""
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONUNBUFFERED"}
     proc = subprocess.run(
         [sys.executable, "-m", "analysis", "--lang", "en", *argv],
         capture_output=True,
         text=True,
         cwd=ROOT,
+        env=env,
         check=False,
     )
     return proc.returncode, proc.stdout, proc.stderr
@@ -121,3 +126,21 @@ def test_a_bad_file_read_ahead_gives_the_same_message(tmp_path: Path) -> None:
     for path in (ragged, utf16):
         expected = in_process(["estimate", str(path), *ESTIMATE])
         assert command_line(["estimate", str(path), *ESTIMATE]) == expected, path.name
+
+
+def test_the_whole_output_is_written_before_the_process_ends(tmp_path: Path) -> None:
+    """``python -m analysis`` ends with ``os._exit`` (no finalization): everything it
+    printed must be flushed first, a short answer (the other tests) and a long one: a
+    JSON answer with a 60 x 60 covariance is far more than one buffer of a pipe."""
+    rng = np.random.default_rng(7)
+    rows = 4_000
+    frame = pd.DataFrame(
+        {"w": rng.uniform(1, 3, rows), "y": rng.normal(size=rows), "g": rng.integers(0, 60, rows)}
+    )
+    data = tmp_path / "data.csv"
+    frame.to_csv(data, index=False)
+    argv = ["estimate", str(data), "--weights", "w", "--mean", "y", "--by", "g"]
+    status, out, err = command_line(argv)
+    assert (status, err) == (0, "")
+    assert len(out) > 64 * 1024
+    assert json.loads(out) == json.loads(in_process(argv)[1])
