@@ -20,8 +20,9 @@ from analysis.cli import main  # noqa: E402 - after the read has started
 
 status = main()
 try:
-    sys.stdout.flush()
-    sys.stderr.flush()
-except OSError:  # e.g. a closed pipe: let Python report it as it always does
+    for stream in (sys.stdout, sys.stderr):
+        if stream is not None:  # None: the process was started without it
+            stream.flush()
+except (OSError, ValueError):  # a closed pipe or file: let Python report it as always
     raise SystemExit(status) from None
 os._exit(status)
