@@ -68,17 +68,17 @@ ensure_venv() {
     fi
 }
 
-# Compile the message catalogues (.po -> .mo); the .mo files are build products.
 # plotly.js's basic bundle for the charts (survey_app/plotly_bundle.py), from the npm
 # registry into survey_app/vendor/ (git ignores it); fails when it cannot be fetched.
 fetch_plotly() {
     "$VENV/bin/python" "$ROOT/scripts/fetch_plotly.py"
 }
 
+# Compile the message catalogues (.po -> .mo); the .mo files are build products.
 compile_translations() {
     "$VENV/bin/pybabel" compile -q -d "$ROOT/survey_app/translations" 2>/dev/null \
         || "$VENV/bin/pybabel" compile -d "$ROOT/survey_app/translations"
-    # the statistics library's messages (python -m analysis; analysis/_i18n.py)
+    # the statistics library's messages (python -m analysis; analysis/i18n.py)
     "$VENV/bin/pybabel" compile -q -D analysis -d "$ROOT/analysis/translations" 2>/dev/null \
         || "$VENV/bin/pybabel" compile -D analysis -d "$ROOT/analysis/translations"
 }
