@@ -61,9 +61,9 @@ from analysis.i18n import (
     LOCALE_DIR,
     N_,
     _,
-    catalogue,
     language_from_environment,
     language_in,
+    require_catalogue,
     speaking,
 )
 from analysis.replicates import ReplicateDesign, bootstrap, jk1, jkn
@@ -372,13 +372,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(exc, file=sys.stderr)
         return 2
     try:
-        catalogue(lang)
-    except OSError:
-        print(
-            f"{LOCALE_DIR}: the Vietnamese messages are not compiled: run scripts/run.sh, "
-            "or pybabel compile -D analysis -d analysis/translations",
-            file=sys.stderr,
-        )
+        require_catalogue(lang)
+    except RuntimeError as exc:
+        print(exc, file=sys.stderr)
         return 2
     with speaking(lang), argparse_speaking(lang):
         args = build_parser().parse_args(arguments)

@@ -48,6 +48,19 @@ def catalogue(lang: str) -> gettext.NullTranslations:
     return gettext.translation(DOMAIN, LOCALE_DIR, languages=[lang])
 
 
+def require_catalogue(lang: str) -> None:
+    """A ``RuntimeError`` saying what to run when the compiled catalogue of ``lang`` is
+    missing: the command line and the web app refuse to start rather than fail in the
+    middle of an error message."""
+    try:
+        catalogue(lang)
+    except OSError as error:
+        raise RuntimeError(
+            f"{LOCALE_DIR}: the statistics library's Vietnamese messages are not compiled: "
+            "run scripts/run.sh, or pybabel compile -D analysis -d analysis/translations"
+        ) from error
+
+
 def _(msgid: str, /, **values: Any) -> str:
     """``msgid`` in the current language, its ``%(name)s`` placeholders filled."""
     text = catalogue(language()).gettext(msgid)

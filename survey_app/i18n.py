@@ -74,14 +74,7 @@ def library_language_back(_error: BaseException | None) -> None:
 
 
 def register(app: Flask) -> None:
-    try:
-        library_language.catalogue("vi")
-    except OSError as error:  # fail at start, not on every page
-        raise RuntimeError(
-            f"{library_language.LOCALE_DIR}: the statistics library's Vietnamese messages"
-            " are not compiled: run pybabel compile -D analysis -d analysis/translations"
-            " (scripts/run.sh does)"
-        ) from error
+    library_language.require_catalogue("vi")  # fail at start, not on every page
     app.before_request(remember_language)
     app.before_request(library_speaks_the_readers_language)
     app.teardown_request(library_language_back)

@@ -123,3 +123,28 @@ def test_the_library_speaks_the_language_it_is_given() -> None:
     assert english != vietnamese and refusal() == english
     with pytest.raises(ValueError, match="choose vi or en"), speaking("fr"):
         pass
+
+
+def test_a_catalogue_not_compiled_is_refused_with_what_to_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Without the compiled Vietnamese catalogue the command and the web app refuse to
+    start, naming what to run, instead of failing inside an error message."""
+    from flask import Flask
+
+    from analysis import i18n
+    from survey_app.i18n import register
+
+    monkeypatch.setattr(i18n, "LOCALE_DIR", tmp_path)  # a folder with no catalogue
+    i18n.catalogue.cache_clear()
+    try:
+        status, out, err = run(["--lang", "vi", "estimate", "x.csv"], capsys)
+        assert (status, out) == (2, "")
+        assert "not compiled" in err and "pybabel compile -D analysis" in err
+        # English needs no catalogue
+        assert run(["--lang", "en", "estimate", CLUS1, "--weights", "pw", "--mean", "api00"],
+                   capsys)[0] == 0  # fmt: skip
+        with pytest.raises(RuntimeError, match="pybabel compile -D analysis"):
+            register(Flask(__name__))
+    finally:
+        i18n.catalogue.cache_clear()
