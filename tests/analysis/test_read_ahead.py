@@ -144,3 +144,19 @@ def test_the_whole_output_is_written_before_the_process_ends(tmp_path: Path) -> 
     assert (status, err) == (0, "")
     assert len(out) > 64 * 1024
     assert json.loads(out) == json.loads(in_process(argv)[1])
+
+
+def test_the_package_still_gives_every_name_it_lists() -> None:
+    """``analysis`` imports its names when first used (so that the read can start before
+    numpy, pandas and scipy): each name of ``__all__`` has a home, and is what it was."""
+    import analysis
+    from analysis import design, estimators, variance
+
+    assert sorted(analysis._HOMES) == sorted(analysis.__all__)
+    for name in analysis.__all__:
+        home = __import__(analysis._HOMES[name], fromlist=[name])
+        assert getattr(analysis, name) is getattr(home, name), name
+    assert analysis.Design is design.Design and analysis.mean is estimators.mean
+    assert analysis.design_covariance is variance.design_covariance
+    with pytest.raises(AttributeError, match="no attribute 'nothing'"):
+        analysis.nothing  # noqa: B018
