@@ -28,6 +28,7 @@ from analysis.i18n import _
 
 __all__ = [
     "add_design_arguments",
+    "at_least_one",
     "at_least_two",
     "columns",
     "decimal_note",
@@ -40,6 +41,7 @@ __all__ = [
     "not_a_number",
     "number_pair",
     "numeric_column",
+    "positive_number",
     "read_bytes",
     "read_text_csv",
     "refuse_points",
@@ -77,11 +79,32 @@ def level(text: str) -> float:
     return value
 
 
+def _whole_number_at_least(text: str, minimum: int) -> int:
+    value = _converted(text, int, _("expected a whole number"))
+    if value < minimum:
+        raise argparse.ArgumentTypeError(
+            _("need at least %(minimum)s, got %(value)s", minimum=minimum, value=value)
+        )
+    return value
+
+
+def at_least_one(text: str) -> int:
+    """A whole number of at least 1 (e.g. a number of iterations)."""
+    return _whole_number_at_least(text, 1)
+
+
 def at_least_two(text: str) -> int:
     """A whole number of at least 2 (e.g. a number of replicates)."""
-    value = _converted(text, int, _("expected a whole number"))
-    if value < 2:
-        raise argparse.ArgumentTypeError(_("need at least 2, got %(value)s", value=value))
+    return _whole_number_at_least(text, 2)
+
+
+def positive_number(text: str) -> float:
+    """A finite number above 0 (e.g. a tolerance)."""
+    value = finite_number(text)
+    if value is None or not value > 0:
+        raise argparse.ArgumentTypeError(
+            _("expected a positive number, got %(text)s", text=repr(text))
+        )
     return value
 
 

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 import warnings
 from collections.abc import Hashable, Sequence
@@ -37,6 +36,7 @@ import pandas as pd
 
 from analysis.cli_args import (
     add_design_arguments,
+    at_least_one,
     columns,
     decimal_note,
     decimal_of,
@@ -44,6 +44,7 @@ from analysis.cli_args import (
     finite_number,
     number_pair,
     numeric_column,
+    positive_number,
     read_text_csv,
     text_column,
 )
@@ -212,10 +213,12 @@ def add_adjustment_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--targets", metavar="TARGETS.csv", help=_("cell counts: COLS...,target"))
     group.add_argument("--partial", action="store_true", help=_("ignore empty sample cells"))
     group.add_argument("--margins", metavar="MARGINS.csv", help=_("variable,level,target"))
-    group.add_argument("--max-iter", type=int, default=10, help=_("raking passes (default 10)"))
+    group.add_argument(
+        "--max-iter", type=at_least_one, default=10, help=_("raking passes (default 10)")
+    )
     group.add_argument(
         "--epsilon",
-        type=float,
+        type=positive_number,
         default=1.0,
         help=_("raking tolerance: weighted units, or relative to the weight total if < 1"),
     )
@@ -270,13 +273,6 @@ def _check_options(args: argparse.Namespace) -> None:
         raise ValueError(_("--rake needs --margins MARGINS.csv"))
     if args.calibrate and not args.totals:
         raise ValueError(_("--calibrate needs --totals TOTALS.csv"))
-    # the library's own checks name its keyword arguments (maxit, epsilon)
-    if args.max_iter < 1:
-        raise ValueError(_("--max-iter must be at least 1, got %(value)s", value=args.max_iter))
-    if not (args.epsilon > 0 and math.isfinite(args.epsilon)):
-        raise ValueError(
-            _("--epsilon must be a positive number, got %(value)s", value=format(args.epsilon, "g"))
-        )
     stray = [
         name
         for name, value, ok in [

@@ -175,14 +175,6 @@ def test_bad_margins_file_lists_rows(apiclus1_csv, tmp_path, capsys):
             "--strict given without",
         ),
         ([], "give a method"),
-        (
-            ["--rake", "--margins", "margins_stype_schwide_compimp.csv", "--max-iter", "0"],
-            "--max-iter must be at least 1, got 0",
-        ),
-        (
-            ["--rake", "--margins", "margins_stype_schwide_compimp.csv", "--epsilon", "-1"],
-            "--epsilon must be a positive number, got -1",
-        ),
     ],
 )
 def test_bad_arguments_exit_2(options, message, apiclus1_csv, tmp_path, capsys):
@@ -218,6 +210,30 @@ def test_an_empty_cell_names_the_cli_flag_not_the_librarys_argument(
     assert ("ô mẫu trống" in err) == (lang == "vi")
     assert not out.exists()
     assert main([*argv, "--partial"]) == 0 and out.exists()
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("--max-iter", "0", "argument --max-iter: need at least 1, got 0"),
+        ("--epsilon", "-1", "argument --epsilon: expected a positive number, got '-1'"),
+        ("--epsilon", "nan", "argument --epsilon: expected a positive number, got 'nan'"),
+    ],
+)
+def test_raking_options_are_refused_by_their_flags(
+    option, value, message, apiclus1_csv, tmp_path, capsys
+):
+    """The command's parser refuses them, naming the flag (the library's own checks name
+    its keyword arguments, maxit and epsilon), before anything is read or written."""
+    margins = str(DATA / "margins_stype_schwide_compimp.csv")
+    out = tmp_path / "out.csv"
+    argv = ["weight", str(apiclus1_csv), "--weights", "w0", "--rake", "--margins", margins,
+            option, value, "--out", str(out)]  # fmt: skip
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    assert info.value.code == 2
+    assert message in capsys.readouterr().err
+    assert not out.exists()
 
 
 def test_argparse_errors_exit_2(apiclus1_csv, tmp_path):
