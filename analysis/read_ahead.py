@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import codecs
 import os
+import stat
 import sys
 import threading
 from collections.abc import Sequence
@@ -82,16 +83,17 @@ def guess(argv: Sequence[str]) -> str | None:
     """The data file of an ``estimate`` command line, or None: the first argument after
     ``estimate`` that is not an option and names a regular file of a size worth reading
     ahead (:data:`MIN_BYTES` to :data:`MAX_BYTES`). None when the command asks for help."""
-    if "estimate" not in argv or "-h" in argv or "--help" in argv:
+    args = list(argv)
+    if "estimate" not in args or "-h" in args or "--help" in args:
         return None
-    for token in list(argv)[list(argv).index("estimate") + 1 :]:
+    for token in args[args.index("estimate") + 1 :]:
         if token.startswith("-"):
             continue
         try:
             st = os.stat(token)
         except (OSError, ValueError):
             continue
-        if os.path.isfile(token):
+        if stat.S_ISREG(st.st_mode):
             return token if MIN_BYTES <= st.st_size <= MAX_BYTES else None
     return None
 
