@@ -3,23 +3,41 @@
 from __future__ import annotations
 
 import ast
+import importlib.util
 import re
 import subprocess
 import sys
 import unicodedata
 from pathlib import Path
+from typing import Any
 
 from babel.messages.pofile import read_po
 
 ROOT = Path(__file__).resolve().parent.parent
-PO = ROOT / "survey_app" / "translations" / "vi" / "LC_MESSAGES" / "messages.po"
 
 
-def extracted_ids(tmp_path: Path) -> set[str]:
-    pot = tmp_path / "messages.pot"
+def _catalogue_domains() -> dict[str, Any]:
+    """``scripts/i18n.py``'s catalogues (where each is, what is extracted and how): the
+    tests check the catalogues the script keeps."""
+    spec = importlib.util.spec_from_file_location("i18n_script", ROOT / "scripts" / "i18n.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclass looks its module up there
+    spec.loader.exec_module(module)
+    return module.DOMAINS
+
+
+DOMAINS = _catalogue_domains()
+PO = DOMAINS["messages"].po
+
+
+def extracted_ids(tmp_path: Path, domain: str = "messages") -> set[str]:
+    """The msgids marked in the code of ``domain``'s package, as the script extracts them."""
+    catalogue = DOMAINS[domain]
+    pot = tmp_path / f"{catalogue.name}.pot"
     subprocess.run(
-        [sys.executable, "-m", "babel.messages.frontend", "extract", "-F", "babel.cfg",
-         "-k", "_l", "-k", "lazy_gettext", "-o", str(pot), "survey_app"],
+        [sys.executable, "-m", "babel.messages.frontend", "extract", *catalogue.extract,
+         "-o", str(pot), catalogue.package],
         cwd=ROOT, check=True,
     )  # fmt: skip
     with pot.open("rb") as handle:
@@ -51,7 +69,7 @@ def test_translations_keep_placeholders() -> None:
 
 # ---------------------------------------------------------------- the statistics library
 
-ANALYSIS_PO = ROOT / "analysis" / "translations" / "vi" / "LC_MESSAGES" / "analysis.po"
+ANALYSIS_PO = DOMAINS["analysis"].po
 #: Every placeholder of a printf-style message: ``%(name)s``, ``%s``, ``%r``, ``%%``...
 PLACEHOLDER = re.compile(r"%(?:\([^)]*\))?[-#0 +]*\d*(?:\.\d+)?[srdifgeEx%]")
 
@@ -59,14 +77,7 @@ PLACEHOLDER = re.compile(r"%(?:\([^)]*\))?[-#0 +]*\d*(?:\.\d+)?[srdifgeEx%]")
 def test_every_message_of_the_library_is_translated(tmp_path: Path) -> None:
     """python -m analysis prints the library's messages in Vietnamese (analysis/i18n.py):
     each message marked in analysis/ has a translation that keeps its placeholders."""
-    pot = tmp_path / "analysis.pot"
-    subprocess.run(
-        [sys.executable, "-m", "babel.messages.frontend", "extract", "-k", "N_", "-o", str(pot),
-         "analysis"],
-        cwd=ROOT, check=True,
-    )  # fmt: skip
-    with pot.open("rb") as handle:
-        extracted = {m.id for m in read_po(handle) if m.id}
+    extracted = extracted_ids(tmp_path, "analysis")
     with ANALYSIS_PO.open("rb") as handle:
         catalog = {m.id: m for m in read_po(handle, locale="vi") if m.id}
     assert "usage: " in extracted and len(extracted) > 200  # the extraction really ran
