@@ -6,6 +6,8 @@ from __future__ import annotations
 import io
 import re
 import shutil
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -357,6 +359,35 @@ def test_create_user_reset_password_and_deactivate(client: FlaskClient, app: Fla
         ("user.password_reset", "root", "user:leader_c1"),
         ("user.deactivate", "root", "user:leader_c1"),
     ]
+
+
+def test_an_unknown_or_inactive_user_costs_a_password_check(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A login with an unknown or inactive user name checks the password against a hash
+    made by the method real passwords are hashed with (the same cost as a wrong
+    password), and importing the module hashes nothing (it cost every process 90 ms)."""
+    accounts.create_user("gone", PASSWORD, Role.LEADER).active = False
+    db.session.commit()
+    checked: list[str] = []
+    real_check = accounts.check_password_hash
+    monkeypatch.setattr(
+        accounts, "check_password_hash", lambda h, p: checked.append(h) or real_check(h, p)
+    )
+    assert accounts.authenticate("nobody", PASSWORD) is None
+    assert accounts.authenticate("gone", PASSWORD) is None
+    assert len(checked) == 2 and checked[0] == checked[1]
+    assert checked[0].startswith(accounts.PASSWORD_METHOD + "$")
+    assert not real_check(checked[0], PASSWORD)
+    script = (
+        "import werkzeug.security as s\n"
+        "def refuse(*a, **k): raise AssertionError('hashed at import')\n"
+        "s.generate_password_hash = refuse\n"
+        "import survey_app.admin.accounts\n"
+    )
+    subprocess.run(
+        [sys.executable, "-c", script], check=True, cwd=Path(__file__).parents[2], timeout=120
+    )
 
 
 def test_user_form_errors(client: FlaskClient) -> None:
