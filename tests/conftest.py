@@ -68,6 +68,12 @@ settings.register_profile("ci", derandomize=True, print_blob=True)
 if os.environ.get("CI"):
     settings.load_profile("ci")
 
+# The command lines and servers the tests start run with Python's buffered output, as
+# they do for users: these machines set PYTHONUNBUFFERED, under which output a program
+# forgets to flush before it ends (or a log that reaches its file only when flushed)
+# would pass unnoticed.
+os.environ.pop("PYTHONUNBUFFERED", None)
+
 # Passwords are hashed with the same scrypt and the same code, at a smaller work factor
 # (N = 2**12 instead of werkzeug's 2**15): hundreds of accounts are made and logged in,
 # and each hash cost 50-100 ms. The hash still starts with "scrypt:" and a wrong
