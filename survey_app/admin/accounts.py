@@ -30,8 +30,9 @@ def _dummy_hash(method: str) -> str:
     or inactive, so that such a login costs as much time as a wrong password.
 
     Made by ``method`` (the one passwords are hashed with) at the first such login in a
-    process: made at import, it cost every process that imports the app, every command
-    line and every worker's start included, about 90 ms.
+    process, which therefore takes one hash longer than the others: made at import, it
+    cost every process that imports the app, every command line and every worker's
+    start included, about 90 ms.
     """
     return generate_password_hash("not-a-real-password", method=method)
 
