@@ -62,6 +62,18 @@ def text_of(response: Any) -> str:
     return response.get_data(as_text=True)
 
 
+def error_rows(page: str) -> list[tuple[str, str, str]]:
+    """The page's errors table: each row's number, column and message cells."""
+    return re.findall(
+        r'<tr><td class="num">([^<]*)</td><td>([^<]*)</td><td>(.*?)</td></tr>', page, re.S
+    )
+
+
+def error_columns(page: str) -> list[str]:
+    """The "Column" cell of each row of the page's errors table."""
+    return [column for _row, column, _message in error_rows(page)]
+
+
 def login(client: FlaskClient, username: str) -> None:
     response = client.post("/auth/login", data={"username": username, "password": PASSWORD})
     assert response.status_code == 302
@@ -489,9 +501,7 @@ def test_upload_errors_are_listed_by_row_and_nothing_is_saved(
     page = text_of(response)
     assert response.status_code == 422
     assert 'id="row-errors"' in page and "Nothing was saved" in page
-    problems = re.findall(
-        r'<tr><td class="num">([^<]*)</td><td>([^<]*)</td><td>(.*?)</td></tr>', page, re.S
-    )
+    problems = error_rows(page)
     matching = [p for p in problems if words in html.unescape(p[2])]
     assert matching, problems
     assert matching[0][0] == (str(row) if row is not None else "—")
@@ -539,7 +549,7 @@ def test_form_errors_keep_the_page(analyst: FlaskClient) -> None:
     assert bad_trim.status_code == 422
     assert "Cận cắt tỉa dưới phải nhỏ hơn cận trên." in text_of(bad_trim)
     # an option is not a column of the file: the table names none (it named "trim")
-    columns = re.findall(r"<td class=\"num\">[^<]*</td><td>([^<]*)</td>", bad_trim.get_data(True))
+    columns = error_columns(bad_trim.get_data(True))
     assert columns and set(columns) == {"—"}
     one_bound = upload(analyst, b"x", method="calibrate-linear", bound_lower="0.5")
     assert "Give both bounds, or neither." in text_of(one_bound)
@@ -870,7 +880,7 @@ def test_a_calibration_that_cannot_meet_its_targets_says_what_the_analyst_can_ch
         assert "Calibration did not" not in page
     for page in [english, *vietnamese]:
         assert "maxit" not in page and "force=True" not in page
-        assert re.findall(r"<td class=\"num\">[^<]*</td><td>([^<]*)</td>", page) == ["—"]
+        assert error_columns(page) == ["—"]
     assert stored_count() == (0, 0, 0)
     # without bounds the same targets are met (raking calibration is raking)
     assert upload(analyst, margins_csv(extreme), method="calibrate-raking").status_code == 200
