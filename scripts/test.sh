@@ -60,9 +60,10 @@ echo "==> lint"
 # SURVEY_TEST_PARTS, default 2), so that several pytest processes share the two cores to
 # the end: one process per pass left the PostgreSQL pass running alone, a core half
 # idle, for its last third. The first SQLite part prints as it goes; the others print
-# whole when they end. All run to the end and the script fails if any failed. Extra arguments (e.g. -k units, or test paths)
-# run each pass as one process. SURVEY_TEST_SEQUENTIAL=1 runs the two passes one after
-# the other, each as one process (for timing one pass alone).
+# whole when they end. All run to the end and the script fails if any failed. Extra
+# arguments (e.g. -k units, or test paths) run each pass as one process.
+# SURVEY_TEST_SEQUENTIAL=1 runs the two passes one after the other, each as one process
+# (for timing one pass alone).
 source "$ROOT/scripts/pg.sh"
 # The server's data next to the tests' folders (tmpfs when there is room; see pg.sh).
 PG_PARENT="$(dirname "${TEST_TMP:-/tmp/x}")" pg_start
