@@ -8,6 +8,11 @@ rewriting only for statements under 4 kB, and this one is about that long). Ther
 one statement per wave (its burst check names the wave's partition); psycopg keeps up
 to 100 prepared statements per connection, and a deployment has one open
 continuous-feedback wave per questionnaire and month.
+
+Each pooled connection keeps one cursor for the statement, in the pool's ``info`` of
+that connection (kept while the connection lives, cleared when it is replaced). A new
+cursor per call chose psycopg's adapters for every parameter afresh: about 0.05 ms of
+a request's CPU, measured in the app (benchmarks/README.md, "Stop 38").
 """
 
 from __future__ import annotations
@@ -18,7 +23,10 @@ from functools import cached_property, lru_cache
 from typing import Any
 
 import psycopg
-from sqlalchemy.engine import Engine
+from sqlalchemy import Select, literal_column
+from sqlalchemy.engine import Dialect, Engine
+from sqlalchemy.sql.elements import BindParameter
+from sqlalchemy.sql.visitors import replacement_traverse
 
 from survey_app.collection.submissions.sql import insert_statement
 
@@ -47,16 +55,41 @@ class RawStatement:
         return values
 
 
+def inline_constants(statement: Select[Any], dialect: Dialect) -> Select[Any]:
+    """``statement`` with its constants written into the SQL as literals.
+
+    A constant is a bound parameter given its value where the statement was built
+    (``literal(1)``, ``LIMIT 1``, an enum member, ``'burst'``), not one of the
+    parameters each call passes. As parameters, psycopg adapted and sent them at every
+    call and PostgreSQL bound them: ten of the statement's 39. The type's literal
+    processor writes each one (strings quoted as the dialect quotes them); a constant
+    whose type has none stays a parameter.
+    """
+
+    def literal_for(element: Any, **_kw: Any) -> Any:
+        if not isinstance(element, BindParameter) or element.required or element.value is None:
+            return None
+        render = element.type.literal_processor(dialect)
+        return None if render is None else literal_column(render(element.value), element.type)
+
+    return replacement_traverse(statement, {}, literal_for)
+
+
 @lru_cache(maxsize=256)
 def _raw_insert(dialect_class: type, counted: bool, wave_id: int | None) -> RawStatement:
-    statement = insert_statement(counted, wave_id)
-    compiled = statement.compile(dialect=dialect_class(paramstyle="numeric_dollar"))
+    dialect = dialect_class(paramstyle="numeric_dollar")
+    statement = inline_constants(insert_statement(counted, wave_id), dialect)
+    compiled = statement.compile(dialect=dialect)
     return RawStatement(
         sql=str(compiled),
         names=tuple(compiled.positiontup or ()),
         constants=dict(compiled.params),
         processors=dict(compiled._bind_processors),
     )
+
+
+#: The key of a connection's cursor for the statement in the pool's ``info``.
+_CURSOR = "survey.insert_cursor"
 
 
 def run_insert(engine: Engine, params: Mapping[str, Any], *, counted: bool) -> InsertResult:
@@ -69,9 +102,11 @@ def run_insert(engine: Engine, params: Mapping[str, Any], *, counted: bool) -> I
     # here uses it); close() gives it back to the pool.
     pooled = engine.raw_connection()
     try:
-        with psycopg.RawCursor(pooled.driver_connection) as cursor:
-            cursor.execute(raw.sql, arguments, prepare=True)
-            row = cursor.fetchone()
+        cursor = pooled.info.get(_CURSOR)
+        if cursor is None:
+            cursor = pooled.info[_CURSOR] = psycopg.RawCursor(pooled.driver_connection)
+        cursor.execute(raw.sql, arguments, prepare=True)
+        row = cursor.fetchone()
     except psycopg.OperationalError:
         pooled.invalidate()  # a broken connection does not go back to the pool
         raise
