@@ -34,7 +34,7 @@ from survey_app.admin import console as admin
 from survey_app.collection import desks
 from survey_app.collection.questionnaires import Codebook
 from survey_app.collection.responses import ResponseDraft, StoreOutcome
-from survey_app.collection.submissions import dossiers, entry, fast_path
+from survey_app.collection.submissions import dossiers, entry, fast_path, prepared
 from survey_app.collection.submissions.rate_limit import LimitHit
 from survey_app.collection.submissions.result import SubmitResult
 from survey_app.extensions import db
@@ -561,3 +561,42 @@ def test_a_wave_whose_partition_was_archived_is_stored_by_the_slow_path(
     assert [stored(p["id"]).wave_id for p in payloads[:2]] == [wave_id, wave_id]
     assert count(Response) == 2  # the first went with its partition; none of the third
     assert desk_hits("QL-01") == [4]
+
+
+def test_a_connection_the_server_dropped_is_replaced_with_its_cursor(
+    client: FlaskClient, setup: Setup, paths: Paths, fast: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Each pooled connection keeps its cursor for the statement
+    (``prepared.run_insert``). When PostgreSQL drops the connection, the submission is
+    still stored once, and the next statement runs on a new connection with a cursor of
+    its own."""
+    if not fast:
+        pytest.skip("the single statement and its cursors exist on PostgreSQL only")
+    warm(client, setup, paths)
+    assert post(client, kiosk(1), setup.token).status_code == 201
+    assert paths.take() == ((CREATED,), 0)
+    engine = db.engines[SUBMISSIONS_BIND]
+    pooled = engine.raw_connection()
+    try:
+        cursor = pooled.info[prepared.CURSOR]
+        assert cursor.connection is pooled.driver_connection
+        dropped = pooled.driver_connection.info.backend_pid
+    finally:
+        pooled.close()
+    with db.engine.begin() as connection:
+        connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": dropped})
+
+    after = kiosk(2)
+    assert post(client, after, setup.token).status_code == 201
+    # The lane's first try failed on the dropped connection; Flask's stored it.
+    assert paths.take() == ((CREATED,), 0)
+    assert "the submission lane failed" in caplog.text
+    assert post(client, kiosk(3), setup.token).status_code == 201
+    assert paths.take() == ((CREATED,), 0)
+    pooled = engine.raw_connection()
+    try:
+        assert pooled.driver_connection.info.backend_pid != dropped
+        assert pooled.info[prepared.CURSOR].connection is pooled.driver_connection
+    finally:
+        pooled.close()
+    assert count(Response) == 4 and stored(after["id"]) is not None

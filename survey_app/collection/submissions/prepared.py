@@ -89,7 +89,7 @@ def _raw_insert(dialect_class: type, counted: bool, wave_id: int | None) -> RawS
 
 
 #: The key of a connection's cursor for the statement in the pool's ``info``.
-_CURSOR = "survey.insert_cursor"
+CURSOR = "survey.insert_cursor"
 
 
 def run_insert(engine: Engine, params: Mapping[str, Any], *, counted: bool) -> InsertResult:
@@ -102,9 +102,9 @@ def run_insert(engine: Engine, params: Mapping[str, Any], *, counted: bool) -> I
     # here uses it); close() gives it back to the pool.
     pooled = engine.raw_connection()
     try:
-        cursor = pooled.info.get(_CURSOR)
+        cursor = pooled.info.get(CURSOR)
         if cursor is None:
-            cursor = pooled.info[_CURSOR] = psycopg.RawCursor(pooled.driver_connection)
+            cursor = pooled.info[CURSOR] = psycopg.RawCursor(pooled.driver_connection)
         cursor.execute(raw.sql, arguments, prepare=True)
         row = cursor.fetchone()
     except psycopg.OperationalError:
