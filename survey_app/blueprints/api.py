@@ -19,7 +19,7 @@ from werkzeug.wrappers import Response
 
 from survey_app import errors, openapi
 from survey_app.access import READERS
-from survey_app.collection.submissions.body import parse_request_body
+from survey_app.collection.submissions.body import parse_request_body, plain_text
 from survey_app.collection.submissions.entry import submit
 from survey_app.collection.submissions.result import RequestBodyError, SubmitResult
 from survey_app.extensions import LANGUAGES, csrf
@@ -58,7 +58,9 @@ def answer_submission(
             payload = parse_request_body(raw, mimetype)
         except RequestBodyError as error:
             return error.result
-        return submit(payload, device_token=device_token, client_ip=client_ip)
+        return submit(
+            payload, device_token=device_token, client_ip=client_ip, plain=plain_text(raw)
+        )
 
 
 @bp.post("/responses")

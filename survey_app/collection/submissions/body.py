@@ -12,6 +12,7 @@ from survey_app.collection.submissions.result import (
     error_result,
     not_an_object,
 )
+from survey_app.edge import FORBIDDEN_IN_TEXT
 
 
 def _refuse_constant(name: str) -> float:
@@ -50,3 +51,22 @@ def parse_request_body(raw: bytes, mimetype: str) -> dict[str, Any]:
     if not isinstance(payload, dict):
         raise RequestBodyError(not_an_object())
     return payload
+
+
+def plain_text(raw: bytes) -> bool:
+    """Whether the JSON text ``raw`` (valid UTF-8) has no escape sequence and no
+    character that text may not hold (:data:`survey_app.edge.FORBIDDEN_IN_TEXT`).
+
+    Then no string decoded from it, keys included, holds one either: without an escape
+    every character of a JSON string is written as itself, and valid UTF-8 encodes no
+    lone surrogate. (A body that is not valid JSON gives False or is refused anyway.)
+    So the field-by-field search (:func:`.fields.forbidden_fields`) can be skipped for
+    such a body: one search of the text instead of one per string.
+    """
+    if b"\\" in raw:
+        return False
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return FORBIDDEN_IN_TEXT.search(text) is None

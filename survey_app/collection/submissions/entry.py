@@ -41,7 +41,11 @@ from survey_app.models import Channel
 
 
 def submit(
-    payload: dict[str, Any], *, device_token: str | None, client_ip: str | None
+    payload: dict[str, Any],
+    *,
+    device_token: str | None,
+    client_ip: str | None,
+    plain: bool = False,
 ) -> SubmitResult:
     """Validate and store one submission; never raises for a client's mistake.
 
@@ -54,6 +58,9 @@ def submit(
         ``kiosk``, ignored for ``phone``.
     client_ip
         The client's address, the rate-limit key when there is no valid device token.
+    plain
+        True when ``payload`` was decoded from a JSON text that
+        :func:`.body.plain_text` found plain (no escape, no forbidden character).
 
     Returns
     -------
@@ -68,11 +75,11 @@ def submit(
         refused = dossier_key_refusal()
         if refused is not None:
             return refused
-        return _submit(payload, lang, device_token=device_token, client_ip=client_ip)
+        return _submit(payload, lang, device_token=device_token, client_ip=client_ip, plain=plain)
 
 
 def _submit(
-    payload: Any, lang: str, *, device_token: str | None, client_ip: str | None
+    payload: Any, lang: str, *, device_token: str | None, client_ip: str | None, plain: bool
 ) -> SubmitResult:
     if not isinstance(payload, dict):
         return rate_limited(None, device_token, client_ip) or not_an_object()
@@ -86,7 +93,7 @@ def _submit(
     else:
         # The hit counts under the remembered desk, as it always did; the single
         # statement counts it itself when the storage is survey-sql:// (one commit).
-        checked = check_fields(payload, lang, remembered)
+        checked = check_fields(payload, lang, remembered, plain=plain)
         accepted = checked.accepted()
         hit = None
         if accepted is not None and _may_submit(checked, device_token):
@@ -107,7 +114,7 @@ def _submit(
         # (the hit is counted already).
         context = find_context(key)
     fast_path.remember(key, context)
-    checked = check_fields(payload, lang, context)
+    checked = check_fields(payload, lang, context, plain=plain)
     if not _may_submit(checked, device_token):
         return error_result(
             401,

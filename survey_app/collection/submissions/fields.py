@@ -211,9 +211,17 @@ def _without_nulls(payload: Mapping[str, Any]) -> dict[str, Any]:
     return kept
 
 
-def check_fields(payload: Mapping[str, Any], message_lang: str, context: Context) -> Checked:
+def check_fields(
+    payload: Mapping[str, Any], message_lang: str, context: Context, *, plain: bool = False
+) -> Checked:
+    """Every problem of ``payload``, or the response to store (:class:`Checked`).
+
+    ``plain``: the payload was decoded from a JSON text that :func:`.body.plain_text`
+    found plain, so no text in it holds a forbidden character and that search is
+    skipped.
+    """
     checked = Checked(message_lang, context)
-    forbidden = frozenset(forbidden_fields(payload))
+    forbidden = frozenset() if plain else frozenset(forbidden_fields(payload))
     for name in sorted(forbidden):
         checked.add(name, "invalid_characters", message_for("invalid_characters"))
     if forbidden:
