@@ -70,6 +70,24 @@ def add_security_headers(headers: Headers, config: Mapping[str, Any]) -> None:
             headers[name] = value
 
 
+def with_security_headers(
+    pairs: list[tuple[str, str]], config: Mapping[str, Any]
+) -> list[tuple[str, str]]:
+    """:func:`add_security_headers` for a WSGI header list (the submission lane's):
+    ``pairs`` with each security header appended unless one of that name is there, and
+    without those configured as None. A plain list costs the lane about 1 µs, where
+    building werkzeug's ``Headers`` for it cost 13 µs."""
+    wanted = headers_for(config)
+    removed = {name.lower() for name, value in wanted.items() if value is None}
+    kept = [(name, value) for name, value in pairs if name.lower() not in removed]
+    present = {name.lower() for name, _value in kept}
+    return kept + [
+        (name, value)
+        for name, value in wanted.items()
+        if value is not None and name.lower() not in present
+    ]
+
+
 def set_security_headers(response: Response) -> Response:
     """``after_request`` hook: add the headers unless a view already set them."""
     add_security_headers(response.headers, current_app.config)

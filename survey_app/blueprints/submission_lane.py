@@ -14,7 +14,7 @@ application context only:
 - the same service call as the view (:func:`survey_app.blueprints.api.answer_submission`),
   the same JSON as ``jsonify`` writes (the app's JSON provider), the same status and
   headers, written straight to the WSGI server (no response object);
-- the security headers (:func:`survey_app.security.headers_for`, as
+- the security headers (:func:`survey_app.security.with_security_headers`, as
   ``set_security_headers`` adds them): of the after-request hooks, the only one that
   acts on this response;
 - the client's address for anything the request writes to the audit log
@@ -50,13 +50,13 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from flask import Flask, g
-from werkzeug.datastructures import Authorization, Headers, LanguageAccept
+from werkzeug.datastructures import Authorization, LanguageAccept
 from werkzeug.http import HTTP_STATUS_CODES, parse_accept_header, parse_options_header
 
 from survey_app.audit import CLIENT_ADDRESS
 from survey_app.blueprints.api import answer_submission, bearer_of
 from survey_app.i18n import preferred_language
-from survey_app.security import add_security_headers
+from survey_app.security import with_security_headers
 
 logger = logging.getLogger(__name__)
 
@@ -165,11 +165,20 @@ class SubmissionLane:
                 client_ip=client_ip,
             )
             data = _json_body(app, result.body)
-        headers = Headers([("Content-Type", app.json.mimetype), ("Content-Length", str(len(data)))])
-        headers.update(result.headers)  # as Flask's make_response does with a view's
-        add_security_headers(headers, app.config)
+        # As Flask's make_response does with a view's headers: they replace the JSON
+        # response's own of the same name.
+        given = {name.lower() for name in result.headers}
+        headers = [
+            (name, value)
+            for name, value in (
+                ("Content-Type", app.json.mimetype),
+                ("Content-Length", str(len(data))),
+            )
+            if name.lower() not in given
+        ]
+        headers += result.headers.items()
         status = f"{result.status} {HTTP_STATUS_CODES[result.status].upper()}"
-        return status, headers.to_wsgi_list(), data
+        return status, with_security_headers(headers, app.config), data
 
 
 def _json_body(app: Flask, body: dict[str, Any]) -> bytes:
