@@ -8,6 +8,7 @@ context is remembered (:mod:`.fast_path`), else by the general way
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import replace
 from typing import Any
 
@@ -70,8 +71,10 @@ def submit(
         data's. Messages are in the submission's ``lang``, else the current locale.
     """
     requested = payload.get("lang") if isinstance(payload, dict) else None
-    lang = requested if requested in LANGUAGES else current_lang()
-    with force_locale(babel_locale(lang)):
+    in_force = current_lang()
+    lang = requested if requested in LANGUAGES else in_force
+    # Forcing the language already in force (most submissions) would change nothing.
+    with force_locale(babel_locale(lang)) if lang != in_force else nullcontext():
         refused = dossier_key_refusal()
         if refused is not None:
             return refused
