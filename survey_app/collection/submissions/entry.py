@@ -98,14 +98,13 @@ def _submit(
         # statement counts it itself when the storage is survey-sql:// (one commit).
         checked = check_fields(payload, lang, remembered, plain=plain)
         accepted = checked.accepted()
-        hit = None
-        if accepted is not None and _may_submit(checked, device_token):
-            hit = statement_hit(remembered.desk, device_token, client_ip)
+        storable = accepted is not None and _may_submit(checked, device_token)
+        hit = statement_hit(remembered.desk, device_token, client_ip) if storable else None
         if hit is None:
             limited = rate_limited(remembered.desk, device_token, client_ip)
             if limited is not None:
                 return limited
-        if accepted is not None and _may_submit(checked, device_token):
+        if accepted is not None and storable:
             draft, codebook, rows = accepted
             try:
                 outcome = fast_path.store_at_once(draft, codebook, rows, device_token, hit)
