@@ -20,7 +20,7 @@ it the button silently did nothing. Images only; no script comes from a blob.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from flask import Flask, Response, current_app
@@ -59,15 +59,30 @@ def headers_for(config: Mapping[str, Any]) -> dict[str, str | None]:
     return headers
 
 
+def _changes(
+    config: Mapping[str, Any], present: Callable[[str], bool]
+) -> tuple[list[str], list[tuple[str, str]]]:
+    """The rule, for both kinds of header collection: the names to remove (configured as
+    None), and the ``(name, value)`` pairs to add, each unless ``present`` says a header
+    of that name is already there."""
+    wanted = headers_for(config)
+    removed = [name for name, value in wanted.items() if value is None]
+    added = [
+        (name, value) for name, value in wanted.items() if value is not None and not present(name)
+    ]
+    return removed, added
+
+
 def add_security_headers(headers: Headers, config: Mapping[str, Any]) -> None:
     """Add the headers to ``headers`` unless already there; a header configured as None
     is removed. (Flask's responses get them from :func:`set_security_headers`; the
-    submission lane, survey_app/blueprints/submission_lane.py, calls this itself.)"""
-    for name, value in headers_for(config).items():
-        if value is None:
-            headers.pop(name, None)
-        elif name not in headers:
-            headers[name] = value
+    submission lane, survey_app/blueprints/submission_lane.py, from
+    :func:`with_security_headers`.)"""
+    removed, added = _changes(config, headers.__contains__)
+    for name in removed:
+        headers.pop(name, None)
+    for name, value in added:
+        headers[name] = value
 
 
 def with_security_headers(
@@ -77,15 +92,10 @@ def with_security_headers(
     ``pairs`` with each security header appended unless one of that name is there, and
     without those configured as None. A plain list costs the lane about 1 µs, where
     building werkzeug's ``Headers`` for it cost 13 µs."""
-    wanted = headers_for(config)
-    removed = {name.lower() for name, value in wanted.items() if value is None}
-    kept = [(name, value) for name, value in pairs if name.lower() not in removed]
-    present = {name.lower() for name, _value in kept}
-    return kept + [
-        (name, value)
-        for name, value in wanted.items()
-        if value is not None and name.lower() not in present
-    ]
+    names = {name.lower() for name, _value in pairs}
+    removed, added = _changes(config, lambda name: name.lower() in names)
+    gone = {name.lower() for name in removed}
+    return [(name, value) for name, value in pairs if name.lower() not in gone] + added
 
 
 def set_security_headers(response: Response) -> Response:

@@ -10,6 +10,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import inspect, select, text
+from werkzeug.datastructures import Headers
 
 from survey_app import security
 from survey_app.collection import desks
@@ -57,6 +58,28 @@ def test_headers_can_be_overridden_or_removed(app_config: dict) -> None:
     assert "X-Frame-Options" not in response.headers
     assert response.headers["Referrer-Policy"] == "no-referrer"
     assert response.headers["Content-Security-Policy"] == security.CONTENT_SECURITY_POLICY
+
+
+def test_a_header_already_set_is_kept_and_one_configured_as_none_is_removed() -> None:
+    """Both forms of the rule (werkzeug's ``Headers`` for Flask's responses, a WSGI list
+    for the submission lane) keep a security header a response already has, whatever
+    the case of its name, and remove one configured as None even when it is there."""
+    config = {"SECURITY_HEADERS": {"X-Frame-Options": None}}
+    given = [
+        ("Content-Type", "application/json"),
+        ("referrer-policy", "no-referrer"),
+        ("X-Frame-Options", "SAMEORIGIN"),
+    ]
+    headers = Headers(given)
+    security.add_security_headers(headers, config)
+    listed = security.with_security_headers(list(given), config)
+    for result in (headers.to_wsgi_list(), listed):
+        names = [name.lower() for name, _value in result]
+        assert names.count("referrer-policy") == 1
+        assert ("referrer-policy", "no-referrer") in result
+        assert "x-frame-options" not in names
+        assert ("Content-Security-Policy", security.CONTENT_SECURITY_POLICY) in result
+    assert sorted(headers.to_wsgi_list()) == sorted(listed)
 
 
 def test_templates_have_no_inline_scripts_or_handlers() -> None:
