@@ -55,11 +55,11 @@ def answer_submission(
     body's ``lang`` asks for the other one."""
     with force_locale(babel_locale(language)):
         try:
-            payload = parse_request_body(raw, mimetype)
+            payload, text = parse_request_body(raw, mimetype)
         except RequestBodyError as error:
             return error.result
         return submit(
-            payload, device_token=device_token, client_ip=client_ip, plain=plain_text(raw)
+            payload, device_token=device_token, client_ip=client_ip, plain=plain_text(text)
         )
 
 

@@ -19,8 +19,8 @@ def _refuse_constant(name: str) -> float:
     raise ValueError(f"{name} is not JSON")
 
 
-def parse_request_body(raw: bytes, mimetype: str) -> dict[str, Any]:
-    """Decode a JSON request body into an object.
+def parse_request_body(raw: bytes, mimetype: str) -> tuple[dict[str, Any], str]:
+    """Decode a JSON request body into an object; returns it and the body's text.
 
     Raises
     ------
@@ -50,23 +50,17 @@ def parse_request_body(raw: bytes, mimetype: str) -> dict[str, Any]:
         ) from None
     if not isinstance(payload, dict):
         raise RequestBodyError(not_an_object())
-    return payload
+    return payload, text
 
 
-def plain_text(raw: bytes) -> bool:
-    """Whether the JSON text ``raw`` (valid UTF-8) has no escape sequence and no
-    character that text may not hold (:data:`survey_app.edge.FORBIDDEN_IN_TEXT`).
+def plain_text(text: str) -> bool:
+    """Whether the JSON text ``text`` (decoded from UTF-8 by :func:`parse_request_body`)
+    has no escape sequence and no character that text may not hold
+    (:data:`survey_app.edge.FORBIDDEN_IN_TEXT`).
 
     Then no string decoded from it, keys included, holds one either: without an escape
     every character of a JSON string is written as itself, and valid UTF-8 encodes no
-    lone surrogate. (A body that is not valid JSON gives False or is refused anyway.)
-    So the field-by-field search (:func:`.fields.forbidden_fields`) can be skipped for
-    such a body: one search of the text instead of one per string.
+    lone surrogate. So the field-by-field search (:func:`.fields.forbidden_fields`) can
+    be skipped for such a body: one search of the text instead of one per string.
     """
-    if b"\\" in raw:
-        return False
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return FORBIDDEN_IN_TEXT.search(text) is None
+    return "\\" not in text and FORBIDDEN_IN_TEXT.search(text) is None
