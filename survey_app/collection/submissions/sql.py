@@ -5,7 +5,8 @@
 - :func:`insert_statement`: PostgreSQL only, one statement that checks again that the
   desk is active (and the token its current one), that the questionnaire and the wave
   are what the caller assumed, flags a burst, and inserts the response and its answer
-  rows, skipping it if its client id or dossier is taken. It reads no partitioned
+  rows; the ``response_keys_claim`` trigger skips the response if its client id or
+  dossier is taken. It reads no partitioned
   table: a prepared statement's generic plan locks every partition of a partitioned
   table it reads, before pruning them (about 1,000 locks per submission with 122
   waves). The burst check reads the wave's own partition by name, and a resend is
@@ -363,10 +364,13 @@ def insert_statement(counted: bool = False, assumed_wave: int | None = None) -> 
         hit = rate_limit_hit()
         hits = select(hit.c["count"]).scalar_subquery()
         source = source.where(hits <= bindparam("limit_amount", type_=Integer()))
+    # A plain insert: a taken client id or dossier is skipped by the ``response_keys_claim``
+    # trigger (migration 0007), and the partitions' one unique index, on (id, wave), cannot
+    # conflict with an id drawn from the sequence. ``ON CONFLICT DO NOTHING`` here made
+    # every insert speculative (probe that index first, then confirm the row) for nothing.
     inserted = (
         postgresql_insert(responses)
         .from_select(list(columns), source)
-        .on_conflict_do_nothing()
         .returning(responses.c.id, responses.c.wave_id)
         .cte("inserted")
     )
