@@ -6,16 +6,16 @@
   desk is active (and the token its current one), that the questionnaire and the wave
   are what the caller assumed, flags a burst, and inserts the response and its answer
   rows; the ``response_keys_claim`` trigger skips the response if its client id or
-  dossier is taken. It reads no partitioned
-  table: a prepared statement's generic plan locks every partition of a partitioned
-  table it reads, before pruning them (about 1,000 locks per submission with 122
-  waves). The burst check reads the wave's own partition by name, and a resend is
-  recognised from ``response_keys`` (migration 0012). Run in autocommit, the
-  statement is its own transaction: one round trip stores a response whole and
-  durably, or stores nothing. With ``counted=True`` it also counts the request's
-  rate-limit hit (the ``survey-sql://`` storage's upsert, :data:`rate_limit_hit`) and
-  stores the response only if the count is within the limit, so that a response costs
-  one commit, not two (the counter's commit waited for its own WAL flush).
+  dossier is taken. It reads no partitioned table: a prepared statement's generic plan
+  locks every partition of a partitioned table it reads, before pruning them (about
+  1,000 locks per submission with 122 waves). The burst check reads the wave's own
+  partition by name, and a resend is recognised from ``response_keys`` (migration 0012).
+  Run in autocommit, the statement is its own transaction: one round trip stores a
+  response whole and durably, or stores nothing. With ``counted=True`` it also counts
+  the request's rate-limit hit (the ``survey-sql://`` storage's upsert,
+  :data:`rate_limit_hit`) and stores the response only if the count is within the limit,
+  so that a response costs one commit, not two (the counter's commit waited for its own
+  WAL flush).
 
 The single statement is run as a prepared statement on the raw psycopg connection
 (:func:`.prepared.run_insert`).
