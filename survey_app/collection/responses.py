@@ -189,8 +189,13 @@ def outcome_against(
 def _insert_response(connection: Connection, row: dict[str, Any]) -> int | None:
     """INSERT one response row unless its client id or dossier is taken; its id or None.
 
-    ``ON CONFLICT DO NOTHING`` (PostgreSQL and SQLite): a taken id or dossier skips the
-    row instead of aborting the transaction, so nothing needs rolling back.
+    A taken id or dossier skips the row instead of aborting the transaction, so nothing
+    needs rolling back: on SQLite by ``ON CONFLICT DO NOTHING`` (the unique indexes of
+    ``responses``), on PostgreSQL by the ``response_keys_claim`` trigger (migration
+    0007; the partitions' one unique index, on (id, wave), cannot conflict, so the
+    clause never acts there). One statement serves both databases: this general way is
+    taken about once per desk and worker, so the clause's cost is not worth a branch by
+    dialect; the single statement of :mod:`.submissions.sql` leaves it out.
     """
     table = Response.__table__
     dialect = connection.dialect.name
