@@ -16,8 +16,18 @@ function common.uuid4()
   return hex(8) .. "-" .. hex(4) .. "-4" .. hex(3) .. "-" .. variant .. hex(3) .. "-" .. hex(6) .. hex(6)
 end
 
+-- Each thread's generator is seeded from /dev/urandom. The seed this replaced (the
+-- time in seconds plus the process's CPU time in microseconds at init) repeated across
+-- wrk runs: two runs some seconds apart whose init took as many microseconds fewer got
+-- the same seed, so a thread sent an earlier run's ids again (answered 409, another
+-- content) and opened the same acked-<uuid>.txt, truncating that run's record.
 function common.seed()
-  math.randomseed(os.time() + math.floor(os.clock() * 1e6) + math.random(1, 1e6))
+  local random = assert(io.open("/dev/urandom", "rb"))
+  local bytes = random:read(6)
+  random:close()
+  local seed = 0
+  for i = 1, #bytes do seed = seed * 256 + bytes:byte(i) end
+  math.randomseed(seed)
 end
 
 function common.done(summary, latency, requests)
