@@ -26,6 +26,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
+import pytest
 from flask import Flask, current_app
 from flask.testing import FlaskCliRunner
 from hypothesis import HealthCheck, given, settings
@@ -241,6 +242,33 @@ def test_fold_marks_each_response_once_and_the_cli_verifies(
     )
     unknown = runner.invoke(args=["figures", "verify", "--wave", "NOPE", "--lang", "en"])
     assert unknown.exit_code != 0 and "unknown wave: NOPE" in unknown.output
+
+
+def test_a_pass_folds_what_was_stored_when_it_began(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Responses stored while a pass runs wait for the next pass. Under a steady stream
+    of submissions a pass that also took each arrival never ended, folding a few
+    responses per batch."""
+    _units, waves, feedback = setup_data()
+    before = db.session.scalar(
+        select(func.count()).select_from(Response).where(Response.flagged.is_(False))
+    )
+    fold_batch = figure_store._fold_batch
+    arrived: list[int] = []
+
+    def arriving(up_to: int) -> int:
+        if not arrived:  # submissions while the pass runs
+            arrived.extend(add_responses(waves, feedback, 4, seed=7))
+        return fold_batch(up_to)
+
+    monkeypatch.setattr(figure_store, "_fold_batch", arriving)
+    assert figure_store.refresh() == before
+    waiting = select(Response.id).where(Response.folded.is_(False), Response.flagged.is_(False))
+    assert sorted(db.session.scalars(waiting)) == sorted(arrived)
+    monkeypatch.undo()
+    assert figure_store.refresh() == len(arrived) == 4
+    assert unfolded_count() == 0
 
 
 def unfolded_count() -> int:
