@@ -18,17 +18,21 @@ seconds per request of gunicorn, the PostgreSQL server and wrk in each phase, th
 average, and the database check: lost (acknowledged but not stored) and doubled
 (stored twice) must be 0.
 
-``--fold-every N`` measures the submissions a second time while the figure store is
-maintained: ``flask --app survey_app figures refresh`` (the command cron runs every
-minute, docs/operations.md) runs every N seconds during that phase. It prints both
-throughputs, the folds (count, seconds, CPU), the age of the oldest acknowledged
-response not folded yet when the load stops, how long after the load stopped every
-acknowledged response was folded (one more refresh), and ``figures verify`` (the
-store against the rows). A response counts in the figures as soon as it is stored
-either way: pages add the unfolded rows (survey_app/reporting/figure_store.py).
+``--fold-every N`` measures both endpoints a second time, in as many rounds, while the
+figure store is maintained: ``flask --app survey_app figures refresh`` (the command
+cron runs every minute, docs/operations.md) runs every N seconds during those rounds
+(``fold_*``: each round's ceiling phase comes first, so the load ends with a
+submission phase). It prints the throughputs and their ratio to the ceiling measured
+in the same rounds, the folds (count, seconds, CPU), the age of the oldest
+acknowledged response not folded yet when the load stops, how long after the load
+stopped every acknowledged response was folded (one more refresh), and ``figures
+verify`` (the store against the rows). A response counts in the figures as soon as it
+is stored either way: pages add the unfolded rows (survey_app/reporting/figure_store.py).
 With ``--resident`` the folds come from one ``figures refresh --every N`` process (the
-resident form, docs/operations.md) instead of a process started per fold; it prints
-that process's folds and CPU in total.
+resident form, docs/operations.md) instead of a process started per fold. It starts
+before those rounds and they begin once it has folded the earlier responses and is
+idle, as a service started long before; it prints that process's folds and CPU during
+the rounds.
 
 ``--warmup SECONDS`` first drives both endpoints for that long, unmeasured: a worker's
 first response of each desk and day goes the general way (it finds the desk's context,
@@ -162,9 +166,17 @@ def folding(env: dict[str, str], every: float, folds: list[dict[str, float]]) ->
 
 
 @contextmanager
-def resident_folding(env: dict[str, str], every: float, folds: list[dict[str, float]]) -> Any:
+def resident_folding(
+    env: dict[str, str], every: float, folds: list[dict[str, float]], url: str
+) -> Any:
     """Run one ``figures refresh --every`` process until the block ends (SIGTERM), and
-    append its total: the folds that folded something, what they folded, its CPU."""
+    append what it did inside the block: the folds that folded something, what they
+    folded, its CPU.
+
+    The block starts once the process is ready, as a service started long before the
+    load would be: its first fold has taken the earlier phases' responses (none left
+    unfolded) and its start (about 2 s of CPU: imports and the app) is over, so the
+    phase measures the folds, not the start. Yields the catch-up fold's line."""
     with tempfile.TemporaryFile("w+") as out:
         proc = subprocess.Popen(
             [str(load_submit.VENV_BIN / "flask"), "--app", "survey_app", "figures", "refresh",
@@ -172,21 +184,45 @@ def resident_folding(env: dict[str, str], every: float, folds: list[dict[str, fl
             env={**env, "SURVEY_LANG": "en"}, cwd=load_submit.ROOT, stdout=out,
             stderr=subprocess.STDOUT, text=True,
         )  # fmt: skip
-        started = time.perf_counter()
+        caught_up, started, cpu_before = "", time.perf_counter(), None
         try:
-            yield
+            # Ready: nothing left to fold, and the process idle for two samples running.
+            idle, cpu = 0, process_cpu(proc.pid)
+            while idle < 2 and proc.poll() is None:
+                time.sleep(0.25)
+                now = process_cpu(proc.pid)
+                idle = idle + 1 if now - cpu < 0.02 and unfolded(url)[0] == 0 else 0
+                cpu = now
+            if proc.poll() is not None:
+                out.seek(0)
+                sys.exit(f"figures refresh --every ended: {out.read()[-2000:]}")
+            out.seek(0)
+            caught_up = out.read()
+            started, cpu_before = time.perf_counter(), process_cpu(proc.pid)
+            yield caught_up.strip().splitlines()[-1] if caught_up.strip() else "folded 0"
         finally:
+            cpu_during = process_cpu(proc.pid) - cpu_before if cpu_before is not None else 0.0
             proc.send_signal(signal.SIGTERM)
-            _pid, status, usage = os.wait4(proc.pid, 0)
+            _pid, status, _usage = os.wait4(proc.pid, 0)
             out.seek(0)
             text = out.read()
     if os.waitstatus_to_exitcode(status) != 0:
         sys.exit(f"figures refresh --every failed: {text[-2000:]}")
+    text = text[len(caught_up) :]
     counts = [int(m.replace(",", "")) for m in re.findall(r"folded ([\d,]+)", text)]
     folds.append(
         {"folded": sum(counts), "folds": len(counts), "wall_s": time.perf_counter() - started,
-         "cpu_s": usage.ru_utime + usage.ru_stime}
+         "cpu_s": cpu_during}
     )  # fmt: skip
+
+
+def process_cpu(pid: int) -> float:
+    """CPU seconds used so far by one process (0 once it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def engine_for(url: str) -> Any:
@@ -320,6 +356,7 @@ def run_one(kind: str, args: argparse.Namespace) -> dict[str, Any]:
             create_ceiling_table(url)
             token_file = work / "tokens.txt"
             token_file.write_text("".join(f"{d} {t}\n" for d, t in tokens.items()))
+            submit_args = (str(token_file), str(acked_dir))
             folds: list[dict[str, float]] = []
             fold: dict[str, Any] = {}
             with load_submit.gunicorn(env, args, work / "gunicorn.log") as base:
@@ -334,17 +371,29 @@ def run_one(kind: str, args: argparse.Namespace) -> dict[str, Any]:
                     ceilings.append(run_wrk(base, HERE / "wrk_ceiling.lua", args))
                 submit, ceiling = merge_phases(submits), merge_phases(ceilings)
                 if args.fold_every > 0:
-                    # Catch up with the first phase's responses first (not measured), so
-                    # the folds during the load take what arrives, as cron's would.
-                    fold["caught_up_before"] = flask_command(env, "figures", "refresh")[0].strip()
-                    keeping = resident_folding if args.resident else folding
-                    with keeping(env, args.fold_every, folds):
-                        folded = run_wrk(base, HERE / "wrk_submit.lua", args, str(token_file),
-                                         str(acked_dir))  # fmt: skip
+                    # The earlier phases' responses are folded first (not measured), so
+                    # the folds during the load take what arrives, as in service. The
+                    # rounds alternate again, each ceiling phase before its submission
+                    # phase, so that the load stops at the end of a submission phase.
+                    fold_submits, fold_ceilings = [], []
+                    if args.resident:
+                        keeping = resident_folding(env, args.fold_every, folds, url)
+                    else:
+                        fold["caught_up_before"] = flask_command(env, "figures", "refresh")[0]
+                        keeping = folding(env, args.fold_every, folds)
+                    with keeping as caught_up:
+                        if args.resident:
+                            fold["caught_up_before"] = caught_up
+                        for _round in range(args.rounds):
+                            fold_ceilings.append(run_wrk(base, HERE / "wrk_ceiling.lua", args))
+                            fold_submits.append(
+                                run_wrk(base, HERE / "wrk_submit.lua", args, *submit_args)
+                            )
                         stopped = time.perf_counter()
                         at_stop = unfolded(url)
+                    fold["caught_up_before"] = fold["caught_up_before"].strip()
                     fold.update(fold_lag(url, env, folds, stopped, at_stop))
-                    fold["submit"] = folded
+                    fold["submit"] = (merge_phases(fold_submits), fold_submits, fold_ceilings)
             acknowledged: set[str] = set()
             repeated = 0
             for path in acked_dir.glob("acked-*.txt"):
@@ -377,8 +426,14 @@ def run_one(kind: str, args: argparse.Namespace) -> dict[str, Any]:
         "ceiling_load_average": (ceiling["load_before"], ceiling["load_after"]),
     }
     if fold:
-        phase = fold.pop("submit")
-        result.update({f"fold_{k}": v for k, v in phase_figures(phase, ceiling_rate).items()})
+        phase, fold_submits, fold_ceilings = fold.pop("submit")
+        fold_ceiling_rate = per_second(merge_phases(fold_ceilings), 204)
+        fold_figures = {
+            **phase_figures(phase, fold_ceiling_rate),
+            **round_figures(fold_submits, fold_ceilings),
+            "ceiling_per_s": round(fold_ceiling_rate, 1),
+        }
+        result.update({f"fold_{k}": v for k, v in fold_figures.items()})
         result.update(fold)
     result["repeated_answered_200"] = repeated
     result.update(check)
@@ -416,9 +471,10 @@ def merge_phases(phases: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def round_figures(submits: list[dict[str, Any]], ceilings: list[dict[str, Any]]) -> dict[str, Any]:
-    """With ``--rounds`` above 1, each round's ratio (its submission phase against the
-    ceiling phase that followed it) and their median: this VM's speed drifts by a
-    quarter within minutes, and a ratio of two phases minutes apart drifts with it."""
+    """With ``--rounds`` above 1, each round's ratio (its submission phase against its
+    ceiling phase: the one after it, or in the fold phase the one before it) and their
+    median: this VM's speed drifts by a quarter within minutes, and a ratio of two
+    phases minutes apart drifts with it."""
     if len(submits) == 1:
         return {}
     ratios = []
