@@ -22,7 +22,8 @@ average, and the database check: lost (acknowledged but not stored) and doubled
 figure store is maintained: ``flask --app survey_app figures refresh`` (the command
 cron runs every minute, docs/operations.md) runs every N seconds during those rounds
 (``fold_*``: each round's ceiling phase comes first, so the load ends with a
-submission phase). It prints the throughputs and their ratio to the ceiling measured
+submission phase; the folds wait while the ceiling is measured, so its phases measure
+the machine without our folder and the submissions' phases pay for their folds). It prints the throughputs and their ratio to the ceiling measured
 in the same rounds, the folds (count, seconds, CPU), the age of the oldest
 acknowledged response not folded yet when the load stops, how long after the load
 stopped every acknowledged response was folded (one more refresh), and ``figures
@@ -68,7 +69,9 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from statistics import median
@@ -144,22 +147,52 @@ def flask_command(env: dict[str, str], *command: str) -> tuple[str, float, float
     return text, time.perf_counter() - started, usage.ru_utime + usage.ru_stime
 
 
+@dataclass
+class Folder:
+    """The folds kept during the fold rounds: ``paused()`` holds them off while the
+    ceiling is measured, so that the machine's capacity is measured without our
+    folder and the folds of the submissions' responses are charged to the
+    submission phases (a fold every 10 s with 10-s phases otherwise took, in every
+    other phase, the previous submission phase's responses during the ceiling's)."""
+
+    pause: Callable[[], None]
+    resume: Callable[[], None]
+    caught_up: str = ""
+
+    @contextmanager
+    def paused(self) -> Iterator[None]:
+        self.pause()
+        try:
+            yield
+        finally:
+            self.resume()
+
+
 @contextmanager
 def folding(env: dict[str, str], every: float, folds: list[dict[str, float]]) -> Any:
-    """Run ``figures refresh`` every ``every`` seconds in a thread until the block ends."""
-    stop = threading.Event()
+    """Run ``figures refresh`` every ``every`` seconds in a thread until the block ends
+    (none starts while paused; pausing waits for the one under way)."""
+    stop, held, running = threading.Event(), threading.Event(), threading.Lock()
 
     def loop() -> None:
         while not stop.wait(every):
-            text, wall, cpu = flask_command(env, "figures", "refresh")
+            with running:
+                if held.is_set():
+                    continue
+                text, wall, cpu = flask_command(env, "figures", "refresh")
             match = re.search(r"folded ([\d,]+)", text)
             folded = int(match.group(1).replace(",", "")) if match else -1
             folds.append({"folded": folded, "wall_s": wall, "cpu_s": cpu})
 
+    def pause() -> None:
+        held.set()
+        with running:
+            pass
+
     thread = threading.Thread(target=loop, daemon=True)
     thread.start()
     try:
-        yield
+        yield Folder(pause, held.clear)
     finally:
         stop.set()
         thread.join()
@@ -176,7 +209,8 @@ def resident_folding(
     The block starts once the process is ready, as a service started long before the
     load would be: its first fold has taken the earlier phases' responses (none left
     unfolded) and its start (about 2 s of CPU: imports and the app) is over, so the
-    phase measures the folds, not the start. Yields the catch-up fold's line."""
+    phase measures the folds, not the start. Yields a :class:`Folder` with the
+    catch-up fold's line."""
     with tempfile.TemporaryFile("w+") as out:
         proc = subprocess.Popen(
             [str(load_submit.VENV_BIN / "flask"), "--app", "survey_app", "figures", "refresh",
@@ -199,7 +233,13 @@ def resident_folding(
             out.seek(0)
             caught_up = out.read()
             started, cpu_before = time.perf_counter(), process_cpu(proc.pid)
-            yield caught_up.strip().splitlines()[-1] if caught_up.strip() else "folded 0"
+            # Paused by SIGSTOP (a fold under way holds its locks meanwhile, which the
+            # ceiling's inserts do not need), resumed by SIGCONT.
+            yield Folder(
+                lambda: proc.send_signal(signal.SIGSTOP),
+                lambda: proc.send_signal(signal.SIGCONT),
+                caught_up.strip().splitlines()[-1] if caught_up.strip() else "folded 0",
+            )
         finally:
             cpu_during = process_cpu(proc.pid) - cpu_before if cpu_before is not None else 0.0
             proc.send_signal(signal.SIGTERM)
@@ -381,11 +421,12 @@ def run_one(kind: str, args: argparse.Namespace) -> dict[str, Any]:
                     else:
                         fold["caught_up_before"] = flask_command(env, "figures", "refresh")[0]
                         keeping = folding(env, args.fold_every, folds)
-                    with keeping as caught_up:
+                    with keeping as folder:
                         if args.resident:
-                            fold["caught_up_before"] = caught_up
+                            fold["caught_up_before"] = folder.caught_up
                         for _round in range(args.rounds):
-                            fold_ceilings.append(run_wrk(base, HERE / "wrk_ceiling.lua", args))
+                            with folder.paused():
+                                fold_ceilings.append(run_wrk(base, HERE / "wrk_ceiling.lua", args))
                             fold_submits.append(
                                 run_wrk(base, HERE / "wrk_submit.lua", args, *submit_args)
                             )
