@@ -23,17 +23,17 @@ figure store is maintained: ``flask --app survey_app figures refresh`` (the comm
 cron runs every minute, docs/operations.md) runs every N seconds during those rounds
 (``fold_*``: each round's ceiling phase comes first, so the load ends with a
 submission phase; the folds wait while the ceiling is measured, so its phases measure
-the machine without our folder and the submissions' phases pay for their folds). It prints the throughputs and their ratio to the ceiling measured
-in the same rounds, the folds (count, seconds, CPU), the age of the oldest
-acknowledged response not folded yet when the load stops, how long after the load
-stopped every acknowledged response was folded (one more refresh), and ``figures
-verify`` (the store against the rows). A response counts in the figures as soon as it
-is stored either way: pages add the unfolded rows (survey_app/reporting/figure_store.py).
-With ``--resident`` the folds come from one ``figures refresh --every N`` process (the
-resident form, docs/operations.md) instead of a process started per fold. It starts
-before those rounds and they begin once it has folded the earlier responses and is
-idle, as a service started long before; it prints that process's folds and CPU during
-the rounds.
+the machine without our folder and the submissions' phases pay for their folds). It
+prints the throughputs and their ratio to the ceiling measured in the same rounds, the
+folds (count, seconds, CPU), the age of the oldest acknowledged response not folded
+yet when the load stops, how long after the load stopped every acknowledged response
+was folded (one more refresh), and ``figures verify`` (the store against the rows). A
+response counts in the figures as soon as it is stored either way: pages add the
+unfolded rows (survey_app/reporting/figure_store.py). With ``--resident`` the folds
+come from one ``figures refresh --every N`` process (the resident form,
+docs/operations.md) instead of a process started per fold. It starts before those
+rounds and they begin once it has folded the earlier responses and is idle, as a
+service started long before; it prints that process's folds and CPU during the rounds.
 
 ``--warmup SECONDS`` first drives both endpoints for that long, unmeasured: a worker's
 first response of each desk and day goes the general way (it finds the desk's context,
