@@ -101,8 +101,11 @@ def refresh(limit: int | None = None) -> int:
     10-25 responses, back to back, for as long as the load lasted).
     """
     newest = db.session.scalar(select(func.max(Response.id)))
+    if newest is None:  # no response at all
+        db.session.rollback()
+        return 0
     total = 0
-    while newest is not None and (limit is None or total < limit):
+    while limit is None or total < limit:
         folded = _fold_batch(newest)
         if folded == 0:
             break
