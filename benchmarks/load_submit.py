@@ -426,17 +426,21 @@ def _process_tree(root: int) -> list[int]:
     return tree
 
 
+def process_cpu(pid: int) -> float:
+    """CPU seconds (user + system) used so far by one process; 0 once it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
 def cpu_seconds() -> dict[str, float]:
     """CPU seconds used so far by each measured server (process tree) and this client."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    used: dict[str, float] = {}
-    for name, root in SERVER_PIDS.items():
-        total = 0
-        for pid in _process_tree(root):
-            with suppress(OSError, IndexError, ValueError):
-                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-                total += int(fields[11]) + int(fields[12])  # utime + stime
-        used[name] = total / ticks
+    used = {
+        name: sum(process_cpu(pid) for pid in _process_tree(root))
+        for name, root in SERVER_PIDS.items()
+    }
     times = os.times()
     used["client"] = times.user + times.system
     return used

@@ -221,10 +221,10 @@ def resident_folding(
         caught_up, started, cpu_before = "", time.perf_counter(), None
         try:
             # Ready: nothing left to fold, and the process idle for two samples running.
-            idle, cpu = 0, process_cpu(proc.pid)
+            idle, cpu = 0, load_submit.process_cpu(proc.pid)
             while idle < 2 and proc.poll() is None:
                 time.sleep(0.25)
-                now = process_cpu(proc.pid)
+                now = load_submit.process_cpu(proc.pid)
                 idle = idle + 1 if now - cpu < 0.02 and unfolded(url)[0] == 0 else 0
                 cpu = now
             if proc.poll() is not None:
@@ -232,7 +232,7 @@ def resident_folding(
                 sys.exit(f"figures refresh --every ended: {out.read()[-2000:]}")
             out.seek(0)
             caught_up = out.read()
-            started, cpu_before = time.perf_counter(), process_cpu(proc.pid)
+            started, cpu_before = time.perf_counter(), load_submit.process_cpu(proc.pid)
             # Paused by SIGSTOP (a fold under way holds its locks meanwhile, which the
             # ceiling's inserts do not need), resumed by SIGCONT.
             yield Folder(
@@ -241,7 +241,9 @@ def resident_folding(
                 caught_up.strip().splitlines()[-1] if caught_up.strip() else "folded 0",
             )
         finally:
-            cpu_during = process_cpu(proc.pid) - cpu_before if cpu_before is not None else 0.0
+            cpu_during = 0.0
+            if cpu_before is not None:
+                cpu_during = load_submit.process_cpu(proc.pid) - cpu_before
             proc.send_signal(signal.SIGTERM)
             _pid, status, _usage = os.wait4(proc.pid, 0)
             out.seek(0)
@@ -254,15 +256,6 @@ def resident_folding(
         {"folded": sum(counts), "folds": len(counts), "wall_s": time.perf_counter() - started,
          "cpu_s": cpu_during}
     )  # fmt: skip
-
-
-def process_cpu(pid: int) -> float:
-    """CPU seconds used so far by one process (0 once it is gone)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def engine_for(url: str) -> Any:
