@@ -157,7 +157,7 @@ class Folder:
 
     pause: Callable[[], None]
     resume: Callable[[], None]
-    caught_up: str = ""
+    caught_up: str  # what the catch-up fold before the rounds printed
 
     @contextmanager
     def paused(self) -> Iterator[None]:
@@ -170,8 +170,10 @@ class Folder:
 
 @contextmanager
 def folding(env: dict[str, str], every: float, folds: list[dict[str, float]]) -> Any:
-    """Run ``figures refresh`` every ``every`` seconds in a thread until the block ends
+    """Run ``figures refresh`` once (the catch-up, its line in the yielded
+    :class:`Folder`), then every ``every`` seconds in a thread until the block ends
     (none starts while paused; pausing waits for the one under way)."""
+    caught_up = flask_command(env, "figures", "refresh")[0].strip()
     stop, held, running = threading.Event(), threading.Event(), threading.Lock()
 
     def loop() -> None:
@@ -192,7 +194,7 @@ def folding(env: dict[str, str], every: float, folds: list[dict[str, float]]) ->
     thread = threading.Thread(target=loop, daemon=True)
     thread.start()
     try:
-        yield Folder(pause, held.clear)
+        yield Folder(pause, held.clear, caught_up)
     finally:
         stop.set()
         thread.join()
@@ -409,14 +411,13 @@ def run_one(kind: str, args: argparse.Namespace) -> dict[str, Any]:
                     # rounds alternate again, each ceiling phase before its submission
                     # phase, so that the load stops at the end of a submission phase.
                     fold_submits, fold_ceilings = [], []
-                    if args.resident:
-                        keeping = resident_folding(env, args.fold_every, folds, url)
-                    else:
-                        fold["caught_up_before"] = flask_command(env, "figures", "refresh")[0]
-                        keeping = folding(env, args.fold_every, folds)
+                    keeping = (
+                        resident_folding(env, args.fold_every, folds, url)
+                        if args.resident
+                        else folding(env, args.fold_every, folds)
+                    )
                     with keeping as folder:
-                        if args.resident:
-                            fold["caught_up_before"] = folder.caught_up
+                        fold["caught_up_before"] = folder.caught_up
                         for _round in range(args.rounds):
                             with folder.paused():
                                 fold_ceilings.append(run_wrk(base, HERE / "wrk_ceiling.lua", args))
@@ -425,7 +426,6 @@ def run_one(kind: str, args: argparse.Namespace) -> dict[str, Any]:
                             )
                         stopped = time.perf_counter()
                         at_stop = unfolded(url)
-                    fold["caught_up_before"] = fold["caught_up_before"].strip()
                     fold.update(fold_lag(url, env, folds, stopped, at_stop))
                     fold["submit"] = (merge_phases(fold_submits), fold_submits, fold_ceilings)
             acknowledged: set[str] = set()
