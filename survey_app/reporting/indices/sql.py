@@ -150,13 +150,16 @@ def aggregate(
     by_channel: bool,
     calibrated_waves: list[int],
     only: ColumnElement[bool] | None = None,
+    psus: bool = True,
 ) -> tuple[list, list, list, dict[int, str]]:
     """Run the three GROUP BY queries; return their rows and the item codes by id.
 
     Responses of ``calibrated_waves`` (waves whose scheme's adjustment enters the
     variance) are grouped one by one (column ``rid``, their id); the others have
     ``rid`` -1 and are summed per PSU. ``only`` restricts the responses read (the
-    figure store reads the responses it has not folded yet, and folds by batch)."""
+    figure store reads the responses it has not folded yet, and folds by batch).
+    ``psus``: False skips the query of the PSUs, which the figure store's fold does not
+    need (its sums carry their PSUs; 50 ms for a fold of 33,000 responses)."""
     items = item_codes(layout, questionnaire_ids)
     weight = _weight_expression(scheme_ids)
     breakdown = _breakdown_columns(by_field, by_channel)
@@ -283,7 +286,8 @@ def aggregate(
         )
         item_rows += fetch(connection, item_query)
         respondent_rows += fetch(connection, respondent_query)
-        psu_rows += fetch(connection, psu_query)
+        if psus:
+            psu_rows += fetch(connection, psu_query)
     return item_rows, respondent_rows, psu_rows, items
 
 
