@@ -174,6 +174,13 @@ def _fold_batch(up_to: int) -> int:
     query = pending_query(up_to)
     if db.engine.dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
+        # A fold's queries are small, but the planner's estimates for `id = ANY(batch)`
+        # joined to the answers ran to millions of rows, above the cost at which it
+        # compiles the query (JIT: 0.56 s of CPU for a fold of 32,000 responses whose
+        # query ran 0.4 s) and starts parallel workers. A background job that shares
+        # the cores with the submissions does neither.
+        db.session.execute(text("SET LOCAL jit = off"))
+        db.session.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
     rows = db.session.execute(query).all()
     if not rows:
         db.session.rollback()

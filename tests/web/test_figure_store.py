@@ -380,6 +380,36 @@ def test_the_stores_pages_leave_room_for_the_folds_updates(app: Flask) -> None:
         assert "WITH (fillfactor = 50)" in str(CreateTable(table).compile(db.engine))
 
 
+def test_a_fold_neither_compiles_its_queries_nor_starts_workers(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL: a fold's transaction turns off JIT compilation and parallel workers
+    (their cost, on the planner's estimates for a batch, exceeded the queries'), and
+    only for itself."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("JIT and parallel workers are PostgreSQL's")
+    setup_data()
+
+    def settings() -> tuple[str, str]:
+        jit = db.session.scalar(text("SHOW jit"))
+        return jit, db.session.scalar(text("SHOW max_parallel_workers_per_gather"))
+
+    before = settings()
+    db.session.rollback()
+    assert before != ("off", "0")
+    seen: list[tuple[str, str]] = []
+    add = figure_store._add
+
+    def spying(rows: list) -> None:
+        seen.append(settings())
+        add(rows)
+
+    monkeypatch.setattr(figure_store, "_add", spying)
+    assert figure_store.refresh() > 0
+    assert seen and set(seen) == {("off", "0")}
+    assert settings() == before
+
+
 def cell_respondents() -> float:
     """The respondents the per-PSU cells hold (their "r" statistic's ``a``)."""
     total = 0.0
