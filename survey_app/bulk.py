@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import Table, bindparam, func, select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import Insert
+from sqlalchemy.sql.selectable import TableValuedAlias
 
 from survey_app.extensions import db
 
@@ -25,11 +26,18 @@ from survey_app.extensions import db
 ARRAY_ROWS = 10_000
 
 
+def array_rows(table: Table, names: Sequence[str]) -> TableValuedAlias:
+    """``unnest(:name, …) AS rows(names)``: rows given as one array parameter per
+    column ``names`` of ``table`` (typed as the column's array), each a list passed
+    under the column's name when the statement runs."""
+    arrays = [bindparam(name, type_=postgresql.ARRAY(table.c[name].type)) for name in names]
+    return func.unnest(*arrays).table_valued(*names).render_derived(name="rows")
+
+
 def array_insert(table: Table, names: Sequence[str]) -> Insert:
     """``INSERT INTO table (names) SELECT * FROM unnest(:name, …)``: the parameters are
     the columns ``names``, each a list (see :func:`array_batches`)."""
-    arrays = [bindparam(name, type_=postgresql.ARRAY(table.c[name].type)) for name in names]
-    rows = func.unnest(*arrays).table_valued(*names).render_derived(name="rows")
+    rows = array_rows(table, names)
     return postgresql.insert(table).from_select(
         list(names), select(*[rows.c[name] for name in names])
     )

@@ -43,9 +43,7 @@ import numpy as np
 from flask import current_app
 from sqlalchemy import (
     BigInteger,
-    Integer,
     Select,
-    String,
     and_,
     any_,
     bindparam,
@@ -414,22 +412,14 @@ def _held_cells(wave_id: int, keys: list[tuple[int, str, str]]) -> Iterable[Sequ
     columns = [table.c.id, table.c.unit_id, table.c.stratum, table.c.psu, table.c.stats_id,
                table.c.sums]  # fmt: skip
     if db.engine.dialect.name == "postgresql":
-        units, strata, psus = (list(values) for values in zip(*keys, strict=True))
-        wanted = (
-            func.unnest(
-                bindparam(None, units, type_=postgresql.ARRAY(Integer)),
-                bindparam(None, strata, type_=postgresql.ARRAY(String)),
-                bindparam(None, psus, type_=postgresql.ARRAY(String)),
-            )
-            .table_valued("unit_id", "stratum", "psu")
-            .render_derived()
-        )
+        names = ["unit_id", "stratum", "psu"]
+        wanted = bulk.array_rows(table, names)
         yield from db.session.execute(
             select(*columns)
-            .join(wanted, and_(table.c.unit_id == wanted.c.unit_id,
-                               table.c.stratum == wanted.c.stratum, table.c.psu == wanted.c.psu))
-            .where(table.c.wave_id == wave_id)
-        )  # fmt: skip
+            .join(wanted, and_(*(table.c[name] == wanted.c[name] for name in names)))
+            .where(table.c.wave_id == wave_id),
+            {name: [key[k] for key in keys] for k, name in enumerate(names)},
+        )
         return
     for start in range(0, len(keys), CELLS_PER_QUERY):
         chunk = keys[start : start + CELLS_PER_QUERY]

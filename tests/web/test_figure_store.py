@@ -390,24 +390,24 @@ def test_a_fold_neither_compiles_its_queries_nor_starts_workers(
         pytest.skip("JIT and parallel workers are PostgreSQL's")
     setup_data()
 
-    def settings() -> tuple[str, str]:
+    def fold_settings() -> tuple[str, str]:
         jit = db.session.scalar(text("SHOW jit"))
         return jit, db.session.scalar(text("SHOW max_parallel_workers_per_gather"))
 
-    before = settings()
+    before = fold_settings()
     db.session.rollback()
     assert before != ("off", "0")
     seen: list[tuple[str, str]] = []
     add = figure_store._add
 
     def spying(rows: list) -> None:
-        seen.append(settings())
+        seen.append(fold_settings())
         add(rows)
 
     monkeypatch.setattr(figure_store, "_add", spying)
     assert figure_store.refresh() > 0
     assert seen and set(seen) == {("off", "0")}
-    assert settings() == before
+    assert fold_settings() == before
 
 
 def cell_respondents() -> float:
