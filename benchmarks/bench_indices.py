@@ -17,10 +17,11 @@ own), then times on each database, best of ``--repeat``:
 
 Loading bypasses the service layer on purpose: rows go straight into ``responses`` and
 ``answer_values`` with each answer's wave (the partition key on PostgreSQL), and on
-PostgreSQL into ``response_keys`` as the claim trigger would (``COPY`` with the triggers
-off; ``bench_pages.py`` loads the same way), SQLite ``executemany`` in one transaction, the
-secondary index ``ix_answer_values_item_value`` dropped during the load and rebuilt
-after it, foreign-key checks off during the load, then ``ANALYZE``). Per-response
+PostgreSQL into ``response_keys`` and ``figure_queue`` as the claim trigger would
+(``COPY`` with the triggers off; ``bench_pages.py`` loads the same way), SQLite
+``executemany`` in one transaction (its triggers fill the queue), the secondary index
+``ix_answer_values_item_value`` dropped during the load and rebuilt after it,
+foreign-key checks off during the load, then ``ANALYZE``). Per-response
 validation (``collection.responses.store_many``) would take far longer than the queries
 being measured and is not what this benchmark is about; the simulated answers are
 valid by construction (levels 1-5, one field option), and the script checks one stored
@@ -320,6 +321,10 @@ def load_postgres(engine: Any, data: dict[str, np.ndarray], refs: dict[str, Any]
                           "FROM STDIN") as copy:  # fmt: skip
                 for record in responses:
                     copy.write_row((record[0], record[1], record[4], record[10]))
+            # and the figure store's queue rows (migration 0014), as that trigger would
+            with cur.copy("COPY figure_queue (wave_id, response_id) FROM STDIN") as copy:
+                for record in responses:
+                    copy.write_row((record[4], record[0]))
             with cur.copy("COPY answer_values (response_id, item_id, value, wave_id) "
                           "FROM STDIN WITH (FORMAT binary)") as copy:  # fmt: skip
                 copy.write(binary_copy_rows(with_waves(rows, data, refs)))
@@ -332,7 +337,7 @@ def load_postgres(engine: Any, data: dict[str, np.ndarray], refs: dict[str, Any]
         )
         cur.execute("SELECT setval('responses_id_seq', (SELECT max(id) FROM responses))")
         raw.commit()
-        for table in ("responses", "answer_values", "response_keys"):
+        for table in ("responses", "answer_values", "response_keys", "figure_queue"):
             cur.execute(f"ANALYZE {table}")
         raw.commit()
     finally:

@@ -20,8 +20,8 @@ leader account at P. Then, per database:
    lag (``figures refresh`` of the pending rows) is timed.
 
 Loading bypasses the service layer as in ``bench_indices.py`` (COPY on PostgreSQL with
-``response_keys`` filled alongside, since the triggers are off during COPY; executemany
-on SQLite). Not part of the test suite.
+``response_keys`` and ``figure_queue`` filled alongside, since the triggers are off during
+COPY; executemany on SQLite). Not part of the test suite.
 
 Usage::
 

@@ -279,8 +279,9 @@ def unfolded(url: str) -> tuple[int, datetime | None]:
         with engine.connect() as connection:
             count, oldest = connection.execute(
                 text(
-                    "SELECT count(*), min(received_at) FROM responses "
-                    "WHERE NOT folded AND NOT flagged AND wave_id IS NOT NULL"
+                    "SELECT count(*), min(r.received_at) FROM figure_queue AS q "
+                    "JOIN responses AS r ON r.id = q.response_id AND r.wave_id = q.wave_id "
+                    "WHERE NOT r.flagged"
                 )
             ).one()
     finally:

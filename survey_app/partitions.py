@@ -118,7 +118,10 @@ def detach_wave(connection: Connection, wave_id: int) -> tuple[str, str]:
 
     The answers' partition goes first, then the responses' partition. The client
     ids stay in ``response_keys``, so a late resend of an archived response is still not
-    stored twice; the wave's folded sums stay in ``figure_sums``. The caller commits.
+    stored twice; the wave's folded sums stay in ``figure_sums``. Its responses still
+    waiting for a fold keep their rows in the store's queue, which no fold or page
+    finds without the responses, and which are folded if the wave is attached again.
+    The caller commits.
     """
     if connection.dialect.name != "postgresql":
         raise PartitionError("partitions exist on PostgreSQL only", reason="not_postgresql")

@@ -17,7 +17,7 @@ EXPECTED_TABLES = {
     "response_weights", "users", "audit_log", "alembic_version", "feedback_series",
     "wave_frame", "app_settings", "rate_limits",
     "alerts", "alert_preferences", "alert_subscriptions", "alert_receipts", "digest_log",
-    "small_area_settings", "figure_sums", "figure_cells", "figure_counts",
+    "small_area_settings", "figure_sums", "figure_cells", "figure_counts", "figure_queue",
     "figure_stat_lists",
 }  # fmt: skip
 

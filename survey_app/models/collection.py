@@ -17,6 +17,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
     Date,
@@ -29,7 +30,6 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     Uuid,
-    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -39,7 +39,6 @@ from survey_app.models._types import (
     JSONType,
     UTCDateTime,
     enum_column,
-    partial_index,
     utcnow,
 )
 from survey_app.models.units import Desk, Procedure, Unit
@@ -227,7 +226,6 @@ class Response(db.Model):
     __table_args__ = (
         Index("ix_responses_wave_unit", "wave_id", "unit_id"),
         Index("ix_responses_desk_received", "desk_id", "received_at"),
-        partial_index("ix_responses_unfolded", "wave_id", where="NOT folded"),
         CheckConstraint(
             "design_weight IS NULL OR design_weight > 0", name="design_weight_positive"
         ),
@@ -255,9 +253,6 @@ class Response(db.Model):
     design_weight: Mapped[float | None] = mapped_column(Float)
     flagged: Mapped[bool] = mapped_column(Boolean, default=False)
     flag_reason: Mapped[str | None] = mapped_column(String(64))
-    # Whether figure_sums holds this response (reporting/figure_store.py); responses not
-    # folded yet are read from the rows themselves, so figures never miss one.
-    folded: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     questionnaire: Mapped[Questionnaire] = relationship()
     unit: Mapped[Unit] = relationship()
@@ -294,7 +289,7 @@ class FigureSum(db.Model):
     """Sufficient statistics of the published figures, per design cell and statistic.
 
     One row per wave x unit x stratum x PSU x procedure field x channel x statistic,
-    summed over the folded responses (``responses.folded``) with their design weight
+    summed over the folded responses (those not in ``figure_queue``) with their design weight
     (1 when none), as :mod:`survey_app.reporting.figure_store` keeps them:
 
     - ``stat = "r"``: respondents ``a = n``, ``b = sum w``, ``c = sum w^2``;
@@ -364,6 +359,25 @@ class FigureStatList(db.Model):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     names: Mapped[str] = mapped_column(Text, unique=True)
+
+
+class FigureQueue(db.Model):
+    """The responses of a wave not folded into the figure store yet
+    (:mod:`survey_app.reporting.figure_store`): a row per response, added by a trigger
+    on ``responses`` when the response is stored (migration 0014) and deleted by the
+    fold that adds its sums. Flagged responses stay here (they are never folded), and
+    a wave whose sums are emptied gets all its responses back.
+
+    A table of its own, not a flag on the response: a fold then never updates a
+    response row. Such an update is never HOT (the flag is an index's predicate), so
+    each one left a dead row version and an entry in each of the partition's indexes,
+    and brought autovacuum and autoanalyze of the partition the submissions were
+    writing to (benchmarks/README.md, stops 44 and 45)."""
+
+    __tablename__ = "figure_queue"
+
+    wave_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    response_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
 
 
 class FigureCount(db.Model):

@@ -11,13 +11,15 @@ table and the wave lists, :mod:`survey_app.reporting.tallies`). Each page adds t
 responses not folded in yet, read from their rows. So a figure is exact at every moment (a response
 counts from the moment it is stored), and the rows read per page stay few.
 
-Folding (:func:`refresh`, ``flask --app survey_app figures refresh``, run by the
-scheduler every minute, or resident with ``--every``, :func:`keep_refreshing`) takes a
-batch of responses not folded yet, marks them folded, and adds their sums to the store
-in the same transaction: each response is in the sums or read from its row, never
-both, never neither. Two folds at once cannot take the same responses: folds are
-serialized (PostgreSQL: an advisory lock; SQLite: one writer), and a fold that finds a
-response already claimed rolls back.
+The responses not folded yet are those in ``figure_queue`` (:class:`FigureQueue`), where
+a trigger puts each response of a wave as it is stored (migration 0014). Folding
+(:func:`refresh`, ``flask --app survey_app figures refresh``, run by the scheduler
+every minute, or resident with ``--every``, :func:`keep_refreshing`) takes a batch of
+them, deletes their queue rows, and adds their sums to the store in the same
+transaction: each response is in the sums or read from its row, never both, never
+neither. A fold never writes a response row. Two folds at once cannot take the same
+responses: folds are serialized (PostgreSQL: an advisory lock; SQLite: one writer), and
+a fold that finds a response already taken rolls back.
 
 What can change a folded response's share is rebuilt, not patched: a burst decision
 that flags a response again, a deletion. :func:`rebuild` empties a wave's sums and
@@ -25,8 +27,9 @@ folds all its responses again with one aggregation (``flask figures rebuild [--w
 :func:`verify` (``flask figures verify [--wave W]``) recomputes every figure of a wave
 from the rows alone and compares.
 
-Flagged responses are never folded (they count in no figure); a response whose flag is
-cleared (a burst kept) is read from its row until the next fold. Sums use the design
+Flagged responses are never folded (they count in no figure; they stay in the queue);
+a response whose flag is cleared (a burst kept) is read from its row until the next
+fold. Sums use the design
 weight (1 when none): a wave with an active weighting scheme is read from its rows,
 whose weights are the scheme's (and whose calibration needs each respondent).
 """
@@ -65,6 +68,7 @@ from survey_app.extensions import db
 from survey_app.models import (
     FigureCell,
     FigureCount,
+    FigureQueue,
     FigureStatList,
     FigureSum,
     Response,
@@ -74,7 +78,12 @@ from survey_app.models import (
 from survey_app.reporting.indices.compute import compute
 from survey_app.reporting.indices.figures import IndexResult
 from survey_app.reporting.indices.sql import Filters, aggregate
-from survey_app.reporting.indices.stored import answered_key, not_folded, stat_lists
+from survey_app.reporting.indices.stored import (
+    answered_key,
+    not_queued,
+    queue_rows,
+    stat_lists,
+)
 
 #: Responses folded per transaction on SQLite, whose batch names each id as a parameter.
 BATCH = 2000
@@ -143,35 +152,25 @@ def keep_refreshing(
 
 
 def pending_query(up_to: int | None = None) -> Select[Any]:
-    """The next batch of responses to fold: not folded, not flagged, with a wave (and
-    an id at most ``up_to``, when given: :func:`refresh`).
-
-    ``NOT responses.folded`` is the partial index's own predicate (``folded IS false``
-    read every partition: 25.8 s for one pending response at 10M, 1 s at 1M). The order
-    is by ``id + 0``, not ``id``: offered the table's own order for ``ORDER BY id …
-    LIMIT``, SQLite read the whole table in id order for each fold (0.1 s at 200,000
-    responses on tmpfs, against 0.1 ms through the index), unless its statistics said
-    the index was small. PostgreSQL sorts the pending rows either way.
-    """
+    """The next batch of responses to fold: in the queue, not flagged (and with an id
+    at most ``up_to``, when given: :func:`refresh`), as (id, wave)."""
+    queue = FigureQueue.__table__
     query = (
-        select(Response.id, Response.wave_id)
-        .where(not_folded(), Response.flagged.is_(False), Response.wave_id.is_not(None))
-        .order_by(Response.id + 0)
+        select(queue.c.response_id, queue.c.wave_id)
+        .select_from(queue_rows())
+        .where(Response.flagged.is_(False))
+        .order_by(queue.c.response_id)
         .limit(BATCH_POSTGRESQL if db.engine.dialect.name == "postgresql" else BATCH)
     )
-    # ``id + 0`` again: a filter on the rows the partial index gives, not a range of
-    # the primary key to read from its start.
-    return query if up_to is None else query.where(Response.id + 0 <= up_to)
+    return query if up_to is None else query.where(queue.c.response_id <= up_to)
 
 
 def _fold_batch(up_to: int) -> int:
     """Fold one batch of the responses with an id at most ``up_to``: the count folded,
-    0 when none is left, -1 when another fold claimed some of them first (this batch
-    is rolled back; the caller tries again)."""
+    0 when none is left, -1 when another fold took some of them first (this batch is
+    rolled back; the caller tries again)."""
     _lock_folds()
-    query = pending_query(up_to)
     if db.engine.dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
         # A fold's queries are small, but the planner's estimates for `id = ANY(batch)`
         # joined to the answers ran to millions of rows, above the cost at which it
         # compiles the query (JIT: 0.56 s of CPU for a fold of 32,000 responses whose
@@ -179,32 +178,32 @@ def _fold_batch(up_to: int) -> int:
         # the cores with the submissions does neither.
         db.session.execute(text("SET LOCAL jit = off"))
         db.session.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
-    rows = db.session.execute(query).all()
+    rows = db.session.execute(pending_query(up_to)).all()
     if not rows:
         db.session.rollback()
         return 0
-    ids = [r[0] for r in rows]
-    claimed = db.session.execute(
-        update(Response)
-        .where(_among(Response.id, ids), Response.folded.is_(False), Response.flagged.is_(False))
-        .values(folded=True)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if claimed != len(ids):
-        db.session.rollback()
-        return -1
     by_wave: dict[int, list[int]] = {}
     for response_id, wave_id in rows:
         by_wave.setdefault(wave_id, []).append(response_id)
-    _count(_among(Response.id, ids))
+    queue = FigureQueue.__table__
+    taken = sum(
+        db.session.execute(
+            delete(queue).where(queue.c.wave_id == wave_id, _among(queue.c.response_id, ids))
+        ).rowcount
+        for wave_id, ids in by_wave.items()
+    )
+    if taken != len(rows):
+        db.session.rollback()
+        return -1
+    _count(and_(Response.wave_id.in_(list(by_wave)), _among(Response.id, [r[0] for r in rows])))
     for wave_id, wave_ids in by_wave.items():
         wave = db.session.get(Wave, wave_id)
         if wave is not None:
-            rows, keys = _sums(wave, _among(Response.id, wave_ids))
-            _add(rows)
-            _add_cells(wave_id, rows, keys)
+            sums, keys = _sums(wave, _among(Response.id, wave_ids))
+            _add(sums)
+            _add_cells(wave_id, sums, keys)
     db.session.commit()
-    return len(ids)
+    return len(rows)
 
 
 def _among(column: ColumnElement[int], ids: Sequence[int]) -> ColumnElement[bool]:
@@ -454,47 +453,44 @@ def rebuild(wave_ids: Iterable[int] | None = None) -> int:
     if wave_ids is not None:
         query = query.where(Wave.id.in_(list(wave_ids)))
     total = sum(_refold(wave_id) for wave_id in db.session.scalars(query).all())
-    # `folded` changed on every row: fresh statistics, so that pages and folds find the
-    # few unfolded responses through their partial index rather than reading the waves
-    # (on SQLite too: statistics taken at a load, every row in the partial index, kept
-    # its planner from the index)
-    db.session.execute(text("ANALYZE responses"))
+    # the queue changed by as many rows as the waves hold: fresh statistics, so that
+    # pages and folds read the few rows left in it as few (on SQLite too: statistics
+    # taken after a load, every response in the queue, misled its planner)
+    db.session.execute(text("ANALYZE figure_queue"))
     db.session.commit()
     return total + refresh()
 
 
 def _refold(wave_id: int) -> int:
     """Empty one wave's sums and fold every response of it that is not flagged, in one
-    transaction; returns the number folded.
+    transaction; returns the number taken from the queue.
 
     Folds are serialized (:func:`_lock_folds`): on SQLite the first write takes the
     database's one write lock, on PostgreSQL an advisory lock that every fold takes. So
-    no other fold commits while this one runs, and the responses marked folded here are
-    exactly the wave's responses with ``folded`` true when the sums are read (one that
-    arrives meanwhile is stored unfolded and waits for the next fold)."""
+    no other fold commits while this one runs, and the responses summed here are
+    exactly the wave's responses not in the queue when the sums are read (one that
+    arrives meanwhile comes with its queue row and waits for the next fold)."""
     _lock_folds()
     if db.engine.dialect.name == "postgresql":
-        # The statistics of `folded` are those of before the update (all false after a
-        # load): PostgreSQL would expect a few rows and loop over them; one wave's
-        # aggregation is a hash job, given memory for it.
+        # The statistics may be those of before a load: PostgreSQL would expect a few
+        # rows and loop over them; one wave's aggregation is a hash job, given memory.
         db.session.execute(text("SET LOCAL enable_nestloop = off"))
         db.session.execute(text(f"SET LOCAL work_mem = '{REBUILD_WORK_MEM}'"))
     _empty_sums([wave_id])
-    claimed = db.session.execute(
-        update(Response)
-        .where(Response.wave_id == wave_id, not_folded(), Response.flagged.is_(False))
-        .values(folded=True)
-        .execution_options(synchronize_session=False)
+    queue = FigureQueue.__table__
+    kept = select(Response.id).where(Response.wave_id == wave_id, Response.flagged.is_(False))
+    taken = db.session.execute(
+        delete(queue).where(queue.c.wave_id == wave_id, queue.c.response_id.in_(kept))
     ).rowcount
-    folded = and_(Response.wave_id == wave_id, Response.folded.is_(True))
+    done = and_(Response.wave_id == wave_id, not_queued())
     wave = db.session.get(Wave, wave_id)
     if wave is not None:
-        _count(folded)
-        rows, keys = _sums(wave, folded)
-        _add(rows)
-        _add_cells(wave_id, rows, keys)
+        _count(done)
+        sums, keys = _sums(wave, done)
+        _add(sums)
+        _add_cells(wave_id, sums, keys)
     db.session.commit()
-    return max(int(claimed), 0)
+    return max(int(taken), 0)
 
 
 def _lock_folds() -> None:
@@ -505,18 +501,19 @@ def _lock_folds() -> None:
 
 
 def _empty(waves: list[int] | None) -> None:
-    """Delete the sums of ``waves`` (None: all) and unfold their responses, in the
-    caller's transaction: their figures are then read from the rows."""
+    """Delete the sums of ``waves`` (None: all) and put their responses back in the
+    queue, in the caller's transaction: their figures are then read from the rows."""
     _empty_sums(waves)
-    unfold = (
-        update(Response)
-        .where(Response.folded.is_(True))
-        .values(folded=False)
-        .execution_options(synchronize_session=False)
+    queue = FigureQueue.__table__
+    responses = select(Response.wave_id, Response.id).where(
+        Response.wave_id.is_not(None), not_queued()
     )
     if waves is not None:
-        unfold = unfold.where(Response.wave_id.in_(waves))
-    db.session.execute(unfold)
+        responses = responses.where(Response.wave_id.in_(waves))
+    insert = postgresql.insert if db.engine.dialect.name == "postgresql" else sqlite.insert
+    db.session.execute(
+        insert(queue).from_select(["wave_id", "response_id"], responses).on_conflict_do_nothing()
+    )
 
 
 def _empty_sums(waves: list[int] | None) -> None:
@@ -529,16 +526,17 @@ def _empty_sums(waves: list[int] | None) -> None:
 
 
 def unfold_responses(response_ids: Sequence[int]) -> None:
-    """Before a folded response's flag changes: rebuild its waves' sums without it.
+    """Before a folded response's flag (or wave) changes: rebuild its waves' sums
+    without it.
 
     Called in the caller's transaction; the sums of those waves are emptied and their
-    responses unfolded (read from their rows until the next fold)."""
+    responses put back in the queue (read from their rows until the next fold)."""
     waves = set(
         db.session.scalars(
             select(Response.wave_id).where(
                 Response.id.in_(list(response_ids)),
-                Response.folded.is_(True),
                 Response.wave_id.is_not(None),
+                not_queued(),
             )
         )
     )

@@ -3,8 +3,8 @@
 The figure store's fold keeps ``figure_counts`` (responses folded per wave x unit x
 channel, their first and last submission and last arrival,
 :mod:`survey_app.reporting.figure_store`); the responses not folded (flagged, outside
-any wave, or waiting for the next fold) are counted from their rows through the
-partial index ``ix_responses_unfolded``. So the collection table, the scorecard's
+any wave, or waiting for the next fold) are counted from their rows, found through
+the store's queue (``figure_queue``). So the collection table, the scorecard's
 volumes and the lists of waves with data read a few rows per unit and wave, however
 many responses there are. With ``FIGURE_STORE`` off every response is counted from its
 row, as the store's figures are then.
@@ -16,12 +16,11 @@ from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Integer, String, case, column, func, select, text
+from sqlalchemy import case, func, select
 
 from survey_app.extensions import db
-from survey_app.models import FigureCount, Response, Unit, Wave
-from survey_app.models._types import UTCDateTime
-from survey_app.reporting.indices.stored import store_on
+from survey_app.models import FigureCount, FigureQueue, Response, Unit, Wave
+from survey_app.reporting.indices.stored import queue_rows, store_on
 
 
 @dataclass(frozen=True)
@@ -114,30 +113,15 @@ def _tally(row: tuple) -> Tally:
 
 
 def _unfolded(prefix: str | None, wave_id: int | None) -> list[tuple]:
-    """The responses not folded, per (unit, wave, channel), read through their partial
-    index.
-
-    SQLite's planner prefers ``ix_responses_wave_unit`` (it matches the grouping) and
-    then reads every response: the index is named for it (``INDEXED BY``)."""
-    hint = " INDEXED BY ix_responses_unfolded" if db.engine.dialect.name == "sqlite" else ""
-    where = " AND wave_id = :wave" if wave_id is not None else ""
-    query = text(
-        "SELECT unit_id, wave_id, channel, count(*) AS responses, "
-        "sum(CASE WHEN flagged THEN 1 ELSE 0 END) AS flagged, "
-        "min(submitted_at) AS first_submitted, max(submitted_at) AS last_submitted, "
-        "max(received_at) AS last_received "
-        f"FROM responses{hint} WHERE NOT folded{where} GROUP BY unit_id, wave_id, channel"
-    ).columns(
-        column("unit_id", Integer),
-        column("wave_id", Integer),
-        column("channel", String),
-        column("responses", Integer),
-        column("flagged", Integer),
-        column("first_submitted", UTCDateTime()),
-        column("last_submitted", UTCDateTime()),
-        column("last_received", UTCDateTime()),
-    )
-    rows = list(db.session.execute(query, {"wave": wave_id} if wave_id is not None else {}))
+    """The responses not folded, per (unit, wave, channel): those in the figure store's
+    queue (read from it, joined to their rows), and (of every wave) those outside any."""
+    queue = FigureQueue.__table__
+    group = (Response.unit_id, Response.wave_id, Response.channel)
+    waiting = select(*_columns(*group)).select_from(queue_rows()).group_by(*group)
+    parts = [waiting.where(queue.c.wave_id == wave_id) if wave_id is not None else waiting]
+    if wave_id is None:
+        parts.append(select(*_columns(*group)).where(Response.wave_id.is_(None)).group_by(*group))
+    rows = [row for part in parts for row in db.session.execute(part)]
     if prefix is None or not rows:
         return rows
     inside = set(

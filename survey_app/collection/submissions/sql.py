@@ -51,7 +51,6 @@ from sqlalchemy import (
     case,
     column,
     exists,
-    false,
     func,
     literal,
     null,
@@ -352,9 +351,6 @@ def insert_statement(counted: bool = False, assumed_wave: int | None = None) -> 
         "design_weight": null(),
         "flagged": burst.c.flag,
         "flag_reason": case((burst.c.flag, literal("burst")), else_=null()),
-        # Given, not left to the column's Python default: with a second INSERT in the
-        # statement (the rate-limit hit) SQLAlchemy no longer fills that default in.
-        "folded": false(),
     }
     source = select(*[value.label(name) for name, value in columns.items()]).select_from(
         holding.join(burst, true())

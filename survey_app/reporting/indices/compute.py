@@ -14,21 +14,19 @@ from collections.abc import Sequence
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import or_
-from sqlalchemy.sql.elements import ColumnElement
 
 from analysis.indices import estimate_indices
 from analysis.variance import LonelyPSUError
 from survey_app.collection.scoring import IndexRequestError, Layout, waves_layout
 from survey_app.collection.waves.design import stratum_psus
 from survey_app.extensions import db
-from survey_app.models import Desk, Response, Unit, Wave, WaveKind, WeightingScheme
+from survey_app.models import Desk, Unit, Wave, WaveKind, WeightingScheme
 from survey_app.reporting.indices.figures import IndexFigure, IndexResult, Inference
 from survey_app.reporting.indices.shared_sums import request_memo, within_request
 from survey_app.reporting.indices.sql import Filters, aggregate, item_codes
 from survey_app.reporting.indices.statistics import Cells, cells_from_rows, sufficient_statistics
 from survey_app.reporting.indices.stored import (
-    not_folded,
+    queued,
     store_on,
     stored_cells,
     stored_rows,
@@ -234,10 +232,14 @@ def _read(
         stored_part, stored_psus, stored = stored_cells(candidates, layout, codes)
     else:
         stored = set(stored_waves(candidates, layout))
-    # the waves read from their rows: all of those not stored, the unfolded of the others
+    # read from their rows: every response of the waves not stored; of the others,
+    # those in the queue (one query each, not one with an OR, which PostgreSQL would
+    # answer by reading every response of both kinds of wave)
     pending = unfolded_waves([i for i in ids if i in stored])
-    read = [i for i in ids if i not in stored or i in pending]
-    if read:
+    whole = [i for i in ids if i not in stored]
+    for read, only in ((whole, None), ([i for i in ids if i in pending], queued)):
+        if not read:
+            continue
         items, respondents, psus, _ = aggregate(
             layout,
             kind,
@@ -248,7 +250,7 @@ def _read(
             by_field,
             by_channel,
             [i for i in read if i in calibrated],
-            _unfolded(read, [i for i in read if i in stored]),
+            None if only is None else only(read),
         )
         parts.append(cells_from_rows(items, respondents, codes, layout, by_field, by_channel))
         psu_rows += psus
@@ -262,15 +264,6 @@ def _read(
     if not parts:
         parts.append(cells_from_rows([], [], codes, layout, by_field, by_channel))
     return Cells.concat(parts), psu_rows
-
-
-def _unfolded(wave_ids: list[int], folded: list[int]) -> ColumnElement[bool] | None:
-    """The responses of ``wave_ids`` to read from their rows: all of a wave not in
-    ``folded``, the responses not folded yet of the others."""
-    if not folded:
-        return None
-    rest = [i for i in wave_ids if i not in folded]
-    return or_(Response.wave_id.in_(rest), not_folded()) if rest else not_folded()
 
 
 def _lonely_rule(waves: Sequence[Wave]) -> str:

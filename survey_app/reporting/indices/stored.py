@@ -6,7 +6,8 @@ per design cell, twice: per PSU (``figure_cells``, every statistic in one row), 
 and per PSU, procedure field, channel and statistic (``figure_sums``) for the
 breakdowns, which :func:`stored_waves` and :func:`stored_rows` return in the shape of
 :func:`.sql.aggregate`'s rows. :func:`unfolded_waves` says which waves have responses
-not folded yet (read from their rows).
+not folded yet (in the store's queue, ``figure_queue``: read from their rows), and
+:func:`queued` and :func:`not_queued` pick them out.
 """
 
 from __future__ import annotations
@@ -16,12 +17,13 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 from flask import current_app
-from sqlalchemy import func, literal_column, or_, select
+from sqlalchemy import and_, exists, func, literal_column, or_, select
 from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.selectable import Join
 
 from survey_app.collection.scoring import Layout, answer_groups
 from survey_app.extensions import db
-from survey_app.models import FigureCell, FigureStatList, FigureSum, Response
+from survey_app.models import FigureCell, FigureQueue, FigureStatList, FigureSum, Response
 from survey_app.reporting.indices.sql import Filters, fetch
 from survey_app.reporting.indices.statistics import Cells, count_width, key_columns
 
@@ -121,22 +123,53 @@ def _cell_values(cell: tuple, by_field: bool) -> tuple:
     return (wave_id, unit_id, stratum, psu, *rest)
 
 
-def not_folded() -> ColumnElement[bool]:
-    """``NOT responses.folded``: the predicate of the partial index
-    ``ix_responses_unfolded`` as written there (SQLAlchemy writes ``not_(folded)`` as
-    ``folded = 0`` on SQLite, which the index does not match, and the database then
-    reads every response of the wave)."""
-    return literal_column("NOT responses.folded")
+def queued(wave_ids: list[int]) -> ColumnElement[bool]:
+    """The responses of ``wave_ids`` waiting in the figure store's queue
+    (``figure_queue``): ``responses.id IN (SELECT ...)``, which SQLite reads as a list
+    of ids to look up and PostgreSQL as a join from the queue, so that a wave's folded
+    responses are not read to find its few unfolded ones."""
+    queue = FigureQueue.__table__
+    return and_(
+        Response.wave_id.in_(wave_ids),
+        Response.id.in_(select(queue.c.response_id).where(queue.c.wave_id.in_(wave_ids))),
+    )
+
+
+def not_queued() -> ColumnElement[bool]:
+    """The response is not in the figure store's queue: its sums are in the store (or,
+    without a wave, it is never folded). ``NOT EXISTS``, which PostgreSQL reads as an
+    anti-join and SQLite as a look-up of the queue's key per response."""
+    queue = FigureQueue.__table__
+    return ~exists(
+        select(literal_column("1")).where(
+            queue.c.wave_id == Response.wave_id, queue.c.response_id == Response.id
+        )
+    )
+
+
+def queue_rows() -> Join:
+    """The store's queue joined to the responses it names, the queue first.
+
+    On SQLite the queue's columns are written ``+ 0`` in the join: offered its key to
+    look each response up in, SQLite read every response and looked for it in the
+    queue (``SCAN responses``), where the queue holds a few rows to look up by id."""
+    queue = FigureQueue.__table__
+    wave, response = queue.c.wave_id, queue.c.response_id
+    if db.engine.dialect.name == "sqlite":
+        wave, response = wave + 0, response + 0
+    return queue.join(Response, and_(Response.id == response, Response.wave_id == wave))
 
 
 def unfolded_waves(wave_ids: list[int]) -> set[int]:
     """Those of ``wave_ids`` with a response not folded yet (nor flagged)."""
     if not wave_ids:
         return set()
+    queue = FigureQueue.__table__
     return set(
         db.session.scalars(
-            select(Response.wave_id)
-            .where(Response.wave_id.in_(wave_ids), not_folded(), Response.flagged.is_(False))
+            select(queue.c.wave_id)
+            .select_from(queue_rows())
+            .where(queue.c.wave_id.in_(wave_ids), Response.flagged.is_(False))
             .distinct()
         )
     )
