@@ -482,7 +482,7 @@ def _refold(wave_id: int) -> int:
     taken = db.session.execute(
         delete(queue).where(queue.c.wave_id == wave_id, queue.c.response_id.in_(kept))
     ).rowcount
-    done = and_(Response.wave_id == wave_id, not_queued())
+    done = and_(Response.wave_id == wave_id, Response.flagged.is_(False), not_queued())
     wave = db.session.get(Wave, wave_id)
     if wave is not None:
         _count(done)
@@ -530,7 +530,11 @@ def unfold_responses(response_ids: Sequence[int]) -> None:
     without it.
 
     Called in the caller's transaction; the sums of those waves are emptied and their
-    responses put back in the queue (read from their rows until the next fold)."""
+    responses put back in the queue (read from their rows until the next fold). It
+    takes the folds' lock first (PostgreSQL; held to the caller's commit), so that no
+    fold sums a response between this check, which finds it queued, and its new flag.
+    """
+    _lock_folds()
     waves = set(
         db.session.scalars(
             select(Response.wave_id).where(

@@ -546,3 +546,79 @@ def test_migration_0014_turns_the_flag_into_the_queue_and_back(app: Flask) -> No
     added = add_responses(waves, db.session.get(Wave, feedback_id), 2, seed=3)
     rows = {tuple(row) for row in db.session.execute(queue)}
     assert {i for _w, i in rows} == {i for _w, i in waiting} | set(added)
+
+
+def test_a_burst_excluded_while_a_fold_sums_it_leaves_no_sums_behind(app: Flask) -> None:
+    """PostgreSQL: a kept burst excluded while a fold holds it (summed, not committed)
+    waits for the fold, then finds it folded and takes its wave's sums out. Without
+    the folds' lock in ``unfold_responses`` the decision saw the response still queued,
+    and the fold then committed the sums of a response now excluded."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("folds and decisions run side by side on PostgreSQL only")
+    _units, waves, feedback = setup_data()
+    figure_store.refresh()
+    ids = add_responses(waves, feedback, 4, seed=11)
+    db.session.execute(
+        Response.__table__.update()
+        .where(Response.id.in_(ids))
+        .values(flagged=True, flag_reason="burst")
+    )
+    db.session.commit()
+    analyst = db.session.scalar(select(User).where(User.username == "analyst"))
+    bursts.review(analyst, ids, "keep")  # counted again, still queued
+    analyst_id = analyst.id
+    summed, release = threading.Event(), threading.Event()
+    add_cells = figure_store._add_cells
+    errors: list[BaseException] = []
+
+    def held(*args: object) -> None:  # the fold has summed its batch; it waits here
+        add_cells(*args)  # type: ignore[arg-type]
+        summed.set()
+        assert release.wait(60)
+
+    def fold() -> None:
+        with app.app_context():
+            try:
+                figure_store.refresh()
+            except BaseException as error:
+                errors.append(error)
+            finally:
+                db.session.remove()
+
+    def exclude() -> None:
+        with app.app_context():
+            try:
+                bursts.review(db.session.get(User, analyst_id), ids, "exclude")
+            except BaseException as error:
+                errors.append(error)
+            finally:
+                db.session.remove()
+
+    figure_store._add_cells = held  # type: ignore[assignment]
+    try:
+        folding = threading.Thread(target=fold)
+        folding.start()
+        assert summed.wait(60)
+        deciding = threading.Thread(target=exclude)
+        deciding.start()
+        waiting = text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
+        deadline = time.monotonic() + 30
+        while deciding.is_alive() and not db.session.scalar(waiting):
+            assert time.monotonic() < deadline, "the decision neither waited nor ended"
+            db.session.rollback()
+            time.sleep(0.01)
+        release.set()
+        folding.join(60)
+        deciding.join(60)
+    finally:
+        figure_store._add_cells = add_cells  # type: ignore[assignment]
+        release.set()
+    db.session.rollback()
+    assert not errors, errors
+    excluded = select(func.count()).where(Response.id.in_(ids), Response.flagged.is_(True))
+    assert db.session.scalar(excluded) == len(ids)
+    compared, mismatches = figure_store.verify()
+    assert compared > 0 and not mismatches, mismatches[:5]
+    figure_store.refresh()
+    compared, mismatches = figure_store.verify()
+    assert compared > 0 and not mismatches, mismatches[:5]
