@@ -18,22 +18,34 @@ seconds per request of gunicorn, the PostgreSQL server and wrk in each phase, th
 average, and the database check: lost (acknowledged but not stored) and doubled
 (stored twice) must be 0.
 
-``--fold-every N`` measures both endpoints a second time, in as many rounds, while the
-figure store is maintained: ``flask --app survey_app figures refresh`` (the command
-cron runs every minute, docs/operations.md) runs every N seconds during those rounds
-(``fold_*``: each round's ceiling phase comes first, so the load ends with a
-submission phase; the folds wait while the ceiling is measured, so its phases measure
-the machine without our folder and the submissions' phases pay for their folds). It
+``--fold-every N`` adds, in each round, a second submission phase while the figure
+store is maintained: ``flask --app survey_app figures refresh`` (the command cron runs
+every minute, docs/operations.md) runs every N seconds during it, and a second ceiling
+phase (``fold_*``: each such round's ceiling is measured just before its submission
+phase). A round is then: submissions without folds, their ceiling, the folds' ceiling,
+the waiting responses folded (not measured), submissions with folds. The two kinds of
+round are interleaved so that both meet tables of the same size at the same time:
+run one after the other, as until stop 45, the second half's submissions ran later, on
+larger tables, and fell by as much with a fold process that never folded (0.701 to
+0.663 at 50 desks) as with folds (0.696 to 0.665).
+The folds wait during the other phases (``Folder.pause``; a resident process is
+stopped between two folds, never inside one), so the ceiling measures the machine
+without our folder and each submission phase with folds pays for its folds: the
+catch-up before it leaves the folder idle, so its first fold comes one period into the
+phase (with 30-s phases and N = 10, two or three folds of its own responses). Each
+of these phases starts once no autovacuum worker runs (:func:`quiet`), so that none
+pays for the vacuum of what an earlier phase or the catch-up left. It
 prints the throughputs and their ratio to the ceiling measured in the same rounds, the
-folds (count, seconds, CPU), the age of the oldest acknowledged response not folded
+folds (count, seconds, CPU; the catch-ups included), the resident process's CPU
+during the phases with folds, the age of the oldest acknowledged response not folded
 yet when the load stops, how long after the load stopped every acknowledged response
 was folded (one more refresh), and ``figures verify`` (the store against the rows). A
 response counts in the figures as soon as it is stored either way: pages add the
 unfolded rows (survey_app/reporting/figure_store.py). With ``--resident`` the folds
 come from one ``figures refresh --every N`` process (the resident form,
-docs/operations.md) instead of a process started per fold. It starts before those
+docs/operations.md) instead of a process started per fold. It starts before the
 rounds and they begin once it has folded the earlier responses and is idle, as a
-service started long before; it prints that process's folds and CPU during the rounds.
+service started long before.
 
 ``--warmup SECONDS`` first drives both endpoints for that long, unmeasured: a worker's
 first response of each desk and day goes the general way (it finds the desk's context,
@@ -49,7 +61,7 @@ their median, since this VM's speed drifts within a minute.
 
     .venv/bin/python benchmarks/load_wrk.py                       # PostgreSQL, 50 connections
     .venv/bin/python benchmarks/load_wrk.py --fold-every 10       # with the figure store kept
-    .venv/bin/python benchmarks/load_wrk.py --fold-every 10 --resident
+    .venv/bin/python benchmarks/load_wrk.py --fold-every 10 --resident --duration 30
     .venv/bin/python benchmarks/load_wrk.py --warmup 10 --past-waves 120
     .venv/bin/python benchmarks/load_wrk.py --warmup 5 --duration 10 --rounds 5
     .venv/bin/python benchmarks/load_wrk.py --connections 8 --duration 20
@@ -81,6 +93,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import load_submit  # the servers, the seeding and the database check
 
 HERE = Path(__file__).resolve().parent
+#: The resident fold's PostgreSQL application name (``PGAPPNAME``), so that a pause can
+#: tell whether it is inside a fold (:func:`fold_in_transaction`).
+FOLD_APP = "survey-figure-fold"
 
 
 def run_wrk(base: str, script: Path, args: argparse.Namespace, *extra: str) -> dict[str, Any]:
@@ -158,6 +173,11 @@ class Folder:
     pause: Callable[[], None]
     resume: Callable[[], None]
     caught_up: str  # what the catch-up fold before the rounds printed
+    #: fold what is waiting, unmeasured, and return once folding is idle (its next
+    #: fold one period later): before each submission phase with folds
+    catch_up: Callable[[], None]
+    #: CPU seconds the folder has used so far (the resident process; None otherwise)
+    cpu: Callable[[], float | None] = lambda: None
 
     @contextmanager
     def paused(self) -> Iterator[None]:
@@ -191,10 +211,14 @@ def folding(env: dict[str, str], every: float, folds: list[dict[str, float]]) ->
         with running:
             pass
 
+    def catch_up() -> None:
+        with running:
+            flask_command(env, "figures", "refresh")
+
     thread = threading.Thread(target=loop, daemon=True)
     thread.start()
     try:
-        yield Folder(pause, held.clear, caught_up)
+        yield Folder(pause, held.clear, caught_up, catch_up)
     finally:
         stop.set()
         thread.join()
@@ -217,12 +241,13 @@ def resident_folding(
         proc = subprocess.Popen(
             [str(load_submit.VENV_BIN / "flask"), "--app", "survey_app", "figures", "refresh",
              "--every", str(every)],
-            env={**env, "SURVEY_LANG": "en"}, cwd=load_submit.ROOT, stdout=out,
-            stderr=subprocess.STDOUT, text=True,
+            env={**env, "SURVEY_LANG": "en", "PGAPPNAME": FOLD_APP}, cwd=load_submit.ROOT,
+            stdout=out, stderr=subprocess.STDOUT, text=True,
         )  # fmt: skip
         caught_up, started, cpu_before = "", time.perf_counter(), None
-        try:
-            # Ready: nothing left to fold, and the process idle for two samples running.
+
+        def wait_idle() -> None:
+            """Until nothing is left to fold and the process is idle two samples running."""
             idle, cpu = 0, load_submit.process_cpu(proc.pid)
             while idle < 2 and proc.poll() is None:
                 time.sleep(0.25)
@@ -232,15 +257,33 @@ def resident_folding(
             if proc.poll() is not None:
                 out.seek(0)
                 sys.exit(f"figures refresh --every ended: {out.read()[-2000:]}")
+
+        def pause() -> None:
+            """SIGSTOP between two folds, never inside one: a fold stopped in its
+            transaction would hold its snapshot and locks through the phases it is
+            paused for (the process's connection is named :data:`FOLD_APP`)."""
+            while True:
+                proc.send_signal(signal.SIGSTOP)
+                if not fold_in_transaction(url):
+                    return
+                proc.send_signal(signal.SIGCONT)
+                time.sleep(0.02)
+
+        def catch_up() -> None:
+            proc.send_signal(signal.SIGCONT)
+            wait_idle()
+
+        try:
+            wait_idle()
             out.seek(0)
             caught_up = out.read()
             started, cpu_before = time.perf_counter(), load_submit.process_cpu(proc.pid)
-            # Paused by SIGSTOP (a fold under way holds its locks meanwhile, which the
-            # ceiling's inserts do not need), resumed by SIGCONT.
             yield Folder(
-                lambda: proc.send_signal(signal.SIGSTOP),
+                pause,
                 lambda: proc.send_signal(signal.SIGCONT),
                 caught_up.strip().splitlines()[-1] if caught_up.strip() else "folded 0",
+                catch_up,
+                lambda: load_submit.process_cpu(proc.pid),
             )
         finally:
             cpu_during = 0.0
@@ -267,6 +310,49 @@ def engine_for(url: str) -> Any:
     from survey_app.config import normalise_database_url
 
     return create_engine(normalise_database_url(url))
+
+
+def fold_in_transaction(url: str) -> bool:
+    """Whether the resident fold's connection (application name :data:`FOLD_APP`) is in
+    a transaction or running a statement (SQLite: never asked, always False)."""
+    if not url.startswith("postgresql"):
+        return False
+    from sqlalchemy import text
+
+    engine = engine_for(url)
+    try:
+        with engine.connect() as connection:
+            busy = connection.execute(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity "
+                    "WHERE application_name = :name AND state <> 'idle'"
+                ),
+                {"name": FOLD_APP},
+            ).scalar_one()
+    finally:
+        engine.dispose()
+    return bool(busy)
+
+
+def quiet(url: str, limit: float = 60.0) -> None:
+    """Wait (at most ``limit`` seconds) until no autovacuum worker runs (PostgreSQL), so
+    that a phase does not pay for the vacuum of rows an earlier phase, or the unmeasured
+    catch-up fold, left behind."""
+    if not url.startswith("postgresql"):
+        return
+    from sqlalchemy import text
+
+    engine = engine_for(url)
+    deadline = time.monotonic() + limit
+    try:
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            busy = text(
+                "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'autovacuum worker'"
+            )
+            while connection.execute(busy).scalar_one() and time.monotonic() < deadline:
+                time.sleep(0.2)
+    finally:
+        engine.dispose()
 
 
 def unfolded(url: str) -> tuple[int, datetime | None]:
@@ -400,18 +486,11 @@ def run_one(kind: str, args: argparse.Namespace) -> dict[str, Any]:
                     warm_up(base, args, token_file, acked_dir)
                 if args.settle:
                     settle(url)
-                submits, ceilings = [], []
-                for _round in range(args.rounds):
-                    submits.append(run_wrk(base, HERE / "wrk_submit.lua", args,
-                                           str(token_file), str(acked_dir)))  # fmt: skip
-                    ceilings.append(run_wrk(base, HERE / "wrk_ceiling.lua", args))
-                submit, ceiling = merge_phases(submits), merge_phases(ceilings)
+                submits: list[dict[str, Any]] = []
+                ceilings: list[dict[str, Any]] = []
                 if args.fold_every > 0:
-                    # The earlier phases' responses are folded first (not measured), so
-                    # the folds during the load take what arrives, as in service. The
-                    # rounds alternate again, each ceiling phase before its submission
-                    # phase, so that the load stops at the end of a submission phase.
                     fold_submits, fold_ceilings = [], []
+                    fold_cpu: list[float] = []
                     keeping = (
                         resident_folding(env, args.fold_every, folds, url)
                         if args.resident
@@ -420,13 +499,36 @@ def run_one(kind: str, args: argparse.Namespace) -> dict[str, Any]:
                     with keeping as folder:
                         fold["caught_up_before"] = folder.caught_up
                         for _round in range(args.rounds):
+                            # interleaved, so that both kinds of round meet the same
+                            # tables at the same time (module docstring)
                             with folder.paused():
+                                quiet(url)
+                                submits.append(run_wrk(base, HERE / "wrk_submit.lua", args,
+                                                       *submit_args))  # fmt: skip
+                                quiet(url)
+                                ceilings.append(run_wrk(base, HERE / "wrk_ceiling.lua", args))
+                                quiet(url)
                                 fold_ceilings.append(run_wrk(base, HERE / "wrk_ceiling.lua", args))
+                            folder.catch_up()
+                            quiet(url)
+                            before = folder.cpu()
                             fold_submits.append(
                                 run_wrk(base, HERE / "wrk_submit.lua", args, *submit_args)
                             )
-                        stopped = time.perf_counter()
-                        at_stop = unfolded(url)
+                            stopped = time.perf_counter()
+                            after = folder.cpu()
+                            if before is not None and after is not None:
+                                fold_cpu.append(after - before)
+                            at_stop = unfolded(url)
+                    if fold_cpu:
+                        fold["fold_process_cpu_s_in_phases"] = round(sum(fold_cpu), 2)
+                else:
+                    for _round in range(args.rounds):
+                        submits.append(run_wrk(base, HERE / "wrk_submit.lua", args,
+                                               *submit_args))  # fmt: skip
+                        ceilings.append(run_wrk(base, HERE / "wrk_ceiling.lua", args))
+                submit, ceiling = merge_phases(submits), merge_phases(ceilings)
+                if args.fold_every > 0:
                     fold.update(fold_lag(url, env, folds, stopped, at_stop))
                     fold["submit"] = (merge_phases(fold_submits), fold_submits, fold_ceilings)
             acknowledged: set[str] = set()
@@ -565,7 +667,7 @@ def fold_lag(
     _text, wall, cpu = flask_command(env, "figures", "refresh")
     left, _oldest = unfolded(url)
     return {
-        "folds_during_load": [fold_text(f) for f in folds],
+        "folds_during_rounds": [fold_text(f) for f in folds],
         "unfolded_at_stop": waiting,
         "oldest_unfolded_age_at_stop_s": round(age, 2),
         "all_folded_after_stop_s": round(time.perf_counter() - stopped, 2) if not left else None,
