@@ -369,10 +369,9 @@ class FigureQueue(db.Model):
     a wave whose sums are emptied gets all its responses back.
 
     A table of its own, not a flag on the response: a fold then never updates a
-    response row. Such an update is never HOT (the flag is an index's predicate), so
-    each one left a dead row version and an entry in each of the partition's indexes,
-    and brought autovacuum and autoanalyze of the partition the submissions were
-    writing to (benchmarks/README.md, stops 44 and 45)."""
+    response row. Such an update is never HOT (the flag was an index's predicate), so
+    each one left a dead row version and an entry in each of the partition's indexes
+    for autovacuum to clean (migration 0014)."""
 
     __tablename__ = "figure_queue"
 
