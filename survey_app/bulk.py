@@ -16,7 +16,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Table, bindparam, func, select
-from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import Insert
 from sqlalchemy.sql.selectable import TableValuedAlias
 
@@ -24,6 +24,16 @@ from survey_app.extensions import db
 
 #: Rows per statement.
 ARRAY_ROWS = 10_000
+
+
+def conflict_insert(dialect: str, table: Table) -> postgresql.Insert | sqlite.Insert:
+    """``INSERT`` into ``table`` with the dialect's ``ON CONFLICT`` clauses
+    (``on_conflict_do_nothing``, ``on_conflict_do_update``, ``excluded``), for
+    PostgreSQL and SQLite alike; another database is refused."""
+    insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}.get(dialect)
+    if insert is None:
+        raise RuntimeError(f"unsupported database: {dialect}")
+    return insert(table)
 
 
 def array_rows(table: Table, names: Sequence[str]) -> TableValuedAlias:

@@ -18,8 +18,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from survey_app import bulk
 from survey_app.collection import questionnaire as spec
@@ -198,11 +196,8 @@ def _insert_response(connection: Connection, row: dict[str, Any]) -> int | None:
     dialect; the single statement of :mod:`.submissions.sql` leaves it out.
     """
     table = Response.__table__
-    dialect = connection.dialect.name
-    insert = {"postgresql": postgresql_insert, "sqlite": sqlite_insert}.get(dialect)
-    if insert is None:
-        raise RuntimeError(f"unsupported database: {dialect}")
-    statement = insert(table).on_conflict_do_nothing().returning(table.c.id)
+    insert = bulk.conflict_insert(connection.dialect.name, table)
+    statement = insert.on_conflict_do_nothing().returning(table.c.id)
     return connection.execute(statement, row).scalar()
 
 

@@ -29,9 +29,9 @@ from the rows alone and compares.
 
 Flagged responses are never folded (they count in no figure; they stay in the queue);
 a response whose flag is cleared (a burst kept) is read from its row until the next
-fold. Sums use the design
-weight (1 when none): a wave with an active weighting scheme is read from its rows,
-whose weights are the scheme's (and whose calibration needs each respondent).
+fold. Sums use the design weight (1 when none): a wave with an active weighting scheme
+is read from its rows, whose weights are the scheme's (and whose calibration needs each
+respondent).
 """
 
 from __future__ import annotations
@@ -322,8 +322,7 @@ def _count(only: ColumnElement[bool]) -> None:
     if not rows:
         return
     table = FigureCount.__table__
-    insert = postgresql.insert if db.engine.dialect.name == "postgresql" else sqlite.insert
-    statement = insert(table)
+    statement = bulk.conflict_insert(db.engine.dialect.name, table)
     new = statement.excluded
 
     def later(name: str) -> ColumnElement:
@@ -510,9 +509,9 @@ def _empty(waves: list[int] | None) -> None:
     )
     if waves is not None:
         responses = responses.where(Response.wave_id.in_(waves))
-    insert = postgresql.insert if db.engine.dialect.name == "postgresql" else sqlite.insert
+    insert = bulk.conflict_insert(db.engine.dialect.name, queue)
     db.session.execute(
-        insert(queue).from_select(["wave_id", "response_id"], responses).on_conflict_do_nothing()
+        insert.from_select(["wave_id", "response_id"], responses).on_conflict_do_nothing()
     )
 
 

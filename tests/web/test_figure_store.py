@@ -576,31 +576,28 @@ def test_a_burst_excluded_while_a_fold_sums_it_leaves_no_sums_behind(app: Flask)
         summed.set()
         assert release.wait(60)
 
-    def fold() -> None:
-        with app.app_context():
-            try:
-                figure_store.refresh()
-            except BaseException as error:
-                errors.append(error)
-            finally:
-                db.session.remove()
+    def in_app(action: Callable[[], object]) -> threading.Thread:
+        """``action`` in a thread with its own app context and session; its error is
+        kept for the test's thread."""
 
-    def exclude() -> None:
-        with app.app_context():
-            try:
-                bursts.review(db.session.get(User, analyst_id), ids, "exclude")
-            except BaseException as error:
-                errors.append(error)
-            finally:
-                db.session.remove()
+        def run() -> None:
+            with app.app_context():
+                try:
+                    action()
+                except BaseException as error:
+                    errors.append(error)
+                finally:
+                    db.session.remove()
+
+        thread = threading.Thread(target=run)
+        thread.start()
+        return thread
 
     figure_store._add_cells = held  # type: ignore[assignment]
     try:
-        folding = threading.Thread(target=fold)
-        folding.start()
+        folding = in_app(figure_store.refresh)
         assert summed.wait(60)
-        deciding = threading.Thread(target=exclude)
-        deciding.start()
+        deciding = in_app(lambda: bursts.review(db.session.get(User, analyst_id), ids, "exclude"))
         waiting = text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
         deadline = time.monotonic() + 30
         while deciding.is_alive() and not db.session.scalar(waiting):
