@@ -384,19 +384,21 @@ def test_a_fold_neither_compiles_its_queries_nor_starts_workers(
 ) -> None:
     """PostgreSQL: a fold's transaction turns off JIT compilation and parallel workers
     (their cost, on the planner's estimates for a batch, exceeded the queries'), and
-    only for itself."""
+    its commit's wait for the WAL flush (a fold lost in a crash is lost whole, and done
+    again), only for itself."""
     if db.engine.dialect.name != "postgresql":
         pytest.skip("JIT and parallel workers are PostgreSQL's")
     setup_data()
 
-    def fold_settings() -> tuple[str, str]:
+    def fold_settings() -> tuple[str, str, str]:
         jit = db.session.scalar(text("SHOW jit"))
-        return jit, db.session.scalar(text("SHOW max_parallel_workers_per_gather"))
+        workers = db.session.scalar(text("SHOW max_parallel_workers_per_gather"))
+        return jit, workers, db.session.scalar(text("SHOW synchronous_commit"))
 
     before = fold_settings()
     db.session.rollback()
-    assert before != ("off", "0")
-    seen: list[tuple[str, str]] = []
+    assert before[0] != "off" and before[1] != "0" and before[2] != "off"
+    seen: list[tuple[str, str, str]] = []
     add = figure_store._add
 
     def spying(rows: list) -> None:
@@ -405,7 +407,7 @@ def test_a_fold_neither_compiles_its_queries_nor_starts_workers(
 
     monkeypatch.setattr(figure_store, "_add", spying)
     assert figure_store.refresh() > 0
-    assert seen and set(seen) == {("off", "0")}
+    assert seen and set(seen) == {("off", "0", "off")}
     assert fold_settings() == before
 
 

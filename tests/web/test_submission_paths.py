@@ -465,6 +465,31 @@ def test_a_burst_is_flagged_by_either_path(
     assert paths.take() == by_statement(fast, times=rest)
 
 
+def test_an_identical_answer_set_sent_late_is_decided_by_the_slow_path(
+    app: Flask, client: FlaskClient, setup: Setup, paths: Paths, fast: bool
+) -> None:
+    """A kiosk that sends queued answers late: when an identical set submitted later is
+    stored and the trailing window does not decide, the statement stores nothing and
+    the slow path applies the whole rule (a burst or not); when the trailing window
+    holds enough, the statement flags it itself."""
+    app.config.update(BURST_COUNT=3, BURST_WINDOW_S=60)
+    same = {"mood": 4, "positives": ["nhanh"]}
+    warm(client, setup, paths, answers={"mood": 1})
+    # Nothing identical yet: the statement decides (not a burst).
+    assert send_all(client, setup, [kiosk(100, answers=same)]) == [(False, None)]
+    assert paths.take() == by_statement(fast)
+    # Submitted at 50 s, after the one at 100 s was stored: [50 s, 110 s] holds two.
+    assert send_all(client, setup, [kiosk(50, answers=same)]) == [(False, None)]
+    assert paths.take() == refused_then(fast, 1)
+    # At 45 s: [45 s, 105 s] holds three, a burst that no trailing window shows.
+    assert send_all(client, setup, [kiosk(45, answers=same)]) == [(True, "burst")]
+    assert paths.take() == refused_then(fast, 1)
+    # At 55 s: [-5 s, 55 s] holds 45 s and 50 s, so the statement flags it, although
+    # 100 s is later.
+    assert send_all(client, setup, [kiosk(55, answers=same)]) == [(True, "burst")]
+    assert paths.take() == by_statement(fast)
+
+
 @pytest.mark.parametrize("burst_count", [None, 2])
 def test_identical_answers_spread_wider_than_the_window_are_not_a_burst(
     app: Flask, client: FlaskClient, setup: Setup, paths: Paths, burst_count: int | None

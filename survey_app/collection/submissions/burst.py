@@ -1,8 +1,9 @@
 """Bursts: a desk that receives ``BURST_COUNT`` identical answer sets within
 ``BURST_WINDOW_S`` seconds; the response is stored but flagged for the survey team.
 
-This is the rule in Python (the general path, and SQLite); the same rule in SQL is
-``_burst_flag`` in :mod:`.sql` (the single statement on PostgreSQL), and
+This is the whole rule in Python (the general path, and SQLite). The single statement
+on PostgreSQL has its common part in SQL (``_burst`` in :mod:`.sql`: every
+identical answer set came earlier) and leaves the rest to this one;
 ``tests/test_submission_sql.py`` checks that the two agree.
 """
 

@@ -68,9 +68,11 @@ def store_at_once(
     The statement (:func:`.sql.insert_statement`)
     checks again what the remembered context assumed (desk active, the presented
     token its current one for a kiosk, the questionnaire's checksum, the wave) and
-    flags a burst; it stores nothing when any differs or when the client id or the
-    dossier is taken. With ``hit`` it also counts the request's rate-limit hit, in the
-    same transaction, and stores nothing when that is over the limit.
+    flags a burst; it stores nothing when any differs, when the client id or the
+    dossier is taken, or when an identical answer set submitted later is stored (the
+    burst rule then needs the general path). With ``hit`` it also counts the request's
+    rate-limit hit, in the same transaction, and stores nothing when that is over the
+    limit.
 
     Raises
     ------
@@ -81,8 +83,9 @@ def store_at_once(
     -------
     StoreOutcome | None
         CREATED; REPEATED, CONFLICT or DUPLICATE_DOSSIER when the context held but
-        the id or the dossier was taken; None when the context did not hold, or the
-        wave's partition is gone (the caller then decides afresh).
+        the id or the dossier was taken; None when the context did not hold, the burst
+        rule needs the general path, or the wave's partition is gone (the caller then
+        decides afresh).
     """
     count, window = burst_settings()
     params = response_row(draft)
@@ -96,7 +99,6 @@ def store_at_once(
         item_ids=[item_id for item_id, _value in rows],
         values=[value for _item_id, value in rows],
         burst_count=max(count, 0),
-        window=window,
         received_since=draft.submitted_at - window - MAX_CLOCK_SKEW,
         window_start=draft.submitted_at - window,
         window_end=draft.submitted_at + window,
@@ -122,4 +124,6 @@ def store_at_once(
         return outcome_against(
             draft, row.stored_content_hash, row.stored_wave_id, row.stored_dossier_hash
         )
+    if row.deferred:  # the whole burst rule is needed (a late identical answer set)
+        return None
     return existing_outcome(draft) or StoreOutcome.DUPLICATE_DOSSIER

@@ -122,6 +122,7 @@ class InsertResult:
     id: int | None
     context_holds: bool
     hits: int | None
+    deferred: bool | None
     stored_content_hash: str | None
     stored_wave_id: int | None
     stored_dossier_hash: str | None

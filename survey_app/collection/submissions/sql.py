@@ -20,9 +20,11 @@
 The single statement is run as a prepared statement on the raw psycopg connection
 (:func:`.prepared.run_insert`).
 
-The burst rule (:func:`.burst.is_burst`) and the wave rule
-(:func:`wave_subquery`) exist once here in SQL and the burst rule once in Python for
-SQLite; ``tests/test_submission_sql.py`` checks that the two burst rules agree.
+The wave rule (:func:`wave_subquery`) exists once, here. The burst rule exists whole
+in Python (:func:`.burst.is_burst`, the general path and SQLite) and here in the part
+that decides every response whose identical answer sets all came earlier
+(:func:`_burst`); the statement leaves the others to the general path.
+``tests/test_submission_sql.py`` checks that the two agree.
 """
 
 from __future__ import annotations
@@ -37,10 +39,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     Float,
-    FrameClause,
-    FrameClauseType,
     Integer,
-    Interval,
     ScalarSelect,
     Select,
     String,
@@ -158,17 +157,27 @@ def in_wave(responses: Any, wave_id: ColumnElement[Any]) -> ColumnElement[bool]:
     )
 
 
-def _burst_flag(
+def _burst(
     responses: Any, desk_id: ColumnElement[Any], questionnaire_id: ColumnElement[Any]
-) -> ColumnElement[bool]:
-    """Whether the new response completes a burst (see :func:`.burst.is_burst`).
+) -> CTE:
+    """The burst rule (see :func:`.burst.is_burst`) where it is cheap: a CTE of one row
+    ``(flag, defer)``.
 
-    Parameters: ``burst_count`` (0 turns the rule off), ``window``, ``received_since``,
+    ``flag``: enough identical answer sets in ``[at - window, at]`` (the trailing window)
+    make a burst with this one. ``defer``: they do not, but an identical set submitted
+    later than this one, within ``(at, at + window]``, is stored (a kiosk sending
+    queued answers late); then another window holding ``at`` may make a burst, and the
+    statement stores nothing so that the general path decides with the whole rule.
+    Without such a later time every window holding ``at`` holds only times of the
+    trailing one, so ``flag`` is the whole rule. The rest of the rule (each identical
+    time's count of identical times in ``[it, it + window]``, a window aggregate) was
+    part of every execution's plan (benchmarks/README.md, stop 46).
+
+    Parameters: ``burst_count`` (0 turns the rule off), ``received_since``,
     ``window_start`` (``submitted_at - window``), ``window_end``, ``answers`` and
     ``wave_id``.
     """
     at = bindparam("submitted_at", type_=DateTime(timezone=True))
-    window = bindparam("window", type_=Interval())
     window_start = bindparam("window_start", type_=DateTime(timezone=True))
     burst_count = bindparam("burst_count", type_=Integer())
     same = (
@@ -178,11 +187,9 @@ def _burst_flag(
         responses.c.received_at >= bindparam("received_since", type_=DateTime(timezone=True)),
         same_answers(responses.c.answers, bindparam("answers", type_=JSONB())),
     )
-    # Enough identical times in [at - window, at] make a burst with this one (the
-    # window that starts at the first of them holds them all and ``at``): found by
-    # reading at most BURST_COUNT - 1 of them through the index, however many there are.
-    # A desk sending the same answers without pause (a stuck button, a flood) costs
-    # each request that much, not a count over every identical time in the window.
+    # Reads at most BURST_COUNT - 1 of the identical times through the index, however
+    # many there are: a desk sending the same answers without pause (a stuck button, a
+    # flood) costs each request that much, not a count over every identical time.
     needed = func.greatest(burst_count - 1, 0)
     recent = (
         select(literal(1).label("one"))
@@ -190,32 +197,27 @@ def _burst_flag(
         .limit(needed)
         .subquery("recent")
     )
-    trailing = select(func.count()).select_from(recent).scalar_subquery() >= needed
-    identical = (
-        select(responses.c.submitted_at.label("at"))
-        .where(
-            *same,
-            responses.c.submitted_at >= window_start,
-            responses.c.submitted_at <= bindparam("window_end", type_=DateTime(timezone=True)),
+    counted = select(func.count()).select_from(recent).scalar_subquery()
+    # MATERIALIZED: computed once, not copied into both columns that read it.
+    trailing = (
+        select((counted >= needed).label("holds")).cte("trailing").prefix_with("MATERIALIZED")
+    )
+    later = exists().where(
+        *same,
+        responses.c.submitted_at > at,
+        responses.c.submitted_at <= bindparam("window_end", type_=DateTime(timezone=True)),
+    )
+    on = burst_count > 0
+    # MATERIALIZED: computed once, not copied into the statement's columns that read it.
+    return (
+        select(
+            and_(on, trailing.c.holds).label("flag"),
+            and_(on, ~trailing.c.holds, later).label("defer"),
         )
-        .union_all(select(at.label("at")))
-        .cte("identical")
+        .select_from(trailing)
+        .cte("burst")
+        .prefix_with("MATERIALIZED")
     )
-    # Otherwise (few identical times, or this one earlier than some of them): each
-    # time's count of identical times in [it, it + window], ties included (a RANGE
-    # frame starts at the first of the current row's peers), in one pass over the sorted
-    # times. (A count per candidate start, as before, read the times again for each
-    # start it tried: usually one, at worst every one.)
-    frame = FrameClause(None, window, FrameClauseType.CURRENT, FrameClauseType.FOLLOWING)
-    counted = select(
-        identical.c.at, func.count().over(order_by=identical.c.at, range_=frame).label("n")
-    ).subquery("counted")
-    some_window = exists().where(
-        counted.c.at <= at,
-        counted.c.at >= window_start,
-        counted.c.n >= burst_count,
-    )
-    return and_(burst_count > 0, or_(trailing, some_window))
 
 
 def rate_limit_hit() -> CTE:
@@ -272,10 +274,12 @@ def insert_statement(counted: bool = False, assumed_wave: int | None = None) -> 
     One statement per wave: ``assumed_wave`` is the wave the caller assumed, whose id it
     also gives as the parameter ``wave_id``; the burst check reads that wave's partition.
 
-    Returns one row ``(id, context_holds, hits, stored_content_hash, stored_wave_id,
-    stored_dossier_hash)``: ``id`` is the new response's, or NULL if nothing was stored;
-    ``context_holds`` says whether the desk, the questionnaire and the wave are what the
-    parameters say. NULL with ``context_holds`` true means that the client id or the
+    Returns one row ``(id, context_holds, hits, deferred, stored_content_hash,
+    stored_wave_id, stored_dossier_hash)``: ``id`` is the new response's, or NULL if
+    nothing was stored; ``context_holds`` says whether the desk, the questionnaire and
+    the wave are what the parameters say; ``deferred`` that the burst rule needs the
+    general path (:func:`_burst`: nothing stored). NULL with ``context_holds``
+    true and ``deferred`` false means that the client id or the
     dossier is taken (or, with ``counted``, that ``hits`` is over ``limit_amount``);
     the ``stored_*`` columns are then those of the response stored under this client
     id, in any wave, if the statement's snapshot sees one (NULL otherwise: a dossier
@@ -323,14 +327,7 @@ def insert_statement(counted: bool = False, assumed_wave: int | None = None) -> 
         .where(wave.is_not_distinct_from(wave_id))
         .cte("holding")
     )
-    # MATERIALIZED: computed once, not copied into both columns that use it.
-    burst = (
-        select(
-            _burst_flag(wave_partition(assumed_wave), desk.c.id, questionnaire.c.id).label("flag")
-        )
-        .cte("burst")
-        .prefix_with("MATERIALIZED")
-    )
+    burst = _burst(wave_partition(assumed_wave), desk.c.id, questionnaire.c.id)
     columns = {
         "client_id": bindparam("client_id", type_=Uuid()),
         "questionnaire_id": holding.c.questionnaire_id,
@@ -352,8 +349,10 @@ def insert_statement(counted: bool = False, assumed_wave: int | None = None) -> 
         "flagged": burst.c.flag,
         "flag_reason": case((burst.c.flag, literal("burst")), else_=null()),
     }
-    source = select(*[value.label(name) for name, value in columns.items()]).select_from(
-        holding.join(burst, true())
+    source = (
+        select(*[value.label(name) for name, value in columns.items()])
+        .select_from(holding.join(burst, true()))
+        .where(~burst.c.defer)
     )
     hits: ColumnElement[Any] = null()
     if counted:
@@ -405,6 +404,7 @@ def insert_statement(counted: bool = False, assumed_wave: int | None = None) -> 
             new_id.label("id"),
             context_holds.label("context_holds"),
             hits.label("hits"),
+            select(burst.c.defer).scalar_subquery().label("deferred"),
             stored.c.stored_content_hash,
             stored.c.stored_wave_id,
             stored.c.stored_dossier_hash,
