@@ -98,21 +98,31 @@ HERE = Path(__file__).resolve().parent
 FOLD_APP = "survey-figure-fold"
 
 
+def machine_seconds() -> dict[str, float]:
+    """The machine's CPU seconds so far (all cores, Linux ``/proc/stat``): busy (user,
+    system, interrupts, stolen), idle, and idle waiting for I/O."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:9]]
+    user, nice, system, idle, iowait, irq, softirq, steal = fields
+    tick = os.sysconf("SC_CLK_TCK")
+    busy = user + nice + system + irq + softirq + steal
+    return {"busy": busy / tick, "idle": idle / tick, "iowait": iowait / tick}
+
+
 def run_wrk(base: str, script: Path, args: argparse.Namespace, *extra: str) -> dict[str, Any]:
-    """Run wrk once; its figures, the CPU seconds of each server and of wrk itself, and
-    the load average before and after."""
+    """Run wrk once; its figures, the CPU seconds of each server and of wrk itself, the
+    machine's, and the load average before and after."""
     command = [
         "wrk", "--threads", str(args.wrk_threads), "--connections", str(args.connections),
         "--duration", f"{args.duration}s", "--timeout", "10s", "--latency",
         "--script", str(script), base, "--", *extra,
     ]  # fmt: skip
     load_before = os.getloadavg()[0]
-    cpu_before = load_submit.cpu_seconds()
+    cpu_before, machine_before = load_submit.cpu_seconds(), machine_seconds()
     with tempfile.TemporaryFile("w+") as stdout, tempfile.TemporaryFile("w+") as stderr:
         proc = subprocess.Popen(command, stdout=stdout, stderr=stderr, text=True)
         _pid, status, usage = os.wait4(proc.pid, 0)
         proc.returncode = os.waitstatus_to_exitcode(status)
-        cpu_after = load_submit.cpu_seconds()
+        cpu_after, machine_after = load_submit.cpu_seconds(), machine_seconds()
         stdout.seek(0)
         stderr.seek(0)
         text, errors = stdout.read(), stderr.read()
@@ -133,6 +143,7 @@ def run_wrk(base: str, script: Path, args: argparse.Namespace, *extra: str) -> d
         name: cpu_after[name] - cpu_before[name] for name in cpu_after if name != "client"
     }
     out["cpu_s"]["wrk"] = usage.ru_utime + usage.ru_stime
+    out["machine_s"] = {k: machine_after[k] - machine_before[k] for k in machine_after}
     return out
 
 
@@ -560,6 +571,7 @@ def run_one(kind: str, args: argparse.Namespace) -> dict[str, Any]:
         "ceiling_p95_ms": ceiling.get("p95"),
         "ceiling_p99_ms": ceiling.get("p99"),
         "ceiling_cpu_ms_per_request": cpu_ms_per_request(ceiling, int(ceiling["requests"])),
+        "ceiling_machine_cores": machine_cores(ceiling),
         "ceiling_load_average": (ceiling["load_before"], ceiling["load_after"]),
     }
     if fold:
@@ -594,6 +606,7 @@ def merge_phases(phases: list[dict[str, Any]]) -> dict[str, Any]:
         "load_after": phases[-1]["load_after"],
         "statuses": {},
         "cpu_s": {},
+        "machine_s": {},
     }
     for phase in phases:
         for key in ("requests", "duration_s", "errors"):
@@ -602,8 +615,9 @@ def merge_phases(phases: list[dict[str, Any]]) -> dict[str, Any]:
             merged[key] = max(merged.get(key, 0), phase.get(key, 0))
         for status, count in phase.get("statuses", {}).items():
             merged["statuses"][status] = merged["statuses"].get(status, 0) + count
-        for name, seconds in phase["cpu_s"].items():
-            merged["cpu_s"][name] = merged["cpu_s"].get(name, 0) + seconds
+        for kind in ("cpu_s", "machine_s"):
+            for name, seconds in phase[kind].items():
+                merged[kind][name] = merged[kind].get(name, 0) + seconds
     return merged
 
 
@@ -639,8 +653,22 @@ def phase_figures(phase: dict[str, Any], ceiling_rate: float) -> dict[str, Any]:
         "socket_errors": int(phase.get("errors", 0)),
         "ratio_to_ceiling": round(accepted / ceiling_rate, 3) if ceiling_rate else None,
         "cpu_ms_per_request": cpu_ms_per_request(phase, int(phase["requests"])),
+        "machine_cores": machine_cores(phase),
         "load_average": (phase["load_before"], phase["load_after"]),
     }
+
+
+def machine_cores(phase: dict[str, Any]) -> dict[str, float]:
+    """How many of the machine's cores were busy, idle and idle waiting for I/O during
+    the phase, on average, and how many of the busy ones not in the measured processes
+    (gunicorn, the PostgreSQL server's processes alive at the phase's end, wrk): the
+    kernel's interrupts, processes that ended within the phase (PostgreSQL's autovacuum
+    workers), the resident fold, anything else running."""
+    seconds, duration = phase["machine_s"], phase["duration_s"]
+    measured = sum(phase["cpu_s"].values())
+    cores = {name: round(value / duration, 2) for name, value in seconds.items()}
+    cores["busy_outside_measured"] = round((seconds["busy"] - measured) / duration, 2)
+    return cores
 
 
 def fold_text(fold: dict[str, float]) -> str:
