@@ -108,6 +108,28 @@ def machine_seconds() -> dict[str, float]:
     return {"busy": busy / tick, "idle": idle / tick, "iowait": iowait / tick}
 
 
+#: PostgreSQL's own processes (not a client's backend), by their title.
+BACKGROUND = re.compile(r"postgres: (\S+ )?(walwriter|checkpointer|background writer|autovacuum)")
+
+
+def postgresql_background_seconds() -> float:
+    """CPU seconds so far of the PostgreSQL server's background processes that live
+    through a phase: the WAL writer, the checkpointer, the background writer and the
+    autovacuum launcher (and any autovacuum worker alive at that moment)."""
+    root = load_submit.SERVER_PIDS.get("postgresql")
+    if root is None:
+        return 0.0
+    total = 0.0
+    for pid in load_submit._process_tree(root):
+        try:
+            title = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if BACKGROUND.match(title):
+            total += load_submit.process_cpu(pid)
+    return total
+
+
 def run_wrk(base: str, script: Path, args: argparse.Namespace, *extra: str) -> dict[str, Any]:
     """Run wrk once; its figures, the CPU seconds of each server and of wrk itself, the
     machine's, and the load average before and after."""
@@ -118,11 +140,13 @@ def run_wrk(base: str, script: Path, args: argparse.Namespace, *extra: str) -> d
     ]  # fmt: skip
     load_before = os.getloadavg()[0]
     cpu_before, machine_before = load_submit.cpu_seconds(), machine_seconds()
+    background_before = postgresql_background_seconds()
     with tempfile.TemporaryFile("w+") as stdout, tempfile.TemporaryFile("w+") as stderr:
         proc = subprocess.Popen(command, stdout=stdout, stderr=stderr, text=True)
         _pid, status, usage = os.wait4(proc.pid, 0)
         proc.returncode = os.waitstatus_to_exitcode(status)
         cpu_after, machine_after = load_submit.cpu_seconds(), machine_seconds()
+        background = postgresql_background_seconds() - background_before
         stdout.seek(0)
         stderr.seek(0)
         text, errors = stdout.read(), stderr.read()
@@ -144,11 +168,16 @@ def run_wrk(base: str, script: Path, args: argparse.Namespace, *extra: str) -> d
     }
     out["cpu_s"]["wrk"] = usage.ru_utime + usage.ru_stime
     out["machine_s"] = {k: machine_after[k] - machine_before[k] for k in machine_after}
+    out["background_s"] = background
     return out
 
 
 def cpu_ms_per_request(phase: dict[str, Any], requests: int) -> dict[str, float]:
-    return {name: round(1000 * s / max(requests, 1), 2) for name, s in phase["cpu_s"].items()}
+    """CPU milliseconds per request of each measured process tree, and of PostgreSQL's
+    background processes (``postgresql_background``, part of ``postgresql``)."""
+    per = {name: round(1000 * s / max(requests, 1), 2) for name, s in phase["cpu_s"].items()}
+    per["postgresql_background"] = round(1000 * phase["background_s"] / max(requests, 1), 3)
+    return per
 
 
 # ---------------------------------------------------------------------------
@@ -618,6 +647,7 @@ def merge_phases(phases: list[dict[str, Any]]) -> dict[str, Any]:
         for kind in ("cpu_s", "machine_s"):
             for name, seconds in phase[kind].items():
                 merged[kind][name] = merged[kind].get(name, 0) + seconds
+        merged["background_s"] = merged.get("background_s", 0) + phase["background_s"]
     return merged
 
 
