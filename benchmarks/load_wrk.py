@@ -96,6 +96,8 @@ HERE = Path(__file__).resolve().parent
 #: The resident fold's PostgreSQL application name (``PGAPPNAME``), so that a pause can
 #: tell whether it is inside a fold (:func:`fold_in_transaction`).
 FOLD_APP = "survey-figure-fold"
+#: The resident fold's PostgreSQL backends (process ids), while it runs.
+FOLD_BACKENDS: list[int] = []
 
 
 def machine_seconds() -> dict[str, float]:
@@ -141,12 +143,14 @@ def run_wrk(base: str, script: Path, args: argparse.Namespace, *extra: str) -> d
     load_before = os.getloadavg()[0]
     cpu_before, machine_before = load_submit.cpu_seconds(), machine_seconds()
     background_before = postgresql_background_seconds()
+    fold_before = sum(load_submit.process_cpu(pid) for pid in FOLD_BACKENDS)
     with tempfile.TemporaryFile("w+") as stdout, tempfile.TemporaryFile("w+") as stderr:
         proc = subprocess.Popen(command, stdout=stdout, stderr=stderr, text=True)
         _pid, status, usage = os.wait4(proc.pid, 0)
         proc.returncode = os.waitstatus_to_exitcode(status)
         cpu_after, machine_after = load_submit.cpu_seconds(), machine_seconds()
         background = postgresql_background_seconds() - background_before
+        fold_backend = sum(load_submit.process_cpu(pid) for pid in FOLD_BACKENDS) - fold_before
         stdout.seek(0)
         stderr.seek(0)
         text, errors = stdout.read(), stderr.read()
@@ -169,14 +173,17 @@ def run_wrk(base: str, script: Path, args: argparse.Namespace, *extra: str) -> d
     out["cpu_s"]["wrk"] = usage.ru_utime + usage.ru_stime
     out["machine_s"] = {k: machine_after[k] - machine_before[k] for k in machine_after}
     out["background_s"] = background
+    out["fold_backend_s"] = max(0.0, fold_backend)  # 0 if the backend was replaced
     return out
 
 
 def cpu_ms_per_request(phase: dict[str, Any], requests: int) -> dict[str, float]:
-    """CPU milliseconds per request of each measured process tree, and of PostgreSQL's
-    background processes (``postgresql_background``, part of ``postgresql``)."""
+    """CPU milliseconds per request of each measured process tree, and two parts of
+    ``postgresql``: its background processes (``postgresql_background``) and the
+    resident fold's backend (``postgresql_fold_backend``)."""
     per = {name: round(1000 * s / max(requests, 1), 2) for name, s in phase["cpu_s"].items()}
     per["postgresql_background"] = round(1000 * phase["background_s"] / max(requests, 1), 3)
+    per["postgresql_fold_backend"] = round(1000 * phase["fold_backend_s"] / max(requests, 1), 3)
     return per
 
 
@@ -315,6 +322,7 @@ def resident_folding(
 
         try:
             wait_idle()
+            FOLD_BACKENDS[:] = fold_backends(url)
             out.seek(0)
             caught_up = out.read()
             started, cpu_before = time.perf_counter(), load_submit.process_cpu(proc.pid)
@@ -326,6 +334,7 @@ def resident_folding(
                 lambda: load_submit.process_cpu(proc.pid),
             )
         finally:
+            FOLD_BACKENDS.clear()
             cpu_during = 0.0
             if cpu_before is not None:
                 cpu_during = load_submit.process_cpu(proc.pid) - cpu_before
@@ -372,6 +381,25 @@ def fold_in_transaction(url: str) -> bool:
     finally:
         engine.dispose()
     return bool(busy)
+
+
+def fold_backends(url: str) -> list[int]:
+    """The process ids of the resident fold's PostgreSQL backends (none on SQLite)."""
+    if not url.startswith("postgresql"):
+        return []
+    from sqlalchemy import text
+
+    engine = engine_for(url)
+    try:
+        with engine.connect() as connection:
+            return list(
+                connection.execute(
+                    text("SELECT pid FROM pg_stat_activity WHERE application_name = :name"),
+                    {"name": FOLD_APP},
+                ).scalars()
+            )
+    finally:
+        engine.dispose()
 
 
 def quiet(url: str, limit: float = 60.0) -> None:
@@ -647,7 +675,8 @@ def merge_phases(phases: list[dict[str, Any]]) -> dict[str, Any]:
         for kind in ("cpu_s", "machine_s"):
             for name, seconds in phase[kind].items():
                 merged[kind][name] = merged[kind].get(name, 0) + seconds
-        merged["background_s"] = merged.get("background_s", 0) + phase["background_s"]
+        for kind in ("background_s", "fold_backend_s"):
+            merged[kind] = merged.get(kind, 0) + phase[kind]
     return merged
 
 
