@@ -30,6 +30,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     Uuid,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -39,6 +40,7 @@ from survey_app.models._types import (
     JSONType,
     UTCDateTime,
     enum_column,
+    partial_index,
     utcnow,
 )
 from survey_app.models.units import Desk, Procedure, Unit
@@ -365,8 +367,12 @@ class FigureQueue(db.Model):
     """The responses of a wave not folded into the figure store yet
     (:mod:`survey_app.reporting.figure_store`): a row per response, added by a trigger
     on ``responses`` when the response is stored (migration 0014) and deleted by the
-    fold that adds its sums. Flagged responses stay here (they are never folded), and
-    a wave whose sums are emptied gets all its responses back.
+    fold that adds its sums. Flagged responses stay here (they are never folded, and
+    the tallies count them from here); the first fold that meets one marks it
+    (``flagged``), and folds read only the rows not marked (``ix_figure_queue_pending``,
+    migration 0015), so that each flagged response is read once, not by every fold. A
+    review that keeps one unmarks it. A wave whose sums are emptied gets all its
+    responses back.
 
     A table of its own, not a flag on the response: a fold then never updates a
     response row. Such an update is never HOT (the flag was an index's predicate), so
@@ -375,8 +381,13 @@ class FigureQueue(db.Model):
 
     __tablename__ = "figure_queue"
 
+    __table_args__ = (partial_index("ix_figure_queue_pending", "response_id", where="NOT flagged"),)
+
     wave_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     response_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    flagged: Mapped[bool] = mapped_column(
+        Boolean, nullable=False, default=False, server_default=false()
+    )
 
 
 class FigureCount(db.Model):

@@ -179,6 +179,8 @@ def review(user: User, response_ids: Sequence[int], decision: str) -> int:
         raise ReviewError("no flagged response in scope")
     if flagged:  # a kept response may be in the figure store's sums: take it out
         figure_store.unfold_responses([r.id for r in responses if not r.flagged])
+    else:  # a flagged one may be marked in the store's queue: the next fold takes it
+        figure_store.requeue([r.id for r in responses if r.flagged])
     for response in responses:
         response.flagged = flagged
         response.flag_reason = reason

@@ -27,11 +27,12 @@ folds all its responses again with one aggregation (``flask figures rebuild [--w
 :func:`verify` (``flask figures verify [--wave W]``) recomputes every figure of a wave
 from the rows alone and compares.
 
-Flagged responses are never folded (they count in no figure; they stay in the queue);
-a response whose flag is cleared (a burst kept) is read from its row until the next
-fold. Sums use the design weight (1 when none): a wave with an active weighting scheme
-is read from its rows, whose weights are the scheme's (and whose calibration needs each
-respondent).
+Flagged responses are never folded (they count in no figure; they stay in the queue,
+where the tallies count them, marked by the first fold that meets them so that no later
+fold reads them again); a response whose flag is cleared (a burst kept) is unmarked
+(:func:`requeue`) and read from its row until the next fold. Sums use the design
+weight (1 when none): a wave with an active weighting scheme is read from its rows,
+whose weights are the scheme's (and whose calibration needs each respondent).
 """
 
 from __future__ import annotations
@@ -121,10 +122,10 @@ def refresh(limit: int | None = None) -> int:
         return 0
     total = 0
     while limit is None or total < limit:
-        folded = _fold_batch(newest)
-        if folded == 0:
+        folded, met = _fold_batch(newest)
+        if met == 0:
             break
-        total += max(folded, 0)
+        total += folded
     return total
 
 
@@ -152,23 +153,26 @@ def keep_refreshing(
 
 
 def pending_query(up_to: int | None = None) -> Select[Any]:
-    """The next batch of responses to fold: in the queue, not flagged (and with an id
-    at most ``up_to``, when given: :func:`refresh`), as (id, wave)."""
+    """The next batch of queued responses a fold has not met flagged (and with an id
+    at most ``up_to``, when given: :func:`refresh`), as (id, wave, flagged): the fold
+    folds those not flagged and marks the others (migration 0015), so that no later
+    fold reads them again."""
     queue = FigureQueue.__table__
     query = (
-        select(queue.c.response_id, queue.c.wave_id)
+        select(queue.c.response_id, queue.c.wave_id, Response.flagged)
         .select_from(queue_rows())
-        .where(Response.flagged.is_(False))
+        .where(queue.c.flagged.is_(False))
         .order_by(queue.c.response_id)
         .limit(BATCH_POSTGRESQL if db.engine.dialect.name == "postgresql" else BATCH)
     )
     return query if up_to is None else query.where(queue.c.response_id <= up_to)
 
 
-def _fold_batch(up_to: int) -> int:
-    """Fold one batch of the responses with an id at most ``up_to``: the count folded,
-    0 when none is left, -1 when another fold took some of them first (this batch is
-    rolled back; the caller tries again)."""
+def _fold_batch(up_to: int) -> tuple[int, int]:
+    """Fold one batch of the responses with an id at most ``up_to``, and mark its
+    flagged ones: (folded, met). ``met`` is the count of queue rows read, 0 when none
+    is left, -1 when another fold took some of them first (this batch is rolled back;
+    the caller tries again)."""
     _lock_folds()
     if db.engine.dialect.name == "postgresql":
         # A fold's queries are small, but the planner's estimates for `id = ANY(batch)`
@@ -182,14 +186,25 @@ def _fold_batch(up_to: int) -> int:
         # crash before the flush loses the whole transaction (sums and queue rows
         # alike), which the next fold does again. Submissions keep theirs.
         db.session.execute(text("SET LOCAL synchronous_commit = off"))
-    rows = db.session.execute(pending_query(up_to)).all()
-    if not rows:
+    met = db.session.execute(pending_query(up_to)).all()
+    if not met:
         db.session.rollback()
-        return 0
+        return 0, 0
+    queue = FigureQueue.__table__
+    marked: dict[int, list[int]] = {}
+    for response_id, wave_id, flagged in met:
+        if flagged:
+            marked.setdefault(wave_id, []).append(response_id)
+    for wave_id, ids in marked.items():
+        db.session.execute(
+            update(queue)
+            .where(queue.c.wave_id == wave_id, _among(queue.c.response_id, ids))
+            .values(flagged=True)
+        )
+    rows = [(response_id, wave_id) for response_id, wave_id, flagged in met if not flagged]
     by_wave: dict[int, list[int]] = {}
     for response_id, wave_id in rows:
         by_wave.setdefault(wave_id, []).append(response_id)
-    queue = FigureQueue.__table__
     taken = sum(
         db.session.execute(
             delete(queue).where(queue.c.wave_id == wave_id, _among(queue.c.response_id, ids))
@@ -198,7 +213,10 @@ def _fold_batch(up_to: int) -> int:
     )
     if taken != len(rows):
         db.session.rollback()
-        return -1
+        return 0, -1
+    if not rows:  # only flagged ones, now marked
+        db.session.commit()
+        return 0, len(met)
     _count(and_(Response.wave_id.in_(list(by_wave)), _among(Response.id, [r[0] for r in rows])))
     for wave_id, wave_ids in by_wave.items():
         wave = db.session.get(Wave, wave_id)
@@ -207,7 +225,7 @@ def _fold_batch(up_to: int) -> int:
             _add(sums)
             _add_cells(wave_id, sums, keys)
     db.session.commit()
-    return len(rows)
+    return len(rows), len(met)
 
 
 def _among(column: ColumnElement[int], ids: Sequence[int]) -> ColumnElement[bool]:
@@ -526,6 +544,23 @@ def _empty_sums(waves: list[int] | None) -> None:
         if waves is not None:
             statement = statement.where(model.wave_id.in_(waves))
         db.session.execute(statement)
+
+
+def requeue(response_ids: Sequence[int]) -> None:
+    """Before a flagged response's flag is cleared (a burst kept): unmark its queue
+    row, so that the next fold takes it (a fold that met it flagged marked it, and
+    folds read only the rows not marked).
+
+    Called in the caller's transaction; it takes the folds' lock first (PostgreSQL;
+    held to the caller's commit), so that no fold marks the response between this and
+    its new flag."""
+    _lock_folds()
+    queue = FigureQueue.__table__
+    db.session.execute(
+        update(queue)
+        .where(queue.c.flagged.is_(True), queue.c.response_id.in_(list(response_ids)))
+        .values(flagged=False)
+    )
 
 
 def unfold_responses(response_ids: Sequence[int]) -> None:

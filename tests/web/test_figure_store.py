@@ -257,7 +257,7 @@ def test_a_pass_folds_what_was_stored_when_it_began(
     fold_batch = figure_store._fold_batch
     arrived: list[int] = []
 
-    def arriving(up_to: int) -> int:
+    def arriving(up_to: int) -> tuple[int, int]:
         if not arrived:  # submissions while the pass runs
             arrived.extend(add_responses(waves, feedback, 4, seed=7))
         return fold_batch(up_to)
@@ -358,7 +358,8 @@ def test_the_fold_finds_the_pending_responses_through_the_queue(app: Flask) -> N
     )
     db.session.commit()
     query = figure_store.pending_query()
-    assert [tuple(row) for row in db.session.execute(query)] == sorted((i, w) for w, i in rows)
+    pending = [tuple(row) for row in db.session.execute(query)]
+    assert pending == sorted((i, w, False) for w, i in rows)
 
 
 def test_the_stores_pages_leave_room_for_the_folds_updates(app: Flask) -> None:
@@ -548,6 +549,73 @@ def test_migration_0014_turns_the_flag_into_the_queue_and_back(app: Flask) -> No
     added = add_responses(waves, db.session.get(Wave, feedback_id), 2, seed=3)
     rows = {tuple(row) for row in db.session.execute(queue)}
     assert {i for _w, i in rows} == {i for _w, i in waiting} | set(added)
+
+
+def flag(ids: list[int]) -> None:
+    """Flag responses as the submission's burst rule does."""
+    db.session.execute(
+        Response.__table__.update()
+        .where(Response.id.in_(ids))
+        .values(flagged=True, flag_reason="burst")
+    )
+    db.session.commit()
+
+
+def marked() -> set[int]:
+    queue = FigureQueue.__table__
+    return set(db.session.scalars(select(queue.c.response_id).where(queue.c.flagged.is_(True))))
+
+
+def test_a_fold_reads_each_flagged_response_once(app: Flask) -> None:
+    """Flagged responses stay in the queue (the tallies count them there), and the first
+    fold that meets them marks them: no later fold reads them again. A review that
+    keeps them unmarks them, and the next fold folds them."""
+    _units, waves, feedback = setup_data()
+    figure_store.refresh()
+    ids = add_responses(waves, feedback, 12, seed=5)
+    flag(ids[:5])
+    assert figure_store.refresh() == 7
+    assert marked() == set(ids[:5])
+    assert db.session.execute(figure_store.pending_query()).all() == []
+    assert figure_store.refresh() == 0
+    assert counted() == counted(store=False)  # still counted, as flagged
+    analyst = db.session.scalar(select(User).where(User.username == "analyst"))
+    assert bursts.review(analyst, ids[:3], "keep") == 3
+    assert marked() == set(ids[3:5])
+    assert figure_store.refresh() == 3
+    compared, mismatches = figure_store.verify()
+    assert compared > 0 and not mismatches
+    assert counted() == counted(store=False)
+    # excluded again: the wave's sums are emptied and its responses queued; the next
+    # fold marks the excluded ones and folds the rest
+    assert bursts.review(analyst, ids[:3], "exclude") == 3
+    figure_store.refresh()
+    assert marked() == set(ids[:5])
+    compared, mismatches = figure_store.verify()
+    assert compared > 0 and not mismatches
+
+
+def test_migration_0015_marks_the_flagged_responses_queued(app: Flask) -> None:
+    """Upgrading to 0015 marks exactly the queued responses that are flagged; the
+    downgrade leaves the queue's rows as they were."""
+    _units, waves, feedback = setup_data()
+    figure_store.refresh()
+    ids = add_responses(waves, feedback, 8, seed=9)
+    flag(ids[:3])
+    db.session.remove()
+    queue = text("SELECT wave_id, response_id FROM figure_queue")
+    before = sorted(tuple(row) for row in db.session.execute(queue))
+    db.session.remove()
+    downgrade(revision="0014")
+    for engine in db.engines.values():
+        engine.dispose()
+    assert sorted(tuple(row) for row in db.session.execute(queue)) == before
+    db.session.remove()
+    upgrade()
+    for engine in db.engines.values():
+        engine.dispose()
+    assert sorted(tuple(row) for row in db.session.execute(queue)) == before
+    assert marked() == set(ids[:3])
 
 
 def test_a_burst_excluded_while_a_fold_sums_it_leaves_no_sums_behind(app: Flask) -> None:
