@@ -161,7 +161,7 @@ def pending_query(up_to: int | None = None) -> Select[Any]:
     query = (
         select(queue.c.response_id, queue.c.wave_id, Response.flagged)
         .select_from(queue_rows())
-        .where(queue.c.flagged.is_(False))
+        .where(~queue.c.flagged)  # as the partial index says it, so that it is used
         .order_by(queue.c.response_id)
         .limit(BATCH_POSTGRESQL if db.engine.dialect.name == "postgresql" else BATCH)
     )
