@@ -573,8 +573,9 @@ def marked() -> set[int]:
 
 def test_a_fold_reads_each_flagged_response_once(app: Flask) -> None:
     """Flagged responses stay in the queue (the tallies count them there), and the first
-    fold that meets them marks them: no later fold reads them again. A review that
-    keeps them unmarks them, and the next fold folds them."""
+    fold that meets them marks them: no later fold, nor the pages' reading of the
+    responses not folded, reads them again. A review that keeps them unmarks them, and
+    the next fold folds them."""
     _units, waves, feedback = setup_data()
     figure_store.refresh()
     ids = add_responses(waves, feedback, 12, seed=5)
@@ -582,11 +583,15 @@ def test_a_fold_reads_each_flagged_response_once(app: Flask) -> None:
     assert figure_store.refresh() == 7
     assert marked() == set(ids[:5])
     assert db.session.execute(figure_store.pending_query()).all() == []
+    wave_ids = list(db.session.scalars(select(Wave.id)))
+    read = select(Response.id).where(queued(wave_ids))  # what the pages read from rows
+    assert set(db.session.scalars(read)) == set()
     assert figure_store.refresh() == 0
     assert counted() == counted(store=False)  # still counted, as flagged
     analyst = db.session.scalar(select(User).where(User.username == "analyst"))
     assert bursts.review(analyst, ids[:3], "keep") == 3
     assert marked() == set(ids[3:5])
+    assert set(db.session.scalars(read)) == set(ids[:3])
     assert figure_store.refresh() == 3
     compared, mismatches = figure_store.verify()
     assert compared > 0 and not mismatches

@@ -125,13 +125,16 @@ def _cell_values(cell: tuple, by_field: bool) -> tuple:
 
 def queued(wave_ids: list[int]) -> ColumnElement[bool]:
     """The responses of ``wave_ids`` waiting in the figure store's queue
-    (``figure_queue``): ``responses.id IN (SELECT ...)``, which SQLite reads as a list
-    of ids to look up and PostgreSQL as a join from the queue, so that a wave's folded
-    responses are not read to find its few unfolded ones."""
+    (``figure_queue``) and not marked flagged by a fold: ``responses.id IN (SELECT
+    ...)``, which SQLite reads as a list of ids to look up and PostgreSQL as a join from
+    the queue, so that a wave's folded responses are not read to find its few unfolded
+    ones, nor the flagged ones a fold has met (no figure counts them)."""
     queue = FigureQueue.__table__
     return and_(
         Response.wave_id.in_(wave_ids),
-        Response.id.in_(select(queue.c.response_id).where(queue.c.wave_id.in_(wave_ids))),
+        Response.id.in_(
+            select(queue.c.response_id).where(queue.c.wave_id.in_(wave_ids), ~queue.c.flagged)
+        ),
     )
 
 
@@ -169,7 +172,7 @@ def unfolded_waves(wave_ids: list[int]) -> set[int]:
         db.session.scalars(
             select(queue.c.wave_id)
             .select_from(queue_rows())
-            .where(queue.c.wave_id.in_(wave_ids), Response.flagged.is_(False))
+            .where(queue.c.wave_id.in_(wave_ids), ~queue.c.flagged, Response.flagged.is_(False))
             .distinct()
         )
     )
