@@ -132,6 +132,11 @@ def postgresql_background_seconds() -> float:
     return total
 
 
+def fold_backend_seconds() -> float:
+    """CPU seconds so far of the resident fold's PostgreSQL backends (:data:`FOLD_BACKENDS`)."""
+    return sum(load_submit.process_cpu(pid) for pid in FOLD_BACKENDS)
+
+
 def run_wrk(base: str, script: Path, args: argparse.Namespace, *extra: str) -> dict[str, Any]:
     """Run wrk once; its figures, the CPU seconds of each server and of wrk itself, the
     machine's, and the load average before and after."""
@@ -143,14 +148,14 @@ def run_wrk(base: str, script: Path, args: argparse.Namespace, *extra: str) -> d
     load_before = os.getloadavg()[0]
     cpu_before, machine_before = load_submit.cpu_seconds(), machine_seconds()
     background_before = postgresql_background_seconds()
-    fold_before = sum(load_submit.process_cpu(pid) for pid in FOLD_BACKENDS)
+    fold_before = fold_backend_seconds()
     with tempfile.TemporaryFile("w+") as stdout, tempfile.TemporaryFile("w+") as stderr:
         proc = subprocess.Popen(command, stdout=stdout, stderr=stderr, text=True)
         _pid, status, usage = os.wait4(proc.pid, 0)
         proc.returncode = os.waitstatus_to_exitcode(status)
         cpu_after, machine_after = load_submit.cpu_seconds(), machine_seconds()
         background = postgresql_background_seconds() - background_before
-        fold_backend = sum(load_submit.process_cpu(pid) for pid in FOLD_BACKENDS) - fold_before
+        fold_backend = fold_backend_seconds() - fold_before
         stdout.seek(0)
         stderr.seek(0)
         text, errors = stdout.read(), stderr.read()
@@ -361,45 +366,34 @@ def engine_for(url: str) -> Any:
     return create_engine(normalise_database_url(url))
 
 
-def fold_in_transaction(url: str) -> bool:
-    """Whether the resident fold's connection (application name :data:`FOLD_APP`) is in
-    a transaction or running a statement (SQLite: never asked, always False)."""
-    if not url.startswith("postgresql"):
-        return False
+def query_rows(url: str, sql: str, **params: Any) -> list[Any]:
+    """The rows of one query on the benchmark's database, on a connection of its own
+    (opened and closed for it: these run between phases, not during them)."""
     from sqlalchemy import text
 
     engine = engine_for(url)
     try:
         with engine.connect() as connection:
-            busy = connection.execute(
-                text(
-                    "SELECT count(*) FROM pg_stat_activity "
-                    "WHERE application_name = :name AND state <> 'idle'"
-                ),
-                {"name": FOLD_APP},
-            ).scalar_one()
+            return list(connection.execute(text(sql), params))
     finally:
         engine.dispose()
-    return bool(busy)
+
+
+def fold_in_transaction(url: str) -> bool:
+    """Whether the resident fold's connection (application name :data:`FOLD_APP`) is in
+    a transaction or running a statement (SQLite: never asked, always False)."""
+    if not url.startswith("postgresql"):
+        return False
+    sql = "SELECT count(*) FROM pg_stat_activity WHERE application_name = :name AND state <> 'idle'"
+    return bool(query_rows(url, sql, name=FOLD_APP)[0][0])
 
 
 def fold_backends(url: str) -> list[int]:
     """The process ids of the resident fold's PostgreSQL backends (none on SQLite)."""
     if not url.startswith("postgresql"):
         return []
-    from sqlalchemy import text
-
-    engine = engine_for(url)
-    try:
-        with engine.connect() as connection:
-            return list(
-                connection.execute(
-                    text("SELECT pid FROM pg_stat_activity WHERE application_name = :name"),
-                    {"name": FOLD_APP},
-                ).scalars()
-            )
-    finally:
-        engine.dispose()
+    sql = "SELECT pid FROM pg_stat_activity WHERE application_name = :name"
+    return [row[0] for row in query_rows(url, sql, name=FOLD_APP)]
 
 
 def quiet(url: str, limit: float = 60.0) -> None:
@@ -426,20 +420,12 @@ def quiet(url: str, limit: float = 60.0) -> None:
 def unfolded(url: str) -> tuple[int, datetime | None]:
     """Acknowledged responses a fold would take (not folded, not flagged, in a wave),
     and the oldest one's reception time."""
-    from sqlalchemy import text
-
-    engine = engine_for(url)
-    try:
-        with engine.connect() as connection:
-            count, oldest = connection.execute(
-                text(
-                    "SELECT count(*), min(r.received_at) FROM figure_queue AS q "
-                    "JOIN responses AS r ON r.id = q.response_id AND r.wave_id = q.wave_id "
-                    "WHERE NOT r.flagged"
-                )
-            ).one()
-    finally:
-        engine.dispose()
+    ((count, oldest),) = query_rows(
+        url,
+        "SELECT count(*), min(r.received_at) FROM figure_queue AS q "
+        "JOIN responses AS r ON r.id = q.response_id AND r.wave_id = q.wave_id "
+        "WHERE NOT r.flagged",
+    )
     if isinstance(oldest, str):  # SQLite
         oldest = datetime.fromisoformat(oldest)
     if oldest is not None and oldest.tzinfo is None:

@@ -191,10 +191,7 @@ def _fold_batch(up_to: int) -> tuple[int, int]:
         db.session.rollback()
         return 0, 0
     queue = FigureQueue.__table__
-    marked: dict[int, list[int]] = {}
-    for response_id, wave_id, flagged in met:
-        if flagged:
-            marked.setdefault(wave_id, []).append(response_id)
+    marked = _by_wave((response_id, wave_id) for response_id, wave_id, flagged in met if flagged)
     for wave_id, ids in marked.items():
         db.session.execute(
             update(queue)
@@ -202,9 +199,7 @@ def _fold_batch(up_to: int) -> tuple[int, int]:
             .values(flagged=True)
         )
     rows = [(response_id, wave_id) for response_id, wave_id, flagged in met if not flagged]
-    by_wave: dict[int, list[int]] = {}
-    for response_id, wave_id in rows:
-        by_wave.setdefault(wave_id, []).append(response_id)
+    by_wave = _by_wave(rows)
     taken = sum(
         db.session.execute(
             delete(queue).where(queue.c.wave_id == wave_id, _among(queue.c.response_id, ids))
@@ -226,6 +221,14 @@ def _fold_batch(up_to: int) -> tuple[int, int]:
             _add_cells(wave_id, sums, keys)
     db.session.commit()
     return len(rows), len(met)
+
+
+def _by_wave(rows: Iterable[tuple[int, int]]) -> dict[int, list[int]]:
+    """(response, wave) pairs as each wave's response ids."""
+    grouped: dict[int, list[int]] = {}
+    for response_id, wave_id in rows:
+        grouped.setdefault(wave_id, []).append(response_id)
+    return grouped
 
 
 def _among(column: ColumnElement[int], ids: Sequence[int]) -> ColumnElement[bool]:
