@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Table, bindparam, func, select
+from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import Insert
 from sqlalchemy.sql.selectable import TableValuedAlias
@@ -36,11 +36,13 @@ def conflict_insert(dialect: str, table: Table) -> postgresql.Insert | sqlite.In
     return insert(table)
 
 
-def array_rows(table: Table, names: Sequence[str]) -> TableValuedAlias:
+def array_rows(table: Table, names: Sequence[str], prefix: str = "") -> TableValuedAlias:
     """``unnest(:name, …) AS rows(names)``: rows given as one array parameter per
     column ``names`` of ``table`` (typed as the column's array), each a list passed
-    under the column's name when the statement runs."""
-    arrays = [bindparam(name, type_=postgresql.ARRAY(table.c[name].type)) for name in names]
+    under the column's name (after ``prefix``) when the statement runs."""
+    arrays = [
+        bindparam(prefix + name, type_=postgresql.ARRAY(table.c[name].type)) for name in names
+    ]
     return func.unnest(*arrays).table_valued(*names).render_derived(name="rows")
 
 
@@ -74,3 +76,30 @@ def insert_rows(table: Table, rows: Sequence[Mapping[str, Any]], names: Sequence
     statement = array_insert(table, names)
     for batch in array_batches(rows, names):
         db.session.execute(statement, batch)
+
+
+def update_rows(table: Table, rows: Sequence[Mapping[str, Any]], names: Sequence[str]) -> None:
+    """Set the columns ``names`` of the rows of ``table`` whose ``id`` each of ``rows``
+    gives (each a mapping with ``id`` and ``names``), in the session's transaction: on
+    PostgreSQL as ``UPDATE … FROM unnest(…)`` statements (one per :data:`ARRAY_ROWS`
+    rows, not one per row), on SQLite by ``executemany``."""
+    if not rows:
+        return
+    if db.engine.dialect.name != "postgresql":
+        statement = (
+            update(table)
+            .where(table.c.id == bindparam("row_id"))
+            .values({name: bindparam(name) for name in names})
+        )
+        parameters = [{"row_id": row["id"], **{name: row[name] for name in names}} for row in rows]
+        db.session.connection().execute(statement, parameters)
+        return
+    # the arrays' parameters may not take the names of the columns the UPDATE sets
+    given = array_rows(table, ["id", *names], prefix="new_")
+    statement = (
+        update(table)
+        .where(table.c.id == given.c.id)
+        .values({name: given.c[name] for name in names})
+    )
+    for batch in array_batches(rows, ["id", *names]):
+        db.session.execute(statement, {f"new_{name}": values for name, values in batch.items()})

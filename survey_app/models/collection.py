@@ -288,26 +288,30 @@ FIGURE_STORE_PAGES = {"postgresql_with": {"fillfactor": 50}}
 
 
 class FigureSum(db.Model):
-    """Sufficient statistics of the published figures, per design cell and statistic.
+    """Sufficient statistics of the published figures, per design cell, procedure field
+    and channel, every statistic in one row.
 
-    One row per wave x unit x stratum x PSU x procedure field x channel x statistic,
-    summed over the folded responses (those not in ``figure_queue``) with their design weight
-    (1 when none), as :mod:`survey_app.reporting.figure_store` keeps them:
+    One row per wave x unit x stratum x PSU x procedure field x channel, summed over
+    the folded responses (those not in ``figure_queue``) with their design weight (1
+    when none), as :mod:`survey_app.reporting.figure_store` keeps them. ``stats_id``
+    names the statistics (a :class:`FigureStatList`) and ``sums`` holds each one's
+    ``a, b, c`` in that order as little-endian float64:
 
-    - ``stat = "r"``: respondents ``a = n``, ``b = sum w``, ``c = sum w^2``;
-    - ``stat = "i:<item id>"``: ``a = sum w [satisfied]``, ``b = sum w [valid]``,
+    - ``"r"``: respondents ``a = n``, ``b = sum w``, ``c = sum w^2``;
+    - ``"i:<item id>"``: ``a = sum w [satisfied]``, ``b = sum w [valid]``,
       ``c = sum w * points``;
-    - ``stat = "a:<item ids>"``: respondents with a valid answer to one of those items:
+    - ``"a:<item ids>"``: respondents with a valid answer to one of those items:
       ``a = n``, ``b = sum w``, ``c = sum w^2``.
 
     ``stratum`` and ``psu`` are the design keys as text; ``field_id`` -1 and
-    ``channel`` "" stand for none (the unique key cannot hold NULLs).
+    ``channel`` "" stand for none (the unique key cannot hold NULLs). Until migration
+    0016 a row held one statistic: a fold rewrote about nine rows per desk and day.
     """
 
     __tablename__ = "figure_sums"
     __table_args__ = (
         UniqueConstraint(
-            "wave_id", "unit_id", "stratum", "psu", "field_id", "channel", "stat",
+            "wave_id", "unit_id", "stratum", "psu", "field_id", "channel",
             name="uq_figure_sums_cell",
         ),
         FIGURE_STORE_PAGES,
@@ -320,10 +324,8 @@ class FigureSum(db.Model):
     psu: Mapped[str] = mapped_column(String(64))
     field_id: Mapped[int] = mapped_column(Integer)
     channel: Mapped[str] = mapped_column(String(16))
-    stat: Mapped[str] = mapped_column(String(400))
-    a: Mapped[float] = mapped_column(Float)
-    b: Mapped[float] = mapped_column(Float)
-    c: Mapped[float] = mapped_column(Float)
+    stats_id: Mapped[int] = mapped_column(ForeignKey("figure_stat_lists.id"))
+    sums: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class FigureCell(db.Model):
@@ -331,11 +333,9 @@ class FigureCell(db.Model):
 
     The same sums as :class:`FigureSum` without the split by procedure field and
     channel, which only the breakdowns need: what every page's default figures read,
-    one row per PSU instead of one per PSU, field, channel and statistic. ``stats_id``
-    names the statistics (a :class:`FigureStatList`, shared by the cells that hold the
-    same ones) and ``sums`` holds their ``a, b, c`` in that order as little-endian
-    float64 (:mod:`survey_app.reporting.figure_store` writes them,
-    :mod:`.indices.stored` reads them).
+    one row per PSU instead of one per PSU, field and channel. ``stats_id`` and
+    ``sums`` as in :class:`FigureSum` (:mod:`survey_app.reporting.figure_store` writes
+    them, :mod:`.indices.stored` reads them).
     """
 
     __tablename__ = "figure_cells"
@@ -354,8 +354,8 @@ class FigureCell(db.Model):
 
 
 class FigureStatList(db.Model):
-    """The statistics of a :class:`FigureCell`'s vector, in order: ``FigureSum.stat``
-    keys joined by ``;`` (one row per distinct list, usually one per index rule)."""
+    """The statistics of a :class:`FigureCell`'s or :class:`FigureSum`'s vector, in
+    order, joined by ``;`` (one row per distinct list, usually a few per index rule)."""
 
     __tablename__ = "figure_stat_lists"
 

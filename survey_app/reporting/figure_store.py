@@ -2,10 +2,11 @@
 
 Every published figure is a smooth function of weighted sums per wave x unit x stratum
 x PSU (:mod:`survey_app.reporting.indices`). Instead of summing the answer rows again
-for every page, the sums of the responses already counted are kept twice: per PSU,
-every statistic in one row (``figure_cells``, :class:`survey_app.models.FigureCell`),
-which the default figures read; and split by procedure field, channel and statistic
-(``figure_sums``, :class:`survey_app.models.FigureSum`) for the breakdowns. The
+for every page, the sums of the responses already counted are kept twice, every
+statistic of a row in one vector: per PSU (``figure_cells``,
+:class:`survey_app.models.FigureCell`), which the default figures read; and per PSU,
+procedure field and channel (``figure_sums``, :class:`survey_app.models.FigureSum`) for
+the breakdowns. The
 responses folded per wave and unit are counted in ``figure_counts`` (the collection
 table and the wave lists, :mod:`survey_app.reporting.tallies`). Each page adds the
 responses not folded in yet, read from their rows. So a figure is exact at every moment (a response
@@ -48,6 +49,7 @@ from flask import current_app
 from sqlalchemy import (
     BigInteger,
     Select,
+    Table,
     and_,
     any_,
     bindparam,
@@ -59,7 +61,7 @@ from sqlalchemy import (
     tuple_,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.sql.elements import ColumnElement
 
 from survey_app import bulk
@@ -94,13 +96,12 @@ BATCH = 2000
 #: desks, a fold of 11,000 responses cost 0.233 ms per response in batches of 2,000
 #: and 0.116 ms in one (Python and PostgreSQL, in-process on a quiet server).
 BATCH_POSTGRESQL = 50_000
-#: Rows per INSERT (SQLite allows 32,766 parameters in one statement).
-ROWS_PER_STATEMENT = 1000
 #: The advisory lock every fold takes on PostgreSQL (:func:`_lock_folds`).
 FOLD_LOCK = 0x46_49_47_53  # "FIGS"
 #: Memory for one wave's aggregation during a rebuild (PostgreSQL ``work_mem``).
 REBUILD_WORK_MEM = "256MB"
-#: Cells read per query when a fold adds to them (SQLite; PostgreSQL reads them in one).
+#: Cells (of three key columns) read per query when a fold adds to them (SQLite;
+#: PostgreSQL reads them in one).
 CELLS_PER_QUERY = 500
 #: Relative difference :func:`verify` accepts between the stored and the row figures.
 TOLERANCE = 1e-12
@@ -217,7 +218,7 @@ def _fold_batch(up_to: int) -> tuple[int, int]:
         wave = db.session.get(Wave, wave_id)
         if wave is not None:
             sums, keys = _sums(wave, _among(Response.id, wave_ids))
-            _add(sums)
+            _add(wave_id, sums, keys)
             _add_cells(wave_id, sums, keys)
     db.session.commit()
     return len(rows), len(met)
@@ -240,10 +241,15 @@ def _among(column: ColumnElement[int], ids: Sequence[int]) -> ColumnElement[bool
     return column.in_(ids)
 
 
-def _sums(wave: Wave, only: ColumnElement[bool]) -> tuple[list[dict[str, Any]], list[str]]:
-    """The figure_sums rows of the responses of one wave matching ``only`` (design
-    weights), and the statistics of the wave's answer groups
-    (:func:`.indices.stored.answered_key`)."""
+#: A statistic of :func:`_sums`: unit, stratum, PSU, procedure field (-1: none),
+#: channel, statistic, then its ``a, b, c`` (:class:`survey_app.models.FigureSum`).
+Stat = tuple[int, str, str, int, str, str, float, float, float]
+
+
+def _sums(wave: Wave, only: ColumnElement[bool]) -> tuple[list[Stat], list[str]]:
+    """The statistics of the responses of one wave matching ``only`` (design weights),
+    per cell, procedure field and channel, and the statistics of the wave's answer
+    groups (:func:`.indices.stored.answered_key`)."""
     try:
         layout = scoring.waves_layout([wave])
     except IndexRequestError:
@@ -262,72 +268,37 @@ def _sums(wave: Wave, only: ColumnElement[bool]) -> tuple[list[dict[str, Any]], 
         psus=False,
     )
     keys = [answered_key(layout, g) for g in scoring.answer_groups(layout)]
-    out = []
 
-    def cell(row: Sequence[Any]) -> dict[str, Any]:
-        wave_id, unit_id, stratum, psu, _rid, field_id, channel = row[:7]
-        return {
-            "wave_id": int(wave_id),
-            "unit_id": int(unit_id),
-            "stratum": str(stratum),
-            "psu": str(psu),
-            "field_id": -1 if field_id is None else int(field_id),
-            "channel": str(getattr(channel, "value", channel)),
-        }
+    def cell(row: Sequence[Any]) -> tuple[int, str, str, int, str]:
+        _wave, unit_id, stratum, psu, _rid, field_id, channel = row[:7]
+        field = -1 if field_id is None else int(field_id)
+        return int(unit_id), str(stratum), str(psu), field, str(getattr(channel, "value", channel))
 
+    out: list[Stat] = []
     for row in item_rows:
         item_id, s, v, p = row[7:]
-        out.append(
-            {**cell(row), "stat": f"i:{item_id}", "a": s or 0.0, "b": v or 0.0, "c": p or 0.0}
-        )
+        out.append((*cell(row), f"i:{item_id}", s or 0.0, v or 0.0, p or 0.0))
     for row in respondent_rows:
         n, w, w2, *answered = row[7:]
-        out.append({**cell(row), "stat": "r", "a": float(n), "b": w or 0.0, "c": w2 or 0.0})
+        where = cell(row)
+        out.append((*where, "r", float(n), w or 0.0, w2 or 0.0))
         for k, key in enumerate(keys):
             an, aw, aww = answered[3 * k : 3 * k + 3]
             if an:
-                out.append({**cell(row), "stat": key, "a": float(an), "b": aw, "c": aww})
+                out.append((*where, key, float(an), aw, aww))
     return out, keys
 
 
-def _add(rows: list[dict[str, Any]]) -> None:
-    """Add ``rows`` to figure_sums (insert, or add to the row of the same cell)."""
-    if not rows:
-        return
-    key = ["wave_id", "unit_id", "stratum", "psu", "field_id", "channel", "stat"]
-    # One row per cell: one statement may not meet the same cell twice with ON
-    # CONFLICT DO UPDATE. The aggregation groups by cell already (the 191,539 rows of
-    # test_api and test_weights stayed 191,539); this keeps it true if it ever does not.
-    merged: dict[tuple[Any, ...], dict[str, Any]] = {}
-    for row in rows:
-        cell = tuple(row[name] for name in key)
-        if (held := merged.get(cell)) is None:
-            merged[cell] = dict(row)
-        else:
-            for name in ("a", "b", "c"):
-                held[name] += row[name]
-    cells = list(merged.values())
-    sums = FigureSum.__table__
-    names = [*key, "a", "b", "c"]
-    if db.engine.dialect.name == "postgresql":
-        statement = bulk.array_insert(sums, names)
-        batches: list[Any] = list(bulk.array_batches(cells, names))
-    else:
-        # One statement with many parameter sets (executemany, run in the process by
-        # SQLite): compiled once, not once per 1,000 rows with a bind parameter per
-        # value, which cost most of a rebuild's time.
-        statement = sqlite.insert(sums)
-        batches = [
-            cells[start : start + ROWS_PER_STATEMENT]
-            for start in range(0, len(cells), ROWS_PER_STATEMENT)
-        ]
-    excluded = statement.excluded
-    statement = statement.on_conflict_do_update(
-        index_elements=key,
-        set_={"a": sums.c.a + excluded.a, "b": sums.c.b + excluded.b, "c": sums.c.c + excluded.c},
-    )
-    for batch in batches:
-        db.session.execute(statement, batch)
+#: The design keys of the store's two tables of vectors (besides the wave), in the
+#: order a :data:`Stat` starts with them.
+SUM_KEYS = ("unit_id", "stratum", "psu", "field_id", "channel")
+CELL_KEYS = SUM_KEYS[:3]
+
+
+def _add(wave_id: int, rows: list[Stat], group_keys: list[str], *, fresh: bool = False) -> None:
+    """Add ``rows`` (the statistics of one wave) to figure_sums: per PSU, procedure
+    field and channel. ``fresh``: the wave holds no sums (a rebuild), none to read."""
+    _add_vectors(FigureSum.__table__, SUM_KEYS, wave_id, rows, group_keys, fresh=fresh)
 
 
 def _count(only: ColumnElement[bool]) -> None:
@@ -368,74 +339,87 @@ def _count(only: ColumnElement[bool]) -> None:
     db.session.execute(statement, rows)
 
 
-def _add_cells(wave_id: int, rows: list[dict[str, Any]], group_keys: list[str]) -> None:
-    """Add ``rows`` (figure_sums rows of one wave) to figure_cells, summed over
-    procedure field and channel: each PSU's row gets the sums added to its vector, or
-    is created. Every cell carries every answer group's statistic (zeros included), so
-    a reader can tell a cell folded under another index rule by its statistics.
+def _add_cells(
+    wave_id: int, rows: list[Stat], group_keys: list[str], *, fresh: bool = False
+) -> None:
+    """Add ``rows`` (the statistics of one wave) to figure_cells: per PSU, summed over
+    procedure field and channel."""
+    _add_vectors(FigureCell.__table__, CELL_KEYS, wave_id, rows, group_keys, fresh=fresh)
 
-    The cells are read and written back in the fold's transaction; folds are
-    serialized (:func:`_lock_folds`), so no other fold changes them meanwhile."""
+
+def _add_vectors(
+    table: Table,
+    names: Sequence[str],
+    wave_id: int,
+    rows: list[Stat],
+    group_keys: list[str],
+    *,
+    fresh: bool,
+) -> None:
+    """Add ``rows`` to the vectors of ``table`` whose design keys are ``names`` (the
+    first of a :data:`Stat`'s; the rest is summed over): each row of the table gets
+    the sums added to its vector, or is created. Every vector carries every answer
+    group's statistic (zeros included), so that a reader can tell a vector folded
+    under another index rule by its statistics.
+
+    The vectors are read and written back in the fold's transaction; folds are
+    serialized (:func:`_lock_folds`), so no other fold changes them meanwhile. One
+    vector per row, not one row per statistic: a fold at 3,000 desks rewrote about
+    nine figure_sums rows per desk and day before migration 0016."""
     if not rows:
         return
-    cells: dict[tuple[int, str, str], dict[str, list[float]]] = {}
+    width = len(names)
+    vectors: dict[tuple[Any, ...], dict[str, list[float]]] = {}
     for row in rows:
-        stats = cells.setdefault((row["unit_id"], row["stratum"], row["psu"]), {})
-        sums = stats.setdefault(row["stat"], [0.0, 0.0, 0.0])
-        sums[0] += row["a"]
-        sums[1] += row["b"]
-        sums[2] += row["c"]
-    table = FigureCell.__table__
-    keys = sorted(cells)
-    held = {
-        (unit_id, stratum, psu): (cell_id, stats_id, sums)
-        for cell_id, unit_id, stratum, psu, stats_id, sums in _held_cells(wave_id, keys)
-    }
+        stats = vectors.setdefault(row[:width], {})
+        if (sums := stats.get(row[5])) is None:
+            stats[row[5]] = [row[6], row[7], row[8]]
+        else:
+            sums[0] += row[6]
+            sums[1] += row[7]
+            sums[2] += row[8]
+    keys = sorted(vectors)
+    held = {} if fresh else {
+        tuple(found[1:-2]): (found[0], found[-2], found[-1])
+        for found in _held(table, names, wave_id, keys)
+    }  # fmt: skip
     lists = stat_lists({held[key][1] for key in held})
-    list_ids: dict[tuple[str, ...], int] = {}  # a query per distinct list, not per cell
+    list_ids: dict[tuple[str, ...], int] = {}  # a query per distinct list, not per vector
     changed, created = [], []
     for key in keys:
-        stats = cells[key]
+        stats = vectors[key]
         for group in group_keys:
             stats.setdefault(group, [0.0, 0.0, 0.0])
         if key in held:
-            _cell, stats_id, blob = held[key]
+            _row, stats_id, blob = held[key]
             old = np.frombuffer(blob, dtype="<f8").reshape(-1, 3)
             for name, sums in zip(lists[stats_id], old, strict=True):
                 before = stats.setdefault(name, [0.0, 0.0, 0.0])
                 for k in range(3):
                     before[k] += float(sums[k])
-        names = sorted(stats)
-        blob = np.array([stats[n] for n in names], dtype="<f8").tobytes()
-        if tuple(names) not in list_ids:
-            list_ids[tuple(names)] = stat_list_id(names)
-        stats_id = list_ids[tuple(names)]
+        ordered = sorted(stats)
+        blob = np.array([stats[n] for n in ordered], dtype="<f8").tobytes()
+        if tuple(ordered) not in list_ids:
+            list_ids[tuple(ordered)] = stat_list_id(ordered)
+        stats_id = list_ids[tuple(ordered)]
         if key in held:
-            changed.append({"cell_id": held[key][0], "stats_id": stats_id, "sums": blob})
+            changed.append({"id": held[key][0], "stats_id": stats_id, "sums": blob})
         else:
-            unit_id, stratum, psu = key
-            created.append({"wave_id": wave_id, "unit_id": unit_id, "stratum": stratum,
-                            "psu": psu, "stats_id": stats_id, "sums": blob})  # fmt: skip
-    if changed:
-        statement = (
-            update(table)
-            .where(table.c.id == bindparam("cell_id"))
-            .values(stats_id=bindparam("stats_id"), sums=bindparam("sums"))
-        )
-        db.session.connection().execute(statement, changed)
-    if created:
-        db.session.connection().execute(table.insert(), created)
+            created.append({"wave_id": wave_id, **dict(zip(names, key, strict=True)),
+                            "stats_id": stats_id, "sums": blob})  # fmt: skip
+    bulk.update_rows(table, changed, ["stats_id", "sums"])
+    bulk.insert_rows(table, created, ["wave_id", *names, "stats_id", "sums"])
 
 
-def _held_cells(wave_id: int, keys: list[tuple[int, str, str]]) -> Iterable[Sequence[Any]]:
-    """The stored cells of ``keys`` (unit, stratum, PSU) in one wave: id, unit, stratum,
-    PSU, statistics list and sums. PostgreSQL gets the keys as three arrays joined in
-    one query; SQLite as row values, in chunks (one parameter per value)."""
-    table = FigureCell.__table__
-    columns = [table.c.id, table.c.unit_id, table.c.stratum, table.c.psu, table.c.stats_id,
-               table.c.sums]  # fmt: skip
+def _held(
+    table: Table, names: Sequence[str], wave_id: int, keys: list[tuple[Any, ...]]
+) -> Iterable[Sequence[Any]]:
+    """The stored vectors of ``keys`` (values of the columns ``names``) in one wave:
+    id, the keys, statistics list and sums. PostgreSQL gets the keys as one array per
+    column joined in one query; SQLite as row values, in chunks (one parameter per
+    value)."""
+    columns = [table.c.id, *(table.c[name] for name in names), table.c.stats_id, table.c.sums]
     if db.engine.dialect.name == "postgresql":
-        names = ["unit_id", "stratum", "psu"]
         wanted = bulk.array_rows(table, names)
         yield from db.session.execute(
             select(*columns)
@@ -444,12 +428,13 @@ def _held_cells(wave_id: int, keys: list[tuple[int, str, str]]) -> Iterable[Sequ
             {name: [key[k] for key in keys] for k, name in enumerate(names)},
         )
         return
-    for start in range(0, len(keys), CELLS_PER_QUERY):
-        chunk = keys[start : start + CELLS_PER_QUERY]
+    per_query = CELLS_PER_QUERY * 3 // len(names)
+    for start in range(0, len(keys), per_query):
+        chunk = keys[start : start + per_query]
         yield from db.session.execute(
             select(*columns).where(
                 table.c.wave_id == wave_id,
-                tuple_(table.c.unit_id, table.c.stratum, table.c.psu).in_(chunk),
+                tuple_(*(table.c[name] for name in names)).in_(chunk),
             )
         )
 
@@ -511,8 +496,8 @@ def _refold(wave_id: int) -> int:
     if wave is not None:
         _count(done)
         sums, keys = _sums(wave, done)
-        _add(sums)
-        _add_cells(wave_id, sums, keys)
+        _add(wave_id, sums, keys, fresh=True)  # emptied above
+        _add_cells(wave_id, sums, keys, fresh=True)
     db.session.commit()
     return max(int(taken), 0)
 

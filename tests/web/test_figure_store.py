@@ -24,6 +24,7 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -46,6 +47,8 @@ from survey_app.models import (
     FigureCount,
     FigureQueue,
     FigureSum,
+    Procedure,
+    ProcedureField,
     Response,
     Role,
     Unit,
@@ -229,9 +232,8 @@ def test_fold_marks_each_response_once_and_the_cli_verifies(
     assert f"đã cộng dồn {stored} phiếu trả lời" in first.output
     again = runner.invoke(args=["figures", "refresh", "--lang", "en"])
     assert "folded 0 responses" in again.output
-    sums = db.session.scalar(select(func.sum(FigureSum.a)).where(FigureSum.stat == "r"))
-    assert sums == stored  # every respondent counted once
-    assert cell_respondents() == stored  # in the per-PSU cells too
+    assert vector_respondents(FigureSum) == stored  # every respondent counted once
+    assert vector_respondents(FigureCell) == stored  # in the per-PSU cells too
     checked = runner.invoke(args=["figures", "verify", "--lang", "en"])
     assert checked.exit_code == 0, checked.output
     assert " 0 differences" in checked.output
@@ -407,9 +409,9 @@ def test_a_fold_neither_compiles_its_queries_nor_starts_workers(
     seen: list[tuple[str, str, str]] = []
     add = figure_store._add
 
-    def spying(rows: list) -> None:
+    def spying(*args: Any, **options: Any) -> None:
         seen.append(fold_settings())
-        add(rows)
+        add(*args, **options)
 
     monkeypatch.setattr(figure_store, "_add", spying)
     assert figure_store.refresh() > 0
@@ -417,15 +419,24 @@ def test_a_fold_neither_compiles_its_queries_nor_starts_workers(
     assert fold_settings() == before
 
 
-def cell_respondents() -> float:
-    """The respondents the per-PSU cells hold (their "r" statistic's ``a``)."""
-    total = 0.0
-    cells = list(db.session.execute(select(FigureCell.stats_id, FigureCell.sums)))
-    lists = stat_lists({stats_id for stats_id, _ in cells})
-    for stats_id, sums in cells:
-        names = lists[stats_id]
-        total += float(np.frombuffer(sums, dtype="<f8").reshape(-1, 3)[names.index("r"), 0])
-    return total
+def unpacked(model: type[FigureSum] | type[FigureCell]) -> dict[tuple, tuple[float, ...]]:
+    """Every statistic the store's vectors of ``model`` hold: (design keys, statistic)
+    -> (a, b, c)."""
+    table = model.__table__
+    keys = [c for c in table.c if c.name not in ("id", "stats_id", "sums")]
+    rows = db.session.execute(select(*keys, table.c.stats_id, table.c.sums)).all()
+    lists = stat_lists({row[-2] for row in rows})
+    found = {}
+    for *key, stats_id, sums in rows:
+        vector = np.frombuffer(sums, dtype="<f8").reshape(-1, 3).tolist()
+        for name, values in zip(lists[stats_id], vector, strict=True):
+            found[(*key, name)] = tuple(values)
+    return found
+
+
+def vector_respondents(model: type[FigureSum] | type[FigureCell]) -> float:
+    """The respondents the store's vectors of ``model`` hold (their "r" statistic's ``a``)."""
+    return sum(values[0] for key, values in unpacked(model).items() if key[-1] == "r")
 
 
 def test_a_tampered_cell_is_found(app: Flask, runner: FlaskCliRunner) -> None:
@@ -464,8 +475,11 @@ def test_a_store_that_disagrees_is_found(app: Flask, runner: FlaskCliRunner) -> 
     """verify can fail: one tampered sum is reported and the command exits 1."""
     setup_data()
     figure_store.refresh()
-    row = db.session.scalar(select(FigureSum).where(FigureSum.stat.startswith("i:")).limit(1))
-    row.a += 1.0
+    row = db.session.scalar(select(FigureSum).order_by(FigureSum.id).limit(1))
+    sums = np.frombuffer(row.sums, dtype="<f8").copy()
+    names = stat_lists([row.stats_id])[row.stats_id]
+    sums[3 * next(k for k, name in enumerate(names) if name.startswith("i:"))] += 1.0
+    row.sums = sums.tobytes()
     db.session.commit()
     result = runner.invoke(args=["figures", "verify", "--lang", "en"])
     assert result.exit_code == 1
@@ -509,7 +523,7 @@ def test_folds_and_rebuilds_at_once_count_each_response_once(app: Flask) -> None
     assert compared > 0 and not mismatches, mismatches[:5]
     assert counted() == counted(store=False)
     figure_store.refresh()
-    assert cell_respondents() == db.session.scalar(
+    assert vector_respondents(FigureCell) == db.session.scalar(
         select(func.count())
         .select_from(Response)
         .where(Response.wave_id.is_not(None), not_queued())
@@ -699,3 +713,84 @@ def test_a_burst_excluded_while_a_fold_sums_it_leaves_no_sums_behind(app: Flask)
     figure_store.refresh()
     compared, mismatches = figure_store.verify()
     assert compared > 0 and not mismatches, mismatches[:5]
+
+
+def assign_procedures() -> list[int]:
+    """Two procedure fields, and a procedure of one or the other for two responses in
+    three (the rest have none); returns the fields' ids."""
+    fields = list(db.session.scalars(select(ProcedureField).order_by(ProcedureField.id)))
+    if not fields:
+        for code in ("land", "civil"):
+            field = ProcedureField(code=code, name_vi=code, name_en=code)
+            field.procedures.append(Procedure(code=f"{code}-1", name_vi=code, name_en=code))
+            db.session.add(field)
+            fields.append(field)
+        db.session.flush()
+    procedures = [field.procedures[0].id for field in fields]
+    for response in db.session.scalars(select(Response).where(Response.procedure_id.is_(None))):
+        if response.id % 3:
+            response.procedure_id = procedures[response.id % 3 - 1]
+    db.session.commit()
+    return [field.id for field in fields]
+
+
+def test_every_breakdown_and_filter_of_the_store_equals_the_rows(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A breakdown by field or by channel alone, and a filter on either, read the
+    vectors per PSU, field and channel (each summed over what it leaves out) and the
+    queued responses' rows: the same figures as the rows alone."""
+    _units, waves, feedback = setup_data()
+    fields = assign_procedures()
+    figure_store.refresh()
+    add_responses(waves, feedback, 12, seed=3)  # read from their rows
+    assign_procedures()
+    options = [
+        {"by_field": True},
+        {"by_channel": True},
+        {"channel": "kiosk"},
+        {"channel": "phone", "by_field": True},
+        *({"field_id": field} for field in fields),
+    ]
+    monkeypatch.setattr(figure_store, "BREAKDOWNS", tuple(options))
+    compared, mismatches = figure_store.verify()
+    assert compared > 0 and not mismatches, mismatches[:5]
+
+
+def test_migration_0016_packs_the_sums_and_unpacks_them(app: Flask) -> None:
+    """Downgrading to 0015 gives each statistic its row again, with the same sums;
+    upgrading packs them back, padding each vector with its wave's answer groups (a
+    fold of 0015 left out a group no respondent of the cell answered), and the figures
+    stay those of the rows. A rebuild then writes every vector as a fold does."""
+    _units, waves, feedback = setup_data()
+    assign_procedures()
+    figure_store.refresh()
+    add_responses(waves, feedback, 8, seed=9)
+    figure_store.refresh()
+    before = unpacked(FigureSum)
+    assert before
+    db.session.remove()
+    downgrade(revision="0015")
+    for engine in db.engines.values():
+        engine.dispose()
+    old = text("SELECT wave_id, unit_id, stratum, psu, field_id, channel, stat, a, b, c "
+               "FROM figure_sums")  # fmt: skip
+    assert {tuple(row[:7]): tuple(row[7:]) for row in db.session.execute(old)} == before
+    # as 0015's folds wrote them: no row for a group no respondent answered
+    zero = "DELETE FROM figure_sums WHERE stat LIKE 'a:%' AND a = 0"
+    assert db.session.execute(text(zero)).rowcount > 0
+    db.session.commit()
+    db.session.remove()
+    upgrade()
+    for engine in db.engines.values():
+        engine.dispose()
+    # a wave where no respondent answered a group's items has no such statistic left
+    # to pad with: read from its rows, as under 0015, until a rebuild
+    named = {(key[0], key[-1]) for key, sums in before.items() if sums[0]}
+    padded = {k: v for k, v in before.items() if (k[0], k[-1]) in named or k[-1][:2] != "a:"}
+    assert len(padded) < len(before)
+    assert unpacked(FigureSum) == padded
+    compared, mismatches = figure_store.verify()
+    assert compared > 0 and not mismatches, mismatches[:5]
+    figure_store.rebuild()
+    assert unpacked(FigureSum) == before

@@ -29,8 +29,6 @@ from survey_app.reporting.indices.stored import (
     queued,
     store_on,
     stored_cells,
-    stored_rows,
-    stored_waves,
     unfolded_waves,
 )
 from survey_app.reporting.indices.weighted import published_designs
@@ -224,14 +222,12 @@ def _read(
     ids = [w.id for w in waves]
     questionnaires = list({w.questionnaire_id for w in waves})
     codes = item_codes(layout, questionnaires)
-    candidates = [i for i in ids if i not in schemes]  # both readers check store_on()
-    coarse = not (by_field or by_channel or filters.field_id is not None or filters.channel)
+    candidates = [i for i in ids if i not in schemes]  # stored_cells checks store_on()
     parts: list[Cells] = []
     psu_rows: list = []
-    if coarse:
-        stored_part, stored_psus, stored = stored_cells(candidates, layout, codes)
-    else:
-        stored = set(stored_waves(candidates, layout))
+    stored_part, stored_psus, stored = stored_cells(
+        candidates, layout, codes, filters, by_field, by_channel
+    )
     # read from their rows: every response of the waves not stored; of the others,
     # those in the queue (one query each, not one with an OR, which PostgreSQL would
     # answer by reading every response of both kinds of wave)
@@ -254,13 +250,9 @@ def _read(
         )
         parts.append(cells_from_rows(items, respondents, codes, layout, by_field, by_channel))
         psu_rows += psus
-    if stored and coarse:
+    if stored:
         parts.append(stored_part)
         psu_rows += stored_psus
-    elif stored:
-        more = stored_rows(sorted(stored), layout, filters, by_field, by_channel, codes)
-        parts.append(cells_from_rows(more[0], more[1], codes, layout, by_field, by_channel))
-        psu_rows += more[2]
     if not parts:
         parts.append(cells_from_rows([], [], codes, layout, by_field, by_channel))
     return Cells.concat(parts), psu_rows

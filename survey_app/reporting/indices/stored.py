@@ -1,11 +1,10 @@
 """The figure store's sums read back for the estimator.
 
 :mod:`survey_app.reporting.figure_store` keeps each wave's folded responses as sums
-per design cell, twice: per PSU (``figure_cells``, every statistic in one row), which
-:func:`stored_cells` returns as :class:`.statistics.Cells` for the default figures;
-and per PSU, procedure field, channel and statistic (``figure_sums``) for the
-breakdowns, which :func:`stored_waves` and :func:`stored_rows` return in the shape of
-:func:`.sql.aggregate`'s rows. :func:`unfolded_waves` says which waves have responses
+per design cell, twice, every statistic of a row in one vector: per PSU
+(``figure_cells``) for the default figures, and per PSU, procedure field and channel
+(``figure_sums``) for the breakdowns. :func:`stored_cells` returns either as
+:class:`.statistics.Cells`. :func:`unfolded_waves` says which waves have responses
 not folded yet (in the store's queue, ``figure_queue``: read from their rows), and
 :func:`queued` and :func:`not_queued` pick them out.
 """
@@ -17,7 +16,7 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 from flask import current_app
-from sqlalchemy import and_, exists, func, literal_column, or_, select
+from sqlalchemy import and_, exists, literal_column, select
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.selectable import Join
 
@@ -36,91 +35,6 @@ def answered_key(layout: Layout, group: tuple[int, ...]) -> str:
 def store_on() -> bool:
     """Whether figures read the store (``FIGURE_STORE``, on by default)."""
     return bool(current_app.config.get("FIGURE_STORE", True))
-
-
-def stored_waves(wave_ids: list[int], layout: Layout) -> list[int]:
-    """The waves whose folded responses are read from the figure store.
-
-    All of ``wave_ids`` while ``FIGURE_STORE`` is on, except a wave whose sums lack a
-    statistic this layout needs (sums folded under another version's index rule): it
-    is read from its rows, all of them.
-    """
-    if not wave_ids or not store_on():
-        return []
-    needed = {answered_key(layout, g) for g in answer_groups(layout)}
-    # one query: a wave with sums has "r" rows (every folded respondent makes one)
-    present: dict[int, set[str]] = {}
-    for wave_id, stat in db.session.execute(
-        select(FigureSum.wave_id, FigureSum.stat)
-        .where(
-            FigureSum.wave_id.in_(wave_ids),
-            or_(FigureSum.stat == "r", FigureSum.stat.startswith("a:")),
-        )
-        .distinct()
-    ):
-        present.setdefault(wave_id, set()).add(stat)
-    return [w for w in wave_ids if w not in present or needed <= present[w]]
-
-
-def stored_rows(
-    wave_ids: list[int],
-    layout: Layout,
-    filters: Filters,
-    by_field: bool,
-    by_channel: bool,
-    item_codes: dict[int, str],
-) -> tuple[list, list, list]:
-    """The figure store's sums as the rows :func:`aggregate` returns (rid -1)."""
-    columns = [FigureSum.wave_id, FigureSum.unit_id, FigureSum.stratum, FigureSum.psu]
-    if by_field:
-        columns.append(FigureSum.field_id)
-    if by_channel:
-        columns.append(FigureSum.channel)
-    sums = [func.sum(FigureSum.a), func.sum(FigureSum.b), func.sum(FigureSum.c)]
-    query = select(*columns, FigureSum.stat, *sums).where(FigureSum.wave_id.in_(wave_ids))
-    if filters.field_id is not None:
-        query = query.where(FigureSum.field_id == filters.field_id)
-    if filters.channel is not None:
-        query = query.where(FigureSum.channel == str(filters.channel))
-    query = query.group_by(*columns, FigureSum.stat)
-    keys = [answered_key(layout, g) for g in answer_groups(layout)]
-    width = len(columns)
-    respondents: dict[tuple, list[float]] = {}
-    item_rows = []
-    for row in db.session.execute(query):
-        cell = _cell_values(tuple(row[:width]), by_field)
-        stat, a, b, c = row[width:]
-        if stat == "r":
-            respondents.setdefault(cell, [0.0] * (3 + 3 * len(keys)))[0:3] = [a, b, c]
-        elif stat.startswith("i:"):
-            item_id = int(stat[2:])
-            if item_id in item_codes:
-                item_rows.append((*cell[:4], -1, *cell[4:], item_id, a, b, c))
-        elif stat in keys:
-            k = keys.index(stat)
-            values = respondents.setdefault(cell, [0.0] * (3 + 3 * len(keys)))
-            values[3 + 3 * k : 6 + 3 * k] = [a, b, c]
-    respondent_rows = [
-        (*cell[:4], -1, *cell[4:], *values) for cell, values in respondents.items() if values[0] > 0
-    ]
-    # every PSU of the waves, whatever the filters (as the row query counts them)
-    psu_rows = [
-        tuple(row)
-        for row in db.session.execute(
-            select(FigureSum.wave_id, FigureSum.stratum, FigureSum.psu)
-            .where(FigureSum.wave_id.in_(wave_ids), FigureSum.stat == "r", FigureSum.a > 0)
-            .distinct()
-        )
-    ]
-    return item_rows, respondent_rows, psu_rows
-
-
-def _cell_values(cell: tuple, by_field: bool) -> tuple:
-    """Stored design keys back to what the row queries give (none as None)."""
-    wave_id, unit_id, stratum, psu, *rest = cell
-    if by_field and rest and rest[0] == -1:
-        rest[0] = None
-    return (wave_id, unit_id, stratum, psu, *rest)
 
 
 def queued(wave_ids: list[int]) -> ColumnElement[bool]:
@@ -179,28 +93,42 @@ def unfolded_waves(wave_ids: list[int]) -> set[int]:
 
 
 def stored_cells(
-    wave_ids: list[int], layout: Layout, item_codes: dict[int, str]
+    wave_ids: list[int],
+    layout: Layout,
+    item_codes: dict[int, str],
+    filters: Filters | None = None,
+    by_field: bool = False,
+    by_channel: bool = False,
 ) -> tuple[Cells, list[tuple], set[int]]:
-    """The folded sums of ``wave_ids`` per PSU (``figure_cells``), the PSUs they hold,
-    and the waves read from them.
+    """The folded sums of ``wave_ids``, the PSUs they hold, and the waves read from them.
 
-    A wave is read from its cells unless one of them lacks a statistic this layout
-    needs (folded under another version's index rule): then it is read from its rows,
-    all of them. A wave without cells has nothing folded and is read from the rows
-    it has. Each cell's vector is decoded in bulk: the cells that name the same
-    statistics (usually all) share one ``frombuffer``.
+    The default figures read the sums per PSU (``figure_cells``); a breakdown by
+    procedure field or channel, or a filter on them, reads them per PSU, field and
+    channel (``figure_sums``), each row a cell of its own (a cell split over several
+    rows is summed by the estimator's roll-up, as the row queries' cells are). The PSUs
+    are every PSU of the waves read, whatever the filters (as the row queries count
+    them).
+
+    A wave is read from the store unless one of its vectors lacks a statistic this
+    layout needs (folded under another version's index rule): then it is read from its
+    rows, all of them. A wave without sums has nothing folded and is read from the
+    rows it has. The vectors are decoded in bulk: those that name the same statistics
+    (usually all) share one ``frombuffer``.
     """
-    keys = key_columns(False, False)
+    filters = filters or Filters()
+    coarse = not (by_field or by_channel or filters.field_id is not None or filters.channel)
+    keys = key_columns(by_field, by_channel)
     width = count_width(layout)
     empty = Cells(
         pd.DataFrame(columns=keys), np.zeros((0, width)), np.zeros((0, layout.columns.width))
     )
     if not wave_ids or not store_on():
         return empty, [], set()
-    table = FigureCell.__table__
+    table = (FigureCell if coarse else FigureSum).__table__
+    split = [] if coarse else [table.c.field_id, table.c.channel]
     rows = fetch(
         db.session.connection(),
-        select(table.c.wave_id, table.c.unit_id, table.c.stratum, table.c.psu,
+        select(table.c.wave_id, table.c.unit_id, table.c.stratum, table.c.psu, *split,
                table.c.stats_id, table.c.sums).where(table.c.wave_id.in_(wave_ids)),
         binary=True,
     )  # fmt: skip
@@ -208,8 +136,9 @@ def stored_cells(
     needed = set(groups)
     if not rows:
         return empty, [], set(wave_ids)
-    # columns at once (one pass in C), then the cells of each statistics list
-    wave, unit, stratum, psu, stats, sums = zip(*rows, strict=True)
+    # columns at once (one pass in C), then the vectors of each statistics list
+    wave, unit, stratum, psu, *rest = zip(*rows, strict=True)
+    stats, sums = rest[-2:]
     wave_of = np.fromiter(wave, dtype=np.int64, count=len(rows))
     stats_of = np.fromiter(stats, dtype=np.int64, count=len(rows))
     stats_ids = np.unique(stats_of)
@@ -221,6 +150,21 @@ def stored_cells(
         for w in np.unique(wave_of[stats_of == stats_id]).tolist()
     }
     kept = ~np.isin(wave_of, list(unusable))
+    frame = pd.DataFrame({"wave_id": wave_of, "unit_id": unit, "stratum": stratum, "psu": psu})
+    # the PSUs of the waves read, each once, in the order read
+    design = frame.loc[kept, ["wave_id", "stratum", "psu"]]
+    psus = list(dict.fromkeys(zip(*(design[c].tolist() for c in design), strict=True)))
+    if not coarse:
+        field_of = np.fromiter(rest[0], dtype=np.int64, count=len(rows))
+        channel_of = np.asarray(rest[1], dtype=object)
+        if filters.field_id is not None:
+            kept &= field_of == filters.field_id
+        if filters.channel:
+            kept &= channel_of == str(filters.channel)
+        if by_field:  # none stored as -1, given back as the row queries give it
+            frame["field_id"] = pd.Series(field_of, dtype=object).where(field_of != -1, None)
+        if by_channel:
+            frame["channel"] = channel_of
     place = np.cumsum(kept) - 1  # a kept row's position among the kept
     n_kept = int(kept.sum())
     counts = np.zeros((n_kept, width))
@@ -243,15 +187,10 @@ def stored_cells(
             elif name.startswith("i:") and int(name[2:]) in item_codes:
                 first = layout.columns.column(item_codes[int(name[2:])], "S")
                 values[targets, first : first + 3] += source
-    frame = pd.DataFrame(dict(zip(keys[:4], (wave_of, unit, stratum, psu), strict=True)))[
-        kept
-    ].reset_index(drop=True)
+    frame = frame[kept].reset_index(drop=True)
     frame["rid"] = -1
-    # the PSUs of the kept cells, each once, in the order read
-    design = frame[["wave_id", "stratum", "psu"]]
-    psus = list(dict.fromkeys(zip(*(design[c].tolist() for c in design), strict=True)))
     read = {w for w in wave_ids if w not in unusable}
-    return Cells(frame, counts, values), psus, read
+    return Cells(frame[keys], counts, values), psus, read
 
 
 def stat_lists(ids: Iterable[int]) -> dict[int, list[str]]:
