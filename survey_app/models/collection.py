@@ -368,11 +368,12 @@ class FigureQueue(db.Model):
     (:mod:`survey_app.reporting.figure_store`): a row per response, added by a trigger
     on ``responses`` when the response is stored (migration 0014) and deleted by the
     fold that adds its sums. Flagged responses stay here (they are never folded, and
-    the tallies count them from here); the first fold that meets one marks it
-    (``flagged``), and folds read only the rows not marked (``ix_figure_queue_pending``,
-    migration 0015), so that each flagged response is read once, not by every fold. A
-    review that keeps one unmarks it. A wave whose sums are emptied gets all its
-    responses back.
+    the tallies count them from here), marked (``flagged``): a response stored flagged
+    enters marked (the trigger copies its flag, migration 0017), and the first fold
+    that meets one flagged since marks it (migration 0015). Folds read only the rows
+    not marked (``ix_figure_queue_pending``), so that no flagged response is read by
+    every fold. A review that keeps one unmarks it. A wave whose sums are emptied gets
+    all its responses back, unmarked until a fold meets them.
 
     A table of its own, not a flag on the response: a fold then never updates a
     response row. Such an update is never HOT (the flag was an index's predicate), so

@@ -29,9 +29,10 @@ folds all its responses again with one aggregation (``flask figures rebuild [--w
 from the rows alone and compares.
 
 Flagged responses are never folded (they count in no figure; they stay in the queue,
-where the tallies count them, marked by the first fold that meets them so that no later
-fold reads them again); a response whose flag is cleared (a burst kept) is unmarked
-(:func:`requeue`) and read from its row until the next fold. Sums use the design
+where the tallies count them, marked so that no fold reads them: as they are stored,
+when stored flagged, or else by the first fold that meets them); a response whose flag
+is cleared (a burst kept) is unmarked (:func:`requeue`) and read from its row until the
+next fold. Sums use the design
 weight (1 when none): a wave with an active weighting scheme is read from its rows,
 whose weights are the scheme's (and whose calibration needs each respondent).
 """

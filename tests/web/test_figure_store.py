@@ -14,6 +14,7 @@ no retention rule yet.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import subprocess
@@ -98,8 +99,11 @@ def setup_data() -> tuple[dict[str, Unit], dict[int, Wave], Wave]:
     return by_code, waves, feedback
 
 
-def add_responses(waves: dict[int, Wave], feedback: Wave, count: int, seed: int) -> list[int]:
-    """``count`` new responses: field forms in a random wave and kiosk ratings."""
+def add_responses(
+    waves: dict[int, Wave], feedback: Wave, count: int, seed: int, flag_reason: str | None = None
+) -> list[int]:
+    """``count`` new responses: field forms in a random wave and kiosk ratings (stored
+    flagged with ``flag_reason``, when given)."""
     frame = golden_survey.data()
     drafts = []
     desk_rows = list(db.session.scalars(select(Desk)))
@@ -127,12 +131,22 @@ def add_responses(waves: dict[int, Wave], feedback: Wave, count: int, seed: int)
                     wave_id=feedback.id,
                 )
             )
+    drafts = [dataclasses.replace(draft, flag_reason=flag_reason) for draft in drafts]
     assert responses.store_many(drafts) == len(drafts)
     return list(
         db.session.scalars(
             select(Response.id).where(Response.client_id.in_([d.client_id for d in drafts]))
         )
     )
+
+
+def loaded_waves() -> tuple[dict[int, Wave], Wave]:
+    """:func:`setup_data`'s waves, loaded in the current session."""
+    waves = {
+        k: db.session.scalar(select(Wave).where(Wave.code == code))
+        for k, code in ((1, "W2021"), (2, "W2022"), (3, "W2023"))
+    }
+    return waves, db.session.scalar(select(Wave).where(Wave.code == "FB"))
 
 
 OPERATIONS = st.lists(
@@ -156,11 +170,7 @@ def test_store_equals_rows_after_any_interleaving(
     db.session.commit()
     if db.session.scalar(select(func.count()).select_from(Wave)) == 0:
         setup_data()
-    waves = {
-        k: db.session.scalar(select(Wave).where(Wave.code == code))
-        for k, code in ((1, "W2021"), (2, "W2022"), (3, "W2023"))
-    }
-    feedback = db.session.scalar(select(Wave).where(Wave.code == "FB"))
+    waves, feedback = loaded_waves()
     analyst = db.session.scalar(select(User).where(User.username == "analyst"))
     flagged: list[int] = []
     for step, operation in enumerate(operations):
@@ -794,3 +804,37 @@ def test_migration_0016_packs_the_sums_and_unpacks_them(app: Flask) -> None:
     assert compared > 0 and not mismatches, mismatches[:5]
     figure_store.rebuild()
     assert unpacked(FigureSum) == before
+
+
+def test_a_response_stored_flagged_enters_the_queue_marked(app: Flask) -> None:
+    """Migration 0017: the trigger that queues a stored response copies its flag into
+    the queue row's mark, so no fold reads it (nor marks it); 0016's trigger left that
+    to the first fold."""
+    _units, waves, feedback = setup_data()
+    figure_store.refresh()
+    flagged = add_responses(waves, feedback, 6, seed=21, flag_reason="burst")
+    kept = add_responses(waves, feedback, 4, seed=31)
+    assert db.session.scalar(select(func.count()).where(Response.id.in_(flagged), Response.flagged))
+    assert marked() == set(flagged)  # before any fold
+    pending = {row[0] for row in db.session.execute(figure_store.pending_query())}
+    assert pending == set(kept)
+    assert figure_store.refresh() == len(kept)
+    db.session.remove()
+    downgrade(revision="0016")
+    for engine in db.engines.values():
+        engine.dispose()
+    waves, feedback = loaded_waves()
+    late = add_responses(waves, feedback, 3, seed=41, flag_reason="burst")
+    assert marked() == set(flagged)  # 0016: unmarked until a fold meets them
+    db.session.remove()
+    upgrade()
+    for engine in db.engines.values():
+        engine.dispose()
+    assert figure_store.refresh() == 0
+    assert marked() == set(flagged) | set(late)  # the fold marked the late ones
+    waves, feedback = loaded_waves()
+    again = add_responses(waves, feedback, 3, seed=51, flag_reason="burst")
+    assert marked() == set(flagged) | set(late) | set(again)
+    compared, mismatches = figure_store.verify()
+    assert compared > 0 and not mismatches, mismatches[:5]
+    assert counted() == counted(store=False)
