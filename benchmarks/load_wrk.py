@@ -57,7 +57,11 @@ measures a new database's first minute instead.
 
 ``--rounds N`` alternates the submission and ceiling phases N times: the figures are
 the totals (each latency percentile the worst round's), with each round's ratio and
-their median, since this VM's speed drifts within a minute.
+their median, since this VM's speed drifts within a minute. On PostgreSQL each kind of
+phase also prints the WAL it wrote per request (``wal_per_request``: kB and full-page
+images, from ``pg_stat_wal``) and the checkpoints that began during it, and each round
+its submission phase's checkpoints (``round_checkpoints``): a page's first change after
+a checkpoint writes the whole page to the WAL, so a phase that meets one pays more.
 
     .venv/bin/python benchmarks/load_wrk.py                       # PostgreSQL, 50 connections
     .venv/bin/python benchmarks/load_wrk.py --fold-every 10       # with the figure store kept
@@ -98,6 +102,8 @@ HERE = Path(__file__).resolve().parent
 FOLD_APP = "survey-figure-fold"
 #: The resident fold's PostgreSQL backends (process ids), while it runs.
 FOLD_BACKENDS: list[int] = []
+#: The benchmark's PostgreSQL database, for its WAL counters (:func:`wal_counters`).
+WAL_URL: list[str] = []
 
 
 def machine_seconds() -> dict[str, float]:
@@ -137,6 +143,21 @@ def fold_backend_seconds() -> float:
     return sum(load_submit.process_cpu(pid) for pid in FOLD_BACKENDS)
 
 
+def wal_counters() -> dict[str, float]:
+    """PostgreSQL's WAL so far (``pg_stat_wal``: bytes, full-page images) and its
+    checkpoints (``pg_stat_bgwriter``, timed or requested); empty on SQLite. A page's
+    first change after a checkpoint writes the whole page to the WAL, so a phase that
+    meets a checkpoint writes more, and pays for it."""
+    if not WAL_URL:
+        return {}
+    sql = (
+        "SELECT w.wal_bytes, w.wal_fpi, b.checkpoints_timed + b.checkpoints_req "
+        "FROM pg_stat_wal AS w, pg_stat_bgwriter AS b"
+    )
+    wal_bytes, images, checkpoints = query_rows(WAL_URL[0], sql)[0]
+    return {"bytes": float(wal_bytes), "full_page_images": images, "checkpoints": checkpoints}
+
+
 def run_wrk(base: str, script: Path, args: argparse.Namespace, *extra: str) -> dict[str, Any]:
     """Run wrk once; its figures, the CPU seconds of each server and of wrk itself, the
     machine's, and the load average before and after."""
@@ -145,6 +166,7 @@ def run_wrk(base: str, script: Path, args: argparse.Namespace, *extra: str) -> d
         "--duration", f"{args.duration}s", "--timeout", "10s", "--latency",
         "--script", str(script), base, "--", *extra,
     ]  # fmt: skip
+    wal_before = wal_counters()
     load_before = os.getloadavg()[0]
     cpu_before, machine_before = load_submit.cpu_seconds(), machine_seconds()
     background_before = postgresql_background_seconds()
@@ -156,6 +178,7 @@ def run_wrk(base: str, script: Path, args: argparse.Namespace, *extra: str) -> d
         cpu_after, machine_after = load_submit.cpu_seconds(), machine_seconds()
         background = postgresql_background_seconds() - background_before
         fold_backend = fold_backend_seconds() - fold_before
+        wal = {k: v - wal_before[k] for k, v in wal_counters().items()}
         stdout.seek(0)
         stderr.seek(0)
         text, errors = stdout.read(), stderr.read()
@@ -179,6 +202,7 @@ def run_wrk(base: str, script: Path, args: argparse.Namespace, *extra: str) -> d
     out["machine_s"] = {k: machine_after[k] - machine_before[k] for k in machine_after}
     out["background_s"] = background
     out["fold_backend_s"] = max(0.0, fold_backend)  # 0 if the backend was replaced
+    out["wal"] = wal
     return out
 
 
@@ -524,6 +548,8 @@ def run_one(kind: str, args: argparse.Namespace) -> dict[str, Any]:
     acked_dir.mkdir()
     try:
         with load_submit.database(kind, work, args) as url:
+            if kind == "postgresql":
+                WAL_URL[:] = [url]
             env = load_submit.server_environment(url, instance)
             env["BENCHMARK_CEILING"] = "1"
             tokens = load_submit.seed(env, args.desks)
@@ -615,6 +641,7 @@ def run_one(kind: str, args: argparse.Namespace) -> dict[str, Any]:
         "ceiling_p99_ms": ceiling.get("p99"),
         "ceiling_cpu_ms_per_request": cpu_ms_per_request(ceiling, int(ceiling["requests"])),
         "ceiling_machine_cores": machine_cores(ceiling),
+        "ceiling_wal_per_request": wal_per_request(ceiling, int(ceiling["requests"])),
         "ceiling_load_average": (ceiling["load_before"], ceiling["load_after"]),
     }
     if fold:
@@ -650,6 +677,7 @@ def merge_phases(phases: list[dict[str, Any]]) -> dict[str, Any]:
         "statuses": {},
         "cpu_s": {},
         "machine_s": {},
+        "wal": {},
     }
     for phase in phases:
         for key in ("requests", "duration_s", "errors"):
@@ -658,7 +686,7 @@ def merge_phases(phases: list[dict[str, Any]]) -> dict[str, Any]:
             merged[key] = max(merged.get(key, 0), phase.get(key, 0))
         for status, count in phase.get("statuses", {}).items():
             merged["statuses"][status] = merged["statuses"].get(status, 0) + count
-        for kind in ("cpu_s", "machine_s"):
+        for kind in ("cpu_s", "machine_s", "wal"):
             for name, seconds in phase[kind].items():
                 merged[kind][name] = merged[kind].get(name, 0) + seconds
         for kind in ("background_s", "fold_backend_s"):
@@ -681,6 +709,7 @@ def round_figures(submits: list[dict[str, Any]], ceilings: list[dict[str, Any]])
         "round_ratios": ratios,
         "ratio_median": round(median(ratios), 3),
         "round_p99_ms": [submit.get("p99") for submit in submits],
+        "round_checkpoints": [submit["wal"].get("checkpoints") for submit in submits],
     }
 
 
@@ -698,8 +727,21 @@ def phase_figures(phase: dict[str, Any], ceiling_rate: float) -> dict[str, Any]:
         "socket_errors": int(phase.get("errors", 0)),
         "ratio_to_ceiling": round(accepted / ceiling_rate, 3) if ceiling_rate else None,
         "cpu_ms_per_request": cpu_ms_per_request(phase, int(phase["requests"])),
+        "wal_per_request": wal_per_request(phase, int(phase["requests"])),
         "machine_cores": machine_cores(phase),
         "load_average": (phase["load_before"], phase["load_after"]),
+    }
+
+
+def wal_per_request(phase: dict[str, Any], requests: int) -> dict[str, float]:
+    """The WAL a phase wrote per request (kB, full-page images) and its checkpoints."""
+    wal = phase["wal"]
+    if not wal:
+        return {}
+    return {
+        "kb": round(wal["bytes"] / 1024 / max(requests, 1), 2),
+        "full_page_images": round(wal["full_page_images"] / max(requests, 1), 3),
+        "checkpoints": wal["checkpoints"],
     }
 
 
