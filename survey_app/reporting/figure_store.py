@@ -359,9 +359,13 @@ def _add_vectors(
 ) -> None:
     """Add ``rows`` to the vectors of ``table`` whose design keys are ``names`` (the
     first of a :data:`Stat`'s; the rest is summed over): each row of the table gets
-    the sums added to its vector, or is created. Every vector carries every answer
-    group's statistic (zeros included), so that a reader can tell a vector folded
-    under another index rule by its statistics.
+    the sums added to its vector, or is created.
+
+    The vectors a call writes all name the same statistics: every one of ``rows`` or of
+    the vectors they add to, and every answer group's (zeros included, so that a reader
+    can tell a vector folded under another index rule by its statistics). So the sums
+    are one array (vector x statistic x a, b, c), added to in bulk, and a fold makes one
+    statistics list per table, not one per vector.
 
     The vectors are read and written back in the fold's transaction; folds are
     serialized (:func:`_lock_folds`), so no other fold changes them meanwhile. One
@@ -370,41 +374,38 @@ def _add_vectors(
     if not rows:
         return
     width = len(names)
-    vectors: dict[tuple[Any, ...], dict[str, list[float]]] = {}
-    for row in rows:
-        stats = vectors.setdefault(row[:width], {})
-        if (sums := stats.get(row[5])) is None:
-            stats[row[5]] = [row[6], row[7], row[8]]
-        else:
-            sums[0] += row[6]
-            sums[1] += row[7]
-            sums[2] += row[8]
-    keys = sorted(vectors)
-    held = {} if fresh else {
-        tuple(found[1:-2]): (found[0], found[-2], found[-1])
-        for found in _held(table, names, wave_id, keys)
-    }  # fmt: skip
-    lists = stat_lists({held[key][1] for key in held})
-    list_ids: dict[tuple[str, ...], int] = {}  # a query per distinct list, not per vector
+    keys = sorted({row[:width] for row in rows})
+    position = {key: k for k, key in enumerate(keys)}
+    held = [] if fresh else list(_held(table, names, wave_id, keys))
+    lists = stat_lists({found[-2] for found in held})
+    stats = sorted(
+        {row[5] for row in rows}.union(group_keys, *(lists[i] for i in lists))
+    )  # fmt: skip
+    column = {name: j for j, name in enumerate(stats)}
+    sums = np.zeros((len(keys), len(stats), 3))
+    np.add.at(
+        sums,
+        (
+            np.fromiter((position[row[:width]] for row in rows), np.int64, len(rows)),
+            np.fromiter((column[row[5]] for row in rows), np.int64, len(rows)),
+        ),
+        np.array([row[6:] for row in rows], dtype=float).reshape(-1, 3),
+    )
+    row_ids: dict[int, int] = {}  # vector -> its row
+    for stats_id in lists:
+        mine = [found for found in held if found[-2] == stats_id]
+        at = np.array([position[tuple(found[1:-2])] for found in mine], dtype=np.int64)
+        columns = np.array([column[name] for name in lists[stats_id]], dtype=np.int64)
+        block = np.frombuffer(b"".join(bytes(found[-1]) for found in mine), dtype="<f8")
+        sums[at[:, None], columns[None, :]] += block.reshape(len(mine), len(columns), 3)
+        row_ids.update(zip(at.tolist(), (found[0] for found in mine), strict=True))
+    stats_id = stat_list_id(stats)
+    blobs = sums.astype("<f8", copy=False)
     changed, created = [], []
-    for key in keys:
-        stats = vectors[key]
-        for group in group_keys:
-            stats.setdefault(group, [0.0, 0.0, 0.0])
-        if key in held:
-            _row, stats_id, blob = held[key]
-            old = np.frombuffer(blob, dtype="<f8").reshape(-1, 3)
-            for name, sums in zip(lists[stats_id], old, strict=True):
-                before = stats.setdefault(name, [0.0, 0.0, 0.0])
-                for k in range(3):
-                    before[k] += float(sums[k])
-        ordered = sorted(stats)
-        blob = np.array([stats[n] for n in ordered], dtype="<f8").tobytes()
-        if tuple(ordered) not in list_ids:
-            list_ids[tuple(ordered)] = stat_list_id(ordered)
-        stats_id = list_ids[tuple(ordered)]
-        if key in held:
-            changed.append({"id": held[key][0], "stats_id": stats_id, "sums": blob})
+    for k, key in enumerate(keys):
+        blob = blobs[k].tobytes()
+        if k in row_ids:
+            changed.append({"id": row_ids[k], "stats_id": stats_id, "sums": blob})
         else:
             created.append({"wave_id": wave_id, **dict(zip(names, key, strict=True)),
                             "stats_id": stats_id, "sums": blob})  # fmt: skip
