@@ -62,6 +62,9 @@ phase also prints the WAL it wrote per request (``wal_per_request``: kB and full
 images, from ``pg_stat_wal``) and the checkpoints that began during it, and each round
 its submission phase's checkpoints (``round_checkpoints``): a page's first change after
 a checkpoint writes the whole page to the WAL, so a phase that meets one pays more.
+``--checkpoint-each-phase`` runs a ``CHECKPOINT`` before every measured phase, so that
+each kind of phase starts in the same state (by default the server's checkpoints fall
+where they fall: every 5 minutes, in some phase or other).
 
     .venv/bin/python benchmarks/load_wrk.py                       # PostgreSQL, 50 connections
     .venv/bin/python benchmarks/load_wrk.py --fold-every 10       # with the figure store kept
@@ -420,10 +423,12 @@ def fold_backends(url: str) -> list[int]:
     return [row[0] for row in query_rows(url, sql, name=FOLD_APP)]
 
 
-def quiet(url: str, limit: float = 60.0) -> None:
+def quiet(url: str, checkpoint: bool = False, limit: float = 60.0) -> None:
     """Wait (at most ``limit`` seconds) until no autovacuum worker runs (PostgreSQL), so
     that a phase does not pay for the vacuum of rows an earlier phase, or the unmeasured
-    catch-up fold, left behind."""
+    catch-up fold, left behind; then (``checkpoint``) run a ``CHECKPOINT``, so that
+    every phase starts with its pages' first changes writing whole pages to the WAL,
+    wherever the server's own checkpoints would fall."""
     if not url.startswith("postgresql"):
         return
     from sqlalchemy import text
@@ -437,6 +442,8 @@ def quiet(url: str, limit: float = 60.0) -> None:
             )
             while connection.execute(busy).scalar_one() and time.monotonic() < deadline:
                 time.sleep(0.2)
+            if checkpoint:
+                connection.execute(text("CHECKPOINT"))
     finally:
         engine.dispose()
 
@@ -582,15 +589,15 @@ def run_one(kind: str, args: argparse.Namespace) -> dict[str, Any]:
                             # interleaved, so that both kinds of round meet the same
                             # tables at the same time (module docstring)
                             with folder.paused():
-                                quiet(url)
+                                quiet(url, args.checkpoint_each_phase)
                                 submits.append(run_wrk(base, HERE / "wrk_submit.lua", args,
                                                        *submit_args))  # fmt: skip
-                                quiet(url)
+                                quiet(url, args.checkpoint_each_phase)
                                 ceilings.append(run_wrk(base, HERE / "wrk_ceiling.lua", args))
-                                quiet(url)
+                                quiet(url, args.checkpoint_each_phase)
                                 fold_ceilings.append(run_wrk(base, HERE / "wrk_ceiling.lua", args))
                             folder.catch_up()
-                            quiet(url)
+                            quiet(url, args.checkpoint_each_phase)
                             before = folder.cpu()
                             fold_submits.append(
                                 run_wrk(base, HERE / "wrk_submit.lua", args, *submit_args)
@@ -604,8 +611,12 @@ def run_one(kind: str, args: argparse.Namespace) -> dict[str, Any]:
                         fold["fold_process_cpu_s_in_phases"] = round(sum(fold_cpu), 2)
                 else:
                     for _round in range(args.rounds):
+                        if args.checkpoint_each_phase:
+                            quiet(url, checkpoint=True)
                         submits.append(run_wrk(base, HERE / "wrk_submit.lua", args,
                                                *submit_args))  # fmt: skip
+                        if args.checkpoint_each_phase:
+                            quiet(url, checkpoint=True)
                         ceilings.append(run_wrk(base, HERE / "wrk_ceiling.lua", args))
                 submit, ceiling = merge_phases(submits), merge_phases(ceilings)
                 if args.fold_every > 0:
@@ -827,6 +838,11 @@ def main(argv: list[str] | None = None) -> int:
         help="PostgreSQL: VACUUM ANALYZE and CHECKPOINT after the warm-up (default on: "
         "the tables have statistics, as in service; --no-settle: the first minute of a "
         "new database)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--checkpoint-each-phase", action="store_true",
+        help="PostgreSQL: a CHECKPOINT before every measured phase, so that no kind of "
+        "phase meets the server's own checkpoints more than another",
     )  # fmt: skip
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
