@@ -144,9 +144,9 @@ def upgrade():
         sa.select(source.c.wave_id, source.c.stat).where(source.c.stat.like("a:%")).distinct()
     ):
         groups.setdefault(wave_id, set()).add(stat)
-    rows = bind.execute(sa.select(*source.c).order_by(*(source.c[name] for name in KEY))).yield_per(
-        10_000
-    )
+    ordered = sa.select(*source.c).order_by(*(source.c[name] for name in KEY))
+    # streamed (PostgreSQL: a server-side cursor), not held whole in memory
+    rows = bind.execute(ordered.execution_options(stream_results=True)).yield_per(10_000)
     known: dict[tuple[str, ...], int] = {}
 
     def packed() -> Iterator[dict]:
@@ -187,7 +187,8 @@ def downgrade():
     }
 
     def unpacked() -> Iterator[dict]:
-        for row in bind.execute(sa.select(*source.c)).yield_per(10_000):
+        streamed = sa.select(*source.c).execution_options(stream_results=True)
+        for row in bind.execute(streamed).yield_per(10_000):
             sums = np.frombuffer(bytes(row[7]), dtype="<f8").reshape(-1, 3)
             for name, (a, b, c) in zip(lists[row[6]], sums.tolist(), strict=True):
                 yield {**dict(zip(KEY, row[:6], strict=True)), "stat": name, "a": a, "b": b, "c": c}
