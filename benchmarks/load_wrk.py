@@ -66,11 +66,20 @@ a checkpoint writes the whole page to the WAL, so a phase that meets one pays mo
 each kind of phase starts in the same state (by default the server's checkpoints fall
 where they fall: every 5 minutes, in some phase or other).
 
+``--bracket`` puts a ceiling phase before and after every submission phase (neighbours
+share one: with ``--fold-every``, a round is submissions, ceiling, catch-up, submissions
+with folds, ceiling), and each round's ratio is against the geometric mean of its two
+ceilings: a drift of the machine's speed that is steady over the three phases cancels
+out, where a ratio against one neighbouring ceiling carries it. The fold lag is then
+measured from the folder itself (it folds everything before the last ceiling phase).
+
     .venv/bin/python benchmarks/load_wrk.py                       # PostgreSQL, 50 connections
     .venv/bin/python benchmarks/load_wrk.py --fold-every 10       # with the figure store kept
     .venv/bin/python benchmarks/load_wrk.py --fold-every 10 --resident --duration 30
     .venv/bin/python benchmarks/load_wrk.py --warmup 10 --past-waves 120
     .venv/bin/python benchmarks/load_wrk.py --warmup 5 --duration 10 --rounds 5
+    .venv/bin/python benchmarks/load_wrk.py --warmup 5 --duration 30 --rounds 3 \
+        --fold-every 10 --resident --bracket
     .venv/bin/python benchmarks/load_wrk.py --connections 8 --duration 20
     .venv/bin/python benchmarks/load_wrk.py --db sqlite --connections 20 --duration 20
 """
@@ -574,7 +583,7 @@ def run_one(kind: str, args: argparse.Namespace) -> dict[str, Any]:
                 if args.settle:
                     settle(url)
                 submits: list[dict[str, Any]] = []
-                ceilings: list[dict[str, Any]] = []
+                ceilings: list[Ceiling] = []
                 if args.fold_every > 0:
                     fold_submits, fold_ceilings = [], []
                     fold_cpu: list[float] = []
@@ -583,8 +592,20 @@ def run_one(kind: str, args: argparse.Namespace) -> dict[str, Any]:
                         if args.resident
                         else folding(env, args.fold_every, folds)
                     )
+                    caught_up_after: float | None = None
+
+                    def measure_ceiling() -> dict[str, Any]:  # with the folder paused
+                        quiet(url, args.checkpoint_each_phase)
+                        return run_wrk(base, HERE / "wrk_ceiling.lua", args)
+
                     with keeping as folder:
                         fold["caught_up_before"] = folder.caught_up
+                        # --bracket: every measured phase between two ceiling phases
+                        # (neighbours share one), so a round is S C [catch-up] F C
+                        chain: list[dict[str, Any]] = []
+                        if args.bracket:
+                            with folder.paused():
+                                chain.append(measure_ceiling())
                         for _round in range(args.rounds):
                             # interleaved, so that both kinds of round meet the same
                             # tables at the same time (module docstring)
@@ -592,10 +613,12 @@ def run_one(kind: str, args: argparse.Namespace) -> dict[str, Any]:
                                 quiet(url, args.checkpoint_each_phase)
                                 submits.append(run_wrk(base, HERE / "wrk_submit.lua", args,
                                                        *submit_args))  # fmt: skip
-                                quiet(url, args.checkpoint_each_phase)
-                                ceilings.append(run_wrk(base, HERE / "wrk_ceiling.lua", args))
-                                quiet(url, args.checkpoint_each_phase)
-                                fold_ceilings.append(run_wrk(base, HERE / "wrk_ceiling.lua", args))
+                                chain.append(measure_ceiling())
+                                if args.bracket:
+                                    ceilings.append(chain[-2:])
+                                else:
+                                    ceilings.append(chain[-1])
+                                    fold_ceilings.append(measure_ceiling())
                             folder.catch_up()
                             quiet(url, args.checkpoint_each_phase)
                             before = folder.cpu()
@@ -607,20 +630,27 @@ def run_one(kind: str, args: argparse.Namespace) -> dict[str, Any]:
                             if before is not None and after is not None:
                                 fold_cpu.append(after - before)
                             at_stop = unfolded(url)
+                            if args.bracket:
+                                # the lag first (the folder runs on), then the ceiling
+                                folder.catch_up()
+                                caught_up_after = time.perf_counter() - stopped
+                                with folder.paused():
+                                    chain.append(measure_ceiling())
+                                fold_ceilings.append(chain[-2:])
                     if fold_cpu:
                         fold["fold_process_cpu_s_in_phases"] = round(sum(fold_cpu), 2)
                 else:
+                    chain = [ceiling_phase_plain(base, args, url)] if args.bracket else []
                     for _round in range(args.rounds):
                         if args.checkpoint_each_phase:
                             quiet(url, checkpoint=True)
                         submits.append(run_wrk(base, HERE / "wrk_submit.lua", args,
                                                *submit_args))  # fmt: skip
-                        if args.checkpoint_each_phase:
-                            quiet(url, checkpoint=True)
-                        ceilings.append(run_wrk(base, HERE / "wrk_ceiling.lua", args))
-                submit, ceiling = merge_phases(submits), merge_phases(ceilings)
+                        chain.append(ceiling_phase_plain(base, args, url))
+                        ceilings.append(chain[-2:] if args.bracket else chain.pop())
+                submit, ceiling = merge_phases(submits), merge_phases(flat(ceilings))
                 if args.fold_every > 0:
-                    fold.update(fold_lag(url, env, folds, stopped, at_stop))
+                    fold.update(fold_lag(url, env, folds, stopped, at_stop, caught_up_after))
                     fold["submit"] = (merge_phases(fold_submits), fold_submits, fold_ceilings)
             acknowledged: set[str] = set()
             repeated = 0
@@ -657,7 +687,7 @@ def run_one(kind: str, args: argparse.Namespace) -> dict[str, Any]:
     }
     if fold:
         phase, fold_submits, fold_ceilings = fold.pop("submit")
-        fold_ceiling_rate = per_second(merge_phases(fold_ceilings), 204)
+        fold_ceiling_rate = per_second(merge_phases(flat(fold_ceilings)), 204)
         fold_figures = {
             **phase_figures(phase, fold_ceiling_rate),
             **round_figures(fold_submits, fold_ceilings),
@@ -668,6 +698,38 @@ def run_one(kind: str, args: argparse.Namespace) -> dict[str, Any]:
     result["repeated_answered_200"] = repeated
     result.update(check)
     return result
+
+
+def ceiling_phase_plain(base: str, args: argparse.Namespace, url: str) -> dict[str, Any]:
+    """One ceiling phase of a run without folds."""
+    if args.checkpoint_each_phase:
+        quiet(url, checkpoint=True)
+    return run_wrk(base, HERE / "wrk_ceiling.lua", args)
+
+
+#: A submission phase's ceiling: one phase, or with ``--bracket`` the two around it.
+Ceiling = dict[str, Any] | list[dict[str, Any]]
+
+
+def flat(ceilings: list[Ceiling]) -> list[dict[str, Any]]:
+    """The ceiling phases, each once (with ``--bracket`` neighbouring phases share one)."""
+    phases: dict[int, dict[str, Any]] = {}
+    for ceiling in ceilings:
+        for phase in ceiling if isinstance(ceiling, list) else [ceiling]:
+            phases.setdefault(id(phase), phase)
+    return list(phases.values())
+
+
+def ceiling_rate_of(ceiling: Ceiling) -> float:
+    """A submission phase's ceiling per second: its phase's, or with ``--bracket`` the
+    geometric mean of the phases before and after it, so that a drift of the machine's
+    speed that is steady over the three phases cancels out."""
+    if not isinstance(ceiling, list):
+        return per_second(ceiling, 204)
+    product = 1.0
+    for phase in ceiling:
+        product *= per_second(phase, 204)
+    return product ** (1 / len(ceiling))
 
 
 def per_second(phase: dict[str, Any], status: int) -> float:
@@ -705,16 +767,17 @@ def merge_phases(phases: list[dict[str, Any]]) -> dict[str, Any]:
     return merged
 
 
-def round_figures(submits: list[dict[str, Any]], ceilings: list[dict[str, Any]]) -> dict[str, Any]:
+def round_figures(submits: list[dict[str, Any]], ceilings: list[Ceiling]) -> dict[str, Any]:
     """With ``--rounds`` above 1, each round's ratio (its submission phase against its
-    ceiling phase: the one after it, or in the fold phase the one before it) and their
-    median: this VM's speed drifts by a quarter within minutes, and a ratio of two
-    phases minutes apart drifts with it."""
-    if len(submits) == 1:
+    ceiling phase: the one after it, or in the fold phase the one before it; with
+    ``--bracket`` the two around it, :func:`ceiling_rate_of`) and their median: this
+    VM's speed drifts by a quarter within minutes, and a ratio of two phases minutes
+    apart drifts with it."""
+    if len(submits) == 1 and not isinstance(ceilings[0], list):
         return {}
     ratios = []
     for submit, ceiling in zip(submits, ceilings, strict=True):
-        ceiling_rate = per_second(ceiling, 204)
+        ceiling_rate = ceiling_rate_of(ceiling)
         ratios.append(round(per_second(submit, 201) / ceiling_rate, 3) if ceiling_rate else 0.0)
     return {
         "round_ratios": ratios,
@@ -783,10 +846,13 @@ def fold_lag(
     folds: list[dict[str, float]],
     stopped: float,
     at_stop: tuple[int, datetime | None],
+    caught_up_after: float | None = None,
 ) -> dict[str, Any]:
     """How far the figure store was behind when the load stopped (``at_stop``, read
     then), and how long after the stop every acknowledged response was folded: the
-    fold running at the stop finished, then one more refresh."""
+    fold running at the stop finished, then one more refresh; with ``--bracket``,
+    ``caught_up_after``: the folder itself folded them all that many seconds after the
+    stop, before the last ceiling phase."""
     waiting, oldest = at_stop
     age = (datetime.now(UTC) - oldest).total_seconds() if oldest is not None else 0.0
     age -= time.perf_counter() - stopped  # the age at the stop, not now
@@ -796,7 +862,13 @@ def fold_lag(
         "folds_during_rounds": [fold_text(f) for f in folds],
         "unfolded_at_stop": waiting,
         "oldest_unfolded_age_at_stop_s": round(age, 2),
-        "all_folded_after_stop_s": round(time.perf_counter() - stopped, 2) if not left else None,
+        "all_folded_after_stop_s": (
+            None
+            if left
+            else round(
+                caught_up_after if caught_up_after is not None else time.perf_counter() - stopped, 2
+            )
+        ),
         "last_fold": f"{wall:.2f} s ({cpu:.2f} s CPU)",
     }
 
@@ -843,6 +915,11 @@ def main(argv: list[str] | None = None) -> int:
         "--checkpoint-each-phase", action="store_true",
         help="PostgreSQL: a CHECKPOINT before every measured phase, so that no kind of "
         "phase meets the server's own checkpoints more than another",
+    )  # fmt: skip
+    parser.add_argument(
+        "--bracket", action="store_true",
+        help="a ceiling phase before and after every submission phase (neighbours share "
+        "one); each round's ratio is against the geometric mean of the two",
     )  # fmt: skip
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
