@@ -180,7 +180,7 @@ def review(user: User, response_ids: Sequence[int], decision: str) -> int:
     if flagged:  # a kept response may be in the figure store's sums: take it out
         figure_store.unfold_responses([r.id for r in responses if not r.flagged])
     else:  # a flagged one may be marked in the store's queue: the next fold takes it
-        figure_store.requeue([r.id for r in responses if r.flagged])
+        figure_store.requeue([(r.id, r.wave_id) for r in responses if r.flagged])
     for response in responses:
         response.flagged = flagged
         response.flag_reason = reason

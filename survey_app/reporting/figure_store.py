@@ -51,6 +51,7 @@ from sqlalchemy import (
     BigInteger,
     Select,
     Table,
+    Update,
     and_,
     any_,
     bindparam,
@@ -536,19 +537,32 @@ def _empty_sums(waves: list[int] | None) -> None:
         db.session.execute(statement)
 
 
-def requeue(response_ids: Sequence[int]) -> None:
+def requeue(responses: Sequence[tuple[int, int | None]]) -> None:
     """Before a flagged response's flag is cleared (a burst kept): unmark its queue
     row, so that the next fold takes it (a fold that met it flagged marked it, and
-    folds read only the rows not marked).
+    folds read only the rows not marked). ``responses``: (id, wave) pairs; a response
+    outside any wave has no queue row.
+
+    Found by the queue's key (wave, response): the marked rows are most of the queue
+    where a desk floods it, and none is in the index of rows to fold.
 
     Called in the caller's transaction; it takes the folds' lock first (PostgreSQL;
     held to the caller's commit), so that no fold marks the response between this and
     its new flag."""
     _lock_folds()
+    in_waves = ((response_id, wave_id) for response_id, wave_id in responses if wave_id is not None)
+    for wave_id, ids in _by_wave(in_waves).items():
+        db.session.execute(unmark_statement(wave_id, ids))
+
+
+def unmark_statement(wave_id: int, response_ids: Sequence[int]) -> Update:
+    """The ``UPDATE`` of :func:`requeue` for one wave's responses."""
     queue = FigureQueue.__table__
-    db.session.execute(
+    return (
         update(queue)
-        .where(queue.c.flagged.is_(True), queue.c.response_id.in_(list(response_ids)))
+        .where(
+            queue.c.wave_id == wave_id, _among(queue.c.response_id, response_ids), queue.c.flagged
+        )
         .values(flagged=False)
     )
 

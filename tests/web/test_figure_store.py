@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -627,6 +628,37 @@ def test_a_fold_reads_each_flagged_response_once(app: Flask) -> None:
     assert marked() == set(ids[:5])
     compared, mismatches = figure_store.verify()
     assert compared > 0 and not mismatches
+
+
+def test_a_kept_burst_is_found_in_the_queue_by_its_key(app: Flask) -> None:
+    """Keeping a burst unmarks its queue rows through the queue's key (wave, response),
+    not by reading the queue whole: the marked rows, which no index of rows to fold
+    holds, are most of the queue where a desk floods it (with sequential scans off on
+    PostgreSQL, so that the test's small table does not make a scan the cheaper plan:
+    the plan must exist)."""
+    _units, waves, feedback = setup_data()
+    figure_store.refresh()
+    ids = add_responses(waves, feedback, 6, seed=13)
+    flag(ids)
+    figure_store.refresh()
+    wave_of = dict(
+        db.session.execute(select(Response.id, Response.wave_id).where(Response.id.in_(ids))).all()
+    )
+    statement = figure_store.unmark_statement(wave_of[ids[0]], ids[:2])
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(text("SET LOCAL enable_seqscan = off"))
+        explain, found = "EXPLAIN ", r"pk_figure_queue .*Index Cond: \(+wave_id = "
+    else:
+        explain, found = "EXPLAIN QUERY PLAN ", r"SEARCH figure_queue USING .*\(wave_id=\?"
+    compiled = statement.compile(db.engine, compile_kwargs={"literal_binds": True})
+    plan = " ".join(str(r[-1]) for r in db.session.execute(text(explain + str(compiled))))
+    db.session.rollback()
+    assert re.search(found, plan), plan
+    # and it unmarks exactly those, whose next fold folds them
+    assert marked() == set(ids)
+    figure_store.requeue([(ids[0], wave_of[ids[0]]), (ids[1], wave_of[ids[1]]), (ids[2], None)])
+    db.session.commit()
+    assert marked() == set(ids) - set(ids[:2])
 
 
 def test_migration_0015_marks_the_flagged_responses_queued(app: Flask) -> None:
