@@ -654,7 +654,8 @@ def test_a_kept_burst_is_found_in_the_queue_by_its_key(app: Flask) -> None:
     plan = " ".join(str(r[-1]) for r in db.session.execute(text(explain + str(compiled))))
     db.session.rollback()
     assert re.search(found, plan), plan
-    # and it unmarks exactly those, whose next fold folds them
+    # and it unmarks exactly the rows named with their waves (a pair without a wave
+    # names no queue row: a response outside any wave has none)
     assert marked() == set(ids)
     figure_store.requeue([(ids[0], wave_of[ids[0]]), (ids[1], wave_of[ids[1]]), (ids[2], None)])
     db.session.commit()
