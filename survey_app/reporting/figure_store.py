@@ -194,13 +194,7 @@ def _fold_batch(up_to: int) -> tuple[int, int]:
         db.session.rollback()
         return 0, 0
     queue = FigureQueue.__table__
-    marked = _by_wave((response_id, wave_id) for response_id, wave_id, flagged in met if flagged)
-    for wave_id, ids in marked.items():
-        db.session.execute(
-            update(queue)
-            .where(queue.c.wave_id == wave_id, _among(queue.c.response_id, ids))
-            .values(flagged=True)
-        )
+    _set_marks(((response_id, wave_id) for response_id, wave_id, flagged in met if flagged), True)
     rows = [(response_id, wave_id) for response_id, wave_id, flagged in met if not flagged]
     by_wave = _by_wave(rows)
     taken = sum(
@@ -550,20 +544,30 @@ def requeue(responses: Sequence[tuple[int, int | None]]) -> None:
     held to the caller's commit), so that no fold marks the response between this and
     its new flag."""
     _lock_folds()
+    _set_marks(responses, False)
+
+
+def _set_marks(responses: Iterable[tuple[int, int | None]], marked: bool) -> None:
+    """Mark (a fold meeting flagged responses) or unmark (a burst kept) the queue rows
+    of ``responses``, (id, wave) pairs, one statement per wave (:func:`mark_statement`).
+    A response outside any wave has no queue row."""
     in_waves = ((response_id, wave_id) for response_id, wave_id in responses if wave_id is not None)
     for wave_id, ids in _by_wave(in_waves).items():
-        db.session.execute(unmark_statement(wave_id, ids))
+        db.session.execute(mark_statement(wave_id, ids, marked))
 
 
-def unmark_statement(wave_id: int, response_ids: Sequence[int]) -> Update:
-    """The ``UPDATE`` of :func:`requeue` for one wave's responses."""
+def mark_statement(wave_id: int, response_ids: Sequence[int], marked: bool) -> Update:
+    """The ``UPDATE`` that marks (or unmarks) one wave's queue rows of ``response_ids``
+    not marked so already, found by the queue's key (wave, response)."""
     queue = FigureQueue.__table__
     return (
         update(queue)
         .where(
-            queue.c.wave_id == wave_id, _among(queue.c.response_id, response_ids), queue.c.flagged
+            queue.c.wave_id == wave_id,
+            _among(queue.c.response_id, response_ids),
+            ~queue.c.flagged if marked else queue.c.flagged,
         )
-        .values(flagged=False)
+        .values(flagged=marked)
     )
 
 

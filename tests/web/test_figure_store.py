@@ -644,7 +644,7 @@ def test_a_kept_burst_is_found_in_the_queue_by_its_key(app: Flask) -> None:
     wave_of = dict(
         db.session.execute(select(Response.id, Response.wave_id).where(Response.id.in_(ids))).all()
     )
-    statement = figure_store.unmark_statement(wave_of[ids[0]], ids[:2])
+    statement = figure_store.mark_statement(wave_of[ids[0]], ids[:2], False)
     if db.engine.dialect.name == "postgresql":
         db.session.execute(text("SET LOCAL enable_seqscan = off"))
         explain, found = "EXPLAIN ", r"pk_figure_queue .*Index Cond: \(+wave_id = "
