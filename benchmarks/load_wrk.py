@@ -114,6 +114,8 @@ HERE = Path(__file__).resolve().parent
 FOLD_APP = "survey-figure-fold"
 #: The resident fold's PostgreSQL backends (process ids), while it runs.
 FOLD_BACKENDS: list[int] = []
+#: The wrk scripts: kiosk submissions, and the ceiling's minimal insert.
+SUBMIT, CEILING = HERE / "wrk_submit.lua", HERE / "wrk_ceiling.lua"
 #: The benchmark's PostgreSQL database, for its WAL counters (:func:`wal_counters`).
 WAL_URL: list[str] = []
 
@@ -552,8 +554,8 @@ def settle(url: str) -> None:
 def warm_up(base: str, args: argparse.Namespace, token_file: Path, acked_dir: Path) -> None:
     """Both endpoints under the same load for ``--warmup`` seconds each, not measured."""
     warm = argparse.Namespace(**{**vars(args), "duration": args.warmup})
-    run_wrk(base, HERE / "wrk_submit.lua", warm, str(token_file), str(acked_dir))
-    run_wrk(base, HERE / "wrk_ceiling.lua", warm)
+    run_wrk(base, SUBMIT, warm, str(token_file), str(acked_dir))
+    run_wrk(base, CEILING, warm)
 
 
 def run_one(kind: str, args: argparse.Namespace) -> dict[str, Any]:
@@ -595,8 +597,7 @@ def run_one(kind: str, args: argparse.Namespace) -> dict[str, Any]:
                     caught_up_after: float | None = None
 
                     def measure_ceiling() -> dict[str, Any]:  # with the folder paused
-                        quiet(url, args.checkpoint_each_phase)
-                        return run_wrk(base, HERE / "wrk_ceiling.lua", args)
+                        return measured_phase(base, args, url, CEILING, after_autovacuum=True)
 
                     with keeping as folder:
                         fold["caught_up_before"] = folder.caught_up
@@ -610,9 +611,11 @@ def run_one(kind: str, args: argparse.Namespace) -> dict[str, Any]:
                             # interleaved, so that both kinds of round meet the same
                             # tables at the same time (module docstring)
                             with folder.paused():
-                                quiet(url, args.checkpoint_each_phase)
-                                submits.append(run_wrk(base, HERE / "wrk_submit.lua", args,
-                                                       *submit_args))  # fmt: skip
+                                submits.append(
+                                    measured_phase(
+                                        base, args, url, SUBMIT, *submit_args, after_autovacuum=True
+                                    )
+                                )
                                 chain.append(measure_ceiling())
                                 if args.bracket:
                                     ceilings.append(chain[-2:])
@@ -622,9 +625,7 @@ def run_one(kind: str, args: argparse.Namespace) -> dict[str, Any]:
                             folder.catch_up()
                             quiet(url, args.checkpoint_each_phase)
                             before = folder.cpu()
-                            fold_submits.append(
-                                run_wrk(base, HERE / "wrk_submit.lua", args, *submit_args)
-                            )
+                            fold_submits.append(run_wrk(base, SUBMIT, args, *submit_args))
                             stopped = time.perf_counter()
                             after = folder.cpu()
                             if before is not None and after is not None:
@@ -640,13 +641,10 @@ def run_one(kind: str, args: argparse.Namespace) -> dict[str, Any]:
                     if fold_cpu:
                         fold["fold_process_cpu_s_in_phases"] = round(sum(fold_cpu), 2)
                 else:
-                    chain = [ceiling_phase_plain(base, args, url)] if args.bracket else []
+                    chain = [measured_phase(base, args, url, CEILING)] if args.bracket else []
                     for _round in range(args.rounds):
-                        if args.checkpoint_each_phase:
-                            quiet(url, checkpoint=True)
-                        submits.append(run_wrk(base, HERE / "wrk_submit.lua", args,
-                                               *submit_args))  # fmt: skip
-                        chain.append(ceiling_phase_plain(base, args, url))
+                        submits.append(measured_phase(base, args, url, SUBMIT, *submit_args))
+                        chain.append(measured_phase(base, args, url, CEILING))
                         ceilings.append(chain[-2:] if args.bracket else chain.pop())
                 submit, ceiling = merge_phases(submits), merge_phases(flat(ceilings))
                 if args.fold_every > 0:
@@ -700,11 +698,20 @@ def run_one(kind: str, args: argparse.Namespace) -> dict[str, Any]:
     return result
 
 
-def ceiling_phase_plain(base: str, args: argparse.Namespace, url: str) -> dict[str, Any]:
-    """One ceiling phase of a run without folds."""
-    if args.checkpoint_each_phase:
-        quiet(url, checkpoint=True)
-    return run_wrk(base, HERE / "wrk_ceiling.lua", args)
+def measured_phase(
+    base: str,
+    args: argparse.Namespace,
+    url: str,
+    script: Path,
+    *extra: str,
+    after_autovacuum: bool = False,
+) -> dict[str, Any]:
+    """One measured wrk phase of ``script``: after ``--checkpoint-each-phase``'s
+    ``CHECKPOINT`` and, with ``after_autovacuum`` (the runs with folds), once no
+    autovacuum worker runs (:func:`quiet`)."""
+    if after_autovacuum or args.checkpoint_each_phase:
+        quiet(url, args.checkpoint_each_phase)
+    return run_wrk(base, script, args, *extra)
 
 
 #: A submission phase's ceiling: one phase, or with ``--bracket`` the two around it.
