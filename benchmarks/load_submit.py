@@ -469,6 +469,15 @@ def check_database(database_url: str, acknowledged: set[str]) -> dict[str, int]:
             flagged = connection.execute(
                 text("SELECT count(*) FROM responses WHERE flagged")
             ).scalar_one()
+            # PostgreSQL's submission inbox: acknowledged rows not moved yet count as lost
+            waiting = 0
+            if (
+                connection.dialect.name == "postgresql"
+                and connection.execute(text("SELECT to_regclass('response_inbox')")).scalar()
+            ):
+                waiting = connection.execute(
+                    text("SELECT count(*) FROM response_inbox")
+                ).scalar_one()
     finally:
         engine.dispose()
     stored = [str(uuid.UUID(str(value))) for value in rows]
@@ -481,6 +490,7 @@ def check_database(database_url: str, acknowledged: set[str]) -> dict[str, int]:
         "unacknowledged_stored": len(distinct - acknowledged),
         "without_answers": int(without_answers),
         "flagged_burst": int(flagged),
+        "still_in_inbox": int(waiting),
     }
 
 

@@ -570,6 +570,7 @@ def run_one(kind: str, args: argparse.Namespace) -> dict[str, Any]:
                 WAL_URL[:] = [url]
             env = load_submit.server_environment(url, instance)
             env["BENCHMARK_CEILING"] = "1"
+            env["SUBMISSION_INBOX"] = "1" if args.inbox else "0"
             tokens = load_submit.seed(env, args.desks)
             if args.past_waves:
                 add_past_waves(url, args.past_waves)
@@ -669,6 +670,7 @@ def run_one(kind: str, args: argparse.Namespace) -> dict[str, Any]:
     result: dict[str, Any] = {
         "database": kind,
         "workers": args.workers,
+        "inbox": args.inbox,
         "connections": args.connections,
         "settled": args.settle and kind == "postgresql",
         **phase_figures(submit, ceiling_rate),
@@ -927,6 +929,11 @@ def main(argv: list[str] | None = None) -> int:
         "--bracket", action="store_true",
         help="a ceiling phase before and after every submission phase (neighbours share "
         "one); each round's ratio is against the geometric mean of the two",
+    )  # fmt: skip
+    parser.add_argument(
+        "--inbox", action="store_true",
+        help="SUBMISSION_INBOX=1: acknowledge from the inbox; the folder moves it every "
+        "second (the phases without folds then leave it waiting until the catch-up)",
     )  # fmt: skip
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)

@@ -134,6 +134,10 @@ class Config:
         # POST /api/v1/responses answered by its view without Flask's per-request hooks
         # (survey_app/blueprints/submission_lane.py); false sends it through Flask.
         self.SUBMISSION_LANE = _env_bool("SUBMISSION_LANE", True)
+        # PostgreSQL: a kiosk response is acknowledged once its key is claimed and it is
+        # written to response_inbox; `flask figures refresh` (and its resident form,
+        # every second) moves it into responses (collection/submissions/inbox.py).
+        self.SUBMISSION_INBOX = _env_bool("SUBMISSION_INBOX", False)
         self.RATELIMIT_SUBMIT_PHONE = os.environ.get("RATELIMIT_SUBMIT_PHONE", "10 per minute")
         # BURST_COUNT identical answer sets from one desk within BURST_WINDOW_S seconds are
         # stored flagged "burst" for review (0 turns this off).

@@ -17,7 +17,9 @@ migration and listed here:
   most of a submission), the triggers ``answer_values_have_responses_*`` (each
   statement's answer rows must have their response, of the same wave, in
   ``response_keys``) and ``response_keys_release`` (a deleted response's answers go
-  with it).
+  with it);
+- ``response_inbox`` (migration 0018): kiosk responses acknowledged with their key
+  claimed and not moved into ``responses`` yet (``SUBMISSION_INBOX``).
 
 :func:`include_object` keeps Alembic's comparison of models and database (autogenerate,
 ``tests/test_migrations.py``) from reading these as differences to undo.
@@ -34,6 +36,7 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     Connection,
+    DateTime,
     Integer,
     String,
     TableClause,
@@ -42,10 +45,11 @@ from sqlalchemy import (
     table,
     text,
 )
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
 PARTITIONED = ("responses", "answer_values")
 #: Tables the migration adds on PostgreSQL beyond the models.
-EXTRA_TABLES = ("response_keys",)
+EXTRA_TABLES = ("response_keys", "response_inbox")
 #: ``response_keys`` for queries (PostgreSQL only): a response's client id, wave,
 #: dossier hash and content hash (copies kept by triggers, migrations 0007 and 0012).
 RESPONSE_KEYS: TableClause = table(
@@ -55,6 +59,29 @@ RESPONSE_KEYS: TableClause = table(
     column("wave_id", Integer()),
     column("dossier_hash", String()),
     column("content_hash", String()),
+)
+#: ``response_inbox`` (PostgreSQL only, migration 0018): kiosk responses acknowledged and
+#: not moved into ``responses`` yet, each with its answer rows as two arrays
+#: (survey_app/collection/submissions/inbox.py).
+RESPONSE_INBOX: TableClause = table(
+    "response_inbox",
+    column("id", BigInteger()),
+    column("client_id", Uuid()),
+    column("questionnaire_id", Integer()),
+    column("unit_id", Integer()),
+    column("desk_id", Integer()),
+    column("wave_id", Integer()),
+    column("procedure_id", Integer()),
+    column("channel", String()),
+    column("lang", String()),
+    column("started_at", DateTime(timezone=True)),
+    column("submitted_at", DateTime(timezone=True)),
+    column("received_at", DateTime(timezone=True)),
+    column("answers", JSONB()),
+    column("content_hash", String()),
+    column("dossier_hash", String()),
+    column("item_ids", ARRAY(Integer())),
+    column("item_values", ARRAY(Integer())),
 )
 #: Rows stored at once from which the bulk load refreshes the statistics (:func:`analyze_waves`).
 ANALYZE_AFTER = 500

@@ -24,7 +24,7 @@ EXPECTED_TABLES = {
 
 #: PostgreSQL also has the partitions of responses and answer_values (migration 0007),
 #: left out of table_names(), and the table of globally unique keys.
-POSTGRESQL_TABLES = {"response_keys"}
+POSTGRESQL_TABLES = {"response_keys", "response_inbox"}
 
 
 def table_names() -> set[str]:

@@ -363,8 +363,8 @@ def test_the_burst_check_reads_identical_answers_through_their_index(
     # The single statement: its SQL and arguments, as run.
     real_run = prepared.run_insert
 
-    def run_and_explain(engine: Any, params: Any, *, counted: bool) -> Any:
-        raw = prepared._raw_insert(type(engine.dialect), counted, params["wave_id"])
+    def run_and_explain(engine: Any, params: Any, *, counted: bool, inbox: bool) -> Any:
+        raw = prepared._raw_insert(type(engine.dialect), counted, params["wave_id"], inbox)
         with engine.connect() as connection:
             cursor = connection.connection.driver_connection.cursor()
             cursor.execute("SET plan_cache_mode = force_generic_plan")
@@ -372,7 +372,7 @@ def test_the_burst_check_reads_identical_answers_through_their_index(
             raw_cursor.execute("EXPLAIN " + raw.sql, raw.arguments(params))
             plans.append("\n".join(row[0] for row in raw_cursor.fetchall()))
             cursor.execute("RESET plan_cache_mode")
-        return real_run(engine, params, counted=counted)
+        return real_run(engine, params, counted=counted, inbox=inbox)
 
     monkeypatch.setattr(prepared, "run_insert", run_and_explain)
     sql_flag(desks, SAME, BASE)
@@ -418,8 +418,8 @@ def test_a_flood_of_identical_answers_is_flagged_by_reading_a_few(
     analysed: list[dict[str, Any]] = []
     real_run = prepared.run_insert
 
-    def run_and_analyse(engine: Any, params: Any, *, counted: bool) -> Any:
-        raw = prepared._raw_insert(type(engine.dialect), counted, params["wave_id"])
+    def run_and_analyse(engine: Any, params: Any, *, counted: bool, inbox: bool) -> Any:
+        raw = prepared._raw_insert(type(engine.dialect), counted, params["wave_id"], inbox)
         with engine.connect() as connection:
             driver = connection.connection.driver_connection
             with driver.transaction(force_rollback=True):
@@ -427,7 +427,7 @@ def test_a_flood_of_identical_answers_is_flagged_by_reading_a_few(
                 cursor = psycopg.RawCursor(driver)
                 cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + raw.sql, raw.arguments(params))
                 analysed.append(cursor.fetchone()[0][0]["Plan"])
-        return real_run(engine, params, counted=counted)
+        return real_run(engine, params, counted=counted, inbox=inbox)
 
     monkeypatch.setattr(prepared, "run_insert", run_and_analyse)
     assert sql_flag(desks, SAME, BASE + US) is True
@@ -457,8 +457,8 @@ def test_the_single_statement_locks_the_same_relations_however_many_waves(
     locked: list[set[str]] = []
     real_run = prepared.run_insert
 
-    def run_and_list_locks(engine: Any, params: Any, *, counted: bool) -> Any:
-        raw = prepared._raw_insert(type(engine.dialect), counted, params["wave_id"])
+    def run_and_list_locks(engine: Any, params: Any, *, counted: bool, inbox: bool) -> Any:
+        raw = prepared._raw_insert(type(engine.dialect), counted, params["wave_id"], inbox)
         arguments = raw.arguments({**params, "client_id": uuid.uuid4()})
         with engine.connect() as connection:
             driver = connection.connection.driver_connection
@@ -475,7 +475,7 @@ def test_the_single_statement_locks_the_same_relations_however_many_waves(
                     held = {row[0] for row in cursor.fetchall()} - {"pg_locks"}
                 driver.execute("ROLLBACK")
             locked.append(held)
-        return real_run(engine, params, counted=counted)
+        return real_run(engine, params, counted=counted, inbox=inbox)
 
     monkeypatch.setattr(prepared, "run_insert", run_and_list_locks)
     sql_flag(desks, SAME, BASE)

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from survey_app import partitions
 from survey_app.cli.common import CliError, count_text
 from survey_app.cli.language import N_, SurveyGroup
+from survey_app.collection.submissions import inbox
 from survey_app.extensions import db
 from survey_app.models import Wave
 from survey_app.reporting import figure_store
@@ -130,6 +131,8 @@ def partitions_group() -> None:
 @click.option("--wave", "code", required=True, help=N_("The wave to detach (its code)."))
 def partitions_detach(code: str) -> None:
     (wave_id,) = _wave_ids((code,)) or []
+    # The wave's acknowledged responses still in the submission inbox go with it.
+    inbox.move()
     try:
         names = partitions.detach_wave(db.session.connection(), wave_id)
     except partitions.PartitionError as error:

@@ -69,6 +69,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from survey_app import bulk
 from survey_app.collection import scoring
 from survey_app.collection.scoring import IndexRequestError
+from survey_app.collection.submissions import inbox
 from survey_app.extensions import db
 from survey_app.models import (
     FigureCell,
@@ -118,7 +119,11 @@ def refresh(limit: int | None = None) -> int:
     after its first batches folded a few responses at a time, each batch paying the
     fixed cost of its queries (measured under ``benchmarks/load_wrk.py``: batches of
     10-25 responses, back to back, for as long as the load lasted).
+
+    On PostgreSQL it first moves the submission inbox into ``responses``
+    (:func:`.inbox.move`), so that what it folds includes every acknowledged response.
     """
+    inbox.move()
     newest = db.session.scalar(select(func.max(Response.id)))
     if newest is None:  # no response at all
         db.session.rollback()
@@ -143,7 +148,8 @@ def keep_refreshing(
     costs about 4 s of CPU (imports and the app), however few responses it then folds,
     so a fold every 10 s from cron-like starts would keep 40% of a core busy. A fold
     that fails ends the loop with its error (the service manager restarts the process);
-    ``report`` gets the count of each fold that folded something.
+    ``report`` gets the count of each fold that folded something. Between folds it
+    moves the submission inbox every :data:`.inbox.MOVE_EVERY_S` seconds (PostgreSQL).
     """
     while True:
         started = time.monotonic()
@@ -151,7 +157,13 @@ def keep_refreshing(
         db.session.remove()  # the next fold starts on a fresh session, as a new process would
         if folded:
             report(folded)
-        if wait(max(0.0, every - (time.monotonic() - started))):
+        # Between folds, the submission inbox is moved every MOVE_EVERY_S seconds.
+        while (left := every - (time.monotonic() - started)) > inbox.MOVE_EVERY_S:
+            if wait(inbox.MOVE_EVERY_S):
+                return
+            inbox.move()
+            db.session.remove()
+        if wait(max(0.0, left)):
             return
 
 

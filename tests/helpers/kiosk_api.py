@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +16,9 @@ from survey_app.collection import desks, questionnaires
 from survey_app.collection import questionnaire as spec
 from survey_app.extensions import db
 from survey_app.models import (
+    AnswerValue,
     Questionnaire,
+    QuestionnaireItem,
     Response,
     Unit,
     Wave,
@@ -94,6 +96,33 @@ def stored(client_id: str) -> Response:
     row = db.session.scalar(select(Response).where(Response.client_id == uuid.UUID(client_id)))
     assert row is not None
     return row
+
+
+def when(seconds: float, day: str = "2025-03-01") -> str:
+    """An ISO time ``seconds`` after 09:00 on ``day`` in Hà Nội (+07:00)."""
+    start = datetime.fromisoformat(f"{day}T09:00:00+07:00")
+    return (start + timedelta(seconds=seconds)).isoformat()
+
+
+def kiosk(seconds: float = 0, **changes: Any) -> dict[str, Any]:
+    """A kiosk submission at ``when(seconds)``, without started_at."""
+    changes.setdefault("started_at", None)
+    return body(submitted_at=when(seconds), **changes)
+
+
+def answer_codes(client_id: str) -> list[tuple[str, int]]:
+    """The (item code, value) answer rows of the response stored under ``client_id``."""
+    rows = db.session.execute(
+        select(QuestionnaireItem.code, AnswerValue.value)
+        .join(AnswerValue, AnswerValue.item_id == QuestionnaireItem.id)
+        # the wave too: an answer row carries its response's (its partition on PostgreSQL)
+        .join(
+            Response,
+            (Response.id == AnswerValue.response_id) & (Response.wave_id == AnswerValue.wave_id),
+        )
+        .where(Response.client_id == uuid.UUID(client_id))
+    )
+    return sorted((code, value) for code, value in rows)
 
 
 def fields_of(response: Any) -> set[tuple[str, str]]:

@@ -32,7 +32,14 @@ def free_port() -> int:
 class Gunicorn:
     """``gunicorn survey_app:create_app()`` on a free loopback port, in its own session."""
 
-    def __init__(self, database_url: str, instance: Path, log: Path, workers: int = 2) -> None:
+    def __init__(
+        self,
+        database_url: str,
+        instance: Path,
+        log: Path,
+        workers: int = 2,
+        settings: dict[str, str] | None = None,
+    ) -> None:
         self.port = free_port()
         self.log = log
         env = dict(os.environ)
@@ -42,6 +49,7 @@ class Gunicorn:
             SECRET_KEY="reliability-test-secret",
             RATELIMIT_SUBMIT_KIOSK="100000 per minute",
             PYTHONPATH=str(ROOT),
+            **(settings or {}),
         )
         command = [sys.executable, "-m", "gunicorn", "--bind", f"{HOST}:{self.port}",
                    "--workers", str(workers), "--preload", "--graceful-timeout", "1",

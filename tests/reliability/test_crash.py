@@ -23,8 +23,9 @@ from sqlalchemy import create_engine, text
 
 from survey_app.admin import units
 from survey_app.collection import desks, questionnaires
+from survey_app.collection.submissions import inbox
 from survey_app.extensions import db
-from tests.helpers.databases import dispose_engines
+from tests.helpers.databases import dispose_engines, using_postgresql
 from tests.helpers.served_app import Gunicorn, post, submission
 
 KIOSKS = 4
@@ -173,14 +174,28 @@ def stored_ids(database_url: str) -> list[str]:
     return [str(uuid.UUID(str(value))) for value in rows]
 
 
+@pytest.mark.parametrize(
+    "with_inbox",
+    [
+        False,
+        pytest.param(
+            True,
+            marks=pytest.mark.skipif(not using_postgresql(), reason="the inbox is PostgreSQL's"),
+        ),
+    ],
+    ids=["stored", "inbox"],
+)
 def test_sigkill_mid_stream_loses_and_doubles_nothing(
-    app: Flask, database_url: str, tmp_path: Path
+    app: Flask, database_url: str, tmp_path: Path, with_inbox: bool
 ) -> None:
+    """With ``with_inbox``, the acknowledged responses are rows of the submission inbox
+    when the server is killed; they are moved afterwards, as the folder would."""
     tokens = seed(app)
     instance = tmp_path / "served"
     instance.mkdir()
     log = tmp_path / "gunicorn.log"
-    server = Gunicorn(database_url, instance, log)
+    settings = {"SUBMISSION_INBOX": "1" if with_inbox else "0"}
+    server = Gunicorn(database_url, instance, log, settings=settings)
     stream = Stream(tokens, server.port)
     try:
         for thread in stream.threads:
@@ -192,7 +207,7 @@ def test_sigkill_mid_stream_loses_and_doubles_nothing(
         stream.wait_for_failures(failed + len(stream.threads))
         stream.up.clear()  # then they wait and queue nothing new until it is back
         killed_at = len(stream.acknowledged)
-        server = Gunicorn(database_url, instance, log)
+        server = Gunicorn(database_url, instance, log, settings=settings)
         stream.port = server.port
         stream.up.set()
         stream.wait_for(killed_at + AFTER_RESTART)
@@ -207,6 +222,11 @@ def test_sigkill_mid_stream_loses_and_doubles_nothing(
 
     assert stream.failures > 0, "the kill should have refused or cut some requests"
     assert not stream.unacknowledged
+    if with_inbox:
+        waiting = db.session.scalar(text("SELECT count(*) FROM response_inbox"))
+        assert waiting, "the statement path should have left responses in the inbox"
+        db.session.rollback()
+        assert inbox.move() == waiting
     ids = stored_ids(database_url)
     assert len(ids) == len(set(ids)), "a response is stored twice"
     assert set(stream.acknowledged) <= set(ids), "an acknowledged response is lost"

@@ -38,9 +38,20 @@ from survey_app.collection.submissions import dossiers, entry, fast_path, prepar
 from survey_app.collection.submissions.rate_limit import LimitHit
 from survey_app.collection.submissions.result import SubmitResult
 from survey_app.extensions import db
-from survey_app.models import AnswerValue, Desk, QuestionnaireItem, Response, Role
+from survey_app.models import AnswerValue, Desk, Response, Role
 from tests.helpers.databases import dispose_engines, using_postgresql
-from tests.helpers.kiosk_api import Setup, add_wave, body, count, fields_of, post, stored
+from tests.helpers.kiosk_api import (
+    Setup,
+    add_wave,
+    answer_codes,
+    body,
+    count,
+    fields_of,
+    kiosk,
+    post,
+    stored,
+    when,
+)
 
 CONTEXTS = "survey.submission_contexts"
 CREATED, REPEATED = StoreOutcome.CREATED, StoreOutcome.REPEATED
@@ -121,18 +132,6 @@ def refused_then(fast: bool, slow: int) -> Taken:
     return ((None,), slow) if fast else ((), slow)
 
 
-def when(seconds: float, day: str = "2025-03-01") -> str:
-    """An ISO time ``seconds`` after 09:00 on ``day`` in Hà Nội (+07:00)."""
-    start = datetime.fromisoformat(f"{day}T09:00:00+07:00")
-    return (start + timedelta(seconds=seconds)).isoformat()
-
-
-def kiosk(seconds: float = 0, **changes: Any) -> dict[str, Any]:
-    """A kiosk submission at ``when(seconds)``, without started_at."""
-    changes.setdefault("started_at", None)
-    return body(submitted_at=when(seconds), **changes)
-
-
 def warm(client: FlaskClient, setup: Setup, paths: Paths, **changes: Any) -> dict[str, Any]:
     """Store a first response through the slow path; returns its payload."""
     first = kiosk(**changes)
@@ -140,20 +139,6 @@ def warm(client: FlaskClient, setup: Setup, paths: Paths, **changes: Any) -> dic
     assert post(client, first, token).status_code == 201
     assert paths.take() == ((), 1)
     return first
-
-
-def answer_codes(client_id: str) -> list[tuple[str, int]]:
-    rows = db.session.execute(
-        select(QuestionnaireItem.code, AnswerValue.value)
-        .join(AnswerValue, AnswerValue.item_id == QuestionnaireItem.id)
-        # the wave too: an answer row carries its response's (its partition on PostgreSQL)
-        .join(
-            Response,
-            (Response.id == AnswerValue.response_id) & (Response.wave_id == AnswerValue.wave_id),
-        )
-        .where(Response.client_id == uuid.UUID(client_id))
-    )
-    return sorted((code, value) for code, value in rows)
 
 
 def utc(moment: datetime | None) -> datetime | None:

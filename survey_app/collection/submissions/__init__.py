@@ -28,12 +28,15 @@ Files
 - ``rate_limit.py``: the per-device / per-address limit (429).
 - ``burst.py``: the burst rule in Python.
 - ``fast_path.py``: PostgreSQL's single statement per response for known contexts.
+- ``inbox.py``: with ``SUBMISSION_INBOX`` (PostgreSQL), moving the responses that
+  statement acknowledged from ``response_inbox`` into ``responses``, burst flags decided.
 - ``sql.py``: the statements (context lookup, wave rule, burst rule in SQL, insert);
   ``prepared.py`` runs the insert as a prepared statement on the raw driver.
 - ``result.py``: what the client is answered (status, body, headers).
 
 Direction inside: ``entry`` imports the others; ``fast_path`` imports ``context``,
-``rate_limit``, ``burst`` and ``prepared``; ``fields`` imports ``schema``,
+``rate_limit``, ``burst`` and ``prepared``; ``inbox`` imports ``sql``, ``burst`` and
+``times``; ``fields`` imports ``schema``,
 ``messages``, ``context``, ``dossiers`` and ``times``; ``context`` imports ``schema``
 and ``sql``; ``prepared`` imports ``sql``; ``result``, ``times``, ``schema``,
 ``messages`` and ``sql`` import no sibling. Nothing here imports ``entry``.

@@ -25,7 +25,7 @@ from survey_app.models import Response
 BURST_FLAG = "burst"
 
 
-def _as_utc(moment: datetime) -> datetime:
+def as_utc(moment: datetime) -> datetime:
     # SQLite gives back naive datetimes (stored in UTC); PostgreSQL aware ones.
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
@@ -81,7 +81,7 @@ def is_burst(
         # (SQLite compares JSON as text, so there the comparison stays in Python.)
         query = query.where(sql.same_answers(responses.c.answers, literal(answers, JSONB())))
     rows = connection.execute(query).all()
-    times = [_as_utc(when) for stored, when in rows if stored == answers]
+    times = [as_utc(when) for stored, when in rows if stored == answers]
     return completes_burst(times, at, count, window)
 
 

@@ -4,7 +4,9 @@ Once a worker has seen a desk's context (desk, questionnaire, wave) that day, it
 remembers it; the desk's next responses are checked, flagged and stored by one
 statement (:func:`.sql.insert_statement`) that checks the context again and stores
 nothing if it changed, and the request then goes the general way
-(``tests/web/test_submission_paths.py``).
+(``tests/web/test_submission_paths.py``). With ``SUBMISSION_INBOX`` the statement
+(:func:`.sql.inbox_statement`) claims the response's key and writes it to the inbox,
+from which :mod:`.inbox` moves it into ``responses``, flagged there.
 """
 
 from __future__ import annotations
@@ -107,7 +109,12 @@ def store_at_once(
         params.update(hit.params())
     # The app's autocommit engine for this statement (survey_app.add_submissions_bind).
     try:
-        row = prepared.run_insert(db.engines[SUBMISSIONS_BIND], params, counted=hit is not None)
+        row = prepared.run_insert(
+            db.engines[SUBMISSIONS_BIND],
+            params,
+            counted=hit is not None,
+            inbox=bool(current_app.config.get("SUBMISSION_INBOX")),
+        )
     except psycopg.errors.UndefinedTable:
         # The statement names the wave's partition, which was archived (detached and
         # dropped) since: nothing was stored or counted; the caller decides afresh.

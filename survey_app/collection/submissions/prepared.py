@@ -7,7 +7,8 @@ psycopg's client-side rewriting of the statement runs per response (psycopg cach
 rewriting only for statements under 4 kB, and this one is about that long). There is
 one statement per wave (its burst check names the wave's partition); psycopg keeps up
 to 100 prepared statements per connection, and a deployment has one open
-continuous-feedback wave per questionnaire and month.
+continuous-feedback wave per questionnaire and month. With ``SUBMISSION_INBOX`` it runs
+:func:`.sql.inbox_statement` instead, one for every wave.
 
 Each pooled connection keeps one cursor for the statement, in the pool's ``info`` of
 that connection (kept while the connection lives, cleared when it is replaced). A new
@@ -28,7 +29,7 @@ from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.sql.elements import BindParameter
 from sqlalchemy.sql.visitors import replacement_traverse
 
-from survey_app.collection.submissions.sql import insert_statement
+from survey_app.collection.submissions.sql import inbox_statement, insert_statement
 
 
 @dataclass(frozen=True)
@@ -76,9 +77,12 @@ def inline_constants(statement: Select[Any], dialect: Dialect) -> Select[Any]:
 
 
 @lru_cache(maxsize=256)
-def _raw_insert(dialect_class: type, counted: bool, wave_id: int | None) -> RawStatement:
+def _raw_insert(
+    dialect_class: type, counted: bool, wave_id: int | None, inbox: bool
+) -> RawStatement:
     dialect = dialect_class(paramstyle="numeric_dollar")
-    statement = inline_constants(insert_statement(counted, wave_id), dialect)
+    built = inbox_statement(counted) if inbox else insert_statement(counted, wave_id)
+    statement = inline_constants(built, dialect)
     compiled = statement.compile(dialect=dialect)
     return RawStatement(
         sql=str(compiled),
@@ -92,11 +96,14 @@ def _raw_insert(dialect_class: type, counted: bool, wave_id: int | None) -> RawS
 CURSOR = "survey.insert_cursor"
 
 
-def run_insert(engine: Engine, params: Mapping[str, Any], *, counted: bool) -> InsertResult:
+def run_insert(
+    engine: Engine, params: Mapping[str, Any], *, counted: bool, inbox: bool = False
+) -> InsertResult:
     """Run :func:`insert_statement` on a connection of ``engine`` (the autocommit
-    submissions engine), the one of the wave ``params["wave_id"]``; its one row (see
+    submissions engine), the one of the wave ``params["wave_id"]``, or with ``inbox``
+    :func:`inbox_statement` (one for every wave); its one row (see
     :func:`insert_statement`)."""
-    raw = _raw_insert(type(engine.dialect), counted, params["wave_id"])
+    raw = _raw_insert(type(engine.dialect), counted, params["wave_id"], inbox)
     arguments = raw.arguments(params)
     # The pool's connection itself, without SQLAlchemy's Connection around it (nothing
     # here uses it); close() gives it back to the pool.

@@ -38,10 +38,12 @@ from sqlalchemy import (
     ColumnElement,
     Date,
     DateTime,
+    Exists,
     Float,
     Integer,
     ScalarSelect,
     Select,
+    Sequence,
     String,
     TableClause,
     Uuid,
@@ -71,7 +73,10 @@ from survey_app.models import (
     Wave,
     WaveKind,
 )
-from survey_app.partitions import RESPONSE_KEYS, partition_names
+from survey_app.partitions import RESPONSE_INBOX, RESPONSE_KEYS, partition_names
+
+#: The columns of a key row, the id first.
+KEY_COLUMNS = ("response_id", "client_id", "dossier_hash", "wave_id", "content_hash")
 
 
 def wave_subquery(
@@ -157,6 +162,56 @@ def in_wave(responses: Any, wave_id: ColumnElement[Any]) -> ColumnElement[bool]:
     )
 
 
+def burst_reads(
+    responses: Any,
+    *,
+    wave_id: ColumnElement[Any],
+    desk_id: ColumnElement[Any],
+    questionnaire_id: ColumnElement[Any],
+    answers: ColumnElement[Any],
+    received_since: ColumnElement[Any],
+    window: tuple[ColumnElement[Any], ColumnElement[Any], ColumnElement[Any]],
+    needed: ColumnElement[Any],
+) -> tuple[ScalarSelect[Any], Exists]:
+    """The two reads of the burst rule for ``answers`` given at a time ``at``, where
+    ``window`` is ``(at - window, at, at + window)``: how many identical answer sets of
+    the desk (to the questionnaire, in the wave) are stored in the trailing window
+    ``[at - window, at]``, counting at most ``needed``, and whether one is stored in
+    ``(at, at + window]``. ``received_since`` bounds their receipt (``at - window -``
+    :data:`.times.MAX_CLOCK_SKEW`), so the index on the desk's receipts can help.
+
+    The single statement (:func:`_burst`) gives them as parameters; the inbox's mover
+    (:mod:`.inbox`) as the columns of each row it moves.
+    """
+    start, at, end = window
+    same = (
+        in_wave(responses, wave_id),
+        responses.c.desk_id == desk_id,
+        responses.c.questionnaire_id == questionnaire_id,
+        responses.c.received_at >= received_since,
+        same_answers(responses.c.answers, answers),
+    )
+    # Reads at most BURST_COUNT - 1 of the identical times through the index, however
+    # many there are: a desk sending the same answers without pause (a stuck button, a
+    # flood) costs each request that much, not a count over every identical time.
+    # Only ``responses`` is read here: a column of another table (the mover's inbox row)
+    # is the enclosing query's, not a table to join.
+    recent = (
+        select(literal(1).label("one"))
+        .where(*same, responses.c.submitted_at >= start, responses.c.submitted_at <= at)
+        .limit(needed)
+        .correlate_except(responses)
+        .subquery("recent")
+    )
+    counted = select(func.count()).select_from(recent).scalar_subquery()
+    later = (
+        exists()
+        .where(*same, responses.c.submitted_at > at, responses.c.submitted_at <= end)
+        .correlate_except(responses)
+    )
+    return counted, later
+
+
 def _burst(
     responses: Any, desk_id: ColumnElement[Any], questionnaire_id: ColumnElement[Any]
 ) -> CTE:
@@ -177,35 +232,25 @@ def _burst(
     ``window_start`` (``submitted_at - window``), ``window_end``, ``answers`` and
     ``wave_id``.
     """
-    at = bindparam("submitted_at", type_=DateTime(timezone=True))
-    window_start = bindparam("window_start", type_=DateTime(timezone=True))
     burst_count = bindparam("burst_count", type_=Integer())
-    same = (
-        in_wave(responses, bindparam("wave_id", type_=Integer())),
-        responses.c.desk_id == desk_id,
-        responses.c.questionnaire_id == questionnaire_id,
-        responses.c.received_at >= bindparam("received_since", type_=DateTime(timezone=True)),
-        same_answers(responses.c.answers, bindparam("answers", type_=JSONB())),
-    )
-    # Reads at most BURST_COUNT - 1 of the identical times through the index, however
-    # many there are: a desk sending the same answers without pause (a stuck button, a
-    # flood) costs each request that much, not a count over every identical time.
     needed = func.greatest(burst_count - 1, 0)
-    recent = (
-        select(literal(1).label("one"))
-        .where(*same, responses.c.submitted_at >= window_start, responses.c.submitted_at <= at)
-        .limit(needed)
-        .subquery("recent")
+    counted, later = burst_reads(
+        responses,
+        wave_id=bindparam("wave_id", type_=Integer()),
+        desk_id=desk_id,
+        questionnaire_id=questionnaire_id,
+        answers=bindparam("answers", type_=JSONB()),
+        received_since=bindparam("received_since", type_=DateTime(timezone=True)),
+        window=(
+            bindparam("window_start", type_=DateTime(timezone=True)),
+            bindparam("submitted_at", type_=DateTime(timezone=True)),
+            bindparam("window_end", type_=DateTime(timezone=True)),
+        ),
+        needed=needed,
     )
-    counted = select(func.count()).select_from(recent).scalar_subquery()
     # MATERIALIZED: computed once, not copied into both columns that read it.
     trailing = (
         select((counted >= needed).label("holds")).cte("trailing").prefix_with("MATERIALIZED")
-    )
-    later = exists().where(
-        *same,
-        responses.c.submitted_at > at,
-        responses.c.submitted_at <= bindparam("window_end", type_=DateTime(timezone=True)),
     )
     on = burst_count > 0
     # MATERIALIZED: computed once, not copied into the statement's columns that read it.
@@ -267,31 +312,15 @@ def wave_partition(wave_id: int | None) -> TableClause:
     return table(name, *(column(key, responses.c[key].type) for key in read))
 
 
-@lru_cache(maxsize=256)
-def insert_statement(counted: bool = False, assumed_wave: int | None = None) -> Select[Any]:
-    """PostgreSQL: check, flag and insert one response and its answers in one statement.
+def _context() -> tuple[CTE, CTE, CTE]:
+    """The CTEs ``desk``, ``questionnaire`` and ``holding`` of the single statement.
 
-    One statement per wave: ``assumed_wave`` is the wave the caller assumed, whose id it
-    also gives as the parameter ``wave_id``; the burst check reads that wave's partition.
-
-    Returns one row ``(id, context_holds, hits, deferred, stored_content_hash,
-    stored_wave_id, stored_dossier_hash)``: ``id`` is the new response's, or NULL if
-    nothing was stored; ``context_holds`` says whether the desk, the questionnaire and
-    the wave are what the parameters say; ``deferred`` that the burst rule needs the
-    general path (:func:`_burst`: nothing stored). NULL with ``context_holds``
-    true and ``deferred`` false means that the client id or the
-    dossier is taken (or, with ``counted``, that ``hits`` is over ``limit_amount``);
-    the ``stored_*`` columns are then those of the response stored under this client
-    id, in any wave, if the statement's snapshot sees one (NULL otherwise: a dossier
-    taken, or a response committed while this statement ran). Parameters: the columns of
-    ``responses`` (as ``responses.response_row`` makes them, without
-    ``flagged``/``flag_reason``), ``checksum``, ``check_token``, ``token_hash``,
-    ``item_ids``, ``values``, ``day``, those of the burst rule and, with ``counted``,
-    those of :func:`rate_limit_hit` and ``limit_amount``; ``hits`` is the rate-limit
-    count after this request (NULL without ``counted``).
+    ``holding`` is one row (the desk's id and unit, the questionnaire's id) when the
+    desk is active (and, for a kiosk, ``token_hash`` its current token's), still in the
+    unit ``unit_id``, the questionnaire's checksum is ``checksum``, and the wave of
+    ``day`` is ``wave_id``: the context the caller assumed. No row otherwise.
     """
     desks, units, questionnaires = Desk.__table__, Unit.__table__, Questionnaire.__table__
-    responses, answer_values = Response.__table__, AnswerValue.__table__
     desk = (
         select(desks.c.id, desks.c.unit_id, units.c.path)
         .join_from(desks, units, units.c.id == desks.c.unit_id)
@@ -318,22 +347,26 @@ def insert_statement(counted: bool = False, assumed_wave: int | None = None) -> 
     wave = wave_subquery(
         desk.c.unit_id, desk.c.path, questionnaire.c.id, bindparam("day", type_=Date())
     ).correlate(desk, questionnaire)
-    wave_id = bindparam("wave_id", type_=Integer())
     # The desk and the questionnaire, if the wave is the one the caller assumed; used
     # twice, written once (psycopg caches the parsing of statements up to 4 kB only).
     holding = (
         select(desk.c.id, desk.c.unit_id, questionnaire.c.id.label("questionnaire_id"))
         .select_from(desk.join(questionnaire, true()))
-        .where(wave.is_not_distinct_from(wave_id))
+        .where(wave.is_not_distinct_from(bindparam("wave_id", type_=Integer())))
         .cte("holding")
     )
-    burst = _burst(wave_partition(assumed_wave), desk.c.id, questionnaire.c.id)
-    columns = {
+    return desk, questionnaire, holding
+
+
+def _given(holding: CTE) -> dict[str, ColumnElement[Any]]:
+    """The columns of a response as the parameters and ``holding`` give them."""
+    responses = Response.__table__
+    return {
         "client_id": bindparam("client_id", type_=Uuid()),
         "questionnaire_id": holding.c.questionnaire_id,
         "unit_id": holding.c.unit_id,
         "desk_id": holding.c.id,
-        "wave_id": wave_id,
+        "wave_id": bindparam("wave_id", type_=Integer()),
         "procedure_id": bindparam("procedure_id", type_=Integer()),
         "channel": bindparam("channel", type_=responses.c.channel.type),
         "lang": bindparam("lang", type_=String()),
@@ -343,22 +376,99 @@ def insert_statement(counted: bool = False, assumed_wave: int | None = None) -> 
         "answers": bindparam("answers", type_=JSONB()),
         "content_hash": bindparam("content_hash", type_=String()),
         "dossier_hash": bindparam("dossier_hash", type_=String()),
+    }
+
+
+def _answer(
+    new_id: ScalarSelect[Any],
+    holding: CTE,
+    hits: ColumnElement[Any],
+    deferred: ColumnElement[Any],
+    *ctes: CTE,
+) -> Select[Any]:
+    """The single statement's one row (see :func:`insert_statement`), with ``ctes``
+    (data-modifying CTEs that nothing reads) attached.
+
+    When nothing was inserted (``new_id`` NULL), the response already stored under
+    this client id (if this statement's snapshot sees it), so that a resend needs no
+    second query: its key row holds the columns that tell a resend from a conflict,
+    whatever its wave.
+    """
+    keys = RESPONSE_KEYS
+    stored = (
+        select(
+            keys.c.content_hash.label("stored_content_hash"),
+            keys.c.wave_id.label("stored_wave_id"),
+            keys.c.dossier_hash.label("stored_dossier_hash"),
+        )
+        .where(keys.c.client_id == bindparam("client_id", type_=Uuid()), new_id.is_(None))
+        .subquery("stored")
+    )
+    one_row = select(literal(1).label("one")).subquery("one_row")
+    return (
+        select(
+            new_id.label("id"),
+            exists(select(holding.c.id)).label("context_holds"),
+            hits.label("hits"),
+            deferred.label("deferred"),
+            stored.c.stored_content_hash,
+            stored.c.stored_wave_id,
+            stored.c.stored_dossier_hash,
+        )
+        .select_from(one_row.outerjoin(stored, true()))
+        .add_cte(*ctes)
+    )
+
+
+def _limited(source: Select[Any], counted: bool) -> tuple[Select[Any], ColumnElement[Any]]:
+    """``source`` kept only within the rate limit, and the count after this hit, when
+    ``counted`` (:func:`rate_limit_hit`); as it is, and NULL, otherwise."""
+    if not counted:
+        return source, null()
+    hits = select(rate_limit_hit().c["count"]).scalar_subquery()
+    return source.where(hits <= bindparam("limit_amount", type_=Integer())), hits
+
+
+@lru_cache(maxsize=256)
+def insert_statement(counted: bool = False, assumed_wave: int | None = None) -> Select[Any]:
+    """PostgreSQL: check, flag and insert one response and its answers in one statement.
+
+    One statement per wave: ``assumed_wave`` is the wave the caller assumed, whose id it
+    also gives as the parameter ``wave_id``; the burst check reads that wave's partition.
+
+    Returns one row ``(id, context_holds, hits, deferred, stored_content_hash,
+    stored_wave_id, stored_dossier_hash)``: ``id`` is the new response's, or NULL if
+    nothing was stored; ``context_holds`` says whether the desk, the questionnaire and
+    the wave are what the parameters say; ``deferred`` that the burst rule needs the
+    general path (:func:`_burst`: nothing stored). NULL with ``context_holds``
+    true and ``deferred`` false means that the client id or the
+    dossier is taken (or, with ``counted``, that ``hits`` is over ``limit_amount``);
+    the ``stored_*`` columns are then those of the response stored under this client
+    id, in any wave, if the statement's snapshot sees one (NULL otherwise: a dossier
+    taken, or a response committed while this statement ran). Parameters: the columns of
+    ``responses`` (as ``responses.response_row`` makes them, without
+    ``flagged``/``flag_reason``), ``checksum``, ``check_token``, ``token_hash``,
+    ``item_ids``, ``values``, ``day``, those of the burst rule and, with ``counted``,
+    those of :func:`rate_limit_hit` and ``limit_amount``; ``hits`` is the rate-limit
+    count after this request (NULL without ``counted``).
+    """
+    responses, answer_values = Response.__table__, AnswerValue.__table__
+    desk, questionnaire, holding = _context()
+    burst = _burst(wave_partition(assumed_wave), desk.c.id, questionnaire.c.id)
+    columns = {
+        **_given(holding),
         "stratum": null(),
         "psu": null(),
         "design_weight": null(),
         "flagged": burst.c.flag,
         "flag_reason": case((burst.c.flag, literal("burst")), else_=null()),
     }
-    source = (
+    source, hits = _limited(
         select(*[value.label(name) for name, value in columns.items()])
         .select_from(holding.join(burst, true()))
-        .where(~burst.c.defer)
+        .where(~burst.c.defer),
+        counted,
     )
-    hits: ColumnElement[Any] = null()
-    if counted:
-        hit = rate_limit_hit()
-        hits = select(hit.c["count"]).scalar_subquery()
-        source = source.where(hits <= bindparam("limit_amount", type_=Integer()))
     # A plain insert: a taken client id or dossier is skipped by the ``response_keys_claim``
     # trigger (migration 0007), and the partitions' one unique index, on (id, wave), cannot
     # conflict with an id drawn from the sequence. ``ON CONFLICT DO NOTHING`` here made
@@ -383,32 +493,58 @@ def insert_statement(counted: bool = False, assumed_wave: int | None = None) -> 
             inserted.join(coded, true())
         ),
     )
-    context_holds = exists(select(holding.c.id))
-    # When nothing was inserted, the response already stored under this client id (if
-    # this statement's snapshot sees it), so that a resend needs no second query: its
-    # key row holds the columns that tell a resend from a conflict, whatever its wave.
-    keys = RESPONSE_KEYS
-    new_id = select(inserted.c.id).scalar_subquery()
-    stored = (
-        select(
-            keys.c.content_hash.label("stored_content_hash"),
-            keys.c.wave_id.label("stored_wave_id"),
-            keys.c.dossier_hash.label("stored_dossier_hash"),
-        )
-        .where(keys.c.client_id == columns["client_id"], new_id.is_(None))
-        .subquery("stored")
+    return _answer(
+        select(inserted.c.id).scalar_subquery(),
+        holding,
+        hits,
+        select(burst.c.defer).scalar_subquery(),
+        answers.cte("answers"),
     )
-    one_row = select(literal(1).label("one")).subquery("one_row")
-    return (
+
+
+@lru_cache(maxsize=4)
+def inbox_statement(counted: bool = False) -> Select[Any]:
+    """PostgreSQL with ``SUBMISSION_INBOX``: check the context, count the rate-limit hit,
+    claim the response's key and write it to ``response_inbox``, in one statement.
+
+    The key row (``response_keys``: client id, dossier, wave, content hash) is claimed
+    here, so a resend, a conflict and a second response for a dossier are told at once,
+    as by :func:`insert_statement`; the response's id is drawn from the responses'
+    sequence, and the mover (:mod:`.inbox`) inserts it under that id with its answer rows
+    and its burst flag. Parameters and the row returned: those of
+    :func:`insert_statement`, without the burst rule's (``deferred`` is always false).
+    One statement for every wave: it reads no partition.
+    """
+    keys, inbox = RESPONSE_KEYS, RESPONSE_INBOX
+    _desk, _questionnaire, holding = _context()
+    given = _given(holding)
+    source, hits = _limited(
         select(
-            new_id.label("id"),
-            context_holds.label("context_holds"),
-            hits.label("hits"),
-            select(burst.c.defer).scalar_subquery().label("deferred"),
-            stored.c.stored_content_hash,
-            stored.c.stored_wave_id,
-            stored.c.stored_dossier_hash,
-        )
-        .select_from(one_row.outerjoin(stored, true()))
-        .add_cte(answers.cte("answers"))
+            Sequence("responses_id_seq").next_value(),
+            *(given[name] for name in KEY_COLUMNS[1:]),
+        ).select_from(holding),
+        counted,
+    )
+    claimed = (
+        postgresql_insert(keys)
+        .from_select(list(KEY_COLUMNS), source)
+        .on_conflict_do_nothing()
+        .returning(keys.c.response_id)
+        .cte("claimed")
+    )
+    boxed = postgresql_insert(inbox).from_select(
+        ["id", *given, "item_ids", "item_values"],
+        select(
+            claimed.c.response_id,
+            *given.values(),
+            bindparam("item_ids", type_=ARRAY(Integer())),
+            bindparam("values", type_=ARRAY(Integer())),
+        ).select_from(claimed.join(holding, true())),
+    )
+    return _answer(
+        select(claimed.c.response_id).scalar_subquery(),
+        holding,
+        hits,
+        literal(False),
+        boxed.cte("boxed"),
     )
