@@ -36,7 +36,11 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    Exists,
+    ScalarSelect,
     bindparam,
+    case,
+    false,
     func,
     literal,
     select,
@@ -114,25 +118,19 @@ class Waiting:
     later: bool  # an identical set is stored in (at, at + window]
 
 
-def enabled(connection: Any) -> bool:
-    """Whether this database has an inbox (PostgreSQL, migration 0018)."""
-    return connection.dialect.name == "postgresql"
-
-
-def move(limit: int | None = None) -> int:
+def move() -> int:
     """Move the inbox's rows into ``responses``, batch by batch, each batch in its own
     transaction; returns how many were moved. Rows that arrive meanwhile are moved too,
-    until a batch is not full (or ``limit`` rows are moved)."""
-    if not enabled(db.session.connection()):
+    until a batch is not full. Nothing to do on SQLite, which has no inbox."""
+    if db.session.connection().dialect.name != "postgresql":
         db.session.rollback()
         return 0
     total = 0
-    while limit is None or total < limit:
-        moved = _move_batch(MOVE_BATCH if limit is None else min(MOVE_BATCH, limit - total))
+    while True:
+        moved = _move_batch(MOVE_BATCH)
         total += moved
         if moved < MOVE_BATCH:
-            break
-    return total
+            return total
 
 
 def _move_batch(size: int) -> int:
@@ -156,31 +154,45 @@ def _move_batch(size: int) -> int:
 
 
 def _waiting(size: int) -> list[Waiting]:
-    """The inbox's first ``size`` rows by arrival, with the burst rule's two reads."""
+    """The inbox's first ``size`` rows by arrival, with the burst rule's two reads.
+
+    The second read (a later identical set) is made only for a row whose trailing
+    window does not already make a burst: its flag is then decided without it. The
+    first read is a MATERIALIZED CTE's column, so that it is not made twice.
+    """
     count, window = burst_settings()
-    inbox, responses = RESPONSE_INBOX.alias("waiting"), Response.__table__
-    at = inbox.c.submitted_at
+    waiting, responses = RESPONSE_INBOX.alias("waiting"), Response.__table__
+    needed = literal(max(count - 1, 0))
     span = func.make_interval(0, 0, 0, 0, 0, 0, window.total_seconds())
     skew = func.make_interval(0, 0, 0, 0, 0, 0, MAX_CLOCK_SKEW.total_seconds())
-    trailing, later = sql.burst_reads(
-        responses,
-        wave_id=inbox.c.wave_id,
-        desk_id=inbox.c.desk_id,
-        questionnaire_id=inbox.c.questionnaire_id,
-        answers=inbox.c.answers,
-        received_since=at - span - skew,
-        window=(at - span, at, at + span),
-        needed=literal(max(count - 1, 0)),
-    )
-    group = func.dense_rank().over(
-        order_by=(inbox.c.wave_id, inbox.c.desk_id, inbox.c.questionnaire_id, inbox.c.answers)
-    )
+
+    def reads(row: Any) -> tuple[ScalarSelect[Any], Exists]:
+        at = row.c.submitted_at
+        return sql.burst_reads(
+            responses,
+            wave_id=row.c.wave_id,
+            desk_id=row.c.desk_id,
+            questionnaire_id=row.c.questionnaire_id,
+            answers=row.c.answers,
+            received_since=at - span - skew,
+            window=(at - span, at, at + span),
+            needed=needed,
+        )
+
     first = select(RESPONSE_INBOX.c.id).order_by(RESPONSE_INBOX.c.id).limit(size).subquery()
-    query = (
-        select(inbox.c.id, group, at, trailing, later)
-        .where(inbox.c.id.in_(select(first.c.id)))
-        .order_by(inbox.c.id)
+    same = (waiting.c.wave_id, waiting.c.desk_id, waiting.c.questionnaire_id, waiting.c.answers)
+    group = func.dense_rank().over(order_by=same)
+    counted = (
+        select(*same, waiting.c.id, waiting.c.submitted_at)
+        .add_columns(group.label("group"), reads(waiting)[0].label("trailing"))
+        .where(waiting.c.id.in_(select(first.c.id)))
+        .cte("counted")
+        .prefix_with("MATERIALIZED")
     )
+    later = case((counted.c.trailing >= needed, false()), else_=reads(counted)[1])
+    query = select(
+        counted.c.id, counted.c.group, counted.c.submitted_at, counted.c.trailing, later
+    ).order_by(counted.c.id)
     return [
         Waiting(id, group, as_utc(when), int(trailing or 0), bool(later))
         for id, group, when, trailing, later in db.session.execute(query)
