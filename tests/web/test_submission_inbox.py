@@ -88,7 +88,7 @@ def test_a_response_is_acknowledged_from_the_inbox_and_moved_whole(
             stored(first["id"]).wave_id,
         )
         assert (row.flagged, row.flag_reason) == (False, None)
-    # the answer rows are those the general path stores for the same answers
+    # the answer rows are those the single statement stores without the inbox
     client.application.config["SUBMISSION_INBOX"] = False
     for payload in payloads:
         twin = kiosk(40, answers=payload["answers"])

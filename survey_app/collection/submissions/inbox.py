@@ -121,9 +121,12 @@ class Waiting:
 def move() -> int:
     """Move the inbox's rows into ``responses``, batch by batch, each batch in its own
     transaction; returns how many were moved. Rows that arrive meanwhile are moved too,
-    until a batch is not full. Nothing to do on SQLite, which has no inbox."""
-    if db.session.connection().dialect.name != "postgresql":
-        db.session.rollback()
+    until a batch is not full. Nothing to do on SQLite, which has no inbox.
+
+    It commits the session's transaction (each batch is one); call it between units of
+    work, as ``figures refresh`` does.
+    """
+    if db.session.get_bind().dialect.name != "postgresql":
         return 0
     total = 0
     while True:
@@ -138,7 +141,7 @@ def _move_batch(size: int) -> int:
     session.execute(select(func.pg_advisory_xact_lock(MOVE_LOCK)))
     rows = _waiting(size)
     if not rows:
-        session.rollback()
+        session.commit()  # ends the transaction, and with it the lock
         return 0
     flags = burst_flags(rows)
     session.execute(text(f"SET LOCAL {MOVING} = 'on'"))
