@@ -14,7 +14,7 @@ import re
 import subprocess
 import sys
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -282,18 +282,29 @@ def test_a_real_fall_in_a_communes_kiosk_feedback_fires_and_closes_when_it_ends(
     unit with the figures of both windows; putting the answers back closes it."""
     from survey_app.models import AnswerValue, QuestionnaireItem, Wave, WaveKind
 
-    now = datetime(2026, 12, 2, 3, 0, tzinfo=UTC)  # 10:00 in Hà Nội: windows end Dec 1
+    # The demo's 30 days of kiosk feedback end on the day it was seeded (UTC): the
+    # alerts run at 10:00 in Hà Nội that day, so the windows end the day before.
+    feedback = (Wave.id == Response.wave_id, Wave.kind == WaveKind.CONTINUOUS_FEEDBACK)
+    last = db.session.scalar(select(func.max(Response.submitted_at)).join(Wave, feedback[0]))
+    seeded = last.astimezone(UTC).date() if last.tzinfo else last.date()
+    now = datetime.combine(seeded, datetime.min.time(), tzinfo=UTC) + timedelta(hours=3)
+    after = (seeded - timedelta(days=14), seeded - timedelta(days=1))
+    before = (seeded - timedelta(days=28), seeded - timedelta(days=15))
+
+    def midnight(day: date) -> datetime:  # in Hà Nội (+07:00), as a UTC moment
+        return datetime.combine(day, datetime.min.time(), tzinfo=UTC) - timedelta(hours=7)
+
     unit = db.session.scalar(select(Unit).where(Unit.code == "HM-QT"))
     ids = list(
         db.session.scalars(
             select(Response.id)
-            .join(Wave, Wave.id == Response.wave_id)
+            .join(Wave, feedback[0])
             .where(
-                Wave.kind == WaveKind.CONTINUOUS_FEEDBACK,
+                feedback[1],
                 Response.unit_id == unit.id,
                 Response.flagged.is_(False),
-                Response.submitted_at >= datetime(2026, 11, 17, 17, 0, tzinfo=UTC),
-                Response.submitted_at < datetime(2026, 12, 1, 17, 0, tzinfo=UTC),
+                Response.submitted_at >= midnight(after[0]),
+                Response.submitted_at < midnight(after[1] + timedelta(days=1)),
             )
             .order_by(Response.id)
         )
@@ -313,8 +324,8 @@ def test_a_real_fall_in_a_communes_kiosk_feedback_fires_and_closes_when_it_ends(
     alert = overall[0]
     details = alert.details
     assert details["source"] == "feedback"
-    assert details["after_window"] == ["2026-11-18", "2026-12-01"]
-    assert details["before_window"] == ["2026-11-04", "2026-11-17"]
+    assert details["after_window"] == [day.isoformat() for day in after]
+    assert details["before_window"] == [day.isoformat() for day in before]
     assert alert.size == pytest.approx(
         100 * (details["after"]["value"] - details["before"]["value"])
     )
@@ -329,7 +340,8 @@ def test_a_real_fall_in_a_communes_kiosk_feedback_fires_and_closes_when_it_ends(
     english = html.unescape(client.get(f"/alerts/{alert.id}?lang=en").get_data(as_text=True))
     assert "statistically significant" in english and "After Holm's adjustment" in english
     # the windows are the reader's dates, not ISO ones
-    assert "(18/11/2026 – 01/12/2026)" in page and "2026-11-18" not in page
+    shown = f"({after[0]:%d/%m/%Y} – {after[1]:%d/%m/%Y})"
+    assert shown in page and after[0].isoformat() not in page
     # the answers put back: the condition ends and the episode closes
     for response_id, item_id, value in saved:
         db.session.execute(
