@@ -64,6 +64,21 @@ def is_burst(
         return False
     if count == 1:
         return True
+    times = stored_identical_times(desk_id, questionnaire_id, wave_id, answers, at, window)
+    return completes_burst(times, at, count, window)
+
+
+def stored_identical_times(
+    desk_id: int,
+    questionnaire_id: int,
+    wave_id: int | None,
+    answers: dict[str, Any],
+    at: datetime,
+    window: timedelta,
+) -> list[datetime]:
+    """The submission times (UTC) of the desk's stored answer sets identical to
+    ``answers`` (to the questionnaire, in the wave) within ``window`` of ``at``: the
+    whole rule's read, for :func:`is_burst` and the inbox's mover."""
     responses = Response.__table__
     query = select(responses.c.answers, responses.c.submitted_at).where(
         responses.c.wave_id == wave_id,  # IS NULL for None
@@ -81,8 +96,7 @@ def is_burst(
         # (SQLite compares JSON as text, so there the comparison stays in Python.)
         query = query.where(sql.same_answers(responses.c.answers, literal(answers, JSONB())))
     rows = connection.execute(query).all()
-    times = [as_utc(when) for stored, when in rows if stored == answers]
-    return completes_burst(times, at, count, window)
+    return [as_utc(when) for stored, when in rows if stored == answers]
 
 
 def completes_burst(times: list[datetime], at: datetime, count: int, window: timedelta) -> bool:

@@ -46,7 +46,7 @@ from sqlalchemy import (
     select,
     text,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from survey_app.collection.submissions import sql
 from survey_app.collection.submissions.burst import (
@@ -54,6 +54,7 @@ from survey_app.collection.submissions.burst import (
     as_utc,
     burst_settings,
     completes_burst,
+    stored_identical_times,
 )
 from survey_app.collection.submissions.times import MAX_CLOCK_SKEW
 from survey_app.extensions import db
@@ -69,24 +70,9 @@ MOVE_LOCK = 0x49_4E_42_58  # "INBX"
 #: The setting under which ``response_keys_claim`` does not run (migration 0018).
 MOVING = "survey.inbox_move"
 
-# The columns a moved response takes from its inbox row, in ``responses``' order.
-_COLUMNS = (
-    "id",
-    "client_id",
-    "questionnaire_id",
-    "unit_id",
-    "desk_id",
-    "wave_id",
-    "procedure_id",
-    "channel",
-    "lang",
-    "started_at",
-    "submitted_at",
-    "received_at",
-    "answers",
-    "content_hash",
-    "dossier_hash",
-)
+# The columns a moved response takes from its inbox row (all but its answer codes),
+# in the inbox's order.
+_COLUMNS = tuple(c.name for c in RESPONSE_INBOX.c if c.name not in ("item_ids", "item_values"))
 _LISTED = ", ".join(_COLUMNS)
 _MOVE = text(
     f"""WITH flags AS (
@@ -227,19 +213,10 @@ def burst_flags(rows: Sequence[Waiting]) -> list[bool]:
 
 def _stored_near(row: Waiting, window: timedelta) -> list[datetime]:
     """The submission times of the stored answer sets identical to ``row``'s within
-    ``window`` of its time (the whole rule's read, :func:`.burst.is_burst`)."""
-    inbox, responses = RESPONSE_INBOX, Response.__table__
+    ``window`` of its time (the whole rule's read, as :func:`.burst.is_burst` makes it)."""
+    inbox = RESPONSE_INBOX
     mine = select(
-        inbox.c.wave_id, inbox.c.desk_id, inbox.c.questionnaire_id, inbox.c.answers
+        inbox.c.desk_id, inbox.c.questionnaire_id, inbox.c.wave_id, inbox.c.answers
     ).where(inbox.c.id == row.id)
-    wave_id, desk_id, questionnaire_id, answers = db.session.execute(mine).one()
-    query = select(responses.c.submitted_at).where(
-        sql.in_wave(responses, literal(wave_id)),
-        responses.c.desk_id == desk_id,
-        responses.c.questionnaire_id == questionnaire_id,
-        responses.c.received_at >= row.at - window - MAX_CLOCK_SKEW,
-        responses.c.submitted_at >= row.at - window,
-        responses.c.submitted_at <= row.at + window,
-        sql.same_answers(responses.c.answers, literal(answers, JSONB())),
-    )
-    return [as_utc(when) for when in db.session.scalars(query)]
+    desk_id, questionnaire_id, wave_id, answers = db.session.execute(mine).one()
+    return stored_identical_times(desk_id, questionnaire_id, wave_id, answers, row.at, window)
