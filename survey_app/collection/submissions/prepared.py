@@ -103,7 +103,8 @@ def run_insert(
     submissions engine), the one of the wave ``params["wave_id"]``, or with ``inbox``
     :func:`inbox_statement` (one for every wave); its one row (see
     :func:`insert_statement`)."""
-    raw = _raw_insert(type(engine.dialect), counted, params["wave_id"], inbox)
+    # the inbox's statement is the same for every wave: compiled once, not per wave
+    raw = _raw_insert(type(engine.dialect), counted, None if inbox else params["wave_id"], inbox)
     arguments = raw.arguments(params)
     # The pool's connection itself, without SQLAlchemy's Connection around it (nothing
     # here uses it); close() gives it back to the pool.
